@@ -1,0 +1,83 @@
+# tb_module_plugin: set up, demo and test. Every target is idempotent: stamp files
+# make a second run fast when nothing changed.
+#
+#   make demo   venv + demo logdir + tensorboard on http://127.0.0.1:6006/#module_graph
+#   make test   everything: Python, front-end unit tests, bundle check, browser tests
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+VPY := $(VENV)/bin/python
+VENV_STAMP := $(VENV)/.tb_module_plugin-installed
+CHROMIUM := /usr/bin/chromium
+NODE_STAMP := frontend/node_modules/.tb_module_plugin-npm-ci
+DEMO_LOGDIR := demo_logs
+DEMO_STAMP := $(DEMO_LOGDIR)/.written
+HOST ?= 127.0.0.1
+PORT ?= 6006
+PYTEST_ARGS ?=
+
+.PHONY: help venv chromium frontend frontend-deps demo demo-logs test test-python test-frontend clean
+
+help:
+	@echo "make demo      create the venv, write demo graphs to $(DEMO_LOGDIR)/, serve them with tensorboard"
+	@echo "make test      venv, chromium, front-end tests and bundle check, then pytest tests"
+	@echo "make venv      .venv with requirements-dev.txt and this package (editable)"
+	@echo "make chromium  install Debian's chromium when $(CHROMIUM) is missing"
+	@echo "make frontend  npm ci (when the lock file changed) and npm run build"
+
+# --- Python -------------------------------------------------------------------
+venv: $(VENV_STAMP)
+
+$(VENV_STAMP): requirements-dev.txt setup.py
+	test -x $(VPY) || $(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install --quiet --upgrade pip
+	$(VPY) -m pip install --quiet -r requirements-dev.txt
+	$(VPY) -m pip install --quiet -e .
+	touch $@
+
+# --- Browser (Debian's Chromium; Playwright's own browsers are never downloaded) --
+chromium:
+	@if [ -x $(CHROMIUM) ]; then \
+	  echo "chromium: $(CHROMIUM) is installed"; \
+	else \
+	  apt-get update && apt-get install -y chromium; \
+	fi
+
+# --- Front end ----------------------------------------------------------------
+frontend-deps: $(NODE_STAMP)
+
+$(NODE_STAMP): frontend/package.json frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund
+	touch $@
+
+frontend: frontend-deps
+	cd frontend && npm run build
+
+# --- Demo ---------------------------------------------------------------------
+demo-logs: $(DEMO_STAMP)
+
+$(DEMO_STAMP): $(VENV_STAMP) tb_module_plugin/demo.py
+	$(VPY) -m tb_module_plugin.demo --logdir $(DEMO_LOGDIR)
+	touch $@
+
+demo: venv demo-logs
+	@echo
+	@echo "Open http://$(HOST):$(PORT)/#module_graph  (Ctrl-C stops tensorboard)"
+	@echo
+	$(VENV)/bin/tensorboard --logdir $(DEMO_LOGDIR) --host $(HOST) --port $(PORT)
+
+# --- Tests --------------------------------------------------------------------
+test: venv chromium test-frontend test-python
+
+test-frontend: frontend-deps
+	cd frontend && npm test && npm run check
+
+test-python: venv chromium
+	$(VPY) -m pytest tests $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(DEMO_LOGDIR) .cache test-artifacts

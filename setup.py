@@ -1,0 +1,54 @@
+"""Packaging for tb_module_plugin, the TensorBoard "Modules" tab."""
+
+import os
+
+import setuptools
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _long_description():
+    try:
+        with open(os.path.join(HERE, "README.md"), encoding="utf-8") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+setuptools.setup(
+    name="tb_module_plugin",
+    version="0.1.0",
+    description=(
+        "TensorBoard plugin: a Modules tab that shows traced TensorFlow graphs "
+        "as the tree of their tf.Module name scopes"
+    ),
+    long_description=_long_description(),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.9",
+    packages=["tb_module_plugin"],
+    # The built front end (index.js, layout worker, styles...) ships inside the package.
+    package_data={"tb_module_plugin": ["static/*", "static/*/*"]},
+    include_package_data=True,
+    zip_safe=False,
+    # Runtime needs TensorBoard and Werkzeug only. TensorFlow is optional and is
+    # never forced: people with `tensorflow-cpu` keep it.
+    install_requires=["tensorboard>=2.12", "werkzeug"],
+    extras_require={
+        "tensorflow": ["tensorflow>=2.15"],
+        "tensorflow-cpu": ["tensorflow-cpu>=2.15"],
+        # The tests also need TensorFlow: add the `tensorflow` or `tensorflow-cpu`
+        # extra (requirements-dev.txt pins tensorflow-cpu).
+        "test": ["pytest>=7", "pytest-timeout>=2", "hypothesis>=6", "playwright>=1.40"],
+    },
+    entry_points={
+        "tensorboard_plugins": [
+            "module_graph = tb_module_plugin.plugin:ModuleGraphPlugin",
+        ],
+    },
+    classifiers=[
+        "Framework :: TensorFlow",
+        "Programming Language :: Python :: 3",
+        "License :: OSI Approved :: Apache Software License",
+    ],
+)
