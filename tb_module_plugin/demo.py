@@ -1,0 +1,293 @@
+"""Write demo graphs for the Modules tab with real TensorFlow.
+
+    python -m tb_module_plugin.demo --logdir DIR [--skip-resnet] [--only NAME ...]
+
+Each graph goes to its own run folder under DIR:
+
+    demo_module           the classic tutorial's DemoModule(tf.Module), traced addprint
+    attribute_module      the same tutorial's attribute-style tf.Module, traced addprint
+    nested_model          model > encoder > block_0..block_3 > up/down, a nested
+                          tf.function, a tf.cond and a tf.while_loop in every block
+    keras_sequential      Keras Sequential of three Dense layers (first frozen), fitted
+                          with keras.callbacks.TensorBoard(write_graph=True); Keras
+                          writes its runs under keras_sequential/train (and /validation)
+    resnet50_train_step   a Keras ResNet50 (weights=None) training step (slow;
+                          --skip-resnet leaves it out)
+
+Then: tensorboard --logdir DIR, and open the Modules tab.
+"""
+
+import argparse
+import os
+import shutil
+import sys
+
+# Quiet TensorFlow before it is imported anywhere.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+NESTED_BLOCKS = 4
+NESTED_WIDTH = 8
+
+
+def _tf():
+    import tensorflow as tf
+
+    tf.get_logger().setLevel("ERROR")
+    try:
+        import absl.logging
+
+        absl.logging.set_verbosity(absl.logging.ERROR)
+    except ImportError:  # pragma: no cover - absl comes with TensorFlow
+        pass
+    return tf
+
+
+def _fresh_run_dir(logdir, run):
+    """The run's folder, emptied first so that running the demo twice does not
+    pile a second copy of every record into it."""
+    path = os.path.join(logdir, run)
+    if os.path.isdir(path):
+        shutil.rmtree(path)
+    os.makedirs(path)
+    return path
+
+
+def _trace(tf, run_dir, tag, fn, *args):
+    """Trace one call of `fn` with trace_on/trace_export into `run_dir` under `tag`."""
+    writer = tf.summary.create_file_writer(run_dir)
+    tf.summary.trace_on(graph=True)
+    try:
+        result = fn(*args)
+    finally:
+        with writer.as_default():
+            tf.summary.trace_export(name=tag, step=0)
+    writer.flush()
+    writer.close()
+    return result
+
+
+# --- 1. The classic tutorial's DemoModule ----------------------------------------
+def write_demo_module(logdir):
+    """tf.Module subclass with a variable and a traced `addprint` (tag `addprint`)."""
+    tf = _tf()
+
+    class DemoModule(tf.Module):
+        def __init__(self, init_value=tf.constant(0.0), name=None):
+            super().__init__(name=name)
+            with self.name_scope:
+                self.x = tf.Variable(init_value, dtype=tf.float32, trainable=True)
+
+        @tf.function(input_signature=[tf.TensorSpec([], tf.float32)])
+        def addprint(self, a):
+            with self.name_scope:
+                self.x.assign_add(a)
+                tf.print(self.x)
+                return self.x
+
+    run_dir = _fresh_run_dir(logdir, "demo_module")
+    mod = DemoModule()
+    _trace(tf, run_dir, "addprint", mod.addprint, tf.constant(5.0))
+    return run_dir
+
+
+# --- 2. The same tutorial's attribute-style module -----------------------------
+def write_attribute_module(logdir):
+    """A plain tf.Module given `x` and a tf.function `addprint` as attributes."""
+    tf = _tf()
+
+    mod = tf.Module()
+    mod.x = tf.Variable(0.0)
+
+    def addprint(a):
+        mod.x.assign_add(a)
+        tf.print(mod.x)
+        return mod.x
+
+    mod.addprint = tf.function(lambda a: addprint(a))
+
+    run_dir = _fresh_run_dir(logdir, "attribute_module")
+    _trace(tf, run_dir, "addprint", mod.addprint, tf.constant(5.0))
+    return run_dir
+
+
+# --- 3. A nested module model ------------------------------------------------------
+def _nested_classes(tf):
+    class Dense(tf.Module):
+        def __init__(self, n_in, n_out, name=None):
+            super().__init__(name=name)
+            with self.name_scope:
+                self.w = tf.Variable(tf.random.normal([n_in, n_out], stddev=0.1), name="w")
+                self.b = tf.Variable(tf.zeros([n_out]), name="b")
+
+        @tf.Module.with_name_scope
+        def __call__(self, x):
+            return tf.nn.relu(tf.matmul(x, self.w) + self.b)
+
+    class Block(tf.Module):
+        """up > cond (scale or shift) > a short while loop > down, plus a residual."""
+
+        def __init__(self, width, name=None):
+            super().__init__(name=name)
+            with self.name_scope:
+                self.up = Dense(width, width, name="up")
+                self.down = Dense(width, width, name="down")
+
+        @tf.Module.with_name_scope
+        def __call__(self, x):
+            h = self.up(x)
+            h = tf.cond(tf.reduce_sum(h) > 0.0, lambda: h * 2.0, lambda: h - 1.0, name="gate")
+            _, h = tf.while_loop(
+                lambda i, v: i < 3,
+                lambda i, v: (i + 1, v * 0.5 + 0.1),
+                (tf.constant(0), h),
+                name="refine",
+            )
+            return self.down(h) + x
+
+    class Encoder(tf.Module):
+        def __init__(self, width, n_blocks, name=None):
+            super().__init__(name=name)
+            with self.name_scope:
+                self.blocks = [Block(width, name=f"block_{i}") for i in range(n_blocks)]
+
+        @tf.function
+        def run_blocks(self, x):
+            for block in self.blocks:
+                x = block(x)
+            return x
+
+        @tf.Module.with_name_scope
+        def __call__(self, x):
+            return self.run_blocks(x)
+
+    class Model(tf.Module):
+        def __init__(self, width=NESTED_WIDTH, n_blocks=NESTED_BLOCKS, name="model"):
+            super().__init__(name=name)
+            with self.name_scope:
+                self.encoder = Encoder(width, n_blocks, name="encoder")
+                self.head = Dense(width, 1, name="head")
+
+        @tf.function
+        def __call__(self, x):
+            with self.name_scope:
+                return self.head(self.encoder(x))
+
+    return Model
+
+
+def write_nested_model(logdir):
+    """model > encoder > block_0..block_3 > up/down, the encoder through a nested
+    tf.function, a tf.cond and a tf.while_loop in every block (tag `model`)."""
+    tf = _tf()
+    Model = _nested_classes(tf)
+    model = Model()
+    x = tf.random.normal([2, NESTED_WIDTH], seed=1)
+    run_dir = _fresh_run_dir(logdir, "nested_model")
+    _trace(tf, run_dir, "model", model, x)
+    return run_dir
+
+
+# --- 4. A Keras Sequential through the TensorBoard callback ---------------------
+def write_keras_sequential(logdir):
+    """Sequential Dense(4) > Dense(2) > Dense(1) on 10 inputs, the first layer
+    frozen, fitted one short epoch with the TensorBoard callback (write_graph=True)."""
+    tf = _tf()
+    import numpy as np
+
+    keras = tf.keras
+    model = keras.Sequential(
+        [
+            keras.Input((10,)),
+            keras.layers.Dense(4, activation="relu", name="dense"),
+            keras.layers.Dense(2, activation="relu", name="dense_1"),
+            keras.layers.Dense(1, name="dense_2"),
+        ],
+        name="sequential",
+    )
+    model.layers[0].trainable = False
+    model.compile(optimizer="sgd", loss="mse")
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(32, 10)).astype("float32")
+    y = rng.normal(size=(32, 1)).astype("float32")
+    run_dir = _fresh_run_dir(logdir, "keras_sequential")
+    callback = keras.callbacks.TensorBoard(log_dir=run_dir, write_graph=True)
+    model.fit(x, y, epochs=1, batch_size=16, callbacks=[callback], verbose=0)
+    return run_dir
+
+
+# --- 5. A Keras ResNet50 training step --------------------------------------------
+def write_resnet50_train_step(logdir, image_size=64, classes=10, batch=2):
+    """One traced tf.function: forward, loss, GradientTape gradients, apply_gradients
+    (tag `train_step`)."""
+    tf = _tf()
+    keras = tf.keras
+    model = keras.applications.ResNet50(
+        weights=None, input_shape=(image_size, image_size, 3), classes=classes
+    )
+    optimizer = keras.optimizers.SGD(learning_rate=0.01)
+    optimizer.build(model.trainable_variables)
+    loss_fn = keras.losses.SparseCategoricalCrossentropy()
+
+    @tf.function
+    def train_step(images, labels):
+        with tf.GradientTape() as tape:
+            predictions = model(images, training=True)
+            loss = loss_fn(labels, predictions)
+        gradients = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(gradients, model.trainable_variables))
+        return loss
+
+    images = tf.random.uniform([batch, image_size, image_size, 3], seed=2)
+    labels = tf.constant([i % classes for i in range(batch)], dtype=tf.int64)
+    run_dir = _fresh_run_dir(logdir, "resnet50_train_step")
+    _trace(tf, run_dir, "train_step", train_step, images, labels)
+    return run_dir
+
+
+WRITERS = {
+    "demo_module": write_demo_module,
+    "attribute_module": write_attribute_module,
+    "nested_model": write_nested_model,
+    "keras_sequential": write_keras_sequential,
+    "resnet50_train_step": write_resnet50_train_step,
+}
+
+
+def write_demo(logdir, skip_resnet=False, only=None, out=sys.stdout):
+    """Write the demo runs to `logdir`; returns {run: folder}."""
+    names = list(only) if only else list(WRITERS)
+    if skip_resnet and not only:
+        names.remove("resnet50_train_step")
+    os.makedirs(logdir, exist_ok=True)
+    written = {}
+    for name in names:
+        print(f"writing {name} ...", file=out, flush=True)
+        written[name] = WRITERS[name](logdir)
+        print(f"  wrote {written[name]}", file=out, flush=True)
+    return written
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="python -m tb_module_plugin.demo",
+        description="Write demo TensorFlow graphs for the TensorBoard Modules tab.",
+    )
+    parser.add_argument("--logdir", required=True, help="folder to write the runs into")
+    parser.add_argument(
+        "--skip-resnet", action="store_true", help="leave out the (slow) ResNet50 training step"
+    )
+    parser.add_argument(
+        "--only", nargs="+", choices=sorted(WRITERS), metavar="RUN", help="write only these runs"
+    )
+    args = parser.parse_args(argv)
+    written = write_demo(args.logdir, skip_resnet=args.skip_resnet, only=args.only)
+    print(f"Wrote {len(written)} runs to {os.path.abspath(args.logdir)}:")
+    for name, path in written.items():
+        print(f"  {name}: {path}")
+    print(f"Next: tensorboard --logdir {args.logdir}  and open the Modules tab (#module_graph)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
