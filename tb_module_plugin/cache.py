@@ -1,0 +1,55 @@
+"""Built hierarchies, kept between requests in a least-recently-used cache bounded in bytes.
+
+Parsing a 200,000-op graph takes about a second, so it is done once per blob; requests that arrive for a
+graph while it is being built wait for that build instead of starting their own.
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+
+DEFAULT_MAX_BYTES = 1 << 30
+
+
+class HierarchyCache:
+    def __init__(self, max_bytes: int = DEFAULT_MAX_BYTES):
+        self.max_bytes = max_bytes
+        self._entries: collections.OrderedDict = collections.OrderedDict()  # key -> (value, nbytes)
+        self._building: dict = {}  # key -> lock held while one thread builds it
+        self._lock = threading.Lock()
+        self.total_bytes = 0
+
+    def get(self, key, build, size_of):
+        """The value for `key`, built by `build()` at most once at a time; `size_of(value)` estimates bytes."""
+        while True:
+            with self._lock:
+                if key in self._entries:
+                    self._entries.move_to_end(key)
+                    return self._entries[key][0]
+                build_lock = self._building.get(key)
+                if build_lock is None:
+                    build_lock = self._building[key] = threading.Lock()
+                    build_lock.acquire()
+                    break
+            with build_lock:  # another request is building it: wait, then look again
+                pass
+        try:
+            value = build()
+            self._store(key, value, size_of(value))
+            return value
+        finally:
+            with self._lock:
+                del self._building[key]
+            build_lock.release()
+
+    def _store(self, key, value, nbytes: int) -> None:
+        with self._lock:
+            self._entries[key] = (value, nbytes)
+            self.total_bytes += nbytes
+            while self.total_bytes > self.max_bytes and len(self._entries) > 1:
+                _, (_, evicted) = self._entries.popitem(last=False)
+                self.total_bytes -= evicted
+
+    def __len__(self) -> int:
+        return len(self._entries)

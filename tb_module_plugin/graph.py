@@ -1,0 +1,362 @@
+"""Turn GraphDef / RunMetadata records into one flat list of ops, with function calls expanded.
+
+This is the format adapter: it knows protobufs, `trace_on` noise and FunctionDef plumbing, and hands
+`hierarchy.py` a small typed model (`Op`: a placement name whose `/` segments are name scopes, an op
+type and resolved inputs). Nothing here knows about HTTP or JSON.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Iterable
+
+from google.protobuf import message as pb_message
+from tensorboard.compat.proto import config_pb2, graph_pb2, types_pb2
+
+
+class GraphError(Exception):
+    """A record that holds no readable graph; the message is meant for the user."""
+
+
+ARG_OPS = frozenset({"_Arg", "_DeviceArg"})
+RETVAL_OPS = frozenset({"_Retval", "_DeviceRetval"})
+VARIABLE_OPS = frozenset({"VarHandleOp", "VariableV2", "Variable", "VarHandleOpV2"})
+CALL_OPS = frozenset({"PartitionedCall", "StatefulPartitionedCall"})
+# Control-flow ops and (attr, label, index of their first data input) for each body they run.
+CONTROL_FLOW = {
+    "If": (("then_branch", "then"), ("else_branch", "else")),
+    "StatelessIf": (("then_branch", "then"), ("else_branch", "else")),
+    "While": (("cond", "cond"), ("body", "body")),
+    "StatelessWhile": (("cond", "cond"), ("body", "body")),
+}
+CASE_OPS = frozenset({"Case", "StatelessCase"})
+# How deep function calls are expanded; deeper calls (or a function calling itself) stay opaque ops.
+MAX_CALL_DEPTH = 24
+
+
+@dataclasses.dataclass(eq=False)
+class Op:
+    """One op of the flattened graph."""
+
+    placement: str  # '/'-separated scopes + own name, where the hierarchy puts it
+    op_name: str  # its name in the GraphDef or FunctionDef it comes from
+    op: str
+    node_def: graph_pb2.NodeDef
+    function: str = ""  # the FunctionDef it was expanded from ("" for the traced graph itself)
+    inputs: list = dataclasses.field(default_factory=list)  # [(Op, port, is_control)]
+    role: str = ""  # "input" | "variable" | "output" | ""
+    node: object = dataclasses.field(default=None, repr=False)  # its hierarchy.Node, once placed
+
+    @property
+    def is_variable(self) -> bool:
+        return self.role == "variable"
+
+
+@dataclasses.dataclass
+class FlatGraph:
+    """The traced function's ops, and those of the other functions the record holds."""
+
+    ops: list  # [Op] of the main function
+    other_functions: list  # [(label, [Op])] earlier work recorded in the same trace
+    eager_ops: list  # [Op] the single ops of the graphs trace_on records for eager ops
+
+
+def parse_graph_def(blob: bytes) -> graph_pb2.GraphDef:
+    try:
+        graph_def = graph_pb2.GraphDef.FromString(blob)
+    except (pb_message.DecodeError, RuntimeError, ValueError) as e:
+        raise GraphError(f"This record is not a readable GraphDef ({e}).") from None
+    if not graph_def.node and not graph_def.library.function:
+        raise GraphError("This record holds an empty GraphDef: there is no op to show.")
+    return graph_def
+
+
+def parse_run_metadata(blob: bytes) -> list:
+    """The GraphDefs of a trace_export record, in recording order."""
+    try:
+        run_metadata = config_pb2.RunMetadata.FromString(blob)
+    except (pb_message.DecodeError, RuntimeError, ValueError) as e:
+        raise GraphError(f"This trace record is not a readable RunMetadata ({e}).") from None
+    graphs = []
+    for function_graph in run_metadata.function_graphs:
+        for candidate in (function_graph.pre_optimization_graph, function_graph.post_optimization_graph):
+            if candidate.node:
+                graphs.append(candidate)
+                break
+    if not graphs:
+        graphs = [g for g in run_metadata.partition_graphs if g.node]
+    if not graphs:
+        raise GraphError(
+            "This trace holds no graph. On TensorFlow 2.21, tf.summary.trace_on(graph=True, profiler=True) "
+            "without profiler_outdir records an empty RunMetadata. Record the graph with "
+            "tf.summary.trace_on(graph=True) alone, then call your tf.function and "
+            "tf.summary.trace_export(name, step=0)."
+        )
+    return graphs
+
+
+def flatten_trace(graph_defs: list) -> FlatGraph:
+    """Pick the traced function among a trace's graphs and flatten everything.
+
+    trace_on records one tiny graph per eager op run meanwhile, and (TF 2.21) graphs of earlier work in the
+    same process; the user's function is the last graph that is neither.
+    """
+    real = [g for g in graph_defs if not is_eager_op_graph(g)]
+    eager = [g for g in graph_defs if is_eager_op_graph(g)]
+    if not real:
+        real, eager = eager[-1:], eager[:-1]
+    main = flatten_graph_def(real[-1])
+    others = []
+    for graph_def in real[:-1]:
+        ops = flatten_graph_def(graph_def)
+        others.append((_function_label(ops), ops))
+    eager_ops = []
+    for graph_def in eager:
+        for node in graph_def.node:
+            if node.op not in ARG_OPS and node.op not in RETVAL_OPS:
+                eager_ops.append(Op(placement=node.name, op_name=node.name, op=node.op, node_def=node))
+    return FlatGraph(ops=main, other_functions=others, eager_ops=eager_ops)
+
+
+def is_eager_op_graph(graph_def: graph_pb2.GraphDef) -> bool:
+    """A graph trace_on recorded for one eager op: its arguments, the op, its return values."""
+    real = [n for n in graph_def.node if n.op not in ARG_OPS and n.op not in RETVAL_OPS and n.op != "NoOp"]
+    return len(real) <= 1 and not any("/" in n.name for n in real)
+
+
+def _function_label(ops: list) -> str:
+    """Name a function by its most used top-level scope (`sequential_1`), as graph_N says nothing."""
+    counts: dict = {}
+    for op in ops:
+        if "/" in op.placement:
+            top = op.placement.split("/", 1)[0]
+            counts[top] = counts.get(top, 0) + 1
+    return max(counts, key=counts.get) if counts else "function"
+
+
+# -- Function expansion ---------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(eq=False)
+class _Call:
+    """An expanded call: its outputs are the body's return values."""
+
+    body: "_Context"
+    rets: list  # input strings in the body's context, one per output
+    control_rets: list  # names of body nodes that finish the call
+
+
+@dataclasses.dataclass(eq=False)
+class _Context:
+    """The outer graph or one instantiated function body: node names to Ops, calls or arguments."""
+
+    names: dict
+    parent: "_Context | None" = None
+    arg_bindings: dict = dataclasses.field(default_factory=dict)  # arg name -> input string in parent
+    is_function: bool = False
+
+
+def flatten_graph_def(graph_def: graph_pb2.GraphDef) -> list:
+    """Every op of a GraphDef, with calls into its library replaced by the called bodies."""
+    flattener = _Flattener({f.signature.name: f for f in graph_def.library.function})
+    root = _Context(names={})
+    flattener.instantiate(root, list(graph_def.node), site="", call_stack=(), function="")
+    flattener.resolve_inputs()
+    return flattener.ops
+
+
+class _Flattener:
+    def __init__(self, library: dict):
+        self.library = library
+        self.ops: list = []
+        self.taken: set = set()
+        self._pending: list = []  # (Op, context, input strings)
+
+    def instantiate(self, ctx: _Context, nodes: list, site: str, call_stack: tuple, function: str,
+                    placements: dict | None = None) -> None:
+        """Create ops for `nodes` in `ctx`; expand the calls among them, depth first."""
+        placements = placements if placements is not None else {n.name: n.name for n in nodes}
+        calls = []
+        for node in nodes:
+            target = node.attr["f"].func.name if node.op in CALL_OPS and "f" in node.attr else (
+                node.op if node.op in self.library else "")
+            if target and target in self.library and target not in call_stack and len(call_stack) < MAX_CALL_DEPTH:
+                calls.append((node, target))
+                continue
+            op = Op(placement=placements[node.name], op_name=node.name, op=node.op, node_def=node, function=function)
+            self.taken.add(op.placement)
+            ctx.names.setdefault(node.name, op)
+            self.ops.append(op)
+            self._pending.append((op, ctx, list(node.input)))
+            for attr, label, first_input in _bodies(node):
+                body = self.library.get(attr)
+                if body is not None and attr not in call_stack and len(call_stack) < MAX_CALL_DEPTH:
+                    self._expand_body(ctx, node, body, list(node.input)[first_input:], op.placement + "/" + label,
+                                      call_stack, feeds=op)
+        for node, target in calls:
+            self._expand_call(ctx, node, self.library[target], placements[node.name], call_stack)
+
+    def _expand_call(self, ctx: _Context, node, function, call_placement: str, call_stack: tuple) -> None:
+        """Inline a PartitionedCall body under the call site's scopes, or under the call's name if it clashes."""
+        site = call_placement.rsplit("/", 1)[0] if "/" in call_placement else ""
+        body_nodes = list(function.node_def)
+        inline = {}
+        for n in body_nodes:
+            relative = _relative(n.name, site)
+            inline[n.name] = f"{site}/{relative}" if site else relative
+        clashes = {name for name, p in inline.items() if p in self.taken}
+        if any("/" in name for name in clashes):
+            placements = {n.name: f"{call_placement}/{_relative(n.name, site)}" for n in body_nodes}
+        else:
+            placements = {name: (f"{call_placement}/{name}" if name in clashes else p) for name, p in inline.items()}
+        body_ctx = self._bind(ctx, function, list(node.input))
+        ctx.names.setdefault(node.name, _Call(body=body_ctx, rets=[function.ret.get(a.name, "") for a in
+                                                                   function.signature.output_arg],
+                                              control_rets=list(function.control_ret.values())))
+        self.taken.update(placements.values())
+        self.instantiate(body_ctx, body_nodes, site, call_stack + (function.signature.name,),
+                         function.signature.name, placements)
+
+    def _expand_body(self, ctx: _Context, node, function, inputs: list, prefix: str, call_stack: tuple,
+                     feeds: Op) -> None:
+        """Place a control-flow body under `<op>/<label>/`; its return values feed the op."""
+        body_nodes = list(function.node_def)
+        placements = {n.name: f"{prefix}/{_relative(_relative(n.name, node.name), _scope_of(node.name))}"
+                      for n in body_nodes}
+        body_ctx = self._bind(ctx, function, inputs)
+        self.taken.update(placements.values())
+        self.instantiate(body_ctx, body_nodes, "", call_stack + (function.signature.name,),
+                         function.signature.name, placements)
+        label = prefix.rsplit("/", 1)[-1]
+        for out in function.signature.output_arg:
+            ret = function.ret.get(out.name)
+            if ret:
+                self._pending.append((feeds, body_ctx, [ret], f"{label}:{out.name}"))
+
+    @staticmethod
+    def _bind(ctx: _Context, function, inputs: list) -> _Context:
+        data_inputs = [i for i in inputs if not i.startswith("^")]
+        bindings = {arg.name: (data_inputs[i] if i < len(data_inputs) else None)
+                    for i, arg in enumerate(function.signature.input_arg)}
+        names = {arg.name: "arg" for arg in function.signature.input_arg}
+        return _Context(names=names, parent=ctx, arg_bindings=bindings, is_function=True)
+
+    def resolve_inputs(self) -> None:
+        for pending in self._pending:
+            op, ctx, strings = pending[:3]
+            port_override = pending[3] if len(pending) > 3 else None
+            for s in strings:
+                control = s.startswith("^")
+                for producer, port in self._resolve(ctx, s[1:] if control else s, control, 0):
+                    op.inputs.append((producer, port_override or port, control))
+        self._pending = []
+
+    def _resolve(self, ctx: _Context, ref: str, control: bool, depth: int) -> Iterable:
+        """The ops (and their output ports) an input string names, following args and calls."""
+        if depth > 4 * MAX_CALL_DEPTH:
+            return []
+        name, port, index = _split_input(ref, ctx.is_function)
+        target = ctx.names.get(name)
+        if target is None:
+            return []  # a dangling input: nothing to draw
+        if target == "arg":
+            binding = ctx.arg_bindings.get(name)
+            if binding is None or ctx.parent is None:
+                return []
+            return self._resolve(ctx.parent, binding, control, depth + 1)
+        if isinstance(target, _Call):
+            if control:
+                refs = target.control_rets or [r for r in target.rets if r]
+                return [p for r in refs for p in self._resolve(target.body, r, True, depth + 1)]
+            if 0 <= index < len(target.rets) and target.rets[index]:
+                return self._resolve(target.body, target.rets[index], control, depth + 1)
+            return []
+        return [(target, port)]
+
+
+def _bodies(node) -> list:
+    """(function name, label, first data input) of each body a control-flow op runs."""
+    if node.op in CONTROL_FLOW:
+        first = 1 if "If" in node.op else 0
+        return [(node.attr[attr].func.name, label, first) for attr, label in CONTROL_FLOW[node.op]
+                if attr in node.attr]
+    if node.op in CASE_OPS and "branches" in node.attr:
+        return [(f.name, f"branch_{i}", 1) for i, f in enumerate(node.attr["branches"].list.func)]
+    return []
+
+
+def _split_input(ref: str, in_function: bool) -> tuple:
+    """`name`, `name:1` (GraphDef) or `name:out:1` (FunctionDef) -> (name, port, output index)."""
+    parts = ref.split(":")
+    if len(parts) == 1:
+        return ref, "0", 0
+    if len(parts) == 2 and not in_function:
+        return parts[0], parts[1], _int(parts[1])
+    if len(parts) >= 3:
+        return parts[0], ":".join(parts[1:]), _int(parts[-1])
+    return parts[0], parts[1], _int(parts[1])
+
+
+def _int(text: str) -> int:
+    return int(text) if text.isdigit() else 0
+
+
+def _scope_of(name: str) -> str:
+    return name.rsplit("/", 1)[0] if "/" in name else ""
+
+
+def _relative(name: str, prefix: str) -> str:
+    return name[len(prefix) + 1:] if prefix and name.startswith(prefix + "/") and len(name) > len(prefix) + 1 else name
+
+
+# -- Types and shapes --------------------------------------------------------------------------------
+
+
+def dtype_name(enum_value: int) -> str:
+    try:
+        name = types_pb2.DataType.Name(enum_value)
+    except ValueError:
+        return f"dtype_{enum_value}"
+    name = name[3:].lower() if name.startswith("DT_") else name.lower()
+    name = name[:-4] if name.endswith("_ref") else name
+    return _TF_DTYPE_NAMES.get(name, name)
+
+
+# The names TensorFlow users know (tf.float32), where the proto enum says otherwise.
+_TF_DTYPE_NAMES = {"float": "float32", "double": "float64", "half": "float16"}
+
+
+def output_dtype(node_def, port: str) -> str:
+    """Best guess of an output's dtype from the op's attributes (no op registry without TensorFlow)."""
+    attrs = node_def.attr
+    index = _int(port.rsplit(":", 1)[-1])
+    if node_def.op in VARIABLE_OPS and node_def.op != "VariableV2":
+        return "resource"
+    for key in ("Tout", "output_types", "out_types", "component_types"):
+        if key in attrs and attrs[key].list.type:
+            types = attrs[key].list.type
+            return dtype_name(types[index]) if index < len(types) else ""
+    for key in ("out_type", "DstT", "dtype", "T", "Tidx"):
+        if key in attrs and attrs[key].WhichOneof("value") == "type":
+            return dtype_name(attrs[key].type)
+    return ""
+
+
+def output_shape(node_def, port: str) -> str:
+    """`[2,4]` from `_output_shapes` where the writer recorded them, else ""."""
+    if "_output_shapes" not in node_def.attr:
+        return ""
+    shapes = node_def.attr["_output_shapes"].list.shape
+    index = _int(port.rsplit(":", 1)[-1])
+    return format_shape(shapes[index]) if index < len(shapes) else ""
+
+
+def format_shape(shape) -> str:
+    if shape.unknown_rank:
+        return "?"
+    return "[" + ",".join("?" if d.size < 0 else str(d.size) for d in shape.dim) + "]"
+
+
+def is_resource_arg(node_def) -> bool:
+    """A captured variable handle (or a variable passed into a function)."""
+    return node_def.op in ARG_OPS and "T" in node_def.attr and node_def.attr["T"].type == types_pb2.DT_RESOURCE

@@ -1,0 +1,517 @@
+"""The module tree: ops grouped by name scope, with the rules that make a traced tf.Module readable.
+
+Built once per graph from `graph.FlatGraph` (or by `keras_model` from a Keras model's JSON) and then only
+read: every API answer (`hierarchy`, `node`, `search`) is a walk over this tree.
+"""
+
+from __future__ import annotations
+
+import re
+
+from . import graph as graph_lib
+from .attrs import format_attrs
+
+# Sibling ops of one type with numbered names fold into a series from this many on (as the Graphs dashboard does).
+SERIES_MIN = 5
+MAX_DEPTH = 8
+MAX_SEARCH_LIMIT = 500
+# Inputs/outputs listed in a `node` answer; the rest is counted.
+MAX_DETAIL_ENDS = 200
+
+_NUMBERED = re.compile(r"^(.*?)(?:_(\d+))?$", re.DOTALL)
+
+
+class NotFound(Exception):
+    """No node at that path; the message is meant for the user."""
+
+
+class BadQuery(Exception):
+    """A search that cannot run (an invalid regular expression); the message is meant for the user."""
+
+
+class Node:
+    """A group (module, scope or synthetic group) or an op of the tree."""
+
+    __slots__ = ("name", "kind", "role", "parent", "children", "op", "path", "depth", "num_ops", "edges", "extra")
+
+    def __init__(self, name: str, kind: str, parent: "Node | None", op=None, role: str = ""):
+        self.name = name
+        self.kind = kind
+        self.role = role
+        self.parent = parent
+        self.children = None if op is not None else {}
+        self.op = op  # graph.Op for ops, None for groups
+        self.path = ""
+        self.depth = 0
+        self.num_ops = 1 if op is not None else 0
+        self.edges = None  # edges between children, computed on first use
+        self.extra = None  # more JSON fields (Keras layer config, module records)
+
+    @property
+    def is_group(self) -> bool:
+        return self.children is not None
+
+    def is_op_scope(self) -> bool:
+        """A scope named after an op of the same name (`dense/MatMul` holding `(MatMul)`)."""
+        return self.children is not None and f"({self.name})" in self.children
+
+
+def _clean_segment(segment: str) -> str:
+    return segment if segment else "(empty)"
+
+
+class Hierarchy:
+    """A built tree and the answers the API gives from it."""
+
+    def __init__(self, root: Node, edge_source=None):
+        self.root = root
+        self._edge_source = edge_source  # callable(group) -> [edge dicts]; None: edges are set at build time
+        self._consumers = None
+        self.all_nodes: list = []
+        _finalize(root, self.all_nodes)
+
+    def estimated_bytes(self) -> int:
+        """Rough memory of the tree and the protobufs its ops keep, for the cache's bound."""
+        return 4096 + 1200 * len(self.all_nodes)
+
+    # -- lookups --
+    def find(self, path: str) -> Node:
+        node = self.root
+        if path == "":
+            return node
+        for segment in path.split("/"):
+            children = node.children
+            if not children or segment not in children:
+                raise NotFound(f"There is no node {path!r} in this graph.")
+            node = children[segment]
+        return node
+
+    def group_edges(self, group: Node) -> list:
+        if group.edges is None:
+            group.edges = self._edge_source(group) if self._edge_source else []
+        return group.edges
+
+    # -- answers --
+    def node_json(self, path: str, depth: int) -> dict:
+        return self._json(self.find(path), depth)
+
+    def _json(self, node: Node, depth: int) -> dict:
+        out = {"path": node.path, "name": node.name, "kind": node.kind}
+        if node.role:
+            out["role"] = node.role
+        if node.op is not None:
+            op = node.op
+            out["op"] = op.op
+            out["num_ops"] = 1
+            out["device"] = op.node_def.device
+            out["inputs"] = [{"path": self.op_path(p), "port": port, "control": control}
+                             for p, port, control in op.inputs]
+            out["attrs"] = format_attrs(op.node_def.attr)
+        else:
+            out["num_ops"] = node.num_ops
+            out["num_children"] = len(node.children)
+        if node.extra:
+            out.update(node.extra)
+        if node.children is not None:
+            if depth > 0:
+                out["children"] = [self._json(c, depth - 1) for c in node.children.values()]
+                out["edges"] = self.group_edges(node)
+            else:
+                out["has_children"] = bool(node.children)
+        return out
+
+    def op_path(self, op) -> str:
+        node = getattr(op, "node", None)
+        return node.path if node is not None else op.op_name
+
+    def details_json(self, path: str) -> dict:
+        node = self.find(path)
+        out = self._json(node, 0)
+        out.pop("has_children", None)
+        out["ancestors"] = _ancestor_paths(node)
+        if node.op is not None:
+            op = node.op
+            out["op_name"] = op.op_name
+            if op.function:
+                out["function"] = op.function
+            out["inputs"] = [self._end(p, port, control) for p, port, control in op.inputs[:MAX_DETAIL_ENDS]]
+            consumers = self.consumers().get(id(op), [])
+            out["outputs"] = [dict(self._end(op, port, control), path=self.op_path(c))
+                              for c, port, control in consumers[:MAX_DETAIL_ENDS]]
+            out["num_inputs"], out["num_outputs"] = len(op.inputs), len(consumers)
+        elif node.num_ops and node.children is not None and self._edge_source is not None:
+            incoming, outgoing = self._boundary(node)
+            out["inputs"], out["outputs"] = incoming[:MAX_DETAIL_ENDS], outgoing[:MAX_DETAIL_ENDS]
+            out["num_inputs"], out["num_outputs"] = len(incoming), len(outgoing)
+            out["op_types"] = _op_types(node)
+            out["variables"] = [{"path": c.path, "name": c.op.op_name,
+                                 "dtype": graph_lib.output_dtype(c.op.node_def, "0") or "resource",
+                                 "shape": graph_lib.output_shape(c.op.node_def, "0")}
+                                for c in node.children.values() if c.op is not None and c.op.is_variable]
+        return out
+
+    def _end(self, op, port: str, control: bool) -> dict:
+        return {"path": self.op_path(op), "port": port, "control": control,
+                "dtype": "" if control else graph_lib.output_dtype(op.node_def, port),
+                "shape": "" if control else graph_lib.output_shape(op.node_def, port)}
+
+    def _boundary(self, group: Node) -> tuple:
+        """Op-level edges that enter and leave a group."""
+        incoming, outgoing = [], []
+        for node in _ops_under(group):
+            for producer, port, control in node.op.inputs:
+                if not _is_under(producer.node, group):
+                    incoming.append(dict(self._end(producer, port, control), to=node.path))
+        for node in _ops_under(group):
+            for consumer, port, control in self.consumers().get(id(node.op), []):
+                if not _is_under(consumer.node, group):
+                    outgoing.append(dict(self._end(node.op, port, control), path=consumer.node.path,
+                                         **{"from": node.path}))
+        return incoming, outgoing
+
+    def consumers(self) -> dict:
+        if self._consumers is None:
+            consumers: dict = {}
+            for node in self.all_nodes:
+                if node.op is not None:
+                    for producer, port, control in node.op.inputs:
+                        consumers.setdefault(id(producer), []).append((node.op, port, control))
+            self._consumers = consumers
+        return self._consumers
+
+    def search(self, query: str, regex: bool, limit: int) -> dict:
+        if regex:
+            try:
+                pattern = re.compile(query, re.IGNORECASE)
+            except re.error as e:
+                raise BadQuery(f"The search is not a valid regular expression: {e}.") from None
+            matches = lambda text: pattern.search(text) is not None  # noqa: E731
+        else:
+            needle = query.lower()
+            matches = lambda text: needle in text.lower()  # noqa: E731
+        found = [n for n in self.all_nodes if n is not self.root and (matches(n.name) or matches(n.path))]
+        found.sort(key=lambda n: (n.op is not None, n.depth, n.path))
+        return {"matches": [_match_json(n) for n in found[:limit]], "truncated": len(found) > limit}
+
+
+def _match_json(node: Node) -> dict:
+    out = {"path": node.path, "name": node.name, "kind": node.kind}
+    if node.op is not None:
+        out["op"] = node.op.op
+    return out
+
+
+def _ancestor_paths(node: Node) -> list:
+    paths = []
+    parent = node.parent
+    while parent is not None and parent.parent is not None:
+        paths.append(parent.path)
+        parent = parent.parent
+    return paths[::-1]
+
+
+def _ops_under(group: Node):
+    stack = [group]
+    while stack:
+        node = stack.pop()
+        if node.op is not None:
+            yield node
+        else:
+            stack.extend(node.children.values())
+
+
+def _is_under(node: Node, group: Node) -> bool:
+    while node is not None and node.depth > group.depth:
+        node = node.parent
+    return node is group
+
+
+def _op_types(group: Node) -> dict:
+    counts: dict = {}
+    for node in _ops_under(group):
+        counts[node.op.op] = counts.get(node.op.op, 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def _finalize(root: Node, all_nodes: list) -> None:
+    """Paths, depths and op counts, in one pass (iterative: scopes may nest thousands deep)."""
+    order = []
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        order.append(node)
+        if node.children:
+            for child in node.children.values():
+                child.parent = node
+                child.depth = node.depth + 1
+                child.path = f"{node.path}/{child.name}" if node.path or node.depth else child.name
+                stack.append(child)
+    for node in reversed(order):
+        if node.children is not None:
+            node.num_ops = sum(c.num_ops for c in node.children.values())
+    all_nodes.extend(order)
+
+
+# -- Building from a flattened graph ---------------------------------------------------------------
+
+
+class _TreeBuilder:
+    def __init__(self, root: Node):
+        self.root = root
+
+    def group(self, parent: Node, name: str, role: str = "") -> Node:
+        """The child group `name` of `parent`, created if needed; an op already there moves into it."""
+        existing = parent.children.get(name)
+        if existing is not None and existing.children is not None:
+            return existing
+        group = Node(name, "scope", parent, role=role)
+        if existing is not None:  # an op whose name is also a scope prefix keeps its own node inside
+            del parent.children[name]
+            existing.name = free_name(group.children, f"({name})")
+            existing.parent = group
+            group.children[existing.name] = existing
+        parent.children[name] = group
+        return group
+
+    def insert(self, parent: Node, segments: list, op) -> Node:
+        for segment in segments[:-1]:
+            parent = self.group(parent, _clean_segment(segment))
+        name = _clean_segment(segments[-1])
+        existing = parent.children.get(name)
+        if existing is not None and existing.children is not None:  # the op of a scope named like it
+            parent, name = existing, f"({name})"
+        name = free_name(parent.children, name)
+        node = Node(name, "op", parent, op=op, role="variable" if op.is_variable else "")
+        parent.children[name] = node
+        op.node = node
+        return node
+
+
+def free_name(children: dict, name: str) -> str:
+    """`name`, or `name (2)`, `name (3)`... if a sibling has it."""
+    if name not in children:
+        return name
+    i = 2
+    while f"{name} ({i})" in children:
+        i += 1
+    return f"{name} ({i})"
+
+
+def build_graph_hierarchy(flat: graph_lib.FlatGraph, name: str) -> Hierarchy:
+    """The module tree of a traced function (see docs/api.md for the rules a person sees)."""
+    root = Node(name, "scope", None)
+    builder = _TreeBuilder(root)
+    ops = flat.ops
+    _assign_io_roles(ops)
+    taken = {op.placement.split("/", 1)[0] for op in ops}
+    io_names = {}
+    for role, wanted in (("input", "inputs"), ("output", "outputs")):
+        io_names[role] = _reserve(taken, wanted)
+    captured = []
+    for op in ops:
+        if op.role in io_names:
+            group = builder.group(root, io_names[op.role], role=op.role + "s")
+            builder.insert(group, [op.op_name.replace("/", "_")], op)
+        elif op.role == "variable" and op.op in graph_lib.ARG_OPS:
+            captured.append(op)
+        else:
+            builder.insert(root, op.placement.split("/"), op)
+    _place_captured_variables(builder, captured, io_names)
+    if flat.other_functions:
+        functions = builder.group(root, _reserve(taken, "other_functions"), role="functions")
+        for label, function_ops in flat.other_functions:
+            holder = builder.group(functions, free_name(functions.children, label), role="function")
+            for op in function_ops:
+                builder.insert(holder, op.placement.split("/"), op)
+    if flat.eager_ops:
+        eager = builder.group(root, _reserve(taken, "eager_ops"), role="eager_ops")
+        for op in flat.eager_ops:
+            builder.insert(eager, [op.op_name.replace("/", "_")], op)
+    _mark_roles_of_bodies(root)
+    _fold_series(root)
+    _mark_modules(root)
+    return Hierarchy(root, edge_source=_op_edges)
+
+
+def _reserve(taken: set, wanted: str) -> str:
+    name, i = wanted, 1
+    while name in taken:
+        name, i = f"{wanted}_{i}", i + 1
+    taken.add(name)
+    return name
+
+
+def _assign_io_roles(ops: list) -> None:
+    """Inputs, outputs and variables of the traced function itself (not of the bodies expanded into it)."""
+    consumers: dict = {}
+    for op in ops:
+        for producer, _, _ in op.inputs:
+            consumers.setdefault(id(producer), []).append(op)
+    for op in ops:
+        if op.function:
+            continue
+        if graph_lib.is_resource_arg(op.node_def) or op.op in graph_lib.VARIABLE_OPS:
+            op.role = "variable"
+        elif op.op in graph_lib.ARG_OPS:
+            op.role = "input"
+        elif op.op in graph_lib.RETVAL_OPS:
+            op.role = "output"
+    # The Identity/NoOp ops that only feed the return values belong with them.
+    changed = True
+    while changed:
+        changed = False
+        for op in ops:
+            if (not op.role and not op.function and "/" not in op.placement
+                    and op.op in ("Identity", "IdentityN", "NoOp")):
+                users = consumers.get(id(op), [])
+                if users and all(u.role == "output" for u in users):
+                    op.role = "output"
+                    changed = True
+
+
+def _owner_scope(node: Node) -> Node:
+    """The scope an op belongs to, skipping the scope of an op named like it (`dense/MatMul/ReadVariableOp`)."""
+    group = node.parent
+    while group.parent is not None and group.is_op_scope():
+        group = group.parent
+    return group
+
+
+def _place_captured_variables(builder: _TreeBuilder, captured: list, io_names: dict) -> None:
+    """Nest each captured variable into the module of the op that reads it, not at the top."""
+    consumers: dict = {}
+    for op in _all_ops(builder.root):
+        for producer, _, control in op.inputs:
+            if not control and producer.role == "variable":
+                consumers.setdefault(id(producer), []).append(op)
+    for var in captured:
+        readers = consumers.get(id(var), [])
+        owner = None
+        for reader in readers:  # the capture's name is the reader's: demo_module_assignaddvariableop_resource
+            if reader.op_name.lower().replace("/", "_") + "_resource" == var.op_name:
+                owner = _owner_scope(reader.node)
+                break
+        if owner is None:
+            scoped = [_owner_scope(r.node) for r in readers if r.node.parent is not builder.root]
+            owner = _common_ancestor(scoped) if scoped else None
+        if owner is None or owner is builder.root:
+            owner = builder.group(builder.root, io_names["input"], role="inputs")
+        builder.insert(owner, [var.op_name], var)
+
+
+def _all_ops(root: Node):
+    for node in _ops_under(root):
+        yield node.op
+
+
+def _common_ancestor(nodes: list) -> Node:
+    def chain(n):
+        out = []
+        while n is not None:
+            out.append(n)
+            n = n.parent
+        return out[::-1]
+
+    common = chain(nodes[0])
+    for node in nodes[1:]:
+        other = chain(node)
+        i = 0
+        while i < min(len(common), len(other)) and common[i] is other[i]:
+            i += 1
+        common = common[:i]
+    return common[-1]
+
+
+def _mark_roles_of_bodies(root: Node) -> None:
+    """Groups that hold a control-flow op and its branch bodies say so."""
+    for node in list(_ops_under(root)):
+        op = node.op
+        if op.op in graph_lib.CONTROL_FLOW or op.op in graph_lib.CASE_OPS:
+            group = node.parent
+            if group.parent is not None and node.name == f"({group.name})":
+                group.role = group.role or "control_flow"
+                for child in group.children.values():
+                    if child.children is not None and child.name in _BRANCH_LABELS:
+                        child.role = "branch"
+
+
+_BRANCH_LABELS = {"then", "else", "cond", "body"} | {f"branch_{i}" for i in range(64)}
+
+
+def _fold_series(root: Node) -> None:
+    """`AddN`, `AddN_1`, ... `AddN_121` under one parent become the series `AddN[0-121]`."""
+    stack = [root]
+    while stack:
+        group = stack.pop()
+        buckets: dict = {}
+        for name, child in group.children.items():
+            if child.op is None:
+                stack.append(child)
+                continue
+            if name.startswith("("):
+                continue
+            base, number = _NUMBERED.match(name).groups()
+            buckets.setdefault((base, child.op.op), []).append((int(number) if number else 0, name))
+        for (base, _op_type), members in buckets.items():
+            if len(members) < SERIES_MIN:
+                continue
+            numbers = sorted(n for n, _ in members)
+            series = Node(free_name(group.children, f"{base}[{numbers[0]}-{numbers[-1]}]"), "scope", group,
+                          role="series")
+            for _, name in sorted(members):
+                node = group.children.pop(name)
+                node.parent = series
+                series.children[name] = node
+            group.children[series.name] = series
+
+
+def _mark_modules(root: Node) -> None:
+    """A scope that reads or owns a variable is a module, and so is every scope above it."""
+    for node in list(_ops_under(root)):
+        op = node.op
+        owner = None
+        if op.is_variable:
+            owner = _owner_scope(node)
+        elif any(p.is_variable for p, _, control in op.inputs if not control):
+            owner = _owner_scope(node)
+        while owner is not None and owner.kind != "module":
+            if not owner.role and owner.parent is not None:
+                owner.kind = "module"
+            elif owner.role:
+                break
+            owner = owner.parent
+
+
+def _op_edges(group: Node) -> list:
+    """Edges between the children of a group, aggregated from the op edges inside it."""
+    aggregated: dict = {}
+    depth = group.depth + 1
+    for node in _ops_under(group):
+        target = _ancestor_at(node, depth)
+        for producer, port, control in node.op.inputs:
+            source_node = getattr(producer, "node", None)
+            if source_node is None or source_node.depth < depth:
+                continue
+            source = _ancestor_at(source_node, depth)
+            if source is target or source.parent is not group:
+                continue
+            edge = aggregated.get((source, target))
+            if edge is None:
+                edge = aggregated[(source, target)] = {"from": source.path, "to": target.path, "count": 0,
+                                                      "dtypes": [], "shapes": [], "control": True}
+            edge["count"] += 1
+            if not control:
+                edge["control"] = False
+                dtype = graph_lib.output_dtype(producer.node_def, port)
+                if dtype and dtype not in edge["dtypes"] and len(edge["dtypes"]) < 8:
+                    edge["dtypes"].append(dtype)
+                shape = graph_lib.output_shape(producer.node_def, port)
+                if shape and shape not in edge["shapes"] and len(edge["shapes"]) < 8:
+                    edge["shapes"].append(shape)
+    return list(aggregated.values())
+
+
+def _ancestor_at(node: Node, depth: int) -> Node:
+    while node.depth > depth:
+        node = node.parent
+    return node

@@ -1,0 +1,135 @@
+"""The TensorBoard plugin: routes mapped to functions, nothing else (see docs/api.md)."""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+import os
+
+from tensorboard import plugin_util
+from tensorboard.backend import http_util
+from tensorboard.plugins import base_plugin
+from werkzeug import wrappers
+
+from . import PLUGIN_NAME, requests, sources
+from .cache import HierarchyCache
+from .graph import GraphError
+from .hierarchy import BadQuery, NotFound
+
+STATIC_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
+
+
+class ModuleGraphPlugin(base_plugin.TBPlugin):
+    """The Modules tab."""
+
+    plugin_name = PLUGIN_NAME
+
+    def __init__(self, context):
+        self._data_provider = context.data_provider
+        self._cache = HierarchyCache()
+
+    def get_plugin_apps(self):
+        return {
+            "/graphs": self._serve_graphs,
+            "/hierarchy": self._serve_hierarchy,
+            "/node": self._serve_node,
+            "/search": self._serve_search,
+            "/index.js": self._serve_index,
+            "/static/*": self._serve_static,
+        }
+
+    def is_active(self):
+        return False  # the tab is enabled by data_plugin_names() having data
+
+    def data_plugin_names(self):
+        return tuple(sources.GRAPH_PLUGINS)
+
+    def frontend_metadata(self):
+        return base_plugin.FrontendMetadata(es_module_path="/index.js", tab_name="Modules")
+
+    # -- routes --
+    @wrappers.Request.application
+    def _serve_graphs(self, request):
+        ctx, eid = plugin_util.context(request.environ), plugin_util.experiment_id(request.environ)
+        return _json(request, {"graphs": [r.to_json() for r in sources.list_graphs(self._data_provider, ctx, eid)]})
+
+    @wrappers.Request.application
+    def _serve_hierarchy(self, request):
+        return self._answer(request, lambda h, args: {"node": h.node_json(args.path, args.depth)})
+
+    @wrappers.Request.application
+    def _serve_node(self, request):
+        return self._answer(request, lambda h, args: {"node": h.details_json(args.path)})
+
+    @wrappers.Request.application
+    def _serve_search(self, request):
+        return self._answer(request, lambda h, args: h.search(args.query, args.regex, args.limit))
+
+    @wrappers.Request.application
+    def _serve_index(self, request):
+        return _static_file(request, "index.js")
+
+    @wrappers.Request.application
+    def _serve_static(self, request):
+        return _static_file(request, request.path.rsplit("/static/", 1)[-1])
+
+    # -- helpers --
+    def _answer(self, request, respond):
+        """Parse the request, fetch the hierarchy, answer; every failure becomes a JSON error."""
+        try:
+            args = requests.parse(request.args)
+            hierarchy = self._hierarchy(request, args.run, args.tag)
+            return _json(request, respond(hierarchy, args))
+        except (requests.BadRequest, BadQuery) as e:
+            return _error(request, str(e), 400)
+        except (sources.RecordNotFound, NotFound) as e:
+            return _error(request, str(e), 404)
+        except GraphError as e:
+            return _error(request, str(e), 422)
+
+    def _hierarchy(self, request, run: str, tag: str):
+        ctx, eid = plugin_util.context(request.environ), plugin_util.experiment_id(request.environ)
+        record = sources.find_record(self._data_provider, ctx, eid, run, tag)
+        blob_key = sources.latest_blob_key(self._data_provider, ctx, eid, record)
+
+        def build():
+            try:
+                return sources.build_hierarchy(record, self._data_provider.read_blob(ctx, blob_key=blob_key))
+            except GraphError as e:  # remembered, so a bad record is not parsed again on every request
+                return e
+
+        built = self._cache.get((eid, record, blob_key), build, _estimated_bytes)
+        if isinstance(built, GraphError):
+            raise built
+        return built
+
+
+def _estimated_bytes(built) -> int:
+    return built.estimated_bytes() if hasattr(built, "estimated_bytes") else 1024
+
+
+def _json(request, body, status: int = 200):
+    return http_util.Respond(request, json.dumps(body, ensure_ascii=False), "application/json", code=status)
+
+
+def _error(request, message: str, status: int):
+    return _json(request, {"error": message}, status)
+
+
+def _static_file(request, name: str):
+    """A file of the built front end; only names that are files of static/ itself (no traversal)."""
+    if name not in _static_names():
+        return _error(request, f"There is no file {name!r} in this plugin.", 404)
+    with open(os.path.join(STATIC_DIR, name), "rb") as f:
+        body = f.read()
+    mimetype = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    if name.endswith(".js"):
+        mimetype = "text/javascript"
+    return http_util.Respond(request, body, mimetype)
+
+
+def _static_names() -> set:
+    try:
+        return {n for n in os.listdir(STATIC_DIR) if os.path.isfile(os.path.join(STATIC_DIR, n))}
+    except OSError:
+        return set()

@@ -1,0 +1,50 @@
+"""Query parameters of the API, checked once, with messages a user understands."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from .hierarchy import MAX_DEPTH, MAX_SEARCH_LIMIT
+
+
+class BadRequest(Exception):
+    """A malformed request (400)."""
+
+
+@dataclasses.dataclass
+class Args:
+    run: str
+    tag: str
+    path: str = ""
+    depth: int = 1
+    query: str = ""
+    regex: bool = False
+    limit: int = 50
+
+
+def parse(args) -> Args:
+    for name in ("run", "tag"):
+        if args.get(name) is None:
+            raise BadRequest(f"The request needs a '{name}' parameter (which graph to show).")
+    return Args(
+        run=args["run"],
+        tag=args["tag"],
+        path=args.get("path", ""),
+        depth=_int(args, "depth", 1, 0, MAX_DEPTH),
+        query=args.get("q", ""),
+        regex=args.get("regex", "0").lower() in ("1", "true", "yes"),
+        limit=_int(args, "limit", 50, 1, MAX_SEARCH_LIMIT),
+    )
+
+
+def _int(args, name: str, default: int, low: int, high: int) -> int:
+    text = args.get(name)
+    if text is None or text == "":
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise BadRequest(f"'{name}' must be a whole number from {low} to {high}, not {text!r}.") from None
+    if not low <= value <= high:
+        raise BadRequest(f"'{name}' must be a whole number from {low} to {high}, not {value}.")
+    return value

@@ -1,0 +1,91 @@
+"""What the data provider holds: the graph records of a logdir, read only through `context.data_provider`
+(so TensorBoard's Rust data server works too), and how each kind of record becomes a hierarchy."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from tensorboard.data import provider
+
+from . import PLUGIN_NAME
+from . import graph as graph_lib
+from .hierarchy import Hierarchy, build_graph_hierarchy
+from .keras_model import build_keras_hierarchy
+
+# Data-plugin name -> the `source` the API reports, in order of preference when a run/tag has several.
+GRAPH_PLUGINS = {
+    PLUGIN_NAME: "module",
+    "graph_run_metadata_graph": "trace",  # tf.summary.trace_export
+    "graph_run_metadata": "trace",  # trace_export with profiler=True
+    "graphs": "run_graph",  # tf.summary.graph, Event.graph_def
+    "graph_keras_model": "keras",  # the Keras TensorBoard callback
+}
+RUN_GRAPH_TAG = "__run_graph__"
+# TensorFlow and Keras write this content in trace and Keras records; TensorBoard's Graphs plugin ignores
+# other versions, so do we.
+_TF_CONTENT = b"1"
+
+
+@dataclasses.dataclass(frozen=True)
+class GraphRecord:
+    run: str
+    tag: str
+    source: str
+    plugin_name: str
+
+    def to_json(self) -> dict:
+        return {"run": self.run, "tag": self.tag, "source": self.source}
+
+
+class RecordNotFound(Exception):
+    """No graph for that run and tag; the message is meant for the user."""
+
+
+def list_graphs(data_provider, ctx, experiment_id: str) -> list:
+    """Every graph of the experiment, one per (run, tag), sorted."""
+    records = {}
+    for plugin_name, source in GRAPH_PLUGINS.items():
+        mapping = data_provider.list_blob_sequences(ctx, experiment_id=experiment_id, plugin_name=plugin_name)
+        for run, tags in (mapping or {}).items():
+            for tag, series in tags.items():
+                if plugin_name == "graphs":
+                    if tag != RUN_GRAPH_TAG:
+                        continue
+                elif plugin_name != PLUGIN_NAME and series.plugin_content != _TF_CONTENT:
+                    continue
+                records.setdefault((run, tag), GraphRecord(run, tag, source, plugin_name))
+    return [records[key] for key in sorted(records)]
+
+
+def find_record(data_provider, ctx, experiment_id: str, run: str, tag: str) -> GraphRecord:
+    records = list_graphs(data_provider, ctx, experiment_id)
+    for record in records:
+        if record.run == run and record.tag == tag:
+            return record
+    if not any(record.run == run for record in records):
+        raise RecordNotFound(f"There is no run {run!r} with a graph in this logdir.")
+    raise RecordNotFound(f"Run {run!r} has no graph tagged {tag!r}.")
+
+
+def latest_blob_key(data_provider, ctx, experiment_id: str, record: GraphRecord) -> str:
+    """The blob of the record's newest step (a trace written again at a later step replaces the older)."""
+    sequences = data_provider.read_blob_sequences(
+        ctx, experiment_id=experiment_id, plugin_name=record.plugin_name,
+        run_tag_filter=provider.RunTagFilter(runs=[record.run], tags=[record.tag]), downsample=1)
+    data = (sequences or {}).get(record.run, {}).get(record.tag, [])
+    if not data or not data[-1].values:
+        raise RecordNotFound(f"Run {record.run!r}, tag {record.tag!r} holds no data.")
+    return data[-1].values[0].blob_key
+
+
+def build_hierarchy(record: GraphRecord, blob: bytes) -> Hierarchy:
+    """Parse a record once; raises graph.GraphError for a record that holds no readable graph."""
+    if record.source == "keras":
+        return build_keras_hierarchy(blob, record.tag)
+    if record.source == "run_graph":
+        graph_def = graph_lib.parse_graph_def(blob)
+        flat = graph_lib.FlatGraph(ops=graph_lib.flatten_graph_def(graph_def), other_functions=[], eager_ops=[])
+        return build_graph_hierarchy(flat, record.run)
+    if record.source == "trace":
+        return build_graph_hierarchy(graph_lib.flatten_trace(graph_lib.parse_run_metadata(blob)), record.tag)
+    raise graph_lib.GraphError(f"Records of kind {record.source!r} cannot be shown yet.")

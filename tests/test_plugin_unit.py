@@ -1,0 +1,172 @@
+"""The plugin's routes over a MultiplexerDataProvider: no TensorBoard process, real TensorFlow traces."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from tensorboard.backend.event_processing import data_provider, plugin_event_multiplexer
+from tensorboard.compat.proto import config_pb2, graph_pb2
+from tensorboard.plugins import base_plugin
+from werkzeug import test as werkzeug_test
+from werkzeug import wrappers
+
+from tb_module_plugin.plugin import ModuleGraphPlugin
+
+from . import traces
+
+
+def make_client(logdir):
+    multiplexer = plugin_event_multiplexer.EventMultiplexer()
+    multiplexer.AddRunsFromDirectory(str(logdir))
+    multiplexer.Reload()
+    provider = data_provider.MultiplexerDataProvider(multiplexer, str(logdir))
+    plugin = ModuleGraphPlugin(base_plugin.TBContext(logdir=str(logdir), data_provider=provider))
+    apps = plugin.get_plugin_apps()
+
+    def app(environ, start_response):
+        path = environ["PATH_INFO"]
+        handler = apps.get(path) or (apps["/static/*"] if path.startswith("/static/") else None)
+        if handler is None:
+            return wrappers.Response("no route", status=404)(environ, start_response)
+        return handler(environ, start_response)
+
+    return werkzeug_test.Client(app), plugin
+
+
+def get(client, route, **params):
+    response = client.get(route, query_string=params)
+    return response.status_code, json.loads(response.get_data())
+
+
+@pytest.fixture(scope="module")
+def logdir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("logdir")
+    traces.write_nested_model(str(root / "nested"))
+    graph_def = graph_pb2.GraphDef()
+    for name, op in (("x", "Placeholder"), ("dense/kernel", "VariableV2"), ("dense/MatMul", "MatMul")):
+        node = graph_def.node.add(name=name, op=op)
+    graph_def.node[2].input.extend(["x", "dense/kernel"])
+    for i in range(7):
+        graph_def.node.add(name="AddN" if i == 0 else f"AddN_{i}", op="AddN", input=["dense/MatMul"])
+    traces.write_run_graph(str(root / "handmade"), graph_def)
+    traces.write_raw(str(root / "bad"), "graph_run_metadata_graph", "garbage", b"\xff\x00 not a proto \x13")
+    traces.write_raw(str(root / "bad"), "graph_run_metadata_graph", "empty",
+                     config_pb2.RunMetadata().SerializeToString())
+    traces.write_raw(str(root / "bad"), "graph_keras_model", "keras", b"{not json")
+    return root
+
+
+@pytest.fixture(scope="module")
+def client(logdir):
+    return make_client(logdir)[0]
+
+
+def test_graphs_lists_every_record_with_its_source(client):
+    status, body = get(client, "/graphs")
+    assert status == 200
+    assert {(g["run"], g["tag"], g["source"]) for g in body["graphs"]} == {
+        ("nested", "model", "trace"), ("handmade", "__run_graph__", "run_graph"),
+        ("bad", "garbage", "trace"), ("bad", "empty", "trace"), ("bad", "keras", "keras")}
+
+
+def test_nested_model_top_level_is_the_model_with_inputs_and_outputs(client):
+    status, body = get(client, "/hierarchy", run="nested", tag="model")
+    assert status == 200
+    names = [c["name"] for c in body["node"]["children"]]
+    assert names[:2] == ["inputs", "model"] and "outputs" in names
+    assert not any(c.get("op") == "_Arg" for c in body["node"]["children"])
+    model = body["node"]["children"][1]
+    assert model["kind"] == "module" and model["has_children"] is True and "children" not in model
+    assert {"from": "inputs", "to": "model"}.items() <= body["node"]["edges"][-1].items() or any(
+        e["from"] == "inputs" and e["to"] == "model" for e in body["node"]["edges"])
+
+
+def test_nested_call_joins_its_module_and_blocks_are_chained(client):
+    _, body = get(client, "/hierarchy", run="nested", tag="model", path="model/encoder", depth=1)
+    node = body["node"]
+    assert node["kind"] == "module"
+    assert [c["name"] for c in node["children"]][:2] == ["block_0", "block_1"]
+    edge = next(e for e in node["edges"] if e["from"].endswith("block_0") and e["to"].endswith("block_1"))
+    assert edge["dtypes"] == ["float32"] and edge["control"] is False
+
+
+def test_cond_branches_sit_inside_their_block(client):
+    _, body = get(client, "/hierarchy", run="nested", tag="model", path="model/encoder/block_0/cond", depth=3)
+    node = body["node"]
+    assert node["role"] == "control_flow"
+    kids = {c["name"]: c for c in node["children"]}
+    assert kids["(cond)"]["op"] == "StatelessIf"
+    assert kids["then"]["role"] == "branch" and kids["else"]["role"] == "branch"
+    mul = next(c for c in kids["then"]["children"] if c["name"] == "mul")
+    assert {c["op"] for c in mul["children"]} == {"Const", "Mul"}
+
+
+def test_captured_variables_nest_into_the_module_that_reads_them(client):
+    _, body = get(client, "/hierarchy", run="nested", tag="model", path="model/head")
+    variables = [c for c in body["node"]["children"] if c.get("role") == "variable"]
+    assert len(variables) == 2 and all(v["op"] == "_Arg" for v in variables)
+    _, details = get(client, "/node", run="nested", tag="model", path="model/head")
+    assert len(details["node"]["variables"]) == 2
+
+
+def test_op_named_like_a_scope_keeps_its_node(client):
+    _, body = get(client, "/hierarchy", run="nested", tag="model", path="model/head/MatMul")
+    kids = {c["name"]: c for c in body["node"]["children"]}
+    assert kids["(MatMul)"]["op"] == "MatMul" and kids["ReadVariableOp"]["op"] == "ReadVariableOp"
+    assert kids["(MatMul)"]["path"] == "model/head/MatMul/(MatMul)"
+    assert kids["(MatMul)"]["attrs"]["T"] == "float32"
+
+
+def test_op_details_have_inputs_and_outputs_with_dtypes(client):
+    status, body = get(client, "/node", run="nested", tag="model", path="model/head/MatMul/(MatMul)")
+    assert status == 200
+    node = body["node"]
+    assert node["op_name"] == "model/head/MatMul" and node["ancestors"] == ["model", "model/head",
+                                                                           "model/head/MatMul"]
+    assert {i["path"] for i in node["inputs"]} == {"model/encoder/Identity", "model/head/MatMul/ReadVariableOp"}
+    assert node["outputs"][0]["path"] == "model/head/add/(add)" and node["outputs"][0]["dtype"] == "float32"
+
+
+def test_run_graph_folds_numbered_ops_into_a_series(client):
+    _, body = get(client, "/hierarchy", run="handmade", tag="__run_graph__")
+    kids = {c["name"]: c for c in body["node"]["children"]}
+    assert kids["AddN[0-6]"]["role"] == "series" and kids["AddN[0-6]"]["num_ops"] == 7
+    assert kids["dense"]["kind"] == "module"  # it owns a variable
+
+
+def test_search_finds_and_regex_errors_are_400(client):
+    _, body = get(client, "/search", run="nested", tag="model", q="block_1/up")
+    assert body["matches"][0]["path"] == "model/encoder/block_1/up"
+    _, body = get(client, "/search", run="nested", tag="model", q=r"block_\d/down$", regex="1")
+    assert [m["path"] for m in body["matches"]] == ["model/encoder/block_0/down", "model/encoder/block_1/down"]
+    status, body = get(client, "/search", run="nested", tag="model", q="(", regex="1")
+    assert status == 400 and "regular expression" in body["error"]
+
+
+@pytest.mark.parametrize("params,status,words", [
+    ({"tag": "model"}, 400, "'run'"),
+    ({"run": "nested", "tag": "model", "depth": "x"}, 400, "depth"),
+    ({"run": "nested", "tag": "model", "depth": "99"}, 400, "depth"),
+    ({"run": "nope", "tag": "model"}, 404, "no run"),
+    ({"run": "nested", "tag": "nope"}, 404, "no graph tagged"),
+    ({"run": "nested", "tag": "model", "path": "model/nope"}, 404, "no node"),
+    ({"run": "bad", "tag": "garbage"}, 422, "not a readable RunMetadata"),
+    ({"run": "bad", "tag": "empty"}, 422, "trace_on(graph=True)"),
+    ({"run": "bad", "tag": "keras"}, 422, "not readable JSON"),
+])
+def test_bad_requests_get_json_errors(client, params, status, words):
+    got, body = get(client, "/hierarchy", **params)
+    assert got == status and words in body["error"]
+
+
+def test_a_graph_is_parsed_once(logdir):
+    client, plugin = make_client(logdir)
+    for _ in range(3):
+        assert get(client, "/hierarchy", run="nested", tag="model")[0] == 200
+    assert len(plugin._cache) == 1
+
+
+def test_static_files_refuse_traversal(client):
+    for path in ("/static/../plugin.py", "/static/%2e%2e/plugin.py", "/static/nope.js", "/static/"):
+        assert client.get(path).status_code == 404
