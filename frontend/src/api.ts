@@ -1,0 +1,76 @@
+// Client of the plugin's HTTP API. URLs are relative: TensorBoard loads the page with
+// <base href="plugin/module_graph/">, so "./graphs" reaches /data/plugin/module_graph/graphs.
+
+import type { GraphEntry, HierarchyNode, NodeDetails, SearchResult } from "./types";
+
+/** An API answer that is not a success, with the message the server wrote for people. */
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+    this.name = "ApiError";
+  }
+}
+
+export interface GraphRef {
+  run: string;
+  tag: string;
+}
+
+export interface Api {
+  graphs(): Promise<GraphEntry[]>;
+  hierarchy(graph: GraphRef, path: string, depth?: number): Promise<HierarchyNode>;
+  node(graph: GraphRef, path: string): Promise<NodeDetails>;
+  search(graph: GraphRef, query: string, regex: boolean, limit?: number): Promise<SearchResult>;
+}
+
+type Fetch = (url: string) => Promise<Response>;
+
+export function createApi(fetchImpl: Fetch = (url) => fetch(url)): Api {
+  async function getJson<T>(route: string, params: Record<string, string> = {}): Promise<T> {
+    const query = new URLSearchParams(params).toString();
+    const url = `./${route}${query ? `?${query}` : ""}`;
+    let response: Response;
+    try {
+      response = await fetchImpl(url);
+    } catch {
+      throw new ApiError("Could not reach the TensorBoard server. Is it still running?", 0);
+    }
+    let body: unknown;
+    try {
+      body = await response.json();
+    } catch {
+      body = undefined;
+    }
+    if (!response.ok) {
+      const message =
+        body && typeof body === "object" && typeof (body as { error?: unknown }).error === "string"
+          ? (body as { error: string }).error
+          : `The server answered ${response.status} ${response.statusText} for ${route}.`;
+      throw new ApiError(message, response.status);
+    }
+    if (body === undefined) {
+      throw new ApiError(`The server's answer for ${route} is not valid JSON.`, response.status);
+    }
+    return body as T;
+  }
+
+  return {
+    async graphs() {
+      return (await getJson<{ graphs: GraphEntry[] }>("graphs")).graphs;
+    },
+    async hierarchy(graph, path, depth = 1) {
+      const params = { run: graph.run, tag: graph.tag, path, depth: String(depth) };
+      return (await getJson<{ node: HierarchyNode }>("hierarchy", params)).node;
+    },
+    async node(graph, path) {
+      return (await getJson<{ node: NodeDetails }>("node", { run: graph.run, tag: graph.tag, path })).node;
+    },
+    async search(graph, query, regex, limit = 50) {
+      const params = { run: graph.run, tag: graph.tag, q: query, regex: regex ? "1" : "0", limit: String(limit) };
+      return getJson<SearchResult>("search", params);
+    },
+  };
+}

@@ -1,0 +1,312 @@
+// The page: picker and search on top, the module tree, the graph and the details panel side by side.
+// Wires user actions to the Explorer (what is expanded and selected) and redraws graph and tree from it.
+
+import { ApiError, type Api, type GraphRef } from "./api";
+import { DetailsPanel } from "./details-panel";
+import { html } from "./dom";
+import { Explorer } from "./explorer";
+import { GraphPicker } from "./graph-picker";
+import { GraphView } from "./graph-view";
+import { formatGraphHash, parseGraphHash } from "./hash";
+import { HierarchyStore } from "./hierarchy-store";
+import { composeScene, layoutVisibleTree, type GroupLayout } from "./layout";
+import { LayoutWorkerClient } from "./layout-client";
+import { SearchBox } from "./search-box";
+import { TreeView } from "./tree-view";
+import type { GraphEntry } from "./types";
+import { findVisible, type VisibleNode } from "./visible";
+
+const RECORDING_EXAMPLE = `writer = tf.summary.create_file_writer(logdir)
+tf.summary.trace_on(graph=True)
+model(x)                      # call your tf.function / tf.Module once
+with writer.as_default():
+    tf.summary.trace_export(name="model", step=0)`;
+
+function messageOf(error: unknown): string {
+  if (error instanceof ApiError || error instanceof Error) return error.message;
+  return String(error);
+}
+
+function sameGraph(a: GraphRef | undefined, b: GraphRef | undefined): boolean {
+  return a !== undefined && b !== undefined && a.run === b.run && a.tag === b.tag;
+}
+
+/** The one role="alert" element, present only while there is something to say. */
+class AlertArea {
+  readonly element = html("div", { class: "mg-alerts" });
+
+  show(message: string): void {
+    const dismiss = html("button", { type: "button", class: "mg-dismiss", "aria-label": "Dismiss" }, "×");
+    dismiss.addEventListener("click", () => this.clear());
+    this.element.replaceChildren(html("div", { role: "alert", class: "mg-alert" }, html("span", {}, message), dismiss));
+  }
+
+  clear(): void {
+    this.element.replaceChildren();
+  }
+}
+
+export class App {
+  private readonly alert = new AlertArea();
+  private readonly status = html("span", { class: "mg-status", role: "status", "aria-live": "polite" });
+  private readonly picker: GraphPicker;
+  private readonly search: SearchBox;
+  private readonly graphView: GraphView;
+  private readonly treeView: TreeView;
+  private readonly details: DetailsPanel;
+  private readonly main: HTMLElement;
+  private readonly emptyState: HTMLElement;
+  private readonly layoutClient: LayoutWorkerClient;
+
+  private graphs: GraphEntry[] = [];
+  private explorer: Explorer | undefined;
+  private layoutCache = new Map<string, GroupLayout>();
+  private visible: VisibleNode | undefined;
+  /** Bumped by each redraw and each details request, so that late answers to old ones are dropped. */
+  private redrawNumber = 0;
+  private detailsNumber = 0;
+  private pendingLoads = 0;
+  private layingOut = false;
+
+  constructor(
+    container: HTMLElement,
+    private readonly api: Api,
+    workerUrl: URL,
+  ) {
+    this.layoutClient = new LayoutWorkerClient(workerUrl, (busy) => {
+      this.layingOut = busy;
+      this.updateStatus();
+    });
+    this.picker = new GraphPicker((graph) => {
+      this.alert.clear();
+      void this.openGraph(graph);
+    });
+    this.search = new SearchBox({
+      search: (query, regex) => this.track(this.api.search(this.explorer!.store.graph, query, regex, 50)),
+      reveal: (path) => void this.reveal(path),
+      onError: (error) => this.showError(error),
+    });
+    this.graphView = new GraphView({
+      onSelect: (path) => this.select(path, "graph"),
+      onToggle: (path) => void this.toggle(path),
+    });
+    this.treeView = new TreeView({
+      onSelect: (path) => this.select(path, "tree"),
+      onToggle: (path) => void this.toggle(path),
+    });
+    this.details = new DetailsPanel({ onReveal: (path) => void this.reveal(path) });
+
+    const fitButton = html("button", { type: "button", class: "mg-fit", title: "Fit the graph to the view" }, "Fit");
+    fitButton.addEventListener("click", () => this.graphView.fit());
+    this.search.setEnabled(false);
+    this.main = html("main", { class: "mg-main" }, this.treeView.element, this.graphView.element, this.details.element);
+    this.emptyState = html("section", { class: "mg-empty", hidden: true });
+    container.append(
+      html(
+        "div",
+        { class: "mg-app" },
+        html("header", { class: "mg-toolbar" }, this.picker.element, this.search.element, fitButton, this.status),
+        this.alert.element,
+        this.main,
+        this.emptyState,
+      ),
+    );
+    window.addEventListener("hashchange", () => this.onHashChange());
+  }
+
+  async start(): Promise<void> {
+    try {
+      this.graphs = await this.track(this.api.graphs());
+    } catch (error) {
+      this.showError(error);
+      this.graphView.showMessage("The list of graphs could not be loaded.");
+      return;
+    }
+    if (this.graphs.length === 0) {
+      this.showEmptyState();
+      return;
+    }
+    this.main.hidden = false;
+    this.emptyState.hidden = true;
+    const wanted = parseGraphHash(location.hash);
+    const entry = this.graphs.find((graph) => graph.run === wanted.run && graph.tag === wanted.tag) ?? this.graphs[0]!;
+    const chosen = { run: entry.run, tag: entry.tag };
+    if ((wanted.run !== undefined || wanted.tag !== undefined) && (wanted.run !== chosen.run || wanted.tag !== chosen.tag)) {
+      this.showError(
+        `This logdir has no graph for run "${wanted.run ?? ""}" and tag "${wanted.tag ?? ""}"; showing "${chosen.run} / ${chosen.tag}".`,
+      );
+    }
+    this.picker.setGraphs(this.graphs, chosen);
+    await this.openGraph(chosen);
+  }
+
+  private showEmptyState(): void {
+    const lookAgain = html("button", { type: "button" }, "Look again");
+    lookAgain.addEventListener("click", () => void this.start());
+    this.emptyState.replaceChildren(
+      html("h2", {}, "No graphs in this logdir yet"),
+      html(
+        "p",
+        {},
+        "The Modules tab shows a traced TensorFlow graph as the tree of its tf.Module name scopes. " +
+          "Record a trace of one call of your model, then look again:",
+      ),
+      html("pre", {}, html("code", {}, RECORDING_EXAMPLE)),
+      html(
+        "p",
+        {},
+        "Graphs written with tf.summary.graph and by the Keras TensorBoard callback (write_graph=True) are listed too.",
+      ),
+      lookAgain,
+    );
+    this.main.hidden = true;
+    this.emptyState.hidden = false;
+  }
+
+  private onHashChange(): void {
+    const wanted = parseGraphHash(location.hash);
+    const entry = this.graphs.find((graph) => graph.run === wanted.run && graph.tag === wanted.tag);
+    if (!entry || sameGraph(entry, this.explorer?.store.graph)) return;
+    this.alert.clear();
+    this.picker.choose(entry);
+    void this.openGraph({ run: entry.run, tag: entry.tag });
+  }
+
+  private async openGraph(graph: GraphRef): Promise<void> {
+    const hash = formatGraphHash(graph);
+    if (location.hash !== hash) history.replaceState(null, "", hash);
+    const explorer = new Explorer(new HierarchyStore(this.api, graph));
+    this.explorer = explorer;
+    this.layoutCache = new Map();
+    this.visible = undefined;
+    this.redrawNumber++;
+    this.detailsNumber++;
+    this.graphView.clear();
+    this.graphView.showMessage("Loading the graph…");
+    this.treeView.clear();
+    this.details.clear();
+    this.search.setEnabled(false);
+    try {
+      await this.track(explorer.start());
+    } catch (error) {
+      if (explorer !== this.explorer) return;
+      this.showError(error);
+      this.graphView.showMessage("This graph could not be loaded. Pick another one above.");
+      return;
+    }
+    if (explorer !== this.explorer) return;
+    this.search.setEnabled(true);
+    await this.redraw({ fit: true });
+  }
+
+  /** Draws the tree at once and the graph once its layout is ready. */
+  private async redraw(options: { fit?: boolean; keepInView?: string; readable?: boolean }): Promise<boolean> {
+    const explorer = this.explorer;
+    if (!explorer) return false;
+    const number = ++this.redrawNumber;
+    const visible = explorer.visibleTree();
+    this.visible = visible;
+    this.treeView.render(visible, explorer.selected);
+    if (visible.children.length === 0) {
+      this.graphView.clear();
+      this.graphView.showMessage("This graph has no nodes.");
+      return false;
+    }
+    let scene;
+    try {
+      const layouts = await layoutVisibleTree(visible, this.layoutCache, (request) => this.layoutClient.layout(request));
+      scene = composeScene(visible, layouts);
+    } catch (error) {
+      if (number === this.redrawNumber) this.showError(error);
+      return false;
+    }
+    if (number !== this.redrawNumber) return false;
+    this.graphView.showMessage(undefined);
+    this.graphView.render(scene, explorer.selected);
+    if (options.fit) this.graphView.fit();
+    if (options.keepInView !== undefined) this.graphView.ensureVisible(options.keepInView, options.readable);
+    return true;
+  }
+
+  private async toggle(path: string): Promise<void> {
+    const explorer = this.explorer;
+    const node = this.visible && findVisible(this.visible, path);
+    if (!explorer || !node?.expandable) return;
+    if (node.expanded) {
+      explorer.collapse(path);
+    } else {
+      try {
+        await this.track(explorer.expand(node));
+      } catch (error) {
+        this.showError(error);
+        return;
+      }
+      if (explorer !== this.explorer) return;
+    }
+    await this.redraw({ keepInView: path });
+  }
+
+  private select(path: string, from: "graph" | "tree" | "reveal"): void {
+    const explorer = this.explorer;
+    if (!explorer) return;
+    explorer.selected = path;
+    this.graphView.setSelected(path);
+    this.treeView.setSelected(path);
+    if (from !== "graph") this.graphView.ensureVisible(path, from === "reveal");
+    if (from !== "tree") this.treeView.scrollTo(path);
+    void this.showDetails(explorer, path);
+  }
+
+  /** Expands everything above `path`, selects it and brings it into view (search, links in the details). */
+  private async reveal(path: string): Promise<void> {
+    const explorer = this.explorer;
+    if (!explorer) return;
+    try {
+      await this.track(explorer.reveal(path));
+    } catch (error) {
+      this.showError(error);
+      return;
+    }
+    if (explorer !== this.explorer) return;
+    explorer.selected = path;
+    if (await this.redraw({ keepInView: path, readable: true })) this.select(path, "reveal");
+  }
+
+  private async showDetails(explorer: Explorer, path: string): Promise<void> {
+    const number = ++this.detailsNumber;
+    const node = this.visible && findVisible(this.visible, path);
+    if (node?.kind === "chunk") {
+      this.details.showChunk(node);
+      return;
+    }
+    this.details.showLoading(path);
+    try {
+      const details = await this.track(this.api.node(explorer.store.graph, path));
+      if (number === this.detailsNumber) this.details.show(details);
+    } catch (error) {
+      if (number !== this.detailsNumber) return;
+      this.details.clear();
+      this.showError(error);
+    }
+  }
+
+  private showError(error: unknown): void {
+    this.alert.show(messageOf(error));
+  }
+
+  /** Counts a request in the "loading…" status while it runs. */
+  private async track<T>(promise: Promise<T>): Promise<T> {
+    this.pendingLoads++;
+    this.updateStatus();
+    try {
+      return await promise;
+    } finally {
+      this.pendingLoads--;
+      this.updateStatus();
+    }
+  }
+
+  private updateStatus(): void {
+    this.status.textContent = this.layingOut ? "laying out…" : this.pendingLoads > 0 ? "loading…" : "";
+  }
+}

@@ -1,0 +1,265 @@
+// The graph: an SVG of the scene's nested boxes and edges, zoomed and panned by transforming one <g>.
+// Hooks other tools rely on: every node is a [data-path] element (with data-expanded / data-chunk), its
+// outline carries data-shape, and every edge is an element with data-from / data-to.
+
+import { select } from "d3-selection";
+import { zoom, zoomIdentity, zoomTransform, type ZoomBehavior } from "d3-zoom";
+import { html, svg } from "./dom";
+import { DETAIL_FONT_SIZE, NAME_FONT_SIZE, detailLine, fitText, shapeOf } from "./labels";
+import { GROUP_HEADER_HEIGHT, type PlacedEdge, type PlacedNode, type Point, type Scene } from "./layout";
+
+export interface GraphViewHandlers {
+  onSelect(path: string): void;
+  /** Expand a collapsed group, or collapse an expanded one. */
+  onToggle(path: string): void;
+}
+
+const VIEW_MARGIN = 24;
+/** Below this zoom, names are too small to read. */
+const READABLE_SCALE = 0.6;
+const ARROW_ID = "mg-arrow";
+
+function round(value: number): number {
+  return Math.round(value * 10) / 10;
+}
+
+/** A smooth path through dagre's edge points: straight ends, quadratic curves through the bends. */
+function edgePathData(points: readonly Point[]): string {
+  if (points.length === 0) return "";
+  const [first, ...rest] = points;
+  let data = `M${round(first!.x)},${round(first!.y)}`;
+  for (let i = 0; i < rest.length - 1; i++) {
+    const bend = rest[i]!;
+    const next = rest[i + 1]!;
+    data += `Q${round(bend.x)},${round(bend.y)} ${round((bend.x + next.x) / 2)},${round((bend.y + next.y) / 2)}`;
+  }
+  const last = rest[rest.length - 1];
+  if (last) data += `L${round(last.x)},${round(last.y)}`;
+  return data;
+}
+
+function pathSelector(attribute: string, path: string): string {
+  return `[${attribute}="${CSS.escape(path)}"]`;
+}
+
+export class GraphView {
+  readonly element: HTMLDivElement;
+  private readonly svgElement: SVGSVGElement;
+  private readonly viewport: SVGGElement;
+  private readonly message: HTMLDivElement;
+  private readonly zoomBehavior: ZoomBehavior<SVGSVGElement, unknown>;
+  private scene: Scene | undefined;
+
+  constructor(handlers: GraphViewHandlers) {
+    this.viewport = svg("g", { class: "mg-viewport" });
+    this.svgElement = svg(
+      "svg",
+      { class: "mg-graph", "aria-label": "Module graph" },
+      svg(
+        "defs",
+        {},
+        svg(
+          "marker",
+          {
+            id: ARROW_ID,
+            viewBox: "0 0 10 10",
+            refX: 9,
+            refY: 5,
+            markerWidth: 7,
+            markerHeight: 7,
+            markerUnits: "userSpaceOnUse",
+            orient: "auto",
+          },
+          svg("path", { d: "M0,0L10,5L0,10z", class: "mg-arrow" }),
+        ),
+      ),
+      this.viewport,
+    );
+    this.message = html("div", { class: "mg-graph-message", hidden: true });
+    this.element = html("div", { class: "mg-graph-pane" }, this.svgElement, this.message);
+
+    this.zoomBehavior = zoom<SVGSVGElement, unknown>()
+      .scaleExtent([0.02, 4])
+      .on("zoom", (event: { transform: { toString(): string } }) => {
+        this.viewport.setAttribute("transform", event.transform.toString());
+      });
+    // Double-click expands and collapses nodes here, so it must not zoom.
+    select(this.svgElement).call(this.zoomBehavior).on("dblclick.zoom", null);
+
+    this.svgElement.addEventListener("click", (event) => {
+      const node = this.nodeElementOf(event.target);
+      if (!node) return;
+      node.focus({ preventScroll: true });
+      handlers.onSelect(node.dataset.path!);
+    });
+    this.svgElement.addEventListener("dblclick", (event) => {
+      const node = this.nodeElementOf(event.target);
+      if (node) handlers.onToggle(node.dataset.path!);
+    });
+    this.svgElement.addEventListener("keydown", (event) => {
+      const node = this.nodeElementOf(event.target);
+      if (!node || (event.key !== "Enter" && event.key !== " ")) return;
+      event.preventDefault();
+      handlers.onSelect(node.dataset.path!);
+      if (event.key === "Enter") handlers.onToggle(node.dataset.path!);
+    });
+  }
+
+  private nodeElementOf(target: EventTarget | null): SVGGElement | null {
+    return target instanceof Element ? target.closest<SVGGElement>("g[data-path]") : null;
+  }
+
+  /** Shows a sentence instead of the graph (empty graph, failed load). */
+  showMessage(text: string | undefined): void {
+    this.message.hidden = text === undefined;
+    this.message.textContent = text ?? "";
+  }
+
+  clear(): void {
+    this.scene = undefined;
+    this.viewport.replaceChildren();
+  }
+
+  render(scene: Scene, selected: string | undefined): void {
+    const focused = this.nodeElementOf(document.activeElement)?.dataset.path;
+    this.scene = scene;
+    const content = document.createDocumentFragment();
+    content.append(this.drawEdges(scene.edges));
+    for (const placed of scene.nodes) content.append(this.drawNode(placed, 0, 0));
+    this.viewport.replaceChildren(content);
+    this.setSelected(selected);
+    if (focused !== undefined) this.nodeElement(focused)?.focus({ preventScroll: true });
+  }
+
+  private drawEdges(edges: readonly PlacedEdge[]): SVGGElement {
+    const group = svg("g", { class: "mg-edges" });
+    for (const { edge, points } of edges) {
+      group.append(
+        svg("path", {
+          class: edge.control ? "mg-edge mg-control" : "mg-edge",
+          "data-from": edge.from,
+          "data-to": edge.to,
+          d: edgePathData(points),
+          "marker-end": `url(#${ARROW_ID})`,
+          "stroke-width": round(Math.min(4, 1 + Math.log2(edge.count) * 0.5)),
+        }),
+      );
+    }
+    return group;
+  }
+
+  /** One node; coordinates inside a <g> are relative to the enclosing node's top-left corner. */
+  private drawNode(placed: PlacedNode, parentX: number, parentY: number): SVGGElement {
+    const { node, width, height } = placed;
+    const classes = ["mg-node", `mg-kind-${node.kind}`, `mg-shape-${shapeOf(node)}`];
+    if (node.expanded) classes.push("mg-expanded");
+    const element = svg("g", {
+      class: classes.join(" "),
+      "data-path": node.path,
+      "data-expanded": node.expanded ? "true" : undefined,
+      "data-chunk": node.kind === "chunk" ? "true" : undefined,
+      transform: `translate(${round(placed.x - parentX)},${round(placed.y - parentY)})`,
+      tabindex: 0,
+      role: "button",
+      "aria-label": `${node.label} (${detailLine(node)})`,
+    });
+    element.append(svg("title", {}, node.path === node.label ? node.path : `${node.label}\n${node.path}`));
+
+    if (node.expanded) {
+      element.append(
+        svg("rect", { class: "mg-outline", "data-shape": shapeOf(node), width, height, rx: 6 }),
+        svg("rect", { class: "mg-header", width, height: GROUP_HEADER_HEIGHT, rx: 6 }),
+        svg("text", { class: "mg-name", x: 10, y: 19 }, fitText(`▾ ${node.label}`, width * 0.6, NAME_FONT_SIZE)),
+        svg(
+          "text",
+          { class: "mg-detail", x: width - 10, y: 19, "text-anchor": "end" },
+          fitText(detailLine(node), width * 0.35, DETAIL_FONT_SIZE),
+        ),
+        this.drawEdges(placed.edges),
+      );
+      for (const child of placed.children) element.append(this.drawNode(child, placed.x, placed.y));
+      return element;
+    }
+
+    const isOp = node.kind === "op";
+    if (node.expandable) {
+      // A second outline peeking out behind says "there is more inside".
+      element.append(svg("rect", { class: "mg-stack", x: 3, y: 3, width, height, rx: 5 }));
+    }
+    element.append(
+      svg("rect", { class: "mg-outline", "data-shape": shapeOf(node), width, height, rx: isOp ? height / 2 : 5 }),
+      svg(
+        "text",
+        { class: "mg-name", x: width / 2, y: isOp ? 15 : 18, "text-anchor": "middle" },
+        fitText(node.label, width - 16, NAME_FONT_SIZE),
+      ),
+      svg(
+        "text",
+        { class: "mg-detail", x: width / 2, y: isOp ? 27 : 33, "text-anchor": "middle" },
+        fitText(detailLine(node), width - 16, DETAIL_FONT_SIZE),
+      ),
+    );
+    return element;
+  }
+
+  nodeElement(path: string): SVGGElement | null {
+    return this.viewport.querySelector<SVGGElement>(pathSelector("data-path", path));
+  }
+
+  setSelected(path: string | undefined): void {
+    for (const element of this.viewport.querySelectorAll(".mg-selected")) element.classList.remove("mg-selected");
+    if (path === undefined) return;
+    this.nodeElement(path)?.classList.add("mg-selected");
+    const edges = this.viewport.querySelectorAll(`${pathSelector("data-from", path)},${pathSelector("data-to", path)}`);
+    for (const edge of edges) edge.classList.add("mg-selected");
+  }
+
+  focusNode(path: string): void {
+    this.nodeElement(path)?.focus({ preventScroll: true });
+  }
+
+  /** Zooms so that the whole scene fits, at most at natural size. */
+  fit(): void {
+    if (!this.scene) return;
+    this.zoomToBox({ x: 0, y: 0, width: this.scene.width, height: this.scene.height }, 1, true);
+  }
+
+  /**
+   * Pans (and zooms out if needed) so that the node at `path` is in view; does nothing if it already is.
+   * `readable` also zooms in to natural size when the view is zoomed far out (a search result).
+   */
+  ensureVisible(path: string, readable = false): void {
+    const placed = this.scene?.byPath.get(path);
+    if (!placed) return;
+    const { width: viewWidth, height: viewHeight } = this.viewSize();
+    const t = zoomTransform(this.svgElement);
+    if (readable && t.k < READABLE_SCALE) {
+      this.zoomToBox(placed, 1, false);
+      return;
+    }
+    const left = t.applyX(placed.x);
+    const top = t.applyY(placed.y);
+    const right = t.applyX(placed.x + placed.width);
+    const bottom = t.applyY(placed.y + placed.height);
+    if (left >= 0 && top >= 0 && right <= viewWidth && bottom <= viewHeight) return;
+    this.zoomToBox(placed, t.k, false);
+  }
+
+  private viewSize(): { width: number; height: number } {
+    const box = this.svgElement.getBoundingClientRect();
+    return { width: Math.max(box.width, 1), height: Math.max(box.height, 1) };
+  }
+
+  /** Centres `box`, at scale `maxScale` or smaller if it would not fit. */
+  private zoomToBox(box: { x: number; y: number; width: number; height: number }, maxScale: number, top: boolean) {
+    const { width, height } = this.viewSize();
+    const scale = Math.max(
+      0.02,
+      Math.min(maxScale, (width - 2 * VIEW_MARGIN) / Math.max(box.width, 1), (height - 2 * VIEW_MARGIN) / Math.max(box.height, 1)),
+    );
+    const x = width / 2 - scale * (box.x + box.width / 2);
+    // A fitted scene that is short for the view starts near the top rather than floating in the middle.
+    const y = top ? Math.min(VIEW_MARGIN, height / 2 - scale * (box.y + box.height / 2)) : height / 2 - scale * (box.y + box.height / 2);
+    select(this.svgElement).call(this.zoomBehavior.transform, zoomIdentity.translate(x, y).scale(scale));
+  }
+}

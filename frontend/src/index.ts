@@ -1,0 +1,32 @@
+// Entry point of the Modules tab (tb_module_plugin's browser front end).
+//
+// Notes for whoever works on this:
+// - TensorBoard imports the built bundle (static/index.js, served as ./index.js) inside an iframe at
+//   /data/plugin_entry.html?name=module_graph with <base href="plugin/module_graph/"> and calls render().
+//   Its Content-Security-Policy forbids inline scripts, eval and other origins, and has no worker-src: the
+//   layout worker is a same-origin module file (./static/layout-worker.js) and the CSS is ./static/style.css.
+// - Build: `npm ci && npm run build` (esbuild, deterministic) writes ../tb_module_plugin/static/, which is
+//   committed because pip users have no Node. `npm run check` fails when the committed bundle is stale.
+//   `npm test` type-checks and runs the unit tests (node --test over test/*.test.ts compiled by esbuild).
+//   `npm run serve-fake` serves the built page over a fake API (test/fake-server.mjs) for trying it out.
+// - Modules: api (HTTP client), hierarchy-store (cache of group listings), visible (which nodes are drawn,
+//   chunks of large groups), explorer (expanded set, selection, reveal), layout (sizes, nesting of the
+//   per-group layouts), layout-engine + layout-worker + layout-client (dagre off the main thread),
+//   graph-view (SVG, d3-zoom), tree-view, details-panel, search-box, graph-picker, app (wiring).
+// - Test hooks (exact, relied on by other tools): [data-path] graph nodes with data-expanded/data-chunk and
+//   a data-shape outline, [data-from][data-to] edges, [data-tree-path] tree items, the only
+//   input[type=search], [data-details-for] details, role="alert" errors. Data reaches the DOM as text only.
+
+import { createApi } from "./api";
+import { App } from "./app";
+
+export function render(): void {
+  const stylesheet = document.createElement("link");
+  stylesheet.rel = "stylesheet";
+  stylesheet.href = new URL("./static/style.css", import.meta.url).href;
+  document.head.append(stylesheet);
+  document.body.replaceChildren();
+  document.body.classList.add("mg-body");
+  const app = new App(document.body, createApi(), new URL("./static/layout-worker.js", import.meta.url));
+  void app.start();
+}

@@ -1,0 +1,39 @@
+// Node captions and the sizes they need. Text width is estimated from the character count (the graph
+// uses one font at fixed sizes), so sizes can be computed without touching the DOM.
+
+import type { VisibleNode } from "./visible";
+
+export const NAME_FONT_SIZE = 12;
+export const DETAIL_FONT_SIZE = 10;
+const CHAR_WIDTH_PER_FONT_PX = 0.62;
+
+export function estimateTextWidth(text: string, fontSize: number): number {
+  return text.length * fontSize * CHAR_WIDTH_PER_FONT_PX;
+}
+
+/** Shortens `text` with an ellipsis so that it fits in `maxWidth`. */
+export function fitText(text: string, maxWidth: number, fontSize: number): string {
+  const maxChars = Math.max(1, Math.floor(maxWidth / (fontSize * CHAR_WIDTH_PER_FONT_PX)));
+  return text.length <= maxChars ? text : `${text.slice(0, maxChars - 1)}…`;
+}
+
+export function formatCount(count: number, unit: string): string {
+  return `${count.toLocaleString("en-US")} ${unit}${count === 1 ? "" : "s"}`;
+}
+
+/** What kind of thing a node is, as shown under its name ("module", "series", "chunk"...). */
+export function kindLabel(node: Pick<VisibleNode, "kind" | "role">): string {
+  if (node.kind === "op") return node.role === "variable" ? "variable" : "op";
+  return node.role ?? node.kind;
+}
+
+/** The second line of a node's caption: the op type of an op, kind and op count of a group. */
+export function detailLine(node: VisibleNode): string {
+  if (node.kind === "op") return node.role === "variable" ? `variable · ${node.op ?? ""}` : (node.op ?? "op");
+  return `${kindLabel(node)} · ${formatCount(node.numOps, "op")}`;
+}
+
+/** The value of the `data-shape` hook on a node's outline: its role if it has one, else its kind. */
+export function shapeOf(node: Pick<VisibleNode, "kind" | "role">): string {
+  return node.role ?? node.kind;
+}

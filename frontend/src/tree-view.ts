@@ -1,0 +1,149 @@
+// The module tree beside the graph (role="tree"), drawn from the same visible tree as the graph, so that
+// expanding, collapsing and selecting stay in step. Items carry data-tree-path (never data-path).
+
+import { html } from "./dom";
+import { formatCount, kindLabel } from "./labels";
+import type { VisibleNode } from "./visible";
+
+export interface TreeViewHandlers {
+  onSelect(path: string): void;
+  onToggle(path: string): void;
+}
+
+function treePathSelector(path: string): string {
+  return `[data-tree-path="${CSS.escape(path)}"]`;
+}
+
+export class TreeView {
+  readonly element: HTMLElement;
+  private readonly tree: HTMLUListElement;
+
+  constructor(private readonly handlers: TreeViewHandlers) {
+    this.tree = html("ul", { class: "mg-tree", role: "tree", "aria-label": "Modules" });
+    this.element = html("nav", { class: "mg-tree-pane", "aria-label": "Module tree" }, this.tree);
+
+    this.tree.addEventListener("click", (event) => {
+      const item = this.itemOf(event.target);
+      if (!item) return;
+      const path = item.dataset.treePath!;
+      if ((event.target as Element).closest(".mg-twisty")) handlers.onToggle(path);
+      else handlers.onSelect(path);
+      item.focus({ preventScroll: true });
+    });
+    this.tree.addEventListener("dblclick", (event) => {
+      const item = this.itemOf(event.target);
+      if (item && !(event.target as Element).closest(".mg-twisty")) handlers.onToggle(item.dataset.treePath!);
+    });
+    this.tree.addEventListener("keydown", (event) => this.onKey(event));
+  }
+
+  private itemOf(target: EventTarget | null): HTMLLIElement | null {
+    return target instanceof Element ? target.closest<HTMLLIElement>("li[data-tree-path]") : null;
+  }
+
+  render(root: VisibleNode, selected: string | undefined): void {
+    const focused = this.itemOf(document.activeElement)?.dataset.treePath;
+    this.tree.replaceChildren(...root.children.map((child) => this.drawItem(child, 1)));
+    this.setSelected(selected);
+    if (focused !== undefined) this.item(focused)?.focus({ preventScroll: true });
+  }
+
+  clear(): void {
+    this.tree.replaceChildren();
+  }
+
+  private drawItem(node: VisibleNode, level: number): HTMLLIElement {
+    const item = html(
+      "li",
+      {
+        role: "treeitem",
+        "data-tree-path": node.path,
+        "aria-level": level,
+        "aria-selected": "false",
+        "aria-expanded": node.expandable ? String(node.expanded) : undefined,
+        tabindex: -1,
+        class: `mg-tree-item mg-shape-${node.role ?? node.kind}`,
+      },
+      html(
+        "div",
+        { class: "mg-tree-row", style: `padding-left: ${(level - 1) * 14 + 4}px` },
+        html("span", { class: "mg-twisty", "aria-hidden": "true" }, node.expandable ? (node.expanded ? "▾" : "▸") : ""),
+        html("span", { class: "mg-tree-name" }, node.label),
+        html("span", { class: "mg-tree-kind" }, node.kind === "op" ? (node.op ?? "op") : kindLabel(node)),
+        node.kind !== "op" && html("span", { class: "mg-tree-ops" }, formatCount(node.numOps, "op")),
+      ),
+    );
+    if (node.expanded) {
+      item.append(html("ul", { role: "group" }, ...node.children.map((child) => this.drawItem(child, level + 1))));
+    }
+    return item;
+  }
+
+  item(path: string): HTMLLIElement | null {
+    return this.tree.querySelector<HTMLLIElement>(treePathSelector(path));
+  }
+
+  setSelected(path: string | undefined): void {
+    for (const item of this.tree.querySelectorAll('[aria-selected="true"]')) item.setAttribute("aria-selected", "false");
+    for (const item of this.tree.querySelectorAll('[tabindex="0"]')) item.setAttribute("tabindex", "-1");
+    const current = (path !== undefined && this.item(path)) || this.tree.querySelector("li");
+    if (!current) return;
+    current.setAttribute("tabindex", "0");
+    if (path !== undefined && current.dataset.treePath === path) current.setAttribute("aria-selected", "true");
+  }
+
+  scrollTo(path: string): void {
+    this.item(path)?.querySelector(".mg-tree-row")?.scrollIntoView({ block: "nearest" });
+  }
+
+  focusItem(path: string): void {
+    this.item(path)?.focus({ preventScroll: true });
+  }
+
+  /** Keyboard use of the tree, as in the WAI-ARIA tree pattern; selection follows focus. */
+  private onKey(event: KeyboardEvent): void {
+    const item = this.itemOf(event.target);
+    if (!item) return;
+    const path = item.dataset.treePath!;
+    const expanded = item.getAttribute("aria-expanded");
+    const visibleItems = [...this.tree.querySelectorAll<HTMLLIElement>("li[data-tree-path]")];
+    const index = visibleItems.indexOf(item);
+    const move = (target: HTMLLIElement | null | undefined) => {
+      if (!target) return;
+      this.handlers.onSelect(target.dataset.treePath!);
+      target.focus();
+    };
+    switch (event.key) {
+      case "Enter":
+        this.handlers.onSelect(path);
+        if (expanded !== null) this.handlers.onToggle(path);
+        break;
+      case " ":
+        this.handlers.onSelect(path);
+        break;
+      case "ArrowDown":
+        move(visibleItems[index + 1]);
+        break;
+      case "ArrowUp":
+        move(visibleItems[index - 1]);
+        break;
+      case "Home":
+        move(visibleItems[0]);
+        break;
+      case "End":
+        move(visibleItems[visibleItems.length - 1]);
+        break;
+      case "ArrowRight":
+        if (expanded === "false") this.handlers.onToggle(path);
+        else if (expanded === "true") move(item.querySelector<HTMLLIElement>("li[data-tree-path]"));
+        break;
+      case "ArrowLeft":
+        if (expanded === "true") this.handlers.onToggle(path);
+        else move(item.parentElement?.closest<HTMLLIElement>("li[data-tree-path]"));
+        break;
+      default:
+        return;
+    }
+    event.preventDefault();
+  }
+}
