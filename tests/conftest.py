@@ -1,0 +1,218 @@
+"""Session fixtures for tests that use real TensorFlow, tensorboard and Chromium.
+
+Logdirs
+    demo_logdir        what `python -m tb_module_plugin.demo --skip-resnet` writes
+                       (runs demo_module, attribute_module, nested_model,
+                       keras_sequential/train), once per session
+    resnet_logdir      the demo's resnet50_train_step run, written once and cached in
+                       .cache/ (keyed by demo.py and the TensorFlow version)
+    special_logdir     markup-named nodes (run `xss`), records holding no readable
+                       graph (runs `bad_records`, `bad_run_graph`) and a real
+                       `tf.summary.graph` run graph (run `run_graph`)
+    live_logdir        all of the above in one logdir (copies)
+    trace_writer       write_trace(logdir, run, tag, code): trace a small function
+                       with real TensorFlow in a subprocess (see tests/support.py)
+
+Servers (real `tensorboard` processes on free loopback ports, stopped at the end)
+    tensorboard        --load_fast=false over live_logdir
+    tensorboard_fast   --load_fast=true (the Rust data server) over live_logdir;
+                       skipped where that server does not start
+    tensorboard_empty  --load_fast=false over an empty logdir
+
+Browser
+    browser            Debian's /usr/bin/chromium through Playwright, headless
+    page               a fresh page; page.problems collects console errors, page
+                       errors and dialogs (see BrowserPage)
+"""
+
+import hashlib
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import support  # noqa: E402
+
+DEMO_RUNS = ["demo_module", "attribute_module", "nested_model", "keras_sequential/train"]
+RESNET_RUN = "resnet50_train_step"
+SPECIAL_RUNS = ["xss", "bad_records", "bad_run_graph", "run_graph"]
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+# --- Logdirs -------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def demo_logdir(tmp_path_factory):
+    logdir = tmp_path_factory.mktemp("demo_logs")
+    support.write_demo(logdir, skip_resnet=True)
+    for run in DEMO_RUNS:
+        assert (logdir / run).is_dir(), f"the demo did not write run {run}"
+    return logdir
+
+
+def _resnet_cache_key():
+    h = hashlib.sha256()
+    h.update((support.REPO / "tb_module_plugin" / "demo.py").read_bytes())
+    try:
+        from importlib.metadata import version
+
+        for dist in ("tensorflow-cpu", "tensorflow", "keras"):
+            try:
+                h.update(f"{dist}={version(dist)}".encode())
+            except Exception:
+                pass
+    except ImportError:  # pragma: no cover
+        pass
+    return h.hexdigest()[:16]
+
+
+@pytest.fixture(scope="session")
+def resnet_logdir():
+    """The ResNet50 training step (about 20 s to write), cached across sessions."""
+    cached = support.CACHE_DIR / f"resnet50-{_resnet_cache_key()}"
+    done = cached / ".complete"
+    if not done.exists():
+        tmp = cached.with_name(cached.name + f".tmp{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        support.write_demo(tmp, skip_resnet=False, only=[RESNET_RUN])
+        (tmp / ".complete").write_text("written by tests/conftest.py\n")
+        shutil.rmtree(cached, ignore_errors=True)
+        tmp.rename(cached)
+    return cached
+
+
+@pytest.fixture(scope="session")
+def special_logdir(tmp_path_factory):
+    logdir = tmp_path_factory.mktemp("special_logs")
+    support.write_xss_records(logdir)
+    support.write_bad_records(logdir)
+    support.write_run_graph(logdir)
+    return logdir
+
+
+@pytest.fixture(scope="session")
+def live_logdir(tmp_path_factory, demo_logdir, resnet_logdir, special_logdir):
+    logdir = tmp_path_factory.mktemp("live_logs")
+    for source in (demo_logdir, resnet_logdir, special_logdir):
+        for child in Path(source).iterdir():
+            if child.is_dir():
+                shutil.copytree(child, logdir / child.name)
+    return logdir
+
+
+@pytest.fixture(scope="session")
+def live_runs():
+    return DEMO_RUNS + [RESNET_RUN] + SPECIAL_RUNS
+
+
+@pytest.fixture(scope="session")
+def trace_writer():
+    """write_trace(logdir, run, tag, code, call="f(*ARGS)") -> run folder."""
+    return support.write_trace
+
+
+# --- tensorboard processes -----------------------------------------------------------
+@pytest.fixture(scope="session")
+def tensorboard(live_logdir, live_runs):
+    tb = support.TensorBoard(live_logdir, load_fast=False, name="live")
+    tb.start(wait_runs=live_runs)
+    yield tb
+    tb.stop()
+
+
+@pytest.fixture(scope="session")
+def tensorboard_fast(live_logdir, live_runs):
+    tb = support.TensorBoard(live_logdir, load_fast=True, name="live-fast")
+    try:
+        tb.start(wait_runs=live_runs, timeout=90)
+    except RuntimeError as e:
+        tb.stop()
+        pytest.skip(f"tensorboard --load_fast=true does not start here: {str(e)[:500]}")
+    yield tb
+    tb.stop()
+
+
+@pytest.fixture(scope="session")
+def tensorboard_empty(tmp_path_factory):
+    logdir = tmp_path_factory.mktemp("empty_logs")
+    tb = support.TensorBoard(logdir, load_fast=False, name="empty")
+    tb.start()
+    yield tb
+    tb.stop()
+
+
+# --- Browser -------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: run `make chromium`")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+class BrowserPage:
+    """A Playwright page that records what must not happen: console errors, uncaught
+    page errors and dialogs (alert/confirm/prompt; dismissed at once)."""
+
+    def __init__(self, page):
+        self.page = page
+        self.console_errors = []
+        self.page_errors = []
+        self.dialogs = []
+        page.on("console", self._on_console)
+        page.on("pageerror", lambda exc: self.page_errors.append(str(exc)))
+        page.on("dialog", self._on_dialog)
+
+    def _on_console(self, msg):
+        if msg.type == "error":
+            loc = msg.location or {}
+            self.console_errors.append(f"{msg.text} @ {loc.get('url', '')}:{loc.get('lineNumber', '')}")
+
+    def _on_dialog(self, dialog):
+        self.dialogs.append(f"{dialog.type}: {dialog.message}")
+        try:
+            dialog.dismiss()
+        except Exception:
+            pass
+
+    def problems(self, allow_http_errors=False):
+        """Console errors, page errors and dialogs so far. With allow_http_errors,
+        Chromium's own "Failed to load resource: ... status of 4xx" lines (which it
+        logs for any fetch answered with an error status) are left out."""
+        errors = list(self.console_errors)
+        if allow_http_errors:
+            errors = [
+                e for e in errors
+                if not ("Failed to load resource" in e and "status of 4" in e)
+            ]
+        return errors + [f"pageerror: {e}" for e in self.page_errors] + [
+            f"dialog: {d}" for d in self.dialogs
+        ]
+
+    def __getattr__(self, name):
+        return getattr(self.page, name)
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    context.set_default_timeout(30_000)
+    p = BrowserPage(context.new_page())
+    yield p
+    context.close()

@@ -1,0 +1,403 @@
+"""Helpers shared by the live tests: writing logdirs, running tensorboard, HTTP.
+
+Nothing here imports TensorFlow: traces are written in a subprocess (so every test
+logdir holds exactly what a user's process would write, without the function graphs
+that TensorFlow keeps collecting in a long-lived process), and raw records are
+written with TensorBoard's own event writer.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+CACHE_DIR = REPO / ".cache"
+ARTIFACTS_DIR = REPO / "test-artifacts"
+PLUGIN_NAME = "module_graph"
+PLUGIN_ROUTE = f"/data/plugin/{PLUGIN_NAME}"
+
+QUIET_TF_ENV = {"TF_CPP_MIN_LOG_LEVEL": "2", "TF_ENABLE_ONEDNN_OPTS": "0"}
+
+
+def venv_bin(name):
+    """A console script of the Python running the tests (the project's .venv under
+    `make test`), falling back to REPO/.venv/bin."""
+    here = Path(sys.executable).parent / name
+    if here.exists():
+        return str(here)
+    return str(REPO / ".venv" / "bin" / name)
+
+
+def run_python(code_or_args, timeout=600, cwd=REPO):
+    """Run the tests' Python in a subprocess; raise with its output on failure."""
+    args = ["-c", code_or_args] if isinstance(code_or_args, str) else list(code_or_args)
+    env = dict(os.environ, **QUIET_TF_ENV)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    proc = subprocess.run(
+        [sys.executable, *args],
+        cwd=str(cwd),
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        timeout=timeout,
+        text=True,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"python {args[:2]} failed ({proc.returncode}):\n{proc.stdout[-6000:]}")
+    return proc.stdout
+
+
+# --- Writing logdirs ---------------------------------------------------------------
+def write_demo(logdir, skip_resnet=True, only=None):
+    """`python -m tb_module_plugin.demo --logdir LOGDIR` in a subprocess."""
+    args = ["-m", "tb_module_plugin.demo", "--logdir", str(logdir)]
+    if skip_resnet:
+        args.append("--skip-resnet")
+    if only:
+        args += ["--only", *only]
+    return run_python(args)
+
+
+_TRACE_TEMPLATE = """
+import os, sys
+import tensorflow as tf
+tf.get_logger().setLevel("ERROR")
+{code}
+_writer = tf.summary.create_file_writer({run_dir!r})
+tf.summary.trace_on(graph=True)
+{call}
+with _writer.as_default():
+    tf.summary.trace_export(name={tag!r}, step=0)
+_writer.flush()
+"""
+
+
+def write_trace(logdir, run, tag, code, call="f(*ARGS)"):
+    """Trace a small function with real TensorFlow, as a user would.
+
+    `code` is Python source run after `import tensorflow as tf`; it defines what
+    `call` (by default `f(*ARGS)`) runs between trace_on and trace_export, e.g.
+
+        write_trace(logdir, "double", "f", '''
+            @tf.function
+            def f(x):
+                return x * 2.0
+            ARGS = (tf.constant(1.0),)
+        ''')
+    """
+    run_dir = Path(logdir) / run
+    run_dir.mkdir(parents=True, exist_ok=True)
+    source = _TRACE_TEMPLATE.format(
+        code=textwrap.dedent(code), call=call, run_dir=str(run_dir), tag=tag
+    )
+    run_python(source)
+    return run_dir
+
+
+def write_graph_with_tf(logdir, run, code):
+    """`tf.summary.graph(G)` for the graph `G` that `code` builds (a run graph)."""
+    run_dir = Path(logdir) / run
+    run_dir.mkdir(parents=True, exist_ok=True)
+    source = (
+        "import tensorflow as tf\n"
+        + textwrap.dedent(code)
+        + f"\n_w = tf.summary.create_file_writer({str(run_dir)!r})\n"
+        + "with _w.as_default():\n    tf.summary.graph(G)\n_w.flush()\n"
+    )
+    run_python(source)
+    return run_dir
+
+
+class RawWriter:
+    """Writes records by hand with TensorBoard's event writer (no TensorFlow): blob
+    records as TensorFlow writes them (a string tensor of shape [1], plugin content
+    b"1"), and event-file `graph_def`s."""
+
+    def __init__(self, logdir, run):
+        from tensorboard.summary.writer.event_file_writer import EventFileWriter
+
+        self.run_dir = Path(logdir) / run
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self._writer = EventFileWriter(str(self.run_dir))
+
+    def blob(self, plugin_name, tag, payload, step=0):
+        from tensorboard.compat.proto import event_pb2, summary_pb2, tensor_pb2
+        from tensorboard.compat.proto import tensor_shape_pb2, types_pb2
+
+        metadata = summary_pb2.SummaryMetadata(
+            plugin_data=summary_pb2.SummaryMetadata.PluginData(
+                plugin_name=plugin_name, content=b"1"
+            ),
+            data_class=summary_pb2.DATA_CLASS_BLOB_SEQUENCE,
+        )
+        tensor = tensor_pb2.TensorProto(
+            dtype=types_pb2.DT_STRING,
+            tensor_shape=tensor_shape_pb2.TensorShapeProto(
+                dim=[tensor_shape_pb2.TensorShapeProto.Dim(size=1)]
+            ),
+            string_val=[payload],
+        )
+        summary = summary_pb2.Summary(
+            value=[summary_pb2.Summary.Value(tag=tag, metadata=metadata, tensor=tensor)]
+        )
+        self._writer.add_event(event_pb2.Event(wall_time=time.time(), step=step, summary=summary))
+        return self
+
+    def run_metadata(self, tag, graph_defs=(), plugin_name="graph_run_metadata_graph"):
+        """A trace_export-style record whose function graphs are `graph_defs`."""
+        from tensorboard.compat.proto import config_pb2
+
+        rm = config_pb2.RunMetadata()
+        for g in graph_defs:
+            rm.function_graphs.add().pre_optimization_graph.CopyFrom(g)
+        return self.blob(plugin_name, tag, rm.SerializeToString())
+
+    def graph_def(self, payload, step=0):
+        """An event-file `graph_def` (what `tf.summary.graph` and TF1 writers leave)."""
+        from tensorboard.compat.proto import event_pb2
+
+        if not isinstance(payload, bytes):
+            payload = payload.SerializeToString()
+        self._writer.add_event(event_pb2.Event(wall_time=time.time(), step=step, graph_def=payload))
+        return self
+
+    def close(self):
+        self._writer.flush()
+        self._writer.close()
+
+
+def graph_def(nodes):
+    """A GraphDef from (name, op, [inputs]) triples (attrs: T float where it matters)."""
+    from tensorboard.compat.proto import graph_pb2, types_pb2
+
+    g = graph_pb2.GraphDef()
+    for name, op, inputs in nodes:
+        n = g.node.add(name=name, op=op, input=list(inputs))
+        if op in ("Placeholder", "_Arg", "Const"):
+            n.attr["dtype"].type = types_pb2.DT_FLOAT
+        else:
+            n.attr["T"].type = types_pb2.DT_FLOAT
+    return g
+
+
+# Names that would run script if a page ever put them into the DOM as HTML.
+XSS_SCRIPT = "<script>alert(1)</script>"
+XSS_IMG = "<img src=x onerror=alert(1)>"
+
+
+def write_xss_records(logdir, run="xss"):
+    """A trace and a run graph whose node names are markup."""
+    nodes = [
+        ("x", "Placeholder", []),
+        (XSS_IMG, "Identity", ["x"]),
+        (XSS_SCRIPT, "Neg", [XSS_IMG]),
+        (f"{XSS_IMG}/Square", "Square", [XSS_SCRIPT]),
+    ]
+    w = RawWriter(logdir, run)
+    w.run_metadata("markup", [graph_def(nodes)])
+    w.graph_def(graph_def(nodes))
+    w.close()
+    return w.run_dir
+
+
+BAD_RECORDS = {
+    # tag: (plugin name, payload, why it is bad)
+    "garbage": ("graph_run_metadata_graph", b"\x0f\xff\xfe not a RunMetadata \x00\x07", "garbage bytes"),
+    "empty_run_metadata": ("graph_run_metadata_graph", b"", "an empty RunMetadata"),
+    "profiler_empty": ("graph_run_metadata", b"", "trace_on(profiler=True) on TF 2.21: empty RunMetadata"),
+    "keras": ("graph_keras_model", b'{"class_name": "Sequential", "config": {"layers": [', "Keras JSON that does not parse"),
+}
+
+
+def write_bad_records(logdir, run="bad_records"):
+    """Records that hold no readable graph: each of BAD_RECORDS, plus a run graph
+    of garbage bytes in its own run `bad_run_graph`."""
+    w = RawWriter(logdir, run)
+    for tag, (plugin, payload, _) in BAD_RECORDS.items():
+        w.blob(plugin, tag, payload)
+    w.close()
+    g = RawWriter(logdir, "bad_run_graph")
+    g.graph_def(b"\x0f\xff\xfe not a GraphDef")
+    g.close()
+    return w.run_dir
+
+
+def write_run_graph(logdir, run="run_graph"):
+    """A real `tf.summary.graph` of a small tf.Module's concrete function."""
+    return write_graph_with_tf(
+        logdir,
+        run,
+        """
+        class Net(tf.Module):
+            def __init__(self):
+                super().__init__(name="net")
+                with self.name_scope:
+                    self.w = tf.Variable(tf.ones([3, 2]), name="w")
+            @tf.function(input_signature=[tf.TensorSpec([None, 3], tf.float32)])
+            def __call__(self, x):
+                with self.name_scope:
+                    return tf.nn.relu(tf.matmul(x, self.w))
+        NET = Net()
+        G = NET.__call__.get_concrete_function().graph
+        """,
+    )
+
+
+# --- HTTP ------------------------------------------------------------------------
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    @property
+    def text(self):
+        return self.body.decode("utf-8", "replace")
+
+    def json(self):
+        return json.loads(self.body)
+
+    def __repr__(self):
+        return f"<Response {self.status} {self.body[:300]!r}>"
+
+
+def http_get(url, timeout=60):
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return Response(r.status, dict(r.headers), r.read())
+    except urllib.error.HTTPError as e:
+        return Response(e.code, dict(e.headers), e.read())
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class TensorBoard:
+    """A real `tensorboard --logdir` process on a free loopback port."""
+
+    def __init__(self, logdir, load_fast=False, name="tb", extra_args=()):
+        self.logdir = str(logdir)
+        self.load_fast = load_fast
+        self.name = name
+        self.extra_args = list(extra_args)
+        self.proc = None
+        self.port = None
+        self.log_path = ARTIFACTS_DIR / f"tensorboard-{name}.log"
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def api(self, route, **params):
+        """GET /data/plugin/module_graph/<route>?params."""
+        query = urllib.parse.urlencode(params)
+        return http_get(f"{self.url}{PLUGIN_ROUTE}/{route}" + (f"?{query}" if query else ""))
+
+    def get(self, path):
+        return http_get(self.url + path)
+
+    def entry_url(self, run=None, tag=None):
+        url = f"{self.url}/data/plugin_entry.html?name={PLUGIN_NAME}"
+        if run is not None:
+            url += "#" + urllib.parse.urlencode({"run": run, "tag": tag}, quote_via=urllib.parse.quote)
+        return url
+
+    def log_tail(self, n=4000):
+        try:
+            return self.log_path.read_text(errors="replace")[-n:]
+        except OSError:
+            return ""
+
+    def start(self, wait_runs=(), timeout=120):
+        ARTIFACTS_DIR.mkdir(exist_ok=True)
+        last_error = None
+        for _attempt in range(3):
+            self.port = free_port()
+            log = open(self.log_path, "wb")
+            self.proc = subprocess.Popen(
+                [
+                    venv_bin("tensorboard"),
+                    "--logdir", self.logdir,
+                    "--host", "127.0.0.1",
+                    "--port", str(self.port),
+                    f"--load_fast={'true' if self.load_fast else 'false'}",
+                    "--reload_interval", "2",
+                    *self.extra_args,
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=dict(os.environ, **QUIET_TF_ENV),
+                start_new_session=True,
+            )
+            log.close()
+            try:
+                self._wait_ready(wait_runs, timeout)
+                return self
+            except RuntimeError as e:
+                last_error = e
+                self.stop()
+                if "Address already in use" not in self.log_tail():
+                    break
+        raise last_error
+
+    def _wait_ready(self, wait_runs, timeout):
+        deadline = time.monotonic() + timeout
+        listed = False
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(
+                    f"tensorboard exited with {self.proc.returncode}:\n{self.log_tail()}"
+                )
+            try:
+                if not listed:
+                    r = http_get(self.url + "/data/plugins_listing", timeout=5)
+                    listed = r.status == 200 and PLUGIN_NAME in r.json()
+                if listed:
+                    if not wait_runs:
+                        return
+                    r = http_get(self.url + "/data/runs", timeout=5)
+                    if r.status == 200 and set(wait_runs) <= set(r.json()):
+                        return
+            except (OSError, ValueError):
+                pass
+            time.sleep(0.3)
+        raise RuntimeError(
+            f"tensorboard on port {self.port} not ready after {timeout}s "
+            f"(module_graph listed: {listed}):\n{self.log_tail()}"
+        )
+
+    def stop(self):
+        """Stop tensorboard and what it started (the Rust data server under
+        --load_fast=true): the process group this object created."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=15)
+        self.proc = None
+
+
+def walk(node, parents=()):
+    """Yield (node, ancestors) over a NODE dict from the hierarchy route."""
+    yield node, parents
+    for child in node.get("children", ()):
+        yield from walk(child, parents + (node,))

@@ -1,0 +1,358 @@
+"""The HTTP API (docs/api.md) through a real `tensorboard --logdir` process, over
+graphs written by real TensorFlow (the demo) and by hand (bad records, markup names)."""
+
+import re
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from support import BAD_RECORDS, PLUGIN_NAME, XSS_IMG, walk
+
+GRAPH_N = re.compile(r"^graph_\d+$")
+HIDDEN_ROLES = {"functions", "eager_ops"}  # earlier work recorded by trace_on: not the user's graph
+
+EXPECTED_GRAPHS = {
+    # (run, tag): source
+    ("demo_module", "addprint"): "trace",
+    ("attribute_module", "addprint"): "trace",
+    ("nested_model", "model"): "trace",
+    ("keras_sequential/train", "keras"): "keras",
+    ("resnet50_train_step", "train_step"): "trace",
+    ("run_graph", "__run_graph__"): "run_graph",
+    ("xss", "markup"): "trace",
+}
+DEMO_TRACES = [
+    ("demo_module", "addprint"),
+    ("attribute_module", "addprint"),
+    ("nested_model", "model"),
+    ("resnet50_train_step", "train_step"),
+]
+
+
+def ok_json(response):
+    assert response.status == 200, response
+    assert response.headers.get("Content-Type", "").startswith("application/json"), response.headers
+    return response.json()
+
+
+def hierarchy(tb, run, tag, path="", depth=1):
+    return ok_json(tb.api("hierarchy", run=run, tag=tag, path=path, depth=depth))["node"]
+
+
+def find_group(tb, run, tag, name, kind=None):
+    """The path of the shallowest group called `name` (via the search route)."""
+    matches = ok_json(tb.api("search", run=run, tag=tag, q=name, limit=500))["matches"]
+    for m in matches:
+        if m["name"] == name and m["kind"] != "op" and (kind is None or m["kind"] == kind):
+            return m["path"]
+    raise AssertionError(f"no group named {name!r} in {run}/{tag}: {matches[:20]}")
+
+
+def check_node_shape(node, parent_path=None):
+    """The NODE contract of docs/api.md, recursively."""
+    assert isinstance(node["path"], str) and isinstance(node["name"], str), node
+    assert node["kind"] in ("module", "scope", "op"), node
+    assert isinstance(node["num_ops"], int) and node["num_ops"] >= 1 or node["kind"] != "op", node
+    if parent_path is not None:
+        assert "/" not in node["name"], node["name"]
+        expected = node["name"] if parent_path == "" else parent_path + "/" + node["name"]
+        assert node["path"] == expected, (node["path"], expected)
+    if node["kind"] == "op":
+        assert isinstance(node["op"], str) and node["op"], node
+        assert node["num_ops"] == 1, node
+        assert "children" not in node or node["children"] == [], node
+    else:
+        assert isinstance(node["num_children"], int), node
+        if "children" in node:
+            assert len(node["children"]) == node["num_children"], node["path"]
+            assert isinstance(node.get("edges"), list), f"{node['path']!r} lists children but no edges"
+            child_paths = {c["path"] for c in node["children"]}
+            for e in node["edges"]:
+                assert e["from"] in child_paths and e["to"] in child_paths, e
+                assert e["from"] != e["to"], e
+                assert isinstance(e["count"], int) and e["count"] >= 1, e
+                assert isinstance(e["control"], bool), e
+            for c in node["children"]:
+                check_node_shape(c, node["path"])
+            assert node["num_ops"] == sum(c["num_ops"] for c in node["children"]), node["path"]
+        else:
+            assert isinstance(node["has_children"], bool), node
+
+
+# --- graphs ----------------------------------------------------------------------------
+def test_plugin_listed_and_enabled(tensorboard):
+    listing = tensorboard.get("/data/plugins_listing").json()
+    entry = listing[PLUGIN_NAME]
+    assert entry["enabled"] is True, entry
+    assert entry["tab_name"] == "Modules", entry
+
+
+def test_graphs_lists_every_demo_run_with_its_source(tensorboard):
+    graphs = ok_json(tensorboard.api("graphs"))["graphs"]
+    got = {(g["run"], g["tag"]): g["source"] for g in graphs}
+    for key, source in EXPECTED_GRAPHS.items():
+        assert key in got, f"{key} missing from graphs: {sorted(got)}"
+        assert got[key] == source, (key, got[key])
+    # The bad records are graphs too (that the page can then explain).
+    for tag in BAD_RECORDS:
+        assert ("bad_records", tag) in got, tag
+    assert [(g["run"], g["tag"]) for g in graphs] == sorted((g["run"], g["tag"]) for g in graphs)
+    # Scalars written by the Keras callback are not graphs.
+    assert not any(g["tag"].startswith("epoch_") for g in graphs)
+
+
+# --- hierarchy: the demo traces ----------------------------------------------------------
+@pytest.mark.parametrize("run,tag", DEMO_TRACES)
+def test_demo_top_level_has_no_graph_n_and_no_args(tensorboard, run, tag):
+    root = hierarchy(tensorboard, run, tag)
+    assert root["path"] == "" and root["kind"] != "op"
+    check_node_shape(root)
+    names = [c["name"] for c in root["children"]]
+    assert not [n for n in names if GRAPH_N.match(n)], names
+    args = [c["name"] for c in root["children"] if c["kind"] == "op" and c.get("op") == "_Arg"]
+    assert not args, f"captured/function _Arg ops at the top level: {args[:10]}"
+
+
+def test_demo_module_at_top_with_its_ops(tensorboard):
+    root = hierarchy(tensorboard, "demo_module", "addprint")
+    top = {c["name"]: c for c in root["children"]}
+    assert "demo_module" in top, sorted(top)
+    assert top["demo_module"]["kind"] == "module", top["demo_module"]
+    mod = hierarchy(tensorboard, "demo_module", "addprint", path=top["demo_module"]["path"])
+    check_node_shape(mod)
+    ops = {c["op"]: c for c in mod["children"] if c["kind"] == "op"}
+    for op in ("AssignAddVariableOp", "PrintV2"):
+        assert op in ops, f"{op} not directly inside demo_module: {[c['path'] for c in mod['children']]}"
+        assert ops[op]["path"].count("/") == 1, ops[op]["path"]  # depth 2
+        assert isinstance(ops[op]["inputs"], list) and isinstance(ops[op]["attrs"], dict)
+        assert "device" in ops[op]
+
+
+def test_demo_module_captured_variable_lives_in_the_module(tensorboard):
+    tree = hierarchy(tensorboard, "demo_module", "addprint", depth=8)
+    variables = [n for n, _ in walk(tree) if n["kind"] == "op" and n.get("role") == "variable"]
+    assert variables, "no op has role 'variable'"
+    for v in variables:
+        assert v["path"].startswith("demo_module/"), v["path"]
+
+
+def test_attribute_module_shows_its_ops(tensorboard):
+    tree = hierarchy(tensorboard, "attribute_module", "addprint", depth=8)
+    check_node_shape(tree)
+    ops = {n["op"] for n, parents in walk(tree)
+           if n["kind"] == "op" and not any(p.get("role") in HIDDEN_ROLES for p in parents)}
+    assert {"AssignAddVariableOp", "PrintV2"} <= ops, sorted(ops)
+
+
+def test_nested_encoder_blocks_in_dataflow_order(tensorboard):
+    encoder = find_group(tensorboard, "nested_model", "model", "encoder")
+    node = hierarchy(tensorboard, "nested_model", "model", path=encoder)
+    assert node["kind"] == "module", node["kind"]
+    check_node_shape(node)
+    children = {c["name"]: c for c in node["children"]}
+    blocks = [f"block_{i}" for i in range(4)]
+    for b in blocks:
+        assert b in children, f"{b} not inside {encoder}: {sorted(children)}"
+        assert children[b]["kind"] == "module", children[b]
+    edges = {(e["from"], e["to"]) for e in node["edges"]}
+    for a, b in zip(blocks, blocks[1:]):
+        pa, pb = children[a]["path"], children[b]["path"]
+        assert (pa, pb) in edges, f"no edge {pa} -> {pb}: {sorted(edges)}"
+        assert (pb, pa) not in edges, f"edge against dataflow {pb} -> {pa}"
+
+
+def test_nested_block_contents(tensorboard):
+    block = find_group(tensorboard, "nested_model", "model", "block_0")
+    node = hierarchy(tensorboard, "nested_model", "model", path=block, depth=1)
+    names = {c["name"]: c for c in node["children"]}
+    for sub in ("up", "down"):
+        assert sub in names and names[sub]["kind"] == "module", sorted(names)
+
+
+def test_nested_cond_and_while_bodies_inside_their_block(tensorboard):
+    tree = hierarchy(tensorboard, "nested_model", "model", depth=8)
+    check_node_shape(tree)
+    encoder = find_group(tensorboard, "nested_model", "model", "encoder")
+    block_paths = [f"{encoder}/block_{i}" for i in range(4)]
+    # The branch bodies' ops: Mul (then), Sub (else), Less (while cond), the body's AddV2.
+    found = {b: set() for b in block_paths}
+    control_flow = {b: 0 for b in block_paths}
+    for n, parents in walk(tree):
+        if any(p.get("role") in HIDDEN_ROLES for p in parents):
+            continue
+        owner = next((b for b in block_paths if n["path"].startswith(b + "/")), None)
+        if n["kind"] == "op" and n["op"] in ("Sub", "Less"):
+            assert owner, f"{n['op']} op {n['path']!r} of a cond/while body is outside the blocks"
+        if owner and n["kind"] == "op":
+            found[owner].add(n["op"])
+        if owner and n.get("role") == "control_flow":
+            control_flow[owner] += 1
+    for b in block_paths:
+        assert {"Mul", "Sub", "Less", "AddV2"} <= found[b], (b, sorted(found[b]))
+        assert control_flow[b] >= 2, f"{b}: {control_flow[b]} control_flow groups (cond + while expected)"
+
+
+def test_nested_module_kinds(tensorboard):
+    tree = hierarchy(tensorboard, "nested_model", "model", depth=8)
+    by_name = {}
+    for n, parents in walk(tree):
+        if not any(p.get("role") in HIDDEN_ROLES for p in parents):
+            by_name.setdefault(n["name"], []).append(n)
+    for name in ("model", "encoder", "head", "up", "down"):
+        assert name in by_name, name
+        assert any(n["kind"] == "module" for n in by_name[name]), (name, [n["kind"] for n in by_name[name]])
+
+
+def test_keras_sequential_three_dense_layers(tensorboard):
+    tree = hierarchy(tensorboard, "keras_sequential/train", "keras", depth=4)
+    check_node_shape(tree)
+    modules = {n["name"]: n for n, _ in walk(tree) if n["kind"] == "module"}
+    for layer in ("dense", "dense_1", "dense_2"):
+        assert layer in modules, f"{layer} not a module: {sorted(modules)}"
+
+
+def test_resnet50_top_level_is_small(tensorboard):
+    root = hierarchy(tensorboard, "resnet50_train_step", "train_step")
+    names = [c["name"] for c in root["children"]]
+    assert len(names) <= 12, names
+    assert any(n.startswith("resnet50") for n in names), names
+    assert root["num_ops"] > 5000, root["num_ops"]
+
+
+def test_run_graph_has_its_module(tensorboard):
+    tree = hierarchy(tensorboard, "run_graph", "__run_graph__", depth=3)
+    check_node_shape(tree)
+    modules = [n["path"] for n, _ in walk(tree) if n["kind"] == "module"]
+    assert any(p.split("/")[-1] == "net" for p in modules), modules
+
+
+def test_depth_bounds_children(tensorboard):
+    root = hierarchy(tensorboard, "nested_model", "model", depth=0)
+    assert "children" not in root and root["has_children"] is True, root
+    root = hierarchy(tensorboard, "nested_model", "model", depth=1)
+    for c in root["children"]:
+        if c["kind"] != "op":
+            assert "children" not in c and isinstance(c["has_children"], bool), c
+
+
+def test_markup_names_are_data(tensorboard):
+    tree = hierarchy(tensorboard, "xss", "markup", depth=4)
+    names = {n["name"] for n, _ in walk(tree)}
+    assert XSS_IMG in names, sorted(names)
+
+
+# --- node and search ----------------------------------------------------------------------
+def test_node_details_of_an_op(tensorboard):
+    mod = hierarchy(tensorboard, "demo_module", "addprint", path="demo_module")
+    printv2 = next(c for c in mod["children"] if c.get("op") == "PrintV2")
+    details = ok_json(tensorboard.api("node", run="demo_module", tag="addprint", path=printv2["path"]))["node"]
+    assert details["path"] == printv2["path"] and details["op"] == "PrintV2"
+    assert details["ancestors"] == ["demo_module"], details["ancestors"]
+    assert details["op_name"] == "demo_module/PrintV2", details["op_name"]
+    assert isinstance(details["inputs"], list) and details["inputs"], details
+    assert all({"path", "port", "dtype", "shape", "control"} <= set(i) for i in details["inputs"])
+    assert isinstance(details["outputs"], list)
+
+
+def test_node_details_of_a_module(tensorboard):
+    details = ok_json(tensorboard.api("node", run="demo_module", tag="addprint", path="demo_module"))["node"]
+    assert details["kind"] == "module"
+    assert details["op_types"].get("AssignAddVariableOp") == 1, details["op_types"]
+    assert details["variables"], "demo_module's variable x is not listed"
+
+
+def test_search_substring_and_regex(tensorboard):
+    r = ok_json(tensorboard.api("search", run="demo_module", tag="addprint", q="printv2"))
+    assert any(m["path"] == "demo_module/PrintV2" for m in r["matches"]), r
+    r = ok_json(tensorboard.api("search", run="nested_model", tag="model", q=r"block_[0-3]$", regex=1))
+    names = [m["name"] for m in r["matches"]]
+    assert {"block_0", "block_1", "block_2", "block_3"} <= set(names), names
+    assert r["matches"][0]["kind"] != "op"
+    r = ok_json(tensorboard.api("search", run="resnet50_train_step", tag="train_step", q="conv", limit=5))
+    assert len(r["matches"]) == 5 and r["truncated"] is True, r
+
+
+# --- errors ----------------------------------------------------------------------------------
+def error(response, status):
+    assert response.status == status, response
+    assert response.headers.get("Content-Type", "").startswith("application/json"), response.headers
+    body = response.json()
+    assert set(body) == {"error"}, body
+    assert isinstance(body["error"], str) and body["error"].strip(), body
+    assert "Traceback" not in body["error"], body
+    return body["error"]
+
+
+@pytest.mark.parametrize("route", ["hierarchy", "node", "search"])
+def test_missing_run_or_tag_is_400(tensorboard, route):
+    extra = {"q": "x"} if route == "search" else {}
+    error(tensorboard.api(route, tag="addprint", **extra), 400)
+    error(tensorboard.api(route, run="demo_module", **extra), 400)
+
+
+def test_bad_depth_and_regex_are_400(tensorboard):
+    error(tensorboard.api("hierarchy", run="demo_module", tag="addprint", depth="deep"), 400)
+    error(tensorboard.api("search", run="demo_module", tag="addprint", q="(unclosed", regex=1), 400)
+
+
+@pytest.mark.parametrize("route", ["hierarchy", "node", "search"])
+def test_unknown_run_tag_path_are_404(tensorboard, route):
+    extra = {"q": "x"} if route == "search" else {}
+    error(tensorboard.api(route, run="no_such_run", tag="addprint", **extra), 404)
+    error(tensorboard.api(route, run="demo_module", tag="no_such_tag", **extra), 404)
+    if route != "search":
+        error(tensorboard.api(route, run="demo_module", tag="addprint", path="demo_module/nope"), 404)
+
+
+@pytest.mark.parametrize("run,tag", [("bad_records", t) for t in BAD_RECORDS] + [("bad_run_graph", "__run_graph__")])
+@pytest.mark.parametrize("route", ["hierarchy", "node", "search"])
+def test_unreadable_records_are_422(tensorboard, route, run, tag):
+    extra = {"q": "x"} if route == "search" else {}
+    message = error(tensorboard.api(route, run=run, tag=tag, **extra), 422)
+    assert len(message) > 10, message
+
+
+def test_static_files(tensorboard):
+    r = tensorboard.api("index.js")
+    assert r.status == 200, r
+    assert "javascript" in r.headers.get("Content-Type", ""), r.headers
+    assert b"render" in r.body
+    for bad in ("static/../plugin.py", "static/%2e%2e/plugin.py", "static/%2e%2e/%2e%2e/setup.py",
+                "static/no-such-file.js", "no-such-route", "static//etc/passwd"):
+        assert tensorboard.api(bad).status == 404, bad
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    route=st.sampled_from(["hierarchy", "node", "search"]),
+    run=st.sampled_from(["demo_module", "nested_model", "bad_records", "xss", "", "nested_model/../x"]),
+    tag=st.sampled_from(["addprint", "model", "garbage", "markup", "", "\x00"]),
+    path=st.text(max_size=30),
+    depth=st.one_of(st.integers(-5, 20).map(str), st.text(max_size=5)),
+    q=st.text(max_size=20),
+    regex=st.sampled_from(["0", "1", "yes", ""]),
+    limit=st.one_of(st.integers(-10, 10_000).map(str), st.text(max_size=4)),
+)
+def test_never_a_5xx(tensorboard, route, run, tag, path, depth, q, regex, limit):
+    params = {"run": run, "tag": tag, "path": path, "depth": depth, "q": q, "regex": regex, "limit": limit}
+    r = tensorboard.api(route, **params)
+    assert r.status < 500, (params, r)
+    if r.status >= 400:
+        assert "error" in r.json(), r
+
+
+# --- the Rust data server (--load_fast=true) ------------------------------------------------------
+def test_load_fast_lists_and_builds_the_same(tensorboard, tensorboard_fast):
+    slow = sorted((g["run"], g["tag"], g["source"]) for g in ok_json(tensorboard.api("graphs"))["graphs"])
+    fast = sorted((g["run"], g["tag"], g["source"]) for g in ok_json(tensorboard_fast.api("graphs"))["graphs"])
+    assert fast == slow
+    for run, tag in [("demo_module", "addprint"), ("nested_model", "model"), ("run_graph", "__run_graph__")]:
+        assert hierarchy(tensorboard_fast, run, tag, depth=3) == hierarchy(tensorboard, run, tag, depth=3), (run, tag)
+    error(tensorboard_fast.api("hierarchy", run="bad_records", tag="garbage"), 422)
+
+
+def test_empty_logdir(tensorboard_empty):
+    assert ok_json(tensorboard_empty.api("graphs")) == {"graphs": []}
+    listing = tensorboard_empty.get("/data/plugins_listing").json()
+    assert listing[PLUGIN_NAME]["enabled"] is False

@@ -1,0 +1,284 @@
+"""The Modules tab in Debian's Chromium, through a real `tensorboard --logdir`: inside
+TensorBoard's page (its iframe) and directly at /data/plugin_entry.html.
+
+The page's test hooks (issue 2): graph nodes `[data-path]` (`data-expanded="true"` while
+expanded; the element drawing the box carries `data-shape`), edges `[data-from][data-to]`,
+the tree `[role=tree]` with `[data-tree-path]` items, the search box `input[type=search]`,
+the details panel `[data-details-for]`, error messages `[role=alert]`.
+"""
+
+import json
+
+import pytest
+from playwright.sync_api import expect
+
+from support import PLUGIN_NAME, REPO, XSS_IMG, XSS_SCRIPT
+
+DRAW_TIMEOUT = 30_000
+SCREENSHOT = REPO / "docs" / "screenshot.png"
+
+
+def sel(attr, value):
+    """A CSS attribute selector matching `value` exactly (any characters)."""
+    return f"[{attr}={json.dumps(value, ensure_ascii=False)}]"
+
+
+def node(scope, path):
+    return scope.locator(sel("data-path", path))
+
+
+def shape_of(scope, path):
+    """The element drawing the node's box: the [data-path] element itself when it
+    carries data-shape, else its own [data-shape] descendant (not a child node's)."""
+    own = node(scope, path)
+    index = own.evaluate(
+        """(el) => {
+            const shape = el.hasAttribute('data-shape') ? el :
+                [...el.querySelectorAll('[data-shape]')].find(s => s.closest('[data-path]') === el);
+            return shape ? [...document.querySelectorAll('[data-shape]')].indexOf(shape) : -1;
+        }"""
+    )
+    assert index >= 0, f"node {path!r} has no [data-shape] box"
+    return scope.locator("[data-shape]").nth(index)
+
+
+def box(scope, path):
+    b = shape_of(scope, path).bounding_box()
+    assert b and b["width"] > 0 and b["height"] > 0, f"node {path!r} has no visible box: {b}"
+    return b
+
+
+def dblclick_centre(page, scope, path):
+    """Double-click the centre of a node's box, as a person would (labels and edges
+    must let the click through)."""
+    b = box(scope, path)
+    page.mouse.dblclick(b["x"] + b["width"] / 2, b["y"] + b["height"] / 2)
+
+
+def inside(inner, outer, slack=1.0):
+    return (
+        inner["x"] >= outer["x"] - slack
+        and inner["y"] >= outer["y"] - slack
+        and inner["x"] + inner["width"] <= outer["x"] + outer["width"] + slack
+        and inner["y"] + inner["height"] <= outer["y"] + outer["height"] + slack
+    )
+
+
+def in_view(b, page):
+    vp = page.viewport_size
+    return b["x"] < vp["width"] and b["y"] < vp["height"] and b["x"] + b["width"] > 0 and b["y"] + b["height"] > 0
+
+
+def children(tb, run, tag, path):
+    r = tb.api("hierarchy", run=run, tag=tag, path=path, depth=1)
+    assert r.status == 200, r
+    return r.json()["node"]["children"]
+
+
+def find_group(tb, run, tag, name):
+    matches = tb.api("search", run=run, tag=tag, q=name, limit=500).json()["matches"]
+    return next(m["path"] for m in matches if m["name"] == name and m["kind"] != "op")
+
+
+def expand(page, scope, path):
+    """Expand a drawn group by double-clicking its centre; returns once it says so."""
+    dblclick_centre(page, scope, path)
+    expect(node(scope, path)).to_have_attribute("data-expanded", "true", timeout=DRAW_TIMEOUT)
+
+
+def open_entry(page, tb, run, tag):
+    page.goto(tb.entry_url(run, tag))
+    expect(page.locator("[data-path]").first).to_be_visible(timeout=DRAW_TIMEOUT)
+    return page
+
+
+def assert_clean(page, **kw):
+    problems = page.problems(**kw)
+    assert not problems, "\n".join(problems)
+
+
+# --- inside TensorBoard's own page ----------------------------------------------------------------
+def test_tab_listed_enabled_and_draws(page, tensorboard):
+    page.goto(f"{tensorboard.url}/#{PLUGIN_NAME}")
+    tab = page.locator(f'[role=tab]:has([data-plugin-id="{PLUGIN_NAME}"])')
+    expect(tab).to_be_visible(timeout=DRAW_TIMEOUT)
+    expect(tab).to_contain_text("Modules", ignore_case=True)
+    expect(tab).to_have_attribute("aria-disabled", "false")
+    frame = page.frame_locator(f'iframe[src*="plugin_entry.html?name={PLUGIN_NAME}"]')
+    expect(frame.locator("[data-path]").first).to_be_visible(timeout=DRAW_TIMEOUT)
+    expect(frame.locator('[role="tree"]')).to_be_visible()
+    expect(frame.locator('input[type="search"]')).to_be_visible()
+    assert_clean(page)
+
+
+def test_tab_expands_inside_tensorboard(page, tensorboard):
+    """The same through the iframe: pick the DemoModule trace by the frame's hash and expand."""
+    page.goto(f"{tensorboard.url}/#{PLUGIN_NAME}")
+    iframe = page.locator(f'iframe[src*="plugin_entry.html?name={PLUGIN_NAME}"]')
+    expect(iframe).to_be_attached(timeout=DRAW_TIMEOUT)
+    target = tensorboard.entry_url("demo_module", "addprint").split("#", 1)[1]
+    iframe.evaluate(f"(f) => {{ f.contentWindow.location.hash = {json.dumps(target)}; }}")
+    frame = page.frame_locator(f'iframe[src*="plugin_entry.html?name={PLUGIN_NAME}"]')
+    expect(node(frame, "demo_module")).to_be_visible(timeout=DRAW_TIMEOUT)
+    expand(page, frame, "demo_module")
+    expect(node(frame, "demo_module/PrintV2")).to_be_visible(timeout=DRAW_TIMEOUT)
+    assert_clean(page)
+
+
+# --- directly at plugin_entry.html -----------------------------------------------------------------
+def test_demo_module_expand_collapse(page, tensorboard):
+    open_entry(page, tensorboard, "demo_module", "addprint")
+    expect(node(page, "demo_module")).to_be_visible()
+    expect(node(page, "demo_module")).not_to_have_attribute("data-expanded", "true")
+    expand(page, page, "demo_module")
+    outer = box(page, "demo_module")
+    assert in_view(outer, page), f"expanded demo_module is out of view: {outer}"
+    kids = children(tensorboard, "demo_module", "addprint", "demo_module")
+    assert {"AssignAddVariableOp", "PrintV2"} <= {c.get("op") for c in kids}
+    for c in kids:
+        expect(node(page, c["path"])).to_be_visible(timeout=DRAW_TIMEOUT)
+        assert inside(box(page, c["path"]), box(page, "demo_module")), c["path"]
+    # Edges join drawn nodes.
+    edges = page.locator("[data-from][data-to]")
+    expect(edges.first).to_be_attached()
+    drawn = set(page.locator("[data-path]").evaluate_all("els => els.map(e => e.dataset.path)"))
+    ends = edges.evaluate_all("els => els.map(e => [e.dataset.from, e.dataset.to])")
+    for a, b in ends:
+        assert a in drawn and b in drawn, (a, b)
+    assert any(a.startswith("demo_module/") and b.startswith("demo_module/") for a, b in ends), ends
+    # Double-click again collapses; the children go.
+    expand_box = box(page, "demo_module")
+    # Its own frame (the top edge, where the title is), not a child.
+    page.mouse.dblclick(expand_box["x"] + expand_box["width"] / 2, expand_box["y"] + 4)
+    expect(node(page, "demo_module")).not_to_have_attribute("data-expanded", "true", timeout=DRAW_TIMEOUT)
+    expect(node(page, "demo_module/PrintV2")).to_have_count(0, timeout=DRAW_TIMEOUT)
+    assert_clean(page)
+
+
+def test_enter_on_focused_node_expands(page, tensorboard):
+    open_entry(page, tensorboard, "demo_module", "addprint")
+    node(page, "demo_module").focus()
+    page.keyboard.press("Enter")
+    expect(node(page, "demo_module")).to_have_attribute("data-expanded", "true", timeout=DRAW_TIMEOUT)
+    expect(node(page, "demo_module/PrintV2")).to_be_visible(timeout=DRAW_TIMEOUT)
+    assert_clean(page)
+
+
+def test_tree_follows_the_graph(page, tensorboard):
+    open_entry(page, tensorboard, "demo_module", "addprint")
+    tree = page.locator('[role="tree"]')
+    expect(tree).to_be_visible()
+    expect(tree.locator(sel("data-tree-path", "demo_module"))).to_be_visible()
+    # The tree is not the graph: its items never carry data-path.
+    assert tree.locator("[data-path]").count() == 0
+    expand(page, page, "demo_module")
+    expect(tree.locator(sel("data-tree-path", "demo_module/PrintV2"))).to_be_visible(timeout=DRAW_TIMEOUT)
+    assert_clean(page)
+
+
+def test_search_reveals_and_selects(page, tensorboard):
+    open_entry(page, tensorboard, "demo_module", "addprint")
+    search = page.locator('input[type="search"]')
+    search.fill("PrintV2")
+    search.press("Enter")
+    details = page.locator(sel("data-details-for", "demo_module/PrintV2"))
+    expect(details).to_be_visible(timeout=DRAW_TIMEOUT)
+    expect(details).to_contain_text("PrintV2")
+    expect(details).to_contain_text("StringFormat")  # its input
+    expect(node(page, "demo_module")).to_have_attribute("data-expanded", "true")
+    expect(node(page, "demo_module/PrintV2")).to_be_visible()
+    assert_clean(page)
+
+
+def test_search_reveals_a_deep_module(page, tensorboard):
+    run, tag = "nested_model", "model"
+    block = find_group(tensorboard, run, tag, "block_2")
+    open_entry(page, tensorboard, run, tag)
+    search = page.locator('input[type="search"]')
+    search.fill("block_2")
+    search.press("Enter")
+    details = page.locator(sel("data-details-for", block))
+    expect(details).to_be_visible(timeout=DRAW_TIMEOUT)
+    expect(details).to_contain_text("module")
+    expect(node(page, block)).to_be_visible(timeout=DRAW_TIMEOUT)
+    parts = block.split("/")
+    for i in range(1, len(parts)):
+        expect(node(page, "/".join(parts[:i]))).to_have_attribute("data-expanded", "true")
+    assert_clean(page)
+
+
+def test_nested_model_blocks_and_screenshot(page, tensorboard):
+    run, tag = "nested_model", "model"
+    encoder = find_group(tensorboard, run, tag, "encoder")
+    open_entry(page, tensorboard, run, tag)
+    parts = encoder.split("/")
+    for i in range(1, len(parts) + 1):
+        path = "/".join(parts[:i])
+        expect(node(page, path)).to_be_visible(timeout=DRAW_TIMEOUT)
+        expand(page, page, path)
+    blocks = [f"{encoder}/block_{i}" for i in range(4)]
+    for b in blocks:
+        expect(node(page, b)).to_be_visible(timeout=DRAW_TIMEOUT)
+    enc_box = box(page, encoder)
+    boxes = [box(page, b) for b in blocks]
+    for b, bb in zip(blocks, boxes):
+        assert inside(bb, enc_box), f"{b} {bb} is not inside the encoder's box {enc_box}"
+    for (a, ba), (b, bb) in zip(zip(blocks, boxes), zip(blocks[1:], boxes[1:])):
+        assert ba["y"] + ba["height"] / 2 < bb["y"] + bb["height"] / 2, f"{a} is not above {b}"
+    for a, b in zip(blocks, blocks[1:]):
+        expect(page.locator(sel("data-from", a) + sel("data-to", b))).to_have_count(1)
+    # One block open too, for the picture.
+    expand(page, page, blocks[0])
+    expect(node(page, f"{blocks[0]}/up")).to_be_visible(timeout=DRAW_TIMEOUT)
+    page.wait_for_timeout(500)  # let a transition settle before the picture
+    shot = page.screenshot(full_page=False)
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    SCREENSHOT.write_bytes(shot)
+    assert_clean(page)
+
+
+def test_markup_names_show_as_text(page, tensorboard):
+    open_entry(page, tensorboard, "xss", "markup")
+    expect(node(page, XSS_IMG)).to_be_visible(timeout=DRAW_TIMEOUT)
+    expect(page.locator("body")).to_contain_text(XSS_IMG)
+    search = page.locator('input[type="search"]')
+    search.fill("script>")
+    search.press("Enter")
+    expect(page.locator("[data-details-for]")).to_be_visible(timeout=DRAW_TIMEOUT)
+    expect(page.locator("[data-details-for]")).to_contain_text("script>")
+    page.wait_for_timeout(500)
+    injected = page.evaluate(
+        """() => ({
+            img: document.querySelectorAll('img[src="x"], img[onerror]').length,
+            scripts: [...document.scripts].filter(s => (s.textContent || '').includes('alert(1)')).length,
+        })"""
+    )
+    assert injected == {"img": 0, "scripts": 0}, injected
+    assert not page.dialogs, page.dialogs
+    assert_clean(page)
+
+
+@pytest.mark.parametrize("run,tag", [("bad_records", "garbage"), ("bad_records", "keras"),
+                                     ("bad_records", "profiler_empty"), ("no_such_run", "x")])
+def test_errors_are_readable(page, tensorboard, run, tag):
+    page.goto(tensorboard.entry_url(run, tag))
+    alert = page.locator('[role="alert"]')
+    expect(alert.first).to_be_visible(timeout=DRAW_TIMEOUT)
+    text = alert.first.inner_text().strip()
+    assert len(text) > 10 and "Traceback" not in text and "undefined" not in text, text
+    assert_clean(page, allow_http_errors=True)
+
+
+def test_empty_logdir_explains_how_to_record(page, tensorboard_empty):
+    page.goto(tensorboard_empty.entry_url())
+    body = page.locator("body")
+    expect(body).to_contain_text("trace_export", timeout=DRAW_TIMEOUT)
+    assert page.locator("[data-path]").count() == 0
+    assert_clean(page)
+
+
+def test_resnet_opens_readable(page, tensorboard):
+    open_entry(page, tensorboard, "resnet50_train_step", "train_step")
+    count = page.locator("[data-path]").count()
+    assert 1 <= count <= 12, count
+    assert_clean(page)
