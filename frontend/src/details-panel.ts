@@ -86,18 +86,20 @@ export class DetailsPanel {
     return button;
   }
 
-  private section(title: string, count: number, headers: string[], rows: Cell[][]): HTMLElement | string {
-    if (count === 0) return "";
+  /** A titled table; its first `wrapping` columns hold paths and names, which may wrap anywhere. */
+  private section(title: string, headers: string[], rows: Cell[][], wrapping = 1): HTMLElement | string {
+    if (rows.length === 0) return "";
+    const cell = (value: Cell, column: number) => html("td", { class: column < wrapping ? "mg-wrap" : undefined }, value);
     const table = html(
       "table",
       {},
       html("thead", {}, html("tr", {}, ...headers.map((header) => html("th", {}, header)))),
-      html("tbody", {}, ...rows.slice(0, MAX_ROWS).map((row) => html("tr", {}, ...row.map((cell) => html("td", {}, cell))))),
+      html("tbody", {}, ...rows.slice(0, MAX_ROWS).map((row) => html("tr", {}, ...row.map(cell)))),
     );
     return html(
       "section",
       {},
-      html("h3", {}, `${title} (${count})`),
+      html("h3", {}, `${title} (${rows.length})`),
       table,
       rows.length > MAX_ROWS && html("p", { class: "mg-hint" }, `… and ${rows.length - MAX_ROWS} more`),
     );
@@ -110,19 +112,19 @@ export class DetailsPanel {
       endpoint.dtype ?? "",
       endpoint.shape ?? "",
     ]);
-    return this.section(title, rows.length, ["Node", "Port", "Dtype", "Shape"], rows);
+    return this.section(title, ["Node", "Port", "Dtype", "Shape"], rows);
   }
 
   private attributes(attrs: Record<string, string> | undefined): HTMLElement | string {
     const rows = Object.entries(attrs ?? {}).map(([name, value]) => [name, html("code", {}, value)]);
-    return this.section("Attributes", rows.length, ["Name", "Value"], rows);
+    return this.section("Attributes", ["Name", "Value"], rows, 2);
   }
 
   private opTypes(opTypes: Record<string, number> | undefined): HTMLElement | string {
     const rows = Object.entries(opTypes ?? {})
       .sort(([a, countA], [b, countB]) => countB - countA || a.localeCompare(b))
       .map(([op, count]) => [op, count.toLocaleString("en-US")]);
-    return this.section("Op types", rows.length, ["Op", "Count"], rows);
+    return this.section("Op types", ["Op", "Count"], rows);
   }
 
   private variables(variables: NodeDetails["variables"]): HTMLElement | string {
@@ -132,6 +134,6 @@ export class DetailsPanel {
       variable.dtype ?? "",
       variable.shape ?? "",
     ]);
-    return this.section("Variables", rows.length, ["Node", "Name", "Dtype", "Shape"], rows);
+    return this.section("Variables", ["Node", "Name", "Dtype", "Shape"], rows, 2);
   }
 }

@@ -5,7 +5,7 @@
 import { select } from "d3-selection";
 import { zoom, zoomIdentity, zoomTransform, type ZoomBehavior } from "d3-zoom";
 import { html, svg } from "./dom";
-import { DETAIL_FONT_SIZE, NAME_FONT_SIZE, detailLine, fitText, shapeOf } from "./labels";
+import { DETAIL_FONT_SIZE, NAME_FONT_SIZE, detailLine, estimateTextWidth, fitText, shapeOf } from "./labels";
 import { GROUP_HEADER_HEIGHT, type PlacedEdge, type PlacedNode, type Point, type Scene } from "./layout";
 
 export interface GraphViewHandlers {
@@ -124,16 +124,18 @@ export class GraphView {
     const focused = this.nodeElementOf(document.activeElement)?.dataset.path;
     this.scene = scene;
     const content = document.createDocumentFragment();
-    content.append(this.drawEdges(scene.edges));
+    content.append(this.drawEdges(scene.edges, 0, 0));
     for (const placed of scene.nodes) content.append(this.drawNode(placed, 0, 0));
     this.viewport.replaceChildren(content);
     this.setSelected(selected);
     if (focused !== undefined) this.nodeElement(focused)?.focus({ preventScroll: true });
   }
 
-  private drawEdges(edges: readonly PlacedEdge[]): SVGGElement {
+  /** Edges in scene coordinates, drawn inside a node whose top-left corner is at (originX, originY). */
+  private drawEdges(edges: readonly PlacedEdge[], originX: number, originY: number): SVGGElement {
     const group = svg("g", { class: "mg-edges" });
-    for (const { edge, points } of edges) {
+    for (const { edge, points: scenePoints } of edges) {
+      const points = scenePoints.map((point) => ({ x: point.x - originX, y: point.y - originY }));
       group.append(
         svg("path", {
           class: edge.control ? "mg-edge mg-control" : "mg-edge",
@@ -166,16 +168,14 @@ export class GraphView {
     element.append(svg("title", {}, node.path === node.label ? node.path : `${node.label}\n${node.path}`));
 
     if (node.expanded) {
+      const detail = fitText(detailLine(node), width * 0.6, DETAIL_FONT_SIZE);
+      const detailWidth = estimateTextWidth(detail, DETAIL_FONT_SIZE);
       element.append(
         svg("rect", { class: "mg-outline", "data-shape": shapeOf(node), width, height, rx: 6 }),
         svg("rect", { class: "mg-header", width, height: GROUP_HEADER_HEIGHT, rx: 6 }),
-        svg("text", { class: "mg-name", x: 10, y: 19 }, fitText(`▾ ${node.label}`, width * 0.6, NAME_FONT_SIZE)),
-        svg(
-          "text",
-          { class: "mg-detail", x: width - 10, y: 19, "text-anchor": "end" },
-          fitText(detailLine(node), width * 0.35, DETAIL_FONT_SIZE),
-        ),
-        this.drawEdges(placed.edges),
+        svg("text", { class: "mg-name", x: 10, y: 19 }, fitText(`▾ ${node.label}`, width - detailWidth - 30, NAME_FONT_SIZE)),
+        svg("text", { class: "mg-detail", x: width - 10, y: 19, "text-anchor": "end" }, detail),
+        this.drawEdges(placed.edges, placed.x, placed.y),
       );
       for (const child of placed.children) element.append(this.drawNode(child, placed.x, placed.y));
       return element;
@@ -221,7 +221,7 @@ export class GraphView {
   /** Zooms so that the whole scene fits, at most at natural size. */
   fit(): void {
     if (!this.scene) return;
-    this.zoomToBox({ x: 0, y: 0, width: this.scene.width, height: this.scene.height }, 1, true);
+    this.zoomToBox({ x: 0, y: 0, width: this.scene.width, height: this.scene.height }, 1, 0.02);
   }
 
   /**
@@ -234,7 +234,7 @@ export class GraphView {
     const { width: viewWidth, height: viewHeight } = this.viewSize();
     const t = zoomTransform(this.svgElement);
     if (readable && t.k < READABLE_SCALE) {
-      this.zoomToBox(placed, 1, false);
+      this.zoomToBox(placed, 1, READABLE_SCALE);
       return;
     }
     const left = t.applyX(placed.x);
@@ -242,7 +242,7 @@ export class GraphView {
     const right = t.applyX(placed.x + placed.width);
     const bottom = t.applyY(placed.y + placed.height);
     if (left >= 0 && top >= 0 && right <= viewWidth && bottom <= viewHeight) return;
-    this.zoomToBox(placed, t.k, false);
+    this.zoomToBox(placed, t.k, Math.min(t.k, READABLE_SCALE));
   }
 
   private viewSize(): { width: number; height: number } {
@@ -250,16 +250,21 @@ export class GraphView {
     return { width: Math.max(box.width, 1), height: Math.max(box.height, 1) };
   }
 
-  /** Centres `box`, at scale `maxScale` or smaller if it would not fit. */
-  private zoomToBox(box: { x: number; y: number; width: number; height: number }, maxScale: number, top: boolean) {
+  /**
+   * Shows `box` at the largest scale up to `maxScale` at which it fits, but never below `minScale`: a box
+   * too large to fit readably is shown from its top-left part (its header and first children) instead.
+   */
+  private zoomToBox(box: { x: number; y: number; width: number; height: number }, maxScale: number, minScale: number) {
     const { width, height } = this.viewSize();
-    const scale = Math.max(
-      0.02,
-      Math.min(maxScale, (width - 2 * VIEW_MARGIN) / Math.max(box.width, 1), (height - 2 * VIEW_MARGIN) / Math.max(box.height, 1)),
+    const fitScale = Math.min(
+      (width - 2 * VIEW_MARGIN) / Math.max(box.width, 1),
+      (height - 2 * VIEW_MARGIN) / Math.max(box.height, 1),
     );
-    const x = width / 2 - scale * (box.x + box.width / 2);
-    // A fitted scene that is short for the view starts near the top rather than floating in the middle.
-    const y = top ? Math.min(VIEW_MARGIN, height / 2 - scale * (box.y + box.height / 2)) : height / 2 - scale * (box.y + box.height / 2);
+    const scale = Math.max(minScale, Math.min(maxScale, fitScale));
+    const fitsAcross = scale * box.width <= width - 2 * VIEW_MARGIN;
+    const fitsDown = scale * box.height <= height - 2 * VIEW_MARGIN;
+    const x = fitsAcross ? width / 2 - scale * (box.x + box.width / 2) : VIEW_MARGIN - scale * box.x;
+    const y = fitsDown ? height / 2 - scale * (box.y + box.height / 2) : VIEW_MARGIN - scale * box.y;
     select(this.svgElement).call(this.zoomBehavior.transform, zoomIdentity.translate(x, y).scale(scale));
   }
 }

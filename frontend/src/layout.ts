@@ -49,7 +49,8 @@ export function collapsedSize(node: VisibleNode): Size {
 }
 
 export function expandedSize(node: VisibleNode, layout: GroupLayout): Size {
-  const headerWidth = estimateTextWidth(`${node.label}  ${detailLine(node)}`, NAME_FONT_SIZE) + 40;
+  const headerWidth =
+    estimateTextWidth(`▾ ${node.label}`, NAME_FONT_SIZE) + estimateTextWidth(detailLine(node), DETAIL_FONT_SIZE) + 40;
   return {
     width: Math.round(Math.max(layout.width + 2 * GROUP_PADDING, headerWidth, 120)),
     height: Math.round(GROUP_HEADER_HEIGHT + Math.max(layout.height, 20) + GROUP_PADDING),

@@ -66,7 +66,7 @@ export class TreeView {
       },
       html(
         "div",
-        { class: "mg-tree-row", style: `padding-left: ${(level - 1) * 14 + 4}px` },
+        { class: "mg-tree-row", style: `padding-left: ${(level - 1) * 14 + 4}px`, title: node.path },
         html("span", { class: "mg-twisty", "aria-hidden": "true" }, node.expandable ? (node.expanded ? "▾" : "▸") : ""),
         html("span", { class: "mg-tree-name" }, node.label),
         html("span", { class: "mg-tree-kind" }, node.kind === "op" ? (node.op ?? "op") : kindLabel(node)),
