@@ -30,26 +30,32 @@ CONTROL_FLOW = {
     "StatelessWhile": (("cond", "cond"), ("body", "body")),
 }
 CASE_OPS = frozenset({"Case", "StatelessCase"})
+_BODY_OPS = frozenset(CONTROL_FLOW) | CASE_OPS
 # How deep function calls are expanded; deeper calls (or a function calling itself) stay opaque ops.
 MAX_CALL_DEPTH = 24
 
 
-@dataclasses.dataclass(eq=False)
 class Op:
-    """One op of the flattened graph."""
+    """One op of the flattened graph (a plain class with slots: a graph can hold 200,000 of them)."""
 
-    placement: str  # '/'-separated scopes + own name, where the hierarchy puts it
-    op_name: str  # its name in the GraphDef or FunctionDef it comes from
-    op: str
-    node_def: graph_pb2.NodeDef
-    function: str = ""  # the FunctionDef it was expanded from ("" for the traced graph itself)
-    inputs: list = dataclasses.field(default_factory=list)  # [(Op, port, is_control)]
-    role: str = ""  # "input" | "variable" | "output" | ""
-    node: object = dataclasses.field(default=None, repr=False)  # its hierarchy.Node, once placed
+    __slots__ = ("placement", "op_name", "op", "node_def", "function", "inputs", "role", "node")
+
+    def __init__(self, placement: str, op_name: str, op: str, node_def, function: str = ""):
+        self.placement = placement  # '/'-separated scopes + own name, where the hierarchy puts it
+        self.op_name = op_name  # its name in the GraphDef or FunctionDef it comes from
+        self.op = op
+        self.node_def = node_def
+        self.function = function  # the FunctionDef it was expanded from ("" for the traced graph itself)
+        self.inputs = []  # [(Op, port, is_control)]
+        self.role = ""  # "input" | "variable" | "output" | ""
+        self.node = None  # its hierarchy.Node, once placed
 
     @property
     def is_variable(self) -> bool:
         return self.role == "variable"
+
+    def __repr__(self) -> str:
+        return f"Op({self.placement!r}, {self.op!r})"
 
 
 @dataclasses.dataclass
@@ -111,10 +117,13 @@ def flatten_trace(graph_defs: list) -> FlatGraph:
         ops = flatten_graph_def(graph_def)
         others.append((_function_label(ops), ops))
     eager_ops = []
+    seen: dict = {}
     for graph_def in eager:
         for node in graph_def.node:
             if node.op not in ARG_OPS and node.op not in RETVAL_OPS:
-                eager_ops.append(Op(placement=node.name, op_name=node.name, op=node.op, node_def=node))
+                k = seen[node.op] = seen.get(node.op, -1) + 1  # numbered, so they fold into series
+                placement = f"{node.op}_{k}" if k else node.op
+                eager_ops.append(Op(placement=placement, op_name=node.name, op=node.op, node_def=node))
     return FlatGraph(ops=main, other_functions=others, eager_ops=eager_ops)
 
 
@@ -125,12 +134,16 @@ def is_eager_op_graph(graph_def: graph_pb2.GraphDef) -> bool:
 
 
 def _function_label(ops: list) -> str:
-    """Name a function by its most used top-level scope (`sequential_1`), as graph_N says nothing."""
+    """Name a function by its model: the first top-level scope that reads a captured variable (`sequential_1`),
+    else its most used top-level scope; graph_N would say nothing."""
     counts: dict = {}
     for op in ops:
-        if "/" in op.placement:
-            top = op.placement.split("/", 1)[0]
-            counts[top] = counts.get(top, 0) + 1
+        if "/" not in op.placement:
+            continue
+        top = op.placement.split("/", 1)[0]
+        if any(is_resource_arg(p.node_def) for p, _, control in op.inputs if not control):
+            return top
+        counts[top] = counts.get(top, 0) + 1
     return max(counts, key=counts.get) if counts else "function"
 
 
@@ -160,7 +173,7 @@ def flatten_graph_def(graph_def: graph_pb2.GraphDef) -> list:
     """Every op of a GraphDef, with calls into its library replaced by the called bodies."""
     flattener = _Flattener({f.signature.name: f for f in graph_def.library.function})
     root = _Context(names={})
-    flattener.instantiate(root, list(graph_def.node), site="", call_stack=(), function="")
+    flattener.instantiate(root, graph_def.node, call_stack=(), function="")
     flattener.resolve_inputs()
     return flattener.ops
 
@@ -172,29 +185,35 @@ class _Flattener:
         self.taken: set = set()
         self._pending: list = []  # (Op, context, input strings)
 
-    def instantiate(self, ctx: _Context, nodes: list, site: str, call_stack: tuple, function: str,
+    def instantiate(self, ctx: _Context, nodes: list, call_stack: tuple, function: str,
                     placements: dict | None = None) -> None:
         """Create ops for `nodes` in `ctx`; expand the calls among them, depth first."""
-        placements = placements if placements is not None else {n.name: n.name for n in nodes}
+        library, names, ops, pending = self.library, ctx.names, self.ops, self._pending
         calls = []
         for node in nodes:
-            target = node.attr["f"].func.name if node.op in CALL_OPS and "f" in node.attr else (
-                node.op if node.op in self.library else "")
-            if target and target in self.library and target not in call_stack and len(call_stack) < MAX_CALL_DEPTH:
-                calls.append((node, target))
-                continue
-            op = Op(placement=placements[node.name], op_name=node.name, op=node.op, node_def=node, function=function)
-            self.taken.add(op.placement)
-            ctx.names.setdefault(node.name, op)
-            self.ops.append(op)
-            self._pending.append((op, ctx, list(node.input)))
-            for attr, label, first_input in _bodies(node):
-                body = self.library.get(attr)
-                if body is not None and attr not in call_stack and len(call_stack) < MAX_CALL_DEPTH:
-                    self._expand_body(ctx, node, body, list(node.input)[first_input:], op.placement + "/" + label,
-                                      call_stack, feeds=op)
+            name, op_type = node.name, node.op  # read each protobuf field once: this loop sees every op
+            if library and (op_type in CALL_OPS or op_type in library or op_type in _BODY_OPS):
+                target = node.attr["f"].func.name if op_type in CALL_OPS and "f" in node.attr else (
+                    op_type if op_type in library else "")
+                if target in library and target not in call_stack and len(call_stack) < MAX_CALL_DEPTH:
+                    calls.append((node, target))
+                    continue
+            op = Op(placements[name] if placements is not None else name, name, op_type, node, function)
+            if name not in names:
+                names[name] = op
+            ops.append(op)
+            pending.append((op, ctx, node.input, None))
+            if library:
+                self.taken.add(op.placement)
+                if op_type in _BODY_OPS:
+                    for attr, label, first_input in _bodies(node):
+                        body = library.get(attr)
+                        if body is not None and attr not in call_stack and len(call_stack) < MAX_CALL_DEPTH:
+                            self._expand_body(ctx, node, body, list(node.input)[first_input:],
+                                              op.placement + "/" + label, call_stack, feeds=op)
         for node, target in calls:
-            self._expand_call(ctx, node, self.library[target], placements[node.name], call_stack)
+            call_placement = placements[node.name] if placements is not None else node.name
+            self._expand_call(ctx, node, library[target], call_placement, call_stack)
 
     def _expand_call(self, ctx: _Context, node, function, call_placement: str, call_stack: tuple) -> None:
         """Inline a PartitionedCall body under the call site's scopes, or under the call's name if it clashes."""
@@ -214,7 +233,7 @@ class _Flattener:
                                                                    function.signature.output_arg],
                                               control_rets=list(function.control_ret.values())))
         self.taken.update(placements.values())
-        self.instantiate(body_ctx, body_nodes, site, call_stack + (function.signature.name,),
+        self.instantiate(body_ctx, body_nodes, call_stack + (function.signature.name,),
                          function.signature.name, placements)
 
     def _expand_body(self, ctx: _Context, node, function, inputs: list, prefix: str, call_stack: tuple,
@@ -225,7 +244,7 @@ class _Flattener:
                       for n in body_nodes}
         body_ctx = self._bind(ctx, function, inputs)
         self.taken.update(placements.values())
-        self.instantiate(body_ctx, body_nodes, "", call_stack + (function.signature.name,),
+        self.instantiate(body_ctx, body_nodes, call_stack + (function.signature.name,),
                          function.signature.name, placements)
         label = prefix.rsplit("/", 1)[-1]
         for out in function.signature.output_arg:
@@ -242,10 +261,13 @@ class _Flattener:
         return _Context(names=names, parent=ctx, arg_bindings=bindings, is_function=True)
 
     def resolve_inputs(self) -> None:
-        for pending in self._pending:
-            op, ctx, strings = pending[:3]
-            port_override = pending[3] if len(pending) > 3 else None
+        for op, ctx, strings, port_override in self._pending:
+            names = ctx.names
             for s in strings:
+                target = names.get(s)
+                if target.__class__ is Op:  # the common case: a plain `name` input of a plain op
+                    op.inputs.append((target, port_override or "0", False))
+                    continue
                 control = s.startswith("^")
                 for producer, port in self._resolve(ctx, s[1:] if control else s, control, 0):
                     op.inputs.append((producer, port_override or port, control))

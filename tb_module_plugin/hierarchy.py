@@ -13,12 +13,13 @@ from .attrs import format_attrs
 
 # Sibling ops of one type with numbered names fold into a series from this many on (as the Graphs dashboard does).
 SERIES_MIN = 5
+# A top level with more children than this gathers its ops that are in no scope into one group.
+TOP_LEVEL_MAX = 12
 MAX_DEPTH = 8
 MAX_SEARCH_LIMIT = 500
 # Inputs/outputs listed in a `node` answer; the rest is counted.
 MAX_DETAIL_ENDS = 200
 
-_NUMBERED = re.compile(r"^(.*?)(?:_(\d+))?$", re.DOTALL)
 
 
 class NotFound(Exception):
@@ -258,6 +259,7 @@ def _finalize(root: Node, all_nodes: list) -> None:
 class _TreeBuilder:
     def __init__(self, root: Node):
         self.root = root
+        self._scopes: dict = {}  # (id(parent), "a/b") -> group: most ops share their scope with a sibling
 
     def group(self, parent: Node, name: str, role: str = "") -> Node:
         """The child group `name` of `parent`, created if needed; an op already there moves into it."""
@@ -273,15 +275,25 @@ class _TreeBuilder:
         parent.children[name] = group
         return group
 
-    def insert(self, parent: Node, segments: list, op) -> Node:
-        for segment in segments[:-1]:
-            parent = self.group(parent, _clean_segment(segment))
-        name = _clean_segment(segments[-1])
+    def insert(self, parent: Node, placement: str, op) -> Node:
+        """Put an op at its '/'-separated placement below `parent`."""
+        scope, _, leaf = placement.rpartition("/")
+        if scope:
+            key = (id(parent), scope)
+            group = self._scopes.get(key)
+            if group is None:
+                group = parent
+                for segment in scope.split("/"):
+                    group = self.group(group, _clean_segment(segment))
+                self._scopes[key] = group
+            parent = group
+        name = leaf or "(empty)"
         existing = parent.children.get(name)
-        if existing is not None and existing.children is not None:  # the op of a scope named like it
-            parent, name = existing, f"({name})"
-        name = free_name(parent.children, name)
-        node = Node(name, "op", parent, op=op, role="variable" if op.is_variable else "")
+        if existing is not None:
+            if existing.children is not None:  # the op of a scope named like it
+                parent, name = existing, f"({name})"
+            name = free_name(parent.children, name)
+        node = Node(name, "op", parent, op=op, role=op.role if op.role == "variable" else "")
         parent.children[name] = node
         op.node = node
         return node
@@ -311,26 +323,41 @@ def build_graph_hierarchy(flat: graph_lib.FlatGraph, name: str) -> Hierarchy:
     for op in ops:
         if op.role in io_names:
             group = builder.group(root, io_names[op.role], role=op.role + "s")
-            builder.insert(group, [op.op_name.replace("/", "_")], op)
+            builder.insert(group, op.op_name.replace("/", "_"), op)
         elif op.role == "variable" and op.op in graph_lib.ARG_OPS:
             captured.append(op)
         else:
-            builder.insert(root, op.placement.split("/"), op)
+            builder.insert(root, op.placement, op)
     _place_captured_variables(builder, captured, io_names)
-    if flat.other_functions:
+    if flat.other_functions or flat.eager_ops:
+        # Graphs of earlier work and of eager ops, recorded by the same trace: kept, out of the way.
         functions = builder.group(root, _reserve(taken, "other_functions"), role="functions")
         for label, function_ops in flat.other_functions:
             holder = builder.group(functions, free_name(functions.children, label), role="function")
             for op in function_ops:
-                builder.insert(holder, op.placement.split("/"), op)
-    if flat.eager_ops:
-        eager = builder.group(root, _reserve(taken, "eager_ops"), role="eager_ops")
-        for op in flat.eager_ops:
-            builder.insert(eager, [op.op_name.replace("/", "_")], op)
+                builder.insert(holder, op.placement, op)
+        if flat.eager_ops:
+            eager = builder.group(functions, free_name(functions.children, "eager_ops"), role="eager_ops")
+            for op in flat.eager_ops:
+                builder.insert(eager, op.placement, op)
     _mark_roles_of_bodies(root)
+    _mark_modules(_all_ops(root))
     _fold_series(root)
-    _mark_modules(root)
+    _gather_loose_top_level_ops(root, taken)
     return Hierarchy(root, edge_source=_op_edges)
+
+
+def _gather_loose_top_level_ops(root: Node, taken: set) -> None:
+    """A crowded top level (a training step's iteration counter, loss scaling...) keeps its scopes and gathers
+    the ops that are in no scope into one group."""
+    loose = [name for name, child in root.children.items()
+             if not child.role and (child.op is not None or child.is_op_scope())]
+    if len(root.children) <= TOP_LEVEL_MAX or len(loose) < 2:
+        return
+    group = Node(_reserve(taken, "ops_outside_scopes"), "scope", root, role="loose_ops")
+    for name in loose:
+        group.children[name] = root.children.pop(name)
+    root.children[group.name] = group
 
 
 def _reserve(taken: set, wanted: str) -> str:
@@ -343,30 +370,33 @@ def _reserve(taken: set, wanted: str) -> str:
 
 def _assign_io_roles(ops: list) -> None:
     """Inputs, outputs and variables of the traced function itself (not of the bodies expanded into it)."""
-    consumers: dict = {}
-    for op in ops:
-        for producer, _, _ in op.inputs:
-            consumers.setdefault(id(producer), []).append(op)
+    candidates = {}  # top-level Identity/NoOp ops that may only feed the return values
     for op in ops:
         if op.function:
             continue
-        if graph_lib.is_resource_arg(op.node_def) or op.op in graph_lib.VARIABLE_OPS:
+        op_type = op.op
+        if op_type in graph_lib.ARG_OPS:
+            op.role = "variable" if graph_lib.is_resource_arg(op.node_def) else "input"
+        elif op_type in graph_lib.VARIABLE_OPS:
             op.role = "variable"
-        elif op.op in graph_lib.ARG_OPS:
-            op.role = "input"
-        elif op.op in graph_lib.RETVAL_OPS:
+        elif op_type in graph_lib.RETVAL_OPS:
             op.role = "output"
-    # The Identity/NoOp ops that only feed the return values belong with them.
+        elif op_type in ("Identity", "IdentityN", "NoOp") and "/" not in op.placement:
+            candidates[id(op)] = op
+    if not candidates:
+        return
+    users: dict = {}
+    for op in ops:
+        for producer, _, _ in op.inputs:
+            if id(producer) in candidates:
+                users.setdefault(id(producer), []).append(op)
     changed = True
     while changed:
         changed = False
-        for op in ops:
-            if (not op.role and not op.function and "/" not in op.placement
-                    and op.op in ("Identity", "IdentityN", "NoOp")):
-                users = consumers.get(id(op), [])
-                if users and all(u.role == "output" for u in users):
-                    op.role = "output"
-                    changed = True
+        for key, op in candidates.items():
+            if not op.role and users.get(key) and all(u.role == "output" for u in users[key]):
+                op.role = "output"
+                changed = True
 
 
 def _owner_scope(node: Node) -> Node:
@@ -396,7 +426,7 @@ def _place_captured_variables(builder: _TreeBuilder, captured: list, io_names: d
             owner = _common_ancestor(scoped) if scoped else None
         if owner is None or owner is builder.root:
             owner = builder.group(builder.root, io_names["input"], role="inputs")
-        builder.insert(owner, [var.op_name], var)
+        builder.insert(owner, var.op_name.replace("/", "_"), var)
 
 
 def _all_ops(root: Node):
@@ -439,7 +469,8 @@ _BRANCH_LABELS = {"then", "else", "cond", "body"} | {f"branch_{i}" for i in rang
 
 
 def _fold_series(root: Node) -> None:
-    """`AddN`, `AddN_1`, ... `AddN_121` under one parent become the series `AddN[0-121]`."""
+    """`AddN`, `AddN_1`, ... `AddN_121` under one parent become the series `AddN[0-121]`: ops of one type, or
+    groups holding the same names (`Cast`, `Cast_1`, ... each reading the learning rate)."""
     stack = [root]
     while stack:
         group = stack.pop()
@@ -447,12 +478,14 @@ def _fold_series(root: Node) -> None:
         for name, child in group.children.items():
             if child.op is None:
                 stack.append(child)
-                continue
             if name.startswith("("):
                 continue
-            base, number = _NUMBERED.match(name).groups()
-            buckets.setdefault((base, child.op.op), []).append((int(number) if number else 0, name))
-        for (base, _op_type), members in buckets.items():
+            base, _, number = name.rpartition("_")
+            if not (base and number.isdigit()):
+                base, number = name, "0"
+            shape = child.op.op if child.op is not None else (child.kind, tuple(child.children))
+            buckets.setdefault((base, shape), []).append((int(number), name))
+        for (base, _shape), members in buckets.items():
             if len(members) < SERIES_MIN:
                 continue
             numbers = sorted(n for n, _ in members)
@@ -465,20 +498,16 @@ def _fold_series(root: Node) -> None:
             group.children[series.name] = series
 
 
-def _mark_modules(root: Node) -> None:
-    """A scope that reads or owns a variable is a module, and so is every scope above it."""
-    for node in list(_ops_under(root)):
-        op = node.op
-        owner = None
-        if op.is_variable:
-            owner = _owner_scope(node)
-        elif any(p.is_variable for p, _, control in op.inputs if not control):
-            owner = _owner_scope(node)
-        while owner is not None and owner.kind != "module":
-            if not owner.role and owner.parent is not None:
-                owner.kind = "module"
-            elif owner.role:
-                break
+def _mark_modules(ops) -> None:
+    """A scope that owns a variable (where its captured handle or VarHandleOp sits) is a module, and so is every
+    scope above it. Scopes that only read a variable owned elsewhere (an optimizer's `Cast_7` reading the learning
+    rate) are not."""
+    for op in ops:
+        if op.role != "variable":
+            continue
+        owner = _owner_scope(op.node)
+        while owner is not None and owner.kind != "module" and not owner.role and owner.parent is not None:
+            owner.kind = "module"
             owner = owner.parent
 
 
