@@ -157,18 +157,20 @@ class Hierarchy:
                 "shape": "" if control else graph_lib.output_shape(op.node_def, port)}
 
     def _boundary(self, group: Node) -> tuple:
-        """Op-level edges that enter and leave a group."""
-        incoming, outgoing = [], []
+        """What enters and leaves a group: one row per outside op and port, with how many inside ops it joins."""
+        incoming: dict = {}
+        outgoing: dict = {}
+        consumers = self.consumers()
         for node in _ops_under(group):
             for producer, port, control in node.op.inputs:
                 if not _is_under(producer.node, group):
-                    incoming.append(dict(self._end(producer, port, control), to=node.path))
-        for node in _ops_under(group):
-            for consumer, port, control in self.consumers().get(id(node.op), []):
+                    _count_row(incoming, (id(producer), port, control), lambda: self._end(producer, port, control))
+            for consumer, port, control in consumers.get(id(node.op), []):
                 if not _is_under(consumer.node, group):
-                    outgoing.append(dict(self._end(node.op, port, control), path=consumer.node.path,
-                                         **{"from": node.path}))
-        return incoming, outgoing
+                    key = (id(consumer), None if control else (id(node.op), port))  # control rows: one per op
+                    _count_row(outgoing, key,
+                               lambda: dict(self._end(node.op, port, control), path=consumer.node.path))
+        return list(incoming.values()), list(outgoing.values())
 
     def consumers(self) -> dict:
         if self._consumers is None:
@@ -193,6 +195,13 @@ class Hierarchy:
         found = [n for n in self.all_nodes if n is not self.root and (matches(n.name) or matches(n.path))]
         found.sort(key=lambda n: (n.op is not None, n.depth, n.path))
         return {"matches": [_match_json(n) for n in found[:limit]], "truncated": len(found) > limit}
+
+
+def _count_row(rows: dict, key, make) -> None:
+    row = rows.get(key)
+    if row is None:
+        row = rows[key] = dict(make(), count=0)
+    row["count"] += 1
 
 
 def _match_json(node: Node) -> dict:
