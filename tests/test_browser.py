@@ -227,13 +227,15 @@ def test_nested_model_blocks_and_screenshot(page, tensorboard):
         assert ba["y"] + ba["height"] / 2 < bb["y"] + bb["height"] / 2, f"{a} is not above {b}"
     for a, b in zip(blocks, blocks[1:]):
         expect(page.locator(sel("data-from", a) + sel("data-to", b))).to_have_count(1)
-    # One block open too, for the picture.
-    expand(page, page, blocks[0])
-    expect(node(page, f"{blocks[0]}/up")).to_be_visible(timeout=DRAW_TIMEOUT)
     page.wait_for_timeout(500)  # let a transition settle before the picture
-    shot = page.screenshot(full_page=False)
     SCREENSHOT.parent.mkdir(exist_ok=True)
-    SCREENSHOT.write_bytes(shot)
+    SCREENSHOT.write_bytes(page.screenshot(full_page=False))
+    # A block opens inside the encoder, with its sub-modules.
+    expand(page, page, blocks[0])
+    for sub in ("up", "down"):
+        expect(node(page, f"{blocks[0]}/{sub}")).to_be_visible(timeout=DRAW_TIMEOUT)
+        assert inside(box(page, f"{blocks[0]}/{sub}"), box(page, blocks[0])), sub
+    assert inside(box(page, blocks[0]), box(page, encoder))
     assert_clean(page)
 
 
