@@ -11,6 +11,7 @@ from tensorboard.plugins import base_plugin
 from werkzeug import test as werkzeug_test
 from werkzeug import wrappers
 
+from tb_module_plugin import demo
 from tb_module_plugin.plugin import ModuleGraphPlugin
 
 from . import traces
@@ -42,7 +43,7 @@ def get(client, route, **params):
 @pytest.fixture(scope="module")
 def logdir(tmp_path_factory):
     root = tmp_path_factory.mktemp("logdir")
-    traces.write_nested_model(str(root / "nested"))
+    demo.write_nested_model(str(root))
     graph_def = graph_pb2.GraphDef()
     for name, op in (("x", "Placeholder"), ("dense/kernel", "VariableV2"), ("dense/MatMul", "MatMul")):
         node = graph_def.node.add(name=name, op=op)
@@ -66,12 +67,12 @@ def test_graphs_lists_every_record_with_its_source(client):
     status, body = get(client, "/graphs")
     assert status == 200
     assert {(g["run"], g["tag"], g["source"]) for g in body["graphs"]} == {
-        ("nested", "model", "trace"), ("handmade", "__run_graph__", "run_graph"),
+        ("nested_model", "model", "trace"), ("handmade", "__run_graph__", "run_graph"),
         ("bad", "garbage", "trace"), ("bad", "empty", "trace"), ("bad", "keras", "keras")}
 
 
 def test_nested_model_top_level_is_the_model_with_inputs_and_outputs(client):
-    status, body = get(client, "/hierarchy", run="nested", tag="model")
+    status, body = get(client, "/hierarchy", run="nested_model", tag="model")
     assert status == 200
     names = [c["name"] for c in body["node"]["children"]]
     assert names[:2] == ["inputs", "model"] and "outputs" in names
@@ -83,35 +84,35 @@ def test_nested_model_top_level_is_the_model_with_inputs_and_outputs(client):
 
 
 def test_nested_call_joins_its_module_and_blocks_are_chained(client):
-    _, body = get(client, "/hierarchy", run="nested", tag="model", path="model/encoder", depth=1)
+    _, body = get(client, "/hierarchy", run="nested_model", tag="model", path="model/encoder", depth=1)
     node = body["node"]
     assert node["kind"] == "module"
-    assert [c["name"] for c in node["children"]][:2] == ["block_0", "block_1"]
+    assert [c["name"] for c in node["children"]][:4] == ["block_0", "block_1", "block_2", "block_3"]
     edge = next(e for e in node["edges"] if e["from"].endswith("block_0") and e["to"].endswith("block_1"))
     assert edge["dtypes"] == ["float32"] and edge["control"] is False
 
 
 def test_cond_branches_sit_inside_their_block(client):
-    _, body = get(client, "/hierarchy", run="nested", tag="model", path="model/encoder/block_0/cond", depth=3)
+    _, body = get(client, "/hierarchy", run="nested_model", tag="model", path="model/encoder/block_0/gate", depth=3)
     node = body["node"]
     assert node["role"] == "control_flow"
     kids = {c["name"]: c for c in node["children"]}
-    assert kids["(cond)"]["op"] == "StatelessIf"
+    assert kids["(gate)"]["op"] == "StatelessIf"
     assert kids["then"]["role"] == "branch" and kids["else"]["role"] == "branch"
     mul = next(c for c in kids["then"]["children"] if c["name"] == "mul")
     assert {c["op"] for c in mul["children"]} == {"Const", "Mul"}
 
 
 def test_captured_variables_nest_into_the_module_that_reads_them(client):
-    _, body = get(client, "/hierarchy", run="nested", tag="model", path="model/head")
+    _, body = get(client, "/hierarchy", run="nested_model", tag="model", path="model/head")
     variables = [c for c in body["node"]["children"] if c.get("role") == "variable"]
     assert len(variables) == 2 and all(v["op"] == "_Arg" for v in variables)
-    _, details = get(client, "/node", run="nested", tag="model", path="model/head")
+    _, details = get(client, "/node", run="nested_model", tag="model", path="model/head")
     assert len(details["node"]["variables"]) == 2
 
 
 def test_op_named_like_a_scope_keeps_its_node(client):
-    _, body = get(client, "/hierarchy", run="nested", tag="model", path="model/head/MatMul")
+    _, body = get(client, "/hierarchy", run="nested_model", tag="model", path="model/head/MatMul")
     kids = {c["name"]: c for c in body["node"]["children"]}
     assert kids["(MatMul)"]["op"] == "MatMul" and kids["ReadVariableOp"]["op"] == "ReadVariableOp"
     assert kids["(MatMul)"]["path"] == "model/head/MatMul/(MatMul)"
@@ -119,7 +120,7 @@ def test_op_named_like_a_scope_keeps_its_node(client):
 
 
 def test_op_details_have_inputs_and_outputs_with_dtypes(client):
-    status, body = get(client, "/node", run="nested", tag="model", path="model/head/MatMul/(MatMul)")
+    status, body = get(client, "/node", run="nested_model", tag="model", path="model/head/MatMul/(MatMul)")
     assert status == 200
     node = body["node"]
     assert node["op_name"] == "model/head/MatMul" and node["ancestors"] == ["model", "model/head",
@@ -136,21 +137,21 @@ def test_run_graph_folds_numbered_ops_into_a_series(client):
 
 
 def test_search_finds_and_regex_errors_are_400(client):
-    _, body = get(client, "/search", run="nested", tag="model", q="block_1/up")
+    _, body = get(client, "/search", run="nested_model", tag="model", q="block_1/up")
     assert body["matches"][0]["path"] == "model/encoder/block_1/up"
-    _, body = get(client, "/search", run="nested", tag="model", q=r"block_\d/down$", regex="1")
-    assert [m["path"] for m in body["matches"]] == ["model/encoder/block_0/down", "model/encoder/block_1/down"]
-    status, body = get(client, "/search", run="nested", tag="model", q="(", regex="1")
+    _, body = get(client, "/search", run="nested_model", tag="model", q=r"block_\d/down$", regex="1")
+    assert [m["path"] for m in body["matches"]] == [f"model/encoder/block_{i}/down" for i in range(4)]
+    status, body = get(client, "/search", run="nested_model", tag="model", q="(", regex="1")
     assert status == 400 and "regular expression" in body["error"]
 
 
 @pytest.mark.parametrize("params,status,words", [
     ({"tag": "model"}, 400, "'run'"),
-    ({"run": "nested", "tag": "model", "depth": "x"}, 400, "depth"),
-    ({"run": "nested", "tag": "model", "depth": "99"}, 400, "depth"),
+    ({"run": "nested_model", "tag": "model", "depth": "x"}, 400, "depth"),
+    ({"run": "nested_model", "tag": "model", "depth": "99"}, 400, "depth"),
     ({"run": "nope", "tag": "model"}, 404, "no run"),
-    ({"run": "nested", "tag": "nope"}, 404, "no graph tagged"),
-    ({"run": "nested", "tag": "model", "path": "model/nope"}, 404, "no node"),
+    ({"run": "nested_model", "tag": "nope"}, 404, "no graph tagged"),
+    ({"run": "nested_model", "tag": "model", "path": "model/nope"}, 404, "no node"),
     ({"run": "bad", "tag": "garbage"}, 422, "not a readable RunMetadata"),
     ({"run": "bad", "tag": "empty"}, 422, "trace_on(graph=True)"),
     ({"run": "bad", "tag": "keras"}, 422, "not readable JSON"),
@@ -163,7 +164,7 @@ def test_bad_requests_get_json_errors(client, params, status, words):
 def test_a_graph_is_parsed_once(logdir):
     client, plugin = make_client(logdir)
     for _ in range(3):
-        assert get(client, "/hierarchy", run="nested", tag="model")[0] == 200
+        assert get(client, "/hierarchy", run="nested_model", tag="model")[0] == 200
     assert len(plugin._cache) == 1
 
 

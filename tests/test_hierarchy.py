@@ -1,0 +1,187 @@
+"""The hierarchy rules, on graphs built directly (no event files, no server)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from tensorboard.compat.proto import attr_value_pb2, config_pb2, function_pb2, graph_pb2, types_pb2
+
+from tb_module_plugin import graph as graph_lib
+from tb_module_plugin import hierarchy
+from tb_module_plugin.keras_model import build_keras_hierarchy
+
+
+def graph_def(*nodes, functions=()):
+    """GraphDef from (name, op, inputs[, attrs]) tuples; `functions` are FunctionDefs for its library."""
+    g = graph_pb2.GraphDef()
+    for name, op, inputs, *attrs in nodes:
+        node = g.node.add(name=name, op=op, input=inputs)
+        for key, value in (attrs[0] if attrs else {}).items():
+            node.attr[key].CopyFrom(value)
+    g.library.function.extend(functions)
+    return g
+
+
+def function_def(name, args, nodes, rets):
+    f = function_pb2.FunctionDef()
+    f.signature.name = name
+    for arg in args:
+        f.signature.input_arg.add(name=arg, type=types_pb2.DT_FLOAT)
+    for ret in rets:
+        f.signature.output_arg.add(name=ret, type=types_pb2.DT_FLOAT)
+        f.ret[ret] = rets[ret]
+    for node_name, op, inputs in nodes:
+        f.node_def.add(name=node_name, op=op, input=inputs)
+    return f
+
+
+def call(name, function, inputs):
+    attr = attr_value_pb2.AttrValue()
+    attr.func.name = function
+    return (name, "StatefulPartitionedCall", inputs, {"f": attr})
+
+
+def resource_arg(name):
+    attr = attr_value_pb2.AttrValue(type=types_pb2.DT_RESOURCE)
+    return (name, "_Arg", [], {"T": attr})
+
+
+def build(g):
+    return hierarchy.build_graph_hierarchy(graph_lib.FlatGraph(graph_lib.flatten_graph_def(g), [], []), "test")
+
+
+def children(h, path=""):
+    return {c["name"]: c for c in h.node_json(path, 1)["children"]}
+
+
+SQUARE = function_def("square", ["x"], [("layer/mul", "Mul", ["x", "x"])], {"y": "layer/mul:z:0"})
+
+
+def test_a_function_called_from_two_places_stays_distinct_per_call_site():
+    h = build(graph_def(("x", "Placeholder", []),
+                        call("a/StatefulPartitionedCall", "square", ["x"]),
+                        call("a/StatefulPartitionedCall_1", "square", ["a/StatefulPartitionedCall"]),
+                        ("out", "Identity", ["a/StatefulPartitionedCall_1"]),
+                        functions=[SQUARE]))
+    first = children(h, "a")["layer"]
+    second = children(h, "a/StatefulPartitionedCall_1")["layer"]
+    assert first["num_ops"] == 1 and second["num_ops"] == 1
+    edges = {(e["from"], e["to"]) for e in h.node_json("a", 1)["edges"]}
+    assert ("a/layer", "a/StatefulPartitionedCall_1") in edges  # the first call's result feeds the second
+    assert h.details_json("out")["inputs"][0]["path"] == "a/StatefulPartitionedCall_1/layer/mul"
+
+
+def test_recursive_and_missing_functions_stay_opaque_ops():
+    loop = function_def("loop", ["x"], [("again", "StatefulPartitionedCall", ["x"])], {"y": "again:output:0"})
+    loop.node_def[0].attr["f"].func.name = "loop"
+    h = build(graph_def(("x", "Placeholder", []), call("c", "loop", ["x"]), call("d", "missing", ["x"]),
+                        functions=[loop]))
+    ops = {n.path: n.op.op for n in h.all_nodes if n.op is not None}
+    assert ops["again"] == "StatefulPartitionedCall"  # the self-call is not expanded again
+    assert ops["d"] == "StatefulPartitionedCall"
+
+
+def test_dangling_inputs_duplicate_and_empty_names_keep_every_op():
+    h = build(graph_def(("a", "Const", []), ("a", "Const", []), ("", "Const", []), ("b//c", "Add", ["a", "nope:3"]),
+                        ("b", "Relu", ["^ghost"])))
+    assert h.root.num_ops == 5
+    paths = [n.path for n in h.all_nodes]
+    assert len(paths) == len(set(paths))
+    assert "a (2)" in children(h) and "(empty)" in children(h)
+    assert children(h, "b")["(b)"]["op"] == "Relu"
+
+
+def test_captured_variable_nests_into_its_module_and_makes_it_one():
+    h = build(graph_def(resource_arg("enc_dense_matmul_readvariableop_resource"),
+                        ("enc/dense/MatMul/ReadVariableOp", "ReadVariableOp",
+                         ["enc_dense_matmul_readvariableop_resource"]),
+                        ("enc/dense/MatMul", "MatMul", ["enc/dense/MatMul/ReadVariableOp"]),
+                        ("enc/other/Cast/ReadVariableOp", "ReadVariableOp",
+                         ["enc_dense_matmul_readvariableop_resource"])))
+    assert "enc_dense_matmul_readvariableop_resource" in children(h, "enc/dense")
+    assert children(h)["enc"]["kind"] == "module" and children(h, "enc")["dense"]["kind"] == "module"
+    assert children(h, "enc")["other"]["kind"] == "scope"  # it only reads a variable owned elsewhere
+    assert children(h, "enc/dense")["MatMul"]["kind"] == "scope"  # the op's own scope is not a module
+
+
+def test_numbered_ops_and_groups_fold_into_series():
+    nodes = [("x", "Placeholder", [])]
+    for i in range(6):
+        suffix = f"_{i}" if i else ""
+        nodes += [(f"AddN{suffix}", "AddN", ["x"]), (f"Cast{suffix}/ReadVariableOp", "ReadVariableOp", ["x"])]
+    nodes += [("AddN_9", "Relu", ["x"])]  # another type: not in the series
+    kids = children(build(graph_def(*nodes)))
+    assert kids["AddN[0-5]"]["role"] == "series" and kids["AddN[0-5]"]["num_ops"] == 6
+    assert kids["Cast[0-5]"]["num_children"] == 6 and kids["AddN_9"]["op"] == "Relu"
+
+
+def test_crowded_top_level_gathers_ops_outside_scopes():
+    nodes = [(f"scope{chr(97 + i)}/op", "Relu", []) for i in range(11)] + [("loose", "Const", []), ("Add", "AddV2", []),
+                                                                   ("Add/y", "Const", [])]
+    kids = children(build(graph_def(*nodes)))
+    assert len(kids) == 12
+    assert set(children(build(graph_def(*nodes)), "ops_outside_scopes")) == {"loose", "Add"}
+
+
+def test_trace_keeps_the_last_real_graph_and_tucks_the_rest():
+    eager = graph_def(("input", "_Arg", []), ("VarHandleOp", "VarHandleOp", []), ("out", "_Retval", ["VarHandleOp"]))
+    earlier = graph_def(resource_arg("seq_dense_matmul_readvariableop_resource"),
+                        ("seq/dense/MatMul/ReadVariableOp", "ReadVariableOp",
+                         ["seq_dense_matmul_readvariableop_resource"]), ("seq/dense/Relu", "Relu", []))
+    main = graph_def(("model/x", "Const", []), ("model/y", "Relu", ["model/x"]))
+    run_metadata = config_pb2.RunMetadata()
+    for g in (earlier, eager, eager, main, eager):
+        run_metadata.function_graphs.add().pre_optimization_graph.CopyFrom(g)
+    flat = graph_lib.flatten_trace(graph_lib.parse_run_metadata(run_metadata.SerializeToString()))
+    h = hierarchy.build_graph_hierarchy(flat, "trace")
+    assert set(children(h)) == {"model", "other_functions"}
+    assert set(children(h, "other_functions")) == {"seq", "eager_ops"}
+    assert set(children(h, "other_functions/eager_ops")) == {"VarHandleOp", "VarHandleOp_1", "VarHandleOp_2"}
+
+
+@pytest.mark.parametrize("blob,words", [
+    (b"\x08\x96\x01garbage\xff", "not a readable RunMetadata"),
+    (config_pb2.RunMetadata().SerializeToString(), "profiler=True"),
+])
+def test_unreadable_traces_explain_themselves(blob, words):
+    with pytest.raises(graph_lib.GraphError, match=words.replace("(", r"\(").replace(")", r"\)")):
+        graph_lib.parse_run_metadata(blob)
+
+
+KERAS3_FUNCTIONAL = {"module": "keras", "class_name": "Functional", "config": {"name": "func", "layers": [
+    {"class_name": "InputLayer", "name": "x", "config": {"name": "x"}, "inbound_nodes": []},
+    {"class_name": "Dense", "name": "d1", "config": {"name": "d1", "units": 4, "trainable": False},
+     "inbound_nodes": [{"args": [{"class_name": "__keras_tensor__", "config": {
+         "shape": [None, 8], "dtype": "float32", "keras_history": ["x", 0, 0]}}], "kwargs": {}}]},
+    {"class_name": "Sequential", "name": "inner", "config": {"name": "inner", "layers": [
+        {"class_name": "Dense", "config": {"name": "a"}}, {"class_name": "Dense", "config": {"name": "b"}}]},
+     "inbound_nodes": [{"args": [{"class_name": "__keras_tensor__", "config": {
+         "shape": [None, 4], "dtype": "float32", "keras_history": ["d1", 0, 0]}}], "kwargs": {}}]}]}}
+TF_KERAS_FUNCTIONAL = {"class_name": "Functional", "config": {"name": "m", "layers": [
+    {"class_name": "InputLayer", "name": "in", "config": {"name": "in"}, "inbound_nodes": []},
+    {"class_name": "Dense", "name": "out", "config": {"name": "out"}, "inbound_nodes": [[["in", 0, 0, {}]]]}]}}
+OLD_SEQUENTIAL = {"class_name": "Sequential", "config": [{"class_name": "Dense", "config": {"name": "d"}},
+                                                         {"class_name": "Dropout", "config": {"name": "drop"}}]}
+
+
+def test_keras_models_become_layer_trees_with_edges():
+    h = build_keras_hierarchy(json.dumps(KERAS3_FUNCTIONAL).encode(), "keras")
+    root = h.node_json("", 2)
+    assert [c["name"] for c in root["children"]] == ["x", "d1", "inner"]
+    assert all(c["kind"] == "module" for c in root["children"])
+    assert {(e["from"], e["to"]) for e in root["edges"]} == {("x", "d1"), ("d1", "inner")}
+    assert root["edges"][0]["shapes"] == ["[?,8]"] and root["children"][1]["trainable"] is False
+    inner = root["children"][2]
+    assert [c["path"] for c in inner["children"]] == ["inner/a", "inner/b"]
+    assert inner["edges"][0]["from"] == "inner/a"
+    tf_keras = build_keras_hierarchy(json.dumps(TF_KERAS_FUNCTIONAL).encode(), "keras").node_json("", 1)
+    assert [(e["from"], e["to"]) for e in tf_keras["edges"]] == [("in", "out")]
+    old = build_keras_hierarchy(json.dumps(OLD_SEQUENTIAL).encode(), "keras").node_json("", 1)
+    assert [(e["from"], e["to"]) for e in old["edges"]] == [("d", "drop")]
+
+
+@pytest.mark.parametrize("blob", [b"{not json", b"[1, 2]", b'{"class_name": "X"}', b"\xff\xfe"])
+def test_unreadable_keras_json_is_a_graph_error(blob):
+    with pytest.raises(graph_lib.GraphError):
+        build_keras_hierarchy(blob, "keras")
