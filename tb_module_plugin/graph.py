@@ -141,7 +141,7 @@ def _function_label(ops: list) -> str:
         if "/" not in op.placement:
             continue
         top = op.placement.split("/", 1)[0]
-        if any(is_resource_arg(p.node_def) for p, _, control in op.inputs if not control):
+        if any(is_resource_input(p.node_def) for p, _, control in op.inputs if not control):
             return top
         counts[top] = counts.get(top, 0) + 1
     return max(counts, key=counts.get) if counts else "function"
@@ -379,6 +379,7 @@ def format_shape(shape) -> str:
     return "[" + ",".join("?" if d.size < 0 else str(d.size) for d in shape.dim) + "]"
 
 
-def is_resource_arg(node_def) -> bool:
-    """A captured variable handle (or a variable passed into a function)."""
-    return node_def.op in ARG_OPS and "T" in node_def.attr and node_def.attr["T"].type == types_pb2.DT_RESOURCE
+def is_resource_input(node_def) -> bool:
+    """A captured variable handle (an `_Arg` of a traced function, a `Placeholder` of a FuncGraph)."""
+    key = "T" if node_def.op in ARG_OPS else "dtype" if node_def.op == "Placeholder" else None
+    return key is not None and key in node_def.attr and node_def.attr[key].type == types_pb2.DT_RESOURCE

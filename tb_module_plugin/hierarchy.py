@@ -69,11 +69,12 @@ class Hierarchy:
         self._edge_source = edge_source  # callable(group) -> [edge dicts]; None: edges are set at build time
         self._consumers = None
         self.all_nodes: list = []
+        self.record_bytes = 0  # size of the record it was built from: its parsed protobuf lives on in the ops
         _finalize(root, self.all_nodes)
 
     def estimated_bytes(self) -> int:
         """Rough memory of the tree and the protobufs its ops keep, for the cache's bound."""
-        return 4096 + 1200 * len(self.all_nodes)
+        return 4096 + 1200 * len(self.all_nodes) + self.record_bytes
 
     # -- lookups --
     def find(self, path: str) -> Node:
@@ -318,8 +319,11 @@ def free_name(children: dict, name: str) -> str:
     return f"{name} ({i})"
 
 
-def build_graph_hierarchy(flat: graph_lib.FlatGraph, name: str) -> Hierarchy:
-    """The module tree of a traced function (see docs/api.md for the rules a person sees)."""
+def build_graph_hierarchy(flat: graph_lib.FlatGraph, name: str, modules: dict | None = None) -> Hierarchy:
+    """The module tree of a traced function (see docs/api.md for the rules a person sees).
+
+    `modules` ({path: JSON fields}) names groups known to be modules from a module record; they exist even
+    without ops, and carry their class, parameters and variables."""
     root = Node(name, "scope", None)
     builder = _TreeBuilder(root)
     ops = flat.ops
@@ -333,7 +337,7 @@ def build_graph_hierarchy(flat: graph_lib.FlatGraph, name: str) -> Hierarchy:
         if op.role in io_names:
             group = builder.group(root, io_names[op.role], role=op.role + "s")
             builder.insert(group, op.op_name.replace("/", "_"), op)
-        elif op.role == "variable" and op.op in graph_lib.ARG_OPS:
+        elif op.role == "variable" and op.op in graph_lib.ARG_OPS and not modules:
             captured.append(op)
         else:
             builder.insert(root, op.placement, op)
@@ -349,6 +353,11 @@ def build_graph_hierarchy(flat: graph_lib.FlatGraph, name: str) -> Hierarchy:
             eager = builder.group(functions, free_name(functions.children, "eager_ops"), role="eager_ops")
             for op in flat.eager_ops:
                 builder.insert(eager, op.placement, op)
+    for path, extra in (modules or {}).items():
+        group = root
+        for segment in path.split("/"):
+            group = builder.group(group, segment)
+        group.kind, group.extra = "module", extra
     _mark_roles_of_bodies(root)
     _mark_modules(_all_ops(root))
     _fold_series(root)
@@ -384,8 +393,8 @@ def _assign_io_roles(ops: list) -> None:
         if op.function:
             continue
         op_type = op.op
-        if op_type in graph_lib.ARG_OPS:
-            op.role = "variable" if graph_lib.is_resource_arg(op.node_def) else "input"
+        if op_type in graph_lib.ARG_OPS or op_type == "Placeholder":
+            op.role = "variable" if graph_lib.is_resource_input(op.node_def) else "input"
         elif op_type in graph_lib.VARIABLE_OPS:
             op.role = "variable"
         elif op_type in graph_lib.RETVAL_OPS:
@@ -394,6 +403,7 @@ def _assign_io_roles(ops: list) -> None:
             candidates[id(op)] = op
     if not candidates:
         return
+    has_retvals = any(op.role == "output" for op in ops)
     users: dict = {}
     for op in ops:
         for producer, _, _ in op.inputs:
@@ -403,7 +413,9 @@ def _assign_io_roles(ops: list) -> None:
     while changed:
         changed = False
         for key, op in candidates.items():
-            if not op.role and users.get(key) and all(u.role == "output" for u in users[key]):
+            # A function graph without _Retval nodes (a module record's) returns its unused top-level Identity ops.
+            if not op.role and (all(u.role == "output" for u in users[key]) if users.get(key) else not has_retvals
+                                and op.op != "NoOp"):
                 op.role = "output"
                 changed = True
 
@@ -492,7 +504,9 @@ def _fold_series(root: Node) -> None:
             base, _, number = name.rpartition("_")
             if not (base and number.isdigit()):
                 base, number = name, "0"
-            shape = child.op.op if child.op is not None else (child.kind, tuple(child.children))
+            if child.kind == "module":  # sibling modules stay visible (repeated structure is marked, not folded)
+                continue
+            shape = child.op.op if child.op is not None else tuple(child.children)
             buckets.setdefault((base, shape), []).append((int(number), name))
         for (base, _shape), members in buckets.items():
             if len(members) < SERIES_MIN:

@@ -12,21 +12,43 @@ from tensorboard.plugins import base_plugin
 from werkzeug import wrappers
 
 from . import PLUGIN_NAME, requests, sources
-from .cache import HierarchyCache
+from .cache import DEFAULT_MAX_BYTES, HierarchyCache
 from .graph import GraphError
 from .hierarchy import BadQuery, NotFound
 
 STATIC_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
+CACHE_FLAG = "module_graph_cache_mb"
 
 
-class ModuleGraphPlugin(base_plugin.TBPlugin):
-    """The Modules tab."""
+class ModuleGraphPlugin(base_plugin.TBPlugin, base_plugin.TBLoader):
+    """The Modules tab.
+
+    Also its own loader: TensorBoard makes a TBLoader subclass named by the entry point with no arguments, asks it
+    for flags, then calls `load(context)`; that is how `--module_graph_cache_mb` exists.
+    """
 
     plugin_name = PLUGIN_NAME
 
-    def __init__(self, context):
+    def __init__(self, context=None):
+        if context is None:  # the loader
+            return
         self._data_provider = context.data_provider
-        self._cache = HierarchyCache()
+        megabytes = getattr(context.flags, CACHE_FLAG, None)
+        self._cache = HierarchyCache(int(megabytes * 2**20) if megabytes else DEFAULT_MAX_BYTES)
+
+    # -- loader --
+    def define_flags(self, parser):
+        parser.add_argument_group(PLUGIN_NAME).add_argument(
+            "--" + CACHE_FLAG, type=float, default=DEFAULT_MAX_BYTES / 2**20, metavar="MB",
+            help="Memory for parsed graphs of the Modules tab, in MB (default: %(default)g); the least recently "
+                 "opened graphs are dropped beyond it and parsed again when asked for.")
+
+    def fix_flags(self, flags):
+        if not getattr(flags, CACHE_FLAG, 1) > 0:
+            raise base_plugin.FlagsError(f"--{CACHE_FLAG} must be a positive number of megabytes.")
+
+    def load(self, context):
+        return ModuleGraphPlugin(context)
 
     def get_plugin_apps(self):
         return {
@@ -90,15 +112,16 @@ class ModuleGraphPlugin(base_plugin.TBPlugin):
     def _hierarchy(self, request, run: str, tag: str):
         ctx, eid = plugin_util.context(request.environ), plugin_util.experiment_id(request.environ)
         record = sources.find_record(self._data_provider, ctx, eid, run, tag)
-        blob_key = sources.latest_blob_key(self._data_provider, ctx, eid, record)
+        blob_keys = sources.latest_blob_keys(self._data_provider, ctx, eid, record)
 
         def build():
             try:
-                return sources.build_hierarchy(record, self._data_provider.read_blob(ctx, blob_key=blob_key))
+                blobs = [self._data_provider.read_blob(ctx, blob_key=key) for key in blob_keys]
+                return sources.build_hierarchy(record, blobs)
             except GraphError as e:  # remembered, so a bad record is not parsed again on every request
                 return e
 
-        built = self._cache.get((eid, record, blob_key), build, _estimated_bytes)
+        built = self._cache.get((eid, record, blob_keys), build, _estimated_bytes)
         if isinstance(built, GraphError):
             raise built
         return built

@@ -13,6 +13,7 @@ from . import PLUGIN_NAME
 from . import graph as graph_lib
 from .hierarchy import Hierarchy, build_graph_hierarchy
 from .keras_model import build_keras_hierarchy
+from .manifest import build_module_hierarchy, parse_manifest
 
 # Data-plugin name -> the `source` the API reports, in order of preference when a run/tag has several.
 GRAPH_PLUGINS = {
@@ -69,21 +70,21 @@ def find_record(data_provider, ctx, experiment_id: str, run: str, tag: str) -> G
     raise RecordNotFound(f"Run {run!r} has no graph tagged {tag!r}.")
 
 
-def latest_blob_key(data_provider, ctx, experiment_id: str, record: GraphRecord) -> str:
-    """The blob of the record's newest step (a trace written again at a later step replaces the older)."""
+def latest_blob_keys(data_provider, ctx, experiment_id: str, record: GraphRecord) -> tuple:
+    """The blobs of the record's newest step (a trace written again at a later step replaces the older)."""
     sequences = data_provider.read_blob_sequences(
         ctx, experiment_id=experiment_id, plugin_name=record.plugin_name,
         run_tag_filter=provider.RunTagFilter(runs=[record.run], tags=[record.tag]), downsample=1)
     data = (sequences or {}).get(record.run, {}).get(record.tag, [])
     if not data or not data[-1].values:
         raise RecordNotFound(f"Run {record.run!r}, tag {record.tag!r} holds no data.")
-    return data[-1].values[0].blob_key
+    return tuple(value.blob_key for value in data[-1].values)
 
 
-def build_hierarchy(record: GraphRecord, blob: bytes) -> Hierarchy:
+def build_hierarchy(record: GraphRecord, blobs: list) -> Hierarchy:
     """Parse a record once; raises graph.GraphError for a record that holds no readable graph."""
     with _no_gc():
-        return _build(record, blob)
+        return _build(record, blobs)
 
 
 @contextlib.contextmanager
@@ -99,13 +100,17 @@ def _no_gc():
             gc.enable()
 
 
-def _build(record: GraphRecord, blob: bytes) -> Hierarchy:
+def _build(record: GraphRecord, blobs: list) -> Hierarchy:
+    if record.source == "module":
+        if len(blobs) != 2:
+            raise graph_lib.GraphError("This module record is damaged: it should hold a manifest and a graph.")
+        manifest = parse_manifest(blobs[0])
+        return build_module_hierarchy(manifest, graph_lib.parse_graph_def(blobs[1]), record.tag)
+    blob = blobs[0]
     if record.source == "keras":
         return build_keras_hierarchy(blob, record.tag)
     if record.source == "run_graph":
         graph_def = graph_lib.parse_graph_def(blob)
         flat = graph_lib.FlatGraph(ops=graph_lib.flatten_graph_def(graph_def), other_functions=[], eager_ops=[])
         return build_graph_hierarchy(flat, record.run)
-    if record.source == "trace":
-        return build_graph_hierarchy(graph_lib.flatten_trace(graph_lib.parse_run_metadata(blob)), record.tag)
-    raise graph_lib.GraphError(f"Records of kind {record.source!r} cannot be shown yet.")
+    return build_graph_hierarchy(graph_lib.flatten_trace(graph_lib.parse_run_metadata(blob)), record.tag)

@@ -69,7 +69,7 @@ def test_a_function_called_from_two_places_stays_distinct_per_call_site():
     assert first["num_ops"] == 1 and second["num_ops"] == 1
     edges = {(e["from"], e["to"]) for e in h.node_json("a", 1)["edges"]}
     assert ("a/layer", "a/StatefulPartitionedCall_1") in edges  # the first call's result feeds the second
-    assert h.details_json("out")["inputs"][0]["path"] == "a/StatefulPartitionedCall_1/layer/mul"
+    assert h.details_json("outputs/out")["inputs"][0]["path"] == "a/StatefulPartitionedCall_1/layer/mul"
 
 
 def test_recursive_and_missing_functions_stay_opaque_ops():

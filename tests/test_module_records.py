@@ -1,0 +1,140 @@
+"""Module records (summary.module_graph): the module objects behind the scopes, written by real TensorFlow."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tb_module_plugin import summary as module_summary
+
+from .test_plugin_unit import get, make_client
+from .traces import tf
+
+
+class Dense(tf.Module):
+    def __init__(self, n_in, n_out, name=None):
+        super().__init__(name=name)
+        with self.name_scope:
+            self.w = tf.Variable(tf.ones([n_in, n_out]), name="w")
+            self.b = tf.Variable(tf.zeros([n_out]), name="b")
+
+    @tf.Module.with_name_scope
+    def __call__(self, x):
+        return tf.matmul(x, self.w) + self.b
+
+
+class Twin(tf.Module):
+    """Two Dense children built under one name, so they share the scope `twin/dense/`."""
+
+    def __init__(self):
+        super().__init__(name="twin")
+        with self.name_scope:
+            self.first = Dense(3, 4, name="dense")
+            self.second = Dense(4, 2, name="dense")
+            self.frozen = tf.Variable(tf.zeros([5]), trainable=False, name="frozen")
+
+    @tf.function
+    def __call__(self, x):
+        with self.name_scope:
+            return self.second(self.first(x)) + tf.reduce_sum(self.frozen)
+
+
+class DemoModule(tf.Module):
+    def __init__(self, name=None):
+        super().__init__(name=name)
+        with self.name_scope:
+            self.x = tf.Variable(0.0, trainable=True)
+
+    @tf.function(input_signature=[tf.TensorSpec([], tf.float32)])
+    def addprint(self, a):
+        with self.name_scope:
+            self.x.assign_add(a)
+            tf.print(self.x)
+            return self.x
+
+
+def write(logdir, run, tag, module, *args, **kwargs):
+    writer = tf.summary.create_file_writer(str(logdir / run))
+    with writer.as_default():
+        assert module_summary.module_graph(tag, module, *args, **kwargs) is True
+    writer.close()
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory):
+    logdir = tmp_path_factory.mktemp("records")
+    write(logdir, "twin", "twin", Twin(), tf.ones([1, 3]))
+    model = tf.keras.Sequential([tf.keras.Input((10,)), tf.keras.layers.Dense(4), tf.keras.layers.Dense(2),
+                                 tf.keras.layers.Dense(1)], name="seq")
+    model.layers[0].trainable = False
+    write(logdir, "keras", "seq", model, tf.ones([2, 10]))
+    demo = DemoModule()
+    write(logdir, "demo", "addprint", demo, tf.constant(1.0), fn=demo.addprint)
+    return make_client(logdir)[0]
+
+
+def module_children(node):
+    return {c["name"]: c for c in node["children"] if c["kind"] == "module"}
+
+
+def test_modules_sharing_a_scope_are_two_nodes_with_their_own_ops(client):
+    _, body = get(client, "/graphs")
+    assert {"run": "twin", "tag": "twin", "source": "module"} in body["graphs"]
+    status, body = get(client, "/hierarchy", run="twin", tag="twin", path="twin", depth=2)
+    assert status == 200
+    twin = body["node"]
+    assert twin["class_name"].endswith("Twin") and twin["num_params"] == 31 and twin["num_trainable_params"] == 26
+    assert twin["variables"] == [{"name": "twin/frozen:0", "shape": [5], "dtype": "float32", "trainable": False}]
+    dense = module_children(twin)
+    assert set(dense) == {"dense", "dense (2)"}
+    assert (dense["dense"]["num_params"], dense["dense (2)"]["num_params"]) == (16, 10)
+    assert dense["dense"]["attribute_path"] == "first" and dense["dense (2)"]["attribute_path"] == "second"
+    first, second = _leaf_names(client, "twin/dense"), _leaf_names(client, "twin/dense (2)")
+    assert "MatMul" in first and "MatMul_1" not in first
+    assert "MatMul_1" in second and "MatMul" not in second
+    assert {"w", "b"} <= set(first) and {"w", "b"} <= set(second)
+
+
+def _leaf_names(client, path):
+    _, body = get(client, "/hierarchy", run="twin", tag="twin", path=path, depth=3)
+    names, stack = [], [body["node"]]
+    while stack:
+        node = stack.pop()
+        names.append(node["name"].strip("()"))
+        stack.extend(node.get("children", []))
+    return names
+
+
+def test_keras_sequential_with_a_frozen_layer(client):
+    _, body = get(client, "/hierarchy", run="keras", tag="seq", path="seq", depth=1)
+    seq = body["node"]
+    assert seq["num_params"] == 57 and seq["num_trainable_params"] == 13
+    layers = module_children(seq)
+    assert [(layers[n]["num_params"], layers[n]["num_trainable_params"]) for n in ("dense", "dense_1", "dense_2")] \
+        == [(44, 0), (10, 10), (3, 3)]
+    assert layers["dense"]["frozen"] is True and layers["dense_1"]["frozen"] is False
+    assert layers["dense"]["num_ops"] > 0  # the ops reading its kernel found it, though Keras scoped them dense_1
+
+
+def test_demo_module_recorded_with_its_method(client):
+    _, body = get(client, "/hierarchy", run="demo", tag="addprint", depth=2)
+    demo = next(c for c in body["node"]["children"] if c["name"] == "demo_module")
+    assert demo["num_params"] == 1 and demo["kind"] == "module"
+    assert {"AssignAddVariableOp", "PrintV2"} <= {c["name"] for c in demo["children"]}
+
+
+def test_damaged_records_are_422(tmp_path):
+    writer = tf.summary.create_file_writer(str(tmp_path / "bad"))
+    metadata = module_summary.summary_metadata(tf)
+    with writer.as_default():
+        tf.summary.write("future", tf.constant([json.dumps({"version": 99, "modules": []}).encode(), b""]), step=0,
+                         metadata=metadata)
+        tf.summary.write("truncated", tf.constant([b'{"version": 1, "modules": [{"na', b"\x0a\x03abc"]), step=0,
+                         metadata=metadata)
+        tf.summary.write("one_blob", tf.constant([b"{}"]), step=0, metadata=metadata)
+    writer.close()
+    client = make_client(tmp_path)[0]
+    for tag, words in (("future", "version 99"), ("truncated", "not readable JSON"), ("one_blob", "damaged")):
+        status, body = get(client, "/hierarchy", run="bad", tag=tag)
+        assert status == 422 and words in body["error"], (tag, body)
