@@ -320,7 +320,7 @@ def _split_input(ref: str, in_function: bool) -> tuple:
 
 
 def _int(text: str) -> int:
-    return int(text) if text.isdigit() else 0
+    return int(text) if text.isdecimal() else 0  # isdigit() also takes "²", which int() refuses
 
 
 def _scope_of(name: str) -> str:
@@ -383,3 +383,22 @@ def is_resource_input(node_def) -> bool:
     """A captured variable handle (an `_Arg` of a traced function, a `Placeholder` of a FuncGraph)."""
     key = "T" if node_def.op in ARG_OPS else "dtype" if node_def.op == "Placeholder" else None
     return key is not None and key in node_def.attr and node_def.attr[key].type == types_pb2.DT_RESOURCE
+
+
+def variable_size(op: Op) -> int | None:
+    """Elements of a variable, where the graph says its shape: a VarHandleOp's `shape`, a captured handle's
+    `_handle_shapes`, or the `_output_shapes` of an op reading it. None when unknown."""
+    attrs = op.node_def.attr
+    shape = None
+    if "shape" in attrs:
+        shape = attrs["shape"].shape
+    elif "_handle_shapes" in attrs and attrs["_handle_shapes"].list.shape:
+        shape = attrs["_handle_shapes"].list.shape[0]
+    elif "_output_shapes" in attrs and op.op not in ARG_OPS and op.op != "Placeholder":
+        shape = attrs["_output_shapes"].list.shape[0] if attrs["_output_shapes"].list.shape else None
+    if shape is None or shape.unknown_rank or any(d.size < 0 for d in shape.dim):
+        return None
+    size = 1
+    for d in shape.dim:
+        size *= d.size
+    return size

@@ -359,7 +359,7 @@ def build_graph_hierarchy(flat: graph_lib.FlatGraph, name: str, modules: dict | 
             group = builder.group(group, segment)
         group.kind, group.extra = "module", extra
     _mark_roles_of_bodies(root)
-    _mark_modules(_all_ops(root))
+    _mark_modules(_all_ops(root), estimate_params=not modules)
     _fold_series(root)
     _gather_loose_top_level_ops(root, taken)
     return Hierarchy(root, edge_source=_op_edges)
@@ -502,7 +502,7 @@ def _fold_series(root: Node) -> None:
             if name.startswith("("):
                 continue
             base, _, number = name.rpartition("_")
-            if not (base and number.isdigit()):
+            if not (base and number.isdecimal()):  # int() refuses some isdigit() characters ("²")
                 base, number = name, "0"
             if child.kind == "module":  # sibling modules stay visible (repeated structure is marked, not folded)
                 continue
@@ -521,17 +521,24 @@ def _fold_series(root: Node) -> None:
             group.children[series.name] = series
 
 
-def _mark_modules(ops) -> None:
+def _mark_modules(ops, estimate_params: bool) -> None:
     """A scope that owns a variable (where its captured handle or VarHandleOp sits) is a module, and so is every
     scope above it. Scopes that only read a variable owned elsewhere (an optimizer's `Cast_7` reading the learning
-    rate) are not."""
+    rate) are not. Where the graph records variable shapes, parameter counts are estimated from them."""
     for op in ops:
         if op.role != "variable":
             continue
         owner = _owner_scope(op.node)
-        while owner is not None and owner.kind != "module" and not owner.role and owner.parent is not None:
-            owner.kind = "module"
-            owner = owner.parent
+        size = graph_lib.variable_size(op) if estimate_params else None
+        group = owner
+        while group is not None and group.parent is not None and not group.role:
+            marked, group.kind = group.kind == "module", "module"
+            if size is not None:
+                group.extra = group.extra or {"num_params": 0, "params_estimated": True}
+                group.extra["num_params"] += size
+            elif marked and group is not owner:
+                break  # the scopes above were marked by an earlier variable
+            group = group.parent
 
 
 def _op_edges(group: Node) -> list:

@@ -41,7 +41,8 @@ def parse_manifest(blob: bytes) -> dict:
     return manifest
 
 
-def build_module_hierarchy(manifest: dict, graph_def, name: str) -> Hierarchy:
+def build_module_hierarchy(manifest: dict, graph_def, other_graph_defs: list, name: str) -> Hierarchy:
+    """The module tree of a record; further functions (a SavedModel's other signatures) go to `other_functions`."""
     modules = [_Module(i, m) for i, m in enumerate(manifest["modules"])]
     for module in modules[1:]:
         modules[module.parent].children.append(module)
@@ -58,7 +59,10 @@ def build_module_hierarchy(manifest: dict, graph_def, name: str) -> Hierarchy:
     op_scopes = {op.placement for op in ops}
     _find_scopes(modules[0], readers, op_scopes)
     _place_ops(ops, modules, variable_of, readers, op_scopes)
-    flat = graph_lib.FlatGraph(ops=ops, other_functions=[], eager_ops=[])
+    labels = manifest.get("other_functions") if isinstance(manifest.get("other_functions"), list) else []
+    others = [(str(labels[i]) if i < len(labels) else f"function_{i}", graph_lib.flatten_graph_def(g))
+              for i, g in enumerate(other_graph_defs)]
+    flat = graph_lib.FlatGraph(ops=ops, other_functions=others, eager_ops=[])
     return build_graph_hierarchy(flat, name, modules={m.tree_path: m.summary() for m in modules})
 
 

@@ -102,10 +102,11 @@ def _no_gc():
 
 def _build(record: GraphRecord, blobs: list) -> Hierarchy:
     if record.source == "module":
-        if len(blobs) != 2:
+        if len(blobs) < 2:
             raise graph_lib.GraphError("This module record is damaged: it should hold a manifest and a graph.")
         manifest = parse_manifest(blobs[0])
-        return build_module_hierarchy(manifest, graph_lib.parse_graph_def(blobs[1]), record.tag)
+        others = [graph_lib.parse_graph_def(blob) for blob in blobs[2:]]
+        return build_module_hierarchy(manifest, graph_lib.parse_graph_def(blobs[1]), others, record.tag)
     blob = blobs[0]
     if record.source == "keras":
         return build_keras_hierarchy(blob, record.tag)

@@ -185,3 +185,15 @@ def test_keras_models_become_layer_trees_with_edges():
 def test_unreadable_keras_json_is_a_graph_error(blob):
     with pytest.raises(graph_lib.GraphError):
         build_keras_hierarchy(blob, "keras")
+
+
+def test_parameters_are_estimated_from_recorded_variable_shapes():
+    shape = attr_value_pb2.AttrValue()
+    shape.shape.dim.add(size=3)
+    shape.shape.dim.add(size=4)
+    h = build(graph_def(("net/dense/kernel", "VarHandleOp", [], {"shape": shape}),
+                        ("net/dense/bias", "VarHandleOp", []),  # no shape: not counted
+                        ("net/dense/MatMul", "MatMul", ["net/dense/kernel"])))
+    net = h.node_json("", 2)["children"][0]
+    assert net["num_params"] == 12 and net["params_estimated"] is True
+    assert net["children"][0]["num_params"] == 12

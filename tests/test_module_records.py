@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 
+from support import client_get as get
+from support import make_client
 from tb_module_plugin import summary as module_summary
 
-from .test_plugin_unit import get, make_client
 from .traces import tf
 
 
@@ -62,7 +65,7 @@ def write(logdir, run, tag, module, *args, **kwargs):
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory):
+def logdir(tmp_path_factory):
     logdir = tmp_path_factory.mktemp("records")
     write(logdir, "twin", "twin", Twin(), tf.ones([1, 3]))
     model = tf.keras.Sequential([tf.keras.Input((10,)), tf.keras.layers.Dense(4), tf.keras.layers.Dense(2),
@@ -71,6 +74,11 @@ def client(tmp_path_factory):
     write(logdir, "keras", "seq", model, tf.ones([2, 10]))
     demo = DemoModule()
     write(logdir, "demo", "addprint", demo, tf.constant(1.0), fn=demo.addprint)
+    return logdir
+
+
+@pytest.fixture(scope="module")
+def client(logdir):
     return make_client(logdir)[0]
 
 
@@ -138,3 +146,41 @@ def test_damaged_records_are_422(tmp_path):
     for tag, words in (("future", "version 99"), ("truncated", "not readable JSON"), ("one_blob", "damaged")):
         status, body = get(client, "/hierarchy", run="bad", tag=tag)
         assert status == 422 and words in body["error"], (tag, body)
+
+
+def cli(*args):
+    result = subprocess.run([sys.executable, "-m", "tb_module_plugin", *map(str, args)], capture_output=True,
+                            text=True, timeout=300)
+    return result.returncode, result.stdout, result.stderr
+
+
+def test_cli_summary_prints_the_module_table(logdir):
+    code, out, _ = cli("summary", logdir, "--run", "keras")
+    assert code == 0
+    rows = {line.split()[0]: line.split() for line in out.splitlines() if line.strip()}
+    assert rows["seq"][-2:] == ["57", "13"]
+    assert rows["dense"][-2:] == ["44", "0"] and rows["dense_1"][-2:] == ["10", "10"]
+    code, out, _ = cli("summary", logdir, "--run", "twin", "--json", "--depth", "2")
+    assert code == 0
+    twin = next(c for c in json.loads(out)["twin/twin"]["children"] if c["name"] == "twin")
+    assert twin["num_params"] == 31
+
+
+def test_cli_errors_are_one_line(tmp_path, logdir):
+    code, _, err = cli("summary", tmp_path)
+    assert code == 1 and err.startswith("error: no graph in") and len(err.strip().splitlines()) == 1
+    code, _, err = cli("savedmodel", tmp_path, "--logdir", tmp_path / "out")
+    assert code == 1 and "is not a SavedModel" in err and len(err.strip().splitlines()) == 1
+
+
+def test_savedmodel_import_shows_the_tutorial_module(tmp_path):
+    demo = DemoModule(name="demo_module")
+    tf.saved_model.save(demo, str(tmp_path / "saved"), signatures={"serving_default": demo.addprint})
+    code, out, err = cli("savedmodel", tmp_path / "saved", "--logdir", tmp_path / "logs" / "imported")
+    assert code == 0, err
+    status, body = get(make_client(tmp_path / "logs")[0], "/hierarchy", run="imported", tag="savedmodel", depth=3)
+    assert status == 200
+    module = next(c for c in body["node"]["children"] if c["kind"] == "module")
+    assert module["name"] == "demo_module" and module["num_params"] == 1
+    names = json.dumps(module)
+    assert "AssignAddVariableOp" in names

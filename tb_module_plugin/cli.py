@@ -1,0 +1,108 @@
+"""Command line: the module tree of a logdir's graphs as a table, and SavedModel import.
+
+    python -m tb_module_plugin summary LOGDIR [--run R] [--tag T] [--depth N] [--json]
+    python -m tb_module_plugin savedmodel PATH --logdir DIR [--name TAG]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from tensorboard import context
+
+from . import sources
+from .graph import GraphError
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tb_module_plugin", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    summary = commands.add_parser("summary", help="print each graph's module tree, like model.summary()")
+    summary.add_argument("logdir")
+    summary.add_argument("--run")
+    summary.add_argument("--tag")
+    summary.add_argument("--depth", type=int, default=3, help="module levels to show (default 3)")
+    summary.add_argument("--json", action="store_true", help="print the hierarchy API's JSON instead")
+    savedmodel = commands.add_parser("savedmodel", help="write a SavedModel's module record for the Modules tab")
+    savedmodel.add_argument("path")
+    savedmodel.add_argument("--logdir", required=True, help="the run folder to write the record to")
+    savedmodel.add_argument("--name", default="savedmodel", help="the record's tag (default: savedmodel)")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "summary":
+            return _summary(args)
+        return _savedmodel(args)
+    except (GraphError, sources.RecordNotFound, ValueError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+
+
+def _summary(args) -> int:
+    if not os.path.isdir(args.logdir):
+        raise ValueError(f"{args.logdir} is not a directory.")
+    provider = _data_provider(args.logdir)
+    ctx = context.RequestContext()
+    records = [r for r in sources.list_graphs(provider, ctx, "")
+               if (args.run is None or r.run == args.run) and (args.tag is None or r.tag == args.tag)]
+    if not records:
+        raise ValueError(f"no graph in {args.logdir}" + (" for that run/tag" if args.run or args.tag else "") +
+                         ". Record one with tf.summary.trace_on(graph=True) ... tf.summary.trace_export(name, step=0),"
+                         " or tb_module_plugin.summary.module_graph(name, module, example_input).")
+    out = {}
+    for record in records:
+        blobs = [provider.read_blob(ctx, blob_key=key) for key in sources.latest_blob_keys(provider, ctx, "", record)]
+        hierarchy = sources.build_hierarchy(record, blobs)
+        if args.json:
+            out[f"{record.run}/{record.tag}"] = hierarchy.node_json("", max(0, min(args.depth, 8)))
+        else:
+            print(f"{record.run} / {record.tag} ({record.source})")
+            print(format_table(hierarchy, args.depth))
+            print()
+    if args.json:
+        print(json.dumps(out, indent=1))
+    return 0
+
+
+def format_table(hierarchy, depth: int) -> str:
+    """The top-level groups and the modules below them, to `depth` levels: name, class, ops, parameters, trainable
+    parameters (`~`: estimated from the variable shapes the graph records)."""
+    rows = [("module", "class", "ops", "params", "trainable")]
+
+    def visit(node, level):
+        for child in node.children.values():
+            if child.children is None or level and child.kind != "module":
+                continue
+            extra = child.extra or {}
+            params, trainable = extra.get("num_params"), extra.get("num_trainable_params")
+            estimated = "~" if extra.get("params_estimated") else ""
+            rows.append(("  " * level + child.name, extra.get("class_name", "").rsplit(".", 1)[-1] or child.kind,
+                         f"{child.num_ops:,}", "" if params is None else f"{estimated}{params:,}",
+                         "" if trainable is None else f"{trainable:,}"))
+            if level + 1 < depth and child.kind == "module":
+                visit(child, level + 1)
+
+    visit(hierarchy.root, 0)
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    lines = [f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:>{widths[2]}}  {r[3]:>{widths[3]}}  {r[4]:>{widths[4]}}"
+             for r in rows]
+    lines.insert(1, "-" * len(lines[0]))
+    return "\n".join(lines)
+
+
+def _data_provider(logdir: str):
+    from tensorboard.backend.event_processing import data_provider, plugin_event_multiplexer
+
+    multiplexer = plugin_event_multiplexer.EventMultiplexer()
+    multiplexer.AddRunsFromDirectory(logdir)
+    multiplexer.Reload()
+    return data_provider.MultiplexerDataProvider(multiplexer, logdir)
+
+
+def _savedmodel(args) -> int:
+    from .summary import savedmodel_record
+
+    savedmodel_record(args.path, args.logdir, args.name)
+    print(f"wrote {args.name!r} to {args.logdir}: tensorboard --logdir {os.path.dirname(args.logdir.rstrip('/')) or '.'}")
+    return 0
