@@ -68,6 +68,8 @@ class Hierarchy:
         self.root = root
         self._edge_source = edge_source  # callable(group) -> [edge dicts]; None: edges are set at build time
         self._consumers = None
+        self._structures: dict = {}  # path -> structure number (see _structure)
+        self._interned: dict = {}
         self.all_nodes: list = []
         self.record_bytes = 0  # size of the record it was built from: its parsed protobuf lives on in the ops
         _finalize(root, self.all_nodes)
@@ -118,9 +120,45 @@ class Hierarchy:
             if depth > 0:
                 out["children"] = [self._json(c, depth - 1) for c in node.children.values()]
                 out["edges"] = self.group_edges(node)
+                for child_json, repeat in zip(out["children"], self._repeats(node)):
+                    if repeat:
+                        child_json["repeat"] = repeat
             else:
                 out["has_children"] = bool(node.children)
         return out
+
+    def _repeats(self, group: Node) -> list:
+        """For each child: `{"key", "count"}` when it is one of several sibling modules of the same structure
+        (`block_0`..`block_47`; every Conv2D layer of a ResNet), keyed by the first such sibling's name."""
+        keys = [self._structure(c) if c.kind == "module" else None for c in group.children.values()]
+        counts: dict = {}
+        first: dict = {}
+        for key, child in zip(keys, group.children.values()):
+            if key is not None:
+                counts[key] = counts.get(key, 0) + 1
+                first.setdefault(key, child.name)
+        return [{"key": first[k], "count": counts[k]} if k is not None and counts[k] > 1 else None for k in keys]
+
+    def _structure(self, node: Node) -> int:
+        """A number equal for subtrees of the same shape (op types and nesting, names aside); memoized, computed
+        without recursion (scopes may nest thousands deep)."""
+        if node.path in self._structures:
+            return self._structures[node.path]
+        stack = [(node, False)]
+        while stack:
+            current, ready = stack.pop()
+            if current.path in self._structures:
+                continue
+            if current.op is not None:
+                key = ("op", current.op.op)
+            elif not ready:
+                stack.append((current, True))
+                stack.extend((c, False) for c in current.children.values() if c.path not in self._structures)
+                continue
+            else:
+                key = tuple(sorted(self._structures[c.path] for c in current.children.values()))
+            self._structures[current.path] = self._interned.setdefault(key, len(self._interned))
+        return self._structures[node.path]
 
     def op_path(self, op) -> str:
         node = getattr(op, "node", None)

@@ -197,3 +197,14 @@ def test_parameters_are_estimated_from_recorded_variable_shapes():
     net = h.node_json("", 2)["children"][0]
     assert net["num_params"] == 12 and net["params_estimated"] is True
     assert net["children"][0]["num_params"] == 12
+
+
+def test_sibling_modules_of_the_same_structure_are_marked():
+    nodes = []
+    for i in range(3):
+        nodes += [resource_arg(f"enc_block_{i}_w"), (f"enc/block_{i}/MatMul", "MatMul", [f"enc_block_{i}_w"]),
+                  (f"enc/block_{i}/Relu", "Relu", [f"enc/block_{i}/MatMul"])]
+    nodes += [resource_arg("enc_head_w"), ("enc/head/MatMul", "MatMul", ["enc_head_w"])]
+    kids = children(build(graph_def(*nodes)), "enc")
+    assert [kids[f"block_{i}"]["repeat"] for i in range(3)] == [{"key": "block_0", "count": 3}] * 3
+    assert "repeat" not in kids["head"]
