@@ -29,7 +29,6 @@ setuptools.setup(
     packages=["tb_module_plugin"],
     # The built front end (index.js, layout worker, styles...) ships inside the package.
     package_data={"tb_module_plugin": ["static/*", "static/*/*"]},
-    include_package_data=True,
     zip_safe=False,
     # Runtime needs TensorBoard and Werkzeug only. TensorFlow is optional and is
     # never forced: people with `tensorflow-cpu` keep it.

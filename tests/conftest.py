@@ -117,6 +117,27 @@ def live_runs():
     return DEMO_RUNS + [RESNET_RUN] + SPECIAL_RUNS
 
 
+# The graphs of live_logdir: (run, tag) -> source.
+LIVE_GRAPHS = {
+    ("demo_module", "addprint"): "trace",
+    ("attribute_module", "addprint"): "trace",
+    ("nested_model", "model"): "trace",
+    ("keras_sequential/train", "keras"): "keras",
+    (RESNET_RUN, "train_step"): "trace",
+    ("run_graph", "__run_graph__"): "run_graph",
+    ("xss", "markup"): "trace",
+    ("xss", "__run_graph__"): "run_graph",
+    ("bad_run_graph", "__run_graph__"): "run_graph",
+    **{("bad_records", tag): ("keras" if plugin == "graph_keras_model" else "trace")
+       for tag, (plugin, _, _) in support.BAD_RECORDS.items()},
+}
+
+
+@pytest.fixture(scope="session")
+def live_graphs():
+    return dict(LIVE_GRAPHS)
+
+
 @pytest.fixture(scope="session")
 def trace_writer():
     """write_trace(logdir, run, tag, code, call="f(*ARGS)") -> run folder."""
@@ -125,18 +146,18 @@ def trace_writer():
 
 # --- tensorboard processes -----------------------------------------------------------
 @pytest.fixture(scope="session")
-def tensorboard(live_logdir, live_runs):
+def tensorboard(live_logdir, live_runs, live_graphs):
     tb = support.TensorBoard(live_logdir, load_fast=False, name="live")
-    tb.start(wait_runs=live_runs)
+    tb.start(wait_runs=live_runs, wait_graphs=live_graphs)
     yield tb
     tb.stop()
 
 
 @pytest.fixture(scope="session")
-def tensorboard_fast(live_logdir, live_runs):
+def tensorboard_fast(live_logdir, live_runs, live_graphs):
     tb = support.TensorBoard(live_logdir, load_fast=True, name="live-fast")
     try:
-        tb.start(wait_runs=live_runs, timeout=90)
+        tb.start(wait_runs=live_runs, wait_graphs=live_graphs, timeout=90)
     except RuntimeError as e:
         tb.stop()
         pytest.skip(f"tensorboard --load_fast=true does not start here: {str(e)[:500]}")
@@ -218,3 +239,85 @@ def page(browser):
     p = BrowserPage(context.new_page())
     yield p
     context.close()
+
+
+# --- Hostile logdir, served while it changes (issue 5) ------------------------------------
+LOADERS = {"python": False, "rust": True}  # loader -> --load_fast
+
+
+@pytest.fixture(scope="session")
+def hostile_logdir(tmp_path_factory):
+    """tests/hostile.py: every bad record (run `hostile`, run graphs `rg_*`), a run and a tag
+    named with markup, event files cut mid-record (`cut_*`), the synthetic graphs
+    (`synthetic_*`), and per loader a run `doomed_<loader>` for a test to delete."""
+    import hostile
+
+    logdir = tmp_path_factory.mktemp("hostile_logs")
+    hostile.write_hostile_logdir(logdir)
+    hostile.write_cut_runs(logdir)
+    hostile.write_synthetic_runs(logdir)
+    for loader in LOADERS:
+        support.RawWriter(logdir, f"doomed_{loader}").run_metadata(
+            "trace", [support.graph_def([("doomed/x", "Const", [])])]).close()
+    return logdir
+
+
+@pytest.fixture(scope="session")
+def growing_writers(hostile_logdir):
+    """{loader: RawWriter} of run `growing_<loader>` in hostile_logdir, holding trace `trace` at
+    step 0 (ops under `first/`), left open as a training job leaves its writer."""
+    writers = {}
+    for loader in LOADERS:
+        w = support.RawWriter(hostile_logdir, f"growing_{loader}")
+        w.run_metadata("trace", [support.graph_def([("first/x", "Const", []), ("first/y", "Relu", ["first/x"])])])
+        writers[loader] = w.flush()
+    yield writers
+    for w in writers.values():
+        w.close()
+
+
+@pytest.fixture(scope="session")
+def hostile_servers(hostile_logdir, growing_writers):
+    """{loader: TensorBoard or None} over hostile_logdir, started side by side, with
+    `--reload_interval 1` and `--module_graph_cache_mb 64`; None where the Rust data server
+    does not start. Ready once every graph of tests/hostile.py's CASES that the Python loader
+    lists is listed."""
+    import threading
+
+    import hostile
+
+    servers = {loader: support.TensorBoard(hostile_logdir, load_fast=fast, name=f"hostile-{loader}", extra_args=[
+        "--reload_interval", "1", "--module_graph_cache_mb", "64"]) for loader, fast in LOADERS.items()}
+    errors = {}
+
+    def start(loader):
+        try:
+            servers[loader].start(wait_runs=[hostile.HOSTILE_RUN, f"growing_{loader}"], timeout=120)
+            support.wait_for(lambda: {(g["run"], g["tag"]) for g in servers[loader].api("graphs").json()["graphs"]}
+                             >= set(hostile.LISTED) | {(f"doomed_{other}", "trace") for other in LOADERS},
+                             timeout=60, what=f"{loader}: the hostile graphs")
+        except (RuntimeError, AssertionError) as e:
+            errors[loader] = e
+
+    threads = [threading.Thread(target=start, args=(loader,)) for loader in servers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if "python" in errors:
+        for tb in servers.values():
+            tb.stop()
+        raise errors["python"]
+    yield {loader: (None if loader in errors else tb) for loader, tb in servers.items()}
+    for tb in servers.values():
+        tb.stop()
+
+
+@pytest.fixture(params=list(LOADERS))
+def hostile_tb(request, hostile_servers):
+    """Each of hostile_servers in turn (the Rust one skipped where it does not start)."""
+    tb = hostile_servers[request.param]
+    if tb is None:
+        pytest.skip("tensorboard --load_fast=true does not start here")
+    tb.loader = request.param
+    return tb

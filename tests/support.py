@@ -170,6 +170,11 @@ class RawWriter:
         self._writer.add_event(event_pb2.Event(wall_time=time.time(), step=step, graph_def=payload))
         return self
 
+    def flush(self):
+        """Write what is buffered (a training job's writer between two records)."""
+        self._writer.flush()
+        return self
+
     def close(self):
         self._writer.flush()
         self._writer.close()
@@ -192,19 +197,24 @@ def graph_def(nodes):
 # Names that would run script if a page ever put them into the DOM as HTML.
 XSS_SCRIPT = "<script>alert(1)</script>"
 XSS_IMG = "<img src=x onerror=alert(1)>"
+XSS_SVG = "<svg onload=alert(1)>"
 
 
 def write_xss_records(logdir, run="xss"):
-    """A trace and a run graph whose node names are markup."""
+    """A trace and a run graph whose node names, op types and attributes are markup."""
     nodes = [
         ("x", "Placeholder", []),
         (XSS_IMG, "Identity", ["x"]),
         (XSS_SCRIPT, "Neg", [XSS_IMG]),
         (f"{XSS_IMG}/Square", "Square", [XSS_SCRIPT]),
+        (f"{XSS_SVG}/{XSS_SVG}", XSS_IMG, [f"{XSS_IMG}/Square"]),
     ]
+    g = graph_def(nodes)
+    g.node[-1].attr["note"].s = XSS_SCRIPT.encode()
+    g.node[-1].attr[XSS_SVG].s = XSS_IMG.encode()
     w = RawWriter(logdir, run)
-    w.run_metadata("markup", [graph_def(nodes)])
-    w.graph_def(graph_def(nodes))
+    w.run_metadata("markup", [g])
+    w.graph_def(g)
     w.close()
     return w.run_dir
 
@@ -252,6 +262,114 @@ def write_run_graph(logdir, run="run_graph"):
     )
 
 
+# --- The plugin without a tensorboard process ---------------------------------------
+def make_client(logdir, flags=None):
+    """The plugin's routes over a MultiplexerDataProvider of `logdir` (loaded once, no
+    tensorboard process): (werkzeug test client, plugin). Routes are the plugin's own:
+    `/hierarchy`, `/static/style.css`. `flags`: TensorBoard's parsed flags, if any."""
+    from tensorboard.backend.event_processing import data_provider, plugin_event_multiplexer
+    from tensorboard.plugins import base_plugin
+    from werkzeug import test as werkzeug_test
+    from werkzeug import wrappers
+
+    from tb_module_plugin.plugin import ModuleGraphPlugin
+
+    multiplexer = plugin_event_multiplexer.EventMultiplexer()
+    multiplexer.AddRunsFromDirectory(str(logdir))
+    multiplexer.Reload()
+    provider = data_provider.MultiplexerDataProvider(multiplexer, str(logdir))
+    plugin = ModuleGraphPlugin(base_plugin.TBContext(logdir=str(logdir), data_provider=provider, flags=flags))
+    apps = plugin.get_plugin_apps()
+
+    def app(environ, start_response):
+        path = environ["PATH_INFO"]
+        handler = apps.get(path) or (apps["/static/*"] if path.startswith("/static/") else None)
+        if handler is None:
+            return wrappers.Response("no route", status=404)(environ, start_response)
+        return handler(environ, start_response)
+
+    return werkzeug_test.Client(app), plugin
+
+
+def client_get(client, route, **params):
+    """(status, JSON body) of GET `route` through a make_client client."""
+    response = client.get(route, query_string=params)
+    return response.status_code, json.loads(response.get_data())
+
+
+class InProcess:
+    """make_client behind TensorBoard's `api()`, so one check serves both."""
+
+    def __init__(self, logdir, flags=None):
+        self.client, self.plugin = make_client(logdir, flags)
+
+    def api(self, route, **params):
+        r = self.client.get("/" + route, query_string=params)
+        return Response(r.status_code, dict(r.headers), r.get_data())
+
+
+def ok_json(response):
+    """The JSON body of a 200 answer (and that it is JSON)."""
+    assert response.status == 200, response
+    assert response.headers.get("Content-Type", "").startswith("application/json"), response.headers
+    return response.json()
+
+
+def error(response, status):
+    """The message of an error answer: `{"error": str}` with `status`, as JSON."""
+    assert response.status == status, response
+    assert response.headers.get("Content-Type", "").startswith("application/json"), response.headers
+    body = response.json()
+    assert set(body) == {"error"}, body
+    assert isinstance(body["error"], str) and body["error"].strip(), body
+    assert "Traceback" not in body["error"], body
+    return body["error"]
+
+
+def check_node_shape(node, parent_path=None):
+    """The NODE contract of docs/api.md, recursively."""
+    assert isinstance(node["path"], str) and isinstance(node["name"], str), node
+    assert node["kind"] in ("module", "scope", "op"), node
+    assert isinstance(node["num_ops"], int) and node["num_ops"] >= 1 or node["kind"] != "op", node
+    if parent_path is not None:
+        assert "/" not in node["name"], node["name"]
+        expected = node["name"] if parent_path == "" else parent_path + "/" + node["name"]
+        assert node["path"] == expected, (node["path"], expected)
+    if node["kind"] == "op":
+        assert isinstance(node["op"], str) and node["op"], node
+        assert node["num_ops"] == 1, node
+        assert "children" not in node or node["children"] == [], node
+    else:
+        assert isinstance(node["num_children"], int), node
+        if "children" in node:
+            assert len(node["children"]) == node["num_children"], node["path"]
+            assert isinstance(node.get("edges"), list), f"{node['path']!r} lists children but no edges"
+            child_paths = {c["path"] for c in node["children"]}
+            for e in node["edges"]:
+                assert e["from"] in child_paths and e["to"] in child_paths, e
+                assert e["from"] != e["to"], e
+                assert isinstance(e["count"], int) and e["count"] >= 1, e
+                assert isinstance(e["control"], bool), e
+            for c in node["children"]:
+                check_node_shape(c, node["path"])
+            assert node["num_ops"] == sum(c["num_ops"] for c in node["children"]), node["path"]
+        else:
+            assert isinstance(node["has_children"], bool), node
+
+
+def canonical(value):
+    """`value` with the order of op inputs and edges left out (not part of the contract)."""
+    if isinstance(value, dict):
+        out = {k: canonical(v) for k, v in value.items()}
+        for key in ("inputs", "edges"):
+            if isinstance(out.get(key), list):
+                out[key] = sorted(out[key], key=lambda x: json.dumps(x, sort_keys=True))
+        return out
+    if isinstance(value, list):
+        return [canonical(v) for v in value]
+    return value
+
+
 # --- HTTP ------------------------------------------------------------------------
 class Response:
     def __init__(self, status, headers, body):
@@ -276,6 +394,22 @@ def http_get(url, timeout=60):
             return Response(r.status, dict(r.headers), r.read())
     except urllib.error.HTTPError as e:
         return Response(e.code, dict(e.headers), e.read())
+
+
+def wait_for(condition, timeout=30, what="the condition", interval=0.25):
+    """Poll `condition()` until it is true (exceptions count as false); its last value."""
+    deadline = time.monotonic() + timeout
+    last_error = None
+    while True:
+        try:
+            value = condition()
+            if value:
+                return value
+        except Exception as e:  # noqa: BLE001 - a server still starting, a file being written
+            last_error = e
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not after {timeout}s (last error: {last_error!r})")
+        time.sleep(interval)
 
 
 def free_port():
@@ -320,7 +454,11 @@ class TensorBoard:
         except OSError:
             return ""
 
-    def start(self, wait_runs=(), timeout=120):
+    def start(self, wait_runs=(), wait_graphs=(), timeout=120):
+        """Start and wait until the plugin is listed, `wait_runs` are runs and the
+        plugin's `graphs` route lists every (run, tag) of `wait_graphs`. (A run is
+        listed as soon as its folder is found, before its events are read: wait for
+        the graphs to be sure the first load is done.)"""
         ARTIFACTS_DIR.mkdir(exist_ok=True)
         last_error = None
         for _attempt in range(3):
@@ -343,7 +481,7 @@ class TensorBoard:
             )
             log.close()
             try:
-                self._wait_ready(wait_runs, timeout)
+                self._wait_ready(wait_runs, wait_graphs, timeout)
                 return self
             except RuntimeError as e:
                 last_error = e
@@ -352,9 +490,10 @@ class TensorBoard:
                     break
         raise last_error
 
-    def _wait_ready(self, wait_runs, timeout):
+    def _wait_ready(self, wait_runs, wait_graphs, timeout):
         deadline = time.monotonic() + timeout
         listed = False
+        missing = set(wait_graphs)
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(
@@ -365,17 +504,23 @@ class TensorBoard:
                     r = http_get(self.url + "/data/plugins_listing", timeout=5)
                     listed = r.status == 200 and PLUGIN_NAME in r.json()
                 if listed:
-                    if not wait_runs:
+                    runs_ok = not wait_runs
+                    if wait_runs:
+                        r = http_get(self.url + "/data/runs", timeout=5)
+                        runs_ok = r.status == 200 and set(wait_runs) <= set(r.json())
+                    if runs_ok and missing:
+                        r = self.api("graphs")
+                        if r.status == 200:
+                            missing -= {(g["run"], g["tag"]) for g in r.json()["graphs"]}
+                    if runs_ok and not missing:
                         return
-                    r = http_get(self.url + "/data/runs", timeout=5)
-                    if r.status == 200 and set(wait_runs) <= set(r.json()):
-                        return
-            except (OSError, ValueError):
+            except (OSError, ValueError, KeyError, TypeError):
                 pass
             time.sleep(0.3)
         raise RuntimeError(
             f"tensorboard on port {self.port} not ready after {timeout}s "
-            f"(module_graph listed: {listed}):\n{self.log_tail()}"
+            f"(module_graph listed: {listed}; graphs not listed yet: {sorted(missing)[:10]}):\n"
+            f"{self.log_tail()}"
         )
 
     def stop(self):
