@@ -45,7 +45,11 @@ def test_graphs_lists_every_demo_run_with_its_source(tensorboard, live_graphs):
     graphs = ok_json(tensorboard.api("graphs"))["graphs"]
     got = {(g["run"], g["tag"]): g["source"] for g in graphs}
     # Every graph of the logdir, the bad records too (the page then explains them).
-    assert got == live_graphs
+    for key, source in live_graphs.items():
+        assert key in got, f"{key} missing from graphs: {sorted(got)}"
+        assert got[key] == source, (key, got[key], source)
+    # Whatever else the demo writes is a graph of a known kind.
+    assert set(got.values()) <= {"trace", "run_graph", "keras", "module"}, got
     assert [(g["run"], g["tag"]) for g in graphs] == sorted((g["run"], g["tag"]) for g in graphs)
     # Scalars written by the Keras callback are not graphs.
     assert not any(g["tag"].startswith("epoch_") for g in graphs)
