@@ -2,42 +2,14 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
-from tensorboard.backend.event_processing import data_provider, plugin_event_multiplexer
 from tensorboard.compat.proto import config_pb2, graph_pb2
-from tensorboard.plugins import base_plugin
-from werkzeug import test as werkzeug_test
-from werkzeug import wrappers
 
+from support import client_get as get
+from support import make_client
 from tb_module_plugin import demo
-from tb_module_plugin.plugin import ModuleGraphPlugin
 
 from . import traces
-
-
-def make_client(logdir):
-    multiplexer = plugin_event_multiplexer.EventMultiplexer()
-    multiplexer.AddRunsFromDirectory(str(logdir))
-    multiplexer.Reload()
-    provider = data_provider.MultiplexerDataProvider(multiplexer, str(logdir))
-    plugin = ModuleGraphPlugin(base_plugin.TBContext(logdir=str(logdir), data_provider=provider))
-    apps = plugin.get_plugin_apps()
-
-    def app(environ, start_response):
-        path = environ["PATH_INFO"]
-        handler = apps.get(path) or (apps["/static/*"] if path.startswith("/static/") else None)
-        if handler is None:
-            return wrappers.Response("no route", status=404)(environ, start_response)
-        return handler(environ, start_response)
-
-    return werkzeug_test.Client(app), plugin
-
-
-def get(client, route, **params):
-    response = client.get(route, query_string=params)
-    return response.status_code, json.loads(response.get_data())
 
 
 @pytest.fixture(scope="module")
