@@ -60,7 +60,7 @@ frontend: frontend-deps
 # --- Demo ---------------------------------------------------------------------
 demo-logs: $(DEMO_STAMP)
 
-$(DEMO_STAMP): $(VENV_STAMP) tb_module_plugin/demo.py
+$(DEMO_STAMP): $(VENV_STAMP) tb_module_plugin/demo.py $(wildcard tb_module_plugin/summary.py)
 	$(VPY) -m tb_module_plugin.demo --logdir $(DEMO_LOGDIR)
 	touch $@
 
