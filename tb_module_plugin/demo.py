@@ -5,12 +5,14 @@
 Each graph goes to its own run folder under DIR:
 
     demo_module           the classic tutorial's DemoModule(tf.Module), traced addprint
+                          (and demo_module_record: the same through summary.module_graph)
     attribute_module      the same tutorial's attribute-style tf.Module, traced addprint
     nested_model          model > encoder > block_0..block_3 > up/down, a nested
                           tf.function, a tf.cond and a tf.while_loop in every block
     keras_sequential      Keras Sequential of three Dense layers (first frozen), fitted
                           with keras.callbacks.TensorBoard(write_graph=True); Keras
-                          writes its runs under keras_sequential/train (and /validation)
+                          writes its runs under keras_sequential/train (and /validation);
+                          keras_sequential/module_record: summary.module_graph of it
     resnet50_train_step   a Keras ResNet50 (weights=None) training step (slow;
                           --skip-resnet leaves it out)
 
@@ -68,9 +70,8 @@ def _trace(tf, run_dir, tag, fn, *args):
 
 
 # --- 1. The classic tutorial's DemoModule ----------------------------------------
-def write_demo_module(logdir):
-    """tf.Module subclass with a variable and a traced `addprint` (tag `addprint`)."""
-    tf = _tf()
+def demo_module_class(tf):
+    """The tutorial's tf.Module subclass with a variable and a traced `addprint`."""
 
     class DemoModule(tf.Module):
         def __init__(self, init_value=tf.constant(0.0), name=None):
@@ -85,9 +86,22 @@ def write_demo_module(logdir):
                 tf.print(self.x)
                 return self.x
 
+    return DemoModule
+
+
+def write_demo_module(logdir):
+    """DemoModule's `addprint` traced with trace_on/trace_export (tag `addprint`), and the same module written
+    with the plugin's own recording API (run `demo_module_record`: class, variables, parameters)."""
+    tf = _tf()
+    from tb_module_plugin import summary as module_summary
+
+    mod = demo_module_class(tf)()
     run_dir = _fresh_run_dir(logdir, "demo_module")
-    mod = DemoModule()
     _trace(tf, run_dir, "addprint", mod.addprint, tf.constant(5.0))
+    writer = tf.summary.create_file_writer(_fresh_run_dir(logdir, "demo_module_record"))
+    with writer.as_default():
+        module_summary.module_graph("addprint", mod, tf.constant(1.0), fn=mod.addprint)
+    writer.close()
     return run_dir
 
 
@@ -213,6 +227,13 @@ def write_keras_sequential(logdir):
     run_dir = _fresh_run_dir(logdir, "keras_sequential")
     callback = keras.callbacks.TensorBoard(log_dir=run_dir, write_graph=True)
     model.fit(x, y, epochs=1, batch_size=16, callbacks=[callback], verbose=0)
+    # The plugin's recording API says more than the callback: parameters, the frozen layer, the ops of each layer.
+    from tb_module_plugin import summary as module_summary
+
+    writer = tf.summary.create_file_writer(os.path.join(run_dir, "module_record"))
+    with writer.as_default():
+        module_summary.module_graph("sequential", model, x[:1])
+    writer.close()
     return run_dir
 
 

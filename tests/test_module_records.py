@@ -10,6 +10,7 @@ import pytest
 
 from support import client_get as get
 from support import make_client
+from tb_module_plugin import demo as demo_lib
 from tb_module_plugin import summary as module_summary
 
 from .traces import tf
@@ -43,20 +44,6 @@ class Twin(tf.Module):
             return self.second(self.first(x)) + tf.reduce_sum(self.frozen)
 
 
-class DemoModule(tf.Module):
-    def __init__(self, name=None):
-        super().__init__(name=name)
-        with self.name_scope:
-            self.x = tf.Variable(0.0, trainable=True)
-
-    @tf.function(input_signature=[tf.TensorSpec([], tf.float32)])
-    def addprint(self, a):
-        with self.name_scope:
-            self.x.assign_add(a)
-            tf.print(self.x)
-            return self.x
-
-
 def write(logdir, run, tag, module, *args, **kwargs):
     writer = tf.summary.create_file_writer(str(logdir / run))
     with writer.as_default():
@@ -72,7 +59,7 @@ def logdir(tmp_path_factory):
                                  tf.keras.layers.Dense(1)], name="seq")
     model.layers[0].trainable = False
     write(logdir, "keras", "seq", model, tf.ones([2, 10]))
-    demo = DemoModule()
+    demo = demo_lib.demo_module_class(tf)()
     write(logdir, "demo", "addprint", demo, tf.constant(1.0), fn=demo.addprint)
     return logdir
 
@@ -174,7 +161,7 @@ def test_cli_errors_are_one_line(tmp_path, logdir):
 
 
 def test_savedmodel_import_shows_the_tutorial_module(tmp_path):
-    demo = DemoModule(name="demo_module")
+    demo = demo_lib.demo_module_class(tf)(name="demo_module")
     tf.saved_model.save(demo, str(tmp_path / "saved"), signatures={"serving_default": demo.addprint})
     code, out, err = cli("savedmodel", tmp_path / "saved", "--logdir", tmp_path / "logs" / "imported")
     assert code == 0, err
