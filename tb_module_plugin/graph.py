@@ -8,6 +8,7 @@ type and resolved inputs). Nothing here knows about HTTP or JSON.
 from __future__ import annotations
 
 import dataclasses
+from sys import intern
 from typing import Iterable
 
 from google.protobuf import message as pb_message
@@ -191,7 +192,7 @@ class _Flattener:
         library, names, ops, pending = self.library, ctx.names, self.ops, self._pending
         calls = []
         for node in nodes:
-            name, op_type = node.name, node.op  # read each protobuf field once: this loop sees every op
+            name, op_type = node.name, intern(node.op)  # read each field once; one copy of each op type
             if library and (op_type in CALL_OPS or op_type in library or op_type in _BODY_OPS):
                 target = node.attr["f"].func.name if op_type in CALL_OPS and "f" in node.attr else (
                     op_type if op_type in library else "")
