@@ -31,14 +31,14 @@ function sameGraph(a: GraphRef | undefined, b: GraphRef | undefined): boolean {
   return a !== undefined && b !== undefined && a.run === b.run && a.tag === b.tag;
 }
 
-/** The one role="alert" element, present only while there is something to say. */
+/** The one role="alert" element (the message alone), present only while there is something to say. */
 class AlertArea {
   readonly element = html("div", { class: "mg-alerts" });
 
   show(message: string): void {
     const dismiss = html("button", { type: "button", class: "mg-dismiss", "aria-label": "Dismiss" }, "×");
     dismiss.addEventListener("click", () => this.clear());
-    this.element.replaceChildren(html("div", { role: "alert", class: "mg-alert" }, html("span", {}, message), dismiss));
+    this.element.replaceChildren(html("div", { role: "alert", class: "mg-alert" }, message), dismiss);
   }
 
   clear(): void {
@@ -57,6 +57,7 @@ export class App {
   private readonly main: HTMLElement;
   private readonly emptyState: HTMLElement;
   private readonly layoutClient: LayoutWorkerClient;
+  private readonly fitButton: HTMLButtonElement;
 
   private graphs: GraphEntry[] = [];
   private explorer: Explorer | undefined;
@@ -96,8 +97,9 @@ export class App {
     });
     this.details = new DetailsPanel({ onReveal: (path) => void this.reveal(path) });
 
-    const fitButton = html("button", { type: "button", class: "mg-fit", title: "Fit the graph to the view" }, "Fit");
+    const fitButton = html("button", { type: "button", title: "Fit the graph to the view" }, "Fit");
     fitButton.addEventListener("click", () => this.graphView.fit());
+    this.fitButton = fitButton;
     this.search.setEnabled(false);
     this.main = html("main", { class: "mg-main" }, this.treeView.element, this.graphView.element, this.details.element);
     this.emptyState = html("section", { class: "mg-empty", hidden: true });
@@ -128,16 +130,25 @@ export class App {
     }
     this.main.hidden = false;
     this.emptyState.hidden = true;
+    this.fitButton.disabled = false;
     const wanted = parseGraphHash(location.hash);
-    const entry = this.graphs.find((graph) => graph.run === wanted.run && graph.tag === wanted.tag) ?? this.graphs[0]!;
+    const entry = this.findGraph(wanted) ?? this.graphs[0]!;
     const chosen = { run: entry.run, tag: entry.tag };
-    if ((wanted.run !== undefined || wanted.tag !== undefined) && (wanted.run !== chosen.run || wanted.tag !== chosen.tag)) {
-      this.showError(
-        `This logdir has no graph for run "${wanted.run ?? ""}" and tag "${wanted.tag ?? ""}"; showing "${chosen.run} / ${chosen.tag}".`,
-      );
-    }
+    if (wanted.run !== undefined || wanted.tag !== undefined) this.reportMissingGraph(wanted, chosen);
     this.picker.setGraphs(this.graphs, chosen);
     await this.openGraph(chosen);
+  }
+
+  private findGraph(wanted: Partial<GraphRef>): GraphEntry | undefined {
+    return this.graphs.find((graph) => graph.run === wanted.run && graph.tag === wanted.tag);
+  }
+
+  private reportMissingGraph(wanted: Partial<GraphRef>, shown: GraphRef): void {
+    if (wanted.run === shown.run && wanted.tag === shown.tag) return;
+    this.showError(
+      `This logdir has no graph for run "${wanted.run ?? ""}" and tag "${wanted.tag ?? ""}"; ` +
+        `showing "${shown.run} / ${shown.tag}".`,
+    );
   }
 
   private showEmptyState(): void {
@@ -161,13 +172,23 @@ export class App {
     );
     this.main.hidden = true;
     this.emptyState.hidden = false;
+    this.fitButton.disabled = true;
   }
 
+  /** Someone edited the address: show the graph it names, or say that there is none. */
   private onHashChange(): void {
+    const current = this.explorer?.store.graph;
     const wanted = parseGraphHash(location.hash);
-    const entry = this.graphs.find((graph) => graph.run === wanted.run && graph.tag === wanted.tag);
-    if (!entry || sameGraph(entry, this.explorer?.store.graph)) return;
+    const entry = this.findGraph(wanted);
+    if (sameGraph(entry, current)) return;
     this.alert.clear();
+    if (!entry) {
+      if (current) {
+        this.reportMissingGraph(wanted, current);
+        history.replaceState(null, "", formatGraphHash(current));
+      }
+      return;
+    }
     this.picker.choose(entry);
     void this.openGraph({ run: entry.run, tag: entry.tag });
   }

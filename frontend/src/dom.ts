@@ -40,3 +40,17 @@ export function svg<K extends keyof SVGElementTagNameMap>(
   append(element, children);
   return element;
 }
+
+/**
+ * Makes the children of `parent` for which `managed` holds be exactly `wanted`, in order, after the
+ * others; elements already in place are not touched (moving an element makes the browser restyle it).
+ */
+export function syncChildren(parent: Element, wanted: readonly Element[], managed: (child: Element) => boolean): void {
+  const keep = new Set(wanted);
+  for (const child of [...parent.children]) if (managed(child) && !keep.has(child)) child.remove();
+  const firstManaged = parent.children.length - [...parent.children].filter(managed).length;
+  wanted.forEach((element, index) => {
+    const current = parent.children[firstManaged + index] ?? null;
+    if (current !== element) parent.insertBefore(element, current);
+  });
+}

@@ -3,8 +3,8 @@
 // outline carries data-shape, and every edge is an element with data-from / data-to.
 
 import { select } from "d3-selection";
-import { zoom, zoomIdentity, zoomTransform, type ZoomBehavior } from "d3-zoom";
-import { html, svg } from "./dom";
+import { zoom, zoomIdentity, zoomTransform, type ZoomBehavior, type ZoomTransform } from "d3-zoom";
+import { html, svg, syncChildren } from "./dom";
 import { DETAIL_FONT_SIZE, NAME_FONT_SIZE, detailLine, estimateTextWidth, fitText, shapeOf } from "./labels";
 import { GROUP_HEADER_HEIGHT, type PlacedEdge, type PlacedNode, type Point, type Scene } from "./layout";
 
@@ -17,6 +17,8 @@ export interface GraphViewHandlers {
 const VIEW_MARGIN = 24;
 /** Below this zoom, names are too small to read. */
 const READABLE_SCALE = 0.6;
+/** Below this zoom, node captions are not drawn at all. */
+const FAR_SCALE = 0.3;
 const ARROW_ID = "mg-arrow";
 
 function round(value: number): number {
@@ -38,6 +40,20 @@ function edgePathData(points: readonly Point[]): string {
   return data;
 }
 
+function setAttributeIfChanged(element: Element, name: string, value: string): void {
+  if (element.getAttribute(name) !== value) element.setAttribute(name, value);
+}
+
+/** A node element kept between renders, with the parts of an expanded box that follow its size. */
+interface DrawnNode {
+  element: SVGGElement;
+  expanded: boolean;
+  frame?: { outline: SVGRectElement; header: SVGRectElement; name: SVGTextElement; detail: SVGTextElement };
+}
+
+/** What each drawn edge group shows, so that an unchanged one is kept. */
+const drawnEdgesKey = new WeakMap<Element, string>();
+
 function pathSelector(attribute: string, path: string): string {
   return `[${attribute}="${CSS.escape(path)}"]`;
 }
@@ -47,8 +63,13 @@ export class GraphView {
   private readonly svgElement: SVGSVGElement;
   private readonly viewport: SVGGElement;
   private readonly message: HTMLDivElement;
-  private readonly zoomBehavior: ZoomBehavior<SVGSVGElement, unknown>;
+  private readonly zoomBehavior: ZoomBehavior<HTMLDivElement, unknown>;
   private scene: Scene | undefined;
+  /** The transform the viewport <g> is drawn with. */
+  private committed: ZoomTransform = zoomIdentity;
+  private gestureRunning = false;
+  /** Elements of the nodes drawn by the last render, by path. */
+  private drawn = new Map<string, DrawnNode>();
 
   constructor(handlers: GraphViewHandlers) {
     this.viewport = svg("g", { class: "mg-viewport" });
@@ -78,13 +99,25 @@ export class GraphView {
     this.message = html("div", { class: "mg-graph-message", hidden: true });
     this.element = html("div", { class: "mg-graph-pane" }, this.svgElement, this.message);
 
-    this.zoomBehavior = zoom<SVGSVGElement, unknown>()
+    // Zoom and pan transform the one viewport <g>. While a gesture runs, the SVG element is moved as a
+    // whole by a CSS transform, which the browser composites without laying out or repainting the
+    // graph; the <g> gets the final transform when the gesture ends. d3-zoom listens on the pane (an
+    // HTML element that never moves), so pointer positions stay right while the SVG is moved.
+    this.zoomBehavior = zoom<HTMLDivElement, unknown>()
       .scaleExtent([0.02, 4])
-      .on("zoom", (event: { transform: { toString(): string } }) => {
-        this.viewport.setAttribute("transform", event.transform.toString());
+      .on("start", () => {
+        this.gestureRunning = true;
+      })
+      .on("zoom", (event: { transform: ZoomTransform }) => {
+        if (this.gestureRunning) this.previewTransform(event.transform);
+        else this.commitTransform(event.transform);
+      })
+      .on("end", (event: { transform: ZoomTransform }) => {
+        this.gestureRunning = false;
+        this.commitTransform(event.transform);
       });
     // Double-click expands and collapses nodes here, so it must not zoom.
-    select(this.svgElement).call(this.zoomBehavior).on("dblclick.zoom", null);
+    select(this.element).call(this.zoomBehavior).on("dblclick.zoom", null);
 
     this.svgElement.addEventListener("click", (event) => {
       const node = this.nodeElementOf(event.target);
@@ -105,6 +138,22 @@ export class GraphView {
     });
   }
 
+  /** Moves the drawn graph from the committed transform to `target` with a CSS transform of the SVG. */
+  private previewTransform(target: ZoomTransform): void {
+    const scale = target.k / this.committed.k;
+    const x = target.x - scale * this.committed.x;
+    const y = target.y - scale * this.committed.y;
+    this.svgElement.style.transform = `translate(${x}px,${y}px) scale(${scale})`;
+  }
+
+  private commitTransform(transform: ZoomTransform): void {
+    this.committed = transform;
+    this.svgElement.style.transform = "";
+    this.viewport.setAttribute("transform", transform.toString());
+    // Far out, names are too small to read and only cost painting time.
+    this.svgElement.classList.toggle("mg-far", transform.k < FAR_SCALE);
+  }
+
   private nodeElementOf(target: EventTarget | null): SVGGElement | null {
     return target instanceof Element ? target.closest<SVGGElement>("g[data-path]") : null;
   }
@@ -117,41 +166,86 @@ export class GraphView {
 
   clear(): void {
     this.scene = undefined;
+    this.drawn.clear();
     this.viewport.replaceChildren();
   }
 
+  /**
+   * Draws the scene. Elements of nodes drawn before are kept and only moved (or resized, for expanded
+   * boxes): rebuilding thousands of elements, and having the browser lay their text out again, is what
+   * would make expanding slow in a large graph.
+   */
   render(scene: Scene, selected: string | undefined): void {
     const focused = this.nodeElementOf(document.activeElement)?.dataset.path;
     this.scene = scene;
-    const content = document.createDocumentFragment();
-    content.append(this.drawEdges(scene.edges, 0, 0));
-    for (const placed of scene.nodes) content.append(this.drawNode(placed, 0, 0));
-    this.viewport.replaceChildren(content);
+    const previous = this.drawn;
+    this.drawn = new Map();
+    this.drawContent(this.viewport, scene.nodes, scene.edges, 0, 0, previous);
     this.setSelected(selected);
-    if (focused !== undefined) this.nodeElement(focused)?.focus({ preventScroll: true });
+    if (focused !== undefined && document.activeElement !== this.nodeElement(focused)) this.focusNode(focused);
   }
 
-  /** Edges in scene coordinates, drawn inside a node whose top-left corner is at (originX, originY). */
-  private drawEdges(edges: readonly PlacedEdge[], originX: number, originY: number): SVGGElement {
-    const group = svg("g", { class: "mg-edges" });
-    for (const { edge, points: scenePoints } of edges) {
-      const points = scenePoints.map((point) => ({ x: point.x - originX, y: point.y - originY }));
-      group.append(
+  /** Makes `container` hold `edges` and the elements of `nodes` (after whatever else it holds). */
+  private drawContent(
+    container: SVGGElement,
+    nodes: readonly PlacedNode[],
+    edges: readonly PlacedEdge[],
+    originX: number,
+    originY: number,
+    previous: ReadonlyMap<string, DrawnNode>,
+  ): void {
+    const nodeElements = nodes.map((placed) => this.drawNode(placed, originX, originY, previous));
+    const isNode = (element: Element) => element.classList.contains("mg-node");
+    syncChildren(container, nodeElements, isNode);
+
+    const edgePaths = edges.map(({ edge, points }) => ({
+      edge,
+      d: edgePathData(points.map((point) => ({ x: point.x - originX, y: point.y - originY }))),
+    }));
+    const edgesKey = JSON.stringify(edgePaths.map(({ edge, d }) => [edge.from, edge.to, edge.count, edge.control, d]));
+    const oldEdges = [...container.children].find((child) => child.classList.contains("mg-edges"));
+    if (oldEdges && drawnEdgesKey.get(oldEdges) === edgesKey) return;
+    const edgeGroup = svg("g", { class: "mg-edges" });
+    for (const { edge, d } of edgePaths) {
+      edgeGroup.append(
         svg("path", {
           class: edge.control ? "mg-edge mg-control" : "mg-edge",
           "data-from": edge.from,
           "data-to": edge.to,
-          d: edgePathData(points),
+          d,
           "marker-end": `url(#${ARROW_ID})`,
           "stroke-width": round(Math.min(4, 1 + Math.log2(edge.count) * 0.5)),
         }),
       );
     }
-    return group;
+    drawnEdgesKey.set(edgeGroup, edgesKey);
+    // Edges go under the nodes: before the first node element.
+    if (oldEdges) oldEdges.replaceWith(edgeGroup);
+    else container.insertBefore(edgeGroup, [...container.children].find(isNode) ?? null);
   }
 
   /** One node; coordinates inside a <g> are relative to the enclosing node's top-left corner. */
-  private drawNode(placed: PlacedNode, parentX: number, parentY: number): SVGGElement {
+  private drawNode(
+    placed: PlacedNode,
+    parentX: number,
+    parentY: number,
+    previous: ReadonlyMap<string, DrawnNode>,
+  ): SVGGElement {
+    const { node } = placed;
+    const old = previous.get(node.path);
+    const drawn = old && old.expanded === node.expanded ? old : this.createNode(placed);
+    this.drawn.set(node.path, drawn);
+    const { element } = drawn;
+    element.setAttribute("transform", `translate(${round(placed.x - parentX)},${round(placed.y - parentY)})`);
+    if (node.expanded) {
+      this.sizeExpandedFrame(drawn, placed);
+      this.drawContent(element, placed.children, placed.edges, placed.x, placed.y, previous);
+    }
+    return element;
+  }
+
+  /** A new node element with its outline and caption (a collapsed node never changes size). */
+  private createNode(placed: PlacedNode): DrawnNode {
     const { node, width, height } = placed;
     const classes = ["mg-node", `mg-kind-${node.kind}`, `mg-shape-${shapeOf(node)}`];
     if (node.expanded) classes.push("mg-expanded");
@@ -160,7 +254,6 @@ export class GraphView {
       "data-path": node.path,
       "data-expanded": node.expanded ? "true" : undefined,
       "data-chunk": node.kind === "chunk" ? "true" : undefined,
-      transform: `translate(${round(placed.x - parentX)},${round(placed.y - parentY)})`,
       tabindex: 0,
       role: "button",
       "aria-label": `${node.label} (${detailLine(node)})`,
@@ -168,17 +261,14 @@ export class GraphView {
     element.append(svg("title", {}, node.path === node.label ? node.path : `${node.label}\n${node.path}`));
 
     if (node.expanded) {
-      const detail = fitText(detailLine(node), width * 0.6, DETAIL_FONT_SIZE);
-      const detailWidth = estimateTextWidth(detail, DETAIL_FONT_SIZE);
-      element.append(
-        svg("rect", { class: "mg-outline", "data-shape": shapeOf(node), width, height, rx: 6 }),
-        svg("rect", { class: "mg-header", width, height: GROUP_HEADER_HEIGHT, rx: 6 }),
-        svg("text", { class: "mg-name", x: 10, y: 19 }, fitText(`▾ ${node.label}`, width - detailWidth - 30, NAME_FONT_SIZE)),
-        svg("text", { class: "mg-detail", x: width - 10, y: 19, "text-anchor": "end" }, detail),
-        this.drawEdges(placed.edges, placed.x, placed.y),
-      );
-      for (const child of placed.children) element.append(this.drawNode(child, placed.x, placed.y));
-      return element;
+      const frame = {
+        outline: svg("rect", { class: "mg-outline", "data-shape": shapeOf(node), rx: 6 }),
+        header: svg("rect", { class: "mg-header", height: GROUP_HEADER_HEIGHT, rx: 6 }),
+        name: svg("text", { class: "mg-name", x: 10, y: 19 }),
+        detail: svg("text", { class: "mg-detail", y: 19, "text-anchor": "end" }),
+      };
+      element.append(frame.outline, frame.header, frame.name, frame.detail);
+      return { element, expanded: true, frame };
     }
 
     const isOp = node.kind === "op";
@@ -199,7 +289,22 @@ export class GraphView {
         fitText(detailLine(node), width - 16, DETAIL_FONT_SIZE),
       ),
     );
-    return element;
+    return { element, expanded: false };
+  }
+
+  /** Fits an expanded box's outline and header caption to its current size. */
+  private sizeExpandedFrame(drawn: DrawnNode, placed: PlacedNode): void {
+    const { frame } = drawn;
+    if (!frame) return;
+    const { node, width, height } = placed;
+    const detail = fitText(detailLine(node), width * 0.6, DETAIL_FONT_SIZE);
+    const name = fitText(`▾ ${node.label}`, width - estimateTextWidth(detail, DETAIL_FONT_SIZE) - 30, NAME_FONT_SIZE);
+    setAttributeIfChanged(frame.outline, "width", String(width));
+    setAttributeIfChanged(frame.outline, "height", String(height));
+    setAttributeIfChanged(frame.header, "width", String(width));
+    setAttributeIfChanged(frame.detail, "x", String(width - 10));
+    if (frame.name.textContent !== name) frame.name.textContent = name;
+    if (frame.detail.textContent !== detail) frame.detail.textContent = detail;
   }
 
   nodeElement(path: string): SVGGElement | null {
@@ -232,7 +337,7 @@ export class GraphView {
     const placed = this.scene?.byPath.get(path);
     if (!placed) return;
     const { width: viewWidth, height: viewHeight } = this.viewSize();
-    const t = zoomTransform(this.svgElement);
+    const t = zoomTransform(this.element);
     if (readable && t.k < READABLE_SCALE) {
       this.zoomToBox(placed, 1, READABLE_SCALE);
       return;
@@ -265,6 +370,6 @@ export class GraphView {
     const fitsDown = scale * box.height <= height - 2 * VIEW_MARGIN;
     const x = fitsAcross ? width / 2 - scale * (box.x + box.width / 2) : VIEW_MARGIN - scale * box.x;
     const y = fitsDown ? height / 2 - scale * (box.y + box.height / 2) : VIEW_MARGIN - scale * box.y;
-    select(this.svgElement).call(this.zoomBehavior.transform, zoomIdentity.translate(x, y).scale(scale));
+    select(this.element).call(this.zoomBehavior.transform, zoomIdentity.translate(x, y).scale(scale));
   }
 }

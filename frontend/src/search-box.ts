@@ -48,14 +48,44 @@ export class SearchBox {
         void this.revealFirstMatch();
       } else if (event.key === "Escape") {
         this.hideResults();
+      } else if (event.key === "ArrowDown") {
+        event.preventDefault();
+        this.options()[0]?.focus();
       }
     });
     this.results.addEventListener("click", (event) => {
       const option = (event.target as Element).closest<HTMLElement>("[data-match-path]");
-      if (!option) return;
-      this.hideResults();
-      handlers.reveal(option.dataset.matchPath!);
+      if (option) this.choose(option);
     });
+    this.results.addEventListener("keydown", (event) => this.onResultsKey(event));
+    // The list closes when focus leaves the search (options are focusable, so choosing one keeps it open).
+    this.element.addEventListener("focusout", (event) => {
+      if (!(event.relatedTarget instanceof Node && this.element.contains(event.relatedTarget))) this.hideResults();
+    });
+  }
+
+  private options(): HTMLElement[] {
+    return [...this.results.querySelectorAll<HTMLElement>("[data-match-path]")];
+  }
+
+  private choose(option: HTMLElement): void {
+    this.hideResults();
+    this.input.focus();
+    this.handlers.reveal(option.dataset.matchPath!);
+  }
+
+  private onResultsKey(event: KeyboardEvent): void {
+    const options = this.options();
+    const index = options.indexOf(event.target as HTMLElement);
+    if (index < 0) return;
+    if (event.key === "ArrowDown") options[index + 1]?.focus();
+    else if (event.key === "ArrowUp") (options[index - 1] ?? this.input).focus();
+    else if (event.key === "Enter") this.choose(options[index]!);
+    else if (event.key === "Escape") {
+      this.hideResults();
+      this.input.focus();
+    } else return;
+    event.preventDefault();
   }
 
   setEnabled(enabled: boolean): void {
@@ -104,7 +134,7 @@ export class SearchBox {
     const options = result.matches.map((match) =>
       html(
         "li",
-        { role: "option", "data-match-path": match.path, "aria-selected": "false", title: match.path },
+        { role: "option", "data-match-path": match.path, "aria-selected": "false", title: match.path, tabindex: -1 },
         html("span", { class: "mg-match-name" }, match.name),
         html("span", { class: "mg-match-kind" }, match.op ?? match.kind),
         html("span", { class: "mg-match-path" }, match.path),

@@ -1,7 +1,7 @@
 // The module tree beside the graph (role="tree"), drawn from the same visible tree as the graph, so that
 // expanding, collapsing and selecting stay in step. Items carry data-tree-path (never data-path).
 
-import { html } from "./dom";
+import { html, syncChildren } from "./dom";
 import { formatCount, kindLabel } from "./labels";
 import type { VisibleNode } from "./visible";
 
@@ -17,6 +17,8 @@ function treePathSelector(path: string): string {
 export class TreeView {
   readonly element: HTMLElement;
   private readonly tree: HTMLUListElement;
+  /** Items drawn by the last render, by path. */
+  private drawn = new Map<string, HTMLLIElement>();
 
   constructor(private readonly handlers: TreeViewHandlers) {
     this.tree = html("ul", { class: "mg-tree", role: "tree", "aria-label": "Modules" });
@@ -41,19 +43,36 @@ export class TreeView {
     return target instanceof Element ? target.closest<HTMLLIElement>("li[data-tree-path]") : null;
   }
 
+  /** Draws the tree, keeping the items drawn before whose expanded state did not change. */
   render(root: VisibleNode, selected: string | undefined): void {
     const focused = this.itemOf(document.activeElement)?.dataset.treePath;
-    this.tree.replaceChildren(...root.children.map((child) => this.drawItem(child, 1)));
+    const previous = this.drawn;
+    this.drawn = new Map();
+    syncChildren(this.tree, root.children.map((child) => this.drawItem(child, 1, previous)), () => true);
     this.setSelected(selected);
-    if (focused !== undefined) this.item(focused)?.focus({ preventScroll: true });
+    if (focused !== undefined && document.activeElement !== this.item(focused)) this.focusItem(focused);
   }
 
   clear(): void {
+    this.drawn.clear();
     this.tree.replaceChildren();
   }
 
-  private drawItem(node: VisibleNode, level: number): HTMLLIElement {
-    const item = html(
+  private drawItem(node: VisibleNode, level: number, previous: ReadonlyMap<string, HTMLLIElement>): HTMLLIElement {
+    const expanded = node.expandable ? String(node.expanded) : null;
+    const old = previous.get(node.path);
+    const item = old && old.getAttribute("aria-expanded") === expanded ? old : this.createItem(node, level);
+    this.drawn.set(node.path, item);
+    if (node.expanded) {
+      const group = item.querySelector<HTMLUListElement>(":scope > ul") ?? item.appendChild(html("ul", { role: "group" }));
+      const children = node.children.map((child) => this.drawItem(child, level + 1, previous));
+      syncChildren(group, children, () => true);
+    }
+    return item;
+  }
+
+  private createItem(node: VisibleNode, level: number): HTMLLIElement {
+    return html(
       "li",
       {
         role: "treeitem",
@@ -73,10 +92,6 @@ export class TreeView {
         node.kind !== "op" && html("span", { class: "mg-tree-ops" }, formatCount(node.numOps, "op")),
       ),
     );
-    if (node.expanded) {
-      item.append(html("ul", { role: "group" }, ...node.children.map((child) => this.drawItem(child, level + 1))));
-    }
-    return item;
   }
 
   item(path: string): HTMLLIElement | null {
