@@ -1,6 +1,8 @@
-// Builds the front end into ../tb_module_plugin/static (deterministic: same sources, same bytes), or with
-// --tests the unit tests into test-build/ for `node --test`.
+// Builds the front end into ../tb_module_plugin/static (deterministic: same sources, same bytes); with
+// --check, then fails if that changed the committed bundle; with --tests, builds the unit tests into
+// test-build/ for `node --test`.
 import { build } from "esbuild";
+import { execFileSync } from "node:child_process";
 import { readdirSync, rmSync } from "node:fs";
 
 const here = new URL(".", import.meta.url).pathname;
@@ -36,4 +38,13 @@ if (process.argv.includes("--tests")) {
     charset: "utf8",
     logLevel: "warning",
   });
+  if (process.argv.includes("--check")) {
+    const bundle = "../tb_module_plugin/static";
+    const changes = execFileSync("git", ["status", "--porcelain", "--", bundle], { cwd: here, encoding: "utf8" });
+    if (changes) {
+      console.error(`The committed bundle is not what the sources build:\n${changes}Run \`npm run build\` and commit ${bundle}.`);
+      execFileSync("git", ["diff", "--stat", "--", bundle], { cwd: here, stdio: "inherit" });
+      process.exit(1);
+    }
+  }
 }

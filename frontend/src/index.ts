@@ -6,9 +6,10 @@
 //   Its Content-Security-Policy forbids inline scripts, eval and other origins, and has no worker-src: the
 //   layout worker is a same-origin module file (./static/layout-worker.js) and the CSS is ./static/style.css.
 // - Build: `npm ci && npm run build` (esbuild, deterministic) writes ../tb_module_plugin/static/, which is
-//   committed because pip users have no Node. `npm run check` fails when the committed bundle is stale.
-//   `npm test` type-checks and runs the unit tests (node --test over test/*.test.ts compiled by esbuild).
-//   `npm run serve-fake` serves the built page over a fake API (test/fake-server.mjs) for trying it out.
+//   committed because pip users have no Node. `npm run check` rebuilds and fails when that changes the
+//   committed bundle. `npm test` type-checks and runs the unit tests (node --test over test/*.test.ts,
+//   compiled by esbuild into test-build/); test/fake-graph.ts answers like the API for them.
+// - Try it: `tensorboard --logdir L` with the package installed, then /data/plugin_entry.html?name=module_graph.
 // - Modules: api (HTTP client), hierarchy-store (cache of group listings), visible (which nodes are drawn,
 //   chunks of large groups), explorer (expanded set, selection, reveal), layout (sizes, nesting of the
 //   per-group layouts), layout-engine + layout-worker + layout-client (dagre off the main thread),

@@ -1,5 +1,4 @@
-// An in-memory graph that answers like the plugin's API (docs/api.md): used by the unit tests and by
-// test/fake-server.ts, which serves the built page over it for trying the page without the Python side.
+// An in-memory graph that answers like the plugin's API (docs/api.md), for the unit tests.
 
 import type { Api, GraphRef } from "../src/api";
 import { ApiError } from "../src/api";
