@@ -2,7 +2,7 @@
 // details of that path are shown.
 
 import { html } from "./dom";
-import { formatCount, kindLabel } from "./labels";
+import { formatCount } from "./labels";
 import type { Endpoint, NodeDetails } from "./types";
 import type { VisibleNode } from "./visible";
 
@@ -52,7 +52,8 @@ export class DetailsPanel {
     this.element.setAttribute("data-details-for", details.path);
     const facts: [string, Cell | undefined][] = [
       ["Path", details.path],
-      ["Kind", kindLabel(details)],
+      ["Kind", details.kind],
+      ["Role", details.role],
       ["Op type", details.op],
       ["Op name", details.op_name],
       ["Device", details.device || undefined],

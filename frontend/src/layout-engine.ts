@@ -3,8 +3,8 @@
 import { graphlib, layout as dagreLayout, type EdgeLabel } from "@dagrejs/dagre";
 import type { GroupLayout, LayoutRequest } from "./layout";
 
-/** Above this many unconnected children, they are stacked into a grid instead of one very wide row. */
-const LOOSE_NODES_BEFORE_GRID = 12;
+/** Above this many children with the same neighbours, they are stacked into a grid, not one wide row. */
+const ALIKE_NODES_BEFORE_GRID = 12;
 
 export function computeLayout(request: LayoutRequest): GroupLayout {
   const graph = new graphlib.Graph({ multigraph: false });
@@ -35,18 +35,29 @@ export function computeLayout(request: LayoutRequest): GroupLayout {
 }
 
 /**
- * dagre puts every node without edges on the first rank, side by side: 100 captured variables make a row
- * 15,000 px wide. Invisible edges from node i to node i+columns stack them into a roughly square grid.
- * Returns the keys of the edges it added (none of them is a real edge, since the nodes had none).
+ * dagre puts siblings that have the same neighbours on one rank, side by side: 100 captured variables (no
+ * edges at all) or 100 casts fed by one op make a row 15,000 px wide. Invisible edges from the i-th to the
+ * (i+columns)-th of each such set stack it into a roughly square grid. Returns the keys of those edges
+ * (none is a real edge: nodes with the same neighbours have no edge between them).
  */
 function stackLooseNodes(graph: graphlib.Graph, request: LayoutRequest): Set<string> {
-  const loose = request.nodes.filter((node) => (graph.nodeEdges(node.id) ?? []).length === 0).map((n) => n.id);
+  const neighbours = (id: string) =>
+    JSON.stringify([(graph.predecessors(id) ?? []).sort(), (graph.successors(id) ?? []).sort()]);
+  const alike = new Map<string, string[]>();
+  for (const { id } of request.nodes) {
+    const key = neighbours(id);
+    const set = alike.get(key);
+    if (set) set.push(id);
+    else alike.set(key, [id]);
+  }
   const added = new Set<string>();
-  if (loose.length <= LOOSE_NODES_BEFORE_GRID) return added;
-  const columns = Math.ceil(Math.sqrt(loose.length * 2));
-  for (let i = 0; i + columns < loose.length; i++) {
-    graph.setEdge(loose[i]!, loose[i + columns]!, { minlen: 1 });
-    added.add(`${loose[i]}\n${loose[i + columns]}`);
+  for (const set of alike.values()) {
+    if (set.length <= ALIKE_NODES_BEFORE_GRID) continue;
+    const columns = Math.ceil(Math.sqrt(set.length * 2));
+    for (let i = 0; i + columns < set.length; i++) {
+      graph.setEdge(set[i]!, set[i + columns]!, {});
+      added.add(`${set[i]}\n${set[i + columns]}`);
+    }
   }
   return added;
 }

@@ -56,6 +56,17 @@ test("many unconnected children are stacked into a grid, not one row", () => {
   assert.deepEqual(layout.edges, [], "no invisible grid edge is drawn");
 });
 
+test("many children fed by the same node are stacked into a grid below it", () => {
+  const fans = Array.from({ length: 100 }, (_, i) => ({ id: `cast_${i}`, width: 120, height: 34 }));
+  const layout = computeLayout({
+    nodes: [{ id: "source", width: 120, height: 34 }, ...fans],
+    edges: fans.map((fan) => ({ from: "source", to: fan.id })),
+  });
+  assert.ok(layout.width < 3000, `width ${layout.width}`);
+  assert.equal(layout.edges.length, 100, "the real edges, and only those, are routed");
+  assert.ok(fans.every((fan) => layout.nodes[fan.id]!.y > layout.nodes.source!.y));
+});
+
 test("the scene nests an expanded group's children inside its box", async () => {
   const visible = visibleDemo(["encoder", "encoder/block_1"]);
   const { run } = countingRunner();
