@@ -20,7 +20,7 @@ HOST ?= 127.0.0.1
 PORT ?= 6006
 PYTEST_ARGS ?=
 
-.PHONY: help venv chromium frontend frontend-deps demo demo-logs test test-python test-frontend clean
+.PHONY: help venv chromium frontend frontend-deps demo demo-logs test test-python test-frontend clean bench
 
 help:
 	@echo "make demo      create the venv, write demo graphs to $(DEMO_LOGDIR)/, serve them with tensorboard"
@@ -28,6 +28,7 @@ help:
 	@echo "make venv      .venv with requirements-dev.txt and this package (editable)"
 	@echo "make chromium  install Debian's chromium when $(CHROMIUM) is missing"
 	@echo "make frontend  npm ci (when the lock file changed) and npm run build"
+	@echo "make bench     issue 3 benchmark: Modules tab vs Graphs dashboard on big graphs (BENCH_RUNS=1 for a quick run)"
 
 # --- Python -------------------------------------------------------------------
 venv: $(VENV_STAMP)
@@ -78,6 +79,12 @@ test-frontend: frontend-deps
 
 test-python: venv chromium
 	$(VPY) -m pytest tests $(PYTEST_ARGS)
+
+# --- Benchmark (issue 3) -------------------------------------------------------
+# Writes its graphs once into .cache/bench/ (git-ignored), then measures; see benchmarks/bench.py for
+# BENCH_RUNS, BENCH_WARM, BENCH_GRAPHS, BENCH_RESULTS, BENCH_STRICT.
+bench: venv chromium
+	$(VPY) benchmarks/bench.py
 
 clean:
 	rm -rf $(DEMO_LOGDIR) .cache test-artifacts

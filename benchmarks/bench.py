@@ -1,0 +1,856 @@
+"""`make bench`: how fast the Modules tab shows big graphs, beside TensorBoard's own Graphs dashboard (issue 3).
+
+    python benchmarks/bench.py              (BENCH_RUNS=1 for a quick run; see --help)
+
+1. Writes the benchmark graphs when missing (benchmarks/generate.py, cache .cache/bench/).
+2. For every graph, BENCH_RUNS rounds, each on fresh `tensorboard --load_fast=false` processes over a logdir
+   holding only that run:
+     server A  Modules tab first view through TensorBoard's page (cold: the first one, the server parses the
+               graph; then warm ones, each in a fresh browser context), the expansion of the largest top-level
+               module (and, for the 200k-op graph, of a 350-op module five levels down), the Graphs dashboard's
+               first drawn node (../shared/tools/graphs_dashboard_timing.py), warm `hierarchy?depth=1`
+               latency and the Graphs plugin's own /graph response
+     server B  one cold `hierarchy` request from Python (the first request: parsing included), its bytes
+3. One tensorboard over all the runs: every graph's hierarchy and largest expansion through the API, then the
+   resident memory of the process and its children.
+4. Prints a Markdown table of medians, marks each target of issue 3 met or not, writes benchmarks/results.md.
+
+Environment: BENCH_RUNS (rounds, default 3), BENCH_WARM (warm first views per round, default 2),
+BENCH_GRAPHS (comma-separated subset), BENCH_CACHE (default .cache/bench), BENCH_RESULTS (default
+benchmarks/results.md; "-" to write none), BENCH_STRICT=1 (exit 1 when a target is not met).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import gzip
+import json
+import os
+import platform
+import re
+import shlex
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import traceback
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(HERE))
+
+import generate  # noqa: E402
+import synthetic  # noqa: E402
+
+PLUGIN = "module_graph"
+GRAPHS_TOOL = REPO / ".." / "shared" / "tools" / "graphs_dashboard_timing.py"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+VIEWPORT = {"width": 1400, "height": 900}
+
+LABELS = {
+    "demo_module": "DemoModule trace (tutorial)",
+    "resnet50": "Keras ResNet50 training step",
+    "resnet152": "Keras ResNet152 training step",
+    "efficientnetb7": "Keras EfficientNetB7 training step",
+    "synthetic_200k": "synthetic 48 x 12 x 350",
+}
+TRAINING_STEPS = ["resnet50", "resnet152", "efficientnetb7"]
+BIG_GRAPHS = ["resnet152", "efficientnetb7", "synthetic_200k"]  # the 2x-sooner and +0.5 s targets
+BASELINE = "demo_module"
+
+# Timeouts (seconds). Generous: the machine is shared and has two cores.
+START_TIMEOUT = 300
+HTTP_TIMEOUT = 300
+PAGE_TIMEOUT = 180
+EXPAND_TIMEOUT = 60
+GRAPHS_TOOL_TIMEOUT = 420
+
+# Targets of issue 3.
+TARGET_RATIO = 2.0
+TARGET_ADDED_S = 0.5
+TARGET_COLD_200K_S = 2.0
+TARGET_VS_GRAPH = 2.0
+TARGET_FIRST_BYTES = 200_000
+TARGET_EXPAND_S = 0.5
+TARGET_RSS_BYTES = 1.5e9
+RESPONSIVE_TASK_MS = 100  # "the page stays responsive": no main-thread task longer than this during an expansion
+
+
+def log(*args):
+    print(*args, file=sys.stderr, flush=True)
+
+
+# --- TensorBoard processes ------------------------------------------------------------------------------------
+_RUNNING: list = []
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class TensorBoard:
+    """`tensorboard --logdir LOGDIR --load_fast=false` on a free loopback port, in its own process group; always
+    stopped by `stop()` (context manager), and by the signal handlers and `stop_all()` on the way out."""
+
+    def __init__(self, logdir: Path, log_path: Path):
+        self.logdir = logdir
+        self.log_path = log_path
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = None
+        self.startup_s = None
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def start(self, expect_graphs: int = 1):
+        exe = Path(sys.executable).parent / "tensorboard"
+        if not exe.exists():
+            exe = REPO / ".venv" / "bin" / "tensorboard"
+        cmd = [str(exe), "--logdir", str(self.logdir), "--host", "127.0.0.1", "--port", str(self.port), "--load_fast=false"]
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        env = dict(os.environ, **generate.QUIET_TF_ENV)
+        t0 = time.perf_counter()
+        with open(self.log_path, "w") as out:
+            self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=str(REPO), start_new_session=True)
+        _RUNNING.append(self)
+        deadline = t0 + START_TIMEOUT
+        self._wait(lambda: self.get("/data/plugins_listing", timeout=5), deadline, "answer /data/plugins_listing")
+        # --load_fast=false loads the logdir in the background: wait until the plugin lists the graph(s).
+        self._wait(lambda: len(self.json(f"/data/plugin/{PLUGIN}/graphs", timeout=30)["graphs"]) >= expect_graphs or None,
+                   deadline, f"list {expect_graphs} graph(s) in /data/plugin/{PLUGIN}/graphs")
+        self.startup_s = time.perf_counter() - t0
+        return self
+
+    def _wait(self, probe, deadline, what):
+        last = None
+        while time.perf_counter() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"tensorboard exited with {self.proc.returncode} before it could {what}; "
+                                   f"its log ({self.log_path}):\n{self.log_tail()}")
+            try:
+                if probe():
+                    return
+            except (OSError, urllib.error.URLError, ValueError, KeyError) as e:
+                last = e
+            time.sleep(0.2)
+        raise TimeoutError(f"tensorboard on {self.logdir} did not {what} within {START_TIMEOUT} s (last: {last}); "
+                           f"its log ({self.log_path}):\n{self.log_tail()}")
+
+    def log_tail(self, n=3000) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-n:]
+        except OSError:
+            return "(no log)"
+
+    def get(self, route: str, timeout=HTTP_TIMEOUT, gzip_ok=False, **query):
+        """(seconds, body bytes as sent, status) of one GET."""
+        url = self.url + route + ("?" + urllib.parse.urlencode(query) if query else "")
+        request = urllib.request.Request(url, headers={"Accept-Encoding": "gzip"} if gzip_ok else {})
+        t0 = time.perf_counter()
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as r:
+                body = r.read()
+                status = r.status
+        except urllib.error.HTTPError as e:
+            body, status = e.read(), e.code
+        return time.perf_counter() - t0, body, status
+
+    def json(self, route: str, timeout=HTTP_TIMEOUT, **query):
+        _, body, status = self.get(route, timeout=timeout, **query)
+        if status != 200:
+            raise RuntimeError(f"GET {route} {query} answered {status}: {body[:500]!r}")
+        return json.loads(body)
+
+    def rss_bytes(self) -> tuple:
+        """(current, peak) resident memory of tensorboard and all its descendants, from /proc."""
+        current = peak = 0
+        for pid in [self.proc.pid, *descendants(self.proc.pid)]:
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+            except OSError:
+                continue
+            fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+            current += int(fields.get("VmRSS", "0 kB").split()[0]) * 1024
+            peak += int(fields.get("VmHWM", "0 kB").split()[0]) * 1024
+        return current, peak
+
+    def stop(self):
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 10)):
+                try:
+                    os.killpg(self.proc.pid, sig)
+                except ProcessLookupError:
+                    break
+                try:
+                    self.proc.wait(wait)
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
+        if self in _RUNNING:
+            _RUNNING.remove(self)
+
+
+def descendants(pid: int) -> list:
+    children = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def stop_all():
+    for tb in list(_RUNNING):
+        tb.stop()
+
+
+def _on_signal(signum, frame):
+    stop_all()
+    raise SystemExit(f"interrupted by signal {signum}; every tensorboard started was stopped")
+
+
+# --- In the browser -------------------------------------------------------------------------------------------
+# Polled in TensorBoard's page (polling 100 ms, as graphs_dashboard_timing.py polls the Graphs dashboard): the
+# Modules tab's iframe has drawn its first [data-path] node; or it shows an error and nothing else.
+MODULES_FIRST_NODE = """() => {
+  const find = (root) => {
+    const f = root.querySelector('iframe[src*="plugin_entry.html?name=%s"]'); if (f) return f;
+    for (const el of root.querySelectorAll('*')) { if (el.shadowRoot) { const r = find(el.shadowRoot); if (r) return r; } }
+    return null; };
+  const frame = find(document);
+  const doc = frame && frame.contentDocument;
+  if (!doc) return false;
+  if (doc.querySelector('[data-path]')) return {ok: true};
+  const alert = doc.querySelector('[role=alert]');
+  return alert && alert.textContent.trim() ? {error: alert.textContent.trim()} : false;
+}""" % PLUGIN
+
+# Runs inside the Modules iframe: double-clicks the node at `path` (a dblclick event on its [data-path] element,
+# which is what the page listens to) and times, with requestAnimationFrame, until the node says it is expanded and
+# its children's [data-path] elements are drawn inside it, with edges [data-from] between them (when the API lists
+# any). Also the longest main-thread task (PerformanceObserver "longtask") and the longest gap between frames.
+EXPAND = """async ({path, needEdges, timeoutMs, graceMs}) => {
+  const sel = '[data-path="' + CSS.escape(path) + '"]';
+  const first = document.querySelector(sel);
+  if (!first) return {error: 'node ' + path + ' is not drawn'};
+  if (first.getAttribute('data-expanded') === 'true') return {error: 'node ' + path + ' is already expanded'};
+  let longest = 0;
+  let observer = null;
+  try {
+    observer = new PerformanceObserver((list) => { for (const e of list.getEntries()) longest = Math.max(longest, e.duration); });
+    observer.observe({type: 'longtask'});
+  } catch (e) { observer = null; }
+  await new Promise((r) => requestAnimationFrame(() => r()));
+  const start = performance.now();
+  first.dispatchEvent(new MouseEvent('dblclick', {bubbles: true, cancelable: true, view: window, detail: 2}));
+  let childrenAt = null, edgesAt = null, last = start, maxGap = 0, kids = 0, edges = 0;
+  const result = await new Promise((resolve) => {
+    const tick = (now) => {
+      maxGap = Math.max(maxGap, now - last); last = now;
+      const el = document.querySelector(sel);
+      if (el && el.getAttribute('data-expanded') === 'true') {
+        kids = 0; edges = 0;
+        for (const k of el.querySelectorAll('[data-path]')) if (k.parentElement.closest('[data-path]') === el) kids++;
+        for (const e of el.querySelectorAll('[data-from]')) if (e.closest('[data-path]') === el) edges++;
+        if (kids > 0 && childrenAt === null) childrenAt = now;
+        if (kids > 0 && edges > 0 && edgesAt === null) edgesAt = now;
+        if (childrenAt !== null && (edgesAt !== null || !needEdges)) return resolve({ok: true});
+        if (childrenAt !== null && now - childrenAt > graceMs) return resolve({ok: true, note: 'no edges drawn'});
+      }
+      if (now - start > timeoutMs) {
+        const alert = document.querySelector('[role=alert]');
+        return resolve({error: 'not drawn within ' + timeoutMs + ' ms' + (alert ? ': ' + alert.textContent.trim() : '')});
+      }
+      requestAnimationFrame(tick);
+    };
+    requestAnimationFrame(tick);
+  });
+  await new Promise((r) => setTimeout(r, 100));
+  if (observer) { for (const e of observer.takeRecords()) longest = Math.max(longest, e.duration); observer.disconnect(); }
+  const done = edgesAt !== null ? edgesAt : childrenAt;
+  const fetches = performance.getEntriesByType('resource').filter((e) => e.startTime >= start && e.name.includes('/hierarchy?'));
+  const fetchMs = fetches.length ? Math.max(...fetches.map((e) => e.responseEnd)) - start : 0;
+  return Object.assign(result, {
+    fetchMs: fetchMs, fetches: fetches.length,
+    ms: done === null ? null : done - start,
+    childrenMs: childrenAt === null ? null : childrenAt - start,
+    edgesMs: edgesAt === null ? null : edgesAt - start,
+    children: kids, edges: edges, maxFrameGapMs: maxGap, longestTaskMs: observer ? longest : null,
+  });
+}"""
+
+
+# Runs inside the Modules iframe after its first drawn node: when the frame started loading (relative to the
+# TensorBoard page's navigation) and when its first hierarchy request went out and came back (relative to the frame).
+FIRST_VIEW_TIMING = """() => {
+  const res = performance.getEntriesByType('resource');
+  const hier = res.filter((e) => e.name.includes('/hierarchy?')).sort((a, b) => a.startTime - b.startTime)[0];
+  const graphs = res.find((e) => /[/]graphs([?]|$)/.test(e.name));
+  let top = null;
+  try { top = window.top.performance.timeOrigin; } catch (e) { top = null; }
+  return {
+    frameStartMs: top === null ? null : performance.timeOrigin - top,
+    graphsEndMs: graphs ? graphs.responseEnd : null,
+    hierStartMs: hier ? hier.startTime : null,
+    hierEndMs: hier ? hier.responseEnd : null,
+  };
+}"""
+
+
+def first_view_breakdown(elapsed: float, t: dict) -> dict:
+    """Seconds spent: TensorBoard's page until it creates the tab's iframe; the iframe until it asks for the
+    hierarchy (its script, /graphs); the hierarchy request; the rest (layout and drawing, and up to 0.1 s of
+    polling)."""
+    if t.get("frameStartMs") is None or t.get("hierStartMs") is None:
+        return {}
+    frame = t["frameStartMs"] / 1000
+    return {
+        "tb_page": frame,
+        "plugin_boot": t["hierStartMs"] / 1000,
+        "hierarchy": (t["hierEndMs"] - t["hierStartMs"]) / 1000,
+        "draw": elapsed - frame - t["hierEndMs"] / 1000,
+    }
+
+
+def fmt_breakdown(b: dict) -> str:
+    if not b:
+        return "(no breakdown)"
+    return (f"TensorBoard page {b['tb_page']:.2f} + tab boot {b['plugin_boot']:.2f} + hierarchy request "
+            f"{b['hierarchy']:.2f} + draw {b['draw']:.2f} s")
+
+
+class Browser:
+    def __init__(self):
+        from playwright.sync_api import sync_playwright
+
+        self._pw = sync_playwright().start()
+        try:
+            self.browser = self._pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        except Exception:
+            self._pw.stop()
+            raise
+
+    def close(self):
+        try:
+            self.browser.close()
+        finally:
+            self._pw.stop()
+
+    def modules_first_view(self, tb: TensorBoard):
+        """(seconds from navigation to the first drawn [data-path] in the tab's iframe, where they went, context,
+        page)."""
+        context = self.browser.new_context(viewport=VIEWPORT)
+        try:
+            page = context.new_page()
+            start = time.perf_counter()
+            page.goto(f"{tb.url}/?darkMode=false#{PLUGIN}", timeout=PAGE_TIMEOUT * 1000)
+            handle = page.wait_for_function(MODULES_FIRST_NODE, timeout=PAGE_TIMEOUT * 1000, polling=100)
+            elapsed = time.perf_counter() - start
+            state = handle.json_value()
+            if "error" in state:
+                raise RuntimeError(f"the Modules tab shows an error instead of a graph: {state['error']}")
+            breakdown = first_view_breakdown(elapsed, self.module_frame(page).evaluate(FIRST_VIEW_TIMING))
+            return elapsed, breakdown, context, page
+        except BaseException:
+            context.close()
+            raise
+
+    @staticmethod
+    def module_frame(page):
+        """The Modules tab's frame: the child frame that draws [data-path] nodes. (Its address is not a reliable
+        mark: the page rewrites its hash, which resolves against <base href>.)"""
+        for frame in page.frames:
+            if frame is page.main_frame:
+                continue
+            try:
+                if frame.evaluate("() => !!document.querySelector('[data-path]')"):
+                    return frame
+            except Exception:  # a frame that went away meanwhile
+                continue
+        raise RuntimeError("the Modules tab's iframe is not in the page: " + ", ".join(f.url for f in page.frames))
+
+    @staticmethod
+    def expand(frame, path: str, need_edges: bool) -> dict:
+        result = frame.evaluate(EXPAND, {"path": path, "needEdges": need_edges, "timeoutMs": EXPAND_TIMEOUT * 1000,
+                                         "graceMs": 5000})
+        if "error" in result:
+            raise RuntimeError(f"expanding {path!r}: {result['error']}")
+        return result
+
+
+def graphs_dashboard_first_node(tb: TensorBoard) -> float:
+    """Seconds to the Graphs dashboard's first drawn node, by ../shared/tools/graphs_dashboard_timing.py."""
+    tool = GRAPHS_TOOL.resolve()
+    if not tool.is_file():
+        raise FileNotFoundError(f"{GRAPHS_TOOL} is missing (CI finds shared/ beside the repository)")
+    proc = subprocess.run([sys.executable, str(tool), tb.url], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True, timeout=GRAPHS_TOOL_TIMEOUT)
+    if proc.returncode != 0:
+        raise RuntimeError(f"graphs_dashboard_timing.py failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    return float(proc.stdout.strip().splitlines()[-1])
+
+
+# --- What to expand ---------------------------------------------------------------------------------------------
+def largest_top_level_module(root: dict) -> dict:
+    """The root child to expand: the module (kind "module") with the most ops; else the largest group without a
+    synthetic role."""
+    groups = [c for c in root.get("children", []) if c["kind"] != "op" and c.get("has_children", True)]
+    modules = [c for c in groups if c["kind"] == "module"] or [c for c in groups if not c.get("role")] or groups
+    if not modules:
+        raise RuntimeError("the graph has no top-level group to expand")
+    return max(modules, key=lambda c: c["num_ops"])
+
+
+def deep_module(tb: TensorBoard, run: str, tag: str) -> dict:
+    """The ~350-op module five levels down of the synthetic graph, and its ancestors' paths."""
+    path = synthetic.deep_module_path()
+    node = tb.json(f"/data/plugin/{PLUGIN}/node", run=run, tag=tag, path=path)["node"]
+    segments = path.split("/")
+    ancestors = ["/".join(segments[:i]) for i in range(1, len(segments))]
+    return {"path": path, "ancestors": ancestors, "num_ops": node["num_ops"]}
+
+
+def has_edges(tb: TensorBoard, run: str, tag: str, path: str) -> bool:
+    listing = tb.json(f"/data/plugin/{PLUGIN}/hierarchy", run=run, tag=tag, path=path, depth=1)["node"]
+    return bool(listing.get("edges"))
+
+
+def graphs_plugin_query(run: str, tag: str, source: str) -> dict:
+    """What the Graphs dashboard asks /data/plugin/graphs/graph for (graphs_plugin.py: a run graph has no tag; an
+    op graph of a trace names its tag and conceptual=false)."""
+    query = {"run": run, "limit_attr_size": 1024, "large_attrs_key": "_too_large_attrs"}
+    if source != "run_graph":
+        query.update(tag=tag, conceptual="false")
+    return query
+
+
+# --- One graph --------------------------------------------------------------------------------------------------
+def measure_graph(name: str, logdir: Path, rounds: int, warm_views: int, browser: Browser, logs: Path) -> dict:
+    samples = {k: [] for k in ("modules_cold", "modules_warm", "graphs_dashboard", "expand_first", "expand_warm",
+                               "deep_first", "deep_warm", "hier_cold", "hier_warm", "graph_latency",
+                               "startup")}
+    info: dict = {"name": name}
+    for r in range(rounds):
+        log(f"[{name}] round {r + 1}/{rounds}")
+        # Server B: the first hierarchy request from Python, parsing included.
+        with TensorBoard(logdir, logs / f"{name}-r{r + 1}-cold-http.log") as tb:
+            samples["startup"].append(tb.startup_s)
+            listed = tb.json(f"/data/plugin/{PLUGIN}/graphs")["graphs"]
+            if len(listed) != 1:
+                log(f"  warning: the logdir holds {len(listed)} graphs; the tab shows the first: {listed[0]}")
+            entry = listed[0]
+            run, tag = entry["run"], entry["tag"]
+            info.update(run=run, tag=tag, source=entry["source"])
+            seconds, body, status = tb.get(f"/data/plugin/{PLUGIN}/hierarchy", run=run, tag=tag)
+            if status != 200:
+                raise RuntimeError(f"cold hierarchy answered {status}: {body[:300]!r}")
+            samples["hier_cold"].append(seconds)
+            info["first_bytes"] = len(body)
+            info["first_bytes_gzip"] = len(gzip.compress(body, 6))
+            root = json.loads(body)["node"]
+            info["ops"] = root["num_ops"]
+            info["top_level"] = len(root.get("children", []))
+            log(f"  cold hierarchy {seconds:.2f} s, {len(body):,} B; tensorboard ready in {tb.startup_s:.1f} s")
+
+        # Server A: the page, the Graphs dashboard, warm latencies.
+        with TensorBoard(logdir, logs / f"{name}-r{r + 1}.log") as tb:
+            largest = largest_top_level_module(root)
+            info["largest"] = {k: largest.get(k) for k in ("path", "num_ops", "num_children")}
+            seconds, breakdown, context, page = browser.modules_first_view(tb)
+            samples["modules_cold"].append(seconds)
+            info.setdefault("cold_breakdowns", []).append(breakdown)
+            log(f"  Modules first view (cold) {seconds:.2f} s: {fmt_breakdown(breakdown)}")
+            try:
+                frame = Browser.module_frame(page)
+                page.wait_for_timeout(300)
+                need = has_edges(tb, run, tag, largest["path"])
+                first = Browser.expand(frame, largest["path"], need)
+                samples["expand_first"].append(first["ms"] / 1000)
+                info["expand_detail"] = first
+                log(f"  expand {largest['path']} ({largest.get('num_children')} children): {first['ms']:.0f} ms, "
+                    f"{first['children']} drawn, {first['edges']} edges, hierarchy fetch {first['fetchMs']:.0f} ms, "
+                    f"longest task {first['longestTaskMs']} ms")
+                if name == "synthetic_200k":
+                    deep = deep_module(tb, run, tag)
+                    info["deep"] = {"path": deep["path"], "num_ops": deep["num_ops"]}
+                    samples["deep_first"].append(reveal_and_expand(tb, frame, run, tag, deep, largest["path"]) / 1000)
+            finally:
+                context.close()
+            for _ in range(warm_views):
+                seconds, breakdown, context, page = browser.modules_first_view(tb)
+                samples["modules_warm"].append(seconds)
+                info.setdefault("warm_breakdowns", []).append(breakdown)
+                log(f"  Modules first view (warm) {seconds:.2f} s: {fmt_breakdown(breakdown)}")
+                try:
+                    frame = Browser.module_frame(page)
+                    page.wait_for_timeout(300)
+                    warm = Browser.expand(frame, largest["path"], need)
+                    samples["expand_warm"].append(warm["ms"] / 1000)
+                    if name == "synthetic_200k":
+                        samples["deep_warm"].append(reveal_and_expand(tb, frame, run, tag, deep, largest["path"]) / 1000)
+                finally:
+                    context.close()
+
+            seconds = graphs_dashboard_first_node(tb)
+            samples["graphs_dashboard"].append(seconds)
+            log(f"  Graphs dashboard first node {seconds:.2f} s")
+
+            for _ in range(5):
+                seconds, body, status = tb.get(f"/data/plugin/{PLUGIN}/hierarchy", run=run, tag=tag, depth=1)
+                samples["hier_warm"].append(seconds)
+            seconds, body, status = tb.get("/data/plugin/graphs/graph", **graphs_plugin_query(run, tag, entry["source"]))
+            if status != 200:
+                raise RuntimeError(f"the Graphs plugin's /graph answered {status}: {body[:300]!r}")
+            samples["graph_latency"].append(seconds)
+            info["graph_bytes"] = len(body)
+            log(f"  warm hierarchy {statistics.median(samples['hier_warm'][-5:]) * 1000:.0f} ms; "
+                f"Graphs /graph {seconds:.2f} s, {len(body):,} B")
+    info["samples"] = samples
+    info["median"] = {k: statistics.median(v) if v else None for k, v in samples.items()}
+    return info
+
+
+def reveal_and_expand(tb, frame, run, tag, deep, already_expanded) -> float:
+    """Expands the deep module's ancestors one by one (double-clicks), then times its own expansion (ms)."""
+    for ancestor in deep["ancestors"]:
+        if ancestor == already_expanded:
+            continue
+        Browser.expand(frame, ancestor, has_edges(tb, run, tag, ancestor))
+    result = Browser.expand(frame, deep["path"], has_edges(tb, run, tag, deep["path"]))
+    log(f"  expand {deep['path']} ({deep['num_ops']} ops, five levels down): {result['ms']:.0f} ms, "
+        f"{result['children']} drawn, {result['edges']} edges, hierarchy fetch {result['fetchMs']:.0f} ms, "
+        f"longest task {result['longestTaskMs']} ms")
+    return result["ms"]
+
+
+# --- Memory over all graphs -------------------------------------------------------------------------------------
+def measure_memory(logdirs: dict, cache: Path, logs: Path) -> dict:
+    """One tensorboard over a logdir of all benchmark runs (symlinks); open each graph's hierarchy and the
+    largest top-level expansion (and the deep module of the 200k graph) through the API; then its RSS."""
+    combined = cache / "all"
+    combined.mkdir(exist_ok=True)
+    for entry in combined.iterdir():
+        if entry.is_symlink():
+            entry.unlink()
+    for name, logdir in logdirs.items():
+        (combined / name).symlink_to(os.path.relpath(logdir / name, combined))
+    with TensorBoard(combined, logs / "all-runs.log") as tb:
+        graphs = tb.json(f"/data/plugin/{PLUGIN}/graphs")["graphs"]
+        deadline = time.perf_counter() + START_TIMEOUT
+        while len(graphs) < len(logdirs) and time.perf_counter() < deadline:
+            time.sleep(1)
+            graphs = tb.json(f"/data/plugin/{PLUGIN}/graphs")["graphs"]
+        before = tb.rss_bytes()[0]
+        for g in graphs:
+            root = tb.json(f"/data/plugin/{PLUGIN}/hierarchy", run=g["run"], tag=g["tag"])["node"]
+            largest = largest_top_level_module(root)
+            tb.json(f"/data/plugin/{PLUGIN}/hierarchy", run=g["run"], tag=g["tag"], path=largest["path"], depth=1)
+            if g["run"].startswith("synthetic_200k"):
+                path = synthetic.deep_module_path()
+                for i in range(1, path.count("/") + 2):
+                    tb.json(f"/data/plugin/{PLUGIN}/hierarchy", run=g["run"], tag=g["tag"],
+                            path="/".join(path.split("/")[:i]), depth=1)
+        rss, peak = tb.rss_bytes()
+        return {"graphs": len(graphs), "rss": rss, "peak": peak, "rss_before": before}
+
+
+# --- Report -----------------------------------------------------------------------------------------------------
+def fmt_s(x):
+    return "n/a" if x is None else f"{x:.2f} s"
+
+
+def fmt_ms(x):
+    return "n/a" if x is None else f"{x * 1000:.0f} ms"
+
+
+def fmt_bytes(n):
+    if n is None:
+        return "n/a"
+    if n >= 1e6:
+        return f"{n / 1e6:.1f} MB"
+    if n >= 1e3:
+        return f"{n / 1e3:.1f} kB"
+    return f"{n} B"
+
+
+def mark(ok):
+    return "n/a" if ok is None else ("**met**" if ok else "**NOT met**")
+
+
+def evaluate_targets(results: dict, memory) -> list:
+    """[(target, details, ok)] for every target of issue 3 the benchmark measures."""
+    med = {n: r["median"] for n, r in results.items() if "median" in r}
+    rows = []
+    for n in BIG_GRAPHS:
+        if n in med and med[n]["modules_cold"] and med[n]["graphs_dashboard"]:
+            m = med[n]
+            ratio = m["graphs_dashboard"] / m["modules_cold"]
+            rows.append((f"{n}: Modules first view >= {TARGET_RATIO:g}x sooner than the Graphs dashboard",
+                         f"cold {m['modules_cold']:.2f} s vs {m['graphs_dashboard']:.2f} s = {ratio:.2f}x "
+                         f"(warm {m['graphs_dashboard'] / m['modules_warm']:.2f}x)" if m["modules_warm"] else "",
+                         ratio >= TARGET_RATIO))
+    if BASELINE in med:
+        base = med[BASELINE]
+        for n in BIG_GRAPHS:
+            if n in med and med[n]["modules_cold"]:
+                added = med[n]["modules_cold"] - base["modules_cold"]
+                added_warm = (med[n]["modules_warm"] - base["modules_warm"]) if med[n]["modules_warm"] else None
+                rows.append((f"{n}: size adds <= {TARGET_ADDED_S} s to the first view over the 10-op graph",
+                             f"cold +{added:.2f} s ({med[n]['modules_cold']:.2f} vs {base['modules_cold']:.2f} s)"
+                             + (f", warm +{added_warm:.2f} s" if added_warm is not None else ""),
+                             added <= TARGET_ADDED_S))
+    if "synthetic_200k" in med:
+        c = med["synthetic_200k"]["hier_cold"]
+        rows.append((f"synthetic_200k: cold hierarchy?depth=1 < {TARGET_COLD_200K_S:g} s", f"{c:.2f} s",
+                     c < TARGET_COLD_200K_S))
+    for n in TRAINING_STEPS:
+        if n in med:
+            c, g = med[n]["hier_cold"], med[n]["graph_latency"]
+            rows.append((f"{n}: cold hierarchy <= {TARGET_VS_GRAPH:g}x the Graphs plugin's /graph",
+                         f"{c:.2f} s vs {g:.2f} s = {c / g:.2f}x", c <= TARGET_VS_GRAPH * g))
+    for n, r in results.items():
+        if "first_bytes" in r:
+            rows.append((f"{n}: first hierarchy response <= 200 kB", fmt_bytes(r["first_bytes"]),
+                         r["first_bytes"] <= TARGET_FIRST_BYTES))
+    for n, r in results.items():
+        m = r.get("median")
+        if m and m["expand_first"] is not None:
+            d = r.get("expand_detail", {})
+            rows.append((f"{n}: expanding the largest top-level module ({r['largest']['path']}, "
+                         f"{r['largest']['num_children']} children) < {TARGET_EXPAND_S} s",
+                         f"{m['expand_first']:.2f} s (warm {fmt_s(m['expand_warm'])}); longest main-thread task "
+                         f"{fmt_task(d.get('longestTaskMs'))}",
+                         m["expand_first"] < TARGET_EXPAND_S))
+        if m and m.get("deep_first") is not None:
+            rows.append((f"{n}: expanding a {r['deep']['num_ops']}-op module five levels down < {TARGET_EXPAND_S} s",
+                         f"{m['deep_first']:.2f} s (warm {fmt_s(m['deep_warm'])})", m["deep_first"] < TARGET_EXPAND_S))
+    for n, r in results.items():
+        d = r.get("expand_detail")
+        if d and d.get("longestTaskMs") is not None:
+            rows.append((f"{n}: page responsive while the largest expansion is laid out (no task > "
+                         f"{RESPONSIVE_TASK_MS} ms)", f"longest task {fmt_task(d['longestTaskMs'])}, longest frame gap "
+                         f"{d['maxFrameGapMs']:.0f} ms", d["longestTaskMs"] <= RESPONSIVE_TASK_MS))
+    if memory and "rss" in memory:
+        rows.append((f"TensorBoard resident memory after opening every graph < 1.5 GB",
+                     f"{fmt_bytes(memory['rss'])} (peak {fmt_bytes(memory['peak'])})", memory["rss"] < TARGET_RSS_BYTES))
+    return rows
+
+
+def fmt_task(ms):
+    return "n/a" if ms is None else f"{ms:.0f} ms"
+
+
+def render_table(results: dict, memory, targets, meta) -> str:
+    lines = [
+        "| graph | ops | Modules first view cold / warm | Graphs dashboard first node | ratio cold / warm "
+        "| expand largest module | first `hierarchy` bytes | `hierarchy` cold / warm | Graphs plugin `/graph` |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for n, r in results.items():
+        if "error" in r and "median" not in r:
+            lines.append(f"| {LABELS.get(n, n)} | | error: {r['error'].splitlines()[0][:120]} | | | | | | |")
+            continue
+        m = r["median"]
+        ratio_cold = m["graphs_dashboard"] / m["modules_cold"] if m["graphs_dashboard"] and m["modules_cold"] else None
+        ratio_warm = m["graphs_dashboard"] / m["modules_warm"] if m["graphs_dashboard"] and m["modules_warm"] else None
+        expand = fmt_s(m["expand_first"])
+        if r.get("largest"):
+            expand += f" (`{r['largest']['path']}`, {r['largest']['num_children']} children)"
+        if m.get("deep_first") is not None:
+            expand += f"; 5 levels down ({r['deep']['num_ops']} ops): {fmt_s(m['deep_first'])}"
+        lines.append(
+            f"| {LABELS.get(n, n)} | {r['ops']:,} | {fmt_s(m['modules_cold'])} / {fmt_s(m['modules_warm'])} "
+            f"| {fmt_s(m['graphs_dashboard'])} | "
+            f"{'n/a' if ratio_cold is None else f'{ratio_cold:.2f}x'} / {'n/a' if ratio_warm is None else f'{ratio_warm:.2f}x'} "
+            f"| {expand} | {fmt_bytes(r['first_bytes'])} ({fmt_bytes(r['first_bytes_gzip'])} gzip) "
+            f"| {fmt_s(m['hier_cold'])} / {fmt_ms(m['hier_warm'])} "
+            f"| {fmt_s(m['graph_latency'])}, {fmt_bytes(r.get('graph_bytes'))} |"
+        )
+    out = "\n".join(lines) + "\n"
+    if memory:
+        if "rss" in memory:
+            out += (f"\nTensorBoard resident memory (tensorboard and its children, from /proc) after opening all "
+                    f"{memory['graphs']} graphs in one tensorboard: **{fmt_bytes(memory['rss'])}** "
+                    f"(peak {fmt_bytes(memory['peak'])}; {fmt_bytes(memory['rss_before'])} before any graph was opened).\n")
+        else:
+            out += f"\nTensorBoard resident memory: error: {memory.get('error', '').splitlines()[0][:200]}\n"
+    out += "\n| target (issue 3) | measured | |\n|---|---|---|\n"
+    for target, detail, ok in targets:
+        out += f"| {target} | {detail} | {mark(ok)} |\n"
+    return out
+
+
+def machine_line() -> str:
+    try:
+        cpu = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
+    except (OSError, StopIteration):
+        cpu = platform.processor() or "?"
+    try:
+        mem = int(next(l.split()[1] for l in open("/proc/meminfo") if l.startswith("MemTotal"))) / 1e6
+    except (OSError, StopIteration):
+        mem = 0
+    return f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GB RAM, Linux {platform.release()}"
+
+
+def versions() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    parts = []
+    for dist in ("tensorboard", "tensorflow-cpu", "keras", "playwright"):
+        try:
+            parts.append(f"{dist} {version(dist)}")
+        except PackageNotFoundError:
+            pass
+    try:
+        chromium = subprocess.run([CHROMIUM, "--version"], capture_output=True, text=True, timeout=30).stdout.strip()
+        parts.append(chromium)
+    except (OSError, subprocess.TimeoutExpired):
+        pass
+    return ", ".join(parts)
+
+
+# --- Main ---------------------------------------------------------------------------------------------------------
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=int(os.environ.get("BENCH_RUNS", "3")))
+    parser.add_argument("--warm", type=int, default=int(os.environ.get("BENCH_WARM", "2")))
+    parser.add_argument("--graphs", default=os.environ.get("BENCH_GRAPHS", ",".join(generate.GRAPHS)))
+    parser.add_argument("--cache", type=Path, default=Path(os.environ.get("BENCH_CACHE", generate.DEFAULT_CACHE)))
+    parser.add_argument("--results", default=os.environ.get("BENCH_RESULTS", str(HERE / "results.md")))
+    parser.add_argument("--strict", action="store_true", default=os.environ.get("BENCH_STRICT") == "1")
+    args = parser.parse_args(argv)
+    names = [n.strip() for n in args.graphs.split(",") if n.strip()]
+    cache = args.cache.resolve()
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+
+    started = time.perf_counter()
+    load_before = os.getloadavg()
+    logdirs = generate.ensure(cache, names, log=log)
+    generated = time.perf_counter()
+    logs = cache / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    log(f"benchmark data in {cache}; tensorboard logs in {logs}")
+
+    results: dict = {}
+    memory = None
+    failures = 0
+    try:
+        browser = Browser()
+        try:
+            for name in names:
+                try:
+                    results[name] = measure_graph(name, logdirs[name], args.runs, args.warm, browser, logs)
+                except Exception as e:  # keep going: one graph's failure still leaves the others' figures
+                    failures += 1
+                    results[name] = {"name": name, "error": f"{type(e).__name__}: {e}"}
+                    log(f"[{name}] FAILED: {type(e).__name__}: {e}")
+                    traceback.print_exc(file=sys.stderr)
+        finally:
+            browser.close()
+        try:
+            log("[memory] one tensorboard over every benchmark run")
+            memory = measure_memory(logdirs, cache, logs)
+        except Exception as e:
+            failures += 1
+            memory = {"error": f"{type(e).__name__}: {e}"}
+            log(f"[memory] FAILED: {type(e).__name__}: {e}")
+    finally:
+        stop_all()
+
+    targets = evaluate_targets(results, memory)
+    meta = {
+        "date": datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
+        "command": "make bench" + (f"  (BENCH_RUNS={args.runs})" if args.runs != 3 else ""),
+        "machine": machine_line(),
+        "versions": versions(),
+        "load": f"{load_before[0]:.1f} before, {os.getloadavg()[0]:.1f} after (1-minute load average)",
+        "measure_s": time.perf_counter() - generated,
+    }
+    table = render_table(results, memory, targets, meta)
+    print()
+    print(table)
+    unmet = [t for t in targets if t[2] is False]
+    print(f"{len(targets) - len(unmet)} of {len(targets)} targets met; measured in "
+          f"{meta['measure_s'] / 60:.1f} min (medians of {args.runs} round(s)); load {meta['load']}")
+    if args.results != "-":
+        write_results(Path(args.results), table, results, memory, meta, args)
+        print(f"wrote {args.results}")
+    with open(cache / "last-results.json", "w") as f:
+        json.dump({"meta": meta, "results": results, "memory": memory}, f, indent=1, default=str)
+    if failures:
+        return 2
+    return 1 if (args.strict and unmet) else 0
+
+
+def write_results(path: Path, table: str, results: dict, memory, meta: dict, args) -> None:
+    samples = []
+    for n, r in results.items():
+        if "samples" not in r:
+            continue
+        s = r["samples"]
+        parts = [f"{k} " + ", ".join(f"{x:.3f}" for x in v) for k, v in s.items() if v]
+        samples.append(f"- {n} ({r['run']}/{r['tag']}, {r['source']}, {r['top_level']} top-level nodes): " + "; ".join(parts))
+    body = f"""# Benchmark: the Modules tab on big graphs (issue 3)
+
+Last run: {meta['date']}, `{meta['command']}` (medians of {args.runs} round(s); {args.warm} warm first view(s) per
+round), measured in {meta['measure_s'] / 60:.1f} min.
+Machine: {meta['machine']}; load {meta['load']}. {meta['versions']}.
+Data: generated by `benchmarks/generate.py` into `.cache/bench/` (git-ignored, written once).
+
+{table}
+How it is measured (`benchmarks/bench.py`): one `tensorboard --load_fast=false` per graph over a logdir holding only
+that run. *Modules first view*: navigation to `/#module_graph` in TensorBoard's page until the tab's iframe has a
+`[data-path]` element, polled every 100 ms as `../shared/tools/graphs_dashboard_timing.py` polls the Graphs
+dashboard; *cold* is the first view on a fresh tensorboard (the server parses the graph), *warm* the next ones,
+each in a fresh browser context. *Graphs dashboard first node*: that tool, same tensorboard, same round. *Ratio*:
+Graphs dashboard / Modules. *Expand largest module*: a double-click on the top-level module with the most ops in
+the page right after the cold first view, until its children's `[data-path]` elements and edges `[data-from]` are
+drawn inside it (timed in the page with requestAnimationFrame). *hierarchy cold*: the first request of a fresh
+tensorboard from Python (`hierarchy?run&tag`, default depth; its bytes are the first-response bytes, without
+compression); *warm*: `hierarchy?depth=1` afterwards. *Graphs plugin /graph*: the request the Graphs dashboard
+makes (`limit_attr_size=1024&large_attrs_key=_too_large_attrs`; traces add `tag` and `conceptual=false`).
+
+Samples in seconds (rounds in order):
+
+{chr(10).join(samples)}
+"""
+    path.write_text(body)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
