@@ -84,7 +84,10 @@ def latest_blob_keys(data_provider, ctx, experiment_id: str, record: GraphRecord
 def build_hierarchy(record: GraphRecord, blobs: list) -> Hierarchy:
     """Parse a record once; raises graph.GraphError for a record that holds no readable graph."""
     with _no_gc():
-        return _build(record, blobs)
+        hierarchy = _build(record, blobs)
+    # The ops keep their NodeDefs, and through them the whole parsed record, alive: count it for the cache.
+    hierarchy.record_bytes = sum(len(blob) for blob in blobs)
+    return hierarchy
 
 
 @contextlib.contextmanager

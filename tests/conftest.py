@@ -309,8 +309,11 @@ def hostile_servers(hostile_logdir, growing_writers):
             tb.stop()
         raise errors["python"]
     yield {loader: (None if loader in errors else tb) for loader, tb in servers.items()}
-    for tb in servers.values():
-        tb.stop()
+    stops = [threading.Thread(target=tb.stop) for tb in servers.values()]
+    for t in stops:
+        t.start()
+    for t in stops:
+        t.join()
 
 
 @pytest.fixture(params=list(LOADERS))

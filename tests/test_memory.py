@@ -1,0 +1,178 @@
+"""Issue 5, part 4: parsed graphs live in a cache bounded in bytes, set by the flag
+`--module_graph_cache_mb` (the plugin is its own TBLoader, which is how a plugin named by an
+entry point gets a flag); opening more graphs than fit keeps memory under the bound."""
+
+import argparse
+import gc
+import os
+import random
+from importlib import metadata
+
+import pytest
+from tensorboard import program
+from tensorboard.backend import application
+from tensorboard.compat.proto import graph_pb2, types_pb2
+from tensorboard.plugins import base_plugin
+
+from support import InProcess, ok_json
+from tb_module_plugin import sources
+from tb_module_plugin.cache import DEFAULT_MAX_BYTES, HierarchyCache
+from tb_module_plugin.plugin import ModuleGraphPlugin
+
+MB = 2**20
+
+
+# --- the cache ----------------------------------------------------------------------------------
+def sized(cache, key, nbytes, built=None):
+    """cache.get of a value that says its size; `built` collects the keys actually built."""
+    def build():
+        if built is not None:
+            built.append(key)
+        return {"key": key, "bytes": nbytes}
+
+    return cache.get(key, build, lambda value: value["bytes"])
+
+
+def test_least_recently_used_goes_first():
+    cache = HierarchyCache(max_bytes=100)
+    for key in "abc":
+        sized(cache, key, 30)
+    sized(cache, "a", 30)  # a is used again: b is now the oldest
+    sized(cache, "d", 30)
+    assert list(cache._entries) == ["c", "a", "d"] and cache.total_bytes == 90
+    sized(cache, "e", 50)
+    assert list(cache._entries) == ["d", "e"] and cache.total_bytes == 80
+    built = []
+    sized(cache, "b", 30, built)  # evicted: built again
+    sized(cache, "e", 50, built)  # kept: not built
+    assert built == ["b"]
+
+
+def test_total_stays_under_the_bound_whatever_the_order():
+    rng = random.Random(3)
+    cache = HierarchyCache(max_bytes=1000)
+    sizes = {key: rng.randint(1, 400) for key in range(40)}
+    for _ in range(2000):
+        key = rng.randrange(40)
+        assert sized(cache, key, sizes[key])["key"] == key
+        assert cache.total_bytes <= cache.max_bytes
+        assert cache.total_bytes == sum(sizes[k] for k in cache._entries)
+
+
+def test_a_graph_larger_than_the_bound_is_kept_alone():
+    """It must be served; everything else makes room, and it goes at the next graph."""
+    cache = HierarchyCache(max_bytes=100)
+    sized(cache, "small", 10)
+    sized(cache, "huge", 500)
+    assert list(cache._entries) == ["huge"] and cache.total_bytes == 500
+    sized(cache, "small", 10)
+    assert list(cache._entries) == ["small"] and cache.total_bytes == 10
+
+
+def test_the_estimate_counts_the_parsed_record():
+    """A graph's ops keep their NodeDefs and so the whole parsed record: a run graph holding 8 MB
+    of constants weighs at least 8 MB (it was counted as 5 kB, so the bound held thousands)."""
+    blob = big_graph("model", megabytes=8).SerializeToString()
+    record = sources.GraphRecord("run", sources.RUN_GRAPH_TAG, "run_graph", "graphs")
+    hierarchy = sources.build_hierarchy(record, [blob])
+    assert hierarchy.estimated_bytes() >= len(blob) >= 8 * MB
+
+
+# --- the flag -------------------------------------------------------------------------------------
+def test_the_entry_point_names_the_plugin_which_is_its_own_loader():
+    entry = {e.name: e for e in metadata.entry_points(group="tensorboard_plugins")}["module_graph"]
+    assert entry.value == "tb_module_plugin.plugin:ModuleGraphPlugin"
+    loader = application.make_plugin_loader(entry.load())
+    assert isinstance(loader, ModuleGraphPlugin) and isinstance(loader, base_plugin.TBLoader)
+    context = base_plugin.TBContext(data_provider=None, flags=argparse.Namespace(module_graph_cache_mb=3))
+    plugin = loader.load(context)
+    assert isinstance(plugin, ModuleGraphPlugin) and plugin._cache.max_bytes == 3 * MB
+
+
+@pytest.mark.parametrize("argv,expected", [([], DEFAULT_MAX_BYTES), (["--module_graph_cache_mb", "5"], 5 * MB),
+                                           (["--module_graph_cache_mb=0.5"], MB // 2)])
+def test_the_flag_sets_the_bound(tmp_path, argv, expected):
+    tb = program.TensorBoard(plugins=[ModuleGraphPlugin])
+    tb.configure(argv=["", *argv])
+    [loader] = tb.plugin_loaders
+    plugin = loader.load(base_plugin.TBContext(data_provider=None, flags=tb.flags, logdir=str(tmp_path)))
+    assert plugin._cache.max_bytes == expected
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "nan"])
+def test_the_flag_refuses_what_is_not_a_size(tmp_path, value):
+    tb = program.TensorBoard(plugins=[ModuleGraphPlugin])
+    with pytest.raises(base_plugin.FlagsError, match="module_graph_cache_mb"):
+        tb.configure(argv=["", "--module_graph_cache_mb", value])
+
+
+def test_a_plugin_without_flags_gets_the_default(tmp_path):
+    """Made by TensorBoard's BasicLoader or by hand (context.flags is None)."""
+    plugin = ModuleGraphPlugin(base_plugin.TBContext(data_provider=None))
+    assert plugin._cache.max_bytes == DEFAULT_MAX_BYTES
+
+
+# --- memory ---------------------------------------------------------------------------------------
+GRAPHS = 10
+GRAPH_MB = 10
+BOUND_MB = 16
+MARGIN_MB = 24
+
+
+def big_graph(scope, megabytes):
+    """A run graph whose two Consts hold `megabytes` of (incompressible) weights, as frozen graphs do."""
+    g = graph_pb2.GraphDef()
+    rng = random.Random(scope)
+    for i in range(2):
+        node = g.node.add(name=f"{scope}/weights_{i}", op="Const")
+        node.attr["dtype"].type = types_pb2.DT_FLOAT
+        tensor = node.attr["value"].tensor
+        tensor.dtype = types_pb2.DT_FLOAT
+        tensor.tensor_shape.dim.add(size=megabytes * MB // 8)
+        tensor.tensor_content = rng.randbytes(megabytes * MB // 2)
+    g.node.add(name=f"{scope}/MatMul", op="MatMul", input=[f"{scope}/weights_0", f"{scope}/weights_1"])
+    return g
+
+
+def resident_bytes():
+    with open(f"/proc/{os.getpid()}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    pytest.skip("no /proc/<pid>/status here")
+
+
+def write_run_graph_fast(logdir, run, graph_def):
+    """What RawWriter.graph_def writes, through TensorFlow's record writer (its pure-Python CRC
+    takes 0.4 s a megabyte)."""
+    import tensorflow as tf
+    from tensorboard.compat.proto import event_pb2
+
+    (logdir / run).mkdir()
+    with tf.io.TFRecordWriter(str(logdir / run / "events.out.tfevents.1.memory")) as writer:
+        writer.write(event_pb2.Event(wall_time=1, file_version="brain.Event:2").SerializeToString())
+        writer.write(event_pb2.Event(wall_time=2, step=0, graph_def=graph_def.SerializeToString()).SerializeToString())
+
+
+def test_opening_more_graphs_than_fit_keeps_memory_under_the_bound(tmp_path):
+    for i in range(GRAPHS):
+        write_run_graph_fast(tmp_path, f"frozen_{i}", big_graph(f"model_{i}", GRAPH_MB))
+    plugin = InProcess(tmp_path, flags=argparse.Namespace(module_graph_cache_mb=BOUND_MB))
+    cache = plugin.plugin._cache
+
+    def open_graph(i):
+        root = ok_json(plugin.api("hierarchy", run=f"frozen_{i}", tag=sources.RUN_GRAPH_TAG))["node"]
+        assert root["num_ops"] == 3
+        assert cache.total_bytes <= cache.max_bytes or len(cache) == 1
+        gc.collect()
+
+    for i in range(2):  # the first graphs: what one open graph and the allocator's pools take
+        open_graph(i)
+    before = resident_bytes()
+    for _ in range(2):
+        for i in range(GRAPHS):
+            open_graph(i)
+    grown = resident_bytes() - before
+    assert grown < (BOUND_MB + MARGIN_MB) * MB, (
+        f"{GRAPHS} graphs of {GRAPH_MB} MB opened with a {BOUND_MB} MB bound: resident memory grew by "
+        f"{grown / MB:.0f} MB")
