@@ -1,7 +1,7 @@
 // The page: picker and search on top, the module tree, the graph and the details panel side by side.
 // Wires user actions to the Explorer (what is expanded and selected) and redraws graph and tree from it.
 
-import { ApiError, type Api, type GraphRef } from "./api";
+import type { Api, GraphRef } from "./api";
 import { DetailsPanel } from "./details-panel";
 import { html } from "./dom";
 import { Explorer } from "./explorer";
@@ -23,8 +23,7 @@ with writer.as_default():
     tf.summary.trace_export(name="model", step=0)`;
 
 function messageOf(error: unknown): string {
-  if (error instanceof ApiError || error instanceof Error) return error.message;
-  return String(error);
+  return error instanceof Error ? error.message : String(error);
 }
 
 function sameGraph(a: GraphRef | undefined, b: GraphRef | undefined): boolean {

@@ -25,9 +25,13 @@ export function render(): void {
   const stylesheet = document.createElement("link");
   stylesheet.rel = "stylesheet";
   stylesheet.href = new URL("./static/style.css", import.meta.url).href;
+  // The graph measures its pane to fit the first view, so it starts once the styles apply.
+  const styled = new Promise((resolve) => {
+    stylesheet.onload = stylesheet.onerror = resolve;
+  });
   document.head.append(stylesheet);
   document.body.replaceChildren();
   document.body.classList.add("mg-body");
   const app = new App(document.body, createApi(), new URL("./static/layout-worker.js", import.meta.url));
-  void app.start();
+  void styled.then(() => app.start());
 }
