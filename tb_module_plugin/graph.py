@@ -142,6 +142,8 @@ def _function_label(ops: list) -> str:
         if "/" not in op.placement:
             continue
         top = op.placement.split("/", 1)[0]
+        if not top:  # `/name`: no scope to name it by
+            continue
         if any(is_resource_input(p.node_def) for p, _, control in op.inputs if not control):
             return top
         counts[top] = counts.get(top, 0) + 1

@@ -1,0 +1,225 @@
+"""Issue 5, part 2: properties of the graph-to-hierarchy engine (graph.flatten_graph_def,
+graph.flatten_trace, hierarchy.build_graph_hierarchy) on generated GraphDefs: without a
+library, and with a small library of functions calling each other (or themselves, or
+functions that do not exist) through calls and control-flow ops.
+
+Whatever the graph: a tree whose root counts every op, unique paths, every op in exactly
+one place, edges only between children of the group that lists them; and parsing bytes
+raises nothing but graph.GraphError.
+"""
+
+import random
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from tensorboard.compat.proto import config_pb2, function_pb2, graph_pb2, node_def_pb2, types_pb2
+
+from tb_module_plugin import graph as graph_lib
+from tb_module_plugin import hierarchy as hierarchy_lib
+
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                           HealthCheck.data_too_large])
+FEWER = settings(SETTINGS, max_examples=100)  # for the bigger inputs
+
+# Name pieces that make the engine's rules fire: scopes shared and clashing with op names, numbered
+# names that fold into series, the names it makes itself, empty segments, odd characters.
+SEGMENTS = ["a", "b", "dense", "MatMul", "AddN", "AddN_1", "AddN_2", "AddN_3", "AddN_4", "x_7", "inputs", "outputs",
+            "(a)", "a (2)", "AddN[0-4]", "", "then", "body", "é", "²", "AddN_²", "<b>", "other_functions"]
+OPS = ["Const", "Relu", "AddN", "MatMul", "Identity", "NoOp", "_Arg", "_Retval", "VarHandleOp", "ReadVariableOp",
+       "Placeholder"]
+CALL_OPS = ["StatefulPartitionedCall", "PartitionedCall"]
+FLOW_OPS = ["If", "StatelessIf", "While", "StatelessWhile", "Case"]
+FUNCTIONS = ["f0", "f1", "f2"]  # the library draws from these; some calls name one that is not there
+
+# Names of one to four segments (drawn as one choice: Hypothesis spends its time per draw).
+NAMES = sorted({"/".join(SEGMENTS[(i * 7 + j * 3) % len(SEGMENTS)] for j in range(1 + i % 4)) for i in range(120)}
+               | set(SEGMENTS) | {"a/b", "a/b/c", "b/a", "dense/MatMul", "dense/MatMul/ReadVariableOp", "/a", "a/"})
+
+
+@st.composite
+def node_defs(draw, in_function=False, calls=False, max_nodes=10):
+    """NodeDefs whose inputs name each other (by `name`, `name:port`, `^name`, or `name:out:port`
+    in functions), names that exist nowhere, and themselves. Names and op types are drawn (and
+    shrink); the wiring and attributes come from a drawn seed."""
+    ops = OPS + (CALL_OPS + FLOW_OPS + FUNCTIONS if calls else [])
+    nodes = draw(st.lists(st.tuples(st.sampled_from(NAMES), st.sampled_from(ops), st.integers(0, 2**16)),
+                          min_size=0 if in_function else 1, max_size=max_nodes))
+    pool = [n for n, _, _ in nodes] + ["ghost", "x"]
+    functions = FUNCTIONS + ["missing"]
+    out = []
+    for name, op, seed in nodes:
+        rng = random.Random(seed)
+        node = node_def_pb2.NodeDef(name=name, op=op)
+        for _ in range(rng.randrange(4)):
+            target = rng.choice(pool)
+            node.input.append(rng.choice([target, f"{target}:{rng.randrange(3)}", f"^{target}",
+                                          f"{target}:output:{rng.randrange(3)}"]))
+        if op in ("_Arg", "Placeholder") and rng.random() < 0.5:
+            node.attr["T" if op == "_Arg" else "dtype"].type = types_pb2.DT_RESOURCE
+        elif rng.random() < 0.5:
+            node.attr["T"].type = types_pb2.DT_FLOAT
+        if op in CALL_OPS and rng.random() < 0.8:
+            node.attr["f"].func.name = rng.choice(functions)
+        for attr in {"If": ("then_branch", "else_branch"), "StatelessIf": ("then_branch", "else_branch"),
+                     "While": ("cond", "body"), "StatelessWhile": ("cond", "body")}.get(op, ()):
+            node.attr[attr].func.name = rng.choice(functions)
+        if op == "Case":
+            for _ in range(rng.randrange(4)):
+                node.attr["branches"].list.func.add(name=rng.choice(functions))
+        out.append(node)
+    return out
+
+
+@st.composite
+def function_defs(draw):
+    f = function_pb2.FunctionDef()
+    f.signature.name = draw(st.sampled_from(FUNCTIONS))
+    for i in range(draw(st.integers(0, 2))):
+        f.signature.input_arg.add(name=["x", "y"][i], type=types_pb2.DT_FLOAT)
+    f.node_def.extend(draw(node_defs(in_function=True, calls=True, max_nodes=5)))
+    targets = [n.name for n in f.node_def] + ["x", "ghost"]
+    for i in range(draw(st.integers(0, 2))):
+        f.signature.output_arg.add(name=f"out{i}", type=types_pb2.DT_FLOAT)
+        if draw(st.booleans()):
+            f.ret[f"out{i}"] = f"{draw(st.sampled_from(targets))}:output:{draw(st.integers(0, 1))}"
+    return f
+
+
+@st.composite
+def graph_defs(draw, library=False):
+    g = graph_pb2.GraphDef()
+    g.node.extend(draw(node_defs(calls=library)))
+    if library:
+        g.library.function.extend(draw(st.lists(function_defs(), max_size=3)))
+    return g
+
+
+def build(graph_def):
+    ops = graph_lib.flatten_graph_def(graph_def)
+    return ops, hierarchy_lib.build_graph_hierarchy(graph_lib.FlatGraph(ops, [], []), "generated")
+
+
+def check_tree(h, ops):
+    """The properties every built hierarchy has."""
+    nodes = h.all_nodes
+    root = h.root
+    assert root.num_ops == len(ops)
+    paths = [n.path for n in nodes]
+    assert len(paths) == len(set(paths)), "two nodes share a path"
+    for node in nodes:
+        if node is root:
+            continue
+        assert node.name and "/" not in node.name, node.name
+        assert node.path == (f"{node.parent.path}/{node.name}" if node.parent is not root else node.name)
+        assert node.parent.children[node.name] is node
+        assert h.find(node.path) is node
+        if node.children is not None:
+            assert node.num_ops == sum(c.num_ops for c in node.children.values())
+    placed = [n for n in nodes if n.op is not None]
+    assert len(placed) == len(ops), "an op is missing from the tree, or placed twice"
+    assert {id(n.op) for n in placed} == {id(op) for op in ops}
+    assert all(op.node.op is op for op in ops)
+    for group in nodes:
+        if group.children is None:
+            continue
+        answer = h.node_json(group.path, 1)
+        children = {c["path"] for c in answer["children"]}
+        assert children == {c.path for c in group.children.values()}
+        for edge in answer["edges"]:
+            assert edge["from"] in children and edge["to"] in children and edge["from"] != edge["to"], edge
+            assert edge["count"] >= 1
+    for node in nodes[:60]:  # every answer can be given
+        details = h.details_json(node.path)
+        for end in details.get("inputs", []) + details.get("outputs", []):
+            assert h.find(end["path"]).op is not None or node.op is None, end
+    h.search("a", False, 50)
+    h.search("a|b", True, 50)
+
+
+@SETTINGS
+@given(graph_defs(library=False))
+def test_graphs_without_functions(graph_def):
+    ops, h = build(graph_def)
+    assert len(ops) == len(graph_def.node)
+    check_tree(h, ops)
+
+
+@FEWER
+@given(graph_defs(library=True))
+def test_graphs_with_a_library_of_functions(graph_def):
+    ops, h = build(graph_def)
+    check_tree(h, ops)
+
+
+@FEWER
+@given(st.lists(graph_defs(library=True), min_size=1, max_size=3))
+def test_traces_of_several_graphs(graph_defs_):
+    """A trace_export record: the last real graph is the user's, the others are tucked away."""
+    run_metadata = config_pb2.RunMetadata()
+    for g in graph_defs_:
+        run_metadata.function_graphs.add().pre_optimization_graph.CopyFrom(g)
+    graphs = graph_lib.parse_run_metadata(run_metadata.SerializeToString())
+    flat = graph_lib.flatten_trace(graphs)
+    h = hierarchy_lib.build_graph_hierarchy(flat, "trace")
+    every_op = flat.ops + [op for _, ops in flat.other_functions for op in ops] + flat.eager_ops
+    check_tree(h, every_op)
+
+
+@SETTINGS
+@given(st.binary(max_size=400), st.sampled_from(["graph_def", "run_metadata"]))
+def test_any_bytes_are_a_graph_or_a_graph_error(blob, kind):
+    try:
+        if kind == "graph_def":
+            ops, h = build(graph_lib.parse_graph_def(blob))
+        else:
+            flat = graph_lib.flatten_trace(graph_lib.parse_run_metadata(blob))
+            ops = flat.ops + [op for _, o in flat.other_functions for op in o] + flat.eager_ops
+            h = hierarchy_lib.build_graph_hierarchy(flat, "trace")
+    except graph_lib.GraphError as e:
+        assert str(e)
+        return
+    check_tree(h, ops)
+
+
+@FEWER
+@given(graph_defs(library=True), st.data())
+def test_corrupted_records_are_a_graph_or_a_graph_error(graph_def, data):
+    """A real record with bytes flipped, cut or inserted (a disk or a copy gone wrong)."""
+    blob = bytearray(graph_def.SerializeToString())
+    for _ in range(data.draw(st.integers(1, 4))):
+        at = data.draw(st.integers(0, len(blob)))
+        action = data.draw(st.sampled_from(["flip", "cut", "insert"]))
+        if action == "flip" and at < len(blob):
+            blob[at] ^= data.draw(st.integers(1, 255))
+        elif action == "cut":
+            del blob[at:]
+        else:
+            blob[at:at] = data.draw(st.binary(min_size=1, max_size=8))
+    try:
+        graph = graph_lib.parse_graph_def(bytes(blob))
+    except graph_lib.GraphError:
+        return
+    ops, h = build(graph)
+    check_tree(h, ops)
+
+
+def test_the_plugin_error_types_are_what_the_routes_catch():
+    """The types these properties allow are the ones plugin.py turns into 4xx answers."""
+    import inspect
+
+    from tb_module_plugin import plugin
+
+    source = inspect.getsource(plugin.ModuleGraphPlugin._answer)
+    for name in ("GraphError", "NotFound", "BadQuery", "BadRequest", "RecordNotFound"):
+        assert name in source, name
+
+
+@pytest.mark.parametrize("depth", [1, 1200])
+def test_deep_names_build_without_recursion(depth):
+    """Scopes nest as deep as names say (past Python's recursion limit)."""
+    g = graph_pb2.GraphDef()
+    g.node.add(name="/".join(["s"] * depth) + "/op", op="Relu")
+    ops, h = build(g)
+    check_tree(h, ops)
+    assert max(n.depth for n in h.all_nodes) == depth + 1
