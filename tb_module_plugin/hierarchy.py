@@ -33,7 +33,8 @@ class BadQuery(Exception):
 class Node:
     """A group (module, scope or synthetic group) or an op of the tree."""
 
-    __slots__ = ("name", "kind", "role", "parent", "children", "op", "path", "depth", "num_ops", "edges", "extra")
+    __slots__ = ("name", "kind", "role", "parent", "children", "op", "path", "depth", "num_ops", "edges", "extra",
+                 "structure")
 
     def __init__(self, name: str, kind: str, parent: "Node | None", op=None, role: str = ""):
         self.name = name
@@ -45,8 +46,9 @@ class Node:
         self.path = ""
         self.depth = 0
         self.num_ops = 1 if op is not None else 0
-        self.edges = None  # edges between children, computed on first use
+        self.edges = None  # edges between children: JSON list, or {(child, child): [count, control, samples]}
         self.extra = None  # more JSON fields (Keras layer config, module records)
+        self.structure = None  # see Hierarchy._structure
 
     @property
     def is_group(self) -> bool:
@@ -64,15 +66,16 @@ def _clean_segment(segment: str) -> str:
 class Hierarchy:
     """A built tree and the answers the API gives from it."""
 
-    def __init__(self, root: Node, edge_source=None):
+    def __init__(self, root: Node, op_graph: bool = True):
         self.root = root
-        self._edge_source = edge_source  # callable(group) -> [edge dicts]; None: edges are set at build time
+        self.op_graph = op_graph  # ops with dataflow (else: a Keras layer tree, its edges set by its builder)
         self._consumers = None
-        self._structures: dict = {}  # path -> structure number (see _structure)
-        self._interned: dict = {}
+        self._interned: dict = {}  # structure key -> number (see _structure)
         self.all_nodes: list = []
         self.record_bytes = 0  # size of the record it was built from: its parsed protobuf lives on in the ops
         _finalize(root, self.all_nodes)
+        if op_graph:
+            _distribute_edges([n for n in self.all_nodes if n.op is not None])
 
     def estimated_bytes(self) -> int:
         """Rough memory of the tree and the protobufs its ops keep, for the cache's bound."""
@@ -91,8 +94,11 @@ class Hierarchy:
         return node
 
     def group_edges(self, group: Node) -> list:
+        """The group's edges as JSON; dtypes and shapes are looked up only now, for the groups people open."""
         if group.edges is None:
-            group.edges = self._edge_source(group) if self._edge_source else []
+            group.edges = []
+        elif isinstance(group.edges, dict):
+            group.edges = [_edge_json(a, b, edge) for (a, b), edge in group.edges.items()]
         return group.edges
 
     # -- answers --
@@ -130,10 +136,17 @@ class Hierarchy:
     def _repeats(self, group: Node) -> list:
         """For each child: `{"key", "count"}` when it is one of several sibling modules of the same structure
         (`block_0`..`block_47`; every Conv2D layer of a ResNet), keyed by the first such sibling's name."""
-        keys = [self._structure(c) if c.kind == "module" else None for c in group.children.values()]
+        children = list(group.children.values())
+        sizes: dict = {}  # only siblings of equal size can have the same structure: compare those alone
+        for child in children:
+            if child.kind == "module":
+                size = (child.num_ops, len(child.children))
+                sizes[size] = sizes.get(size, 0) + 1
+        keys = [self._structure(c) if c.kind == "module" and sizes[(c.num_ops, len(c.children))] > 1 else None
+                for c in children]
         counts: dict = {}
         first: dict = {}
-        for key, child in zip(keys, group.children.values()):
+        for key, child in zip(keys, children):
             if key is not None:
                 counts[key] = counts.get(key, 0) + 1
                 first.setdefault(key, child.name)
@@ -142,23 +155,21 @@ class Hierarchy:
     def _structure(self, node: Node) -> int:
         """A number equal for subtrees of the same shape (op types and nesting, names aside); memoized, computed
         without recursion (scopes may nest thousands deep)."""
-        if node.path in self._structures:
-            return self._structures[node.path]
         stack = [(node, False)]
         while stack:
             current, ready = stack.pop()
-            if current.path in self._structures:
+            if current.structure is not None:
                 continue
             if current.op is not None:
                 key = ("op", current.op.op)
             elif not ready:
                 stack.append((current, True))
-                stack.extend((c, False) for c in current.children.values() if c.path not in self._structures)
+                stack.extend((c, False) for c in current.children.values() if c.structure is None)
                 continue
             else:
-                key = tuple(sorted(self._structures[c.path] for c in current.children.values()))
-            self._structures[current.path] = self._interned.setdefault(key, len(self._interned))
-        return self._structures[node.path]
+                key = tuple(sorted(c.structure for c in current.children.values()))
+            current.structure = self._interned.setdefault(key, len(self._interned))
+        return node.structure
 
     def op_path(self, op) -> str:
         node = getattr(op, "node", None)
@@ -179,7 +190,7 @@ class Hierarchy:
             out["outputs"] = [dict(self._end(op, port, control), path=self.op_path(c))
                               for c, port, control in consumers[:MAX_DETAIL_ENDS]]
             out["num_inputs"], out["num_outputs"] = len(op.inputs), len(consumers)
-        elif node.num_ops and node.children is not None and self._edge_source is not None:
+        elif node.num_ops and node.children is not None and self.op_graph:
             incoming, outgoing = self._boundary(node)
             out["inputs"], out["outputs"] = incoming[:MAX_DETAIL_ENDS], outgoing[:MAX_DETAIL_ENDS]
             out["num_inputs"], out["num_outputs"] = len(incoming), len(outgoing)
@@ -323,18 +334,30 @@ class _TreeBuilder:
         parent.children[name] = group
         return group
 
+    def _scope_group(self, parent: Node, scope: str) -> Node:
+        """The group of a '/'-separated scope below `parent`, found from its parent scope's group (cached)."""
+        scopes = self._scopes
+        group = scopes.get((id(parent), scope))
+        if group is not None:
+            return group
+        missing = [scope]  # this scope and its outer scopes up to the first one already known (no recursion:
+        outer = scope  # scopes may nest a thousand deep)
+        while True:
+            outer = outer.rpartition("/")[0]
+            group = scopes.get((id(parent), outer)) if outer else parent
+            if group is not None:
+                break
+            missing.append(outer)
+        for name in reversed(missing):
+            group = self.group(group, _clean_segment(name.rpartition("/")[2]))
+            scopes[(id(parent), name)] = group
+        return group
+
     def insert(self, parent: Node, placement: str, op) -> Node:
         """Put an op at its '/'-separated placement below `parent`."""
         scope, _, leaf = placement.rpartition("/")
         if scope:
-            key = (id(parent), scope)
-            group = self._scopes.get(key)
-            if group is None:
-                group = parent
-                for segment in scope.split("/"):
-                    group = self.group(group, _clean_segment(segment))
-                self._scopes[key] = group
-            parent = group
+            parent = self._scope_group(parent, scope)
         name = leaf or "(empty)"
         existing = parent.children.get(name)
         if existing is not None:
@@ -379,7 +402,7 @@ def build_graph_hierarchy(flat: graph_lib.FlatGraph, name: str, modules: dict | 
             captured.append(op)
         else:
             builder.insert(root, op.placement, op)
-    _place_captured_variables(builder, captured, io_names)
+    _place_captured_variables(builder, ops, captured, io_names)
     if flat.other_functions or flat.eager_ops:
         # Graphs of earlier work and of eager ops, recorded by the same trace: kept, out of the way.
         functions = builder.group(root, _reserve(taken, "other_functions"), role="functions")
@@ -396,11 +419,12 @@ def build_graph_hierarchy(flat: graph_lib.FlatGraph, name: str, modules: dict | 
         for segment in path.split("/"):
             group = builder.group(group, segment)
         group.kind, group.extra = "module", extra
-    _mark_roles_of_bodies(root)
-    _mark_modules(_all_ops(root), estimate_params=not modules)
+    placed = ops + [op for _, function_ops in flat.other_functions for op in function_ops] + flat.eager_ops
+    _mark_roles_of_bodies(placed)
+    _mark_modules(placed, estimate_params=not modules)
     _fold_series(root)
     _gather_loose_top_level_ops(root, taken)
-    return Hierarchy(root, edge_source=_op_edges)
+    return Hierarchy(root)
 
 
 def _gather_loose_top_level_ops(root: Node, taken: set) -> None:
@@ -466,12 +490,12 @@ def _owner_scope(node: Node) -> Node:
     return group
 
 
-def _place_captured_variables(builder: _TreeBuilder, captured: list, io_names: dict) -> None:
+def _place_captured_variables(builder: _TreeBuilder, ops: list, captured: list, io_names: dict) -> None:
     """Nest each captured variable into the module of the op that reads it, not at the top."""
     consumers: dict = {}
-    for op in _all_ops(builder.root):
+    for op in ops:
         for producer, _, control in op.inputs:
-            if not control and producer.role == "variable":
+            if not control and producer.role == "variable" and op.node is not None:
                 consumers.setdefault(id(producer), []).append(op)
     for var in captured:
         readers = consumers.get(id(var), [])
@@ -486,11 +510,6 @@ def _place_captured_variables(builder: _TreeBuilder, captured: list, io_names: d
         if owner is None or owner is builder.root:
             owner = builder.group(builder.root, io_names["input"], role="inputs")
         builder.insert(owner, var.op_name.replace("/", "_"), var)
-
-
-def _all_ops(root: Node):
-    for node in _ops_under(root):
-        yield node.op
 
 
 def _common_ancestor(nodes: list) -> Node:
@@ -511,10 +530,10 @@ def _common_ancestor(nodes: list) -> Node:
     return common[-1]
 
 
-def _mark_roles_of_bodies(root: Node) -> None:
+def _mark_roles_of_bodies(ops: list) -> None:
     """Groups that hold a control-flow op and its branch bodies say so."""
-    for node in list(_ops_under(root)):
-        op = node.op
+    for op in ops:
+        node = op.node
         if op.op in graph_lib.CONTROL_FLOW or op.op in graph_lib.CASE_OPS:
             group = node.parent
             if group.parent is not None and node.name == f"({group.name})":
@@ -579,36 +598,45 @@ def _mark_modules(ops, estimate_params: bool) -> None:
             group = group.parent
 
 
-def _op_edges(group: Node) -> list:
-    """Edges between the children of a group, aggregated from the op edges inside it."""
-    aggregated: dict = {}
-    depth = group.depth + 1
-    for node in _ops_under(group):
-        target = _ancestor_at(node, depth)
-        for producer, port, control in node.op.inputs:
-            source_node = getattr(producer, "node", None)
-            if source_node is None or source_node.depth < depth:
+def _distribute_edges(op_nodes: list) -> None:
+    """Every op edge belongs to one group: the one whose two children hold its ends. One pass files them all,
+    aggregated per pair of children (count, all-control, a few producers to read dtypes and shapes from)."""
+    for consumer in op_nodes:
+        for producer, port, control in consumer.op.inputs:
+            a, b = producer.node, consumer
+            if a is None or a is b:
                 continue
-            source = _ancestor_at(source_node, depth)
-            if source is target or source.parent is not group:
-                continue
-            edge = aggregated.get((source, target))
+            if a.parent is not b.parent:
+                while a.depth > b.depth:
+                    a = a.parent
+                while b.depth > a.depth:
+                    b = b.parent
+                while a.parent is not b.parent:
+                    a, b = a.parent, b.parent
+                if a is b:
+                    continue
+            group = a.parent
+            if group.edges is None:
+                group.edges = {}
+            edge = group.edges.get((a, b))
             if edge is None:
-                edge = aggregated[(source, target)] = {"from": source.path, "to": target.path, "count": 0,
-                                                      "dtypes": [], "shapes": [], "control": True}
-            edge["count"] += 1
+                edge = group.edges[(a, b)] = [0, True, []]
+            edge[0] += 1
             if not control:
-                edge["control"] = False
-                dtype = graph_lib.output_dtype(producer.node_def, port)
-                if dtype and dtype not in edge["dtypes"] and len(edge["dtypes"]) < 8:
-                    edge["dtypes"].append(dtype)
-                shape = graph_lib.output_shape(producer.node_def, port)
-                if shape and shape not in edge["shapes"] and len(edge["shapes"]) < 8:
-                    edge["shapes"].append(shape)
-    return list(aggregated.values())
+                edge[1] = False
+                if len(edge[2]) < 8:
+                    edge[2].append((producer, port))
 
 
-def _ancestor_at(node: Node, depth: int) -> Node:
-    while node.depth > depth:
-        node = node.parent
-    return node
+def _edge_json(source: Node, target: Node, edge: list) -> dict:
+    count, control, samples = edge
+    dtypes, shapes = [], []
+    for producer, port in samples:
+        dtype = graph_lib.output_dtype(producer.node_def, port)
+        if dtype and dtype not in dtypes:
+            dtypes.append(dtype)
+        shape = graph_lib.output_shape(producer.node_def, port)
+        if shape and shape not in shapes:
+            shapes.append(shape)
+    return {"from": source.path, "to": target.path, "count": count, "dtypes": dtypes, "shapes": shapes,
+            "control": control}

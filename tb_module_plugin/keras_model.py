@@ -26,7 +26,7 @@ def build_keras_hierarchy(blob: bytes, name: str) -> Hierarchy:
     root = Node(_model_name(model) or name, "module", None)
     _fill(root, model, 0)
     root.extra = _layer_extra(model)
-    hierarchy = Hierarchy(root)
+    hierarchy = Hierarchy(root, op_graph=False)
     for group in hierarchy.all_nodes:  # edges were written with child names; the API speaks paths
         for edge in group.edges or []:
             edge["from"], edge["to"] = group.children[edge["from"]].path, group.children[edge["to"]].path
