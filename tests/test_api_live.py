@@ -17,6 +17,7 @@ DEMO_TRACES = [
     ("attribute_module", "addprint"),
     ("nested_model", "model"),
     ("resnet50_train_step", "train_step"),
+    ("keras_sequential/train", "keras"),
 ]
 
 
