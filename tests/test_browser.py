@@ -12,7 +12,7 @@ import json
 import pytest
 from playwright.sync_api import expect
 
-from support import PLUGIN_NAME, REPO, XSS_IMG, XSS_SCRIPT
+from support import PLUGIN_NAME, REPO, XSS_IMG, XSS_SCRIPT, wait_for
 
 DRAW_TIMEOUT = 30_000
 SCREENSHOT = REPO / "docs" / "screenshot.png"
@@ -283,4 +283,112 @@ def test_resnet_opens_readable(page, tensorboard):
     open_entry(page, tensorboard, "resnet50_train_step", "train_step")
     count = page.locator("[data-path]").count()
     assert 1 <= count <= 12, count
+    assert_clean(page)
+
+
+# --- module records (issue 4) and repeated structure (issue 3) ------------------------------------
+def wait_listed(tb, run, tag):
+    """The demo's module records load with, but are not among, the graphs the fixture waits for."""
+    wait_for(lambda: any(g["run"] == run and g["tag"] == tag for g in tb.api("graphs").json()["graphs"]),
+             timeout=60, what=f"{run}/{tag} listed")
+
+
+def click_centre(page, scope, path):
+    b = box(scope, path)
+    page.mouse.click(b["x"] + b["width"] / 2, b["y"] + b["height"] / 2)
+
+
+def test_module_record_shows_classes_parameters_and_frozen(page, tensorboard):
+    """Keras Sequential of Dense(4), Dense(2), Dense(1) on 10 inputs with the first frozen (issue 4)."""
+    run, tag = "keras_sequential/module_record", "sequential"
+    wait_listed(tensorboard, run, tag)
+    open_entry(page, tensorboard, run, tag)
+    expect(node(page, "sequential")).to_contain_text("Sequential · 57 params")
+    expand(page, page, "sequential")
+    captions = {"dense": "Dense · 44 params · 7 ops", "dense_1": "Dense · 10 params", "dense_2": "Dense · 3 params"}
+    for name, caption in captions.items():
+        expect(node(page, f"sequential/{name}")).to_contain_text(caption, timeout=DRAW_TIMEOUT)
+    frozen = node(page, "sequential/dense")
+    expect(frozen).to_have_attribute("data-frozen", "true")
+    expect(frozen).to_contain_text("frozen")  # the badge
+    for name in ("dense_1", "dense_2"):
+        expect(node(page, f"sequential/{name}")).not_to_have_attribute("data-frozen", "true")
+    # Frozen looks different: another fill, and a hatch over it.
+    fills = {name: shape_of(page, f"sequential/{name}").evaluate("e => getComputedStyle(e).fill")
+             for name in ("dense", "dense_1")}
+    assert fills["dense"] != fills["dense_1"], fills
+    item = page.locator(sel("data-tree-path", "sequential/dense"))
+    expect(item).to_contain_text("Dense")
+    expect(item).to_contain_text("44 params")
+    expect(item).to_contain_text("❄")
+
+    click_centre(page, page, "sequential/dense")
+    details = page.locator(sel("data-details-for", "sequential/dense"))
+    expect(details).to_be_visible(timeout=DRAW_TIMEOUT)
+    for text in ("Dense", "keras.src.layers.core.dense.Dense", "layers[0]", "Parameters", "44",
+                 "Trainable parameters", "frozen"):
+        expect(details).to_contain_text(text)
+    kernel = details.locator("tr", has_text="sequential/dense/kernel").first
+    expect(kernel).to_contain_text("[10,4]")
+    expect(kernel).to_contain_text("float32")
+    expect(kernel).to_contain_text("frozen")
+    click_centre(page, page, "sequential/dense_1")
+    details = page.locator(sel("data-details-for", "sequential/dense_1"))
+    expect(details).to_be_visible(timeout=DRAW_TIMEOUT)
+    kernel = details.locator("tr", has_text="sequential/dense_1/kernel").first
+    expect(kernel).to_contain_text("[4,2]")
+    expect(kernel).to_contain_text("trainable")
+    expect(kernel).not_to_contain_text("frozen")
+    assert_clean(page)
+
+
+def test_module_record_of_demo_module(page, tensorboard):
+    run, tag = "demo_module_record", "addprint"
+    wait_listed(tensorboard, run, tag)
+    open_entry(page, tensorboard, run, tag)
+    expect(node(page, "demo_module")).to_contain_text("DemoModule · 1 param ·")
+    expect(page.locator(sel("data-tree-path", "demo_module"))).to_contain_text("1 param")
+    expand(page, page, "demo_module")
+    expect(node(page, "demo_module/AssignAddVariableOp")).to_be_visible(timeout=DRAW_TIMEOUT)
+    assert_clean(page)
+
+
+def test_keras_callback_layers_show_class_frozen_and_config(page, tensorboard):
+    open_entry(page, tensorboard, "keras_sequential/train", "keras")
+    expect(node(page, "dense")).to_have_attribute("data-frozen", "true")
+    expect(node(page, "dense")).to_contain_text("Dense")
+    expect(node(page, "dense_1")).not_to_have_attribute("data-frozen", "true")
+    click_centre(page, page, "dense")
+    details = page.locator(sel("data-details-for", "dense"))
+    expect(details).to_be_visible(timeout=DRAW_TIMEOUT)
+    for text in ("Dense", "frozen", "units", "relu"):  # the layer's config, shown like op attributes
+        expect(details).to_contain_text(text)
+    assert_clean(page)
+
+
+def test_repeated_blocks_share_a_colour_and_count(page, tensorboard):
+    run, tag = "nested_model", "model"
+    encoder = find_group(tensorboard, run, tag, "encoder")
+    open_entry(page, tensorboard, run, tag)
+    parts = encoder.split("/")
+    for i in range(1, len(parts) + 1):
+        expand(page, page, "/".join(parts[:i]))
+    blocks = [f"{encoder}/block_{i}" for i in range(4)]
+    marks = {c["path"]: c.get("repeat") for c in children(tensorboard, run, tag, encoder)}
+    key = marks[blocks[0]]["key"]
+    assert all(marks[b] == {"key": key, "count": 4} for b in blocks), marks
+    strokes = set()
+    for b in blocks:
+        expect(node(page, b)).to_have_attribute("data-repeat", key, timeout=DRAW_TIMEOUT)
+        expect(node(page, b)).to_contain_text("×4")
+        expect(page.locator(sel("data-tree-path", b))).to_contain_text("×4")
+        strokes.add(shape_of(page, b).evaluate("e => getComputedStyle(e).stroke"))
+    assert len(strokes) == 1, strokes
+    plain = shape_of(page, encoder).evaluate("e => getComputedStyle(e).stroke")
+    assert strokes != {plain}, (strokes, plain)
+    assert page.locator("[data-repeat]").count() == len(blocks)
+    click_centre(page, page, blocks[2])
+    details = page.locator(sel("data-details-for", blocks[2]))
+    expect(details).to_be_visible(timeout=DRAW_TIMEOUT)
+    expect(details).to_contain_text(f"one of 4 modules with the same structure as {key}")
     assert_clean(page)

@@ -302,7 +302,7 @@ export class App {
     this.details.showLoading(path);
     try {
       const details = await this.track(this.api.node(explorer.store.graph, path));
-      if (number === this.detailsNumber) this.details.show(details);
+      if (number === this.detailsNumber) this.details.show(details, this.visible && findVisible(this.visible, path));
     } catch (error) {
       if (number !== this.detailsNumber) return;
       this.details.clear();

@@ -3,8 +3,9 @@
 
 import { html } from "./dom";
 import { formatCount } from "./labels";
-import type { Endpoint, NodeDetails } from "./types";
-import type { VisibleNode } from "./visible";
+import { moduleInfoOf, repeatOf, type ModuleInfo, type ModuleVariable } from "./module-info";
+import type { Endpoint, NodeDetails, RepeatMark, VariableInfo } from "./types";
+import { childPath, type VisibleNode } from "./visible";
 
 /** Long lists (a group's inputs can number thousands) are cut here, with a line saying how many more. */
 const MAX_ROWS = 200;
@@ -48,11 +49,22 @@ export class DetailsPanel {
     );
   }
 
-  show(details: NodeDetails): void {
+  /**
+   * Details of a node from the node route. `drawn` is the node as the hierarchy route listed it: its module
+   * variables (with their trainable flags) are only there, the node route's "variables" being the
+   * captured variables placed in the group.
+   */
+  show(details: NodeDetails, drawn?: VisibleNode): void {
     this.element.setAttribute("data-details-for", details.path);
+    const fromDetails = moduleInfoOf(details);
+    const module: ModuleInfo | undefined = drawn?.module ? { ...drawn.module } : fromDetails;
+    if (module && !module.variables && fromDetails?.variables) module.variables = fromDetails.variables;
+    const repeat = drawn?.repeat ?? repeatOf(details);
+    const captured = (details.variables ?? []).filter((variable): variable is VariableInfo => "path" in variable);
     const facts: [string, Cell | undefined][] = [
       ["Path", details.path],
       ["Kind", details.kind],
+      ...this.moduleFacts(details.path, module, repeat),
       ["Role", details.role],
       ["Op type", details.op],
       ["Op name", details.op_name],
@@ -62,14 +74,56 @@ export class DetailsPanel {
       ["Children", details.num_children === undefined ? undefined : String(details.num_children)],
     ];
     this.element.replaceChildren(
-      html("h2", {}, details.name),
+      html(
+        "h2",
+        {},
+        details.name,
+        module?.frozen && html("span", { class: "mg-frozen-badge", title: "frozen: no trainable parameters" }, "❄ frozen"),
+      ),
       this.facts(facts),
+      this.moduleVariables(module?.variables),
       this.endpoints(details.kind === "op" ? "Inputs" : "Inputs entering the group", details.inputs),
       this.endpoints(details.kind === "op" ? "Outputs" : "Outputs leaving the group", details.outputs),
       this.attributes(details.attrs),
       this.opTypes(details.op_types),
-      this.variables(details.variables),
+      this.variables(captured, module?.variables !== undefined),
     );
+  }
+
+  /** Class, attribute path, parameters, frozen state and repeated structure of a module. */
+  private moduleFacts(path: string, module: ModuleInfo | undefined, repeat: RepeatMark | undefined) {
+    const facts: [string, Cell | undefined][] = [];
+    if (module?.className !== undefined) {
+      const qualified = module.className !== module.shortClass && html("code", { class: "mg-qualified" }, module.className);
+      facts.push(["Class", html("span", {}, html("strong", {}, module.shortClass ?? module.className), " ", qualified)]);
+    }
+    if (module?.attributePath !== undefined) {
+      facts.push([
+        "Attribute path",
+        module.attributePath === "" ? "(the recorded module itself)" : html("code", {}, module.attributePath),
+      ]);
+    }
+    if (module?.numParams !== undefined) {
+      const total = module.numParams.toLocaleString("en-US");
+      facts.push([
+        "Parameters",
+        module.paramsEstimated ? `~${total} (estimated from the shapes of the variables its ops read)` : total,
+      ]);
+    }
+    if (module?.numTrainableParams !== undefined) {
+      facts.push(["Trainable parameters", module.numTrainableParams.toLocaleString("en-US")]);
+    }
+    if (module?.frozen) facts.push(["Frozen", "yes: its parameters are not trainable"]);
+    if (repeat) {
+      const parent = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : "";
+      const first = childPath(parent, repeat.key);
+      const sameAs = first === path ? html("span", {}, repeat.key, " (this one)") : this.pathLink(first, repeat.key);
+      facts.push([
+        "Structure",
+        html("span", { class: "mg-repeat-fact" }, `one of ${repeat.count} modules with the same structure as `, sameAs),
+      ]);
+    }
+    return facts;
   }
 
   private facts(rows: [string, Cell | undefined][]): HTMLElement {
@@ -81,21 +135,31 @@ export class DetailsPanel {
     return list;
   }
 
-  private pathLink(path: string): HTMLButtonElement {
-    const button = html("button", { type: "button", class: "mg-link", title: `Show ${path}` }, path);
+  private pathLink(path: string, text = path): HTMLButtonElement {
+    const button = html("button", { type: "button", class: "mg-link", title: `Show ${path}` }, text);
     button.addEventListener("click", () => this.handlers.onReveal(path));
     return button;
   }
 
   /** A titled table; its first `wrapping` columns hold paths and names, which may wrap anywhere. */
-  private section(title: string, headers: string[], rows: Cell[][], wrapping = 1): HTMLElement | string {
+  private section(
+    title: string,
+    headers: string[],
+    rows: Cell[][],
+    wrapping = 1,
+    rowClass: (index: number) => string | undefined = () => undefined,
+  ): HTMLElement | string {
     if (rows.length === 0) return "";
     const cell = (value: Cell, column: number) => html("td", { class: column < wrapping ? "mg-wrap" : undefined }, value);
     const table = html(
       "table",
       {},
       html("thead", {}, html("tr", {}, ...headers.map((header) => html("th", {}, header)))),
-      html("tbody", {}, ...rows.slice(0, MAX_ROWS).map((row) => html("tr", {}, ...row.map(cell)))),
+      html(
+        "tbody",
+        {},
+        ...rows.slice(0, MAX_ROWS).map((row, index) => html("tr", { class: rowClass(index) }, ...row.map(cell))),
+      ),
     );
     return html(
       "section",
@@ -128,13 +192,29 @@ export class DetailsPanel {
     return this.section("Op types", ["Op", "Count"], rows);
   }
 
-  private variables(variables: NodeDetails["variables"]): HTMLElement | string {
-    const rows = (variables ?? []).map((variable) => [
+  /** The variables a recorded module owns; frozen ones (not trainable) are marked. */
+  private moduleVariables(variables: ModuleVariable[] | undefined): HTMLElement | string {
+    const list = variables ?? [];
+    const rows = list.map((variable) => [
+      variable.name,
+      variable.shape,
+      variable.dtype,
+      variable.trainable ? "trainable" : html("span", { class: "mg-frozen-mark" }, "❄ frozen"),
+    ]);
+    return this.section("Variables", ["Name", "Shape", "Dtype", "Trainable"], rows, 1, (index) =>
+      list[index]!.trainable ? undefined : "mg-frozen-row",
+    );
+  }
+
+  /** The captured variables (graph inputs) placed in the group. */
+  private variables(variables: VariableInfo[], moduleVariablesShown: boolean): HTMLElement | string {
+    const rows = variables.map((variable) => [
       this.pathLink(variable.path),
       variable.name,
       variable.dtype ?? "",
       variable.shape ?? "",
     ]);
-    return this.section("Variables", ["Node", "Name", "Dtype", "Shape"], rows, 2);
+    const title = moduleVariablesShown ? "Captured variables" : "Variables";
+    return this.section(title, ["Node", "Name", "Dtype", "Shape"], rows, 2);
   }
 }

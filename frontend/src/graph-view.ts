@@ -7,6 +7,8 @@ import { zoom, zoomIdentity, zoomTransform, type ZoomBehavior, type ZoomTransfor
 import { html, svg, syncChildren } from "./dom";
 import { DETAIL_FONT_SIZE, NAME_FONT_SIZE, detailLine, estimateTextWidth, fitText, shapeOf } from "./labels";
 import { GROUP_HEADER_HEIGHT, type PlacedEdge, type PlacedNode, type Point, type Scene } from "./layout";
+import { repeatColour, repeatSentence } from "./module-info";
+import type { VisibleNode } from "./visible";
 
 export interface GraphViewHandlers {
   onSelect(path: string): void;
@@ -20,6 +22,50 @@ const READABLE_SCALE = 0.6;
 /** Below this zoom, node captions are not drawn at all. */
 const FAR_SCALE = 0.3;
 const ARROW_ID = "mg-arrow";
+const HATCH_ID = "mg-hatch";
+const BADGE_FONT_SIZE = 9;
+const BADGE_HEIGHT = 14;
+
+/** The small labels on a node's top edge: "❄ frozen", "×12" (repeated structure). */
+function badgesOf(node: VisibleNode): { text: string; kind: string }[] {
+  const badges: { text: string; kind: string }[] = [];
+  if (node.module?.frozen) badges.push({ text: "❄ frozen", kind: "frozen" });
+  if (node.repeat) badges.push({ text: `×${node.repeat.count}`, kind: "repeat" });
+  return badges;
+}
+
+/** The badges in a <g> whose origin is their top-left corner, and their total width. */
+function drawBadges(node: VisibleNode): { element: SVGGElement; width: number } | undefined {
+  const badges = badgesOf(node);
+  if (badges.length === 0) return undefined;
+  const element = svg("g", { class: "mg-badges" });
+  let x = 0;
+  for (const { text, kind } of badges) {
+    const width = Math.round(estimateTextWidth(text, BADGE_FONT_SIZE) + 10);
+    element.append(
+      svg(
+        "g",
+        { class: `mg-badge mg-badge-${kind}`, transform: `translate(${x},0)` },
+        svg("rect", { width, height: BADGE_HEIGHT, rx: BADGE_HEIGHT / 2 }),
+        svg("text", { x: width / 2, y: 10, "text-anchor": "middle" }, text),
+      ),
+    );
+    x += width + 4;
+  }
+  return { element, width: x - 4 };
+}
+
+function badgesTransform(nodeWidth: number, badgesWidth: number): string {
+  return `translate(${round(Math.max(4, nodeWidth - badgesWidth - 8))},${-BADGE_HEIGHT / 2})`;
+}
+
+/** What a screen reader says for a node: its name and caption, and its marks. */
+function ariaLabelOf(node: VisibleNode): string {
+  const marks = [detailLine(node)];
+  if (node.module?.frozen) marks.push("frozen");
+  if (node.repeat) marks.push(repeatSentence(node.repeat));
+  return `${node.label} (${marks.join(", ")})`;
+}
 
 function round(value: number): number {
   return Math.round(value * 10) / 10;
@@ -48,7 +94,14 @@ function setAttributeIfChanged(element: Element, name: string, value: string): v
 interface DrawnNode {
   element: SVGGElement;
   expanded: boolean;
-  frame?: { outline: SVGRectElement; header: SVGRectElement; name: SVGTextElement; detail: SVGTextElement };
+  frame?: {
+    outline: SVGRectElement;
+    header: SVGRectElement;
+    name: SVGTextElement;
+    detail: SVGTextElement;
+    hatch?: SVGRectElement;
+    badges?: { element: SVGGElement; width: number };
+  };
 }
 
 /** What each drawn edge group shows, so that an unchanged one is kept. */
@@ -92,6 +145,12 @@ export class GraphView {
             orient: "auto",
           },
           svg("path", { d: "M0,0L10,5L0,10z", class: "mg-arrow" }),
+        ),
+        // Diagonal lines over frozen modules.
+        svg(
+          "pattern",
+          { id: HATCH_ID, width: 6, height: 6, patternUnits: "userSpaceOnUse", patternTransform: "rotate(45)" },
+          svg("line", { x1: 0, y1: 0, x2: 0, y2: 6, class: "mg-hatch-line" }),
         ),
       ),
       this.viewport,
@@ -249,25 +308,43 @@ export class GraphView {
     const { node, width, height } = placed;
     const classes = ["mg-node", `mg-kind-${node.kind}`, `mg-shape-${shapeOf(node)}`];
     if (node.expanded) classes.push("mg-expanded");
+    const frozen = node.module?.frozen === true;
     const element = svg("g", {
       class: classes.join(" "),
       "data-path": node.path,
       "data-expanded": node.expanded ? "true" : undefined,
       "data-chunk": node.kind === "chunk" ? "true" : undefined,
+      "data-frozen": frozen ? "true" : undefined,
+      "data-repeat": node.repeat?.key,
       tabindex: 0,
       role: "button",
-      "aria-label": `${node.label} (${detailLine(node)})`,
+      "aria-label": ariaLabelOf(node),
     });
-    element.append(svg("title", {}, node.path === node.label ? node.path : `${node.label}\n${node.path}`));
+    if (node.repeat) element.style.setProperty("--accent", repeatColour(node.repeat.key));
+    const title = [node.path === node.label ? node.path : `${node.label}\n${node.path}`];
+    if (node.module?.className) title.push(node.module.className);
+    if (frozen) title.push("frozen: no trainable parameters");
+    if (node.repeat) title.push(repeatSentence(node.repeat));
+    element.append(svg("title", {}, title.join("\n")));
+    const badges = drawBadges(node);
 
     if (node.expanded) {
-      const frame = {
+      const frame: NonNullable<DrawnNode["frame"]> = {
         outline: svg("rect", { class: "mg-outline", "data-shape": shapeOf(node), rx: 6 }),
         header: svg("rect", { class: "mg-header", height: GROUP_HEADER_HEIGHT, rx: 6 }),
         name: svg("text", { class: "mg-name", x: 10, y: 19 }),
         detail: svg("text", { class: "mg-detail", y: 19, "text-anchor": "end" }),
       };
-      element.append(frame.outline, frame.header, frame.name, frame.detail);
+      element.append(frame.outline, frame.header);
+      if (frozen) {
+        frame.hatch = svg("rect", { class: "mg-hatch", height: GROUP_HEADER_HEIGHT, rx: 6, fill: `url(#${HATCH_ID})` });
+        element.append(frame.hatch);
+      }
+      element.append(frame.name, frame.detail);
+      if (badges) {
+        frame.badges = badges;
+        element.append(badges.element);
+      }
       return { element, expanded: true, frame };
     }
 
@@ -278,6 +355,9 @@ export class GraphView {
     }
     element.append(
       svg("rect", { class: "mg-outline", "data-shape": shapeOf(node), width, height, rx: isOp ? height / 2 : 5 }),
+    );
+    if (frozen) element.append(svg("rect", { class: "mg-hatch", width, height, rx: 5, fill: `url(#${HATCH_ID})` }));
+    element.append(
       svg(
         "text",
         { class: "mg-name", x: width / 2, y: isOp ? 15 : 18, "text-anchor": "middle" },
@@ -289,6 +369,10 @@ export class GraphView {
         fitText(detailLine(node), width - 16, DETAIL_FONT_SIZE),
       ),
     );
+    if (badges) {
+      badges.element.setAttribute("transform", badgesTransform(width, badges.width));
+      element.append(badges.element);
+    }
     return { element, expanded: false };
   }
 
@@ -302,6 +386,8 @@ export class GraphView {
     setAttributeIfChanged(frame.outline, "width", String(width));
     setAttributeIfChanged(frame.outline, "height", String(height));
     setAttributeIfChanged(frame.header, "width", String(width));
+    if (frame.hatch) setAttributeIfChanged(frame.hatch, "width", String(width));
+    if (frame.badges) setAttributeIfChanged(frame.badges.element, "transform", badgesTransform(width, frame.badges.width));
     setAttributeIfChanged(frame.detail, "x", String(width - 10));
     if (frame.name.textContent !== name) frame.name.textContent = name;
     if (frame.detail.textContent !== detail) frame.detail.textContent = detail;

@@ -13,9 +13,10 @@
 // - Modules: api (HTTP client), hierarchy-store (cache of group listings), visible (which nodes are drawn,
 //   chunks of large groups), explorer (expanded set, selection, reveal), layout (sizes, nesting of the
 //   per-group layouts), layout-engine + layout-worker + layout-client (dagre off the main thread),
-//   graph-view (SVG, d3-zoom), tree-view, details-panel, search-box, graph-picker, app (wiring).
-// - Test hooks (exact, relied on by other tools): [data-path] graph nodes with data-expanded/data-chunk and
-//   a data-shape outline, [data-from][data-to] edges, [data-tree-path] tree items, the only
+//   graph-view (SVG, d3-zoom), tree-view, details-panel, search-box, graph-picker, app (wiring),
+//   module-info (class, parameters, frozen, variables and repeat marks of module nodes, issues 3 and 4).
+// - Test hooks (exact, relied on by other tools): [data-path] graph nodes with data-expanded/data-chunk,
+//   data-frozen="true" (frozen modules), data-repeat="<key>" (repeated structure) and a data-shape outline, [data-from][data-to] edges, [data-tree-path] tree items, the only
 //   input[type=search], [data-details-for] details, role="alert" errors. Data reaches the DOM as text only.
 
 import { createApi } from "./api";

@@ -1,6 +1,7 @@
 // Node captions and the sizes they need. Text width is estimated from the character count (the graph
 // uses one font at fixed sizes), so sizes can be computed without touching the DOM.
 
+import { paramsLabel } from "./module-info";
 import type { VisibleNode } from "./visible";
 
 export const NAME_FONT_SIZE = 12;
@@ -27,10 +28,23 @@ export function kindLabel(node: Pick<VisibleNode, "kind" | "role">): string {
   return node.role ?? node.kind;
 }
 
-/** The second line of a node's caption: the op type of an op, kind and op count of a group. */
+/** What a group is: its class when the graph records it ("Dense"), else its kind or role. */
+export function groupKindLabel(node: Pick<VisibleNode, "kind" | "role" | "module">): string {
+  return node.module?.shortClass ?? kindLabel(node);
+}
+
+/**
+ * The second line of a node's caption: the op type of an op; for a group its class (or kind), parameter
+ * count when known and op count ("Dense · 44 params · 7 ops"). A layer of a Keras callback graph holds no
+ * ops: it shows its class alone.
+ */
 export function detailLine(node: VisibleNode): string {
   if (node.kind === "op") return node.role === "variable" ? `variable · ${node.op ?? ""}` : (node.op ?? "op");
-  return `${kindLabel(node)} · ${formatCount(node.numOps, "op")}`;
+  const parts = [groupKindLabel(node)];
+  const params = paramsLabel(node.module);
+  if (params !== undefined) parts.push(params);
+  if (node.numOps > 0 || node.module?.shortClass === undefined) parts.push(formatCount(node.numOps, "op"));
+  return parts.join(" · ");
 }
 
 /** The value of the `data-shape` hook on a node's outline: its role if it has one, else its kind. */

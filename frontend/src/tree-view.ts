@@ -2,7 +2,8 @@
 // expanding, collapsing and selecting stay in step. Items carry data-tree-path (never data-path).
 
 import { html, syncChildren } from "./dom";
-import { formatCount, kindLabel } from "./labels";
+import { formatCount, groupKindLabel } from "./labels";
+import { paramsLabel, repeatColour, repeatSentence } from "./module-info";
 import type { VisibleNode } from "./visible";
 
 export interface TreeViewHandlers {
@@ -72,6 +73,12 @@ export class TreeView {
   }
 
   private createItem(node: VisibleNode, level: number): HTMLLIElement {
+    const frozen = node.module?.frozen === true;
+    const params = paramsLabel(node.module);
+    const repeat = node.repeat && html("span", { class: "mg-tree-repeat", title: repeatSentence(node.repeat) }, `×${node.repeat.count}`);
+    if (repeat && node.repeat) repeat.style.setProperty("--accent", repeatColour(node.repeat.key));
+    const title = [node.path];
+    if (node.module?.className) title.push(node.module.className);
     return html(
       "li",
       {
@@ -81,15 +88,18 @@ export class TreeView {
         "aria-selected": "false",
         "aria-expanded": node.expandable ? String(node.expanded) : undefined,
         tabindex: -1,
-        class: `mg-tree-item mg-shape-${node.role ?? node.kind}`,
+        class: `mg-tree-item mg-shape-${node.role ?? node.kind}${frozen ? " mg-frozen" : ""}`,
       },
       html(
         "div",
-        { class: "mg-tree-row", style: `padding-left: ${(level - 1) * 14 + 4}px`, title: node.path },
+        { class: "mg-tree-row", style: `padding-left: ${(level - 1) * 14 + 4}px`, title: title.join("\n") },
         html("span", { class: "mg-twisty", "aria-hidden": "true" }, node.expandable ? (node.expanded ? "▾" : "▸") : ""),
         html("span", { class: "mg-tree-name" }, node.label),
-        html("span", { class: "mg-tree-kind" }, node.kind === "op" ? (node.op ?? "op") : kindLabel(node)),
-        node.kind !== "op" && html("span", { class: "mg-tree-ops" }, formatCount(node.numOps, "op")),
+        frozen && html("span", { class: "mg-tree-frozen", title: "frozen: no trainable parameters" }, "❄"),
+        repeat,
+        html("span", { class: "mg-tree-kind" }, node.kind === "op" ? (node.op ?? "op") : groupKindLabel(node)),
+        params !== undefined && html("span", { class: "mg-tree-params" }, params),
+        node.kind !== "op" && (node.numOps > 0 || !node.module?.shortClass) && html("span", { class: "mg-tree-ops" }, formatCount(node.numOps, "op")),
       ),
     );
   }

@@ -23,7 +23,34 @@ export interface OpInput {
   control: boolean;
 }
 
-export interface HierarchyNode {
+/** A module among `count` sibling modules of the same structure; `key` names the first of them. */
+export interface RepeatMark {
+  key: string;
+  count: number;
+}
+
+/** A variable a recorded module owns directly (hierarchy route; shape as a list of dimensions). */
+export interface RecordedVariable {
+  name: string;
+  shape: (number | null)[] | string | null;
+  dtype: string;
+  trainable: boolean;
+}
+
+/** Fields of module nodes: from a module record, estimated from a trace, or from a Keras callback layer. */
+export interface ModuleFields {
+  repeat?: RepeatMark;
+  class_name?: string;
+  attribute_path?: string;
+  num_params?: number;
+  num_trainable_params?: number;
+  params_estimated?: boolean;
+  frozen?: boolean;
+  /** Keras callback layers: false means frozen. */
+  trainable?: boolean;
+}
+
+export interface HierarchyNode extends ModuleFields {
   path: string;
   name: string;
   kind: NodeKind;
@@ -37,6 +64,8 @@ export interface HierarchyNode {
   device?: string;
   inputs?: OpInput[];
   attrs?: Record<string, string>;
+  /** Module records: the variables the module owns directly. */
+  variables?: RecordedVariable[];
 }
 
 export interface Endpoint {
@@ -54,7 +83,7 @@ export interface VariableInfo {
   shape?: string;
 }
 
-export interface NodeDetails {
+export interface NodeDetails extends ModuleFields {
   path: string;
   name: string;
   kind: NodeKind;
@@ -71,7 +100,8 @@ export interface NodeDetails {
   inputs?: Endpoint[];
   outputs?: Endpoint[];
   op_types?: Record<string, number>;
-  variables?: VariableInfo[];
+  /** Groups: captured variables placed directly in the group (the node route's meaning of "variables"). */
+  variables?: (VariableInfo | RecordedVariable)[];
 }
 
 export interface SearchMatch {

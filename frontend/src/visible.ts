@@ -1,7 +1,8 @@
 // The visible graph: which nodes are drawn, given the groups loaded so far and the set of expanded paths.
 // Pure functions, shared by the graph and the tree so that both always show the same thing.
 
-import type { HierarchyEdge, HierarchyNode, NodeKind } from "./types";
+import { moduleInfoOf, repeatOf, type ModuleInfo } from "./module-info";
+import type { HierarchyEdge, HierarchyNode, NodeKind, RepeatMark } from "./types";
 
 /** Groups with more children than this are shown as chunks of CHUNK_SIZE children. */
 export const CHUNK_THRESHOLD = 150;
@@ -16,6 +17,10 @@ export interface VisibleNode {
   kind: VisibleKind;
   role?: string;
   op?: string;
+  /** Class, parameters, frozen state and variables of a module, when the graph records them. */
+  module?: ModuleInfo;
+  /** A module among siblings of the same structure. */
+  repeat?: RepeatMark;
   numOps: number;
   /** How many children the node has, drawn or not. */
   childCount: number;
@@ -127,6 +132,10 @@ export function buildVisibleTree(
     };
     if (node.role !== undefined) visible.role = node.role;
     if (node.op !== undefined) visible.op = node.op;
+    const module = moduleInfoOf(node);
+    if (module) visible.module = module;
+    const repeat = repeatOf(node);
+    if (repeat) visible.repeat = repeat;
     const listing = visible.expandable && expanded.has(node.path) ? listingOf(node.path) : undefined;
     if (listing) fillGroup(visible, listing);
     return visible;
