@@ -59,6 +59,11 @@ def logdir(tmp_path_factory):
                                  tf.keras.layers.Dense(1)], name="seq")
     model.layers[0].trainable = False
     write(logdir, "keras", "seq", model, tf.ones([2, 10]))
+    inner = tf.keras.Sequential([tf.keras.layers.Dense(3, name="a"), tf.keras.layers.Dense(2, name="b")],
+                                name="inner")
+    inputs = tf.keras.Input((4,))
+    nested = tf.keras.Model(inputs, tf.keras.layers.Dense(1, name="head")(inner(inputs)), name="outer")
+    write(logdir, "keras_nested", "outer", nested, tf.ones([1, 4]))
     demo = demo_lib.demo_module_class(tf)()
     write(logdir, "demo", "addprint", demo, tf.constant(1.0), fn=demo.addprint)
     return logdir
@@ -110,6 +115,16 @@ def test_keras_sequential_with_a_frozen_layer(client):
         == [(44, 0), (10, 10), (3, 3)]
     assert layers["dense"]["frozen"] is True and layers["dense_1"]["frozen"] is False
     assert layers["dense"]["num_ops"] > 0  # the ops reading its kernel found it, though Keras scoped them dense_1
+
+
+def test_nested_keras_models_keep_their_layers(client):
+    _, body = get(client, "/hierarchy", run="keras_nested", tag="outer", path="outer", depth=2)
+    outer = body["node"]
+    assert outer["num_params"] == (4 * 3 + 3) + (3 * 2 + 2) + (2 + 1)
+    inner = module_children(outer)["inner"]
+    assert inner["class_name"].endswith("Sequential") and inner["num_params"] == 23
+    assert {n: c["num_params"] for n, c in module_children(inner).items()} == {"a": 15, "b": 8}
+    assert module_children(inner)["a"]["num_ops"] > 0
 
 
 def test_demo_module_recorded_with_its_method(client):
