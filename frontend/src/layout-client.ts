@@ -24,7 +24,12 @@ export class LayoutWorkerClient {
   layout(request: LayoutRequest): Promise<GroupLayout> {
     const id = this.nextId++;
     const job: LayoutJob = { id, request };
+    const start = performance.now();
     const result = new Promise<GroupLayout>((resolve, reject) => this.pending.set(id, { resolve, reject }));
+    void result.then(
+      () => performance.measure(`mg:job ${request.nodes.length}n ${request.edges.length}e`, { start, end: performance.now() }),
+      () => undefined,
+    );
     if (this.pending.size === 1) this.onBusyChange(true);
     this.worker.postMessage(job);
     return result;

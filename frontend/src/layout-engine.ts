@@ -1,14 +1,177 @@
-// Lays out one group's children with dagre, top to bottom in dataflow order. Runs in the layout worker.
+// Lays out one group's children, top to bottom in dataflow order. Runs in the layout worker (or, when no
+// worker can start, on the main thread). Two shapes that large groups usually have are laid out directly,
+// in time linear in their size: children without edges between them (a grid), and children that the edges
+// put in one column, one per rank (layers of a Keras model, the blocks of a network, a chunk of them), whose
+// longer edges (skip connections) run in lanes beside the column. Anything else goes to dagre, which costs
+// about a millisecond per node and edge.
 
 import { graphlib, layout as dagreLayout, type EdgeLabel } from "@dagrejs/dagre";
-import type { GroupLayout, LayoutRequest } from "./layout";
+import type { GroupLayout, LayoutRequest, Point } from "./layout";
 
 /** Above this many children with the same neighbours, they are stacked into a grid, not one wide row. */
 const ALIKE_NODES_BEFORE_GRID = 12;
+/** Spacing, as given to dagre: between nodes of a rank, between ranks. */
+const NODE_SEP = 18;
+const RANK_SEP = 36;
+/** Lanes of the edges that skip ranks in a column: the first one's distance from the widest node, then apart. */
+const LANE_MARGIN = 16;
+const LANE_SEP = 10;
 
+export type LayoutMethod = "grid" | "column" | "dagre";
+
+/** Lays out one group's children (node centres and edge routes in the group's own coordinates). */
 export function computeLayout(request: LayoutRequest): GroupLayout {
+  return layoutWith(request, chooseMethod(request));
+}
+
+/** Which layout a request gets: see the top of this file. */
+export function chooseMethod(request: LayoutRequest): LayoutMethod {
+  const ids = new Set(request.nodes.map((node) => node.id));
+  const edges = request.edges.filter((edge) => edge.from !== edge.to && ids.has(edge.from) && ids.has(edge.to));
+  if (edges.length === 0) return "grid";
+  return columnOrder(request.nodes.map((node) => node.id), edges) ? "column" : "dagre";
+}
+
+export function layoutWith(request: LayoutRequest, method: LayoutMethod): GroupLayout {
+  if (method === "grid") return gridLayout(request);
+  if (method === "column") {
+    const ids = request.nodes.map((node) => node.id);
+    const known = new Set(ids);
+    const edges = request.edges.filter((edge) => edge.from !== edge.to && known.has(edge.from) && known.has(edge.to));
+    const order = columnOrder(ids, edges);
+    if (order) return columnLayout(request, order, edges);
+  }
+  return dagreLayoutOf(request);
+}
+
+/**
+ * Children without edges between them: rows of up to ALIKE_NODES_BEFORE_GRID nodes stay one row, more make a
+ * grid about twice as wide as it is tall (as dagre draws them with the stacking edges below).
+ */
+function gridLayout(request: LayoutRequest): GroupLayout {
+  const count = request.nodes.length;
+  if (count === 0) return { width: 0, height: 0, nodes: {}, edges: [] };
+  const columns = count <= ALIKE_NODES_BEFORE_GRID ? count : Math.ceil(Math.sqrt(count * 2));
+  const cellWidth = Math.max(...request.nodes.map((node) => node.width));
+  const rows = Math.ceil(count / columns);
+  const nodes: GroupLayout["nodes"] = {};
+  let top = 0;
+  for (let row = 0; row < rows; row++) {
+    const members = request.nodes.slice(row * columns, (row + 1) * columns);
+    const height = Math.max(...members.map((node) => node.height));
+    members.forEach((node, column) => {
+      nodes[node.id] = { x: column * (cellWidth + NODE_SEP) + cellWidth / 2, y: top + height / 2 };
+    });
+    top += height + RANK_SEP;
+  }
+  const width = Math.min(columns, count) * (cellWidth + NODE_SEP) - NODE_SEP;
+  return { width, height: top - RANK_SEP, nodes, edges: [] };
+}
+
+/**
+ * The nodes in dataflow order when every node is on a path through all of them: each node feeds the next
+ * one (and maybe later ones), none is left out. Undefined otherwise (branches side by side, unconnected
+ * nodes, cycles).
+ */
+export function columnOrder(ids: readonly string[], edges: readonly { from: string; to: string }[]): string[] | undefined {
+  const successors = new Map<string, Set<string>>(ids.map((id) => [id, new Set()]));
+  const inDegree = new Map<string, number>(ids.map((id) => [id, 0]));
+  for (const { from, to } of edges) {
+    const next = successors.get(from)!;
+    if (next.has(to)) continue;
+    next.add(to);
+    inDegree.set(to, inDegree.get(to)! + 1);
+  }
+  // Kahn's algorithm: a single path exists exactly when there is never more than one node ready.
+  let ready = ids.filter((id) => inDegree.get(id) === 0);
+  const order: string[] = [];
+  while (ready.length === 1) {
+    const id = ready[0]!;
+    order.push(id);
+    ready = [];
+    for (const next of successors.get(id)!) {
+      const degree = inDegree.get(next)! - 1;
+      inDegree.set(next, degree);
+      if (degree === 0) ready.push(next);
+    }
+  }
+  if (order.length !== ids.length) return undefined;
+  // Consecutive nodes must be joined, or the column would show a gap where there is no dataflow.
+  for (let i = 1; i < order.length; i++) if (!successors.get(order[i - 1]!)!.has(order[i]!)) return undefined;
+  return order;
+}
+
+/**
+ * One node per rank, centred on one axis; an edge to the next node is a straight line, an edge that skips
+ * nodes runs in a lane to the right of the column (lanes are shared by edges whose spans do not overlap).
+ */
+function columnLayout(
+  request: LayoutRequest,
+  order: readonly string[],
+  edges: readonly { from: string; to: string }[],
+): GroupLayout {
+  const size = new Map(request.nodes.map((node) => [node.id, node]));
+  const maxWidth = Math.max(...request.nodes.map((node) => node.width));
+  const axis = maxWidth / 2;
+  const nodes: GroupLayout["nodes"] = {};
+  const rank = new Map<string, number>();
+  const tops: number[] = [];
+  let top = 0;
+  order.forEach((id, index) => {
+    const { height } = size.get(id)!;
+    rank.set(id, index);
+    tops.push(top);
+    nodes[id] = { x: axis, y: top + height / 2 };
+    top += height + RANK_SEP;
+  });
+  const bottomOf = (id: string) => tops[rank.get(id)!]! + size.get(id)!.height;
+  const topOf = (id: string) => tops[rank.get(id)!]!;
+
+  // Lanes of the long edges, by first fit in order of their start.
+  const seen = new Set<string>();
+  const unique = edges.filter(({ from, to }) => {
+    const key = `${from}\n${to}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+  const long = unique
+    .filter(({ from, to }) => rank.get(to)! - rank.get(from)! > 1)
+    .sort((a, b) => rank.get(a.from)! - rank.get(b.from)! || rank.get(a.to)! - rank.get(b.to)!);
+  const laneEnds: number[] = [];
+  const laneOf = new Map<string, number>();
+  for (const { from, to } of long) {
+    const start = rank.get(from)!;
+    let lane = laneEnds.findIndex((end) => end <= start);
+    if (lane < 0) lane = laneEnds.push(0) - 1;
+    laneEnds[lane] = rank.get(to)!;
+    laneOf.set(`${from}\n${to}`, lane);
+  }
+  const laneX = (lane: number) => maxWidth + LANE_MARGIN + lane * LANE_SEP;
+
+  const routed = unique.map(({ from, to }) => {
+    const lane = laneOf.get(`${from}\n${to}`);
+    let points: Point[];
+    if (lane === undefined) {
+      points = [
+        { x: axis, y: bottomOf(from) },
+        { x: axis, y: topOf(to) },
+      ];
+    } else {
+      const x = laneX(lane);
+      const leave = { x: axis + size.get(from)!.width / 4, y: bottomOf(from) };
+      const arrive = { x: axis + size.get(to)!.width / 4, y: topOf(to) };
+      points = [leave, { x, y: leave.y + RANK_SEP / 2 }, { x, y: arrive.y - RANK_SEP / 2 }, arrive];
+    }
+    return { from, to, points };
+  });
+  const width = laneEnds.length > 0 ? laneX(laneEnds.length - 1) + LANE_SEP / 2 : maxWidth;
+  return { width, height: top - RANK_SEP, nodes, edges: routed };
+}
+
+function dagreLayoutOf(request: LayoutRequest): GroupLayout {
   const graph = new graphlib.Graph({ multigraph: false });
-  graph.setGraph({ rankdir: "TB", nodesep: 18, ranksep: 36, edgesep: 10, marginx: 0, marginy: 0 });
+  graph.setGraph({ rankdir: "TB", nodesep: NODE_SEP, ranksep: RANK_SEP, edgesep: 10, marginx: 0, marginy: 0 });
   graph.setDefaultEdgeLabel(() => ({}));
   for (const node of request.nodes) graph.setNode(node.id, { width: node.width, height: node.height });
   for (const edge of request.edges) {

@@ -10,7 +10,7 @@ import {
   type GroupLayout,
   type LayoutRequest,
 } from "../src/layout";
-import { computeLayout } from "../src/layout-engine";
+import { chooseMethod, computeLayout, layoutWith } from "../src/layout-engine";
 import { buildVisibleTree, findVisible } from "../src/visible";
 import { buildDemoGraph } from "./fake-graph";
 
@@ -127,4 +127,85 @@ test("chunks take part in the layout like groups", async () => {
   assert.equal(chunk.children.length, 100);
   assert.ok(scene.byPath.has("wide/add_0"));
   assert.ok(!scene.byPath.has("wide/add_100"), "a collapsed chunk's members are not drawn");
+});
+
+test("a chain with skip connections is laid out as one column, the skips in lanes beside it", () => {
+  // a → b → c → d → e, with a → d and b → e (residual connections) and c → e.
+  const ids = ["a", "b", "c", "d", "e"];
+  const request: LayoutRequest = {
+    nodes: ids.map((id, i) => ({ id, width: 100 + i * 10, height: 40 })),
+    edges: [
+      { from: "c", to: "d" },
+      { from: "a", to: "b" },
+      { from: "b", to: "c" },
+      { from: "d", to: "e" },
+      { from: "a", to: "d" },
+      { from: "b", to: "e" },
+      { from: "c", to: "e" },
+    ],
+  };
+  assert.equal(chooseMethod(request), "column");
+  const layout = computeLayout(request);
+  const xs = ids.map((id) => layout.nodes[id]!.x);
+  assert.ok(xs.every((x) => x === xs[0]), "one axis");
+  for (let i = 1; i < ids.length; i++) assert.ok(layout.nodes[ids[i]!]!.y - layout.nodes[ids[i - 1]!]!.y >= 40 + 18);
+  assert.equal(layout.edges.length, 7);
+  const widest = 140;
+  const lanes = layout.edges.filter((edge) => edge.points.length > 2);
+  assert.equal(lanes.length, 3, "the three skips use lanes");
+  for (const edge of lanes) assert.ok(edge.points[1]!.x > widest, `${edge.from}→${edge.to} clears the nodes`);
+  // a→d and b→e overlap (b..d): different lanes; c→e starts where a→d ends: it may share a→d's lane.
+  const laneX = (from: string, to: string) => layout.edges.find((e) => e.from === from && e.to === to)!.points[1]!.x;
+  assert.notEqual(laneX("a", "d"), laneX("b", "e"));
+  assert.ok(layout.width >= Math.max(...lanes.map((edge) => edge.points[1]!.x)));
+  // Every edge starts at its producer's bottom and ends at its consumer's top.
+  for (const edge of layout.edges) {
+    assert.equal(edge.points[0]!.y, layout.nodes[edge.from]!.y + 20);
+    assert.equal(edge.points.at(-1)!.y, layout.nodes[edge.to]!.y - 20);
+  }
+});
+
+test("only a single path through every child makes a column; branches and loose nodes go to dagre", () => {
+  const node = (id: string) => ({ id, width: 100, height: 40 });
+  const chain = { nodes: ["a", "b", "c"].map(node), edges: [{ from: "a", to: "b" }, { from: "b", to: "c" }] };
+  assert.equal(chooseMethod(chain), "column");
+  assert.equal(chooseMethod({ ...chain, nodes: [...chain.nodes, node("loose")] }), "dagre");
+  const branch = { nodes: chain.nodes, edges: [{ from: "a", to: "b" }, { from: "a", to: "c" }] };
+  assert.equal(chooseMethod(branch), "dagre");
+  const cycle = { nodes: chain.nodes, edges: [...chain.edges, { from: "c", to: "a" }] };
+  assert.equal(chooseMethod(cycle), "dagre");
+  assert.equal(chooseMethod({ nodes: chain.nodes, edges: [] }), "grid");
+  // The same children in the same order whatever the order of the edges.
+  const reversed = computeLayout({ ...chain, edges: [...chain.edges].reverse() });
+  assert.deepEqual(reversed.nodes, computeLayout(chain).nodes);
+});
+
+test("a column looks like dagre's layout of the same chain", () => {
+  const request: LayoutRequest = {
+    nodes: Array.from({ length: 6 }, (_, i) => ({ id: `n${i}`, width: 120, height: 44 })),
+    edges: Array.from({ length: 5 }, (_, i) => ({ from: `n${i}`, to: `n${i + 1}` })),
+  };
+  const column = layoutWith(request, "column");
+  const dagre = layoutWith(request, "dagre");
+  assert.deepEqual([column.width, column.height], [dagre.width, dagre.height]);
+  for (const { id } of request.nodes) {
+    assert.ok(Math.abs(column.nodes[id]!.y - dagre.nodes[id]!.y) < 1, id);
+    assert.ok(Math.abs(column.nodes[id]!.x - dagre.nodes[id]!.x) < 1, id);
+  }
+});
+
+test("a grid of unconnected children: rows of up to 12, then about twice as wide as tall", () => {
+  const row = computeLayout({ nodes: Array.from({ length: 5 }, (_, i) => ({ id: `n${i}`, width: 100, height: 40 })), edges: [] });
+  assert.equal(new Set(Object.values(row.nodes).map((p) => p.y)).size, 1);
+  assert.equal(row.width, 5 * 100 + 4 * 18);
+  const grid = computeLayout({ nodes: Array.from({ length: 50 }, (_, i) => ({ id: `n${i}`, width: 100, height: 40 })), edges: [] });
+  const columns = new Set(Object.values(grid.nodes).map((p) => p.x)).size;
+  const rows = new Set(Object.values(grid.nodes).map((p) => p.y)).size;
+  assert.equal(columns, 10);
+  assert.equal(rows, 5);
+  // No two nodes overlap.
+  const boxes = Object.values(grid.nodes);
+  for (let i = 0; i < boxes.length; i++)
+    for (let j = i + 1; j < boxes.length; j++)
+      assert.ok(Math.abs(boxes[i]!.x - boxes[j]!.x) >= 100 || Math.abs(boxes[i]!.y - boxes[j]!.y) >= 40);
 });
