@@ -116,7 +116,7 @@ class ModuleGraphPlugin(base_plugin.TBPlugin, base_plugin.TBLoader):
 
         def build():
             try:
-                blobs = [self._data_provider.read_blob(ctx, blob_key=key) for key in blob_keys]
+                blobs = sources.read_blobs(self._data_provider, ctx, record, blob_keys)
                 return sources.build_hierarchy(record, blobs)
             except GraphError as e:  # remembered, so a bad record is not parsed again on every request
                 return e

@@ -7,6 +7,7 @@ import contextlib
 import dataclasses
 import gc
 
+from tensorboard import errors as tb_errors
 from tensorboard.data import provider
 
 from . import PLUGIN_NAME
@@ -70,15 +71,32 @@ def find_record(data_provider, ctx, experiment_id: str, run: str, tag: str) -> G
     raise RecordNotFound(f"Run {run!r} has no graph tagged {tag!r}.")
 
 
+# What a data provider raises for a run or step that went between listing and reading (a run deleted while
+# served): the Python loader's multiplexer raises KeyError, the Rust data server's client NotFoundError.
+_VANISHED = (tb_errors.NotFoundError, KeyError)
+
+
 def latest_blob_keys(data_provider, ctx, experiment_id: str, record: GraphRecord) -> tuple:
     """The blobs of the record's newest step (a trace written again at a later step replaces the older)."""
-    sequences = data_provider.read_blob_sequences(
-        ctx, experiment_id=experiment_id, plugin_name=record.plugin_name,
-        run_tag_filter=provider.RunTagFilter(runs=[record.run], tags=[record.tag]), downsample=1)
+    try:
+        sequences = data_provider.read_blob_sequences(
+            ctx, experiment_id=experiment_id, plugin_name=record.plugin_name,
+            run_tag_filter=provider.RunTagFilter(runs=[record.run], tags=[record.tag]), downsample=1)
+    except _VANISHED:
+        sequences = None
     data = (sequences or {}).get(record.run, {}).get(record.tag, [])
     if not data or not data[-1].values:
         raise RecordNotFound(f"Run {record.run!r}, tag {record.tag!r} holds no data.")
     return tuple(value.blob_key for value in data[-1].values)
+
+
+def read_blobs(data_provider, ctx, record: GraphRecord, blob_keys: tuple) -> list:
+    """The record's blobs; a run or step gone since it was listed is a RecordNotFound."""
+    try:
+        return [data_provider.read_blob(ctx, blob_key=key) for key in blob_keys]
+    except _VANISHED:
+        raise RecordNotFound(f"Run {record.run!r}, tag {record.tag!r} changed while it was read "
+                             "(deleted or rewritten): reload to see what is there now.") from None
 
 
 def build_hierarchy(record: GraphRecord, blobs: list) -> Hierarchy:

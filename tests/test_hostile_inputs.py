@@ -16,8 +16,9 @@ import urllib.parse
 import pytest
 
 import hostile
-from support import (PLUGIN_ROUTE, XSS_IMG, XSS_SCRIPT, XSS_SVG, InProcess, check_node_shape, error, ok_json,
-                     wait_for, walk)
+from support import (PLUGIN_ROUTE, XSS_IMG, XSS_SCRIPT, XSS_SVG, InProcess, RawWriter, check_node_shape, error,
+                     graph_def, ok_json, wait_for, walk)
+from tb_module_plugin import sources
 
 STATIC_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tb_module_plugin", "static")
 
@@ -264,3 +265,23 @@ def test_no_answer_is_html(hostile_servers, route):
     assert content_type.split(";")[0] in ("application/json", "text/javascript", "text/plain"), content_type
     if content_type.startswith("text/plain"):  # TensorBoard's own "Not found" for unknown routes
         assert status == 404 and b"<" not in body, body[:200]
+
+
+def test_a_run_deleted_between_listing_and_reading(tmp_path, monkeypatch):
+    """The race inside "a run deleted while served": the run is listed, its blob key found, then
+    the folder goes before the blob is read (the Python loader's multiplexer raised KeyError: a 500)."""
+    RawWriter(tmp_path, "doomed").run_metadata("trace", [graph_def([("x", "Const", [])])]).close()
+    plugin = InProcess(tmp_path)
+    multiplexer = plugin.plugin._data_provider._multiplexer
+    real_latest_blob_keys = sources.latest_blob_keys
+
+    def keys_then_delete(*args, **kwargs):
+        keys = real_latest_blob_keys(*args, **kwargs)
+        shutil.rmtree(tmp_path / "doomed")
+        multiplexer.Reload()
+        return keys
+
+    monkeypatch.setattr(sources, "latest_blob_keys", keys_then_delete)
+    assert "doomed" in error(plugin.api("hierarchy", run="doomed", tag="trace"), 404)
+    monkeypatch.undo()
+    assert "no run 'doomed'" in error(plugin.api("hierarchy", run="doomed", tag="trace"), 404)
