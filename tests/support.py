@@ -152,14 +152,14 @@ class RawWriter:
         self._writer.add_event(event_pb2.Event(wall_time=time.time(), step=step, summary=summary))
         return self
 
-    def run_metadata(self, tag, graph_defs=(), plugin_name="graph_run_metadata_graph"):
+    def run_metadata(self, tag, graph_defs=(), plugin_name="graph_run_metadata_graph", step=0):
         """A trace_export-style record whose function graphs are `graph_defs`."""
         from tensorboard.compat.proto import config_pb2
 
         rm = config_pb2.RunMetadata()
         for g in graph_defs:
             rm.function_graphs.add().pre_optimization_graph.CopyFrom(g)
-        return self.blob(plugin_name, tag, rm.SerializeToString())
+        return self.blob(plugin_name, tag, rm.SerializeToString(), step=step)
 
     def graph_def(self, payload, step=0):
         """An event-file `graph_def` (what `tf.summary.graph` and TF1 writers leave)."""
