@@ -392,3 +392,18 @@ def test_repeated_blocks_share_a_colour_and_count(page, tensorboard):
     expect(details).to_be_visible(timeout=DRAW_TIMEOUT)
     expect(details).to_contain_text(f"one of 4 modules with the same structure as {key}")
     assert_clean(page)
+
+
+# --- scale (issue 3) ---------------------------------------------------------------------------------
+def test_layout_on_the_page_when_the_worker_cannot_load(page, tensorboard):
+    """The layout worker's script fails to load: the same layout runs on the page; the graph is drawn."""
+    page.route("**/static/layout-worker.js", lambda route: route.fulfill(status=404, body="missing"))
+    warnings = []
+    page.on("console", lambda msg: msg.type == "warning" and warnings.append(msg.text))
+    open_entry(page, tensorboard, "demo_module", "addprint")
+    expand(page, page, "demo_module")
+    expect(node(page, "demo_module/PrintV2")).to_be_visible(timeout=DRAW_TIMEOUT)
+    expect(page.locator("[data-from][data-to]").first).to_be_attached()
+    assert page.locator('[role="alert"]').count() == 0
+    assert any("on the page" in w for w in warnings), warnings
+    assert_clean(page, allow_http_errors=True)

@@ -86,10 +86,14 @@ export class App {
     private readonly api: Api,
     workerUrl: URL,
   ) {
-    this.layoutClient = new LayoutWorkerClient(workerUrl, (busy) => {
-      this.layingOut = busy;
-      this.updateStatus();
-    });
+    this.layoutClient = new LayoutWorkerClient(
+      workerUrl,
+      (busy) => {
+        this.layingOut = busy;
+        this.updateStatus();
+      },
+      (reason) => console.warn(`Modules tab: ${reason}; laying graphs out on the page instead.`),
+    );
     this.picker = new GraphPicker((graph) => {
       this.alert.clear();
       void this.openGraph(graph);

@@ -1,37 +1,79 @@
-// Main-thread side of the layout worker: sends one group per job and resolves the matching promise.
+// Main-thread side of the layout worker: sends one group per job and resolves the matching promise. When
+// no worker can start (the script fails to load, workers are not allowed), the same layout code runs on the
+// page instead, one group per task so that the page still paints between groups.
 
 import type { GroupLayout, LayoutRequest } from "./layout";
+import { computeLayout } from "./layout-engine";
 import type { LayoutAnswer, LayoutJob } from "./layout-worker";
 
-export class LayoutWorkerClient {
-  private readonly worker: Worker;
-  private readonly pending = new Map<number, { resolve(layout: GroupLayout): void; reject(error: Error): void }>();
-  private nextId = 1;
+interface Waiting {
+  request: LayoutRequest;
+  resolve(layout: GroupLayout): void;
+  reject(error: Error): void;
+}
 
-  /** `onBusyChange` is told when jobs start and when the last one ends (for the "laying out…" state). */
+/** The part of a Worker the client uses (tests give a fake one). */
+export interface WorkerLike {
+  onmessage: ((event: MessageEvent<LayoutAnswer>) => void) | null;
+  onerror: ((event: Event) => void) | null;
+  postMessage(job: LayoutJob): void;
+  terminate(): void;
+}
+
+export type WorkerFactory = () => WorkerLike;
+
+export class LayoutWorkerClient {
+  private worker: WorkerLike | undefined;
+  private readonly pending = new Map<number, Waiting>();
+  private nextId = 1;
+  /** Jobs laid out on the page run one after another. */
+  private pageQueue: Promise<unknown> = Promise.resolve();
+  private pageJobs = 0;
+
+  /**
+   * `onBusyChange` is told when jobs start and when the last one ends (for the "laying out…" state);
+   * `onFallback` once, when layouts move to the page.
+   */
   constructor(
     workerUrl: URL,
     private readonly onBusyChange: (busy: boolean) => void,
+    private readonly onFallback: (reason: string) => void = () => undefined,
+    createWorker: WorkerFactory = () => new Worker(workerUrl, { type: "module" }) as unknown as WorkerLike,
   ) {
-    this.worker = new Worker(workerUrl, { type: "module" });
+    try {
+      this.worker = createWorker();
+    } catch (error) {
+      this.useThePage(`the layout worker could not start (${error instanceof Error ? error.message : String(error)})`);
+      return;
+    }
     this.worker.onmessage = (event: MessageEvent<LayoutAnswer>) => this.settle(event.data);
     this.worker.onerror = (event) => {
       event.preventDefault();
-      this.failAll(new Error("The layout worker could not run (static/layout-worker.js). Try reloading the page."));
+      this.useThePage(`the layout worker could not run (${workerUrl.pathname.split("/").pop()})`);
     };
   }
 
+  /** True once layouts run on the page. */
+  get onThePage(): boolean {
+    return this.worker === undefined;
+  }
+
   layout(request: LayoutRequest): Promise<GroupLayout> {
-    const id = this.nextId++;
-    const job: LayoutJob = { id, request };
     const start = performance.now();
-    const result = new Promise<GroupLayout>((resolve, reject) => this.pending.set(id, { resolve, reject }));
+    const result = this.worker ? this.send(request) : this.layoutOnThePage(request);
     void result.then(
       () => performance.measure(`mg:job ${request.nodes.length}n ${request.edges.length}e`, { start, end: performance.now() }),
       () => undefined,
     );
+    return result;
+  }
+
+  private send(request: LayoutRequest): Promise<GroupLayout> {
+    const id = this.nextId++;
+    const job: LayoutJob = { id, request };
+    const result = new Promise<GroupLayout>((resolve, reject) => this.pending.set(id, { request, resolve, reject }));
     if (this.pending.size === 1) this.onBusyChange(true);
-    this.worker.postMessage(job);
+    this.worker!.postMessage(job);
     return result;
   }
 
@@ -44,10 +86,29 @@ export class LayoutWorkerClient {
     if (this.pending.size === 0) this.onBusyChange(false);
   }
 
-  private failAll(error: Error): void {
+  /** From now on lays out on the page, starting with the jobs the worker did not answer. */
+  private useThePage(reason: string): void {
+    this.worker?.terminate();
+    this.worker = undefined;
     const waiting = [...this.pending.values()];
     this.pending.clear();
-    for (const { reject } of waiting) reject(error);
-    this.onBusyChange(false);
+    if (waiting.length > 0) this.onBusyChange(false);
+    this.onFallback(reason);
+    for (const { request, resolve, reject } of waiting) this.layoutOnThePage(request).then(resolve, reject);
+  }
+
+  private layoutOnThePage(request: LayoutRequest): Promise<GroupLayout> {
+    if (this.pageJobs++ === 0) this.onBusyChange(true);
+    const result = this.pageQueue
+      .then(() => new Promise((resolve) => setTimeout(resolve, 0)))
+      .then(() => computeLayout(request))
+      .catch((error: unknown) => {
+        throw new Error(`Layout failed: ${error instanceof Error ? error.message : String(error)}`);
+      })
+      .finally(() => {
+        if (--this.pageJobs === 0) this.onBusyChange(false);
+      });
+    this.pageQueue = result.catch(() => undefined);
+    return result;
   }
 }

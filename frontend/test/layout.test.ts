@@ -10,7 +10,7 @@ import {
   type GroupLayout,
   type LayoutRequest,
 } from "../src/layout";
-import { chooseMethod, computeLayout, layoutWith } from "../src/layout-engine";
+import { chooseMethod, computeLayout, forgetOrders, layoutWith } from "../src/layout-engine";
 import { buildVisibleTree, findVisible } from "../src/visible";
 import { buildDemoGraph } from "./fake-graph";
 
@@ -208,4 +208,25 @@ test("a grid of unconnected children: rows of up to 12, then about twice as wide
   for (let i = 0; i < boxes.length; i++)
     for (let j = i + 1; j < boxes.length; j++)
       assert.ok(Math.abs(boxes[i]!.x - boxes[j]!.x) >= 100 || Math.abs(boxes[i]!.y - boxes[j]!.y) >= 40);
+});
+
+test("laying out the same children again with other sizes reuses dagre's order: the same layout as anew", () => {
+  // A branchy graph (dagre's): diamonds, long edges, a cycle and a pair of opposite edges (once one is
+  // reversed, both run from the same node to the same node).
+  const ids = ["in", "a", "b", "c", "d", "e", "out"];
+  const edges = [
+    ["in", "a"], ["in", "b"], ["a", "c"], ["b", "c"], ["c", "d"], ["c", "e"], ["d", "out"], ["e", "out"],
+    ["in", "out"], ["e", "a"], ["out", "in"], ["in", "d"],
+  ].map(([from, to]) => ({ from: from!, to: to! }));
+  const request = (grown: string, width: number): LayoutRequest => ({
+    nodes: ids.map((id) => ({ id, width: id === grown ? width : 100, height: id === grown ? 200 : 40 })),
+    edges,
+  });
+  assert.equal(chooseMethod(request("c", 300)), "dagre");
+  forgetOrders();
+  computeLayout(request("a", 100));
+  const reused = computeLayout(request("c", 300));
+  forgetOrders();
+  const fresh = computeLayout(request("c", 300));
+  assert.deepEqual(reused, fresh);
 });
