@@ -232,9 +232,10 @@ class _Flattener:
         else:
             placements = {name: (f"{call_placement}/{name}" if name in clashes else p) for name, p in inline.items()}
         body_ctx = self._bind(ctx, function, list(node.input))
+        control_rets = [function.control_ret[k] for k in sorted(function.control_ret)]  # a map: its order varies
         ctx.names.setdefault(node.name, _Call(body=body_ctx, rets=[function.ret.get(a.name, "") for a in
                                                                    function.signature.output_arg],
-                                              control_rets=list(function.control_ret.values())))
+                                              control_rets=control_rets))
         self.taken.update(placements.values())
         self.instantiate(body_ctx, body_nodes, call_stack + (function.signature.name,),
                          function.signature.name, placements)
