@@ -12,7 +12,7 @@ from sys import intern
 from typing import Iterable
 
 from google.protobuf import message as pb_message
-from tensorboard.compat.proto import config_pb2, graph_pb2, types_pb2
+from tensorboard.compat.proto import config_pb2, graph_pb2, node_def_pb2, types_pb2
 
 
 class GraphError(Exception):
@@ -39,13 +39,13 @@ MAX_CALL_DEPTH = 24
 class Op:
     """One op of the flattened graph (a plain class with slots: a graph can hold 200,000 of them)."""
 
-    __slots__ = ("placement", "op_name", "op", "node_def", "function", "inputs", "role", "node")
+    __slots__ = ("placement", "op_name", "op", "_node_def", "function", "inputs", "role", "node")
 
     def __init__(self, placement: str, op_name: str, op: str, node_def, function: str = ""):
         self.placement = placement  # '/'-separated scopes + own name, where the hierarchy puts it
         self.op_name = op_name  # its name in the GraphDef or FunctionDef it comes from
         self.op = op
-        self.node_def = node_def
+        self._node_def = node_def  # the NodeDef, or its serialized bytes once compacted
         self.function = function  # the FunctionDef it was expanded from ("" for the traced graph itself)
         self.inputs = []  # [(Op, port, is_control)]
         self.role = ""  # "input" | "variable" | "output" | ""
@@ -54,6 +54,18 @@ class Op:
     @property
     def is_variable(self) -> bool:
         return self.role == "variable"
+
+    @property
+    def node_def(self):
+        """The op's NodeDef (parsed again from its bytes once compacted: only ops people look at need it)."""
+        node_def = self._node_def
+        return node_def_pb2.NodeDef.FromString(node_def) if isinstance(node_def, bytes) else node_def
+
+    def compact(self) -> None:
+        """Keep the NodeDef as bytes: a parsed GraphDef takes about four times its serialized size, and any
+        NodeDef kept keeps all of it alive."""
+        if not isinstance(self._node_def, bytes):
+            self._node_def = self._node_def.SerializeToString()
 
     def __repr__(self) -> str:
         return f"Op({self.placement!r}, {self.op!r})"
@@ -144,7 +156,7 @@ def _function_label(ops: list) -> str:
         top = op.placement.split("/", 1)[0]
         if not top:  # `/name`: no scope to name it by
             continue
-        if any(is_resource_input(p.node_def) for p, _, control in op.inputs if not control):
+        if any(p.op in ARG_OPS and is_resource_input(p.node_def) for p, _, control in op.inputs if not control):
             return top
         counts[top] = counts.get(top, 0) + 1
     return max(counts, key=counts.get) if counts else "function"

@@ -77,6 +77,12 @@ class Hierarchy:
         if op_graph:
             _distribute_edges([n for n in self.all_nodes if n.op is not None])
 
+    def compact(self) -> None:
+        """Let the parsed protobuf go (see graph.Op.compact); answers stay the same."""
+        for node in self.all_nodes:
+            if node.op is not None:
+                node.op.compact()
+
     def estimated_bytes(self) -> int:
         """Rough memory of the tree and the protobufs its ops keep, for the cache's bound."""
         return 4096 + 1200 * len(self.all_nodes) + self.record_bytes
@@ -113,10 +119,11 @@ class Hierarchy:
             op = node.op
             out["op"] = op.op
             out["num_ops"] = 1
-            out["device"] = op.node_def.device
+            node_def = op.node_def
+            out["device"] = node_def.device
             out["inputs"] = [{"path": self.op_path(p), "port": port, "control": control}
                              for p, port, control in op.inputs]
-            out["attrs"] = format_attrs(op.node_def.attr)
+            out["attrs"] = format_attrs(node_def.attr)
         else:
             out["num_ops"] = node.num_ops
             out["num_children"] = len(node.children)
@@ -202,9 +209,10 @@ class Hierarchy:
         return out
 
     def _end(self, op, port: str, control: bool) -> dict:
+        node_def = None if control else op.node_def
         return {"path": self.op_path(op), "port": port, "control": control,
-                "dtype": "" if control else graph_lib.output_dtype(op.node_def, port),
-                "shape": "" if control else graph_lib.output_shape(op.node_def, port)}
+                "dtype": "" if control else graph_lib.output_dtype(node_def, port),
+                "shape": "" if control else graph_lib.output_shape(node_def, port)}
 
     def _boundary(self, group: Node) -> tuple:
         """What enters and leaves a group: one row per outside op and port, with how many inside ops it joins."""
@@ -632,10 +640,11 @@ def _edge_json(source: Node, target: Node, edge: list) -> dict:
     count, control, samples = edge
     dtypes, shapes = [], []
     for producer, port in samples:
-        dtype = graph_lib.output_dtype(producer.node_def, port)
+        node_def = producer.node_def
+        dtype = graph_lib.output_dtype(node_def, port)
         if dtype and dtype not in dtypes:
             dtypes.append(dtype)
-        shape = graph_lib.output_shape(producer.node_def, port)
+        shape = graph_lib.output_shape(node_def, port)
         if shape and shape not in shapes:
             shapes.append(shape)
     return {"from": source.path, "to": target.path, "count": count, "dtypes": dtypes, "shapes": shapes,

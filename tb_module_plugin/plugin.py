@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import mimetypes
 import os
+import threading
 
 from tensorboard import plugin_util
 from tensorboard.backend import http_util
@@ -12,7 +13,7 @@ from tensorboard.plugins import base_plugin
 from werkzeug import wrappers
 
 from . import PLUGIN_NAME, requests, sources
-from .cache import DEFAULT_MAX_BYTES, HierarchyCache
+from .cache import DEFAULT_MAX_BYTES, HierarchyCache, release_freed_memory
 from .graph import GraphError
 from .hierarchy import BadQuery, NotFound
 
@@ -117,7 +118,10 @@ class ModuleGraphPlugin(base_plugin.TBPlugin, base_plugin.TBLoader):
         def build():
             try:
                 blobs = sources.read_blobs(self._data_provider, ctx, record, blob_keys)
-                return sources.build_hierarchy(record, blobs)
+                hierarchy = sources.build_hierarchy(record, blobs)
+                # After the first answer, not before it: drop the parsed protobuf, most of a graph's memory.
+                threading.Thread(target=_compact, args=(hierarchy,), name="module_graph-compact", daemon=True).start()
+                return hierarchy
             except GraphError as e:  # remembered, so a bad record is not parsed again on every request
                 return e
 
@@ -125,6 +129,11 @@ class ModuleGraphPlugin(base_plugin.TBPlugin, base_plugin.TBLoader):
         if isinstance(built, GraphError):
             raise built
         return built
+
+
+def _compact(hierarchy) -> None:
+    hierarchy.compact()
+    release_freed_memory()
 
 
 def _estimated_bytes(built) -> int:

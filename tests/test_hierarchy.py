@@ -208,3 +208,13 @@ def test_sibling_modules_of_the_same_structure_are_marked():
     kids = children(build(graph_def(*nodes)), "enc")
     assert [kids[f"block_{i}"]["repeat"] for i in range(3)] == [{"key": "block_0", "count": 3}] * 3
     assert "repeat" not in kids["head"]
+
+
+def test_compacted_hierarchy_answers_the_same():
+    const = attr_value_pb2.AttrValue(type=types_pb2.DT_FLOAT)
+    h = build(graph_def(("x", "Placeholder", [], {"dtype": const}), ("net/a", "Relu", ["x"], {"T": const}),
+                        ("net/b", "Relu", ["net/a"], {"T": const})))
+    before = [h.node_json("", 3), h.details_json("net/b"), h.details_json("net")]
+    h.compact()
+    assert all(isinstance(n.op._node_def, bytes) for n in h.all_nodes if n.op is not None)
+    assert [h.node_json("", 3), h.details_json("net/b"), h.details_json("net")] == before
