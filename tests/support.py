@@ -357,19 +357,6 @@ def check_node_shape(node, parent_path=None):
             assert isinstance(node["has_children"], bool), node
 
 
-def canonical(value):
-    """`value` with the order of op inputs and edges left out (not part of the contract)."""
-    if isinstance(value, dict):
-        out = {k: canonical(v) for k, v in value.items()}
-        for key in ("inputs", "edges"):
-            if isinstance(out.get(key), list):
-                out[key] = sorted(out[key], key=lambda x: json.dumps(x, sort_keys=True))
-        return out
-    if isinstance(value, list):
-        return [canonical(v) for v in value]
-    return value
-
-
 # --- HTTP ------------------------------------------------------------------------
 class Response:
     def __init__(self, status, headers, body):
