@@ -407,3 +407,60 @@ def test_layout_on_the_page_when_the_worker_cannot_load(page, tensorboard):
     assert page.locator('[role="alert"]').count() == 0
     assert any("on the page" in w for w in warnings), warnings
     assert_clean(page, allow_http_errors=True)
+
+
+def test_graph_refits_when_the_window_is_resized(page, tensorboard):
+    open_entry(page, tensorboard, "nested_model", "model")
+    top = [c["path"] for c in children(tensorboard, "nested_model", "model", "")]
+
+    def all_in_pane():
+        pane = page.locator(".mg-graph-pane").bounding_box()
+        return all(inside(box(page, path), pane) for path in top)
+
+    assert all_in_pane()
+    page.set_viewport_size({"width": 900, "height": 420})
+    wait_for(all_in_pane, timeout=10, what="every top-level node inside the smaller pane")
+    small = box(page, top[0])["width"]
+    page.set_viewport_size({"width": 1400, "height": 900})
+    wait_for(lambda: all_in_pane() and box(page, top[0])["width"] > small, timeout=10,
+             what="the graph fit again to the larger pane")
+    assert_clean(page)
+
+
+def test_large_expansions_draw_what_is_in_view(page, tensorboard):
+    """A chunk of 100 ResNet layers: the nodes near the view are drawn, more when the view is panned, and a
+    search result far down is drawn where it is revealed."""
+    run, tag = "resnet50_train_step", "train_step"
+    members = [c["path"] for c in children(tensorboard, run, tag, "resnet50_1")]
+    assert len(members) > 150, len(members)  # shown in chunks of 100
+    chunk = "resnet50_1/[1-100]"
+    open_entry(page, tensorboard, run, tag)
+    expand(page, page, "resnet50_1")
+    expand(page, page, chunk)
+    in_chunk = set(members[:100])
+
+    def drawn_members():
+        paths = page.locator("[data-path]").evaluate_all("els => els.map(e => e.dataset.path)")
+        return {p for p in paths if p in in_chunk}
+
+    first = drawn_members()
+    assert 0 < len(first) < 100, len(first)
+    pane = page.locator(".mg-graph-pane").bounding_box()
+    for path in first:  # within half a view of the pane
+        b = box(page, path)
+        assert b["y"] < pane["y"] + 2 * pane["height"] and b["y"] + b["height"] > pane["y"] - pane["height"], path
+    x, y = pane["x"] + pane["width"] / 2, pane["y"] + pane["height"] - 20
+    for _ in range(3):
+        page.mouse.move(x, y)
+        page.mouse.down()
+        page.mouse.move(x, y - pane["height"] + 60, steps=4)
+        page.mouse.up()
+    wait_for(lambda: drawn_members() - first, timeout=10, what="nodes further down drawn after panning")
+    last = members[99]
+    search = page.locator('input[type="search"]')
+    search.fill(last.rsplit("/", 1)[1])
+    search.press("Enter")
+    expect(page.locator(sel("data-details-for", last))).to_be_visible(timeout=DRAW_TIMEOUT)
+    expect(node(page, last)).to_be_visible(timeout=DRAW_TIMEOUT)
+    assert in_view(box(page, last), page)
+    assert_clean(page)

@@ -22,6 +22,9 @@ model(x)                      # call your tf.function / tf.Module once
 with writer.as_default():
     tf.summary.trace_export(name="model", step=0)`;
 
+/** How long a redraw waits for its layout before it draws the tree alone (see redraw). */
+const TREE_FIRST_AFTER_MS = 120;
+
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -236,19 +239,30 @@ export class App {
     await this.redraw({ fit: true });
   }
 
-  /** Draws the tree at once and the graph once its layout is ready. */
+  /**
+   * Draws the graph once its layout is ready, and the tree with it: in one frame, so that the browser lays
+   * out and paints the page once, and the layout worker's answer does not wait behind the tree's rendering.
+   * A layout that takes longer than TREE_FIRST_AFTER_MS gets the tree drawn first.
+   */
   private async redraw(options: { fit?: boolean; keepInView?: string; readable?: boolean }): Promise<boolean> {
     const explorer = this.explorer;
     if (!explorer) return false;
     const number = ++this.redrawNumber;
     const visible = timed("visible", () => explorer.visibleTree());
     this.visible = visible;
-    timed("tree", () => this.treeView.render(visible, explorer.selected));
+    let treeDrawn = false;
+    const drawTree = () => {
+      if (treeDrawn || number !== this.redrawNumber) return;
+      treeDrawn = true;
+      timed("tree", () => this.treeView.render(visible, explorer.selected));
+    };
     if (visible.children.length === 0) {
+      drawTree();
       this.graphView.clear();
       this.graphView.showMessage("This graph has no nodes.");
       return false;
     }
+    const early = setTimeout(drawTree, TREE_FIRST_AFTER_MS);
     let scene;
     try {
       const start = performance.now();
@@ -256,16 +270,16 @@ export class App {
       performance.measure("mg:layout", { start, end: performance.now() });
       scene = timed("compose", () => composeScene(visible, layouts));
     } catch (error) {
+      drawTree();
       if (number === this.redrawNumber) this.showError(error);
       return false;
+    } finally {
+      clearTimeout(early);
     }
     if (number !== this.redrawNumber) return false;
     this.graphView.showMessage(undefined);
-    timed("render", () => {
-      this.graphView.render(scene, explorer.selected);
-      if (options.fit) this.graphView.fit();
-      if (options.keepInView !== undefined) this.graphView.ensureVisible(options.keepInView, options.readable);
-    });
+    timed("render", () => this.graphView.render(scene, explorer.selected, options));
+    drawTree();
     return true;
   }
 

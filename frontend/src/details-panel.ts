@@ -2,7 +2,7 @@
 // details of that path are shown.
 
 import { html } from "./dom";
-import { formatCount } from "./labels";
+import { formatCount, formatNumber } from "./labels";
 import { moduleInfoOf, repeatOf, type ModuleInfo, type ModuleVariable } from "./module-info";
 import type { Endpoint, NodeDetails, RepeatMark, VariableInfo } from "./types";
 import { childPath, type VisibleNode } from "./visible";
@@ -104,14 +104,14 @@ export class DetailsPanel {
       ]);
     }
     if (module?.numParams !== undefined) {
-      const total = module.numParams.toLocaleString("en-US");
+      const total = formatNumber(module.numParams);
       facts.push([
         "Parameters",
         module.paramsEstimated ? `~${total} (estimated from the shapes of the variables its ops read)` : total,
       ]);
     }
     if (module?.numTrainableParams !== undefined) {
-      facts.push(["Trainable parameters", module.numTrainableParams.toLocaleString("en-US")]);
+      facts.push(["Trainable parameters", formatNumber(module.numTrainableParams)]);
     }
     if (module?.frozen) facts.push(["Frozen", "yes: its parameters are not trainable"]);
     if (repeat) {
@@ -188,7 +188,7 @@ export class DetailsPanel {
   private opTypes(opTypes: Record<string, number> | undefined): HTMLElement | string {
     const rows = Object.entries(opTypes ?? {})
       .sort(([a, countA], [b, countB]) => countB - countA || a.localeCompare(b))
-      .map(([op, count]) => [op, count.toLocaleString("en-US")]);
+      .map(([op, count]) => [op, formatNumber(count)]);
     return this.section("Op types", ["Op", "Count"], rows);
   }
 

@@ -17,6 +17,14 @@ export interface GraphViewHandlers {
 }
 
 const VIEW_MARGIN = 24;
+/**
+ * Scenes with more nodes than this draw only the nodes and edges near the view (within half a view on each
+ * side), and draw more when a pan or zoom ends outside that area: what the browser styles, lays out and
+ * paints then stays about one screenful, whatever the size of what is expanded.
+ */
+export const DRAW_ALL_UP_TO = 100;
+/** Around the view, this fraction of its size is drawn too (what a short pan brings in). */
+const DRAWN_MARGIN = 0.5;
 /** Below this zoom, names are too small to read. */
 const READABLE_SCALE = 0.6;
 /** Below this zoom, node captions are not drawn at all. */
@@ -104,6 +112,36 @@ interface DrawnNode {
   };
 }
 
+/** A rectangle in scene coordinates. */
+interface Area {
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+}
+
+function overlaps(area: Area, x: number, y: number, width: number, height: number): boolean {
+  return x <= area.x1 && y <= area.y1 && x + width >= area.x0 && y + height >= area.y0;
+}
+
+function contains(outer: Area, inner: Area): boolean {
+  return inner.x0 >= outer.x0 && inner.y0 >= outer.y0 && inner.x1 <= outer.x1 && inner.y1 <= outer.y1;
+}
+
+function edgeOverlaps(area: Area, points: readonly Point[]): boolean {
+  let x0 = Infinity;
+  let y0 = Infinity;
+  let x1 = -Infinity;
+  let y1 = -Infinity;
+  for (const { x, y } of points) {
+    x0 = Math.min(x0, x);
+    y0 = Math.min(y0, y);
+    x1 = Math.max(x1, x);
+    y1 = Math.max(y1, y);
+  }
+  return points.length > 0 && overlaps(area, x0, y0, x1 - x0, y1 - y0);
+}
+
 /** What each drawn edge group shows, so that an unchanged one is kept. */
 const drawnEdgesKey = new WeakMap<Element, string>();
 
@@ -123,6 +161,16 @@ export class GraphView {
   private gestureRunning = false;
   /** Elements of the nodes drawn by the last render, by path. */
   private drawn = new Map<string, DrawnNode>();
+  /** The pane's size, kept by a ResizeObserver (reading it from the layout would force the browser to lay out
+   * a freshly drawn graph at once, inside our task). */
+  private paneSize: { width: number; height: number } | undefined;
+  /** The view shows the whole scene as fit() placed it, and nobody moved it since: a resize fits it again. */
+  private fitted = false;
+  private selected: string | undefined;
+  /** The part of the scene drawn (when only what is near the view is drawn), else undefined. */
+  private drawnArea: Area | undefined;
+  /** Set while render() places the view: the transform changes then draw nothing until render draws once. */
+  private placing = false;
 
   constructor(handlers: GraphViewHandlers) {
     this.viewport = svg("g", { class: "mg-viewport" });
@@ -164,10 +212,19 @@ export class GraphView {
     // HTML element that never moves), so pointer positions stay right while the SVG is moved.
     this.zoomBehavior = zoom<HTMLDivElement, unknown>()
       .scaleExtent([0.02, 4])
+      // d3-zoom's own extent reads the pane's clientWidth: a forced layout of a freshly drawn graph.
+      .extent(() => {
+        const { width, height } = this.viewSize();
+        return [
+          [0, 0],
+          [width, height],
+        ];
+      })
       .on("start", () => {
         this.gestureRunning = true;
       })
-      .on("zoom", (event: { transform: ZoomTransform }) => {
+      .on("zoom", (event: { transform: ZoomTransform; sourceEvent: Event | null }) => {
+        if (event.sourceEvent) this.fitted = false;
         if (this.gestureRunning) this.previewTransform(event.transform);
         else this.commitTransform(event.transform);
       })
@@ -177,6 +234,15 @@ export class GraphView {
       });
     // Double-click expands and collapses nodes here, so it must not zoom.
     select(this.element).call(this.zoomBehavior).on("dblclick.zoom", null);
+
+    if (typeof ResizeObserver !== "undefined") {
+      new ResizeObserver((entries) => {
+        const box = entries[entries.length - 1]!.contentRect;
+        const old = this.paneSize;
+        this.paneSize = { width: box.width, height: box.height };
+        if (old && (old.width !== box.width || old.height !== box.height)) this.onResize(old);
+      }).observe(this.element);
+    }
 
     this.svgElement.addEventListener("click", (event) => {
       const node = this.nodeElementOf(event.target);
@@ -211,6 +277,19 @@ export class GraphView {
     this.viewport.setAttribute("transform", transform.toString());
     // Far out, names are too small to read and only cost painting time.
     this.svgElement.classList.toggle("mg-far", transform.k < FAR_SCALE);
+    // The view left the drawn part of a large scene: draw around it.
+    if (!this.placing && this.drawnArea && !contains(this.drawnArea, this.areaInView(0))) this.draw();
+  }
+
+  /** The scene area in view, grown by `margin` views on each side. */
+  private areaInView(margin: number): Area {
+    const { width, height } = this.viewSize();
+    const t = this.committed;
+    const x0 = -t.x / t.k;
+    const y0 = -t.y / t.k;
+    const w = width / t.k;
+    const h = height / t.k;
+    return { x0: x0 - margin * w, y0: y0 - margin * h, x1: x0 + w + margin * w, y1: y0 + h + margin * h };
   }
 
   private nodeElementOf(target: EventTarget | null): SVGGElement | null {
@@ -225,35 +304,73 @@ export class GraphView {
 
   clear(): void {
     this.scene = undefined;
+    this.drawnArea = undefined;
     this.drawn.clear();
     this.viewport.replaceChildren();
   }
 
   /**
-   * Draws the scene. Elements of nodes drawn before are kept and only moved (or resized, for expanded
-   * boxes): rebuilding thousands of elements, and having the browser lay their text out again, is what
-   * would make expanding slow in a large graph.
+   * Shows the scene, placed as asked (fit, or keeping a node in view), and draws it once. Elements of nodes
+   * drawn before are kept and only moved (or resized, for expanded boxes): rebuilding thousands of elements,
+   * and having the browser lay their text out again, is what would make expanding slow in a large graph.
    */
-  render(scene: Scene, selected: string | undefined): void {
-    const focused = this.nodeElementOf(document.activeElement)?.dataset.path;
+  render(
+    scene: Scene,
+    selected: string | undefined,
+    placement: { fit?: boolean; keepInView?: string; readable?: boolean } = {},
+  ): void {
     this.scene = scene;
+    this.selected = selected;
+    this.placing = true;
+    try {
+      if (placement.fit) this.fit();
+      if (placement.keepInView !== undefined) this.ensureVisible(placement.keepInView, placement.readable);
+    } finally {
+      this.placing = false;
+    }
+    this.draw();
+  }
+
+  /** Draws the scene, or its part near the view when it is large. */
+  private draw(): void {
+    const scene = this.scene;
+    if (!scene) return;
+    const focused = this.nodeElementOf(document.activeElement)?.dataset.path;
+    const area = scene.byPath.size > DRAW_ALL_UP_TO ? this.areaInView(DRAWN_MARGIN) : undefined;
+    // The selected and the focused node stay drawn wherever they are (with the boxes around them).
+    const kept = new Set<string>();
+    for (const path of [this.selected, focused]) {
+      if (path === undefined || !scene.byPath.has(path)) continue;
+      const segments = path.split("/");
+      for (let i = 1; i <= segments.length; i++) kept.add(segments.slice(0, i).join("/"));
+    }
     const previous = this.drawn;
     this.drawn = new Map();
-    this.drawContent(this.viewport, scene.nodes, scene.edges, 0, 0, previous);
-    this.setSelected(selected);
+    this.drawnArea = area;
+    this.drawContent(this.viewport, scene.nodes, scene.edges, 0, 0, previous, area, kept);
+    this.setSelected(this.selected);
     if (focused !== undefined && document.activeElement !== this.nodeElement(focused)) this.focusNode(focused);
   }
 
-  /** Makes `container` hold `edges` and the elements of `nodes` (after whatever else it holds). */
+  /**
+   * Makes `container` hold `edges` and the elements of `nodes` (after whatever else it holds); with an
+   * `area`, only the nodes and edges that reach into it, and the `kept` ones.
+   */
   private drawContent(
     container: SVGGElement,
-    nodes: readonly PlacedNode[],
-    edges: readonly PlacedEdge[],
+    allNodes: readonly PlacedNode[],
+    allEdges: readonly PlacedEdge[],
     originX: number,
     originY: number,
     previous: ReadonlyMap<string, DrawnNode>,
+    area: Area | undefined,
+    kept: ReadonlySet<string>,
   ): void {
-    const nodeElements = nodes.map((placed) => this.drawNode(placed, originX, originY, previous));
+    const nodes = area
+      ? allNodes.filter((p) => kept.has(p.node.path) || overlaps(area, p.x, p.y, p.width, p.height))
+      : allNodes;
+    const edges = area ? allEdges.filter((edge) => edgeOverlaps(area, edge.points)) : allEdges;
+    const nodeElements = nodes.map((placed) => this.drawNode(placed, originX, originY, previous, area, kept));
     const isNode = (element: Element) => element.classList.contains("mg-node");
     syncChildren(container, nodeElements, isNode);
 
@@ -289,16 +406,18 @@ export class GraphView {
     parentX: number,
     parentY: number,
     previous: ReadonlyMap<string, DrawnNode>,
+    area: Area | undefined,
+    kept: ReadonlySet<string>,
   ): SVGGElement {
     const { node } = placed;
     const old = previous.get(node.path);
     const drawn = old && old.expanded === node.expanded ? old : this.createNode(placed);
     this.drawn.set(node.path, drawn);
     const { element } = drawn;
-    element.setAttribute("transform", `translate(${round(placed.x - parentX)},${round(placed.y - parentY)})`);
+    setAttributeIfChanged(element, "transform", `translate(${round(placed.x - parentX)},${round(placed.y - parentY)})`);
     if (node.expanded) {
       this.sizeExpandedFrame(drawn, placed);
-      this.drawContent(element, placed.children, placed.edges, placed.x, placed.y, previous);
+      this.drawContent(element, placed.children, placed.edges, placed.x, placed.y, previous, area, kept);
     }
     return element;
   }
@@ -398,6 +517,7 @@ export class GraphView {
   }
 
   setSelected(path: string | undefined): void {
+    this.selected = path;
     for (const element of this.viewport.querySelectorAll(".mg-selected")) element.classList.remove("mg-selected");
     if (path === undefined) return;
     this.nodeElement(path)?.classList.add("mg-selected");
@@ -413,6 +533,19 @@ export class GraphView {
   fit(): void {
     if (!this.scene) return;
     this.zoomToBox({ x: 0, y: 0, width: this.scene.width, height: this.scene.height }, 1, 0.02);
+    this.fitted = true;
+  }
+
+  /** The pane changed size (window resized, panes moved): fit again, or keep the same point in the middle. */
+  private onResize(old: { width: number; height: number }): void {
+    if (!this.scene || this.paneSize!.width < 1 || this.paneSize!.height < 1) return;
+    if (this.fitted) {
+      this.fit();
+      return;
+    }
+    const t = zoomTransform(this.element);
+    const moved = t.translate((this.paneSize!.width - old.width) / 2 / t.k, (this.paneSize!.height - old.height) / 2 / t.k);
+    select(this.element).call(this.zoomBehavior.transform, moved);
   }
 
   /**
@@ -437,7 +570,7 @@ export class GraphView {
   }
 
   private viewSize(): { width: number; height: number } {
-    const box = this.svgElement.getBoundingClientRect();
+    const box = this.paneSize ?? this.element.getBoundingClientRect();
     return { width: Math.max(box.width, 1), height: Math.max(box.height, 1) };
   }
 
@@ -452,6 +585,7 @@ export class GraphView {
       (height - 2 * VIEW_MARGIN) / Math.max(box.height, 1),
     );
     const scale = Math.max(minScale, Math.min(maxScale, fitScale));
+    this.fitted = false;
     const fitsAcross = scale * box.width <= width - 2 * VIEW_MARGIN;
     const fitsDown = scale * box.height <= height - 2 * VIEW_MARGIN;
     const x = fitsAcross ? width / 2 - scale * (box.x + box.width / 2) : VIEW_MARGIN - scale * box.x;

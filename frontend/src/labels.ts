@@ -18,8 +18,14 @@ export function fitText(text: string, maxWidth: number, fontSize: number): strin
   return text.length <= maxChars ? text : `${text.slice(0, maxChars - 1)}…`;
 }
 
+/** 1234567 → "1,234,567" (toLocaleString is slow enough to show when thousands of captions are made). */
+export function formatNumber(count: number): string {
+  const digits = String(count);
+  return /^\d{4,}$/.test(digits) ? digits.replace(/\B(?=(\d{3})+$)/g, ",") : digits;
+}
+
 export function formatCount(count: number, unit: string): string {
-  return `${count.toLocaleString("en-US")} ${unit}${count === 1 ? "" : "s"}`;
+  return `${formatNumber(count)} ${unit}${count === 1 ? "" : "s"}`;
 }
 
 /** What kind of thing a node is, as shown under its name ("module", "series", "chunk"...). */
