@@ -12,7 +12,7 @@ import json
 import pytest
 from playwright.sync_api import expect
 
-from support import PLUGIN_NAME, REPO, XSS_IMG, XSS_SCRIPT, wait_for
+from support import PLUGIN_NAME, REPO, XSS_IMG, XSS_SCRIPT, XSS_SVG, wait_for
 
 DRAW_TIMEOUT = 30_000
 SCREENSHOT = REPO / "docs" / "screenshot.png"
@@ -258,6 +258,132 @@ def test_markup_names_show_as_text(page, tensorboard):
     assert injected == {"img": 0, "scripts": 0}, injected
     assert not page.dialogs, page.dialogs
     assert_clean(page)
+
+
+# --- security (issue 5): markup stays text, TensorBoard's CSP holds, nothing from elsewhere ----------
+WATCH_CSP = """
+    window.__cspViolations = [];
+    document.addEventListener('securitypolicyviolation',
+        (e) => window.__cspViolations.push(`${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`));
+"""
+INJECTED = """() => ({
+    elements: [...document.querySelectorAll('img[src="x"], svg[onload], [onerror], [onload], script:not([src])')]
+        .map((e) => e.outerHTML.slice(0, 80)),
+    scripts: [...document.scripts].filter((s) => (s.textContent || '').includes('alert(1)')).length,
+    templated: document.body.innerText.includes('49'),
+})"""
+
+
+def watch_page(page, tb):
+    """Record CSP violations (as events) and every request the page makes outside `tb`."""
+    page.add_init_script(WATCH_CSP)
+    elsewhere = []
+
+    def on_request(request):
+        url = request.url
+        if not (url.startswith(tb.url + "/") or url.startswith(("data:", "blob:"))):
+            elsewhere.append(url)
+
+    page.on("request", on_request)
+    return elsewhere
+
+
+def assert_safe(page, elsewhere):
+    assert page.evaluate(INJECTED) == {"elements": [], "scripts": 0, "templated": False}
+    assert page.evaluate("() => window.__cspViolations") == [], "Content-Security-Policy violations"
+    assert not elsewhere, f"requests to other origins: {elsewhere}"
+    assert not page.dialogs, page.dialogs
+
+
+def test_markup_in_run_tag_op_and_attribute_is_text(page, hostile_servers):
+    """A run named `<img onerror>` holding a trace tagged `<svg onload>`, an op `<script>...` whose
+    type is `<img onerror>` and whose attribute holds `<svg onload>`: all shown as characters."""
+    import hostile
+
+    tb = hostile_servers["python"]
+    elsewhere = watch_page(page, tb)
+    open_entry(page, tb, hostile.MARKUP_RUN, hostile.MARKUP_TAG)
+    expect(page.locator('select[aria-label="Run"]')).to_have_value(hostile.MARKUP_RUN)
+    expect(page.locator('select[aria-label="Tag"]')).to_have_value(hostile.MARKUP_TAG)
+    assert page.locator('select[aria-label="Tag"] option').all_inner_texts() == [hostile.MARKUP_TAG]
+    search = page.locator('input[type="search"]')
+    search.fill(XSS_SCRIPT)  # the op's path: its scope `<script>alert(1)<` holds it as `script>`
+    search.press("Enter")
+    details = page.locator(sel("data-details-for", XSS_SCRIPT))
+    expect(details).to_be_visible(timeout=DRAW_TIMEOUT)
+    for text in (XSS_IMG, "script>", XSS_SVG):  # the op type, its name, its attribute
+        expect(details).to_contain_text(text)
+    page.wait_for_timeout(300)
+    assert_safe(page, elsewhere)
+    assert_clean(page)
+
+
+def test_markup_and_templates_in_every_name_are_text(page, hostile_servers):
+    import hostile
+
+    tb = hostile_servers["python"]
+    elsewhere = watch_page(page, tb)
+    open_entry(page, tb, hostile.HOSTILE_RUN, "markup")
+    for name in (XSS_IMG, XSS_SVG, "{{7*7}}"):
+        expect(node(page, name)).to_be_visible(timeout=DRAW_TIMEOUT)
+    body = page.locator("body")
+    for text in (XSS_IMG, XSS_SVG, "{{7*7}}", "&amp;&lt;x&gt;"):
+        expect(body).to_contain_text(text)
+    tree = page.locator('[role="tree"]')
+    expect(tree.locator(sel("data-tree-path", XSS_IMG))).to_contain_text(XSS_IMG)
+    node(page, XSS_IMG).click()
+    expect(page.locator(sel("data-details-for", XSS_IMG))).to_contain_text(XSS_SCRIPT)  # an attribute value
+    assert_safe(page, elsewhere)
+    assert_clean(page)
+
+
+def test_markup_in_an_error_message_is_text(page, hostile_servers):
+    tb = hostile_servers["python"]
+    elsewhere = watch_page(page, tb)
+    page.goto(tb.entry_url(XSS_SCRIPT, XSS_SVG))
+    alert = page.locator('[role="alert"]')
+    expect(alert.first).to_contain_text(XSS_SCRIPT, timeout=DRAW_TIMEOUT)
+    assert_safe(page, elsewhere)
+    assert_clean(page, allow_http_errors=True)
+
+
+def test_tensorboard_serves_the_page_with_its_csp(tensorboard):
+    csp = tensorboard.get(f"/data/plugin_entry.html?name={PLUGIN_NAME}").headers.get("Content-Security-Policy", "")
+    assert "script-src" in csp and "default-src 'self'" in csp, csp
+
+
+@pytest.mark.parametrize("policy", ["tensorboard", "without_unsafe_eval"])
+def test_the_page_works_under_the_csp(page, tensorboard, policy):
+    """TensorBoard's own policy, and the same without 'unsafe-eval': the page draws, lays out in its
+    worker, expands and searches with no violation and no request to another origin."""
+    served = []
+
+    def stricter(route):
+        response = route.fetch()
+        headers = dict(response.headers)
+        csp = headers["content-security-policy"]
+        served.append(csp)
+        if policy == "without_unsafe_eval":
+            assert "'unsafe-eval'" in csp, csp
+            headers["content-security-policy"] = csp.replace(" 'unsafe-eval'", "")
+        route.fulfill(response=response, headers=headers)
+
+    page.route("**/data/plugin_entry.html*", stricter)
+    elsewhere = watch_page(page, tensorboard)
+    open_entry(page, tensorboard, "nested_model", "model")
+    expand(page, page, "model")
+    expect(node(page, "model/encoder")).to_be_visible(timeout=DRAW_TIMEOUT)
+    search = page.locator('input[type="search"]')
+    search.fill("block_2")
+    search.press("Enter")
+    expect(page.locator("[data-details-for]")).to_be_visible(timeout=DRAW_TIMEOUT)
+    assert served, "plugin_entry.html was not served through the route"
+    assert_safe(page, elsewhere)
+    assert_clean(page)
+    # The policy is in force: an image from elsewhere is refused and reported.
+    page.evaluate("() => { new Image().src = 'http://127.0.0.2:9/probe.png'; }")
+    wait_for(lambda: any("img-src" in v for v in page.evaluate("() => window.__cspViolations")), timeout=10,
+             what="the probe reported as a CSP violation")
 
 
 @pytest.mark.parametrize("run,tag", [("bad_records", "garbage"), ("bad_records", "keras"),
