@@ -8,6 +8,11 @@ from __future__ import annotations
 
 import re
 
+try:
+    from re import _parser as _regex_parser  # Python 3.11+
+except ImportError:  # pragma: no cover - Python 3.10
+    import sre_parse as _regex_parser
+
 from . import graph as graph_lib
 from .attrs import format_attrs
 
@@ -242,17 +247,57 @@ class Hierarchy:
 
     def search(self, query: str, regex: bool, limit: int) -> dict:
         if regex:
-            try:
-                pattern = re.compile(query, re.IGNORECASE)
-            except re.error as e:
-                raise BadQuery(f"The search is not a valid regular expression: {e}.") from None
-            matches = lambda text: pattern.search(text) is not None  # noqa: E731
+            pattern = _compile_search(query)
+            matches = lambda text: pattern.search(text, 0, MAX_REGEX_TEXT) is not None  # noqa: E731
         else:
             needle = query.lower()
             matches = lambda text: needle in text.lower()  # noqa: E731
         found = [n for n in self.all_nodes if n is not self.root and (matches(n.name) or matches(n.path))]
         found.sort(key=lambda n: (n.op is not None, n.depth, n.path))
         return {"matches": [_match_json(n) for n in found[:limit]], "truncated": len(found) > limit}
+
+
+def _compile_search(query: str):
+    """A user's regular expression, refused when Python's backtracking engine could take minutes on it: a repeated
+    part that itself repeats or has alternatives (`(a+)+`, `(a|aa)*`, `(.*x){9}`). The names searched are cut at
+    MAX_REGEX_TEXT characters, which bounds what is left (plain repetitions) to polynomial time."""
+    if len(query) > MAX_REGEX_LENGTH:
+        raise BadQuery(f"The search is longer than {MAX_REGEX_LENGTH} characters; shorten it.")
+    try:
+        pattern = re.compile(query, re.IGNORECASE)
+        parsed = _regex_parser.parse(query)
+    except (re.error, RecursionError, OverflowError) as e:
+        raise BadQuery(f"The search is not a valid regular expression: {e}.") from None
+    if _has_nested_repetition(parsed, inside=False):
+        raise BadQuery("This regular expression repeats a part that itself repeats or has alternatives (like "
+                       "(a+)+ or (a|b)*), which can take minutes to run; write it without the outer repetition.")
+    return pattern
+
+
+def _has_nested_repetition(parsed, inside: bool) -> bool:
+    """Whether a repetition (of more than one) holds a variable repetition or an alternation, at any depth."""
+    for op, value in parsed:
+        name = str(op)
+        repeat = name.endswith("_REPEAT") and value[1] > 1
+        if inside and (name.endswith("_REPEAT") and value[0] != value[1] or name == "BRANCH"):
+            return True
+        for child in _sub_patterns(value):
+            if _has_nested_repetition(child, inside or repeat):
+                return True
+    return False
+
+
+def _sub_patterns(value):
+    if isinstance(value, _regex_parser.SubPattern):
+        yield value
+    elif isinstance(value, (tuple, list)):
+        for item in value:
+            if isinstance(item, (_regex_parser.SubPattern, tuple, list)):
+                yield from _sub_patterns(item)
+
+
+MAX_REGEX_LENGTH = 200
+MAX_REGEX_TEXT = 1000
 
 
 def _count_row(rows: dict, key, make) -> None:
