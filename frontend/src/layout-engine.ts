@@ -3,7 +3,8 @@
 // in time linear in their size: children without edges between them (a grid), and children that the edges
 // put in one column, one per rank (layers of a Keras model, the blocks of a network, a chunk of them), whose
 // longer edges (skip connections) run in lanes beside the column. Anything else goes to dagre, which costs
-// about a millisecond per node and edge.
+// about a millisecond per node and edge; in a large group, each chain of nodes (each feeding only the next,
+// which only it feeds) is given to dagre as one tall node, and its members stacked inside it afterwards.
 
 import { graphlib, layout as dagreLayout, type EdgeLabel } from "@dagrejs/dagre";
 import type { GroupLayout, LayoutRequest, Point } from "./layout";
@@ -17,7 +18,10 @@ const RANK_SEP = 36;
 const LANE_MARGIN = 16;
 const LANE_SEP = 10;
 
-export type LayoutMethod = "grid" | "column" | "dagre";
+/** Groups at least this large have their chains contracted before dagre (smaller ones are cheap as they are). */
+export const CONTRACT_CHAINS_FROM = 40;
+
+export type LayoutMethod = "grid" | "column" | "chains" | "dagre";
 
 /** Lays out one group's children (node centres and edge routes in the group's own coordinates). */
 export function computeLayout(request: LayoutRequest): GroupLayout {
@@ -26,22 +30,130 @@ export function computeLayout(request: LayoutRequest): GroupLayout {
 
 /** Which layout a request gets: see the top of this file. */
 export function chooseMethod(request: LayoutRequest): LayoutMethod {
-  const ids = new Set(request.nodes.map((node) => node.id));
-  const edges = request.edges.filter((edge) => edge.from !== edge.to && ids.has(edge.from) && ids.has(edge.to));
+  const ids = request.nodes.map((node) => node.id);
+  const known = new Set(ids);
+  const edges = request.edges.filter((edge) => edge.from !== edge.to && known.has(edge.from) && known.has(edge.to));
   if (edges.length === 0) return "grid";
-  return columnOrder(request.nodes.map((node) => node.id), edges) ? "column" : "dagre";
+  if (columnOrder(ids, edges)) return "column";
+  return ids.length >= CONTRACT_CHAINS_FROM && findChains(ids, edges) ? "chains" : "dagre";
 }
 
 export function layoutWith(request: LayoutRequest, method: LayoutMethod): GroupLayout {
   if (method === "grid") return gridLayout(request);
+  const ids = request.nodes.map((node) => node.id);
+  const known = new Set(ids);
+  const edges = request.edges.filter((edge) => edge.from !== edge.to && known.has(edge.from) && known.has(edge.to));
   if (method === "column") {
-    const ids = request.nodes.map((node) => node.id);
-    const known = new Set(ids);
-    const edges = request.edges.filter((edge) => edge.from !== edge.to && known.has(edge.from) && known.has(edge.to));
     const order = columnOrder(ids, edges);
     if (order) return columnLayout(request, order, edges);
   }
+  if (method === "chains") {
+    const chains = findChains(ids, edges);
+    if (chains) return chainsLayout(request, chains, edges);
+  }
   return dagreLayoutOf(request);
+}
+
+/**
+ * The chains of a graph: maximal runs of nodes each of which feeds only the next one, which only it feeds
+ * (every node is in one chain, most alone). Undefined when there is no chain of two or more, or when a
+ * chain is closed into a loop (a contracted graph could not draw that edge).
+ */
+export function findChains(ids: readonly string[], edges: readonly { from: string; to: string }[]): string[][] | undefined {
+  const successors = new Map<string, Set<string>>(ids.map((id) => [id, new Set()]));
+  const predecessors = new Map<string, Set<string>>(ids.map((id) => [id, new Set()]));
+  for (const { from, to } of edges) {
+    successors.get(from)!.add(to);
+    predecessors.get(to)!.add(from);
+  }
+  const next = new Map<string, string>();
+  for (const id of ids) {
+    const out = successors.get(id)!;
+    if (out.size !== 1) continue;
+    const [to] = out;
+    if (to !== id && predecessors.get(to!)!.size === 1) next.set(id, to!);
+  }
+  const followers = new Set(next.values());
+  const chains: string[][] = [];
+  const chainOf = new Map<string, number>();
+  for (const id of ids) {
+    if (followers.has(id)) continue;
+    const chain = [id];
+    chainOf.set(id, chains.length);
+    for (let at = next.get(id); at !== undefined && !chainOf.has(at); at = next.get(at)) {
+      chainOf.set(at, chains.length);
+      chain.push(at);
+    }
+    chains.push(chain);
+  }
+  // Nodes of a ring (every one follows another) were never reached.
+  if (chainOf.size !== ids.length || chains.every((chain) => chain.length === 1)) return undefined;
+  for (const { from, to } of edges) if (chainOf.get(from) === chainOf.get(to) && next.get(from) !== to) return undefined;
+  return chains;
+}
+
+/** dagre over the chains as tall nodes; each chain's members stacked in its box, on its axis. */
+function chainsLayout(
+  request: LayoutRequest,
+  chains: readonly string[][],
+  edges: readonly { from: string; to: string }[],
+): GroupLayout {
+  const size = new Map(request.nodes.map((node) => [node.id, node]));
+  const head = new Map<string, string>();
+  const place = new Map<string, number>();
+  for (const chain of chains) {
+    chain.forEach((id, index) => {
+      head.set(id, chain[0]!);
+      place.set(id, index);
+    });
+  }
+  const inChain = (from: string, to: string) => head.get(from) === head.get(to) && place.get(to) === place.get(from)! + 1;
+  const seen = new Set<string>();
+  const unique = edges.filter(({ from, to }) => {
+    const key = `${from}\n${to}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+  const outerEdges = new Map<string, { from: string; to: string }>();
+  for (const { from, to } of unique) {
+    if (inChain(from, to)) continue;
+    const key = `${head.get(from)}\n${head.get(to)}`;
+    if (!outerEdges.has(key)) outerEdges.set(key, { from: head.get(from)!, to: head.get(to)! });
+  }
+  const outer = dagreLayoutOf({
+    nodes: chains.map((chain) => ({
+      id: chain[0]!,
+      width: Math.max(...chain.map((id) => size.get(id)!.width)),
+      height: chain.reduce((sum, id) => sum + size.get(id)!.height, 0) + (chain.length - 1) * RANK_SEP,
+    })),
+    edges: [...outerEdges.values()],
+  });
+
+  const nodes: GroupLayout["nodes"] = {};
+  for (const chain of chains) {
+    const centre = outer.nodes[chain[0]!]!;
+    const height = chain.reduce((sum, id) => sum + size.get(id)!.height, 0) + (chain.length - 1) * RANK_SEP;
+    let top = centre.y - height / 2;
+    for (const id of chain) {
+      const member = size.get(id)!;
+      nodes[id] = { x: centre.x, y: top + member.height / 2 };
+      top += member.height + RANK_SEP;
+    }
+  }
+  const topOf = (id: string) => ({ x: nodes[id]!.x, y: nodes[id]!.y - size.get(id)!.height / 2 });
+  const bottomOf = (id: string) => ({ x: nodes[id]!.x, y: nodes[id]!.y + size.get(id)!.height / 2 });
+  const routes = new Map(outer.edges.map((edge) => [`${edge.from}\n${edge.to}`, edge.points]));
+  const routed = unique.flatMap(({ from, to }) => {
+    if (inChain(from, to)) return [{ from, to, points: [bottomOf(from), topOf(to)] }];
+    const points = routes.get(`${head.get(from)}\n${head.get(to)}`);
+    if (!points) return [];
+    // dagre's ends are on the chains' boxes; move them to the members' own top and bottom.
+    const down = nodes[to]!.y >= nodes[from]!.y;
+    const middle = points.length > 2 ? points.slice(1, -1) : [];
+    return [{ from, to, points: [down ? bottomOf(from) : topOf(from), ...middle, down ? topOf(to) : bottomOf(to)] }];
+  });
+  return { width: outer.width, height: outer.height, nodes, edges: routed };
 }
 
 /**

@@ -96,10 +96,16 @@ export class TreeView {
         html("span", { class: "mg-twisty", "aria-hidden": "true" }, node.expandable ? (node.expanded ? "▾" : "▸") : ""),
         html("span", { class: "mg-tree-name" }, node.label),
         frozen && html("span", { class: "mg-tree-frozen", title: "frozen: no trainable parameters" }, "❄"),
-        repeat,
-        html("span", { class: "mg-tree-kind" }, node.kind === "op" ? (node.op ?? "op") : groupKindLabel(node)),
-        params !== undefined && html("span", { class: "mg-tree-params" }, params),
-        node.kind !== "op" && (node.numOps > 0 || !node.module?.shortClass) && html("span", { class: "mg-tree-ops" }, formatCount(node.numOps, "op")),
+        html(
+          "span",
+          { class: "mg-tree-info" },
+          repeat,
+          html("span", { class: "mg-tree-kind" }, node.kind === "op" ? (node.op ?? "op") : groupKindLabel(node)),
+          params !== undefined && html("span", { class: "mg-tree-params" }, params),
+          node.kind !== "op" &&
+            (node.numOps > 0 || !node.module?.shortClass) &&
+            html("span", { class: "mg-tree-ops" }, formatCount(node.numOps, "op")),
+        ),
       ),
     );
   }

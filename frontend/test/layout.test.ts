@@ -10,7 +10,7 @@ import {
   type GroupLayout,
   type LayoutRequest,
 } from "../src/layout";
-import { chooseMethod, computeLayout, forgetOrders, layoutWith } from "../src/layout-engine";
+import { chooseMethod, computeLayout, findChains, forgetOrders, layoutWith } from "../src/layout-engine";
 import { buildVisibleTree, findVisible } from "../src/visible";
 import { buildDemoGraph } from "./fake-graph";
 
@@ -229,4 +229,59 @@ test("laying out the same children again with other sizes reuses dagre's order: 
   forgetOrders();
   const fresh = computeLayout(request("c", 300));
   assert.deepEqual(reused, fresh);
+});
+
+/** ResNet-like blocks: x → a → b → c → add and x → shortcut → add, each block's add feeding the next. */
+function residualBlocks(blocks: number): LayoutRequest {
+  const nodes: LayoutRequest["nodes"] = [];
+  const edges: LayoutRequest["edges"] = [];
+  let input = "stem";
+  nodes.push({ id: input, width: 120, height: 44 });
+  for (let i = 0; i < blocks; i++) {
+    const ids = ["a", "b", "c", "shortcut", "add"].map((name) => `block${i}/${name}`);
+    for (const id of ids) nodes.push({ id, width: 100 + (id.length % 5) * 10, height: 44 });
+    const [a, b, c, shortcut, add] = ids as [string, string, string, string, string];
+    edges.push({ from: input, to: a }, { from: a, to: b }, { from: b, to: c }, { from: c, to: add });
+    edges.push({ from: input, to: shortcut }, { from: shortcut, to: add });
+    input = add;
+  }
+  return { nodes, edges };
+}
+
+test("large branchy groups: dagre over contracted chains, members stacked in place", () => {
+  const request = residualBlocks(10);
+  assert.equal(request.nodes.length, 51);
+  assert.equal(chooseMethod(request), "chains");
+  assert.equal(chooseMethod(residualBlocks(3)), "dagre", "small groups keep dagre's own layout");
+  const layout = computeLayout(request);
+  const size = new Map(request.nodes.map((node) => [node.id, node]));
+  const boxes = request.nodes.map((node) => ({ ...node, ...layout.nodes[node.id]! }));
+  for (let i = 0; i < boxes.length; i++) {
+    for (let j = i + 1; j < boxes.length; j++) {
+      const [p, q] = [boxes[i]!, boxes[j]!];
+      const apart = Math.abs(p.x - q.x) >= (p.width + q.width) / 2 || Math.abs(p.y - q.y) >= (p.height + q.height) / 2;
+      assert.ok(apart, `${p.id} overlaps ${q.id}`);
+    }
+  }
+  // A chain's members share an axis and go down in order.
+  assert.equal(layout.nodes["block3/a"]!.x, layout.nodes["block3/c"]!.x);
+  assert.ok(layout.nodes["block3/a"]!.y < layout.nodes["block3/b"]!.y && layout.nodes["block3/b"]!.y < layout.nodes["block3/c"]!.y);
+  assert.ok(layout.nodes["block3/add"]!.y > layout.nodes["block3/shortcut"]!.y);
+  assert.equal(layout.edges.length, request.edges.length);
+  for (const edge of layout.edges) {
+    const [first, last] = [edge.points[0]!, edge.points.at(-1)!];
+    assert.ok(Math.abs(first.y - (layout.nodes[edge.from]!.y + size.get(edge.from)!.height / 2)) < 0.01, `${edge.from} bottom`);
+    assert.ok(Math.abs(last.y - (layout.nodes[edge.to]!.y - size.get(edge.to)!.height / 2)) < 0.01, `${edge.to} top`);
+  }
+  const all = Object.values(layout.nodes);
+  assert.ok(all.every((p) => p.x >= 0 && p.y >= 0 && p.x <= layout.width && p.y <= layout.height));
+});
+
+test("chains: runs of single links, not closed loops", () => {
+  assert.deepEqual(
+    findChains(["a", "b", "c", "d"], [{ from: "a", to: "b" }, { from: "b", to: "c" }, { from: "a", to: "d" }]),
+    [["a"], ["b", "c"], ["d"]],
+  );
+  assert.equal(findChains(["a", "b"], [{ from: "a", to: "b" }, { from: "b", to: "a" }]), undefined, "a ring");
+  assert.equal(findChains(["a", "b", "c"], [{ from: "a", to: "c" }, { from: "b", to: "c" }]), undefined, "no chain");
 });
