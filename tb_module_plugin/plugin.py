@@ -6,8 +6,9 @@ import json
 import mimetypes
 import os
 import threading
+import time
 
-from tensorboard import plugin_util
+from tensorboard import context, plugin_util
 from tensorboard.backend import http_util
 from tensorboard.plugins import base_plugin
 from werkzeug import wrappers
@@ -19,6 +20,7 @@ from .hierarchy import BadQuery, NotFound
 
 STATIC_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
 CACHE_FLAG = "module_graph_cache_mb"
+PREPARE_WAIT_SECONDS = 600  # how long to wait for the logdir's first graph after start-up
 
 
 class ModuleGraphPlugin(base_plugin.TBPlugin, base_plugin.TBLoader):
@@ -36,6 +38,7 @@ class ModuleGraphPlugin(base_plugin.TBPlugin, base_plugin.TBLoader):
         self._data_provider = context.data_provider
         megabytes = getattr(context.flags, CACHE_FLAG, None)
         self._cache = HierarchyCache(int(megabytes * 2**20) if megabytes else DEFAULT_MAX_BYTES)
+        threading.Thread(target=self._prepare_first_graph, name="module_graph-prepare", daemon=True).start()
 
     # -- loader --
     def define_flags(self, parser):
@@ -110,8 +113,25 @@ class ModuleGraphPlugin(base_plugin.TBPlugin, base_plugin.TBLoader):
         except GraphError as e:
             return _error(request, str(e), 422)
 
+    def _prepare_first_graph(self) -> None:
+        """While TensorBoard's page loads (seconds), parse the graph the tab opens first, so opening the tab costs
+        the same whatever that graph's size. Waits for the logdir's first load; gives up quietly."""
+        ctx = context.RequestContext()
+        for _ in range(PREPARE_WAIT_SECONDS):
+            try:
+                records = sources.list_graphs(self._data_provider, ctx, "")
+                if records:
+                    self._hierarchy_of(ctx, "", records[0].run, records[0].tag)
+                    return
+            except Exception:  # noqa: BLE001 - a head start only: the request for that graph says what is wrong
+                return
+            time.sleep(1)
+
     def _hierarchy(self, request, run: str, tag: str):
         ctx, eid = plugin_util.context(request.environ), plugin_util.experiment_id(request.environ)
+        return self._hierarchy_of(ctx, eid, run, tag)
+
+    def _hierarchy_of(self, ctx, eid: str, run: str, tag: str):
         record = sources.find_record(self._data_provider, ctx, eid, run, tag)
         blob_keys = sources.latest_blob_keys(self._data_provider, ctx, eid, record)
 
