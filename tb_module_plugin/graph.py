@@ -109,7 +109,8 @@ def parse_run_metadata(blob: bytes) -> list:
             "This trace holds no graph. On TensorFlow 2.21, tf.summary.trace_on(graph=True, profiler=True) "
             "without profiler_outdir records an empty RunMetadata. Record the graph with "
             "tf.summary.trace_on(graph=True) alone, then call your tf.function and "
-            "tf.summary.trace_export(name, step=0)."
+            "tf.summary.trace_export(name, step=0); or write it with "
+            "tb_module_plugin.summary.module_graph(name, module, example_input)."
         )
     return graphs
 

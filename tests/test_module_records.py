@@ -175,6 +175,17 @@ def test_cli_errors_are_one_line(tmp_path, logdir):
     assert code == 1 and "is not a SavedModel" in err and len(err.strip().splitlines()) == 1
 
 
+def test_cli_explains_the_empty_profiler_trace(tmp_path):
+    from tensorboard.compat.proto import config_pb2
+
+    from .traces import write_raw
+
+    write_raw(str(tmp_path / "profiled"), "graph_run_metadata", "step", config_pb2.RunMetadata().SerializeToString())
+    code, _, err = cli("summary", tmp_path)
+    assert code == 1 and len(err.strip().splitlines()) == 1
+    assert "profiler=True" in err and "trace_on(graph=True) alone" in err and "module_graph(" in err
+
+
 def test_savedmodel_import_shows_the_tutorial_module(tmp_path):
     demo = demo_lib.demo_module_class(tf)(name="demo_module")
     tf.saved_model.save(demo, str(tmp_path / "saved"), signatures={"serving_default": demo.addprint})
