@@ -188,6 +188,7 @@ HOSTILE_RUN = "hostile"
 RUN_GRAPHS = {
     "rg_garbage": (b"\x0f\xff\xfe not a GraphDef", 422, "not a readable GraphDef"),
     "rg_invalid_utf8": (_invalid_utf8_graph(), 422, "not a readable GraphDef"),
+    "rg_empty": (b"", 422, "empty GraphDef"),
     "rg_dangling_cycle": (_graph([("a", "AddV2", ["b", "ghost"]), ("b", "AddV2", ["a"])]).SerializeToString(),
                           200, None),
 }

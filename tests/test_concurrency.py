@@ -14,7 +14,7 @@ import pytest
 from werkzeug import test as werkzeug_test
 
 import hostile
-from support import InProcess, ok_json, walk
+from support import InProcess, ok_json, wait_for, walk
 from tb_module_plugin import sources
 from tb_module_plugin.cache import HierarchyCache
 
@@ -163,7 +163,7 @@ def deeper_requests(tb):
         response = tb.api("hierarchy", run=run, tag=tag, depth=2)
         if response.status != 200:
             continue
-        for node, _ in list(walk(response.json()["node"]))[:25]:
+        for node, _ in list(walk(response.json()["node"]))[:12]:
             requests.append(("node", {"run": run, "tag": tag, "path": node["path"]}))
             if node["kind"] != "op":
                 requests.append(("hierarchy", {"run": run, "tag": tag, "path": node["path"], "depth": 1}))
@@ -185,13 +185,20 @@ def storm(tb, requests, repeat):
         return order, [f.result(timeout=120) for f in futures]
 
 
-def test_concurrent_answers_are_the_serial_answers(hostile_tb):
+def test_concurrent_answers_are_the_serial_answers(hostile_tb, hostile_servers):
+    """The serial answers come from the Python loader's server: for it, the same server; for the Rust
+    data server, a server tests/test_load_fast.py shows answers byte for byte the same (asking the Rust
+    one request at a time takes 100 ms each, latency rather than work)."""
+    reference = hostile_servers["python"]
     started = time.monotonic()
+    listed_alike = lambda: reference.api("graphs").body == hostile_tb.api("graphs").body  # noqa: E731
+    wait_for(listed_alike, timeout=30, what="both servers listing the same graphs")  # other tests change runs
     first = first_requests()
-    order, answers = storm(hostile_tb, first, repeat=3)  # cold: graphs are parsed while these run
+    order, answers = storm(hostile_tb, first, repeat=2)  # cold: graphs are parsed while these run
     deeper = deeper_requests(hostile_tb)
-    serial = {json.dumps(r, sort_keys=True): answer(hostile_tb, r) for r in first + deeper}
-    order2, answers2 = storm(hostile_tb, first + deeper, repeat=2)
+    order2, answers2 = storm(hostile_tb, first + deeper, repeat=1)
+    assert listed_alike()
+    serial = {json.dumps(r, sort_keys=True): answer(reference, r) for r in first + deeper}
     total = len(order) + len(order2)
     assert total >= 300, total
     mismatches = [(request, got[0], serial[json.dumps(request, sort_keys=True)][0])
@@ -202,4 +209,4 @@ def test_concurrent_answers_are_the_serial_answers(hostile_tb):
     statuses = {status for status, _, _ in serial.values()}
     assert {200, 404, 422} <= statuses, statuses
     assert ok_json(hostile_tb.api("graphs"))  # still up
-    assert time.monotonic() - started < 150
+    assert time.monotonic() - started < 120
