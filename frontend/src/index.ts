@@ -12,12 +12,16 @@
 // - Try it: `tensorboard --logdir L` with the package installed, then /data/plugin_entry.html?name=module_graph.
 // - Modules: api (HTTP client), hierarchy-store (cache of group listings), visible (which nodes are drawn,
 //   chunks of large groups), explorer (expanded set, selection, reveal), layout (sizes, nesting of the
-//   per-group layouts), layout-engine + layout-worker + layout-client (dagre off the main thread),
+//   per-group layouts), layout-engine (grid, column, dagre over contracted chains) + layout-worker +
+//   layout-client (dagre off the main thread; linear layouts, and the first small ones, on the page),
 //   graph-view (SVG, d3-zoom), tree-view, details-panel, search-box, graph-picker, app (wiring),
 //   module-info (class, parameters, frozen, variables and repeat marks of module nodes, issues 3 and 4).
 // - Test hooks (exact, relied on by other tools): [data-path] graph nodes with data-expanded/data-chunk,
 //   data-frozen="true" (frozen modules), data-repeat="<key>" (repeated structure) and a data-shape outline, [data-from][data-to] edges, [data-tree-path] tree items, the only
 //   input[type=search], [data-details-for] details, role="alert" errors. Data reaches the DOM as text only.
+// - Large scenes (graph-view DRAW_ALL_UP_TO) draw only the nodes near the view: a [data-path] element exists
+//   for what is drawn, not for every node of an expanded group. Each expansion step is timed with User
+//   Timing ("mg:load", "mg:layout", "mg:job …", "mg:render", "mg:tree" measures) for profiling.
 
 import { createApi } from "./api";
 import { App } from "./app";

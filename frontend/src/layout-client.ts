@@ -1,9 +1,12 @@
-// Main-thread side of the layout worker: sends one group per job and resolves the matching promise. When
-// no worker can start (the script fails to load, workers are not allowed), the same layout code runs on the
-// page instead, one group per task so that the page still paints between groups.
+// Main-thread side of the layout worker: sends one group per job and resolves the matching promise. Groups
+// laid out in linear time (a column, a grid: under a millisecond for hundreds of children) are laid out on
+// the page at once, and so are small groups while the worker is still starting (its script loads and
+// compiles in 0.3-0.5 s, longer than the first hierarchy request). When no worker can start (the script
+// fails to load, workers are not allowed), the same layout code runs on the page instead, one group per
+// task so that the page still paints between groups.
 
 import type { GroupLayout, LayoutRequest } from "./layout";
-import { computeLayout } from "./layout-engine";
+import { chooseMethod, computeLayout, layoutWith } from "./layout-engine";
 import type { LayoutAnswer, LayoutJob } from "./layout-worker";
 
 interface Waiting {
@@ -22,8 +25,25 @@ export interface WorkerLike {
 
 export type WorkerFactory = () => WorkerLike;
 
+/** Groups up to this many children are laid out on the page while the worker is not ready yet. */
+export const SMALL_GROUP = 30;
+
+/** A diamond with a long edge: dagre's path (not a column, not a grid), every phase of it. */
+const WARM_UP: LayoutRequest = {
+  nodes: ["a", "b", "c", "d"].map((id) => ({ id, width: 100, height: 40 })),
+  edges: [
+    { from: "a", to: "b" },
+    { from: "a", to: "c" },
+    { from: "b", to: "d" },
+    { from: "c", to: "d" },
+    { from: "a", to: "d" },
+  ],
+};
+
 export class LayoutWorkerClient {
   private worker: WorkerLike | undefined;
+  /** The worker answered its warm-up job. */
+  private workerReady = false;
   private readonly pending = new Map<number, Waiting>();
   private nextId = 1;
   /** Jobs laid out on the page run one after another. */
@@ -47,6 +67,9 @@ export class LayoutWorkerClient {
       return;
     }
     this.worker.onmessage = (event: MessageEvent<LayoutAnswer>) => this.settle(event.data);
+    // A first small dagre layout while the page still waits for the graph: the worker's code is then compiled
+    // when the first real group arrives (that first layout took 50-250 ms more without it). Job 0 has no answer.
+    this.worker.postMessage({ id: 0, request: WARM_UP });
     this.worker.onerror = (event) => {
       event.preventDefault();
       this.useThePage(`the layout worker could not run (${workerUrl.pathname.split("/").pop()})`);
@@ -60,7 +83,17 @@ export class LayoutWorkerClient {
 
   layout(request: LayoutRequest): Promise<GroupLayout> {
     const start = performance.now();
-    const result = this.worker ? this.send(request) : this.layoutOnThePage(request);
+    const method = chooseMethod(request);
+    let result: Promise<GroupLayout>;
+    if (method === "column" || method === "grid" || (!this.workerReady && request.nodes.length <= SMALL_GROUP)) {
+      try {
+        result = Promise.resolve(layoutWith(request, method));
+      } catch (error) {
+        result = Promise.reject(new Error(`Layout failed: ${error instanceof Error ? error.message : String(error)}`));
+      }
+    } else {
+      result = this.worker ? this.send(request) : this.layoutOnThePage(request);
+    }
     void result.then(
       () => performance.measure(`mg:job ${request.nodes.length}n ${request.edges.length}e`, { start, end: performance.now() }),
       () => undefined,
@@ -78,6 +111,7 @@ export class LayoutWorkerClient {
   }
 
   private settle(answer: LayoutAnswer): void {
+    if (answer.id === 0) this.workerReady = true;
     const waiting = this.pending.get(answer.id);
     if (!waiting) return;
     this.pending.delete(answer.id);
