@@ -17,7 +17,8 @@
 
 Environment: BENCH_RUNS (rounds, default 3), BENCH_WARM (warm first views per round, default 1),
 BENCH_GRAPHS (comma-separated subset), BENCH_CACHE (default .cache/bench), BENCH_RESULTS (default
-benchmarks/results.md; "-" to write none), BENCH_STRICT=1 (exit 1 when a target is not met).
+benchmarks/results.md; "-" to write none), BENCH_STRICT=1 (exit 1 when a target is not met), BENCH_SNAPSHOT=0
+(serve the live tb_module_plugin/ instead of the copy taken when the run starts, .cache/bench/plugin-snapshot/).
 """
 
 from __future__ import annotations
@@ -97,6 +98,9 @@ def log(*args):
 
 # --- TensorBoard processes ------------------------------------------------------------------------------------
 _RUNNING: list = []
+# A copy of tb_module_plugin/ taken when the benchmark starts, put first on the tensorboards' PYTHONPATH (before the
+# editable install's finder): every server of one run serves the same code while others edit the shared checkout.
+PLUGIN_PATH: list = []
 
 
 def free_port() -> int:
@@ -131,6 +135,8 @@ class TensorBoard:
         cmd = [str(exe), "--logdir", str(self.logdir), "--host", "127.0.0.1", "--port", str(self.port), "--load_fast=false"]
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ, **generate.QUIET_TF_ENV)
+        if PLUGIN_PATH:
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [*PLUGIN_PATH, env.get("PYTHONPATH")]))
         t0 = time.perf_counter()
         with open(self.log_path, "w") as out:
             self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=str(REPO), start_new_session=True)
@@ -468,6 +474,8 @@ def measure_graph(name: str, logdir: Path, rounds: int, warm_views: int, browser
         log(f"[{name}] round {r + 1}/{rounds}")
         # Server B: the first hierarchy request from Python, parsing included.
         with TensorBoard(logdir, logs / f"{name}-r{r + 1}-cold-http.log") as tb:
+            if PLUGIN_PATH and r == 0:
+                check_snapshot_served(tb, Path(PLUGIN_PATH[0]))
             samples["startup"].append(tb.startup_s)
             listed = tb.json(f"/data/plugin/{PLUGIN}/graphs")["graphs"]
             if len(listed) != 1:
@@ -761,13 +769,31 @@ def machine_line() -> str:
     return f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GB RAM, Linux {platform.release()}"
 
 
-def plugin_fingerprint() -> str:
+def snapshot_plugin(cache: Path) -> Path:
+    """Copies tb_module_plugin/ (Python and the built front end) to CACHE/plugin-snapshot/; returns that folder."""
+    import shutil
+
+    target = cache / "plugin-snapshot"
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(REPO / "tb_module_plugin", target / "tb_module_plugin",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return target
+
+
+def check_snapshot_served(tb: TensorBoard, snapshot: Path) -> None:
+    """The tensorboard really serves the snapshot (its index.js is the snapshot's)."""
+    _, body, status = tb.get(f"/data/plugin/{PLUGIN}/index.js")
+    if status != 200 or body != (snapshot / "tb_module_plugin" / "static" / "index.js").read_bytes():
+        raise RuntimeError("tensorboard does not serve the plugin snapshot of this run (index.js differs); "
+                           "run with BENCH_SNAPSHOT=0 to measure the working tree as it changes")
+
+
+def plugin_fingerprint(root: Path = REPO / "tb_module_plugin") -> str:
     """The commit and a hash of the plugin's files as served (tb_module_plugin/, static bundle included): the
     checkout is shared, so the code measured can change while the benchmark runs."""
     import hashlib
 
     digest = hashlib.sha256()
-    root = REPO / "tb_module_plugin"
     for path in sorted(root.rglob("*")):
         if path.is_file() and "__pycache__" not in path.parts:
             digest.update(str(path.relative_to(root)).encode())
@@ -808,6 +834,9 @@ def main(argv=None) -> int:
     parser.add_argument("--cache", type=Path, default=Path(os.environ.get("BENCH_CACHE", generate.DEFAULT_CACHE)))
     parser.add_argument("--results", default=os.environ.get("BENCH_RESULTS", str(HERE / "results.md")))
     parser.add_argument("--strict", action="store_true", default=os.environ.get("BENCH_STRICT") == "1")
+    parser.add_argument("--no-snapshot", dest="snapshot", action="store_false",
+                        default=os.environ.get("BENCH_SNAPSHOT", "1") != "0",
+                        help="serve the live working tree instead of a copy of tb_module_plugin/ taken at the start")
     args = parser.parse_args(argv)
     names = [n.strip() for n in args.graphs.split(",") if n.strip()]
     cache = args.cache.resolve()
@@ -817,6 +846,9 @@ def main(argv=None) -> int:
     started = time.perf_counter()
     load_before = os.getloadavg()
     plugin_before = plugin_fingerprint()
+    if args.snapshot:
+        PLUGIN_PATH[:] = [str(snapshot_plugin(cache))]
+        log(f"measuring a snapshot of the plugin taken now: {plugin_before} (BENCH_SNAPSHOT=0: the live tree)")
     logdirs = generate.ensure(cache, names, log=log)
     generated = time.perf_counter()
     logs = cache / "logs"
@@ -859,8 +891,8 @@ def main(argv=None) -> int:
         "measure_s": time.perf_counter() - generated,
         "plugin": plugin_before,
     }
-    plugin_after = plugin_fingerprint()
-    if plugin_after != plugin_before:
+    plugin_after = plugin_fingerprint(Path(PLUGIN_PATH[0]) / "tb_module_plugin") if PLUGIN_PATH else plugin_fingerprint()
+    if plugin_after.split("(plugin files")[1] != plugin_before.split("(plugin files")[1]:
         meta["plugin"] = (f"{plugin_before} at the start, {plugin_after} at the end: THE PLUGIN CHANGED DURING THE RUN, "
                           "the figures mix versions")
         log(f"warning: the plugin changed during the run ({plugin_before} -> {plugin_after})")
