@@ -1,0 +1,53 @@
+"""A coverage-guided fuzz target (atheris) for the record parsers and the tree built from them.
+
+Not part of `make test` (pytest does not collect it). Run it where atheris installs:
+
+    .venv/bin/python -m pip install --target /tmp/atheris atheris
+    PYTHONPATH=/tmp/atheris .venv/bin/python tests/fuzz_records.py -max_total_time=300 [corpus_dir]
+
+Each input is a record of one kind (the first byte picks: run graph, trace, Keras JSON), built the
+way the plugin builds it, then answered the way the routes answer. Anything raised but GraphError
+(a 422), NotFound (404) or BadQuery (400) is a crash atheris reports with the input.
+"""
+
+import sys
+
+import atheris
+
+with atheris.instrument_imports():
+    from tb_module_plugin import graph as graph_lib
+    from tb_module_plugin import hierarchy as hierarchy_lib
+    from tb_module_plugin import sources
+
+RECORDS = [
+    sources.GraphRecord("run", sources.RUN_GRAPH_TAG, "run_graph", "graphs"),
+    sources.GraphRecord("run", "trace", "trace", "graph_run_metadata_graph"),
+    sources.GraphRecord("run", "keras", "keras", "graph_keras_model"),
+]
+
+
+def one_input(data: bytes) -> None:
+    if not data:
+        return
+    record = RECORDS[data[0] % len(RECORDS)]
+    try:
+        h = sources.build_hierarchy(record, [data[1:]])
+    except graph_lib.GraphError:
+        return
+    for node in h.all_nodes[:50]:
+        h.node_json(node.path, 2)
+        h.details_json(node.path)
+    for query, regex in (("a", False), ("_[0-9]", True), ("(", True)):
+        try:
+            h.search(query, regex, 50)
+        except hierarchy_lib.BadQuery:
+            pass
+    try:
+        h.node_json("no/such/path", 1)
+    except hierarchy_lib.NotFound:
+        pass
+
+
+if __name__ == "__main__":
+    atheris.Setup(sys.argv, one_input)
+    atheris.Fuzz()
