@@ -8,6 +8,7 @@ the details panel `[data-details-for]`, error messages `[role=alert]`.
 """
 
 import json
+import re
 
 import pytest
 from playwright.sync_api import expect
@@ -589,4 +590,13 @@ def test_large_expansions_draw_what_is_in_view(page, tensorboard):
     expect(page.locator(sel("data-details-for", last))).to_be_visible(timeout=DRAW_TIMEOUT)
     expect(node(page, last)).to_be_visible(timeout=DRAW_TIMEOUT)
     assert in_view(box(page, last), page)
+    # Panned far away, the selected node stays drawn (inside its chunk's box), still selected.
+    for _ in range(4):
+        page.mouse.move(x, pane["y"] + 20)
+        page.mouse.down()
+        page.mouse.move(x, pane["y"] + pane["height"] - 60, steps=4)
+        page.mouse.up()
+    wait_for(lambda: first & drawn_members(), timeout=10, what="the first layers drawn again")
+    assert not in_view(box(page, last), page)
+    expect(node(page, last)).to_have_class(re.compile(r"\bmg-selected\b"))
     assert_clean(page)

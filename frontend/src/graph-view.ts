@@ -142,6 +142,22 @@ function edgeOverlaps(area: Area, points: readonly Point[]): boolean {
   return points.length > 0 && overlaps(area, x0, y0, x1 - x0, y1 - y0);
 }
 
+/** `paths` (those in the scene) and every box around them: groups, and chunks (not path prefixes). */
+function keptPaths(scene: Scene, paths: readonly (string | undefined)[]): Set<string> {
+  const wanted = new Set(paths.filter((path): path is string => path !== undefined && scene.byPath.has(path)));
+  const kept = new Set<string>();
+  if (wanted.size === 0) return kept;
+  const visit = (nodes: readonly PlacedNode[], around: readonly string[]) => {
+    for (const placed of nodes) {
+      const path = placed.node.path;
+      if (wanted.has(path)) for (const p of [...around, path]) kept.add(p);
+      if (placed.children.length > 0) visit(placed.children, [...around, path]);
+    }
+  };
+  visit(scene.nodes, []);
+  return kept;
+}
+
 /** What each drawn edge group shows, so that an unchanged one is kept. */
 const drawnEdgesKey = new WeakMap<Element, string>();
 
@@ -337,13 +353,8 @@ export class GraphView {
     if (!scene) return;
     const focused = this.nodeElementOf(document.activeElement)?.dataset.path;
     const area = scene.byPath.size > DRAW_ALL_UP_TO ? this.areaInView(DRAWN_MARGIN) : undefined;
-    // The selected and the focused node stay drawn wherever they are (with the boxes around them).
-    const kept = new Set<string>();
-    for (const path of [this.selected, focused]) {
-      if (path === undefined || !scene.byPath.has(path)) continue;
-      const segments = path.split("/");
-      for (let i = 1; i <= segments.length; i++) kept.add(segments.slice(0, i).join("/"));
-    }
+    // The selected and the focused node stay drawn wherever they are, with the boxes around them.
+    const kept = area ? keptPaths(scene, [this.selected, focused]) : new Set<string>();
     const previous = this.drawn;
     this.drawn = new Map();
     this.drawnArea = area;
