@@ -12,6 +12,7 @@ import { HierarchyStore } from "./hierarchy-store";
 import { composeScene, layoutVisibleTree, type GroupLayout } from "./layout";
 import { LayoutWorkerClient } from "./layout-client";
 import { SearchBox } from "./search-box";
+import { measureSince, timed } from "./timing";
 import { TreeView } from "./tree-view";
 import type { GraphEntry } from "./types";
 import { findVisible, type VisibleNode } from "./visible";
@@ -27,19 +28,6 @@ const TREE_FIRST_AFTER_MS = 120;
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-/**
- * Times a step with the User Timing API ("mg:<name>" measures, shown in the browser's performance panel and
- * read by benchmarks): where an expansion spends its time.
- */
-function timed<T>(name: string, step: () => T): T {
-  const start = performance.now();
-  try {
-    return step();
-  } finally {
-    performance.measure(`mg:${name}`, { start, end: performance.now() });
-  }
 }
 
 function sameGraph(a: GraphRef | undefined, b: GraphRef | undefined): boolean {
@@ -267,7 +255,7 @@ export class App {
     try {
       const start = performance.now();
       const layouts = await layoutVisibleTree(visible, this.layoutCache, (request) => this.layoutClient.layout(request));
-      performance.measure("mg:layout", { start, end: performance.now() });
+      measureSince("layout", start);
       scene = timed("compose", () => composeScene(visible, layouts));
     } catch (error) {
       drawTree();
@@ -293,7 +281,7 @@ export class App {
       try {
         const start = performance.now();
         await this.track(explorer.expand(node));
-        performance.measure("mg:load", { start, end: performance.now() });
+        measureSince("load", start);
       } catch (error) {
         this.showError(error);
         return;

@@ -8,6 +8,7 @@
 import type { GroupLayout, LayoutRequest } from "./layout";
 import { chooseMethod, computeLayout, layoutWith } from "./layout-engine";
 import type { LayoutAnswer, LayoutJob } from "./layout-worker";
+import { measureSince } from "./timing";
 
 interface Waiting {
   request: LayoutRequest;
@@ -95,7 +96,7 @@ export class LayoutWorkerClient {
       result = this.worker ? this.send(request) : this.layoutOnThePage(request);
     }
     void result.then(
-      () => performance.measure(`mg:job ${request.nodes.length}n ${request.edges.length}e`, { start, end: performance.now() }),
+      () => measureSince(`job ${request.nodes.length}n ${request.edges.length}e`, start),
       () => undefined,
     );
     return result;
