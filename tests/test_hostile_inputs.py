@@ -271,6 +271,8 @@ def test_a_run_deleted_between_listing_and_reading(tmp_path, monkeypatch):
     """The race inside "a run deleted while served": the run is listed, its blob key found, then
     the folder goes before the blob is read (the Python loader's multiplexer raised KeyError: a 500)."""
     RawWriter(tmp_path, "doomed").run_metadata("trace", [graph_def([("x", "Const", [])])]).close()
+    # The plugin parses the first graph listed ahead of time: let that be another one.
+    RawWriter(tmp_path, "a_first").run_metadata("trace", [graph_def([("y", "Const", [])])]).close()
     plugin = InProcess(tmp_path)
     multiplexer = plugin.plugin._data_provider._multiplexer
     real_latest_blob_keys = sources.latest_blob_keys
