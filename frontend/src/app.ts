@@ -228,8 +228,8 @@ export class App {
   }
 
   /**
-   * Draws the graph once its layout is ready, and the tree with it: in one frame, so that the browser lays
-   * out and paints the page once, and the layout worker's answer does not wait behind the tree's rendering.
+   * Draws the graph once its layout is ready, then the tree, in a task of its own after the graph's frame:
+   * the layout worker's answer does not wait behind the tree's rendering, and no single task draws both.
    * A layout that takes longer than TREE_FIRST_AFTER_MS gets the tree drawn first.
    */
   private async redraw(options: { fit?: boolean; keepInView?: string; readable?: boolean }): Promise<boolean> {
@@ -267,7 +267,8 @@ export class App {
     if (number !== this.redrawNumber) return false;
     this.graphView.showMessage(undefined);
     timed("render", () => this.graphView.render(scene, explorer.selected, options));
-    drawTree();
+    // The tree in a task of its own once the graph is on screen: no one task lays out both.
+    requestAnimationFrame(() => setTimeout(drawTree, 0));
     return true;
   }
 

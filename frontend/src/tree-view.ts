@@ -20,6 +20,8 @@ export class TreeView {
   private readonly tree: HTMLUListElement;
   /** Items drawn by the last render, by path. */
   private drawn = new Map<string, HTMLLIElement>();
+  /** An item to scroll to once it is drawn. */
+  private pendingScroll: string | undefined;
 
   constructor(private readonly handlers: TreeViewHandlers) {
     this.tree = html("ul", { class: "mg-tree", role: "tree", "aria-label": "Modules" });
@@ -52,9 +54,11 @@ export class TreeView {
     syncChildren(this.tree, root.children.map((child) => this.drawItem(child, 1, previous)), () => true);
     this.setSelected(selected);
     if (focused !== undefined && document.activeElement !== this.item(focused)) this.focusItem(focused);
+    if (this.pendingScroll !== undefined && this.drawn.has(this.pendingScroll)) this.scrollTo(this.pendingScroll);
   }
 
   clear(): void {
+    this.pendingScroll = undefined;
     this.drawn.clear();
     this.tree.replaceChildren();
   }
@@ -123,8 +127,11 @@ export class TreeView {
     if (path !== undefined && current.dataset.treePath === path) current.setAttribute("aria-selected", "true");
   }
 
+  /** Scrolls the item into view, now or, when it is not drawn yet, after the next render. */
   scrollTo(path: string): void {
-    this.item(path)?.querySelector(".mg-tree-row")?.scrollIntoView({ block: "nearest" });
+    const item = this.item(path);
+    this.pendingScroll = item ? undefined : path;
+    item?.querySelector(".mg-tree-row")?.scrollIntoView({ block: "nearest" });
   }
 
   focusItem(path: string): void {
