@@ -153,7 +153,7 @@ export class DetailsPanel {
     const cell = (value: Cell, column: number) => html("td", { class: column < wrapping ? "mg-wrap" : undefined }, value);
     const table = html(
       "table",
-      {},
+      { class: wrapping > 1 ? "mg-wrap-two" : undefined },
       html("thead", {}, html("tr", {}, ...headers.map((header) => html("th", {}, header)))),
       html(
         "tbody",
