@@ -104,5 +104,6 @@ def _savedmodel(args) -> int:
     from .summary import savedmodel_record
 
     savedmodel_record(args.path, args.logdir, args.name)
-    print(f"wrote {args.name!r} to {args.logdir}: tensorboard --logdir {os.path.dirname(args.logdir.rstrip('/')) or '.'}")
+    logdir = os.path.dirname(args.logdir.rstrip("/")) or "."
+    print(f"wrote {args.name!r} to {args.logdir}: tensorboard --logdir {logdir}")
     return 0

@@ -154,8 +154,8 @@ class Hierarchy:
             if child.kind == "module":
                 size = (child.num_ops, len(child.children))
                 sizes[size] = sizes.get(size, 0) + 1
-        keys = [self._structure(c) if c.kind == "module" and sizes[(c.num_ops, len(c.children))] > 1 else None
-                for c in children]
+        keys = [self._structure(c) if c.kind == "module" and sizes[(c.num_ops, len(c.children))] > 1
+                and (c.children or (c.extra or {}).get("class_name")) else None for c in children]
         counts: dict = {}
         first: dict = {}
         for key, child in zip(keys, children):
@@ -178,8 +178,9 @@ class Hierarchy:
                 stack.append((current, True))
                 stack.extend((c, False) for c in current.children.values() if c.structure is None)
                 continue
-            else:
-                key = tuple(sorted(c.structure for c in current.children.values()))
+            else:  # a module record's or Keras layer's class belongs to its shape
+                class_name = (current.extra or {}).get("class_name")
+                key = (class_name, tuple(sorted(c.structure for c in current.children.values())))
             current.structure = self._interned.setdefault(key, len(self._interned))
         return node.structure
 
@@ -207,10 +208,10 @@ class Hierarchy:
             out["inputs"], out["outputs"] = incoming[:MAX_DETAIL_ENDS], outgoing[:MAX_DETAIL_ENDS]
             out["num_inputs"], out["num_outputs"] = len(incoming), len(outgoing)
             out["op_types"] = _op_types(node)
-            out["variables"] = [{"path": c.path, "name": c.op.op_name,
+            out.setdefault("variables", [{"path": c.path, "name": c.op.op_name,
                                  "dtype": graph_lib.output_dtype(c.op.node_def, "0") or "resource",
                                  "shape": graph_lib.output_shape(c.op.node_def, "0")}
-                                for c in node.children.values() if c.op is not None and c.op.is_variable]
+                                for c in node.children.values() if c.op is not None and c.op.is_variable])
         return out
 
     def _end(self, op, port: str, control: bool) -> dict:

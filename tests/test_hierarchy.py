@@ -179,6 +179,15 @@ def test_keras_models_become_layer_trees_with_edges():
     assert [(e["from"], e["to"]) for e in tf_keras["edges"]] == [("in", "out")]
     old = build_keras_hierarchy(json.dumps(OLD_SEQUENTIAL).encode(), "keras").node_json("", 1)
     assert [(e["from"], e["to"]) for e in old["edges"]] == [("d", "drop")]
+    assert not any("repeat" in c for c in old["children"])  # a Dense and a Dropout: no ops, yet not alike
+
+
+def test_keras_layers_of_one_class_are_marked_as_repeats():
+    model = {"class_name": "Sequential", "config": {"name": "s", "layers": [
+        {"class_name": "InputLayer", "config": {"name": "in"}}] + [
+        {"class_name": "Dense", "config": {"name": f"d{i}"}} for i in range(3)]}}
+    kids = build_keras_hierarchy(json.dumps(model).encode(), "keras").node_json("", 1)["children"]
+    assert [c.get("repeat") for c in kids] == [None] + [{"key": "d0", "count": 3}] * 3
 
 
 @pytest.mark.parametrize("blob", [b"{not json", b"[1, 2]", b'{"class_name": "X"}', b"\xff\xfe"])
