@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import collections
 import ctypes
+import gc
 import threading
 
 DEFAULT_MAX_BYTES = 1 << 30
 
 
 class HierarchyCache:
-    def __init__(self, max_bytes: int = DEFAULT_MAX_BYTES):
+    def __init__(self, max_bytes: int = DEFAULT_MAX_BYTES, on_evict=None):
         self.max_bytes = max_bytes
+        self._on_evict = on_evict or free_evicted  # called (outside the lock) after values were dropped
         self._entries: collections.OrderedDict = collections.OrderedDict()  # key -> (value, nbytes)
         self._building: dict = {}  # key -> lock held while one thread builds it
         self._lock = threading.Lock()
@@ -37,23 +39,37 @@ class HierarchyCache:
                 pass
         try:
             value = build()
-            self._store(key, value, size_of(value))
+            if self._store(key, value, size_of(value)):
+                self._on_evict()
             return value
         finally:
             with self._lock:
                 del self._building[key]
             build_lock.release()
 
-    def _store(self, key, value, nbytes: int) -> None:
+    def _store(self, key, value, nbytes: int) -> bool:
+        """Keep `value`; drop the least recently used beyond the bound. Whether any was dropped."""
+        evicted_any = False
         with self._lock:
             self._entries[key] = (value, nbytes)
             self.total_bytes += nbytes
             while self.total_bytes > self.max_bytes and len(self._entries) > 1:
                 _, (_, evicted) = self._entries.popitem(last=False)
                 self.total_bytes -= evicted
+                evicted_any = True
+        return evicted_any
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+def free_evicted() -> None:
+    """A hierarchy is a web of reference cycles (nodes and their parents, ops and their nodes): dropped from the
+    cache, only the cycle collector frees it, and in a process as large as TensorBoard's its full collections are
+    rare, so evicted graphs stayed in memory. Collect them now (a fraction of a second, only when the bound is
+    reached), then give the memory back."""
+    gc.collect()
+    release_freed_memory()
 
 
 def release_freed_memory() -> None:
