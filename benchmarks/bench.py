@@ -286,7 +286,10 @@ EXPAND = """async ({path, needEdges, timeoutMs, graceMs}) => {
   first.dispatchEvent(new MouseEvent('dblclick', {bubbles: true, cancelable: true, view: window, detail: 2}));
   let childrenAt = null, edgesAt = null, last = start, maxGap = 0, kids = 0, edges = 0;
   const result = await new Promise((resolve) => {
-    const tick = (now) => {
+    const tick = () => {
+      // performance.now(), not the frame's timestamp: that one can be older than `start` (it marks the frame's
+      // beginning), which made a change drawn in the same frame look negative.
+      const now = performance.now();
       maxGap = Math.max(maxGap, now - last); last = now;
       const el = document.querySelector(sel);
       if (el && el.getAttribute('data-expanded') === 'true') {
