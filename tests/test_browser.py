@@ -271,8 +271,7 @@ INJECTED = """() => ({
     elements: [...document.querySelectorAll('img[src="x"], svg[onload], [onerror], [onload], script:not([src])')]
         .map((e) => e.outerHTML.slice(0, 80)),
     scripts: [...document.scripts].filter((s) => (s.textContent || '').includes('alert(1)')).length,
-    templated: document.body.innerText.includes('49'),
-})"""
+})"""  # templates: the markup test sees `{{7*7}}` itself on the page (a '49' anywhere was a false alarm)
 
 
 def watch_page(page, tb):
@@ -290,7 +289,7 @@ def watch_page(page, tb):
 
 
 def assert_safe(page, elsewhere):
-    assert page.evaluate(INJECTED) == {"elements": [], "scripts": 0, "templated": False}
+    assert page.evaluate(INJECTED) == {"elements": [], "scripts": 0}
     assert page.evaluate("() => window.__cspViolations") == [], "Content-Security-Policy violations"
     assert not elsewhere, f"requests to other origins: {elsewhere}"
     assert not page.dialogs, page.dialogs
