@@ -192,7 +192,7 @@ export class App {
     if (!entry) {
       if (current) {
         this.reportMissingGraph(wanted, current);
-        history.replaceState(null, "", formatGraphHash(current));
+        history.replaceState(null, "", location.pathname + location.search + formatGraphHash(current));
       }
       return;
     }
@@ -202,7 +202,7 @@ export class App {
 
   private async openGraph(graph: GraphRef): Promise<void> {
     const hash = formatGraphHash(graph);
-    if (location.hash !== hash) history.replaceState(null, "", hash);
+    if (location.hash !== hash) history.replaceState(null, "", location.pathname + location.search + hash);
     const explorer = new Explorer(new HierarchyStore(this.api, graph));
     this.explorer = explorer;
     this.layoutCache = new Map();
