@@ -8,16 +8,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import tensorflow as tf  # noqa: E402
 
 
-def write_trace(logdir: str, tag: str, fn, *args) -> None:
-    """Trace one call of `fn` the way users do: trace_on, call, trace_export."""
-    writer = tf.summary.create_file_writer(logdir)
-    tf.summary.trace_on(graph=True)
-    fn(*args)
-    with writer.as_default():
-        tf.summary.trace_export(tag, step=0)
-    writer.close()
-
-
 def write_run_graph(logdir: str, graph_def) -> None:
     writer = tf.summary.create_file_writer(logdir)
     with writer.as_default():
