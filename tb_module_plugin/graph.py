@@ -8,11 +8,14 @@ type and resolved inputs). Nothing here knows about HTTP or JSON.
 from __future__ import annotations
 
 import dataclasses
+from operator import attrgetter
 from sys import intern
 from typing import Iterable
 
 from google.protobuf import message as pb_message
-from tensorboard.compat.proto import config_pb2, graph_pb2, node_def_pb2, types_pb2
+from tensorboard.compat.proto import graph_pb2, node_def_pb2, types_pb2
+
+from . import lite_proto
 
 
 class GraphError(Exception):
@@ -32,6 +35,7 @@ CONTROL_FLOW = {
 }
 CASE_OPS = frozenset({"Case", "StatelessCase"})
 _BODY_OPS = frozenset(CONTROL_FLOW) | CASE_OPS
+_NODE_FIELDS = attrgetter("name", "op", "input")
 # How deep function calls are expanded; deeper calls (or a function calling itself) stay opaque ops.
 MAX_CALL_DEPTH = 24
 
@@ -57,9 +61,13 @@ class Op:
 
     @property
     def node_def(self):
-        """The op's NodeDef (parsed again from its bytes once compacted: only ops people look at need it)."""
+        """The op's full NodeDef; parsed again from the lean one's bytes (see lite_proto) or the compacted
+        bytes: only ops people look at need it."""
         node_def = self._node_def
-        return node_def_pb2.NodeDef.FromString(node_def) if isinstance(node_def, bytes) else node_def
+        if node_def.__class__ is node_def_pb2.NodeDef:
+            return node_def
+        data = node_def if node_def.__class__ is bytes else node_def.SerializeToString()
+        return lite_proto.full_node_def(data, self.op_name, self.op)
 
     def compact(self) -> None:
         """Keep the NodeDef as bytes: a parsed GraphDef takes about four times its serialized size, and any
@@ -80,12 +88,14 @@ class FlatGraph:
     eager_ops: list  # [Op] the single ops of the graphs trace_on records for eager ops
 
 
-def parse_graph_def(blob: bytes) -> graph_pb2.GraphDef:
+def parse_graph_def(blob: bytes):
+    """A GraphDef: the lean kind (see lite_proto) unless it holds a function library to expand."""
     try:
-        graph_def = graph_pb2.GraphDef.FromString(blob)
+        graph_def = lite_proto.GraphDef.FromString(blob)
     except (pb_message.DecodeError, RuntimeError, ValueError) as e:
         raise GraphError(f"This record is not a readable GraphDef ({e}).") from None
-    if not graph_def.node and not graph_def.library.function:
+    graph_def = _with_library(graph_def)
+    if not graph_def.node and not _functions(graph_def):
         raise GraphError("This record holds an empty GraphDef: there is no op to show.")
     return graph_def
 
@@ -93,7 +103,7 @@ def parse_graph_def(blob: bytes) -> graph_pb2.GraphDef:
 def parse_run_metadata(blob: bytes) -> list:
     """The GraphDefs of a trace_export record, in recording order."""
     try:
-        run_metadata = config_pb2.RunMetadata.FromString(blob)
+        run_metadata = lite_proto.RunMetadata.FromString(blob)
     except (pb_message.DecodeError, RuntimeError, ValueError) as e:
         raise GraphError(f"This trace record is not a readable RunMetadata ({e}).") from None
     graphs = []
@@ -112,7 +122,22 @@ def parse_run_metadata(blob: bytes) -> list:
             "tf.summary.trace_export(name, step=0); or write it with "
             "tb_module_plugin.summary.module_graph(name, module, example_input)."
         )
-    return graphs
+    return [_with_library(g) for g in graphs]
+
+
+def _with_library(graph_def):
+    """A lean GraphDef that holds functions, parsed again in full: expanding calls reads the functions' attrs."""
+    if graph_def.__class__ is lite_proto.GraphDef and graph_def.library:
+        try:
+            return graph_pb2.GraphDef.FromString(graph_def.SerializeToString())
+        except (pb_message.DecodeError, RuntimeError, ValueError) as e:
+            raise GraphError(f"This record is not a readable GraphDef ({e}).") from None
+    return graph_def
+
+
+def _functions(graph_def) -> list:
+    """The FunctionDefs of a GraphDef (a lean one holds none: see _with_library)."""
+    return list(graph_def.library.function) if graph_def.__class__ is graph_pb2.GraphDef else []
 
 
 def flatten_trace(graph_defs: list) -> FlatGraph:
@@ -121,8 +146,9 @@ def flatten_trace(graph_defs: list) -> FlatGraph:
     trace_on records one tiny graph per eager op run meanwhile, and (TF 2.21) graphs of earlier work in the
     same process; the user's function is the last graph that is neither.
     """
-    real = [g for g in graph_defs if not is_eager_op_graph(g)]
-    eager = [g for g in graph_defs if is_eager_op_graph(g)]
+    is_eager = [is_eager_op_graph(g) for g in graph_defs]
+    real = [g for g, eager_op in zip(graph_defs, is_eager) if not eager_op]
+    eager = [g for g, eager_op in zip(graph_defs, is_eager) if eager_op]
     if not real:
         real, eager = eager[-1:], eager[:-1]
     main = flatten_graph_def(real[-1])
@@ -143,8 +169,14 @@ def flatten_trace(graph_defs: list) -> FlatGraph:
 
 def is_eager_op_graph(graph_def: graph_pb2.GraphDef) -> bool:
     """A graph trace_on recorded for one eager op: its arguments, the op, its return values."""
-    real = [n for n in graph_def.node if n.op not in ARG_OPS and n.op not in RETVAL_OPS and n.op != "NoOp"]
-    return len(real) <= 1 and not any("/" in n.name for n in real)
+    real = 0
+    for node in graph_def.node:
+        op_type = node.op
+        if op_type not in ARG_OPS and op_type not in RETVAL_OPS and op_type != "NoOp":
+            real += 1
+            if real > 1 or "/" in node.name:
+                return False  # a function's graph: stop reading it here
+    return True
 
 
 def _function_label(ops: list) -> str:
@@ -187,7 +219,7 @@ class _Context:
 
 def flatten_graph_def(graph_def: graph_pb2.GraphDef) -> list:
     """Every op of a GraphDef, with calls into its library replaced by the called bodies."""
-    flattener = _Flattener({f.signature.name: f for f in graph_def.library.function})
+    flattener = _Flattener({f.signature.name: f for f in _functions(graph_def)})
     root = _Context(names={})
     flattener.instantiate(root, graph_def.node, call_stack=(), function="")
     flattener.resolve_inputs()
@@ -204,10 +236,11 @@ class _Flattener:
     def instantiate(self, ctx: _Context, nodes: list, call_stack: tuple, function: str,
                     placements: dict | None = None) -> None:
         """Create ops for `nodes` in `ctx`; expand the calls among them, depth first."""
-        library, names, ops, pending = self.library, ctx.names, self.ops, self._pending
+        library, names, ops, pending, in_function = self.library, ctx.names, self.ops, self._pending, ctx.is_function
         calls = []
         for node in nodes:
-            name, op_type = node.name, intern(node.op)  # read each field once; one copy of each op type
+            name, op_type, input_strings = _NODE_FIELDS(node)  # read each field once (upb fields are slow)
+            op_type = intern(op_type)  # one copy of each op type
             if library and (op_type in CALL_OPS or op_type in library or op_type in _BODY_OPS):
                 target = node.attr["f"].func.name if op_type in CALL_OPS and "f" in node.attr else (
                     op_type if op_type in library else "")
@@ -215,10 +248,17 @@ class _Flattener:
                     calls.append((node, target))
                     continue
             op = Op(placements[name] if placements is not None else name, name, op_type, node, function)
-            if name not in names:
-                names[name] = op
+            names.setdefault(name, op)  # the first op of a duplicated name keeps it
             ops.append(op)
-            pending.append((op, ctx, node.input, None))
+            if input_strings:
+                # Most inputs name an op created before: resolve those now; the rest (ports, calls, arguments,
+                # names defined later) once every op exists, keeping the op's inputs in order. While this loop
+                # runs, `names` holds only ops, and in a function body also "arg" (calls are added after it).
+                producers = list(map(names.get, input_strings))
+                if all(producers) if not in_function else all(p.__class__ is Op for p in producers):
+                    op.inputs = [(p, "0", False) for p in producers]
+                else:
+                    pending.append((op, ctx, input_strings, None))
             if library:
                 self.taken.add(op.placement)
                 if op_type in _BODY_OPS:

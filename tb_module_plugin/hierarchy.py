@@ -38,7 +38,7 @@ class BadQuery(Exception):
 class Node:
     """A group (module, scope or synthetic group) or an op of the tree."""
 
-    __slots__ = ("name", "kind", "role", "parent", "children", "op", "path", "depth", "num_ops", "edges", "extra",
+    __slots__ = ("name", "kind", "role", "parent", "children", "op", "_path", "depth", "num_ops", "edges", "extra",
                  "structure")
 
     def __init__(self, name: str, kind: str, parent: "Node | None", op=None, role: str = ""):
@@ -48,12 +48,27 @@ class Node:
         self.parent = parent
         self.children = None if op is not None else {}
         self.op = op  # graph.Op for ops, None for groups
-        self.path = ""
+        self._path = None if parent is not None else ""  # see `path`
         self.depth = 0
         self.num_ops = 1 if op is not None else 0
         self.edges = None  # edges between children: JSON list, or {(child, child): [count, control, samples]}
         self.extra = None  # more JSON fields (Keras layer config, module records)
         self.structure = None  # see Hierarchy._structure
+
+    @property
+    def path(self) -> str:
+        """`a/b/c`; made when first asked for (after the build: a first answer needs a handful of the 200,000)."""
+        path = self._path
+        if path is None:
+            chain = []  # this node and its ancestors without a path yet (no recursion: scopes nest deep)
+            node = self
+            while node._path is None:
+                chain.append(node)
+                node = node.parent
+            path = node._path
+            for node in reversed(chain):
+                path = node._path = f"{path}/{node.name}" if path else node.name
+        return path
 
     @property
     def is_group(self) -> bool:
@@ -348,21 +363,25 @@ def _op_types(group: Node) -> dict:
 
 
 def _finalize(root: Node, all_nodes: list) -> None:
-    """Paths, depths and op counts, in one pass (iterative: scopes may nest thousands deep)."""
+    """Parents, depths and op counts, in one pass (iterative: scopes may nest thousands deep)."""
     order = []
     stack = [root]
     while stack:
         node = stack.pop()
         order.append(node)
-        if node.children:
-            for child in node.children.values():
+        children = node.children
+        if children:
+            node.num_ops = 0
+            depth = node.depth + 1
+            for child in children.values():
                 child.parent = node
-                child.depth = node.depth + 1
-                child.path = f"{node.path}/{child.name}" if node.path or node.depth else child.name
-                stack.append(child)
-    for node in reversed(order):
-        if node.children is not None:
-            node.num_ops = sum(c.num_ops for c in node.children.values())
+                child.depth = depth
+            stack.extend(children.values())
+        elif children is not None:
+            node.num_ops = 0
+    for node in reversed(order):  # children before their parents: add each node's count to its parent's
+        if node.parent is not None:
+            node.parent.num_ops += node.num_ops
     all_nodes.extend(order)
 
 
@@ -372,7 +391,8 @@ def _finalize(root: Node, all_nodes: list) -> None:
 class _TreeBuilder:
     def __init__(self, root: Node):
         self.root = root
-        self._scopes: dict = {}  # (id(parent), "a/b") -> group: most ops share their scope with a sibling
+        self._scopes: dict = {}  # id(parent) -> {"a/b": group}: most ops share their scope with a sibling
+        self.groups = [root]  # every group, each after its parent
 
     def group(self, parent: Node, name: str, role: str = "") -> Node:
         """The child group `name` of `parent`, created if needed; an op already there moves into it."""
@@ -380,6 +400,7 @@ class _TreeBuilder:
         if existing is not None and existing.children is not None:
             return existing
         group = Node(name, "scope", parent, role=role)
+        self.groups.append(group)
         if existing is not None:  # an op whose name is also a scope prefix keeps its own node inside
             del parent.children[name]
             existing.name = free_name(group.children, f"({name})")
@@ -390,21 +411,21 @@ class _TreeBuilder:
 
     def _scope_group(self, parent: Node, scope: str) -> Node:
         """The group of a '/'-separated scope below `parent`, found from its parent scope's group (cached)."""
-        scopes = self._scopes
-        group = scopes.get((id(parent), scope))
+        scopes = self._scopes.setdefault(id(parent), {})
+        group = scopes.get(scope)
         if group is not None:
             return group
         missing = [scope]  # this scope and its outer scopes up to the first one already known (no recursion:
         outer = scope  # scopes may nest a thousand deep)
         while True:
             outer = outer.rpartition("/")[0]
-            group = scopes.get((id(parent), outer)) if outer else parent
+            group = scopes.get(outer) if outer else parent
             if group is not None:
                 break
             missing.append(outer)
         for name in reversed(missing):
             group = self.group(group, _clean_segment(name.rpartition("/")[2]))
-            scopes[(id(parent), name)] = group
+            scopes[name] = group
         return group
 
     def insert(self, parent: Node, placement: str, op) -> Node:
@@ -422,6 +443,22 @@ class _TreeBuilder:
         parent.children[name] = node
         op.node = node
         return node
+
+    def insert_all(self, parent: Node, ops, divert=None) -> None:
+        """`insert` for many ops (the hot loop of a build: 200,000 ops take a few hundred ms). Ops with a role
+        are offered to `divert` first, which returns True for those it placed elsewhere."""
+        scopes = self._scopes.setdefault(id(parent), {})
+        for op in ops:
+            if op.role and divert is not None and divert(op):
+                continue
+            scope, _, leaf = op.placement.rpartition("/")
+            group = scopes.get(scope) if scope else parent
+            if group is None or not leaf or leaf in group.children:
+                self.insert(parent, op.placement, op)  # new scopes, clashes and empty names
+                continue
+            node = Node(leaf, "op", group, op, "variable" if op.role == "variable" else "")
+            group.children[leaf] = node
+            op.node = node
 
 
 def free_name(children: dict, name: str) -> str:
@@ -443,31 +480,33 @@ def build_graph_hierarchy(flat: graph_lib.FlatGraph, name: str, modules: dict | 
     builder = _TreeBuilder(root)
     ops = flat.ops
     _assign_io_roles(ops)
-    taken = {op.placement.split("/", 1)[0] for op in ops}
+    taken = {op.placement.partition("/")[0] for op in ops}
     io_names = {}
     for role, wanted in (("input", "inputs"), ("output", "outputs")):
         io_names[role] = _reserve(taken, wanted)
     captured = []
-    for op in ops:
+
+    def divert(op) -> bool:
         if op.role in io_names:
             group = builder.group(root, io_names[op.role], role=op.role + "s")
             builder.insert(group, op.op_name.replace("/", "_"), op)
-        elif op.role == "variable" and op.op in graph_lib.ARG_OPS and not modules:
+            return True
+        if op.role == "variable" and op.op in graph_lib.ARG_OPS and not modules:
             captured.append(op)
-        else:
-            builder.insert(root, op.placement, op)
+            return True
+        return False
+
+    builder.insert_all(root, ops, divert)
     _place_captured_variables(builder, ops, captured, io_names)
     if flat.other_functions or flat.eager_ops:
         # Graphs of earlier work and of eager ops, recorded by the same trace: kept, out of the way.
         functions = builder.group(root, _reserve(taken, "other_functions"), role="functions")
         for label, function_ops in flat.other_functions:
             holder = builder.group(functions, free_name(functions.children, label), role="function")
-            for op in function_ops:
-                builder.insert(holder, op.placement, op)
+            builder.insert_all(holder, function_ops)
         if flat.eager_ops:
             eager = builder.group(functions, free_name(functions.children, "eager_ops"), role="eager_ops")
-            for op in flat.eager_ops:
-                builder.insert(eager, op.placement, op)
+            builder.insert_all(eager, flat.eager_ops)
     for path, extra in (modules or {}).items():
         group = root
         for segment in path.split("/"):
@@ -476,7 +515,7 @@ def build_graph_hierarchy(flat: graph_lib.FlatGraph, name: str, modules: dict | 
     placed = ops + [op for _, function_ops in flat.other_functions for op in function_ops] + flat.eager_ops
     _mark_roles_of_bodies(placed)
     _mark_modules(placed, estimate_params=not modules)
-    _fold_series(root)
+    _fold_series(builder.groups)
     _gather_loose_top_level_ops(root, taken)
     return Hierarchy(root)
 
@@ -587,8 +626,8 @@ def _common_ancestor(nodes: list) -> Node:
 def _mark_roles_of_bodies(ops: list) -> None:
     """Groups that hold a control-flow op and its branch bodies say so."""
     for op in ops:
-        node = op.node
-        if op.op in graph_lib.CONTROL_FLOW or op.op in graph_lib.CASE_OPS:
+        if op.op in _CONTROL_FLOW_OPS:
+            node = op.node
             group = node.parent
             if group.parent is not None and node.name == f"({group.name})":
                 group.role = group.role or "control_flow"
@@ -597,39 +636,46 @@ def _mark_roles_of_bodies(ops: list) -> None:
                         child.role = "branch"
 
 
+_CONTROL_FLOW_OPS = frozenset(graph_lib.CONTROL_FLOW) | graph_lib.CASE_OPS
 _BRANCH_LABELS = {"then", "else", "cond", "body"} | {f"branch_{i}" for i in range(64)}
 
 
-def _fold_series(root: Node) -> None:
+def _fold_series(groups: list) -> None:
     """`AddN`, `AddN_1`, ... `AddN_121` under one parent become the series `AddN[0-121]`: ops of one type, or
-    groups holding the same names (`Cast`, `Cast_1`, ... each reading the learning rate)."""
-    stack = [root]
-    while stack:
-        group = stack.pop()
+    groups holding the same names (`Cast`, `Cast_1`, ... each reading the learning rate). `groups` lists each
+    group before its children: a group's children are compared by the names they hold before those fold."""
+    for group in groups:
+        children = group.children
+        if len(children) < SERIES_MIN:
+            continue
+        # A series holds at most one name without a number (`AddN` beside `AddN_1`...): most groups of a big
+        # graph have too few numbered names to hold one, and are passed over here.
+        if sum(1 for name in children if name[-1].isdecimal()) < SERIES_MIN - 1:
+            continue
         buckets: dict = {}
-        for name, child in group.children.items():
-            if child.op is None:
-                stack.append(child)
-            if name.startswith("("):
-                continue
+        for name, child in children.items():
+            if child.kind == "module" or name.startswith("("):
+                continue  # sibling modules stay visible (repeated structure is marked, not folded)
             base, _, number = name.rpartition("_")
             if not (base and number.isdecimal()):  # int() refuses some isdigit() characters ("²")
                 base, number = name, "0"
-            if child.kind == "module":  # sibling modules stay visible (repeated structure is marked, not folded)
-                continue
             shape = child.op.op if child.op is not None else tuple(child.children)
-            buckets.setdefault((base, shape), []).append((int(number), name))
+            members = buckets.get((base, shape))
+            if members is None:
+                buckets[(base, shape)] = [(int(number), name)]
+            else:
+                members.append((int(number), name))
         for (base, _shape), members in buckets.items():
             if len(members) < SERIES_MIN:
                 continue
-            numbers = sorted(n for n, _ in members)
-            series = Node(free_name(group.children, f"{base}[{numbers[0]}-{numbers[-1]}]"), "scope", group,
+            members.sort()
+            series = Node(free_name(children, f"{base}[{members[0][0]}-{members[-1][0]}]"), "scope", group,
                           role="series")
-            for _, name in sorted(members):
-                node = group.children.pop(name)
+            for _, name in members:
+                node = children.pop(name)
                 node.parent = series
                 series.children[name] = node
-            group.children[series.name] = series
+            children[series.name] = series
 
 
 def _mark_modules(ops, estimate_params: bool) -> None:
@@ -654,7 +700,8 @@ def _mark_modules(ops, estimate_params: bool) -> None:
 
 def _distribute_edges(op_nodes: list) -> None:
     """Every op edge belongs to one group: the one whose two children hold its ends. One pass files them all,
-    aggregated per pair of children (count, all-control, a few producers to read dtypes and shapes from)."""
+    aggregated per pair of children in one flat list: [count, all-control, then up to MAX_EDGE_SAMPLES producers
+    and ports to read dtypes and shapes from] (a 200,000-op graph has as many edges: the list keeps them small)."""
     for consumer in op_nodes:
         for producer, port, control in consumer.op.inputs:
             a, b = producer.node, consumer
@@ -669,23 +716,27 @@ def _distribute_edges(op_nodes: list) -> None:
                     a, b = a.parent, b.parent
                 if a is b:
                     continue
-            group = a.parent
-            if group.edges is None:
-                group.edges = {}
-            edge = group.edges.get((a, b))
+            edges = a.parent.edges
+            if edges is None:
+                edges = a.parent.edges = {}
+            edge = edges.get((a, b))
             if edge is None:
-                edge = group.edges[(a, b)] = [0, True, []]
-            edge[0] += 1
-            if not control:
-                edge[1] = False
-                if len(edge[2]) < 8:
-                    edge[2].append((producer, port))
+                edges[(a, b)] = [1, control] if control else [1, False, producer, port]
+            else:
+                edge[0] += 1
+                if not control:
+                    edge[1] = False
+                    if len(edge) < 2 + 2 * MAX_EDGE_SAMPLES:
+                        edge += (producer, port)
+
+
+MAX_EDGE_SAMPLES = 8
 
 
 def _edge_json(source: Node, target: Node, edge: list) -> dict:
-    count, control, samples = edge
     dtypes, shapes = [], []
-    for producer, port in samples:
+    for i in range(2, len(edge), 2):
+        producer, port = edge[i], edge[i + 1]
         node_def = producer.node_def
         dtype = graph_lib.output_dtype(node_def, port)
         if dtype and dtype not in dtypes:
@@ -693,5 +744,5 @@ def _edge_json(source: Node, target: Node, edge: list) -> dict:
         shape = graph_lib.output_shape(node_def, port)
         if shape and shape not in shapes:
             shapes.append(shape)
-    return {"from": source.path, "to": target.path, "count": count, "dtypes": dtypes, "shapes": shapes,
-            "control": control}
+    return {"from": source.path, "to": target.path, "count": edge[0], "dtypes": dtypes, "shapes": shapes,
+            "control": edge[1]}

@@ -227,3 +227,53 @@ def test_compacted_hierarchy_answers_the_same():
     h.compact()
     assert all(isinstance(n.op._node_def, bytes) for n in h.all_nodes if n.op is not None)
     assert [h.node_json("", 3), h.details_json("net/b"), h.details_json("net")] == before
+
+
+def _shaped_node_defs():
+    shape = attr_value_pb2.AttrValue()
+    shape.list.shape.add().dim.add(size=8)
+    weights = attr_value_pb2.AttrValue()
+    weights.tensor.dtype = types_pb2.DT_FLOAT
+    weights.tensor.tensor_content = bytes(range(256)) * 64
+    dtype = attr_value_pb2.AttrValue(type=types_pb2.DT_FLOAT)
+    return graph_def(("net/w", "Const", [], {"value": weights, "dtype": dtype, "_output_shapes": shape}),
+                     ("net/y", "Relu", ["net/w"], {"T": dtype, "_output_shapes": shape}))
+
+
+def test_the_lean_parse_keeps_every_attribute_of_every_op():
+    g = _shaped_node_defs()
+    g.node[1].device = "/device:CPU:0"
+    parsed = graph_lib.parse_graph_def(g.SerializeToString())
+    assert not isinstance(parsed, graph_pb2.GraphDef)  # the lean kind: attrs are not decoded up front
+    ops = graph_lib.flatten_graph_def(parsed)
+    assert [op.node_def for op in ops] == list(g.node)
+    h = build(parsed)
+    assert h.details_json("net/y")["inputs"][0]["shape"] == "[8]"
+    assert h.node_json("net/y", 0)["device"] == "/device:CPU:0"
+    h.compact()
+    assert [op.node_def for op in ops] == list(g.node)
+
+
+def test_a_graph_with_functions_is_parsed_in_full_and_its_calls_expanded():
+    parsed = graph_lib.parse_graph_def(graph_def(("x", "Placeholder", []), call("c", "square", ["x"]),
+                                                 functions=[SQUARE]).SerializeToString())
+    assert isinstance(parsed, graph_pb2.GraphDef)
+    assert "layer/mul" in {op.placement for op in graph_lib.flatten_graph_def(parsed)}
+
+
+def test_a_trace_is_parsed_lean_too():
+    run_metadata = config_pb2.RunMetadata()
+    run_metadata.function_graphs.add().pre_optimization_graph.CopyFrom(_shaped_node_defs())
+    graphs = graph_lib.parse_run_metadata(run_metadata.SerializeToString())
+    flat = graph_lib.flatten_trace(graphs)
+    assert [op.node_def for op in flat.ops] == list(_shaped_node_defs().node)
+
+
+def test_an_op_whose_attributes_do_not_decode_is_shown_without_them():
+    good = graph_pb2.GraphDef()
+    good.node.add(name="net/x", op="Const")
+    node = good.node[0].SerializeToString() + b"\x2a\x03\xff\xff\xff"  # attr (field 5): 3 bytes of garbage
+    blob = b"\x0a" + bytes([len(node)]) + node
+    h = build(graph_lib.parse_graph_def(blob))
+    details = h.details_json("net/x")
+    assert (details["op"], details["attrs"]) == ("Const", {})
