@@ -24,6 +24,8 @@ MAX_DEPTH = 8
 MAX_SEARCH_LIMIT = 500
 # Inputs/outputs listed in a `node` answer; the rest is counted.
 MAX_DETAIL_ENDS = 200
+# Groups whose `node` answer a hierarchy keeps (each is at most 2 x MAX_DETAIL_ENDS rows).
+MAX_REMEMBERED_DETAILS = 256
 
 
 
@@ -91,6 +93,7 @@ class Hierarchy:
         self.op_graph = op_graph  # ops with dataflow (else: a Keras layer tree, its edges set by its builder)
         self._consumers = None
         self._interned: dict = {}  # structure key -> number (see _structure)
+        self._group_details: dict = {}  # group -> its `node` answer
         self.all_nodes: list = []
         self.record_bytes = 0  # size of the record it was built from: its parsed protobuf lives on in the ops
         _finalize(root, self.all_nodes)
@@ -204,7 +207,18 @@ class Hierarchy:
         return node.path if node is not None else op.op_name
 
     def details_json(self, path: str) -> dict:
+        """The `node` answer; a group's is remembered (what enters and leaves it is a walk over all its ops)."""
         node = self.find(path)
+        out = self._group_details.get(node)
+        if out is None:
+            out = self._details(node)
+            if node.children is not None:
+                if len(self._group_details) >= MAX_REMEMBERED_DETAILS:
+                    self._group_details.clear()
+                self._group_details[node] = out
+        return out
+
+    def _details(self, node: Node) -> dict:
         out = self._json(node, 0)
         out.pop("has_children", None)
         out["ancestors"] = _ancestor_paths(node)

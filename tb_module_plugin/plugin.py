@@ -38,6 +38,8 @@ class ModuleGraphPlugin(base_plugin.TBPlugin, base_plugin.TBLoader):
         self._data_provider = context.data_provider
         megabytes = getattr(context.flags, CACHE_FLAG, None)
         self._cache = HierarchyCache(int(megabytes * 2**20) if megabytes else DEFAULT_MAX_BYTES)
+        reload_seconds = getattr(context.flags, "reload_interval", None)
+        self._recent = sources.RecentAnswers(reload_seconds if reload_seconds and reload_seconds > 0 else 5.0)
         threading.Thread(target=self._prepare_first_graph, name="module_graph-prepare", daemon=True).start()
 
     # -- loader --
@@ -77,7 +79,7 @@ class ModuleGraphPlugin(base_plugin.TBPlugin, base_plugin.TBLoader):
     @wrappers.Request.application
     def _serve_graphs(self, request):
         ctx, eid = plugin_util.context(request.environ), plugin_util.experiment_id(request.environ)
-        return _json(request, {"graphs": [r.to_json() for r in sources.list_graphs(self._data_provider, ctx, eid)]})
+        return _json(request, {"graphs": [r.to_json() for r in self._graphs(ctx, eid, fresh=True)]})
 
     @wrappers.Request.application
     def _serve_hierarchy(self, request):
@@ -119,7 +121,7 @@ class ModuleGraphPlugin(base_plugin.TBPlugin, base_plugin.TBLoader):
         ctx = context.RequestContext()
         for _ in range(PREPARE_WAIT_SECONDS):
             try:
-                records = sources.list_graphs(self._data_provider, ctx, "")
+                records = self._graphs(ctx, "")
                 if records:
                     self._hierarchy_of(ctx, "", records[0].run, records[0].tag)
                     return
@@ -131,9 +133,22 @@ class ModuleGraphPlugin(base_plugin.TBPlugin, base_plugin.TBLoader):
         ctx, eid = plugin_util.context(request.environ), plugin_util.experiment_id(request.environ)
         return self._hierarchy_of(ctx, eid, run, tag)
 
+    def _graphs(self, ctx, eid: str, fresh: bool = False) -> list:
+        """The experiment's graphs; the page's listing (`fresh`) asks the data provider, its next requests reuse
+        that answer (sources.RecentAnswers)."""
+        return self._recent.get(("graphs", eid), lambda: sources.list_graphs(self._data_provider, ctx, eid), fresh)
+
     def _hierarchy_of(self, ctx, eid: str, run: str, tag: str):
-        record = sources.find_record(self._data_provider, ctx, eid, run, tag)
-        blob_keys = sources.latest_blob_keys(self._data_provider, ctx, eid, record)
+        try:
+            return self._built(ctx, eid, run, tag, fresh=False)
+        except sources.RecordNotFound:  # written, rewritten or deleted since the answers remembered?
+            self._recent.forget()
+            return self._built(ctx, eid, run, tag, fresh=True)
+
+    def _built(self, ctx, eid: str, run: str, tag: str, fresh: bool):
+        record = sources.find_record(self._graphs(ctx, eid, fresh), run, tag)
+        blob_keys = self._recent.get(("blobs", eid, record),
+                                     lambda: sources.latest_blob_keys(self._data_provider, ctx, eid, record), fresh)
 
         def build():
             try:

@@ -221,9 +221,10 @@ def test_sibling_modules_of_the_same_structure_are_marked():
 
 def test_compacted_hierarchy_answers_the_same():
     const = attr_value_pb2.AttrValue(type=types_pb2.DT_FLOAT)
-    h = build(graph_def(("x", "Placeholder", [], {"dtype": const}), ("net/a", "Relu", ["x"], {"T": const}),
-                        ("net/b", "Relu", ["net/a"], {"T": const})))
-    before = [h.node_json("", 3), h.details_json("net/b"), h.details_json("net")]
+    g = graph_def(("x", "Placeholder", [], {"dtype": const}), ("net/a", "Relu", ["x"], {"T": const}),
+                  ("net/b", "Relu", ["net/a"], {"T": const}))
+    before = [build(g).node_json("", 3), build(g).details_json("net/b"), build(g).details_json("net")]
+    h = build(g)
     h.compact()
     assert all(isinstance(n.op._node_def, bytes) for n in h.all_nodes if n.op is not None)
     assert [h.node_json("", 3), h.details_json("net/b"), h.details_json("net")] == before
@@ -277,3 +278,11 @@ def test_an_op_whose_attributes_do_not_decode_is_shown_without_them():
     h = build(graph_lib.parse_graph_def(blob))
     details = h.details_json("net/x")
     assert (details["op"], details["attrs"]) == ("Const", {})
+
+
+def test_a_group_answer_is_remembered():
+    """What enters and leaves a group is a walk over all its ops: done once per group."""
+    h = build(graph_def(("x", "Placeholder", []), ("net/a", "Relu", ["x"]), ("net/b", "Relu", ["net/a"])))
+    assert h.details_json("net") is h.details_json("net")
+    assert h.details_json("net")["inputs"][0]["path"] == "inputs/x"
+    assert h.details_json("net/a") is not h.details_json("net/a")  # an op's answer is cheap: made each time

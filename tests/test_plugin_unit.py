@@ -9,7 +9,7 @@ from tensorboard.compat.proto import config_pb2, graph_pb2
 
 from support import client_get as get
 from support import make_client
-from tb_module_plugin import demo
+from tb_module_plugin import demo, sources
 
 from . import traces
 
@@ -151,3 +151,32 @@ def test_the_first_graph_is_prepared_and_each_graph_parsed_once(logdir):
 def test_static_files_refuse_traversal(client):
     for path in ("/static/../plugin.py", "/static/%2e%2e/plugin.py", "/static/nope.js", "/static/"):
         assert client.get(path).status_code == 404
+
+
+def test_requests_reuse_the_listing_the_page_asked_for(tmp_path):
+    """One listing per page load, not one per request (each is six data-provider calls); a graph written since
+    is still found, by asking again."""
+    logdir = tmp_path
+    for run in ("first", "second"):
+        traces.write_run_graph(str(logdir / run), graph_pb2.GraphDef(node=[{"name": f"{run}/x", "op": "Const"}]))
+    client, plugin = make_client(logdir)
+    deadline = time.monotonic() + 30
+    while not len(plugin._cache) and time.monotonic() < deadline:  # the start-up head start is done
+        time.sleep(0.05)
+    provider = plugin._data_provider
+    calls = []
+    for method in ("list_blob_sequences", "read_blob_sequences"):
+        real = getattr(provider, method)
+        setattr(provider, method, lambda *a, _real=real, _name=method, **k: calls.append(_name) or _real(*a, **k))
+    status, listing = get(client, "/graphs")
+    assert status == 200 and calls == ["list_blob_sequences"] * len(sources.GRAPH_PLUGINS)
+    run, tag = listing["graphs"][-1]["run"], listing["graphs"][-1]["tag"]
+    calls.clear()
+    for _ in range(3):
+        assert get(client, "/hierarchy", run=run, tag=tag)[0] == 200
+    assert calls == ["read_blob_sequences"], calls  # the listing reused; the newest blobs looked up once
+    traces.write_run_graph(str(logdir / "written_later"), graph_pb2.GraphDef(node=[{"name": "late", "op": "Const"}]))
+    provider._multiplexer.AddRunsFromDirectory(str(logdir))
+    provider._multiplexer.Reload()
+    status, body = get(client, "/hierarchy", run="written_later", tag="__run_graph__")
+    assert status == 200 and body["node"]["num_ops"] == 1
