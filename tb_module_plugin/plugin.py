@@ -21,6 +21,7 @@ from .hierarchy import BadQuery, NotFound
 STATIC_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
 CACHE_FLAG = "module_graph_cache_mb"
 PREPARE_WAIT_SECONDS = 600  # how long to wait for the logdir's first graph after start-up
+PREPARE_POLL_SECONDS = 0.25  # how often to look for it meanwhile (a listing costs milliseconds)
 
 
 class ModuleGraphPlugin(base_plugin.TBPlugin, base_plugin.TBLoader):
@@ -119,7 +120,8 @@ class ModuleGraphPlugin(base_plugin.TBPlugin, base_plugin.TBLoader):
         """While TensorBoard's page loads (seconds), parse the graph the tab opens first, so opening the tab costs
         the same whatever that graph's size. Waits for the logdir's first load; gives up quietly."""
         ctx = context.RequestContext()
-        for _ in range(PREPARE_WAIT_SECONDS):
+        deadline = time.monotonic() + PREPARE_WAIT_SECONDS
+        while time.monotonic() < deadline:
             try:
                 records = self._graphs(ctx, "")
                 if records:
@@ -127,7 +129,7 @@ class ModuleGraphPlugin(base_plugin.TBPlugin, base_plugin.TBLoader):
                     return
             except Exception:  # noqa: BLE001 - a head start only: the request for that graph says what is wrong
                 return
-            time.sleep(1)
+            time.sleep(PREPARE_POLL_SECONDS)
 
     def _hierarchy(self, request, run: str, tag: str):
         ctx, eid = plugin_util.context(request.environ), plugin_util.experiment_id(request.environ)
