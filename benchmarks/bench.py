@@ -50,17 +50,11 @@ sys.path.insert(0, str(HERE))
 import generate  # noqa: E402
 import synthetic  # noqa: E402
 
+sys.path.insert(0, str(REPO / "tests"))
+from support import CHROMIUM, CHROMIUM_ARGS  # noqa: E402  (the browser the tests drive)
+
 PLUGIN = "module_graph"
 GRAPHS_TOOL = REPO / ".." / "shared" / "tools" / "graphs_dashboard_timing.py"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 VIEWPORT = {"width": 1400, "height": 900}
 
 LABELS = {

@@ -57,36 +57,12 @@ def _tf():
 
 
 def write_keras_train_step(name: str, run_dir: Path) -> None:
-    """One tf.function: forward, loss, GradientTape gradients and apply_gradients, traced once."""
-    tf = _tf()
-    keras = tf.keras
-    model = getattr(keras.applications, KERAS_MODELS[name])(
-        weights=None, input_shape=(IMAGE_SIZE, IMAGE_SIZE, 3), classes=CLASSES
-    )
-    optimizer = keras.optimizers.SGD(learning_rate=0.01)
-    optimizer.build(model.trainable_variables)
-    loss_fn = keras.losses.SparseCategoricalCrossentropy()
+    """One tf.function: forward, loss, GradientTape gradients and apply_gradients, traced once (the demo's)."""
+    _tf()  # TensorFlow quiet before the demo imports it
+    sys.path.insert(0, str(REPO))
+    from tb_module_plugin import demo
 
-    @tf.function
-    def train_step(images, labels):
-        with tf.GradientTape() as tape:
-            predictions = model(images, training=True)
-            loss = loss_fn(labels, predictions)
-        gradients = tape.gradient(loss, model.trainable_variables)
-        optimizer.apply_gradients(zip(gradients, model.trainable_variables))
-        return loss
-
-    images = tf.random.uniform([BATCH, IMAGE_SIZE, IMAGE_SIZE, 3], seed=2)
-    labels = tf.constant([i % CLASSES for i in range(BATCH)], dtype=tf.int64)
-    writer = tf.summary.create_file_writer(str(run_dir))
-    tf.summary.trace_on(graph=True)
-    try:
-        train_step(images, labels)
-    finally:
-        with writer.as_default():
-            tf.summary.trace_export(name="train_step", step=0)
-        writer.flush()
-        writer.close()
+    demo.write_keras_train_step(str(run_dir.parent), run_dir.name, KERAS_MODELS[name], IMAGE_SIZE, CLASSES, BATCH)
 
 
 def write_synthetic(run_dir: Path) -> None:

@@ -241,9 +241,16 @@ def write_keras_sequential(logdir):
 def write_resnet50_train_step(logdir, image_size=64, classes=10, batch=2):
     """One traced tf.function: forward, loss, GradientTape gradients, apply_gradients
     (tag `train_step`)."""
+    return write_keras_train_step(logdir, "resnet50_train_step", "ResNet50", image_size, classes, batch)
+
+
+def write_keras_train_step(logdir, run, application, image_size=64, classes=10, batch=2):
+    """The training step of `tf.keras.applications.<application>` (built with weights=None: nothing is
+    downloaded), traced into run `run` under the tag `train_step`; benchmarks/generate.py writes its big
+    graphs with it too."""
     tf = _tf()
     keras = tf.keras
-    model = keras.applications.ResNet50(
+    model = getattr(keras.applications, application)(
         weights=None, input_shape=(image_size, image_size, 3), classes=classes
     )
     optimizer = keras.optimizers.SGD(learning_rate=0.01)
@@ -261,7 +268,7 @@ def write_resnet50_train_step(logdir, image_size=64, classes=10, batch=2):
 
     images = tf.random.uniform([batch, image_size, image_size, 3], seed=2)
     labels = tf.constant([i % classes for i in range(batch)], dtype=tf.int64)
-    run_dir = _fresh_run_dir(logdir, "resnet50_train_step")
+    run_dir = _fresh_run_dir(logdir, run)
     _trace(tf, run_dir, "train_step", train_step, images, labels)
     return run_dir
 

@@ -156,8 +156,8 @@ class ModuleGraphPlugin(base_plugin.TBPlugin, base_plugin.TBLoader):
             try:
                 blobs = sources.read_blobs(self._data_provider, ctx, record, blob_keys)
                 hierarchy = sources.build_hierarchy(record, blobs)
-                # After the first answer, not before it: drop the parsed protobuf, most of a graph's memory.
-                threading.Thread(target=_compact, args=(hierarchy,), name="module_graph-compact", daemon=True).start()
+                # Beside the first answer, not before it (Hierarchy.settle): drop the parsed protobuf, number structures.
+                threading.Thread(target=_settle, args=(hierarchy,), name="module_graph-settle", daemon=True).start()
                 return hierarchy
             except GraphError as e:  # remembered, so a bad record is not parsed again on every request
                 return e
@@ -168,8 +168,8 @@ class ModuleGraphPlugin(base_plugin.TBPlugin, base_plugin.TBLoader):
         return built
 
 
-def _compact(hierarchy) -> None:
-    hierarchy.compact()
+def _settle(hierarchy) -> None:
+    hierarchy.settle()
     release_freed_memory()
 
 

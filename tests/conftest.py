@@ -40,16 +40,6 @@ import support  # noqa: E402
 DEMO_RUNS = ["demo_module", "attribute_module", "nested_model", "keras_sequential/train"]
 RESNET_RUN = "resnet50_train_step"
 SPECIAL_RUNS = ["xss", "bad_records", "bad_run_graph", "run_graph"]
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 
 
 # --- Logdirs -------------------------------------------------------------------------
@@ -177,12 +167,12 @@ def tensorboard_empty(tmp_path_factory):
 # --- Browser -------------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: run `make chromium`")
+    if not os.path.exists(support.CHROMIUM):
+        pytest.fail(f"{support.CHROMIUM} is missing: run `make chromium`")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        b = p.chromium.launch(executable_path=support.CHROMIUM, headless=True, args=support.CHROMIUM_ARGS)
         yield b
         b.close()
 

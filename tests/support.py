@@ -19,6 +19,18 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+# Debian's Chromium, as the tests and `make bench` drive it (Playwright's own browsers are never downloaded).
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
 REPO = Path(__file__).resolve().parents[1]
 CACHE_DIR = REPO / ".cache"
 ARTIFACTS_DIR = REPO / "test-artifacts"

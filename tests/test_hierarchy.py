@@ -225,8 +225,9 @@ def test_compacted_hierarchy_answers_the_same():
                   ("net/b", "Relu", ["net/a"], {"T": const}))
     before = [build(g).node_json("", 3), build(g).details_json("net/b"), build(g).details_json("net")]
     h = build(g)
-    h.compact()
+    h.settle()
     assert all(isinstance(n.op._node_def, bytes) for n in h.all_nodes if n.op is not None)
+    assert all(n.structure is not None for n in h.all_nodes)  # numbered ahead of the first expansion
     assert [h.node_json("", 3), h.details_json("net/b"), h.details_json("net")] == before
 
 
@@ -251,8 +252,8 @@ def test_the_lean_parse_keeps_every_attribute_of_every_op():
     h = build(parsed)
     assert h.details_json("net/y")["inputs"][0]["shape"] == "[8]"
     assert h.node_json("net/y", 0)["device"] == "/device:CPU:0"
-    h.compact()
-    assert [op.node_def for op in ops] == list(g.node)
+    h.settle()
+    assert {n.op.op_name: n.op.node_def for n in h.all_nodes if n.op is not None} == {n.name: n for n in g.node}
 
 
 def test_a_graph_with_functions_is_parsed_in_full_and_its_calls_expanded():
