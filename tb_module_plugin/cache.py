@@ -1,6 +1,6 @@
 """Built hierarchies, kept between requests in a least-recently-used cache bounded in bytes.
 
-Parsing a 200,000-op graph takes about a second, so it is done once per blob; requests that arrive for a
+Parsing a 200,000-op graph takes seconds, so it is done once per blob; requests that arrive for a
 graph while it is being built wait for that build instead of starting their own.
 """
 

@@ -87,6 +87,14 @@ def expand(page, scope, path):
     expect(node(scope, path)).to_have_attribute("data-expanded", "true", timeout=DRAW_TIMEOUT)
 
 
+def expand_down_to(page, path):
+    """Expand `path` and every group above it, outermost first, each once it is drawn."""
+    parts = path.split("/")
+    for i in range(1, len(parts) + 1):
+        expect(node(page, "/".join(parts[:i]))).to_be_visible(timeout=DRAW_TIMEOUT)
+        expand(page, page, "/".join(parts[:i]))
+
+
 def open_entry(page, tb, run, tag):
     page.goto(tb.entry_url(run, tag))
     expect(page.locator("[data-path]").first).to_be_visible(timeout=DRAW_TIMEOUT)
@@ -212,11 +220,7 @@ def test_nested_model_blocks_and_screenshot(page, tensorboard):
     run, tag = "nested_model", "model"
     encoder = find_group(tensorboard, run, tag, "encoder")
     open_entry(page, tensorboard, run, tag)
-    parts = encoder.split("/")
-    for i in range(1, len(parts) + 1):
-        path = "/".join(parts[:i])
-        expect(node(page, path)).to_be_visible(timeout=DRAW_TIMEOUT)
-        expand(page, page, path)
+    expand_down_to(page, encoder)
     blocks = [f"{encoder}/block_{i}" for i in range(4)]
     for b in blocks:
         expect(node(page, b)).to_be_visible(timeout=DRAW_TIMEOUT)
@@ -496,9 +500,7 @@ def test_repeated_blocks_share_a_colour_and_count(page, tensorboard):
     run, tag = "nested_model", "model"
     encoder = find_group(tensorboard, run, tag, "encoder")
     open_entry(page, tensorboard, run, tag)
-    parts = encoder.split("/")
-    for i in range(1, len(parts) + 1):
-        expand(page, page, "/".join(parts[:i]))
+    expand_down_to(page, encoder)
     blocks = [f"{encoder}/block_{i}" for i in range(4)]
     marks = {c["path"]: c.get("repeat") for c in children(tensorboard, run, tag, encoder)}
     key = marks[blocks[0]]["key"]
