@@ -54,7 +54,7 @@ class Node:
         self._path = None if parent is not None else ""  # see `path`
         self.depth = 0
         self.num_ops = 1 if op is not None else 0
-        self.edges = None  # edges between children: JSON list, or {(child, child): [count, control, samples]}
+        self.edges = None  # between children: {(child, child): [count, control, ...]} (_distribute_edges), then JSON
         self.extra = None  # more JSON fields (Keras layer config, module records)
         self.structure = None  # see Hierarchy._structure
 

@@ -1,7 +1,7 @@
 """Lean stand-ins for GraphDef and RunMetadata that decode only what a build reads of every op.
 
-A parsed `tensorflow.GraphDef` keeps every attribute of every op as Python-reachable messages: about four times
-the record's size (200 MB for a 46 MB graph), and a third of a cold build. These messages declare only a
+A parsed `tensorflow.GraphDef` decodes every attribute of every op: about four times the record's size (204 MB
+and 0.3 s for a 46 MB, 200,000-op graph; 88 MB and 0.1 s this way). These messages declare only a
 NodeDef's `name`, `op` and `input`; everything else (device, attrs) stays in the message as unknown fields, kept
 byte for byte, so `full_node_def` gets the real NodeDef back for the few ops a person looks at. A GraphDef with a
 function library is parsed in full (`library` is declared as bytes only to notice one).
@@ -35,8 +35,8 @@ def _file() -> descriptor_pb2.FileDescriptorProto:
 
     message("NodeDef", (1, "name", "string", False), (2, "op", "string", False), (3, "input", "string", True))
     message("GraphDef", (1, "node", "NodeDef", True), (2, "library", "bytes", False))
-    message("FunctionGraphs", (1, "partition_graphs", "GraphDef", True), (2, "pre_optimization_graph", "GraphDef", False),
-            (3, "post_optimization_graph", "GraphDef", False))
+    message("FunctionGraphs", (1, "partition_graphs", "GraphDef", True),
+            (2, "pre_optimization_graph", "GraphDef", False), (3, "post_optimization_graph", "GraphDef", False))
     message("RunMetadata", (3, "partition_graphs", "GraphDef", True), (4, "function_graphs", "FunctionGraphs", True))
     return file
 
