@@ -10,6 +10,7 @@ way the plugin builds it, then answered the way the routes answer. Anything rais
 (a 422), NotFound (404) or BadQuery (400) is a crash atheris reports with the input.
 """
 
+import gc
 import sys
 
 import atheris
@@ -46,6 +47,8 @@ def one_input(data: bytes) -> None:
         h.node_json("no/such/path", 1)
     except hierarchy_lib.NotFound:
         pass
+    h.settle()
+    gc.unfreeze()  # a build freezes its tree (sources._no_gc): let the collector have it back
 
 
 if __name__ == "__main__":
