@@ -145,6 +145,17 @@ def test_graphs_without_functions(graph_def):
     check_tree(h, ops)
 
 
+@SETTINGS
+@given(graph_defs(library=False))
+def test_the_lean_parse_answers_as_the_full_one(graph_def):
+    """The server parses records with lite_proto's messages; every answer equals the one from a full GraphDef."""
+    lean = graph_lib.parse_graph_def(graph_def.SerializeToString()) if graph_def.node else graph_def
+    (_, full), (_, lean) = build(graph_def), build(lean)
+    assert lean.node_json("", hierarchy_lib.MAX_DEPTH) == full.node_json("", hierarchy_lib.MAX_DEPTH)
+    for node in full.all_nodes[:40]:
+        assert lean.details_json(node.path) == full.details_json(node.path)
+
+
 @FEWER
 @given(graph_defs(library=True))
 def test_graphs_with_a_library_of_functions(graph_def):
