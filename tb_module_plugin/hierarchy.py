@@ -103,13 +103,14 @@ class Hierarchy:
             _distribute_edges([n for n in self.all_nodes if n.op is not None])
 
     def settle(self) -> None:
-        """After the first answer, in the background: let the parsed protobuf go (see graph.Op.compact; answers
-        stay the same), and number the structure of every subtree, which the first expansion of a module with
-        many same-sized children (48 blocks of 4,200 ops) would otherwise do while the person waits."""
+        """After the first answer, in the background: number the structure of every subtree, which the first
+        expansion of a module with many same-sized children (48 blocks of 4,200 ops) would otherwise do while the
+        person waits (first: that expansion may come soon), then let the parsed protobuf go (see graph.Op.compact;
+        answers stay the same)."""
+        self._structure(self.root)
         for node in self.all_nodes:
             if node.op is not None:
                 node.op.compact()
-        self._structure(self.root)
 
     def estimated_bytes(self) -> int:
         """Rough memory of the tree and the protobufs its ops keep, for the cache's bound."""
