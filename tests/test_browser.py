@@ -216,12 +216,16 @@ def test_search_reveals_a_deep_module(page, tensorboard):
     assert_clean(page)
 
 
-def test_nested_model_blocks_and_screenshot(page, tensorboard):
-    run, tag = "nested_model", "model"
-    encoder = find_group(tensorboard, run, tag, "encoder")
-    open_entry(page, tensorboard, run, tag)
+def open_nested_model_encoder(page, tb):
+    """The nested model's page with its encoder expanded: (encoder's path, its four blocks' paths)."""
+    encoder = find_group(tb, "nested_model", "model", "encoder")
+    open_entry(page, tb, "nested_model", "model")
     expand_down_to(page, encoder)
-    blocks = [f"{encoder}/block_{i}" for i in range(4)]
+    return encoder, [f"{encoder}/block_{i}" for i in range(4)]
+
+
+def test_nested_model_blocks_and_screenshot(page, tensorboard):
+    encoder, blocks = open_nested_model_encoder(page, tensorboard)
     for b in blocks:
         expect(node(page, b)).to_be_visible(timeout=DRAW_TIMEOUT)
     enc_box = box(page, encoder)
@@ -497,12 +501,8 @@ def test_keras_callback_layers_show_class_frozen_and_config(page, tensorboard):
 
 
 def test_repeated_blocks_share_a_colour_and_count(page, tensorboard):
-    run, tag = "nested_model", "model"
-    encoder = find_group(tensorboard, run, tag, "encoder")
-    open_entry(page, tensorboard, run, tag)
-    expand_down_to(page, encoder)
-    blocks = [f"{encoder}/block_{i}" for i in range(4)]
-    marks = {c["path"]: c.get("repeat") for c in children(tensorboard, run, tag, encoder)}
+    encoder, blocks = open_nested_model_encoder(page, tensorboard)
+    marks = {c["path"]: c.get("repeat") for c in children(tensorboard, "nested_model", "model", encoder)}
     key = marks[blocks[0]]["key"]
     assert all(marks[b] == {"key": key, "count": 4} for b in blocks), marks
     strokes = set()
