@@ -605,6 +605,8 @@ def _owner_scope(node: Node) -> Node:
 
 def _place_captured_variables(builder: _TreeBuilder, ops: list, captured: list, io_names: dict) -> None:
     """Nest each captured variable into the module of the op that reads it, not at the top."""
+    if not captured:
+        return  # (a run graph's variables are ops of their scopes: nothing to look for among 200,000 ops)
     consumers: dict = {}
     for op in ops:
         for producer, _, control in op.inputs:
