@@ -108,13 +108,7 @@ function chainsLayout(
     });
   }
   const inChain = (from: string, to: string) => head.get(from) === head.get(to) && place.get(to) === place.get(from)! + 1;
-  const seen = new Set<string>();
-  const unique = edges.filter(({ from, to }) => {
-    const key = `${from}\n${to}`;
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
+  const unique = uniqueEdges(edges);
   const outerEdges = new Map<string, { from: string; to: string }>();
   for (const { from, to } of unique) {
     if (inChain(from, to)) continue;
@@ -160,6 +154,17 @@ function chainsLayout(
  * Children without edges between them: rows of up to ALIKE_NODES_BEFORE_GRID nodes stay one row, more make a
  * grid about twice as wide as it is tall (as dagre draws them with the stacking edges below).
  */
+/** Each (from, to) pair once: a group may hold several edges between the same two children. */
+function uniqueEdges<E extends { from: string; to: string }>(edges: readonly E[]): E[] {
+  const seen = new Set<string>();
+  return edges.filter(({ from, to }) => {
+    const key = `${from}\n${to}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
 function gridLayout(request: LayoutRequest): GroupLayout {
   const count = request.nodes.length;
   if (count === 0) return { width: 0, height: 0, nodes: {}, edges: [] };
@@ -240,13 +245,7 @@ function columnLayout(
   const topOf = (id: string) => tops[rank.get(id)!]!;
 
   // Lanes of the long edges, by first fit in order of their start.
-  const seen = new Set<string>();
-  const unique = edges.filter(({ from, to }) => {
-    const key = `${from}\n${to}`;
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
+  const unique = uniqueEdges(edges);
   const long = unique
     .filter(({ from, to }) => rank.get(to)! - rank.get(from)! > 1)
     .sort((a, b) => rank.get(a.from)! - rank.get(b.from)! || rank.get(a.to)! - rank.get(b.to)!);
