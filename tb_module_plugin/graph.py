@@ -8,7 +8,9 @@ type and resolved inputs). Nothing here knows about HTTP or JSON.
 from __future__ import annotations
 
 import dataclasses
-from operator import attrgetter
+from bisect import bisect_right
+from itertools import compress, count, islice, repeat
+from operator import attrgetter, is_
 from sys import intern
 from typing import Iterable
 
@@ -89,15 +91,15 @@ class FlatGraph:
 
 
 def parse_graph_def(blob: bytes):
-    """A GraphDef: the lean kind (see lite_proto) unless it holds a function library to expand."""
+    """A GraphDef: its nodes as a lite_proto.NodeTable, or the full GraphDef if it holds a function library."""
     try:
         graph_def = lite_proto.GraphDef.FromString(blob)
     except (pb_message.DecodeError, RuntimeError, ValueError) as e:
         raise GraphError(f"This record is not a readable GraphDef ({e}).") from None
-    graph_def = _with_library(graph_def)
-    if not graph_def.node and not _functions(graph_def):
+    graph = _readable(graph_def, "This record is not a readable GraphDef")
+    if not _node_count(graph) and not _functions(graph):
         raise GraphError("This record holds an empty GraphDef: there is no op to show.")
-    return graph_def
+    return graph
 
 
 def parse_run_metadata(blob: bytes) -> list:
@@ -122,22 +124,34 @@ def parse_run_metadata(blob: bytes) -> list:
             "tf.summary.trace_export(name, step=0); or write it with "
             "tb_module_plugin.summary.module_graph(name, module, example_input)."
         )
-    return [_with_library(g) for g in graphs]
+    return [_readable(g, "This trace record is not a readable RunMetadata") for g in graphs]
 
 
-def _with_library(graph_def):
-    """A lean GraphDef that holds functions, parsed again in full: expanding calls reads the functions' attrs."""
-    if graph_def.__class__ is lite_proto.GraphDef and graph_def.library:
-        try:
+def _readable(graph_def, unreadable: str):
+    """A lean GraphDef's NodeTable; one that holds functions is parsed again in full instead: expanding calls
+    reads the functions' attrs. A node that does not decode makes the record `unreadable`."""
+    try:
+        if graph_def.library:
             return graph_pb2.GraphDef.FromString(graph_def.SerializeToString())
-        except (pb_message.DecodeError, RuntimeError, ValueError) as e:
-            raise GraphError(f"This record is not a readable GraphDef ({e}).") from None
-    return graph_def
+        return lite_proto.node_table(graph_def.node)
+    except (pb_message.DecodeError, RuntimeError, ValueError) as e:
+        raise GraphError(f"{unreadable} ({e}).") from None
 
 
-def _functions(graph_def) -> list:
-    """The FunctionDefs of a GraphDef (a lean one holds none: see _with_library)."""
-    return list(graph_def.library.function) if graph_def.__class__ is graph_pb2.GraphDef else []
+def _functions(graph) -> list:
+    """The FunctionDefs of a parsed graph (a NodeTable's graph holds none: see _readable)."""
+    return list(graph.library.function) if graph.__class__ is graph_pb2.GraphDef else []
+
+
+def _node_count(graph) -> int:
+    return len(graph.names) if graph.__class__ is lite_proto.NodeTable else len(graph.node)
+
+
+def _nodes(graph) -> Iterable:
+    """(name, op type, NodeDef or its bytes) of each node of a parsed graph."""
+    if graph.__class__ is lite_proto.NodeTable:
+        return zip(graph.names, graph.ops, graph.nodes)
+    return ((node.name, node.op, node) for node in graph.node)
 
 
 def flatten_trace(graph_defs: list) -> FlatGraph:
@@ -158,23 +172,22 @@ def flatten_trace(graph_defs: list) -> FlatGraph:
         others.append((_function_label(ops), ops))
     eager_ops = []
     seen: dict = {}
-    for graph_def in eager:
-        for node in graph_def.node:
-            if node.op not in ARG_OPS and node.op not in RETVAL_OPS:
-                k = seen[node.op] = seen.get(node.op, -1) + 1  # numbered, so they fold into series
-                placement = f"{node.op}_{k}" if k else node.op
-                eager_ops.append(Op(placement=placement, op_name=node.name, op=node.op, node_def=node))
+    for graph in eager:
+        for name, op_type, node_def in _nodes(graph):
+            if op_type not in ARG_OPS and op_type not in RETVAL_OPS:
+                k = seen[op_type] = seen.get(op_type, -1) + 1  # numbered, so they fold into series
+                placement = f"{op_type}_{k}" if k else op_type
+                eager_ops.append(Op(placement=placement, op_name=name, op=op_type, node_def=node_def))
     return FlatGraph(ops=main, other_functions=others, eager_ops=eager_ops)
 
 
-def is_eager_op_graph(graph_def: graph_pb2.GraphDef) -> bool:
+def is_eager_op_graph(graph) -> bool:
     """A graph trace_on recorded for one eager op: its arguments, the op, its return values."""
     real = 0
-    for node in graph_def.node:
-        op_type = node.op
+    for name, op_type, _ in _nodes(graph):
         if op_type not in ARG_OPS and op_type not in RETVAL_OPS and op_type != "NoOp":
             real += 1
-            if real > 1 or "/" in node.name:
+            if real > 1 or "/" in name:
                 return False  # a function's graph: stop reading it here
     return True
 
@@ -217,13 +230,43 @@ class _Context:
     is_function: bool = False
 
 
-def flatten_graph_def(graph_def: graph_pb2.GraphDef) -> list:
-    """Every op of a GraphDef, with calls into its library replaced by the called bodies."""
+def flatten_graph_def(graph_def) -> list:
+    """Every op of a GraphDef (or of parse_graph_def's NodeTable), with calls into its library replaced by the
+    called bodies."""
+    if graph_def.__class__ is lite_proto.NodeTable:
+        return _flatten_table(graph_def)
     flattener = _Flattener({f.signature.name: f for f in _functions(graph_def)})
     root = _Context(names={})
     flattener.instantiate(root, graph_def.node, call_stack=(), function="")
     flattener.resolve_inputs()
     return flattener.ops
+
+
+def _flatten_table(table: lite_proto.NodeTable) -> list:
+    """flatten_graph_def for a graph without functions (the large ones), a column at a time: every op, then every
+    input looked up at once. Inputs with a port, control inputs and unknown names are resolved as in a GraphDef
+    with functions (_Flattener.resolve_inputs)."""
+    names = table.names
+    ops = list(map(Op, names, names, map(intern, table.ops), table.nodes))
+    by_name = dict(zip(reversed(names), reversed(ops)))  # the first op of a duplicated name keeps it
+    producers = list(map(by_name.get, table.inputs))
+    plain = list(zip(producers, repeat("0"), repeat(False)))
+    marks = table.marks
+    unresolved = set()  # the ops with an input that does not simply name an op (each mark finds none)
+    if producers.count(None) != len(names) or lite_proto.MARK in by_name:
+        is_mark = set(marks)
+        nones = compress(count(), map(is_, producers, repeat(None)))
+        unresolved = {bisect_right(marks, i) - 1 for i in nones if i not in is_mark}
+    flattener = _Flattener({})
+    root = _Context(names=by_name)
+    for i, op, start, end in zip(count(), ops, marks, islice(marks, 1, None)):
+        if end - start > 1:
+            if i in unresolved:
+                flattener.resolve_later(op, root, table.inputs[start + 1:end])
+            else:
+                op.inputs = plain[start + 1:end]
+    flattener.resolve_inputs()
+    return ops
 
 
 class _Flattener:
@@ -316,6 +359,9 @@ class _Flattener:
                     for i, arg in enumerate(function.signature.input_arg)}
         names = {arg.name: "arg" for arg in function.signature.input_arg}
         return _Context(names=names, parent=ctx, arg_bindings=bindings, is_function=True)
+
+    def resolve_later(self, op: Op, ctx: _Context, input_strings: list) -> None:
+        self._pending.append((op, ctx, input_strings, None))
 
     def resolve_inputs(self) -> None:
         for op, ctx, strings, port_override in self._pending:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from tensorboard.compat.proto import attr_value_pb2, config_pb2, function_pb2, graph_pb2, types_pb2
+from tensorboard.compat.proto import attr_value_pb2, config_pb2, function_pb2, graph_pb2, node_def_pb2, types_pb2
 
 from tb_module_plugin import graph as graph_lib
 from tb_module_plugin import hierarchy
@@ -261,6 +261,27 @@ def test_a_graph_with_functions_is_parsed_in_full_and_its_calls_expanded():
                                                  functions=[SQUARE]).SerializeToString())
     assert isinstance(parsed, graph_pb2.GraphDef)
     assert "layer/mul" in {op.placement for op in graph_lib.flatten_graph_def(parsed)}
+
+
+def test_the_lean_parse_reads_odd_nodes_as_protobuf_does():
+    """The columns of the lean parse line up with the nodes only if each node wrote one name and one op; records
+    where one did not are read node by node, with protobuf's meaning (the last name written wins)."""
+    named_twice = (node_def_pb2.NodeDef(name="first", op="Const").SerializeToString()
+                   + node_def_pb2.NodeDef(name="net/b", op="Relu", input=["net/a", "^net/c"]).SerializeToString())
+    nodes = [node_def_pb2.NodeDef(name="net/a", op="Const").SerializeToString(), named_twice,
+             node_def_pb2.NodeDef(name="net/c", op="AddN", input=["\0", "net/a:1", "net/b", "later"]).SerializeToString(),
+             node_def_pb2.NodeDef(op="NoOp", input=["net/a"]).SerializeToString(),  # no name: the field is left out
+             node_def_pb2.NodeDef(name="later", op="Identity").SerializeToString(),
+             node_def_pb2.NodeDef(name="net/d", op="AddN", input=["net/a:1", "^net/a", "gone", "later"]).SerializeToString()]
+    for odd in ([nodes[0], nodes[5], nodes[4]], nodes[:2], nodes[:3], [nodes[0], nodes[3]], nodes):
+        blob = b"".join(b"\x0a" + bytes([len(node)]) + node for node in odd)
+        full = graph_lib.flatten_graph_def(graph_pb2.GraphDef.FromString(blob))
+        lean = graph_lib.flatten_graph_def(graph_lib.parse_graph_def(blob))
+        assert [(op.placement, op.op, [(p.op_name, port, control) for p, port, control in op.inputs])
+                for op in lean] == [(op.placement, op.op, [(p.op_name, port, control) for p, port, control in op.inputs])
+                                    for op in full]
+        assert [op.node_def for op in lean] == [op.node_def for op in full]
+    assert [(p.op_name, port) for p, port, _ in lean[2].inputs] == [("net/a", "1"), ("net/b", "0"), ("later", "0")]
 
 
 def test_a_trace_is_parsed_lean_too():
