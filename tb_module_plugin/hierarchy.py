@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import threading
 
 try:
     from re import _parser as _regex_parser  # Python 3.11+
@@ -42,7 +43,7 @@ class Node:
     """A group (module, scope or synthetic group) or an op of the tree."""
 
     __slots__ = ("name", "kind", "role", "parent", "children", "op", "_path", "depth", "num_ops", "edges", "extra",
-                 "structure")
+                 "structure", "top")
 
     def __init__(self, name: str, kind: str, parent: "Node | None", op=None, role: str = ""):
         self.name = name
@@ -57,6 +58,7 @@ class Node:
         self.edges = None  # between children: {(child, child): [count, control, ...]} (_distribute_edges), then JSON
         self.extra = None  # more JSON fields (Keras layer config, module records)
         self.structure = None  # see Hierarchy._structure
+        self.top = None  # its ancestor (or itself) among the root's children, set by _finalize
 
     @property
     def path(self) -> str:
@@ -99,14 +101,20 @@ class Hierarchy:
         self.all_nodes: list = []
         self.record_bytes = 0  # size of the record it was built from: its parsed protobuf lives on in the ops
         _finalize(root, self.all_nodes)
+        # The first answer draws the root's edges: those are filed now, the edges inside groups when first needed
+        # (file_edges; settle does it in the background). Only op graphs have edges to file (a Keras layer tree's
+        # are set by its builder).
+        self._unfiled = [n for n in self.all_nodes if n.op is not None] if op_graph else None
+        self._filing = threading.Lock()
         if op_graph:
-            _distribute_edges([n for n in self.all_nodes if n.op is not None])
+            _file_root_edges(root, self._unfiled)
 
     def settle(self) -> None:
-        """After the first answer, in the background: number the structure of every subtree, which the first
-        expansion of a module with many same-sized children (48 blocks of 4,200 ops) would otherwise do while the
-        person waits (first: that expansion may come soon), then let the parsed protobuf go (see graph.Op.compact;
-        answers stay the same)."""
+        """After the first answer, in the background: file the edges inside groups and number the structure of
+        every subtree, which the first expansion of a module with many same-sized children (48 blocks of 4,200
+        ops) would otherwise do while the person waits (first: that expansion may come soon), then let the parsed
+        protobuf go (see graph.Op.compact; answers stay the same)."""
+        self.file_edges()
         self._structure(self.root)
         for node in self.all_nodes:
             if node.op is not None:
@@ -128,8 +136,17 @@ class Hierarchy:
             node = children[segment]
         return node
 
+    def file_edges(self) -> None:
+        """File every op edge into the group whose two children it joins (once; requests wait for it)."""
+        with self._filing:
+            if self._unfiled is not None:
+                _distribute_edges(self._unfiled)
+                self._unfiled = None
+
     def group_edges(self, group: Node) -> list:
         """The group's edges as JSON; dtypes and shapes are looked up only now, for the groups people open."""
+        if group is not self.root:
+            self.file_edges()
         if group.edges is None:
             group.edges = []
         elif isinstance(group.edges, dict):
@@ -383,7 +400,8 @@ def _op_types(group: Node) -> dict:
 
 
 def _finalize(root: Node, all_nodes: list) -> None:
-    """Parents, depths and op counts, in one pass (iterative: scopes may nest thousands deep)."""
+    """Parents, depths, top-level ancestors and op counts, in one pass (iterative: scopes may nest thousands
+    deep)."""
     order = []
     stack = [root]
     while stack:
@@ -393,9 +411,13 @@ def _finalize(root: Node, all_nodes: list) -> None:
         if children:
             node.num_ops = 0
             depth = node.depth + 1
-            for child in children.values():
-                child.parent = node
-                child.depth = depth
+            if depth == 1:
+                for child in children.values():
+                    child.parent, child.depth, child.top = node, 1, child
+            else:
+                top = node.top
+                for child in children.values():
+                    child.parent, child.depth, child.top = node, depth, top
             stack.extend(children.values())
         elif children is not None:
             node.num_ops = 0
@@ -720,14 +742,23 @@ def _mark_modules(ops, estimate_params: bool) -> None:
             group = group.parent
 
 
+def _file_root_edges(root: Node, op_nodes: list) -> None:
+    """The edges between the root's children: those whose ends are under two of them."""
+    for consumer in op_nodes:
+        b = consumer.top
+        for producer, port, control in consumer.op.inputs:
+            a = producer.node
+            if a is not None and a.top is not b:
+                _file_edge(root, a.top, b, producer, port, control)
+
+
 def _distribute_edges(op_nodes: list) -> None:
-    """Every op edge belongs to one group: the one whose two children hold its ends. One pass files them all,
-    aggregated per pair of children in one flat list: [count, all-control, then up to MAX_EDGE_SAMPLES producers
-    and ports to read dtypes and shapes from] (a 200,000-op graph has as many edges: the list keeps them small)."""
+    """Every op edge belongs to one group: the one whose two children hold its ends. One pass files them all but
+    the root's (see _file_root_edges), in the same order of ops."""
     for consumer in op_nodes:
         for producer, port, control in consumer.op.inputs:
             a, b = producer.node, consumer
-            if a is None or a is b:
+            if a is None or a is b or a.top is not b.top:
                 continue
             if a.parent is not b.parent:
                 while a.depth > b.depth:
@@ -736,20 +767,25 @@ def _distribute_edges(op_nodes: list) -> None:
                     b = b.parent
                 while a.parent is not b.parent:
                     a, b = a.parent, b.parent
-                if a is b:
-                    continue
-            edges = a.parent.edges
-            if edges is None:
-                edges = a.parent.edges = {}
-            edge = edges.get((a, b))
-            if edge is None:
-                edges[(a, b)] = [1, control] if control else [1, False, producer, port]
-            else:
-                edge[0] += 1
-                if not control:
-                    edge[1] = False
-                    if len(edge) < 2 + 2 * MAX_EDGE_SAMPLES:
-                        edge += (producer, port)
+            _file_edge(a.parent, a, b, producer, port, control)
+
+
+def _file_edge(group: Node, a: Node, b: Node, producer, port: str, control: bool) -> None:
+    """Edges are aggregated per pair of children in one flat list: [count, all-control, then up to
+    MAX_EDGE_SAMPLES producers and ports to read dtypes and shapes from] (a 200,000-op graph has as many edges:
+    the list keeps them small)."""
+    edges = group.edges
+    if edges is None:
+        edges = group.edges = {}
+    edge = edges.get((a, b))
+    if edge is None:
+        edges[(a, b)] = [1, control] if control else [1, False, producer, port]
+    else:
+        edge[0] += 1
+        if not control:
+            edge[1] = False
+            if len(edge) < 2 + 2 * MAX_EDGE_SAMPLES:
+                edge += (producer, port)
 
 
 MAX_EDGE_SAMPLES = 8

@@ -302,6 +302,24 @@ def test_an_op_whose_attributes_do_not_decode_is_shown_without_them():
     assert (details["op"], details["attrs"]) == ("Const", {})
 
 
+def test_the_first_answer_files_only_the_root_edges():
+    """The edges inside groups are filed after the first answer (settle) or when a group is first opened; every
+    answer is the same either way."""
+    nodes = (("x", "Placeholder", []), ("enc/a/m", "MatMul", ["x"]), ("enc/a/r", "Relu", ["enc/a/m"]),
+             ("enc/b/m", "MatMul", ["enc/a/r"]), ("enc/b/r", "Relu", ["enc/b/m", "^enc/a/m"]),
+             ("head/out", "Identity", ["enc/b/r", "enc/a/r"]), ("head/loss", "Mean", ["head/out", "x"]))
+    opened, settled = build(graph_def(*nodes)), build(graph_def(*nodes))
+    assert sorted((e["from"], e["to"], e["count"], e["control"]) for e in opened.node_json("", 1)["edges"]) == [
+        ("enc", "head", 2, False), ("inputs", "enc", 1, False), ("inputs", "head", 1, False)]
+    assert opened.root.children["enc"].edges is None  # not filed yet
+    settled.settle()
+    assert opened.root.children["enc"].edges is None
+    for path in ("enc", "enc/b", "head", ""):
+        assert opened.node_json(path, 2) == settled.node_json(path, 2)
+    assert [(e["from"], e["to"], e["count"], e["control"]) for e in opened.node_json("enc", 1)["edges"]] == [
+        ("enc/a", "enc/b", 2, False)]
+
+
 def test_a_group_answer_is_remembered():
     """What enters and leaves a group is a walk over all its ops: done once per group."""
     h = build(graph_def(("x", "Placeholder", []), ("net/a", "Relu", ["x"]), ("net/b", "Relu", ["net/a"])))
