@@ -51,7 +51,7 @@ class Op:
         self.placement = placement  # '/'-separated scopes + own name, where the hierarchy puts it
         self.op_name = op_name  # its name in the GraphDef or FunctionDef it comes from
         self.op = op
-        self._node_def = node_def  # the NodeDef, or its serialized bytes once compacted
+        self._node_def = node_def  # the NodeDef, its serialized bytes, or (lean GraphDef's nodes, index)
         self.function = function  # the FunctionDef it was expanded from ("" for the traced graph itself)
         self.inputs = []  # [(Op, port, is_control)]
         self.role = ""  # "input" | "variable" | "output" | ""
@@ -63,18 +63,22 @@ class Op:
 
     @property
     def node_def(self):
-        """The op's full NodeDef; parsed again from the lean one's bytes (see lite_proto) or the compacted
-        bytes: only ops people look at need it."""
+        """The op's full NodeDef; parsed again from its bytes (a lean GraphDef's, see lite_proto, or compacted):
+        only ops people look at need it."""
         node_def = self._node_def
         if node_def.__class__ is node_def_pb2.NodeDef:
             return node_def
-        data = node_def if node_def.__class__ is bytes else node_def.SerializeToString()
+        if node_def.__class__ is tuple:
+            nodes, index = node_def
+            data = nodes[index]
+        else:
+            data = node_def if node_def.__class__ is bytes else node_def.SerializeToString()
         return lite_proto.full_node_def(data, self.op_name, self.op)
 
     def compact(self) -> None:
-        """Keep the NodeDef as bytes: a parsed GraphDef takes about four times its serialized size, and any
-        NodeDef kept keeps all of it alive."""
-        if not isinstance(self._node_def, bytes):
+        """Keep a parsed NodeDef as bytes: a parsed GraphDef takes about four times its serialized size, and any
+        NodeDef kept keeps all of it alive. (A lean GraphDef keeps its nodes serialized.)"""
+        if self._node_def.__class__ is node_def_pb2.NodeDef:
             self._node_def = self._node_def.SerializeToString()
 
     def __repr__(self) -> str:
@@ -247,7 +251,7 @@ def _flatten_table(table: lite_proto.NodeTable) -> list:
     input looked up at once. Inputs with a port, control inputs and unknown names are resolved as in a GraphDef
     with functions (_Flattener.resolve_inputs)."""
     names = table.names
-    ops = list(map(Op, names, names, map(intern, table.ops), table.nodes))
+    ops = list(map(Op, names, names, table.ops, zip(repeat(table.nodes), range(len(names)))))
     by_name = dict(zip(reversed(names), reversed(ops)))  # the first op of a duplicated name keeps it
     producers = list(map(by_name.get, table.inputs))
     plain = list(zip(producers, repeat("0"), repeat(False)))

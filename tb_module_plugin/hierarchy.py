@@ -107,7 +107,7 @@ class Hierarchy:
         self._unfiled = [n for n in self.all_nodes if n.op is not None] if op_graph else None
         self._filing = threading.Lock()
         if op_graph:
-            _file_root_edges(root, self._unfiled)
+            _distribute_edges(self._unfiled, at_root=True)
 
     def settle(self) -> None:
         """After the first answer, in the background: file the edges inside groups and number the structure of
@@ -140,7 +140,7 @@ class Hierarchy:
         """File every op edge into the group whose two children it joins (once; requests wait for it)."""
         with self._filing:
             if self._unfiled is not None:
-                _distribute_edges(self._unfiled)
+                _distribute_edges(self._unfiled, at_root=False)
                 self._unfiled = None
 
     def group_edges(self, group: Node) -> list:
@@ -742,50 +742,42 @@ def _mark_modules(ops, estimate_params: bool) -> None:
             group = group.parent
 
 
-def _file_root_edges(root: Node, op_nodes: list) -> None:
-    """The edges between the root's children: those whose ends are under two of them."""
-    for consumer in op_nodes:
-        b = consumer.top
-        for producer, port, control in consumer.op.inputs:
-            a = producer.node
-            if a is not None and a.top is not b:
-                _file_edge(root, a.top, b, producer, port, control)
-
-
-def _distribute_edges(op_nodes: list) -> None:
-    """Every op edge belongs to one group: the one whose two children hold its ends. One pass files them all but
-    the root's (see _file_root_edges), in the same order of ops."""
+def _distribute_edges(op_nodes: list, at_root: bool) -> None:
+    """Every op edge belongs to one group: the one whose two children hold its ends. One pass files the root's
+    (`at_root`: the edges between top-level groups), another all the others, in the same order of ops; each
+    group's are aggregated per pair of children in one flat list: [count, all-control, then up to
+    MAX_EDGE_SAMPLES producers and ports to read dtypes and shapes from] (a 200,000-op graph has as many edges:
+    the list keeps them small)."""
     for consumer in op_nodes:
         for producer, port, control in consumer.op.inputs:
             a, b = producer.node, consumer
-            if a is None or a is b or a.top is not b.top:
+            if a is None or a is b:
                 continue
-            if a.parent is not b.parent:
+            if at_root:
+                a, b = a.top, b.top
+                if a is b:
+                    continue
+            elif a.top is not b.top:
+                continue
+            elif a.parent is not b.parent:
                 while a.depth > b.depth:
                     a = a.parent
                 while b.depth > a.depth:
                     b = b.parent
                 while a.parent is not b.parent:
                     a, b = a.parent, b.parent
-            _file_edge(a.parent, a, b, producer, port, control)
-
-
-def _file_edge(group: Node, a: Node, b: Node, producer, port: str, control: bool) -> None:
-    """Edges are aggregated per pair of children in one flat list: [count, all-control, then up to
-    MAX_EDGE_SAMPLES producers and ports to read dtypes and shapes from] (a 200,000-op graph has as many edges:
-    the list keeps them small)."""
-    edges = group.edges
-    if edges is None:
-        edges = group.edges = {}
-    edge = edges.get((a, b))
-    if edge is None:
-        edges[(a, b)] = [1, control] if control else [1, False, producer, port]
-    else:
-        edge[0] += 1
-        if not control:
-            edge[1] = False
-            if len(edge) < 2 + 2 * MAX_EDGE_SAMPLES:
-                edge += (producer, port)
+            edges = a.parent.edges
+            if edges is None:
+                edges = a.parent.edges = {}
+            edge = edges.get((a, b))
+            if edge is None:
+                edges[(a, b)] = [1, control] if control else [1, False, producer, port]
+            else:
+                edge[0] += 1
+                if not control:
+                    edge[1] = False
+                    if len(edge) < 2 + 2 * MAX_EDGE_SAMPLES:
+                        edge += (producer, port)
 
 
 MAX_EDGE_SAMPLES = 8

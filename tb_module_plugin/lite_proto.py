@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 from itertools import compress, count
+from sys import intern
 
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf import message as pb_message
@@ -65,21 +66,19 @@ class NodeTable:
     its inputs are `inputs[marks[i] + 1:marks[i + 1]]` (`inputs` holds a mark before each node's inputs)."""
 
     names: list
-    ops: list
-    nodes: list  # serialized NodeDefs
+    ops: list  # interned
+    nodes: object  # the GraphDef's serialized NodeDefs (its `node` field: each made a bytes object when asked for)
     inputs: list
     marks: list  # len(names) + 1 positions in `inputs`
 
-    def node_inputs(self, i: int) -> list:
-        return self.inputs[self.marks[i] + 1:self.marks[i + 1]]
 
-
-def node_table(nodes: list) -> NodeTable:
+def node_table(nodes) -> NodeTable:
     """The columns of serialized NodeDefs; raises DecodeError for one that does not decode."""
     n = len(nodes)
     if n:
-        columns = _NodeColumns.FromString(_MARK_FIELDS + _MARK_FIELDS.join(nodes))
-        names, ops, inputs = list(columns.name), list(columns.op), list(columns.input)
+        columns = _NodeColumns.FromString(_MARK_FIELDS.join([b"", *nodes]))
+        # (op types: one string each, not one per op)
+        names, ops, inputs = list(columns.name), list(map(intern, columns.op)), list(columns.input)
         # Each node wrote one name and one op (else: an empty one left out, or one written twice), and no input
         # is the mark itself: then the columns line up with the nodes.
         if (len(names) == len(ops) == 2 * n and names[::2].count(MARK) == n and ops[::2].count(MARK) == n
@@ -96,7 +95,7 @@ def node_table(nodes: list) -> NodeTable:
         inputs.append(MARK)
         inputs.extend(node.input)
     marks.append(len(inputs))
-    return NodeTable([node.name for node in parsed], [node.op for node in parsed], nodes, inputs, marks)
+    return NodeTable([node.name for node in parsed], [intern(node.op) for node in parsed], nodes, inputs, marks)
 
 
 def full_node_def(data: bytes, name: str, op: str) -> node_def_pb2.NodeDef:
