@@ -9,6 +9,8 @@ from __future__ import annotations
 import itertools
 import re
 import threading
+from itertools import compress
+from operator import attrgetter
 
 try:
     from re import _parser as _regex_parser  # Python 3.11+
@@ -495,8 +497,10 @@ class _TreeBuilder:
                 continue
             scope, _, leaf = op.placement.rpartition("/")
             group = scopes.get(scope) if scope else parent
-            if group is None or not leaf or leaf in group.children:
-                self.insert(parent, op.placement, op)  # new scopes, clashes and empty names
+            if group is None:
+                group = self._scope_group(parent, scope)  # a new scope
+            if not leaf or leaf in group.children:
+                self.insert(parent, op.placement, op)  # clashes and empty names
                 continue
             node = Node(leaf, "op", group, op, "variable" if op.role == "variable" else "")
             group.children[leaf] = node
@@ -586,7 +590,7 @@ def _reserve(taken: set, wanted: str) -> str:
 def _assign_io_roles(ops: list) -> None:
     """Inputs, outputs and variables of the traced function itself (not of the bodies expanded into it)."""
     candidates = {}  # top-level Identity/NoOp ops that may only feed the return values
-    for op in ops:
+    for op in compress(ops, map(_IO_OPS.__contains__, map(_OP_TYPE, ops))):
         if op.function:
             continue
         op_type = op.op
@@ -615,6 +619,11 @@ def _assign_io_roles(ops: list) -> None:
                                 and op.op != "NoOp"):
                 op.role = "output"
                 changed = True
+
+
+_IO_OPS = graph_lib.ARG_OPS | graph_lib.VARIABLE_OPS | graph_lib.RETVAL_OPS | {"Placeholder", "Identity", "IdentityN",
+                                                                               "NoOp"}
+_OP_TYPE = attrgetter("op")
 
 
 def _owner_scope(node: Node) -> Node:

@@ -8,6 +8,7 @@ import pytest
 from tensorboard.compat.proto import attr_value_pb2, config_pb2, function_pb2, graph_pb2, node_def_pb2, types_pb2
 
 from tb_module_plugin import graph as graph_lib
+from tb_module_plugin import lite_proto
 from tb_module_plugin import hierarchy
 from tb_module_plugin.keras_model import build_keras_hierarchy
 
@@ -263,9 +264,12 @@ def test_a_graph_with_functions_is_parsed_in_full_and_its_calls_expanded():
     assert "layer/mul" in {op.placement for op in graph_lib.flatten_graph_def(parsed)}
 
 
-def test_the_lean_parse_reads_odd_nodes_as_protobuf_does():
+@pytest.mark.parametrize("nodes_at_a_time", [2, lite_proto._NODES_AT_A_TIME])
+def test_the_lean_parse_reads_odd_nodes_as_protobuf_does(nodes_at_a_time, monkeypatch):
     """The columns of the lean parse line up with the nodes only if each node wrote one name and one op; records
-    where one did not are read node by node, with protobuf's meaning (the last name written wins)."""
+    where one did not are read node by node, with protobuf's meaning (the last name written wins). Large graphs
+    are read a few thousand nodes at a time (here: two)."""
+    monkeypatch.setattr(lite_proto, "_NODES_AT_A_TIME", nodes_at_a_time)
     named_twice = (node_def_pb2.NodeDef(name="first", op="Const").SerializeToString()
                    + node_def_pb2.NodeDef(name="net/b", op="Relu", input=["net/a", "^net/c"]).SerializeToString())
     nodes = [node_def_pb2.NodeDef(name="net/a", op="Const").SerializeToString(), named_twice,
