@@ -102,11 +102,11 @@ class Hierarchy:
         self._group_details: dict = {}  # group -> its `node` answer
         self.all_nodes: list = []
         self.record_bytes = 0  # size of the record it was built from: its parsed protobuf lives on in the ops
-        _finalize(root, self.all_nodes)
+        op_nodes = _finalize(root, self.all_nodes)
         # The first answer draws the root's edges: those are filed now, the edges inside groups when first needed
         # (file_edges; settle does it in the background). Only op graphs have edges to file (a Keras layer tree's
         # are set by its builder).
-        self._unfiled = [n for n in self.all_nodes if n.op is not None] if op_graph else None
+        self._unfiled = op_nodes if op_graph else None
         self._filing = threading.Lock()
         if op_graph:
             _distribute_edges(self._unfiled, at_root=True)
@@ -401,10 +401,11 @@ def _op_types(group: Node) -> dict:
     return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
-def _finalize(root: Node, all_nodes: list) -> None:
+def _finalize(root: Node, all_nodes: list) -> list:
     """Parents, depths, top-level ancestors and op counts, in one pass (iterative: scopes may nest thousands
-    deep)."""
+    deep); returns the op nodes, in the order of `all_nodes`."""
     order = []
+    op_nodes = []
     stack = [root]
     while stack:
         node = stack.pop()
@@ -423,10 +424,13 @@ def _finalize(root: Node, all_nodes: list) -> None:
             stack.extend(children.values())
         elif children is not None:
             node.num_ops = 0
+        else:
+            op_nodes.append(node)
     for node in reversed(order):  # children before their parents: add each node's count to its parent's
         if node.parent is not None:
             node.parent.num_ops += node.num_ops
     all_nodes.extend(order)
+    return op_nodes
 
 
 # -- Building from a flattened graph ---------------------------------------------------------------
