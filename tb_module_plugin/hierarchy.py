@@ -9,7 +9,6 @@ from __future__ import annotations
 import itertools
 import re
 import threading
-from itertools import compress
 from operator import attrgetter
 
 try:
@@ -594,7 +593,7 @@ def _reserve(taken: set, wanted: str) -> str:
 def _assign_io_roles(ops: list) -> None:
     """Inputs, outputs and variables of the traced function itself (not of the bodies expanded into it)."""
     candidates = {}  # top-level Identity/NoOp ops that may only feed the return values
-    for op in compress(ops, map(_IO_OPS.__contains__, map(_OP_TYPE, ops))):
+    for op in itertools.compress(ops, map(_IO_OPS.__contains__, map(_OP_TYPE, ops))):
         if op.function:
             continue
         op_type = op.op
