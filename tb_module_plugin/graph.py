@@ -128,7 +128,10 @@ def parse_run_metadata(blob: bytes) -> list:
             "tf.summary.trace_export(name, step=0); or write it with "
             "tb_module_plugin.summary.module_graph(name, module, example_input)."
         )
-    return [_readable(g, "This trace record is not a readable RunMetadata") for g in graphs]
+    # Each graph copied out on its own: its ops keep its nodes, which would otherwise keep the whole record (the
+    # optimized and partition graphs a trace also holds) alive.
+    return [_readable(lite_proto.GraphDef.FromString(g.SerializeToString()),
+                      "This trace record is not a readable RunMetadata") for g in graphs]
 
 
 def _readable(graph_def, unreadable: str):

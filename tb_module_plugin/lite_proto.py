@@ -74,7 +74,10 @@ class NodeTable:
 
 
 def node_table(nodes) -> NodeTable:
-    """The columns of serialized NodeDefs; raises DecodeError for one that does not decode."""
+    """The columns of serialized NodeDefs; raises DecodeError for one that does not decode. (Read joined, a node
+    whose last field runs past its end reads into the next node's mark, so the columns stop lining up and the
+    nodes are read one by one, which refuses it; only a record made so that the next node carries a mark of its own
+    is read rather than refused, as the graph its bytes then describe.)"""
     n = len(nodes)
     if n:
         names, ops, inputs = [], [], []

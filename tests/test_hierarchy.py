@@ -288,6 +288,17 @@ def test_the_lean_parse_reads_odd_nodes_as_protobuf_does(nodes_at_a_time, monkey
     assert [(p.op_name, port) for p, port, _ in lean[2].inputs] == [("net/a", "1"), ("net/b", "0"), ("later", "0")]
 
 
+def test_a_node_that_runs_past_its_end_is_refused_as_protobuf_refuses_it():
+    """Read joined, the nodes' columns must not let one node's field run on into the next node."""
+    overrun = node_def_pb2.NodeDef(name="a", op="X").SerializeToString() + b"\x2a\x09"  # device: 9 bytes promised
+    nodes = [overrun, node_def_pb2.NodeDef(name="b", op="Y", input=["a"]).SerializeToString()]
+    blob = b"".join(b"\x0a" + bytes([len(node)]) + node for node in nodes)
+    with pytest.raises(Exception):
+        graph_pb2.GraphDef.FromString(blob)
+    with pytest.raises(graph_lib.GraphError, match="not a readable GraphDef"):
+        graph_lib.parse_graph_def(blob)
+
+
 def test_a_trace_is_parsed_lean_too():
     run_metadata = config_pb2.RunMetadata()
     run_metadata.function_graphs.add().pre_optimization_graph.CopyFrom(_shaped_node_defs())
