@@ -108,7 +108,7 @@ def node_table(nodes) -> NodeTable:
 
 
 def full_node_def(data: bytes, name: str, op: str) -> node_def_pb2.NodeDef:
-    """The real NodeDef from a lean one's serialized bytes (its attrs were kept as unknown fields). A record whose
+    """The real NodeDef from its serialized bytes (a lean GraphDef's node, or a compacted op). A record whose
     attrs do not decode (damaged) gives the op without them rather than an error in the middle of an answer."""
     try:
         return node_def_pb2.NodeDef.FromString(data)

@@ -156,7 +156,7 @@ class ModuleGraphPlugin(base_plugin.TBPlugin, base_plugin.TBLoader):
             try:
                 blobs = sources.read_blobs(self._data_provider, ctx, record, blob_keys)
                 hierarchy = sources.build_hierarchy(record, blobs)
-                # Beside the first answer, not before it: drop the parsed protobuf, number structures (settle).
+                # Beside the first answer, not before it: file the edges inside groups, number structures (settle).
                 threading.Thread(target=_settle, args=(hierarchy,), name="module_graph-settle", daemon=True).start()
                 return hierarchy
             except GraphError as e:  # remembered, so a bad record is not parsed again on every request
