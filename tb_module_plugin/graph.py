@@ -18,6 +18,7 @@ from google.protobuf import message as pb_message
 from tensorboard.compat.proto import graph_pb2, node_def_pb2, types_pb2
 
 from . import lite_proto
+from .tree import TreeNode
 
 
 class GraphError(Exception):
@@ -42,20 +43,21 @@ _NODE_FIELDS = attrgetter("name", "op", "input")
 MAX_CALL_DEPTH = 24
 
 
-class Op:
-    """One op of the flattened graph (a plain class with slots: a graph can hold 200,000 of them)."""
+class Op(TreeNode):
+    """One op of the flattened graph, and a leaf of the module tree once hierarchy.py places it (a plain class
+    with slots: a graph can hold 200,000 of them)."""
 
-    __slots__ = ("placement", "op_name", "op", "_node_def", "function", "inputs", "role", "node")
+    __slots__ = ("placement", "op_name", "type", "_node_def", "function", "inputs", "role")
 
-    def __init__(self, placement: str, op_name: str, op: str, node_def, function: str = ""):
+    def __init__(self, placement: str, op_name: str, op_type: str, node_def, function: str = ""):
         self.placement = placement  # '/'-separated scopes + own name, where the hierarchy puts it
         self.op_name = op_name  # its name in the GraphDef or FunctionDef it comes from
-        self.op = op
+        self.type = op_type
         self._node_def = node_def  # the NodeDef, its serialized bytes, or (lean GraphDef's nodes, index)
         self.function = function  # the FunctionDef it was expanded from ("" for the traced graph itself)
         self.inputs = []  # [(Op, port, is_control)]
         self.role = ""  # "input" | "variable" | "output" | ""
-        self.node = None  # its hierarchy.Node, once placed
+        self.parent = self._path = self.structure = None  # not placed in a tree yet (see tree.TreeNode)
 
     @property
     def is_variable(self) -> bool:
@@ -73,7 +75,7 @@ class Op:
             data = nodes[index]
         else:
             data = node_def if node_def.__class__ is bytes else node_def.SerializeToString()
-        return lite_proto.full_node_def(data, self.op_name, self.op)
+        return lite_proto.full_node_def(data, self.op_name, self.type)
 
     def compact(self) -> None:
         """Keep a parsed NodeDef as bytes: a parsed GraphDef takes about four times its serialized size, and any
@@ -82,7 +84,7 @@ class Op:
             self._node_def = self._node_def.SerializeToString()
 
     def __repr__(self) -> str:
-        return f"Op({self.placement!r}, {self.op!r})"
+        return f"Op({self.placement!r}, {self.type!r})"
 
 
 @dataclasses.dataclass
@@ -184,7 +186,7 @@ def flatten_trace(graph_defs: list) -> FlatGraph:
             if op_type not in ARG_OPS and op_type not in RETVAL_OPS:
                 k = seen[op_type] = seen.get(op_type, -1) + 1  # numbered, so they fold into series
                 placement = f"{op_type}_{k}" if k else op_type
-                eager_ops.append(Op(placement=placement, op_name=name, op=op_type, node_def=node_def))
+                eager_ops.append(Op(placement, name, op_type, node_def))
     return FlatGraph(ops=main, other_functions=others, eager_ops=eager_ops)
 
 
@@ -209,7 +211,7 @@ def _function_label(ops: list) -> str:
         top = op.placement.split("/", 1)[0]
         if not top:  # `/name`: no scope to name it by
             continue
-        if any(p.op in ARG_OPS and is_resource_input(p.node_def) for p, _, control in op.inputs if not control):
+        if any(p.type in ARG_OPS and is_resource_input(p.node_def) for p, _, control in op.inputs if not control):
             return top
         counts[top] = counts.get(top, 0) + 1
     return max(counts, key=counts.get) if counts else "function"
@@ -504,7 +506,7 @@ def variable_size(op: Op) -> int | None:
         shape = attrs["shape"].shape
     elif "_handle_shapes" in attrs and attrs["_handle_shapes"].list.shape:
         shape = attrs["_handle_shapes"].list.shape[0]
-    elif "_output_shapes" in attrs and op.op not in ARG_OPS and op.op != "Placeholder":
+    elif "_output_shapes" in attrs and op.type not in ARG_OPS and op.type != "Placeholder":
         shape = attrs["_output_shapes"].list.shape[0] if attrs["_output_shapes"].list.shape else None
     if shape is None or shape.unknown_rank or any(d.size < 0 for d in shape.dim):
         return None

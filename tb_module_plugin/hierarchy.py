@@ -18,6 +18,7 @@ except ImportError:  # pragma: no cover - Python 3.10
 
 from . import graph as graph_lib
 from .attrs import format_attrs
+from .tree import TreeNode
 
 # Sibling ops of one type with numbered names fold into a series from this many on (as the Graphs dashboard does).
 SERIES_MIN = 5
@@ -40,49 +41,28 @@ class BadQuery(Exception):
     """A search that cannot run (an invalid regular expression); the message is meant for the user."""
 
 
-class Node:
-    """A group (module, scope or synthetic group) or an op of the tree."""
+class Node(TreeNode):
+    """A group of the tree: a module, scope or synthetic group (its ops are graph.Op leaves)."""
 
-    __slots__ = ("name", "kind", "role", "parent", "children", "op", "_path", "depth", "num_ops", "edges", "extra",
-                 "structure", "top")
+    __slots__ = ("kind", "role", "children", "num_ops", "edges", "extra")
 
-    def __init__(self, name: str, kind: str, parent: "Node | None", op=None, role: str = ""):
+    def __init__(self, name: str, kind: str, parent: "Node | None", role: str = ""):
         self.name = name
         self.kind = kind
         self.role = role
         self.parent = parent
-        self.children = None if op is not None else {}
-        self.op = op  # graph.Op for ops, None for groups
+        self.children = {}
         self._path = None if parent is not None else ""  # see `path`
         self.depth = 0
-        self.num_ops = 1 if op is not None else 0
+        self.num_ops = 0
         self.edges = None  # between children: {(child, child): [count, control, ...]} (_distribute_edges), then JSON
         self.extra = None  # more JSON fields (Keras layer config, module records)
         self.structure = None  # see Hierarchy._structure
         self.top = None  # its ancestor (or itself) among the root's children, set by _finalize
 
-    @property
-    def path(self) -> str:
-        """`a/b/c`; made when first asked for (after the build: a first answer needs a handful of the 200,000)."""
-        path = self._path
-        if path is None:
-            chain = []  # this node and its ancestors without a path yet (no recursion: scopes nest deep)
-            node = self
-            while node._path is None:
-                chain.append(node)
-                node = node.parent
-            path = node._path
-            for node in reversed(chain):
-                path = node._path = f"{path}/{node.name}" if path else node.name
-        return path
-
-    @property
-    def is_group(self) -> bool:
-        return self.children is not None
-
     def is_op_scope(self) -> bool:
         """A scope named after an op of the same name (`dense/MatMul` holding `(MatMul)`)."""
-        return self.children is not None and f"({self.name})" in self.children
+        return f"({self.name})" in self.children
 
 
 def _clean_segment(segment: str) -> str:
@@ -118,8 +98,8 @@ class Hierarchy:
         self.file_edges()
         self._structure(self.root)
         for node in self.all_nodes:
-            if node.op is not None:
-                node.op.compact()
+            if node.children is None:
+                node.compact()
 
     def estimated_bytes(self) -> int:
         """Rough memory of the tree and the protobufs its ops keep, for the cache's bound."""
@@ -160,18 +140,19 @@ class Hierarchy:
 
     def _json(self, node: Node, depth: int) -> dict:
         out = {"path": node.path, "name": node.name, "kind": node.kind}
-        if node.role:
-            out["role"] = node.role
-        if node.op is not None:
-            op = node.op
-            out["op"] = op.op
+        if node.children is None:
+            if node.role == "variable":  # (an op's other roles say which group it is in)
+                out["role"] = node.role
+            out["op"] = node.type
             out["num_ops"] = 1
-            node_def = op.node_def
+            node_def = node.node_def
             out["device"] = node_def.device
             out["inputs"] = [{"path": self.op_path(p), "port": port, "control": control}
-                             for p, port, control in op.inputs]
+                             for p, port, control in node.inputs]
             out["attrs"] = format_attrs(node_def.attr)
         else:
+            if node.role:
+                out["role"] = node.role
             out["num_ops"] = node.num_ops
             out["num_children"] = len(node.children)
         if node.extra:
@@ -214,8 +195,8 @@ class Hierarchy:
             current, ready = stack.pop()
             if current.structure is not None:
                 continue
-            if current.op is not None:
-                key = ("op", current.op.op)
+            if current.children is None:
+                key = ("op", current.type)
             elif not ready:
                 stack.append((current, True))
                 stack.extend((c, False) for c in current.children.values() if c.structure is None)
@@ -226,9 +207,9 @@ class Hierarchy:
             current.structure = self._interned.setdefault(key, next(self._numbers))
         return node.structure
 
-    def op_path(self, op) -> str:
-        node = getattr(op, "node", None)
-        return node.path if node is not None else op.op_name
+    @staticmethod
+    def op_path(op) -> str:
+        return op.path if op.parent is not None else op.op_name  # (an op left out of the tree: its own name)
 
     def details_json(self, path: str) -> dict:
         """The `node` answer; a group's is remembered (what enters and leaves it is a walk over all its ops)."""
@@ -246,8 +227,8 @@ class Hierarchy:
         out = self._json(node, 0)
         out.pop("has_children", None)
         out["ancestors"] = _ancestor_paths(node)
-        if node.op is not None:
-            op = node.op
+        if node.children is None:
+            op = node
             out["op_name"] = op.op_name
             if op.function:
                 out["function"] = op.function
@@ -261,10 +242,10 @@ class Hierarchy:
             out["inputs"], out["outputs"] = incoming[:MAX_DETAIL_ENDS], outgoing[:MAX_DETAIL_ENDS]
             out["num_inputs"], out["num_outputs"] = len(incoming), len(outgoing)
             out["op_types"] = _op_types(node)
-            out.setdefault("variables", [{"path": c.path, "name": c.op.op_name,
-                                 "dtype": graph_lib.output_dtype(c.op.node_def, "0") or "resource",
-                                 "shape": graph_lib.output_shape(c.op.node_def, "0")}
-                                for c in node.children.values() if c.op is not None and c.op.is_variable])
+            out.setdefault("variables", [{"path": c.path, "name": c.op_name,
+                                 "dtype": graph_lib.output_dtype(c.node_def, "0") or "resource",
+                                 "shape": graph_lib.output_shape(c.node_def, "0")}
+                                for c in node.children.values() if c.children is None and c.is_variable])
         return out
 
     def _end(self, op, port: str, control: bool) -> dict:
@@ -278,24 +259,24 @@ class Hierarchy:
         incoming: dict = {}
         outgoing: dict = {}
         consumers = self.consumers()
-        for node in _ops_under(group):
-            for producer, port, control in node.op.inputs:
-                if not _is_under(producer.node, group):
+        for op in _ops_under(group):
+            for producer, port, control in op.inputs:
+                if not _is_under(producer, group):
                     _count_row(incoming, (id(producer), port, control), lambda: self._end(producer, port, control))
-            for consumer, port, control in consumers.get(id(node.op), []):
-                if not _is_under(consumer.node, group):
-                    key = (id(consumer), None if control else (id(node.op), port))  # control rows: one per op
+            for consumer, port, control in consumers.get(id(op), []):
+                if not _is_under(consumer, group):
+                    key = (id(consumer), None if control else (id(op), port))  # control rows: one per op
                     _count_row(outgoing, key,
-                               lambda: dict(self._end(node.op, port, control), path=consumer.node.path))
+                               lambda: dict(self._end(op, port, control), path=consumer.path))
         return list(incoming.values()), list(outgoing.values())
 
     def consumers(self) -> dict:
         if self._consumers is None:
             consumers: dict = {}
             for node in self.all_nodes:
-                if node.op is not None:
-                    for producer, port, control in node.op.inputs:
-                        consumers.setdefault(id(producer), []).append((node.op, port, control))
+                if node.children is None:
+                    for producer, port, control in node.inputs:
+                        consumers.setdefault(id(producer), []).append((node, port, control))
             self._consumers = consumers
         return self._consumers
 
@@ -307,7 +288,7 @@ class Hierarchy:
             needle = query.lower()
             matches = lambda text: needle in text.lower()  # noqa: E731
         found = [n for n in self.all_nodes if n is not self.root and (matches(n.name) or matches(n.path))]
-        found.sort(key=lambda n: (n.op is not None, n.depth, n.path))
+        found.sort(key=lambda n: (n.children is None, n.depth, n.path))
         return {"matches": [_match_json(n) for n in found[:limit]], "truncated": len(found) > limit}
 
 
@@ -363,8 +344,8 @@ def _count_row(rows: dict, key, make) -> None:
 
 def _match_json(node: Node) -> dict:
     out = {"path": node.path, "name": node.name, "kind": node.kind}
-    if node.op is not None:
-        out["op"] = node.op.op
+    if node.children is None:
+        out["op"] = node.type
     return out
 
 
@@ -381,7 +362,7 @@ def _ops_under(group: Node):
     stack = [group]
     while stack:
         node = stack.pop()
-        if node.op is not None:
+        if node.children is None:
             yield node
         else:
             stack.extend(node.children.values())
@@ -396,7 +377,7 @@ def _is_under(node: Node, group: Node) -> bool:
 def _op_types(group: Node) -> dict:
     counts: dict = {}
     for node in _ops_under(group):
-        counts[node.op.op] = counts.get(node.op.op, 0) + 1
+        counts[node.type] = counts.get(node.type, 0) + 1
     return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
@@ -475,7 +456,7 @@ class _TreeBuilder:
             scopes[name] = group
         return group
 
-    def insert(self, parent: Node, placement: str, op) -> Node:
+    def insert(self, parent: Node, placement: str, op) -> None:
         """Put an op at its '/'-separated placement below `parent`."""
         scope, _, leaf = placement.rpartition("/")
         if scope:
@@ -486,10 +467,8 @@ class _TreeBuilder:
             if existing.children is not None:  # the op of a scope named like it
                 parent, name = existing, f"({name})"
             name = free_name(parent.children, name)
-        node = Node(name, "op", parent, op=op, role=op.role if op.role == "variable" else "")
-        parent.children[name] = node
-        op.node = node
-        return node
+        op.name, op.parent = name, parent
+        parent.children[name] = op
 
     def insert_all(self, parent: Node, ops, divert=None) -> None:
         """`insert` for many ops (the hot loop of a build: 200,000 ops take a few hundred ms). Ops with a role
@@ -505,9 +484,8 @@ class _TreeBuilder:
             if not leaf or leaf in group.children:
                 self.insert(parent, op.placement, op)  # clashes and empty names
                 continue
-            node = Node(leaf, "op", group, op, "variable" if op.role == "variable" else "")
-            group.children[leaf] = node
-            op.node = node
+            op.name, op.parent = leaf, group
+            group.children[leaf] = op
 
 
 def free_name(children: dict, name: str) -> str:
@@ -540,7 +518,7 @@ def build_graph_hierarchy(flat: graph_lib.FlatGraph, name: str, modules: dict | 
             group = builder.group(root, io_names[op.role], role=op.role + "s")
             builder.insert(group, op.op_name.replace("/", "_"), op)
             return True
-        if op.role == "variable" and op.op in graph_lib.ARG_OPS and not modules:
+        if op.role == "variable" and op.type in graph_lib.ARG_OPS and not modules:
             captured.append(op)
             return True
         return False
@@ -573,7 +551,7 @@ def _gather_loose_top_level_ops(root: Node, taken: set) -> None:
     """A crowded top level (a training step's iteration counter, loss scaling...) keeps its scopes and gathers
     the ops that are in no scope into one group."""
     loose = [name for name, child in root.children.items()
-             if not child.role and (child.op is not None or child.is_op_scope())]
+             if not child.role and (child.children is None or child.is_op_scope())]
     if len(root.children) <= TOP_LEVEL_MAX or len(loose) < 2:
         return
     group = Node(_reserve(taken, "ops_outside_scopes"), "scope", root, role="loose_ops")
@@ -596,7 +574,7 @@ def _assign_io_roles(ops: list) -> None:
     for op in itertools.compress(ops, map(_IO_OPS.__contains__, map(_OP_TYPE, ops))):
         if op.function:
             continue
-        op_type = op.op
+        op_type = op.type
         if op_type in graph_lib.ARG_OPS or op_type == "Placeholder":
             op.role = "variable" if graph_lib.is_resource_input(op.node_def) else "input"
         elif op_type in graph_lib.VARIABLE_OPS:
@@ -619,14 +597,14 @@ def _assign_io_roles(ops: list) -> None:
         for key, op in candidates.items():
             # A function graph without _Retval nodes (a module record's) returns its unused top-level Identity ops.
             if not op.role and (all(u.role == "output" for u in users[key]) if users.get(key) else not has_retvals
-                                and op.op != "NoOp"):
+                                and op.type != "NoOp"):
                 op.role = "output"
                 changed = True
 
 
 _IO_OPS = graph_lib.ARG_OPS | graph_lib.VARIABLE_OPS | graph_lib.RETVAL_OPS | {"Placeholder", "Identity", "IdentityN",
                                                                                "NoOp"}
-_OP_TYPE = attrgetter("op")
+_OP_TYPE = attrgetter("type")
 
 
 def _owner_scope(node: Node) -> Node:
@@ -644,17 +622,17 @@ def _place_captured_variables(builder: _TreeBuilder, ops: list, captured: list, 
     consumers: dict = {}
     for op in ops:
         for producer, _, control in op.inputs:
-            if not control and producer.role == "variable" and op.node is not None:
+            if not control and producer.role == "variable" and op.parent is not None:
                 consumers.setdefault(id(producer), []).append(op)
     for var in captured:
         readers = consumers.get(id(var), [])
         owner = None
         for reader in readers:  # the capture's name is the reader's: demo_module_assignaddvariableop_resource
             if reader.op_name.lower().replace("/", "_") + "_resource" == var.op_name:
-                owner = _owner_scope(reader.node)
+                owner = _owner_scope(reader)
                 break
         if owner is None:
-            scoped = [_owner_scope(r.node) for r in readers if r.node.parent is not builder.root]
+            scoped = [_owner_scope(r) for r in readers if r.parent is not builder.root]
             owner = _common_ancestor(scoped) if scoped else None
         if owner is None or owner is builder.root:
             owner = builder.group(builder.root, io_names["input"], role="inputs")
@@ -682,10 +660,9 @@ def _common_ancestor(nodes: list) -> Node:
 def _mark_roles_of_bodies(ops: list) -> None:
     """Groups that hold a control-flow op and its branch bodies say so."""
     for op in ops:
-        if op.op in _CONTROL_FLOW_OPS:
-            node = op.node
-            group = node.parent
-            if group.parent is not None and node.name == f"({group.name})":
+        if op.type in _CONTROL_FLOW_OPS:
+            group = op.parent
+            if group.parent is not None and op.name == f"({group.name})":
                 group.role = group.role or "control_flow"
                 for child in group.children.values():
                     if child.children is not None and child.name in _BRANCH_LABELS:
@@ -715,7 +692,7 @@ def _fold_series(groups: list) -> None:
             base, _, number = name.rpartition("_")
             if not (base and number.isdecimal()):  # int() refuses some isdigit() characters ("²")
                 base, number = name, "0"
-            shape = child.op.op if child.op is not None else tuple(child.children)
+            shape = child.type if child.children is None else tuple(child.children)
             members = buckets.get((base, shape))
             if members is None:
                 buckets[(base, shape)] = [(int(number), name)]
@@ -741,7 +718,7 @@ def _mark_modules(ops, estimate_params: bool) -> None:
     for op in ops:
         if op.role != "variable":
             continue
-        owner = _owner_scope(op.node)
+        owner = _owner_scope(op)
         size = graph_lib.variable_size(op) if estimate_params else None
         group = owner
         while group is not None and group.parent is not None and not group.role:
@@ -761,9 +738,9 @@ def _distribute_edges(op_nodes: list, at_root: bool) -> None:
     MAX_EDGE_SAMPLES producers and ports to read dtypes and shapes from] (a 200,000-op graph has as many edges:
     the list keeps them small)."""
     for consumer in op_nodes:
-        for producer, port, control in consumer.op.inputs:
-            a, b = producer.node, consumer
-            if a is None or a is b:
+        for producer, port, control in consumer.inputs:
+            a, b = producer, consumer
+            if a.parent is None or a is b:  # (an op left out of the tree)
                 continue
             if at_root:
                 a, b = a.top, b.top

@@ -78,7 +78,7 @@ def test_recursive_and_missing_functions_stay_opaque_ops():
     loop.node_def[0].attr["f"].func.name = "loop"
     h = build(graph_def(("x", "Placeholder", []), call("c", "loop", ["x"]), call("d", "missing", ["x"]),
                         functions=[loop]))
-    ops = {n.path: n.op.op for n in h.all_nodes if n.op is not None}
+    ops = {n.path: n.type for n in h.all_nodes if n.children is None}
     assert ops["again"] == "StatefulPartitionedCall"  # the self-call is not expanded again
     assert ops["d"] == "StatefulPartitionedCall"
 
@@ -227,7 +227,7 @@ def test_compacted_hierarchy_answers_the_same():
     before = [build(g).node_json("", 3), build(g).details_json("net/b"), build(g).details_json("net")]
     h = build(g)
     h.settle()
-    assert all(isinstance(n.op._node_def, bytes) for n in h.all_nodes if n.op is not None)
+    assert all(isinstance(n._node_def, bytes) for n in h.all_nodes if n.children is None)
     assert all(n.structure is not None for n in h.all_nodes)  # numbered ahead of the first expansion
     assert [h.node_json("", 3), h.details_json("net/b"), h.details_json("net")] == before
 
@@ -254,7 +254,7 @@ def test_the_lean_parse_keeps_every_attribute_of_every_op():
     assert h.details_json("net/y")["inputs"][0]["shape"] == "[8]"
     assert h.node_json("net/y", 0)["device"] == "/device:CPU:0"
     h.settle()
-    assert {n.op.op_name: n.op.node_def for n in h.all_nodes if n.op is not None} == {n.name: n for n in g.node}
+    assert {n.op_name: n.node_def for n in h.all_nodes if n.children is None} == {n.name: n for n in g.node}
 
 
 def test_a_graph_with_functions_is_parsed_in_full_and_its_calls_expanded():
@@ -281,8 +281,8 @@ def test_the_lean_parse_reads_odd_nodes_as_protobuf_does(nodes_at_a_time, monkey
         blob = b"".join(b"\x0a" + bytes([len(node)]) + node for node in odd)
         full = graph_lib.flatten_graph_def(graph_pb2.GraphDef.FromString(blob))
         lean = graph_lib.flatten_graph_def(graph_lib.parse_graph_def(blob))
-        assert [(op.placement, op.op, [(p.op_name, port, control) for p, port, control in op.inputs])
-                for op in lean] == [(op.placement, op.op, [(p.op_name, port, control) for p, port, control in op.inputs])
+        assert [(op.placement, op.type, [(p.op_name, port, control) for p, port, control in op.inputs])
+                for op in lean] == [(op.placement, op.type, [(p.op_name, port, control) for p, port, control in op.inputs])
                                     for op in full]
         assert [op.node_def for op in lean] == [op.node_def for op in full]
     assert [(p.op_name, port) for p, port, _ in lean[2].inputs] == [("net/a", "1"), ("net/b", "0"), ("later", "0")]

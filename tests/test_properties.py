@@ -116,10 +116,9 @@ def check_tree(h, ops):
         assert h.find(node.path) is node
         if node.children is not None:
             assert node.num_ops == sum(c.num_ops for c in node.children.values())
-    placed = [n for n in nodes if n.op is not None]
+    placed = [n for n in nodes if n.children is None]
     assert len(placed) == len(ops), "an op is missing from the tree, or placed twice"
-    assert {id(n.op) for n in placed} == {id(op) for op in ops}
-    assert all(op.node.op is op for op in ops)
+    assert {id(n) for n in placed} == {id(op) for op in ops}
     for group in nodes:
         if group.children is None:
             continue
@@ -132,7 +131,7 @@ def check_tree(h, ops):
     for node in nodes[:60]:  # every answer can be given
         details = h.details_json(node.path)
         for end in details.get("inputs", []) + details.get("outputs", []):
-            assert h.find(end["path"]).op is not None or node.op is None, end
+            assert h.find(end["path"]).children is None or node.children is not None, end
     h.search("a", False, 50)
     h.search("a|b", True, 50)
 
