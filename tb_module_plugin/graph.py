@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from bisect import bisect_right
+from collections import deque
 from itertools import compress, count, islice, repeat
 from operator import attrgetter, is_
 from sys import intern
@@ -255,26 +256,25 @@ def _flatten_table(table: lite_proto.NodeTable) -> list:
     """flatten_graph_def for a graph without functions (the large ones), a column at a time: every op, then every
     input looked up at once. Inputs with a port, control inputs and unknown names are resolved as in a GraphDef
     with functions (_Flattener.resolve_inputs)."""
-    names = table.names
+    names, marks = table.names, table.marks
     ops = list(map(Op, names, names, table.ops, zip(repeat(table.nodes), range(len(names)))))
-    by_name = dict(zip(reversed(names), reversed(ops)))  # the first op of a duplicated name keeps it
-    producers = list(map(by_name.get, table.inputs))
-    plain = list(zip(producers, repeat("0"), repeat(False)))
-    marks = table.marks
-    unresolved = set()  # the ops with an input that does not simply name an op (each mark finds none)
-    if producers.count(None) != len(names) or lite_proto.MARK in by_name:
+    # Each op's output 0 as an input tuple, one per op and shared by every input that names it plainly; the first
+    # op of a duplicated name keeps it.
+    outputs = dict(zip(reversed(names), zip(reversed(ops), repeat("0"), repeat(False))))
+    produced = list(map(outputs.get, table.inputs))
+    # (Setting each op's inputs in C: a Python loop over 200,000 ops costs more than making their lists.)
+    deque(map(setattr, ops, repeat("inputs"), map(produced.__getitem__, map(slice, map((1).__add__, marks),
+                                                                                 islice(marks, 1, None)))), maxlen=0)
+    if produced.count(None) != len(names) or lite_proto.MARK in outputs:
         is_mark = set(marks)
-        nones = compress(count(), map(is_, producers, repeat(None)))
-        unresolved = {bisect_right(marks, i) - 1 for i in nones if i not in is_mark}
-    flattener = _Flattener({})
-    root = _Context(names=by_name)
-    for i, op, start, end in zip(count(), ops, marks, islice(marks, 1, None)):
-        if end - start > 1:
-            if i in unresolved:
-                flattener.resolve_later(op, root, table.inputs[start + 1:end])
-            else:
-                op.inputs = plain[start + 1:end]
-    flattener.resolve_inputs()
+        nones = compress(count(), map(is_, produced, repeat(None)))
+        unresolved = sorted({bisect_right(marks, i) - 1 for i in nones if i not in is_mark})
+        flattener = _Flattener({})  # (each mark finds no op: the ops with an input that does not simply name one)
+        root = _Context(names=dict(zip(reversed(names), reversed(ops))))
+        for i in unresolved:
+            ops[i].inputs = []
+            flattener.resolve_later(ops[i], root, table.inputs[marks[i] + 1:marks[i + 1]])
+        flattener.resolve_inputs()
     return ops
 
 
