@@ -64,7 +64,7 @@ class HierarchyCache:
 
 
 def free_evicted() -> None:
-    """A hierarchy is a web of reference cycles (nodes and their parents, ops and their nodes): dropped from the
+    """A hierarchy is a web of reference cycles (nodes and their parents): dropped from the
     cache, only the cycle collector frees it, and a built tree is frozen out of its sight (sources._no_gc). Collect
     now (about a second per million live objects, only when the bound is reached), freeze what is kept again,
     then give the memory back."""

@@ -2,7 +2,7 @@
 
 This is the format adapter: it knows protobufs, `trace_on` noise and FunctionDef plumbing, and hands
 `hierarchy.py` a small typed model (`Op`: a placement name whose `/` segments are name scopes, an op
-type and resolved inputs). Nothing here knows about HTTP or JSON.
+type and resolved inputs; each Op becomes a leaf of the module tree). Nothing here knows about HTTP or JSON.
 """
 
 from __future__ import annotations
@@ -49,6 +49,11 @@ class Op(TreeNode):
     with slots: a graph can hold 200,000 of them)."""
 
     __slots__ = ("placement", "op_name", "type", "_node_def", "function", "inputs", "role")
+    # As a leaf of the tree (a group, hierarchy.Node, has its own).
+    kind = "op"
+    children = None
+    num_ops = 1
+    extra = None
 
     def __init__(self, placement: str, op_name: str, op_type: str, node_def, function: str = ""):
         self.placement = placement  # '/'-separated scopes + own name, where the hierarchy puts it

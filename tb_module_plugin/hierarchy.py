@@ -81,11 +81,11 @@ class Hierarchy:
         self._group_details: dict = {}  # group -> its `node` answer
         self.all_nodes: list = []
         self.record_bytes = 0  # size of the record it was built from: its parsed protobuf lives on in the ops
-        op_nodes = _finalize(root, self.all_nodes)
+        ops = _finalize(root, self.all_nodes)
         # The first answer draws the root's edges: those are filed now, the edges inside groups when first needed
         # (file_edges; settle does it in the background). Only op graphs have edges to file (a Keras layer tree's
         # are set by its builder).
-        self._unfiled = op_nodes if op_graph else None
+        self._unfiled = ops if op_graph else None
         self._filing = threading.Lock()
         if op_graph:
             _distribute_edges(self._unfiled, at_root=True)
@@ -147,7 +147,7 @@ class Hierarchy:
             out["num_ops"] = 1
             node_def = node.node_def
             out["device"] = node_def.device
-            out["inputs"] = [{"path": self.op_path(p), "port": port, "control": control}
+            out["inputs"] = [{"path": p.path, "port": port, "control": control}
                              for p, port, control in node.inputs]
             out["attrs"] = format_attrs(node_def.attr)
         else:
@@ -207,10 +207,6 @@ class Hierarchy:
             current.structure = self._interned.setdefault(key, next(self._numbers))
         return node.structure
 
-    @staticmethod
-    def op_path(op) -> str:
-        return op.path if op.parent is not None else op.op_name  # (an op left out of the tree: its own name)
-
     def details_json(self, path: str) -> dict:
         """The `node` answer; a group's is remembered (what enters and leaves it is a walk over all its ops)."""
         node = self.find(path)
@@ -228,16 +224,15 @@ class Hierarchy:
         out.pop("has_children", None)
         out["ancestors"] = _ancestor_paths(node)
         if node.children is None:
-            op = node
-            out["op_name"] = op.op_name
-            if op.function:
-                out["function"] = op.function
-            out["inputs"] = [self._end(p, port, control) for p, port, control in op.inputs[:MAX_DETAIL_ENDS]]
-            consumers = self.consumers().get(id(op), [])
-            out["outputs"] = [dict(self._end(op, port, control), path=self.op_path(c))
+            out["op_name"] = node.op_name
+            if node.function:
+                out["function"] = node.function
+            out["inputs"] = [self._end(p, port, control) for p, port, control in node.inputs[:MAX_DETAIL_ENDS]]
+            consumers = self.consumers().get(id(node), [])
+            out["outputs"] = [dict(self._end(node, port, control), path=c.path)
                               for c, port, control in consumers[:MAX_DETAIL_ENDS]]
-            out["num_inputs"], out["num_outputs"] = len(op.inputs), len(consumers)
-        elif node.num_ops and node.children is not None and self.op_graph:
+            out["num_inputs"], out["num_outputs"] = len(node.inputs), len(consumers)
+        elif node.num_ops and self.op_graph:
             incoming, outgoing = self._boundary(node)
             out["inputs"], out["outputs"] = incoming[:MAX_DETAIL_ENDS], outgoing[:MAX_DETAIL_ENDS]
             out["num_inputs"], out["num_outputs"] = len(incoming), len(outgoing)
@@ -250,7 +245,7 @@ class Hierarchy:
 
     def _end(self, op, port: str, control: bool) -> dict:
         node_def = None if control else op.node_def
-        return {"path": self.op_path(op), "port": port, "control": control,
+        return {"path": op.path, "port": port, "control": control,
                 "dtype": "" if control else graph_lib.output_dtype(node_def, port),
                 "shape": "" if control else graph_lib.output_shape(node_def, port)}
 
@@ -342,7 +337,7 @@ def _count_row(rows: dict, key, make) -> None:
     row["count"] += 1
 
 
-def _match_json(node: Node) -> dict:
+def _match_json(node: TreeNode) -> dict:
     out = {"path": node.path, "name": node.name, "kind": node.kind}
     if node.children is None:
         out["op"] = node.type
@@ -368,7 +363,7 @@ def _ops_under(group: Node):
             stack.extend(node.children.values())
 
 
-def _is_under(node: Node, group: Node) -> bool:
+def _is_under(node: TreeNode, group: Node) -> bool:
     while node is not None and node.depth > group.depth:
         node = node.parent
     return node is group
@@ -383,9 +378,9 @@ def _op_types(group: Node) -> dict:
 
 def _finalize(root: Node, all_nodes: list) -> list:
     """Parents, depths, top-level ancestors and op counts, in one pass (iterative: scopes may nest thousands
-    deep); returns the op nodes, in the order of `all_nodes`."""
+    deep); returns the ops (the leaves), in the order of `all_nodes`."""
     order = []
-    op_nodes = []
+    ops = []
     stack = [root]
     while stack:
         node = stack.pop()
@@ -405,12 +400,12 @@ def _finalize(root: Node, all_nodes: list) -> list:
         elif children is not None:
             node.num_ops = 0
         else:
-            op_nodes.append(node)
+            ops.append(node)
     for node in reversed(order):  # children before their parents: add each node's count to its parent's
         if node.parent is not None:
             node.parent.num_ops += node.num_ops
     all_nodes.extend(order)
-    return op_nodes
+    return ops
 
 
 # -- Building from a flattened graph ---------------------------------------------------------------
@@ -502,12 +497,17 @@ def build_graph_hierarchy(flat: graph_lib.FlatGraph, name: str, modules: dict | 
     """The module tree of a traced function (see docs/api.md for the rules a person sees).
 
     `modules` ({path: JSON fields}) names groups known to be modules from a module record; they exist even
-    without ops, and carry their class, parameters and variables."""
+    without ops, and carry their class, parameters and variables. The ops of `flat` become this tree's leaves
+    (a flattened graph builds one tree)."""
+    ops = flat.ops
+    if ops and ops[0].parent is not None:
+        raise ValueError("These ops are the leaves of another tree already: flatten the graph again.")
     root = Node(name, "scope", None)
     builder = _TreeBuilder(root)
-    ops = flat.ops
     _assign_io_roles(ops)
-    taken = {op.placement.partition("/")[0] for op in ops}
+    # The names the top level will hold (a leading "/" makes no scope: `/a/b` sits in `a`): the groups made here
+    # take others.
+    taken = {op.placement.partition("/")[0] or op.placement.lstrip("/").partition("/")[0] for op in ops}
     io_names = {}
     for role, wanted in (("input", "inputs"), ("output", "outputs")):
         io_names[role] = _reserve(taken, wanted)
@@ -527,6 +527,7 @@ def build_graph_hierarchy(flat: graph_lib.FlatGraph, name: str, modules: dict | 
     _place_captured_variables(builder, ops, captured, io_names)
     if flat.other_functions or flat.eager_ops:
         # Graphs of earlier work and of eager ops, recorded by the same trace: kept, out of the way.
+        taken.update(root.children)
         functions = builder.group(root, _reserve(taken, "other_functions"), role="functions")
         for label, function_ops in flat.other_functions:
             holder = builder.group(functions, free_name(functions.children, label), role="function")
@@ -551,9 +552,10 @@ def _gather_loose_top_level_ops(root: Node, taken: set) -> None:
     """A crowded top level (a training step's iteration counter, loss scaling...) keeps its scopes and gathers
     the ops that are in no scope into one group."""
     loose = [name for name, child in root.children.items()
-             if not child.role and (child.children is None or child.is_op_scope())]
+             if (child.role != "variable" if child.children is None else not child.role and child.is_op_scope())]
     if len(root.children) <= TOP_LEVEL_MAX or len(loose) < 2:
         return
+    taken.update(root.children)
     group = Node(_reserve(taken, "ops_outside_scopes"), "scope", root, role="loose_ops")
     for name in loose:
         group.children[name] = root.children.pop(name)
@@ -607,7 +609,7 @@ _IO_OPS = graph_lib.ARG_OPS | graph_lib.VARIABLE_OPS | graph_lib.RETVAL_OPS | {"
 _OP_TYPE = attrgetter("type")
 
 
-def _owner_scope(node: Node) -> Node:
+def _owner_scope(node: TreeNode) -> Node:
     """The scope an op belongs to, skipping the scope of an op named like it (`dense/MatMul/ReadVariableOp`)."""
     group = node.parent
     while group.parent is not None and group.is_op_scope():
@@ -731,16 +733,16 @@ def _mark_modules(ops, estimate_params: bool) -> None:
             group = group.parent
 
 
-def _distribute_edges(op_nodes: list, at_root: bool) -> None:
+def _distribute_edges(ops: list, at_root: bool) -> None:
     """Every op edge belongs to one group: the one whose two children hold its ends. One pass files the root's
     (`at_root`: the edges between top-level groups), another all the others, in the same order of ops; each
     group's are aggregated per pair of children in one flat list: [count, all-control, then up to
     MAX_EDGE_SAMPLES producers and ports to read dtypes and shapes from] (a 200,000-op graph has as many edges:
     the list keeps them small)."""
-    for consumer in op_nodes:
+    for consumer in ops:
         for producer, port, control in consumer.inputs:
             a, b = producer, consumer
-            if a.parent is None or a is b:  # (an op left out of the tree)
+            if a is b:
                 continue
             if at_root:
                 a, b = a.top, b.top

@@ -9,16 +9,10 @@ from __future__ import annotations
 
 
 class TreeNode:
-    """The fields groups and ops share (set by each: an op gets its name and parent when hierarchy.py places it,
-    its depth and top-level ancestor when the tree is finished); the class attributes are a leaf's, which groups
-    set for themselves."""
+    """The fields groups and ops share, set by each (an op gets its name and parent when hierarchy.py places it,
+    its depth and top-level ancestor when the tree is finished)."""
 
     __slots__ = ("name", "parent", "_path", "depth", "top", "structure")
-
-    kind = "op"
-    children = None  # a leaf has none (a group: {name: node})
-    num_ops = 1
-    extra = None  # more JSON fields (a group's Keras layer config, module record)
 
     @property
     def path(self) -> str:

@@ -107,6 +107,10 @@ TRACES = {
                            ("x" * LONG + "/" + "y" * LONG, "Relu", ["s/" + "m" * LONG])])],
     "empty_names": [_graph([("", "Const", []), ("/", "Const", []), ("a//b", "Relu", [""]), ("a/", "Relu", ["/"]),
                             ("//", "Relu", ["a//b"]), ("a", "Relu", ["a/"])])],
+    # Scopes behind a leading "/" named like the groups the plugin adds at the top, on a crowded top level.
+    "plugin_names": [_graph([("/ops_outside_scopes/x", "Const", []), ("/outputs", "Const", []),
+                             ("out", "_Retval", ["/outputs"])] +
+                            [(f"a{i}", "Relu", ["/ops_outside_scopes/x"]) for i in range(13)])],
     "deep_scopes": [_graph([("x", "Const", []), (DEEP_NAME, "Relu", ["x"]),
                             ("/".join(f"s{i}" for i in range(DEEP // 2)) + "/half", "Relu", [DEEP_NAME])])],
     "unicode": [_graph([(name, op, [], {"note": name.encode() + b" \xff\xfe not utf-8"})

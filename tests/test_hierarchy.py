@@ -125,6 +125,30 @@ def test_crowded_top_level_gathers_ops_outside_scopes():
     assert set(children(build(graph_def(*nodes)), "ops_outside_scopes")) == {"loose", "Add"}
 
 
+def test_groups_the_plugin_makes_keep_clear_of_names_behind_a_leading_slash():
+    """`/ops_outside_scopes/x` sits in a top-level scope `ops_outside_scopes` (a leading "/" makes no scope):
+    the groups the plugin adds at the top take other names instead of replacing it (an op was lost, or the build
+    failed)."""
+    nodes = [("/ops_outside_scopes/x", "Const", []), ("/outputs", "Const", []), ("out", "_Retval", ["/outputs"])]
+    nodes += [(f"a{i}", "Relu", ["/ops_outside_scopes/x"]) for i in range(13)]
+    h = build(graph_def(*nodes))
+    kids = children(h)
+    assert h.root.num_ops == len(nodes)
+    assert kids["ops_outside_scopes"]["num_ops"] == 1 and "role" not in kids["ops_outside_scopes"]
+    assert kids["ops_outside_scopes_1"]["role"] == "loose_ops"
+    assert set(children(h, "ops_outside_scopes_1")) == {f"a{i}" for i in range(13)} | {"outputs"}
+    assert kids["outputs_1"]["role"] == "outputs" and set(children(h, "outputs_1")) == {"out"}
+    assert sum(e["count"] for e in h.node_json("", 1)["edges"]) == 14
+
+
+def test_a_flattened_graph_builds_one_tree():
+    """Its ops become the tree's leaves: building a second tree from them is refused, not answered wrongly."""
+    flat = graph_lib.FlatGraph(graph_lib.flatten_graph_def(graph_def(("m/x", "Relu", []))), [], [])
+    hierarchy.build_graph_hierarchy(flat, "first")
+    with pytest.raises(ValueError, match="flatten the graph again"):
+        hierarchy.build_graph_hierarchy(flat, "second")
+
+
 def test_trace_keeps_the_last_real_graph_and_tucks_the_rest():
     eager = graph_def(("input", "_Arg", []), ("VarHandleOp", "VarHandleOp", []), ("out", "_Retval", ["VarHandleOp"]))
     earlier = graph_def(resource_arg("seq_dense_matmul_readvariableop_resource"),
