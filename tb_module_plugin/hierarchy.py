@@ -364,7 +364,7 @@ def _ops_under(group: Node):
 
 
 def _is_under(node: TreeNode, group: Node) -> bool:
-    while node is not None and node.depth > group.depth:
+    while node.depth > group.depth:
         node = node.parent
     return node is group
 
@@ -510,7 +510,7 @@ def build_graph_hierarchy(flat: graph_lib.FlatGraph, name: str, modules: dict | 
     taken = {op.placement.partition("/")[0] or op.placement.lstrip("/").partition("/")[0] for op in ops}
     io_names = {}
     for role, wanted in (("input", "inputs"), ("output", "outputs")):
-        io_names[role] = _reserve(taken, wanted)
+        io_names[role] = _reserve(taken, root, wanted)
     captured = []
 
     def divert(op) -> bool:
@@ -527,8 +527,7 @@ def build_graph_hierarchy(flat: graph_lib.FlatGraph, name: str, modules: dict | 
     _place_captured_variables(builder, ops, captured, io_names)
     if flat.other_functions or flat.eager_ops:
         # Graphs of earlier work and of eager ops, recorded by the same trace: kept, out of the way.
-        taken.update(root.children)
-        functions = builder.group(root, _reserve(taken, "other_functions"), role="functions")
+        functions = builder.group(root, _reserve(taken, root, "other_functions"), role="functions")
         for label, function_ops in flat.other_functions:
             holder = builder.group(functions, free_name(functions.children, label), role="function")
             builder.insert_all(holder, function_ops)
@@ -555,16 +554,16 @@ def _gather_loose_top_level_ops(root: Node, taken: set) -> None:
              if (child.role != "variable" if child.children is None else not child.role and child.is_op_scope())]
     if len(root.children) <= TOP_LEVEL_MAX or len(loose) < 2:
         return
-    taken.update(root.children)
-    group = Node(_reserve(taken, "ops_outside_scopes"), "scope", root, role="loose_ops")
+    group = Node(_reserve(taken, root, "ops_outside_scopes"), "scope", root, role="loose_ops")
     for name in loose:
         group.children[name] = root.children.pop(name)
     root.children[group.name] = group
 
 
-def _reserve(taken: set, wanted: str) -> str:
+def _reserve(taken: set, root: Node, wanted: str) -> str:
+    """A name for a group the plugin adds at the top: not one the top level holds or will hold (`taken`)."""
     name, i = wanted, 1
-    while name in taken:
+    while name in taken or name in root.children:
         name, i = f"{wanted}_{i}", i + 1
     taken.add(name)
     return name
@@ -741,9 +740,9 @@ def _distribute_edges(ops: list, at_root: bool) -> None:
     the list keeps them small)."""
     for consumer in ops:
         for producer, port, control in consumer.inputs:
-            a, b = producer, consumer
-            if a is b:
+            if producer is consumer:
                 continue
+            a, b = producer, consumer
             if at_root:
                 a, b = a.top, b.top
                 if a is b:

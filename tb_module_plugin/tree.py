@@ -2,7 +2,7 @@
 
 A tree node is either a group (`hierarchy.Node`: a module, scope or synthetic group) or an op (`graph.Op`, a
 leaf). An op is its own leaf rather than the payload of one: a 200,000-op graph then makes 200,000 objects
-fewer, which is a tenth of its build.
+fewer while it is built.
 """
 
 from __future__ import annotations
