@@ -25,7 +25,7 @@ PYTEST_ARGS ?=
 help:
 	@echo "make demo      create the venv, write demo graphs to $(DEMO_LOGDIR)/, serve them with tensorboard"
 	@echo "make test      venv, chromium, front-end tests and bundle check, then pytest tests"
-	@echo "make venv      .venv with requirements-dev.txt and this package (editable)"
+	@echo "make venv      .venv with requirements-dev.txt, requirements-libs.txt (--no-deps) and this package (editable)"
 	@echo "make chromium  install Debian's chromium when $(CHROMIUM) is missing"
 	@echo "make frontend  npm ci (when the lock file changed) and npm run build"
 	@echo "make bench     issue 3 benchmark: Modules tab vs Graphs dashboard on big graphs (BENCH_RUNS=1 for a quick run)"
@@ -33,10 +33,11 @@ help:
 # --- Python -------------------------------------------------------------------
 venv: $(VENV_STAMP)
 
-$(VENV_STAMP): requirements-dev.txt setup.py
+$(VENV_STAMP): requirements-dev.txt requirements-libs.txt setup.py
 	test -x $(VPY) || $(PYTHON) -m venv $(VENV)
 	$(VPY) -m pip install --quiet --upgrade pip
 	$(VPY) -m pip install --quiet -r requirements-dev.txt
+	$(VPY) -m pip install --quiet --no-deps -r requirements-libs.txt
 	$(VPY) -m pip install --quiet -e .
 	touch $@
 
