@@ -237,12 +237,44 @@ class _Call:
 
 @dataclasses.dataclass(eq=False)
 class _Context:
-    """The outer graph or one instantiated function body: node names to Ops, calls or arguments."""
+    """The outer graph or one instantiated function body: node names to Ops, calls or arguments, and where the
+    body's ops are placed (`place`)."""
 
     names: dict
     parent: "_Context | None" = None
     arg_bindings: dict = dataclasses.field(default_factory=dict)  # arg name -> input string in parent
     is_function: bool = False
+    origin: str = ""  # the scope the body's names are written under: a control-flow op's name, a call's scope
+    site: str = ""  # where `origin` is placed in the tree
+    is_call: bool = False  # a called function's body (its names are relative to the call, unless absolute)
+    top_names: frozenset = frozenset()  # (the outer graph) the first name segments of its nodes
+
+    def place(self, name: str) -> str:
+        """Where an op of this body named `name` goes. A name under `origin` keeps its place relative to it. A
+        name with a scope of its own is absolute when the body runs in the scope it was traced in (every name of
+        an If/While body is: TensorFlow builds them in the op's scope) or, in a called function (traced in a
+        fresh graph, so its names are relative to the call), when its first scope is one the outer graph or the
+        call site has: a tf.Module enters its scope by its full name (`rnn/cell/` inside a loop body, or inside
+        a function called from one). Such a name goes where the enclosing body places it, not under this one:
+        the module's ops stay in the module."""
+        if self.parent is None:
+            return name
+        origin = self.origin
+        if origin and name.startswith(origin) and name[len(origin):len(origin) + 1] == "/" and len(name) > len(
+                origin) + 1:
+            return f"{self.site}/{name[len(origin) + 1:]}" if self.site else name[len(origin) + 1:]
+        if "/" in name and (not self.is_call or self._names_outer_scope(name)):
+            return self.parent.place(name)
+        return f"{self.site}/{name}" if self.site else name
+
+    def _names_outer_scope(self, name: str) -> bool:
+        first = name.partition("/")[0]
+        if first and first == self.origin.partition("/")[0]:
+            return True
+        ctx = self
+        while ctx.parent is not None:
+            ctx = ctx.parent
+        return first in ctx.top_names
 
 
 def flatten_graph_def(graph_def) -> list:
@@ -251,7 +283,7 @@ def flatten_graph_def(graph_def) -> list:
     if graph_def.__class__ is lite_proto.NodeTable:
         return _flatten_table(graph_def)
     flattener = _Flattener({f.signature.name: f for f in _functions(graph_def)})
-    root = _Context(names={})
+    root = _Context(names={}, top_names=frozenset(node.name.partition("/")[0] for node in graph_def.node))
     flattener.instantiate(root, graph_def.node, call_stack=(), function="")
     flattener.resolve_inputs()
     return flattener.ops
@@ -329,19 +361,17 @@ class _Flattener:
             self._expand_call(ctx, node, library[target], call_placement, call_stack)
 
     def _expand_call(self, ctx: _Context, node, function, call_placement: str, call_stack: tuple) -> None:
-        """Inline a PartitionedCall body under the call site's scopes, or under the call's name if it clashes."""
-        site = call_placement.rsplit("/", 1)[0] if "/" in call_placement else ""
+        """Inline a PartitionedCall body where its names say (relative to the call site's scopes, or in the
+        absolute scope of a module it enters), or under the call's name if that clashes."""
+        body_ctx = self._bind(ctx, function, list(node.input), origin=_scope_of(node.name),
+                              site=_scope_of(call_placement), is_call=True)
         body_nodes = list(function.node_def)
-        inline = {}
-        for n in body_nodes:
-            relative = _relative(n.name, site)
-            inline[n.name] = f"{site}/{relative}" if site else relative
+        inline = {n.name: body_ctx.place(n.name) for n in body_nodes}
         clashes = {name for name, p in inline.items() if p in self.taken}
         if any("/" in name for name in clashes):
-            placements = {n.name: f"{call_placement}/{_relative(n.name, site)}" for n in body_nodes}
+            placements = {n.name: f"{call_placement}/{_relative(n.name, body_ctx.origin)}" for n in body_nodes}
         else:
             placements = {name: (f"{call_placement}/{name}" if name in clashes else p) for name, p in inline.items()}
-        body_ctx = self._bind(ctx, function, list(node.input))
         control_rets = [function.control_ret[k] for k in sorted(function.control_ret)]  # a map: its order varies
         ctx.names.setdefault(node.name, _Call(body=body_ctx, rets=[function.ret.get(a.name, "") for a in
                                                                    function.signature.output_arg],
@@ -352,11 +382,11 @@ class _Flattener:
 
     def _expand_body(self, ctx: _Context, node, function, inputs: list, prefix: str, call_stack: tuple,
                      feeds: Op) -> None:
-        """Place a control-flow body under `<op>/<label>/`; its return values feed the op."""
+        """Place a control-flow body under `<op>/<label>/` (but the ops of modules it calls in their own scopes,
+        see _Context.place); its return values feed the op."""
         body_nodes = list(function.node_def)
-        placements = {n.name: f"{prefix}/{_relative(_relative(n.name, node.name), _scope_of(node.name))}"
-                      for n in body_nodes}
-        body_ctx = self._bind(ctx, function, inputs)
+        body_ctx = self._bind(ctx, function, inputs, origin=node.name, site=prefix)
+        placements = {n.name: body_ctx.place(n.name) for n in body_nodes}
         self.taken.update(placements.values())
         self.instantiate(body_ctx, body_nodes, call_stack + (function.signature.name,),
                          function.signature.name, placements)
@@ -367,12 +397,13 @@ class _Flattener:
                 self._pending.append((feeds, body_ctx, [ret], f"{label}:{out.name}"))
 
     @staticmethod
-    def _bind(ctx: _Context, function, inputs: list) -> _Context:
+    def _bind(ctx: _Context, function, inputs: list, origin: str, site: str, is_call: bool = False) -> _Context:
         data_inputs = [i for i in inputs if not i.startswith("^")]
         bindings = {arg.name: (data_inputs[i] if i < len(data_inputs) else None)
                     for i, arg in enumerate(function.signature.input_arg)}
         names = {arg.name: "arg" for arg in function.signature.input_arg}
-        return _Context(names=names, parent=ctx, arg_bindings=bindings, is_function=True)
+        return _Context(names=names, parent=ctx, arg_bindings=bindings, is_function=True, origin=origin, site=site,
+                        is_call=is_call)
 
     def resolve_later(self, op: Op, ctx: _Context, input_strings: list) -> None:
         self._pending.append((op, ctx, input_strings, None))

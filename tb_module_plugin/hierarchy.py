@@ -524,7 +524,8 @@ def build_graph_hierarchy(flat: graph_lib.FlatGraph, name: str, modules: dict | 
         return False
 
     builder.insert_all(root, ops, divert)
-    _place_captured_variables(builder, ops, captured, io_names)
+    op_types = frozenset(map(_OP_TYPE, ops))
+    _place_captured_variables(builder, ops, captured, io_names, op_types)
     if flat.other_functions or flat.eager_ops:
         # Graphs of earlier work and of eager ops, recorded by the same trace: kept, out of the way.
         functions = builder.group(root, _reserve(taken, root, "other_functions"), role="functions")
@@ -541,7 +542,7 @@ def build_graph_hierarchy(flat: graph_lib.FlatGraph, name: str, modules: dict | 
         group.kind, group.extra = "module", extra
     placed = ops + [op for _, function_ops in flat.other_functions for op in function_ops] + flat.eager_ops
     _mark_roles_of_bodies(placed)
-    _mark_modules(placed, estimate_params=not modules)
+    _mark_modules(placed, estimate_params=not modules, op_types=op_types)
     _fold_series(builder.groups)
     _gather_loose_top_level_ops(root, taken)
     return Hierarchy(root)
@@ -608,16 +609,45 @@ _IO_OPS = graph_lib.ARG_OPS | graph_lib.VARIABLE_OPS | graph_lib.RETVAL_OPS | {"
 _OP_TYPE = attrgetter("type")
 
 
-def _owner_scope(node: TreeNode) -> Node:
-    """The scope an op belongs to, skipping the scope of an op named like it (`dense/MatMul/ReadVariableOp`)."""
+# Scopes that TensorFlow's and the libraries' op helpers open, read variables in, and do not own them by: Keras 3
+# reads a kernel under `<layer>/Cast/ReadVariableOp` (with no Cast op) and a BatchNormalization's four variables
+# under `Cast`..`Cast_3`; tf.nn.batch_normalization reads gamma and beta under `batchnorm`; TensorFlow
+# Probability's bijectors and distributions read theirs in the scope of the method called (`shift/forward`).
+# A scope named after an op type of the graph is one too. Numbered copies (`Cast_3`) count as the name.
+HELPER_SCOPES = frozenset({
+    "Cast", "batchnorm", "moments", "Tensordot", "einsum", "convolution", "embedding_lookup", "dropout",
+    "stateless_dropout", "clip_by_value", "l2_normalize", "truediv", "AssignMovingAvg", "ReadVariableOp",
+    "forward", "inverse", "forward_log_det_jacobian", "inverse_log_det_jacobian", "log_prob", "prob", "sample",
+    "log_cdf", "cdf", "mean", "stddev", "variance", "mode", "entropy",
+})
+# Ops that pass a variable's handle on to the bodies they run: the op that reads it is in the body.
+_PASS_THROUGH_OPS = frozenset(graph_lib.CONTROL_FLOW) | graph_lib.CASE_OPS | graph_lib.CALL_OPS
+
+
+def is_helper_scope(name: str, op_types) -> bool:
+    """Whether a scope named `name` is one an op helper opened (HELPER_SCOPES, or an op type of the graph)."""
+    base = name
+    while True:
+        stem, _, number = base.rpartition("_")
+        if not (stem and number.isdecimal()):
+            break
+        base = stem
+    return base in HELPER_SCOPES or base in op_types
+
+
+def _owner_scope(node: TreeNode, op_types=()) -> Node:
+    """The scope an op belongs to, skipping the scope of an op named like it (`dense/MatMul/ReadVariableOp`) and
+    those op helpers open (`dense/Cast/ReadVariableOp`: see HELPER_SCOPES)."""
     group = node.parent
-    while group.parent is not None and group.is_op_scope():
+    while group.parent is not None and (group.is_op_scope() or is_helper_scope(group.name, op_types)):
         group = group.parent
     return group
 
 
-def _place_captured_variables(builder: _TreeBuilder, ops: list, captured: list, io_names: dict) -> None:
-    """Nest each captured variable into the module of the op that reads it, not at the top."""
+def _place_captured_variables(builder: _TreeBuilder, ops: list, captured: list, io_names: dict,
+                              op_types) -> None:
+    """Nest each captured variable into the module of the op that reads it, not at the top: the op that really
+    reads it, past the loops, branches and calls that hand it on to their bodies."""
     if not captured:
         return  # (a run graph's variables are ops of their scopes: nothing to look for among 200,000 ops)
     consumers: dict = {}
@@ -626,14 +656,14 @@ def _place_captured_variables(builder: _TreeBuilder, ops: list, captured: list, 
             if not control and producer.role == "variable" and op.parent is not None:
                 consumers.setdefault(id(producer), []).append(op)
     for var in captured:
-        readers = consumers.get(id(var), [])
+        readers = [r for r in consumers.get(id(var), []) if r.type not in _PASS_THROUGH_OPS]
         owner = None
         for reader in readers:  # the capture's name is the reader's: demo_module_assignaddvariableop_resource
             if reader.op_name.lower().replace("/", "_") + "_resource" == var.op_name:
-                owner = _owner_scope(reader)
+                owner = _owner_scope(reader, op_types)
                 break
         if owner is None:
-            scoped = [_owner_scope(r) for r in readers if r.parent is not builder.root]
+            scoped = [_owner_scope(r, op_types) for r in readers if r.parent is not builder.root]
             owner = _common_ancestor(scoped) if scoped else None
         if owner is None or owner is builder.root:
             owner = builder.group(builder.root, io_names["input"], role="inputs")
@@ -712,17 +742,21 @@ def _fold_series(groups: list) -> None:
             children[series.name] = series
 
 
-def _mark_modules(ops, estimate_params: bool) -> None:
+def _mark_modules(ops, estimate_params: bool, op_types) -> None:
     """A scope that owns a variable (where its captured handle or VarHandleOp sits) is a module, and so is every
-    scope above it. Scopes that only read a variable owned elsewhere (an optimizer's `Cast_7` reading the learning
-    rate) are not. Where the graph records variable shapes, parameter counts are estimated from them."""
+    scope above it but those op helpers open. Scopes that only read a variable owned elsewhere (an optimizer's
+    `Cast_7` reading the learning rate, a layer's `Cast` reading its kernel) are not. Where the graph records
+    variable shapes, parameter counts are estimated from them."""
     for op in ops:
         if op.role != "variable":
             continue
-        owner = _owner_scope(op)
+        owner = _owner_scope(op, op_types)
         size = graph_lib.variable_size(op) if estimate_params else None
         group = owner
         while group is not None and group.parent is not None and not group.role:
+            if group is not owner and (group.is_op_scope() or is_helper_scope(group.name, op_types)):
+                group = group.parent
+                continue
             marked, group.kind = group.kind == "module", "module"
             if size is not None:
                 group.extra = group.extra or {"num_params": 0, "params_estimated": True}

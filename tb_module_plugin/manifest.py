@@ -1,24 +1,31 @@
 """A `module_graph` record (summary.py) as a hierarchy of the real module objects.
 
-Scopes are strings, so two modules built with the same name share one (`twin/dense/MatMul` and
-`twin/dense/MatMul_1`), and Keras 3 scopes drift from layer names (`seq_1/dense_1/`). The record says which graph
-input is which variable of which module; from the ops that read those variables we find each module's scope in the
-graph, and where modules share one, dataflow from their variables decides which ops are whose.
+The record says which modules there are (class, attribute path, aliases), which variables each holds (each
+variable once in the record, so a variable two modules hold is one variable), which graph input is which variable,
+and which ops each module's call created while the function was traced. Each op goes to the module whose call
+made it, or to a module below that one whose scope holds it (a method other than `__call__`, such as a TensorFlow
+Probability bijector's `inverse`, is not seen being called). Ops no call claims (records of earlier versions, a
+SavedModel's functions) go by scope: scopes are strings, so two modules built with the same name share one
+(`twin/dense/MatMul` and `twin/dense/MatMul_1`), and Keras 3 scopes drift from layer names (`seq_1/dense_1_2/`);
+the ops that read a module's variables find its scope, and where modules share one, dataflow from their variables
+decides which ops are whose.
 """
 
 from __future__ import annotations
 
 import json
+import re
 
 from . import graph as graph_lib
 from .graph import GraphError
-from .hierarchy import Hierarchy, build_graph_hierarchy, free_name
+from .hierarchy import Hierarchy, build_graph_hierarchy, free_name, is_helper_scope
 
-SUPPORTED_VERSIONS = (1,)
+SUPPORTED_VERSIONS = (1, 2)
 
 
 def parse_manifest(blob: bytes) -> dict:
-    """The record's module tree, checked field by field (records come from any version of the plugin)."""
+    """The record's module tree, checked field by field (records come from any version of the plugin), in the
+    form of the current version."""
     try:
         manifest = json.loads(blob.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
@@ -38,32 +45,85 @@ def parse_manifest(blob: bytes) -> dict:
             raise GraphError(f"This module record is damaged: module {i} has no valid parent.")
         if not isinstance(module.get("variables", []), list):
             raise GraphError(f"This module record is damaged: module {i}'s variables are not a list.")
+    if version == 1:
+        manifest = _from_version_1(manifest)
+    variables = manifest.get("variables")
+    if not isinstance(variables, list) or not all(isinstance(v, dict) for v in variables):
+        raise GraphError("This module record is damaged: its variables are not a list of objects.")
+    for i, module in enumerate(modules):
+        held = module.get("variables", [])
+        if not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v < len(variables) for v in held):
+            raise GraphError(f"This module record is damaged: module {i} holds a variable it does not list.")
+        aliases = module.get("aliases")
+        module["aliases"] = [a for a in aliases if isinstance(a, dict) and isinstance(a.get("path"), str) and
+                             isinstance(a.get("parent"), int) and 0 <= a["parent"] < len(modules)] \
+            if isinstance(aliases, list) else []
+        calls = module.get("calls")
+        module["calls"] = {str(f): [str(n) for n in names] for f, names in calls.items() if isinstance(names, list)} \
+            if isinstance(calls, dict) else {}
     return manifest
+
+
+def _from_version_1(manifest: dict) -> dict:
+    """Version 1 listed each module's variables in the module, as often as attributes held them: one variable per
+    graph input (or per name and shape within a module, for those the graph does not read)."""
+    variables: list = []
+    index: dict = {}
+    modules = []
+    for i, module in enumerate(manifest["modules"]):
+        held = []
+        for v in module.get("variables", []):
+            if not isinstance(v, dict):
+                continue
+            shape = tuple(v["shape"]) if isinstance(v.get("shape"), list) else None
+            key = ("capture", v["capture"]) if isinstance(v.get("capture"), str) else (
+                "module", i, str(v.get("name", "")), shape)
+            if key not in index:
+                index[key] = len(variables)
+                variables.append({k: v.get(k) for k in ("name", "shape", "dtype", "trainable", "capture")})
+            if index[key] not in held:
+                held.append(index[key])
+        modules.append(dict(module, variables=held))
+    return dict(manifest, version=2, modules=modules, variables=variables)
 
 
 def build_module_hierarchy(manifest: dict, graph_def, other_graph_defs: list, name: str) -> Hierarchy:
     """The module tree of a record; further functions (a SavedModel's other signatures) go to `other_functions`."""
+    variables = manifest["variables"]
     modules = [_Module(i, m) for i, m in enumerate(manifest["modules"])]
     for module in modules[1:]:
-        modules[module.parent].children.append(module)
-    _name_tree(modules[0], "")
-    ops = graph_lib.flatten_graph_def(graph_def)
-    by_name = {op.op_name: op for op in ops if not op.function}
-    variable_of = {}  # capture placeholder op -> (module, variable)
+        module.parent_module = modules[module.parent]
+        module.parent_module.children.append(module)
     for module in modules:
-        for variable in module.variables:
-            op = by_name.get(variable.get("capture"))
-            if op is not None:
-                variable_of[id(op)] = (module, variable)
-    readers = _readers(ops, variable_of)
+        for alias in module.aliases:
+            modules[alias["parent"]].alias_children.append(module)
+    _name_tree(modules[0], "")
+    holders: dict = {}  # variable index -> the modules holding it, shallowest first
+    for module in modules:
+        for v in module.variables:
+            holders.setdefault(v, []).append(module)
+    for held in holders.values():
+        held.sort(key=lambda m: m.depth)
+    ops = graph_lib.flatten_graph_def(graph_def)
+    op_types = frozenset(op.type for op in ops)
+    by_name = {op.op_name: op for op in ops if not op.function}
+    variable_of = {}  # id(capture placeholder op) -> variable index
+    for i, variable in enumerate(variables):
+        op = by_name.get(variable.get("capture"))
+        if op is not None and i in holders:
+            variable_of[id(op)] = i
+    made_by = _calls(ops, modules)
+    readers, homes = _readers(ops, variable_of, holders, made_by)
     op_scopes = {op.placement for op in ops}
-    _find_scopes(modules[0], readers, op_scopes)
-    _place_ops(ops, modules, variable_of, readers, op_scopes)
+    _find_scopes(modules, ops, readers, made_by, op_scopes, op_types)
+    _find_parameter_free_scopes(modules, op_scopes)
+    _place_ops(ops, modules, variables, variable_of, homes, readers, made_by)
     labels = manifest.get("other_functions") if isinstance(manifest.get("other_functions"), list) else []
     others = [(str(labels[i]) if i < len(labels) else f"function_{i}", graph_lib.flatten_graph_def(g))
               for i, g in enumerate(other_graph_defs)]
     flat = graph_lib.FlatGraph(ops=ops, other_functions=others, eager_ops=[])
-    return build_graph_hierarchy(flat, name, modules={m.tree_path: m.summary() for m in modules})
+    shared = {v for v, held in holders.items() if len(held) > 1}
+    return build_graph_hierarchy(flat, name, modules={m.tree_path: m.summary(variables, shared) for m in modules})
 
 
 class _Module:
@@ -73,26 +133,46 @@ class _Module:
         self.name = str(record.get("name") or "module").replace("/", "_") or "module"
         self.class_name = str(record.get("class_name", ""))
         self.attribute_path = str(record.get("path", ""))
-        self.variables = [v for v in record.get("variables", []) if isinstance(v, dict)]
+        self.aliases = record["aliases"]
+        self.variables = list(dict.fromkeys(record.get("variables", [])))
+        self.calls = record["calls"]
         self.children: list = []
+        self.alias_children: list = []  # modules this one reaches through an attribute that is an alias
         self.tree_path = ""
-        self.scope = None  # its scope in the graph, once found
+        self.depth = 0
+        self.parent_module = None
+        self.scope = None  # its scope in the graph, once found (where most of its ops are)
+        self.scopes: list = []  # every scope it is found in (a bijector's is inside each method of its chain)
 
-    def own_params(self, trainable_only: bool) -> int:
-        return sum(_size(v.get("shape")) for v in self.variables if v.get("trainable") or not trainable_only)
+    def reachable_variables(self) -> set:
+        """The variables held by this module and every module it reaches (aliases included), each once."""
+        out, stack, seen = set(), [self], set()
+        while stack:
+            module = stack.pop()
+            if id(module) in seen:
+                continue
+            seen.add(id(module))
+            out.update(module.variables)
+            stack.extend(module.children + module.alias_children)
+        return out
 
-    def summary(self) -> dict:
-        params = sum(m.own_params(False) for m in self.subtree())
-        trainable = sum(m.own_params(True) for m in self.subtree())
-        return {
+    def summary(self, variables: list, shared: set) -> dict:
+        reachable = self.reachable_variables()
+        params = sum(_size(variables[v].get("shape")) for v in reachable)
+        trainable = sum(_size(variables[v].get("shape")) for v in reachable if variables[v].get("trainable"))
+        out = {
             "class_name": self.class_name,
             "attribute_path": self.attribute_path,
             "num_params": params,
             "num_trainable_params": trainable,
             "frozen": params > 0 and trainable == 0,
-            "variables": [{"name": str(v.get("name", "")), "shape": v.get("shape"), "dtype": str(v.get("dtype", "")),
-                           "trainable": bool(v.get("trainable"))} for v in self.variables],
+            "variables": [{"name": str(variables[v].get("name", "")), "shape": variables[v].get("shape"),
+                           "dtype": str(variables[v].get("dtype", "")), "trainable": bool(variables[v].get("trainable")),
+                           "shared": v in shared} for v in self.variables],
         }
+        if self.aliases:
+            out["aliases"] = [a["path"] for a in self.aliases]
+        return out
 
     def subtree(self):
         stack = [self]
@@ -113,30 +193,82 @@ def _size(shape) -> int:
     return size
 
 
-def _name_tree(module: _Module, parent_path: str) -> None:
-    taken: dict = {}
-    module.tree_path = f"{parent_path}/{module.name}" if parent_path else module.name
-    for child in module.children:
-        child.name = free_name(taken, child.name)
-        taken[child.name] = True
-        _name_tree(child, module.tree_path)
+def _name_tree(module: _Module, parent_path: str, depth: int = 0) -> None:
+    stack = [(module, parent_path, depth)]
+    while stack:
+        module, parent_path, depth = stack.pop()
+        module.tree_path = f"{parent_path}/{module.name}" if parent_path else module.name
+        module.depth = depth
+        taken: dict = {}
+        for child in module.children:
+            child.name = free_name(taken, child.name)
+            taken[child.name] = True
+            stack.append((child, module.tree_path, depth + 1))
 
 
-def _readers(ops: list, variable_of: dict) -> dict:
-    """id(module) -> the ops that read its variables directly."""
+def _calls(ops: list, modules: list) -> dict:
+    """id(op) -> the module whose call made it (the record's `calls`, by function and op name)."""
+    owner = {}
+    for module in modules:
+        for function, names in module.calls.items():
+            for op_name in names:
+                owner[(function, op_name)] = module
+    if not owner:
+        return {}
+    return {id(op): owner[(op.function, op.op_name)] for op in ops if (op.function, op.op_name) in owner}
+
+
+def _readers(ops: list, variable_of: dict, holders: dict, made_by: dict) -> tuple:
+    """({id(module): the ops that read its variables directly}, {variable index: the module its graph input sits
+    in}); see _home for a variable several modules hold."""
     readers: dict = {}
+    homes: dict = {}
     for op in ops:
         for producer, _, control in op.inputs:
-            owner = variable_of.get(id(producer))
-            if owner is not None and not control:
-                readers.setdefault(id(owner[0]), []).append(op)
-    return readers
+            variable = variable_of.get(id(producer))
+            if variable is not None and not control and op.type not in graph_lib.CALL_OPS:
+                home = _home(holders[variable], made_by.get(id(op)))
+                readers.setdefault(id(home), []).append(op)
+                homes.setdefault(variable, home)
+    for variable in variable_of.values():
+        homes.setdefault(variable, holders[variable][-1])
+    return readers, homes
 
 
-def _owner_scope(placement: str, op_scopes: set) -> str:
-    """The scope an op sits in, skipping scopes named after an op (`dense/MatMul/ReadVariableOp` -> `dense`)."""
+def _home(held: list, maker) -> "_Module":
+    """Which of the modules holding a variable (shallowest first) an op reading it belongs to, when `maker`'s call
+    made the op: the deepest holder below `maker` whose own call was not seen (it read the variable in a method,
+    like a TensorFlow Probability bijector whose flow holds the same variable); else the deepest holder that is
+    `maker` or above it (tied embeddings: each layer's call reads the one variable); else the deepest holder."""
+    if maker is None:
+        return held[-1]
+    ancestors = {}
+    module = maker
+    while module is not None:
+        ancestors[id(module)] = module
+        module = module.parent_module
+    for module in reversed(held):
+        if not module.calls and id(maker) in _ancestor_ids(module) and module is not maker:
+            return module
+    for module in reversed(held):
+        if id(module) in ancestors:
+            return module
+    return held[-1]
+
+
+def _ancestor_ids(module) -> set:
+    out = set()
+    while module is not None:
+        out.add(id(module))
+        module = module.parent_module
+    return out
+
+
+def _owner_scope(placement: str, op_scopes: set, op_types=()) -> str:
+    """The scope an op sits in, skipping scopes named after an op (`dense/MatMul/ReadVariableOp` -> `dense`) and
+    those op helpers open (`dense/Cast/ReadVariableOp` -> `dense`)."""
     scope = placement.rpartition("/")[0]
-    while scope and scope in op_scopes:
+    while scope and (scope in op_scopes or is_helper_scope(scope.rpartition("/")[2], op_types)):
         scope = scope.rpartition("/")[0]
     return scope
 
@@ -154,34 +286,87 @@ def _common_scope(scopes: list) -> str | None:
     return "/".join(parts)
 
 
-def _find_scopes(module: _Module, readers: dict, op_scopes: set) -> None:
-    """Each module's scope in the graph: where its variables are read, or above its children's scopes."""
-    for child in module.children:
-        _find_scopes(child, readers, op_scopes)
-    own = [_owner_scope(op.placement, op_scopes) for op in readers.get(id(module), [])]
-    if own:
-        module.scope = _common_scope(own)
-        return
-    child_scopes = [c.scope for c in module.children if c.scope]
-    common = _common_scope(child_scopes)
-    if common is not None and common in child_scopes:  # a container sits above its children
-        common = common.rpartition("/")[0]
-    module.scope = common or None
+def _find_scopes(modules: list, ops: list, readers: dict, made_by: dict, op_scopes: set, op_types) -> None:
+    """Each module's scope in the graph: where most ops its call made sit, else where its variables are read,
+    else above its children's scopes (a container)."""
+    made: dict = {}
+    for op in ops:
+        maker = made_by.get(id(op))
+        if maker is not None:
+            made.setdefault(id(maker), []).append(op)
+    for module in reversed(list(modules[0].subtree())):  # children before their parents
+        own = made.get(id(module)) or readers.get(id(module))
+        if own:
+            scopes = [_owner_scope(op.placement, op_scopes, op_types) for op in own]
+            module.scope = _most_common(scopes) or None
+            if id(module) not in made:  # each outermost scope its variables are read in
+                module.scopes = [s for s in dict.fromkeys(scopes) if s and not any(
+                    s.startswith(t + "/") for t in scopes if t)]
+            continue
+        child_scopes = [c.scope for c in module.children if c.scope]
+        common = _common_scope(child_scopes)
+        if common is not None and common in child_scopes:  # a container sits above its children
+            common = common.rpartition("/")[0]
+        module.scope = common or None
+    for module in modules:
+        if module.scope and not module.scopes:
+            module.scopes = [module.scope]
 
 
-def _place_ops(ops: list, modules: list, variable_of: dict, readers: dict, op_scopes: set) -> None:
-    """Move each op under the module that owns it: its scope's module, or among modules sharing that scope, the
-    one whose variables its data comes from."""
+def _most_common(scopes: list) -> str | None:
+    counts: dict = {}
+    for scope in scopes:
+        counts[scope] = counts.get(scope, 0) + 1
+    return min(counts, key=lambda s: (-counts[s], s.count("/"), s)) if counts else None
+
+
+_NUMBERED = re.compile(r"(?:_\d+)+")
+
+
+def _find_parameter_free_scopes(modules: list, op_scopes: set) -> None:
+    """A module no call, variable or child placed (a parameter-free layer of a record without calls) takes the
+    unclaimed scope below its parent's that bears its name, with the numbers Keras and TensorFlow add
+    (`add` -> `add_1`; `dense_1` -> `dense_1_2`)."""
+    claimed = {scope for m in modules for scope in m.scopes}
+    segments: dict = {}  # scope -> its child scopes, in graph order
+    for placement in op_scopes:
+        parts = placement.split("/")
+        for i in range(1, len(parts)):
+            segments.setdefault("/".join(parts[:i - 1]), {}).setdefault(parts[i - 1], None)
+    for module in modules:  # (parents before children: a parent's scope is found first)
+        parent = module.parent_module
+        if module.scope or parent is None or parent.scope is None:
+            continue
+        candidates = [s for s in segments.get(parent.scope, {}) if s == module.name or (
+            s.startswith(module.name) and _NUMBERED.fullmatch(s[len(module.name):]))]
+        for segment in sorted(candidates, key=lambda s: (s != module.name, len(s), s)):
+            scope = f"{parent.scope}/{segment}" if parent.scope else segment
+            if scope not in claimed:
+                module.scope, module.scopes = scope, [scope]
+                claimed.add(scope)
+                break
+
+
+def _place_ops(ops: list, modules: list, variables: list, variable_of: dict, homes: dict, readers: dict,
+               made_by: dict) -> None:
+    """Move each op under the module that owns it: the one whose call made it (or a module below it whose scope
+    holds it), else its scope's module, or among modules sharing that scope, the one whose variables its data
+    comes from. A variable's graph input goes to the module it belongs to (_readers)."""
     by_scope: dict = {}
     for module in modules:
-        if module.scope:
-            by_scope.setdefault(module.scope, []).append(module)
+        for scope in module.scopes:
+            by_scope.setdefault(scope, []).append(module)
     shared_owner = _attribute_shared_scopes(ops, by_scope, readers)
     for op in ops:
-        owner = variable_of.get(id(op))
-        if owner is not None:
-            module, variable = owner
-            op.placement = f"{module.tree_path}/{_short_name(variable.get('name', op.op_name))}"
+        variable = variable_of.get(id(op))
+        if variable is not None:
+            op.placement = f"{homes[variable].tree_path}/{_short_name(variables[variable].get('name', op.op_name))}"
+            continue
+        maker = made_by.get(id(op))
+        if maker is not None:
+            module = _deepest_scope_holder(maker, op.placement)
+            scope = next((s for s in module.scopes if op.placement.startswith(s + "/")), module.scope)
+            op.placement = f"{module.tree_path}/{_relative_to(op.placement, scope)}"
             continue
         scope = op.placement.rpartition("/")[0]
         while scope and scope not in by_scope:
@@ -191,6 +376,34 @@ def _place_ops(ops: list, modules: list, variable_of: dict, readers: dict, op_sc
         candidates = by_scope[scope]
         module = candidates[0] if len(candidates) == 1 else shared_owner.get(id(op), candidates[0])
         op.placement = f"{module.tree_path}/{op.placement[len(scope) + 1:]}"
+
+
+def _deepest_scope_holder(maker: "_Module", placement: str) -> "_Module":
+    """`maker`, or the deepest module below it that no call of its own was seen for and whose scope holds
+    `placement` (its method ran inside `maker`'s call)."""
+    best = maker
+    stack = list(maker.children)
+    while stack:
+        module = stack.pop()
+        if not module.calls and _holds(module, placement) and (best is maker or module.depth > best.depth):
+            best = module
+        stack.extend(module.children)
+    return best
+
+
+def _holds(module: "_Module", placement: str) -> bool:
+    return any(placement.startswith(scope + "/") for scope in module.scopes)
+
+
+def _relative_to(placement: str, scope: str | None) -> str:
+    """`placement` below `scope`; outside it, what follows the scopes the two share."""
+    if scope and placement.startswith(scope + "/"):
+        return placement[len(scope) + 1:]
+    parts, other = placement.split("/"), (scope or "").split("/")
+    i = 0
+    while i < min(len(parts) - 1, len(other)) and parts[i] == other[i]:
+        i += 1
+    return "/".join(parts[i:]) if scope else parts[-1]
 
 
 def _attribute_shared_scopes(ops: list, by_scope: dict, readers: dict) -> dict:
@@ -219,7 +432,7 @@ def _attribute_shared_scopes(ops: list, by_scope: dict, readers: dict) -> dict:
             for op in level:
                 module = owner[id(op)]
                 for other in neighbours(op):
-                    if id(other) not in owner and other.placement.startswith(module.scope + "/"):
+                    if id(other) not in owner and _holds(module, other.placement):
                         owner[id(other)] = module
                         following.append(other)
             level = following

@@ -85,7 +85,8 @@ def test_modules_sharing_a_scope_are_two_nodes_with_their_own_ops(client):
     assert status == 200
     twin = body["node"]
     assert twin["class_name"].endswith("Twin") and twin["num_params"] == 31 and twin["num_trainable_params"] == 26
-    assert twin["variables"] == [{"name": "twin/frozen:0", "shape": [5], "dtype": "float32", "trainable": False}]
+    assert twin["variables"] == [{"name": "twin/frozen:0", "shape": [5], "dtype": "float32", "trainable": False,
+                                  "shared": False}]
     dense = module_children(twin)
     assert set(dense) == {"dense", "dense (2)"}
     assert (dense["dense"]["num_params"], dense["dense (2)"]["num_params"]) == (16, 10)
