@@ -40,6 +40,9 @@ def main(argv=None) -> int:
 
 
 def _summary(args) -> int:
+    """Each readable record's table (or JSON); each unreadable one's reason on stderr, one line each. The exit
+    status is 1 when any record could not be read, so a script sees it; the readable ones are printed all the
+    same."""
     if not os.path.isdir(args.logdir):
         raise ValueError(f"{args.logdir} is not a directory.")
     provider = _data_provider(args.logdir)
@@ -51,9 +54,15 @@ def _summary(args) -> int:
                          ". Record one with tf.summary.trace_on(graph=True) ... tf.summary.trace_export(name, step=0),"
                          " or tb_module_plugin.summary.module_graph(name, module, example_input).")
     out = {}
+    failed = 0
     for record in records:
-        blobs = [provider.read_blob(ctx, blob_key=key) for key in sources.latest_blob_keys(provider, ctx, "", record)]
-        hierarchy = sources.build_hierarchy(record, blobs)
+        try:
+            blobs = sources.read_blobs(provider, ctx, record, sources.latest_blob_keys(provider, ctx, "", record))
+            hierarchy = sources.build_hierarchy(record, blobs)
+        except (GraphError, sources.RecordNotFound) as e:
+            print(f"error: {record.run} / {record.tag}: {e}", file=sys.stderr)
+            failed += 1
+            continue
         if args.json:
             out[f"{record.run}/{record.tag}"] = hierarchy.node_json("", max(0, min(args.depth, 8)))
         else:
@@ -62,7 +71,7 @@ def _summary(args) -> int:
             print()
     if args.json:
         print(json.dumps(out, indent=1))
-    return 0
+    return 1 if failed else 0
 
 
 def format_table(hierarchy, depth: int) -> str:

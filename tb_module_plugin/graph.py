@@ -114,8 +114,8 @@ def parse_graph_def(blob: bytes):
     return graph
 
 
-def parse_run_metadata(blob: bytes) -> list:
-    """The GraphDefs of a trace_export record, in recording order."""
+def parse_run_metadata(blob: bytes, profiled: bool = False) -> list:
+    """The GraphDefs of a trace_export record, in recording order (`profiled`: written with profiler=True)."""
     try:
         run_metadata = lite_proto.RunMetadata.FromString(blob)
     except (pb_message.DecodeError, RuntimeError, ValueError) as e:
@@ -129,17 +129,26 @@ def parse_run_metadata(blob: bytes) -> list:
     if not graphs:
         graphs = [g for g in run_metadata.partition_graphs if g.node]
     if not graphs:
-        raise GraphError(
-            "This trace holds no graph. On TensorFlow 2.21, tf.summary.trace_on(graph=True, profiler=True) "
-            "without profiler_outdir records an empty RunMetadata. Record the graph with "
-            "tf.summary.trace_on(graph=True) alone, then call your tf.function and "
-            "tf.summary.trace_export(name, step=0); or write it with "
-            "tb_module_plugin.summary.module_graph(name, module, example_input)."
-        )
+        raise GraphError(empty_trace_message(profiled))
     # Each graph copied out on its own: its ops keep its nodes, which would otherwise keep the whole record (the
     # optimized and partition graphs a trace also holds) alive.
     return [_readable(lite_proto.GraphDef.FromString(g.SerializeToString()),
                       "This trace record is not a readable RunMetadata") for g in graphs]
+
+
+def empty_trace_message(profiled: bool) -> str:
+    """What an empty trace means, the commonest cause first."""
+    causes = ("Most often the tf.function had already run before tf.summary.trace_on(graph=True): a function is "
+              "recorded only while it is being traced, so call trace_on before its first call (a Keras model's step "
+              "called once before trace_on records no graph at all).")
+    if profiled:
+        causes += (" This record was written with profiler=True: on TensorFlow 2.21, tf.summary.trace_on(graph=True, "
+                   "profiler=True) without profiler_outdir records an empty trace too; record the graph with "
+                   "tf.summary.trace_on(graph=True) alone and profile a later call with "
+                   "tf.profiler.experimental.start/stop.")
+    return ("This trace holds no graph. " + causes + " To record it: tf.summary.trace_on(graph=True), then the first "
+            "call of your tf.function, then tf.summary.trace_export(name, step=0); or write it with "
+            "tb_module_plugin.summary.module_graph(name, module, example_input).")
 
 
 def _readable(graph_def, unreadable: str):

@@ -3,7 +3,9 @@
 Objects of a loaded SavedModel are `_UserObject`s, not the classes that were saved; the SavedModel's own object
 graph (`saved_model.pb`) says what each was: Keras metadata (tf_keras and Keras 2 write a layer's `class_name`
 and `name`), each variable once (one node, however many lists and attributes hold it), and whether Keras counted
-it as trainable (the holder's `trainable_variables` list). Its children names are the attribute paths.
+it as trainable (the holder's `trainable_variables` list). Its children names are the attribute paths. A Keras 3
+`model.export()` keeps no layers (the root holds every variable), and a second copy of each variable under
+another node, which the functions do not use.
 """
 
 from __future__ import annotations
@@ -93,7 +95,7 @@ class SavedModelTree(ModuleTree):
         unique, seen = [], set()
         for child_id in variables:
             key = _variable_key(self._nodes[child_id].variable)
-            if child_id in seen or key in seen:
+            if child_id in seen or key in seen or _is_random_state(self._nodes[child_id].variable):
                 continue  # one node held by several lists; or Keras 3's export keeping a copy under another node
             seen.update((child_id, key))
             obj = self._loaded.get(child_id)
@@ -117,6 +119,12 @@ class SavedModelTree(ModuleTree):
                 path.rsplit(".", 1)[-1] if path else "model")
         class_name = metadata.get("class_name") if isinstance(metadata.get("class_name"), str) else ""
         return {"name": name, "class_name": class_name or "", "scope": ""}
+
+
+def _is_random_state(variable) -> bool:
+    """A Keras 3 SeedGenerator's state (a Dropout's): a variable Keras does not count among the layer's weights,
+    which its export lists with them."""
+    return variable.name.rsplit("/", 1)[-1] == "seed_generator_state"
 
 
 def _variable_key(variable) -> tuple:

@@ -170,4 +170,5 @@ def _build(record: GraphRecord, blobs: list) -> Hierarchy:
         graph_def = graph_lib.parse_graph_def(blob)
         flat = graph_lib.FlatGraph(ops=graph_lib.flatten_graph_def(graph_def), other_functions=[], eager_ops=[])
         return build_graph_hierarchy(flat, record.run)
-    return build_graph_hierarchy(graph_lib.flatten_trace(graph_lib.parse_run_metadata(blob)), record.tag)
+    graphs = graph_lib.parse_run_metadata(blob, profiled=record.plugin_name == "graph_run_metadata")
+    return build_graph_hierarchy(graph_lib.flatten_trace(graphs), record.tag)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Mapping
 
 from . import PLUGIN_NAME
 
@@ -231,8 +232,10 @@ def _keras_members(layer) -> tuple:
     names = _attribute_names(layer)
     children = []
     for i, sublayer in enumerate(sublayers):
-        public, private = names.get(id(sublayer), (None, None))
-        children.append((public or (f"{listed}[{i}]" if listed else private) or f"_layers[{i}]", sublayer))
+        ranked = names.get(id(sublayer), {})
+        if listed:
+            ranked.setdefault(2, f"{listed}[{i}]")
+        children.append((ranked[min(ranked)] if ranked else f"_layers[{i}]", sublayer))
     if not hasattr(layer, "_trainable_weights"):  # Keras 3
         own = list(layer._trainable_variables) + list(layer._non_trainable_variables)
         variables = [(v, bool(v.trainable)) for v in own]
@@ -244,23 +247,23 @@ def _keras_members(layer) -> tuple:
 
 
 def _attribute_names(obj) -> dict:
-    """id(value) -> (first public attribute path, first private one) for what `obj`'s attributes hold, lists and
-    dicts included (`blocks[2]`, `heads['a']`)."""
+    """id(value) -> {rank: the first attribute path of that rank} for what `obj`'s attributes hold, lists and
+    dicts included (`blocks[2]`, `heads['a']`). Ranks, best first: 0 a public attribute, 1 an item of a public
+    list or dict, (2: a model's `layers[i]`, added by the caller), 3 a private attribute (keras-hub's
+    `_self_attention_layer`), 4 an item of a private list (Keras's own `_layers`)."""
     names: dict = {}
     for key, value in sorted(vars(obj).items()):
+        private = key.startswith("_")
         if isinstance(value, (list, tuple)):
             items = [(f"{key}[{i}]", item) for i, item in enumerate(value)]
+            rank = 4 if private else 1
         elif isinstance(value, dict):
             items = [(f"{key}[{k!r}]", item) for k, item in value.items() if isinstance(k, (str, int))]
+            rank = 4 if private else 1
         else:
-            items = [(key, value)]
+            items, rank = [(key, value)], 3 if private else 0
         for path, item in items:
-            public, private = names.get(id(item), (None, None))
-            if key.startswith("_"):
-                private = private or path
-            else:
-                public = public or path
-            names[id(item)] = (public, private)
+            names.setdefault(id(item), {}).setdefault(rank, path)
     return names
 
 
@@ -272,7 +275,7 @@ def _module_members(tf, obj) -> tuple:
     for path, value in obj._flatten(recursive=False, with_path=True,
                                     predicate=lambda v: _is_module(tf, v) or isinstance(v, tf.Variable)):
         if _is_module(tf, value):
-            children.append((_path_text(path), value))
+            children.append((_path_text(obj, path), value))
         elif id(value) not in seen:
             seen.add(id(value))
             variables.append((value, bool(value.trainable)))
@@ -302,11 +305,22 @@ def _common_variable_scope(variables: list) -> str:
     return scopes[0] if scopes and all(s == scopes[0] for s in scopes) else ""
 
 
-def _path_text(path: tuple) -> str:
-    """('blocks', 2, 'up') -> `blocks[2].up`, as a person would write the attribute."""
-    text = ""
+def _path_text(obj, path: tuple) -> str:
+    """('blocks', 2, 'up') -> `blocks[2].up`, as a person would write it: attributes after a dot, list items and
+    dict keys in brackets (`_parameters['bijectors'][0]`), told apart by walking the objects."""
+    text, current = "", obj
     for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+        if isinstance(current, Mapping):
+            text += f"[{part!r}]"
+        elif isinstance(part, int) and not isinstance(current, Mapping):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+        try:
+            current = current[part] if isinstance(current, Mapping) or isinstance(part, int) else getattr(
+                current, part)
+        except (KeyError, IndexError, TypeError, AttributeError):
+            current = None
     return text
 
 
@@ -406,8 +420,8 @@ class CallRecorder:
 
     def by_function(self, concrete) -> dict:
         """module index -> {function name: [op names]}: "" for the traced graph itself, else each FunctionDef of
-        its library that holds every op of the graph the op was made in (a function and the forward variant a
-        gradient tape makes of it hold the same ops)."""
+        its library that holds every op of the graph the op was made in but its argument placeholders (a function
+        and the forward variant a gradient tape makes of it hold the same ops)."""
         main = concrete.graph
         library = {f.signature.name: {n.name for n in f.node_def} for f in main.as_graph_def().library.function}
         functions: dict = {}
@@ -415,7 +429,7 @@ class CallRecorder:
             if graph is main:
                 functions[key] = [""]
             else:
-                names = {op.name for op in graph.get_operations()}
+                names = {op.name for op in graph.get_operations() if op.type != "Placeholder"}
                 functions[key] = [f for f, nodes in library.items() if names and names <= nodes]
         out: dict = {}
         for index, made in self._made.items():

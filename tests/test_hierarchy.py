@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from tensorboard.compat.proto import attr_value_pb2, config_pb2, function_pb2, graph_pb2, node_def_pb2, types_pb2
@@ -167,11 +168,20 @@ def test_trace_keeps_the_last_real_graph_and_tucks_the_rest():
 
 @pytest.mark.parametrize("blob,words", [
     (b"\x08\x96\x01garbage\xff", "not a readable RunMetadata"),
-    (config_pb2.RunMetadata().SerializeToString(), "profiler=True"),
+    (config_pb2.RunMetadata().SerializeToString(), "had already run before tf.summary.trace_on(graph=True)"),
 ])
 def test_unreadable_traces_explain_themselves(blob, words):
-    with pytest.raises(graph_lib.GraphError, match=words.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(graph_lib.GraphError, match=re.escape(words)) as raised:
         graph_lib.parse_run_metadata(blob)
+    assert "profiler" not in str(raised.value)  # not a record written with profiler=True: not its cause
+
+
+def test_an_empty_profiled_trace_names_both_causes_the_commonest_first():
+    message = str(pytest.raises(graph_lib.GraphError, graph_lib.parse_run_metadata,
+                                config_pb2.RunMetadata().SerializeToString(), profiled=True).value)
+    assert message.startswith("This trace holds no graph.")
+    assert message.index("before tf.summary.trace_on") < message.index("profiler=True") < message.index(
+        "module_graph(")
 
 
 KERAS3_FUNCTIONAL = {"module": "keras", "class_name": "Functional", "config": {"name": "func", "layers": [

@@ -198,3 +198,26 @@ def test_savedmodel_import_shows_the_tutorial_module(tmp_path):
     assert module["name"] == "demo_module" and module["num_params"] == 1
     names = json.dumps(module)
     assert "AssignAddVariableOp" in names
+
+
+def test_cli_prints_every_readable_record_and_names_each_unreadable_one(tmp_path, logdir):
+    """One record that does not read among good ones: the good ones are printed, the bad one's reason is one line
+    on stderr, and the exit status says that something failed."""
+    import shutil
+
+    from tensorboard.compat.proto import config_pb2
+
+    from .traces import write_raw
+
+    shutil.copytree(logdir, tmp_path / "logs")
+    write_raw(str(tmp_path / "logs" / "empty"), "graph_run_metadata_graph", "step",
+              config_pb2.RunMetadata().SerializeToString())
+    code, out, err = cli("summary", tmp_path / "logs")
+    assert code == 1
+    assert [line for line in err.splitlines() if line.strip()] == [
+        line for line in err.splitlines() if line.startswith("error: empty / step: This trace holds no graph.")]
+    assert len(err.strip().splitlines()) == 1 and "profiler" not in err
+    for run, tag in (("twin", "twin"), ("keras", "seq"), ("keras_nested", "outer"), ("demo", "addprint")):
+        assert f"{run} / {tag} (module)" in out
+    code, out, err = cli("summary", tmp_path / "logs", "--json")
+    assert code == 1 and set(json.loads(out)) == {"twin/twin", "keras/seq", "keras_nested/outer", "demo/addprint"}
