@@ -189,6 +189,7 @@ def flatten_trace(graph_defs: list) -> FlatGraph:
     eager = [g for g, eager_op in zip(graph_defs, is_eager) if eager_op]
     if not real:
         real, eager = eager[-1:], eager[:-1]
+    real = _without_callees(real)
     main = flatten_graph_def(real[-1])
     others = []
     for graph_def in real[:-1]:
@@ -203,6 +204,25 @@ def flatten_trace(graph_defs: list) -> FlatGraph:
                 placement = f"{op_type}_{k}" if k else op_type
                 eager_ops.append(Op(placement, name, op_type, node_def))
     return FlatGraph(ops=main, other_functions=others, eager_ops=eager_ops)
+
+
+def _without_callees(graphs: list) -> list:
+    """The graphs that no other graph of the trace calls: the runtime may record a function that the traced one
+    calls as a graph of its own, and the call is expanded in place already. A graph is a callee when its ops (but
+    its arguments, `_Arg`s or a FuncGraph's placeholders, and return values) are those of a function in another
+    graph's library."""
+    libraries = [{f.signature.name: {n.name for n in f.node_def} for f in _functions(g)} for g in graphs]
+    if len(graphs) < 2 or not any(libraries):
+        return graphs
+    kept = []
+    for i, graph in enumerate(graphs):
+        names = {name for name, op_type, _ in _nodes(graph)
+                 if op_type not in ARG_OPS and op_type not in RETVAL_OPS and op_type != "Placeholder"}
+        called = names and any(names == nodes for j, library in enumerate(libraries) if j != i
+                               for nodes in library.values())
+        if not called:
+            kept.append(graph)
+    return kept or graphs[-1:]
 
 
 def is_eager_op_graph(graph) -> bool:

@@ -375,3 +375,39 @@ def test_a_group_answer_is_remembered():
     assert h.details_json("net") is h.details_json("net")
     assert h.details_json("net")["inputs"][0]["path"] == "inputs/x"
     assert h.details_json("net/a") is not h.details_json("net/a")  # an op's answer is cheap: made each time
+
+
+@pytest.mark.parametrize("callee_first", [True, False])
+def test_a_function_the_trace_also_recorded_on_its_own_is_shown_once(callee_first):
+    """The runtime can record a called function's graph beside the graph that calls it (in either order): the call
+    is expanded in place, and the callee is neither taken for the traced function nor shown again."""
+    from .traces import tf
+
+    class Cell(tf.Module):
+        def __init__(self):
+            super().__init__(name="cell")
+            with self.name_scope:
+                self.w = tf.Variable(tf.ones([2, 2]), name="w")
+
+        @tf.function
+        def __call__(self, x):
+            with self.name_scope:
+                return tf.matmul(x, self.w)
+
+    cell = Cell()
+
+    @tf.function
+    def step(x):
+        return cell(x) + 1.0
+
+    outer = step.get_concrete_function(tf.ones([1, 2])).graph.as_graph_def()
+    inner = cell.__call__.get_concrete_function(tf.ones([1, 2])).graph.as_graph_def()
+    inner.ClearField("library")
+    run_metadata = config_pb2.RunMetadata()
+    for g in ([inner, outer] if callee_first else [outer, inner]):
+        run_metadata.function_graphs.add().pre_optimization_graph.ParseFromString(g.SerializeToString())
+    flat = graph_lib.flatten_trace(graph_lib.parse_run_metadata(run_metadata.SerializeToString()))
+    assert flat.other_functions == []
+    h = hierarchy.build_graph_hierarchy(flat, "trace")
+    assert "cell" in children(h) and "other_functions" not in children(h)
+    assert {op.op_name for op in flat.ops if op.function} >= {"cell/MatMul"}

@@ -9,6 +9,8 @@ import { childPath, type VisibleNode } from "./visible";
 
 /** Long lists (a group's inputs can number thousands) are cut here, with a line saying how many more. */
 const MAX_ROWS = 200;
+/** Other attribute paths of one module shown (a TensorFlow Probability bijector is reached through dozens). */
+const MAX_ALIASES = 8;
 
 export interface DetailsPanelHandlers {
   /** The user clicked a node path in the panel (an input, an output, a variable). */
@@ -103,6 +105,19 @@ export class DetailsPanel {
         module.attributePath === "" ? "(the recorded module itself)" : html("code", {}, module.attributePath),
       ]);
     }
+    if (module?.aliases?.length) {
+      const shown = module.aliases.slice(0, MAX_ALIASES);
+      const more = module.aliases.length - shown.length;
+      facts.push([
+        "Also reached as",
+        html(
+          "span",
+          { class: "mg-aliases" },
+          ...shown.flatMap((alias, i) => [i ? ", " : "", html("code", {}, alias)]),
+          more > 0 ? ` and ${more} more` : "",
+        ),
+      ]);
+    }
     if (module?.numParams !== undefined) {
       const total = formatNumber(module.numParams);
       facts.push([
@@ -192,11 +207,23 @@ export class DetailsPanel {
     return this.section("Op types", ["Op", "Count"], rows);
   }
 
-  /** The variables a recorded module owns; frozen ones (not trainable) are marked. */
+  /** The variables a recorded module holds; frozen ones (not trainable) and shared ones are marked. */
   private moduleVariables(variables: ModuleVariable[] | undefined): HTMLElement | string {
     const list = variables ?? [];
     const rows = list.map((variable) => [
-      variable.name,
+      variable.shared
+        ? html(
+            "span",
+            {},
+            variable.name,
+            " ",
+            html(
+              "span",
+              { class: "mg-shared-mark", title: "another module holds it too: counted once, in the modules above both" },
+              "shared",
+            ),
+          )
+        : variable.name,
       variable.shape,
       variable.dtype,
       variable.trainable ? "trainable" : html("span", { class: "mg-frozen-mark" }, "❄ frozen"),

@@ -9,6 +9,8 @@ export interface ModuleVariable {
   shape: string;
   dtype: string;
   trainable: boolean;
+  /** Another module holds it too (counted once, in the modules above both). */
+  shared: boolean;
 }
 
 export interface ModuleInfo {
@@ -18,6 +20,8 @@ export interface ModuleInfo {
   shortClass?: string;
   /** Where the module hangs off its parent ("blocks[2].up"); "" for the recorded module itself. */
   attributePath?: string;
+  /** Other attribute paths that reach the same object. */
+  aliases?: string[];
   numParams?: number;
   numTrainableParams?: number;
   /** Parameter counts estimated from the shapes of the variables the scope reads (no module record). */
@@ -50,7 +54,7 @@ function moduleVariables(raw: unknown): ModuleVariable[] | undefined {
   const variables: ModuleVariable[] = [];
   for (const entry of raw) {
     if (!entry || typeof entry !== "object") continue;
-    const { name, shape, dtype, trainable } = entry as Record<string, unknown>;
+    const { name, shape, dtype, trainable, shared } = entry as Record<string, unknown>;
     // The node route's "variables" (captured variables, with a path) are not these.
     if (typeof trainable !== "boolean") continue;
     variables.push({
@@ -58,6 +62,7 @@ function moduleVariables(raw: unknown): ModuleVariable[] | undefined {
       shape: formatShape(shape),
       dtype: typeof dtype === "string" ? dtype : "",
       trainable,
+      shared: shared === true,
     });
   }
   return variables;
@@ -79,6 +84,10 @@ export function moduleInfoOf(node: ModuleSource): ModuleInfo | undefined {
   if (typeof node.attribute_path === "string") {
     info.attributePath = node.attribute_path;
     any = true;
+  }
+  if (Array.isArray(node.aliases)) {
+    const aliases = node.aliases.filter((alias): alias is string => typeof alias === "string");
+    if (aliases.length) info.aliases = aliases;
   }
   if (isCount(node.num_params)) {
     info.numParams = node.num_params;

@@ -29,12 +29,15 @@ export interface RepeatMark {
   count: number;
 }
 
-/** A variable a recorded module owns directly (hierarchy route; shape as a list of dimensions). */
+/** A variable a recorded module holds directly (hierarchy route; shape as a list of dimensions). */
 export interface RecordedVariable {
   name: string;
   shape: (number | null)[] | string | null;
   dtype: string;
+  /** As the framework that holds it says (Keras asks the layer or its variable, not the tf.Variable). */
   trainable: boolean;
+  /** Another module holds it too: it is counted once, in the modules above both. */
+  shared?: boolean;
 }
 
 /** Fields of module nodes: from a module record, estimated from a trace, or from a Keras callback layer. */
@@ -42,6 +45,8 @@ export interface ModuleFields {
   repeat?: RepeatMark;
   class_name?: string;
   attribute_path?: string;
+  /** Other attribute paths that reach the same module object (its subtree is shown under `attribute_path`). */
+  aliases?: string[];
   num_params?: number;
   num_trainable_params?: number;
   params_estimated?: boolean;

@@ -75,10 +75,22 @@ test("a recorded module's facts: class, attribute path, parameters, frozen, vari
     paramsEstimated: false,
     frozen: true,
     variables: [
-      { name: "sequential/dense/kernel", shape: "[10,4]", dtype: "float32", trainable: false },
-      { name: "sequential/dense/bias", shape: "[4]", dtype: "float32", trainable: false },
+      { name: "sequential/dense/kernel", shape: "[10,4]", dtype: "float32", trainable: false, shared: false },
+      { name: "sequential/dense/bias", shape: "[4]", dtype: "float32", trainable: false, shared: false },
     ],
   });
+});
+
+test("a shared variable and the other paths of a module object are kept", () => {
+  const info = moduleInfoOf({
+    kind: "module",
+    class_name: "tensorflow_probability.python.bijectors.shift.Shift",
+    attribute_path: "chain._bijectors[0]",
+    aliases: ["chain._bijectors_trackable[0]", 7 as unknown as string],
+    variables: [{ name: "flow/shift:0", shape: [3], dtype: "float32", trainable: true, shared: true }],
+  })!;
+  assert.deepEqual(info.aliases, ["chain._bijectors_trackable[0]"]);
+  assert.deepEqual(info.variables, [{ name: "flow/shift:0", shape: "[3]", dtype: "float32", trainable: true, shared: true }]);
 });
 
 test("Keras callback layers: trainable false is frozen; estimates are marked; plain nodes have no facts", () => {
