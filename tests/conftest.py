@@ -71,16 +71,8 @@ def _resnet_cache_key():
 @pytest.fixture(scope="session")
 def resnet_logdir():
     """The ResNet50 training step (about 20 s to write), cached across sessions."""
-    cached = support.CACHE_DIR / f"resnet50-{_resnet_cache_key()}"
-    done = cached / ".complete"
-    if not done.exists():
-        tmp = cached.with_name(cached.name + f".tmp{os.getpid()}")
-        shutil.rmtree(tmp, ignore_errors=True)
-        support.write_demo(tmp, skip_resnet=False, only=[RESNET_RUN])
-        (tmp / ".complete").write_text("written by tests/conftest.py\n")
-        shutil.rmtree(cached, ignore_errors=True)
-        tmp.rename(cached)
-    return cached
+    return support.cached_logdir("resnet50", _resnet_cache_key(),
+                                 lambda tmp: support.write_demo(tmp, skip_resnet=False, only=[RESNET_RUN]))
 
 
 @pytest.fixture(scope="session")

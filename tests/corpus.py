@@ -300,7 +300,9 @@ def keras3_resnet50(logdir: Path) -> list:
     return [trace, record]
 
 
-def _keras3_functional(keras):
+def _functional(keras):
+    """A functional model with a nested Sequential, a frozen layer, batch norm and parameter-free layers, in Keras 3
+    (`keras`) or tf_keras (`tf_keras`): the same code builds both."""
     inner = keras.Sequential([keras.layers.Dense(8, activation="relu", name="dense"),
                               keras.layers.BatchNormalization(name="norm"),
                               keras.layers.Dense(4, name="dense_1")], name="inner")
@@ -319,14 +321,14 @@ def _keras3_functional(keras):
 def keras3_functional(logdir: Path) -> list:
     import keras
 
-    model = _keras3_functional(keras)
+    model = _functional(keras)
     optimizer = keras.optimizers.Adam(0.01)
     optimizer.build(model.trainable_variables)
     step = keras3_train_step(model, keras.losses.MeanSquaredError(), optimizer)
     trace = write_trace(logdir, "keras3_functional", model, step, (tf.ones([4, 6]), tf.ones([4, 3])),
                         extra_roots=[optimizer])
-    record = write_record(logdir, "keras3_functional", _keras3_functional(keras), (tf.ones([2, 6]),))
-    saved = write_savedmodel(logdir, "keras3_functional", _keras3_functional(keras),
+    record = write_record(logdir, "keras3_functional", _functional(keras), (tf.ones([2, 6]),))
+    saved = write_savedmodel(logdir, "keras3_functional", _functional(keras),
                              lambda m, d: m.export(d, verbose=False))
     return [trace, record, saved]
 
@@ -348,25 +350,10 @@ def keras_hub_bert(logdir: Path) -> list:
     return [trace, record]
 
 
-def _tf_keras_functional(tf_keras):
-    inner = tf_keras.Sequential([tf_keras.layers.Dense(8, activation="relu", name="dense"),
-                                 tf_keras.layers.BatchNormalization(name="norm"),
-                                 tf_keras.layers.Dense(4, name="dense_1")], name="inner")
-    inputs = tf_keras.Input((6,), name="features")
-    x = tf_keras.layers.Dense(6, name="stem")(inputs)
-    x = inner(x)
-    x = tf_keras.layers.Dropout(0.25, name="dropout")(x)
-    y = tf_keras.layers.Dense(3, name="head")(x)
-    y = tf_keras.layers.Add(name="add")([y, tf_keras.layers.Dense(3, name="skip")(inputs)])
-    model = tf_keras.Model(inputs, y, name="functional")
-    model.get_layer("stem").trainable = False
-    return model
-
-
 def tf_keras_functional(logdir: Path) -> list:
     import tf_keras
 
-    model = _tf_keras_functional(tf_keras)
+    model = _functional(tf_keras)
     optimizer = tf_keras.optimizers.SGD(0.01, momentum=0.9)
     loss_fn = tf_keras.losses.MeanSquaredError()
 
@@ -380,8 +367,8 @@ def tf_keras_functional(logdir: Path) -> list:
 
     trace = write_trace(logdir, "tf_keras_functional", model, step, (tf.ones([4, 6]), tf.ones([4, 3])),
                         extra_roots=[optimizer])
-    record = write_record(logdir, "tf_keras_functional", _tf_keras_functional(tf_keras), (tf.ones([2, 6]),))
-    saved = write_savedmodel(logdir, "tf_keras_functional", _tf_keras_functional(tf_keras), tf.saved_model.save)
+    record = write_record(logdir, "tf_keras_functional", _functional(tf_keras), (tf.ones([2, 6]),))
+    saved = write_savedmodel(logdir, "tf_keras_functional", _functional(tf_keras), tf.saved_model.save)
     return [trace, record, saved]
 
 

@@ -8,6 +8,7 @@ written with TensorBoard's own event writer.
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -69,6 +70,20 @@ def run_python(code_or_args, timeout=600, cwd=REPO):
 
 
 # --- Writing logdirs ---------------------------------------------------------------
+def cached_logdir(name, key, write):
+    """CACHE_DIR/<name>-<key>, written by `write(folder)` the first time (into a temporary folder, renamed when
+    complete, so an interrupted run leaves nothing half-written behind)."""
+    cached = CACHE_DIR / f"{name}-{key}"
+    if not (cached / ".complete").exists():
+        tmp = cached.with_name(cached.name + f".tmp{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        write(tmp)
+        (tmp / ".complete").write_text("written by the tests (tests/support.py cached_logdir)\n")
+        shutil.rmtree(cached, ignore_errors=True)
+        tmp.rename(cached)
+    return cached
+
+
 def write_demo(logdir, skip_resnet=True, only=None):
     """`python -m tb_module_plugin.demo --logdir LOGDIR` in a subprocess."""
     args = ["-m", "tb_module_plugin.demo", "--logdir", str(logdir)]

@@ -68,6 +68,17 @@ def test_demo_top_level_has_no_graph_n_and_no_args(tensorboard, run, tag):
     assert not args, f"captured/function _Arg ops at the top level: {args[:10]}"
 
 
+@pytest.mark.parametrize("run,tag", DEMO_TRACES)
+def test_no_module_of_a_demo_trace_is_named_after_an_op_helper(tensorboard, run, tag):
+    """Keras 3 reads a kernel under `<layer>/Cast/ReadVariableOp`, a BatchNormalization's variables under
+    `Cast`..`Cast_3`: those scopes are the layer's, not modules of their own."""
+    for helper in ("Cast", "batchnorm", "moments", "ReadVariableOp", "BiasAdd"):
+        matches = ok_json(tensorboard.api("search", run=run, tag=tag, q=helper, limit=500))["matches"]
+        named = [m["path"] for m in matches if m["kind"] == "module" and re.fullmatch(
+            re.escape(helper) + r"(_\d+)*", m["name"])]
+        assert not named, (helper, named[:10])
+
+
 def test_demo_module_at_top_with_its_ops(tensorboard):
     root = hierarchy(tensorboard, "demo_module", "addprint")
     top = {c["name"]: c for c in root["children"]}

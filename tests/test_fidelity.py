@@ -14,7 +14,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from importlib.metadata import PackageNotFoundError, version
@@ -47,15 +46,8 @@ def _cache_key() -> str:
 @pytest.fixture(scope="session")
 def corpus_logdir():
     """The corpus (about two minutes to write), cached across sessions in .cache/."""
-    cached = support.CACHE_DIR / f"corpus-{_cache_key()}"
-    if not (cached / ".complete").exists():
-        tmp = cached.with_name(cached.name + f".tmp{os.getpid()}")
-        shutil.rmtree(tmp, ignore_errors=True)
-        support.run_python([str(CORPUS), str(tmp)], timeout=1200)
-        (tmp / ".complete").write_text("written by tests/test_fidelity.py\n")
-        shutil.rmtree(cached, ignore_errors=True)
-        tmp.rename(cached)
-    return cached
+    return support.cached_logdir("corpus", _cache_key(),
+                                 lambda tmp: support.run_python([str(CORPUS), str(tmp)], timeout=1200))
 
 
 @pytest.fixture(scope="session")
