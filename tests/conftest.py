@@ -12,12 +12,17 @@ Logdirs
     live_logdir        all of the above in one logdir (copies)
     trace_writer       write_trace(logdir, run, tag, code): trace a small function
                        with real TensorFlow in a subprocess (see tests/support.py)
+    corpus_logdir      tests/corpus.py: models from real libraries traced, recorded and
+                       saved; cached in .cache/ (keyed by the files that write it and the
+                       libraries' versions)
+    truth              its truth.json: what the live objects said while recorded
 
 Servers (real `tensorboard` processes on free loopback ports, stopped at the end)
     tensorboard        --load_fast=false over live_logdir
     tensorboard_fast   --load_fast=true (the Rust data server) over live_logdir;
                        skipped where that server does not start
     tensorboard_empty  --load_fast=false over an empty logdir
+    corpus_tb          --load_fast=false over corpus_logdir
 
 Browser
     browser            Debian's /usr/bin/chromium through Playwright, headless
@@ -26,9 +31,11 @@ Browser
 """
 
 import hashlib
+import json
 import os
 import shutil
 import sys
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import pytest
@@ -52,20 +59,21 @@ def demo_logdir(tmp_path_factory):
     return logdir
 
 
-def _resnet_cache_key():
+def _cache_key(files, dists) -> str:
+    """A logdir cache's key: the files that write it and the versions of the packages it is written with."""
     h = hashlib.sha256()
-    h.update((support.REPO / "tb_module_plugin" / "demo.py").read_bytes())
-    try:
-        from importlib.metadata import version
-
-        for dist in ("tensorflow-cpu", "tensorflow", "keras"):
-            try:
-                h.update(f"{dist}={version(dist)}".encode())
-            except Exception:
-                pass
-    except ImportError:  # pragma: no cover
-        pass
+    for path in files:
+        h.update(path.read_bytes())
+    for dist in dists:
+        try:
+            h.update(f"{dist}={version(dist)}".encode())
+        except PackageNotFoundError:
+            pass
     return h.hexdigest()[:16]
+
+
+def _resnet_cache_key():
+    return _cache_key([support.REPO / "tb_module_plugin" / "demo.py"], ("tensorflow-cpu", "tensorflow", "keras"))
 
 
 @pytest.fixture(scope="session")
@@ -124,6 +132,34 @@ def live_graphs():
 def trace_writer():
     """write_trace(logdir, run, tag, code, call="f(*ARGS)") -> run folder."""
     return support.write_trace
+
+
+# --- Models from real libraries (tests/corpus.py) ------------------------------------------
+def _corpus_cache_key():
+    plugin = support.REPO / "tb_module_plugin"
+    return _cache_key([support.CORPUS, plugin / "summary.py", plugin / "savedmodel.py"],
+                      ("tensorflow-cpu", "tensorflow", "keras", "tf-keras", "dm-sonnet", "tensorflow-probability",
+                       "keras-hub"))
+
+
+@pytest.fixture(scope="session")
+def corpus_logdir():
+    """The corpus (about two minutes to write), cached across sessions in .cache/."""
+    return support.cached_logdir("corpus", _corpus_cache_key(),
+                                 lambda tmp: support.run_python([str(support.CORPUS), str(tmp)], timeout=1200))
+
+
+@pytest.fixture(scope="session")
+def truth(corpus_logdir):
+    return json.loads((corpus_logdir / "truth.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def corpus_tb(corpus_logdir, truth):
+    tb = support.TensorBoard(corpus_logdir, load_fast=False, name="corpus")
+    tb.start(wait_graphs={(e["run"], e["tag"]) for e in truth.values()}, timeout=180)
+    yield tb
+    tb.stop()
 
 
 # --- tensorboard processes -----------------------------------------------------------

@@ -33,6 +33,7 @@ CHROMIUM_ARGS = [
 ]
 
 REPO = Path(__file__).resolve().parents[1]
+CORPUS = REPO / "tests" / "corpus.py"  # models from real libraries, and what their objects say (truth.json)
 CACHE_DIR = REPO / ".cache"
 ARTIFACTS_DIR = REPO / "test-artifacts"
 PLUGIN_NAME = "module_graph"

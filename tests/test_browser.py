@@ -13,7 +13,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from support import PLUGIN_NAME, REPO, XSS_IMG, XSS_SCRIPT, XSS_SVG, wait_for
+from support import PLUGIN_NAME, REPO, XSS_IMG, XSS_SCRIPT, XSS_SVG, wait_for, walk
 
 DRAW_TIMEOUT = 30_000
 SCREENSHOT = REPO / "docs" / "screenshot.png"
@@ -600,4 +600,26 @@ def test_large_expansions_draw_what_is_in_view(page, tensorboard):
     wait_for(lambda: first & drawn_members(), timeout=10, what="the first layers drawn again")
     assert not in_view(box(page, last), page)
     expect(node(page, last)).to_have_class(re.compile(r"\bmg-selected\b"))
+    assert_clean(page)
+
+
+def test_a_shared_variable_and_a_module_reached_twice_are_said(page, corpus_tb, truth):
+    """TensorFlow Probability: the flow's variable is also its Shift bijector's (shared, counted once), and the
+    bijector is reached through several attributes of the chain (its other paths are listed)."""
+    run, tag = "tfp_flow_record", "model"
+    shift = next(m for m in truth[run]["modules"] if m["class_name"].endswith(".Shift"))
+    path = next(n["path"] for n, _ in walk(corpus_tb.api("hierarchy", run=run, tag=tag, depth=8).json()["node"])
+                if n.get("attribute_path") in shift["paths"])
+    open_entry(page, corpus_tb, run, tag)
+    expand_down_to(page, path.rsplit("/", 1)[0])
+    click_centre(page, page, path)
+    details = page.locator(sel("data-details-for", path))
+    expect(details).to_be_visible(timeout=DRAW_TIMEOUT)
+    expect(details).to_contain_text("Also reached as")
+    others = [p for p in shift["paths"] if p != shift["paths"][0]]
+    expect(details).to_contain_text(others[0])
+    variable = shift["own_variables"][0]
+    row = details.locator("tr", has_text=variable["name"]).first
+    expect(row).to_contain_text("shared")
+    expect(row).to_contain_text(f"[{variable['size']}]")
     assert_clean(page)

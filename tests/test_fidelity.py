@@ -10,57 +10,20 @@ engine itself: nothing below is a number typed in by hand.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
 import subprocess
 import sys
-from importlib.metadata import PackageNotFoundError, version
 
 import pytest
 
 import support
 from tb_module_plugin import cli, sources
 
-CORPUS = support.REPO / "tests" / "corpus.py"
 # Names of op helpers' scopes: a module named so would be invented (the check also takes every op type of the graph).
 HELPER_NAMES = {"Cast", "batchnorm", "moments", "convolution", "einsum", "Tensordot", "embedding_lookup",
                 "ReadVariableOp", "BiasAdd", "MatMul", "inverse", "forward", "log_prob", "forward_log_det_jacobian"}
-
-
-def _cache_key() -> str:
-    h = hashlib.sha256()
-    for path in (CORPUS, support.REPO / "tb_module_plugin" / "summary.py",
-                 support.REPO / "tb_module_plugin" / "savedmodel.py"):
-        h.update(path.read_bytes())
-    for dist in ("tensorflow-cpu", "tensorflow", "keras", "tf-keras", "dm-sonnet", "tensorflow-probability",
-                 "keras-hub"):
-        try:
-            h.update(f"{dist}={version(dist)}".encode())
-        except PackageNotFoundError:
-            pass
-    return h.hexdigest()[:16]
-
-
-@pytest.fixture(scope="session")
-def corpus_logdir():
-    """The corpus (about two minutes to write), cached across sessions in .cache/."""
-    return support.cached_logdir("corpus", _cache_key(),
-                                 lambda tmp: support.run_python([str(CORPUS), str(tmp)], timeout=1200))
-
-
-@pytest.fixture(scope="session")
-def truth(corpus_logdir):
-    return json.loads((corpus_logdir / "truth.json").read_text())
-
-
-@pytest.fixture(scope="session")
-def corpus_tb(corpus_logdir, truth):
-    tb = support.TensorBoard(corpus_logdir, load_fast=False, name="corpus")
-    tb.start(wait_graphs={(e["run"], e["tag"]) for e in truth.values()}, timeout=180)
-    yield tb
-    tb.stop()
 
 
 @pytest.fixture(scope="session")
