@@ -47,9 +47,11 @@ def parse_manifest(blob: bytes) -> dict:
             raise GraphError(f"This module record is damaged: module {i}'s variables are not a list.")
     if version == 1:
         manifest = _from_version_1(manifest)
+        modules = manifest["modules"]
     variables = manifest.get("variables")
     if not isinstance(variables, list) or not all(isinstance(v, dict) for v in variables):
         raise GraphError("This module record is damaged: its variables are not a list of objects.")
+    manifest["variables"] = variables = [_variable(v) for v in variables]
     for i, module in enumerate(modules):
         held = module.get("variables", [])
         if not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v < len(variables) for v in held):
@@ -62,6 +64,18 @@ def parse_manifest(blob: bytes) -> dict:
         module["calls"] = {str(f): [str(n) for n in names] for f, names in calls.items() if isinstance(names, list)} \
             if isinstance(calls, dict) else {}
     return manifest
+
+
+def _variable(record: dict) -> dict:
+    """A variable's fields as this module reads them, whatever the record held."""
+    shape = record.get("shape")
+    capture = record.get("capture")
+    return {"name": str(record.get("name", "")),
+            "shape": [d if isinstance(d, int) and not isinstance(d, bool) else None for d in shape]
+            if isinstance(shape, list) else None,
+            "dtype": str(record.get("dtype", "")),
+            "trainable": record.get("trainable") is True,
+            "capture": capture if isinstance(capture, str) else None}
 
 
 def _from_version_1(manifest: dict) -> dict:

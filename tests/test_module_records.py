@@ -221,3 +221,32 @@ def test_cli_prints_every_readable_record_and_names_each_unreadable_one(tmp_path
         assert f"{run} / {tag} (module)" in out
     code, out, err = cli("summary", tmp_path / "logs", "--json")
     assert code == 1 and set(json.loads(out)) == {"twin/twin", "keras/seq", "keras_nested/outer", "demo/addprint"}
+
+
+def test_records_of_payload_version_1_still_read(logdir):
+    """Version 1 listed each module's variables in the module, once per attribute that held them (a tf_keras
+    layer's twice), and no calls: each variable still counts once, and ops go by scope."""
+    from tensorboard import context
+
+    from tb_module_plugin import cli as cli_lib
+    from tb_module_plugin import graph as graph_lib
+    from tb_module_plugin import manifest as manifest_lib
+    from tb_module_plugin import sources
+
+    provider = cli_lib._data_provider(str(logdir))
+    ctx = context.RequestContext()
+    record = sources.find_record(sources.list_graphs(provider, ctx, ""), "keras", "seq")
+    blobs = sources.read_blobs(provider, ctx, record, sources.latest_blob_keys(provider, ctx, "", record))
+    current = json.loads(blobs[0])
+    old = {"version": 1, "function": current["function"], "modules": [
+        {key: module[key] for key in ("path", "parent", "name", "class_name", "scope")} | {
+            "variables": [current["variables"][i] for i in module["variables"]] * 2}
+        for module in current["modules"]]}
+    hierarchy = manifest_lib.build_module_hierarchy(
+        manifest_lib.parse_manifest(json.dumps(old).encode()), graph_lib.parse_graph_def(blobs[1]), [], "seq")
+    new = sources.build_hierarchy(record, blobs)
+    for path in ("seq", "seq/dense", "seq/dense_1", "seq/dense_2"):
+        for key in ("num_params", "num_trainable_params", "frozen"):
+            assert hierarchy.find(path).extra[key] == new.find(path).extra[key], (path, key)
+        assert hierarchy.find(path).num_ops > 0
+    assert len(hierarchy.find("seq/dense").extra["variables"]) == 2

@@ -233,3 +233,57 @@ def test_deep_names_build_without_recursion(depth):
     ops, h = build(g)
     check_tree(h, ops)
     assert max(n.depth for n in h.all_nodes) == depth + 1
+
+
+# Manifests of module records: every field of the format, each drawn as what it should be or as anything JSON.
+JSON = st.recursive(st.none() | st.booleans() | st.integers(-3, 40) | st.sampled_from(NAMES),
+                    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(NAMES), inner,
+                                                                                 max_size=4), max_leaves=12)
+
+
+def _field(good):
+    return st.one_of(good, JSON)
+
+
+@st.composite
+def manifests(draw, graph_def):
+    names = [n.name for n in graph_def.node] or ["x"]
+    variables = draw(st.lists(st.fixed_dictionaries({
+        "name": _field(st.sampled_from(NAMES)), "shape": _field(st.lists(st.integers(-1, 5), max_size=3)),
+        "dtype": st.just("float32"), "trainable": st.booleans(), "capture": _field(st.sampled_from(names))}),
+        max_size=4))
+    modules = []
+    for i in range(draw(st.integers(1, 5))):
+        modules.append(draw(st.fixed_dictionaries({
+            "path": _field(st.sampled_from(["", "a", "b[0]", "c.d"])),
+            "parent": st.none() if i == 0 else _field(st.integers(0, i - 1)),
+            "name": _field(st.sampled_from(NAMES)),
+            "class_name": st.just("m.M"),
+            "variables": _field(st.lists(st.integers(0, max(len(variables) - 1, 0)), max_size=3)),
+            "aliases": _field(st.lists(st.fixed_dictionaries({"path": st.sampled_from(["x", "y"]),
+                                                               "parent": st.integers(0, 5)}), max_size=2)),
+            "calls": _field(st.dictionaries(st.sampled_from(["", "f0", "f1"]),
+                                            st.lists(st.sampled_from(names), max_size=4), max_size=2)),
+        })))
+    return {"version": draw(st.sampled_from([1, 2, 2, 2, 3])), "function": "f", "modules": modules,
+            "variables": variables}
+
+
+@FEWER
+@given(graph_defs(library=True), st.data())
+def test_any_module_record_is_a_tree_or_a_graph_error(graph_def, data):
+    """A module record whose manifest holds anything (fields missing, of the wrong type, indexes out of range,
+    aliases and calls naming what is not there): a tree with every op in one place, or a GraphError."""
+    import json
+
+    from tb_module_plugin import manifest as manifest_lib
+
+    manifest = data.draw(manifests(graph_def))
+    try:
+        parsed = manifest_lib.parse_manifest(json.dumps(manifest).encode())
+        graph = graph_lib.parse_graph_def(graph_def.SerializeToString())
+    except graph_lib.GraphError as e:
+        assert str(e)
+        return
+    h = manifest_lib.build_module_hierarchy(parsed, graph, [], "record")
+    check_tree(h, [n for n in h.all_nodes if n.children is None])
