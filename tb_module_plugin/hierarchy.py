@@ -612,13 +612,13 @@ _OP_TYPE = attrgetter("type")
 # Scopes that TensorFlow's and the libraries' op helpers open, read variables in, and do not own them by: Keras 3
 # reads a kernel under `<layer>/Cast/ReadVariableOp` (with no Cast op) and a BatchNormalization's four variables
 # under `Cast`..`Cast_3`; tf.nn.batch_normalization reads gamma and beta under `batchnorm`; TensorFlow
-# Probability's bijectors and distributions read theirs in the scope of the method called (`shift/forward`).
-# A scope named after an op type of the graph is one too. Numbered copies (`Cast_3`) count as the name.
+# Probability's bijectors read theirs in the scope of the method called (`shift/inverse`). A scope named after an
+# op type of the graph is one too. Numbered copies (`Cast_3`) count as the name. Names that layers commonly get
+# (`dropout`, `mean`, `sample`) are not here: a module so named would be taken for a helper.
 HELPER_SCOPES = frozenset({
-    "Cast", "batchnorm", "moments", "Tensordot", "einsum", "convolution", "embedding_lookup", "dropout",
-    "stateless_dropout", "clip_by_value", "l2_normalize", "truediv", "AssignMovingAvg", "ReadVariableOp",
-    "forward", "inverse", "forward_log_det_jacobian", "inverse_log_det_jacobian", "log_prob", "prob", "sample",
-    "log_cdf", "cdf", "mean", "stddev", "variance", "mode", "entropy",
+    "Cast", "batchnorm", "moments", "Tensordot", "einsum", "convolution", "embedding_lookup", "stateless_dropout",
+    "clip_by_value", "l2_normalize", "truediv", "AssignMovingAvg", "ReadVariableOp",
+    "forward", "inverse", "forward_log_det_jacobian", "inverse_log_det_jacobian", "log_prob",
 })
 # Ops that pass a variable's handle on to the bodies they run: the op that reads it is in the body.
 _PASS_THROUGH_OPS = frozenset(graph_lib.CONTROL_FLOW) | graph_lib.CASE_OPS | graph_lib.CALL_OPS

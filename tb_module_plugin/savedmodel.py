@@ -54,6 +54,7 @@ class SavedModelTree(ModuleTree):
         with open(os.path.join(path, "saved_model.pb"), "rb") as f:
             saved_model = saved_model_pb2.SavedModel.FromString(f.read())
         self._nodes = saved_model.meta_graphs[0].object_graph_def.nodes
+        self._keras = keras_metadata(path)
         self._loaded = {0: loaded}  # node id -> loaded object
         super().__init__(tf, 0)
 
@@ -92,6 +93,9 @@ class SavedModelTree(ModuleTree):
                 stack.extend(reversed(inner))
             elif kind == "user_object" and node.user_object.identifier != "signature_map":
                 children.append((name, child_id))
+        # tf_keras names each layer `layer-<i>` (its place in the model) and, if it has weights, also
+        # `layer_with_weights-<j>`: the first reads better and keeps the model's order.
+        children.sort(key=lambda child: child[0].startswith("layer_with_weights-"))
         unique, seen = [], set()
         for child_id in variables:
             key = _variable_key(self._nodes[child_id].variable)
@@ -106,10 +110,12 @@ class SavedModelTree(ModuleTree):
         return children, unique
 
     def describe(self, node_id, path: str, variables: list) -> dict:
-        """name and class_name of a node from its Keras metadata, where it has some."""
+        """name and class_name of a node: from its Keras metadata where the SavedModel has some (tf_keras's
+        `model.save` writes it), else what the object graph says it was saved as (`Keras layer`)."""
         user_object = self._nodes[node_id].user_object
+        metadata = self._keras.get(node_id) or user_object.metadata
         try:
-            metadata = json.loads(user_object.metadata) if user_object.metadata else {}
+            metadata = json.loads(metadata) if metadata else {}
         except ValueError:
             metadata = {}
         metadata = metadata if isinstance(metadata, dict) else {}
@@ -118,7 +124,43 @@ class SavedModelTree(ModuleTree):
             name = _common_prefix([str(getattr(v, "name", "")) for v, _ in variables]) or (
                 path.rsplit(".", 1)[-1] if path else "model")
         class_name = metadata.get("class_name") if isinstance(metadata.get("class_name"), str) else ""
-        return {"name": name, "class_name": class_name or "", "scope": ""}
+        return {"name": name, "class_name": class_name or _SAVED_AS.get(user_object.identifier, ""), "scope": ""}
+
+
+# What an object of a SavedModel without Keras metadata was saved as (`tf.saved_model.save` of a tf_keras model).
+_SAVED_AS = {"_tf_keras_layer": "Keras layer", "_tf_keras_input_layer": "Keras InputLayer",
+             "_tf_keras_network": "Keras model", "_tf_keras_model": "Keras model",
+             "_tf_keras_sequential": "Keras Sequential", "_tf_keras_rnn_layer": "Keras RNN layer",
+             "_tf_keras_metric": "Keras metric"}
+
+
+def keras_metadata(path: str) -> dict:
+    """node id -> the JSON tf_keras's `model.save` keeps in `keras_metadata.pb` (a `SavedMetadata` message:
+    repeated SavedObject nodes = 1, each with node_id = 2 and metadata = 5), or {} where there is none."""
+    try:
+        with open(os.path.join(path, "keras_metadata.pb"), "rb") as f:
+            data = f.read()
+    except OSError:
+        return {}
+    from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+
+    proto = descriptor_pb2.FileDescriptorProto(name="keras_saved_metadata.proto", package="tb_module_plugin")
+    saved_object = proto.message_type.add(name="SavedObject")
+    saved_object.field.add(name="node_id", number=2, type=descriptor_pb2.FieldDescriptorProto.TYPE_INT32,
+                           label=descriptor_pb2.FieldDescriptorProto.LABEL_OPTIONAL)
+    saved_object.field.add(name="metadata", number=5, type=descriptor_pb2.FieldDescriptorProto.TYPE_STRING,
+                           label=descriptor_pb2.FieldDescriptorProto.LABEL_OPTIONAL)
+    saved_metadata = proto.message_type.add(name="SavedMetadata")
+    saved_metadata.field.add(name="nodes", number=1, type=descriptor_pb2.FieldDescriptorProto.TYPE_MESSAGE,
+                             label=descriptor_pb2.FieldDescriptorProto.LABEL_REPEATED,
+                             type_name=".tb_module_plugin.SavedObject")
+    pool = descriptor_pool.DescriptorPool()
+    pool.Add(proto)
+    message = message_factory.GetMessageClass(pool.FindMessageTypeByName("tb_module_plugin.SavedMetadata"))
+    try:
+        return {node.node_id: node.metadata for node in message.FromString(data).nodes}
+    except Exception:  # noqa: BLE001 - a damaged file: the object graph alone still says what it can
+        return {}
 
 
 def _is_random_state(variable) -> bool:

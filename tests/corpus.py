@@ -93,12 +93,14 @@ def join(path: str, suffix: str) -> str:
     return suffix if not path else (path + suffix if suffix.startswith("[") else f"{path}.{suffix}")
 
 
-def own_variables(obj) -> list:
-    """The variables `obj` holds itself (not through a child module), each once."""
+def own_variables(obj, state=False) -> list:
+    """The variables `obj` holds itself (not through a child module), each once: for a Keras layer its weights,
+    or with `state` all its variables (a Keras 3 Dropout's random-seed state is one, not a weight)."""
     if is_keras_layer(obj):
-        mine = {id(w): w for w in obj.weights}
+        held = (lambda layer: layer.variables) if state else (lambda layer: layer.weights)
+        mine = {id(w): w for w in held(obj)}
         for sub in keras_sublayers(obj):
-            for w in sub.weights:
+            for w in held(sub):
                 mine.pop(id(w), None)
         return list(mine.values())
     if isinstance(obj, tf.Module):
@@ -165,7 +167,7 @@ class Truth:
         self.counted = counted
         holders: dict = {}
         for i, obj in enumerate(self.objects):
-            for v in own_variables(obj):
+            for v in own_variables(obj, state=True):
                 holders.setdefault(id(v), set()).add(i)
         self.holders = holders
 
@@ -173,6 +175,10 @@ class Truth:
         captured = {}
         if concrete is not None:
             captured = {id(external): internal.op.name for external, internal in concrete.graph.captures}
+        def variable(v) -> dict:
+            return {"name": str(getattr(v, "path", None) or v.name), "size": size(v),
+                    "shared": len(self.holders[id(v)]) > 1, "capture": captured.get(id(handle_of(v)))}
+
         modules = []
         for i, obj in enumerate(self.objects):
             if i not in self.counted:
@@ -187,9 +193,9 @@ class Truth:
                 "children": list(dict.fromkeys(self.children.get(i, []))),
                 "num_params": params,
                 "num_trainable_params": trainable,
-                "own_variables": [{"name": str(getattr(v, "path", None) or v.name), "size": size(v),
-                                   "shared": len(self.holders[id(v)]) > 1,
-                                   "capture": captured.get(id(handle_of(v)))} for v in own],
+                "own_variables": [variable(v) for v in own],
+                # with the variables that are state, not weights (what a trace reads, and where)
+                "own_state": [variable(v) for v in own_variables(obj, state=True)],
                 "calls": (calls or {}).get(i, {}),
             })
         return {"modules": modules}
@@ -269,7 +275,8 @@ def write_savedmodel(logdir: Path, name: str, model, save) -> dict:
     params, trainable = counts(model)
     return {"run": f"{name}_savedmodel", "tag": "savedmodel", "source": "module", "num_params": params,
             "num_trainable_params": trainable, "layers": {
-                layer.name: counts(layer)[0] for layer in keras_sublayers(model)}}
+                layer.name: {"num_params": counts(layer)[0], "class_name": type(layer).__name__}
+                for layer in keras_sublayers(model)}}
 
 
 # -- The models -----------------------------------------------------------------------------------------------------
@@ -368,8 +375,10 @@ def tf_keras_functional(logdir: Path) -> list:
     trace = write_trace(logdir, "tf_keras_functional", model, step, (tf.ones([4, 6]), tf.ones([4, 3])),
                         extra_roots=[optimizer])
     record = write_record(logdir, "tf_keras_functional", _functional(tf_keras), (tf.ones([2, 6]),))
-    saved = write_savedmodel(logdir, "tf_keras_functional", _functional(tf_keras), tf.saved_model.save)
-    return [trace, record, saved]
+    saved = write_savedmodel(logdir, "tf_keras_functional", _functional(tf_keras),
+                             lambda m, d: m.save(d, save_format="tf"))
+    plain = write_savedmodel(logdir, "tf_keras_functional_plain", _functional(tf_keras), tf.saved_model.save)
+    return [trace, record, saved, plain]
 
 
 def _sonnet_net():

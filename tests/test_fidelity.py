@@ -101,7 +101,7 @@ def trace_nodes(tree, entry):
         frontier = following
     holders: dict = {}
     for index, module in modules.items():
-        for v in module["own_variables"]:
+        for v in module["own_state"]:
             if v["capture"]:
                 holders.setdefault(v["capture"], []).append(index)
     homes: dict = {}  # module index -> the nodes its captured variables sit in
@@ -172,7 +172,7 @@ def test_resnet50_training_step_has_one_module_per_layer_with_weights(corpus_tb,
     entry = truth["keras3_resnet50_trace"]
     tree = full_tree(corpus_tb, entry["run"], entry["tag"])
     found, by_path, _ = trace_nodes(tree, entry)
-    weighted = [m for m in entry["modules"] if m["own_variables"]]
+    weighted = [m for m in entry["modules"] if m["own_state"]]
     expected = 1 + len([m for m in weighted if m["index"] != 0])  # the model and its layers with weights
     model = by_path[found[0]]
     modules = [n for n in nodes(model) if n["kind"] == "module"]
@@ -328,6 +328,12 @@ def test_savedmodel_import_counts_each_variable_once(corpus_tb, truth):
             entry["num_params"], entry["num_trainable_params"]), entry["run"]
         assert "_UserObject" not in json.dumps(tree)
         by_name = {n["name"]: n for n in record_modules(tree)}
-        for layer, params in entry["layers"].items():
+        for layer, facts in entry["layers"].items():
             if layer in by_name:
-                assert by_name[layer]["num_params"] == params, (entry["run"], layer)
+                assert by_name[layer]["num_params"] == facts["num_params"], (entry["run"], layer)
+        if entry["model"] == "tf_keras_functional":  # its layers are in the SavedModel: every one is shown
+            assert len(record_modules(tree)) == 1 + len(entry["layers"]) + 3  # the Sequential's three layers
+        if entry["run"] == "tf_keras_functional_savedmodel":  # model.save keeps Keras's metadata: names, classes
+            for layer, facts in entry["layers"].items():
+                assert by_name[layer]["class_name"] == facts["class_name"], (entry["run"], layer)
+            assert root["name"] == "functional" and root["class_name"] == "Functional"
