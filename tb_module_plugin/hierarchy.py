@@ -11,12 +11,8 @@ import re
 import threading
 from operator import attrgetter
 
-try:
-    from re import _parser as _regex_parser  # Python 3.11+
-except ImportError:  # pragma: no cover - Python 3.10
-    import sre_parse as _regex_parser
-
 from . import graph as graph_lib
+from . import search as search_lib
 from .attrs import format_attrs
 from .tree import TreeNode
 
@@ -25,7 +21,6 @@ SERIES_MIN = 5
 # A top level with more children than this gathers its ops that are in no scope into one group.
 TOP_LEVEL_MAX = 12
 MAX_DEPTH = 8
-MAX_SEARCH_LIMIT = 500
 # Inputs/outputs listed in a `node` answer; the rest is counted.
 MAX_DETAIL_ENDS = 200
 # Groups whose `node` answer a hierarchy keeps (each is at most 2 x MAX_DETAIL_ENDS rows).
@@ -35,10 +30,6 @@ MAX_REMEMBERED_DETAILS = 256
 
 class NotFound(Exception):
     """No node at that path; the message is meant for the user."""
-
-
-class BadQuery(Exception):
-    """A search that cannot run (an invalid regular expression); the message is meant for the user."""
 
 
 class Node(TreeNode):
@@ -276,58 +267,7 @@ class Hierarchy:
         return self._consumers
 
     def search(self, query: str, regex: bool, limit: int) -> dict:
-        if regex:
-            pattern = _compile_search(query)
-            matches = lambda text: pattern.search(text, 0, MAX_REGEX_TEXT) is not None  # noqa: E731
-        else:
-            needle = query.lower()
-            matches = lambda text: needle in text.lower()  # noqa: E731
-        found = [n for n in self.all_nodes if n is not self.root and (matches(n.name) or matches(n.path))]
-        found.sort(key=lambda n: (n.children is None, n.depth, n.path))
-        return {"matches": [_match_json(n) for n in found[:limit]], "truncated": len(found) > limit}
-
-
-def _compile_search(query: str):
-    """A user's regular expression, refused when Python's backtracking engine could take minutes on it: a repeated
-    part that itself repeats or has alternatives (`(a+)+`, `(a|aa)*`, `(.*x){9}`). The names searched are cut at
-    MAX_REGEX_TEXT characters, which bounds what is left (plain repetitions) to polynomial time."""
-    if len(query) > MAX_REGEX_LENGTH:
-        raise BadQuery(f"The search is longer than {MAX_REGEX_LENGTH} characters; shorten it.")
-    try:
-        pattern = re.compile(query, re.IGNORECASE)
-        parsed = _regex_parser.parse(query)
-    except (re.error, RecursionError, OverflowError) as e:
-        raise BadQuery(f"The search is not a valid regular expression: {e}.") from None
-    if _has_nested_repetition(parsed, inside=False):
-        raise BadQuery("This regular expression repeats a part that itself repeats or has alternatives (like "
-                       "(a+)+ or (a|b)*), which can take minutes to run; write it without the outer repetition.")
-    return pattern
-
-
-def _has_nested_repetition(parsed, inside: bool) -> bool:
-    """Whether a repetition (of more than one) holds a variable repetition or an alternation, at any depth."""
-    for op, value in parsed:
-        name = str(op)
-        repeat = name.endswith("_REPEAT") and value[1] > 1
-        if inside and (name.endswith("_REPEAT") and value[0] != value[1] or name == "BRANCH"):
-            return True
-        for child in _sub_patterns(value):
-            if _has_nested_repetition(child, inside or repeat):
-                return True
-    return False
-
-
-def _sub_patterns(value):
-    if isinstance(value, _regex_parser.SubPattern):
-        yield value
-    elif isinstance(value, (tuple, list)):
-        for item in value:
-            if isinstance(item, (_regex_parser.SubPattern, tuple, list)):
-                yield from _sub_patterns(item)
-
-
-MAX_REGEX_LENGTH = 200
-MAX_REGEX_TEXT = 1000
+        return search_lib.search(self, query, regex, limit)
 
 
 def _count_row(rows: dict, key, make) -> None:
@@ -335,13 +275,6 @@ def _count_row(rows: dict, key, make) -> None:
     if row is None:
         row = rows[key] = dict(make(), count=0)
     row["count"] += 1
-
-
-def _match_json(node: TreeNode) -> dict:
-    out = {"path": node.path, "name": node.name, "kind": node.kind}
-    if node.children is None:
-        out["op"] = node.type
-    return out
 
 
 def _ancestor_paths(node: Node) -> list:
@@ -505,6 +438,7 @@ def build_graph_hierarchy(flat: graph_lib.FlatGraph, name: str, modules: dict | 
     root = Node(name, "scope", None)
     builder = _TreeBuilder(root)
     _assign_io_roles(ops)
+    _collapse_empty_runs(ops + [op for _, function_ops in flat.other_functions for op in function_ops])
     # The names the top level will hold (a leading "/" makes no scope: `/a/b` sits in `a`): the groups made here
     # take others.
     taken = {op.placement.partition("/")[0] or op.placement.lstrip("/").partition("/")[0] for op in ops}
@@ -546,6 +480,22 @@ def build_graph_hierarchy(flat: graph_lib.FlatGraph, name: str, modules: dict | 
     _fold_series(builder.groups)
     _gather_loose_top_level_ops(root, taken)
     return Hierarchy(root)
+
+
+# A run of more empty scopes than this in a name (`a//////////b`) is one scope, `(empty ×9)`: a name of n slashes
+# would otherwise be n nested scopes, whose paths (and a node answer's ancestors) grow with n squared.
+MAX_EMPTY_RUN = 8
+_EMPTY_RUN = "/" * (MAX_EMPTY_RUN + 2)
+
+
+def _collapse_empty_runs(ops: list) -> None:
+    """Long runs of empty scopes in placements become one scope (MAX_EMPTY_RUN); the op keeps its own name."""
+    for op in ops:
+        if _EMPTY_RUN in op.placement:
+            op.placement = _EMPTY_RUNS.sub(lambda m: f"/(empty ×{len(m.group()) - 1})/", op.placement)
+
+
+_EMPTY_RUNS = re.compile("/{%d,}" % (MAX_EMPTY_RUN + 2))
 
 
 def _gather_loose_top_level_ops(root: Node, taken: set) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from .hierarchy import MAX_DEPTH, MAX_SEARCH_LIMIT
+from .hierarchy import MAX_DEPTH
+from .search import MAX_SEARCH_LIMIT
 
 
 class BadRequest(Exception):

@@ -18,6 +18,7 @@ import atheris
 with atheris.instrument_imports():
     from tb_module_plugin import graph as graph_lib
     from tb_module_plugin import hierarchy as hierarchy_lib
+    from tb_module_plugin import search as search_lib
     from tb_module_plugin import sources
 
 RECORDS = [
@@ -41,7 +42,7 @@ def one_input(data: bytes) -> None:
     for query, regex in (("a", False), ("_[0-9]", True), ("(", True)):
         try:
             h.search(query, regex, 50)
-        except hierarchy_lib.BadQuery:
+        except search_lib.BadQuery:
             pass
     try:
         h.node_json("no/such/path", 1)
