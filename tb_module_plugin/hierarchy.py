@@ -72,6 +72,8 @@ class Hierarchy:
         self._group_details: dict = {}  # group -> its `node` answer
         self.all_nodes: list = []
         self.record_bytes = 0  # size of the record it was built from: its parsed protobuf lives on in the ops
+        self.search_index = None  # search.SearchIndex, made by settle (or by the first regular-expression search)
+        self.search_lock = threading.Lock()
         ops = _finalize(root, self.all_nodes)
         # The first answer draws the root's edges: those are filed now, the edges inside groups when first needed
         # (file_edges; settle does it in the background). Only op graphs have edges to file (a Keras layer tree's
@@ -84,10 +86,11 @@ class Hierarchy:
     def settle(self) -> None:
         """After the first answer, in the background: file the edges inside groups and number the structure of
         every subtree, which the first expansion of a module with many same-sized children (48 blocks of 4,200
-        ops) would otherwise do while the person waits (first: that expansion may come soon), then let the parsed
-        protobuf go (see graph.Op.compact; answers stay the same)."""
+        ops) would otherwise do while the person waits (first: that expansion may come soon), make the search
+        index, then let the parsed protobuf go (see graph.Op.compact; answers stay the same)."""
         self.file_edges()
         self._structure(self.root)
+        search_lib.index_of(self)
         for node in self.all_nodes:
             if node.children is None:
                 node.compact()

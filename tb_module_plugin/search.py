@@ -3,8 +3,8 @@
 Regular expressions run on RE2 (the `google-re2` binding), whose time is linear in the text whatever the pattern:
 `(a+)+b` or `.*.*.*.*.*.*.*=` cannot keep a server thread busy. What RE2 does not do (backreferences, lookaround,
 atomic groups, possessive repeats) is refused with a 400 that names it. For speed on 200,000-op graphs the names and
-paths are searched as one text, a line each (RE2's `never_nl` keeps every match inside one line), built the first
-time a graph is searched with a regular expression.
+paths are searched as one text, a line each (RE2's `never_nl` keeps every match inside one line): the SearchIndex,
+which settle builds in the background after a graph's first answer.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from array import array
 from bisect import bisect_right
+from itertools import accumulate
 
 import re2
 
@@ -27,27 +28,41 @@ class BadQuery(Exception):
 
 def search(hierarchy, query: str, regex: bool, limit: int) -> dict:
     """`{"matches": [...], "truncated": bool}`: groups before ops, shallower first, then by path."""
-    nodes = _searched(hierarchy)
+    root = hierarchy.root
     if regex:
-        found = _regex_matches(hierarchy, nodes, query)
+        patterns = compile_query(query)  # (before the index: a refusal costs nothing)
+        found = index_of(hierarchy).matching(*patterns, limit + 1)  # (already in the answer's order)
     else:
         needle = query.lower()
-        found = [n for n in nodes if needle in n.name.lower() or needle in n.path.lower()]
-    found.sort(key=lambda n: (n.children is None, n.depth, n.path))
+        found = [n for n in hierarchy.all_nodes if n is not root and (needle in n.name.lower() or
+                                                                      needle in n.path.lower())]
+        found.sort(key=_ORDER)
     return {"matches": [_match_json(n) for n in found[:limit]], "truncated": len(found) > limit}
 
 
-def compile_query(query: str, lines: bool = True):
-    """The user's regular expression as an RE2 pattern, any case (`lines`: for the text of one name or path a
-    line, `^` and `$` at each line's ends, never across a line break), or BadQuery naming what is wrong with it."""
+def _ORDER(node) -> tuple:
+    """The answer's order: groups before ops, shallower first, then by path."""
+    return node.children is None, node.depth, node.path
+
+
+def compile_query(query: str) -> tuple:
+    """The user's regular expression as two RE2 patterns, any case: one for the index's text of one name or path
+    a line (each match from a line's start to the first place the expression matches in it: one match a line,
+    never across a line break), one for a single name or path. BadQuery names what is wrong with it."""
     if len(query) > MAX_REGEX_LENGTH:
         raise BadQuery(f"The search is longer than {MAX_REGEX_LENGTH} characters; shorten it.")
+    pattern = query.encode("utf-8", "surrogatepass")
+    alone = _compile(pattern, lines=False)  # refused here if invalid: a valid expression can be wrapped safely
+    return _compile(b"(?m)^.*?(?:" + pattern + b")", lines=True), alone
+
+
+def _compile(pattern: bytes, lines: bool):
     options = re2.Options()
     options.case_sensitive = False
     options.never_nl = lines
     options.log_errors = False
     try:
-        return re2.compile((b"(?m)" if lines else b"") + query.encode("utf-8", "surrogatepass"), options)
+        return re2.compile(pattern, options)
     except re2.error as e:
         raise BadQuery(_refusal(_message(e))) from None
 
@@ -78,58 +93,64 @@ def _refusal(message: str) -> str:
     return f"The search is not a valid regular expression: {message}."
 
 
-def _searched(hierarchy) -> list:
-    root = hierarchy.root
-    return [n for n in hierarchy.all_nodes if n is not root]
+def index_of(hierarchy) -> "SearchIndex":
+    """The hierarchy's search index, built the first time (settle builds it in the background)."""
+    index = hierarchy.search_index
+    if index is None:
+        with hierarchy.search_lock:
+            index = hierarchy.search_index
+            if index is None:
+                index = hierarchy.search_index = SearchIndex(hierarchy)
+    return index
 
 
-def _regex_matches(hierarchy, nodes: list, query: str) -> list:
-    pattern = compile_query(query)
-    texts = getattr(hierarchy, "search_texts", None)
-    if texts is None:
-        texts = hierarchy.search_texts = _Texts(nodes)
-    return [nodes[i] for i in texts.matching(pattern, lambda: compile_query(query, lines=False))]
+class SearchIndex:
+    """Every node's name and path (their first MAX_REGEX_TEXT characters) as one UTF-8 text, a line each, the
+    nodes in the answer's order (_ORDER), so that a search stops at the `limit + 1`-th node it finds; names with a
+    line break of their own are searched one by one. Paths are made here, not kept on the nodes."""
 
-
-class _Texts:
-    """Every searched node's name and path (their first MAX_REGEX_TEXT characters) as one UTF-8 text, a line
-    each; names with a line break of their own are searched one by one."""
-
-    def __init__(self, nodes: list):
-        lines, owners, self.alone = [], array("q"), []
-        for i, node in enumerate(nodes):
-            for text in (node.name[:MAX_REGEX_TEXT], node.path[:MAX_REGEX_TEXT]):
+    def __init__(self, hierarchy):
+        root = hierarchy.root
+        paths = {id(root): ""}
+        keyed = []
+        for node in hierarchy.all_nodes:  # (parents before children)
+            if node is not root:
+                parent = paths[id(node.parent)]
+                path = paths[id(node)] = f"{parent}/{node.name}" if parent else node.name
+                keyed.append((node.children is None, node.depth, path, len(keyed), node))
+        del paths
+        keyed.sort()  # (the answer's order; the count keeps equal keys from comparing nodes)
+        self.nodes = [entry[-1] for entry in keyed]
+        lines, owners, self.alone = [], array("i"), []
+        for rank, (_, _, path, _, node) in enumerate(keyed):
+            for text in (node.name[:MAX_REGEX_TEXT], path[:MAX_REGEX_TEXT]):
                 data = text.encode("utf-8", "surrogatepass")
                 if b"\n" in data:
-                    self.alone.append((i, data))
+                    self.alone.append((rank, data))
                 else:
                     lines.append(data)
-                    owners.append(i)
+                    owners.append(rank)
+        del keyed
         self.owners = owners
-        self.starts = array("q")
-        offset = 0
-        for data in lines:
-            self.starts.append(offset)
-            offset += len(data) + 1
-        self.text = b"\n".join(lines) + b"\n"
+        self.starts = array("q", accumulate((len(data) + 1 for data in lines[:-1]), initial=0)) if lines else \
+            array("q")
+        self.text = b"\n".join(lines)  # (no line break after the last line: no empty line to match `^$` there)
 
-    def matching(self, pattern, alone_pattern) -> list:
-        """Indexes of the nodes whose name or path matches, in order: one RE2 search per matching line, each
-        from the start of the line after the last match; `alone_pattern()` for the texts searched alone."""
-        hits = set()
-        text, starts, owners, end = self.text, self.starts, self.owners, len(self.text)
-        position = 0
-        while position < end:
-            match = pattern.search(text, position)
-            if match is None or match.start() >= end:  # (an empty match after the last line's end)
-                break
-            line = bisect_right(starts, match.start()) - 1
-            hits.add(owners[line])
-            position = starts[line + 1] if line + 1 < len(starts) else end
+    def matching(self, lines_pattern, alone_pattern, wanted: int) -> list:
+        """The first `wanted` nodes, in the answer's order, whose name or path matches (RE2 gives one match a
+        matching line; a node's two lines are next to each other)."""
+        ranks = []
+        starts, owners = self.starts, self.owners
+        for match in lines_pattern.finditer(self.text):
+            rank = owners[bisect_right(starts, match.start()) - 1]
+            if not ranks or ranks[-1] != rank:
+                ranks.append(rank)
+                if len(ranks) >= wanted:
+                    break
         if self.alone:
-            alone = alone_pattern()
-            hits.update(i for i, data in self.alone if alone.search(data) is not None)
-        return sorted(hits)
+            ranks += [rank for rank, data in self.alone if alone_pattern.search(data) is not None]
+            ranks = sorted(set(ranks))
+        return [self.nodes[rank] for rank in ranks[:wanted]]
 
 
 def _match_json(node) -> dict:
