@@ -83,10 +83,10 @@ def format_table(hierarchy, depth: int) -> str:
         for child in node.children.values():
             if child.children is None or level and child.kind != "module":
                 continue
-            extra = child.extra or {}
-            params, trainable = extra.get("num_params"), extra.get("num_trainable_params")
-            estimated = "~" if extra.get("params_estimated") else ""
-            rows.append(("  " * level + child.name, extra.get("class_name", "").rsplit(".", 1)[-1] or child.kind,
+            facts = child.facts or {}
+            params, trainable = facts.get("num_params"), facts.get("num_trainable_params")
+            estimated = "~" if facts.get("params_estimated") else ""
+            rows.append(("  " * level + child.name, facts.get("class_name", "").rsplit(".", 1)[-1] or child.kind,
                          f"{child.num_ops:,}", "" if params is None else f"{estimated}{params:,}",
                          "" if trainable is None else f"{trainable:,}"))
             if level + 1 < depth and child.kind == "module":

@@ -49,11 +49,11 @@ class Op(TreeNode):
     with slots: a graph can hold 200,000 of them)."""
 
     __slots__ = ("placement", "op_name", "type", "_node_def", "function", "inputs", "role")
-    # As a leaf of the tree (a group, hierarchy.Node, has its own).
+    # As a leaf of the tree (a group, tree.Group, has its own).
     kind = "op"
     children = None
     num_ops = 1
-    extra = None
+    facts = None
 
     def __init__(self, placement: str, op_name: str, op_type: str, node_def, function: str = ""):
         self.placement = placement  # '/'-separated scopes + own name, where the hierarchy puts it

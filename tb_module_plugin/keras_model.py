@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 
 from .graph import GraphError
-from .hierarchy import Hierarchy, Node, free_name
+from .edges import add_unique, edge_answer
+from .tree import Group, Hierarchy, free_name
 
 MAX_NESTING = 64
 _CONFIG_SKIP = {"name", "layers", "input_layers", "output_layers", "dtype", "build_input_shape"}
@@ -23,9 +24,9 @@ def build_keras_hierarchy(blob: bytes, name: str) -> Hierarchy:
         raise GraphError(f"This Keras model record is not readable JSON ({e}).") from None
     if not isinstance(model, dict) or "class_name" not in model or "config" not in model:
         raise GraphError("This Keras model record is JSON but not a Keras model (no class_name and config).")
-    root = Node(_model_name(model) or name, "module", None)
+    root = Group(_model_name(model) or name, "module", None)
     _fill(root, model, 0)
-    root.extra = _layer_extra(model)
+    root.facts = _layer_facts(model)
     hierarchy = Hierarchy(root, op_graph=False)
     for group in hierarchy.all_nodes:  # edges were written with child names; the API speaks paths
         for edge in group.edges or []:
@@ -47,15 +48,15 @@ def _layers(model: dict) -> list | None:
     return None
 
 
-def _fill(group: Node, model: dict, depth: int) -> None:
+def _fill(group: Group, model: dict, depth: int) -> None:
     """Add a model's layers under `group` and the edges between them."""
     layers = [layer for layer in (_layers(model) or []) if isinstance(layer, dict)]
     by_layer_name = {}
     for layer in layers:
         config = layer.get("config") if isinstance(layer.get("config"), dict) else {}
         layer_name = str(layer.get("name") or config.get("name") or layer.get("class_name") or "layer")
-        child = Node(free_name(group.children, layer_name.replace("/", "_") or "(empty)"), "module", group)
-        child.extra = _layer_extra(layer)
+        child = Group(free_name(group.children, layer_name.replace("/", "_") or "(empty)"), "module", group)
+        child.facts = _layer_facts(layer)
         group.children[child.name] = child
         by_layer_name[layer_name] = child
         if _layers(layer) is not None and depth < MAX_NESTING:
@@ -69,14 +70,11 @@ def _fill(group: Node, model: dict, depth: int) -> None:
 def _edges(layers: list, by_layer_name: dict, sequential: bool) -> list:
     edges = {}
 
-    def add(source: Node, target: Node, dtype: str, shape: str) -> None:
-        edge = edges.setdefault((source.name, target.name), {
-            "from": source.name, "to": target.name, "count": 0, "dtypes": [], "shapes": [], "control": False})
+    def add(source: Group, target: Group, dtype: str, shape: str) -> None:
+        edge = edges.setdefault((source.name, target.name), edge_answer(source.name, target.name, 0, [], [], False))
         edge["count"] += 1
-        if dtype and dtype not in edge["dtypes"]:
-            edge["dtypes"].append(dtype)
-        if shape and shape not in edge["shapes"]:
-            edge["shapes"].append(shape)
+        add_unique(edge["dtypes"], dtype)
+        add_unique(edge["shapes"], shape)
 
     children = list(by_layer_name.values())
     has_inbound = any(isinstance(layer.get("inbound_nodes"), list) and layer["inbound_nodes"] for layer in layers)
@@ -117,11 +115,11 @@ def _shape(shape) -> str:
     return "[" + ",".join("?" if d is None else str(d) for d in shape) + "]"
 
 
-def _layer_extra(layer: dict) -> dict:
+def _layer_facts(layer: dict) -> dict:
     config = layer.get("config") if isinstance(layer.get("config"), dict) else {}
-    extra = {"class_name": str(layer.get("class_name", ""))}
+    facts = {"class_name": str(layer.get("class_name", ""))}
     if isinstance(config.get("trainable"), bool):
-        extra["trainable"] = config["trainable"]
+        facts["trainable"] = config["trainable"]
     attrs = {}
     for key, value in config.items():
         if key in _CONFIG_SKIP:
@@ -130,5 +128,5 @@ def _layer_extra(layer: dict) -> dict:
             value = value["class_name"]
         text = value if isinstance(value, str) else json.dumps(value)
         attrs[str(key)] = text if len(text) <= 200 else text[:200] + "…"
-    extra["attrs"] = attrs
-    return extra
+    facts["attrs"] = attrs
+    return facts

@@ -18,7 +18,9 @@ import re
 
 from . import graph as graph_lib
 from .graph import GraphError
-from .hierarchy import Hierarchy, build_graph_hierarchy, free_name, is_helper_scope
+from .build import build_graph_hierarchy
+from .scopes import common_scope, owner_scope
+from .tree import Hierarchy, free_name
 
 SUPPORTED_VERSIONS = (1, 2)
 
@@ -278,28 +280,6 @@ def _ancestor_ids(module) -> set:
     return out
 
 
-def _owner_scope(placement: str, op_scopes: set, op_types=()) -> str:
-    """The scope an op sits in, skipping scopes named after an op (`dense/MatMul/ReadVariableOp` -> `dense`) and
-    those op helpers open (`dense/Cast/ReadVariableOp` -> `dense`)."""
-    scope = placement.rpartition("/")[0]
-    while scope and (scope in op_scopes or is_helper_scope(scope.rpartition("/")[2], op_types)):
-        scope = scope.rpartition("/")[0]
-    return scope
-
-
-def _common_scope(scopes: list) -> str | None:
-    if not scopes:
-        return None
-    parts = scopes[0].split("/")
-    for scope in scopes[1:]:
-        other = scope.split("/")
-        i = 0
-        while i < min(len(parts), len(other)) and parts[i] == other[i]:
-            i += 1
-        parts = parts[:i]
-    return "/".join(parts)
-
-
 def _find_scopes(modules: list, ops: list, readers: dict, made_by: dict, op_scopes: set, op_types) -> None:
     """Each module's scope in the graph: where most ops its call made sit, else where its variables are read,
     else above its children's scopes (a container)."""
@@ -311,14 +291,14 @@ def _find_scopes(modules: list, ops: list, readers: dict, made_by: dict, op_scop
     for module in reversed(list(modules[0].subtree())):  # children before their parents
         own = made.get(id(module)) or readers.get(id(module))
         if own:
-            scopes = [_owner_scope(op.placement, op_scopes, op_types) for op in own]
+            scopes = [owner_scope(op.placement, op_scopes, op_types) for op in own]
             module.scope = _most_common(scopes) or None
             if id(module) not in made:  # each outermost scope its variables are read in
                 module.scopes = [s for s in dict.fromkeys(scopes) if s and not any(
                     s.startswith(t + "/") for t in scopes if t)]
             continue
         child_scopes = [c.scope for c in module.children if c.scope]
-        common = _common_scope(child_scopes)
+        common = common_scope(child_scopes)
         if common is not None and common in child_scopes:  # a container sits above its children
             common = common.rpartition("/")[0]
         module.scope = common or None

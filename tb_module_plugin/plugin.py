@@ -16,7 +16,7 @@ from werkzeug import wrappers
 from . import PLUGIN_NAME, requests, sources
 from .cache import DEFAULT_MAX_BYTES, HierarchyCache, release_freed_memory
 from .graph import GraphError
-from .hierarchy import NotFound
+from .tree import NotFound
 from .search import BadQuery
 
 STATIC_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from .hierarchy import MAX_DEPTH
+from .answers import MAX_DEPTH
 from .search import MAX_SEARCH_LIMIT
 
 

@@ -13,7 +13,8 @@ from tensorboard.data import provider
 
 from . import PLUGIN_NAME
 from . import graph as graph_lib
-from .hierarchy import Hierarchy, build_graph_hierarchy
+from .build import build_graph_hierarchy
+from .tree import Hierarchy
 from .keras_model import build_keras_hierarchy
 from .manifest import build_module_hierarchy, parse_manifest
 

@@ -1,15 +1,25 @@
-"""What every node of the module tree has: its place (name, parent, depth) and its path.
+"""The tree model: groups (modules, scopes and the plugin's own groups) holding ops, and the built Hierarchy.
 
-A tree node is either a group (`hierarchy.Node`: a module, scope or synthetic group) or an op (`graph.Op`, a
-leaf). An op is its own leaf rather than the payload of one: a 200,000-op graph then makes 200,000 objects
-fewer while it is built.
+A tree node is either a group (`Group`) or an op (`graph.Op`, a leaf): an op is its own leaf rather than the payload
+of one, so a 200,000-op graph makes 200,000 objects fewer while it is built. Built once per graph by build.py (or by
+keras_model.py from a Keras model's JSON) and then only read: every API answer (answers.py, search.py) is a walk over
+this tree.
 """
 
 from __future__ import annotations
 
+import itertools
+import threading
+
+from . import edges as edges_lib
+
+
+class NotFound(Exception):
+    """No node at that path; the message is meant for the user."""
+
 
 class TreeNode:
-    """The fields groups and ops share, set by each (an op gets its name and parent when hierarchy.py places it,
+    """The fields groups and ops share, set by each (an op gets its name and parent when build.py places it,
     its depth and top-level ancestor when the tree is finished)."""
 
     __slots__ = ("name", "parent", "_path", "depth", "top", "structure")
@@ -28,3 +38,211 @@ class TreeNode:
             for node in reversed(chain):
                 path = node._path = f"{path}/{node.name}" if path else node.name
         return path
+
+
+class Group(TreeNode):
+    """A group of the tree: a module, a scope or one of the plugin's own groups (its ops are graph.Op leaves)."""
+
+    __slots__ = ("kind", "role", "children", "num_ops", "edges", "facts")
+
+    def __init__(self, name: str, kind: str, parent: "Group | None", role: str = ""):
+        self.name = name
+        self.kind = kind  # schema.NodeKind: "module" | "scope"
+        self.role = role  # schema.GroupRole, or "" for a module or plain scope
+        self.parent = parent
+        self.children = {}
+        self._path = None if parent is not None else ""  # see `path`
+        self.depth = 0
+        self.num_ops = 0
+        self.edges = None  # between children: {(child, child): [count, control, ...]} (edges.py), then their answers
+        self.facts = None  # schema.ModuleFacts of a module record's module or a Keras layer, or a trace's estimate
+        self.structure = None  # see Hierarchy.structure_of
+        self.top = None  # its ancestor (or itself) among the root's children, set by finalize
+
+    def is_op_scope(self) -> bool:
+        """A scope named after an op of the same name (`dense/MatMul` holding `(MatMul)`)."""
+        return f"({self.name})" in self.children
+
+
+class Hierarchy:
+    """A built tree, and what answering from it needs (edges filed once, structures numbered once)."""
+
+    def __init__(self, root: Group, op_graph: bool = True):
+        self.root = root
+        self.op_graph = op_graph  # ops with dataflow (else: a Keras layer tree, its edges set by its builder)
+        self._consumers = None
+        self._interned: dict = {}  # structure key -> number (see structure_of)
+        self._numbers = itertools.count()  # (next() is atomic: requests may number structures at once)
+        self.group_details: dict = {}  # group -> its `node` answer (answers.py)
+        self.all_nodes: list = []
+        self.record_bytes = 0  # size of the record it was built from: its parsed protobuf lives on in the ops
+        self.search_index = None  # search.SearchIndex, made by settle (or by the first regular-expression search)
+        self.search_lock = threading.Lock()
+        ops = finalize(root, self.all_nodes)
+        # The first answer draws the root's edges: those are filed now, the edges inside groups when first needed
+        # (file_edges; settle does it in the background). Only op graphs have edges to file (a Keras layer tree's
+        # are set by its builder).
+        self._unfiled = ops if op_graph else None
+        self._filing = threading.Lock()
+        if op_graph:
+            edges_lib.distribute_edges(self._unfiled, at_root=True)
+
+    def settle(self) -> None:
+        """After the first answer, in the background: file the edges inside groups and number the structure of
+        every subtree, which the first expansion of a module with many same-sized children (48 blocks of 4,200
+        ops) would otherwise do while the person waits (first: that expansion may come soon), make the search
+        index, then let the parsed protobuf go (see graph.Op.compact; answers stay the same)."""
+        from . import search
+
+        self.file_edges()
+        self.structure_of(self.root)
+        search.index_of(self)
+        for node in self.all_nodes:
+            if node.children is None:
+                node.compact()
+
+    def estimated_bytes(self) -> int:
+        """Rough memory of the tree and the protobufs its ops keep, for the cache's bound."""
+        return 4096 + 1200 * len(self.all_nodes) + self.record_bytes
+
+    def find(self, path: str):
+        node = self.root
+        if path == "":
+            return node
+        for segment in path.split("/"):
+            children = node.children
+            if not children or segment not in children:
+                raise NotFound(f"There is no node {path!r} in this graph.")
+            node = children[segment]
+        return node
+
+    def file_edges(self) -> None:
+        """File every op edge into the group whose two children it joins (once; requests wait for it)."""
+        with self._filing:
+            if self._unfiled is not None:
+                edges_lib.distribute_edges(self._unfiled, at_root=False)
+                self._unfiled = None
+
+    def group_edges(self, group: Group) -> list:
+        """The group's edges as answers; dtypes and shapes are looked up only now, for the groups people open."""
+        if group is not self.root:
+            self.file_edges()
+        if group.edges is None:
+            group.edges = []
+        elif isinstance(group.edges, dict):
+            group.edges = [edges_lib.op_edge(a, b, edge) for (a, b), edge in group.edges.items()]
+        return group.edges
+
+    def consumers(self) -> dict:
+        """id(op) -> [(consumer op, port, control)]."""
+        if self._consumers is None:
+            consumers: dict = {}
+            for node in self.all_nodes:
+                if node.children is None:
+                    for producer, port, control in node.inputs:
+                        consumers.setdefault(id(producer), []).append((node, port, control))
+            self._consumers = consumers
+        return self._consumers
+
+    def structure_of(self, node) -> int:
+        """A number equal for subtrees of the same shape (op types and nesting, names aside; a module record's or
+        Keras layer's class too); memoized, computed without recursion (scopes may nest thousands deep)."""
+        stack = [(node, False)]
+        while stack:
+            current, ready = stack.pop()
+            if current.structure is not None:
+                continue
+            if current.children is None:
+                key = ("op", current.type)
+            elif not ready:
+                stack.append((current, True))
+                stack.extend((c, False) for c in current.children.values() if c.structure is None)
+                continue
+            else:
+                class_name = (current.facts or {}).get("class_name")
+                key = (class_name, tuple(sorted(c.structure for c in current.children.values())))
+            current.structure = self._interned.setdefault(key, next(self._numbers))
+        return node.structure
+
+    # The answers (answers.py, search.py), for the routes, the command line and the tests.
+    def node_json(self, path: str, depth: int) -> dict:
+        from . import answers
+
+        return answers.hierarchy_node(self, self.find(path), depth)
+
+    def details_json(self, path: str) -> dict:
+        from . import answers
+
+        return answers.node_details(self, self.find(path))
+
+    def search(self, query: str, regex: bool, limit: int) -> dict:
+        from . import search
+
+        return search.search(self, query, regex, limit)
+
+
+def finalize(root: Group, all_nodes: list) -> list:
+    """Parents, depths, top-level ancestors and op counts, in one pass (iterative: scopes may nest thousands
+    deep); returns the ops (the leaves), in the order of `all_nodes` (each group before its children)."""
+    order = []
+    ops = []
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        order.append(node)
+        children = node.children
+        if children:
+            node.num_ops = 0
+            depth = node.depth + 1
+            if depth == 1:
+                for child in children.values():
+                    child.parent, child.depth, child.top = node, 1, child
+            else:
+                top = node.top
+                for child in children.values():
+                    child.parent, child.depth, child.top = node, depth, top
+            stack.extend(children.values())
+        elif children is not None:
+            node.num_ops = 0
+        else:
+            ops.append(node)
+    for node in reversed(order):  # children before their parents: add each node's count to its parent's
+        if node.parent is not None:
+            node.parent.num_ops += node.num_ops
+    all_nodes.extend(order)
+    return ops
+
+
+def ops_under(group: Group):
+    stack = [group]
+    while stack:
+        node = stack.pop()
+        if node.children is None:
+            yield node
+        else:
+            stack.extend(node.children.values())
+
+
+def is_under(node: TreeNode, group: Group) -> bool:
+    while node.depth > group.depth:
+        node = node.parent
+    return node is group
+
+
+def ancestor_paths(node: TreeNode) -> list:
+    paths = []
+    parent = node.parent
+    while parent is not None and parent.parent is not None:
+        paths.append(parent.path)
+        parent = parent.parent
+    return paths[::-1]
+
+
+def free_name(children: dict, name: str) -> str:
+    """`name`, or `name (2)`, `name (3)`... if a sibling has it."""
+    if name not in children:
+        return name
+    i = 2
+    while f"{name} ({i})" in children:
+        i += 1
+    return f"{name} ({i})"

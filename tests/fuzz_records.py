@@ -17,7 +17,7 @@ import atheris
 
 with atheris.instrument_imports():
     from tb_module_plugin import graph as graph_lib
-    from tb_module_plugin import hierarchy as hierarchy_lib
+    from tb_module_plugin import tree as tree_lib
     from tb_module_plugin import search as search_lib
     from tb_module_plugin import sources
 
@@ -46,7 +46,7 @@ def one_input(data: bytes) -> None:
             pass
     try:
         h.node_json("no/such/path", 1)
-    except hierarchy_lib.NotFound:
+    except tree_lib.NotFound:
         pass
     h.settle()
     gc.unfreeze()  # a build freezes its tree (sources._no_gc): let the collector have it back

@@ -280,8 +280,8 @@ def test_records_ops_belong_to_the_module_whose_call_made_them(engine, truth):
         hierarchy, blobs = engine[(entry["run"], entry["tag"])]
         manifest = json.loads(blobs[0])
         where = _op_paths(hierarchy)
-        node_of = {n.extra["attribute_path"]: n.path for n in hierarchy.all_nodes
-                   if n.children is not None and n.extra and "attribute_path" in n.extra}
+        node_of = {n.facts["attribute_path"]: n.path for n in hierarchy.all_nodes
+                   if n.children is not None and n.facts and "attribute_path" in n.facts}
         misplaced, empty = [], []
         for module in manifest["modules"]:
             home = node_of[module["path"]]
@@ -297,8 +297,8 @@ def test_parameter_free_keras_layers_own_their_ops(engine, truth):
     for run in ("keras3_functional_record", "tf_keras_functional_record"):
         entry = truth[run]
         hierarchy, _ = engine[(run, entry["tag"])]
-        layers = {n.extra["attribute_path"]: n for n in hierarchy.all_nodes
-                  if n.children is not None and n.extra and "attribute_path" in n.extra}
+        layers = {n.facts["attribute_path"]: n for n in hierarchy.all_nodes
+                  if n.children is not None and n.facts and "attribute_path" in n.facts}
         for module in entry["modules"]:
             if module["name"] in ("add", "softmax") and module["num_params"] == 0:
                 node = layers[next(p for p in module["paths"] if p in layers)]

@@ -10,7 +10,7 @@ from tensorboard.compat.proto import attr_value_pb2, config_pb2, function_pb2, g
 
 from tb_module_plugin import graph as graph_lib
 from tb_module_plugin import lite_proto
-from tb_module_plugin import hierarchy
+from tb_module_plugin import build as build_lib
 from tb_module_plugin.keras_model import build_keras_hierarchy
 
 
@@ -50,7 +50,7 @@ def resource_arg(name):
 
 
 def build(g):
-    return hierarchy.build_graph_hierarchy(graph_lib.FlatGraph(graph_lib.flatten_graph_def(g), [], []), "test")
+    return build_lib.build_graph_hierarchy(graph_lib.FlatGraph(graph_lib.flatten_graph_def(g), [], []), "test")
 
 
 def children(h, path=""):
@@ -145,9 +145,9 @@ def test_groups_the_plugin_makes_keep_clear_of_names_behind_a_leading_slash():
 def test_a_flattened_graph_builds_one_tree():
     """Its ops become the tree's leaves: building a second tree from them is refused, not answered wrongly."""
     flat = graph_lib.FlatGraph(graph_lib.flatten_graph_def(graph_def(("m/x", "Relu", []))), [], [])
-    hierarchy.build_graph_hierarchy(flat, "first")
+    build_lib.build_graph_hierarchy(flat, "first")
     with pytest.raises(ValueError, match="flatten the graph again"):
-        hierarchy.build_graph_hierarchy(flat, "second")
+        build_lib.build_graph_hierarchy(flat, "second")
 
 
 def test_trace_keeps_the_last_real_graph_and_tucks_the_rest():
@@ -160,7 +160,7 @@ def test_trace_keeps_the_last_real_graph_and_tucks_the_rest():
     for g in (earlier, eager, eager, main, eager):
         run_metadata.function_graphs.add().pre_optimization_graph.CopyFrom(g)
     flat = graph_lib.flatten_trace(graph_lib.parse_run_metadata(run_metadata.SerializeToString()))
-    h = hierarchy.build_graph_hierarchy(flat, "trace")
+    h = build_lib.build_graph_hierarchy(flat, "trace")
     assert set(children(h)) == {"model", "other_functions"}
     assert set(children(h, "other_functions")) == {"seq", "eager_ops"}
     assert set(children(h, "other_functions/eager_ops")) == {"VarHandleOp", "VarHandleOp_1", "VarHandleOp_2"}
@@ -408,6 +408,6 @@ def test_a_function_the_trace_also_recorded_on_its_own_is_shown_once(callee_firs
         run_metadata.function_graphs.add().pre_optimization_graph.ParseFromString(g.SerializeToString())
     flat = graph_lib.flatten_trace(graph_lib.parse_run_metadata(run_metadata.SerializeToString()))
     assert flat.other_functions == []
-    h = hierarchy.build_graph_hierarchy(flat, "trace")
+    h = build_lib.build_graph_hierarchy(flat, "trace")
     assert "cell" in children(h) and "other_functions" not in children(h)
     assert {op.op_name for op in flat.ops if op.function} >= {"cell/MatMul"}

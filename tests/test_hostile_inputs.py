@@ -20,7 +20,7 @@ import hostile
 from support import (PLUGIN_ROUTE, XSS_IMG, XSS_SCRIPT, XSS_SVG, InProcess, RawWriter, check_node_shape, error,
                      graph_def, ok_json, wait_for, walk)
 from tb_module_plugin import graph as graph_lib
-from tb_module_plugin import hierarchy as hierarchy_lib
+from tb_module_plugin import build as build_lib
 from tb_module_plugin import search as search_lib
 from tb_module_plugin import sources
 
@@ -296,12 +296,12 @@ def test_a_run_deleted_between_listing_and_reading(tmp_path, monkeypatch):
 # --- regular expressions that backtracking engines take hours over -----------------------------------
 REDOS = r"""
 from tensorboard.compat.proto import graph_pb2
-from tb_module_plugin import graph, hierarchy, search
+from tb_module_plugin import build, graph, search
 g = graph_pb2.GraphDef()
 for i in range(200):
     g.node.add(name="a/" * 100 + f"n{i}", op="Const")
 g.node.add(name="a" * 30, op="Const")
-h = hierarchy.build_graph_hierarchy(graph.FlatGraph(graph.flatten_graph_def(g), [], []), "t")
+h = build.build_graph_hierarchy(graph.FlatGraph(graph.flatten_graph_def(g), [], []), "t")
 print("built", flush=True)
 for query in ("(a+)+b", ".*.*.*.*.*.*.*=", "(a|aa)*c", "(.*a){20}x"):
     print(query, len(h.search(query, True, 50)["matches"]), flush=True)
@@ -340,7 +340,7 @@ def test_regular_expressions_that_backtrack_for_hours_are_answered_at_once():
 ])
 def test_what_the_regular_expression_engine_refuses_is_named(query, words):
     g = graph_def([("dense/MatMul", "MatMul", [])])
-    h = hierarchy_lib.build_graph_hierarchy(graph_lib.FlatGraph(graph_lib.flatten_graph_def(g), [], []), "t")
+    h = build_lib.build_graph_hierarchy(graph_lib.FlatGraph(graph_lib.flatten_graph_def(g), [], []), "t")
     with pytest.raises(search_lib.BadQuery) as refused:
         h.search(query, True, 50)
     assert words in str(refused.value), str(refused.value)
@@ -351,7 +351,7 @@ def test_a_regular_expression_matches_names_and_paths_as_python_did():
     names with a line break of their own are searched alone."""
     g = graph_def([("model/conv1/Conv2D", "Conv2D", []), ("model/conv2/Conv2D", "Conv2D", ["model/conv1/Conv2D"]),
                    ("odd\nname/x_12", "Relu", []), ("model/head/MatMul_3", "MatMul", [])])
-    h = hierarchy_lib.build_graph_hierarchy(graph_lib.FlatGraph(graph_lib.flatten_graph_def(g), [], []), "t")
+    h = build_lib.build_graph_hierarchy(graph_lib.FlatGraph(graph_lib.flatten_graph_def(g), [], []), "t")
     nodes = [n for n in h.all_nodes if n is not h.root]
     for query in ("^conv", "conv[12]$", r"_\d+$", "Conv2D", "^model/", "l/c", "name", "^name", "2d.*head", "",
                   "^$", "(?i)MATMUL", "x_1", ".*", "odd$"):
@@ -365,9 +365,9 @@ def test_a_name_of_slashes_costs_memory_in_proportion_to_its_length():
     name = "/" * 3000
     g = graph_def([(name, "Const", [])])
     from tb_module_plugin import graph as graph_lib
-    from tb_module_plugin import hierarchy as hierarchy_lib
+    from tb_module_plugin import build as build_lib
 
-    h = hierarchy_lib.build_graph_hierarchy(graph_lib.FlatGraph(graph_lib.flatten_graph_def(g), [], []), "t")
+    h = build_lib.build_graph_hierarchy(graph_lib.FlatGraph(graph_lib.flatten_graph_def(g), [], []), "t")
     deepest = max(h.all_nodes, key=lambda n: n.depth)
     answer_size = sum(len(p) for p in h.details_json(deepest.path)["ancestors"])
     kept = sum(len(n.path) for n in h.all_nodes)

@@ -247,6 +247,6 @@ def test_records_of_payload_version_1_still_read(logdir):
     new = sources.build_hierarchy(record, blobs)
     for path in ("seq", "seq/dense", "seq/dense_1", "seq/dense_2"):
         for key in ("num_params", "num_trainable_params", "frozen"):
-            assert hierarchy.find(path).extra[key] == new.find(path).extra[key], (path, key)
+            assert hierarchy.find(path).facts[key] == new.find(path).facts[key], (path, key)
         assert hierarchy.find(path).num_ops > 0
-    assert len(hierarchy.find("seq/dense").extra["variables"]) == 2
+    assert len(hierarchy.find("seq/dense").facts["variables"]) == 2

@@ -1,5 +1,5 @@
 """Issue 5, part 2: properties of the graph-to-hierarchy engine (graph.flatten_graph_def,
-graph.flatten_trace, hierarchy.build_graph_hierarchy) on generated GraphDefs: without a
+graph.flatten_trace, build.build_graph_hierarchy) on generated GraphDefs: without a
 library, and with a small library of functions calling each other (or themselves, or
 functions that do not exist) through calls and control-flow ops.
 
@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from tensorboard.compat.proto import config_pb2, function_pb2, graph_pb2, node_def_pb2, types_pb2
 
 from tb_module_plugin import graph as graph_lib
-from tb_module_plugin import hierarchy as hierarchy_lib
+from tb_module_plugin import answers as answers_lib
+from tb_module_plugin import build as build_lib
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                            HealthCheck.data_too_large])
@@ -97,7 +98,7 @@ def graph_defs(draw, library=False):
 
 def build(graph_def):
     ops = graph_lib.flatten_graph_def(graph_def)
-    return ops, hierarchy_lib.build_graph_hierarchy(graph_lib.FlatGraph(ops, [], []), "generated")
+    return ops, build_lib.build_graph_hierarchy(graph_lib.FlatGraph(ops, [], []), "generated")
 
 
 def check_tree(h, ops):
@@ -150,7 +151,7 @@ def test_the_lean_parse_answers_as_the_full_one(graph_def):
     """The server parses records with lite_proto's messages; every answer equals the one from a full GraphDef."""
     lean = graph_lib.parse_graph_def(graph_def.SerializeToString()) if graph_def.node else graph_def
     (_, full), (_, lean) = build(graph_def), build(lean)
-    assert lean.node_json("", hierarchy_lib.MAX_DEPTH) == full.node_json("", hierarchy_lib.MAX_DEPTH)
+    assert lean.node_json("", answers_lib.MAX_DEPTH) == full.node_json("", answers_lib.MAX_DEPTH)
     for node in full.all_nodes[:40]:
         assert lean.details_json(node.path) == full.details_json(node.path)
 
@@ -171,7 +172,7 @@ def test_traces_of_several_graphs(graph_defs_):
         run_metadata.function_graphs.add().pre_optimization_graph.CopyFrom(g)
     graphs = graph_lib.parse_run_metadata(run_metadata.SerializeToString())
     flat = graph_lib.flatten_trace(graphs)
-    h = hierarchy_lib.build_graph_hierarchy(flat, "trace")
+    h = build_lib.build_graph_hierarchy(flat, "trace")
     every_op = flat.ops + [op for _, ops in flat.other_functions for op in ops] + flat.eager_ops
     check_tree(h, every_op)
 
@@ -185,7 +186,7 @@ def test_any_bytes_are_a_graph_or_a_graph_error(blob, kind):
         else:
             flat = graph_lib.flatten_trace(graph_lib.parse_run_metadata(blob))
             ops = flat.ops + [op for _, o in flat.other_functions for op in o] + flat.eager_ops
-            h = hierarchy_lib.build_graph_hierarchy(flat, "trace")
+            h = build_lib.build_graph_hierarchy(flat, "trace")
     except graph_lib.GraphError as e:
         assert str(e)
         return

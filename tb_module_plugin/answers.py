@@ -1,0 +1,135 @@
+"""The `hierarchy` and `node` answers (docs/api.md): walks over a built tree (tree.Hierarchy)."""
+
+from __future__ import annotations
+
+from . import graph as graph_lib
+from .attrs import format_attrs
+from .tree import ancestor_paths, is_under, ops_under
+
+MAX_DEPTH = 8  # levels a `hierarchy` answer may list
+MAX_DETAIL_ENDS = 200  # inputs/outputs listed in a `node` answer; the rest is counted
+MAX_REMEMBERED_DETAILS = 256  # groups whose `node` answer a hierarchy keeps (each at most 2 x MAX_DETAIL_ENDS rows)
+
+
+def hierarchy_node(h, node, depth: int) -> dict:
+    """A node and, `depth` levels down, its children and the edges between them."""
+    out = {"path": node.path, "name": node.name, "kind": node.kind}
+    if node.children is None:
+        if node.role == "variable":  # (an op's other roles say which group it is in)
+            out["role"] = node.role
+        out["op"] = node.type
+        out["num_ops"] = 1
+        node_def = node.node_def
+        out["device"] = node_def.device
+        out["inputs"] = [{"path": p.path, "port": port, "control": control} for p, port, control in node.inputs]
+        out["attrs"] = format_attrs(node_def.attr)
+    else:
+        if node.role:
+            out["role"] = node.role
+        out["num_ops"] = node.num_ops
+        out["num_children"] = len(node.children)
+    if node.facts:
+        out.update(node.facts)
+    if node.children is not None:
+        if depth > 0:
+            out["children"] = [hierarchy_node(h, c, depth - 1) for c in node.children.values()]
+            out["edges"] = h.group_edges(node)
+            for child_json, repeat in zip(out["children"], repeats(h, node)):
+                if repeat:
+                    child_json["repeat"] = repeat
+        else:
+            out["has_children"] = bool(node.children)
+    return out
+
+
+def repeats(h, group) -> list:
+    """For each child: `{"key", "count"}` when it is one of several sibling modules of the same structure
+    (`block_0`..`block_47`; every Conv2D layer of a ResNet), keyed by the first such sibling's name."""
+    children = list(group.children.values())
+    sizes: dict = {}  # only siblings of equal size can have the same structure: compare those alone
+    for child in children:
+        if child.kind == "module":
+            size = (child.num_ops, len(child.children))
+            sizes[size] = sizes.get(size, 0) + 1
+    keys = [h.structure_of(c) if c.kind == "module" and sizes[(c.num_ops, len(c.children))] > 1
+            and (c.children or (c.facts or {}).get("class_name")) else None for c in children]
+    counts: dict = {}
+    first: dict = {}
+    for key, child in zip(keys, children):
+        if key is not None:
+            counts[key] = counts.get(key, 0) + 1
+            first.setdefault(key, child.name)
+    return [{"key": first[k], "count": counts[k]} if k is not None and counts[k] > 1 else None for k in keys]
+
+
+def node_details(h, node) -> dict:
+    """The `node` answer; a group's is remembered (what enters and leaves it is a walk over all its ops)."""
+    out = h.group_details.get(node)
+    if out is None:
+        out = _details(h, node)
+        if node.children is not None:
+            if len(h.group_details) >= MAX_REMEMBERED_DETAILS:
+                h.group_details.clear()
+            h.group_details[node] = out
+    return out
+
+
+def _details(h, node) -> dict:
+    out = hierarchy_node(h, node, 0)
+    out.pop("has_children", None)
+    out["ancestors"] = ancestor_paths(node)
+    if node.children is None:
+        out["op_name"] = node.op_name
+        if node.function:
+            out["function"] = node.function
+        out["inputs"] = [_end(p, port, control) for p, port, control in node.inputs[:MAX_DETAIL_ENDS]]
+        consumers = h.consumers().get(id(node), [])
+        out["outputs"] = [dict(_end(node, port, control), path=c.path) for c, port, control in consumers[:MAX_DETAIL_ENDS]]
+        out["num_inputs"], out["num_outputs"] = len(node.inputs), len(consumers)
+    elif node.num_ops and h.op_graph:
+        incoming, outgoing = _boundary(h, node)
+        out["inputs"], out["outputs"] = incoming[:MAX_DETAIL_ENDS], outgoing[:MAX_DETAIL_ENDS]
+        out["num_inputs"], out["num_outputs"] = len(incoming), len(outgoing)
+        out["op_types"] = _op_types(node)
+        out.setdefault("variables", [{"path": c.path, "name": c.op_name,
+                                      "dtype": graph_lib.output_dtype(c.node_def, "0") or "resource",
+                                      "shape": graph_lib.output_shape(c.node_def, "0")}
+                                     for c in node.children.values() if c.children is None and c.is_variable])
+    return out
+
+
+def _end(op, port: str, control: bool) -> dict:
+    node_def = None if control else op.node_def
+    return {"path": op.path, "port": port, "control": control,
+            "dtype": "" if control else graph_lib.output_dtype(node_def, port),
+            "shape": "" if control else graph_lib.output_shape(node_def, port)}
+
+
+def _boundary(h, group) -> tuple:
+    """What enters and leaves a group: one row per outside op and port, with how many inside ops it joins."""
+    incoming: dict = {}
+    outgoing: dict = {}
+    consumers = h.consumers()
+    for op in ops_under(group):
+        for producer, port, control in op.inputs:
+            if not is_under(producer, group):
+                _count_row(incoming, (id(producer), port, control), lambda: _end(producer, port, control))
+        for consumer, port, control in consumers.get(id(op), []):
+            if not is_under(consumer, group):
+                key = (id(consumer), None if control else (id(op), port))  # control rows: one per op
+                _count_row(outgoing, key, lambda: dict(_end(op, port, control), path=consumer.path))
+    return list(incoming.values()), list(outgoing.values())
+
+
+def _count_row(rows: dict, key, make) -> None:
+    row = rows.get(key)
+    if row is None:
+        row = rows[key] = dict(make(), count=0)
+    row["count"] += 1
+
+
+def _op_types(group) -> dict:
+    counts: dict = {}
+    for node in ops_under(group):
+        counts[node.type] = counts.get(node.type, 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))

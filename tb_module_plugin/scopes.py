@@ -1,0 +1,75 @@
+"""Name-scope rules shared by the tree's build passes and a module record's placement: which scope an op belongs
+to, which scopes op helpers open, what scopes have in common. One definition each, over scope strings
+(`a/b/c`) or over the tree's groups."""
+
+from __future__ import annotations
+
+# Scopes that TensorFlow's and the libraries' op helpers open, read variables in, and do not own them by: Keras 3
+# reads a kernel under `<layer>/Cast/ReadVariableOp` (with no Cast op) and a BatchNormalization's four variables
+# under `Cast`..`Cast_3`; tf.nn.batch_normalization reads gamma and beta under `batchnorm`; TensorFlow
+# Probability's bijectors read theirs in the scope of the method called (`shift/inverse`). A scope named after an
+# op type of the graph is one too. Numbered copies (`Cast_3`) count as the name. Names that layers commonly get
+# (`dropout`, `mean`, `sample`) are not here: a module so named would be taken for a helper.
+HELPER_SCOPES = frozenset({
+    "Cast", "batchnorm", "moments", "Tensordot", "einsum", "convolution", "embedding_lookup", "stateless_dropout",
+    "clip_by_value", "l2_normalize", "truediv", "AssignMovingAvg", "ReadVariableOp",
+    "forward", "inverse", "forward_log_det_jacobian", "inverse_log_det_jacobian", "log_prob",
+})
+
+
+def is_helper_scope(name: str, op_types) -> bool:
+    """Whether a scope named `name` is one an op helper opened (HELPER_SCOPES, or an op type of the graph)."""
+    base = name
+    while True:
+        stem, _, number = base.rpartition("_")
+        if not (stem and number.isdecimal()):
+            break
+        base = stem
+    return base in HELPER_SCOPES or base in op_types
+
+
+def owner_scope(placement: str, op_placements, op_types=()) -> str:
+    """The scope an op placed at `placement` belongs to: its own scope, or the nearest one above that is neither
+    named after an op (`dense/MatMul/ReadVariableOp` -> `dense`; `op_placements` holds every op's placement)
+    nor opened by an op helper (`dense/Cast/ReadVariableOp` -> `dense`)."""
+    scope = placement.rpartition("/")[0]
+    while scope and (scope in op_placements or is_helper_scope(scope.rpartition("/")[2], op_types)):
+        scope = scope.rpartition("/")[0]
+    return scope
+
+
+def owner_group(node, op_types=()):
+    """owner_scope in the tree: the group an op (or group) belongs to, past op scopes (a group holding
+    `(MatMul)`) and helpers' scopes."""
+    group = node.parent
+    while group.parent is not None and (group.is_op_scope() or is_helper_scope(group.name, op_types)):
+        group = group.parent
+    return group
+
+
+def common_prefix(sequences: list) -> list:
+    """The longest prefix all `sequences` (lists of scope segments, or of groups from the root down) share."""
+    common = list(sequences[0])
+    for other in sequences[1:]:
+        i = 0
+        while i < min(len(common), len(other)) and common[i] == other[i]:  # (groups compare as themselves)
+            i += 1
+        common = common[:i]
+    return common
+
+
+def common_scope(scopes: list) -> str | None:
+    """The scope all `scopes` are in (`a/b/c`, `a/b/d` -> `a/b`); None for no scopes."""
+    return "/".join(common_prefix([s.split("/") for s in scopes])) if scopes else None
+
+
+def common_group(groups: list):
+    """The deepest group that holds all `groups` (or is one of them)."""
+    def chain(group):
+        out = []
+        while group is not None:
+            out.append(group)
+            group = group.parent
+        return out[::-1]
+
+    return common_prefix([chain(g) for g in groups])[-1]
