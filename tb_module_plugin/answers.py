@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import graph as graph_lib
+from . import ops as ops_lib
 from .attrs import format_attrs
 from .tree import ancestor_paths, is_under, ops_under
 
@@ -92,8 +92,8 @@ def _details(h, node) -> dict:
         out["num_inputs"], out["num_outputs"] = len(incoming), len(outgoing)
         out["op_types"] = _op_types(node)
         out.setdefault("variables", [{"path": c.path, "name": c.op_name,
-                                      "dtype": graph_lib.output_dtype(c.node_def, "0") or "resource",
-                                      "shape": graph_lib.output_shape(c.node_def, "0")}
+                                      "dtype": ops_lib.output_dtype(c.node_def, "0") or "resource",
+                                      "shape": ops_lib.output_shape(c.node_def, "0")}
                                      for c in node.children.values() if c.children is None and c.is_variable])
     return out
 
@@ -101,8 +101,8 @@ def _details(h, node) -> dict:
 def _end(op, port: str, control: bool) -> dict:
     node_def = None if control else op.node_def
     return {"path": op.path, "port": port, "control": control,
-            "dtype": "" if control else graph_lib.output_dtype(node_def, port),
-            "shape": "" if control else graph_lib.output_shape(node_def, port)}
+            "dtype": "" if control else ops_lib.output_dtype(node_def, port),
+            "shape": "" if control else ops_lib.output_shape(node_def, port)}
 
 
 def _boundary(h, group) -> tuple:

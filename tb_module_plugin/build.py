@@ -4,6 +4,8 @@ placing of ops at their '/'-separated placements (TreeBuilder)."""
 from __future__ import annotations
 
 from . import graph as graph_lib
+
+from . import ops as ops_lib
 from . import passes
 from .tree import Group, Hierarchy, free_name
 
@@ -35,7 +37,7 @@ def build_graph_hierarchy(flat: graph_lib.FlatGraph, name: str, modules: dict | 
             group = builder.group(root, io_names[op.role], role=op.role + "s")
             builder.insert(group, op.op_name.replace("/", "_"), op)
             return True
-        if op.role == "variable" and op.type in graph_lib.ARG_OPS and not modules:
+        if op.role == "variable" and op.type in ops_lib.ARG_OPS and not modules:
             captured.append(op)
             return True
         return False

@@ -3,7 +3,7 @@ edge of an answer (one definition, for op graphs and for Keras layer trees)."""
 
 from __future__ import annotations
 
-from . import graph as graph_lib
+from . import ops as ops_lib
 
 # Producers (and ports) an aggregated edge keeps to read dtypes and shapes from.
 MAX_EDGE_SAMPLES = 8
@@ -53,8 +53,8 @@ def op_edge(source, target, edge: list) -> dict:
     for i in range(2, len(edge), 2):
         producer, port = edge[i], edge[i + 1]
         node_def = producer.node_def
-        add_unique(dtypes, graph_lib.output_dtype(node_def, port))
-        add_unique(shapes, graph_lib.output_shape(node_def, port))
+        add_unique(dtypes, ops_lib.output_dtype(node_def, port))
+        add_unique(shapes, ops_lib.output_shape(node_def, port))
     return edge_answer(source.path, target.path, edge[0], dtypes, shapes, edge[1])
 
 

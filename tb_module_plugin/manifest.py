@@ -17,6 +17,8 @@ import json
 import re
 
 from . import graph as graph_lib
+
+from . import ops as ops_lib
 from .graph import GraphError
 from .build import build_graph_hierarchy
 from .scopes import common_scope, owner_scope
@@ -242,7 +244,7 @@ def _readers(ops: list, variable_of: dict, holders: dict, made_by: dict) -> tupl
     for op in ops:
         for producer, _, control in op.inputs:
             variable = variable_of.get(id(producer))
-            if variable is not None and not control and op.type not in graph_lib.CALL_OPS:
+            if variable is not None and not control and op.type not in ops_lib.CALL_OPS:
                 home = _home(holders[variable], made_by.get(id(op)))
                 readers.setdefault(id(home), []).append(op)
                 homes.setdefault(variable, home)

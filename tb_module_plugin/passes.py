@@ -8,7 +8,7 @@ import itertools
 import re
 from operator import attrgetter
 
-from . import graph as graph_lib
+from . import ops as ops_lib
 from .scopes import common_group, is_helper_scope, owner_group
 from .tree import Group, free_name
 
@@ -26,11 +26,11 @@ class Parameters:
 DEFAULT = Parameters()
 
 _OP_TYPE = attrgetter("type")
-_IO_OPS = graph_lib.ARG_OPS | graph_lib.VARIABLE_OPS | graph_lib.RETVAL_OPS | {"Placeholder", "Identity", "IdentityN",
+_IO_OPS = ops_lib.ARG_OPS | ops_lib.VARIABLE_OPS | ops_lib.RETVAL_OPS | {"Placeholder", "Identity", "IdentityN",
                                                                                "NoOp"}
 # Ops that pass a variable's handle on to the bodies they run: the op that reads it is in the body.
-_PASS_THROUGH_OPS = frozenset(graph_lib.CONTROL_FLOW) | graph_lib.CASE_OPS | graph_lib.CALL_OPS
-_CONTROL_FLOW_OPS = frozenset(graph_lib.CONTROL_FLOW) | graph_lib.CASE_OPS
+_PASS_THROUGH_OPS = frozenset(ops_lib.CONTROL_FLOW) | ops_lib.CASE_OPS | ops_lib.CALL_OPS
+_CONTROL_FLOW_OPS = frozenset(ops_lib.CONTROL_FLOW) | ops_lib.CASE_OPS
 _BRANCH_LABELS = {"then", "else", "cond", "body"} | {f"branch_{i}" for i in range(64)}
 
 
@@ -45,11 +45,11 @@ def assign_io_roles(ops: list) -> None:
         if op.function:
             continue
         op_type = op.type
-        if op_type in graph_lib.ARG_OPS or op_type == "Placeholder":
-            op.role = "variable" if graph_lib.is_resource_input(op.node_def) else "input"
-        elif op_type in graph_lib.VARIABLE_OPS:
+        if op_type in ops_lib.ARG_OPS or op_type == "Placeholder":
+            op.role = "variable" if ops_lib.is_resource_input(op.node_def) else "input"
+        elif op_type in ops_lib.VARIABLE_OPS:
             op.role = "variable"
-        elif op_type in graph_lib.RETVAL_OPS:
+        elif op_type in ops_lib.RETVAL_OPS:
             op.role = "output"
         elif op_type in ("Identity", "IdentityN", "NoOp") and "/" not in op.placement:
             candidates[id(op)] = op
@@ -129,7 +129,7 @@ def mark_modules(ops, estimate_params: bool, types) -> None:
         if op.role != "variable":
             continue
         owner = owner_group(op, types)
-        size = graph_lib.variable_size(op) if estimate_params else None
+        size = ops_lib.variable_size(op) if estimate_params else None
         group = owner
         while group is not None and group.parent is not None and not group.role:
             if group is not owner and (group.is_op_scope() or is_helper_scope(group.name, types)):
