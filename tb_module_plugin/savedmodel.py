@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 
-from .summary import ModuleTree
+from .module_tree import ModuleTree
 
 # Object-graph nodes that hold other objects without being a module.
 _CONTAINERS = {"trackable_list_wrapper", "trackable_dict_wrapper", "trackable_tuple_wrapper"}

@@ -137,7 +137,7 @@ def trace_writer():
 # --- Models from real libraries (tests/corpus.py) ------------------------------------------
 def _corpus_cache_key():
     plugin = support.REPO / "tb_module_plugin"
-    return _cache_key([support.CORPUS, plugin / "summary.py", plugin / "savedmodel.py"],
+    return _cache_key([support.CORPUS] + [plugin / f for f in ("summary.py", "module_tree.py", "calls.py", "savedmodel.py")],
                       ("tensorflow-cpu", "tensorflow", "keras", "tf-keras", "dm-sonnet", "tensorflow-probability",
                        "keras-hub"))
 

@@ -11,7 +11,7 @@ what the live objects said while they were recorded, computed here, never typed 
   class, the unique variables it holds and reaches, their parameter counts (Keras: `count_params()`), trainable
   parameters as the framework counts them (Keras: `trainable_weights`; tf.Module: `trainable_variables`);
 - for traces and records, which ops each module's call made while the function was traced (the plugin's own
-  summary.CallRecorder: `__call__` of each class wrapped, TensorFlow's op callbacks), and which graph input each
+  calls.CallRecorder: `__call__` of each class wrapped, TensorFlow's op callbacks), and which graph input each
   captured variable is.
 
 Nothing is downloaded: applications are built with weights=None, keras-hub backbones from explicit configs.
@@ -32,6 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import tensorflow as tf  # noqa: E402
 
+from tb_module_plugin import calls as calls_lib  # noqa: E402
+from tb_module_plugin import module_tree  # noqa: E402
 from tb_module_plugin import summary as module_summary  # noqa: E402
 
 tf.get_logger().setLevel("ERROR")
@@ -76,7 +78,7 @@ def edges(obj) -> list:
                 out.append((key, value))
     elif isinstance(obj, tf.Module):
         for path, value in obj._flatten(recursive=False, with_path=True, predicate=is_module):
-            out.append((module_summary._path_text(obj, path), value))
+            out.append((module_tree.path_text(obj, path), value))
     return out
 
 
@@ -202,12 +204,12 @@ class Truth:
 
 
 class Recorder:
-    """module_summary.CallRecorder over a Truth's objects, for a trace (the plugin reads no such thing from a
+    """calls.CallRecorder over a Truth's objects, for a trace (the plugin reads no such thing from a
     trace: what it shows comes from the graph alone)."""
 
     def __init__(self, truth: Truth):
         self.truth = truth
-        self.calls = module_summary.CallRecorder(truth.objects)
+        self.calls = calls_lib.CallRecorder(truth.objects)
 
     def __enter__(self):
         self.calls.__enter__()
