@@ -45,7 +45,7 @@ def _summary(args) -> int:
     same."""
     if not os.path.isdir(args.logdir):
         raise ValueError(f"{args.logdir} is not a directory.")
-    provider = _data_provider(args.logdir)
+    provider = logdir_data_provider(args.logdir)
     ctx = context.RequestContext()
     records = [r for r in sources.list_graphs(provider, ctx, "")
                if (args.run is None or r.run == args.run) and (args.tag is None or r.tag == args.tag)]
@@ -100,7 +100,8 @@ def format_table(hierarchy, depth: int) -> str:
     return "\n".join(lines)
 
 
-def _data_provider(logdir: str):
+def logdir_data_provider(logdir: str):
+    """A data provider over a logdir read once, as TensorBoard's Python loader reads it."""
     from tensorboard.backend.event_processing import data_provider, plugin_event_multiplexer
 
     multiplexer = plugin_event_multiplexer.EventMultiplexer()

@@ -70,7 +70,7 @@ def _hierarchies(logdir: Path, prefix: str) -> dict:
     from tb_module_plugin import cli, sources
     from tb_module_plugin.graph import GraphError
 
-    provider = cli._data_provider(str(logdir))
+    provider = cli.logdir_data_provider(str(logdir))
     ctx = context.RequestContext()
     out = {}
     for record in sources.list_graphs(provider, ctx, ""):

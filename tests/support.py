@@ -295,17 +295,14 @@ def make_client(logdir, flags=None):
     """The plugin's routes over a MultiplexerDataProvider of `logdir` (loaded once, no
     tensorboard process): (werkzeug test client, plugin). Routes are the plugin's own:
     `/hierarchy`, `/static/style.css`. `flags`: TensorBoard's parsed flags, if any."""
-    from tensorboard.backend.event_processing import data_provider, plugin_event_multiplexer
     from tensorboard.plugins import base_plugin
     from werkzeug import test as werkzeug_test
     from werkzeug import wrappers
 
+    from tb_module_plugin.cli import logdir_data_provider
     from tb_module_plugin.plugin import ModuleGraphPlugin
 
-    multiplexer = plugin_event_multiplexer.EventMultiplexer()
-    multiplexer.AddRunsFromDirectory(str(logdir))
-    multiplexer.Reload()
-    provider = data_provider.MultiplexerDataProvider(multiplexer, str(logdir))
+    provider = logdir_data_provider(str(logdir))
     plugin = ModuleGraphPlugin(base_plugin.TBContext(logdir=str(logdir), data_provider=provider, flags=flags))
     apps = plugin.get_plugin_apps()
 

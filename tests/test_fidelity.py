@@ -41,7 +41,7 @@ def engine(corpus_logdir):
     """(run, tag) -> (the engine's Hierarchy, the record's blobs), built in this process."""
     from tensorboard import context
 
-    provider = cli._data_provider(str(corpus_logdir))
+    provider = cli.logdir_data_provider(str(corpus_logdir))
     ctx = context.RequestContext()
     out = {}
     for record in sources.list_graphs(provider, ctx, ""):

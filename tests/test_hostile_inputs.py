@@ -278,7 +278,7 @@ def test_a_run_deleted_between_listing_and_reading(tmp_path, monkeypatch):
     # The plugin parses the first graph listed ahead of time: let that be another one.
     RawWriter(tmp_path, "a_first").run_metadata("trace", [graph_def([("y", "Const", [])])]).close()
     plugin = InProcess(tmp_path)
-    multiplexer = plugin.plugin._data_provider._multiplexer
+    multiplexer = plugin.plugin.store._data_provider._multiplexer
     real_latest_blob_keys = sources.latest_blob_keys
 
     def keys_then_delete(*args, **kwargs):

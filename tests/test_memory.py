@@ -108,7 +108,7 @@ def test_the_entry_point_names_the_plugin_which_is_its_own_loader():
     assert isinstance(loader, ModuleGraphPlugin) and isinstance(loader, base_plugin.TBLoader)
     context = base_plugin.TBContext(data_provider=None, flags=argparse.Namespace(module_graph_cache_mb=3))
     plugin = loader.load(context)
-    assert isinstance(plugin, ModuleGraphPlugin) and plugin._cache.max_bytes == 3 * MB
+    assert isinstance(plugin, ModuleGraphPlugin) and plugin.store.cache.max_bytes == 3 * MB
 
 
 @pytest.mark.parametrize("argv,expected", [([], DEFAULT_MAX_BYTES), (["--module_graph_cache_mb", "5"], 5 * MB),
@@ -118,7 +118,7 @@ def test_the_flag_sets_the_bound(tmp_path, argv, expected):
     tb.configure(argv=["", *argv])
     [loader] = tb.plugin_loaders
     plugin = loader.load(base_plugin.TBContext(data_provider=None, flags=tb.flags, logdir=str(tmp_path)))
-    assert plugin._cache.max_bytes == expected
+    assert plugin.store.cache.max_bytes == expected
 
 
 @pytest.mark.parametrize("value", ["0", "-3", "nan"])
@@ -131,7 +131,7 @@ def test_the_flag_refuses_what_is_not_a_size(tmp_path, value):
 def test_a_plugin_without_flags_gets_the_default(tmp_path):
     """Made by TensorBoard's BasicLoader or by hand (context.flags is None)."""
     plugin = ModuleGraphPlugin(base_plugin.TBContext(data_provider=None))
-    assert plugin._cache.max_bytes == DEFAULT_MAX_BYTES
+    assert plugin.store.cache.max_bytes == DEFAULT_MAX_BYTES
 
 
 # --- memory ---------------------------------------------------------------------------------------
@@ -180,7 +180,7 @@ def test_opening_more_graphs_than_fit_keeps_memory_under_the_bound(tmp_path):
     for i in range(GRAPHS):
         write_run_graph_fast(tmp_path, f"frozen_{i}", big_graph(f"model_{i}", GRAPH_MB))
     plugin = InProcess(tmp_path, flags=argparse.Namespace(module_graph_cache_mb=BOUND_MB))
-    cache = plugin.plugin._cache
+    cache = plugin.plugin.store.cache
 
     def open_graph(i):  # no gc.collect() here: freeing what the cache drops is the plugin's business
         root = ok_json(plugin.api("hierarchy", run=f"frozen_{i}", tag=sources.RUN_GRAPH_TAG))["node"]

@@ -233,7 +233,7 @@ def test_records_of_payload_version_1_still_read(logdir):
     from tb_module_plugin import manifest as manifest_lib
     from tb_module_plugin import sources
 
-    provider = cli_lib._data_provider(str(logdir))
+    provider = cli_lib.logdir_data_provider(str(logdir))
     ctx = context.RequestContext()
     record = sources.find_record(sources.list_graphs(provider, ctx, ""), "keras", "seq")
     blobs = sources.read_blobs(provider, ctx, record, sources.latest_blob_keys(provider, ctx, "", record))

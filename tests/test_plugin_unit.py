@@ -142,12 +142,12 @@ def test_bad_requests_get_json_errors(client, params, status, words):
 def test_the_first_graph_is_prepared_and_each_graph_parsed_once(logdir):
     client, plugin = make_client(logdir)
     deadline = time.monotonic() + 60
-    while len(plugin._cache) == 0 and time.monotonic() < deadline:  # the graph the tab opens first, unasked
+    while len(plugin.store.cache) == 0 and time.monotonic() < deadline:  # the graph the tab opens first, unasked
         time.sleep(0.1)
-    assert len(plugin._cache) == 1
+    assert len(plugin.store.cache) == 1
     for _ in range(3):
         assert get(client, "/hierarchy", run="nested_model", tag="model")[0] == 200
-    assert len(plugin._cache) == 2
+    assert len(plugin.store.cache) == 2
 
 
 def test_static_files_refuse_traversal(client):
@@ -163,9 +163,9 @@ def test_requests_reuse_the_listing_the_page_asked_for(tmp_path):
         traces.write_run_graph(str(logdir / run), graph_pb2.GraphDef(node=[{"name": f"{run}/x", "op": "Const"}]))
     client, plugin = make_client(logdir)
     deadline = time.monotonic() + 30
-    while not len(plugin._cache) and time.monotonic() < deadline:  # the start-up head start is done
+    while not len(plugin.store.cache) and time.monotonic() < deadline:  # the start-up head start is done
         time.sleep(0.05)
-    provider = plugin._data_provider
+    provider = plugin.store._data_provider
     calls = []
     for method in ("list_blob_sequences", "read_blob_sequences"):
         real = getattr(provider, method)

@@ -1,4 +1,4 @@
-"""Query parameters of the API, checked once, with messages a user understands."""
+"""The query parameters of the API's requests, checked once, with messages a user understands."""
 
 from __future__ import annotations
 
@@ -31,14 +31,14 @@ def parse(args) -> Args:
         run=args["run"],
         tag=args["tag"],
         path=args.get("path", ""),
-        depth=_int(args, "depth", 1, 0, MAX_DEPTH),
+        depth=_whole_number(args, "depth", 1, 0, MAX_DEPTH),
         query=args.get("q", ""),
         regex=args.get("regex", "0").lower() in ("1", "true", "yes"),
-        limit=_int(args, "limit", 50, 1, MAX_SEARCH_LIMIT),
+        limit=_whole_number(args, "limit", 50, 1, MAX_SEARCH_LIMIT),
     )
 
 
-def _int(args, name: str, default: int, low: int, high: int) -> int:
+def _whole_number(args, name: str, default: int, low: int, high: int) -> int:
     text = args.get(name)
     if text is None or text == "":
         return default

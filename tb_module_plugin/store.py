@@ -1,0 +1,83 @@
+"""The graphs one TensorBoard serves: listed and read through its data provider, each built once and kept in a
+cache bounded in bytes, the graph the tab opens first built ahead while TensorBoard's page loads."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from tensorboard import context
+
+from . import sources
+from .cache import DEFAULT_MAX_BYTES, HierarchyCache, release_freed_memory
+from .graph import GraphError
+
+PREPARE_WAIT_SECONDS = 600  # how long to wait for the logdir's first graph after start-up
+PREPARE_POLL_SECONDS = 0.25  # how often to look for it meanwhile (a listing costs milliseconds)
+
+
+class GraphStore:
+    def __init__(self, data_provider, max_bytes: int = DEFAULT_MAX_BYTES, reload_seconds: float = 5.0):
+        self._data_provider = data_provider
+        self.cache = HierarchyCache(max_bytes)
+        self._recent = sources.RecentAnswers(reload_seconds)
+
+    def start_preparing(self) -> None:
+        threading.Thread(target=self._prepare_first_graph, name="module_graph-prepare", daemon=True).start()
+
+    def graphs(self, ctx, eid: str, fresh: bool = False) -> list:
+        """The experiment's graphs; the page's listing (`fresh`) asks the data provider, its next requests reuse
+        that answer (sources.RecentAnswers)."""
+        return self._recent.get(("graphs", eid), lambda: sources.list_graphs(self._data_provider, ctx, eid), fresh)
+
+    def hierarchy(self, ctx, eid: str, run: str, tag: str):
+        """The built graph of `run` and `tag` (sources.RecordNotFound, graph.GraphError for what is not one)."""
+        try:
+            return self._built(ctx, eid, run, tag, fresh=False)
+        except sources.RecordNotFound:  # written, rewritten or deleted since the answers remembered?
+            self._recent.forget()
+            return self._built(ctx, eid, run, tag, fresh=True)
+
+    def _built(self, ctx, eid: str, run: str, tag: str, fresh: bool):
+        record = sources.find_record(self.graphs(ctx, eid, fresh), run, tag)
+        blob_keys = self._recent.get(("blobs", eid, record),
+                                     lambda: sources.latest_blob_keys(self._data_provider, ctx, eid, record), fresh)
+
+        def build():
+            try:
+                blobs = sources.read_blobs(self._data_provider, ctx, record, blob_keys)
+                hierarchy = sources.build_hierarchy(record, blobs)
+                # Beside the first answer, not before it: file the edges inside groups, number structures (settle).
+                threading.Thread(target=_settle, args=(hierarchy,), name="module_graph-settle", daemon=True).start()
+                return hierarchy
+            except GraphError as e:  # remembered, so a bad record is not parsed again on every request
+                return e
+
+        built = self.cache.get((eid, record, blob_keys), build, _estimated_bytes)
+        if isinstance(built, GraphError):
+            raise built
+        return built
+
+    def _prepare_first_graph(self) -> None:
+        """While TensorBoard's page loads (seconds), build the graph the tab opens first, so opening the tab costs
+        the same whatever that graph's size. Waits for the logdir's first load; gives up quietly."""
+        ctx = context.RequestContext()
+        deadline = time.monotonic() + PREPARE_WAIT_SECONDS
+        while time.monotonic() < deadline:
+            try:
+                records = self.graphs(ctx, "")
+                if records:
+                    self.hierarchy(ctx, "", records[0].run, records[0].tag)
+                    return
+            except Exception:  # noqa: BLE001 - a head start only: the request for that graph says what is wrong
+                return
+            time.sleep(PREPARE_POLL_SECONDS)
+
+
+def _settle(hierarchy) -> None:
+    hierarchy.settle()
+    release_freed_memory()
+
+
+def _estimated_bytes(built) -> int:
+    return built.estimated_bytes() if hasattr(built, "estimated_bytes") else 1024
