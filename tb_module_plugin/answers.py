@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from . import ops as ops_lib
+from . import schema
 from .attrs import format_attrs
 from .tree import ancestor_paths, is_under, ops_under
 
@@ -11,9 +12,10 @@ MAX_DETAIL_ENDS = 200  # inputs/outputs listed in a `node` answer; the rest is c
 MAX_REMEMBERED_DETAILS = 256  # groups whose `node` answer a hierarchy keeps (each at most 2 x MAX_DETAIL_ENDS rows)
 
 
-def hierarchy_node(h, node, depth: int) -> dict:
+def hierarchy_node(h, node, depth: int) -> schema.HierarchyNode:
     """A node and, `depth` levels down, its children and the edges between them."""
-    out = {"path": node.path, "name": node.name, "kind": node.kind}
+    path = node.path
+    out = schema.HierarchyNode(path=path, name=node.name, kind=node.kind)
     if node.children is None:
         if node.role == "variable":  # (an op's other roles say which group it is in)
             out["role"] = node.role
@@ -21,15 +23,16 @@ def hierarchy_node(h, node, depth: int) -> dict:
         out["num_ops"] = 1
         node_def = node.node_def
         out["device"] = node_def.device
-        out["inputs"] = [{"path": p.path, "port": port, "control": control} for p, port, control in node.inputs]
+        out["inputs"] = [schema.OpInput(path=p.path, port=port, control=control) for p, port, control in node.inputs]
         out["attrs"] = format_attrs(node_def.attr)
     else:
         if node.role:
             out["role"] = node.role
         out["num_ops"] = node.num_ops
         out["num_children"] = len(node.children)
-    if node.facts:
-        out.update(node.facts)
+        values = h.values.get(path) if h.values else None
+        if node.facts or values:
+            _merge(out, node.facts or {}, values or {})
     if node.children is not None:
         if depth > 0:
             out["children"] = [hierarchy_node(h, c, depth - 1) for c in node.children.values()]
@@ -59,10 +62,20 @@ def repeats(h, group) -> list:
         if key is not None:
             counts[key] = counts.get(key, 0) + 1
             first.setdefault(key, child.name)
-    return [{"key": first[k], "count": counts[k]} if k is not None and counts[k] > 1 else None for k in keys]
+    return [schema.RepeatMark(key=first[k], count=counts[k]) if k is not None and counts[k] > 1 else None
+            for k in keys]
 
 
-def node_details(h, node) -> dict:
+def _merge(out: dict, facts: schema.ModuleFacts, values: schema.NodeValues) -> None:
+    """A module's facts and values into its answer, in the schema's order."""
+    for key in schema.FACTS_AND_VALUES_ORDER:
+        if key in facts:
+            out[key] = facts[key]
+        elif key in values:
+            out[key] = values[key]
+
+
+def node_details(h, node) -> schema.NodeDetails:
     """The `node` answer; a group's is remembered (what enters and leaves it is a walk over all its ops)."""
     out = h.group_details.get(node)
     if out is None:
@@ -91,18 +104,18 @@ def _details(h, node) -> dict:
         out["inputs"], out["outputs"] = incoming[:MAX_DETAIL_ENDS], outgoing[:MAX_DETAIL_ENDS]
         out["num_inputs"], out["num_outputs"] = len(incoming), len(outgoing)
         out["op_types"] = _op_types(node)
-        out.setdefault("variables", [{"path": c.path, "name": c.op_name,
-                                      "dtype": ops_lib.output_dtype(c.node_def, "0") or "resource",
-                                      "shape": ops_lib.output_shape(c.node_def, "0")}
-                                     for c in node.children.values() if c.children is None and c.is_variable])
+        out.setdefault("variables", [schema.CapturedVariable(
+            path=c.path, name=c.op_name, dtype=ops_lib.output_dtype(c.node_def, "0") or "resource",
+            shape=ops_lib.output_shape(c.node_def, "0"))
+            for c in node.children.values() if c.children is None and c.is_variable])
     return out
 
 
-def _end(op, port: str, control: bool) -> dict:
+def _end(op, port: str, control: bool) -> schema.Endpoint:
     node_def = None if control else op.node_def
-    return {"path": op.path, "port": port, "control": control,
-            "dtype": "" if control else ops_lib.output_dtype(node_def, port),
-            "shape": "" if control else ops_lib.output_shape(node_def, port)}
+    return schema.Endpoint(path=op.path, port=port, control=control,
+                           dtype="" if control else ops_lib.output_dtype(node_def, port),
+                           shape="" if control else ops_lib.output_shape(node_def, port))
 
 
 def _boundary(h, group) -> tuple:

@@ -10,13 +10,13 @@ from . import passes
 from .tree import Group, Hierarchy, free_name
 
 
-def build_graph_hierarchy(flat: graph_lib.FlatGraph, name: str, modules: dict | None = None,
+def build_graph_hierarchy(flat: graph_lib.FlatGraph, name: str, modules: dict | None = None, values: dict | None = None,
                           params: passes.Parameters = passes.DEFAULT) -> Hierarchy:
     """The module tree of a traced function (see docs/api.md for the rules a person sees).
 
     `modules` ({path: schema.ModuleFacts}) names groups known to be modules from a module record; they exist even
-    without ops, and carry their class, parameters and variables. The ops of `flat` become this tree's leaves
-    (a flattened graph builds one tree)."""
+    without ops, and carry their class, attribute path and variables; `values` ({path: schema.NodeValues}) their
+    parameters. The ops of `flat` become this tree's leaves (a flattened graph builds one tree)."""
     ops = flat.ops
     if ops and ops[0].parent is not None:
         raise ValueError("These ops are the leaves of another tree already: flatten the graph again.")
@@ -61,10 +61,12 @@ def build_graph_hierarchy(flat: graph_lib.FlatGraph, name: str, modules: dict | 
         group.kind, group.facts = "module", facts
     placed = ops + others + flat.eager_ops
     passes.mark_roles_of_bodies(placed)
-    passes.mark_modules(placed, estimate_params=not modules, types=types)
+    estimates = passes.mark_modules(placed, estimate_params=not modules, types=types)
     passes.fold_series(builder.groups, params)
     passes.gather_loose_top_level_ops(root, taken, params)
-    return Hierarchy(root)
+    hierarchy = Hierarchy(root)
+    hierarchy.values = dict(values or {}) if modules else {group.path: v for group, v in estimates.items()}
+    return hierarchy
 
 
 class TreeBuilder:

@@ -83,9 +83,9 @@ def format_table(hierarchy, depth: int) -> str:
         for child in node.children.values():
             if child.children is None or level and child.kind != "module":
                 continue
-            facts = child.facts or {}
-            params, trainable = facts.get("num_params"), facts.get("num_trainable_params")
-            estimated = "~" if facts.get("params_estimated") else ""
+            facts, values = child.facts or {}, hierarchy.values.get(child.path, {})
+            params, trainable = values.get("num_params"), values.get("num_trainable_params")
+            estimated = "~" if values.get("params_estimated") else ""
             rows.append(("  " * level + child.name, facts.get("class_name", "").rsplit(".", 1)[-1] or child.kind,
                          f"{child.num_ops:,}", "" if params is None else f"{estimated}{params:,}",
                          "" if trainable is None else f"{trainable:,}"))

@@ -4,6 +4,7 @@ edge of an answer (one definition, for op graphs and for Keras layer trees)."""
 from __future__ import annotations
 
 from . import ops as ops_lib
+from . import schema
 
 # Producers (and ports) an aggregated edge keeps to read dtypes and shapes from.
 MAX_EDGE_SAMPLES = 8
@@ -47,7 +48,7 @@ def distribute_edges(ops: list, at_root: bool) -> None:
                         edge += (producer, port)
 
 
-def op_edge(source, target, edge: list) -> dict:
+def op_edge(source, target, edge: list) -> schema.HierarchyEdge:
     """The answer of an edge filed by distribute_edges: dtypes and shapes read from its sampled producers."""
     dtypes, shapes = [], []
     for i in range(2, len(edge), 2):
@@ -58,9 +59,11 @@ def op_edge(source, target, edge: list) -> dict:
     return edge_answer(source.path, target.path, edge[0], dtypes, shapes, edge[1])
 
 
-def edge_answer(source: str, target: str, count: int, dtypes: list, shapes: list, control: bool) -> dict:
+def edge_answer(source: str, target: str, count: int, dtypes: list, shapes: list,
+                control: bool) -> schema.HierarchyEdge:
     """One edge between two children of a group, aggregated from the edges between their subtrees."""
-    return {"from": source, "to": target, "count": count, "dtypes": dtypes, "shapes": shapes, "control": control}
+    return schema.HierarchyEdge({"from": source, "to": target, "count": count, "dtypes": dtypes, "shapes": shapes,
+                                 "control": control})
 
 
 def add_unique(values: list, value: str) -> None:

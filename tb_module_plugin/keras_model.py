@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+from . import schema
 from .graph import GraphError
 from .edges import add_unique, edge_answer
 from .tree import Group, Hierarchy, free_name
@@ -115,9 +116,9 @@ def _shape(shape) -> str:
     return "[" + ",".join("?" if d is None else str(d) for d in shape) + "]"
 
 
-def _layer_facts(layer: dict) -> dict:
+def _layer_facts(layer: dict) -> schema.ModuleFacts:
     config = layer.get("config") if isinstance(layer.get("config"), dict) else {}
-    facts = {"class_name": str(layer.get("class_name", ""))}
+    facts = schema.ModuleFacts(class_name=str(layer.get("class_name", "")))
     if isinstance(config.get("trainable"), bool):
         facts["trainable"] = config["trainable"]
     attrs = {}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 
 from . import graph as graph_lib
-from . import record_ops
+from . import record_ops, schema
 from .build import build_graph_hierarchy
 from .graph import GraphError
 from .tree import Hierarchy, free_name
@@ -116,7 +116,8 @@ def build_module_hierarchy(manifest: dict, graph_def, other_graph_defs: list, na
               for i, g in enumerate(other_graph_defs)]
     flat = graph_lib.FlatGraph(ops=ops, other_functions=others, eager_ops=[])
     shared = {v for v, held in holders.items() if len(held) > 1}
-    return build_graph_hierarchy(flat, name, modules={m.tree_path: m.summary(variables, shared) for m in modules})
+    return build_graph_hierarchy(flat, name, modules={m.tree_path: m.facts(variables, shared) for m in modules},
+                                 values={m.tree_path: m.values(variables) for m in modules})
 
 
 class _Module:
@@ -149,23 +150,20 @@ class _Module:
             stack.extend(module.children + module.alias_children)
         return out
 
-    def summary(self, variables: list, shared: set) -> dict:
-        reachable = self.reachable_variables()
-        params = sum(_size(variables[v].get("shape")) for v in reachable)
-        trainable = sum(_size(variables[v].get("shape")) for v in reachable if variables[v].get("trainable"))
-        out = {
-            "class_name": self.class_name,
-            "attribute_path": self.attribute_path,
-            "num_params": params,
-            "num_trainable_params": trainable,
-            "frozen": params > 0 and trainable == 0,
-            "variables": [{"name": str(variables[v].get("name", "")), "shape": variables[v].get("shape"),
-                           "dtype": str(variables[v].get("dtype", "")), "trainable": bool(variables[v].get("trainable")),
-                           "shared": v in shared} for v in self.variables],
-        }
+    def facts(self, variables: list, shared: set) -> schema.ModuleFacts:
+        out = schema.ModuleFacts(class_name=self.class_name, attribute_path=self.attribute_path, variables=[
+            schema.RecordedVariable(name=variables[v]["name"], shape=variables[v]["shape"], dtype=variables[v]["dtype"],
+                                    trainable=variables[v]["trainable"], shared=v in shared) for v in self.variables])
         if self.aliases:
             out["aliases"] = [a["path"] for a in self.aliases]
         return out
+
+    def values(self, variables: list) -> schema.NodeValues:
+        """Its parameters: the unique variables it holds or reaches, each once."""
+        reachable = self.reachable_variables()
+        params = sum(_size(variables[v]["shape"]) for v in reachable)
+        trainable = sum(_size(variables[v]["shape"]) for v in reachable if variables[v]["trainable"])
+        return schema.NodeValues(num_params=params, num_trainable_params=trainable, frozen=params > 0 and trainable == 0)
 
     def subtree(self):
         stack = [self]

@@ -9,6 +9,7 @@ import re
 from operator import attrgetter
 
 from . import ops as ops_lib
+from . import schema
 from .scopes import common_group, is_helper_scope, owner_group
 from .tree import Group, free_name
 
@@ -120,11 +121,12 @@ def mark_roles_of_bodies(ops: list) -> None:
                         child.role = "branch"
 
 
-def mark_modules(ops, estimate_params: bool, types) -> None:
+def mark_modules(ops, estimate_params: bool, types) -> dict:
     """A scope that owns a variable (where its captured handle or VarHandleOp sits) is a module, and so is every
     scope above it but those op helpers open. Scopes that only read a variable owned elsewhere (an optimizer's
     `Cast_7` reading the learning rate, a layer's `Cast` reading its kernel) are not. Where the graph records
-    variable shapes, parameter counts are estimated from them."""
+    variable shapes, parameter counts are estimated from them: {group: schema.NodeValues}."""
+    estimates: dict = {}
     for op in ops:
         if op.role != "variable":
             continue
@@ -137,11 +139,12 @@ def mark_modules(ops, estimate_params: bool, types) -> None:
                 continue
             marked, group.kind = group.kind == "module", "module"
             if size is not None:
-                group.facts = group.facts or {"num_params": 0, "params_estimated": True}
-                group.facts["num_params"] += size
+                estimate = estimates.setdefault(group, schema.NodeValues(num_params=0, params_estimated=True))
+                estimate["num_params"] += size
             elif marked and group is not owner:
                 break  # the scopes above were marked by an earlier variable
             group = group.parent
+    return estimates
 
 
 def fold_series(groups: list, params: Parameters = DEFAULT) -> None:

@@ -13,7 +13,7 @@ from tensorboard.backend import http_util
 from tensorboard.plugins import base_plugin
 from werkzeug import wrappers
 
-from . import PLUGIN_NAME, query, sources
+from . import PLUGIN_NAME, query, schema, sources
 from .cache import DEFAULT_MAX_BYTES
 from .graph import GraphError
 from .search import BadQuery
@@ -79,15 +79,15 @@ class ModuleGraphPlugin(base_plugin.TBPlugin, base_plugin.TBLoader):
     @wrappers.Request.application
     def _serve_graphs(self, request):
         ctx, eid = plugin_util.context(request.environ), plugin_util.experiment_id(request.environ)
-        return _json(request, {"graphs": [r.to_json() for r in self.store.graphs(ctx, eid, fresh=True)]})
+        return _json(request, schema.GraphsAnswer(graphs=[r.to_json() for r in self.store.graphs(ctx, eid, fresh=True)]))
 
     @wrappers.Request.application
     def _serve_hierarchy(self, request):
-        return self._answer(request, lambda h, args: {"node": h.node_json(args.path, args.depth)})
+        return self._answer(request, lambda h, args: schema.HierarchyAnswer(node=h.node_json(args.path, args.depth)))
 
     @wrappers.Request.application
     def _serve_node(self, request):
-        return self._answer(request, lambda h, args: {"node": h.details_json(args.path)})
+        return self._answer(request, lambda h, args: schema.NodeAnswer(node=h.details_json(args.path)))
 
     @wrappers.Request.application
     def _serve_search(self, request):
@@ -120,7 +120,7 @@ def _json(request, body, status: int = 200):
 
 
 def _error(request, message: str, status: int):
-    return _json(request, {"error": message}, status)
+    return _json(request, schema.ErrorAnswer(error=message), status)
 
 
 def _static_file(request, name: str):

@@ -16,6 +16,8 @@ from itertools import accumulate
 
 import re2
 
+from . import schema
+
 MAX_SEARCH_LIMIT = 500
 MAX_REGEX_LENGTH = 200
 MAX_REGEX_TEXT = 1000  # a regular expression is matched against the first this many characters of a name or path
@@ -26,7 +28,7 @@ class BadQuery(Exception):
     user."""
 
 
-def search(hierarchy, query: str, regex: bool, limit: int) -> dict:
+def search(hierarchy, query: str, regex: bool, limit: int) -> schema.SearchResult:
     """`{"matches": [...], "truncated": bool}`: groups before ops, shallower first, then by path."""
     root = hierarchy.root
     if regex:
@@ -37,7 +39,7 @@ def search(hierarchy, query: str, regex: bool, limit: int) -> dict:
         found = [n for n in hierarchy.all_nodes if n is not root and (needle in n.name.lower() or
                                                                       needle in n.path.lower())]
         found.sort(key=_ORDER)
-    return {"matches": [_match_json(n) for n in found[:limit]], "truncated": len(found) > limit}
+    return schema.SearchResult(matches=[_match(n) for n in found[:limit]], truncated=len(found) > limit)
 
 
 def _ORDER(node) -> tuple:
@@ -153,8 +155,8 @@ class SearchIndex:
         return [self.nodes[rank] for rank in ranks[:wanted]]
 
 
-def _match_json(node) -> dict:
-    out = {"path": node.path, "name": node.name, "kind": node.kind}
+def _match(node) -> schema.SearchMatch:
+    out = schema.SearchMatch(path=node.path, name=node.name, kind=node.kind)
     if node.children is None:
         out["op"] = node.type
     return out

@@ -11,7 +11,7 @@ import time
 from tensorboard import errors as tb_errors
 from tensorboard.data import provider
 
-from . import PLUGIN_NAME
+from . import PLUGIN_NAME, schema
 from . import graph as graph_lib
 from .build import build_graph_hierarchy
 from .tree import Hierarchy
@@ -39,8 +39,8 @@ class GraphRecord:
     source: str
     plugin_name: str
 
-    def to_json(self) -> dict:
-        return {"run": self.run, "tag": self.tag, "source": self.source}
+    def to_json(self) -> schema.GraphEntry:
+        return schema.GraphEntry(run=self.run, tag=self.tag, source=self.source)
 
 
 class RecordNotFound(Exception):

@@ -55,7 +55,7 @@ class Group(TreeNode):
         self.depth = 0
         self.num_ops = 0
         self.edges = None  # between children: {(child, child): [count, control, ...]} (edges.py), then their answers
-        self.facts = None  # schema.ModuleFacts of a module record's module or a Keras layer, or a trace's estimate
+        self.facts = None  # schema.ModuleFacts: a recorded module's class, attribute path and variables, a Keras layer's
         self.structure = None  # see Hierarchy.structure_of
         self.top = None  # its ancestor (or itself) among the root's children, set by finalize
 
@@ -76,6 +76,7 @@ class Hierarchy:
         self.group_details: dict = {}  # group -> its `node` answer (answers.py)
         self.all_nodes: list = []
         self.record_bytes = 0  # size of the record it was built from: its parsed protobuf lives on in the ops
+        self.values: dict = {}  # node path -> schema.NodeValues (parameters...): an overlay merged into answers
         self.search_index = None  # search.SearchIndex, made by settle (or by the first regular-expression search)
         self.search_lock = threading.Lock()
         ops = finalize(root, self.all_nodes)

@@ -1,0 +1,190 @@
+"""Every JSON answer of the HTTP API, as typed records: the one definition of the API's shapes.
+
+The engine builds its answers with these records (a TypedDict called with keywords is the dict it describes, in the
+order given); `tools/schema_codegen.py` generates from this file the TypeScript types the page uses
+(`frontend/src/api-types.ts`) and the field reference of `docs/api.md`, and the tests fail when either is stale.
+A field has one comment, on its line; a record whose class says `total=False` has optional fields; names that start
+with `_` are parts shared by records, not records of their own. What a module is (`ModuleFacts`: class, attribute
+path, variables) is part of its node; what it counts or costs (`NodeValues`: parameters today; FLOPs, time,
+comparisons later) is an overlay keyed by node path (tree.Hierarchy.values). Both are merged into the node's answer.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, List, Literal, Optional, TypedDict, Union
+
+# -- Words the API uses --------------------------------------------------------------------------------------------
+
+NodeKind = Literal["module", "scope", "op"]  # a module (owns variables, or a recorded module object), a scope, an op
+GroupRole = Literal[
+    "inputs",  # the traced function's inputs (and captured variables no module reads)
+    "outputs",  # its outputs (_Retval and the Identity/NoOp ops feeding them)
+    "functions",  # the graphs of other functions and eager ops the same trace recorded
+    "function",  # one of those functions
+    "eager_ops",  # the one-op graphs trace_on records for eager ops
+    "series",  # numbered sibling ops of one type folded together: "AddN[0-121]"
+    "control_flow",  # an If/While/Case op's group: holds the op as "(name)" and its branches
+    "branch",  # one branch or body of a control-flow op: "then", "else", "cond", "body", "branch_0"
+    "loose_ops",  # the ops outside any scope of a crowded top level
+]
+OpRole = Literal["variable"]  # a captured variable (an _Arg of dtype resource) or a VarHandleOp
+GraphSource = Literal[
+    "trace",  # tf.summary.trace_export
+    "run_graph",  # tf.summary.graph, an event file's graph_def
+    "keras",  # the Keras TensorBoard callback's model JSON
+    "module",  # the plugin's own module_graph summary, or a SavedModel imported with the command line
+]
+
+
+# -- graphs ----------------------------------------------------------------------------------------------------------
+
+class GraphEntry(TypedDict):
+    run: str  # the run's name
+    tag: str  # the graph's tag in the run
+    source: GraphSource  # the kind of record that holds it
+
+
+class GraphsAnswer(TypedDict):
+    graphs: List[GraphEntry]  # every graph of the logdir, sorted by run, then tag
+
+
+# -- hierarchy -------------------------------------------------------------------------------------------------------
+
+HierarchyEdge = TypedDict("HierarchyEdge", {
+    "from": str,  # the path of the child the edges leave
+    "to": str,  # the path of the child they enter
+    "count": int,  # op edges between the two subtrees
+    "dtypes": List[str],  # their dtypes, as far as the ops say (at most 8 edges are looked at)
+    "shapes": List[str],  # their shapes where recorded ("[2,4]", "?" for an unknown rank)
+    "control": bool,  # true when every one of them is a control edge
+})
+
+
+class OpInput(TypedDict):
+    path: str  # the producing op's path
+    port: str  # its output ("0", "1"; in a function body "output:0")
+    control: bool  # a control input ("^name")
+
+
+class RepeatMark(TypedDict):
+    key: str  # the name of the first of the siblings with this structure
+    count: int  # how many sibling modules have the same structure (op types and nesting, class; names aside)
+
+
+class RecordedVariable(TypedDict):
+    name: str  # the variable's name (a Keras variable's path, a tf.Variable's name)
+    shape: Optional[List[Optional[int]]]  # its dimensions (null for an unknown one)
+    dtype: str  # "float32"
+    trainable: bool  # as the framework that holds it says (Keras asks the layer or its keras.Variable)
+    shared: bool  # another module holds it too: it is counted once, in the modules above both
+
+
+class ModuleFacts(TypedDict, total=False):
+    class_name: str  # the module's class ("keras.src.layers.core.dense.Dense"; a Keras callback's "Dense")
+    attribute_path: str  # where it hangs off the recorded module ("blocks[2].up"; "" for that module itself)
+    variables: List[RecordedVariable]  # the variables it holds itself
+    aliases: List[str]  # other attribute paths that reach the same object (its subtree is under attribute_path)
+    trainable: bool  # a Keras callback's layer: its config's trainable
+    attrs: Dict[str, str]  # an op's attributes, or a Keras callback layer's config (values cut at 200 characters)
+
+
+class NodeValues(TypedDict, total=False):
+    num_params: int  # elements of the unique variables a module holds or reaches (a trace's: those its scope reads)
+    num_trainable_params: int  # of those, the trainable ones, as the framework says
+    frozen: bool  # it has parameters and none is trainable
+    params_estimated: bool  # true: num_params is estimated from the variable shapes a graph records, not recorded
+
+
+# The order module facts and node values take in a node's answer (they are merged into it).
+FACTS_AND_VALUES_ORDER = ("class_name", "attribute_path", "num_params", "num_trainable_params", "frozen", "variables",
+                          "aliases", "trainable", "attrs", "params_estimated")
+
+
+class _Node(TypedDict):
+    path: str  # unique; "" is the root; a child's path is its parent's path, "/", its name (root children: the name)
+    name: str  # the last segment of the path (the root: the tag); never holds "/"
+    kind: NodeKind  # module, scope or op
+    num_ops: int  # ops in the subtree (an op: 1)
+
+
+class _NodeOptional(ModuleFacts, NodeValues, total=False):
+    role: Union[GroupRole, OpRole]  # only on the plugin's own groups, control flow, and captured variables
+    op: str  # ops: the op type ("MatMul")
+    device: str  # ops: the device the op was placed on, as recorded
+    num_children: int  # groups: how many children
+
+
+class HierarchyNode(_Node, _NodeOptional, total=False):
+    inputs: List[OpInput]  # ops: what feeds them
+    children: List[HierarchyNode]  # groups within the asked depth: their children
+    has_children: bool  # groups below the asked depth: whether they have any
+    edges: List[HierarchyEdge]  # groups whose children are listed: the edges between those children
+    repeat: RepeatMark  # a module among sibling modules of the same structure
+
+
+class HierarchyAnswer(TypedDict):
+    node: HierarchyNode  # the asked node, its children to the asked depth
+
+
+# -- node ------------------------------------------------------------------------------------------------------------
+
+class _EndpointCore(TypedDict):
+    path: str  # the op at the other end (an input's producer, an output's consumer)
+    port: str  # the output of the producer it is
+    control: bool  # a control edge
+    dtype: str  # "" for a control edge or where the op does not say
+    shape: str  # "" where not recorded
+
+
+class Endpoint(_EndpointCore, total=False):
+    count: int  # groups: how many ops inside the group it joins
+
+
+class CapturedVariable(TypedDict):
+    path: str  # the captured variable's node (an _Arg of dtype resource, or a VarHandleOp)
+    name: str  # its name in the graph
+    dtype: str  # "resource" for a handle
+    shape: str  # where recorded
+
+
+class NodeDetails(_Node, _NodeOptional, total=False):
+    ancestors: List[str]  # the paths from the root's child down to the parent
+    op_name: str  # ops: the op's name in its GraphDef or FunctionDef
+    function: str  # ops inside an expanded function body: that function's name
+    inputs: List[Endpoint]  # ops: what feeds them; groups: what enters the subtree, one row per outside op and port
+    outputs: List[Endpoint]  # ops: who consumes them; groups: what leaves the subtree
+    num_inputs: int  # how many inputs there are (at most 200 are listed)
+    num_outputs: int  # how many outputs there are (at most 200 are listed)
+    op_types: Dict[str, int]  # groups: how many ops of each type the subtree holds, the commonest first
+    captured_variables: List[CapturedVariable]  # groups: captured variables placed directly in the group
+
+
+class NodeAnswer(TypedDict):
+    node: NodeDetails  # the node, with what enters and leaves it
+
+
+# -- search ----------------------------------------------------------------------------------------------------------
+
+class _SearchMatchCore(TypedDict):
+    path: str  # the matching node's path
+    name: str  # its name
+    kind: NodeKind  # module, scope or op
+
+
+class SearchMatch(_SearchMatchCore, total=False):
+    op: str  # ops: the op type
+
+
+class SearchResult(TypedDict):
+    matches: List[SearchMatch]  # groups before ops, shallower first, then by path; at most `limit`
+    truncated: bool  # more nodes matched than were listed
+
+
+# -- errors ----------------------------------------------------------------------------------------------------------
+
+class ErrorAnswer(TypedDict):
+    error: str  # what is wrong, in words a user understands (with a 400, 404 or 422 status)
+
+
+# The answers of the routes, for the tests and the generated documentation.
+ROUTES = {"graphs": GraphsAnswer, "hierarchy": HierarchyAnswer, "node": NodeAnswer, "search": SearchResult}
