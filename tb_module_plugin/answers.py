@@ -104,10 +104,10 @@ def _details(h, node) -> dict:
         out["inputs"], out["outputs"] = incoming[:MAX_DETAIL_ENDS], outgoing[:MAX_DETAIL_ENDS]
         out["num_inputs"], out["num_outputs"] = len(incoming), len(outgoing)
         out["op_types"] = _op_types(node)
-        out.setdefault("variables", [schema.CapturedVariable(
+        out["captured_variables"] = [schema.CapturedVariable(
             path=c.path, name=c.op_name, dtype=ops_lib.output_dtype(c.node_def, "0") or "resource",
             shape=ops_lib.output_shape(c.node_def, "0"))
-            for c in node.children.values() if c.children is None and c.is_variable])
+            for c in node.children.values() if c.children is None and c.is_variable]
     return out
 
 

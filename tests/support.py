@@ -351,11 +351,58 @@ def error(response, status):
     return body["error"]
 
 
+def check_against(value, expected, where="answer"):
+    """`value` fits `expected`, a record of tb_module_plugin/schema.py or a typing form of one: every required field
+    there, no field the record does not declare, each of its declared type (recursively)."""
+    import typing
+
+    origin, args = typing.get_origin(expected), typing.get_args(expected)
+    if typing.is_typeddict(expected):
+        assert isinstance(value, dict), (where, value)
+        hints = typing.get_type_hints(expected)
+        missing = expected.__required_keys__ - set(value)
+        unknown = set(value) - set(hints)
+        assert not missing and not unknown, (where, expected.__name__, sorted(missing), sorted(unknown))
+        for key, item in value.items():
+            check_against(item, hints[key], f"{where}.{key}")
+    elif origin is typing.Literal:
+        assert value in args, (where, value, args)
+    elif origin is typing.Union:
+        errors = []
+        for option in args:
+            try:
+                check_against(value, option, where)
+                return
+            except AssertionError as e:
+                errors.append(e)
+        raise AssertionError((where, value, errors))
+    elif origin is list:
+        assert isinstance(value, list), (where, value)
+        for i, item in enumerate(value):
+            check_against(item, args[0], f"{where}[{i}]")
+    elif origin is dict:
+        assert isinstance(value, dict), (where, value)
+        for key, item in value.items():
+            check_against(key, args[0], f"{where} key")
+            check_against(item, args[1], f"{where}[{key!r}]")
+    elif expected is type(None):
+        assert value is None, (where, value)
+    elif expected is int:
+        assert isinstance(value, int) and not isinstance(value, bool), (where, value)
+    elif expected is float:
+        assert isinstance(value, (int, float)) and not isinstance(value, bool), (where, value)
+    else:
+        assert isinstance(value, expected), (where, value, expected)
+
+
 def check_node_shape(node, parent_path=None):
-    """The NODE contract of docs/api.md, recursively."""
-    assert isinstance(node["path"], str) and isinstance(node["name"], str), node
-    assert node["kind"] in ("module", "scope", "op"), node
-    assert isinstance(node["num_ops"], int) and node["num_ops"] >= 1 or node["kind"] != "op", node
+    """A `hierarchy` answer's node: of the schema's HierarchyNode, and the rules between its fields (paths made
+    of names, edges between listed children, op counts that add up), recursively."""
+    from tb_module_plugin import schema
+
+    if parent_path is None:
+        check_against(node, schema.HierarchyNode, node.get("path", "node"))
+    assert node["num_ops"] >= 1 or node["kind"] != "op", node
     if parent_path is not None:
         assert "/" not in node["name"], node["name"]
         expected = node["name"] if parent_path == "" else parent_path + "/" + node["name"]

@@ -224,7 +224,7 @@ def test_node_details_of_a_module(tensorboard):
     details = ok_json(tensorboard.api("node", run="demo_module", tag="addprint", path="demo_module"))["node"]
     assert details["kind"] == "module"
     assert details["op_types"].get("AssignAddVariableOp") == 1, details["op_types"]
-    assert details["variables"], "demo_module's variable x is not listed"
+    assert details["captured_variables"], "demo_module's variable x is not listed"
 
 
 def test_search_substring_and_regex(tensorboard):

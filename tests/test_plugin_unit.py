@@ -82,7 +82,7 @@ def test_captured_variables_nest_into_the_module_that_reads_them(client):
     variables = [c for c in body["node"]["children"] if c.get("role") == "variable"]
     assert len(variables) == 2 and all(v["op"] == "_Arg" for v in variables)
     _, details = get(client, "/node", run="nested_model", tag="model", path="model/head")
-    assert len(details["node"]["variables"]) == 2
+    assert len(details["node"]["captured_variables"]) == 2
 
 
 def test_op_named_like_a_scope_keeps_its_node(client):

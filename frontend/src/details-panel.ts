@@ -3,8 +3,8 @@
 
 import { html } from "./dom";
 import { formatCount, formatNumber } from "./labels";
-import { moduleInfoOf, repeatOf, type ModuleInfo, type ModuleVariable } from "./module-info";
-import type { Endpoint, NodeDetails, RepeatMark, VariableInfo } from "./types";
+import { moduleInfoOf, type ModuleInfo, type ModuleVariable } from "./module-info";
+import type { CapturedVariable, Endpoint, NodeDetails, RepeatMark } from "./types";
 import { childPath, type VisibleNode } from "./visible";
 
 /** Long lists (a group's inputs can number thousands) are cut here, with a line saying how many more. */
@@ -52,17 +52,16 @@ export class DetailsPanel {
   }
 
   /**
-   * Details of a node from the node route. `drawn` is the node as the hierarchy route listed it: its module
-   * variables (with their trainable flags) are only there, the node route's "variables" being the
-   * captured variables placed in the group.
+   * Details of a node from the node route. `drawn` is the node as the hierarchy route listed it (with the
+   * page's repeat mark); the node route adds what enters and leaves it and the captured variables placed in it.
    */
   show(details: NodeDetails, drawn?: VisibleNode): void {
     this.element.setAttribute("data-details-for", details.path);
     const fromDetails = moduleInfoOf(details);
     const module: ModuleInfo | undefined = drawn?.module ? { ...drawn.module } : fromDetails;
     if (module && !module.variables && fromDetails?.variables) module.variables = fromDetails.variables;
-    const repeat = drawn?.repeat ?? repeatOf(details);
-    const captured = (details.variables ?? []).filter((variable): variable is VariableInfo => "path" in variable);
+    const repeat = drawn?.repeat; // (the node route lists no siblings: no repeat mark)
+    const captured = details.captured_variables ?? [];
     const facts: [string, Cell | undefined][] = [
       ["Path", details.path],
       ["Kind", details.kind],
@@ -234,7 +233,7 @@ export class DetailsPanel {
   }
 
   /** The captured variables (graph inputs) placed in the group. */
-  private variables(variables: VariableInfo[], moduleVariablesShown: boolean): HTMLElement | string {
+  private variables(variables: CapturedVariable[], moduleVariablesShown: boolean): HTMLElement | string {
     const rows = variables.map((variable) => [
       this.pathLink(variable.path),
       variable.name,

@@ -1,7 +1,10 @@
 // What the page shows about a module object (issue 4) and about repeated structure (issue 3): class,
 // parameters, frozen state, variables, repeat marks. Pure functions over the hierarchy API's fields.
 
-import type { ModuleFields, NodeKind, RepeatMark } from "./types";
+import type { ModuleFacts, NodeKind, NodeValues, RepeatMark } from "./types";
+
+/** What the page reads of a module from a node of either route: its facts, its values and its repeat mark. */
+export type ModuleFields = ModuleFacts & NodeValues & { repeat?: RepeatMark };
 
 /** A variable a module owns directly, as the details panel lists it. */
 export interface ModuleVariable {
@@ -55,7 +58,6 @@ function moduleVariables(raw: unknown): ModuleVariable[] | undefined {
   for (const entry of raw) {
     if (!entry || typeof entry !== "object") continue;
     const { name, shape, dtype, trainable, shared } = entry as Record<string, unknown>;
-    // The node route's "variables" (captured variables, with a path) are not these.
     if (typeof trainable !== "boolean") continue;
     variables.push({
       name: typeof name === "string" ? name : "",
@@ -68,8 +70,8 @@ function moduleVariables(raw: unknown): ModuleVariable[] | undefined {
   return variables;
 }
 
-/** A hierarchy node or node details: their module fields (the two routes mean different "variables"). */
-type ModuleSource = ModuleFields & { kind: NodeKind | "chunk"; variables?: readonly unknown[] };
+/** A hierarchy node or node details: their module fields. */
+type ModuleSource = ModuleFields & { kind: NodeKind | "chunk" };
 
 /** The module facts of a node, or undefined when it carries none (scopes, ops, plain trace modules). */
 export function moduleInfoOf(node: ModuleSource): ModuleInfo | undefined {
@@ -86,7 +88,7 @@ export function moduleInfoOf(node: ModuleSource): ModuleInfo | undefined {
     any = true;
   }
   if (Array.isArray(node.aliases)) {
-    const aliases = node.aliases.filter((alias): alias is string => typeof alias === "string");
+    const aliases = node.aliases.filter((alias: unknown): alias is string => typeof alias === "string");
     if (aliases.length) info.aliases = aliases;
   }
   if (isCount(node.num_params)) {
@@ -163,7 +165,7 @@ export function repeatColour(key: string): string {
 }
 
 /** A valid repeat mark, or undefined. */
-export function repeatOf(node: Pick<ModuleFields, "repeat">): RepeatMark | undefined {
+export function repeatOf(node: { repeat?: RepeatMark }): RepeatMark | undefined {
   const repeat = node.repeat;
   if (!repeat || typeof repeat.key !== "string" || !isCount(repeat.count) || repeat.count < 2) return undefined;
   return { key: repeat.key, count: repeat.count };

@@ -2,13 +2,24 @@
 
 import type { Api, GraphRef } from "../src/api";
 import { ApiError } from "../src/api";
-import type { HierarchyEdge, HierarchyNode, NodeDetails, NodeKind, SearchMatch, SearchResult } from "../src/types";
+import type {
+  GroupRole,
+  HierarchyEdge,
+  HierarchyNode,
+  NodeDetails,
+  NodeKind,
+  OpRole,
+  SearchMatch,
+  SearchResult,
+} from "../src/types";
+
+type Role = GroupRole | OpRole;
 
 interface FakeNode {
   path: string;
   name: string;
   kind: NodeKind;
-  role?: string;
+  role?: Role;
   op?: string;
   /** Producing op paths; "^path" is a control input. */
   inputs: string[];
@@ -31,12 +42,12 @@ export class FakeGraph {
     this.nodes.set("", this.root);
   }
 
-  group(path: string, kind: "module" | "scope", role?: string): this {
+  group(path: string, kind: "module" | "scope", role?: GroupRole): this {
     this.add({ path, name: path.split("/").pop()!, kind, inputs: [], dtype: "", shape: "", children: [], ...(role ? { role } : {}) });
     return this;
   }
 
-  op(path: string, op: string, inputs: string[] = [], options: { role?: string; dtype?: string; shape?: string } = {}): this {
+  op(path: string, op: string, inputs: string[] = [], options: { role?: OpRole; dtype?: string; shape?: string } = {}): this {
     const { role, dtype = "float32", shape = "[8,16]" } = options;
     this.add({ path, name: path.split("/").pop()!, kind: "op", op, inputs, dtype, shape, children: [], ...(role ? { role } : {}) });
     return this;
@@ -150,7 +161,7 @@ export class FakeGraph {
       const opTypes: Record<string, number> = {};
       for (const op of members) opTypes[op.op!] = (opTypes[op.op!] ?? 0) + 1;
       details.op_types = opTypes;
-      details.variables = node.children
+      details.captured_variables = node.children
         .filter((child) => child.role === "variable")
         .map((child) => ({ path: child.path, name: child.name, dtype: child.dtype, shape: child.shape }));
     }

@@ -13,7 +13,7 @@ import {
   repeatSentence,
   shortClassName,
 } from "../src/module-info";
-import type { HierarchyNode } from "../src/types";
+import type { HierarchyNode, RecordedVariable } from "../src/types";
 import { buildVisibleTree } from "../src/visible";
 
 function module(name: string, fields: Partial<HierarchyNode> = {}): HierarchyNode {
@@ -27,8 +27,8 @@ const frozenDense = module("dense", {
   num_trainable_params: 0,
   frozen: true,
   variables: [
-    { name: "sequential/dense/kernel", shape: [10, 4], dtype: "float32", trainable: false },
-    { name: "sequential/dense/bias", shape: [4], dtype: "float32", trainable: false },
+    { name: "sequential/dense/kernel", shape: [10, 4], dtype: "float32", trainable: false, shared: false },
+    { name: "sequential/dense/bias", shape: [4], dtype: "float32", trainable: false, shared: false },
   ],
   repeat: { key: "dense", count: 2 },
 });
@@ -103,9 +103,9 @@ test("Keras callback layers: trainable false is frozen; estimates are marked; pl
   assert.equal(estimated.numParams, 1_234_567);
   assert.equal(moduleInfoOf({ kind: "scope" }), undefined);
   assert.equal(moduleInfoOf({ kind: "op", class_name: "X" }), undefined);
-  // The node route's "variables" are captured variables (with a path): not the module's own.
-  const captured = moduleInfoOf({ kind: "module", variables: [{ path: "m/v", name: "v", dtype: "resource", shape: "" }] });
-  assert.deepEqual(captured?.variables, []);
+  // A variable whose record is damaged (no trainable flag) is left out, not shown as frozen.
+  const damaged = moduleInfoOf({ kind: "module", variables: [{ name: "v" } as unknown as RecordedVariable] });
+  assert.deepEqual(damaged?.variables, []);
 });
 
 test("the caption says class, parameters and ops", () => {
