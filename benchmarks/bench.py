@@ -29,18 +29,13 @@ import gzip
 import json
 import os
 import platform
-import re
-import shlex
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import time
 import traceback
 import urllib.error
-import urllib.parse
-import urllib.request
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -51,6 +46,7 @@ import generate  # noqa: E402
 import synthetic  # noqa: E402
 
 sys.path.insert(0, str(REPO / "tests"))
+import support  # noqa: E402  (the TensorBoard process helper the tests use)
 from support import CHROMIUM, CHROMIUM_ARGS  # noqa: E402  (the browser the tests drive)
 
 PLUGIN = "module_graph"
@@ -95,152 +91,22 @@ def log(*args):
 
 
 # --- TensorBoard processes ------------------------------------------------------------------------------------
-_RUNNING: list = []
 # A copy of tb_module_plugin/ taken when the benchmark starts, put first on the tensorboards' PYTHONPATH (before the
 # editable install's finder): every server of one run serves the same code while others edit the shared checkout.
 PLUGIN_PATH: list = []
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class TensorBoard:
-    """`tensorboard --logdir LOGDIR --load_fast=false` on a free loopback port, in its own process group; always
-    stopped by `stop()` (context manager), and by the signal handlers and `stop_all()` on the way out."""
-
-    def __init__(self, logdir: Path, log_path: Path, expect_graphs: int = 1):
-        self.logdir = logdir
-        self.log_path = log_path
-        self.expect_graphs = expect_graphs
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc = None
-        self.startup_s = None
-
-    def __enter__(self):
-        self.start(self.expect_graphs)
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
-
-    def start(self, expect_graphs: int = 1):
-        exe = Path(sys.executable).parent / "tensorboard"
-        if not exe.exists():
-            exe = REPO / ".venv" / "bin" / "tensorboard"
-        cmd = [str(exe), "--logdir", str(self.logdir), "--host", "127.0.0.1", "--port", str(self.port), "--load_fast=false"]
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        env = dict(os.environ, **generate.QUIET_TF_ENV)
-        if PLUGIN_PATH:
-            env["PYTHONPATH"] = os.pathsep.join(filter(None, [*PLUGIN_PATH, env.get("PYTHONPATH")]))
-        t0 = time.perf_counter()
-        with open(self.log_path, "w") as out:
-            self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=str(REPO), start_new_session=True)
-        _RUNNING.append(self)
-        deadline = t0 + START_TIMEOUT
-        self._wait(lambda: self.get("/data/plugins_listing", timeout=5), deadline, "answer /data/plugins_listing")
-        # --load_fast=false loads the logdir in the background: wait until the plugin lists the graph(s).
-        self._wait(lambda: len(self.json(f"/data/plugin/{PLUGIN}/graphs", timeout=30)["graphs"]) >= expect_graphs or None,
-                   deadline, f"list {expect_graphs} graph(s) in /data/plugin/{PLUGIN}/graphs")
-        self.startup_s = time.perf_counter() - t0
-        return self
-
-    def _wait(self, probe, deadline, what):
-        last = None
-        while time.perf_counter() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"tensorboard exited with {self.proc.returncode} before it could {what}; "
-                                   f"its log ({self.log_path}):\n{self.log_tail()}")
-            try:
-                if probe():
-                    return
-            except (OSError, urllib.error.URLError, ValueError, KeyError) as e:
-                last = e
-            time.sleep(0.2)
-        raise TimeoutError(f"tensorboard on {self.logdir} did not {what} within {START_TIMEOUT} s (last: {last}); "
-                           f"its log ({self.log_path}):\n{self.log_tail()}")
-
-    def log_tail(self, n=3000) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")[-n:]
-        except OSError:
-            return "(no log)"
-
-    def get(self, route: str, timeout=HTTP_TIMEOUT, gzip_ok=False, **query):
-        """(seconds, body bytes as sent, status) of one GET."""
-        url = self.url + route + ("?" + urllib.parse.urlencode(query) if query else "")
-        request = urllib.request.Request(url, headers={"Accept-Encoding": "gzip"} if gzip_ok else {})
-        t0 = time.perf_counter()
-        try:
-            with urllib.request.urlopen(request, timeout=timeout) as r:
-                body = r.read()
-                status = r.status
-        except urllib.error.HTTPError as e:
-            body, status = e.read(), e.code
-        return time.perf_counter() - t0, body, status
-
-    def json(self, route: str, timeout=HTTP_TIMEOUT, **query):
-        _, body, status = self.get(route, timeout=timeout, **query)
-        if status != 200:
-            raise RuntimeError(f"GET {route} {query} answered {status}: {body[:500]!r}")
-        return json.loads(body)
-
-    def rss_bytes(self) -> tuple:
-        """(current, peak) resident memory of tensorboard and all its descendants, from /proc."""
-        current = peak = 0
-        for pid in [self.proc.pid, *descendants(self.proc.pid)]:
-            try:
-                status = Path(f"/proc/{pid}/status").read_text()
-            except OSError:
-                continue
-            fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-            current += int(fields.get("VmRSS", "0 kB").split()[0]) * 1024
-            peak += int(fields.get("VmHWM", "0 kB").split()[0]) * 1024
-        return current, peak
-
-    def stop(self):
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 10)):
-                try:
-                    os.killpg(self.proc.pid, sig)
-                except ProcessLookupError:
-                    break
-                try:
-                    self.proc.wait(wait)
-                    break
-                except subprocess.TimeoutExpired:
-                    continue
-        if self in _RUNNING:
-            _RUNNING.remove(self)
-
-
-def descendants(pid: int) -> list:
-    children = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(ppid, []).append(int(entry.name))
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
+def TensorBoard(logdir: Path, log_path: Path, expect_graphs: int = 1):
+    """support.TensorBoard as the benchmark runs it (`with`: started, then stopped): TensorBoard's own reload
+    interval, the plugin snapshot first on the path, ready once the plugin lists `expect_graphs` graph(s)."""
+    env = {"PYTHONPATH": os.pathsep.join(filter(None, [*PLUGIN_PATH, os.environ.get("PYTHONPATH")]))} \
+        if PLUGIN_PATH else {}
+    return support.TensorBoard(logdir, log_path=log_path, env=env, reload_interval=None, min_graphs=expect_graphs,
+                               start_timeout=START_TIMEOUT)
 
 
 def stop_all():
-    for tb in list(_RUNNING):
-        tb.stop()
+    support.stop_all()
 
 
 def _on_signal(signum, frame):
@@ -446,14 +312,14 @@ def largest_top_level_module(root: dict) -> dict:
 def deep_module(tb: TensorBoard, run: str, tag: str) -> dict:
     """The ~350-op module five levels down of the synthetic graph, and its ancestors' paths."""
     path = synthetic.deep_module_path()
-    node = tb.json(f"/data/plugin/{PLUGIN}/node", run=run, tag=tag, path=path)["node"]
+    node = tb.get_json(f"/data/plugin/{PLUGIN}/node", run=run, tag=tag, path=path)["node"]
     segments = path.split("/")
     ancestors = ["/".join(segments[:i]) for i in range(1, len(segments))]
     return {"path": path, "ancestors": ancestors, "num_ops": node["num_ops"]}
 
 
 def has_edges(tb: TensorBoard, run: str, tag: str, path: str) -> bool:
-    listing = tb.json(f"/data/plugin/{PLUGIN}/hierarchy", run=run, tag=tag, path=path, depth=1)["node"]
+    listing = tb.get_json(f"/data/plugin/{PLUGIN}/hierarchy", run=run, tag=tag, path=path, depth=1)["node"]
     return bool(listing.get("edges"))
 
 
@@ -496,13 +362,13 @@ def measure_graph(name: str, logdir: Path, rounds: int, warm_views: int, browser
             if PLUGIN_PATH and r == 0:
                 check_snapshot_served(tb, Path(PLUGIN_PATH[0]))
             samples["startup"].append(tb.startup_s)
-            listed = [g for g in tb.json(f"/data/plugin/{PLUGIN}/graphs")["graphs"] if g["run"] == name]
+            listed = [g for g in tb.get_json(f"/data/plugin/{PLUGIN}/graphs")["graphs"] if g["run"] == name]
             if len(listed) != 1:
                 raise RuntimeError(f"run {name} should hold one graph; the plugin lists {listed}")
             entry = listed[0]
             run, tag = entry["run"], entry["tag"]
             info.update(run=run, tag=tag, source=entry["source"])
-            seconds, body, status = tb.get(f"/data/plugin/{PLUGIN}/hierarchy", run=run, tag=tag)
+            seconds, body, status = tb.timed_get(f"/data/plugin/{PLUGIN}/hierarchy", run=run, tag=tag)
             if status != 200:
                 raise RuntimeError(f"cold hierarchy answered {status}: {body[:300]!r}")
             samples["hier_cold"].append(seconds)
@@ -561,9 +427,9 @@ def measure_graph(name: str, logdir: Path, rounds: int, warm_views: int, browser
             log(f"  Graphs dashboard first node {seconds:.2f} s")
 
             for _ in range(5):
-                seconds, body, status = tb.get(f"/data/plugin/{PLUGIN}/hierarchy", run=run, tag=tag, depth=1)
+                seconds, body, status = tb.timed_get(f"/data/plugin/{PLUGIN}/hierarchy", run=run, tag=tag, depth=1)
                 samples["hier_warm"].append(seconds)
-            seconds, body, status = tb.get("/data/plugin/graphs/graph", **graphs_plugin_query(run, tag, entry["source"]))
+            seconds, body, status = tb.timed_get("/data/plugin/graphs/graph", **graphs_plugin_query(run, tag, entry["source"]))
             if status != 200:
                 raise RuntimeError(f"the Graphs plugin's /graph answered {status}: {body[:300]!r}")
             samples["graph_latency"].append(seconds)
@@ -572,7 +438,7 @@ def measure_graph(name: str, logdir: Path, rounds: int, warm_views: int, browser
                 f"Graphs /graph {seconds:.2f} s, {len(body):,} B")
             times = {}
             for query in HOSTILE_REGEXES:
-                seconds, body, status = tb.get(f"/data/plugin/{PLUGIN}/search", run=run, tag=tag, q=query, regex=1)
+                seconds, body, status = tb.timed_get(f"/data/plugin/{PLUGIN}/search", run=run, tag=tag, q=query, regex=1)
                 if status not in (200, 400):
                     raise RuntimeError(f"search {query!r} answered {status}: {body[:300]!r}")
                 times[query] = seconds
@@ -612,21 +478,21 @@ def measure_memory(logdirs: dict, cache: Path, logs: Path) -> dict:
     for name, logdir in logdirs.items():
         (combined / name).symlink_to(os.path.relpath(logdir / name, combined))
     with TensorBoard(combined, logs / "all-runs.log") as tb:
-        graphs = tb.json(f"/data/plugin/{PLUGIN}/graphs")["graphs"]
+        graphs = tb.get_json(f"/data/plugin/{PLUGIN}/graphs")["graphs"]
         deadline = time.perf_counter() + START_TIMEOUT
         while len(graphs) < len(logdirs) and time.perf_counter() < deadline:
             time.sleep(1)
-            graphs = tb.json(f"/data/plugin/{PLUGIN}/graphs")["graphs"]
+            graphs = tb.get_json(f"/data/plugin/{PLUGIN}/graphs")["graphs"]
         before = tb.rss_bytes()[0]
         steps = []
         for g in graphs:
-            root = tb.json(f"/data/plugin/{PLUGIN}/hierarchy", run=g["run"], tag=g["tag"])["node"]
+            root = tb.get_json(f"/data/plugin/{PLUGIN}/hierarchy", run=g["run"], tag=g["tag"])["node"]
             largest = largest_top_level_module(root)
-            tb.json(f"/data/plugin/{PLUGIN}/hierarchy", run=g["run"], tag=g["tag"], path=largest["path"], depth=1)
+            tb.get_json(f"/data/plugin/{PLUGIN}/hierarchy", run=g["run"], tag=g["tag"], path=largest["path"], depth=1)
             if g["run"].startswith("synthetic_200k"):
                 path = synthetic.deep_module_path()
                 for i in range(1, path.count("/") + 2):
-                    tb.json(f"/data/plugin/{PLUGIN}/hierarchy", run=g["run"], tag=g["tag"],
+                    tb.get_json(f"/data/plugin/{PLUGIN}/hierarchy", run=g["run"], tag=g["tag"],
                             path="/".join(path.split("/")[:i]), depth=1)
             steps.append((g["run"], tb.rss_bytes()[0]))
             log(f"  opened {g['run']}: RSS {fmt_bytes(steps[-1][1])}")
@@ -813,7 +679,7 @@ def snapshot_plugin(cache: Path) -> Path:
 
 def check_snapshot_served(tb: TensorBoard, snapshot: Path) -> None:
     """The tensorboard really serves the snapshot (its index.js is the snapshot's)."""
-    _, body, status = tb.get(f"/data/plugin/{PLUGIN}/index.js")
+    _, body, status = tb.timed_get(f"/data/plugin/{PLUGIN}/index.js")
     if status != 200 or body != (snapshot / "tb_module_plugin" / "static" / "index.js").read_bytes():
         raise RuntimeError("tensorboard does not serve the plugin snapshot of this run (index.js differs); "
                            "run with BENCH_SNAPSHOT=0 to measure the working tree as it changes")

@@ -10,7 +10,8 @@ same answers under the Rust data server) and the `hostile_*` fixtures of conftes
 import json
 import random
 
-from support import XSS_IMG, XSS_SCRIPT, XSS_SVG, RawWriter
+from support import XSS_IMG, XSS_SCRIPT, XSS_SVG, RawWriter, graph_def
+from support import function_def as _function
 
 TRACE = "graph_run_metadata_graph"
 KERAS = "graph_keras_model"
@@ -36,38 +37,7 @@ ODD_DIGITS = "²³¹"
 
 
 def _graph(nodes, functions=()):
-    """A GraphDef from (name, op, inputs[, attrs]) tuples; `functions` are FunctionDefs."""
-    from tensorboard.compat.proto import graph_pb2
-
-    g = graph_pb2.GraphDef()
-    for name, op, inputs, *attrs in nodes:
-        node = g.node.add(name=name, op=op, input=list(inputs))
-        for key, value in (attrs[0] if attrs else {}).items():
-            if isinstance(value, bytes):
-                node.attr[key].s = value
-            elif isinstance(value, str):
-                node.attr[key].func.name = value
-            else:
-                node.attr[key].CopyFrom(value)
-    g.library.function.extend(functions)
-    return g
-
-
-def _function(name, nodes, rets=None, args=("x",)):
-    from tensorboard.compat.proto import function_pb2, types_pb2
-
-    f = function_pb2.FunctionDef()
-    f.signature.name = name
-    for arg in args:
-        f.signature.input_arg.add(name=arg, type=types_pb2.DT_FLOAT)
-    for ret, source in (rets or {}).items():
-        f.signature.output_arg.add(name=ret, type=types_pb2.DT_FLOAT)
-        f.ret[ret] = source
-    for node_name, op, inputs, *attrs in nodes:
-        node = f.node_def.add(name=node_name, op=op, input=list(inputs))
-        for key, value in (attrs[0] if attrs else {}).items():
-            node.attr[key].func.name = value
-    return f
+    return graph_def(nodes, functions, types=False)
 
 
 def _branches(*names):

@@ -208,18 +208,46 @@ class RawWriter:
         self._writer.close()
 
 
-def graph_def(nodes):
-    """A GraphDef from (name, op, [inputs]) triples (attrs: T float where it matters)."""
+def graph_def(nodes, functions=(), types=True):
+    """A GraphDef from (name, op, [inputs][, attrs]) tuples: `attrs` maps an attribute to an AttrValue, bytes
+    (a string attribute) or str (a function's name); with `types`, each node gets a float `T` (or `dtype`, for
+    Placeholder, _Arg and Const) first. `functions` (function_def's) make its library."""
     from tensorboard.compat.proto import graph_pb2, types_pb2
 
     g = graph_pb2.GraphDef()
-    for name, op, inputs in nodes:
+    for name, op, inputs, *attrs in nodes:
         n = g.node.add(name=name, op=op, input=list(inputs))
-        if op in ("Placeholder", "_Arg", "Const"):
-            n.attr["dtype"].type = types_pb2.DT_FLOAT
-        else:
-            n.attr["T"].type = types_pb2.DT_FLOAT
+        if types:
+            n.attr["dtype" if op in ("Placeholder", "_Arg", "Const") else "T"].type = types_pb2.DT_FLOAT
+        _set_attrs(n, attrs[0] if attrs else {})
+    g.library.function.extend(functions)
     return g
+
+
+def function_def(name, nodes, rets=None, args=("x",)):
+    """A FunctionDef of float arguments `args`, (name, op, [inputs][, attrs]) nodes and {output: source} rets."""
+    from tensorboard.compat.proto import function_pb2, types_pb2
+
+    f = function_pb2.FunctionDef()
+    f.signature.name = name
+    for arg in args:
+        f.signature.input_arg.add(name=arg, type=types_pb2.DT_FLOAT)
+    for ret, source in (rets or {}).items():
+        f.signature.output_arg.add(name=ret, type=types_pb2.DT_FLOAT)
+        f.ret[ret] = source
+    for node_name, op, inputs, *attrs in nodes:
+        _set_attrs(f.node_def.add(name=node_name, op=op, input=list(inputs)), attrs[0] if attrs else {})
+    return f
+
+
+def _set_attrs(node, attrs: dict) -> None:
+    for key, value in attrs.items():
+        if isinstance(value, bytes):
+            node.attr[key].s = value
+        elif isinstance(value, str):
+            node.attr[key].func.name = value
+        else:
+            node.attr[key].CopyFrom(value)
 
 
 # Names that would run script if a page ever put them into the DOM as HTML.
@@ -477,17 +505,32 @@ def free_port():
         return s.getsockname()[1]
 
 
-class TensorBoard:
-    """A real `tensorboard --logdir` process on a free loopback port."""
+_RUNNING: list = []  # every TensorBoard started and not stopped yet (stop_all)
 
-    def __init__(self, logdir, load_fast=False, name="tb", extra_args=()):
+
+class TensorBoard:
+    """A real `tensorboard --logdir` process on a free loopback port, in its own process group; the one helper the
+    tests and `make bench` start TensorBoard with. A context manager too (start, then stop)."""
+
+    def __init__(self, logdir, load_fast=False, name="tb", extra_args=(), log_path=None, env=None,
+                 reload_interval=2, min_graphs=0, start_timeout=120):
         self.logdir = str(logdir)
         self.load_fast = load_fast
         self.name = name
         self.extra_args = list(extra_args)
+        self.env = dict(env or {})  # more environment for the process (the benchmark's PYTHONPATH)
+        self.reload_interval = reload_interval  # None: TensorBoard's own default
         self.proc = None
         self.port = None
-        self.log_path = ARTIFACTS_DIR / f"tensorboard-{name}.log"
+        self.startup_s = None  # seconds from the start until it was ready
+        self.min_graphs, self.start_timeout = min_graphs, start_timeout  # what `with` waits for
+        self.log_path = Path(log_path) if log_path else ARTIFACTS_DIR / f"tensorboard-{name}.log"
+
+    def __enter__(self):
+        return self.start(min_graphs=self.min_graphs, timeout=self.start_timeout)
+
+    def __exit__(self, *exc):
+        self.stop()
 
     @property
     def url(self):
@@ -501,6 +544,24 @@ class TensorBoard:
     def get(self, path):
         return http_get(self.url + path)
 
+    def timed_get(self, route, timeout=300, **query):
+        """(seconds, body bytes as sent, status) of one GET of `route` (a path from the server's root)."""
+        url = self.url + route + ("?" + urllib.parse.urlencode(query) if query else "")
+        t0 = time.perf_counter()
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as r:
+                body, status = r.read(), r.status
+        except urllib.error.HTTPError as e:
+            body, status = e.read(), e.code
+        return time.perf_counter() - t0, body, status
+
+    def get_json(self, route, timeout=300, **query):
+        """The JSON of a 200 answer to GET `route` (a RuntimeError for any other status)."""
+        _, body, status = self.timed_get(route, timeout=timeout, **query)
+        if status != 200:
+            raise RuntimeError(f"GET {route} {query} answered {status}: {body[:500]!r}")
+        return json.loads(body)
+
     def entry_url(self, run=None, tag=None):
         url = f"{self.url}/data/plugin_entry.html?name={PLUGIN_NAME}"
         if run is not None:
@@ -513,34 +574,31 @@ class TensorBoard:
         except OSError:
             return ""
 
-    def start(self, wait_runs=(), wait_graphs=(), timeout=120):
-        """Start and wait until the plugin is listed, `wait_runs` are runs and the
-        plugin's `graphs` route lists every (run, tag) of `wait_graphs`. (A run is
-        listed as soon as its folder is found, before its events are read: wait for
-        the graphs to be sure the first load is done.)"""
-        ARTIFACTS_DIR.mkdir(exist_ok=True)
+    def start(self, wait_runs=(), wait_graphs=(), timeout=120, min_graphs=0):
+        """Start and wait until the plugin is listed, `wait_runs` are runs and the plugin's `graphs` route lists
+        every (run, tag) of `wait_graphs` and at least `min_graphs` graphs. (A run is listed as soon as its folder
+        is found, before its events are read: wait for the graphs to be sure the first load is done.)"""
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
         last_error = None
         for _attempt in range(3):
             self.port = free_port()
+            t0 = time.perf_counter()
             log = open(self.log_path, "wb")
+            reload = ["--reload_interval", str(self.reload_interval)] if self.reload_interval is not None else []
             self.proc = subprocess.Popen(
-                [
-                    venv_bin("tensorboard"),
-                    "--logdir", self.logdir,
-                    "--host", "127.0.0.1",
-                    "--port", str(self.port),
-                    f"--load_fast={'true' if self.load_fast else 'false'}",
-                    "--reload_interval", "2",
-                    *self.extra_args,
-                ],
+                [venv_bin("tensorboard"), "--logdir", self.logdir, "--host", "127.0.0.1", "--port", str(self.port),
+                 f"--load_fast={'true' if self.load_fast else 'false'}", *reload, *self.extra_args],
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env=dict(os.environ, **QUIET_TF_ENV),
+                env=dict(os.environ, **QUIET_TF_ENV, **self.env),
+                cwd=str(REPO),
                 start_new_session=True,
             )
             log.close()
+            _RUNNING.append(self)
             try:
-                self._wait_ready(wait_runs, wait_graphs, timeout)
+                self._wait_ready(wait_runs, wait_graphs, min_graphs, timeout)
+                self.startup_s = time.perf_counter() - t0
                 return self
             except RuntimeError as e:
                 last_error = e
@@ -549,10 +607,11 @@ class TensorBoard:
                     break
         raise last_error
 
-    def _wait_ready(self, wait_runs, wait_graphs, timeout):
+    def _wait_ready(self, wait_runs, wait_graphs, min_graphs, timeout):
         deadline = time.monotonic() + timeout
         listed = False
         missing = set(wait_graphs)
+        count = 0
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(
@@ -567,11 +626,13 @@ class TensorBoard:
                     if wait_runs:
                         r = http_get(self.url + "/data/runs", timeout=5)
                         runs_ok = r.status == 200 and set(wait_runs) <= set(r.json())
-                    if runs_ok and missing:
+                    if runs_ok and (missing or count < min_graphs):
                         r = self.api("graphs")
                         if r.status == 200:
-                            missing -= {(g["run"], g["tag"]) for g in r.json()["graphs"]}
-                    if runs_ok and not missing:
+                            graphs = r.json()["graphs"]
+                            missing -= {(g["run"], g["tag"]) for g in graphs}
+                            count = len(graphs)
+                    if runs_ok and not missing and count >= min_graphs:
                         return
             except (OSError, ValueError, KeyError, TypeError):
                 pass
@@ -582,9 +643,24 @@ class TensorBoard:
             f"{self.log_tail()}"
         )
 
+    def rss_bytes(self) -> tuple:
+        """(current, peak) resident memory of tensorboard and all its descendants, from /proc."""
+        current = peak = 0
+        for pid in [self.proc.pid, *descendants(self.proc.pid)]:
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+            except OSError:
+                continue
+            fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+            current += int(fields.get("VmRSS", "0 kB").split()[0]) * 1024
+            peak += int(fields.get("VmHWM", "0 kB").split()[0]) * 1024
+        return current, peak
+
     def stop(self):
-        """Stop tensorboard and what it started (the Rust data server under
-        --load_fast=true): the process group this object created."""
+        """Stop tensorboard and what it started (the Rust data server under --load_fast=true): the process group
+        this object created."""
+        if self in _RUNNING:
+            _RUNNING.remove(self)
         if self.proc is None:
             return
         if self.proc.poll() is None:
@@ -598,6 +674,31 @@ class TensorBoard:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(timeout=15)
         self.proc = None
+
+
+def stop_all():
+    """Stop every TensorBoard still running (on the way out of an interrupted run)."""
+    for tb in list(_RUNNING):
+        tb.stop()
+
+
+def descendants(pid: int) -> list:
+    children = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
 
 
 def walk(node, parents=()):

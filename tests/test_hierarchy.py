@@ -6,8 +6,9 @@ import json
 import re
 
 import pytest
-from tensorboard.compat.proto import attr_value_pb2, config_pb2, function_pb2, graph_pb2, node_def_pb2, types_pb2
+from tensorboard.compat.proto import attr_value_pb2, config_pb2, graph_pb2, node_def_pb2, types_pb2
 
+import support
 from tb_module_plugin import graph as graph_lib
 from tb_module_plugin import lite_proto
 from tb_module_plugin import build as build_lib
@@ -15,27 +16,12 @@ from tb_module_plugin.keras_model import build_keras_hierarchy
 
 
 def graph_def(*nodes, functions=()):
-    """GraphDef from (name, op, inputs[, attrs]) tuples; `functions` are FunctionDefs for its library."""
-    g = graph_pb2.GraphDef()
-    for name, op, inputs, *attrs in nodes:
-        node = g.node.add(name=name, op=op, input=inputs)
-        for key, value in (attrs[0] if attrs else {}).items():
-            node.attr[key].CopyFrom(value)
-    g.library.function.extend(functions)
-    return g
+    """support.graph_def of (name, op, inputs[, attrs]) tuples, no attributes but those given."""
+    return support.graph_def(nodes, functions, types=False)
 
 
 def function_def(name, args, nodes, rets):
-    f = function_pb2.FunctionDef()
-    f.signature.name = name
-    for arg in args:
-        f.signature.input_arg.add(name=arg, type=types_pb2.DT_FLOAT)
-    for ret in rets:
-        f.signature.output_arg.add(name=ret, type=types_pb2.DT_FLOAT)
-        f.ret[ret] = rets[ret]
-    for node_name, op, inputs in nodes:
-        f.node_def.add(name=node_name, op=op, input=inputs)
-    return f
+    return support.function_def(name, nodes, rets, args)
 
 
 def call(name, function, inputs):
