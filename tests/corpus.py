@@ -284,7 +284,8 @@ def write_savedmodel(logdir: Path, name: str, model, save) -> dict:
 # -- The models -----------------------------------------------------------------------------------------------------
 
 
-def keras3_train_step(model, loss_fn, optimizer):
+def train_step(model, loss_fn, optimizer):
+    """A training step as users write one for Keras 3 and tf_keras alike: forward, loss, tape, apply."""
     @tf.function
     def step(x, y):
         with tf.GradientTape() as tape:
@@ -301,7 +302,7 @@ def keras3_resnet50(logdir: Path) -> list:
     model = keras.applications.ResNet50(weights=None, input_shape=(64, 64, 3), classes=10)
     optimizer = keras.optimizers.SGD(0.01)
     optimizer.build(model.trainable_variables)
-    step = keras3_train_step(model, keras.losses.SparseCategoricalCrossentropy(), optimizer)
+    step = train_step(model, keras.losses.SparseCategoricalCrossentropy(), optimizer)
     images, labels = tf.random.uniform([2, 64, 64, 3], seed=2), tf.constant([1, 2], tf.int64)
     trace = write_trace(logdir, "keras3_resnet50", model, step, (images, labels), extra_roots=[optimizer])
     record = write_record(logdir, "keras3_resnet50", keras.applications.ResNet50(
@@ -333,7 +334,7 @@ def keras3_functional(logdir: Path) -> list:
     model = _functional(keras)
     optimizer = keras.optimizers.Adam(0.01)
     optimizer.build(model.trainable_variables)
-    step = keras3_train_step(model, keras.losses.MeanSquaredError(), optimizer)
+    step = train_step(model, keras.losses.MeanSquaredError(), optimizer)
     trace = write_trace(logdir, "keras3_functional", model, step, (tf.ones([4, 6]), tf.ones([4, 3])),
                         extra_roots=[optimizer])
     record = write_record(logdir, "keras3_functional", _functional(keras), (tf.ones([2, 6]),))
@@ -364,16 +365,7 @@ def tf_keras_functional(logdir: Path) -> list:
 
     model = _functional(tf_keras)
     optimizer = tf_keras.optimizers.SGD(0.01, momentum=0.9)
-    loss_fn = tf_keras.losses.MeanSquaredError()
-
-    @tf.function
-    def step(x, y):
-        with tf.GradientTape() as tape:
-            loss = loss_fn(y, model(x, training=True))
-        gradients = tape.gradient(loss, model.trainable_variables)
-        optimizer.apply_gradients(zip(gradients, model.trainable_variables))
-        return loss
-
+    step = train_step(model, tf_keras.losses.MeanSquaredError(), optimizer)
     trace = write_trace(logdir, "tf_keras_functional", model, step, (tf.ones([4, 6]), tf.ones([4, 3])),
                         extra_roots=[optimizer])
     record = write_record(logdir, "tf_keras_functional", _functional(tf_keras), (tf.ones([2, 6]),))
