@@ -12,8 +12,8 @@ MAX_DETAIL_ENDS = 200  # inputs/outputs listed in a `node` answer; the rest is c
 MAX_REMEMBERED_DETAILS = 256  # groups whose `node` answer a hierarchy keeps (each at most 2 x MAX_DETAIL_ENDS rows)
 
 
-def hierarchy_node(h, node, depth: int) -> schema.HierarchyNode:
-    """A node and, `depth` levels down, its children and the edges between them."""
+def hierarchy_node(h, node, depth: int, times=None) -> schema.HierarchyNode:
+    """A node and, `depth` levels down, its children and the edges between them (with measured `times`)."""
     path = node.path
     out = schema.HierarchyNode(path=path, name=node.name, kind=node.kind)
     if node.children is None:
@@ -25,6 +25,7 @@ def hierarchy_node(h, node, depth: int) -> schema.HierarchyNode:
         out["device"] = node_def.device
         out["inputs"] = [schema.OpInput(path=p.path, port=port, control=control) for p, port, control in node.inputs]
         out["attrs"] = format_attrs(node_def.attr)
+        _costs(h, node, out, times)
     else:
         if node.role:
             out["role"] = node.role
@@ -33,9 +34,10 @@ def hierarchy_node(h, node, depth: int) -> schema.HierarchyNode:
         values = h.values.get(path) if h.values else None
         if node.facts or values:
             _merge(out, node.facts or {}, values or {})
+        _costs(h, node, out, times)
     if node.children is not None:
         if depth > 0:
-            out["children"] = [hierarchy_node(h, c, depth - 1) for c in node.children.values()]
+            out["children"] = [hierarchy_node(h, c, depth - 1, times) for c in node.children.values()]
             out["edges"] = h.group_edges(node)
             for child_json, repeat in zip(out["children"], repeats(h, node)):
                 if repeat:
@@ -66,6 +68,28 @@ def repeats(h, group) -> list:
             for k in keys]
 
 
+def _costs(h, node, out: dict, times) -> None:
+    """The node's FLOPs (once the graph's are counted), its measured time (when asked for) and which of those
+    measures are not known for it."""
+    unknown = []
+    if node.kind == "module" and "num_params" not in out:
+        unknown.append("params")
+    if h.costs is not None:
+        flops = h.costs.flops_of(node)
+        if flops is None:
+            unknown.append("flops")
+        else:
+            out["flops"] = flops
+    if times is not None:
+        time_us = times.time_of(node)
+        if time_us is None:
+            unknown.append("time")
+        else:
+            out["time_us"] = round(time_us, 3)
+    if unknown:
+        out["cost_unknown"] = unknown
+
+
 def _merge(out: dict, facts: schema.ModuleFacts, values: schema.NodeValues) -> None:
     """A module's facts and values into its answer, in the schema's order."""
     for key in schema.FACTS_AND_VALUES_ORDER:
@@ -75,20 +99,21 @@ def _merge(out: dict, facts: schema.ModuleFacts, values: schema.NodeValues) -> N
             out[key] = values[key]
 
 
-def node_details(h, node) -> schema.NodeDetails:
+def node_details(h, node, times=None) -> schema.NodeDetails:
     """The `node` answer; a group's is remembered (what enters and leaves it is a walk over all its ops)."""
-    out = h.group_details.get(node)
+    key = (node, id(times))
+    out = h.group_details.get(key)
     if out is None:
-        out = _details(h, node)
+        out = _details(h, node, times)
         if node.children is not None:
             if len(h.group_details) >= MAX_REMEMBERED_DETAILS:
                 h.group_details.clear()
-            h.group_details[node] = out
+            h.group_details[key] = out
     return out
 
 
-def _details(h, node) -> dict:
-    out = hierarchy_node(h, node, 0)
+def _details(h, node, times) -> dict:
+    out = hierarchy_node(h, node, 0, times)
     out.pop("has_children", None)
     out["ancestors"] = ancestor_paths(node)
     if node.children is None:

@@ -3,8 +3,8 @@ placing of ops at their '/'-separated placements (TreeBuilder)."""
 
 from __future__ import annotations
 
+from . import costs
 from . import graph as graph_lib
-
 from . import ops as ops_lib
 from . import passes
 from .tree import Group, Hierarchy, free_name
@@ -66,6 +66,8 @@ def build_graph_hierarchy(flat: graph_lib.FlatGraph, name: str, modules: dict | 
     passes.gather_loose_top_level_ops(root, taken, params)
     hierarchy = Hierarchy(root)
     hierarchy.values = dict(values or {}) if modules else {group.path: v for group, v in estimates.items()}
+    if len(ops) <= costs.SYNC_COST_OPS:  # (a bigger graph's are counted by settle, after its first answer)
+        hierarchy.count_costs()
     return hierarchy
 
 

@@ -39,7 +39,8 @@ class ModuleGraphPlugin(base_plugin.TBPlugin, base_plugin.TBLoader):
         megabytes = getattr(context.flags, CACHE_FLAG, None)
         reload_seconds = getattr(context.flags, "reload_interval", None)
         self.store = GraphStore(context.data_provider, int(megabytes * 2**20) if megabytes else DEFAULT_MAX_BYTES,
-                                reload_seconds if reload_seconds and reload_seconds > 0 else 5.0)
+                                reload_seconds if reload_seconds and reload_seconds > 0 else 5.0,
+                                logdir=getattr(context, "logdir", "") or "")
         self.store.start_preparing()
 
     # -- loader --
@@ -79,15 +80,19 @@ class ModuleGraphPlugin(base_plugin.TBPlugin, base_plugin.TBLoader):
     @wrappers.Request.application
     def _serve_graphs(self, request):
         ctx, eid = plugin_util.context(request.environ), plugin_util.experiment_id(request.environ)
-        return _json(request, schema.GraphsAnswer(graphs=[r.to_json() for r in self.store.graphs(ctx, eid, fresh=True)]))
+        records = self.store.graphs(ctx, eid, fresh=True)
+        profiled = self.store.profiled_runs(records)
+        return _json(request, schema.GraphsAnswer(graphs=[r.to_json(r.run in profiled) for r in records]))
 
     @wrappers.Request.application
     def _serve_hierarchy(self, request):
-        return self._answer(request, lambda h, args: schema.HierarchyAnswer(node=h.node_json(args.path, args.depth)))
+        return self._answer(request, lambda h, args: schema.HierarchyAnswer(
+            node=h.node_json(args.path, args.depth, self._times(h, args))))
 
     @wrappers.Request.application
     def _serve_node(self, request):
-        return self._answer(request, lambda h, args: schema.NodeAnswer(node=h.details_json(args.path)))
+        return self._answer(request, lambda h, args: schema.NodeAnswer(
+            node=h.details_json(args.path, self._times(h, args))))
 
     @wrappers.Request.application
     def _serve_search(self, request):
@@ -100,6 +105,9 @@ class ModuleGraphPlugin(base_plugin.TBPlugin, base_plugin.TBLoader):
     @wrappers.Request.application
     def _serve_static(self, request):
         return _static_file(request, request.path.rsplit("/static/", 1)[-1])
+
+    def _times(self, hierarchy, args):
+        return self.store.times(hierarchy, args.run) if args.time else None
 
     def _answer(self, request, respond):
         """Parse the request, fetch the hierarchy, answer; every failure becomes a JSON error."""

@@ -21,6 +21,7 @@ class Args:
     query: str = ""
     regex: bool = False
     limit: int = 50
+    time: bool = False  # with measured time from the run's profiles
 
 
 def parse(args) -> Args:
@@ -35,6 +36,7 @@ def parse(args) -> Args:
         query=args.get("q", ""),
         regex=args.get("regex", "0").lower() in ("1", "true", "yes"),
         limit=_whole_number(args, "limit", 50, 1, MAX_SEARCH_LIMIT),
+        time=args.get("time", "0").lower() in ("1", "true", "yes"),
     )
 
 

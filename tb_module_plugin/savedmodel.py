@@ -14,6 +14,7 @@ import json
 import os
 
 from .module_tree import ModuleTree
+from .protos import message_class
 
 # Object-graph nodes that hold other objects without being a module.
 _CONTAINERS = {"trackable_list_wrapper", "trackable_dict_wrapper", "trackable_tuple_wrapper"}
@@ -142,21 +143,10 @@ def keras_metadata(path: str) -> dict:
             data = f.read()
     except OSError:
         return {}
-    from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
-
-    proto = descriptor_pb2.FileDescriptorProto(name="keras_saved_metadata.proto", package="tb_module_plugin")
-    saved_object = proto.message_type.add(name="SavedObject")
-    saved_object.field.add(name="node_id", number=2, type=descriptor_pb2.FieldDescriptorProto.TYPE_INT32,
-                           label=descriptor_pb2.FieldDescriptorProto.LABEL_OPTIONAL)
-    saved_object.field.add(name="metadata", number=5, type=descriptor_pb2.FieldDescriptorProto.TYPE_STRING,
-                           label=descriptor_pb2.FieldDescriptorProto.LABEL_OPTIONAL)
-    saved_metadata = proto.message_type.add(name="SavedMetadata")
-    saved_metadata.field.add(name="nodes", number=1, type=descriptor_pb2.FieldDescriptorProto.TYPE_MESSAGE,
-                             label=descriptor_pb2.FieldDescriptorProto.LABEL_REPEATED,
-                             type_name=".tb_module_plugin.SavedObject")
-    pool = descriptor_pool.DescriptorPool()
-    pool.Add(proto)
-    message = message_factory.GetMessageClass(pool.FindMessageTypeByName("tb_module_plugin.SavedMetadata"))
+    message = message_class("tb_module_plugin_keras_metadata", "SavedMetadata", (
+        ("SavedObject", (("node_id", 2, "int32", False), ("metadata", 5, "string", False))),
+        ("SavedMetadata", (("nodes", 1, "SavedObject", True),)),
+    ))
     try:
         return {node.node_id: node.metadata for node in message.FromString(data).nodes}
     except Exception:  # noqa: BLE001 - a damaged file: the object graph alone still says what it can

@@ -28,6 +28,11 @@ GroupRole = Literal[
     "loose_ops",  # the ops outside any scope of a crowded top level
 ]
 OpRole = Literal["variable"]  # a captured variable (an _Arg of dtype resource) or a VarHandleOp
+CostMeasure = Literal[
+    "params",  # a module's parameters (a trace records no variable shapes)
+    "flops",  # floating-point operations (the graph does not record the shapes they need)
+    "time",  # measured time (asked for, and the run's profiles do not time these ops)
+]
 GraphSource = Literal[
     "trace",  # tf.summary.trace_export
     "run_graph",  # tf.summary.graph, an event file's graph_def
@@ -42,6 +47,7 @@ class GraphEntry(TypedDict):
     run: str  # the run's name
     tag: str  # the graph's tag in the run
     source: GraphSource  # the kind of record that holds it
+    profiled: bool  # the run holds profiles (plugins/profile/) to read measured time from
 
 
 class GraphsAnswer(TypedDict):
@@ -93,11 +99,14 @@ class NodeValues(TypedDict, total=False):
     num_trainable_params: int  # of those, the trainable ones, as the framework says
     frozen: bool  # it has parameters and none is trainable
     params_estimated: bool  # true: num_params is estimated from the variable shapes a graph records, not recorded
+    flops: int  # floating-point operations for one call of the recorded function (a multiply-add counts as 2)
+    time_us: float  # measured time, microseconds per profiled step (asked for with time=1)
+    cost_unknown: List[CostMeasure]  # the measures not known for this node (absent while a big graph's are worked out)
 
 
 # The order module facts and node values take in a node's answer (they are merged into it).
 FACTS_AND_VALUES_ORDER = ("class_name", "attribute_path", "num_params", "num_trainable_params", "frozen", "variables",
-                          "aliases", "trainable", "attrs", "params_estimated")
+                          "aliases", "trainable", "attrs", "params_estimated", "flops", "time_us", "cost_unknown")
 
 
 class _Node(TypedDict):

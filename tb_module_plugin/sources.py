@@ -39,8 +39,8 @@ class GraphRecord:
     source: str
     plugin_name: str
 
-    def to_json(self) -> schema.GraphEntry:
-        return schema.GraphEntry(run=self.run, tag=self.tag, source=self.source)
+    def to_json(self, profiled: bool = False) -> schema.GraphEntry:
+        return schema.GraphEntry(run=self.run, tag=self.tag, source=self.source, profiled=profiled)
 
 
 class RecordNotFound(Exception):

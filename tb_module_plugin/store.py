@@ -8,7 +8,7 @@ import time
 
 from tensorboard import context
 
-from . import sources
+from . import profiles, sources
 from .cache import DEFAULT_MAX_BYTES, HierarchyCache, release_freed_memory
 from .graph import GraphError
 
@@ -17,10 +17,12 @@ PREPARE_POLL_SECONDS = 0.25  # how often to look for it meanwhile (a listing cos
 
 
 class GraphStore:
-    def __init__(self, data_provider, max_bytes: int = DEFAULT_MAX_BYTES, reload_seconds: float = 5.0):
+    def __init__(self, data_provider, max_bytes: int = DEFAULT_MAX_BYTES, reload_seconds: float = 5.0,
+                 logdir: str = ""):
         self._data_provider = data_provider
         self.cache = HierarchyCache(max_bytes)
         self._recent = sources.RecentAnswers(reload_seconds)
+        self.logdir = logdir  # where the runs' profiles are ("" where TensorBoard serves no single logdir)
 
     def start_preparing(self) -> None:
         threading.Thread(target=self._prepare_first_graph, name="module_graph-prepare", daemon=True).start()
@@ -29,6 +31,34 @@ class GraphStore:
         """The experiment's graphs; the page's listing (`fresh`) asks the data provider, its next requests reuse
         that answer (sources.RecentAnswers)."""
         return self._recent.get(("graphs", eid), lambda: sources.list_graphs(self._data_provider, ctx, eid), fresh)
+
+    def profiled_runs(self, records: list) -> set:
+        """The runs of `records` that hold profiles (looked for once a reload interval)."""
+        return {run for run in {r.run for r in records} if self._profile_files(run)}
+
+    def _profile_files(self, run: str) -> tuple:
+        return self._recent.get(("profiles", run), lambda: tuple(profiles.profile_files(self.logdir, run)))
+
+    def times(self, hierarchy, run: str):
+        """profiles.Times of `hierarchy`'s nodes from the run's profiles, read once (GraphError when there are
+        none, or they do not parse, or time none of its ops)."""
+        files = self._profile_files(run)
+        if not files:
+            raise GraphError(f"Run {run!r} holds no profile to read time from (plugins/profile/*/*.xplane.pb). "
+                             "Profile a call of the function: tf.profiler.experimental.start(RUN_DIR), the call, "
+                             "tf.profiler.experimental.stop().")
+
+        def read():
+            try:
+                return profiles.read_op_times(list(files))
+            except GraphError as e:
+                return e
+
+        op_times = self.cache.get(("profile", run, files), read, lambda value: 4096 + 200 * len(
+            getattr(value, "total_ps", ())))
+        if isinstance(op_times, GraphError):
+            raise op_times
+        return hierarchy.times_for(op_times)
 
     def hierarchy(self, ctx, eid: str, run: str, tag: str):
         """The built graph of `run` and `tag` (sources.RecordNotFound, graph.GraphError for what is not one)."""

@@ -73,7 +73,9 @@ def savedmodel_record(path: str, logdir: str, name: str = "savedmodel") -> bool:
 def _write(tf, name: str, manifest: dict, functions: list, step) -> bool:
     """Blobs: the manifest, the traced graph, then the graphs of further functions (`other_functions`)."""
     manifest["other_functions"] = [concrete_function_name(f) for f in functions[1:]]
-    blobs = [json.dumps(manifest).encode("utf-8")] + [f.graph.as_graph_def().SerializeToString() for f in functions]
+    # (add_shapes: every op's output shapes, which FLOPs are counted from)
+    blobs = [json.dumps(manifest).encode("utf-8")] + [f.graph.as_graph_def(add_shapes=True).SerializeToString()
+                                                       for f in functions]
     return bool(tf.summary.write(name, tf.constant(blobs), step=step, metadata=summary_metadata(tf)))
 
 

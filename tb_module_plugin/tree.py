@@ -77,6 +77,8 @@ class Hierarchy:
         self.all_nodes: list = []
         self.record_bytes = 0  # size of the record it was built from: its parsed protobuf lives on in the ops
         self.values: dict = {}  # node path -> schema.NodeValues (parameters...): an overlay merged into answers
+        self.costs = None  # costs.Costs: every node's FLOPs (made by the build, or by settle for a big graph)
+        self._times: dict = {}  # id(profiles.OpTimes) -> (it, its profiles.Times of these nodes)
         self.search_index = None  # search.SearchIndex, made by settle (or by the first regular-expression search)
         self.search_lock = threading.Lock()
         ops = finalize(root, self.all_nodes)
@@ -97,10 +99,21 @@ class Hierarchy:
 
         self.file_edges()
         self.structure_of(self.root)
+        self.count_costs()
         search.index_of(self)
         for node in self.all_nodes:
             if node.children is None:
                 node.compact()
+
+    def count_costs(self) -> None:
+        """Every node's FLOPs (once; an op graph's only)."""
+        from . import costs
+
+        if self.costs is None and self.op_graph:
+            with self._filing:
+                if self.costs is None:
+                    self.costs = costs.Costs(self)
+                    self.group_details.clear()  # (answers remembered before the costs were counted)
 
     def estimated_bytes(self) -> int:
         """Rough memory of the tree and the protobufs its ops keep, for the cache's bound."""
@@ -165,16 +178,27 @@ class Hierarchy:
             current.structure = self._interned.setdefault(key, next(self._numbers))
         return node.structure
 
-    # The answers (answers.py, search.py), for the routes, the command line and the tests.
-    def node_json(self, path: str, depth: int) -> dict:
+    def times_for(self, op_times):
+        """profiles.Times of this graph's nodes for a run's measured op times (made once for each)."""
+        from . import profiles
+
+        with self._filing:
+            times = self._times.get(id(op_times))
+            if times is None or times[0] is not op_times:
+                times = self._times[id(op_times)] = (op_times, profiles.Times(self, op_times))
+        return times[1]
+
+    # The answers (answers.py, search.py), for the routes, the command line and the tests; `times`: a
+    # profiles.Times of this graph, to answer with measured time.
+    def node_json(self, path: str, depth: int, times=None) -> dict:
         from . import answers
 
-        return answers.hierarchy_node(self, self.find(path), depth)
+        return answers.hierarchy_node(self, self.find(path), depth, times)
 
-    def details_json(self, path: str) -> dict:
+    def details_json(self, path: str, times=None) -> dict:
         from . import answers
 
-        return answers.node_details(self, self.find(path))
+        return answers.node_details(self, self.find(path), times)
 
     def search(self, query: str, regex: bool, limit: int) -> dict:
         from . import search

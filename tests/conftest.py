@@ -16,6 +16,8 @@ Logdirs
                        saved; cached in .cache/ (keyed by the files that write it and the
                        libraries' versions)
     truth              its truth.json: what the live objects said while recorded
+    costs_logdir       tests/costs_corpus.py: a ResNet50 record at 224x224 and profiled steps
+    costs_truth        its truth.json: TensorFlow's profiler's FLOPs, each layer's, the profiles' op time
 
 Servers (real `tensorboard` processes on free loopback ports, stopped at the end)
     tensorboard        --load_fast=false over live_logdir
@@ -23,6 +25,7 @@ Servers (real `tensorboard` processes on free loopback ports, stopped at the end
                        skipped where that server does not start
     tensorboard_empty  --load_fast=false over an empty logdir
     corpus_tb          --load_fast=false over corpus_logdir
+    costs_tb           --load_fast=false over costs_logdir
 
 Browser
     browser            Debian's /usr/bin/chromium through Playwright, headless
@@ -152,6 +155,29 @@ def corpus_logdir():
 @pytest.fixture(scope="session")
 def truth(corpus_logdir):
     return json.loads((corpus_logdir / "truth.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def costs_logdir():
+    """tests/costs_corpus.py: a ResNet50 record at 224x224 and profiled steps, with what TensorFlow says of them."""
+    plugin = support.REPO / "tb_module_plugin"
+    key = _cache_key([support.REPO / "tests" / "costs_corpus.py", support.CORPUS, plugin / "summary.py",
+                      plugin / "module_tree.py", plugin / "calls.py"], ("tensorflow-cpu", "tensorflow", "keras"))
+    return support.cached_logdir("costs", key, lambda tmp: support.run_python(
+        [str(support.REPO / "tests" / "costs_corpus.py"), str(tmp)], timeout=1200))
+
+
+@pytest.fixture(scope="session")
+def costs_truth(costs_logdir):
+    return json.loads((costs_logdir / "truth.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def costs_tb(costs_logdir, costs_truth):
+    tb = support.TensorBoard(costs_logdir, load_fast=False, name="costs")
+    tb.start(wait_graphs={(e["run"], e["tag"]) for e in costs_truth.values()}, timeout=180)
+    yield tb
+    tb.stop()
 
 
 @pytest.fixture(scope="session")

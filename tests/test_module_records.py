@@ -80,7 +80,7 @@ def module_children(node):
 
 def test_modules_sharing_a_scope_are_two_nodes_with_their_own_ops(client):
     _, body = get(client, "/graphs")
-    assert {"run": "twin", "tag": "twin", "source": "module"} in body["graphs"]
+    assert {"run": "twin", "tag": "twin", "source": "module", "profiled": False} in body["graphs"]
     status, body = get(client, "/hierarchy", run="twin", tag="twin", path="twin", depth=2)
     assert status == 200
     twin = body["node"]

@@ -22,6 +22,11 @@ export type GroupRole =
 export type OpRole =
   | "variable";
 
+export type CostMeasure =
+  | "params"  // a module's parameters (a trace records no variable shapes)
+  | "flops"  // floating-point operations (the graph does not record the shapes they need)
+  | "time";  // measured time (asked for, and the run's profiles do not time these ops)
+
 export type GraphSource =
   | "trace"  // tf.summary.trace_export
   | "run_graph"  // tf.summary.graph, an event file's graph_def
@@ -35,6 +40,8 @@ export interface GraphEntry {
   tag: string;
   /** the kind of record that holds it */
   source: GraphSource;
+  /** the run holds profiles (plugins/profile/) to read measured time from */
+  profiled: boolean;
 }
 
 export interface GraphsAnswer {
@@ -110,6 +117,12 @@ export interface NodeValues {
   frozen?: boolean;
   /** true: num_params is estimated from the variable shapes a graph records, not recorded */
   params_estimated?: boolean;
+  /** floating-point operations for one call of the recorded function (a multiply-add counts as 2) */
+  flops?: number;
+  /** measured time, microseconds per profiled step (asked for with time=1) */
+  time_us?: number;
+  /** the measures not known for this node (absent while a big graph's are worked out) */
+  cost_unknown?: CostMeasure[];
 }
 
 export interface _Node {
