@@ -172,20 +172,22 @@ def costs_truth(costs_logdir):
     return json.loads((costs_logdir / "truth.json").read_text())
 
 
-@pytest.fixture(scope="session")
-def costs_tb(costs_logdir, costs_truth):
-    tb = support.TensorBoard(costs_logdir, load_fast=False, name="costs")
-    tb.start(wait_graphs={(e["run"], e["tag"]) for e in costs_truth.values()}, timeout=180)
+def _serving(logdir, truth: dict, name: str):
+    """A tensorboard over `logdir`, ready once it lists every graph of `truth`."""
+    tb = support.TensorBoard(logdir, load_fast=False, name=name)
+    tb.start(wait_graphs={(e["run"], e["tag"]) for e in truth.values()}, timeout=180)
     yield tb
     tb.stop()
+
+
+@pytest.fixture(scope="session")
+def costs_tb(costs_logdir, costs_truth):
+    yield from _serving(costs_logdir, costs_truth, "costs")
 
 
 @pytest.fixture(scope="session")
 def corpus_tb(corpus_logdir, truth):
-    tb = support.TensorBoard(corpus_logdir, load_fast=False, name="corpus")
-    tb.start(wait_graphs={(e["run"], e["tag"]) for e in truth.values()}, timeout=180)
-    yield tb
-    tb.stop()
+    yield from _serving(corpus_logdir, truth, "corpus")
 
 
 # --- tensorboard processes -----------------------------------------------------------
