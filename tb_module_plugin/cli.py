@@ -1,6 +1,7 @@
 """Command line: the module tree of a logdir's graphs as a table, and SavedModel import.
 
-    python -m tb_module_plugin summary LOGDIR [--run R] [--tag T] [--depth N] [--json]
+    python -m tb_module_plugin summary LOGDIR [--run R] [--tag T] [--depth N] [--sort flops|time|params] [--all]
+                                      [--json]
     python -m tb_module_plugin savedmodel PATH --logdir DIR [--name TAG]
 """
 
@@ -13,8 +14,9 @@ import sys
 
 from tensorboard import context
 
-from . import sources
+from . import profiles, sources
 from .graph import GraphError
+from .table import SORT_KEYS, format_table
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tb_module_plugin", description=__doc__.split("\n\n")[0])
@@ -24,6 +26,8 @@ def main(argv=None) -> int:
     summary.add_argument("--run")
     summary.add_argument("--tag")
     summary.add_argument("--depth", type=int, default=3, help="module levels to show (default 3)")
+    summary.add_argument("--sort", choices=SORT_KEYS, help="every module, the heaviest first")
+    summary.add_argument("--all", action="store_true", help="the plugin's own groups too (inputs, outputs...)")
     summary.add_argument("--json", action="store_true", help="print the hierarchy API's JSON instead")
     savedmodel = commands.add_parser("savedmodel", help="write a SavedModel's module record for the Modules tab")
     savedmodel.add_argument("path")
@@ -63,41 +67,30 @@ def _summary(args) -> int:
             print(f"error: {record.run} / {record.tag}: {e}", file=sys.stderr)
             failed += 1
             continue
+        times = _times(args.logdir, record.run, hierarchy)
         if args.json:
-            out[f"{record.run}/{record.tag}"] = hierarchy.node_json("", max(0, min(args.depth, 8)))
+            out[f"{record.run}/{record.tag}"] = hierarchy.node_json("", max(0, min(args.depth, 8)), times)
         else:
             print(f"{record.run} / {record.tag} ({record.source})")
-            print(format_table(hierarchy, args.depth))
+            print(format_table(hierarchy, args.depth, times, sort=args.sort, show_all=args.all))
             print()
     if args.json:
         print(json.dumps(out, indent=1))
     return 1 if failed else 0
 
 
-def format_table(hierarchy, depth: int) -> str:
-    """The top-level groups and the modules below them, to `depth` levels: name, class, ops, parameters, trainable
-    parameters (`~`: estimated from the variable shapes the graph records)."""
-    rows = [("module", "class", "ops", "params", "trainable")]
-
-    def visit(node, level):
-        for child in node.children.values():
-            if child.children is None or level and child.kind != "module":
-                continue
-            facts, values = child.facts or {}, hierarchy.values.get(child.path, {})
-            params, trainable = values.get("num_params"), values.get("num_trainable_params")
-            estimated = "~" if values.get("params_estimated") else ""
-            rows.append(("  " * level + child.name, facts.get("class_name", "").rsplit(".", 1)[-1] or child.kind,
-                         f"{child.num_ops:,}", "" if params is None else f"{estimated}{params:,}",
-                         "" if trainable is None else f"{trainable:,}"))
-            if level + 1 < depth and child.kind == "module":
-                visit(child, level + 1)
-
-    visit(hierarchy.root, 0)
-    widths = [max(len(row[i]) for row in rows) for i in range(5)]
-    lines = [f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:>{widths[2]}}  {r[3]:>{widths[3]}}  {r[4]:>{widths[4]}}"
-             for r in rows]
-    lines.insert(1, "-" * len(lines[0]))
-    return "\n".join(lines)
+def _times(logdir: str, run: str, hierarchy):
+    """The measured time of the run's profiles, where it has some that time this graph (else None, and why on
+    stderr when it has profiles that cannot)."""
+    files = profiles.profile_files(logdir, run)
+    if not files or not hierarchy.op_graph:
+        return None
+    try:
+        hierarchy.count_costs()
+        return hierarchy.times_for(profiles.read_op_times(files))
+    except GraphError as e:
+        print(f"note: {run}: {e}", file=sys.stderr)
+        return None
 
 
 def logdir_data_provider(logdir: str):

@@ -157,12 +157,39 @@ def cli(*args):
     return result.returncode, result.stdout, result.stderr
 
 
+def table_rows(out: str) -> dict:
+    """The `summary` table's rows: module -> {column: cell}, the columns told apart by two spaces."""
+    import re
+
+    lines = [line for line in out.splitlines() if line.strip() and not set(line) <= {"-"}]
+    header_line = next(line for line in lines if line.startswith("module"))
+    rows = {}
+    for line in lines[lines.index(header_line) + 1:]:
+        if ":" in line:  # the footer
+            continue
+        cells = re.split(r"\s{2,}", line.strip())
+        name, numbers = cells[0], cells[-3:]
+        rows[name] = dict(zip(["params", "trainable", "FLOPs"], numbers), cells=cells)
+    return rows
+
+
 def test_cli_summary_prints_the_module_table(logdir):
+    """Keras-style columns (class, output shape, parameters, trainable, FLOPs) and the footer model.summary()
+    users expect; the numbers are the objects' (a Sequential of Dense(4), Dense(2), Dense(1) on 10 inputs, the
+    first frozen)."""
     code, out, _ = cli("summary", logdir, "--run", "keras")
     assert code == 0
-    rows = {line.split()[0]: line.split() for line in out.splitlines() if line.strip()}
-    assert rows["seq"][-2:] == ["57", "13"]
-    assert rows["dense"][-2:] == ["44", "0"] and rows["dense_1"][-2:] == ["10", "10"]
+    rows = table_rows(out)
+    assert (rows["seq"]["params"], rows["seq"]["trainable"]) == ("57", "13")
+    assert (rows["dense"]["params"], rows["dense"]["trainable"]) == ("44", "0")
+    assert (rows["dense_1"]["params"], rows["dense_1"]["trainable"]) == ("10", "10")
+    assert "[2,4]" in rows["dense"]["cells"]  # its output's shape (a batch of 2)
+    assert rows["dense"]["FLOPs"] == str(2 * 2 * 10 * 4 + 2 * 4 + 0)  # MatMul, bias; no activation
+    for line in ("Total params: 57", "Trainable params: 13", "Non-trainable params: 44", "Total FLOPs: "):
+        assert line in out, line
+    assert "inputs" not in rows and "inputs" in table_rows(cli("summary", logdir, "--run", "keras", "--all")[1])
+    code, out, _ = cli("summary", logdir, "--run", "keras", "--sort", "params")
+    assert [name for name in table_rows(out)] == ["seq", "seq/dense", "seq/dense_1", "seq/dense_2"]
     code, out, _ = cli("summary", logdir, "--run", "twin", "--json", "--depth", "2")
     assert code == 0
     twin = next(c for c in json.loads(out)["twin/twin"]["children"] if c["name"] == "twin")

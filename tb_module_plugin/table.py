@@ -1,0 +1,130 @@
+"""The command line's `summary` table: a graph's modules with Keras-style columns and the totals footer that
+`model.summary()` users expect."""
+
+from __future__ import annotations
+
+from . import answers
+
+OWN_ROLES = {"inputs", "outputs", "functions", "function", "eager_ops", "series"}  # the plugin's groups (`--all`)
+SORT_KEYS = ("params", "flops", "time")
+COLUMNS = ("module", "class", "output shape", "params", "trainable", "FLOPs")
+UNKNOWN = "?"
+
+
+def format_table(hierarchy, depth: int, times=None, sort: str | None = None, show_all: bool = False) -> str:
+    """The top-level groups and the modules below them, to `depth` levels (or, with `sort`, every module, the
+    heaviest first); `times` (profiles.Times) adds the measured time per step."""
+    rows = []
+    if sort:
+        modules = [n for n in hierarchy.all_nodes if n.children is not None and n.kind == "module"]
+        measure = {"params": lambda n: _values(hierarchy, n).get("num_params"),
+                   "flops": lambda n: _flops(hierarchy, n),
+                   "time": lambda n: times.time_of(n) if times is not None else None}[sort]
+        modules.sort(key=lambda n: (measure(n) is None, -(measure(n) or 0), n.path))
+        rows = [_row(hierarchy, n, n.path, times) for n in modules]
+    else:
+        def visit(node, level):
+            for child in node.children.values():
+                if child.children is None or level and child.kind != "module":
+                    continue
+                if not show_all and child.role in OWN_ROLES:
+                    continue
+                rows.append(_row(hierarchy, child, "  " * level + child.name, times))
+                if level + 1 < depth and child.kind == "module":
+                    visit(child, level + 1)
+
+        visit(hierarchy.root, 0)
+    header = COLUMNS + (("time / step",) if times is not None else ())
+    table = [header] + rows
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(widths[i]) if i < 3 else cell.rjust(widths[i]) for i, cell in enumerate(row)).rstrip()
+             for row in table]
+    rule = "-" * max(len(line) for line in lines)
+    return "\n".join([lines[0], rule, *lines[1:], rule, *_footer(hierarchy, times)])
+
+
+def _values(hierarchy, node) -> dict:
+    return hierarchy.values.get(node.path, {})
+
+
+def _flops(hierarchy, node):
+    return hierarchy.costs.flops_of(node) if hierarchy.costs is not None else None
+
+
+def _row(hierarchy, node, label: str, times) -> tuple:
+    facts, values = node.facts or {}, _values(hierarchy, node)
+    params, trainable = values.get("num_params"), values.get("num_trainable_params")
+    estimated = "~" if values.get("params_estimated") else ""
+    is_module = node.kind == "module"
+    row = (
+        label,
+        facts.get("class_name", "").rsplit(".", 1)[-1] or node.role or node.kind,
+        _output_shape(hierarchy, node),
+        f"{estimated}{params:,}" if params is not None else (UNKNOWN if is_module else ""),
+        f"{trainable:,}" if trainable is not None else "",
+        human(_flops(hierarchy, node)),
+    )
+    if times is not None:
+        row += (duration(times.time_of(node)),)
+    return row
+
+
+def _output_shape(hierarchy, node) -> str:
+    """The shapes of what leaves the group (at most two; where the graph records them)."""
+    if not hierarchy.op_graph or not node.num_ops:
+        return ""
+    shapes = []
+    for end in answers.node_details(hierarchy, node).get("outputs", []):
+        if end["shape"] and not end["control"] and end["shape"] not in shapes:
+            shapes.append(end["shape"])
+    return ", ".join(shapes[:2]) + (" ..." if len(shapes) > 2 else "")
+
+
+def _footer(hierarchy, times) -> list:
+    top = [n for n in hierarchy.root.children.values() if n.children is not None and n.kind == "module"]
+    counts = [_values(hierarchy, n) for n in top]
+    lines = []
+    if top and all("num_params" in c for c in counts):
+        total = sum(c["num_params"] for c in counts)
+        trainable = sum(c.get("num_trainable_params", 0) for c in counts)
+        estimated = " (estimated from the variable shapes the graph records)" if any(
+            c.get("params_estimated") for c in counts) else ""
+        if any("num_trainable_params" in c for c in counts):
+            lines += [f"Total params: {total:,}{estimated}", f"Trainable params: {trainable:,}",
+                      f"Non-trainable params: {total - trainable:,}"]
+        else:
+            lines.append(f"Total params: {total:,}{estimated}")
+    else:
+        lines.append("Total params: unknown (this record holds no variable shapes: write it with "
+                     "tb_module_plugin.summary.module_graph for parameters and FLOPs)")
+    flops = _flops(hierarchy, hierarchy.root)
+    if flops is not None:
+        lines.append(f"Total FLOPs: {human(flops)} ({flops:,}) for one call")
+    else:
+        lines.append("Total FLOPs: unknown (the graph records no shapes for some of its ops: write it with "
+                     "tb_module_plugin.summary.module_graph, or tf.summary.graph of a concrete function)")
+    if times is not None:
+        root = times.time_of(hierarchy.root)
+        lines.append(f"Total time: {duration(root)} per step ({times.steps} profiled steps; every op of the "
+                     f"profile: {duration(times.profile_us)})")
+    return lines
+
+
+def human(count) -> str:
+    """7764381168 -> "7.76G"; None -> "?"."""
+    if count is None:
+        return UNKNOWN
+    for size, unit in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if count >= size:
+            return f"{count / size:.3g}{unit}"
+    return str(count)
+
+
+def duration(us) -> str:
+    if us is None:
+        return UNKNOWN
+    if us >= 1e6:
+        return f"{us / 1e6:.3g} s"
+    if us >= 1e3:
+        return f"{us / 1e3:.3g} ms"
+    return f"{us:.3g} µs"
