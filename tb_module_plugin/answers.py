@@ -80,12 +80,21 @@ def _costs(h, node, out: dict, times) -> None:
             unknown.append("flops")
         else:
             out["flops"] = flops
+    elif not h.op_graph:  # (a Keras callback's layer tree: no ops to count)
+        unknown.append("flops")
     if times is not None:
         time_us = times.time_of(node)
         if time_us is None:
             unknown.append("time")
         else:
             out["time_us"] = round(time_us, 3)
+        if node.parent is None:
+            out["step_time_us"] = round(times.profile_us, 3)
+            out["module_time_us"] = round(times.module_us, 3)
+    if h.costs is not None:
+        devices = h.costs.devices_of(node)
+        if devices:
+            out["devices"] = devices
     if unknown:
         out["cost_unknown"] = unknown
 

@@ -10,6 +10,8 @@ trace records almost none; a batch dimension left as None) has an unknown cost, 
 
 from __future__ import annotations
 
+import re
+
 from array import array
 from math import prod
 
@@ -226,7 +228,8 @@ def op_flops(op, shapes_of) -> int | None:
 
 
 class Costs:
-    """Every node's FLOPs, in the order of Hierarchy.all_nodes (UNKNOWN where not known)."""
+    """Every node's FLOPs, in the order of Hierarchy.all_nodes (UNKNOWN where not known), and how many of each
+    group's ops each device holds (where the graph records placement)."""
 
     def __init__(self, hierarchy):
         nodes = hierarchy.all_nodes
@@ -253,10 +256,56 @@ class Costs:
                 flops[parent] += flops[i]
         self._index = index
         self.flops = flops
+        self._device_names, self._devices = _placement(nodes, index)
 
     def flops_of(self, node) -> int | None:
         value = self.flops[self._index[id(node)]]
         return None if value == UNKNOWN else value
+
+    def devices_of(self, node) -> dict | None:
+        """Device -> how many of the node's ops it holds, most first (an op: its own, once); None where no op
+        records one."""
+        if node.children is None:
+            device = node.node_def.device
+            return {canonical_device(device): 1} if device else None
+        counts = self._devices.get(self._index[id(node)])
+        if not counts:
+            return None
+        return {self._device_names[d]: n for d, n in sorted(counts.items(), key=lambda item: (-item[1], item[0]))}
+
+
+_LOCAL_TASK = "/job:localhost/replica:0/task:0"  # the default task of a one-process program
+_LEGACY_DEVICE = re.compile(r"/(cpu|gpu|tpu):(\d+)$", re.IGNORECASE)
+
+
+def canonical_device(device: str) -> str:
+    """One name per device: a one-process program's ops name theirs `/device:CPU:0` or, once placed, with the
+    local task in front (`/job:localhost/replica:0/task:0/device:CPU:0`), or the old way (`/cpu:0`)."""
+    if device.startswith(_LOCAL_TASK + "/"):
+        device = device[len(_LOCAL_TASK):]
+    return _LEGACY_DEVICE.sub(lambda m: f"/device:{m.group(1).upper()}:{m.group(2)}", device)
+
+
+def _placement(nodes, index) -> tuple:
+    """The devices ops record (their names, numbered) and each group's count of ops per device number (groups
+    without placed ops left out: most graphs record none)."""
+    numbers: dict = {}
+    counts: dict = {}
+    for i in range(len(nodes) - 1, 0, -1):  # children after their parents: add each to its parent
+        node = nodes[i]
+        if node.children is None:
+            device = node.node_def.device
+            if not device:
+                continue
+            own = {numbers.setdefault(canonical_device(device), len(numbers)): 1}
+        else:
+            own = counts.get(i)
+            if not own:
+                continue
+        parent = counts.setdefault(index[id(node.parent)], {})
+        for number, n in own.items():
+            parent[number] = parent.get(number, 0) + n
+    return list(numbers), counts
 
 
 def _records_shapes(nodes) -> bool:

@@ -125,8 +125,16 @@ class Times:
             if times[i] == times[i]:  # (not NaN)
                 parent = index[id(nodes[i].parent)]
                 times[parent] = times[i] if times[parent] != times[parent] else times[parent] + times[i]
+        in_module = bytearray(len(nodes))  # the node is a module or inside one
+        module_us = 0.0
+        for i, node in enumerate(nodes):  # (parents before children)
+            above = node.parent is not None and in_module[index[id(node.parent)]]
+            if node.kind == "module" and not above and times[i] == times[i]:
+                module_us += times[i]
+            in_module[i] = above or node.kind == "module"
         self._index = index
         self.times = times
+        self.module_us = module_us  # what the ops inside modules take, per step
         self.matched = matched
         self.steps = op_times.steps
         self.profile_us = op_times.all_ops_ps / op_times.steps / 1e6  # every op of the profiled step

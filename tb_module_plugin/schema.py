@@ -101,12 +101,16 @@ class NodeValues(TypedDict, total=False):
     params_estimated: bool  # true: num_params is estimated from the variable shapes a graph records, not recorded
     flops: int  # floating-point operations for one call of the recorded function (a multiply-add counts as 2)
     time_us: float  # measured time, microseconds per profiled step (asked for with time=1)
-    cost_unknown: List[CostMeasure]  # the measures not known for this node (absent while a big graph's are worked out)
+    step_time_us: float  # the root, with time=1: every op event of the profiled step, this graph's ops or not
+    module_time_us: float  # the root, with time=1: the part of its time_us that the ops inside modules take
+    devices: Dict[str, int]  # how many of its ops each device holds (an op: its own), where the graph places them
+    cost_unknown: List[CostMeasure]  # the measures not known here (a big graph's FLOPs: neither, until worked out)
 
 
 # The order module facts and node values take in a node's answer (they are merged into it).
 FACTS_AND_VALUES_ORDER = ("class_name", "attribute_path", "num_params", "num_trainable_params", "frozen", "variables",
-                          "aliases", "trainable", "attrs", "params_estimated", "flops", "time_us", "cost_unknown")
+                          "aliases", "trainable", "attrs", "params_estimated", "flops", "time_us", "step_time_us",
+                          "module_time_us", "devices", "cost_unknown")
 
 
 class _Node(TypedDict):
