@@ -9,6 +9,8 @@
 - `profiled_step`: a Keras 3 training step traced with `trace_on(graph=True)` on its first call, then three later
   calls profiled with `tf.profiler.experimental.start/stop` (the way that works on TensorFlow 2.21); the truth:
   the op events of the profile, per step, decoded with TensorFlow's own xplane_pb2.
+- `placed_ops`: a trace of a module whose `host` child runs under `tf.device("/CPU:0")` and whose `free` child is
+  not placed; the truth: each top-level name scope's ops per device, read off the traced function's graph.
 - `profile_of_another_function`: a trace of one function and a profile of another; `damaged_profile`: a trace
   and a profile file of garbage bytes.
 """
@@ -144,7 +146,47 @@ def damaged_profile(logdir: Path) -> dict:
     return {"run": "damaged_profile", "tag": "f"}
 
 
-WRITERS = [resnet50_forward, profiled_step, profile_of_another_function, damaged_profile]
+def placed_ops(logdir: Path) -> dict:
+    run = corpus.fresh(logdir, "placed_ops")
+
+    class Part(tf.Module):
+        def __init__(self, name):
+            super().__init__(name=name)
+            self.w = tf.Variable(tf.ones([4, 4]), name="w")
+
+        @tf.Module.with_name_scope
+        def __call__(self, x):
+            return tf.nn.relu(tf.matmul(x, self.w))
+
+    class Placed(tf.Module):
+        def __init__(self):
+            super().__init__(name="placed")
+            self.host = Part("host")
+            self.free = Part("free")
+
+        @tf.function
+        def __call__(self, x):
+            with tf.device("/CPU:0"):
+                y = self.host(x)
+            return self.free(y)
+
+    model = Placed()
+    x = tf.ones([2, 4])
+    writer = tf.summary.create_file_writer(str(run))
+    tf.summary.trace_on(graph=True)
+    model(x)
+    with writer.as_default():
+        tf.summary.trace_export("placed", step=0)
+    writer.close()
+    devices: dict = {}
+    for op in model.__call__.get_concrete_function(x).graph.get_operations():
+        if op.device:
+            scope = devices.setdefault(op.name.split("/")[0], {})
+            scope[op.device] = scope.get(op.device, 0) + 1
+    return {"run": "placed_ops", "tag": "placed", "devices": devices}
+
+
+WRITERS = [resnet50_forward, profiled_step, placed_ops, profile_of_another_function, damaged_profile]
 
 
 def main(argv=None) -> int:

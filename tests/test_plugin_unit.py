@@ -20,7 +20,7 @@ def logdir(tmp_path_factory):
     demo.write_nested_model(str(root))
     graph_def = graph_pb2.GraphDef()
     for name, op in (("x", "Placeholder"), ("dense/kernel", "VariableV2"), ("dense/MatMul", "MatMul")):
-        node = graph_def.node.add(name=name, op=op)
+        graph_def.node.add(name=name, op=op)
     graph_def.node[2].input.extend(["x", "dense/kernel"])
     for i in range(7):
         graph_def.node.add(name="AddN" if i == 0 else f"AddN_{i}", op="AddN", input=["dense/MatMul"])
