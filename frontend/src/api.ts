@@ -21,8 +21,9 @@ export interface GraphRef {
 
 export interface Api {
   graphs(): Promise<GraphEntry[]>;
-  hierarchy(graph: GraphRef, path: string, depth?: number): Promise<HierarchyNode>;
-  node(graph: GraphRef, path: string): Promise<NodeDetails>;
+  /** `time`: with measured time from the run's profiles (time=1; a 422 says why there is none). */
+  hierarchy(graph: GraphRef, path: string, depth?: number, time?: boolean): Promise<HierarchyNode>;
+  node(graph: GraphRef, path: string, time?: boolean): Promise<NodeDetails>;
   search(graph: GraphRef, query: string, regex: boolean, limit?: number): Promise<SearchResult>;
 }
 
@@ -61,12 +62,15 @@ export function createApi(fetchImpl: Fetch = (url) => fetch(url)): Api {
     async graphs() {
       return (await getJson<{ graphs: GraphEntry[] }>("graphs")).graphs;
     },
-    async hierarchy(graph, path, depth = 1) {
-      const params = { run: graph.run, tag: graph.tag, path, depth: String(depth) };
+    async hierarchy(graph, path, depth = 1, time = false) {
+      const params: Record<string, string> = { run: graph.run, tag: graph.tag, path, depth: String(depth) };
+      if (time) params.time = "1";
       return (await getJson<{ node: HierarchyNode }>("hierarchy", params)).node;
     },
-    async node(graph, path) {
-      return (await getJson<{ node: NodeDetails }>("node", { run: graph.run, tag: graph.tag, path })).node;
+    async node(graph, path, time = false) {
+      const params: Record<string, string> = { run: graph.run, tag: graph.tag, path };
+      if (time) params.time = "1";
+      return (await getJson<{ node: NodeDetails }>("node", params)).node;
     },
     async search(graph, query, regex, limit = 50) {
       const params = { run: graph.run, tag: graph.tag, q: query, regex: regex ? "1" : "0", limit: String(limit) };

@@ -2,6 +2,7 @@
 // Wires user actions to the Explorer (what is expanded and selected) and redraws graph and tree from it.
 
 import type { Api, GraphRef } from "./api";
+import { COLOUR_BY_CHOICES, Colouring, costView, isColourBy, type ColourBy } from "./colour-by";
 import { DetailsPanel } from "./details-panel";
 import { html } from "./dom";
 import { Explorer } from "./explorer";
@@ -11,6 +12,7 @@ import { formatGraphHash, parseGraphHash } from "./hash";
 import { HierarchyStore } from "./hierarchy-store";
 import { composeScene, layoutVisibleTree, type GroupLayout } from "./layout";
 import { LayoutWorkerClient } from "./layout-client";
+import { Legend } from "./legend";
 import { SearchBox } from "./search-box";
 import { measureSince, timed } from "./timing";
 import { TreeView } from "./tree-view";
@@ -22,6 +24,17 @@ tf.summary.trace_on(graph=True)
 model(x)                      # call your tf.function / tf.Module once
 with writer.as_default():
     tf.summary.trace_export(name="model", step=0)`;
+
+const NO_PROFILE =
+  "This run holds no profile to time the graph with. Record the graph on the function's first call " +
+  "(tf.summary.trace_on(graph=True), the call, tf.summary.trace_export), then profile later calls into the same " +
+  "run: tf.profiler.experimental.start(run_dir), a few steps, tf.profiler.experimental.stop().";
+
+/** While the server still counts a big graph's FLOPs, the page asks again this often, at most COST_POLLS times. */
+const COST_POLL_MS = 1000;
+const COST_POLLS = 60;
+/** Pixels between the legend's top and the graph that fit places above it. */
+const LEGEND_GAP = 8;
 
 /** How long a redraw waits for its layout before it draws the tree alone (see redraw). */
 const TREE_FIRST_AFTER_MS = 120;
@@ -61,6 +74,8 @@ export class App {
   private readonly emptyState: HTMLElement;
   private readonly layoutClient: LayoutWorkerClient;
   private readonly fitButton: HTMLButtonElement;
+  private readonly colourSelect: HTMLSelectElement;
+  private readonly legend = new Legend();
 
   private graphs: GraphEntry[] = [];
   private explorer: Explorer | undefined;
@@ -71,6 +86,10 @@ export class App {
   private detailsNumber = 0;
   private pendingLoads = 0;
   private layingOut = false;
+  private colourBy: ColourBy = "structure";
+  /** Why the open graph has no time to colour by (no profile, one that does not read), once asked. */
+  private timeMessage: string | undefined;
+  private costPoll: { timer: ReturnType<typeof setTimeout> | undefined; count: number } = { timer: undefined, count: 0 };
 
   constructor(
     container: HTMLElement,
@@ -107,6 +126,16 @@ export class App {
     const fitButton = html("button", { type: "button", title: "Fit the graph to the view" }, "Fit");
     fitButton.addEventListener("click", () => this.graphView.fit());
     this.fitButton = fitButton;
+    this.colourSelect = html(
+      "select",
+      { name: "colour-by", title: "What the boxes and the tree's rows are coloured by" },
+      ...COLOUR_BY_CHOICES.map(({ value, label }) => html("option", { value }, label)),
+    );
+    this.colourSelect.addEventListener("change", () => {
+      if (isColourBy(this.colourSelect.value)) void this.colourByChanged(this.colourSelect.value);
+    });
+    const colourControl = html("label", { class: "mg-colour-by" }, "Colour by ", this.colourSelect);
+    this.graphView.element.append(this.legend.element);
     this.search.setEnabled(false);
     this.main = html("main", { class: "mg-main" }, this.treeView.element, this.graphView.element, this.details.element);
     this.emptyState = html("section", { class: "mg-empty", hidden: true });
@@ -114,7 +143,7 @@ export class App {
       html(
         "div",
         { class: "mg-app" },
-        html("header", { class: "mg-toolbar" }, this.picker.element, this.search.element, fitButton, this.status),
+        html("header", { class: "mg-toolbar" }, this.picker.element, this.search.element, colourControl, fitButton, this.status),
         this.alert.element,
         this.main,
         this.emptyState,
@@ -209,6 +238,8 @@ export class App {
     this.visible = undefined;
     this.redrawNumber++;
     this.detailsNumber++;
+    this.timeMessage = undefined;
+    this.stopCostPoll();
     this.graphView.clear();
     this.graphView.showMessage("Loading the graph…");
     this.treeView.clear();
@@ -223,8 +254,78 @@ export class App {
       return;
     }
     if (explorer !== this.explorer) return;
+    if (this.colourBy === "time") await this.loadTimes(explorer);
+    if (explorer !== this.explorer) return;
     this.search.setEnabled(true);
     await this.redraw({ fit: true });
+  }
+
+  /** The colours of the open graph for the chosen measure. */
+  private colouring(explorer: Explorer): Colouring {
+    const message = this.colourBy === "time" ? this.timeMessage : undefined;
+    return new Colouring(this.colourBy, explorer.store.get(""), message);
+  }
+
+  /** Colours the graph and the tree, shows the legend, and asks again later for costs still being counted. */
+  private applyColouring(explorer: Explorer, visible: VisibleNode): void {
+    const colouring = this.colouring(explorer);
+    this.graphView.setColouring(colouring);
+    this.treeView.setColouring(colouring, visible);
+    const drawn: VisibleNode["costs"][] = [];
+    const visit = (node: VisibleNode) => {
+      drawn.push(node.costs);
+      node.children.forEach(visit);
+    };
+    visible.children.forEach(visit);
+    this.legend.show(colouring.legend(drawn));
+    this.graphView.setBottomInset(this.legend.element.hidden ? 0 : this.legend.element.offsetHeight + LEGEND_GAP);
+    if (colouring.pending()) this.scheduleCostPoll(explorer);
+  }
+
+  private scheduleCostPoll(explorer: Explorer): void {
+    if (this.costPoll.timer !== undefined || this.costPoll.count >= COST_POLLS) return;
+    this.costPoll.timer = setTimeout(async () => {
+      this.costPoll.timer = undefined;
+      this.costPoll.count++;
+      if (explorer !== this.explorer) return;
+      try {
+        await explorer.store.refresh();
+      } catch (error) {
+        this.showError(error);
+        return;
+      }
+      if (explorer === this.explorer) await this.redraw({});
+    }, COST_POLL_MS);
+  }
+
+  private stopCostPoll(): void {
+    clearTimeout(this.costPoll.timer);
+    this.costPoll = { timer: undefined, count: 0 };
+  }
+
+  /** Fetches the open graph's listings again with measured time, or says why there is none. */
+  private async loadTimes(explorer: Explorer): Promise<void> {
+    if (explorer.store.time || this.timeMessage !== undefined) return;
+    const entry = this.findGraph(explorer.store.graph);
+    if (!entry?.profiled) {
+      this.timeMessage = NO_PROFILE;
+      return;
+    }
+    try {
+      await this.track(explorer.store.refresh(true));
+    } catch (error) {
+      this.timeMessage = messageOf(error);
+    }
+  }
+
+  private async colourByChanged(by: ColourBy): Promise<void> {
+    this.colourBy = by;
+    const explorer = this.explorer;
+    if (!explorer) return;
+    if (by === "time") await this.loadTimes(explorer);
+    if (explorer !== this.explorer || this.colourBy !== by) return;
+    await this.redraw({});
+    if (explorer.selected !== undefined) void this.showDetails(explorer, explorer.selected);
   }
 
   /**
@@ -245,6 +346,7 @@ export class App {
       timed("tree", () => this.treeView.render(visible, explorer.selected));
     };
     if (visible.children.length === 0) {
+      this.applyColouring(explorer, visible);
       drawTree();
       this.graphView.clear();
       this.graphView.showMessage("This graph has no nodes.");
@@ -266,6 +368,7 @@ export class App {
     }
     if (number !== this.redrawNumber) return false;
     this.graphView.showMessage(undefined);
+    this.applyColouring(explorer, visible);
     timed("render", () => this.graphView.render(scene, explorer.selected, options));
     // The tree in a task of its own once the graph is on screen: no one task lays out both.
     requestAnimationFrame(() => setTimeout(drawTree, 0));
@@ -327,8 +430,14 @@ export class App {
     }
     this.details.showLoading(path);
     try {
-      const details = await this.track(this.api.node(explorer.store.graph, path));
-      if (number === this.detailsNumber) this.details.show(details, this.visible && findVisible(this.visible, path));
+      const store = explorer.store;
+      const [details] = await this.track(
+        Promise.all([this.api.node(store.graph, path, store.time), node && node.kind !== "op" ? store.load(path) : undefined]),
+      );
+      if (number !== this.detailsNumber) return;
+      const parentPath = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : "";
+      const costs = costView(details, store.get(parentPath), store.get(""), store.get(path), this.colourBy);
+      this.details.show(details, this.visible && findVisible(this.visible, path), costs);
     } catch (error) {
       if (number !== this.detailsNumber) return;
       this.details.clear();

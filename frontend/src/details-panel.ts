@@ -1,6 +1,7 @@
 // The details panel of the selected node. Its element carries data-details-for="<path>" once the
 // details of that path are shown.
 
+import { UNKNOWN_REASONS, formatMeasure, formatShare, type CostView, type Measure } from "./colour-by";
 import { html } from "./dom";
 import { formatCount, formatNumber } from "./labels";
 import { moduleInfoOf, type ModuleInfo, type ModuleVariable } from "./module-info";
@@ -18,6 +19,9 @@ export interface DetailsPanelHandlers {
 }
 
 type Cell = Node | string;
+
+const MEASURE_NAMES: Record<Measure, string> = { params: "Parameters", flops: "FLOPs", time: "Time per step" };
+const HEAVIEST_BY: Record<Measure, string> = { params: "by parameters", flops: "by FLOPs", time: "by time per step" };
 
 export class DetailsPanel {
   readonly element: HTMLElement;
@@ -54,8 +58,9 @@ export class DetailsPanel {
   /**
    * Details of a node from the node route. `drawn` is the node as the hierarchy route listed it (with the
    * page's repeat mark); the node route adds what enters and leaves it and the captured variables placed in it.
+   * `costs`: its parameters, FLOPs and time with their shares of its parent and of the graph.
    */
-  show(details: NodeDetails, drawn?: VisibleNode): void {
+  show(details: NodeDetails, drawn?: VisibleNode, costs?: CostView): void {
     this.element.setAttribute("data-details-for", details.path);
     const fromDetails = moduleInfoOf(details);
     const module: ModuleInfo | undefined = drawn?.module ? { ...drawn.module } : fromDetails;
@@ -82,6 +87,8 @@ export class DetailsPanel {
         module?.frozen && html("span", { class: "mg-frozen-badge", title: "frozen: no trainable parameters" }, "❄ frozen"),
       ),
       this.facts(facts),
+      this.costs(costs),
+      this.heaviest(costs),
       this.moduleVariables(module?.variables),
       this.endpoints(details.kind === "op" ? "Inputs" : "Inputs entering the group", details.inputs),
       this.endpoints(details.kind === "op" ? "Outputs" : "Outputs leaving the group", details.outputs),
@@ -140,6 +147,33 @@ export class DetailsPanel {
     return facts;
   }
 
+  /** What the node costs: each measure known, its share of its parent and of the whole graph; what is not known. */
+  private costs(costs: CostView | undefined): HTMLElement | string {
+    if (!costs || (costs.rows.length === 0 && costs.unknown.length === 0)) return "";
+    const rows: Cell[][] = costs.rows.map((row) => [
+      MEASURE_NAMES[row.measure],
+      formatMeasure(row.measure, row.value),
+      row.ofParent === undefined ? "" : formatShare(row.ofParent),
+      row.ofWhole === undefined ? "" : formatShare(row.ofWhole),
+    ]);
+    for (const measure of costs.unknown) {
+      rows.push([MEASURE_NAMES[measure], html("span", { class: "mg-unknown", title: UNKNOWN_REASONS[measure] }, "not known"), "", ""]);
+    }
+    return html("div", { class: "mg-costs" }, this.section("Costs", ["Measure", "Value", "Of parent", "Of graph"], rows, 0, () => undefined, false));
+  }
+
+  private heaviest(costs: CostView | undefined): HTMLElement | string {
+    const heaviest = costs?.heaviest;
+    if (!heaviest) return "";
+    const rows = heaviest.children.map((child) => [
+      this.pathLink(child.path, child.name),
+      formatMeasure(heaviest.measure, child.value),
+      child.share === undefined ? "" : formatShare(child.share),
+    ]);
+    const title = `Most expensive children (${HEAVIEST_BY[heaviest.measure]})`;
+    return this.section(title, ["Child", "Value", "Share"], rows, 1, () => undefined, false);
+  }
+
   private facts(rows: [string, Cell | undefined][]): HTMLElement {
     const list = html("dl", { class: "mg-facts" });
     for (const [name, value] of rows) {
@@ -162,6 +196,7 @@ export class DetailsPanel {
     rows: Cell[][],
     wrapping = 1,
     rowClass: (index: number) => string | undefined = () => undefined,
+    counted = true,
   ): HTMLElement | string {
     if (rows.length === 0) return "";
     const cell = (value: Cell, column: number) => html("td", { class: column < wrapping ? "mg-wrap" : undefined }, value);
@@ -178,7 +213,7 @@ export class DetailsPanel {
     return html(
       "section",
       {},
-      html("h3", {}, `${title} (${rows.length})`),
+      html("h3", {}, counted ? `${title} (${rows.length})` : title),
       table,
       rows.length > MAX_ROWS && html("p", { class: "mg-hint" }, `… and ${rows.length - MAX_ROWS} more`),
     );

@@ -5,6 +5,7 @@
 import { select } from "d3-selection";
 import { zoom, zoomIdentity, zoomTransform, type ZoomBehavior, type ZoomTransform } from "d3-zoom";
 import { html, svg, syncChildren } from "./dom";
+import { Colouring, DEEP_TONE, type Paint } from "./colour-by";
 import { DETAIL_FONT_SIZE, NAME_FONT_SIZE, detailLine, estimateTextWidth, fitText, shapeOf } from "./labels";
 import { GROUP_HEADER_HEIGHT, type PlacedEdge, type PlacedNode, type Point, type Scene } from "./layout";
 import { repeatColour, repeatSentence } from "./module-info";
@@ -102,6 +103,8 @@ function setAttributeIfChanged(element: Element, name: string, value: string): v
 interface DrawnNode {
   element: SVGGElement;
   expanded: boolean;
+  /** What its paint was last set from (see paintNode). */
+  paintKey?: string;
   frame?: {
     outline: SVGRectElement;
     header: SVGRectElement;
@@ -182,18 +185,21 @@ export class GraphView {
   private paneSize: { width: number; height: number } | undefined;
   /** The view shows the whole scene as fit() placed it, and nobody moved it since: a resize fits it again. */
   private fitted = false;
+  /** Pixels at the bottom of the pane that something drawn over the graph covers (the legend): fit leaves them free. */
+  private bottomInset = 0;
   private selected: string | undefined;
   /** The part of the scene drawn (when only what is near the view is drawn), else undefined. */
   private drawnArea: Area | undefined;
   /** Set while render() places the view: the transform changes then draw nothing until render draws once. */
   private placing = false;
+  private colouring = new Colouring("structure", undefined);
+  private readonly defs: SVGDefsElement;
+  /** Gradients of nodes whose ops are on several devices, by their stops. */
+  private readonly deviceGradients = new Map<string, string>();
 
   constructor(handlers: GraphViewHandlers) {
     this.viewport = svg("g", { class: "mg-viewport" });
-    this.svgElement = svg(
-      "svg",
-      { class: "mg-graph", "aria-label": "Module graph" },
-      svg(
+    this.defs = svg(
         "defs",
         {},
         svg(
@@ -216,9 +222,8 @@ export class GraphView {
           { id: HATCH_ID, width: 6, height: 6, patternUnits: "userSpaceOnUse", patternTransform: "rotate(45)" },
           svg("line", { x1: 0, y1: 0, x2: 0, y2: 6, class: "mg-hatch-line" }),
         ),
-      ),
-      this.viewport,
-    );
+      );
+    this.svgElement = svg("svg", { class: "mg-graph", "aria-label": "Module graph" }, this.defs, this.viewport);
     this.message = html("div", { class: "mg-graph-message", hidden: true });
     this.element = html("div", { class: "mg-graph-pane" }, this.svgElement, this.message);
 
@@ -319,6 +324,8 @@ export class GraphView {
   }
 
   clear(): void {
+    for (const id of this.deviceGradients.values()) this.defs.querySelector(`#${id}`)?.remove();
+    this.deviceGradients.clear();
     this.scene = undefined;
     this.drawnArea = undefined;
     this.drawn.clear();
@@ -424,6 +431,7 @@ export class GraphView {
     const old = previous.get(node.path);
     const drawn = old && old.expanded === node.expanded ? old : this.createNode(placed);
     this.drawn.set(node.path, drawn);
+    this.paintNode(drawn, node);
     const { element } = drawn;
     setAttributeIfChanged(element, "transform", `translate(${round(placed.x - parentX)},${round(placed.y - parentY)})`);
     if (node.expanded) {
@@ -506,6 +514,71 @@ export class GraphView {
     return { element, expanded: false };
   }
 
+  /** Colours the nodes by `colouring` (the drawn ones now, the others as they are drawn). */
+  setColouring(colouring: Colouring): void {
+    this.colouring = colouring;
+    this.svgElement.dataset.colourBy = colouring.by;
+    const scene = this.scene;
+    if (!scene) return;
+    for (const [path, drawn] of this.drawn) {
+      const placed = scene.byPath.get(path);
+      if (placed) this.paintNode(drawn, placed.node);
+    }
+  }
+
+  /**
+   * Sets a node's fill from the colouring (`--paint`), its data-cost (the value on the scale) and its
+   * data-device (where most of its ops are placed); left alone when unchanged.
+   */
+  private paintNode(drawn: DrawnNode, node: VisibleNode): void {
+    const paint = this.colouring.paint(node);
+    const key = `${this.colouring.by} ${JSON.stringify(paint ?? null)}`;
+    if (drawn.paintKey === key) return;
+    drawn.paintKey = key;
+    const { element } = drawn;
+    element.classList.remove("mg-painted", "mg-deep", "mg-cost-unknown", "mg-unpainted");
+    element.style.removeProperty("--paint");
+    element.removeAttribute("data-cost");
+    element.removeAttribute("data-device");
+    if (!paint) {
+      if (this.colouring.by !== "structure") element.classList.add("mg-unpainted");
+      return;
+    }
+    if (paint.kind === "unknown") {
+      element.classList.add("mg-cost-unknown");
+      return;
+    }
+    element.classList.add("mg-painted");
+    if (paint.kind === "tone") {
+      element.style.setProperty("--paint", paint.colour);
+      element.setAttribute("data-cost", String(paint.value));
+      if (paint.tone > DEEP_TONE && !node.expanded) element.classList.add("mg-deep");
+      return;
+    }
+    element.style.setProperty("--paint", this.devicesFill(paint));
+    element.setAttribute("data-device", paint.parts.reduce((a, b) => (b.share > a.share ? b : a)).device);
+  }
+
+  /** One device's colour, or stripes of each device's colour as wide as its share of the ops. */
+  private devicesFill(paint: Extract<Paint, { kind: "devices" }>): string {
+    if (paint.parts.length === 1) return paint.parts[0]!.colour;
+    const key = paint.parts.map((part) => `${part.colour}:${part.share.toFixed(3)}`).join(" ");
+    let id = this.deviceGradients.get(key);
+    if (!id) {
+      id = `mg-devices-${this.deviceGradients.size}`;
+      this.deviceGradients.set(key, id);
+      const gradient = svg("linearGradient", { id, x1: 0, y1: 0, x2: 1, y2: 0 });
+      let at = 0;
+      for (const part of paint.parts) {
+        gradient.append(svg("stop", { offset: at, "stop-color": part.colour }));
+        at += part.share;
+        gradient.append(svg("stop", { offset: Math.min(1, at), "stop-color": part.colour }));
+      }
+      this.defs.append(gradient);
+    }
+    return `url(#${id})`;
+  }
+
   /** Fits an expanded box's outline and header caption to its current size. */
   private sizeExpandedFrame(drawn: DrawnNode, placed: PlacedNode): void {
     const { frame } = drawn;
@@ -540,6 +613,13 @@ export class GraphView {
     this.nodeElement(path)?.focus({ preventScroll: true });
   }
 
+  /** Leaves `pixels` at the bottom of the pane free when fitting and revealing (the legend covers them). */
+  setBottomInset(pixels: number): void {
+    if (pixels === this.bottomInset) return;
+    this.bottomInset = pixels;
+    if (this.fitted) this.fit();
+  }
+
   /** Zooms so that the whole scene fits, at most at natural size. */
   fit(): void {
     if (!this.scene) return;
@@ -566,7 +646,7 @@ export class GraphView {
   ensureVisible(path: string, readable = false): void {
     const placed = this.scene?.byPath.get(path);
     if (!placed) return;
-    const { width: viewWidth, height: viewHeight } = this.viewSize();
+    const { width: viewWidth, height: viewHeight } = this.freeSize();
     const t = zoomTransform(this.element);
     if (readable && t.k < READABLE_SCALE) {
       this.zoomToBox(placed, 1, READABLE_SCALE);
@@ -585,12 +665,19 @@ export class GraphView {
     return { width: Math.max(box.width, 1), height: Math.max(box.height, 1) };
   }
 
+  /** The part of the pane that nothing covers, from its top: where fit and reveal place nodes. The inset takes
+   * at most half the pane, so that a short pane still shows the graph. */
+  private freeSize(): { width: number; height: number } {
+    const { width, height } = this.viewSize();
+    return { width, height: Math.max(height - Math.min(this.bottomInset, height / 2), 1) };
+  }
+
   /**
    * Shows `box` at the largest scale up to `maxScale` at which it fits, but never below `minScale`: a box
    * too large to fit readably is shown from its top-left part (its header and first children) instead.
    */
   private zoomToBox(box: { x: number; y: number; width: number; height: number }, maxScale: number, minScale: number) {
-    const { width, height } = this.viewSize();
+    const { width, height } = this.freeSize();
     const fitScale = Math.min(
       (width - 2 * VIEW_MARGIN) / Math.max(box.width, 1),
       (height - 2 * VIEW_MARGIN) / Math.max(box.height, 1),

@@ -1,6 +1,7 @@
 // The module tree beside the graph (role="tree"), drawn from the same visible tree as the graph, so that
 // expanding, collapsing and selecting stay in step. Items carry data-tree-path (never data-path).
 
+import { Colouring, formatMeasure, isMeasure, shortDevice } from "./colour-by";
 import { html, syncChildren } from "./dom";
 import { formatCount, groupKindLabel } from "./labels";
 import { paramsLabel, repeatColour, repeatSentence } from "./module-info";
@@ -22,6 +23,9 @@ export class TreeView {
   private drawn = new Map<string, HTMLLIElement>();
   /** An item to scroll to once it is drawn. */
   private pendingScroll: string | undefined;
+  private colouring = new Colouring("structure", undefined);
+  /** What each drawn item's colour swatch and value were last set from. */
+  private readonly paintKeys = new WeakMap<HTMLLIElement, string>();
 
   constructor(private readonly handlers: TreeViewHandlers) {
     this.tree = html("ul", { class: "mg-tree", role: "tree", "aria-label": "Modules" });
@@ -68,6 +72,7 @@ export class TreeView {
     const old = previous.get(node.path);
     const item = old && old.getAttribute("aria-expanded") === expanded ? old : this.createItem(node, level);
     this.drawn.set(node.path, item);
+    this.paintItem(item, node);
     if (node.expanded) {
       const group = item.querySelector<HTMLUListElement>(":scope > ul") ?? item.appendChild(html("ul", { role: "group" }));
       const children = node.children.map((child) => this.drawItem(child, level + 1, previous));
@@ -98,6 +103,7 @@ export class TreeView {
         "div",
         { class: "mg-tree-row", style: `padding-left: ${(level - 1) * 14 + 4}px`, title: title.join("\n") },
         html("span", { class: "mg-twisty", "aria-hidden": "true" }, node.expandable ? (node.expanded ? "▾" : "▸") : ""),
+        html("span", { class: "mg-tree-swatch", "aria-hidden": "true", hidden: true }),
         html("span", { class: "mg-tree-name" }, node.label),
         frozen && html("span", { class: "mg-tree-frozen", title: "frozen: no trainable parameters" }, "❄"),
         html(
@@ -106,12 +112,61 @@ export class TreeView {
           repeat,
           html("span", { class: "mg-tree-kind" }, node.kind === "op" ? (node.op ?? "op") : groupKindLabel(node)),
           params !== undefined && html("span", { class: "mg-tree-params" }, params),
+          html("span", { class: "mg-tree-cost" }),
           node.kind !== "op" &&
             (node.numOps > 0 || !node.module?.shortClass) &&
             html("span", { class: "mg-tree-ops" }, formatCount(node.numOps, "op")),
         ),
       ),
     );
+  }
+
+  /** Colours the rows' swatches by `colouring` and shows each row's value of its measure. */
+  setColouring(colouring: Colouring, root: VisibleNode | undefined): void {
+    this.colouring = colouring;
+    if (!root) return;
+    const visit = (node: VisibleNode) => {
+      const item = this.drawn.get(node.path);
+      if (item) this.paintItem(item, node);
+      node.children.forEach(visit);
+    };
+    root.children.forEach(visit);
+  }
+
+  private paintItem(item: HTMLLIElement, node: VisibleNode): void {
+    const { by } = this.colouring;
+    const paint = this.colouring.paint(node);
+    const key = `${by} ${JSON.stringify(paint ?? null)}`;
+    if (this.paintKeys.get(item) === key) return;
+    this.paintKeys.set(item, key);
+    const row = item.querySelector<HTMLElement>(":scope > .mg-tree-row")!;
+    const swatch = row.querySelector<HTMLElement>(".mg-tree-swatch")!;
+    const cost = row.querySelector<HTMLElement>(".mg-tree-cost")!;
+    swatch.className = "mg-tree-swatch";
+    swatch.style.removeProperty("background");
+    swatch.hidden = by === "structure";
+    swatch.title = "";
+    cost.textContent = "";
+    row.classList.toggle("mg-tree-coloured", by !== "structure");
+    if (!paint) return;
+    if (paint.kind === "unknown") {
+      swatch.classList.add("mg-swatch-unknown");
+      swatch.title = "not known";
+      cost.textContent = "?";
+      return;
+    }
+    if (paint.kind === "tone") {
+      swatch.style.background = paint.colour;
+      if (isMeasure(by)) cost.textContent = formatMeasure(by, paint.value);
+      return;
+    }
+    const stops = paint.parts.flatMap((part, i, parts) => {
+      const from = parts.slice(0, i).reduce((sum, p) => sum + p.share, 0);
+      return [`${part.colour} ${(from * 100).toFixed(1)}%`, `${part.colour} ${((from + part.share) * 100).toFixed(1)}%`];
+    });
+    swatch.style.background = paint.parts.length === 1 ? paint.parts[0]!.colour : `linear-gradient(to right, ${stops.join(", ")})`;
+    swatch.title = paint.parts.map((part) => `${shortDevice(part.device)}: ${Math.round(part.share * 100)}%`).join("\n");
+    cost.textContent = paint.parts.length === 1 ? shortDevice(paint.parts[0]!.device) : "mixed";
   }
 
   item(path: string): HTMLLIElement | null {

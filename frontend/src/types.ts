@@ -121,7 +121,13 @@ export interface NodeValues {
   flops?: number;
   /** measured time, microseconds per profiled step (asked for with time=1) */
   time_us?: number;
-  /** the measures not known for this node (absent while a big graph's are worked out) */
+  /** the root, with time=1: every op event of the profiled step, this graph's ops or not */
+  step_time_us?: number;
+  /** the root, with time=1: the part of its time_us that the ops inside modules take */
+  module_time_us?: number;
+  /** how many of its ops each device holds (an op: its own), where the graph places them */
+  devices?: Record<string, number>;
+  /** the measures not known here (a big graph's FLOPs: neither, until worked out) */
   cost_unknown?: CostMeasure[];
 }
 

@@ -1,6 +1,7 @@
 // The visible graph: which nodes are drawn, given the groups loaded so far and the set of expanded paths.
 // Pure functions, shared by the graph and the tree so that both always show the same thing.
 
+import { costsOf, sumCosts, type NodeCosts } from "./colour-by";
 import { moduleInfoOf, repeatOf, type ModuleInfo } from "./module-info";
 import type { HierarchyEdge, HierarchyNode, NodeKind, RepeatMark } from "./types";
 
@@ -21,6 +22,8 @@ export interface VisibleNode {
   module?: ModuleInfo;
   /** A module among siblings of the same structure. */
   repeat?: RepeatMark;
+  /** Parameters, FLOPs, time and devices, where the answers give them. */
+  costs?: NodeCosts;
   numOps: number;
   /** How many children the node has, drawn or not. */
   childCount: number;
@@ -132,6 +135,7 @@ export function buildVisibleTree(
     };
     if (node.role !== undefined) visible.role = node.role;
     if (node.op !== undefined) visible.op = node.op;
+    visible.costs = costsOf(node);
     const module = moduleInfoOf(node);
     if (module) visible.module = module;
     const repeat = repeatOf(node);
@@ -148,6 +152,7 @@ export function buildVisibleTree(
       kind: "chunk",
       numOps: chunk.members.reduce((sum, member) => sum + member.num_ops, 0),
       childCount: chunk.members.length,
+      costs: sumCosts(chunk.members.map(costsOf)),
       expandable: true,
       expanded: expanded.has(chunk.path),
       children: [],
@@ -181,6 +186,7 @@ export function buildVisibleTree(
     kind: rootListing.kind,
     numOps: rootListing.num_ops,
     childCount: rootListing.children?.length ?? 0,
+    costs: costsOf(rootListing),
     expandable: true,
     expanded: true,
     children: [],

@@ -1,0 +1,152 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import {
+  COST_RAMP,
+  Colouring,
+  HEAVIEST_CHILDREN,
+  SCALE_DECADES,
+  costView,
+  costsOf,
+  formatAmount,
+  formatMeasure,
+  formatShare,
+  formatTime,
+  rampColour,
+  shortDevice,
+  sumCosts,
+  toneOf,
+  valueOf,
+} from "../src/colour-by";
+import type { HierarchyNode } from "../src/types";
+
+function group(path: string, fields: Partial<HierarchyNode> = {}): HierarchyNode {
+  const name = path.split("/").pop()!;
+  return { path, name, kind: "module", num_ops: 3, num_children: 0, has_children: true, ...fields };
+}
+
+test("the scale is logarithmic over SCALE_DECADES factors of ten below the whole", () => {
+  assert.equal(toneOf(1000, 1000), 1);
+  assert.equal(toneOf(100, 1000), 1 - 1 / SCALE_DECADES);
+  assert.equal(toneOf(1000 / 10 ** SCALE_DECADES, 1000), 0);
+  assert.equal(toneOf(1e-9, 1000), 0); // below the scale: its lightest tone
+  assert.equal(toneOf(0, 1000), 0);
+  assert.equal(toneOf(5, 0), 0);
+  assert.equal(rampColour(0), COST_RAMP[0]);
+  assert.equal(rampColour(1), COST_RAMP[COST_RAMP.length - 1]);
+});
+
+test("values read as people write them", () => {
+  assert.equal(formatMeasure("flops", 7_764_381_168), "7.76 GFLOPs");
+  assert.equal(formatMeasure("flops", 12), "12 FLOPs");
+  assert.equal(formatMeasure("params", 25_636_712), "26M params"); // as the boxes' captions say it
+  assert.equal(formatMeasure("params", 1), "1 param");
+  assert.equal(formatMeasure("time", 1234), "1.23 ms");
+  assert.equal(formatTime(0.4), "0.4 µs");
+  assert.equal(formatTime(2.5e6), "2.5 s");
+  assert.equal(formatAmount("flops", 776_000_000), "776M");
+  assert.equal(formatShare(0.1234), "12.3%");
+  assert.equal(formatShare(0.00004), "<0.01%");
+  assert.equal(shortDevice("/device:GPU:1"), "GPU:1");
+  assert.equal(shortDevice("/job:worker/replica:0/task:1/device:GPU:0"), "worker/1 GPU:0");
+});
+
+test("a chunk sums its members' FLOPs and time, never their parameters, and is unknown if one member is", () => {
+  const known = sumCosts([
+    { flops: 10, timeUs: 1.5, params: 4, devices: { "/device:CPU:0": 2 }, unknown: [] },
+    { flops: 5, timeUs: 0.5, params: 4, devices: { "/device:CPU:0": 1, "/device:GPU:0": 3 }, unknown: [] },
+  ]);
+  assert.deepEqual(known, { flops: 15, timeUs: 2, devices: { "/device:CPU:0": 3, "/device:GPU:0": 3 }, unknown: [] });
+  const partly = sumCosts([{ flops: 10, unknown: [] }, { unknown: ["flops"] }]);
+  assert.equal(valueOf(partly, "flops"), "unknown");
+});
+
+test("the whole graph is the largest of the root and its children; nodes get their tone, unknown ones say so", () => {
+  const root = group("", {
+    kind: "scope",
+    flops: 1000,
+    children: [group("model", { flops: 1000, num_params: 50 }), group("loss", { flops: 10 }), group("inputs", { cost_unknown: ["flops"] })],
+  });
+  const byFlops = new Colouring("flops", root);
+  assert.equal(byFlops.whole, 1000);
+  assert.deepEqual(byFlops.paint({ costs: costsOf(root.children![1]!) }), {
+    kind: "tone",
+    value: 10,
+    tone: toneOf(10, 1000),
+    colour: rampColour(toneOf(10, 1000)),
+  });
+  assert.deepEqual(byFlops.paint({ costs: costsOf(root.children![2]!) }), { kind: "unknown" });
+  const legend = byFlops.legend(root.children!.map(costsOf));
+  assert.equal(legend.kind, "scale");
+  assert.ok(legend.kind === "scale" && legend.unknown && legend.whole === 1000);
+  // A root is no module: the scale of parameters tops out at its largest module's.
+  assert.equal(new Colouring("params", root).whole, 50);
+  assert.equal(new Colouring("structure", root).paint({ costs: costsOf(root) }), undefined);
+});
+
+test("where every known value is 0 there is no scale: the legend says why, zeros keep their value", () => {
+  const root = group("", { kind: "scope", cost_unknown: ["flops"], children: [group("inputs", { flops: 0 }), group("step", { cost_unknown: ["flops"] })] });
+  const colouring = new Colouring("flops", root);
+  assert.equal(colouring.whole, undefined);
+  const legend = colouring.legend(root.children!.map(costsOf));
+  assert.ok(legend.kind === "message" && /records no shapes/.test(legend.text), JSON.stringify(legend));
+  assert.deepEqual(colouring.paint({ costs: costsOf(root.children![0]!) }), { kind: "tone", value: 0, tone: 0, colour: COST_RAMP[0] });
+});
+
+test("a big graph's FLOPs and devices are pending until the server has counted them", () => {
+  const uncounted = group("", { kind: "scope", children: [group("m")] });
+  assert.equal(new Colouring("flops", uncounted).pending(), true);
+  assert.equal(new Colouring("device", uncounted).pending(), true);
+  assert.equal(new Colouring("params", uncounted).pending(), false);
+  const legend = new Colouring("flops", uncounted).legend([]);
+  assert.ok(legend.kind === "message" && legend.pending);
+  assert.equal(new Colouring("flops", group("", { flops: 3 })).pending(), false);
+});
+
+test("devices get one colour each, most ops first; a node on several is painted by its shares", () => {
+  const root = group("", { kind: "scope", devices: { "/device:GPU:0": 6, "/device:CPU:0": 2 } });
+  const colouring = new Colouring("device", root);
+  const paint = colouring.paint({ costs: { devices: { "/device:CPU:0": 1, "/device:GPU:0": 3 }, unknown: [] } });
+  assert.ok(paint?.kind === "devices");
+  assert.deepEqual(
+    paint.parts.map((part) => [part.device, part.share]),
+    [
+      ["/device:GPU:0", 0.75],
+      ["/device:CPU:0", 0.25],
+    ],
+  );
+  assert.notEqual(colouring.colourOfDevice("/device:GPU:0"), colouring.colourOfDevice("/device:CPU:0"));
+  assert.equal(colouring.paint({ costs: { unknown: [] } }), undefined); // placed nowhere: left unpainted
+  const legend = colouring.legend([{ unknown: [] }]);
+  assert.ok(legend.kind === "devices" && legend.unknown);
+  assert.deepEqual(
+    legend.devices.map((d) => [d.device, d.ops]),
+    [
+      ["/device:GPU:0", 6],
+      ["/device:CPU:0", 2],
+    ],
+  );
+});
+
+test("the details' costs: shares of the parent and of the whole graph, the heaviest children by the chosen measure", () => {
+  const children = Array.from({ length: HEAVIEST_CHILDREN + 2 }, (_, i) => group(`model/layer_${i}`, { flops: (i + 1) * 10, time_us: 100 - i }));
+  const model = group("model", { flops: 400, num_params: 20, time_us: 500, children });
+  const root = group("", { kind: "scope", flops: 800, time_us: 1000, children: [model, group("loss", { flops: 400 })] });
+  const view = costView(model, root, root, model, "flops");
+  const flops = view.rows.find((row) => row.measure === "flops")!;
+  assert.equal(flops.ofParent, 0.5);
+  assert.equal(flops.ofWhole, 0.5);
+  assert.equal(view.rows.find((row) => row.measure === "params")!.ofWhole, 1); // (the largest module's)
+  assert.equal(view.heaviest?.measure, "flops");
+  assert.equal(view.heaviest.children.length, HEAVIEST_CHILDREN);
+  assert.deepEqual(
+    view.heaviest.children.slice(0, 2).map((c) => [c.name, c.value, c.share]),
+    [
+      [`layer_${HEAVIEST_CHILDREN + 1}`, (HEAVIEST_CHILDREN + 2) * 10, ((HEAVIEST_CHILDREN + 2) * 10) / 400],
+      [`layer_${HEAVIEST_CHILDREN}`, (HEAVIEST_CHILDREN + 1) * 10, ((HEAVIEST_CHILDREN + 1) * 10) / 400],
+    ],
+  );
+  assert.equal(costView(model, root, root, model, "time").heaviest?.children[0]?.name, "layer_0");
+  const unknown = costView(group("m", { cost_unknown: ["flops", "time"] }), root, root, undefined, "flops");
+  assert.deepEqual(unknown.unknown, ["flops", "time"]);
+  assert.equal(unknown.heaviest, undefined);
+});
