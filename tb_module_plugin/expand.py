@@ -45,6 +45,7 @@ class _Context:
     site: str = ""  # where `origin` is placed in the tree
     is_call: bool = False  # a called function's body (its names are relative to the call, unless absolute)
     top_names: frozenset = frozenset()  # (the outer graph) the first name segments of its nodes
+    call_prefix: str = ""  # the names of the calls and control-flow ops the body runs inside (see Op.run_name)
 
     def place(self, name: str) -> str:
         """Where an op of this body named `name` goes. A name under `origin` keeps its place relative to it. A
@@ -133,7 +134,8 @@ class _Flattener:
                 if target in library and target not in call_stack and len(call_stack) < MAX_CALL_DEPTH:
                     calls.append((node, target))
                     continue
-            op = Op(placements[name] if placements is not None else name, name, op_type, node, function)
+            op = Op(placements[name] if placements is not None else name, name, op_type, node, function,
+                    ctx.call_prefix)
             names.setdefault(name, op)  # the first op of a duplicated name keeps it
             ops.append(op)
             if input_strings:
@@ -160,7 +162,7 @@ class _Flattener:
     def _expand_call(self, ctx: _Context, node, function, call_placement: str, call_stack: tuple) -> None:
         """Inline a PartitionedCall body where its names say (relative to the call site's scopes, or in the
         absolute scope of a module it enters), or under the call's name if that clashes."""
-        body_ctx = self._bind(ctx, function, list(node.input), origin=_scope_of(node.name),
+        body_ctx = self._bind(ctx, node, function, list(node.input), origin=_scope_of(node.name),
                               site=_scope_of(call_placement), is_call=True)
         body_nodes = list(function.node_def)
         inline = {n.name: body_ctx.place(n.name) for n in body_nodes}
@@ -182,7 +184,7 @@ class _Flattener:
         """Place a control-flow body under `<op>/<label>/` (but the ops of modules it calls in their own scopes,
         see _Context.place); its return values feed the op."""
         body_nodes = list(function.node_def)
-        body_ctx = self._bind(ctx, function, inputs, origin=node.name, site=prefix)
+        body_ctx = self._bind(ctx, node, function, inputs, origin=node.name, site=prefix)
         placements = {n.name: body_ctx.place(n.name) for n in body_nodes}
         self.taken.update(placements.values())
         self.instantiate(body_ctx, body_nodes, call_stack + (function.signature.name,),
@@ -194,13 +196,15 @@ class _Flattener:
                 self._pending.append((feeds, body_ctx, [ret], f"{label}:{out.name}"))
 
     @staticmethod
-    def _bind(ctx: _Context, function, inputs: list, origin: str, site: str, is_call: bool = False) -> _Context:
+    def _bind(ctx: _Context, node, function, inputs: list, origin: str, site: str,
+              is_call: bool = False) -> _Context:
+        """The context of `function`'s body as the op `node` of `ctx` runs it."""
         data_inputs = [i for i in inputs if not i.startswith("^")]
         bindings = {arg.name: (data_inputs[i] if i < len(data_inputs) else None)
                     for i, arg in enumerate(function.signature.input_arg)}
         names = {arg.name: "arg" for arg in function.signature.input_arg}
         return _Context(names=names, parent=ctx, arg_bindings=bindings, is_function=True, origin=origin, site=site,
-                        is_call=is_call)
+                        is_call=is_call, call_prefix=f"{ctx.call_prefix}{node.name}/")
 
     def resolve_later(self, op: Op, ctx: _Context, input_strings: list) -> None:
         self._pending.append((op, ctx, input_strings, None))

@@ -30,22 +30,32 @@ class Op(TreeNode):
     """One op of the flattened graph, and a leaf of the module tree once build.py places it (a plain class
     with slots: a graph can hold 200,000 of them)."""
 
-    __slots__ = ("placement", "op_name", "type", "_node_def", "function", "inputs", "role")
+    __slots__ = ("placement", "op_name", "type", "_node_def", "function", "call_prefix", "inputs", "role")
     # As a leaf of the tree (a group, tree.Group, has its own).
     kind = "op"
     children = None
     num_ops = 1
     facts = None
 
-    def __init__(self, placement: str, op_name: str, op_type: str, node_def, function: str = ""):
+    def __init__(self, placement: str, op_name: str, op_type: str, node_def, function: str = "",
+                 call_prefix: str = ""):
         self.placement = placement  # '/'-separated scopes + own name, where the hierarchy puts it
         self.op_name = op_name  # its name in the GraphDef or FunctionDef it comes from
         self.type = op_type
         self._node_def = node_def  # the NodeDef, its serialized bytes, or (lean GraphDef's nodes, index)
         self.function = function  # the FunctionDef it was expanded from ("" for the traced graph itself)
+        # The names of the calls (and control-flow ops) it runs inside, each with a "/" after it: TensorFlow
+        # inlines function bodies when it runs a graph and names their ops so (see run_name).
+        self.call_prefix = call_prefix
         self.inputs = []  # [(Op, port, is_control)]
         self.role = ""  # "input" | "variable" | "output" | ""
         self.parent = self._path = self.structure = None  # not placed in a tree yet (see tree.TreeNode)
+
+    @property
+    def run_name(self) -> str:
+        """Its name when TensorFlow runs the graph, as profiles name it: the calls it is inlined from, then its
+        own name (a control-flow body's `<op>/<branch>/_<n>/` taken as `<op>/`, see profiles.run_name_of)."""
+        return self.call_prefix + self.op_name
 
     @property
     def is_variable(self) -> bool:

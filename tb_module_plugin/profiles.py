@@ -14,6 +14,7 @@ import collections
 import dataclasses
 import os
 import posixpath
+import re
 
 from .graph import GraphError
 from .protos import message_class
@@ -67,6 +68,16 @@ class OpTimes:
         return None if ps is None else ps / self.steps / 1e6
 
 
+# TensorFlow runs a control-flow op's bodies inlined, naming their ops `<op>/<branch>/_<node id>/<name>` (`then`,
+# `else`, `cond`, `body`); the node id is the lowered graph's, which no record holds.
+_BODY_RUN = re.compile(r"/[A-Za-z_]\w*/_\d+(?=/)")
+
+
+def run_name_of(event_op_name: str) -> str:
+    """A profiled op's name as Op.run_name spells it: each control-flow body's `/<branch>/_<node id>/` as `/`."""
+    return _BODY_RUN.sub("", event_op_name) if "/_" in event_op_name else event_op_name
+
+
 def read_op_times(files: list) -> OpTimes:
     """The op events of `files` (GraphError for a profile that does not parse, or holds no op event)."""
     total: dict = collections.Counter()
@@ -89,6 +100,7 @@ def read_op_times(files: list) -> OpTimes:
                     name = names.get(event.metadata_id, "")
                     op_name, colon, op_type = name.rpartition(":")
                     if colon and op_name and op_type and not op_name.endswith(":"):
+                        op_name = run_name_of(op_name)
                         total[op_name] += event.duration_ps
                         runs[op_name] += 1
     if not runs:
@@ -113,7 +125,7 @@ class Times:
         matched = 0
         for i, node in enumerate(nodes):
             if node.children is None:
-                us = op_times.per_step_us(node.op_name)
+                us = op_times.per_step_us(node.run_name)
                 if us is not None:
                     times[i] = us
                     matched += 1
