@@ -62,7 +62,8 @@ def write_keras_train_step(name: str, run_dir: Path) -> None:
     sys.path.insert(0, str(REPO))
     from tb_module_plugin import demo
 
-    demo.write_keras_train_step(str(run_dir.parent), run_dir.name, KERAS_MODELS[name], IMAGE_SIZE, CLASSES, BATCH)
+    demo.write_keras_train_step(str(run_dir.parent), run_dir.name, KERAS_MODELS[name], IMAGE_SIZE, CLASSES, BATCH,
+                                profile=False)
 
 
 def write_synthetic(run_dir: Path) -> None:

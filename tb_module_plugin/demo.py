@@ -8,13 +8,14 @@ Each graph goes to its own run folder under DIR:
                           (and demo_module_record: the same through summary.module_graph)
     attribute_module      the same tutorial's attribute-style tf.Module, traced addprint
     nested_model          model > encoder > block_0..block_3 > up/down, a nested
-                          tf.function, a tf.cond and a tf.while_loop in every block
+                          tf.function, a tf.cond and a tf.while_loop in every block;
+                          nested_model/train: its training step, traced, then profiled
     keras_sequential      Keras Sequential of three Dense layers (first frozen), fitted
                           with keras.callbacks.TensorBoard(write_graph=True); Keras
                           writes its runs under keras_sequential/train (and /validation);
                           keras_sequential/module_record: summary.module_graph of it
-    resnet50_train_step   a Keras ResNet50 (weights=None) training step (slow;
-                          --skip-resnet leaves it out)
+    resnet50_train_step   a Keras ResNet50 (weights=None) training step, traced, then
+                          profiled (slow; --skip-resnet leaves it out)
 
 Then: tensorboard --logdir DIR, and open the Modules tab.
 """
@@ -67,6 +68,23 @@ def _trace(tf, run_dir, tag, fn, *args):
     writer.flush()
     writer.close()
     return result
+
+
+PROFILED_STEPS = 3
+
+
+def _profile(tf, run_dir, fn, *args, steps=PROFILED_STEPS):
+    """Profile `steps` calls of `fn` into `run_dir` (TensorBoard's Profile plugin and the Modules tab's time read
+    them there), after one call that warms it. The way that works on TensorFlow 2.21: the graph traced on the
+    first call (_trace), the profile of later calls; `trace_on(profiler=True)` on the traced call leaves an empty
+    graph record."""
+    fn(*args)
+    tf.profiler.experimental.start(run_dir)
+    try:
+        for _ in range(steps):
+            fn(*args)
+    finally:
+        tf.profiler.experimental.stop()
 
 
 # --- 1. The classic tutorial's DemoModule ----------------------------------------
@@ -190,15 +208,33 @@ def _nested_classes(tf):
     return Model
 
 
-def write_nested_model(logdir):
+def write_nested_model(logdir, run="nested_model"):
     """model > encoder > block_0..block_3 > up/down, the encoder through a nested
-    tf.function, a tf.cond and a tf.while_loop in every block (tag `model`)."""
+    tf.function, a tf.cond and a tf.while_loop in every block (tag `model`); its
+    training step in `<run>/train` (tag `train_step`), traced, then profiled."""
     tf = _tf()
     Model = _nested_classes(tf)
     model = Model()
     x = tf.random.normal([2, NESTED_WIDTH], seed=1)
-    run_dir = _fresh_run_dir(logdir, "nested_model")
+    run_dir = _fresh_run_dir(logdir, run)
     _trace(tf, run_dir, "model", model, x)
+    # Its training step, in a run of its own (nested_model/train) with that run's profile.
+    y = tf.random.normal([2, 1], seed=2)
+    learning_rate = 0.01
+
+    @tf.function
+    def train_step(x, y):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.square(model(x) - y))
+        gradients = tape.gradient(loss, model.trainable_variables)
+        for variable, gradient in zip(model.trainable_variables, gradients):
+            variable.assign_sub(learning_rate * gradient)
+        return loss
+
+    train_dir = os.path.join(run_dir, "train")
+    os.makedirs(train_dir)
+    _trace(tf, train_dir, "train_step", train_step, x, y)
+    _profile(tf, train_dir, train_step, x, y)
     return run_dir
 
 
@@ -244,10 +280,10 @@ def write_resnet50_train_step(logdir, image_size=64, classes=10, batch=2):
     return write_keras_train_step(logdir, "resnet50_train_step", "ResNet50", image_size, classes, batch)
 
 
-def write_keras_train_step(logdir, run, application, image_size=64, classes=10, batch=2):
+def write_keras_train_step(logdir, run, application, image_size=64, classes=10, batch=2, profile=True):
     """The training step of `tf.keras.applications.<application>` (built with weights=None: nothing is
-    downloaded), traced into run `run` under the tag `train_step`; benchmarks/generate.py writes its big
-    graphs with it too."""
+    downloaded), traced into run `run` under the tag `train_step`, then profiled (`profile`); benchmarks/generate.py
+    writes its big graphs with it too."""
     tf = _tf()
     keras = tf.keras
     model = getattr(keras.applications, application)(
@@ -270,6 +306,8 @@ def write_keras_train_step(logdir, run, application, image_size=64, classes=10, 
     labels = tf.constant([i % classes for i in range(batch)], dtype=tf.int64)
     run_dir = _fresh_run_dir(logdir, run)
     _trace(tf, run_dir, "train_step", train_step, images, labels)
+    if profile:
+        _profile(tf, run_dir, train_step, images, labels)
     return run_dir
 
 

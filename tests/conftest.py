@@ -47,7 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import support  # noqa: E402
 
-DEMO_RUNS = ["demo_module", "attribute_module", "nested_model", "keras_sequential/train"]
+DEMO_RUNS = ["demo_module", "attribute_module", "nested_model", "nested_model/train", "keras_sequential/train"]
 RESNET_RUN = "resnet50_train_step"
 SPECIAL_RUNS = ["xss", "bad_records", "bad_run_graph", "run_graph"]
 
@@ -115,6 +115,7 @@ LIVE_GRAPHS = {
     ("demo_module", "addprint"): "trace",
     ("attribute_module", "addprint"): "trace",
     ("nested_model", "model"): "trace",
+    ("nested_model/train", "train_step"): "trace",
     ("keras_sequential/train", "keras"): "keras",
     (RESNET_RUN, "train_step"): "trace",
     ("run_graph", "__run_graph__"): "run_graph",
@@ -162,7 +163,8 @@ def costs_logdir():
     """tests/costs_corpus.py: a ResNet50 record at 224x224 and profiled steps, with what TensorFlow says of them."""
     plugin = support.REPO / "tb_module_plugin"
     key = _cache_key([support.REPO / "tests" / "costs_corpus.py", support.CORPUS, plugin / "summary.py",
-                      plugin / "module_tree.py", plugin / "calls.py"], ("tensorflow-cpu", "tensorflow", "keras"))
+                      plugin / "module_tree.py", plugin / "calls.py", plugin / "demo.py"],
+                     ("tensorflow-cpu", "tensorflow", "keras"))
     return support.cached_logdir("costs", key, lambda tmp: support.run_python(
         [str(support.REPO / "tests" / "costs_corpus.py"), str(tmp)], timeout=1200))
 

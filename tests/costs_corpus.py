@@ -9,6 +9,9 @@
 - `profiled_step`: a Keras 3 training step traced with `trace_on(graph=True)` on its first call, then three later
   calls profiled with `tf.profiler.experimental.start/stop` (the way that works on TensorFlow 2.21); the truth:
   the op events of the profile, per step, decoded with TensorFlow's own xplane_pb2.
+- `nested_profiled_step`: the demo's nested model (tf.Module, a nested tf.function, a tf.cond and a tf.while_loop
+  in every block) and its training step, traced and profiled as the demo does (run `nested_profiled_step/train`,
+  whose ops run inlined from the calls and bodies); the truth: the profile's op events, per step.
 - `placed_ops`: a trace of a module whose `host` child runs under `tf.device("/CPU:0")` and whose `free` child is
   not placed; the truth: each top-level name scope's ops per device, read off the traced function's graph.
 - `profile_of_another_function`: a trace of one function and a profile of another; `damaged_profile`: a trace
@@ -146,6 +149,16 @@ def damaged_profile(logdir: Path) -> dict:
     return {"run": "damaged_profile", "tag": "f"}
 
 
+def nested_profiled_step(logdir: Path) -> dict:
+    from tb_module_plugin import demo
+
+    run = logdir / "nested_profiled_step"
+    demo.write_nested_model(str(logdir), run=run.name)
+    train = run / "train"
+    return {"run": f"{run.name}/train", "tag": "train_step", "steps": demo.PROFILED_STEPS,
+            "op_events_us": _profile_op_events_us(train, demo.PROFILED_STEPS)}
+
+
 def placed_ops(logdir: Path) -> dict:
     run = corpus.fresh(logdir, "placed_ops")
 
@@ -186,7 +199,7 @@ def placed_ops(logdir: Path) -> dict:
     return {"run": "placed_ops", "tag": "placed", "devices": devices}
 
 
-WRITERS = [resnet50_forward, profiled_step, placed_ops, profile_of_another_function, damaged_profile]
+WRITERS = [resnet50_forward, profiled_step, nested_profiled_step, placed_ops, profile_of_another_function, damaged_profile]
 
 
 def main(argv=None) -> int:
@@ -196,7 +209,7 @@ def main(argv=None) -> int:
     for write in WRITERS:
         print(f"writing {write.__name__} ...", flush=True)
         entry = write(logdir)
-        truth[entry["run"]] = entry
+        truth[write.__name__] = entry
     (logdir / "truth.json").write_text(json.dumps(truth, indent=1))
     return 0
 

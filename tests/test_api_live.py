@@ -56,6 +56,20 @@ def test_graphs_lists_every_demo_run_with_its_source(tensorboard, live_graphs):
     assert not any(g["tag"].startswith("epoch_") for g in graphs)
 
 
+def test_the_demo_profiles_its_training_steps(tensorboard):
+    """The demo's training steps are traced, then profiled into their runs: those graphs say so and are timed all
+    through (the nested model's ops run inlined from its calls and loop bodies); the others are not profiled."""
+    profiled = {(g["run"], g["tag"]): g["profiled"] for g in ok_json(tensorboard.api("graphs"))["graphs"]}
+    steps = [("nested_model/train", "train_step"), ("resnet50_train_step", "train_step")]
+    assert all(profiled[step] for step in steps), profiled
+    assert not profiled[("nested_model", "model")] and not profiled[("demo_module", "addprint")]
+    for run, tag in steps:
+        root = ok_json(tensorboard.api("hierarchy", run=run, tag=tag, depth=1, time=1))["node"]
+        assert 0.9 * root["step_time_us"] <= root["time_us"] <= root["step_time_us"] + 0.001, root
+        model = next(c for c in root["children"] if c["name"].startswith(("model", "resnet50")))
+        assert model["time_us"] > 0 and model["time_us"] <= root["module_time_us"] + 0.001, model
+
+
 # --- hierarchy: the demo traces ----------------------------------------------------------
 @pytest.mark.parametrize("run,tag", DEMO_TRACES)
 def test_demo_top_level_has_no_graph_n_and_no_args(tensorboard, run, tag):

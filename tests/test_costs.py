@@ -55,10 +55,15 @@ def test_a_trace_says_its_flops_are_unknown_never_zero(costs_tb, costs_truth):
     assert "flops" in tree["cost_unknown"] and "flops" not in tree
 
 
-def test_profiled_training_step_times_every_module(costs_tb, costs_truth):
+PROFILED_STEPS = ["profiled_step", "nested_profiled_step"]
+
+
+@pytest.mark.parametrize("name", PROFILED_STEPS)
+def test_profiled_training_step_times_every_module(costs_tb, costs_truth, name):
     """With time=1: every module has its measured time, no group's children add up to more than it, and the
-    whole graph's time is within 10% of every op event of the profiled step."""
-    truth = costs_truth["profiled_step"]
+    whole graph's time is within 10% of every op event of the profiled step (the nested model's ops run inlined
+    from its calls and loop bodies: matched all the same)."""
+    truth = costs_truth[name]
     graphs = ok_json(costs_tb.api("graphs"))["graphs"]
     assert {"run": truth["run"], "tag": truth["tag"], "source": "trace", "profiled": True} in graphs
     root = ok_json(costs_tb.api("hierarchy", run=truth["run"], tag=truth["tag"], depth=8, time=1))["node"]
@@ -105,10 +110,11 @@ def test_costs_of_a_big_graph_come_after_its_first_answer():
     assert "flops" in settled["cost_unknown"]  # (no shapes recorded: unknown, never 0)
 
 
-def test_profiled_step_says_what_the_step_takes_outside_its_modules(costs_tb, costs_truth):
+@pytest.mark.parametrize("name", PROFILED_STEPS)
+def test_profiled_step_says_what_the_step_takes_outside_its_modules(costs_tb, costs_truth, name):
     """The root, with time=1, names the whole profiled step (every op event of it) and the part the modules take:
     the sum of the top-most modules' times."""
-    truth = costs_truth["profiled_step"]
+    truth = costs_truth[name]
     root = ok_json(costs_tb.api("hierarchy", run=truth["run"], tag=truth["tag"], depth=8, time=1))["node"]
     assert abs(root["step_time_us"] - truth["op_events_us"]) <= 0.1 * truth["op_events_us"], (root, truth)
     top_modules = []

@@ -41,7 +41,8 @@ def test_graphs_lists_every_record_with_its_source(client):
     status, body = get(client, "/graphs")
     assert status == 200
     assert {(g["run"], g["tag"], g["source"]) for g in body["graphs"]} == {
-        ("nested_model", "model", "trace"), ("handmade", "__run_graph__", "run_graph"),
+        ("nested_model", "model", "trace"), ("nested_model/train", "train_step", "trace"),
+        ("handmade", "__run_graph__", "run_graph"),
         ("bad", "garbage", "trace"), ("bad", "empty", "trace"), ("bad", "keras", "keras")}
 
 
