@@ -99,7 +99,8 @@ def _footer(hierarchy, times) -> list:
                      "tb_module_plugin.summary.module_graph for parameters and FLOPs)")
     flops = _flops(hierarchy, hierarchy.root)
     if flops is not None:
-        lines.append(f"Total FLOPs: {human(flops)} ({flops:,}) for one call")
+        exact = f" ({flops:,})" if human(flops) != f"{flops:,}" else ""
+        lines.append(f"Total FLOPs: {human(flops)}{exact} for one call")
     else:
         lines.append("Total FLOPs: unknown (the graph records no shapes for some of its ops: write it with "
                      "tb_module_plugin.summary.module_graph, or tf.summary.graph of a concrete function)")
