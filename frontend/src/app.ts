@@ -8,7 +8,8 @@ import { html } from "./dom";
 import { Explorer } from "./explorer";
 import { GraphPicker } from "./graph-picker";
 import { GraphView } from "./graph-view";
-import { formatGraphHash, parseGraphHash } from "./hash";
+import { formatGraphHash, formatTensorBoardHash, parseGraphHash, parseTensorBoardHash, type ViewState } from "./hash";
+import { tensorBoardWindow } from "./host";
 import { HierarchyStore } from "./hierarchy-store";
 import { composeScene, layoutVisibleTree, type GroupLayout } from "./layout";
 import { LayoutWorkerClient } from "./layout-client";
@@ -41,6 +42,24 @@ const TREE_FIRST_AFTER_MS = 120;
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** What the address asks to show: TensorBoard's address while it names a graph for this tab, else the page's own. */
+function wantedView(): ViewState {
+  const host = tensorBoardWindow();
+  const theirs = host ? parseTensorBoardHash(host.location.hash) : undefined;
+  return theirs?.run !== undefined ? theirs : parseGraphHash(location.hash);
+}
+
+/** Paths outermost first (an expanded group before what is expanded inside it), then by name. */
+function sortPaths(paths: Iterable<string>): string[] {
+  const depth = (path: string) => path.split("/").length;
+  return [...paths].sort((a, b) => depth(a) - depth(b) || (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** A chunk of a large group's children (`group/[1-100]`): a way of showing them, not a node of the graph. */
+function isChunkPath(path: string): boolean {
+  return /^\[[^/]*\]$/.test(path.slice(path.lastIndexOf("/") + 1));
 }
 
 function sameGraph(a: GraphRef | undefined, b: GraphRef | undefined): boolean {
@@ -167,12 +186,12 @@ export class App {
     this.main.hidden = false;
     this.emptyState.hidden = true;
     this.fitButton.disabled = false;
-    const wanted = parseGraphHash(location.hash);
+    const wanted = wantedView();
     const entry = this.findGraph(wanted) ?? this.graphs[0]!;
     const chosen = { run: entry.run, tag: entry.tag };
     if (wanted.run !== undefined || wanted.tag !== undefined) this.reportMissingGraph(wanted, chosen);
     this.picker.setGraphs(this.graphs, chosen);
-    await this.openGraph(chosen);
+    await this.openGraph(chosen, entry.run === wanted.run && entry.tag === wanted.tag ? wanted : undefined);
   }
 
   private findGraph(wanted: Partial<GraphRef>): GraphEntry | undefined {
@@ -229,11 +248,11 @@ export class App {
     void this.openGraph({ run: entry.run, tag: entry.tag });
   }
 
-  private async openGraph(graph: GraphRef): Promise<void> {
-    const hash = formatGraphHash(graph);
-    if (location.hash !== hash) history.replaceState(null, "", location.pathname + location.search + hash);
+  /** Opens `graph`, then the expanded groups and the selection of `view` (an address's) where they still exist. */
+  private async openGraph(graph: GraphRef, view?: ViewState): Promise<void> {
     const explorer = new Explorer(new HierarchyStore(this.api, graph));
     this.explorer = explorer;
+    if (!view) this.saveView();
     this.layoutCache = new Map();
     this.visible = undefined;
     this.redrawNumber++;
@@ -258,6 +277,57 @@ export class App {
     if (explorer !== this.explorer) return;
     this.search.setEnabled(true);
     await this.redraw({ fit: true });
+    if (view && explorer === this.explorer) await this.restoreView(explorer, view);
+  }
+
+  /** Expands what `view` names as expanded (outermost first) and selects what it names, skipping what the graph
+   * no longer has; then the address says what is shown. */
+  private async restoreView(explorer: Explorer, view: ViewState): Promise<void> {
+    for (const path of sortPaths(view.expanded ?? [])) {
+      try {
+        if (isChunkPath(path)) {
+          const parent = path.slice(0, path.lastIndexOf("/"));
+          if (parent) await explorer.reveal(parent);
+          explorer.expanded.add(path);
+        } else {
+          await explorer.reveal(path);
+          await explorer.expand({ path, kind: "scope", expandable: true });
+        }
+      } catch {
+        // (no longer in the graph: the rest of the view still opens)
+      }
+      if (explorer !== this.explorer) return;
+    }
+    const selected = view.selected;
+    let found = false;
+    if (selected !== undefined) {
+      try {
+        await explorer.reveal(selected);
+        explorer.selected = selected;
+        found = true;
+      } catch {
+        // (as above)
+      }
+    }
+    if (explorer !== this.explorer) return;
+    const drawn = await this.redraw(found ? { keepInView: selected, readable: true } : { fit: true });
+    if (drawn && found && explorer === this.explorer) this.select(selected!, "reveal");
+    this.saveView();
+  }
+
+  /** The address says what is shown: the page's own, and TensorBoard's while it shows this tab. */
+  private saveView(): void {
+    const explorer = this.explorer;
+    if (!explorer) return;
+    const view = { ...explorer.store.graph, expanded: sortPaths(explorer.expanded), selected: explorer.selected };
+    const own = formatGraphHash(view);
+    if (location.hash !== own) history.replaceState(history.state, "", location.pathname + location.search + own);
+    const host = tensorBoardWindow();
+    if (!host || parseTensorBoardHash(host.location.hash) === undefined) return;
+    const theirs = formatTensorBoardHash(view);
+    if (host.location.hash !== theirs) {
+      host.history.replaceState(host.history.state, "", host.location.pathname + host.location.search + theirs);
+    }
   }
 
   /** The colours of the open graph for the chosen measure. */
@@ -370,6 +440,7 @@ export class App {
     this.graphView.showMessage(undefined);
     this.applyColouring(explorer, visible);
     timed("render", () => this.graphView.render(scene, explorer.selected, options));
+    this.saveView();
     // The tree in a task of its own once the graph is on screen: no one task lays out both.
     requestAnimationFrame(() => setTimeout(drawTree, 0));
     return true;
@@ -399,6 +470,7 @@ export class App {
     const explorer = this.explorer;
     if (!explorer) return;
     explorer.selected = path;
+    this.saveView();
     this.graphView.setSelected(path);
     this.treeView.setSelected(path);
     if (from !== "graph") this.graphView.ensureVisible(path, from === "reveal");

@@ -202,7 +202,8 @@ export const UNKNOWN_REASONS: Record<Measure | "device", string> = {
 
 /** What the legend shows for the measure or the devices. */
 export type LegendModel =
-  | { kind: "none" }
+  /** Coloured by structure: what the kinds, edges and marks mean. */
+  | { kind: "structure" }
   | {
       kind: "scale";
       measure: Measure;
@@ -292,7 +293,7 @@ export class Colouring {
   /** The legend for the nodes drawn (`drawn`: their costs). */
   legend(drawn: readonly (NodeCosts | undefined)[]): LegendModel {
     const by = this.by;
-    if (by === "structure") return { kind: "none" };
+    if (by === "structure") return { kind: "structure" };
     if (this.message !== undefined) return { kind: "message", measure: by, text: this.message };
     const root = this.root;
     if (by === "device") {

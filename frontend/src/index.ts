@@ -15,7 +15,8 @@
 //   per-group layouts), layout-engine (grid, column, dagre over contracted chains) + layout-worker +
 //   layout-client (dagre off the main thread; linear layouts, and the first small ones, on the page),
 //   graph-view (SVG, d3-zoom), tree-view, details-panel, search-box, graph-picker, app (wiring),
-//   module-info (class, parameters, frozen, variables and repeat marks of module nodes, issues 3 and 4).
+//   module-info (class, parameters, frozen, variables and repeat marks of module nodes), colour-by + legend
+//   (costs and devices on one scale), theme (TensorBoard's dark mode).
 // - Test hooks (exact, relied on by other tools): [data-path] graph nodes with data-expanded/data-chunk,
 //   data-frozen="true" (frozen modules), data-repeat="<key>" (repeated structure) and a data-shape outline, [data-from][data-to] edges, [data-tree-path] tree items, the only
 //   input[type=search], [data-details-for] details, role="alert" errors. Data reaches the DOM as text only.
@@ -25,6 +26,7 @@
 
 import { createApi } from "./api";
 import { App } from "./app";
+import { applyTheme, followTheme } from "./theme";
 
 export function render(): void {
   const stylesheet = document.createElement("link");
@@ -37,6 +39,7 @@ export function render(): void {
   document.head.append(stylesheet);
   document.body.replaceChildren();
   document.body.classList.add("mg-body");
+  followTheme((theme) => applyTheme(theme));
   const app = new App(document.body, createApi(), new URL("./static/layout-worker.js", import.meta.url));
   void styled.then(() => app.start());
 }

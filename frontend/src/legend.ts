@@ -1,5 +1,6 @@
-// The legend of the colours ([data-legend], over the graph's lower left corner): the cost scale with the values
-// its tones stand for, the devices' colours, the colour of what is not known, or why there is nothing to show.
+// The legend ([data-legend], over the graph's lower left corner): coloured by structure, what the kinds of boxes,
+// the edges and the marks mean (collapsible); coloured by a cost, the scale with the values its tones stand for;
+// by device, the devices' colours; the colour of what is not known, or why there is nothing to show.
 
 import {
   COST_RAMP,
@@ -13,7 +14,7 @@ import {
   type LegendModel,
   type Measure,
 } from "./colour-by";
-import { html } from "./dom";
+import { html, svg } from "./dom";
 import { formatNumber } from "./labels";
 
 function present(parts: (HTMLElement | false)[]): HTMLElement[] {
@@ -25,15 +26,37 @@ const TITLES: Record<Measure, string> = { params: "Parameters", flops: "FLOPs", 
 /** What the unpainted boxes of the device colours are. */
 const UNPLACED = "its ops name no device in the graph: TensorFlow places them when it runs them";
 
+/** The kinds of boxes, as graph-view draws them (data-shape), with what each is. */
+const KINDS: readonly { shape: string; label: string; what: string }[] = [
+  { shape: "module", label: "Module", what: "a tf.Module or Keras layer: a scope that owns variables, or holds modules" },
+  { shape: "scope", label: "Scope", what: "a name scope inside a module (the op helpers' scopes, a loss)" },
+  { shape: "op", label: "Op", what: "one operation of the graph" },
+  { shape: "variable", label: "Variable", what: "a variable the function reads (a captured resource)" },
+  { shape: "inputs", label: "Inputs", what: "the function's arguments" },
+  { shape: "outputs", label: "Outputs", what: "what the function returns" },
+  { shape: "functions", label: "Functions", what: "functions recorded beside the traced one, and eager ops" },
+  { shape: "control_flow", label: "Control flow", what: "a tf.cond or tf.while_loop body" },
+  { shape: "series", label: "Series", what: "numbered sibling ops folded into one (AddN, AddN_1, …)" },
+  { shape: "chunk", label: "Part of a group", what: "a large group's children, a hundred at a time" },
+];
+
+const EDGES: readonly { className: string; width: number; label: string }[] = [
+  { className: "mg-edge", width: 1, label: "tensors flow along it (thicker: more of them)" },
+  { className: "mg-edge mg-control", width: 1, label: "a control dependency: runs after, passes no tensor" },
+];
+
 export class Legend {
   readonly element = html("div", { class: "mg-legend", "data-legend": "", hidden: true, "aria-live": "polite" });
 
   show(model: LegendModel): void {
-    this.element.hidden = model.kind === "none";
-    this.element.dataset.legend = model.kind === "none" ? "" : model.kind === "message" ? model.measure : model.kind === "scale" ? model.measure : "device";
+    this.element.hidden = false;
+    const name = model.kind === "structure" ? "structure" : model.kind === "devices" ? "device" : model.measure;
+    // (The structure legend stays as the person left it, open or closed, across redraws.)
+    if (model.kind === "structure" && this.element.dataset.legend === "structure") return;
+    this.element.dataset.legend = name;
     switch (model.kind) {
-      case "none":
-        this.element.replaceChildren();
+      case "structure":
+        this.element.replaceChildren(this.structure());
         return;
       case "message":
         this.element.replaceChildren(
@@ -63,6 +86,38 @@ export class Legend {
         );
         return;
     }
+  }
+
+  private structure(): HTMLElement {
+    const shape = (kind: string) =>
+      svg(
+        "svg",
+        { class: "mg-legend-shape", width: 22, height: 14, "aria-hidden": "true" },
+        svg("rect", { class: "mg-outline", "data-shape": kind, x: 1, y: 1, width: 20, height: 12, rx: kind === "op" ? 6 : 2 }),
+      );
+    const edge = (className: string, width: number) =>
+      svg(
+        "svg",
+        { class: "mg-legend-shape", width: 22, height: 14, "aria-hidden": "true" },
+        svg("line", { class: className, x1: 1, y1: 7, x2: 21, y2: 7, "stroke-width": width }),
+      );
+    const row = (mark: Element, label: string, what: string) =>
+      html("li", {}, mark, html("span", { class: "mg-legend-label" }, label), html("span", { class: "mg-legend-note" }, ` ${what}`));
+    const badge = html("span", { class: "mg-legend-badge" }, "×3");
+    const frozen = html("span", { class: "mg-legend-swatch mg-swatch-frozen" });
+    return html(
+      "details",
+      { class: "mg-legend-structure" },
+      html("summary", {}, "Legend"),
+      html("ul", { class: "mg-legend-kinds" }, ...KINDS.map(({ shape: kind, label, what }) => row(shape(kind), label, what))),
+      html(
+        "ul",
+        { class: "mg-legend-kinds" },
+        ...EDGES.map(({ className, width, label }) => row(edge(className, width), "", label)),
+        row(badge, "", "sibling modules of the same structure: the count, and one colour for them"),
+        row(frozen, "Frozen", "a module whose parameters are not trainable"),
+      ),
+    );
   }
 
   private scale(model: Extract<LegendModel, { kind: "scale" }>): (HTMLElement | false)[] {
