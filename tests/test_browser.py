@@ -9,6 +9,7 @@ the details panel `[data-details-for]`, error messages `[role=alert]`.
 
 import json
 import re
+import urllib.parse
 
 import pytest
 from playwright.sync_api import expect
@@ -107,6 +108,16 @@ def assert_clean(page, **kw):
 
 
 # --- inside TensorBoard's own page ----------------------------------------------------------------
+def open_in_tensorboard(page, tb, run, tag):
+    """TensorBoard's page on the tab, then the graph picked by the frame's own hash; the frame's locator."""
+    page.goto(f"{tb.url}/#{PLUGIN_NAME}")
+    iframe = page.locator(f'iframe[src*="plugin_entry.html?name={PLUGIN_NAME}"]')
+    expect(iframe).to_be_attached(timeout=DRAW_TIMEOUT)
+    target = tb.entry_url(run, tag).split("#", 1)[1]
+    iframe.evaluate(f"(f) => {{ f.contentWindow.location.hash = {json.dumps(target)}; }}")
+    return page.frame_locator(f'iframe[src*="plugin_entry.html?name={PLUGIN_NAME}"]')
+
+
 def test_tab_listed_enabled_and_draws(page, tensorboard):
     page.goto(f"{tensorboard.url}/#{PLUGIN_NAME}")
     tab = page.locator(f'[role=tab]:has([data-plugin-id="{PLUGIN_NAME}"])')
@@ -120,14 +131,94 @@ def test_tab_listed_enabled_and_draws(page, tensorboard):
     assert_clean(page)
 
 
+def background_luminance(frame_locator, selector="body"):
+    """The relative luminance (0 black .. 1 white) of an element's computed background colour in the frame."""
+    rgb = frame_locator.locator(selector).first.evaluate(
+        "(el) => getComputedStyle(el).backgroundColor.match(/[\\d.]+/g).slice(0, 3).map(Number)")
+
+    def linear(c):
+        c /= 255
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (linear(c) for c in rgb)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def test_frame_follows_tensorboards_dark_mode(page, tensorboard):
+    """Under ?darkMode=true the frame is dark from the start (page, boxes, panels), and follows TensorBoard's theme
+    when it changes (TensorBoard toggles the class dark-mode on its body)."""
+    page.goto(f"{tensorboard.url}/?darkMode=true#{PLUGIN_NAME}")
+    expect(page.locator("body.dark-mode")).to_have_count(1, timeout=DRAW_TIMEOUT)
+    frame = page.frame_locator(f'iframe[src*="plugin_entry.html?name={PLUGIN_NAME}"]')
+    expect(frame.locator("[data-path]").first).to_be_visible(timeout=DRAW_TIMEOUT)
+    expect(frame.locator('html[data-theme="dark"]')).to_have_count(1)
+    assert background_luminance(frame) < 0.05
+    for selector in (".mg-toolbar", ".mg-details"):
+        assert background_luminance(frame, selector) < 0.05 or frame.locator(selector).first.evaluate(
+            "(el) => getComputedStyle(el).backgroundColor === 'rgba(0, 0, 0, 0)'"), selector
+    fill = frame.locator("[data-shape]").first.evaluate("(el) => getComputedStyle(el).fill")
+    text = frame.locator(".mg-name").first.evaluate("(el) => getComputedStyle(el).fill")
+    assert fill != "rgb(255, 255, 255)" and text != "rgb(32, 33, 36)", (fill, text)
+    page.evaluate("() => document.body.classList.remove('dark-mode')")
+    expect(frame.locator('html[data-theme="light"]')).to_have_count(1)
+    assert background_luminance(frame) > 0.9
+    page.evaluate("() => document.body.classList.add('dark-mode')")
+    expect(frame.locator('html[data-theme="dark"]')).to_have_count(1)
+    assert background_luminance(frame) < 0.05
+    assert_clean(page)
+
+
+def test_legend_explains_kinds_edges_and_marks(page, tensorboard):
+    """Coloured by structure, the legend ([data-legend="structure"], closed until opened) names every kind of box
+    in the box's own colours, the edge styles, the repeat badge and frozen."""
+    open_entry(page, tensorboard, "nested_model", "model")
+    legend = page.locator('[data-legend="structure"]')
+    expect(legend).to_be_visible()
+    expect(legend.locator(".mg-legend-kinds").first).to_be_hidden()
+    legend.locator("summary").click()
+    for words in ("Module", "Scope", "Inputs", "Outputs", "Control flow", "Series", "control dependency",
+                  "same structure", "Frozen"):
+        expect(legend).to_contain_text(words)
+    fill = "(el) => getComputedStyle(el).fill"
+    for shape in ("module", "inputs", "outputs"):
+        drawn = page.locator(f'svg.mg-graph [data-shape="{shape}"]').first
+        expect(drawn).to_be_visible()
+        assert legend.locator(f'[data-shape="{shape}"]').evaluate(fill) == drawn.evaluate(fill), shape
+    page.locator("svg.mg-graph [data-path]").first.dblclick()  # a redraw keeps the legend open
+    expect(legend.locator(".mg-legend-kinds").first).to_be_visible()
+    assert_clean(page)
+
+
+def test_tensorboards_address_holds_the_view(page, tensorboard):
+    """Run, tag, the expanded groups and the selection go into TensorBoard's own address
+    (#module_graph&run=..&tag=..&expanded=..&selected=..); a reload of it opens the same view."""
+    encoder = find_group(tensorboard, "nested_model", "model", "encoder")
+    block = f"{encoder}/block_1"
+    frame = open_in_tensorboard(page, tensorboard, "nested_model", "model")
+    for path in encoder.split("/"):  # (the encoder's ancestors, then the encoder)
+        prefix = encoder[:encoder.index(path) + len(path)]
+        expect(node(frame, prefix)).to_be_visible(timeout=DRAW_TIMEOUT)
+        expand(page, frame, prefix)
+    node(frame, block).click()
+    expect(frame.locator(sel("data-details-for", block))).to_be_visible(timeout=DRAW_TIMEOUT)
+    wait_for(lambda: "selected=" in page.evaluate("() => location.hash"), timeout=10)
+    address = page.evaluate("() => location.hash")
+    assert address.startswith(f"#{PLUGIN_NAME}&run=nested_model&tag=model&"), address
+    assert f"expanded={urllib.parse.quote(encoder, safe='')}" in address, address
+    assert address.endswith(f"selected={urllib.parse.quote(block, safe='')}"), address
+    page.reload()
+    frame = page.frame_locator(f'iframe[src*="plugin_entry.html?name={PLUGIN_NAME}"]')
+    expect(node(frame, encoder)).to_have_attribute("data-expanded", "true", timeout=DRAW_TIMEOUT)
+    expect(frame.locator(sel("data-details-for", block))).to_be_visible(timeout=DRAW_TIMEOUT)
+    expect(frame.locator(sel("data-tree-path", block))).to_have_attribute("aria-selected", "true")
+    expect(frame.locator(".mg-picker select").first).to_have_value("nested_model")
+    assert page.evaluate("() => location.hash") == address
+    assert_clean(page)
+
+
 def test_tab_expands_inside_tensorboard(page, tensorboard):
     """The same through the iframe: pick the DemoModule trace by the frame's hash and expand."""
-    page.goto(f"{tensorboard.url}/#{PLUGIN_NAME}")
-    iframe = page.locator(f'iframe[src*="plugin_entry.html?name={PLUGIN_NAME}"]')
-    expect(iframe).to_be_attached(timeout=DRAW_TIMEOUT)
-    target = tensorboard.entry_url("demo_module", "addprint").split("#", 1)[1]
-    iframe.evaluate(f"(f) => {{ f.contentWindow.location.hash = {json.dumps(target)}; }}")
-    frame = page.frame_locator(f'iframe[src*="plugin_entry.html?name={PLUGIN_NAME}"]')
+    frame = open_in_tensorboard(page, tensorboard, "demo_module", "addprint")
     expect(node(frame, "demo_module")).to_be_visible(timeout=DRAW_TIMEOUT)
     expand(page, frame, "demo_module")
     expect(node(frame, "demo_module/PrintV2")).to_be_visible(timeout=DRAW_TIMEOUT)
