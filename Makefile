@@ -46,6 +46,8 @@ chromium:
 	@if [ -x $(CHROMIUM) ]; then \
 	  echo "chromium: $(CHROMIUM) is installed"; \
 	else \
+	  echo "chromium: installing Debian's chromium package (apt-get, needs root) for the browser tests"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "chromium: not root: run 'sudo make chromium'" >&2; exit 1; fi; \
 	  apt-get update && apt-get install -y chromium; \
 	fi
 

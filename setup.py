@@ -25,7 +25,7 @@ setuptools.setup(
     long_description=_long_description(),
     long_description_content_type="text/markdown",
     license="Apache-2.0",
-    python_requires=">=3.9",
+    python_requires=">=3.10",
     packages=["tb_module_plugin"],
     # The built front end (index.js, layout worker, styles...) ships inside the package.
     package_data={"tb_module_plugin": ["static/*", "static/*/*"]},
