@@ -9,7 +9,11 @@ the details panel `[data-details-for]`, error messages `[role=alert]`.
 
 import json
 import re
+import struct
 import urllib.parse
+import zlib
+from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 from playwright.sync_api import expect
@@ -313,6 +317,46 @@ def open_nested_model_encoder(page, tb):
     open_entry(page, tb, "nested_model", "model")
     expand_down_to(page, encoder)
     return encoder, [f"{encoder}/block_{i}" for i in range(4)]
+
+
+def decode_png(data):
+    """(width, height) of a PNG, after inflating its pixel rows (a PNG that does not decode fails here)."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", data[:8]
+    chunks, at = {}, 8
+    while at < len(data):
+        length, kind = struct.unpack(">I4s", data[at:at + 8])
+        chunks.setdefault(kind, []).append(data[at + 8:at + 8 + length])
+        at += 12 + length
+    width, height, depth, colour = struct.unpack(">IIBB", chunks[b"IHDR"][0][:10])
+    channels = {0: 1, 2: 3, 4: 2, 6: 4}[colour]
+    rows = zlib.decompress(b"".join(chunks[b"IDAT"]))
+    assert depth == 8 and len(rows) == height * (1 + width * channels), (depth, colour, len(rows))
+    assert b"IEND" in chunks
+    return width, height
+
+
+def test_the_view_exports_as_svg_and_png(page, tensorboard):
+    """The SVG download holds every drawn node name and the boxes' on-screen colours; the PNG decodes, at twice the
+    pane's size; both are named after run and tag."""
+    open_nested_model_encoder(page, tensorboard)
+    names = page.eval_on_selector_all("svg.mg-graph .mg-name", "els => els.map(e => e.textContent)")
+    module_fill = page.locator('svg.mg-graph [data-shape="module"]').first.evaluate("(el) => getComputedStyle(el).fill")
+    with page.expect_download() as info:
+        page.click('button[data-export="svg"]')
+    assert info.value.suggested_filename == "nested_model-model.svg"
+    document = ElementTree.fromstring(Path(info.value.path()).read_bytes())
+    assert document.tag == "{http://www.w3.org/2000/svg}svg"
+    texts = [t.text for t in document.iter("{http://www.w3.org/2000/svg}text")]
+    assert names and all(name in texts for name in names), (names, texts)
+    module = next(e for e in document.iter() if e.get("data-shape") == "module")
+    assert f"fill:{module_fill}" in module.get("style"), (module_fill, module.get("style"))
+    pane = page.locator(".mg-graph-pane").bounding_box()
+    with page.expect_download() as info:
+        page.click('button[data-export="png"]')
+    assert info.value.suggested_filename == "nested_model-model.png"
+    width, height = decode_png(Path(info.value.path()).read_bytes())
+    assert (width, height) == (round(pane["width"]) * 2, round(pane["height"]) * 2), (width, height, pane)
+    assert_clean(page)
 
 
 def test_nested_model_blocks_and_screenshot(page, tensorboard):

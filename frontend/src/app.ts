@@ -9,6 +9,7 @@ import { Explorer } from "./explorer";
 import { GraphPicker } from "./graph-picker";
 import { GraphView } from "./graph-view";
 import { formatGraphHash, formatTensorBoardHash, parseGraphHash, parseTensorBoardHash, type ViewState } from "./hash";
+import { download, exportFileName, pngOf } from "./export";
 import { tensorBoardWindow } from "./host";
 import { HierarchyStore } from "./hierarchy-store";
 import { composeScene, layoutVisibleTree, type GroupLayout } from "./layout";
@@ -93,6 +94,7 @@ export class App {
   private readonly emptyState: HTMLElement;
   private readonly layoutClient: LayoutWorkerClient;
   private readonly fitButton: HTMLButtonElement;
+  private readonly exportButtons: HTMLButtonElement[];
   private readonly colourSelect: HTMLSelectElement;
   private readonly legend = new Legend();
 
@@ -145,6 +147,15 @@ export class App {
     const fitButton = html("button", { type: "button", title: "Fit the graph to the view" }, "Fit");
     fitButton.addEventListener("click", () => this.graphView.fit());
     this.fitButton = fitButton;
+    this.exportButtons = (["svg", "png"] as const).map((kind) => {
+      const button = html(
+        "button",
+        { type: "button", "data-export": kind, title: `Download the view as ${kind.toUpperCase()}`, disabled: true },
+        kind.toUpperCase(),
+      );
+      button.addEventListener("click", () => void this.exportView(kind));
+      return button;
+    });
     this.colourSelect = html(
       "select",
       { name: "colour-by", title: "What the boxes and the tree's rows are coloured by" },
@@ -162,7 +173,7 @@ export class App {
       html(
         "div",
         { class: "mg-app" },
-        html("header", { class: "mg-toolbar" }, this.picker.element, this.search.element, colourControl, fitButton, this.status),
+        html("header", { class: "mg-toolbar" }, this.picker.element, this.search.element, colourControl, fitButton, ...this.exportButtons, this.status),
         this.alert.element,
         this.main,
         this.emptyState,
@@ -186,6 +197,7 @@ export class App {
     this.main.hidden = false;
     this.emptyState.hidden = true;
     this.fitButton.disabled = false;
+    for (const button of this.exportButtons) button.disabled = false;
     const wanted = wantedView();
     const entry = this.findGraph(wanted) ?? this.graphs[0]!;
     const chosen = { run: entry.run, tag: entry.tag };
@@ -228,6 +240,7 @@ export class App {
     this.main.hidden = true;
     this.emptyState.hidden = false;
     this.fitButton.disabled = true;
+    for (const button of this.exportButtons) button.disabled = true;
   }
 
   /** Someone edited the address: show the graph it names, or say that there is none. */
@@ -327,6 +340,20 @@ export class App {
     const theirs = formatTensorBoardHash(view);
     if (host.location.hash !== theirs) {
       host.history.replaceState(host.history.state, "", host.location.pathname + host.location.search + theirs);
+    }
+  }
+
+  /** Downloads the view as it is on screen, named after its run and tag. */
+  private async exportView(kind: "svg" | "png"): Promise<void> {
+    const explorer = this.explorer;
+    if (!explorer) return;
+    const { run, tag } = explorer.store.graph;
+    const shot = this.graphView.snapshot();
+    try {
+      const file = kind === "svg" ? new Blob([shot.svg], { type: "image/svg+xml" }) : await pngOf(shot.svg, shot.width, shot.height);
+      download(file, exportFileName(run, tag, kind));
+    } catch (error) {
+      this.showError(error);
     }
   }
 

@@ -6,6 +6,7 @@ import { select } from "d3-selection";
 import { zoom, zoomIdentity, zoomTransform, type ZoomBehavior, type ZoomTransform } from "d3-zoom";
 import { html, svg, syncChildren } from "./dom";
 import { Colouring, DEEP_TONE, type Paint } from "./colour-by";
+import { svgSnapshot } from "./export";
 import { DETAIL_FONT_SIZE, NAME_FONT_SIZE, detailLine, estimateTextWidth, fitText, shapeOf } from "./labels";
 import { GROUP_HEADER_HEIGHT, type PlacedEdge, type PlacedNode, type Point, type Scene } from "./layout";
 import { repeatColour, repeatSentence } from "./module-info";
@@ -611,6 +612,14 @@ export class GraphView {
 
   focusNode(path: string): void {
     this.nodeElement(path)?.focus({ preventScroll: true });
+  }
+
+  /** The view as it is on screen, as a standalone SVG document (for export). */
+  snapshot(): { svg: string; width: number; height: number } {
+    const size = this.viewSize();
+    const [width, height] = [Math.round(size.width), Math.round(size.height)];
+    const background = getComputedStyle(this.element.ownerDocument.body).backgroundColor;
+    return { svg: svgSnapshot(this.svgElement, width, height, background), width, height };
   }
 
   /** Leaves `pixels` at the bottom of the pane free when fitting and revealing (the legend covers them). */

@@ -1,0 +1,79 @@
+// The current view as a file: an SVG that looks like the screen (each element's computed style written onto it,
+// since the page's stylesheet, its theme and colour-by classes do not travel with the file), and a PNG drawn from it.
+
+import { svg } from "./dom";
+
+/** The style properties that make the drawing look as it does (what style.css sets on SVG elements). */
+const DRAWN_PROPERTIES = [
+  "fill",
+  "fill-opacity",
+  "stroke",
+  "stroke-width",
+  "stroke-dasharray",
+  "stroke-opacity",
+  "opacity",
+  "font-family",
+  "font-size",
+  "font-weight",
+  "display",
+  "visibility",
+] as const;
+
+/** The PNG's pixels per CSS pixel: sharp on high-density screens and in documents. */
+export const PNG_SCALE = 2;
+
+/** `drawing` as it is on screen, as a standalone SVG document of the pane's size on `background`. */
+export function svgSnapshot(drawing: SVGSVGElement, width: number, height: number, background: string): string {
+  const copy = drawing.cloneNode(true) as SVGSVGElement;
+  const originals = [drawing, ...drawing.querySelectorAll("*")];
+  const copies = [copy, ...copy.querySelectorAll("*")];
+  originals.forEach((original, i) => {
+    const target = copies[i] as SVGElement | HTMLElement;
+    const computed = getComputedStyle(original);
+    const style = DRAWN_PROPERTIES.map((property) => `${property}:${computed.getPropertyValue(property)}`).join(";");
+    target.setAttribute("style", style);
+    target.removeAttribute("class");
+    target.removeAttribute("tabindex");
+  });
+  copy.setAttribute("xmlns", "http://www.w3.org/2000/svg");
+  copy.setAttribute("width", String(Math.round(width)));
+  copy.setAttribute("height", String(Math.round(height)));
+  copy.setAttribute("viewBox", `0 0 ${Math.round(width)} ${Math.round(height)}`);
+  copy.style.removeProperty("transform"); // (a zoom gesture's, while it runs)
+  copy.insertBefore(svg("rect", { width: "100%", height: "100%", fill: background }), copy.firstChild);
+  return new XMLSerializer().serializeToString(copy);
+}
+
+/** The SVG document drawn into a PNG at PNG_SCALE. */
+export async function pngOf(svgText: string, width: number, height: number): Promise<Blob> {
+  const image = new Image();
+  image.src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svgText)}`;
+  await image.decode();
+  const canvas = document.createElement("canvas");
+  canvas.width = Math.max(1, Math.round(width * PNG_SCALE));
+  canvas.height = Math.max(1, Math.round(height * PNG_SCALE));
+  const context = canvas.getContext("2d");
+  if (!context) throw new Error("This browser cannot draw the PNG (no 2D canvas).");
+  context.scale(PNG_SCALE, PNG_SCALE);
+  context.drawImage(image, 0, 0, width, height);
+  return new Promise((resolve, reject) =>
+    canvas.toBlob((blob) => (blob ? resolve(blob) : reject(new Error("The PNG could not be made."))), "image/png"),
+  );
+}
+
+/** A file name for the view of `run` / `tag`: "nested_model_train-train_step.svg". */
+export function exportFileName(run: string, tag: string, extension: "svg" | "png"): string {
+  const part = (text: string) => text.replace(/[^\w.-]+/g, "_").replace(/^_+|_+$/g, "") || "graph";
+  return `${part(run)}-${part(tag)}.${extension}`;
+}
+
+/** Hands `blob` to the browser as a download named `name`. */
+export function download(blob: Blob, name: string): void {
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(blob);
+  link.download = name;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+}
