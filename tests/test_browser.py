@@ -335,6 +335,41 @@ def decode_png(data):
     return width, height
 
 
+LINE_BREAKS_JS = """(root) => {
+    // Each place where the text of a path link goes on to a new line: the character before the break.
+    const before = [];
+    for (const link of root.querySelectorAll('.mg-link, .mg-path')) {
+        let lastTop = null, lastChar = null;
+        const walker = document.createTreeWalker(link, NodeFilter.SHOW_TEXT);
+        for (let text = walker.nextNode(); text; text = walker.nextNode()) {
+            for (let i = 0; i < text.length; i++) {
+                const range = document.createRange();
+                range.setStart(text, i);
+                range.setEnd(text, i + 1);
+                const rect = range.getClientRects()[0];
+                if (!rect) continue;
+                if (lastTop !== null && rect.top > lastTop + 2) before.push(lastChar);
+                lastTop = rect.top;
+                lastChar = text.data[i];
+            }
+        }
+    }
+    return before;
+}"""
+
+
+def test_details_break_paths_only_after_a_slash(page, tensorboard):
+    """The details panel's paths (the node's own, its inputs' and outputs') wrap at a "/", never inside a name."""
+    encoder, blocks = open_nested_model_encoder(page, tensorboard)
+    node(page, blocks[1]).click()
+    details = page.locator(sel("data-details-for", blocks[1]))
+    expect(details).to_contain_text("Outputs leaving the group")
+    breaks = details.evaluate(LINE_BREAKS_JS)
+    assert breaks, "no path wrapped: the test shows nothing"
+    assert set(breaks) == {"/"}, breaks
+    assert_clean(page)
+
+
 def test_the_view_exports_as_svg_and_png(page, tensorboard):
     """The SVG download holds every drawn node name and the boxes' on-screen colours; the PNG decodes, at twice the
     pane's size; both are named after run and tag."""

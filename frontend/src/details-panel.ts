@@ -2,7 +2,7 @@
 // details of that path are shown.
 
 import { UNKNOWN_REASONS, formatMeasure, formatShare, type CostView, type Measure } from "./colour-by";
-import { html } from "./dom";
+import { html, pathText } from "./dom";
 import { formatCount, formatNumber } from "./labels";
 import { moduleInfoOf, type ModuleInfo, type ModuleVariable } from "./module-info";
 import type { CapturedVariable, Endpoint, NodeDetails, RepeatMark } from "./types";
@@ -68,7 +68,7 @@ export class DetailsPanel {
     const repeat = drawn?.repeat; // (the node route lists no siblings: no repeat mark)
     const captured = details.captured_variables ?? [];
     const facts: [string, Cell | undefined][] = [
-      ["Path", details.path],
+      ["Path", html("span", { class: "mg-path" }, ...pathText(details.path))],
       ["Kind", details.kind],
       ...this.moduleFacts(details.path, module, repeat),
       ["Role", details.role],
@@ -184,7 +184,7 @@ export class DetailsPanel {
   }
 
   private pathLink(path: string, text = path): HTMLButtonElement {
-    const button = html("button", { type: "button", class: "mg-link", title: `Show ${path}` }, text);
+    const button = html("button", { type: "button", class: "mg-link", title: `Show ${path}` }, ...pathText(text));
     button.addEventListener("click", () => this.handlers.onReveal(path));
     return button;
   }

@@ -54,3 +54,13 @@ export function syncChildren(parent: Element, wanted: readonly Element[], manage
     if (current !== element) parent.insertBefore(element, current);
   });
 }
+
+/** A path as text that wraps only after its `/` (a <wbr> after each): a line never breaks inside a name. */
+export function pathText(path: string): (string | HTMLElement)[] {
+  const parts: (string | HTMLElement)[] = [];
+  for (const [i, part] of path.split("/").entries()) {
+    if (i > 0) parts.push("/", document.createElement("wbr"));
+    if (part) parts.push(part);
+  }
+  return parts;
+}
