@@ -187,7 +187,8 @@ def test_legend_explains_kinds_edges_and_marks(page, tensorboard):
     for shape in ("module", "inputs", "outputs"):
         drawn = page.locator(f'svg.mg-graph [data-shape="{shape}"]').first
         expect(drawn).to_be_visible()
-        assert legend.locator(f'[data-shape="{shape}"]').evaluate(fill) == drawn.evaluate(fill), shape
+        assert legend.locator(f'[data-legend-shape="{shape}"]').evaluate(fill) == drawn.evaluate(fill), shape
+    expect(legend.locator("[data-shape]")).to_have_count(0)  # (the drawn nodes' hook alone)
     page.locator("svg.mg-graph [data-path]").first.dblclick()  # a redraw keeps the legend open
     expect(legend.locator(".mg-legend-kinds").first).to_be_visible()
     assert_clean(page)

@@ -26,7 +26,8 @@ const TITLES: Record<Measure, string> = { params: "Parameters", flops: "FLOPs", 
 /** What the unpainted boxes of the device colours are. */
 const UNPLACED = "its ops name no device in the graph: TensorFlow places them when it runs them";
 
-/** The kinds of boxes, as graph-view draws them (data-shape), with what each is. */
+/** The kinds of boxes, as graph-view draws them (data-shape), with what each is. The legend's swatches take the
+ * same colours through data-legend-shape: [data-shape] is the drawn nodes' hook alone. */
 const KINDS: readonly { shape: string; label: string; what: string }[] = [
   { shape: "module", label: "Module", what: "a tf.Module or Keras layer: a scope that owns variables, or holds modules" },
   { shape: "scope", label: "Scope", what: "a name scope inside a module (the op helpers' scopes, a loss)" },
@@ -93,7 +94,7 @@ export class Legend {
       svg(
         "svg",
         { class: "mg-legend-shape", width: 22, height: 14, "aria-hidden": "true" },
-        svg("rect", { class: "mg-outline", "data-shape": kind, x: 1, y: 1, width: 20, height: 12, rx: kind === "op" ? 6 : 2 }),
+        svg("rect", { class: "mg-outline", "data-legend-shape": kind, x: 1, y: 1, width: 20, height: 12, rx: kind === "op" ? 6 : 2 }),
       );
     const edge = (className: string, width: number) =>
       svg(
