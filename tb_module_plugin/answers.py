@@ -48,8 +48,9 @@ def hierarchy_node(h, node, depth: int, times=None) -> schema.HierarchyNode:
 
 
 def repeats(h, group) -> list:
-    """For each child: `{"key", "count"}` when it is one of several sibling modules of the same structure
-    (`block_0`..`block_47`; every Conv2D layer of a ResNet), keyed by the first such sibling's name."""
+    """For each child: a schema.RepeatMark when it is one of several sibling modules of the same structure
+    (tree.Hierarchy.structure_of: `block_0`..`block_47`; the 64-channel BatchNorm layers of a ResNet), keyed by
+    the first such sibling's name; the page folds three or more of them in a row into one node."""
     children = list(group.children.values())
     sizes: dict = {}  # only siblings of equal size can have the same structure: compare those alone
     for child in children:
@@ -64,8 +65,8 @@ def repeats(h, group) -> list:
         if key is not None:
             counts[key] = counts.get(key, 0) + 1
             first.setdefault(key, child.name)
-    return [schema.RepeatMark(key=first[k], count=counts[k]) if k is not None and counts[k] > 1 else None
-            for k in keys]
+    return [schema.RepeatMark(key=first[k], count=counts[k], shapes_compared=h.shapes_known(c))
+            if k is not None and counts[k] > 1 else None for k, c in zip(keys, children)]
 
 
 def _costs(h, node, out: dict, times) -> None:

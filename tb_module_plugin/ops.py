@@ -157,6 +157,18 @@ def is_resource_input(node_def) -> bool:
 def variable_size(op: Op) -> int | None:
     """Elements of a variable, where the graph says its shape: a VarHandleOp's `shape`, a captured handle's
     `_handle_shapes`, or the `_output_shapes` of an op reading it. None when unknown."""
+    dims = variable_dims(op)
+    if dims is None or any(d < 0 for d in dims):
+        return None
+    size = 1
+    for d in dims:
+        size *= d
+    return size
+
+
+def variable_dims(op: Op) -> tuple | None:
+    """A variable's dimensions as the graph says them (see variable_size; -1 for an unknown one), None when its
+    rank is not known."""
     attrs = op.node_def.attr
     shape = None
     if "shape" in attrs:
@@ -165,9 +177,6 @@ def variable_size(op: Op) -> int | None:
         shape = attrs["_handle_shapes"].list.shape[0]
     elif "_output_shapes" in attrs and op.type not in ARG_OPS and op.type != "Placeholder":
         shape = attrs["_output_shapes"].list.shape[0] if attrs["_output_shapes"].list.shape else None
-    if shape is None or shape.unknown_rank or any(d.size < 0 for d in shape.dim):
+    if shape is None or shape.unknown_rank:
         return None
-    size = 1
-    for d in shape.dim:
-        size *= d.size
-    return size
+    return tuple(d.size for d in shape.dim)

@@ -74,7 +74,8 @@ class OpInput(TypedDict):
 
 class RepeatMark(TypedDict):
     key: str  # the name of the first of the siblings with this structure
-    count: int  # how many sibling modules have the same structure (op types and nesting, class; names aside)
+    count: int  # how many sibling modules have the same structure (class, op types and nesting, parameter shapes)
+    shapes_compared: bool  # false: the graph records no shapes of their parameters (a trace), so those were not
 
 
 class RecordedVariable(TypedDict):

@@ -72,6 +72,7 @@ class Hierarchy:
         self.op_graph = op_graph  # ops with dataflow (else: a Keras layer tree, its edges set by its builder)
         self._consumers = None
         self._interned: dict = {}  # structure key -> number (see structure_of)
+        self._unknown_shapes: set = set()  # structure numbers of subtrees with a parameter of unknown shape
         self._numbers = itertools.count()  # (next() is atomic: requests may number structures at once)
         self.group_details: dict = {}  # group -> its `node` answer (answers.py)
         self.all_nodes: list = []
@@ -159,24 +160,46 @@ class Hierarchy:
         return self._consumers
 
     def structure_of(self, node) -> int:
-        """A number equal for subtrees of the same shape (op types and nesting, names aside; a module record's or
-        Keras layer's class too); memoized, computed without recursion (scopes may nest thousands deep)."""
+        """A number equal for subtrees of the same structure: op types and nesting (names aside), the shapes of
+        the parameters (a variable op's, a module record's variables) and, where recorded, the class (a Keras
+        callback's layer: its config but the name). Two Dense layers of different sizes differ. Memoized, computed
+        without recursion (scopes may nest thousands deep)."""
+        from . import ops as ops_lib
+
         stack = [(node, False)]
         while stack:
             current, ready = stack.pop()
             if current.structure is not None:
                 continue
             if current.children is None:
-                key = ("op", current.type)
+                dims = ops_lib.variable_dims(current) if current.role == "variable" else ()
+                key = ("op", current.type, dims)
+                unknown = dims is None
             elif not ready:
                 stack.append((current, True))
                 stack.extend((c, False) for c in current.children.values() if c.structure is None)
                 continue
             else:
-                class_name = (current.facts or {}).get("class_name")
-                key = (class_name, tuple(sorted(c.structure for c in current.children.values())))
-            current.structure = self._interned.setdefault(key, next(self._numbers))
+                facts = current.facts or {}
+                structures = [c.structure for c in current.children.values()]
+                key = (facts.get("class_name"), tuple(sorted(structures)),
+                       tuple(sorted(str(v.get("shape")) for v in facts.get("variables", ()))),
+                       tuple(sorted((k, v) for k, v in facts.get("attrs", {}).items() if k != "name")))
+                # (a Keras callback's layer records no weights; a trace's captured variables no shapes)
+                if "variables" in facts:  # (its own are recorded: what its sub-modules hold may not be)
+                    unknown = any(c.structure in self._unknown_shapes for c in current.children.values()
+                                  if c.children is not None)
+                else:
+                    unknown = any(s in self._unknown_shapes for s in structures) or (
+                        not self.op_graph and not structures)
+            number = current.structure = self._interned.setdefault(key, next(self._numbers))
+            if unknown:
+                self._unknown_shapes.add(number)
         return node.structure
+
+    def shapes_known(self, node) -> bool:
+        """Whether the graph records the shapes of every parameter in `node` (see structure_of)."""
+        return self.structure_of(node) not in self._unknown_shapes
 
     def times_for(self, op_times):
         """profiles.Times of this graph's nodes for a run's measured op times (made once for each)."""

@@ -306,6 +306,45 @@ def test_parameter_free_keras_layers_own_their_ops(engine, truth):
                 assert any(n.children is None and n.type in ("AddV2", "Add", "Softmax") for n in node.children.values())
 
 
+def _signature(module) -> tuple:
+    """What makes two sibling modules alike by the objects' own account: class, the sizes of the variables they
+    hold (own and reached: the framework's counts), and their sub-modules' classes."""
+    return (module["class_name"], sorted(v["size"] for v in module["own_variables"]), module["num_params"],
+            module["num_trainable_params"], len(module["children"]))
+
+
+def test_repeat_marks_of_records_join_only_modules_alike(corpus_tb, truth):
+    """Siblings a record marks as one structure are alike by their objects (class, parameter sizes and counts,
+    sub-modules), and the record compared their parameter shapes. Every record of the corpus (a ResNet's 64-channel
+    BatchNorm layers are one structure, its 128-channel ones another; a BERT's identical transformer layers)."""
+    marked_total = 0
+    for entry in entries(truth, "module"):
+        by_path = {path: module for module in entry["modules"] for path in module["paths"]}
+        tree = full_tree(corpus_tb, entry["run"], entry["tag"])
+        for group, _ in support.walk(tree):
+            alike: dict = {}
+            for child in group.get("children", []):
+                if "repeat" in child:
+                    alike.setdefault(child["repeat"]["key"], []).append(child)
+            for key, members in alike.items():
+                assert all(m["repeat"]["count"] == len(members) for m in members), (entry["run"], key)
+                assert all(m["repeat"]["shapes_compared"] for m in members), (entry["run"], key)
+                signatures = {json.dumps(_signature(by_path[m["attribute_path"]])) for m in members}
+                assert len(signatures) == 1, (entry["run"], group["path"], key, signatures)
+                marked_total += len(members)
+    assert marked_total > 50  # (ResNet50's layers alone hold more)
+
+
+def test_repeat_marks_of_traces_say_the_shapes_were_not_compared(corpus_tb, truth):
+    """A trace records no parameter shapes: its marks say so (the page's sentence says what was compared)."""
+    entry = truth["keras3_resnet50_trace"]
+    tree = full_tree(corpus_tb, entry["run"], entry["tag"])
+    marks = [n["repeat"] for n in nodes(tree) if "repeat" in n]
+    with_params = [n["repeat"] for n in nodes(tree) if "repeat" in n and any(
+        c.get("role") == "variable" for c in n.get("children", []))]
+    assert marks and with_params and not any(m["shapes_compared"] for m in with_params)
+
+
 def test_shared_variables_are_counted_once(corpus_tb, truth):
     """The flow's variables are also its bijectors': counted once in the flow, marked shared in each holder."""
     entry = truth["tfp_flow_record"]

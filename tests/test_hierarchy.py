@@ -208,7 +208,7 @@ def test_keras_layers_of_one_class_are_marked_as_repeats():
         {"class_name": "InputLayer", "config": {"name": "in"}}] + [
         {"class_name": "Dense", "config": {"name": f"d{i}"}} for i in range(3)]}}
     kids = build_keras_hierarchy(json.dumps(model).encode(), "keras").node_json("", 1)["children"]
-    assert [c.get("repeat") for c in kids] == [None] + [{"key": "d0", "count": 3}] * 3
+    assert [c.get("repeat") for c in kids] == [None] + [{"key": "d0", "count": 3, "shapes_compared": False}] * 3
 
 
 @pytest.mark.parametrize("blob", [b"{not json", b"[1, 2]", b'{"class_name": "X"}', b"\xff\xfe"])
@@ -236,8 +236,30 @@ def test_sibling_modules_of_the_same_structure_are_marked():
                   (f"enc/block_{i}/Relu", "Relu", [f"enc/block_{i}/MatMul"])]
     nodes += [resource_arg("enc_head_w"), ("enc/head/MatMul", "MatMul", ["enc_head_w"])]
     kids = children(build(graph_def(*nodes)), "enc")
-    assert [kids[f"block_{i}"]["repeat"] for i in range(3)] == [{"key": "block_0", "count": 3}] * 3
+    assert [kids[f"block_{i}"]["repeat"] for i in range(3)] == [{"key": "block_0", "count": 3, "shapes_compared": False}] * 3
     assert "repeat" not in kids["head"]
+
+
+def test_siblings_with_parameters_of_other_shapes_are_not_alike():
+    """Same op types, kernels of other shapes: not one structure (a record's Dense layers of 44 and 10
+    parameters were once marked alike). The same-shaped two are, and their mark says the shapes were compared."""
+    def shape(*dims):
+        value = attr_value_pb2.AttrValue()
+        for d in dims:
+            value.shape.dim.add(size=d)
+        return value
+
+    nodes = []
+    for name, dims in (("a", (4, 8)), ("b", (4, 8)), ("c", (8, 2))):
+        nodes += [(f"net/{name}/kernel", "VarHandleOp", [], {"shape": shape(*dims)}),
+                  (f"net/{name}/MatMul", "MatMul", [f"net/{name}/kernel"])]
+    kids = children(build(graph_def(*nodes)), "net")
+    assert kids["a"]["repeat"] == kids["b"]["repeat"] == {"key": "a", "count": 2, "shapes_compared": True}
+    assert "repeat" not in kids["c"]
+    model = {"class_name": "Sequential", "config": {"name": "s", "layers": [
+        {"class_name": "Dense", "config": {"name": f"d{i}", "units": units}} for i, units in enumerate((4, 4, 2))]}}
+    layers = build_keras_hierarchy(json.dumps(model).encode(), "keras").node_json("", 1)["children"]
+    assert [c.get("repeat", {}).get("count") for c in layers] == [2, 2, None]
 
 
 def test_compacted_hierarchy_answers_the_same():

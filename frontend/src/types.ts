@@ -76,8 +76,10 @@ export interface OpInput {
 export interface RepeatMark {
   /** the name of the first of the siblings with this structure */
   key: string;
-  /** how many sibling modules have the same structure (op types and nesting, class; names aside) */
+  /** how many sibling modules have the same structure (class, op types and nesting, parameter shapes) */
   count: number;
+  /** false: the graph records no shapes of their parameters (a trace), so those were not */
+  shapes_compared: boolean;
 }
 
 export interface RecordedVariable {
