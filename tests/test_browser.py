@@ -204,6 +204,7 @@ def test_tensorboards_address_holds_the_view(page, tensorboard):
         prefix = encoder[:encoder.index(path) + len(path)]
         expect(node(frame, prefix)).to_be_visible(timeout=DRAW_TIMEOUT)
         expand(page, frame, prefix)
+    expand(page, frame, blocks_fold(encoder))
     node(frame, block).click()
     expect(frame.locator(sel("data-details-for", block))).to_be_visible(timeout=DRAW_TIMEOUT)
     wait_for(lambda: "selected=" in page.evaluate("() => location.hash"), timeout=10)
@@ -214,6 +215,7 @@ def test_tensorboards_address_holds_the_view(page, tensorboard):
     page.reload()
     frame = page.frame_locator(f'iframe[src*="plugin_entry.html?name={PLUGIN_NAME}"]')
     expect(node(frame, encoder)).to_have_attribute("data-expanded", "true", timeout=DRAW_TIMEOUT)
+    expect(node(frame, blocks_fold(encoder))).to_have_attribute("data-expanded", "true", timeout=DRAW_TIMEOUT)
     expect(frame.locator(sel("data-details-for", block))).to_be_visible(timeout=DRAW_TIMEOUT)
     expect(frame.locator(sel("data-tree-path", block))).to_have_attribute("aria-selected", "true")
     expect(frame.locator(".mg-picker select").first).to_have_value("nested_model")
@@ -312,11 +314,18 @@ def test_search_reveals_a_deep_module(page, tensorboard):
     assert_clean(page)
 
 
+def blocks_fold(encoder):
+    """The node the nested model's four blocks of one structure fold into (visible.ts: a fold's path)."""
+    return f"{encoder}/[block_0…block_3]"
+
+
 def open_nested_model_encoder(page, tb):
-    """The nested model's page with its encoder expanded: (encoder's path, its four blocks' paths)."""
+    """The nested model's page with its encoder expanded and its blocks' fold opened: (encoder's path, its four
+    blocks' paths)."""
     encoder = find_group(tb, "nested_model", "model", "encoder")
     open_entry(page, tb, "nested_model", "model")
     expand_down_to(page, encoder)
+    expand(page, page, blocks_fold(encoder))
     return encoder, [f"{encoder}/block_{i}" for i in range(4)]
 
 
@@ -675,22 +684,159 @@ def test_repeated_blocks_share_a_colour_and_count(page, tensorboard):
     encoder, blocks = open_nested_model_encoder(page, tensorboard)
     marks = {c["path"]: c.get("repeat") for c in children(tensorboard, "nested_model", "model", encoder)}
     key = marks[blocks[0]]["key"]
-    assert all(marks[b] == {"key": key, "count": 4} for b in blocks), marks
+    assert all(marks[b] == {"key": key, "count": 4, "shapes_compared": False} for b in blocks), marks
     strokes = set()
     for b in blocks:
         expect(node(page, b)).to_have_attribute("data-repeat", key, timeout=DRAW_TIMEOUT)
-        expect(node(page, b)).to_contain_text("×4")
-        expect(page.locator(sel("data-tree-path", b))).to_contain_text("×4")
+        expect(node(page, b)).to_contain_text("4 alike")
+        expect(page.locator(sel("data-tree-path", b))).to_contain_text("4 alike")
         strokes.add(shape_of(page, b).evaluate("e => getComputedStyle(e).stroke"))
     assert len(strokes) == 1, strokes
     plain = shape_of(page, encoder).evaluate("e => getComputedStyle(e).stroke")
     assert strokes != {plain}, (strokes, plain)
-    assert page.locator("[data-repeat]").count() == len(blocks)
+    fold = blocks_fold(encoder)
+    expect(node(page, fold)).to_have_attribute("data-repeat", key)
+    assert page.locator("svg.mg-graph [data-repeat]").count() == len(blocks) + 1  # (and their fold)
     click_centre(page, page, blocks[2])
     details = page.locator(sel("data-details-for", blocks[2]))
     expect(details).to_be_visible(timeout=DRAW_TIMEOUT)
     expect(details).to_contain_text(f"one of 4 modules with the same structure as {key}")
+    expect(details).to_contain_text("this graph records no parameter shapes")  # (a trace: compared by class and ops)
     assert_clean(page)
+
+
+TOWER_BLOCKS = 48
+TALL_TOWER_BLOCKS = 150  # (more than the graph draws at once: graph-view.ts DRAW_ALL_UP_TO)
+
+
+@pytest.fixture(scope="module")
+def tower_tb(tmp_path_factory):
+    """tf.Modules of 48 (run "tower") and 150 ("tall_tower") blocks of one class called in a row, traced with real
+    TensorFlow, served by a real tensorboard; with what the live objects said (each tower's blocks' names, in
+    order): (tensorboard, {run: names})."""
+    import support
+
+    logdir = tmp_path_factory.mktemp("tower_logs")
+    names = {}
+    for run, count in (("tower", TOWER_BLOCKS), ("tall_tower", TALL_TOWER_BLOCKS)):
+        listing = logdir / f"{run}.json"
+        support.write_trace(logdir, run, "step", f"""
+            import json
+            class Block(tf.Module):
+                def __init__(self, name):
+                    super().__init__(name=name)
+                    self.w = tf.Variable(tf.ones([8, 8]))
+
+                @tf.Module.with_name_scope
+                def __call__(self, x):
+                    return tf.nn.relu(tf.matmul(x, self.w))
+
+            class Tower(tf.Module):
+                def __init__(self):
+                    super().__init__(name="tower")
+                    self.blocks = [Block(f"block_{{i}}") for i in range({count})]
+                    self.head = tf.Variable(tf.ones([8, 2]))
+
+                @tf.Module.with_name_scope
+                def __call__(self, x):
+                    for block in self.blocks:
+                        x = block(x)
+                    return tf.matmul(x, self.head)
+
+            model = Tower()
+            f = tf.function(model)
+            ARGS = (tf.ones([2, 8]),)
+            open({str(listing)!r}, "w").write(json.dumps([b.name for b in model.blocks]))
+        """)
+        names[run] = json.loads(listing.read_text())
+    tb = support.TensorBoard(logdir, name="tower").start()
+    yield tb, names
+    tb.stop()
+
+
+def test_consecutive_modules_of_one_structure_fold_into_one_node(page, tower_tb):
+    """The tower's 48 blocks show as one node `block_0 … block_47` with a count of 48, which unfolds to every
+    block in the tower's order; the tree lists the same; search reveals a block through the fold."""
+    tb, names = tower_tb[0], tower_tb[1]["tower"]
+    first = find_group(tb, "tower", "step", names[0])
+    tower = first.rsplit("/", 1)[0] if "/" in first else ""  # (where the trace puts the tower's calls)
+    listed = [c for c in children(tb, "tower", "step", tower) if c["kind"] == "module" and c["name"] in names]
+    assert [c["name"] for c in listed] == names and len(names) == TOWER_BLOCKS  # every block, in the tower's order
+    marks = {c["repeat"]["key"] for c in listed}
+    assert marks == {names[0]} and all(c["repeat"]["count"] == TOWER_BLOCKS for c in listed)
+    prefix = f"{tower}/" if tower else ""
+    fold = f"{prefix}[{names[0]}…{names[-1]}]"
+    open_entry(page, tb, "tower", "step")
+    if tower:
+        expand_down_to(page, tower)
+    expect(node(page, fold)).to_be_visible(timeout=DRAW_TIMEOUT)
+    expect(node(page, fold)).to_contain_text(f"{names[0]} … {names[-1]}")
+    expect(node(page, fold)).to_contain_text(f"×{TOWER_BLOCKS}")
+    expect(node(page, fold).locator("[data-shape]").first).to_have_attribute("data-shape", "fold")
+    expect(page.locator(sel("data-tree-path", fold))).to_be_visible()
+    for name in names:  # folded: none of the blocks is drawn on its own
+        expect(node(page, f"{prefix}{name}")).to_have_count(0)
+    expand(page, page, fold)
+    drawn = page.eval_on_selector_all("svg.mg-graph [data-path]", "els => els.map(e => e.dataset.path)")
+    shown = [p[len(prefix):] for p in drawn if p[len(prefix):] in names]
+    assert shown and set(shown) <= set(names), drawn  # (the nodes far from the view are drawn when near it)
+    node(page, fold).dblclick(position={"x": 20, "y": 10})  # folds again
+    expect(node(page, fold)).not_to_have_attribute("data-expanded", "true", timeout=DRAW_TIMEOUT)
+    search = page.locator('input[type="search"]')
+    search.fill(names[30])
+    search.press("Enter")
+    target = f"{prefix}{names[30]}"
+    expect(page.locator(sel("data-details-for", target))).to_be_visible(timeout=DRAW_TIMEOUT)
+    expect(node(page, target)).to_be_visible(timeout=DRAW_TIMEOUT)
+    expect(node(page, fold)).to_have_attribute("data-expanded", "true")
+    assert_clean(page)
+
+
+def test_resnet50_layers_show_as_prefix_groups_by_their_names(page, corpus_tb, truth):
+    """Keras 3 ResNet50's 176 layers (a trace): the model opens into prefix groups named after the words its live
+    layers' names share (conv1, pool1, conv2 … conv5), no numeric chunk; conv2 opens into its blocks, a block into
+    its layers; none is styled as a module; search reveals a layer through them."""
+    entry = truth["keras3_resnet50_trace"]
+    root = next(m for m in entry["modules"] if m["index"] == 0)
+    layer_names = [m["name"] for m in entry["modules"] if m["index"] in root["children"]]
+    words = [name.split("_")[0] for name in layer_names if "_" in name and not name.split("_", 1)[1].isdigit()]
+    shared = sorted({w for w in words if words.count(w) > 1})
+    assert {"conv1", "pool1", "conv2", "conv3", "conv4", "conv5"} <= set(shared), shared
+    listing = support_tree(corpus_tb, entry)
+    model = next(c for c in listing["children"] if c.get("num_children", 0) > 150)
+    open_entry(page, corpus_tb, entry["run"], entry["tag"])
+    expand(page, page, model["path"])
+    for word in shared:
+        group = f"{model['path']}/[{word}]"
+        expect(node(page, group)).to_be_visible(timeout=DRAW_TIMEOUT)
+        expect(node(page, group).locator("[data-shape]").first).to_have_attribute("data-shape", "prefix")
+    paths = page.eval_on_selector_all("svg.mg-graph [data-path]", "els => els.map(e => e.dataset.path)")
+    assert not [p for p in paths if re.search(r"(^|/)\[\d+-\d+\]", p)], paths  # no [1-100] chunk
+    stage = f"{model['path']}/[conv2]"
+    module_fill = shape_of(page, model["path"]).evaluate("e => getComputedStyle(e).fill")
+    assert shape_of(page, stage).evaluate("e => getComputedStyle(e).fill") != module_fill
+    expand(page, page, stage)
+    blocks = sorted({n.split("_")[1] for n in layer_names if n.startswith("conv2_")})
+    for block in blocks:
+        expect(node(page, f"{stage}/[conv2_{block}]")).to_be_visible(timeout=DRAW_TIMEOUT)
+    first = f"{stage}/[conv2_{blocks[0]}]"
+    expand(page, page, first)
+    inside_block = [n for n in layer_names if n.startswith(f"conv2_{blocks[0]}_")]
+    drawn = page.eval_on_selector_all("svg.mg-graph [data-path]", "els => els.map(e => e.dataset.path)")
+    members = [p for p in drawn if p.startswith(model["path"] + "/") and "[" not in p
+               and any(p.rsplit("/", 1)[1].startswith(n) for n in inside_block)]
+    assert len(members) == len(inside_block), (members, inside_block)
+    target = next(n for n in layer_names if n.startswith("conv4_") and n.endswith("_bn"))
+    search = page.locator('input[type="search"]')
+    search.fill(target)
+    search.press("Enter")
+    expect(page.locator("[data-details-for]")).to_be_visible(timeout=DRAW_TIMEOUT)
+    expect(node(page, f"{model['path']}/[conv4]")).to_have_attribute("data-expanded", "true")
+    assert_clean(page)
+
+
+def support_tree(tb, entry):
+    return tb.api("hierarchy", run=entry["run"], tag=entry["tag"], depth=1).json()["node"]
 
 
 # --- scale (issue 3) ---------------------------------------------------------------------------------
@@ -726,24 +872,24 @@ def test_graph_refits_when_the_window_is_resized(page, tensorboard):
     assert_clean(page)
 
 
-def test_large_expansions_draw_what_is_in_view(page, tensorboard):
-    """A chunk of 100 ResNet layers: the nodes near the view are drawn, more when the view is panned, and a
-    search result far down is drawn where it is revealed."""
-    run, tag = "resnet50_train_step", "train_step"
-    members = [c["path"] for c in children(tensorboard, run, tag, "resnet50_1")]
-    assert len(members) > 150, len(members)  # shown in chunks of 100
-    chunk = "resnet50_1/[1-100]"
-    open_entry(page, tensorboard, run, tag)
-    expand(page, page, "resnet50_1")
-    expand(page, page, chunk)
-    in_chunk = set(members[:100])
+def test_large_expansions_draw_what_is_in_view(page, tower_tb):
+    """A tower's 150 blocks unfolded (a column far taller than the view): the nodes near the view are drawn,
+    more when the view is panned, and a search result far down is drawn where it is revealed."""
+    tb, names = tower_tb[0], tower_tb[1]["tall_tower"]
+    members = [c["path"] for c in children(tb, "tall_tower", "step", "") if c["name"] in names]
+    assert len(members) == len(names) == TALL_TOWER_BLOCKS
+    open_entry(page, tb, "tall_tower", "step")
+    fold = page.locator("svg.mg-graph [data-path$=']']").first
+    expect(fold).to_be_visible(timeout=DRAW_TIMEOUT)
+    expand(page, page, fold.get_attribute("data-path"))
+    in_chunk = set(members)
 
     def drawn_members():
         paths = page.locator("[data-path]").evaluate_all("els => els.map(e => e.dataset.path)")
         return {p for p in paths if p in in_chunk}
 
     first = drawn_members()
-    assert 0 < len(first) < 100, len(first)
+    assert 0 < len(first) < len(members), len(first)
     pane = page.locator(".mg-graph-pane").bounding_box()
     for path in first:  # within half a view of the pane
         b = box(page, path)
@@ -755,19 +901,22 @@ def test_large_expansions_draw_what_is_in_view(page, tensorboard):
         page.mouse.move(x, y - pane["height"] + 60, steps=4)
         page.mouse.up()
     wait_for(lambda: drawn_members() - first, timeout=10, what="nodes further down drawn after panning")
-    last = members[99]
+    last = members[-1]
     search = page.locator('input[type="search"]')
-    search.fill(last.rsplit("/", 1)[1])
+    search.fill(last.rsplit("/", 1)[-1])
     search.press("Enter")
     expect(page.locator(sel("data-details-for", last))).to_be_visible(timeout=DRAW_TIMEOUT)
     expect(node(page, last)).to_be_visible(timeout=DRAW_TIMEOUT)
     assert in_view(box(page, last), page)
-    # Panned far away, the selected node stays drawn (inside its chunk's box), still selected.
-    for _ in range(4):
+    # Panned far away, the selected node stays drawn (inside its group's box), still selected.
+    for _ in range(12):  # back up the column, until its top is drawn again
         page.mouse.move(x, pane["y"] + 20)
         page.mouse.down()
         page.mouse.move(x, pane["y"] + pane["height"] - 60, steps=4)
         page.mouse.up()
+        page.wait_for_timeout(200)
+        if first & drawn_members():
+            break
     wait_for(lambda: first & drawn_members(), timeout=10, what="the first layers drawn again")
     assert not in_view(box(page, last), page)
     expect(node(page, last)).to_have_class(re.compile(r"\bmg-selected\b"))

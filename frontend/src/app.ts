@@ -19,7 +19,7 @@ import { SearchBox } from "./search-box";
 import { measureSince, timed } from "./timing";
 import { TreeView } from "./tree-view";
 import type { GraphEntry } from "./types";
-import { findVisible, type VisibleNode } from "./visible";
+import { findVisible, isChildGroupPath, type VisibleNode } from "./visible";
 
 const RECORDING_EXAMPLE = `writer = tf.summary.create_file_writer(logdir)
 tf.summary.trace_on(graph=True)
@@ -56,11 +56,6 @@ function wantedView(): ViewState {
 function sortPaths(paths: Iterable<string>): string[] {
   const depth = (path: string) => path.split("/").length;
   return [...paths].sort((a, b) => depth(a) - depth(b) || (a < b ? -1 : a > b ? 1 : 0));
-}
-
-/** A chunk of a large group's children (`group/[1-100]`): a way of showing them, not a node of the graph. */
-function isChunkPath(path: string): boolean {
-  return /^\[[^/]*\]$/.test(path.slice(path.lastIndexOf("/") + 1));
 }
 
 function sameGraph(a: GraphRef | undefined, b: GraphRef | undefined): boolean {
@@ -298,14 +293,7 @@ export class App {
   private async restoreView(explorer: Explorer, view: ViewState): Promise<void> {
     for (const path of sortPaths(view.expanded ?? [])) {
       try {
-        if (isChunkPath(path)) {
-          const parent = path.slice(0, path.lastIndexOf("/"));
-          if (parent) await explorer.reveal(parent);
-          explorer.expanded.add(path);
-        } else {
-          await explorer.reveal(path);
-          await explorer.expand({ path, kind: "scope", expandable: true });
-        }
+        await explorer.expandPath(path);
       } catch {
         // (no longer in the graph: the rest of the view still opens)
       }
@@ -523,8 +511,8 @@ export class App {
   private async showDetails(explorer: Explorer, path: string): Promise<void> {
     const number = ++this.detailsNumber;
     const node = this.visible && findVisible(this.visible, path);
-    if (node?.kind === "chunk") {
-      this.details.showChunk(node);
+    if (node && isChildGroupPath(node.path)) {
+      this.details.showChildGroup(node);
       return;
     }
     this.details.showLoading(path);

@@ -4,7 +4,7 @@
 import { UNKNOWN_REASONS, formatMeasure, formatShare, type CostView, type Measure } from "./colour-by";
 import { html, pathText } from "./dom";
 import { formatCount, formatNumber } from "./labels";
-import { moduleInfoOf, type ModuleInfo, type ModuleVariable } from "./module-info";
+import { comparedClause, foldSentence, moduleInfoOf, type ModuleInfo, type ModuleVariable } from "./module-info";
 import type { CapturedVariable, Endpoint, NodeDetails, RepeatMark } from "./types";
 import { childPath, type VisibleNode } from "./visible";
 
@@ -41,16 +41,23 @@ export class DetailsPanel {
     this.element.replaceChildren(html("h2", {}, path), html("p", { class: "mg-hint" }, "Loading details…"));
   }
 
-  /** Details of a chunk, which only the page knows about. */
-  showChunk(chunk: VisibleNode): void {
-    this.element.setAttribute("data-details-for", chunk.path);
+  /** Details of a chunk, prefix group or fold, which only the page knows about (ShowingKind). */
+  showChildGroup(group: VisibleNode): void {
+    this.element.setAttribute("data-details-for", group.path);
+    const kind =
+      group.kind === "fold" && group.repeat
+        ? foldSentence(group.label, group.repeat)
+        : group.kind === "prefix"
+          ? `the children whose names start with ${group.prefix ?? ""}, in the graph's order (a way of showing them, not a scope of the graph)`
+          : "a slice of a large group's children, in the graph's order";
     this.element.replaceChildren(
-      html("h2", {}, chunk.label),
+      html("h2", {}, group.label),
       this.facts([
-        ["Path", chunk.path],
-        ["Kind", "chunk (a slice of a large group's children, in the server's order)"],
-        ["Children", String(chunk.childCount)],
-        ["Ops", formatCount(chunk.numOps, "op")],
+        ["Kind", kind],
+        ["Shown as", html("span", { class: "mg-path" }, ...pathText(group.path))],
+        ["Children", String(group.childCount)],
+        ["Class", group.foldClass],
+        ["Ops", formatCount(group.numOps, "op")],
       ]),
     );
   }
@@ -141,7 +148,7 @@ export class DetailsPanel {
       const sameAs = first === path ? html("span", {}, repeat.key, " (this one)") : this.pathLink(first, repeat.key);
       facts.push([
         "Structure",
-        html("span", { class: "mg-repeat-fact" }, `one of ${repeat.count} modules with the same structure as `, sameAs),
+        html("span", { class: "mg-repeat-fact" }, `one of ${repeat.count} modules with the same structure as `, sameAs, comparedClause(repeat)),
       ]);
     }
     return facts;

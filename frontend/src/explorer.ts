@@ -1,8 +1,9 @@
 // What the user has opened and selected in one graph, shared by the graph view and the tree:
-// the set of expanded paths (groups and chunks) and the selected path.
+// the set of expanded paths (groups and the child groups that show them: chunks, prefix groups, folds) and the
+// selected path.
 
 import type { HierarchyStore } from "./hierarchy-store";
-import { ancestorPaths, buildVisibleTree, chunkHolding, type VisibleNode } from "./visible";
+import { ancestorPaths, buildVisibleTree, childGroupsHolding, isChildGroupPath, realGroupOf, type VisibleNode } from "./visible";
 
 export class Explorer {
   readonly expanded = new Set<string>();
@@ -21,11 +22,27 @@ export class Explorer {
     return buildVisibleTree(root, this.expanded, (path) => this.store.get(path));
   }
 
-  /** Expands a visible group or chunk, loading a group's children first. */
-  async expand(node: Pick<VisibleNode, "path" | "kind" | "expandable">): Promise<void> {
+  /** Expands a visible group or child group, loading a group's children first. */
+  async expand(node: Pick<VisibleNode, "path" | "expandable">): Promise<void> {
     if (!node.expandable) return;
-    if (node.kind !== "chunk") await this.store.load(node.path);
+    if (!isChildGroupPath(node.path)) await this.store.load(node.path);
     this.expanded.add(node.path);
+  }
+
+  /** Expands the group at `path` (a real one: its ancestors too) or the child group at `path`, and the child
+   * groups holding it (an address's expanded paths). */
+  async expandPath(path: string): Promise<void> {
+    if (!isChildGroupPath(path)) {
+      await this.reveal(path);
+      await this.expand({ path, expandable: true });
+      return;
+    }
+    const real = realGroupOf(path);
+    if (real !== "") await this.expandPath(real);
+    const group = await this.store.load(real);
+    const chain = childGroupsHolding(group, path, true);
+    if (chain.length === 0 || chain[chain.length - 1]!.path !== path) throw new Error(`"${path}" is not shown in this graph.`);
+    for (const holder of chain) this.expanded.add(holder.path);
   }
 
   collapse(path: string): void {
@@ -33,8 +50,8 @@ export class Explorer {
   }
 
   /**
-   * Makes the node at `path` visible: expands each of its ancestors, and the chunk holding it or an
-   * ancestor where a group is shown in chunks.
+   * Makes the node at `path` visible: expands each of its ancestors, and the child groups (chunks, prefix
+   * groups, folds) holding it or an ancestor.
    */
   async reveal(path: string): Promise<void> {
     let parent = await this.store.load("");
@@ -43,8 +60,7 @@ export class Explorer {
       if (!(parent.children ?? []).some((child) => child.path === step)) {
         throw new Error(`"${step}" is not in the graph's hierarchy.`);
       }
-      const chunk = chunkHolding(parent, step);
-      if (chunk) this.expanded.add(chunk.path);
+      for (const holder of childGroupsHolding(parent, step)) this.expanded.add(holder.path);
       if (step === path) break;
       parent = await this.store.load(step);
       this.expanded.add(step);

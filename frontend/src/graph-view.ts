@@ -7,9 +7,9 @@ import { zoom, zoomIdentity, zoomTransform, type ZoomBehavior, type ZoomTransfor
 import { html, svg, syncChildren } from "./dom";
 import { Colouring, DEEP_TONE, type Paint } from "./colour-by";
 import { svgSnapshot } from "./export";
-import { DETAIL_FONT_SIZE, NAME_FONT_SIZE, detailLine, estimateTextWidth, fitText, shapeOf } from "./labels";
+import { DETAIL_FONT_SIZE, NAME_FONT_SIZE, detailLine, estimateTextWidth, fitText, repeatBadge, repeatMeaning, shapeOf } from "./labels";
 import { GROUP_HEADER_HEIGHT, type PlacedEdge, type PlacedNode, type Point, type Scene } from "./layout";
-import { repeatColour, repeatSentence } from "./module-info";
+import { repeatColour } from "./module-info";
 import type { VisibleNode } from "./visible";
 
 export interface GraphViewHandlers {
@@ -40,7 +40,8 @@ const BADGE_HEIGHT = 14;
 function badgesOf(node: VisibleNode): { text: string; kind: string }[] {
   const badges: { text: string; kind: string }[] = [];
   if (node.module?.frozen) badges.push({ text: "❄ frozen", kind: "frozen" });
-  if (node.repeat) badges.push({ text: `×${node.repeat.count}`, kind: "repeat" });
+  const repeat = repeatBadge(node);
+  if (repeat) badges.push({ text: repeat, kind: "repeat" });
   return badges;
 }
 
@@ -73,7 +74,8 @@ function badgesTransform(nodeWidth: number, badgesWidth: number): string {
 function ariaLabelOf(node: VisibleNode): string {
   const marks = [detailLine(node)];
   if (node.module?.frozen) marks.push("frozen");
-  if (node.repeat) marks.push(repeatSentence(node.repeat));
+  const repeat = repeatMeaning(node);
+  if (repeat) marks.push(repeat);
   return `${node.label} (${marks.join(", ")})`;
 }
 
@@ -463,7 +465,9 @@ export class GraphView {
     const title = [node.path === node.label ? node.path : `${node.label}\n${node.path}`];
     if (node.module?.className) title.push(node.module.className);
     if (frozen) title.push("frozen: no trainable parameters");
-    if (node.repeat) title.push(repeatSentence(node.repeat));
+    const repeat = repeatMeaning(node);
+    if (repeat) title.push(repeat);
+    if (node.kind === "prefix") title.push(`the children whose names start with ${node.prefix ?? ""}`);
     element.append(svg("title", {}, title.join("\n")));
     const badges = drawBadges(node);
 
@@ -490,6 +494,8 @@ export class GraphView {
     const isOp = node.kind === "op";
     if (node.expandable) {
       // A second outline peeking out behind says "there is more inside".
+      // A fold holds many of one kind: a deeper stack.
+      if (node.kind === "fold") element.append(svg("rect", { class: "mg-stack", x: 6, y: 6, width, height, rx: 5 }));
       element.append(svg("rect", { class: "mg-stack", x: 3, y: 3, width, height, rx: 5 }));
     }
     element.append(

@@ -1,7 +1,7 @@
 // Node captions and the sizes they need. Text width is estimated from the character count (the graph
 // uses one font at fixed sizes), so sizes can be computed without touching the DOM.
 
-import { paramsLabel } from "./module-info";
+import { foldSentence, paramsLabel, repeatSentence } from "./module-info";
 import type { VisibleNode } from "./visible";
 
 export const NAME_FONT_SIZE = 12;
@@ -28,10 +28,13 @@ export function formatCount(count: number, unit: string): string {
   return `${formatNumber(count)} ${unit}${count === 1 ? "" : "s"}`;
 }
 
-/** What kind of thing a node is, as shown under its name ("module", "series", "chunk"...). */
+/** The page's words for the ways it shows children together (visible.ts ShowingKind). */
+const SHOWING_LABELS: Record<string, string> = { chunk: "part", prefix: "by name", fold: "alike" };
+
+/** What kind of thing a node is, as shown under its name ("module", "series", "part"...). */
 export function kindLabel(node: Pick<VisibleNode, "kind" | "role">): string {
   if (node.kind === "op") return node.role === "variable" ? "variable" : "op";
-  return node.role ?? node.kind;
+  return node.role ?? SHOWING_LABELS[node.kind] ?? node.kind;
 }
 
 /** What a group is: its class when the graph records it ("Dense"), else its kind or role. */
@@ -46,6 +49,9 @@ export function groupKindLabel(node: Pick<VisibleNode, "kind" | "role" | "module
  */
 export function detailLine(node: VisibleNode): string {
   if (node.kind === "op") return node.role === "variable" ? `variable · ${node.op ?? ""}` : (node.op ?? "op");
+  if (node.kind === "fold") return `${node.childCount} × ${node.foldClass ?? "module"} · ${formatCount(node.numOps, "op")}`;
+  if (node.kind === "prefix") return `${node.childCount} named ${node.prefix ?? ""}… · ${formatCount(node.numOps, "op")}`;
+  if (node.kind === "chunk") return `part · ${node.childCount} · ${formatCount(node.numOps, "op")}`;
   const parts = [groupKindLabel(node)];
   const params = paramsLabel(node.module);
   if (params !== undefined) parts.push(params);
@@ -56,4 +62,16 @@ export function detailLine(node: VisibleNode): string {
 /** The value of the `data-shape` hook on a node's outline: its role if it has one, else its kind. */
 export function shapeOf(node: Pick<VisibleNode, "kind" | "role">): string {
   return node.role ?? node.kind;
+}
+
+/** A repeat badge's text, a count rather than an alarm: a fold holds "×48"; a module is one of "3 alike". */
+export function repeatBadge(node: Pick<VisibleNode, "kind" | "repeat">): string | undefined {
+  if (!node.repeat) return undefined;
+  return node.kind === "fold" ? `×${node.repeat.count}` : `${node.repeat.count} alike`;
+}
+
+/** What a repeat badge means, in words (its tooltip and what a screen reader says). */
+export function repeatMeaning(node: Pick<VisibleNode, "kind" | "repeat" | "label">): string | undefined {
+  if (!node.repeat) return undefined;
+  return node.kind === "fold" ? foldSentence(node.label, node.repeat) : repeatSentence(node.repeat);
 }

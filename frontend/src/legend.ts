@@ -38,7 +38,9 @@ const KINDS: readonly { shape: string; label: string; what: string }[] = [
   { shape: "functions", label: "Functions", what: "functions recorded beside the traced one, and eager ops" },
   { shape: "control_flow", label: "Control flow", what: "a tf.cond or tf.while_loop body" },
   { shape: "series", label: "Series", what: "numbered sibling ops folded into one (AddN, AddN_1, …)" },
-  { shape: "chunk", label: "Part of a group", what: "a large group's children, a hundred at a time" },
+  { shape: "fold", label: "Repeats", what: "consecutive modules of the same structure, folded into one: open it to see each" },
+  { shape: "prefix", label: "By name", what: "children whose names start alike (conv2_…), shown together: not a scope" },
+  { shape: "chunk", label: "Part", what: "a long list of children, a hundred at a time" },
 ];
 
 const EDGES: readonly { className: string; width: number; label: string }[] = [
@@ -104,7 +106,7 @@ export class Legend {
       );
     const row = (mark: Element, label: string, what: string) =>
       html("li", {}, mark, html("span", { class: "mg-legend-label" }, label), html("span", { class: "mg-legend-note" }, ` ${what}`));
-    const badge = html("span", { class: "mg-legend-badge" }, "×3");
+    const badge = html("span", { class: "mg-legend-badge" }, "3 alike");
     const frozen = html("span", { class: "mg-legend-swatch mg-swatch-frozen" });
     return html(
       "details",

@@ -168,10 +168,20 @@ export function repeatColour(key: string): string {
 export function repeatOf(node: { repeat?: RepeatMark }): RepeatMark | undefined {
   const repeat = node.repeat;
   if (!repeat || typeof repeat.key !== "string" || !isCount(repeat.count) || repeat.count < 2) return undefined;
-  return { key: repeat.key, count: repeat.count };
+  return { key: repeat.key, count: repeat.count, shapes_compared: repeat.shapes_compared !== false };
+}
+
+/** What was compared to call modules alike: said where the graph could not show their parameters' shapes. */
+export function comparedClause(repeat: RepeatMark): string {
+  return repeat.shapes_compared ? "" : " (by class and ops: this graph records no parameter shapes)";
 }
 
 /** "one of 12 modules with the same structure as block_00". */
 export function repeatSentence(repeat: RepeatMark): string {
-  return `one of ${repeat.count} modules with the same structure as ${repeat.key}`;
+  return `one of ${repeat.count} modules with the same structure as ${repeat.key}${comparedClause(repeat)}`;
+}
+
+/** A fold's: "48 consecutive modules of the same structure, block_0 … block_47". */
+export function foldSentence(label: string, repeat: RepeatMark): string {
+  return `${repeat.count} consecutive modules of the same structure${comparedClause(repeat)}, ${label}`;
 }

@@ -3,8 +3,8 @@
 
 import { Colouring, formatMeasure, isMeasure, shortDevice } from "./colour-by";
 import { html, syncChildren } from "./dom";
-import { formatCount, groupKindLabel } from "./labels";
-import { paramsLabel, repeatColour, repeatSentence } from "./module-info";
+import { formatCount, groupKindLabel, repeatBadge, repeatMeaning } from "./labels";
+import { paramsLabel, repeatColour } from "./module-info";
 import type { VisibleNode } from "./visible";
 
 export interface TreeViewHandlers {
@@ -84,7 +84,7 @@ export class TreeView {
   private createItem(node: VisibleNode, level: number): HTMLLIElement {
     const frozen = node.module?.frozen === true;
     const params = paramsLabel(node.module);
-    const repeat = node.repeat && html("span", { class: "mg-tree-repeat", title: repeatSentence(node.repeat) }, `×${node.repeat.count}`);
+    const repeat = node.repeat && html("span", { class: "mg-tree-repeat", title: repeatMeaning(node) }, repeatBadge(node));
     if (repeat && node.repeat) repeat.style.setProperty("--accent", repeatColour(node.repeat.key));
     const title = [node.path];
     if (node.module?.className) title.push(node.module.className);

@@ -5,23 +5,38 @@ import { costsOf, sumCosts, type NodeCosts } from "./colour-by";
 import { moduleInfoOf, repeatOf, type ModuleInfo } from "./module-info";
 import type { HierarchyEdge, HierarchyNode, NodeKind, RepeatMark } from "./types";
 
-/** Groups with more children than this are shown as chunks of CHUNK_SIZE children. */
+/** Lists longer than this are shown in chunks of CHUNK_SIZE (what names and repeats leave that long). */
 export const CHUNK_THRESHOLD = 150;
 export const CHUNK_SIZE = 100;
+/** Lists longer than this are shown in prefix groups, where the names share `_`-separated prefixes. */
+export const PREFIX_MIN_ITEMS = 16;
+/** At least this many consecutive sibling modules of one structure fold into one node. */
+export const FOLD_MIN = 3;
 
-export type VisibleKind = NodeKind | "chunk";
+/**
+ * Ways of showing a group's children that are not nodes of the graph (their paths end in `[...]`, which no
+ * TensorFlow name holds): a slice of a long list ("chunk", `g/[1-100]`), the children whose names share a prefix
+ * ("prefix", `g/[conv2]`, nested `g/[conv2]/[conv2_block1]`), consecutive modules of one structure ("fold",
+ * `g/[block_0…block_47]`).
+ */
+export type ShowingKind = "chunk" | "prefix" | "fold";
+export type VisibleKind = NodeKind | ShowingKind;
 
 export interface VisibleNode {
   path: string;
-  /** What the node shows as its name: the hierarchy name, or "group [1-100]" for a chunk. */
+  /** What the node shows as its name: the hierarchy name, or a child group's ("conv2", "block_0 … block_47"). */
   label: string;
   kind: VisibleKind;
   role?: string;
   op?: string;
   /** Class, parameters, frozen state and variables of a module, when the graph records them. */
   module?: ModuleInfo;
-  /** A module among siblings of the same structure. */
+  /** A module among siblings of the same structure; a fold: the mark its members share. */
   repeat?: RepeatMark;
+  /** A prefix group: the prefix its members' names share ("conv2_"). */
+  prefix?: string;
+  /** A fold: its members' class, when the graph records it ("Block"). */
+  foldClass?: string;
   /** Parameters, FLOPs, time and devices, where the answers give them. */
   costs?: NodeCosts;
   numOps: number;
@@ -36,11 +51,25 @@ export interface VisibleNode {
   edges: HierarchyEdge[];
 }
 
-/** A pseudo group holding a slice of a large group's children, in the order the server gave them. */
-export interface Chunk {
+/** Some of a group's children shown together (see ShowingKind), in the order the server gave them. */
+export interface ChildGroup {
+  kind: ShowingKind;
   path: string;
   label: string;
+  /** A prefix group: the prefix its members' names share, "_" included ("conv2_"). */
+  prefix?: string;
+  /** A fold: the repeat mark its members share. */
+  repeat?: RepeatMark;
+  /** Every child of the real group it holds, nested child groups' too, in order. */
   members: HierarchyNode[];
+  /** What it shows when opened: children and nested child groups, in order. */
+  items: ChildItem[];
+}
+
+export type ChildItem = HierarchyNode | ChildGroup;
+
+export function isChildGroup(item: ChildItem): item is ChildGroup {
+  return "members" in item;
 }
 
 /** Finds the loaded listing (node with children and edges) of a group, if it was fetched. */
@@ -58,6 +87,18 @@ export function ancestorPaths(path: string): string[] {
   return result;
 }
 
+/** A child group's path (`g/[conv2]`, `g/[1-100]`): the part before its first `[...]` segment is the real group. */
+export function isChildGroupPath(path: string): boolean {
+  return path.split("/").some((segment) => segment.startsWith("[") && segment.endsWith("]"));
+}
+
+/** The real group a child group's path belongs to (`g/[conv2]/[conv2_block1]` → `g`). */
+export function realGroupOf(path: string): string {
+  const segments = path.split("/");
+  const first = segments.findIndex((segment) => segment.startsWith("[") && segment.endsWith("]"));
+  return first < 0 ? path : segments.slice(0, first).join("/");
+}
+
 export function isExpandable(node: HierarchyNode): boolean {
   if (node.kind === "op") return false;
   if (node.has_children !== undefined) return node.has_children;
@@ -65,22 +106,119 @@ export function isExpandable(node: HierarchyNode): boolean {
   return (node.children?.length ?? 0) > 0;
 }
 
-/** The chunks of a group's children, or undefined when the group is small enough to show whole. */
-export function splitIntoChunks(group: HierarchyNode): Chunk[] | undefined {
-  const children = group.children ?? [];
-  if (children.length <= CHUNK_THRESHOLD) return undefined;
-  const chunks: Chunk[] = [];
-  for (let start = 0; start < children.length; start += CHUNK_SIZE) {
-    const members = children.slice(start, start + CHUNK_SIZE);
-    const range = `[${start + 1}-${start + members.length}]`;
-    chunks.push({ path: childPath(group.path, range), label: `${group.name} ${range}`, members });
+const arrangements = new WeakMap<HierarchyNode, ChildItem[]>();
+
+/**
+ * How a loaded group's children are shown: where the list is long and names share prefixes (`conv2_block1_1_conv`),
+ * nested prefix groups; runs of FOLD_MIN or more consecutive modules of one structure (the server's repeat
+ * marks), folds; what is still longer than CHUNK_THRESHOLD, chunks. Made once per listing.
+ */
+export function arrangeChildren(group: HierarchyNode): ChildItem[] {
+  let items = arrangements.get(group);
+  if (!items) {
+    items = arrange(group.children ?? [], group.path, group.name, "");
+    arrangements.set(group, items);
+  }
+  return items;
+}
+
+function arrange(children: readonly HierarchyNode[], path: string, label: string, prefix: string): ChildItem[] {
+  let items: ChildItem[] = children.length > PREFIX_MIN_ITEMS ? prefixGroups(children, path, prefix) : [...children];
+  items = foldRepeats(items, path);
+  return items.length > CHUNK_THRESHOLD ? chunksOf(items, path, label) : items;
+}
+
+/** The `_`-separated word after `prefix` that `name` is grouped by, or undefined (`dense_1`: a number follows). */
+export function prefixWord(name: string, prefix: string): string | undefined {
+  if (!name.startsWith(prefix)) return undefined;
+  const rest = name.slice(prefix.length);
+  const cut = rest.indexOf("_");
+  if (cut <= 0) return undefined;
+  const after = rest.slice(cut + 1);
+  return after === "" || /^\d+$/.test(after) ? undefined : rest.slice(0, cut);
+}
+
+/**
+ * Consecutive children whose names continue `prefix` with the same word become one prefix group, when that at
+ * least halves the list (else names carry no such structure: `dense, dropout, dense_1...`); a list that is one
+ * such run is grouped by the word after it (conv2's children by block).
+ */
+function prefixGroups(children: readonly HierarchyNode[], path: string, prefix: string): ChildItem[] {
+  const runs: { word: string | undefined; members: HierarchyNode[] }[] = [];
+  for (const child of children) {
+    const word = prefixWord(child.name, prefix);
+    const last = runs[runs.length - 1];
+    if (last && word !== undefined && last.word === word) last.members.push(child);
+    else runs.push({ word, members: [child] });
+  }
+  const only = runs[0];
+  if (runs.length === 1 && only?.word !== undefined) return prefixGroups(children, path, `${prefix}${only.word}_`);
+  if (runs.length > children.length / 2 || !runs.some((run) => run.members.length > 1)) return [...children];
+  return runs.map(({ word, members }): ChildItem => {
+    if (word === undefined || members.length === 1) return members[0]!;
+    const groupPrefix = `${prefix}${word}_`;
+    const groupPath = childPath(path, `[${prefix}${word}]`);
+    return { kind: "prefix", path: groupPath, label: word, prefix: groupPrefix, members,
+      items: arrange(members, groupPath, word, groupPrefix) };
+  });
+}
+
+/** Runs of FOLD_MIN or more consecutive modules with one repeat mark become a fold. */
+function foldRepeats(items: readonly ChildItem[], path: string): ChildItem[] {
+  const out: ChildItem[] = [];
+  for (let start = 0; start < items.length; ) {
+    const first = items[start]!;
+    const key = !isChildGroup(first) ? repeatOf(first)?.key : undefined;
+    let end = start + 1;
+    while (key !== undefined && end < items.length) {
+      const next = items[end]!;
+      if (isChildGroup(next) || repeatOf(next)?.key !== key) break;
+      end++;
+    }
+    if (key === undefined || end - start < FOLD_MIN) {
+      out.push(first);
+      start++;
+      continue;
+    }
+    const members = items.slice(start, end) as HierarchyNode[];
+    const head = members[0]!;
+    const last = members[members.length - 1]!;
+    out.push({ kind: "fold", path: childPath(path, `[${head.name}…${last.name}]`),
+      label: `${head.name} … ${last.name}`, repeat: { ...repeatOf(head)!, count: members.length }, members,
+      items: members });
+    start = end;
+  }
+  return out;
+}
+
+function chunksOf(items: readonly ChildItem[], path: string, label: string): ChildGroup[] {
+  const chunks: ChildGroup[] = [];
+  for (let start = 0; start < items.length; start += CHUNK_SIZE) {
+    const slice = items.slice(start, start + CHUNK_SIZE);
+    const range = `[${start + 1}-${start + slice.length}]`;
+    chunks.push({ kind: "chunk", path: childPath(path, range), label: `${label} ${range}`, items: slice,
+      members: slice.flatMap((item) => (isChildGroup(item) ? item.members : [item])) });
   }
   return chunks;
 }
 
-/** The chunk of `group` that holds the child at `path`, if the group is chunked. */
-export function chunkHolding(group: HierarchyNode, path: string): Chunk | undefined {
-  return splitIntoChunks(group)?.find((chunk) => chunk.members.some((member) => member.path === path));
+/**
+ * The child groups of `group` that hold the child at `path`, outermost first ([] when it is shown directly); with
+ * `isGroup`, `path` is a child group's own and the chain ends with it.
+ */
+export function childGroupsHolding(group: HierarchyNode, path: string, isGroup = false): ChildGroup[] {
+  const chain: ChildGroup[] = [];
+  let items = arrangeChildren(group);
+  for (;;) {
+    const holder = items.find(
+      (item): item is ChildGroup =>
+        isChildGroup(item) && (isGroup ? path === item.path || path.startsWith(`${item.path}/`) : item.members.some((m) => m.path === path)),
+    );
+    if (!holder) return chain;
+    chain.push(holder);
+    if (holder.path === path) return chain;
+    items = holder.items;
+  }
 }
 
 /**
@@ -145,39 +283,54 @@ export function buildVisibleTree(
     return visible;
   }
 
-  function fromChunk(chunk: Chunk, groupEdges: readonly HierarchyEdge[]): VisibleNode {
+  function fromChildGroup(group: ChildGroup, groupEdges: readonly HierarchyEdge[]): VisibleNode {
     const visible: VisibleNode = {
-      path: chunk.path,
-      label: chunk.label,
-      kind: "chunk",
-      numOps: chunk.members.reduce((sum, member) => sum + member.num_ops, 0),
-      childCount: chunk.members.length,
-      costs: sumCosts(chunk.members.map(costsOf)),
+      path: group.path,
+      label: group.label,
+      kind: group.kind,
+      numOps: group.members.reduce((sum, member) => sum + member.num_ops, 0),
+      childCount: group.items.length,
+      costs: sumCosts(group.members.map(costsOf)),
       expandable: true,
-      expanded: expanded.has(chunk.path),
+      expanded: expanded.has(group.path),
       children: [],
       edges: [],
     };
-    if (visible.expanded) {
-      visible.children = chunk.members.map(fromHierarchy);
-      visible.edges = edgesAmong(groupEdges, chunk.members);
+    if (group.prefix !== undefined) visible.prefix = group.prefix;
+    if (group.repeat) visible.repeat = group.repeat;
+    const first = group.members[0];
+    if (group.kind === "fold" && first) {
+      const shortClass = moduleInfoOf(first)?.shortClass;
+      if (shortClass) visible.foldClass = shortClass;
     }
+    if (visible.expanded) showItems(visible, group.items, edgesAmong(groupEdges, group.members), groupEdges);
     return visible;
+  }
+
+  /** `items` as `visible`'s children; `edges` (between the members they hold) between them. */
+  function showItems(
+    visible: VisibleNode,
+    items: readonly ChildItem[],
+    edges: readonly HierarchyEdge[],
+    groupEdges: readonly HierarchyEdge[],
+  ): void {
+    visible.children = items.map((item) => (isChildGroup(item) ? fromChildGroup(item, groupEdges) : fromHierarchy(item)));
+    if (!items.some(isChildGroup)) {
+      visible.edges = [...edges];
+      return;
+    }
+    const itemOf = new Map<string, string>();
+    for (const item of items) {
+      if (isChildGroup(item)) for (const member of item.members) itemOf.set(member.path, item.path);
+      else itemOf.set(item.path, item.path);
+    }
+    visible.edges = aggregateEdges(edges, (path) => itemOf.get(path));
   }
 
   function fillGroup(visible: VisibleNode, listing: HierarchyNode): void {
     const groupEdges = listing.edges ?? [];
-    const chunks = splitIntoChunks(listing);
     visible.expanded = true;
-    if (!chunks) {
-      visible.children = (listing.children ?? []).map(fromHierarchy);
-      visible.edges = [...groupEdges];
-      return;
-    }
-    const chunkOf = new Map<string, string>();
-    for (const chunk of chunks) for (const member of chunk.members) chunkOf.set(member.path, chunk.path);
-    visible.children = chunks.map((chunk) => fromChunk(chunk, groupEdges));
-    visible.edges = aggregateEdges(groupEdges, (path) => chunkOf.get(path));
+    showItems(visible, arrangeChildren(listing), groupEdges, groupEdges);
   }
 
   const root: VisibleNode = {

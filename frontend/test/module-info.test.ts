@@ -30,7 +30,7 @@ const frozenDense = module("dense", {
     { name: "sequential/dense/kernel", shape: [10, 4], dtype: "float32", trainable: false, shared: false },
     { name: "sequential/dense/bias", shape: [4], dtype: "float32", trainable: false, shared: false },
   ],
-  repeat: { key: "dense", count: 2 },
+  repeat: { key: "dense", count: 2, shapes_compared: true },
 });
 
 test("class names are shown by their last segment", () => {
@@ -116,7 +116,7 @@ test("the caption says class, parameters and ops", () => {
     num_ops: 30,
     children: [
       frozenDense,
-      module("dense_1", { class_name: "keras.src.layers.core.dense.Dense", num_params: 1, repeat: { key: "dense", count: 2 } }),
+      module("dense_1", { class_name: "keras.src.layers.core.dense.Dense", num_params: 1, repeat: { key: "dense", count: 2, shapes_compared: true } }),
       module("block", { num_params: 1_234_567, params_estimated: true, num_ops: 300 }),
       { path: "dense_2", name: "dense_2", kind: "module", num_ops: 0, num_children: 0, class_name: "Dense", trainable: false },
       { path: "scope", name: "scope", kind: "scope", num_ops: 3, num_children: 3, has_children: true },
@@ -133,7 +133,7 @@ test("the caption says class, parameters and ops", () => {
   ]);
   const [dense, dense1, , layer] = visible.children;
   assert.equal(dense!.module!.frozen, true);
-  assert.deepEqual(dense!.repeat, { key: "dense", count: 2 });
+  assert.deepEqual(dense!.repeat, { key: "dense", count: 2, shapes_compared: true });
   assert.deepEqual(dense1!.repeat, dense!.repeat);
   assert.equal(layer!.module!.frozen, true);
   assert.equal(visible.children[4]!.module, undefined);
@@ -146,8 +146,8 @@ test("repeat marks: a colour per key, the same every time, from the palette", ()
   assert.ok((REPEAT_PALETTE as readonly string[]).includes(repeatColour("conv2_block1")));
   const colours = new Set(["block_00", "conv2_block1", "dense", "stage_1", "layer_a", "head", "x", "encoder"].map(repeatColour));
   assert.ok(colours.size >= 4, `too few colours: ${[...colours]}`);
-  assert.deepEqual(repeatOf({ repeat: { key: "dense", count: 2 } }), { key: "dense", count: 2 });
+  assert.deepEqual(repeatOf({ repeat: { key: "dense", count: 2, shapes_compared: true } }), { key: "dense", count: 2, shapes_compared: true });
   assert.equal(repeatOf({}), undefined);
-  assert.equal(repeatOf({ repeat: { key: "dense", count: 1 } }), undefined);
-  assert.equal(repeatSentence({ key: "block_00", count: 48 }), "one of 48 modules with the same structure as block_00");
+  assert.equal(repeatOf({ repeat: { key: "dense", count: 1, shapes_compared: true } }), undefined);
+  assert.equal(repeatSentence({ key: "block_00", count: 48, shapes_compared: true }), "one of 48 modules with the same structure as block_00");
 });

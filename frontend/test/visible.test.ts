@@ -6,9 +6,13 @@ import {
   aggregateEdges,
   ancestorPaths,
   buildVisibleTree,
-  chunkHolding,
+  arrangeChildren,
+  childGroupsHolding,
   findVisible,
-  splitIntoChunks,
+  isChildGroup,
+  prefixWord,
+  type ChildGroup,
+  type ChildItem,
 } from "../src/visible";
 import { buildDemoGraph } from "./fake-graph";
 
@@ -30,36 +34,117 @@ test("ancestors of a path are its prefixes, the root excluded", () => {
   assert.deepEqual(ancestorPaths("a/(b)/c"), ["a", "a/(b)"]);
 });
 
+function chunks(g: HierarchyNode): ChildGroup[] | undefined {
+  const items = arrangeChildren(g);
+  return items.every(isChildGroup) && items.every((item) => item.kind === "chunk") ? items : undefined;
+}
+
 test("groups up to the threshold are not chunked", () => {
   const children = Array.from({ length: 150 }, (_, i) => op(`g/op_${i}`));
-  assert.equal(splitIntoChunks(group("g", children)), undefined);
+  assert.deepEqual(arrangeChildren(group("g", children)), children);
 });
 
 test("larger groups are cut into chunks of 100 in the given order", () => {
   const children = Array.from({ length: 251 }, (_, i) => op(`g/op_${i}`));
-  const chunks = splitIntoChunks(group("g", children))!;
+  const parts = chunks(group("g", children))!;
   assert.deepEqual(
-    chunks.map((chunk) => [chunk.path, chunk.label, chunk.members.length]),
+    parts.map((chunk) => [chunk.path, chunk.label, chunk.members.length]),
     [
       ["g/[1-100]", "g [1-100]", 100],
       ["g/[101-200]", "g [101-200]", 100],
       ["g/[201-251]", "g [201-251]", 51],
     ],
   );
-  assert.equal(chunks[1]!.members[0]!.path, "g/op_100");
-  assert.equal(chunkHolding(group("g", children), "g/op_200")!.path, "g/[201-251]");
+  assert.equal(parts[1]!.members[0]!.path, "g/op_100");
+  assert.deepEqual(childGroupsHolding(group("g", children), "g/op_200").map((c) => c.path), ["g/[201-251]"]);
 });
 
 test("chunks of the root have paths without a leading slash", () => {
   const children = Array.from({ length: 151 }, (_, i) => op(`op_${i}`));
   const root = { ...group("", children), name: "model" };
   assert.deepEqual(
-    splitIntoChunks(root)!.map((chunk) => [chunk.path, chunk.label]),
+    chunks(root)!.map((chunk) => [chunk.path, chunk.label]),
     [
       ["[1-100]", "model [1-100]"],
       ["[101-151]", "model [101-151]"],
     ],
   );
+});
+
+/** Keras ResNet50's layer names, in its order: conv1_*, pool1_*, conv2..conv5 of 3, 4, 6, 3 blocks, the head. */
+function resnetNames(): string[] {
+  const names = ["input_layer", "conv1_pad", "conv1_conv", "conv1_bn", "conv1_relu", "pool1_pad", "pool1_pool"];
+  [3, 4, 6, 3].forEach((blocks, stage) => {
+    for (let b = 1; b <= blocks; b++) {
+      const block = `conv${stage + 2}_block${b}`;
+      if (b === 1) names.push(`${block}_0_conv`, `${block}_0_bn`);
+      for (const part of ["1", "2", "3"]) names.push(`${block}_${part}_conv`, `${block}_${part}_bn`, `${block}_${part}_relu`);
+      names.push(`${block}_add`, `${block}_out`);
+    }
+  });
+  return [...names, "avg_pool", "predictions"];
+}
+
+function shape(items: readonly ChildItem[]): unknown[] {
+  return items.map((item) => (isChildGroup(item) ? [item.kind, item.path, item.label, shape(item.items)] : item.name));
+}
+
+test("a long list whose names share _-separated prefixes is shown as nested prefix groups", () => {
+  const names = resnetNames();
+  const model = group("resnet50", names.map((name) => group(`resnet50/${name}`, [])));
+  const items = arrangeChildren(model);
+  assert.deepEqual(
+    items.map((item) => (isChildGroup(item) ? [item.kind, item.path, item.label] : item.name)),
+    [
+      "input_layer",
+      ["prefix", "resnet50/[conv1]", "conv1"],
+      ["prefix", "resnet50/[pool1]", "pool1"],
+      ["prefix", "resnet50/[conv2]", "conv2"],
+      ["prefix", "resnet50/[conv3]", "conv3"],
+      ["prefix", "resnet50/[conv4]", "conv4"],
+      ["prefix", "resnet50/[conv5]", "conv5"],
+      "avg_pool",
+      "predictions",
+    ],
+  );
+  const conv4 = items[5] as ChildGroup;
+  assert.equal(conv4.prefix, "conv4_");
+  assert.deepEqual(
+    conv4.items.map((item) => (isChildGroup(item) ? [item.path, item.label, item.members.length] : item.name)),
+    [1, 2, 3, 4, 5, 6].map((b) => [`resnet50/[conv4]/[conv4_block${b}]`, `block${b}`, b === 1 ? 13 : 11]),
+  );
+  // every layer is in exactly one place, in the graph's order
+  const flat = (list: readonly ChildItem[]): string[] => list.flatMap((item) => (isChildGroup(item) ? flat(item.items) : [item.name]));
+  assert.deepEqual(flat(items), names);
+  assert.deepEqual(
+    childGroupsHolding(model, "resnet50/conv3_block2_1_bn").map((g) => g.path),
+    ["resnet50/[conv3]", "resnet50/[conv3]/[conv3_block2]"],
+  );
+});
+
+test("names without shared structure stay a flat list (or chunks): numbered names, interleaved layers", () => {
+  assert.equal(prefixWord("dense_1", ""), undefined);
+  assert.equal(prefixWord("conv2_block1_out", "conv2_"), "block1");
+  assert.equal(prefixWord("_hidden_x", ""), undefined);
+  const interleaved = Array.from({ length: 40 }, (_, i) => group(`m/${i % 2 ? "dropout" : "dense"}_${Math.floor(i / 2) + 1}_x`, []));
+  assert.deepEqual(shape(arrangeChildren(group("m", interleaved))), interleaved.map((g) => g.name));
+});
+
+test("three or more consecutive modules of one structure fold into one node; two do not", () => {
+  const mark = { key: "block_0", count: 48, shapes_compared: true };
+  const blocks = Array.from({ length: 48 }, (_, i) => ({ ...group(`net/block_${i}`, []), repeat: mark }));
+  const pair = ["a", "b"].map((name) => ({ ...group(`net/${name}`, []), repeat: { key: "a", count: 2, shapes_compared: true } }));
+  const net = group("net", [group("net/stem", []), ...blocks, group("net/head", []), ...pair]);
+  const items = arrangeChildren(net);
+  assert.deepEqual(
+    items.map((item) => (isChildGroup(item) ? [item.kind, item.path, item.label, item.repeat?.count, item.members.length] : item.name)),
+    ["stem", ["fold", "net/[block_0…block_47]", "block_0 … block_47", 48, 48], "head", "a", "b"],
+  );
+  const visible = buildVisibleTree(net, new Set(["net/[block_0…block_47]"]), () => undefined);
+  const fold = findVisible(visible, "net/[block_0…block_47]")!;
+  assert.equal(fold.kind, "fold");
+  assert.equal(fold.children.length, 48);
+  assert.deepEqual(childGroupsHolding(net, "net/block_7").map((g) => g.path), ["net/[block_0…block_47]"]);
 });
 
 test("edge aggregation merges parallel edges and drops inner ones", () => {
