@@ -47,6 +47,12 @@ class HierarchyCache:
                 del self._building[key]
             build_lock.release()
 
+    def peek(self, key):
+        """The value kept for `key`, or None; never builds, and leaves the recently-used order alone."""
+        with self._lock:
+            entry = self._entries.get(key)
+        return None if entry is None else entry[0]
+
     def _store(self, key, value, nbytes: int) -> bool:
         """Keep `value`; drop the least recently used beyond the bound. Whether any was dropped."""
         evicted_any = False

@@ -80,9 +80,8 @@ class ModuleGraphPlugin(base_plugin.TBPlugin, base_plugin.TBLoader):
     @wrappers.Request.application
     def _serve_graphs(self, request):
         ctx, eid = plugin_util.context(request.environ), plugin_util.experiment_id(request.environ)
-        records = self.store.graphs(ctx, eid, fresh=True)
-        profiled = self.store.profiled_runs(records)
-        return _json(request, schema.GraphsAnswer(graphs=[r.to_json(r.run in profiled) for r in records]))
+        args = query.parse_graphs(request.args)
+        return _json(request, self.store.graphs_answer(ctx, eid, choose_first=args.first))
 
     @wrappers.Request.application
     def _serve_hierarchy(self, request):

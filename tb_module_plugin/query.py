@@ -24,6 +24,15 @@ class Args:
     time: bool = False  # with measured time from the run's profiles
 
 
+@dataclasses.dataclass
+class GraphsArgs:
+    first: bool = False  # also choose the graph the page opens first (first_view)
+
+
+def parse_graphs(args) -> GraphsArgs:
+    return GraphsArgs(first=_flag(args, "first"))
+
+
 def parse(args) -> Args:
     for name in ("run", "tag"):
         if args.get(name) is None:
@@ -34,10 +43,14 @@ def parse(args) -> Args:
         path=args.get("path", ""),
         depth=_whole_number(args, "depth", 1, 0, MAX_DEPTH),
         query=args.get("q", ""),
-        regex=args.get("regex", "0").lower() in ("1", "true", "yes"),
+        regex=_flag(args, "regex"),
         limit=_whole_number(args, "limit", 50, 1, MAX_SEARCH_LIMIT),
-        time=args.get("time", "0").lower() in ("1", "true", "yes"),
+        time=_flag(args, "time"),
     )
+
+
+def _flag(args, name: str) -> bool:
+    return args.get(name, "0").lower() in ("1", "true", "yes")
 
 
 def _whole_number(args, name: str, default: int, low: int, high: int) -> int:

@@ -43,15 +43,30 @@ GraphSource = Literal[
 
 # -- graphs ----------------------------------------------------------------------------------------------------------
 
-class GraphEntry(TypedDict):
+class _GraphEntryCore(TypedDict):
     run: str  # the run's name
     tag: str  # the graph's tag in the run
     source: GraphSource  # the kind of record that holds it
     profiled: bool  # the run holds profiles (plugins/profile/) to read measured time from
 
 
-class GraphsAnswer(TypedDict):
+class GraphEntry(_GraphEntryCore, total=False):
+    reads: bool  # known once its newest record was parsed: true, it reads; false, it holds no readable graph
+    has_module: bool  # with reads true: its tree holds a module (a node of kind "module")
+    error: str  # with reads false: why it does not read, in words a user understands (the 422 message)
+
+
+class FirstGraph(TypedDict):
+    run: str  # the run of the graph to open first
+    tag: str  # its tag
+
+
+class _GraphsAnswerCore(TypedDict):
     graphs: List[GraphEntry]  # every graph of the logdir, sorted by run, then tag
+
+
+class GraphsAnswer(_GraphsAnswerCore, total=False):
+    first: FirstGraph  # with first=1: the first graph that reads and has a module, else the first that reads
 
 
 # -- hierarchy -------------------------------------------------------------------------------------------------------

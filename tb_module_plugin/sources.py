@@ -99,6 +99,11 @@ class RecentAnswers:
             self._answers[key] = (now, value)
         return value
 
+    def peek(self, key):
+        """The answer given less than `seconds` ago, or None; never asks."""
+        hit = self._answers.get(key)
+        return hit[1] if hit is not None and time.monotonic() - hit[0] < self.seconds else None
+
     def forget(self) -> None:
         self._answers.clear()
 

@@ -1,5 +1,5 @@
 """The graphs one TensorBoard serves: listed and read through its data provider, each built once and kept in a
-cache bounded in bytes, the graph the tab opens first built ahead while TensorBoard's page loads."""
+cache bounded in bytes, the graph the tab opens first chosen and built ahead while TensorBoard's page loads."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import time
 
 from tensorboard import context
 
-from . import profiles, sources
+from . import first_view, profiles, sources
 from .cache import DEFAULT_MAX_BYTES, HierarchyCache, release_freed_memory
 from .graph import GraphError
 
@@ -31,6 +31,51 @@ class GraphStore:
         """The experiment's graphs; the page's listing (`fresh`) asks the data provider, its next requests reuse
         that answer (sources.RecentAnswers)."""
         return self._recent.get(("graphs", eid), lambda: sources.list_graphs(self._data_provider, ctx, eid), fresh)
+
+    def graphs_answer(self, ctx, eid: str, choose_first: bool = False):
+        """The `graphs` answer (a fresh listing); with `choose_first`, the graph to open first (first_view, parsing
+        a few graphs to find it) and each graph's readability where it is known. Without it the answer depends on
+        the logdir alone, not on what was opened before."""
+        records = self.graphs(ctx, eid, fresh=True)
+        readability, first = {}, None
+        if choose_first:
+            readability = self._known_readability(eid, records)
+            choice = self.first_graph(ctx, eid, records)
+            readability.update(choice.readability)
+            first = choice.record
+        return first_view.graphs_answer(records, self.profiled_runs(records), readability, first)
+
+    def first_graph(self, ctx, eid: str, records: list) -> first_view.FirstChoice:
+        """Which of `records` the tab opens first (first_view.choose_first_graph); the graphs it parses stay
+        cached."""
+        return first_view.choose_first_graph(records, lambda record: self._readability(ctx, eid, record),
+                                             lambda record: self._is_parsed(ctx, eid, record))
+
+    def _readability(self, ctx, eid: str, record):
+        try:
+            return first_view.Readability.of(self.hierarchy(ctx, eid, record.run, record.tag))
+        except GraphError as e:
+            return first_view.Readability.of(e)
+        except sources.RecordNotFound:  # gone, or not read yet: neither readable nor not
+            return None
+
+    def _is_parsed(self, ctx, eid: str, record) -> bool:
+        try:
+            blob_keys = self._blob_keys(ctx, eid, record, fresh=False)
+        except sources.RecordNotFound:
+            return True  # nothing to parse
+        return self.cache.peek((eid, record, blob_keys)) is not None
+
+    def _known_readability(self, eid: str, records: list) -> dict:
+        """record -> first_view.Readability of the records whose newest blobs are built or failed, asking nothing
+        (blobs looked up within the reload interval, outcomes still cached)."""
+        known = {}
+        for record in records:
+            blob_keys = self._recent.peek(("blobs", eid, record))
+            built = None if blob_keys is None else self.cache.peek((eid, record, blob_keys))
+            if built is not None:
+                known[record] = first_view.Readability.of(built)
+        return known
 
     def profiled_runs(self, records: list) -> set:
         """The runs of `records` that hold profiles (looked for once a reload interval)."""
@@ -70,8 +115,7 @@ class GraphStore:
 
     def _built(self, ctx, eid: str, run: str, tag: str, fresh: bool):
         record = sources.find_record(self.graphs(ctx, eid, fresh), run, tag)
-        blob_keys = self._recent.get(("blobs", eid, record),
-                                     lambda: sources.latest_blob_keys(self._data_provider, ctx, eid, record), fresh)
+        blob_keys = self._blob_keys(ctx, eid, record, fresh)
 
         def build():
             try:
@@ -88,16 +132,21 @@ class GraphStore:
             raise built
         return built
 
+    def _blob_keys(self, ctx, eid: str, record, fresh: bool) -> tuple:
+        return self._recent.get(("blobs", eid, record),
+                                lambda: sources.latest_blob_keys(self._data_provider, ctx, eid, record), fresh)
+
     def _prepare_first_graph(self) -> None:
-        """While TensorBoard's page loads (seconds), build the graph the tab opens first, so opening the tab costs
-        the same whatever that graph's size. Waits for the logdir's first load; gives up quietly."""
+        """While TensorBoard's page loads (seconds), choose and build the graph the tab opens first (and parse the
+        graphs before it that do not read), so opening the tab costs the same whatever that graph's size and the
+        page's `graphs?first=1` finds the choice made. Waits for the logdir's first load; gives up quietly."""
         ctx = context.RequestContext()
         deadline = time.monotonic() + PREPARE_WAIT_SECONDS
         while time.monotonic() < deadline:
             try:
                 records = self.graphs(ctx, "")
                 if records:
-                    self.hierarchy(ctx, "", records[0].run, records[0].tag)
+                    self.first_graph(ctx, "", records)
                     return
             except Exception:  # noqa: BLE001 - a head start only: the request for that graph says what is wrong
                 return

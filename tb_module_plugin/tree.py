@@ -82,6 +82,7 @@ class Hierarchy:
         self._times: dict = {}  # id(profiles.OpTimes) -> (it, its profiles.Times of these nodes)
         self.search_index = None  # search.SearchIndex, made by settle (or by the first regular-expression search)
         self.search_lock = threading.Lock()
+        self._has_module = None  # see has_module
         ops = finalize(root, self.all_nodes)
         # The first answer draws the root's edges: those are filed now, the edges inside groups when first needed
         # (file_edges; settle does it in the background). Only op graphs have edges to file (a Keras layer tree's
@@ -115,6 +116,12 @@ class Hierarchy:
                 if self.costs is None:
                     self.costs = costs.Costs(self)
                     self.group_details.clear()  # (answers remembered before the costs were counted)
+
+    def has_module(self) -> bool:
+        """Some node of the tree is a module (walked once: a graph without one walks all its nodes)."""
+        if self._has_module is None:
+            self._has_module = any(node.kind == "module" for node in self.all_nodes)
+        return self._has_module
 
     def estimated_bytes(self) -> int:
         """Rough memory of the tree and the protobufs its ops keep, for the cache's bound."""

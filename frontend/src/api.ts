@@ -1,7 +1,7 @@
 // Client of the plugin's HTTP API. URLs are relative: TensorBoard loads the page with
 // <base href="plugin/module_graph/">, so "./graphs" reaches /data/plugin/module_graph/graphs.
 
-import type { GraphEntry, HierarchyNode, NodeDetails, SearchResult } from "./types";
+import type { GraphsAnswer, HierarchyNode, NodeDetails, SearchResult } from "./types";
 
 /** An API answer that is not a success, with the message the server wrote for people. */
 export class ApiError extends Error {
@@ -20,7 +20,8 @@ export interface GraphRef {
 }
 
 export interface Api {
-  graphs(): Promise<GraphEntry[]>;
+  /** `first`: the server also chooses the graph to open first and says which graphs do not read (first=1). */
+  graphs(first?: boolean): Promise<GraphsAnswer>;
   /** `time`: with measured time from the run's profiles (time=1; a 422 says why there is none). */
   hierarchy(graph: GraphRef, path: string, depth?: number, time?: boolean): Promise<HierarchyNode>;
   node(graph: GraphRef, path: string, time?: boolean): Promise<NodeDetails>;
@@ -59,8 +60,8 @@ export function createApi(fetchImpl: Fetch = (url) => fetch(url)): Api {
   }
 
   return {
-    async graphs() {
-      return (await getJson<{ graphs: GraphEntry[] }>("graphs")).graphs;
+    async graphs(first = false) {
+      return getJson<GraphsAnswer>("graphs", first ? { first: "1" } : {});
     },
     async hierarchy(graph, path, depth = 1, time = false) {
       const params: Record<string, string> = { run: graph.run, tag: graph.tag, path, depth: String(depth) };

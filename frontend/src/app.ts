@@ -1,12 +1,12 @@
 // The page: picker and search on top, the module tree, the graph and the details panel side by side.
 // Wires user actions to the Explorer (what is expanded and selected) and redraws graph and tree from it.
 
-import type { Api, GraphRef } from "./api";
+import { ApiError, type Api, type GraphRef } from "./api";
 import { COLOUR_BY_CHOICES, Colouring, costView, isColourBy, type ColourBy } from "./colour-by";
 import { DetailsPanel } from "./details-panel";
 import { html } from "./dom";
 import { Explorer } from "./explorer";
-import { GraphPicker } from "./graph-picker";
+import { GraphPicker, graphToOpen } from "./graph-picker";
 import { GraphView } from "./graph-view";
 import { formatGraphHash, formatTensorBoardHash, parseGraphHash, parseTensorBoardHash, type ViewState } from "./hash";
 import { download, exportFileName, pngOf } from "./export";
@@ -18,7 +18,7 @@ import { Legend } from "./legend";
 import { SearchBox } from "./search-box";
 import { measureSince, timed } from "./timing";
 import { TreeView } from "./tree-view";
-import type { GraphEntry } from "./types";
+import type { GraphEntry, GraphsAnswer } from "./types";
 import { findVisible, isChildGroupPath, type VisibleNode } from "./visible";
 
 const RECORDING_EXAMPLE = `writer = tf.summary.create_file_writer(logdir)
@@ -178,8 +178,14 @@ export class App {
   }
 
   async start(): Promise<void> {
+    const wanted = wantedView();
+    const named = wanted.run !== undefined || wanted.tag !== undefined;
+    let answer: GraphsAnswer;
     try {
-      this.graphs = await this.track(this.api.graphs());
+      // Without an address the server chooses the graph to open (first=1): the page asks nothing of graphs that
+      // do not read, and the picker learns which those are.
+      answer = await this.track(this.api.graphs(!named));
+      this.graphs = answer.graphs;
     } catch (error) {
       this.showError(error);
       this.graphView.showMessage("The list of graphs could not be loaded.");
@@ -193,10 +199,15 @@ export class App {
     this.emptyState.hidden = true;
     this.fitButton.disabled = false;
     for (const button of this.exportButtons) button.disabled = false;
-    const wanted = wantedView();
-    const entry = this.findGraph(wanted) ?? this.graphs[0]!;
+    let entry = this.findGraph(wanted);
+    if (!entry && named) {
+      // The address names a graph this logdir lacks: show the one the server would open first instead.
+      answer = await this.track(this.api.graphs(true)).catch(() => answer);
+      this.graphs = answer.graphs.length > 0 ? answer.graphs : this.graphs;
+    }
+    entry ??= graphToOpen(answer) ?? this.graphs[0]!;
     const chosen = { run: entry.run, tag: entry.tag };
-    if (wanted.run !== undefined || wanted.tag !== undefined) this.reportMissingGraph(wanted, chosen);
+    if (named) this.reportMissingGraph(wanted, chosen);
     this.picker.setGraphs(this.graphs, chosen);
     await this.openGraph(chosen, entry.run === wanted.run && entry.tag === wanted.tag ? wanted : undefined);
   }
@@ -276,6 +287,7 @@ export class App {
       await this.track(explorer.start());
     } catch (error) {
       if (explorer !== this.explorer) return;
+      if (error instanceof ApiError && error.status === 422) this.picker.setReadability(graph, error.message);
       this.showError(error);
       this.graphView.showMessage("This graph could not be loaded. Pick another one above.");
       return;

@@ -33,7 +33,7 @@ export type GraphSource =
   | "keras"  // the Keras TensorBoard callback's model JSON
   | "module";  // the plugin's own module_graph summary, or a SavedModel imported with the command line
 
-export interface GraphEntry {
+export interface _GraphEntryCore {
   /** the run's name */
   run: string;
   /** the graph's tag in the run */
@@ -44,9 +44,30 @@ export interface GraphEntry {
   profiled: boolean;
 }
 
-export interface GraphsAnswer {
+export interface GraphEntry extends _GraphEntryCore {
+  /** known once its newest record was parsed: true, it reads; false, it holds no readable graph */
+  reads?: boolean;
+  /** with reads true: its tree holds a module (a node of kind "module") */
+  has_module?: boolean;
+  /** with reads false: why it does not read, in words a user understands (the 422 message) */
+  error?: string;
+}
+
+export interface FirstGraph {
+  /** the run of the graph to open first */
+  run: string;
+  /** its tag */
+  tag: string;
+}
+
+export interface _GraphsAnswerCore {
   /** every graph of the logdir, sorted by run, then tag */
   graphs: GraphEntry[];
+}
+
+export interface GraphsAnswer extends _GraphsAnswerCore {
+  /** with first=1: the first graph that reads and has a module, else the first that reads */
+  first?: FirstGraph;
 }
 
 export interface HierarchyEdge {

@@ -255,7 +255,7 @@ export function fakeApi(graphs: FakeGraph[], run = "demo"): Api & { calls: strin
     calls,
     async graphs() {
       calls.push("graphs");
-      return graphs.map((graph) => ({ run, tag: graph.tag, source: "trace", profiled: false }));
+      return { graphs: graphs.map((graph) => ({ run, tag: graph.tag, source: "trace" as const, profiled: false })) };
     },
     async hierarchy(ref, path, depth = 1) {
       calls.push(`hierarchy ${path}`);
