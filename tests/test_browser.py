@@ -794,3 +794,51 @@ def test_a_shared_variable_and_a_module_reached_twice_are_said(page, corpus_tb, 
     expect(row).to_contain_text("shared")
     expect(row).to_contain_text(f"[{variable['size']}]")
     assert_clean(page)
+
+
+# --- keys and room for names ------------------------------------------------------------------------
+def test_divider_resizes_the_tree_and_a_reload_keeps_it(page, tensorboard):
+    open_entry(page, tensorboard, "nested_model", "model")
+    tree = page.locator(".mg-tree-pane")
+    divider = page.locator('[role="separator"]')
+    expect(divider).to_have_attribute("aria-orientation", "vertical")
+    expect(divider).to_have_attribute("tabindex", "0")
+    start = tree.bounding_box()["width"]
+    assert abs(int(divider.get_attribute("aria-valuenow")) - start) <= 1
+    graph_start = page.locator(".mg-graph-pane").bounding_box()["width"]
+    # Dragged 150 px to the right: the tree widens by as much, the graph gives it up.
+    d = divider.bounding_box()
+    page.mouse.move(d["x"] + d["width"] / 2, d["y"] + d["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(d["x"] + d["width"] / 2 + 150, d["y"] + d["height"] / 2, steps=6)
+    page.mouse.up()
+    wide = tree.bounding_box()["width"]
+    assert abs(wide - (start + 150)) <= 2, (start, wide)
+    assert abs(int(divider.get_attribute("aria-valuenow")) - wide) <= 1
+    assert page.locator(".mg-graph-pane").bounding_box()["width"] < graph_start - 140
+    # A reload keeps the width.
+    page.reload()
+    expect(page.locator("[data-path]").first).to_be_visible(timeout=DRAW_TIMEOUT)
+    assert abs(tree.bounding_box()["width"] - wide) <= 1
+    # Keys: arrows step, Home and End go to the bounds; neither bound lets the graph or the tree vanish.
+    divider.focus()
+    page.keyboard.press("ArrowLeft")
+    assert abs(tree.bounding_box()["width"] - (wide - 16)) <= 1
+    page.keyboard.press("Home")
+    narrowest = tree.bounding_box()["width"]
+    assert 150 <= narrowest <= 200, narrowest
+    assert int(divider.get_attribute("aria-valuenow")) == int(divider.get_attribute("aria-valuemin"))
+    page.keyboard.press("End")
+    assert int(divider.get_attribute("aria-valuenow")) == int(divider.get_attribute("aria-valuemax"))
+    assert page.locator(".mg-graph-pane").bounding_box()["width"] >= 200
+    # Dragged far past the left edge: the narrowest width, no less.
+    d = divider.bounding_box()
+    page.mouse.move(d["x"] + d["width"] / 2, d["y"] + 100)
+    page.mouse.down()
+    page.mouse.move(-500, d["y"] + 100, steps=4)
+    page.mouse.up()
+    assert abs(tree.bounding_box()["width"] - narrowest) <= 1
+    page.reload()
+    expect(page.locator("[data-path]").first).to_be_visible(timeout=DRAW_TIMEOUT)
+    assert abs(tree.bounding_box()["width"] - narrowest) <= 1
+    assert_clean(page)

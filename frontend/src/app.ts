@@ -4,6 +4,7 @@
 import type { Api, GraphRef } from "./api";
 import { COLOUR_BY_CHOICES, Colouring, costView, isColourBy, type ColourBy } from "./colour-by";
 import { DetailsPanel } from "./details-panel";
+import { PaneDivider } from "./divider";
 import { html } from "./dom";
 import { Explorer } from "./explorer";
 import { GraphPicker } from "./graph-picker";
@@ -97,6 +98,7 @@ export class App {
   private readonly exportButtons: HTMLButtonElement[];
   private readonly colourSelect: HTMLSelectElement;
   private readonly legend = new Legend();
+  private readonly divider: PaneDivider;
 
   private graphs: GraphEntry[] = [];
   private explorer: Explorer | undefined;
@@ -167,7 +169,18 @@ export class App {
     const colourControl = html("label", { class: "mg-colour-by" }, "Colour by ", this.colourSelect);
     this.graphView.element.append(this.legend.element);
     this.search.setEnabled(false);
-    this.main = html("main", { class: "mg-main" }, this.treeView.element, this.graphView.element, this.details.element);
+    this.divider = new PaneDivider(
+      this.treeView.element,
+      () => this.main.clientWidth - this.details.element.offsetWidth - this.divider.element.offsetWidth,
+    );
+    this.main = html(
+      "main",
+      { class: "mg-main" },
+      this.treeView.element,
+      this.divider.element,
+      this.graphView.element,
+      this.details.element,
+    );
     this.emptyState = html("section", { class: "mg-empty", hidden: true });
     container.append(
       html(
@@ -196,6 +209,7 @@ export class App {
     }
     this.main.hidden = false;
     this.emptyState.hidden = true;
+    this.divider.refresh();
     this.fitButton.disabled = false;
     for (const button of this.exportButtons) button.disabled = false;
     const wanted = wantedView();
