@@ -842,3 +842,80 @@ def test_divider_resizes_the_tree_and_a_reload_keeps_it(page, tensorboard):
     expect(page.locator("[data-path]").first).to_be_visible(timeout=DRAW_TIMEOUT)
     assert abs(tree.bounding_box()["width"] - narrowest) <= 1
     assert_clean(page)
+
+
+def focused(page, attribute):
+    """The focused element's `attribute` (None when it has none)."""
+    return page.evaluate("(a) => document.activeElement && document.activeElement.getAttribute(a)", attribute)
+
+
+def tree_rows(page):
+    """The visible tree rows, in order: (path, name)."""
+    return page.locator('[role="tree"] [role="treeitem"]').evaluate_all(
+        "els => els.map(e => [e.dataset.treePath, e.querySelector(':scope > .mg-tree-row > .mg-tree-name').textContent])")
+
+
+def test_tree_keys_walk_open_close_and_find_rows(page, tensorboard):
+    """The WAI-ARIA tree pattern: Up/Down/Home/End move (the selection follows), Right opens then enters, Left
+    leaves then closes, typed characters move to the next row whose name starts with them; Tab reaches the graph."""
+    run, tag = "nested_model", "model"
+    model = next(c["path"] for c in children(tensorboard, run, tag, "") if c["kind"] != "op" and c["name"] == "model")
+    open_entry(page, tensorboard, run, tag)
+    tree = page.locator('[role="tree"]')
+    rows = tree_rows(page)
+    paths = [p for p, _ in rows]
+    assert len(paths) >= 3, rows
+    tree.locator('[role="treeitem"]').first.focus()
+    assert focused(page, "data-tree-path") == paths[0]
+    page.keyboard.press("ArrowDown")
+    assert focused(page, "data-tree-path") == paths[1]
+    expect(tree.locator(sel("data-tree-path", paths[1]))).to_have_attribute("aria-selected", "true")
+    expect(tree.locator(sel("data-tree-path", paths[1]))).to_have_attribute("tabindex", "0")
+    assert tree.locator('[tabindex="0"]').count() == 1  # roving tabindex
+    page.keyboard.press("End")
+    assert focused(page, "data-tree-path") == paths[-1]
+    page.keyboard.press("ArrowUp")
+    assert focused(page, "data-tree-path") == paths[-2]
+    page.keyboard.press("Home")
+    assert focused(page, "data-tree-path") == paths[0]
+
+    # Type-ahead: the last row's first character moves to the first row after the first that starts with it.
+    char = rows[-1][1][0].lower()
+    first = next(i for i in range(1, len(rows)) if rows[i][1].lower().startswith(char))
+    page.keyboard.press(char)
+    assert focused(page, "data-tree-path") == paths[first]
+    page.wait_for_timeout(800)  # a pause: the next character starts a new query
+    page.keyboard.press(char)
+    again = next(i for i in list(range(first + 1, len(rows))) + list(range(0, first + 1)) if rows[i][1].lower().startswith(char))
+    assert focused(page, "data-tree-path") == paths[again]
+    page.wait_for_timeout(800)
+    page.keyboard.type(rows[1][1][:3].lower())  # several characters typed quickly make one query
+    assert focused(page, "data-tree-path") == next(p for p, n in rows if n.lower().startswith(rows[1][1][:3].lower()))
+
+    # Right opens a closed group, then moves into it; Left moves out, then closes it.
+    item = tree.locator(sel("data-tree-path", model))
+    item.focus()
+    expect(item).to_have_attribute("aria-expanded", "false")
+    page.keyboard.press("ArrowRight")
+    expect(item).to_have_attribute("aria-expanded", "true", timeout=DRAW_TIMEOUT)
+    inner = item.locator('[role="group"] > [role="treeitem"]')
+    expect(inner.first).to_be_visible(timeout=DRAW_TIMEOUT)
+    expect(inner.first).to_have_attribute("aria-level", "2")
+    expect(node(page, model)).to_have_attribute("data-expanded", "true", timeout=DRAW_TIMEOUT)
+    wait_for(lambda: focused(page, "data-tree-path") == model, timeout=10, what="focus kept on the opened row")
+    page.keyboard.press("ArrowRight")
+    assert focused(page, "data-tree-path") == inner.first.get_attribute("data-tree-path")
+    page.keyboard.press("ArrowLeft")
+    assert focused(page, "data-tree-path") == model
+    page.keyboard.press("ArrowLeft")
+    expect(item).to_have_attribute("aria-expanded", "false", timeout=DRAW_TIMEOUT)
+    expect(item.locator('[role="treeitem"]')).to_have_count(0)
+    expect(node(page, model)).not_to_have_attribute("data-expanded", "true", timeout=DRAW_TIMEOUT)
+
+    # Tab leaves the tree for the divider, then the graph's boxes, which answer Enter.
+    page.keyboard.press("Tab")
+    assert focused(page, "role") == "separator"
+    page.keyboard.press("Tab")
+    graph_path = focused(page, "data-path")
+    assert graph_path is not None, "Tab from the tree did not reach a box of the graph"
+    assert_clean(page)

@@ -5,6 +5,7 @@ import { Colouring, formatMeasure, isMeasure, shortDevice } from "./colour-by";
 import { html, syncChildren } from "./dom";
 import { formatCount, groupKindLabel } from "./labels";
 import { paramsLabel, repeatColour, repeatSentence } from "./module-info";
+import { extendQuery, typeAheadMatch, type TypedQuery } from "./type-ahead";
 import type { VisibleNode } from "./visible";
 
 export interface TreeViewHandlers {
@@ -26,6 +27,8 @@ export class TreeView {
   private colouring = new Colouring("structure", undefined);
   /** What each drawn item's colour swatch and value were last set from. */
   private readonly paintKeys = new WeakMap<HTMLLIElement, string>();
+  /** What was typed for type-ahead, and when. */
+  private typed: TypedQuery | undefined;
 
   constructor(private readonly handlers: TreeViewHandlers) {
     this.tree = html("ul", { class: "mg-tree", role: "tree", "aria-label": "Modules" });
@@ -193,6 +196,12 @@ export class TreeView {
     this.item(path)?.focus({ preventScroll: true });
   }
 
+  /** A character typed for type-ahead: not a page-wide key (/ and ?, see page-keys.ts), not with a modifier. */
+  private static isTypeAhead(event: KeyboardEvent): boolean {
+    return event.key.length === 1 && event.key.trim() !== "" && !"/?".includes(event.key) &&
+      !event.ctrlKey && !event.metaKey && !event.altKey;
+  }
+
   /** Keyboard use of the tree, as in the WAI-ARIA tree pattern; selection follows focus. */
   private onKey(event: KeyboardEvent): void {
     const item = this.itemOf(event.target);
@@ -234,8 +243,13 @@ export class TreeView {
         if (expanded === "true") this.handlers.onToggle(path);
         else move(item.parentElement?.closest<HTMLLIElement>("li[data-tree-path]"));
         break;
-      default:
-        return;
+      default: {
+        if (!TreeView.isTypeAhead(event)) return;
+        this.typed = extendQuery(this.typed, event.key, event.timeStamp);
+        const names = visibleItems.map((row) => row.querySelector(":scope > .mg-tree-row > .mg-tree-name")?.textContent ?? "");
+        const match = typeAheadMatch(names, index, this.typed.text);
+        if (match !== undefined && match !== index) move(visibleItems[match]);
+      }
     }
     event.preventDefault();
   }
