@@ -849,6 +849,13 @@ def focused(page, attribute):
     return page.evaluate("(a) => document.activeElement && document.activeElement.getAttribute(a)", attribute)
 
 
+def view_scale(page):
+    """The zoom the graph is drawn at, from the viewport <g>'s transform."""
+    transform = page.locator(".mg-viewport").get_attribute("transform") or ""
+    match = re.search(r"scale\(([-\d.e]+)\)", transform)
+    return float(match.group(1)) if match else 1.0
+
+
 def tree_rows(page):
     """The visible tree rows, in order: (path, name)."""
     return page.locator('[role="tree"] [role="treeitem"]').evaluate_all(
@@ -918,4 +925,60 @@ def test_tree_keys_walk_open_close_and_find_rows(page, tensorboard):
     page.keyboard.press("Tab")
     graph_path = focused(page, "data-path")
     assert graph_path is not None, "Tab from the tree did not reach a box of the graph"
+    assert_clean(page)
+
+
+def test_page_keys_search_clear_fit_and_help(page, tensorboard):
+    """/ focuses the search, Esc empties it, f fits the graph, ? (or the toolbar's button) opens the keys' help,
+    which Esc closes, giving focus back; typed into a field, the same characters are text."""
+    open_entry(page, tensorboard, "nested_model", "model")
+    search = page.locator('input[type="search"]')
+    page.keyboard.press("/")
+    assert focused(page, "type") == "search"
+    page.keyboard.type("block")
+    expect(page.locator('[role="listbox"] [data-match-path]').first).to_be_visible(timeout=DRAW_TIMEOUT)
+    page.keyboard.press("Escape")
+    expect(search).to_have_value("")
+    expect(page.locator('[role="listbox"]')).to_be_hidden()
+    # Keys typed into the search box are text, not the page's keys.
+    search.focus()
+    page.keyboard.type("f?")
+    expect(search).to_have_value("f?")
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    # Esc outside the box empties it too.
+    first_row = page.locator('[role="tree"] [role="treeitem"]').first
+    first_row.focus()
+    page.keyboard.press("Escape")
+    expect(search).to_have_value("")
+
+    # f fits again after a zoom.
+    fitted = view_scale(page)
+    pane = page.locator(".mg-graph-pane").bounding_box()
+    page.mouse.move(pane["x"] + pane["width"] / 2, pane["y"] + pane["height"] / 2)
+    page.mouse.wheel(0, -800)
+    wait_for(lambda: abs(view_scale(page) - fitted) > 0.1, timeout=10, what="the wheel zoomed the graph")
+    page.locator('button[data-export="svg"]').focus()
+    page.keyboard.press("f")
+    wait_for(lambda: abs(view_scale(page) - fitted) < 1e-6, timeout=10, what="f fit the graph again")
+
+    # ? opens the help: a dialog named for the keys, listing each page-wide key; Esc closes it, focus returns.
+    first_row.focus()
+    page.keyboard.press("?")
+    help_dialog = page.get_by_role("dialog", name="Keyboard keys")
+    expect(help_dialog).to_be_visible()
+    keys = help_dialog.locator("kbd").all_inner_texts()
+    for key in ["/", "Esc", "f", "?", "Home", "End", "Enter"]:
+        assert key in keys, (key, keys)
+    assert page.evaluate("document.querySelector('dialog[open]').contains(document.activeElement)")
+    page.keyboard.press("Escape")
+    expect(help_dialog).to_have_count(0)
+    assert focused(page, "data-tree-path") == first_row.get_attribute("data-tree-path")
+    # The toolbar's ? button opens it too; its close button closes it.
+    button = page.locator("button[data-help]")
+    button.click()
+    expect(help_dialog).to_be_visible()
+    expect(button).to_have_attribute("aria-expanded", "true")
+    help_dialog.get_by_role("button", name="Close").click()
+    expect(help_dialog).to_have_count(0)
+    assert page.evaluate("document.activeElement.hasAttribute('data-help')")
     assert_clean(page)

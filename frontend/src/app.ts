@@ -16,6 +16,7 @@ import { HierarchyStore } from "./hierarchy-store";
 import { composeScene, layoutVisibleTree, type GroupLayout } from "./layout";
 import { LayoutWorkerClient } from "./layout-client";
 import { Legend } from "./legend";
+import { KeyHelp, listenForPageKeys } from "./page-keys";
 import { SearchBox } from "./search-box";
 import { measureSince, timed } from "./timing";
 import { TreeView } from "./tree-view";
@@ -98,6 +99,7 @@ export class App {
   private readonly exportButtons: HTMLButtonElement[];
   private readonly colourSelect: HTMLSelectElement;
   private readonly legend = new Legend();
+  private readonly keyHelp = new KeyHelp();
   private readonly divider: PaneDivider;
 
   private graphs: GraphEntry[] = [];
@@ -186,12 +188,20 @@ export class App {
       html(
         "div",
         { class: "mg-app" },
-        html("header", { class: "mg-toolbar" }, this.picker.element, this.search.element, colourControl, fitButton, ...this.exportButtons, this.status),
+        html("header", { class: "mg-toolbar" }, this.picker.element, this.search.element, colourControl, fitButton, ...this.exportButtons, this.keyHelp.button, this.status),
         this.alert.element,
         this.main,
         this.emptyState,
+        this.keyHelp.dialog,
       ),
     );
+    listenForPageKeys(document, this.keyHelp, {
+      focusSearch: () => this.search.focus(),
+      clearSearch: () => this.search.clear(),
+      fit: () => {
+        if (!this.fitButton.disabled) this.graphView.fit();
+      },
+    });
     window.addEventListener("hashchange", () => this.onHashChange());
   }
 
