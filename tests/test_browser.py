@@ -982,3 +982,43 @@ def test_page_keys_search_clear_fit_and_help(page, tensorboard):
     expect(help_dialog).to_have_count(0)
     assert page.evaluate("document.activeElement.hasAttribute('data-help')")
     assert_clean(page)
+
+
+def test_fit_enlarges_a_small_graph_within_its_cap(page, tensorboard):
+    """A few boxes are shown larger than natural size, at most 1.5x, and still all in the pane."""
+    open_entry(page, tensorboard, "demo_module", "addprint")
+    scale = view_scale(page)
+    assert 1 < scale <= 1.5 + 1e-9, scale
+    pane = page.locator(".mg-graph-pane").bounding_box()
+    for c in children(tensorboard, "demo_module", "addprint", ""):
+        assert inside(box(page, c["path"]), pane), c["path"]
+    # The Fit button gives the same view.
+    page.mouse.move(pane["x"] + pane["width"] / 2, pane["y"] + pane["height"] / 2)
+    page.mouse.wheel(0, 600)
+    wait_for(lambda: view_scale(page) < scale - 0.1, timeout=10, what="the wheel zoomed out")
+    page.get_by_role("button", name="Fit").click()
+    wait_for(lambda: abs(view_scale(page) - scale) < 1e-6, timeout=10, what="Fit enlarged the graph again")
+    assert_clean(page)
+
+
+def test_a_revealed_node_keeps_its_groups_header_in_view(page, tensorboard):
+    """In a short window, a search result deep in a tall group is shown with the caption of the group around it."""
+    run, tag = "nested_model", "model"
+    block = find_group(tensorboard, run, tag, "block_3")
+    page.set_viewport_size({"width": 1000, "height": 500})
+    open_entry(page, tensorboard, run, tag)
+    search = page.locator('input[type="search"]')
+    search.fill("block_3")
+    search.press("Enter")
+    expect(page.locator(sel("data-details-for", block))).to_be_visible(timeout=DRAW_TIMEOUT)
+    expect(node(page, block)).to_be_visible(timeout=DRAW_TIMEOUT)
+
+    def header_and_node_in_pane():
+        pane = page.locator(".mg-graph-pane").bounding_box()
+        group_header = node(page, block).evaluate(
+            """(el) => { const r = el.parentElement.closest('[data-path]').querySelector(':scope > .mg-header')
+                           .getBoundingClientRect(); return {x: r.x, y: r.y, width: r.width, height: r.height}; }""")
+        return inside(box(page, block), pane) and pane["y"] <= group_header["y"] <= pane["y"] + pane["height"] - group_header["height"]
+
+    wait_for(header_and_node_in_pane, timeout=10, what="the revealed node and its group's header in the pane")
+    assert_clean(page)
