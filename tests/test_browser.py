@@ -1022,3 +1022,26 @@ def test_a_revealed_node_keeps_its_groups_header_in_view(page, tensorboard):
 
     wait_for(header_and_node_in_pane, timeout=10, what="the revealed node and its group's header in the pane")
     assert_clean(page)
+
+
+def test_cut_names_show_in_full_in_tooltips(page, tensorboard):
+    """Tree rows and graph boxes whose names are cut short with an ellipsis carry the full name in a tooltip."""
+    open_entry(page, tensorboard, "resnet50_train_step", "train_step")
+    page.locator('[role="separator"]').focus()
+    page.keyboard.press("Home")  # the narrowest tree: long names are cut
+    cut = page.evaluate(
+        """() => {
+          const rows = [...document.querySelectorAll('.mg-tree-name')].filter(n => n.scrollWidth > n.clientWidth + 1)
+            .map(n => [n.textContent, n.closest('.mg-tree-row').title]);
+          const boxes = [...document.querySelectorAll('[data-path] text.mg-name')].filter(t => t.textContent.endsWith('…'))
+            .map(t => { const own = t.closest('[data-path]').querySelector(':scope > title');
+                        return [t.textContent.replace(/^▾ /, ''), own ? own.textContent : '']; });
+          return {rows, boxes};
+        }""")
+    assert cut["rows"], "no tree row is cut at the narrowest width"
+    assert cut["boxes"], "no box of the ResNet step has a cut name"
+    for name, title in cut["rows"]:
+        assert name in title.split("\n")[0], (name, title)
+    for text, title in cut["boxes"]:
+        assert text[:-1] in title and len(title.split("\n")[0]) >= len(text), (text, title)
+    assert_clean(page)

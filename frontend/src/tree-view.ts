@@ -89,7 +89,8 @@ export class TreeView {
     const params = paramsLabel(node.module);
     const repeat = node.repeat && html("span", { class: "mg-tree-repeat", title: repeatSentence(node.repeat) }, `×${node.repeat.count}`);
     if (repeat && node.repeat) repeat.style.setProperty("--accent", repeatColour(node.repeat.key));
-    const title = [node.path];
+    // The full name (a row cut short ends with an ellipsis), then the path when the name is not its last part.
+    const title = [node.path.slice(node.path.lastIndexOf("/") + 1) === node.label ? node.path : `${node.label}\n${node.path}`];
     if (node.module?.className) title.push(node.module.className);
     return html(
       "li",
