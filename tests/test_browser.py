@@ -943,3 +943,254 @@ def test_a_shared_variable_and_a_module_reached_twice_are_said(page, corpus_tb, 
     expect(row).to_contain_text("shared")
     expect(row).to_contain_text(f"[{variable['size']}]")
     assert_clean(page)
+
+
+# --- keys and room for names ------------------------------------------------------------------------
+def test_divider_resizes_the_tree_and_a_reload_keeps_it(page, tensorboard):
+    open_entry(page, tensorboard, "nested_model", "model")
+    tree = page.locator(".mg-tree-pane")
+    divider = page.locator('[role="separator"]')
+    expect(divider).to_have_attribute("aria-orientation", "vertical")
+    expect(divider).to_have_attribute("tabindex", "0")
+    start = tree.bounding_box()["width"]
+    assert abs(int(divider.get_attribute("aria-valuenow")) - start) <= 1
+    graph_start = page.locator(".mg-graph-pane").bounding_box()["width"]
+    # Dragged 150 px to the right: the tree widens by as much, the graph gives it up.
+    d = divider.bounding_box()
+    page.mouse.move(d["x"] + d["width"] / 2, d["y"] + d["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(d["x"] + d["width"] / 2 + 150, d["y"] + d["height"] / 2, steps=6)
+    page.mouse.up()
+    wide = tree.bounding_box()["width"]
+    assert abs(wide - (start + 150)) <= 2, (start, wide)
+    assert abs(int(divider.get_attribute("aria-valuenow")) - wide) <= 1
+    assert page.locator(".mg-graph-pane").bounding_box()["width"] < graph_start - 140
+    # A reload keeps the width.
+    page.reload()
+    expect(page.locator("[data-path]").first).to_be_visible(timeout=DRAW_TIMEOUT)
+    assert abs(tree.bounding_box()["width"] - wide) <= 1
+    # Keys: arrows step, Home and End go to the bounds; neither bound lets the graph or the tree vanish.
+    divider.focus()
+    page.keyboard.press("ArrowLeft")
+    assert abs(tree.bounding_box()["width"] - (wide - 16)) <= 1
+    page.keyboard.press("Home")
+    narrowest = tree.bounding_box()["width"]
+    assert 150 <= narrowest <= 200, narrowest
+    assert int(divider.get_attribute("aria-valuenow")) == int(divider.get_attribute("aria-valuemin"))
+    page.keyboard.press("End")
+    assert int(divider.get_attribute("aria-valuenow")) == int(divider.get_attribute("aria-valuemax"))
+    assert page.locator(".mg-graph-pane").bounding_box()["width"] >= 200
+    # Dragged far past the left edge: the narrowest width, no less.
+    d = divider.bounding_box()
+    page.mouse.move(d["x"] + d["width"] / 2, d["y"] + 100)
+    page.mouse.down()
+    page.mouse.move(-500, d["y"] + 100, steps=4)
+    page.mouse.up()
+    assert abs(tree.bounding_box()["width"] - narrowest) <= 1
+    page.reload()
+    expect(page.locator("[data-path]").first).to_be_visible(timeout=DRAW_TIMEOUT)
+    assert abs(tree.bounding_box()["width"] - narrowest) <= 1
+    assert_clean(page)
+
+
+def focused(page, attribute):
+    """The focused element's `attribute` (None when it has none)."""
+    return page.evaluate("(a) => document.activeElement && document.activeElement.getAttribute(a)", attribute)
+
+
+def view_scale(page):
+    """The zoom the graph is drawn at, from the viewport <g>'s transform."""
+    transform = page.locator(".mg-viewport").get_attribute("transform") or ""
+    match = re.search(r"scale\(([-\d.e]+)\)", transform)
+    return float(match.group(1)) if match else 1.0
+
+
+def tree_rows(page):
+    """The visible tree rows, in order: (path, name)."""
+    return page.locator('[role="tree"] [role="treeitem"]').evaluate_all(
+        "els => els.map(e => [e.dataset.treePath, e.querySelector(':scope > .mg-tree-row > .mg-tree-name').textContent])")
+
+
+def test_tree_keys_walk_open_close_and_find_rows(page, tensorboard):
+    """The WAI-ARIA tree pattern: Up/Down/Home/End move (the selection follows), Right opens then enters, Left
+    leaves then closes, typed characters move to the next row whose name starts with them; Tab reaches the graph."""
+    run, tag = "nested_model", "model"
+    model = next(c["path"] for c in children(tensorboard, run, tag, "") if c["kind"] != "op" and c["name"] == "model")
+    open_entry(page, tensorboard, run, tag)
+    tree = page.locator('[role="tree"]')
+    rows = tree_rows(page)
+    paths = [p for p, _ in rows]
+    assert len(paths) >= 3, rows
+    tree.locator('[role="treeitem"]').first.focus()
+    assert focused(page, "data-tree-path") == paths[0]
+    page.keyboard.press("ArrowDown")
+    assert focused(page, "data-tree-path") == paths[1]
+    expect(tree.locator(sel("data-tree-path", paths[1]))).to_have_attribute("aria-selected", "true")
+    expect(tree.locator(sel("data-tree-path", paths[1]))).to_have_attribute("tabindex", "0")
+    assert tree.locator('[tabindex="0"]').count() == 1  # roving tabindex
+    page.keyboard.press("End")
+    assert focused(page, "data-tree-path") == paths[-1]
+    page.keyboard.press("ArrowUp")
+    assert focused(page, "data-tree-path") == paths[-2]
+    page.keyboard.press("Home")
+    assert focused(page, "data-tree-path") == paths[0]
+
+    # Type-ahead: the last row's first character moves to the first row after the first that starts with it.
+    char = rows[-1][1][0].lower()
+    first = next(i for i in range(1, len(rows)) if rows[i][1].lower().startswith(char))
+    page.keyboard.press(char)
+    assert focused(page, "data-tree-path") == paths[first]
+    page.wait_for_timeout(800)  # a pause: the next character starts a new query
+    page.keyboard.press(char)
+    again = next(i for i in list(range(first + 1, len(rows))) + list(range(0, first + 1)) if rows[i][1].lower().startswith(char))
+    assert focused(page, "data-tree-path") == paths[again]
+    page.wait_for_timeout(800)
+    page.keyboard.type(rows[1][1][:3].lower())  # several characters typed quickly make one query
+    assert focused(page, "data-tree-path") == next(p for p, n in rows if n.lower().startswith(rows[1][1][:3].lower()))
+
+    # Right opens a closed group, then moves into it; Left moves out, then closes it.
+    item = tree.locator(sel("data-tree-path", model))
+    item.focus()
+    expect(item).to_have_attribute("aria-expanded", "false")
+    page.keyboard.press("ArrowRight")
+    expect(item).to_have_attribute("aria-expanded", "true", timeout=DRAW_TIMEOUT)
+    inner = item.locator('[role="group"] > [role="treeitem"]')
+    expect(inner.first).to_be_visible(timeout=DRAW_TIMEOUT)
+    expect(inner.first).to_have_attribute("aria-level", "2")
+    expect(node(page, model)).to_have_attribute("data-expanded", "true", timeout=DRAW_TIMEOUT)
+    wait_for(lambda: focused(page, "data-tree-path") == model, timeout=10, what="focus kept on the opened row")
+    page.keyboard.press("ArrowRight")
+    assert focused(page, "data-tree-path") == inner.first.get_attribute("data-tree-path")
+    page.keyboard.press("ArrowLeft")
+    assert focused(page, "data-tree-path") == model
+    page.keyboard.press("ArrowLeft")
+    expect(item).to_have_attribute("aria-expanded", "false", timeout=DRAW_TIMEOUT)
+    expect(item.locator('[role="treeitem"]')).to_have_count(0)
+    expect(node(page, model)).not_to_have_attribute("data-expanded", "true", timeout=DRAW_TIMEOUT)
+
+    # Tab leaves the tree for the divider, then the graph's boxes, which answer Enter.
+    page.keyboard.press("Tab")
+    assert focused(page, "role") == "separator"
+    page.keyboard.press("Tab")
+    graph_path = focused(page, "data-path")
+    assert graph_path is not None, "Tab from the tree did not reach a box of the graph"
+    assert_clean(page)
+
+
+def test_page_keys_search_clear_fit_and_help(page, tensorboard):
+    """/ focuses the search, Esc empties it, f fits the graph, ? (or the toolbar's button) opens the keys' help,
+    which Esc closes, giving focus back; typed into a field, the same characters are text."""
+    open_entry(page, tensorboard, "nested_model", "model")
+    search = page.locator('input[type="search"]')
+    page.keyboard.press("/")
+    assert focused(page, "type") == "search"
+    page.keyboard.type("block")
+    expect(page.locator('[role="listbox"] [data-match-path]').first).to_be_visible(timeout=DRAW_TIMEOUT)
+    page.keyboard.press("Escape")
+    expect(search).to_have_value("")
+    expect(page.locator('[role="listbox"]')).to_be_hidden()
+    # Keys typed into the search box are text, not the page's keys.
+    search.focus()
+    page.keyboard.type("f?")
+    expect(search).to_have_value("f?")
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    # Esc outside the box empties it too.
+    first_row = page.locator('[role="tree"] [role="treeitem"]').first
+    first_row.focus()
+    page.keyboard.press("Escape")
+    expect(search).to_have_value("")
+
+    # f fits again after a zoom.
+    fitted = view_scale(page)
+    pane = page.locator(".mg-graph-pane").bounding_box()
+    page.mouse.move(pane["x"] + pane["width"] / 2, pane["y"] + pane["height"] / 2)
+    page.mouse.wheel(0, -800)
+    wait_for(lambda: abs(view_scale(page) - fitted) > 0.1, timeout=10, what="the wheel zoomed the graph")
+    page.locator('button[data-export="svg"]').focus()
+    page.keyboard.press("f")
+    wait_for(lambda: abs(view_scale(page) - fitted) < 1e-6, timeout=10, what="f fit the graph again")
+
+    # ? opens the help: a dialog named for the keys, listing each page-wide key; Esc closes it, focus returns.
+    first_row.focus()
+    page.keyboard.press("?")
+    help_dialog = page.get_by_role("dialog", name="Keyboard keys")
+    expect(help_dialog).to_be_visible()
+    keys = help_dialog.locator("kbd").all_inner_texts()
+    for key in ["/", "Esc", "f", "?", "Home", "End", "Enter"]:
+        assert key in keys, (key, keys)
+    assert page.evaluate("document.querySelector('dialog[open]').contains(document.activeElement)")
+    page.keyboard.press("Escape")
+    expect(help_dialog).to_have_count(0)
+    assert focused(page, "data-tree-path") == first_row.get_attribute("data-tree-path")
+    # The toolbar's ? button opens it too; its close button closes it.
+    button = page.locator("button[data-help]")
+    button.click()
+    expect(help_dialog).to_be_visible()
+    expect(button).to_have_attribute("aria-expanded", "true")
+    help_dialog.get_by_role("button", name="Close").click()
+    expect(help_dialog).to_have_count(0)
+    assert page.evaluate("document.activeElement.hasAttribute('data-help')")
+    assert_clean(page)
+
+
+def test_fit_enlarges_a_small_graph_within_its_cap(page, tensorboard):
+    """A few boxes are shown larger than natural size, at most 1.5x, and still all in the pane."""
+    open_entry(page, tensorboard, "demo_module", "addprint")
+    scale = view_scale(page)
+    assert 1 < scale <= 1.5 + 1e-9, scale
+    pane = page.locator(".mg-graph-pane").bounding_box()
+    for c in children(tensorboard, "demo_module", "addprint", ""):
+        assert inside(box(page, c["path"]), pane), c["path"]
+    # The Fit button gives the same view.
+    page.mouse.move(pane["x"] + pane["width"] / 2, pane["y"] + pane["height"] / 2)
+    page.mouse.wheel(0, 600)
+    wait_for(lambda: view_scale(page) < scale - 0.1, timeout=10, what="the wheel zoomed out")
+    page.get_by_role("button", name="Fit").click()
+    wait_for(lambda: abs(view_scale(page) - scale) < 1e-6, timeout=10, what="Fit enlarged the graph again")
+    assert_clean(page)
+
+
+def test_a_revealed_node_keeps_its_groups_header_in_view(page, tensorboard):
+    """In a short window, a search result deep in a tall group is shown with the caption of the group around it."""
+    run, tag = "nested_model", "model"
+    block = find_group(tensorboard, run, tag, "block_3")
+    page.set_viewport_size({"width": 1000, "height": 500})
+    open_entry(page, tensorboard, run, tag)
+    search = page.locator('input[type="search"]')
+    search.fill("block_3")
+    search.press("Enter")
+    expect(page.locator(sel("data-details-for", block))).to_be_visible(timeout=DRAW_TIMEOUT)
+    expect(node(page, block)).to_be_visible(timeout=DRAW_TIMEOUT)
+
+    def header_and_node_in_pane():
+        pane = page.locator(".mg-graph-pane").bounding_box()
+        group_header = node(page, block).evaluate(
+            """(el) => { const r = el.parentElement.closest('[data-path]').querySelector(':scope > .mg-header')
+                           .getBoundingClientRect(); return {x: r.x, y: r.y, width: r.width, height: r.height}; }""")
+        return inside(box(page, block), pane) and pane["y"] <= group_header["y"] <= pane["y"] + pane["height"] - group_header["height"]
+
+    wait_for(header_and_node_in_pane, timeout=10, what="the revealed node and its group's header in the pane")
+    assert_clean(page)
+
+
+def test_cut_names_show_in_full_in_tooltips(page, tensorboard):
+    """Tree rows and graph boxes whose names are cut short with an ellipsis carry the full name in a tooltip."""
+    open_entry(page, tensorboard, "resnet50_train_step", "train_step")
+    page.locator('[role="separator"]').focus()
+    page.keyboard.press("Home")  # the narrowest tree: long names are cut
+    cut = page.evaluate(
+        """() => {
+          const rows = [...document.querySelectorAll('.mg-tree-name')].filter(n => n.scrollWidth > n.clientWidth + 1)
+            .map(n => [n.textContent, n.closest('.mg-tree-row').title]);
+          const boxes = [...document.querySelectorAll('[data-path] text.mg-name')].filter(t => t.textContent.endsWith('…'))
+            .map(t => { const own = t.closest('[data-path]').querySelector(':scope > title');
+                        return [t.textContent.replace(/^▾ /, ''), own ? own.textContent : '']; });
+          return {rows, boxes};
+        }""")
+    assert cut["rows"], "no tree row is cut at the narrowest width"
+    assert cut["boxes"], "no box of the ResNet step has a cut name"
+    for name, title in cut["rows"]:
+        assert name in title.split("\n")[0], (name, title)
+    for text, title in cut["boxes"]:
+        assert text[:-1] in title and len(title.split("\n")[0]) >= len(text), (text, title)
+    assert_clean(page)

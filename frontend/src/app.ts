@@ -4,6 +4,7 @@
 import { ApiError, type Api, type GraphRef } from "./api";
 import { COLOUR_BY_CHOICES, Colouring, costView, isColourBy, type ColourBy } from "./colour-by";
 import { DetailsPanel } from "./details-panel";
+import { PaneDivider } from "./divider";
 import { html } from "./dom";
 import { Explorer } from "./explorer";
 import { GraphPicker, graphToOpen } from "./graph-picker";
@@ -15,6 +16,7 @@ import { HierarchyStore } from "./hierarchy-store";
 import { composeScene, layoutVisibleTree, type GroupLayout } from "./layout";
 import { LayoutWorkerClient } from "./layout-client";
 import { Legend } from "./legend";
+import { KeyHelp, listenForPageKeys } from "./page-keys";
 import { SearchBox } from "./search-box";
 import { measureSince, timed } from "./timing";
 import { TreeView } from "./tree-view";
@@ -92,6 +94,8 @@ export class App {
   private readonly exportButtons: HTMLButtonElement[];
   private readonly colourSelect: HTMLSelectElement;
   private readonly legend = new Legend();
+  private readonly keyHelp = new KeyHelp();
+  private readonly divider: PaneDivider;
 
   private graphs: GraphEntry[] = [];
   private explorer: Explorer | undefined;
@@ -162,18 +166,37 @@ export class App {
     const colourControl = html("label", { class: "mg-colour-by" }, "Colour by ", this.colourSelect);
     this.graphView.element.append(this.legend.element);
     this.search.setEnabled(false);
-    this.main = html("main", { class: "mg-main" }, this.treeView.element, this.graphView.element, this.details.element);
+    this.divider = new PaneDivider(
+      this.treeView.element,
+      () => this.main.clientWidth - this.details.element.offsetWidth - this.divider.element.offsetWidth,
+    );
+    this.main = html(
+      "main",
+      { class: "mg-main" },
+      this.treeView.element,
+      this.divider.element,
+      this.graphView.element,
+      this.details.element,
+    );
     this.emptyState = html("section", { class: "mg-empty", hidden: true });
     container.append(
       html(
         "div",
         { class: "mg-app" },
-        html("header", { class: "mg-toolbar" }, this.picker.element, this.search.element, colourControl, fitButton, ...this.exportButtons, this.status),
+        html("header", { class: "mg-toolbar" }, this.picker.element, this.search.element, colourControl, fitButton, ...this.exportButtons, this.keyHelp.button, this.status),
         this.alert.element,
         this.main,
         this.emptyState,
+        this.keyHelp.dialog,
       ),
     );
+    listenForPageKeys(document, this.keyHelp, {
+      focusSearch: () => this.search.focus(),
+      clearSearch: () => this.search.clear(),
+      fit: () => {
+        if (!this.fitButton.disabled) this.graphView.fit();
+      },
+    });
     window.addEventListener("hashchange", () => this.onHashChange());
   }
 
@@ -197,6 +220,7 @@ export class App {
     }
     this.main.hidden = false;
     this.emptyState.hidden = true;
+    this.divider.refresh();
     this.fitButton.disabled = false;
     for (const button of this.exportButtons) button.disabled = false;
     let entry = this.findGraph(wanted);

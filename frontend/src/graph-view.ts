@@ -29,6 +29,14 @@ export const DRAW_ALL_UP_TO = 100;
 const DRAWN_MARGIN = 0.5;
 /** Below this zoom, names are too small to read. */
 const READABLE_SCALE = 0.6;
+/**
+ * Fit enlarges a small graph up to this zoom: names (12 px) then read at 18 px, a heading's size beside the
+ * page's 13 px text. Larger, a graph of three boxes would fill the pane with a few oversized words and stop
+ * looking like a diagram. A graph too large for the pane at 1x is shrunk just enough to fit (down to 0.02x).
+ */
+const FIT_MAX_SCALE = 1.5;
+/** How much of an enclosing group's header a revealed node keeps in view with it: enough for the caption's start. */
+const CAPTION_IN_VIEW_WIDTH = 200;
 /** Below this zoom, node captions are not drawn at all. */
 const FAR_SCALE = 0.3;
 const ARROW_ID = "mg-arrow";
@@ -118,7 +126,41 @@ interface DrawnNode {
   };
 }
 
-/** A rectangle in scene coordinates. */
+/** A box in scene coordinates, by its top-left corner and size. */
+interface Box {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+function union(a: Box, b: Box): Box {
+  const x = Math.min(a.x, b.x);
+  const y = Math.min(a.y, b.y);
+  return { x, y, width: Math.max(a.x + a.width, b.x + b.width) - x, height: Math.max(a.y + a.height, b.y + b.height) - y };
+}
+
+/** The expanded boxes around `target` (groups and chunks), innermost first. */
+function enclosingGroups(scene: Scene, target: PlacedNode): PlacedNode[] {
+  const find = (nodes: readonly PlacedNode[], around: PlacedNode[]): PlacedNode[] | undefined => {
+    for (const placed of nodes) {
+      if (placed === target) return around;
+      // (only a box that holds the target can enclose it)
+      const holds = contains(
+        { x0: placed.x - 1, y0: placed.y - 1, x1: placed.x + placed.width + 1, y1: placed.y + placed.height + 1 },
+        { x0: target.x, y0: target.y, x1: target.x + target.width, y1: target.y + target.height },
+      );
+      if (holds && placed.children.length > 0) {
+        const found = find(placed.children, [placed, ...around]);
+        if (found) return found;
+      }
+    }
+    return undefined;
+  };
+  return find(scene.nodes, []) ?? [];
+}
+
+/** A rectangle in scene coordinates, by its edges. */
 interface Area {
   x0: number;
   y0: number;
@@ -635,10 +677,10 @@ export class GraphView {
     if (this.fitted) this.fit();
   }
 
-  /** Zooms so that the whole scene fits, at most at natural size. */
+  /** Zooms so that the whole scene fits, a small one enlarged up to FIT_MAX_SCALE. */
   fit(): void {
     if (!this.scene) return;
-    this.zoomToBox({ x: 0, y: 0, width: this.scene.width, height: this.scene.height }, 1, 0.02);
+    this.zoomToBox({ x: 0, y: 0, width: this.scene.width, height: this.scene.height }, FIT_MAX_SCALE, 0.02);
     this.fitted = true;
   }
 
@@ -656,23 +698,46 @@ export class GraphView {
 
   /**
    * Pans (and zooms out if needed) so that the node at `path` is in view; does nothing if it already is.
-   * `readable` also zooms in to natural size when the view is zoomed far out (a search result).
+   * `readable` (a search result, a link followed) also zooms in to natural size when the view is zoomed far out,
+   * and keeps the headers of the groups around the node in view with it, innermost first, as far as they fit.
    */
   ensureVisible(path: string, readable = false): void {
-    const placed = this.scene?.byPath.get(path);
-    if (!placed) return;
+    const scene = this.scene;
+    const placed = scene?.byPath.get(path);
+    if (!scene || !placed) return;
     const { width: viewWidth, height: viewHeight } = this.freeSize();
     const t = zoomTransform(this.element);
-    if (readable && t.k < READABLE_SCALE) {
-      this.zoomToBox(placed, 1, READABLE_SCALE);
-      return;
+    const zoomIn = readable && t.k < READABLE_SCALE;
+    const [maxScale, minScale] = zoomIn ? [1, READABLE_SCALE] : [t.k, Math.min(t.k, READABLE_SCALE)];
+    const wanted = readable ? this.withHeaders(scene, placed, minScale) : placed;
+    const left = t.applyX(wanted.x);
+    const top = t.applyY(wanted.y);
+    const right = t.applyX(wanted.x + wanted.width);
+    const bottom = t.applyY(wanted.y + wanted.height);
+    if (!zoomIn && left >= 0 && top >= 0 && right <= viewWidth && bottom <= viewHeight) return;
+    this.zoomToBox(wanted, maxScale, minScale);
+  }
+
+  /**
+   * `placed`'s box grown to take in the headers of the groups around it, innermost first, while the whole still
+   * fits the view at `scale`: each group's caption (its top-left part), or else its top edge above the node.
+   */
+  private withHeaders(scene: Scene, placed: PlacedNode, scale: number): Box {
+    const { width, height } = this.freeSize();
+    const fits = (box: Box) =>
+      box.width * scale <= width - 2 * VIEW_MARGIN && box.height * scale <= height - 2 * VIEW_MARGIN;
+    let box: Box = { x: placed.x, y: placed.y, width: placed.width, height: placed.height };
+    for (const group of enclosingGroups(scene, placed)) {
+      const caption = union(box, { x: group.x, y: group.y, width: Math.min(group.width, CAPTION_IN_VIEW_WIDTH), height: GROUP_HEADER_HEIGHT });
+      if (fits(caption)) {
+        box = caption;
+        continue;
+      }
+      const edge = union(box, { x: box.x, y: group.y, width: box.width, height: GROUP_HEADER_HEIGHT });
+      if (fits(edge)) box = edge;
+      break;
     }
-    const left = t.applyX(placed.x);
-    const top = t.applyY(placed.y);
-    const right = t.applyX(placed.x + placed.width);
-    const bottom = t.applyY(placed.y + placed.height);
-    if (left >= 0 && top >= 0 && right <= viewWidth && bottom <= viewHeight) return;
-    this.zoomToBox(placed, t.k, Math.min(t.k, READABLE_SCALE));
+    return box;
   }
 
   private viewSize(): { width: number; height: number } {
@@ -691,7 +756,7 @@ export class GraphView {
    * Shows `box` at the largest scale up to `maxScale` at which it fits, but never below `minScale`: a box
    * too large to fit readably is shown from its top-left part (its header and first children) instead.
    */
-  private zoomToBox(box: { x: number; y: number; width: number; height: number }, maxScale: number, minScale: number) {
+  private zoomToBox(box: Box, maxScale: number, minScale: number) {
     const { width, height } = this.freeSize();
     const fitScale = Math.min(
       (width - 2 * VIEW_MARGIN) / Math.max(box.width, 1),

@@ -47,7 +47,7 @@ export class SearchBox {
         event.preventDefault();
         void this.revealFirstMatch();
       } else if (event.key === "Escape") {
-        this.hideResults();
+        this.clear();
       } else if (event.key === "ArrowDown") {
         event.preventDefault();
         this.options()[0]?.focus();
@@ -92,6 +92,21 @@ export class SearchBox {
     this.input.disabled = !enabled;
     this.regex.disabled = !enabled;
     if (!enabled) this.hideResults();
+  }
+
+  /** Puts the cursor in the search box, its text selected (so that typing replaces it). */
+  focus(): void {
+    if (this.input.disabled) return;
+    this.input.focus();
+    this.input.select();
+  }
+
+  /** Empties the search box and closes its list of matches. */
+  clear(): void {
+    clearTimeout(this.timer);
+    this.queryNumber++;
+    this.input.value = "";
+    this.hideResults();
   }
 
   private scheduleSearch(): void {

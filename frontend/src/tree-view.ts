@@ -5,6 +5,7 @@ import { Colouring, formatMeasure, isMeasure, shortDevice } from "./colour-by";
 import { html, syncChildren } from "./dom";
 import { formatCount, groupKindLabel, repeatBadge, repeatMeaning } from "./labels";
 import { paramsLabel, repeatColour } from "./module-info";
+import { extendQuery, typeAheadMatch, type TypedQuery } from "./type-ahead";
 import type { VisibleNode } from "./visible";
 
 export interface TreeViewHandlers {
@@ -26,6 +27,8 @@ export class TreeView {
   private colouring = new Colouring("structure", undefined);
   /** What each drawn item's colour swatch and value were last set from. */
   private readonly paintKeys = new WeakMap<HTMLLIElement, string>();
+  /** What was typed for type-ahead, and when. */
+  private typed: TypedQuery | undefined;
 
   constructor(private readonly handlers: TreeViewHandlers) {
     this.tree = html("ul", { class: "mg-tree", role: "tree", "aria-label": "Modules" });
@@ -86,7 +89,8 @@ export class TreeView {
     const params = paramsLabel(node.module);
     const repeat = node.repeat && html("span", { class: "mg-tree-repeat", title: repeatMeaning(node) }, repeatBadge(node));
     if (repeat && node.repeat) repeat.style.setProperty("--accent", repeatColour(node.repeat.key));
-    const title = [node.path];
+    // The full name (a row cut short ends with an ellipsis), then the path when the name is not its last part.
+    const title = [node.path.slice(node.path.lastIndexOf("/") + 1) === node.label ? node.path : `${node.label}\n${node.path}`];
     if (node.module?.className) title.push(node.module.className);
     return html(
       "li",
@@ -193,6 +197,12 @@ export class TreeView {
     this.item(path)?.focus({ preventScroll: true });
   }
 
+  /** A character typed for type-ahead: not a page-wide key (/ and ?, see page-keys.ts), not with a modifier. */
+  private static isTypeAhead(event: KeyboardEvent): boolean {
+    return event.key.length === 1 && event.key.trim() !== "" && !"/?".includes(event.key) &&
+      !event.ctrlKey && !event.metaKey && !event.altKey;
+  }
+
   /** Keyboard use of the tree, as in the WAI-ARIA tree pattern; selection follows focus. */
   private onKey(event: KeyboardEvent): void {
     const item = this.itemOf(event.target);
@@ -234,8 +244,13 @@ export class TreeView {
         if (expanded === "true") this.handlers.onToggle(path);
         else move(item.parentElement?.closest<HTMLLIElement>("li[data-tree-path]"));
         break;
-      default:
-        return;
+      default: {
+        if (!TreeView.isTypeAhead(event)) return;
+        this.typed = extendQuery(this.typed, event.key, event.timeStamp);
+        const names = visibleItems.map((row) => row.querySelector(":scope > .mg-tree-row > .mg-tree-name")?.textContent ?? "");
+        const match = typeAheadMatch(names, index, this.typed.text);
+        if (match !== undefined && match !== index) move(visibleItems[match]);
+      }
     }
     event.preventDefault();
   }
