@@ -127,7 +127,9 @@ def test_the_plugin_parses_a_graph_once_for_many_requests(hostile_logdir, monkey
 
     results, errors = run_together(THREADS, ask)
     assert not errors, errors[:3]
-    assert sorted(builds) == sorted((run, hostile.SYNTHETIC_TAG) for run in runs)
+    asked = sorted((run, hostile.SYNTHETIC_TAG) for run in runs)
+    # (the plugin's start-up head start may parse other graphs of the logdir meanwhile: counted apart)
+    assert sorted(b for b in builds if b in asked) == asked
     answers = {}
     for route, run, status, body in results:
         assert status == 200, body[:300]

@@ -3,10 +3,16 @@
 
 import { UNKNOWN_REASONS, formatMeasure, formatShare, type CostView, type Measure } from "./colour-by";
 import { html, pathText } from "./dom";
-import { formatCount, formatNumber } from "./labels";
+import { displayName, formatCount, formatNumber } from "./labels";
 import { comparedClause, foldSentence, moduleInfoOf, type ModuleInfo, type ModuleVariable } from "./module-info";
 import type { CapturedVariable, Endpoint, NodeDetails, RepeatMark } from "./types";
-import { childPath, type VisibleNode } from "./visible";
+import { childPath, realGroupOf, type VisibleNode } from "./visible";
+
+/** The name of the real group a child group shows children of ("resnet50" for `resnet50/[conv2]`; "the graph"). */
+function realGroupName(path: string): string {
+  const real = realGroupOf(path);
+  return real === "" ? "the graph" : real.slice(real.lastIndexOf("/") + 1);
+}
 
 /** Long lists (a group's inputs can number thousands) are cut here, with a line saying how many more. */
 const MAX_ROWS = 200;
@@ -55,7 +61,8 @@ export class DetailsPanel {
       this.facts([
         ["Kind", kind],
         ["Shown as", html("span", { class: "mg-path" }, ...pathText(group.path))],
-        ["Children", String(group.childCount)],
+        ["Holds", `${formatNumber(group.memberCount ?? group.childCount)} children of ${realGroupName(group.path)}` +
+          (group.childCount === group.memberCount ? "" : `, shown as ${group.childCount}`)],
         ["Class", group.foldClass],
         ["Ops", formatCount(group.numOps, "op")],
       ]),
@@ -76,6 +83,7 @@ export class DetailsPanel {
     const captured = details.captured_variables ?? [];
     const facts: [string, Cell | undefined][] = [
       ["Path", html("span", { class: "mg-path" }, ...pathText(details.path))],
+      ["Name in the graph", displayName(details) === details.name ? undefined : details.name],
       ["Kind", details.kind],
       ...this.moduleFacts(details.path, module, repeat),
       ["Role", details.role],
@@ -90,7 +98,7 @@ export class DetailsPanel {
       html(
         "h2",
         {},
-        details.name,
+        displayName(details),
         module?.frozen && html("span", { class: "mg-frozen-badge", title: "frozen: no trainable parameters" }, "❄ frozen"),
       ),
       this.facts(facts),

@@ -28,13 +28,50 @@ export function formatCount(count: number, unit: string): string {
   return `${formatNumber(count)} ${unit}${count === 1 ? "" : "s"}`;
 }
 
-/** The page's words for the ways it shows children together (visible.ts ShowingKind). */
-const SHOWING_LABELS: Record<string, string> = { chunk: "part", prefix: "by name", fold: "alike" };
+/** The page's words for the ways it shows children together (visible.ts ShowingKind) and for group roles. */
+const KIND_WORDS: Record<string, string> = {
+  chunk: "part",
+  prefix: "by name",
+  fold: "alike",
+  control_flow: "control flow",
+  eager_ops: "eager ops",
+  loose_ops: "ops outside modules",
+};
+
+/** What the plugin's own groups are called on the page (the graph's name for them is in the details). */
+const OWN_GROUP_NAMES: Record<string, string> = {
+  inputs: "Inputs",
+  outputs: "Outputs",
+  functions: "Other functions",
+  eager_ops: "Eager ops",
+  loose_ops: "Ops outside modules",
+};
+
+/**
+ * A node's name as the page shows it: the plugin's own groups in words ("Inputs", "Other functions"), a series
+ * as its ops' name and count ("AddN ×122" for `AddN[0-121]`); every other node by its name in the graph.
+ */
+export function displayName(node: { name: string; role?: string; num_children?: number }): string {
+  const own = node.role === undefined ? undefined : OWN_GROUP_NAMES[node.role];
+  if (own) return own;
+  if (node.role === "series") {
+    const series = /^(.+)\[(\d+)-(\d+)\]$/.exec(node.name);
+    if (series) return `${series[1]} ×${node.num_children ?? Number(series[3]) - Number(series[2]) + 1}`;
+  }
+  return node.name;
+}
+
+/** The plugin's own groups and series say what they are in their name ("Inputs", "AddN ×122"): no caption
+ * repeats it. */
+export function namedByRole(node: { role?: string }): boolean {
+  return node.role !== undefined && (node.role in OWN_GROUP_NAMES || node.role === "series");
+}
 
 /** What kind of thing a node is, as shown under its name ("module", "series", "part"...). */
 export function kindLabel(node: Pick<VisibleNode, "kind" | "role">): string {
   if (node.kind === "op") return node.role === "variable" ? "variable" : "op";
-  return node.role ?? SHOWING_LABELS[node.kind] ?? node.kind;
+  const kind = node.role ?? node.kind;
+  return KIND_WORDS[kind] ?? kind;
 }
 
 /** What a group is: its class when the graph records it ("Dense"), else its kind or role. */
@@ -50,9 +87,10 @@ export function groupKindLabel(node: Pick<VisibleNode, "kind" | "role" | "module
 export function detailLine(node: VisibleNode): string {
   if (node.kind === "op") return node.role === "variable" ? `variable · ${node.op ?? ""}` : (node.op ?? "op");
   if (node.kind === "fold") return `${node.childCount} × ${node.foldClass ?? "module"} · ${formatCount(node.numOps, "op")}`;
-  if (node.kind === "prefix") return `${node.childCount} named ${node.prefix ?? ""}… · ${formatCount(node.numOps, "op")}`;
-  if (node.kind === "chunk") return `part · ${node.childCount} · ${formatCount(node.numOps, "op")}`;
-  const parts = [groupKindLabel(node)];
+  const members = node.memberCount ?? node.childCount;
+  if (node.kind === "prefix") return `${members} named ${node.prefix ?? ""}… · ${formatCount(node.numOps, "op")}`;
+  if (node.kind === "chunk") return `part · ${members} · ${formatCount(node.numOps, "op")}`;
+  const parts = namedByRole(node) ? [] : [groupKindLabel(node)];
   const params = paramsLabel(node.module);
   if (params !== undefined) parts.push(params);
   if (node.numOps > 0 || node.module?.shortClass === undefined) parts.push(formatCount(node.numOps, "op"));
@@ -65,8 +103,8 @@ export function shapeOf(node: Pick<VisibleNode, "kind" | "role">): string {
 }
 
 /** A repeat badge's text, a count rather than an alarm: a fold holds "×48"; a module is one of "3 alike". */
-export function repeatBadge(node: Pick<VisibleNode, "kind" | "repeat">): string | undefined {
-  if (!node.repeat) return undefined;
+export function repeatBadge(node: Pick<VisibleNode, "kind" | "repeat" | "inFold">): string | undefined {
+  if (!node.repeat || node.inFold) return undefined;
   return node.kind === "fold" ? `×${node.repeat.count}` : `${node.repeat.count} alike`;
 }
 

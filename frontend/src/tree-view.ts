@@ -3,7 +3,7 @@
 
 import { Colouring, formatMeasure, isMeasure, shortDevice } from "./colour-by";
 import { html, syncChildren } from "./dom";
-import { formatCount, groupKindLabel, repeatBadge, repeatMeaning } from "./labels";
+import { formatCount, groupKindLabel, namedByRole, repeatBadge, repeatMeaning } from "./labels";
 import { paramsLabel, repeatColour } from "./module-info";
 import { extendQuery, typeAheadMatch, type TypedQuery } from "./type-ahead";
 import type { VisibleNode } from "./visible";
@@ -87,7 +87,8 @@ export class TreeView {
   private createItem(node: VisibleNode, level: number): HTMLLIElement {
     const frozen = node.module?.frozen === true;
     const params = paramsLabel(node.module);
-    const repeat = node.repeat && html("span", { class: "mg-tree-repeat", title: repeatMeaning(node) }, repeatBadge(node));
+    const badge = repeatBadge(node);
+    const repeat = badge !== undefined && html("span", { class: "mg-tree-repeat", title: repeatMeaning(node) ?? "" }, badge);
     if (repeat && node.repeat) repeat.style.setProperty("--accent", repeatColour(node.repeat.key));
     // The full name (a row cut short ends with an ellipsis), then the path when the name is not its last part.
     const title = [node.path.slice(node.path.lastIndexOf("/") + 1) === node.label ? node.path : `${node.label}\n${node.path}`];
@@ -114,7 +115,7 @@ export class TreeView {
           "span",
           { class: "mg-tree-info" },
           repeat,
-          html("span", { class: "mg-tree-kind" }, node.kind === "op" ? (node.op ?? "op") : groupKindLabel(node)),
+          html("span", { class: "mg-tree-kind" }, node.kind === "op" ? (node.op ?? "op") : namedByRole(node) ? "" : groupKindLabel(node)),
           params !== undefined && html("span", { class: "mg-tree-params" }, params),
           html("span", { class: "mg-tree-cost" }),
           node.kind !== "op" &&

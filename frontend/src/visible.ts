@@ -2,6 +2,7 @@
 // Pure functions, shared by the graph and the tree so that both always show the same thing.
 
 import { costsOf, sumCosts, type NodeCosts } from "./colour-by";
+import { displayName } from "./labels";
 import { moduleInfoOf, repeatOf, type ModuleInfo } from "./module-info";
 import type { HierarchyEdge, HierarchyNode, NodeKind, RepeatMark } from "./types";
 
@@ -33,6 +34,8 @@ export interface VisibleNode {
   module?: ModuleInfo;
   /** A module among siblings of the same structure; a fold: the mark its members share. */
   repeat?: RepeatMark;
+  /** A member of an open fold: the fold shows the count, its members show none. */
+  inFold?: boolean;
   /** A prefix group: the prefix its members' names share ("conv2_"). */
   prefix?: string;
   /** A fold: its members' class, when the graph records it ("Block"). */
@@ -40,8 +43,10 @@ export interface VisibleNode {
   /** Parameters, FLOPs, time and devices, where the answers give them. */
   costs?: NodeCosts;
   numOps: number;
-  /** How many children the node has, drawn or not. */
+  /** How many children the node has, drawn or not (a child group: the items it shows when opened). */
   childCount: number;
+  /** A child group: how many of the real group's children it holds, in nested child groups too. */
+  memberCount?: number;
   expandable: boolean;
   /** True when the node's children are drawn inside it. */
   expanded: boolean;
@@ -262,7 +267,7 @@ export function buildVisibleTree(
   function fromHierarchy(node: HierarchyNode): VisibleNode {
     const visible: VisibleNode = {
       path: node.path,
-      label: node.name,
+      label: displayName(node),
       kind: node.kind,
       numOps: node.num_ops,
       childCount: node.num_children ?? node.children?.length ?? 0,
@@ -290,6 +295,7 @@ export function buildVisibleTree(
       kind: group.kind,
       numOps: group.members.reduce((sum, member) => sum + member.num_ops, 0),
       childCount: group.items.length,
+      memberCount: group.members.length,
       costs: sumCosts(group.members.map(costsOf)),
       expandable: true,
       expanded: expanded.has(group.path),
@@ -303,7 +309,10 @@ export function buildVisibleTree(
       const shortClass = moduleInfoOf(first)?.shortClass;
       if (shortClass) visible.foldClass = shortClass;
     }
-    if (visible.expanded) showItems(visible, group.items, edgesAmong(groupEdges, group.members), groupEdges);
+    if (visible.expanded) {
+      showItems(visible, group.items, edgesAmong(groupEdges, group.members), groupEdges);
+      if (group.kind === "fold") for (const member of visible.children) member.inFold = true;
+    }
     return visible;
   }
 

@@ -15,6 +15,7 @@ import {
   type ChildItem,
 } from "../src/visible";
 import { buildDemoGraph } from "./fake-graph";
+import { detailLine, displayName, formatCount } from "../src/labels";
 
 function edge(from: string, to: string, count = 1, extra: Partial<HierarchyEdge> = {}): HierarchyEdge {
   return { from, to, count, dtypes: ["float32"], shapes: ["[8]"], control: false, ...extra };
@@ -245,4 +246,21 @@ test("a large group shows chunks with aggregated edges, and an expanded chunk it
   assert.equal(chunk.children.length, CHUNK_SIZE);
   assert.equal(chunk.children[0]!.path, "wide/add_100");
   assert.equal(chunk.edges.length, 99, "the chain's edges inside the chunk");
+});
+
+test("the plugin's own groups are named in words and a series by its ops and count; no caption repeats a role", () => {
+  const root = buildDemoGraph().hierarchy("", 1);
+  const visible = buildVisibleTree(root, new Set(), () => undefined);
+  const byPath = new Map(visible.children.map((node) => [node.path, node]));
+  assert.equal(byPath.get("inputs")!.label, "Inputs");
+  assert.equal(byPath.get("outputs")!.label, "Outputs");
+  const series = byPath.get("AddN[0-3]")!;
+  assert.equal(series.label, "AddN ×4");
+  assert.equal(detailLine(series), "4 ops");
+  assert.equal(detailLine(byPath.get("inputs")!), formatCount(byPath.get("inputs")!.numOps, "op"));
+  assert.equal(detailLine(byPath.get("gate")!), `control flow · ${byPath.get("gate")!.numOps} ops`);
+  assert.equal(byPath.get("encoder")!.label, "encoder"); // (a module keeps its name)
+  assert.equal(displayName({ name: "other_functions", role: "functions" }), "Other functions");
+  assert.equal(displayName({ name: "ops_outside_scopes", role: "loose_ops" }), "Ops outside modules");
+  assert.equal(displayName({ name: "AddN[0-121]", role: "series", num_children: 122 }), "AddN ×122");
 });
