@@ -28,7 +28,7 @@ help:
 	@echo "make venv      .venv with requirements-dev.txt, requirements-libs.txt (--no-deps) and this package (editable)"
 	@echo "make chromium  install Debian's chromium when $(CHROMIUM) is missing"
 	@echo "make frontend  npm ci (when the lock file changed) and npm run build"
-	@echo "make bench     issue 3 benchmark: Modules tab vs Graphs dashboard on big graphs (BENCH_RUNS=1 for a quick run)"
+	@echo "make bench     the benchmark: Modules tab vs Graphs dashboard on big graphs (BENCH_RUNS=1 for a quick run)"
 
 # --- Python -------------------------------------------------------------------
 venv: $(VENV_STAMP)
@@ -83,7 +83,7 @@ test-frontend: frontend-deps
 test-python: venv chromium
 	$(VPY) -m pytest tests $(PYTEST_ARGS)
 
-# --- Benchmark (issue 3) -------------------------------------------------------
+# --- Benchmark ---------------------------------------------------------------
 # Writes its graphs once into .cache/bench/ (git-ignored), then measures; see benchmarks/bench.py for
 # BENCH_RUNS, BENCH_WARM, BENCH_GRAPHS, BENCH_RESULTS, BENCH_STRICT.
 bench: venv chromium

@@ -1,4 +1,4 @@
-"""`make bench`: how fast the Modules tab shows big graphs, beside TensorBoard's own Graphs dashboard (issue 3).
+"""`make bench`: how fast the Modules tab shows big graphs, beside TensorBoard's own Graphs dashboard.
 
     python benchmarks/bench.py              (BENCH_RUNS=1 for a quick run; see --help)
 
@@ -13,7 +13,7 @@
      server B  one cold `hierarchy` request from Python (the first request: parsing included), its bytes
 3. One tensorboard over all the runs: every graph's hierarchy and largest expansion through the API, then the
    resident memory of the process and its children.
-4. Prints a Markdown table of medians, marks each target of issue 3 met or not, writes benchmarks/results.md.
+4. Prints a Markdown table of medians, marks each target met or not, writes benchmarks/results.md.
 
 Environment: BENCH_RUNS (rounds, default 3), BENCH_WARM (warm first views per round, default 1),
 BENCH_GRAPHS (comma-separated subset), BENCH_CACHE (default .cache/bench), BENCH_RESULTS (default
@@ -71,7 +71,7 @@ PAGE_TIMEOUT = 180
 EXPAND_TIMEOUT = 60
 GRAPHS_TOOL_TIMEOUT = 420
 
-# Targets of issue 3.
+# The targets.
 TARGET_RATIO = 2.0
 TARGET_ADDED_S = 0.5
 TARGET_COLD_200K_S = 2.0
@@ -453,11 +453,30 @@ def measure_graph(name: str, logdir: Path, rounds: int, warm_views: int, browser
     return info
 
 
+# The drawn, closed child groups (folds of repeats, groups by name, parts: visible.ts) directly under a group.
+CLOSED_CHILD_GROUPS = """(parent) => [...document.querySelectorAll('svg.mg-graph [data-path]')]
+  .map((e) => e.getAttribute('data-path'))
+  .filter((p) => p.startsWith(parent ? parent + '/[' : '[') && p.endsWith(']') && !p.slice(parent.length + 1).includes('/')
+    && document.querySelector('[data-path="' + CSS.escape(p) + '"]').getAttribute('data-expanded') !== 'true')"""
+
+
+def open_child_groups_holding(frame, path: str) -> None:
+    """Opens the page's child groups under `path`'s parent (the fold of the synthetic graph's 48 blocks) until
+    `path` itself is drawn: setting up a measure, not part of it."""
+    parent = path.rsplit("/", 1)[0] if "/" in path else ""
+    drawn = lambda: frame.query_selector(f'[data-path="{path}"]') is not None  # noqa: E731
+    for candidate in [] if drawn() else frame.evaluate(CLOSED_CHILD_GROUPS, parent):
+        Browser.expand(frame, candidate, False)
+        if drawn():
+            return
+
+
 def reveal_and_expand(tb, frame, run, tag, deep, already_expanded) -> float:
     """Expands the deep module's ancestors one by one (double-clicks), then times its own expansion (ms)."""
     for ancestor in deep["ancestors"]:
         if ancestor == already_expanded:
             continue
+        open_child_groups_holding(frame, ancestor)
         Browser.expand(frame, ancestor, has_edges(tb, run, tag, ancestor))
     result = Browser.expand(frame, deep["path"], has_edges(tb, run, tag, deep["path"]))
     log(f"  expand {deep['path']} ({deep['num_ops']} ops, five levels down): {result['ms']:.0f} ms, "
@@ -648,7 +667,7 @@ def render_table(results: dict, memory, targets, meta) -> str:
     if memory and memory.get("steps"):
         out += ("\nResident memory as the graphs are opened one after the other: "
                 + ", ".join(f"{run} {fmt_bytes(rss)}" for run, rss in memory["steps"]) + ".\n")
-    out += "\n| target (issue 3) | measured | |\n|---|---|---|\n"
+    out += "\n| target | measured | |\n|---|---|---|\n"
     for target, detail, ok in targets:
         out += f"| {target} | {detail} | {mark(ok)} |\n"
     return out
@@ -820,7 +839,7 @@ def write_results(path: Path, table: str, results: dict, memory, meta: dict, arg
         parts = [f"{k} " + ", ".join(f"{x:.3f}" for x in v) for k, v in s.items() if v]
         samples.append(f"- {n} ({r['run']}/{r['tag']}, {r['source']}, {r['top_level']} top-level nodes; load "
                        f"{r['load']:.1f} when it started): " + "; ".join(parts))
-    body = f"""# Benchmark: the Modules tab on big graphs (issue 3)
+    body = f"""# Benchmark: the Modules tab on big graphs
 
 Last run: {meta['date']}, `{meta['command']}` (medians of {args.runs} round(s); {args.warm} warm first view(s) per
 round), measured in {meta['measure_s'] / 60:.1f} min.

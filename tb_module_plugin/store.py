@@ -3,6 +3,7 @@ cache bounded in bytes, the graph the tab opens first chosen and built ahead whi
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
@@ -11,6 +12,8 @@ from tensorboard import context
 from . import first_view, profiles, sources
 from .cache import DEFAULT_MAX_BYTES, HierarchyCache, release_freed_memory
 from .graph import GraphError
+
+log = logging.getLogger(__name__)
 
 PREPARE_WAIT_SECONDS = 600  # how long to wait for the logdir's first graph after start-up
 PREPARE_POLL_SECONDS = 0.25  # how often to look for it meanwhile (a listing costs milliseconds)
@@ -58,6 +61,9 @@ class GraphStore:
             return first_view.Readability.of(e)
         except sources.RecordNotFound:  # gone, or not read yet: neither readable nor not
             return None
+        except Exception as e:  # noqa: BLE001 - one graph the engine cannot build must not fail the listing
+            log.exception("Modules tab: building %s/%s for the first view failed", record.run, record.tag)
+            return first_view.Readability.of(GraphError(f"This graph could not be read ({type(e).__name__})."))
 
     def _is_parsed(self, ctx, eid: str, record) -> bool:
         try:

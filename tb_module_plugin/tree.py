@@ -194,14 +194,16 @@ class Hierarchy:
                        tuple(sorted((k, v) for k, v in facts.get("attrs", {}).items() if k != "name")))
                 # (a Keras callback's layer records no weights; a trace's captured variables no shapes)
                 if "variables" in facts:  # (its own are recorded: what its sub-modules hold may not be)
-                    unknown = any(c.structure in self._unknown_shapes for c in current.children.values()
-                                  if c.children is not None)
+                    unknown = any(not isinstance(v.get("shape"), list) or None in v["shape"]
+                                  for v in facts["variables"]) or any(
+                        c.structure in self._unknown_shapes for c in current.children.values() if c.children is not None)
                 else:
                     unknown = any(s in self._unknown_shapes for s in structures) or (
                         not self.op_graph and not structures)
-            number = current.structure = self._interned.setdefault(key, next(self._numbers))
-            if unknown:
+            number = self._interned.setdefault(key, next(self._numbers))
+            if unknown:  # (before the number is set: a parent numbered meanwhile by another thread must see it)
                 self._unknown_shapes.add(number)
+            current.structure = number
         return node.structure
 
     def shapes_known(self, node) -> bool:

@@ -844,6 +844,26 @@ def test_resnet50_layers_show_as_prefix_groups_by_their_names(page, corpus_tb, t
     assert_clean(page)
 
 
+def test_an_address_with_groups_by_name_opens_them_and_selects_one(page, corpus_tb, truth):
+    """An address naming groups by name, nested (`[conv2]/[conv2_block1]`), as expanded and another as selected
+    opens that view: the groups open, the selected one in the details; and the page writes the same back."""
+    entry = truth["keras3_resnet50_trace"]
+    model = next(c for c in support_tree(corpus_tb, entry)["children"] if c.get("num_children", 0) > 150)["path"]
+    stage, block, selected = f"{model}/[conv2]", f"{model}/[conv2]/[conv2_block1]", f"{model}/[conv2]/[conv2_block2]"
+    params = [("run", entry["run"]), ("tag", entry["tag"]), ("expanded", model), ("expanded", stage),
+              ("expanded", block), ("selected", selected)]
+    url = f"{corpus_tb.url}/data/plugin_entry.html?name={PLUGIN_NAME}#" + urllib.parse.urlencode(
+        params, quote_via=urllib.parse.quote)
+    page.goto(url)
+    for path in (model, stage, block):
+        expect(node(page, path)).to_have_attribute("data-expanded", "true", timeout=DRAW_TIMEOUT)
+    expect(page.locator(sel("data-details-for", selected))).to_be_visible(timeout=DRAW_TIMEOUT)
+    expect(page.locator(sel("data-tree-path", selected))).to_have_attribute("aria-selected", "true")
+    wait_for(lambda: page.evaluate("() => location.hash") == "#" + urllib.parse.urlencode(
+        params, quote_via=urllib.parse.quote), timeout=10, what="the page's address naming the same view")
+    assert_clean(page)
+
+
 def support_tree(tb, entry):
     return tb.api("hierarchy", run=entry["run"], tag=entry["tag"], depth=1).json()["node"]
 

@@ -11,7 +11,7 @@ from tensorboard.compat.proto import config_pb2, graph_pb2
 
 from support import client_get as get
 from support import make_client
-from tb_module_plugin import first_view
+from tb_module_plugin import first_view, sources
 from tb_module_plugin.first_view import Readability
 
 from . import traces
@@ -167,3 +167,24 @@ def test_the_head_start_makes_the_choice_before_the_page_asks(mixed_logdir):
         time.sleep(0.05)
     time.sleep(0.2)
     assert len(plugin.store.cache) == 4  # a_empty, b_garbage, c_flat, d_module; not e_module
+
+
+def test_a_graph_the_engine_fails_on_is_marked_and_the_listing_still_answers(tmp_path, monkeypatch):
+    """An unexpected failure building one graph (not a GraphError) is that graph's "does not read", never a 5xx
+    of the whole listing; the next graph is chosen."""
+    traces.write_run_graph(str(tmp_path / "a_module"), _run_graph(with_variable=True))
+    traces.write_run_graph(str(tmp_path / "b_module"), _run_graph(with_variable=True))
+    real_build = sources.build_hierarchy
+
+    def failing_build(record, blobs):
+        if record.run == "a_module":
+            raise RuntimeError("a bug in the engine")
+        return real_build(record, blobs)
+
+    monkeypatch.setattr(sources, "build_hierarchy", failing_build)
+    client, _ = make_client(tmp_path)
+    status, body = get(client, "/graphs", first="1")
+    assert status == 200, body
+    assert body["first"] == {"run": "b_module", "tag": "__run_graph__"}
+    entry = next(g for g in body["graphs"] if g["run"] == "a_module")
+    assert entry["reads"] is False and "could not be read" in entry["error"]

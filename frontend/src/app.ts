@@ -201,13 +201,12 @@ export class App {
   }
 
   async start(): Promise<void> {
-    const wanted = wantedView();
-    const named = wanted.run !== undefined || wanted.tag !== undefined;
+    const asked = wantedView();
     let answer: GraphsAnswer;
     try {
       // Without an address the server chooses the graph to open (first=1): the page asks nothing of graphs that
       // do not read, and the picker learns which those are.
-      answer = await this.track(this.api.graphs(!named));
+      answer = await this.track(this.api.graphs(asked.run === undefined && asked.tag === undefined));
       this.graphs = answer.graphs;
     } catch (error) {
       this.showError(error);
@@ -223,6 +222,8 @@ export class App {
     this.divider.refresh();
     this.fitButton.disabled = false;
     for (const button of this.exportButtons) button.disabled = false;
+    const wanted = wantedView(); // (the address may have changed while the listing loaded)
+    const named = wanted.run !== undefined || wanted.tag !== undefined;
     let entry = this.findGraph(wanted);
     if (!entry && named) {
       // The address names a graph this logdir lacks: show the one the server would open first instead.
@@ -356,7 +357,8 @@ export class App {
   private saveView(): void {
     const explorer = this.explorer;
     if (!explorer) return;
-    const view = { ...explorer.store.graph, expanded: sortPaths(explorer.expanded), selected: explorer.selected };
+    const expanded = explorer.store.get("") ? explorer.shownExpanded() : [...explorer.expanded];
+    const view = { ...explorer.store.graph, expanded: sortPaths(expanded), selected: explorer.selected };
     const own = formatGraphHash(view);
     if (location.hash !== own) history.replaceState(history.state, "", location.pathname + location.search + own);
     const host = tensorBoardWindow();

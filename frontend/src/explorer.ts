@@ -3,7 +3,15 @@
 // selected path.
 
 import type { HierarchyStore } from "./hierarchy-store";
-import { ancestorPaths, buildVisibleTree, childGroupsHolding, isChildGroupPath, realGroupOf, type VisibleNode } from "./visible";
+import {
+  ancestorPaths,
+  buildVisibleTree,
+  childGroupsHolding,
+  forEachVisible,
+  isChildGroupPath,
+  realGroupOf,
+  type VisibleNode,
+} from "./visible";
 
 export class Explorer {
   readonly expanded = new Set<string>();
@@ -41,8 +49,18 @@ export class Explorer {
     if (real !== "") await this.expandPath(real);
     const group = await this.store.load(real);
     const chain = childGroupsHolding(group, path, true);
-    if (chain.length === 0 || chain[chain.length - 1]!.path !== path) throw new Error(`"${path}" is not shown in this graph.`);
+    if (chain.length === 0) throw new Error(`"${path}" is not shown in this graph.`);
     for (const holder of chain) this.expanded.add(holder.path);
+  }
+
+  /** The paths of the groups and child groups open on screen, outermost first (an address's `expanded`): not
+   * those opened inside a group closed since. */
+  shownExpanded(): string[] {
+    const shown: string[] = [];
+    forEachVisible(this.visibleTree(), (node) => {
+      if (node.expanded) shown.push(node.path);
+    });
+    return shown;
   }
 
   collapse(path: string): void {
@@ -54,6 +72,15 @@ export class Explorer {
    * groups, folds) holding it or an ancestor.
    */
   async reveal(path: string): Promise<void> {
+    if (isChildGroupPath(path)) {
+      // a child group: open what it sits in (its real group, the child groups around it), not itself
+      const real = realGroupOf(path);
+      if (real !== "") await this.expandPath(real);
+      const chain = childGroupsHolding(await this.store.load(real), path, true);
+      if (chain.length === 0) throw new Error(`"${path}" is not shown in this graph.`);
+      for (const holder of chain.slice(0, -1)) this.expanded.add(holder.path);
+      return;
+    }
     let parent = await this.store.load("");
     const ancestors = ancestorPaths(path);
     for (const step of [...ancestors, path]) {

@@ -158,13 +158,19 @@ function prefixGroups(children: readonly HierarchyNode[], path: string, prefix: 
   }
   const only = runs[0];
   if (runs.length === 1 && only?.word !== undefined) return prefixGroups(children, path, `${prefix}${only.word}_`);
-  if (runs.length > children.length / 2 || !runs.some((run) => run.members.length > 1)) return [...children];
-  return runs.map(({ word, members }): ChildItem => {
-    if (word === undefined || members.length === 1) return members[0]!;
+  // A word that comes back after other names is left ungrouped: one word, one group (and one path).
+  const runsOf = new Map<string, number>();
+  for (const { word } of runs) if (word !== undefined) runsOf.set(word, (runsOf.get(word) ?? 0) + 1);
+  const grouped = (run: (typeof runs)[number]) => run.word !== undefined && run.members.length > 1 && runsOf.get(run.word) === 1;
+  const count = runs.reduce((sum, run) => sum + (grouped(run) ? 1 : run.members.length), 0);
+  if (count > children.length / 2 || !runs.some(grouped)) return [...children];
+  return runs.flatMap((run): ChildItem[] => {
+    const { word, members } = run;
+    if (word === undefined || !grouped(run)) return members;
     const groupPrefix = `${prefix}${word}_`;
     const groupPath = childPath(path, `[${prefix}${word}]`);
-    return { kind: "prefix", path: groupPath, label: word, prefix: groupPrefix, members,
-      items: arrange(members, groupPath, word, groupPrefix) };
+    return [{ kind: "prefix", path: groupPath, label: word, prefix: groupPrefix, members,
+      items: arrange(members, groupPath, word, groupPrefix) }];
   });
 }
 
@@ -188,9 +194,10 @@ function foldRepeats(items: readonly ChildItem[], path: string): ChildItem[] {
     const members = items.slice(start, end) as HierarchyNode[];
     const head = members[0]!;
     const last = members[members.length - 1]!;
-    out.push({ kind: "fold", path: childPath(path, `[${head.name}…${last.name}]`),
-      label: `${head.name} … ${last.name}`, repeat: { ...repeatOf(head)!, count: members.length }, members,
-      items: members });
+    const foldPath = childPath(path, `[${head.name}…${last.name}]`);
+    const label = `${head.name} … ${last.name}`;
+    out.push({ kind: "fold", path: foldPath, label, repeat: { ...repeatOf(head)!, count: members.length }, members,
+      items: members.length > CHUNK_THRESHOLD ? chunksOf(members, foldPath, label) : members });
     start = end;
   }
   return out;
@@ -209,21 +216,23 @@ function chunksOf(items: readonly ChildItem[], path: string, label: string): Chi
 
 /**
  * The child groups of `group` that hold the child at `path`, outermost first ([] when it is shown directly); with
- * `isGroup`, `path` is a child group's own and the chain ends with it.
+ * `isGroup`, `path` is a child group's own and the chain ends with it ([] when there is none). A child group's path
+ * names the groups it is nested in by name (`g/[conv2]/[conv2_block1]`) but not the parts or folds it sits in.
  */
 export function childGroupsHolding(group: HierarchyNode, path: string, isGroup = false): ChildGroup[] {
-  const chain: ChildGroup[] = [];
-  let items = arrangeChildren(group);
-  for (;;) {
-    const holder = items.find(
-      (item): item is ChildGroup =>
-        isChildGroup(item) && (isGroup ? path === item.path || path.startsWith(`${item.path}/`) : item.members.some((m) => m.path === path)),
-    );
-    if (!holder) return chain;
-    chain.push(holder);
-    if (holder.path === path) return chain;
-    items = holder.items;
-  }
+  const holds = (item: ChildGroup) => (isGroup ? item.path === path : item.members.some((m) => m.path === path));
+  const search = (items: readonly ChildItem[]): ChildGroup[] | undefined => {
+    for (const item of items) {
+      if (!isChildGroup(item)) continue;
+      if (holds(item)) return [item, ...(isGroup ? [] : (search(item.items) ?? []))];
+      if (isGroup) {
+        const below = search(item.items);
+        if (below) return [item, ...below];
+      }
+    }
+    return undefined;
+  };
+  return search(arrangeChildren(group)) ?? [];
 }
 
 /**

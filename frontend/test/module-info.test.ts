@@ -116,7 +116,7 @@ test("the caption says class, parameters and ops", () => {
     num_ops: 30,
     children: [
       frozenDense,
-      module("dense_1", { class_name: "keras.src.layers.core.dense.Dense", num_params: 1, repeat: { key: "dense", count: 2, shapes_compared: true } }),
+      module("dense_1", { class_name: "keras.src.layers.core.dense.Dense", num_params: 44, repeat: { key: "dense", count: 2, shapes_compared: true } }),
       module("block", { num_params: 1_234_567, params_estimated: true, num_ops: 300 }),
       { path: "dense_2", name: "dense_2", kind: "module", num_ops: 0, num_children: 0, class_name: "Dense", trainable: false },
       { path: "scope", name: "scope", kind: "scope", num_ops: 3, num_children: 3, has_children: true },
@@ -126,7 +126,7 @@ test("the caption says class, parameters and ops", () => {
   const visible = buildVisibleTree(root, new Set(), () => undefined);
   assert.deepEqual(visible.children.map(detailLine), [
     "Dense · 44 params · 7 ops",
-    "Dense · 1 param · 7 ops",
+    "Dense · 44 params · 7 ops",
     "module · ~1.2M params · 300 ops",
     "Dense",
     "scope · 3 ops",

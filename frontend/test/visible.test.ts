@@ -264,3 +264,18 @@ test("the plugin's own groups are named in words and a series by its ops and cou
   assert.equal(displayName({ name: "ops_outside_scopes", role: "loose_ops" }), "Ops outside modules");
   assert.equal(displayName({ name: "AddN[0-121]", role: "series", num_children: 122 }), "AddN ×122");
 });
+
+test("a word that comes back after other names forms no group (one word, one path); a long fold shows in parts", () => {
+  const names = [...["x1", "x2", "x3"].map((n) => `a_${n}`), ...Array.from({ length: 15 }, (_, i) => `b_y${i}`), "a_x9"];
+  const g = group("g", names.map((name) => group(`g/${name}`, [])));
+  const items = arrangeChildren(g);
+  const paths = items.map((item) => (isChildGroup(item) ? item.path : item.name));
+  assert.deepEqual(paths, ["a_x1", "a_x2", "a_x3", "g/[b]", "a_x9"]);
+  const mark = { key: "m_0", count: 200, shapes_compared: true };
+  const many = group("h", Array.from({ length: 200 }, (_, i) => ({ ...group(`h/m_${i}`, []), repeat: mark })));
+  const [fold] = arrangeChildren(many) as ChildGroup[];
+  assert.equal(fold!.kind, "fold");
+  assert.deepEqual(fold!.items.map((item) => (item as ChildGroup).path), ["h/[m_0…m_199]/[1-100]", "h/[m_0…m_199]/[101-200]"]);
+  assert.deepEqual(childGroupsHolding(many, "h/m_150").map((c) => c.path), ["h/[m_0…m_199]", "h/[m_0…m_199]/[101-200]"]);
+  assert.deepEqual(childGroupsHolding(many, "h/[m_0…m_199]/[101-200]", true).map((c) => c.path), ["h/[m_0…m_199]", "h/[m_0…m_199]/[101-200]"]);
+});
