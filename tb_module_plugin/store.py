@@ -26,6 +26,7 @@ class GraphStore:
         self.cache = HierarchyCache(max_bytes)
         self._recent = sources.RecentAnswers(reload_seconds)
         self.logdir = logdir  # where the runs' profiles are ("" where TensorBoard serves no single logdir)
+        self.prepared = threading.Event()  # set once the start-up head start is over (done or given up)
 
     def start_preparing(self) -> None:
         threading.Thread(target=self._prepare_first_graph, name="module_graph-prepare", daemon=True).start()
@@ -148,15 +149,18 @@ class GraphStore:
         page's `graphs?first=1` finds the choice made. Waits for the logdir's first load; gives up quietly."""
         ctx = context.RequestContext()
         deadline = time.monotonic() + PREPARE_WAIT_SECONDS
-        while time.monotonic() < deadline:
-            try:
-                records = self.graphs(ctx, "")
-                if records:
-                    self.first_graph(ctx, "", records)
+        try:
+            while time.monotonic() < deadline:
+                try:
+                    records = self.graphs(ctx, "")
+                    if records:
+                        self.first_graph(ctx, "", records)
+                        return
+                except Exception:  # noqa: BLE001 - a head start only: the request for that graph says what is wrong
                     return
-            except Exception:  # noqa: BLE001 - a head start only: the request for that graph says what is wrong
-                return
-            time.sleep(PREPARE_POLL_SECONDS)
+                time.sleep(PREPARE_POLL_SECONDS)
+        finally:
+            self.prepared.set()
 
 
 def _settle(hierarchy) -> None:

@@ -275,9 +275,11 @@ def test_a_run_deleted_between_listing_and_reading(tmp_path, monkeypatch):
     """The race inside "a run deleted while served": the run is listed, its blob key found, then
     the folder goes before the blob is read (the Python loader's multiplexer raised KeyError: a 500)."""
     RawWriter(tmp_path, "doomed").run_metadata("trace", [graph_def([("x", "Const", [])])]).close()
-    # The plugin parses the first graph listed ahead of time: let that be another one.
-    RawWriter(tmp_path, "a_first").run_metadata("trace", [graph_def([("y", "Const", [])])]).close()
+    # The plugin parses ahead of time the graphs before the first with a module: let that be another one.
+    RawWriter(tmp_path, "a_first").run_metadata("trace", [graph_def([
+        ("dense/kernel", "VariableV2", []), ("dense/MatMul", "MatMul", ["dense/kernel", "dense/kernel"])])]).close()
     plugin = InProcess(tmp_path)
+    assert plugin.plugin.store.prepared.wait(60)  # (and the deletion comes after it)
     multiplexer = plugin.plugin.store._data_provider._multiplexer
     real_latest_blob_keys = sources.latest_blob_keys
 
