@@ -226,7 +226,14 @@ def _variable_json(variable, captured: dict) -> dict:
     inner = getattr(variable, "value", None)  # a Keras 3 variable wraps the tf.Variable the graph captures
     tf_variable = inner if inner is not None and hasattr(inner, "handle") else variable
     handle = getattr(tf_variable, "handle", None)
-    shape = [None if d is None else int(d) for d in getattr(variable, "shape", ())]
+    static = getattr(variable, "shape", None)
+    if static is not None and getattr(static, "rank", 0) is None:  # made with shape=TensorShape(None)
+        try:
+            static = tf_variable.read_value().shape  # (its value now: an eager tensor's shape is known)
+        except Exception:  # noqa: BLE001 - not readable here (graph mode, uninitialized): the shape is not known
+            static = None
+    shape = None if static is None or getattr(static, "rank", 0) is None else [
+        None if d is None else int(d) for d in static]
     return {
         "name": str(getattr(variable, "path", None) or variable.name),
         "shape": shape,

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 
 import pytest
 
 from support import client_get as get
-from support import make_client
+from support import make_client, walk
 from tb_module_plugin import demo as demo_lib
 from tb_module_plugin import summary as module_summary
 
@@ -44,6 +45,37 @@ class Twin(tf.Module):
             return self.second(self.first(x)) + tf.reduce_sum(self.frozen)
 
 
+class Unshaped(tf.Module):
+    """A module whose variable is made without a static shape (the record says shape null)."""
+
+    def __init__(self, name=None):
+        super().__init__(name=name)
+        with self.name_scope:
+            self.v = tf.Variable(tf.ones([2]), shape=tf.TensorShape(None), name="v")
+
+    @tf.Module.with_name_scope
+    def __call__(self, x):
+        return x * tf.reduce_sum(self.v)
+
+
+class Stack(tf.Module):
+    def __init__(self):
+        super().__init__(name="stack")
+        with self.name_scope:
+            self.parts = [Unshaped(name=f"part_{i}") for i in range(3)]
+
+    @tf.function
+    def __call__(self, x):
+        with self.name_scope:
+            for part in self.parts:
+                x = part(x)
+            return x
+
+
+LIVE_KERNEL_SHAPES = {}  # run -> the live Keras layers' kernel shapes, by layer name (set by the fixture)
+LIVE_VALUE_SHAPES = {}  # run -> the shapes of the live modules' variables' values, in order (set by the fixture)
+
+
 def write(logdir, run, tag, module, *args, **kwargs):
     writer = tf.summary.create_file_writer(str(logdir / run))
     with writer.as_default():
@@ -59,6 +91,10 @@ def logdir(tmp_path_factory):
                                  tf.keras.layers.Dense(1)], name="seq")
     model.layers[0].trainable = False
     write(logdir, "keras", "seq", model, tf.ones([2, 10]))
+    LIVE_KERNEL_SHAPES["keras"] = {layer.name: tuple(layer.kernel.shape) for layer in model.layers}
+    stack = Stack()
+    write(logdir, "unshaped", "stack", stack, tf.ones([2]))
+    LIVE_VALUE_SHAPES["unshaped"] = [tuple(part.v.numpy().shape) for part in stack.parts]
     inner = tf.keras.Sequential([tf.keras.layers.Dense(3, name="a"), tf.keras.layers.Dense(2, name="b")],
                                 name="inner")
     inputs = tf.keras.Input((4,))
@@ -116,6 +152,25 @@ def test_keras_sequential_with_a_frozen_layer(client):
         == [(44, 0), (10, 10), (3, 3)]
     assert layers["dense"]["frozen"] is True and layers["dense_1"]["frozen"] is False
     assert layers["dense"]["num_ops"] > 0  # the ops reading its kernel found it, though Keras scoped them dense_1
+
+
+def test_repeat_marks_follow_the_live_layers_kernel_shapes(client):
+    """Three Dense layers of one Sequential, kernels (10,4), (4,2), (2,1): none is alike another (they were once
+    marked alike). Modules whose variable was made without a static shape record the shape of its value (the
+    record once failed on them): counted by it, and alike by it."""
+    root = get(client, "/hierarchy", run="keras", tag="seq", depth=3)[1]["node"]
+    layers = {n["name"]: n for n, _ in walk(root) if n.get("class_name", "").endswith("Dense")}
+    shapes = LIVE_KERNEL_SHAPES["keras"]
+    assert set(layers) == set(shapes)
+    for name, node in layers.items():
+        alike = [other for other in shapes if other != name and shapes[other] == shapes[name]]
+        assert ("repeat" in node) == bool(alike), (name, node.get("repeat"), shapes)
+    stack = get(client, "/hierarchy", run="unshaped", tag="stack", depth=3)[1]["node"]
+    parts = [n for n, _ in walk(stack) if n["name"].startswith("part_")]
+    live = LIVE_VALUE_SHAPES["unshaped"]
+    assert [(n["variables"][0]["shape"], n["num_params"]) for n in parts] == [
+        (list(shape), math.prod(shape)) for shape in live], (parts, live)
+    assert [n["repeat"] for n in parts] == [{"key": "part_0", "count": 3, "shapes_compared": True}] * 3
 
 
 def test_nested_keras_models_keep_their_layers(client):
@@ -247,7 +302,8 @@ def test_cli_prints_every_readable_record_and_names_each_unreadable_one(tmp_path
     for run, tag in (("twin", "twin"), ("keras", "seq"), ("keras_nested", "outer"), ("demo", "addprint")):
         assert f"{run} / {tag} (module)" in out
     code, out, err = cli("summary", tmp_path / "logs", "--json")
-    assert code == 1 and set(json.loads(out)) == {"twin/twin", "keras/seq", "keras_nested/outer", "demo/addprint"}
+    assert code == 1 and set(json.loads(out)) == {"twin/twin", "keras/seq", "keras_nested/outer", "demo/addprint",
+                                                  "unshaped/stack"}
 
 
 def test_records_of_payload_version_1_still_read(logdir):
