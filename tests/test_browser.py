@@ -833,8 +833,9 @@ def test_resnet50_layers_show_as_prefix_groups_by_their_names(page, corpus_tb, t
     marks = {c["path"]: c.get("repeat") for c in children(corpus_tb, entry["run"], entry["tag"], model["path"])}
     marked = [p for p in members if marks.get(p)]
     assert marked, marks  # (a ResNet's conv and batch-norm layers are alike by class and ops in a trace)
-    for path in marked:  # a count, not an alarm
-        expect(node(page, path).locator(".mg-badge-repeat")).to_have_text(f"{marks[path]['count']} alike")
+    for path in marked:  # a count, not an alarm; a trace's says what it compared
+        words = "alike" if marks[path]["shapes_compared"] else "same ops"
+        expect(node(page, path).locator(".mg-badge-repeat")).to_have_text(f"{marks[path]['count']} {words}")
     target = next(n for n in layer_names if n.startswith("conv4_") and n.endswith("_bn"))
     search = page.locator('input[type="search"]')
     search.fill(target)

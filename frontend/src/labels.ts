@@ -102,10 +102,14 @@ export function shapeOf(node: Pick<VisibleNode, "kind" | "role">): string {
   return node.role ?? node.kind;
 }
 
-/** A repeat badge's text, a count rather than an alarm: a fold holds "×48"; a module is one of "3 alike". */
+/**
+ * A repeat badge's text, a count rather than an alarm: a fold holds "×48"; a module is one of "3 alike", or of
+ * "3 same ops" where the graph records no parameter shapes to compare (a trace: layers of other sizes look alike).
+ */
 export function repeatBadge(node: Pick<VisibleNode, "kind" | "repeat" | "inFold">): string | undefined {
   if (!node.repeat || node.inFold) return undefined;
-  return node.kind === "fold" ? `×${node.repeat.count}` : `${node.repeat.count} alike`;
+  if (node.kind === "fold") return `×${node.repeat.count}`;
+  return `${node.repeat.count} ${node.repeat.shapes_compared ? "alike" : "same ops"}`;
 }
 
 /** What a repeat badge means, in words (its tooltip and what a screen reader says). */

@@ -117,7 +117,7 @@ export class Legend {
         "ul",
         { class: "mg-legend-kinds" },
         ...EDGES.map(({ className, width, label }) => row(edge(className, width), "", label)),
-        row(badge, "", "sibling modules of the same structure: the count, and one colour for them"),
+        row(badge, "", "sibling modules of the same structure: the count, and one colour for them (\"same ops\": a trace, which records no parameter shapes to compare)"),
         row(frozen, "Frozen", "a module whose parameters are not trainable"),
       ),
     );

@@ -15,7 +15,7 @@ import {
   type ChildItem,
 } from "../src/visible";
 import { buildDemoGraph } from "./fake-graph";
-import { detailLine, displayName, formatCount } from "../src/labels";
+import { detailLine, displayName, formatCount, repeatBadge } from "../src/labels";
 
 function edge(from: string, to: string, count = 1, extra: Partial<HierarchyEdge> = {}): HierarchyEdge {
   return { from, to, count, dtypes: ["float32"], shapes: ["[8]"], control: false, ...extra };
@@ -278,4 +278,13 @@ test("a word that comes back after other names forms no group (one word, one pat
   assert.deepEqual(fold!.items.map((item) => (item as ChildGroup).path), ["h/[m_0…m_199]/[1-100]", "h/[m_0…m_199]/[101-200]"]);
   assert.deepEqual(childGroupsHolding(many, "h/m_150").map((c) => c.path), ["h/[m_0…m_199]", "h/[m_0…m_199]/[101-200]"]);
   assert.deepEqual(childGroupsHolding(many, "h/[m_0…m_199]/[101-200]", true).map((c) => c.path), ["h/[m_0…m_199]", "h/[m_0…m_199]/[101-200]"]);
+});
+
+test("repeat badges are counts that say what was compared; a fold's is its size, an open fold's members have none", () => {
+  const mark = (shapes_compared: boolean) => ({ key: "a", count: 3, shapes_compared });
+  assert.equal(repeatBadge({ kind: "module", repeat: mark(true) }), "3 alike");
+  assert.equal(repeatBadge({ kind: "module", repeat: mark(false) }), "3 same ops");
+  assert.equal(repeatBadge({ kind: "fold", repeat: mark(false) }), "×3");
+  assert.equal(repeatBadge({ kind: "module", repeat: mark(true), inFold: true }), undefined);
+  assert.equal(repeatBadge({ kind: "module" }), undefined);
 });
