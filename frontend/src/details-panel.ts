@@ -3,7 +3,7 @@
 
 import { UNKNOWN_REASONS, formatMeasure, formatShare, type CostView, type Measure } from "./colour-by";
 import { html, pathText } from "./dom";
-import { displayName, formatCount, formatNumber } from "./labels";
+import { displayName, formatCount, formatNumber, prefixSentence } from "./labels";
 import { comparedClause, foldSentence, moduleInfoOf, type ModuleInfo, type ModuleVariable } from "./module-info";
 import type { CapturedVariable, Endpoint, NodeDetails, RepeatMark } from "./types";
 import { childPath, realGroupOf, type VisibleNode } from "./visible";
@@ -54,7 +54,7 @@ export class DetailsPanel {
       group.kind === "fold" && group.repeat
         ? foldSentence(group.label, group.repeat)
         : group.kind === "prefix"
-          ? `the children whose names start with ${group.prefix ?? ""}, in the graph's order (a way of showing them, not a scope of the graph)`
+          ? `${prefixSentence(group.prefix)}, in the graph's order (a way of showing them, not a scope of the graph)`
           : "a slice of a large group's children, in the graph's order";
     this.element.replaceChildren(
       html("h2", {}, group.label),

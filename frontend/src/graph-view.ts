@@ -7,7 +7,7 @@ import { zoom, zoomIdentity, zoomTransform, type ZoomBehavior, type ZoomTransfor
 import { html, svg, syncChildren } from "./dom";
 import { Colouring, DEEP_TONE, type Paint } from "./colour-by";
 import { svgSnapshot } from "./export";
-import { DETAIL_FONT_SIZE, NAME_FONT_SIZE, detailLine, estimateTextWidth, fitText, repeatBadge, repeatMeaning, shapeOf } from "./labels";
+import { DETAIL_FONT_SIZE, NAME_FONT_SIZE, detailLine, estimateTextWidth, fitText, prefixSentence, repeatBadge, repeatMeaning, shapeOf } from "./labels";
 import { GROUP_HEADER_HEIGHT, type PlacedEdge, type PlacedNode, type Point, type Scene } from "./layout";
 import { repeatColour } from "./module-info";
 import type { VisibleNode } from "./visible";
@@ -509,7 +509,7 @@ export class GraphView {
     if (frozen) title.push("frozen: no trainable parameters");
     const repeat = repeatMeaning(node);
     if (repeat) title.push(repeat);
-    if (node.kind === "prefix") title.push(`the children whose names start with ${node.prefix ?? ""}`);
+    if (node.kind === "prefix") title.push(prefixSentence(node.prefix));
     element.append(svg("title", {}, title.join("\n")));
     const badges = drawBadges(node);
 

@@ -34,8 +34,6 @@ const KIND_WORDS: Record<string, string> = {
   prefix: "by name",
   fold: "alike",
   control_flow: "control flow",
-  eager_ops: "eager ops",
-  loose_ops: "ops outside modules",
 };
 
 /** What the plugin's own groups are called on the page (the graph's name for them is in the details). */
@@ -79,6 +77,16 @@ export function groupKindLabel(node: Pick<VisibleNode, "kind" | "role" | "module
   return node.module?.shortClass ?? kindLabel(node);
 }
 
+/** What a group's caption and its tree row say it is: its class or kind, or nothing where its name says it. */
+export function captionKind(node: Pick<VisibleNode, "kind" | "role" | "module">): string {
+  return namedByRole(node) ? "" : groupKindLabel(node);
+}
+
+/** What a prefix group holds, in words (its tooltip and details). */
+export function prefixSentence(prefix: string | undefined): string {
+  return `the children whose names start with ${prefix ?? ""}`;
+}
+
 /**
  * The second line of a node's caption: the op type of an op; for a group its class (or kind), parameter
  * count when known and op count ("Dense · 44 params · 7 ops"). A layer of a Keras callback graph holds no
@@ -90,7 +98,8 @@ export function detailLine(node: VisibleNode): string {
   const members = node.memberCount ?? node.childCount;
   if (node.kind === "prefix") return `${members} named ${node.prefix ?? ""}… · ${formatCount(node.numOps, "op")}`;
   if (node.kind === "chunk") return `part · ${members} · ${formatCount(node.numOps, "op")}`;
-  const parts = namedByRole(node) ? [] : [groupKindLabel(node)];
+  const kind = captionKind(node);
+  const parts = kind ? [kind] : [];
   const params = paramsLabel(node.module);
   if (params !== undefined) parts.push(params);
   if (node.numOps > 0 || node.module?.shortClass === undefined) parts.push(formatCount(node.numOps, "op"));

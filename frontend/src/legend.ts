@@ -35,7 +35,7 @@ const KINDS: readonly { shape: string; label: string; what: string }[] = [
   { shape: "variable", label: "Variable", what: "a variable the function reads (a captured resource)" },
   { shape: "inputs", label: "Inputs", what: "the function's arguments" },
   { shape: "outputs", label: "Outputs", what: "what the function returns" },
-  { shape: "functions", label: "Functions", what: "functions recorded beside the traced one, and eager ops" },
+  { shape: "functions", label: "Other functions", what: "functions recorded beside the traced one, and eager ops" },
   { shape: "control_flow", label: "Control flow", what: "a tf.cond or tf.while_loop body" },
   { shape: "series", label: "Series", what: "numbered sibling ops folded into one (AddN, AddN_1, …)" },
   { shape: "fold", label: "Repeats", what: "consecutive modules of the same structure, folded into one: open it to see each" },

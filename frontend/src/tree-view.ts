@@ -3,7 +3,7 @@
 
 import { Colouring, formatMeasure, isMeasure, shortDevice } from "./colour-by";
 import { html, syncChildren } from "./dom";
-import { formatCount, groupKindLabel, namedByRole, repeatBadge, repeatMeaning } from "./labels";
+import { captionKind, formatCount, repeatBadge, repeatMeaning } from "./labels";
 import { paramsLabel, repeatColour } from "./module-info";
 import { extendQuery, typeAheadMatch, type TypedQuery } from "./type-ahead";
 import type { VisibleNode } from "./visible";
@@ -115,7 +115,7 @@ export class TreeView {
           "span",
           { class: "mg-tree-info" },
           repeat,
-          html("span", { class: "mg-tree-kind" }, node.kind === "op" ? (node.op ?? "op") : namedByRole(node) ? "" : groupKindLabel(node)),
+          html("span", { class: "mg-tree-kind" }, node.kind === "op" ? (node.op ?? "op") : captionKind(node)),
           params !== undefined && html("span", { class: "mg-tree-params" }, params),
           html("span", { class: "mg-tree-cost" }),
           node.kind !== "op" &&
