@@ -228,15 +228,26 @@ def test_corrupted_records_are_a_graph_or_a_graph_error(graph_def, data):
     check_tree(h, ops)
 
 
-def test_the_plugin_error_types_are_what_the_routes_catch():
-    """The types these properties allow are the ones plugin.py turns into 4xx answers."""
-    import inspect
+@pytest.mark.parametrize("error,status", [("GraphError", 422), ("NotFound", 404), ("BadQuery", 400),
+                                          ("BadRequest", 400), ("RecordNotFound", 404)])
+@pytest.mark.parametrize("route", ["hierarchy", "node", "search"])
+def test_the_plugin_error_types_are_what_the_routes_answer(tmp_path, monkeypatch, error, status, route):
+    """The error types these properties allow (and the other ones the engine raises) become a JSON 4xx answer
+    with their message, on every route: raised where the graph is fetched, as a real failure would be."""
+    from support import InProcess
+    from support import error as error_message
+    from tb_module_plugin import query, search, sources, tree
 
-    from tb_module_plugin import plugin
+    kind = {"GraphError": graph_lib.GraphError, "NotFound": tree.NotFound, "BadQuery": search.BadQuery,
+            "BadRequest": query.BadRequest, "RecordNotFound": sources.RecordNotFound}[error]
+    plugin = InProcess(tmp_path)
+    message = f"what the user reads about a {error}"
 
-    source = inspect.getsource(plugin.ModuleGraphPlugin._answer)
-    for name in ("GraphError", "NotFound", "BadQuery", "BadRequest", "RecordNotFound"):
-        assert name in source, name
+    def fail(*args, **kwargs):
+        raise kind(message)
+
+    monkeypatch.setattr(plugin.plugin.store, "hierarchy", fail)
+    assert error_message(plugin.api(route, run="r", tag="t", q="x"), status) == message
 
 
 @pytest.mark.parametrize("depth", [1, 1200])
