@@ -123,9 +123,8 @@ def test_first_is_the_first_graph_that_reads_and_has_a_module(mixed_logdir):
     assert entries["c_flat"]["reads"] is True and entries["c_flat"]["has_module"] is False
     assert entries["d_module"]["reads"] is True and entries["d_module"]["has_module"] is True
     assert "reads" not in entries["e_module"]  # after the choice: not parsed (the store's own record says so)
-    assert parsed_graphs(plugin.store) == {(run, tag) for run, tag in (
-        ("a_empty", "empty_trace"), ("b_garbage", "garbage"), ("c_flat", "__run_graph__"),
-        ("d_module", "__run_graph__"))}
+    assert parsed_graphs(plugin.store) == {("a_empty", "empty_trace"), ("b_garbage", "garbage"),
+                                           ("c_flat", "__run_graph__"), ("d_module", "__run_graph__")}
     # The chosen graph was parsed for the choice: opening it parses nothing more.
     cached = len(plugin.store.cache)
     assert get(client, "/hierarchy", run="d_module", tag="__run_graph__")[0] == 200
