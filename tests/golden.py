@@ -1,14 +1,19 @@
-"""Golden answers: a hash of every answer the API gives for a set of graphs, to hold them byte for byte.
+"""Golden answers: every answer the API gives for a set of graphs, stored readably, to hold them exactly.
 
-    python tests/golden.py --write    # hash the answers of every graph available and write tests/golden.json
+    python tests/golden.py --write    # record the answers of every graph available into tests/golden.json
     python tests/golden.py            # compare with tests/golden.json (what tests/test_golden.py does)
 
 The graphs: the demo's (written here with real TensorFlow), the ResNet50 training step the tests cache, every
 record of tests/hostile.py (and the event files cut mid-record), and, where `make bench` has written them
 (`.cache/bench/`), the benchmark's big graphs. For each: the `hierarchy` answer of every group at depth 1 and of
-the root at every depth, the `node` answer of every node, and searches (plain and regular expressions), each
-serialized as the plugin serializes it. A change to the engine that is meant to leave answers alone must leave
-these hashes alone; one that changes answers on purpose rewrites the file (`--write`) in the same commit.
+the root at every depth, the `node` answer of every node, and searches (plain and regular expressions).
+
+Each answer is taken apart into the tree nodes it describes: one entry per node path, one field per value
+(`hierarchy.num_ops`, `node.inputs`, `hierarchy.repeat.count`), and one per search. A small graph's entries are
+stored in full; a big graph's (more than SMALL_NODES nodes) as a summary: for each node at most SUMMARY_DEPTH deep,
+each field's digest over that node and every node below it. Either way a difference names the graph, the path and
+the field (differences()). A change to the engine meant to leave answers alone must leave this file alone; one
+that changes answers on purpose rewrites it (`--write`) in the same commit.
 """
 
 from __future__ import annotations
@@ -32,39 +37,127 @@ QUERIES = [("a", False), ("dense", False), ("Cast", False), ("MatMul", False), (
 # Graphs with more nodes than this answer `node` for a sample of them and `hierarchy` for groups this shallow.
 BIG = 20_000
 BIG_DEPTH = 3
+SMALL_NODES = 120  # graphs with at most this many nodes and SMALL_BYTES of answers are stored in full
+SMALL_BYTES = 60_000  # (a few nodes named with 5,000 characters make a big graph too)
+SUMMARY_DEPTH = 2  # a big graph's summary: entries of nodes this deep, each covering the nodes below it
+WHOLE = {"attrs", "op_types"}  # dicts of an answer kept as one value (keyed by attribute names, op types)
+SEARCH = "search "  # entries of searches: "search 'a'", "search /[Aa]dd/" (not node paths: those hold no space first)
 
 
-def answer_hashes(hierarchy) -> dict:
-    """{route: sha256 of its answers, in order} for one built graph (settled, as the plugin serves it)."""
+def graph_record(hierarchy, small_nodes: int = SMALL_NODES) -> dict:
+    """The golden record of one built graph (settled, as the plugin serves it): {"answers": {path: {field:
+    value}}} in full, or for a big graph {"nodes": count, "summary": {path: {field: digest}}}."""
+    entries = answer_entries(hierarchy)
+    if len(hierarchy.all_nodes) <= small_nodes and len(json.dumps(entries, ensure_ascii=False)) <= SMALL_BYTES:
+        return {"answers": entries}
+    return {"nodes": len(hierarchy.all_nodes), "summary": summarize(entries)}
+
+
+def answer_entries(hierarchy) -> dict:
+    """{node path or search: {field: value}} from every answer of the graph, each value once."""
     hierarchy.settle()
     nodes = hierarchy.all_nodes
     big = len(nodes) > BIG
     groups = [n for n in nodes if n.children is not None and (not big or n.depth <= BIG_DEPTH)]
     detailed = nodes[::max(1, len(nodes) // 2000)] if big else nodes
-    digests = {}
-    h = hashlib.sha256()
+    entries: dict = {}
     for depth in range(0, 4 if big else 9):
-        h.update(_serialize({"node": hierarchy.node_json("", depth)}))
+        _take(entries, "hierarchy", f"depth={depth}", hierarchy.node_json("", depth))
     for group in groups:
-        h.update(_serialize({"node": hierarchy.node_json(group.path, 1)}))
-    digests["hierarchy"] = h.hexdigest()
-    h = hashlib.sha256()
+        _take(entries, "hierarchy", f"path={group.path}", hierarchy.node_json(group.path, 1))
     for node in detailed:
-        h.update(_serialize({"node": hierarchy.details_json(node.path)}))
-    digests["node"] = h.hexdigest()
-    h = hashlib.sha256()
+        _take(entries, "node", f"path={node.path}", hierarchy.details_json(node.path))
     for query, regex in QUERIES:
-        h.update(_serialize(hierarchy.search(query, regex, 500)))
-    digests["search"] = h.hexdigest()
-    return digests
+        found = hierarchy.search(query, regex, 500)
+        entries[SEARCH + (f"/{query}/" if regex else repr(query))] = {"matches": found["matches"],
+                                                                       "truncated": found["truncated"]}
+    return entries
 
 
-def _serialize(body) -> bytes:
-    return json.dumps(body, ensure_ascii=False).encode("utf-8")  # as plugin._json does
+def _take(entries: dict, route: str, asked: str, answer: dict) -> None:
+    """Each tree node an answer describes (itself, its children...) into its path's entry, field by field."""
+    stack = [answer]
+    while stack:
+        node = stack.pop()
+        fields = {}
+        _flatten(node, route, fields, stack)
+        entry = entries.setdefault(node["path"], {})
+        for field, value in fields.items():
+            if field in entry and entry[field] != value:  # two answers disagree on one node: keep both
+                field = f"{field} (as {route} {asked} says)"
+            entry[field] = value
+
+
+def _flatten(value: dict, prefix: str, fields: dict, nodes: list) -> None:
+    for key, item in value.items():
+        if key == "path" and prefix in ("hierarchy", "node"):
+            continue
+        if key == "children" and isinstance(item, list):
+            fields[f"{prefix}.children"] = [child["name"] for child in item]
+            nodes.extend(item)
+        elif isinstance(item, dict) and key not in WHOLE:
+            _flatten(item, f"{prefix}.{key}", fields, nodes)
+        else:
+            fields[f"{prefix}.{key}"] = item
+
+
+def summarize(entries: dict) -> dict:
+    """{path at most SUMMARY_DEPTH deep (or search): {field: digest of its values there and below}}."""
+    folded: dict = {}
+    for path, fields in entries.items():
+        top = path if path.startswith(SEARCH) else "/".join(path.split("/")[:SUMMARY_DEPTH])
+        for field, value in fields.items():
+            folded.setdefault(top, {}).setdefault(field, []).append((path, value))
+    return {top: {field: _digest(sorted(values, key=lambda pv: pv[0])) for field, values in fields.items()}
+            for top, fields in folded.items()}
+
+
+def _digest(value) -> str:
+    return hashlib.sha256(json.dumps(value, ensure_ascii=False, sort_keys=True).encode("utf-8")).hexdigest()[:12]
+
+
+def differences(found: dict, golden: dict) -> list:
+    """One line per graph, path and field whose answer differs from the golden one."""
+    lines = []
+    for graph in sorted(set(found) | set(golden)):
+        if graph not in golden or graph not in found:
+            lines.append(f"{graph}: {'not in golden.json' if graph not in golden else 'in golden.json, not found now'}")
+            continue
+        old, new = golden[graph], found[graph]
+        if old == new:
+            continue
+        kinds = (sorted(old), sorted(new))
+        if kinds[0] != kinds[1]:
+            lines.append(f"{graph}: golden.json holds {kinds[0]}, the answers now {kinds[1]}: "
+                         f"{_short(old)} -> {_short(new)}")
+            continue
+        if "error" in old:
+            lines.append(f"{graph}: error was {old['error']!r}, now {new['error']!r}")
+            continue
+        key = "answers" if "answers" in old else "summary"
+        if old.get("nodes") != new.get("nodes"):
+            lines.append(f"{graph}: {old.get('nodes')} nodes, now {new.get('nodes')}")
+        before, after = old[key], new[key]
+        for path in sorted(set(before) | set(after)):
+            if path not in before or path not in after:
+                lines.append(f"{graph} | path {path!r}: {'new' if path not in before else 'gone'}")
+                continue
+            for field in sorted(set(before[path]) | set(after[path])):
+                was, now = before[path].get(field, "(none)"), after[path].get(field, "(none)")
+                if was != now:
+                    where = "path" if key == "answers" else "at or below path"
+                    lines.append(f"{graph} | {where} {path!r} | field {field}: {_short(was)} -> {_short(now)}")
+    return lines
+
+
+def _short(value, limit: int = 160) -> str:
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _hierarchies(logdir: Path, prefix: str) -> dict:
-    """{"<prefix>:<run>/<tag>": hashes or the error} for every graph of a logdir, read as the plugin reads it."""
+    """{"<prefix>:<run>/<tag>": its graph_record, or {"error": message}} for every graph of a logdir, read as the
+    plugin reads it."""
     from tensorboard import context
 
     from tb_module_plugin import cli, sources
@@ -77,14 +170,14 @@ def _hierarchies(logdir: Path, prefix: str) -> dict:
         key = f"{prefix}:{record.run}/{record.tag}"
         try:
             blobs = sources.read_blobs(provider, ctx, record, sources.latest_blob_keys(provider, ctx, "", record))
-            out[key] = answer_hashes(sources.build_hierarchy(record, blobs))
+            out[key] = graph_record(sources.build_hierarchy(record, blobs))
         except (GraphError, sources.RecordNotFound) as e:
-            out[key] = {"error": hashlib.sha256(str(e).encode()).hexdigest()}
+            out[key] = {"error": str(e)}
     return out
 
 
 def collect(demo_logdir=None, resnet_logdir=None, bench: bool = True) -> dict:
-    """The hashes of every graph available (the demo written into a temporary folder when none is given)."""
+    """The records of every graph available (the demo written into a temporary folder when none is given)."""
     import hostile
 
     out = {}
@@ -119,13 +212,14 @@ def main(argv=None) -> int:
     found = collect(resnet_logdir=resnet)
     if args.write:
         GOLDEN.write_text(json.dumps(found, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
-        print(f"wrote {len(found)} graphs' hashes to {GOLDEN}")
+        print(f"wrote {len(found)} graphs' answers to {GOLDEN}")
         return 0
     golden = json.loads(GOLDEN.read_text())
-    differ = sorted(k for k in found if k in golden and found[k] != golden[k])
+    lines = differences(found, {k: v for k, v in golden.items() if k in found})
     missing = sorted(set(golden) - set(found))
-    print(f"{len(found)} graphs compared; {len(differ)} differ: {differ[:20]}; not here: {missing[:20]}")
-    return 1 if differ else 0
+    print(f"{len(found)} graphs compared; {len(lines)} differences; not here: {missing[:20]}")
+    print("\n".join(lines[:200]))
+    return 1 if lines else 0
 
 
 if __name__ == "__main__":

@@ -344,6 +344,12 @@ def make_client(logdir, flags=None):
     return werkzeug_test.Client(app), plugin
 
 
+def parsed_graphs(store) -> set:
+    """(run, tag) of every graph a plugin's store parsed and keeps (built, or failed to read): its own record of
+    what it parsed, the cache's keys (eid, record, blob keys)."""
+    return {(key[1].run, key[1].tag) for key in list(store.cache._entries) if key[0] != "profile"}
+
+
 def client_get(client, route, **params):
     """(status, JSON body) of GET `route` through a make_client client."""
     response = client.get(route, query_string=params)

@@ -132,6 +132,30 @@ def test_picker_screenshot(page, first_view_tb, dark):
     expect(frame.locator("[data-path]").first).to_be_visible(timeout=DRAW_TIMEOUT)
     frame.get_by_label("Filter runs").fill("a")
     toolbar = frame.locator(".mg-toolbar")
+    # What the picture shows: the filter's count of the runs it matches (from the listing), the marked run, and
+    # the theme asked for (text lighter than what is behind it in dark mode, darker in light mode).
+    runs = {g["run"] for g in first_view_tb.api("graphs").json()["graphs"]}
+    matching = [run for run in runs if "a" in run.lower()]
+    assert matching, runs
+    expect(frame.locator(".mg-run-filter-count")).to_have_text(f"{len(matching)} of {len(runs)} runs")
+    expect(frame.locator('select[aria-label="Run"] option[value="a_empty"]')).to_have_text("a_empty — does not read")
+    text, behind = toolbar.evaluate(LUMINANCES_JS)
+    assert (text > behind) == dark, (dark, text, behind)
     support.ARTIFACTS_DIR.mkdir(parents=True, exist_ok=True)
     toolbar.screenshot(path=str(support.ARTIFACTS_DIR / f"first-view-picker{'-dark' if dark else ''}.png"))
-    assert not page.problems()
+    assert not page.problems(), "\n".join(page.problems())
+
+
+# The relative luminance of an element's text colour and of the first opaque background behind it.
+LUMINANCES_JS = """(el) => {
+    const lum = (colour) => {
+        const [r, g, b] = colour.match(/[\\d.]+/g).map(Number);
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+    };
+    let at = el, behind = getComputedStyle(at).backgroundColor;
+    while (at && (behind === "transparent" || /^rgba\\(.*,\\s*0\\)$/.test(behind))) {
+        at = at.parentElement;
+        behind = at ? getComputedStyle(at).backgroundColor : "rgb(255, 255, 255)";
+    }
+    return [lum(getComputedStyle(el).color), lum(behind)];
+}"""

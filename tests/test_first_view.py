@@ -4,13 +4,12 @@ with first=1 over logdirs of real records, whose graphs that do not read are ent
 from __future__ import annotations
 
 import itertools
-import time
 
 import pytest
 from tensorboard.compat.proto import config_pb2, graph_pb2
 
 from support import client_get as get
-from support import make_client
+from support import make_client, parsed_graphs
 from tb_module_plugin import first_view, sources
 from tb_module_plugin.first_view import Readability
 
@@ -97,9 +96,8 @@ def _empty_trace(logdir, run):
 
 def _client(logdir):
     client, plugin = make_client(logdir)
-    deadline = time.monotonic() + 60  # let the start-up head start finish (it makes the same choice)
-    while not len(plugin.store.cache) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    # Let the start-up head start finish (it makes the same choice).
+    assert plugin.store.prepared.wait(60), "the start-up head start is not over after 60 s"
     return client, plugin
 
 
@@ -124,7 +122,9 @@ def test_first_is_the_first_graph_that_reads_and_has_a_module(mixed_logdir):
     assert entries["b_garbage"]["reads"] is False and "not a readable RunMetadata" in entries["b_garbage"]["error"]
     assert entries["c_flat"]["reads"] is True and entries["c_flat"]["has_module"] is False
     assert entries["d_module"]["reads"] is True and entries["d_module"]["has_module"] is True
-    assert "reads" not in entries["e_module"]  # after the choice: not parsed
+    assert "reads" not in entries["e_module"]  # after the choice: not parsed (the store's own record says so)
+    assert parsed_graphs(plugin.store) == {("a_empty", "empty_trace"), ("b_garbage", "garbage"),
+                                           ("c_flat", "__run_graph__"), ("d_module", "__run_graph__")}
     # The chosen graph was parsed for the choice: opening it parses nothing more.
     cached = len(plugin.store.cache)
     assert get(client, "/hierarchy", run="d_module", tag="__run_graph__")[0] == 200
@@ -162,11 +162,10 @@ def test_when_nothing_reads_there_is_no_first_and_every_entry_says_why(tmp_path)
 
 def test_the_head_start_makes_the_choice_before_the_page_asks(mixed_logdir):
     _, plugin = make_client(mixed_logdir)
-    deadline = time.monotonic() + 60
-    while len(plugin.store.cache) < 4 and time.monotonic() < deadline:  # the three before it, then the choice
-        time.sleep(0.05)
-    time.sleep(0.2)
-    assert len(plugin.store.cache) == 4  # a_empty, b_garbage, c_flat, d_module; not e_module
+    assert plugin.store.prepared.wait(60), "the start-up head start is not over after 60 s"
+    # The three before it, then the choice; not e_module: what the store parsed, by its own record.
+    assert parsed_graphs(plugin.store) == {("a_empty", "empty_trace"), ("b_garbage", "garbage"),
+                                           ("c_flat", "__run_graph__"), ("d_module", "__run_graph__")}
 
 
 def test_a_graph_the_engine_fails_on_is_marked_and_the_listing_still_answers(tmp_path, monkeypatch):

@@ -17,10 +17,11 @@ import urllib.parse
 import pytest
 
 import hostile
-from support import (PLUGIN_ROUTE, XSS_IMG, XSS_SCRIPT, XSS_SVG, InProcess, RawWriter, check_node_shape, error,
-                     graph_def, ok_json, wait_for, walk)
+from support import (PLUGIN_ROUTE, XSS_IMG, XSS_SCRIPT, XSS_SVG, InProcess, RawWriter, check_against,
+                     check_node_shape, error, graph_def, ok_json, wait_for, walk)
 from tb_module_plugin import graph as graph_lib
 from tb_module_plugin import build as build_lib
+from tb_module_plugin import schema
 from tb_module_plugin import search as search_lib
 from tb_module_plugin import sources
 
@@ -59,7 +60,14 @@ def test_each_bad_record_gets_its_answer(plugin, run, tag):
             for end in op["inputs"]:
                 assert plugin.api("node", run=run, tag=tag, path=end["path"]).status == 200, (op["path"], end)
         assert ok_json(answers[1])["node"]["path"] == ""
-        assert isinstance(ok_json(answers[2])["matches"], list)
+        # The search for "a" finds exactly the nodes whose name or path holds it (any case): each match does,
+        # and every such node of the tree above is among the matches unless the answer says it left some out.
+        found = ok_json(answers[2])
+        check_against(found, schema.SearchResult, "search")
+        matched = [m["path"] for m in found["matches"]]
+        assert all("a" in p.lower() for p in matched), matched[:10]
+        holding = {p for p in paths if p and "a" in p.lower()}
+        assert found["truncated"] or holding <= set(matched), sorted(holding - set(matched))[:10]
     else:
         messages = {error(a, status) for a in answers}
         assert len(messages) == 1, messages  # one record, one explanation, whatever the route

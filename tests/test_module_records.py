@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from corpus import counts
 from support import client_get as get
 from support import make_client, walk
 from tb_module_plugin import demo as demo_lib
@@ -74,6 +75,14 @@ class Stack(tf.Module):
 
 LIVE_KERNEL_SHAPES = {}  # run -> the live Keras layers' kernel shapes, by layer name (set by the fixture)
 LIVE_VALUE_SHAPES = {}  # run -> the shapes of the live modules' variables' values, in order (set by the fixture)
+LIVE = {}  # run -> {the module's path in the tab: the live module object} (set by the fixture)
+BATCH = 2  # the Keras Sequential's example batch
+
+
+def live_counts(run, path) -> tuple:
+    """(parameters, trainable parameters) as the live object of `run` at `path` counts them (corpus.counts:
+    Keras's count_params() and trainable_weights, tf.Module's variables and trainable_variables)."""
+    return counts(LIVE[run][path])
 
 
 def write(logdir, run, tag, module, *args, **kwargs):
@@ -86,12 +95,15 @@ def write(logdir, run, tag, module, *args, **kwargs):
 @pytest.fixture(scope="module")
 def logdir(tmp_path_factory):
     logdir = tmp_path_factory.mktemp("records")
-    write(logdir, "twin", "twin", Twin(), tf.ones([1, 3]))
+    twin = Twin()
+    write(logdir, "twin", "twin", twin, tf.ones([1, 3]))
+    LIVE["twin"] = {"twin": twin, "twin/dense": twin.first, "twin/dense (2)": twin.second}
     model = tf.keras.Sequential([tf.keras.Input((10,)), tf.keras.layers.Dense(4), tf.keras.layers.Dense(2),
                                  tf.keras.layers.Dense(1)], name="seq")
     model.layers[0].trainable = False
-    write(logdir, "keras", "seq", model, tf.ones([2, 10]))
+    write(logdir, "keras", "seq", model, tf.ones([BATCH, 10]))
     LIVE_KERNEL_SHAPES["keras"] = {layer.name: tuple(layer.kernel.shape) for layer in model.layers}
+    LIVE["keras"] = {"seq": model, **{f"seq/{layer.name}": layer for layer in model.layers}}
     stack = Stack()
     write(logdir, "unshaped", "stack", stack, tf.ones([2]))
     LIVE_VALUE_SHAPES["unshaped"] = [tuple(part.v.numpy().shape) for part in stack.parts]
@@ -100,8 +112,11 @@ def logdir(tmp_path_factory):
     inputs = tf.keras.Input((4,))
     nested = tf.keras.Model(inputs, tf.keras.layers.Dense(1, name="head")(inner(inputs)), name="outer")
     write(logdir, "keras_nested", "outer", nested, tf.ones([1, 4]))
+    LIVE["keras_nested"] = {"outer": nested, "outer/inner": inner, "outer/inner/a": inner.layers[0],
+                            "outer/inner/b": inner.layers[1]}
     demo = demo_lib.demo_module_class(tf)()
     write(logdir, "demo", "addprint", demo, tf.constant(1.0), fn=demo.addprint)
+    LIVE["demo"] = {"demo_module": demo}
     return logdir
 
 
@@ -120,12 +135,15 @@ def test_modules_sharing_a_scope_are_two_nodes_with_their_own_ops(client):
     status, body = get(client, "/hierarchy", run="twin", tag="twin", path="twin", depth=2)
     assert status == 200
     twin = body["node"]
-    assert twin["class_name"].endswith("Twin") and twin["num_params"] == 31 and twin["num_trainable_params"] == 26
-    assert twin["variables"] == [{"name": "twin/frozen:0", "shape": [5], "dtype": "float32", "trainable": False,
-                                  "shared": False}]
+    assert twin["class_name"].endswith("Twin")
+    assert (twin["num_params"], twin["num_trainable_params"]) == live_counts("twin", "twin")
+    frozen = LIVE["twin"]["twin"].frozen
+    assert twin["variables"] == [{"name": frozen.name, "shape": list(frozen.shape), "dtype": "float32",
+                                  "trainable": False, "shared": False}]
     dense = module_children(twin)
     assert set(dense) == {"dense", "dense (2)"}
-    assert (dense["dense"]["num_params"], dense["dense (2)"]["num_params"]) == (16, 10)
+    for name in dense:
+        assert (dense[name]["num_params"], dense[name]["num_trainable_params"]) == live_counts("twin", f"twin/{name}")
     assert dense["dense"]["attribute_path"] == "first" and dense["dense (2)"]["attribute_path"] == "second"
     first, second = _leaf_names(client, "twin/dense"), _leaf_names(client, "twin/dense (2)")
     assert "MatMul" in first and "MatMul_1" not in first
@@ -146,10 +164,11 @@ def _leaf_names(client, path):
 def test_keras_sequential_with_a_frozen_layer(client):
     _, body = get(client, "/hierarchy", run="keras", tag="seq", path="seq", depth=1)
     seq = body["node"]
-    assert seq["num_params"] == 57 and seq["num_trainable_params"] == 13
+    assert (seq["num_params"], seq["num_trainable_params"]) == live_counts("keras", "seq")
     layers = module_children(seq)
-    assert [(layers[n]["num_params"], layers[n]["num_trainable_params"]) for n in ("dense", "dense_1", "dense_2")] \
-        == [(44, 0), (10, 10), (3, 3)]
+    assert {f"seq/{n}" for n in layers} == set(LIVE["keras"]) - {"seq"}
+    for name, layer in layers.items():
+        assert (layer["num_params"], layer["num_trainable_params"]) == live_counts("keras", f"seq/{name}"), name
     assert layers["dense"]["frozen"] is True and layers["dense_1"]["frozen"] is False
     assert layers["dense"]["num_ops"] > 0  # the ops reading its kernel found it, though Keras scoped them dense_1
 
@@ -176,17 +195,19 @@ def test_repeat_marks_follow_the_live_layers_kernel_shapes(client):
 def test_nested_keras_models_keep_their_layers(client):
     _, body = get(client, "/hierarchy", run="keras_nested", tag="outer", path="outer", depth=2)
     outer = body["node"]
-    assert outer["num_params"] == (4 * 3 + 3) + (3 * 2 + 2) + (2 + 1)
+    assert (outer["num_params"], outer["num_trainable_params"]) == live_counts("keras_nested", "outer")
     inner = module_children(outer)["inner"]
-    assert inner["class_name"].endswith("Sequential") and inner["num_params"] == 23
-    assert {n: c["num_params"] for n, c in module_children(inner).items()} == {"a": 15, "b": 8}
+    assert inner["class_name"].endswith("Sequential")
+    assert (inner["num_params"], inner["num_trainable_params"]) == live_counts("keras_nested", "outer/inner")
+    assert {n: c["num_params"] for n, c in module_children(inner).items()} == {
+        n: live_counts("keras_nested", f"outer/inner/{n}")[0] for n in ("a", "b")}
     assert module_children(inner)["a"]["num_ops"] > 0
 
 
 def test_demo_module_recorded_with_its_method(client):
     _, body = get(client, "/hierarchy", run="demo", tag="addprint", depth=2)
     demo = next(c for c in body["node"]["children"] if c["name"] == "demo_module")
-    assert demo["num_params"] == 1 and demo["kind"] == "module"
+    assert demo["num_params"] == live_counts("demo", "demo_module")[0] and demo["kind"] == "module"
     assert {"AssignAddVariableOp", "PrintV2"} <= {c["name"] for c in demo["children"]}
 
 
@@ -235,12 +256,15 @@ def test_cli_summary_prints_the_module_table(logdir):
     code, out, _ = cli("summary", logdir, "--run", "keras")
     assert code == 0
     rows = table_rows(out)
-    assert (rows["seq"]["params"], rows["seq"]["trainable"]) == ("57", "13")
-    assert (rows["dense"]["params"], rows["dense"]["trainable"]) == ("44", "0")
-    assert (rows["dense_1"]["params"], rows["dense_1"]["trainable"]) == ("10", "10")
-    assert "[2,4]" in rows["dense"]["cells"]  # its output's shape (a batch of 2)
-    assert rows["dense"]["FLOPs"] == str(2 * 2 * 10 * 4 + 2 * 4 + 0)  # MatMul, bias; no activation
-    for line in ("Total params: 57", "Trainable params: 13", "Non-trainable params: 44", "Total FLOPs: "):
+    for path in LIVE["keras"]:
+        name = path.rpartition("/")[2]
+        assert (rows[name]["params"], rows[name]["trainable"]) == tuple(map(str, live_counts("keras", path))), name
+    n_in, n_out = LIVE_KERNEL_SHAPES["keras"]["dense"]
+    assert f"[{BATCH},{n_out}]" in rows["dense"]["cells"]  # its output's shape
+    assert rows["dense"]["FLOPs"] == str(2 * BATCH * n_in * n_out + BATCH * n_out)  # MatMul, bias; no activation
+    params, trainable = live_counts("keras", "seq")
+    for line in (f"Total params: {params}", f"Trainable params: {trainable}",
+                 f"Non-trainable params: {params - trainable}", "Total FLOPs: "):
         assert line in out, line
     assert "inputs" not in rows and "inputs" in table_rows(cli("summary", logdir, "--run", "keras", "--all")[1])
     code, out, _ = cli("summary", logdir, "--run", "keras", "--sort", "params")
@@ -248,7 +272,7 @@ def test_cli_summary_prints_the_module_table(logdir):
     code, out, _ = cli("summary", logdir, "--run", "twin", "--json", "--depth", "2")
     assert code == 0
     twin = next(c for c in json.loads(out)["twin/twin"]["children"] if c["name"] == "twin")
-    assert twin["num_params"] == 31
+    assert twin["num_params"] == live_counts("twin", "twin")[0]
 
 
 def test_cli_errors_are_one_line(tmp_path, logdir):
@@ -277,7 +301,7 @@ def test_savedmodel_import_shows_the_tutorial_module(tmp_path):
     status, body = get(make_client(tmp_path / "logs")[0], "/hierarchy", run="imported", tag="savedmodel", depth=3)
     assert status == 200
     module = next(c for c in body["node"]["children"] if c["kind"] == "module")
-    assert module["name"] == "demo_module" and module["num_params"] == 1
+    assert module["name"] == "demo_module" and module["num_params"] == counts(demo)[0]
     names = json.dumps(module)
     assert "AssignAddVariableOp" in names
 
@@ -331,4 +355,4 @@ def test_records_of_payload_version_1_still_read(logdir):
     for path in ("seq", "seq/dense", "seq/dense_1", "seq/dense_2"):
         assert hierarchy.values[path] == new.values[path], path  # parameters, trainable, frozen
         assert hierarchy.find(path).num_ops > 0
-    assert len(hierarchy.find("seq/dense").facts["variables"]) == 2
+    assert len(hierarchy.find("seq/dense").facts["variables"]) == len(LIVE["keras"]["seq/dense"].weights)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from tensorboard.compat.proto import config_pb2, graph_pb2
 
 from support import client_get as get
-from support import make_client
+from support import make_client, parsed_graphs
 from tb_module_plugin import demo, sources
 
 from . import traces
@@ -144,15 +142,14 @@ def test_the_first_graph_is_prepared_and_each_graph_parsed_once(logdir):
     client, plugin = make_client(logdir)
     # Unasked: the graph the tab opens first (handmade's, which has a module) and the three of run "bad" before it,
     # which do not read.
-    deadline = time.monotonic() + 60
-    while len(plugin.store.cache) < 4 and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert len(plugin.store.cache) == 4
+    assert plugin.store.prepared.wait(60), "the start-up head start is not over after 60 s"
+    assert parsed_graphs(plugin.store) == {("handmade", "__run_graph__"), ("bad", "garbage"), ("bad", "empty"),
+                                           ("bad", "keras")}
     assert get(client, "/graphs", first="1")[1]["first"] == {"run": "handmade", "tag": "__run_graph__"}
     assert len(plugin.store.cache) == 4
     for _ in range(3):
         assert get(client, "/hierarchy", run="nested_model", tag="model")[0] == 200
-    assert len(plugin.store.cache) == 5
+    assert len(plugin.store.cache) == 5 and ("nested_model", "model") in parsed_graphs(plugin.store)
 
 
 def test_static_files_refuse_traversal(client):
@@ -167,9 +164,7 @@ def test_requests_reuse_the_listing_the_page_asked_for(tmp_path):
     for run, op in (("first", "VariableV2"), ("second", "Const")):  # the first has a module: the head start's choice
         traces.write_run_graph(str(logdir / run), graph_pb2.GraphDef(node=[{"name": f"{run}/x", "op": op}]))
     client, plugin = make_client(logdir)
-    deadline = time.monotonic() + 30
-    while not len(plugin.store.cache) and time.monotonic() < deadline:  # the start-up head start is done
-        time.sleep(0.05)
+    assert plugin.store.prepared.wait(30), "the start-up head start is not over after 30 s"
     provider = plugin.store._data_provider
     calls = []
     for method in ("list_blob_sequences", "read_blob_sequences"):

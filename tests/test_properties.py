@@ -9,6 +9,7 @@ raises nothing but graph.GraphError.
 """
 
 import random
+from collections import Counter
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -101,10 +102,23 @@ def build(graph_def):
     return ops, build_lib.build_graph_hierarchy(graph_lib.FlatGraph(ops, [], []), "generated")
 
 
+def op_key(op) -> tuple:
+    """What tells an op of the parsed graph apart, whatever tree it ends up in: the function it comes from, the
+    calls it runs inside, its name there and its type."""
+    return (op.function, op.call_prefix, op.op_name, op.type)
+
+
 def check_tree(h, ops):
-    """The properties every built hierarchy has."""
+    """The properties every built hierarchy has. `ops`: the op list of the graph as parsed (flattened apart from
+    the tree, or the very list the build was given), never the tree's own leaves: against those, a build that
+    drops or duplicates an op would agree with itself."""
     nodes = h.all_nodes
     root = h.root
+    placed = [n for n in nodes if n.children is None]
+    assert len({id(n) for n in placed}) == len(placed), "an op object is placed twice"
+    in_tree, parsed = Counter(map(op_key, placed)), Counter(map(op_key, ops))
+    assert in_tree == parsed, (f"ops missing from the tree: {sorted((parsed - in_tree).elements())[:5]}; "
+                               f"ops placed more often than parsed: {sorted((in_tree - parsed).elements())[:5]}")
     assert root.num_ops == len(ops)
     paths = [n.path for n in nodes]
     assert len(paths) == len(set(paths)), "two nodes share a path"
@@ -117,9 +131,6 @@ def check_tree(h, ops):
         assert h.find(node.path) is node
         if node.children is not None:
             assert node.num_ops == sum(c.num_ops for c in node.children.values())
-    placed = [n for n in nodes if n.children is None]
-    assert len(placed) == len(ops), "an op is missing from the tree, or placed twice"
-    assert {id(n) for n in placed} == {id(op) for op in ops}
     for group in nodes:
         if group.children is None:
             continue
@@ -141,8 +152,10 @@ def check_tree(h, ops):
 @given(graph_defs(library=False))
 def test_graphs_without_functions(graph_def):
     ops, h = build(graph_def)
-    assert len(ops) == len(graph_def.node)
     check_tree(h, ops)
+    # Without a library the graph's own NodeDefs are the op list: the leaves are exactly those.
+    leaves = [n for n in h.all_nodes if n.children is None]
+    assert Counter((n.op_name, n.type) for n in leaves) == Counter((n.name, n.op) for n in graph_def.node)
 
 
 @SETTINGS
@@ -215,15 +228,26 @@ def test_corrupted_records_are_a_graph_or_a_graph_error(graph_def, data):
     check_tree(h, ops)
 
 
-def test_the_plugin_error_types_are_what_the_routes_catch():
-    """The types these properties allow are the ones plugin.py turns into 4xx answers."""
-    import inspect
+@pytest.mark.parametrize("error,status", [("GraphError", 422), ("NotFound", 404), ("BadQuery", 400),
+                                          ("BadRequest", 400), ("RecordNotFound", 404)])
+@pytest.mark.parametrize("route", ["hierarchy", "node", "search"])
+def test_the_plugin_error_types_are_what_the_routes_answer(tmp_path, monkeypatch, error, status, route):
+    """The error types these properties allow (and the other ones the engine raises) become a JSON 4xx answer
+    with their message, on every route: raised where the graph is fetched, as a real failure would be."""
+    from support import InProcess
+    from support import error as error_message
+    from tb_module_plugin import query, search, sources, tree
 
-    from tb_module_plugin import plugin
+    kind = {"GraphError": graph_lib.GraphError, "NotFound": tree.NotFound, "BadQuery": search.BadQuery,
+            "BadRequest": query.BadRequest, "RecordNotFound": sources.RecordNotFound}[error]
+    plugin = InProcess(tmp_path)
+    message = f"what the user reads about a {error}"
 
-    source = inspect.getsource(plugin.ModuleGraphPlugin._answer)
-    for name in ("GraphError", "NotFound", "BadQuery", "BadRequest", "RecordNotFound"):
-        assert name in source, name
+    def fail(*args, **kwargs):
+        raise kind(message)
+
+    monkeypatch.setattr(plugin.plugin.store, "hierarchy", fail)
+    assert error_message(plugin.api(route, run="r", tag="t", q="x"), status) == message
 
 
 @pytest.mark.parametrize("depth", [1, 1200])
@@ -287,4 +311,49 @@ def test_any_module_record_is_a_tree_or_a_graph_error(graph_def, data):
         assert str(e)
         return
     h = manifest_lib.build_module_hierarchy(parsed, graph, [], "record")
-    check_tree(h, [n for n in h.all_nodes if n.children is None])
+    check_tree(h, graph_lib.flatten_graph_def(graph))  # the graph's ops, flattened apart from the build
+
+
+def _drop_one_op(h) -> tuple:
+    """What a build that loses an op leaves: the tree without one leaf, its counts summed again so that the tree
+    agrees with itself. Returns the dropped op's key."""
+    from tb_module_plugin import tree as tree_lib
+
+    leaf = next(n for n in reversed(h.all_nodes) if n.children is None)
+    del leaf.parent.children[leaf.name]
+    h.all_nodes.clear()
+    tree_lib.finalize(h.root, h.all_nodes)
+    h.group_details.clear()
+    return op_key(leaf)
+
+
+@pytest.mark.parametrize("kind", ["graph", "module record"])
+def test_a_build_that_drops_an_op_is_caught(kind):
+    """The check above fails on a tree one op short, which a check against the tree's own leaves lets pass."""
+    import json
+
+    from tb_module_plugin import manifest as manifest_lib
+
+    g = graph_pb2.GraphDef()
+    for name, op, inputs in [("x", "Placeholder", []), ("dense/w", "Const", []),
+                             ("dense/MatMul", "MatMul", ["x", "dense/w"]), ("dense/Relu", "Relu", ["dense/MatMul"]),
+                             ("out", "Identity", ["dense/Relu"])]:
+        g.node.add(name=name, op=op, input=inputs)
+    if kind == "graph":
+        ops, h = build(g)
+    else:
+        manifest = {"version": 2, "function": "f", "variables": [], "modules": [
+            {"path": "", "parent": None, "name": "net", "class_name": "m.Net", "variables": [], "aliases": [],
+             "calls": {}},
+            {"path": "dense", "parent": 0, "name": "dense", "class_name": "m.Dense", "variables": [], "aliases": [],
+             "calls": {"": ["dense/MatMul", "dense/Relu"]}}]}
+        h = manifest_lib.build_module_hierarchy(manifest_lib.parse_manifest(json.dumps(manifest).encode()), g, [],
+                                                "record")
+        ops = graph_lib.flatten_graph_def(g)
+    check_tree(h, ops)  # the sound build passes
+    dropped = _drop_one_op(h)
+    leaves = [n for n in h.all_nodes if n.children is None]
+    assert h.root.num_ops == len(leaves) == len(ops) - 1  # the broken tree agrees with itself
+    with pytest.raises(AssertionError) as caught:
+        check_tree(h, ops)
+    assert f"ops missing from the tree: [{dropped!r}]" in str(caught.value), caught.value
