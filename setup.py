@@ -1,10 +1,17 @@
 """Packaging for tb_module_plugin, the TensorBoard "Modules" tab."""
 
 import os
+import re
 
 import setuptools
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _version():
+    """tb_module_plugin.__version__, read without importing the package (setup runs before it is installed)."""
+    with open(os.path.join(HERE, "tb_module_plugin", "__init__.py"), encoding="utf-8") as f:
+        return re.search(r'^__version__ = "([^"]+)"', f.read(), re.M).group(1)
 
 
 def _long_description():
@@ -17,7 +24,7 @@ def _long_description():
 
 setuptools.setup(
     name="tb_module_plugin",
-    version="0.1.0",
+    version=_version(),
     description=(
         "TensorBoard plugin: a Modules tab that shows traced TensorFlow graphs "
         "as the tree of their tf.Module name scopes"
