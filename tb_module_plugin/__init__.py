@@ -1,3 +1,13 @@
 """TensorBoard plugin that shows traced TensorFlow graphs as the tree of their tf.Modules."""
 
 PLUGIN_NAME = "module_graph"
+
+
+def __getattr__(name):
+    # The Keras callback, imported when asked for: importing the plugin (TensorBoard does) never imports
+    # TensorFlow or Keras.
+    if name == "ModuleGraph":
+        from .keras import ModuleGraph
+
+        return ModuleGraph
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
