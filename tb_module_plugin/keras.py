@@ -15,8 +15,11 @@ from __future__ import annotations
 import os
 import warnings
 
-DEFAULT_PROFILE_BATCH = (3, 5)  # after two steps of warm-up (the first traces the training function)
-RECORD_BATCH = 3  # the batch at whose start the record is written (see on_train_batch_begin)
+# tf_keras times its callbacks' batch hooks over the first six batches and calls a callback slow whose hook is
+# slower than a batch on average: the record and the profiler's start wait until after them. The six steps before
+# are the warm-up (the first traces the training function).
+RECORD_BATCH = 7  # the batch at whose start the record is written
+DEFAULT_PROFILE_BATCH = (7, 9)
 TRAIN_RUN = "train"  # the sub-folder Keras's TensorBoard callback writes training summaries into
 
 
@@ -78,8 +81,7 @@ class _ModuleGraph:
         if self._profiling and self._batch > last:
             self._stop_profile()
         # Recorded once the first step has run (the model is built, the data's shapes known), before the profile
-        # starts, and not before batch 3: tf_keras times its callbacks' hooks over the first two batches and
-        # would call the one slow hook a slow callback.
+        # starts, at RECORD_BATCH unless the profile starts sooner.
         if not self._recorded and self._batch >= 2 and (self._batch >= RECORD_BATCH or self._batch == first):
             self._record()
         if first and self._batch == first:
@@ -140,10 +142,12 @@ class _ModuleGraph:
         model = self.model
         iterator, self._iterator = self._iterator, None
         try:
-            inputs = _example_inputs(tf, model, getattr(iterator, "element_spec", None))
-            # training=True: the ops of a training step (dropout, batch statistics), named as the profiled
-            # steps name them, so that their time lands on these layers.
-            manifest, concrete = trace_record(tf, model, None, (inputs,), {"training": True})
+            batch = _example_batch(tf, getattr(iterator, "element_spec", None))
+            try:
+                manifest, concrete = trace_record(tf, model, _gradient_step(tf, model), _unpack(batch), {})
+            except Exception:  # noqa: BLE001 - e.g. a model compiled without a loss
+                # The forward pass alone, as in training (dropout, batch statistics).
+                manifest, concrete = trace_record(tf, model, None, (_unpack(batch)[0],), {"training": True})
             manifest["call_prefix"] = _call_prefix(tf, concrete, manifest, self._original_or_current(), iterator)
             writer = tf.summary.create_file_writer(self._train_dir)
             with writer.as_default():
@@ -180,17 +184,35 @@ class _ModuleGraph:
                           f"written ({type(e).__name__}: {e}).", RuntimeWarning, stacklevel=2)
 
 
-def _example_inputs(tf, model, element_spec):
-    """The model's inputs as the data declares them (zeros of its dtypes and shapes), the way `fit`
-    unpacks a batch: `(x, y[, sample_weight])` or `x` alone. A dimension the data leaves open (the batch of a
-    dataset batched without `drop_remainder`) is 1."""
+def _example_batch(tf, element_spec):
+    """A batch as the data declares it (zeros of its dtypes and shapes). A dimension the data leaves open (the
+    batch of a dataset batched without `drop_remainder`) is 1."""
     if element_spec is None:
         raise ValueError("the training data's shapes were not seen (its first step ran before this callback's "
                          "on_train_begin, or its data is no tf.data iterator)")
-    spec = element_spec
-    if isinstance(spec, tuple) and 1 <= len(spec) <= 3:
-        spec = spec[0]
-    return tf.nest.map_structure(lambda s: tf.zeros([1 if d is None else d for d in s.shape], s.dtype), spec)
+    return tf.nest.map_structure(lambda s: tf.zeros([1 if d is None else d for d in s.shape], s.dtype),
+                                 element_spec)
+
+
+def _unpack(batch) -> tuple:
+    """(x, y, sample_weight) of a batch, the way `fit` unpacks one: `(x, y[, sample_weight])`, or `x` alone."""
+    parts = batch if isinstance(batch, tuple) and 1 <= len(batch) <= 3 else (batch,)
+    return tuple(parts) + (None,) * (3 - len(parts))
+
+
+def _gradient_step(tf, model):
+    """A training step's forward pass, loss and gradients, as `fit`'s step computes them (its ops get the names
+    the profiled steps give theirs: the layers' ops, then TensorFlow's `gradient_tape/` ops named after them). The
+    optimizer's update is left out: its variables belong to no layer, and the record would count them as an
+    unknown module."""
+
+    def train_step(x, y, sample_weight):
+        with tf.GradientTape() as tape:
+            y_pred = model(x, training=True)
+            loss = model.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight)
+        return loss, tape.gradient(loss, model.trainable_weights)
+
+    return train_step
 
 
 def _make_class():

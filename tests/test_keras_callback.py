@@ -1,0 +1,93 @@
+"""The Keras callback (tb_module_plugin.keras.ModuleGraph): models trained with `fit` on tf.data, read back through
+a real tensorboard. What each layer should be is what the live layers said (tests/keras_fit.py prints it)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from support import REPO, TensorBoard, run_python, walk
+
+RUNS = ("keras3_functional", "keras3_subclassed", "tf_keras")
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """(logdir, what keras_fit.py printed) after training every model of tests/keras_fit.py."""
+    logdir = tmp_path_factory.mktemp("keras_fit")
+    out = run_python([str(REPO / "tests" / "keras_fit.py"), str(logdir)])
+    line = next(line for line in out.splitlines() if line.startswith("RESULT "))
+    return logdir, json.loads(line[len("RESULT "):])
+
+
+@pytest.fixture(scope="module")
+def answers(trained):
+    """run -> (the live layers, {module names from the root: the hierarchy's node}) through a real tensorboard."""
+    logdir, results = trained
+    found = {}
+    tb = TensorBoard(logdir, name="keras_callback")
+    try:
+        tb.start(wait_graphs=[(results[run]["run"], results[run]["tag"]) for run in RUNS])
+        for run in RUNS:
+            result = results[run]
+            root = tb.get_json("/data/plugin/module_graph/hierarchy", run=result["run"], tag=result["tag"],
+                               path="", depth=8, time=1)["node"]
+            modules = {}
+            for node, parents in walk(root):
+                if node.get("kind") == "module":
+                    names = tuple(p["name"] for p in parents if p.get("kind") == "module") + (node["name"],)
+                    modules[names] = node
+            found[run] = (result["layers"], modules)
+    finally:
+        tb.stop()
+    return found
+
+
+@pytest.mark.parametrize("run", RUNS)
+def test_every_layer_is_a_module_as_the_live_layer_says(answers, run):
+    layers, modules = answers[run]
+    assert any(len(layer["names"]) > 2 for layer in layers) or run == "tf_keras"  # sub-layers are in the truth
+    for layer in layers:
+        node = modules.get(tuple(layer["names"]))
+        assert node is not None, f"{run}: layer {'/'.join(layer['names'])} is no module; modules: {sorted(modules)}"
+        where = f"{run}: {'/'.join(layer['names'])}"
+        assert node["class_name"] == layer["class_name"], where
+        assert node["num_params"] == layer["params"], where
+        assert node["num_trainable_params"] == layer["trainable"], where
+        assert isinstance(node.get("flops"), int) and "flops" not in node.get("cost_unknown", ()), where
+        if layer["weighted"]:
+            assert node["flops"] > 0, where
+            assert node.get("time_us", 0) > 0, f"{where}: no time ({node.get('cost_unknown')})"
+
+
+@pytest.mark.parametrize("run", RUNS)
+def test_weighted_layers_have_backward_time(answers, run):
+    """The backward pass of each layer with trainable weights is timed (`backward_time_us`, the part of `time_us`
+    its gradient ops took). A frozen first layer has no backward pass: nothing needs its gradient."""
+    layers, modules = answers[run]
+    for layer in layers:
+        if layer["trainable_weighted"]:
+            node = modules[tuple(layer["names"])]
+            assert 0 < node.get("backward_time_us", 0) < node["time_us"], f"{run}: {'/'.join(layer['names'])}"
+
+
+def test_the_frozen_layer_is_frozen(answers):
+    layers, modules = answers["keras3_functional"]
+    frozen = [layer for layer in layers if layer["weighted"] and not layer["trainable_weighted"]]
+    assert frozen, "the functional model has a frozen layer"
+    for layer in frozen:
+        node = modules[tuple(layer["names"])]
+        assert node["frozen"] is True and node["num_trainable_params"] == 0 < node["num_params"]
+
+
+def test_a_model_that_cannot_be_recorded_warns_once_and_trains_on(trained):
+    logdir, results = trained
+    result = results["untraceable"]
+    assert result["epochs_trained"] == 2
+    assert len(result["warnings"]) == 1, result["warnings"]
+    assert "Picky takes batches of any size only" in result["warnings"][0]
+    events = list((logdir / "untraceable" / "train").glob("events.out.tfevents.*"))
+    assert not events, "nothing recorded for it"
+    for run in RUNS:
+        assert results[run]["warnings"] == [] and results[run]["epochs_trained"] == 2
