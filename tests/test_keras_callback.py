@@ -4,10 +4,16 @@ a real tensorboard. What each layer should be is what the live layers said (test
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
-from support import REPO, TensorBoard, run_python, walk
+from support import (QUIET_TF_ENV, REPO, TensorBoard, free_port, http_get, run_python, venv_bin, wait_for,
+                     walk)
 
 RUNS = ("keras3_functional", "keras3_subclassed", "tf_keras")
 
@@ -91,3 +97,45 @@ def test_a_model_that_cannot_be_recorded_warns_once_and_trains_on(trained):
     assert not events, "nothing recorded for it"
     for run in RUNS:
         assert results[run]["warnings"] == [] and results[run]["epochs_trained"] == 2
+
+
+def test_the_notebook_magic_shows_the_tab(trained):
+    """`%tensorboard --logdir LOGDIR` as a notebook runs it (tensorboard.notebook._start_magic, the magic's own
+    body: a tensorboard started in the background): its page lists the Modules tab and the callback's graphs."""
+    logdir, results = trained
+    port = free_port()
+    code = ("import json\nfrom tensorboard import manager, notebook\n"
+            f"notebook._start_magic({f'--logdir {logdir} --port {port} --reload_interval 2'!r})\n"
+            f"print('RESULT', json.dumps([i.pid for i in manager.get_all() if i.port == {port}]))\n")
+    env = dict(os.environ, **QUIET_TF_ENV, PATH=os.pathsep.join([str(Path(venv_bin("tensorboard")).parent),
+                                                                  os.environ.get("PATH", "")]))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=str(REPO), stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True, timeout=300).stdout
+    pids = json.loads(next(line for line in out.splitlines() if line.startswith("RESULT ")).split(" ", 1)[1])
+    assert len(pids) == 1, out[-3000:]
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_for(lambda: "module_graph" in http_get(url + "/data/plugins_listing").json(), timeout=60,
+                 what="the Modules tab in the notebook's tensorboard")
+        expected = {(results[run]["run"], results[run]["tag"]) for run in RUNS}
+
+        def listed():
+            answer = http_get(url + "/data/plugin/module_graph/graphs")
+            return answer.status == 200 and expected <= {(g["run"], g["tag"]) for g in answer.json()["graphs"]}
+
+        wait_for(listed, timeout=60, what="the callback's graphs in the notebook's tensorboard")
+    finally:
+        os.kill(pids[0], signal.SIGTERM)
+
+
+@pytest.mark.parametrize("value, read", [("StatefulPartitionedCall/", "StatefulPartitionedCall/"),
+                                         ("while/cond/", "while/cond/"), ("no_slash", ""), (7, ""), (None, "")])
+def test_a_records_call_prefix_is_read_only_as_call_names(value, read):
+    """The callback's `call_prefix` (the calls its step runs inside when profiled) is taken only as names of calls
+    each ending in `/`; anything else is no prefix (records come from any version and any writer)."""
+    from tb_module_plugin.manifest import parse_manifest
+
+    record = {"version": 2, "modules": [{"name": "m", "parent": None, "variables": []}], "variables": [],
+              "call_prefix": value}
+    assert parse_manifest(json.dumps(record).encode())["call_prefix"] == read
