@@ -106,9 +106,13 @@ def test_the_notebook_magic_shows_the_tab(trained):
     body: a tensorboard started in the background): its page lists the Modules tab and the callback's graphs."""
     logdir, results = trained
     port = free_port()
-    code = ("import json\nfrom tensorboard import manager, notebook\n"
+    # (the magic waits 60 s for tensorboard to start; on a loaded machine it may say it timed out and start later)
+    code = ("import json, time\nfrom tensorboard import manager, notebook\n"
             f"notebook._start_magic({f'--logdir {logdir} --port {port} --reload_interval 2'!r})\n"
-            f"print('RESULT', json.dumps([i.pid for i in manager.get_all() if i.port == {port}]))\n")
+            "deadline, pids = time.time() + 120, []\n"
+            "while not pids and time.time() < deadline:\n"
+            f"    pids = [i.pid for i in manager.get_all() if i.port == {port}] or time.sleep(0.5) or []\n"
+            "print('RESULT', json.dumps(pids))\n")
     env = dict(os.environ, **QUIET_TF_ENV, PATH=os.pathsep.join([str(Path(venv_bin("tensorboard")).parent),
                                                                   os.environ.get("PATH", "")]))
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
