@@ -4,6 +4,8 @@ layers say (tests/test_keras_callback.py reads it). Run in a subprocess: python 
 Runs written under LOGDIR (each `<name>/train`, where the callback writes):
   keras3_functional  Keras 3 functional model: a frozen Dense, a subclassed block of three sub-layers, Dropout
   keras3_subclassed  Keras 3 subclassed Model (its input shape known only from the first batch)
+  keras3_sequential  Keras 3 Sequential without an Input, compiled with steps_per_execution=2 (Keras runs two
+                     steps per call, inside a loop of its training function)
   tf_keras           tf_keras Sequential with BatchNormalization (moving statistics are not trainable)
   untraceable        a Keras 3 model whose call refuses a fixed batch size: one warning, training goes on
 """
@@ -69,7 +71,13 @@ def keras3_models():
             return x
 
     picky = keras.Sequential([keras.Input((FEATURES,)), Picky(), keras.layers.Dense(TARGETS)], name="picky")
-    return {"keras3_functional": functional, "keras3_subclassed": Subclassed(), "untraceable": picky}
+    sequential = keras.Sequential([keras.layers.Dense(8, activation="relu"), keras.layers.Dense(TARGETS)],
+                                  name="sequential_net")
+    return {"keras3_functional": functional, "keras3_subclassed": Subclassed(), "keras3_sequential": sequential,
+            "untraceable": picky}
+
+
+STEPS_PER_EXECUTION = {"keras3_sequential": 2}
 
 
 def tf_keras_model():
@@ -111,7 +119,7 @@ def main(logdir):
     results = {}
     models = {**keras3_models(), **tf_keras_model()}
     for run, model in models.items():
-        model.compile(optimizer="adam", loss="mse")
+        model.compile(optimizer="adam", loss="mse", steps_per_execution=STEPS_PER_EXECUTION.get(run, 1))
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             history = model.fit(dataset(), epochs=2, verbose=0, callbacks=[ModuleGraph(os.path.join(logdir, run))])

@@ -15,7 +15,7 @@ import pytest
 from support import (QUIET_TF_ENV, REPO, TensorBoard, free_port, http_get, run_python, venv_bin, wait_for,
                      walk)
 
-RUNS = ("keras3_functional", "keras3_subclassed", "tf_keras")
+RUNS = ("keras3_functional", "keras3_subclassed", "keras3_sequential", "tf_keras")
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +53,7 @@ def answers(trained):
 @pytest.mark.parametrize("run", RUNS)
 def test_every_layer_is_a_module_as_the_live_layer_says(answers, run):
     layers, modules = answers[run]
-    assert any(len(layer["names"]) > 2 for layer in layers) or run == "tf_keras"  # sub-layers are in the truth
+    assert any(len(layer["names"]) > 2 for layer in layers) or run in ("keras3_sequential", "tf_keras")
     for layer in layers:
         node = modules.get(tuple(layer["names"]))
         assert node is not None, f"{run}: layer {'/'.join(layer['names'])} is no module; modules: {sorted(modules)}"
