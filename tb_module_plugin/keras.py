@@ -3,11 +3,12 @@
     from tb_module_plugin.keras import ModuleGraph
     model.fit(dataset, epochs=5, callbacks=[ModuleGraph("logs/run1")])
 
-Once the first batch has run (so the model is built and the data's shapes are known), it writes the model's
-`module_graph` record (summary.module_graph: the forward pass with shapes, every layer as a module with its class,
-parameters and frozen state), then profiles a few training steps (`profile_batch`), into `log_dir/train`, where
-Keras's own `TensorBoard` callback writes, so both sit in one run. Works with Keras 3 (TensorFlow backend) and
-tf_keras. Needs TensorFlow; `import tb_module_plugin` alone never imports it.
+Once the first steps have run (so the model is built and the data's shapes are known), it writes a `module_graph`
+record (summary.py) of one training step of the model: the forward pass with shapes (every layer as a module with
+its class, parameters and frozen state), the loss and the gradients; then it profiles a few training steps
+(`profile_batch`). Both go to `log_dir/train`, where Keras's own `TensorBoard` callback writes, so they sit in one
+run. Works with Keras 3 (TensorFlow backend) and tf_keras. Needs TensorFlow; `import tb_module_plugin` alone
+never imports it.
 """
 
 from __future__ import annotations
@@ -40,7 +41,9 @@ def _profile_range(profile_batch) -> tuple:
     """(first, last) training batch to profile, counted from 1 over the whole `fit` as Keras's `TensorBoard`
     callback counts them; (0, 0) for none. Accepts what that callback accepts: an int, a pair, or "first,last"."""
     if isinstance(profile_batch, str):
-        profile_batch = tuple(int(part) for part in profile_batch.split(","))
+        parts = profile_batch.split(",")
+        if all(part.strip().isdigit() for part in parts):
+            profile_batch = tuple(int(part) for part in parts)
     if isinstance(profile_batch, int) and not isinstance(profile_batch, bool):
         profile_batch = (profile_batch, profile_batch)
     if (not isinstance(profile_batch, (tuple, list)) or len(profile_batch) != 2
@@ -54,7 +57,16 @@ def _profile_range(profile_batch) -> tuple:
 
 
 class _ModuleGraph:
-    """The callback's behaviour; `ModuleGraph` (below) puts it on the installed Keras's Callback class."""
+    """Keras callback: the model's training step as a `module_graph` record, and a profile of a few steps, for
+    TensorBoard's Modules tab (`ModuleGraph`, below, is this on the installed Keras's Callback class).
+
+    Args:
+      log_dir: the run's folder; written into `log_dir/train`, as Keras's `TensorBoard(log_dir)` callback writes.
+      profile_batch: the training batches to profile, counted from 1 over the whole `fit`: an int, a pair
+        (first, last), "first,last", or 0 for none. The record is written at the start of batch RECORD_BATCH, or
+        of the first profiled batch when that comes sooner (but after the first step).
+      name: the record's tag (default: the model's name).
+    """
 
     def __init__(self, log_dir="logs", profile_batch=DEFAULT_PROFILE_BATCH, name=None):
         super().__init__()

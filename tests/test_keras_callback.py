@@ -145,3 +145,20 @@ def test_a_records_call_prefix_is_read_only_as_call_names(value, read):
     record = {"version": 2, "modules": [{"name": "m", "parent": None, "variables": []}], "variables": [],
               "call_prefix": value}
     assert parse_manifest(json.dumps(record).encode())["call_prefix"] == read
+
+
+@pytest.mark.parametrize("given, taken", [(None, (7, 9)), (3, (3, 3)), ((2, 4), (2, 4)), ([5, 6], (5, 6)),
+                                          ("10,20", (10, 20)), ("3, 5", (3, 5)), (0, (0, 0))])
+def test_profile_batch_is_read_as_keras_reads_it(given, taken):
+    from tb_module_plugin.keras import ModuleGraph
+
+    callback = ModuleGraph("logs") if given is None else ModuleGraph("logs", profile_batch=given)
+    assert callback.profile_batch == taken
+
+
+@pytest.mark.parametrize("given", [(3, 1), (0, 2), -1, True, "a", "1,2,3", (1.5, 2)])
+def test_a_profile_batch_keras_would_refuse_is_refused_with_what_it_accepts(given):
+    from tb_module_plugin.keras import ModuleGraph
+
+    with pytest.raises(ValueError, match="profile_batch must be"):
+        ModuleGraph("logs", profile_batch=given)
