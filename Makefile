@@ -64,7 +64,7 @@ frontend: frontend-deps
 # --- Demo ---------------------------------------------------------------------
 demo-logs: $(DEMO_STAMP)
 
-$(DEMO_STAMP): $(VENV_STAMP) tb_module_plugin/demo.py $(wildcard tb_module_plugin/summary.py)
+$(DEMO_STAMP): $(VENV_STAMP) tb_module_plugin/demo.py $(wildcard tb_module_plugin/summary.py tb_module_plugin/keras.py)
 	$(VPY) -m tb_module_plugin.demo --logdir $(DEMO_LOGDIR)
 	touch $@
 

@@ -13,7 +13,8 @@
      server B  one cold `hierarchy` request from Python (the first request: parsing included), its bytes
 3. One tensorboard over all the runs: every graph's hierarchy and largest expansion through the API, then the
    resident memory of the process and its children.
-4. Prints a Markdown table of medians, marks each target met or not, writes benchmarks/results.md.
+4. The Keras ModuleGraph callback's cost to the training steps it does not record (benchmarks/keras_overhead.py).
+5. Prints a Markdown table of medians, marks each target met or not, writes benchmarks/results.md.
 
 Environment: BENCH_RUNS (rounds, default 3), BENCH_WARM (warm first views per round, default 1),
 BENCH_GRAPHS (comma-separated subset), BENCH_CACHE (default .cache/bench), BENCH_RESULTS (default
@@ -43,6 +44,7 @@ REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 
 import generate  # noqa: E402
+import keras_overhead  # noqa: E402
 import synthetic  # noqa: E402
 
 sys.path.insert(0, str(REPO / "tests"))
@@ -797,6 +799,11 @@ def main(argv=None) -> int:
             log(f"[memory] FAILED: {type(e).__name__}: {e}")
     finally:
         stop_all()
+    try:
+        keras_callback = keras_overhead.describe(keras_overhead.measure(log=log))
+    except Exception as e:  # (figures of the tab above stand without it)
+        keras_callback = f"ModuleGraph callback: not measured ({type(e).__name__}: {e})"
+    log(keras_callback)
 
     targets = evaluate_targets(results, memory)
     meta = {
@@ -807,6 +814,7 @@ def main(argv=None) -> int:
         "load": f"{load_before[0]:.1f} before, {os.getloadavg()[0]:.1f} after (1-minute load average)",
         "measure_s": time.perf_counter() - generated,
         "plugin": plugin_before,
+        "keras_callback": keras_callback,
     }
     plugin_after = plugin_fingerprint(Path(PLUGIN_PATH[0]) / "tb_module_plugin") if PLUGIN_PATH else plugin_fingerprint()
     if plugin_after.split("(plugin files")[1] != plugin_before.split("(plugin files")[1]:
@@ -865,6 +873,8 @@ view, on a logdir of the graph alone, does get that head start (its `hierarchy` 
 makes (`limit_attr_size=1024&large_attrs_key=_too_large_attrs`; traces add `tag` and `conceptual=false`).
 *Regular-expression search* (`regex_slowest`): the slowest of `search?regex=1` for each of the patterns
 backtracking engines take minutes to hours over, and a backreference (a 400), on the graph already open.
+
+The Keras callback's cost to training (`benchmarks/keras_overhead.py`): {meta['keras_callback']}.
 
 Samples in seconds (rounds in order):
 

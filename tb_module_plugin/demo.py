@@ -16,6 +16,9 @@ Each graph goes to its own run folder under DIR:
                           keras_sequential/module_record: summary.module_graph of it
     resnet50_train_step   a Keras ResNet50 (weights=None) training step, traced, then
                           profiled (slow; --skip-resnet leaves it out)
+    keras_fit             a small Keras model trained one epoch with fit and the
+                          ModuleGraph callback (and Keras's TensorBoard callback): both
+                          write keras_fit/train (--skip-resnet leaves it out too)
 
 Then: tensorboard --logdir DIR, and open the Modules tab.
 """
@@ -311,12 +314,54 @@ def write_keras_train_step(logdir, run, application, image_size=64, classes=10, 
     return run_dir
 
 
+# --- 6. A Keras model trained with fit and the ModuleGraph callback ---------------------
+def write_keras_fit(logdir, epochs=1, batches=24, batch_size=16):
+    """A small Keras model (a frozen stem, a residual block of its own class, a head) trained `epochs` with `fit`
+    on a tf.data dataset of random arrays, with the ModuleGraph callback (the record and a profile of batches 7-9)
+    beside Keras's own TensorBoard callback (the loss): both write `keras_fit/train`."""
+    tf = _tf()
+    import keras
+    import numpy as np
+
+    from tb_module_plugin.keras import ModuleGraph
+
+    class ResidualBlock(keras.layers.Layer):
+        def __init__(self, units, **kwargs):
+            super().__init__(**kwargs)
+            self.up = keras.layers.Dense(units * 2, activation="relu", name="up")
+            self.down = keras.layers.Dense(units, name="down")
+            self.norm = keras.layers.LayerNormalization(name="norm")
+
+        def call(self, x):
+            return self.norm(x + self.down(self.up(x)))
+
+    inputs = keras.Input((32,), name="features")
+    h = keras.layers.Dense(64, activation="relu", name="stem")(inputs)
+    h = ResidualBlock(64, name="block_0")(h)
+    h = ResidualBlock(64, name="block_1")(h)
+    h = keras.layers.Dropout(0.1, name="dropout")(h)
+    model = keras.Model(inputs, keras.layers.Dense(10, name="head")(h), name="classifier")
+    model.get_layer("stem").trainable = False
+    model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(batches * batch_size, 32)).astype("float32")
+    y = rng.integers(0, 10, size=(batches * batch_size,))
+    data = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size)
+    run_dir = _fresh_run_dir(logdir, "keras_fit")
+    model.fit(data, epochs=epochs, verbose=0,
+              callbacks=[keras.callbacks.TensorBoard(log_dir=run_dir), ModuleGraph(run_dir)])
+    return run_dir
+
+
+SLOW = ("resnet50_train_step", "keras_fit")  # what --skip-resnet leaves out
+
 WRITERS = {
     "demo_module": write_demo_module,
     "attribute_module": write_attribute_module,
     "nested_model": write_nested_model,
     "keras_sequential": write_keras_sequential,
     "resnet50_train_step": write_resnet50_train_step,
+    "keras_fit": write_keras_fit,
 }
 
 
@@ -324,7 +369,7 @@ def write_demo(logdir, skip_resnet=False, only=None, out=sys.stdout):
     """Write the demo runs to `logdir`; returns {run: folder}."""
     names = list(only) if only else list(WRITERS)
     if skip_resnet and not only:
-        names.remove("resnet50_train_step")
+        names = [name for name in names if name not in SLOW]
     os.makedirs(logdir, exist_ok=True)
     written = {}
     for name in names:
@@ -341,7 +386,7 @@ def main(argv=None):
     )
     parser.add_argument("--logdir", required=True, help="folder to write the runs into")
     parser.add_argument(
-        "--skip-resnet", action="store_true", help="leave out the (slow) ResNet50 training step"
+        "--skip-resnet", action="store_true", help="leave out the slow runs (the ResNet50 training step, the Keras fit)"
     )
     parser.add_argument(
         "--only", nargs="+", choices=sorted(WRITERS), metavar="RUN", help="write only these runs"

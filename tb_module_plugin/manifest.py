@@ -59,6 +59,10 @@ def parse_manifest(blob: bytes) -> dict:
         calls = module.get("calls")
         module["calls"] = {str(f): [str(n) for n in names] for f, names in calls.items() if isinstance(names, list)} \
             if isinstance(calls, dict) else {}
+    # The calls the recorded function runs inside where it was profiled (Keras 3's training function calls its
+    # step as `StatefulPartitionedCall/`): profiles name its ops so (the Keras callback, keras.py, finds it).
+    prefix = manifest.get("call_prefix")
+    manifest["call_prefix"] = prefix if isinstance(prefix, str) and (not prefix or prefix.endswith("/")) else ""
     return manifest
 
 
@@ -110,6 +114,9 @@ def build_module_hierarchy(manifest: dict, graph_def, other_graph_defs: list, na
             modules[alias["parent"]].alias_children.append(module)
     _name_tree(modules[0], "")
     ops = graph_lib.flatten_graph_def(graph_def)
+    if manifest.get("call_prefix"):
+        for op in ops:
+            op.call_prefix = manifest["call_prefix"] + op.call_prefix
     holders = record_ops.place_ops(ops, modules, variables)
     labels = manifest.get("other_functions") if isinstance(manifest.get("other_functions"), list) else []
     others = [(str(labels[i]) if i < len(labels) else f"function_{i}", graph_lib.flatten_graph_def(g))

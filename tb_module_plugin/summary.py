@@ -36,11 +36,17 @@ def module_graph(name, module, *args, fn=None, step=None, **kwargs) -> bool:
         step = tf.summary.experimental.get_step()
     if step is None:
         step = 0
+    manifest, concrete = trace_record(tf, module, fn, args, kwargs)
+    return _write(tf, name, manifest, [concrete], step)
+
+
+def trace_record(tf, module, fn, args: tuple, kwargs: dict) -> tuple:
+    """(the record's manifest, the traced ConcreteFunction) of `fn` (see module_graph) on the example arguments."""
     tree = ModuleTree(tf, module)
     traced, own = _fresh_function(tf, module, fn)
     with CallRecorder(tree.objects, running=0 if own else None) as calls:
         concrete = traced.get_concrete_function(*args, **kwargs)
-    return _write(tf, name, tree.manifest(concrete, calls.by_function(concrete)), [concrete], step)
+    return tree.manifest(concrete, calls.by_function(concrete)), concrete
 
 
 def savedmodel_record(path: str, logdir: str, name: str = "savedmodel") -> bool:

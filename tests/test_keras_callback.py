@@ -1,0 +1,164 @@
+"""The Keras callback (tb_module_plugin.keras.ModuleGraph): models trained with `fit` on tf.data, read back through
+a real tensorboard. What each layer should be is what the live layers said (tests/keras_fit.py prints it)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from support import (QUIET_TF_ENV, REPO, TensorBoard, free_port, http_get, run_python, venv_bin, wait_for,
+                     walk)
+
+RUNS = ("keras3_functional", "keras3_subclassed", "keras3_sequential", "tf_keras")
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """(logdir, what keras_fit.py printed) after training every model of tests/keras_fit.py."""
+    logdir = tmp_path_factory.mktemp("keras_fit")
+    out = run_python([str(REPO / "tests" / "keras_fit.py"), str(logdir)])
+    line = next(line for line in out.splitlines() if line.startswith("RESULT "))
+    return logdir, dict(json.loads(line[len("RESULT "):]), output=out)
+
+
+@pytest.fixture(scope="module")
+def answers(trained):
+    """run -> (the live layers, {module names from the root: the hierarchy's node}) through a real tensorboard."""
+    logdir, results = trained
+    found = {}
+    tb = TensorBoard(logdir, name="keras_callback")
+    try:
+        tb.start(wait_graphs=[(results[run]["run"], results[run]["tag"]) for run in RUNS])
+        for run in RUNS:
+            result = results[run]
+            root = tb.get_json("/data/plugin/module_graph/hierarchy", run=result["run"], tag=result["tag"],
+                               path="", depth=8, time=1)["node"]
+            modules = {}
+            for node, parents in walk(root):
+                if node.get("kind") == "module":
+                    names = tuple(p["name"] for p in parents if p.get("kind") == "module") + (node["name"],)
+                    modules[names] = node
+            found[run] = (result["layers"], modules)
+    finally:
+        tb.stop()
+    return found
+
+
+@pytest.mark.parametrize("run", RUNS)
+def test_every_layer_is_a_module_as_the_live_layer_says(answers, run):
+    layers, modules = answers[run]
+    assert any(len(layer["names"]) > 2 for layer in layers) or run in ("keras3_sequential", "tf_keras")
+    for layer in layers:
+        node = modules.get(tuple(layer["names"]))
+        assert node is not None, f"{run}: layer {'/'.join(layer['names'])} is no module; modules: {sorted(modules)}"
+        where = f"{run}: {'/'.join(layer['names'])}"
+        assert node["class_name"] == layer["class_name"], where
+        assert node["num_params"] == layer["params"], where
+        assert node["num_trainable_params"] == layer["trainable"], where
+        assert isinstance(node.get("flops"), int) and "flops" not in node.get("cost_unknown", ()), where
+        if layer["weighted"]:
+            assert node["flops"] > 0, where
+            assert node.get("time_us", 0) > 0, f"{where}: no time ({node.get('cost_unknown')})"
+
+
+@pytest.mark.parametrize("run", RUNS)
+def test_weighted_layers_have_backward_time(answers, run):
+    """The backward pass of each layer with trainable weights is timed (`backward_time_us`, the part of `time_us`
+    its gradient ops took). A frozen first layer has no backward pass: nothing needs its gradient."""
+    layers, modules = answers[run]
+    for layer in layers:
+        if layer["trainable_weighted"]:
+            node = modules[tuple(layer["names"])]
+            assert 0 < node.get("backward_time_us", 0) < node["time_us"], f"{run}: {'/'.join(layer['names'])}"
+
+
+def test_the_frozen_layer_is_frozen(answers):
+    layers, modules = answers["keras3_functional"]
+    frozen = [layer for layer in layers if layer["weighted"] and not layer["trainable_weighted"]]
+    assert frozen, "the functional model has a frozen layer"
+    for layer in frozen:
+        node = modules[tuple(layer["names"])]
+        assert node["frozen"] is True and node["num_trainable_params"] == 0 < node["num_params"]
+
+
+def test_a_model_that_cannot_be_recorded_warns_once_and_trains_on(trained):
+    logdir, results = trained
+    result = results["untraceable"]
+    assert result["epochs_trained"] == 2
+    assert len(result["warnings"]) == 1, result["warnings"]
+    assert "Picky takes batches of any size only" in result["warnings"][0]
+    events = list((logdir / "untraceable" / "train").glob("events.out.tfevents.*"))
+    assert not events, "nothing recorded for it"
+    for run in RUNS:
+        assert results[run]["warnings"] == [] and results[run]["epochs_trained"] == 2
+    # tf_keras times its callbacks' batch hooks over the first batches: the record and the profile come after them.
+    assert "slow compared to the batch time" not in results["output"]
+
+
+def test_the_notebook_magic_shows_the_tab(trained):
+    """`%tensorboard --logdir LOGDIR` as a notebook runs it (tensorboard.notebook._start_magic, the magic's own
+    body: a tensorboard started in the background): its page lists the Modules tab and the callback's graphs."""
+    logdir, results = trained
+    port = free_port()
+    # (the magic waits 60 s for tensorboard to start; on a loaded machine it may say it timed out and start later)
+    code = ("import json, time\nfrom tensorboard import manager, notebook\n"
+            f"notebook._start_magic({f'--logdir {logdir} --port {port} --reload_interval 2'!r})\n"
+            "deadline, pids = time.time() + 120, []\n"
+            "while not pids and time.time() < deadline:\n"
+            f"    pids = [i.pid for i in manager.get_all() if i.port == {port}] or time.sleep(0.5) or []\n"
+            "print('RESULT', json.dumps(pids))\n")
+    env = dict(os.environ, **QUIET_TF_ENV, PATH=os.pathsep.join([str(Path(venv_bin("tensorboard")).parent),
+                                                                  os.environ.get("PATH", "")]))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=str(REPO), stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True, timeout=300).stdout
+    pids = json.loads(next(line for line in out.splitlines() if line.startswith("RESULT ")).split(" ", 1)[1])
+    assert len(pids) == 1, out[-3000:]
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_for(lambda: "module_graph" in http_get(url + "/data/plugins_listing").json(), timeout=60,
+                 what="the Modules tab in the notebook's tensorboard")
+        expected = {(results[run]["run"], results[run]["tag"]) for run in RUNS}
+
+        def listed():
+            answer = http_get(url + "/data/plugin/module_graph/graphs")
+            return answer.status == 200 and expected <= {(g["run"], g["tag"]) for g in answer.json()["graphs"]}
+
+        wait_for(listed, timeout=60, what="the callback's graphs in the notebook's tensorboard")
+    finally:
+        os.kill(pids[0], signal.SIGTERM)
+
+
+@pytest.mark.parametrize("value, read", [("StatefulPartitionedCall/", "StatefulPartitionedCall/"),
+                                         ("while/cond/", "while/cond/"), ("no_slash", ""), (7, ""), (None, "")])
+def test_a_records_call_prefix_is_read_only_as_call_names(value, read):
+    """The callback's `call_prefix` (the calls its step runs inside when profiled) is taken only as names of calls
+    each ending in `/`; anything else is no prefix (records come from any version and any writer)."""
+    from tb_module_plugin.manifest import parse_manifest
+
+    record = {"version": 2, "modules": [{"name": "m", "parent": None, "variables": []}], "variables": [],
+              "call_prefix": value}
+    assert parse_manifest(json.dumps(record).encode())["call_prefix"] == read
+
+
+@pytest.mark.parametrize("given, taken", [(None, (7, 9)), (3, (3, 3)), ((2, 4), (2, 4)), ([5, 6], (5, 6)),
+                                          ("10,20", (10, 20)), ("3, 5", (3, 5)), (0, (0, 0))])
+def test_profile_batch_is_read_as_keras_reads_it(given, taken):
+    from tb_module_plugin.keras import ModuleGraph
+
+    callback = ModuleGraph("logs") if given is None else ModuleGraph("logs", profile_batch=given)
+    assert callback.profile_batch == taken
+
+
+@pytest.mark.parametrize("given", [(3, 1), (0, 2), -1, True, "a", "1,2,3", (1.5, 2)])
+def test_a_profile_batch_keras_would_refuse_is_refused_with_what_it_accepts(given):
+    from tb_module_plugin.keras import ModuleGraph
+
+    with pytest.raises(ValueError, match="profile_batch must be"):
+        ModuleGraph("logs", profile_batch=given)
