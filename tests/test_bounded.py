@@ -1,11 +1,17 @@
 """Issue 20: no logdir can exhaust the server or escape into a terminal. Hostile logdirs written at test time,
 served by real tensorboard processes."""
 
+import json
+import os
+import re
+import subprocess
+import sys
+
 import pytest
 
 from tb_module_plugin.cache import HierarchyCache
 
-from support import InProcess, RawWriter, TensorBoard, error, graph_def, ok_json
+from support import REPO, InProcess, RawWriter, TensorBoard, error, graph_def, ok_json
 
 QUOTED_RUNS = {'q"uote': 't"ag', "back\\slash": "trace"}  # run -> tag: names TensorBoard's Rust server cannot read
 PLAIN_RUN = "plain"
@@ -63,3 +69,44 @@ def test_whatever_the_data_provider_raises_is_a_json_4xx(bounded_logdir, monkeyp
     for route in routes:
         message = error(plugin.api(route, run=PLAIN_RUN, tag="trace", q="x", first=1), 422)
         assert "_Failing" in message and "the provider broke" not in message, message
+
+
+# --- item 3: names never reach a terminal raw ----------------------------------------------------------------
+TITLE, CLEAR = "\x1b]0;pwned\x07", "\x1b[2J"  # retitles the terminal; clears it
+CONTROL_RUN = f"run{TITLE}"
+# A terminal obeys these rather than showing them (C0, DEL, C1; the bidirectional overrides).
+TERMINAL_CONTROLS = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+@pytest.fixture(scope="module")
+def control_logdir(tmp_path_factory):
+    logdir = tmp_path_factory.mktemp("control_logs")
+    w = RawWriter(logdir, CONTROL_RUN)
+    w.run_metadata(f"tag{CLEAR}", [graph_def([
+        (f"model{CLEAR}/dense\x07\u202e/MatMul", "MatMul", []), ("head\x9b\u202e/Relu", "Relu", [])])])
+    w.blob("graph_run_metadata_graph", f"broken{TITLE}", b"\x0f\xff not a RunMetadata")
+    w.close()
+    session = logdir / CONTROL_RUN / "plugins" / "profile" / "2026_01_01_00_00_00"
+    session.mkdir(parents=True)
+    (session / f"host{CLEAR}.xplane.pb").write_bytes(b"\x0f\xff not an XSpace")  # a `note:` line naming it
+    return logdir
+
+
+@pytest.mark.parametrize("options", [[], ["--sort", "params", "--all"], ["--json"]])
+def test_the_cli_prints_no_control_character(control_logdir, options):
+    proc = subprocess.run([sys.executable, "-m", "tb_module_plugin", "summary", str(control_logdir), *options],
+                          capture_output=True, timeout=300, env=dict(os.environ, PYTHONPATH=str(REPO)))
+    out, err = proc.stdout.decode(), proc.stderr.decode()
+    assert proc.returncode == 1, (out, err)  # the broken record is reported, and the status says so
+    for stream in (out, err):
+        assert not TERMINAL_CONTROLS.search(stream), repr(TERMINAL_CONTROLS.search(stream)[0])
+    assert "error: run\\x1b]0;pwned\\x07 / broken\\x1b]0;pwned\\x07" in err, err
+    if "--json" in options:
+        answer = json.loads(out)
+        assert [*answer] == [f"{CONTROL_RUN}/tag{CLEAR}"]  # the names themselves, in escapes JSON undoes
+        assert {c["name"] for c in answer[f"{CONTROL_RUN}/tag{CLEAR}"]["children"]} >= {f"model{CLEAR}"}
+    else:
+        assert "run\\x1b]0;pwned\\x07 / tag\\x1b[2J (trace)" in out, out
+        if not options:  # (--sort lists modules only: these scopes read no variable)
+            assert "model\\x1b[2J" in out and "head\\x9b\\u202e" in out, out
+        assert "note: run\\x1b]0;pwned\\x07: The profile" in err and "host\\x1b[2J.xplane.pb" in err, err
