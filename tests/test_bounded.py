@@ -6,6 +6,8 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
@@ -110,3 +112,32 @@ def test_the_cli_prints_no_control_character(control_logdir, options):
         if not options:  # (--sort lists modules only: these scopes read no variable)
             assert "model\\x1b[2J" in out and "head\\x9b\\u202e" in out, out
         assert "note: run\\x1b]0;pwned\\x07: The profile" in err and "host\\x1b[2J.xplane.pb" in err, err
+
+
+@pytest.fixture(scope="module")
+def control_tb(control_logdir):
+    tb = TensorBoard(control_logdir, load_fast=False, name="bounded-control")
+    tb.start(wait_graphs=[(CONTROL_RUN, f"tag{CLEAR}")], timeout=120)
+    yield tb
+    tb.stop()
+
+
+def test_exports_of_control_character_names_parse(page, control_tb):
+    """The SVG download parses as XML (ESC and BEL made it invalid) and still names the groups; the PNG, drawn
+    from it, is made."""
+    from playwright.sync_api import expect
+
+    page.goto(control_tb.entry_url(CONTROL_RUN, f"tag{CLEAR}"))
+    drawn = page.locator("svg.mg-graph .mg-name")
+    expect(drawn.first).to_be_visible(timeout=60_000)
+    names = drawn.evaluate_all("els => els.map(e => e.textContent)")
+    assert any(CLEAR in name for name in names), names  # the page shows the names as they are
+    with page.expect_download() as info:
+        page.click('button[data-export="svg"]')
+    document = ElementTree.fromstring(Path(info.value.path()).read_bytes())
+    texts = [t.text or "" for t in document.iter("{http://www.w3.org/2000/svg}text")]
+    assert "model\ufffd[2J" in texts and "head\ufffd\ufffd" in texts, texts
+    with page.expect_download() as info:
+        page.click('button[data-export="png"]')
+    assert Path(info.value.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not page.problems(), page.problems()
