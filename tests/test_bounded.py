@@ -6,6 +6,8 @@ import os
 import re
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -13,18 +15,39 @@ import pytest
 
 from tb_module_plugin.cache import HierarchyCache
 
-from support import REPO, InProcess, RawWriter, TensorBoard, error, graph_def, ok_json
+from support import PLUGIN_ROUTE, REPO, InProcess, RawWriter, TensorBoard, error, graph_def, ok_json
 
 QUOTED_RUNS = {'q"uote': 't"ag', "back\\slash": "trace"}  # run -> tag: names TensorBoard's Rust server cannot read
 PLAIN_RUN = "plain"
 
 
+BIG_PROFILE_BYTES = 400 * 2**20
+PROFILE_RUNS = {"big_profile": "a sparse file of 400 MB", "fifo_profile": "a named pipe"}
+
+
+def _profile_path(logdir, run):
+    session = logdir / run / "plugins" / "profile" / "2026_01_01_00_00_00"
+    session.mkdir(parents=True, exist_ok=True)
+    return session / "host.xplane.pb"
+
+
 @pytest.fixture(scope="module")
 def bounded_logdir(tmp_path_factory):
     logdir = tmp_path_factory.mktemp("bounded_logs")
-    for run, tag in {**QUOTED_RUNS, PLAIN_RUN: "trace"}.items():
+    for run, tag in {**QUOTED_RUNS, PLAIN_RUN: "trace", **{run: "trace" for run in PROFILE_RUNS}}.items():
         RawWriter(logdir, run).run_metadata(tag, [graph_def([("s/x", "Const", []), ("s/y", "Relu", ["s/x"])])]).close()
+    with open(_profile_path(logdir, "big_profile"), "wb") as f:
+        f.truncate(BIG_PROFILE_BYTES)  # (sparse: its size is what is checked, before any byte is read)
+    os.mkfifo(_profile_path(logdir, "fifo_profile"))  # opened for reading, it blocks until a writer comes: never
     return logdir
+
+
+@pytest.fixture(scope="module")
+def slow_tb(bounded_logdir):
+    tb = TensorBoard(bounded_logdir, load_fast=False, name="bounded-slow")
+    tb.start(wait_graphs=[(run, "trace") for run in PROFILE_RUNS], timeout=120)
+    yield tb
+    tb.stop()
 
 
 @pytest.fixture(scope="module")
@@ -141,3 +164,44 @@ def test_exports_of_control_character_names_parse(page, control_tb):
         page.click('button[data-export="png"]')
     assert Path(info.value.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert not page.problems(), page.problems()
+
+
+# --- item 2: profiles are regular files of bounded size, refused at once otherwise ------------------------------
+def test_a_huge_or_fifo_profile_is_refused_at_once_and_blocks_nothing(slow_tb):
+    from tb_module_plugin.profiles import MAX_PROFILE_BYTES
+
+    assert BIG_PROFILE_BYTES > MAX_PROFILE_BYTES  # (else the test shows nothing)
+    listed = {g["run"]: g for g in ok_json(slow_tb.api("graphs"))["graphs"]}
+    assert all(listed[run]["profiled"] for run in PROFILE_RUNS)  # found, not read
+    results = {}
+
+    def ask(key, run):
+        t0 = time.perf_counter()
+        results[key] = (slow_tb.api("hierarchy", run=run, tag="trace", time=1), time.perf_counter() - t0)
+
+    # Every retry of the pipe left a thread blocked forever: ask it several times, with the huge one.
+    threads = [threading.Thread(target=ask, args=((run, i), run)) for run in PROFILE_RUNS for i in range(3)]
+    for t in threads:
+        t.start()
+    took, body, status = slow_tb.timed_get(f"{PLUGIN_ROUTE}/graphs", timeout=30)
+    assert status == 200 and took < 0.5, took
+    for t in threads:
+        t.join(timeout=30)
+    assert not any(t.is_alive() for t in threads), "a profile request still hangs"
+    for (run, _), (response, seconds) in results.items():
+        message = error(response, 422)
+        assert seconds < 5, (run, seconds)
+        if run == "big_profile":
+            assert f"{BIG_PROFILE_BYTES // 2**20} MB" in message and f"{MAX_PROFILE_BYTES // 2**20} MB" in message
+        else:
+            assert "named pipe (FIFO)" in message and "only regular files" in message, message
+    assert ok_json(slow_tb.api("hierarchy", run=PLAIN_RUN, tag="trace"))["node"]["num_ops"] == 2
+
+
+def test_the_cli_does_not_hang_on_such_profiles(bounded_logdir):
+    for run in PROFILE_RUNS:
+        proc = subprocess.run([sys.executable, "-m", "tb_module_plugin", "summary", str(bounded_logdir), "--run", run],
+                              capture_output=True, timeout=120, env=dict(os.environ, PYTHONPATH=str(REPO)))
+        out, err = proc.stdout.decode(), proc.stderr.decode()
+        assert proc.returncode == 0 and f"{run} / trace (trace)" in out, (out, err)
+        assert f"note: {run}: The profile" in err, err  # the table without time, and why
