@@ -5,7 +5,7 @@ from __future__ import annotations
 from . import ops as ops_lib
 from . import schema
 from .attrs import format_attrs
-from .tree import ancestor_paths, is_under, ops_under
+from .tree import ancestor_names, is_under, ops_under
 
 MAX_DEPTH = 8  # levels a `hierarchy` answer may list
 MAX_DETAIL_ENDS = 200  # inputs/outputs listed in a `node` answer; the rest is counted
@@ -125,7 +125,7 @@ def node_details(h, node, times=None) -> schema.NodeDetails:
 def _details(h, node, times) -> dict:
     out = hierarchy_node(h, node, 0, times)
     out.pop("has_children", None)
-    out["ancestors"] = ancestor_paths(node)
+    out["ancestors"] = ancestor_names(node)
     if node.children is None:
         out["op_name"] = node.op_name
         if node.function:

@@ -177,7 +177,7 @@ class CapturedVariable(TypedDict):
 
 
 class NodeDetails(_Node, _NodeOptional, total=False):
-    ancestors: List[str]  # the paths from the root's child down to the parent
+    ancestors: List[str]  # the names from the root's child down to the parent (each one's path: the names joined by "/")
     op_name: str  # ops: the op's name in its GraphDef or FunctionDef
     function: str  # ops inside an expanded function body: that function's name
     inputs: List[Endpoint]  # ops: what feeds them; groups: what enters the subtree, one row per outside op and port

@@ -21,6 +21,9 @@ QUOTED_RUNS = {'q"uote': 't"ag', "back\\slash": "trace"}  # run -> tag: names Te
 PLAIN_RUN = "plain"
 
 
+DEEP_LEVELS = 12_000
+DEEP_NAME = "/".join("abcdefghij"[i % 10] for i in range(DEEP_LEVELS)) + "/leaf"  # a 24 KB name
+DEEP_RUN = "deep"
 BIG_PROFILE_BYTES = 400 * 2**20
 PROFILE_RUNS = {"big_profile": "a sparse file of 400 MB", "fifo_profile": "a named pipe"}
 
@@ -39,13 +42,14 @@ def bounded_logdir(tmp_path_factory):
     with open(_profile_path(logdir, "big_profile"), "wb") as f:
         f.truncate(BIG_PROFILE_BYTES)  # (sparse: its size is what is checked, before any byte is read)
     os.mkfifo(_profile_path(logdir, "fifo_profile"))  # opened for reading, it blocks until a writer comes: never
+    RawWriter(logdir, DEEP_RUN).run_metadata("trace", [graph_def([("x", "Const", []), (DEEP_NAME, "Relu", ["x"])])]).close()
     return logdir
 
 
 @pytest.fixture(scope="module")
 def slow_tb(bounded_logdir):
     tb = TensorBoard(bounded_logdir, load_fast=False, name="bounded-slow")
-    tb.start(wait_graphs=[(run, "trace") for run in PROFILE_RUNS], timeout=120)
+    tb.start(wait_graphs=[(run, "trace") for run in [*PROFILE_RUNS, DEEP_RUN]], timeout=120)
     yield tb
     tb.stop()
 
@@ -205,3 +209,22 @@ def test_the_cli_does_not_hang_on_such_profiles(bounded_logdir):
         out, err = proc.stdout.decode(), proc.stderr.decode()
         assert proc.returncode == 0 and f"{run} / trace (trace)" in out, (out, err)
         assert f"note: {run}: The profile" in err, err  # the table without time, and why
+
+
+# --- item 1: nothing grows with the square of a name's depth ------------------------------------------------------
+def test_a_name_twelve_thousand_levels_deep_answers_small(slow_tb):
+    """Its ancestors travel as names (as paths they made a 144 MB answer and took a GB of server memory)."""
+    before = slow_tb.rss_bytes()[0]
+    took, body, status = slow_tb.timed_get(f"{PLUGIN_ROUTE}/node", run=DEEP_RUN, tag="trace", path=DEEP_NAME)
+    assert status == 200 and len(body) < 2**20, (status, len(body))
+    details = json.loads(body)["node"]
+    assert details["path"] == DEEP_NAME and details["ancestors"] == DEEP_NAME.split("/")[:-1]
+    middle = "/".join(DEEP_NAME.split("/")[:6000])
+    took, body, status = slow_tb.timed_get(f"{PLUGIN_ROUTE}/hierarchy", run=DEEP_RUN, tag="trace", path=middle, depth=8)
+    assert status == 200 and len(body) < 2**20 and json.loads(body)["node"]["num_ops"] == 1, (status, len(body))
+    for query in ({"q": "leaf"}, {"q": "a", "limit": 500}, {"q": "j/a/b", "regex": 1, "limit": 500}):
+        took, body, status = slow_tb.timed_get(f"{PLUGIN_ROUTE}/search", run=DEEP_RUN, tag="trace", **query)
+        assert status == 200 and len(body) < 2**20 and took < 10, (query, status, len(body), took)
+    assert json.loads(slow_tb.api("search", run=DEEP_RUN, tag="trace", q="leaf").body)["matches"][0]["path"] == \
+        DEEP_NAME
+    assert slow_tb.rss_bytes()[0] - before < 300 * 2**20, (before, slow_tb.rss_bytes())

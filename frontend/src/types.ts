@@ -224,7 +224,7 @@ export interface CapturedVariable {
 }
 
 export interface NodeDetails extends _Node, _NodeOptional {
-  /** the paths from the root's child down to the parent */
+  /** the names from the root's child down to the parent (each one's path: the names joined by "/") */
   ancestors?: string[];
   /** ops: the op's name in its GraphDef or FunctionDef */
   op_name?: string;
