@@ -20,6 +20,8 @@ def hierarchy_node(h, node, depth: int, times=None) -> schema.HierarchyNode:
         if node.role == "variable":  # (an op's other roles say which group it is in)
             out["role"] = node.role
         out["op"] = node.type
+        if node.not_expanded:
+            out["not_expanded"] = node.not_expanded
         out["num_ops"] = 1
         node_def = node.node_def
         out["device"] = node_def.device
@@ -31,6 +33,8 @@ def hierarchy_node(h, node, depth: int, times=None) -> schema.HierarchyNode:
             out["role"] = node.role
         out["num_ops"] = node.num_ops
         out["num_children"] = len(node.children)
+        if node.parent is None and h.unexpanded_ops:
+            out["unexpanded_ops"] = h.unexpanded_ops
         values = h.values.get(path) if h.values else None
         if node.facts or values:
             _merge(out, node.facts or {}, values or {})

@@ -91,6 +91,7 @@ class Hierarchy:
         self.search_index = None  # search.SearchIndex, made by settle (or by the first regular-expression search)
         self.search_lock = threading.Lock()
         self._has_module = None  # see has_module
+        self.unexpanded_ops = 0  # calls and control-flow ops left unexpanded by expand.py's budget
         ops = finalize(root, self.all_nodes)
         # The first answer draws the root's edges: those are filed now, the edges inside groups when first needed
         # (file_edges; settle does it in the background). Only op graphs have edges to file (a Keras layer tree's

@@ -15,7 +15,8 @@ import pytest
 
 from tb_module_plugin.cache import HierarchyCache
 
-from support import PLUGIN_ROUTE, REPO, InProcess, RawWriter, TensorBoard, error, graph_def, ok_json
+from support import (PLUGIN_ROUTE, REPO, InProcess, RawWriter, TensorBoard, error, function_def, graph_def,
+                     ok_json, walk)
 
 QUOTED_RUNS = {'q"uote': 't"ag', "back\\slash": "trace"}  # run -> tag: names TensorBoard's Rust server cannot read
 PLAIN_RUN = "plain"
@@ -24,6 +25,30 @@ PLAIN_RUN = "plain"
 DEEP_LEVELS = 12_000
 DEEP_NAME = "/".join("abcdefghij"[i % 10] for i in range(DEEP_LEVELS)) + "/leaf"  # a 24 KB name
 DEEP_RUN = "deep"
+FANOUT_LEVELS = 24
+
+
+def fanout_graph(loop: bool):
+    """A 2 KB record whose functions each run the next level twice, FANOUT_LEVELS levels deep: as two calls (2**23
+    ops expanded), or as two While loops with the next level as condition and body (4**23)."""
+    functions = []
+    for i in range(FANOUT_LEVELS):
+        following = f"level_{i + 1}"
+        if i + 1 == FANOUT_LEVELS:
+            nodes, ret = [("relu", "Relu", ["x"])], "relu:activations:0"
+        elif loop:
+            nodes = [("w1", "While", ["x"], {"cond": following, "body": following}),
+                     ("w2", "While", ["w1:output:0"], {"cond": following, "body": following})]
+            ret = "w2:output:0"
+        else:
+            nodes = [("c1", "PartitionedCall", ["x"], {"f": following}),
+                     ("c2", "PartitionedCall", ["c1:output:0"], {"f": following})]
+            ret = "c2:output:0"
+        functions.append(function_def(f"level_{i}", nodes, {"y": ret}))
+    return graph_def([("x", "Placeholder", []), ("call", "PartitionedCall", ["x"], {"f": "level_0"})], functions)
+
+
+FANOUT = {"fanout_calls": fanout_graph(False), "fanout_while": fanout_graph(True)}
 BIG_PROFILE_BYTES = 400 * 2**20
 PROFILE_RUNS = {"big_profile": "a sparse file of 400 MB", "fifo_profile": "a named pipe"}
 
@@ -43,13 +68,15 @@ def bounded_logdir(tmp_path_factory):
         f.truncate(BIG_PROFILE_BYTES)  # (sparse: its size is what is checked, before any byte is read)
     os.mkfifo(_profile_path(logdir, "fifo_profile"))  # opened for reading, it blocks until a writer comes: never
     RawWriter(logdir, DEEP_RUN).run_metadata("trace", [graph_def([("x", "Const", []), (DEEP_NAME, "Relu", ["x"])])]).close()
+    for run, graph in FANOUT.items():
+        RawWriter(logdir, run).run_metadata("trace", [graph]).close()
     return logdir
 
 
 @pytest.fixture(scope="module")
 def slow_tb(bounded_logdir):
     tb = TensorBoard(bounded_logdir, load_fast=False, name="bounded-slow")
-    tb.start(wait_graphs=[(run, "trace") for run in [*PROFILE_RUNS, DEEP_RUN]], timeout=120)
+    tb.start(wait_graphs=[(run, "trace") for run in [*PROFILE_RUNS, DEEP_RUN, *FANOUT]], timeout=120)
     yield tb
     tb.stop()
 
@@ -228,3 +255,28 @@ def test_a_name_twelve_thousand_levels_deep_answers_small(slow_tb):
     assert json.loads(slow_tb.api("search", run=DEEP_RUN, tag="trace", q="leaf").body)["matches"][0]["path"] == \
         DEEP_NAME
     assert slow_tb.rss_bytes()[0] - before < 300 * 2**20, (before, slow_tb.rss_bytes())
+
+
+@pytest.mark.parametrize("run", sorted(FANOUT))
+def test_calls_past_the_expansion_budget_stay_single_ops(slow_tb, run):
+    """Expanded whole, the calls made 2**23 ops (4**23 with loops): the graph answers in seconds, with the ops past
+    the budget marked and counted, and the server stays small."""
+    from tb_module_plugin.expand import MAX_EXPANDED_OPS
+
+    graph = FANOUT[run]
+    size = len(graph.SerializeToString())
+    assert size < 5000, size  # (a few KB)
+    took, body, status = slow_tb.timed_get(f"{PLUGIN_ROUTE}/hierarchy", run=run, tag="trace", depth=8, timeout=120)
+    assert status == 200 and took < 15, (status, took)
+    root = json.loads(body)["node"]
+    assert root["num_ops"] <= MAX_EXPANDED_OPS + len(graph.node), root["num_ops"]
+    library = {f.signature.name for f in graph.library.function}
+    marked = [n for n, _ in walk(root) if n.get("not_expanded")]
+    assert marked and root["unexpanded_ops"] >= len(marked), (root.get("unexpanded_ops"), len(marked))
+    for op in marked:  # each one a call or loop into a function the record holds
+        assert op["not_expanded"] == "budget" and op["kind"] == "op", op
+        attrs = op["attrs"]
+        assert {attrs.get(a) for a in ("f", "cond", "body")} & library, attrs
+        details = ok_json(slow_tb.api("node", run=run, tag="trace", path=op["path"]))["node"]
+        assert details["not_expanded"] == "budget"
+    assert slow_tb.rss_bytes()[0] < 1.5 * 2**30, slow_tb.rss_bytes()
