@@ -39,7 +39,7 @@ def main(argv=None) -> int:
         if args.command == "summary":
             return _summary(args)
         return _savedmodel(args)
-    except (GraphError, sources.RecordNotFound, ValueError, OSError) as e:
+    except (GraphError, sources.RecordNotFound, sources.ProviderError, ValueError, OSError) as e:
         _say(f"error: {e}", sys.stderr)
         return 1
 
@@ -64,7 +64,7 @@ def _summary(args) -> int:
         try:
             blobs = sources.read_blobs(provider, ctx, record, sources.latest_blob_keys(provider, ctx, "", record))
             hierarchy = sources.build_hierarchy(record, blobs)
-        except (GraphError, sources.RecordNotFound) as e:
+        except (GraphError, sources.RecordNotFound, sources.ProviderError) as e:
             _say(f"error: {record.run} / {record.tag}: {e}", sys.stderr)
             failed += 1
             continue

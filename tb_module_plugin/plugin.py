@@ -105,11 +105,11 @@ class ModuleGraphPlugin(base_plugin.TBPlugin, base_plugin.TBLoader):
 
     @wrappers.Request.application
     def _serve_index(self, request):
-        return _static_file(request, "index.js")
+        return _answered_or_error(request, lambda: _static_file(request, "index.js"))
 
     @wrappers.Request.application
     def _serve_static(self, request):
-        return _static_file(request, request.path.rsplit("/static/", 1)[-1])
+        return _answered_or_error(request, lambda: _static_file(request, request.path.rsplit("/static/", 1)[-1]))
 
     def _times(self, hierarchy, args):
         return self.store.times(hierarchy, args.run) if args.time else None
@@ -151,10 +151,13 @@ def _error(request, message: str, status: int):
 
 def _static_file(request, name: str):
     """A file of the built front end; only names that are files of static/ itself (no traversal)."""
-    if name not in _static_names():
+    try:
+        if name not in _static_names():
+            raise FileNotFoundError(name)
+        with open(os.path.join(STATIC_DIR, name), "rb") as f:
+            body = f.read()
+    except OSError:  # (or gone since it was listed)
         return _error(request, f"There is no file {name!r} in this plugin.", 404)
-    with open(os.path.join(STATIC_DIR, name), "rb") as f:
-        body = f.read()
     mimetype = mimetypes.guess_type(name)[0] or "application/octet-stream"
     if name.endswith(".js"):
         mimetype = "text/javascript"

@@ -127,6 +127,16 @@ def test_whatever_the_data_provider_raises_is_a_json_4xx(bounded_logdir, monkeyp
         assert "_Failing" in message and "the provider broke" not in message, message
 
 
+def test_a_bundle_file_gone_since_listed_is_a_json_404(bounded_logdir, monkeypatch):
+    from tb_module_plugin import plugin as plugin_lib
+
+    plugin = InProcess(bounded_logdir)
+    monkeypatch.setattr(plugin_lib, "_static_names", lambda: {"gone.js", "index.js"})
+    monkeypatch.setattr(plugin_lib, "STATIC_DIR", str(bounded_logdir / "no_such_folder"))
+    for route in ("static/gone.js", "index.js"):
+        assert "no file" in error(plugin.api(route), 404)
+
+
 # --- item 3: names never reach a terminal raw ----------------------------------------------------------------
 TITLE, CLEAR = "\x1b]0;pwned\x07", "\x1b[2J"  # retitles the terminal; clears it
 CONTROL_RUN = f"run{TITLE}"
