@@ -290,3 +290,18 @@ def test_calls_past_the_expansion_budget_stay_single_ops(slow_tb, run):
         details = ok_json(slow_tb.api("node", run=run, tag="trace", path=op["path"]))["node"]
         assert details["not_expanded"] == "budget"
     assert slow_tb.rss_bytes()[0] < 1.5 * 2**30, slow_tb.rss_bytes()
+
+
+def test_the_page_says_a_call_was_not_expanded(page, slow_tb):
+    from playwright.sync_api import expect
+
+    root = ok_json(slow_tb.api("hierarchy", run="fanout_calls", tag="trace", depth=1))["node"]
+    marked = [c["path"] for c in root["children"] if c.get("not_expanded") == "budget"]
+    assert marked, root["children"]
+    page.goto(slow_tb.entry_url("fanout_calls", "trace"))
+    op = page.locator(f'[data-path={json.dumps(marked[0])}]')
+    expect(op.first).to_be_visible(timeout=60_000)
+    op.first.click()
+    details = page.locator(f'[data-details-for={json.dumps(marked[0])}]')
+    expect(details).to_contain_text("not expanded (budget)", timeout=30_000)
+    assert not page.problems(), page.problems()
