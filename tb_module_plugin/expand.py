@@ -24,9 +24,12 @@ MAX_CALL_DEPTH = 24
 # What expanding may add to a graph: a function calling the next one twice, 24 levels deep, is a 2 KB record of 16
 # million ops (and 4**24 with While loops running the next level as both condition and body). Past either bound,
 # calls and control-flow ops stay single ops (ops.UnexpandedOp). Expanding costs about 30 us an op here (a body's
-# own setup, as much as 3 more): the bounds keep the worst record's build to seconds.
+# own setup, as much as 3 more): the bounds keep the worst record's build to seconds beyond what its size costs.
+# Each bound grows with the library (BUDGET_PER_LIBRARY_OP ops per op it holds, as many bodies per function), so
+# that a real model traced inside a called function (a body of a million ops, expanded once) is expanded whole.
 MAX_EXPANDED_OPS = 250_000
 MAX_EXPANDED_BODIES = 10_000
+BUDGET_PER_LIBRARY_OP = 4
 
 
 @dataclasses.dataclass(eq=False)
@@ -126,11 +129,13 @@ class _Flattener:
         self.taken: set = set()
         self._pending: list = []  # (Op, context, input strings)
         self.expanded_ops = self.expanded_bodies = 0  # spent of the budget
+        self.max_ops = MAX_EXPANDED_OPS + BUDGET_PER_LIBRARY_OP * sum(len(f.node_def) for f in library.values())
+        self.max_bodies = MAX_EXPANDED_BODIES + BUDGET_PER_LIBRARY_OP * len(library)
 
     def _affords(self, function) -> bool:
         """Whether expanding `function`'s body keeps within the budget (and if so, it is spent)."""
         size = len(function.node_def)
-        if self.expanded_bodies >= MAX_EXPANDED_BODIES or self.expanded_ops + size > MAX_EXPANDED_OPS:
+        if self.expanded_bodies >= self.max_bodies or self.expanded_ops + size > self.max_ops:
             return False
         self.expanded_ops += size
         self.expanded_bodies += 1

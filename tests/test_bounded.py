@@ -305,3 +305,26 @@ def test_the_page_says_a_call_was_not_expanded(page, slow_tb):
     details = page.locator(f'[data-details-for={json.dumps(marked[0])}]')
     expect(details).to_contain_text("not expanded (budget)", timeout=30_000)
     assert not page.problems(), page.problems()
+
+
+def test_the_budget_grows_with_the_library_not_with_the_calls(monkeypatch):
+    """A body as big as the budget, called once, is expanded whole (a model traced inside a called function); the
+    fan-out of a small library is cut at the budget, its calls counted."""
+    from tb_module_plugin import build, expand
+    from tb_module_plugin import graph as graph_lib
+
+    monkeypatch.setattr(expand, "MAX_EXPANDED_OPS", 100)
+    monkeypatch.setattr(expand, "MAX_EXPANDED_BODIES", 10)
+    body = [("r0", "Relu", ["x"])] + [(f"r{i}", "Relu", [f"r{i - 1}:activations:0"]) for i in range(1, 300)]
+    big = graph_def([("x", "Placeholder", []), ("call", "PartitionedCall", ["x"], {"f": "model"})],
+                    [function_def("model", body, {"y": "r299:activations:0"})])
+    ops = graph_lib.flatten_graph_def(big)
+    assert sorted(op.op_name for op in ops) == sorted(["x"] + [name for name, *_ in body])
+    assert not any(op.not_expanded for op in ops)
+    fanout = fanout_graph(loop=False)
+    library_ops = sum(len(f.node_def) for f in fanout.library.function)
+    hierarchy = build.build_graph_hierarchy(graph_lib.FlatGraph(graph_lib.flatten_graph_def(fanout), [], []), "t")
+    unexpanded = [n for n in hierarchy.all_nodes if n.children is None and n.not_expanded == "budget"]
+    assert unexpanded and hierarchy.unexpanded_ops == len(unexpanded)
+    assert hierarchy.root.num_ops <= 100 + expand.BUDGET_PER_LIBRARY_OP * library_ops + len(fanout.node)
+    assert {n.type for n in unexpanded} == {"PartitionedCall"}
