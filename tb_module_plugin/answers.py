@@ -5,7 +5,7 @@ from __future__ import annotations
 from . import ops as ops_lib
 from . import schema
 from .attrs import format_attrs
-from .tree import ancestor_paths, is_under, ops_under
+from .tree import ancestor_names, is_under, ops_under
 
 MAX_DEPTH = 8  # levels a `hierarchy` answer may list
 MAX_DETAIL_ENDS = 200  # inputs/outputs listed in a `node` answer; the rest is counted
@@ -20,6 +20,8 @@ def hierarchy_node(h, node, depth: int, times=None) -> schema.HierarchyNode:
         if node.role == "variable":  # (an op's other roles say which group it is in)
             out["role"] = node.role
         out["op"] = node.type
+        if node.not_expanded:
+            out["not_expanded"] = node.not_expanded
         out["num_ops"] = 1
         node_def = node.node_def
         out["device"] = node_def.device
@@ -31,6 +33,8 @@ def hierarchy_node(h, node, depth: int, times=None) -> schema.HierarchyNode:
             out["role"] = node.role
         out["num_ops"] = node.num_ops
         out["num_children"] = len(node.children)
+        if node.parent is None and h.unexpanded_ops:
+            out["unexpanded_ops"] = h.unexpanded_ops
         values = h.values.get(path) if h.values else None
         if node.facts or values:
             _merge(out, node.facts or {}, values or {})
@@ -125,7 +129,7 @@ def node_details(h, node, times=None) -> schema.NodeDetails:
 def _details(h, node, times) -> dict:
     out = hierarchy_node(h, node, 0, times)
     out.pop("has_children", None)
-    out["ancestors"] = ancestor_paths(node)
+    out["ancestors"] = ancestor_names(node)
     if node.children is None:
         out["op_name"] = node.op_name
         if node.function:

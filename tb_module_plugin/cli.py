@@ -16,7 +16,8 @@ from tensorboard import context
 
 from . import profiles, sources
 from .graph import GraphError
-from .table import SORT_KEYS, format_table
+from .table import SORT_KEYS, format_table, printable
+
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tb_module_plugin", description=__doc__.split("\n\n")[0])
@@ -38,8 +39,8 @@ def main(argv=None) -> int:
         if args.command == "summary":
             return _summary(args)
         return _savedmodel(args)
-    except (GraphError, sources.RecordNotFound, ValueError, OSError) as e:
-        print(f"error: {e}", file=sys.stderr)
+    except (GraphError, sources.RecordNotFound, sources.ProviderError, ValueError, OSError) as e:
+        _say(f"error: {e}", sys.stderr)
         return 1
 
 
@@ -63,19 +64,20 @@ def _summary(args) -> int:
         try:
             blobs = sources.read_blobs(provider, ctx, record, sources.latest_blob_keys(provider, ctx, "", record))
             hierarchy = sources.build_hierarchy(record, blobs)
-        except (GraphError, sources.RecordNotFound) as e:
-            print(f"error: {record.run} / {record.tag}: {e}", file=sys.stderr)
+        except (GraphError, sources.RecordNotFound, sources.ProviderError) as e:
+            _say(f"error: {record.run} / {record.tag}: {e}", sys.stderr)
             failed += 1
             continue
         times = _times(args.logdir, record.run, hierarchy)
         if args.json:
             out[f"{record.run}/{record.tag}"] = hierarchy.node_json("", max(0, min(args.depth, 8)), times)
         else:
-            print(f"{record.run} / {record.tag} ({record.source})")
-            print(format_table(hierarchy, args.depth, times, sort=args.sort, show_all=args.all))
-            print()
+            _say(f"{record.run} / {record.tag} ({record.source})")
+            _say(format_table(hierarchy, args.depth, times, sort=args.sort, show_all=args.all))
+            _say("")
     if args.json:
-        print(json.dumps(out, indent=1))
+        # json escapes every control character but DEL (valid raw in JSON, still not for a terminal).
+        print(json.dumps(out, indent=1).replace("\x7f", "\\u007f"))
     return 1 if failed else 0
 
 
@@ -89,8 +91,14 @@ def _times(logdir: str, run: str, hierarchy):
         hierarchy.count_costs()
         return hierarchy.times_for(profiles.read_op_times(files))
     except GraphError as e:
-        print(f"note: {run}: {e}", file=sys.stderr)
+        _say(f"note: {run}: {e}", sys.stderr)
         return None
+
+
+def _say(text: str, file=None) -> None:
+    """Print `text`, its lines' control characters escaped: names come from logdirs anyone may have written, and
+    a terminal obeys what it is sent."""
+    print("\n".join(printable(line) for line in text.split("\n")), file=file or sys.stdout)
 
 
 def logdir_data_provider(logdir: str):
@@ -108,5 +116,5 @@ def _savedmodel(args) -> int:
 
     savedmodel_record(args.path, args.logdir, args.name)
     logdir = os.path.dirname(args.logdir.rstrip("/")) or "."
-    print(f"wrote {args.name!r} to {args.logdir}: tensorboard --logdir {logdir}")
+    _say(f"wrote {args.name!r} to {args.logdir}: tensorboard --logdir {logdir}")
     return 0

@@ -15,12 +15,21 @@ from typing import Iterable
 from tensorboard.compat.proto import graph_pb2
 
 from . import lite_proto
-from .ops import CALL_OPS, CASE_OPS, CONTROL_FLOW, Op, port_index
+from .ops import CALL_OPS, CASE_OPS, CONTROL_FLOW, Op, UnexpandedOp, port_index
 
 _BODY_OPS = frozenset(CONTROL_FLOW) | CASE_OPS
 _NODE_FIELDS = attrgetter("name", "op", "input")
 # How deep function calls are expanded; deeper calls (or a function calling itself) stay opaque ops.
 MAX_CALL_DEPTH = 24
+# What expanding may add to a graph: a function calling the next one twice, 24 levels deep, is a 2 KB record of 16
+# million ops (and 4**24 with While loops running the next level as both condition and body). Past either bound,
+# calls and control-flow ops stay single ops (ops.UnexpandedOp). Expanding costs about 30 us an op here (a body's
+# own setup, as much as 3 more): the bounds keep the worst record's build to seconds beyond what its size costs.
+# Each bound grows with the library (BUDGET_PER_LIBRARY_OP ops per op it holds, as many bodies per function), so
+# that a real model traced inside a called function (a body of a million ops, expanded once) is expanded whole.
+MAX_EXPANDED_OPS = 250_000
+MAX_EXPANDED_BODIES = 10_000
+BUDGET_PER_LIBRARY_OP = 4
 
 
 @dataclasses.dataclass(eq=False)
@@ -119,6 +128,18 @@ class _Flattener:
         self.ops: list = []
         self.taken: set = set()
         self._pending: list = []  # (Op, context, input strings)
+        self.expanded_ops = self.expanded_bodies = 0  # spent of the budget
+        self.max_ops = MAX_EXPANDED_OPS + BUDGET_PER_LIBRARY_OP * sum(len(f.node_def) for f in library.values())
+        self.max_bodies = MAX_EXPANDED_BODIES + BUDGET_PER_LIBRARY_OP * len(library)
+
+    def _affords(self, function) -> bool:
+        """Whether expanding `function`'s body keeps within the budget (and if so, it is spent)."""
+        size = len(function.node_def)
+        if self.expanded_bodies >= self.max_bodies or self.expanded_ops + size > self.max_ops:
+            return False
+        self.expanded_ops += size
+        self.expanded_bodies += 1
+        return True
 
     def instantiate(self, ctx: _Context, nodes: list, call_stack: tuple, function: str,
                     placements: dict | None = None) -> None:
@@ -153,11 +174,22 @@ class _Flattener:
                     for attr, label, first_input in _bodies(node):
                         body = library.get(attr)
                         if body is not None and attr not in call_stack and len(call_stack) < MAX_CALL_DEPTH:
-                            self._expand_body(ctx, node, body, list(node.input)[first_input:],
-                                              op.placement + "/" + label, call_stack, feeds=op)
+                            if self._affords(body):
+                                self._expand_body(ctx, node, body, list(node.input)[first_input:],
+                                                  op.placement + "/" + label, call_stack, feeds=op)
+                            else:
+                                op.__class__ = UnexpandedOp
         for node, target in calls:
             call_placement = placements[node.name] if placements is not None else node.name
-            self._expand_call(ctx, node, library[target], call_placement, call_stack)
+            if self._affords(library[target]):
+                self._expand_call(ctx, node, library[target], call_placement, call_stack)
+            else:  # one op, its outputs its own (as a call into a function the library lacks)
+                op = UnexpandedOp(call_placement, node.name, intern(node.op), node, function, ctx.call_prefix)
+                names.setdefault(node.name, op)
+                ops.append(op)
+                self.taken.add(op.placement)
+                if node.input:
+                    pending.append((op, ctx, list(node.input), None))
 
     def _expand_call(self, ctx: _Context, node, function, call_placement: str, call_stack: tuple) -> None:
         """Inline a PartitionedCall body where its names say (relative to the call site's scopes, or in the

@@ -36,6 +36,7 @@ class Op(TreeNode):
     children = None
     num_ops = 1
     facts = None
+    not_expanded = ""  # schema.NotExpanded (see UnexpandedOp)
 
     def __init__(self, placement: str, op_name: str, op_type: str, node_def, function: str = "",
                  call_prefix: str = ""):
@@ -180,3 +181,11 @@ def variable_dims(op: Op) -> tuple | None:
     if shape is None or shape.unknown_rank:
         return None
     return tuple(d.size for d in shape.dim)
+
+
+class UnexpandedOp(Op):
+    """A call or control-flow op whose functions expand.py left out: expanding them would pass its budget (the op
+    stays one op, as in a graph without its library)."""
+
+    __slots__ = ()
+    not_expanded = "budget"

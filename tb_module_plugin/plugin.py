@@ -5,6 +5,7 @@ failure the user can cause is a JSON error with a 4xx status."""
 from __future__ import annotations
 
 import json
+import logging
 import mimetypes
 import os
 
@@ -19,6 +20,8 @@ from .graph import GraphError
 from .search import BadQuery
 from .store import GraphStore
 from .tree import NotFound
+
+log = logging.getLogger(__name__)
 
 STATIC_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
 CACHE_FLAG = "module_graph_cache_mb"
@@ -79,9 +82,12 @@ class ModuleGraphPlugin(base_plugin.TBPlugin, base_plugin.TBLoader):
     # -- routes --
     @wrappers.Request.application
     def _serve_graphs(self, request):
-        ctx, eid = plugin_util.context(request.environ), plugin_util.experiment_id(request.environ)
-        args = query.parse_graphs(request.args)
-        return _json(request, self.store.graphs_answer(ctx, eid, choose_first=args.first))
+        def respond():
+            ctx, eid = plugin_util.context(request.environ), plugin_util.experiment_id(request.environ)
+            args = query.parse_graphs(request.args)
+            return _json(request, self.store.graphs_answer(ctx, eid, choose_first=args.first))
+
+        return _answered_or_error(request, respond)
 
     @wrappers.Request.application
     def _serve_hierarchy(self, request):
@@ -99,27 +105,40 @@ class ModuleGraphPlugin(base_plugin.TBPlugin, base_plugin.TBLoader):
 
     @wrappers.Request.application
     def _serve_index(self, request):
-        return _static_file(request, "index.js")
+        return _answered_or_error(request, lambda: _static_file(request, "index.js"))
 
     @wrappers.Request.application
     def _serve_static(self, request):
-        return _static_file(request, request.path.rsplit("/static/", 1)[-1])
+        return _answered_or_error(request, lambda: _static_file(request, request.path.rsplit("/static/", 1)[-1]))
 
     def _times(self, hierarchy, args):
         return self.store.times(hierarchy, args.run) if args.time else None
 
     def _answer(self, request, respond):
         """Parse the request, fetch the hierarchy, answer; every failure becomes a JSON error."""
-        try:
+        def answer():
             args = query.parse(request.args)
             ctx, eid = plugin_util.context(request.environ), plugin_util.experiment_id(request.environ)
             return _json(request, respond(self.store.hierarchy(ctx, eid, args.run, args.tag), args))
-        except (query.BadRequest, BadQuery) as e:
-            return _error(request, str(e), 400)
-        except (sources.RecordNotFound, NotFound) as e:
-            return _error(request, str(e), 404)
-        except GraphError as e:
-            return _error(request, str(e), 422)
+
+        return _answered_or_error(request, answer)
+
+
+def _answered_or_error(request, answer):
+    """`answer()`, or the JSON error (4xx) of what it raised; what nobody foresaw is logged and still a 4xx (the
+    API promises JSON errors: a page shows the message, TensorBoard's plain-text 500 it could not)."""
+    try:
+        return answer()
+    except (query.BadRequest, BadQuery) as e:
+        return _error(request, str(e), 400)
+    except (sources.RecordNotFound, NotFound) as e:
+        return _error(request, str(e), 404)
+    except (GraphError, sources.ProviderError) as e:
+        return _error(request, str(e), 422)
+    except Exception as e:  # noqa: BLE001
+        log.exception("Modules tab: %s failed", request.path)
+        return _error(request, f"This request could not be answered ({type(e).__name__}); TensorBoard's log says "
+                               "more.", 422)
 
 
 def _json(request, body, status: int = 200):
@@ -132,10 +151,13 @@ def _error(request, message: str, status: int):
 
 def _static_file(request, name: str):
     """A file of the built front end; only names that are files of static/ itself (no traversal)."""
-    if name not in _static_names():
+    try:
+        if name not in _static_names():
+            raise FileNotFoundError(name)
+        with open(os.path.join(STATIC_DIR, name), "rb") as f:
+            body = f.read()
+    except OSError:  # (or gone since it was listed)
         return _error(request, f"There is no file {name!r} in this plugin.", 404)
-    with open(os.path.join(STATIC_DIR, name), "rb") as f:
-        body = f.read()
     mimetype = mimetypes.guess_type(name)[0] or "application/octet-stream"
     if name.endswith(".js"):
         mimetype = "text/javascript"

@@ -15,6 +15,7 @@ import dataclasses
 import os
 import posixpath
 import re
+import stat
 
 from .graph import GraphError
 from .protos import message_class
@@ -22,6 +23,9 @@ from .protos import message_class
 PROFILE_DIR = ("plugins", "profile")
 PROFILE_SUFFIX = ".xplane.pb"
 UNTIMED = float("nan")
+# A profile is read whole and parsed in memory (several times its size): larger files are refused before reading.
+# TensorFlow's profiles of a few training steps are a few MB; the README states this bound.
+MAX_PROFILE_BYTES = 256 * 2**20
 
 
 def _gfile():
@@ -85,8 +89,9 @@ def read_op_times(files: list) -> OpTimes:
     gfile = _gfile()
     for path in files:
         try:
-            with gfile.GFile(path, "rb") as f:
-                space = _xspace().FromString(f.read())
+            space = _xspace().FromString(_profile_bytes(path, gfile))
+        except GraphError:
+            raise
         except Exception as e:  # noqa: BLE001 - a decode error, a file gone: said as what it is
             raise GraphError(f"The profile {path} is not a readable XSpace ({type(e).__name__}: {e}).") from None
         for plane in space.planes:
@@ -110,6 +115,43 @@ def read_op_times(files: list) -> OpTimes:
     steps = collections.Counter(runs.values()).most_common(1)[0][0]
     return OpTimes(files=list(files), total_ps=dict(total), runs=dict(runs), steps=max(1, steps),
                    all_ops_ps=sum(total.values()))
+
+
+def _profile_bytes(path: str, gfile) -> bytes:
+    """The bytes of the profile at `path`, only if it is a regular file of at most MAX_PROFILE_BYTES (GraphError
+    otherwise). A named pipe found where a profile should be blocked its reader forever, a device or a huge file
+    exhausted the server: the kind and size are checked before opening, and again on what was opened."""
+    if "://" in path:  # an object store (gs://...) holds objects only: the size is all there is to check
+        _check_size(path, gfile.stat(path).length)
+        with gfile.GFile(path, "rb") as f:
+            data = f.read(MAX_PROFILE_BYTES + 1)
+    else:
+        _check_regular(path, os.stat(path))
+        # Non-blocking, so that a file swapped for a pipe since the check cannot block the open either.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+        with os.fdopen(fd, "rb") as f:
+            _check_regular(path, os.fstat(fd))
+            data = f.read(MAX_PROFILE_BYTES + 1)
+    _check_size(path, len(data))  # (grown since)
+    return data
+
+
+_NOT_REGULAR = ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device"),
+                (stat.S_ISBLK, "a device"), (stat.S_ISDIR, "a directory"))
+
+
+def _check_regular(path: str, status: os.stat_result) -> None:
+    if not stat.S_ISREG(status.st_mode):
+        kind = next((name for test, name in _NOT_REGULAR if test(status.st_mode)), "not a regular file")
+        raise GraphError(f"The profile {path} is {kind}, not a file: only regular files are read as profiles.")
+    _check_size(path, status.st_size)
+
+
+def _check_size(path: str, size: int) -> None:
+    if size > MAX_PROFILE_BYTES:
+        raise GraphError(f"The profile {path} is {size / 2**20:,.0f} MB: profiles of more than "
+                         f"{MAX_PROFILE_BYTES // 2**20} MB are not read (profile fewer steps: "
+                         "tf.profiler.experimental.start/stop around one or two calls).")
 
 
 class Times:

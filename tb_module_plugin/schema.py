@@ -28,6 +28,9 @@ GroupRole = Literal[
     "loose_ops",  # the ops outside any scope of a crowded top level
 ]
 OpRole = Literal["variable"]  # a captured variable (an _Arg of dtype resource) or a VarHandleOp
+NotExpanded = Literal[
+    "budget",  # expanding it would pass the budget of ops (and of bodies) a graph's function calls may add
+]
 CostMeasure = Literal[
     "params",  # a module's parameters (a trace records no variable shapes)
     "flops",  # floating-point operations (the graph does not record the shapes they need)
@@ -141,6 +144,8 @@ class _NodeOptional(ModuleFacts, NodeValues, total=False):
     op: str  # ops: the op type ("MatMul")
     device: str  # ops: the device the op was placed on, as recorded
     num_children: int  # groups: how many children
+    not_expanded: NotExpanded  # ops: a call or control-flow op whose functions were not expanded, and why
+    unexpanded_ops: int  # the root, where any op is not_expanded: how many
 
 
 class HierarchyNode(_Node, _NodeOptional, total=False):
@@ -177,7 +182,7 @@ class CapturedVariable(TypedDict):
 
 
 class NodeDetails(_Node, _NodeOptional, total=False):
-    ancestors: List[str]  # the paths from the root's child down to the parent
+    ancestors: List[str]  # the names from the root's child down to the parent (each one's path: the names joined by "/")
     op_name: str  # ops: the op's name in its GraphDef or FunctionDef
     function: str  # ops inside an expanded function body: that function's name
     inputs: List[Endpoint]  # ops: what feeds them; groups: what enters the subtree, one row per outside op and port

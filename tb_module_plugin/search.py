@@ -30,21 +30,43 @@ class BadQuery(Exception):
 
 def search(hierarchy, query: str, regex: bool, limit: int) -> schema.SearchResult:
     """`{"matches": [...], "truncated": bool}`: groups before ops, shallower first, then by path."""
-    root = hierarchy.root
     if regex:
         patterns = compile_query(query)  # (before the index: a refusal costs nothing)
         found = index_of(hierarchy).matching(*patterns, limit + 1)  # (already in the answer's order)
     else:
         needle = query.lower()
-        found = [n for n in hierarchy.all_nodes if n is not root and (needle in n.name.lower() or
-                                                                      needle in n.path.lower())]
-        found.sort(key=_ORDER)
+        found = sorted(_keyed((node, path) for node, path in _paths(hierarchy)
+                              if needle in path.lower() or needle in node.name.lower()))
+        found = [entry[-1] for entry in found]
     return schema.SearchResult(matches=[_match(n) for n in found[:limit]], truncated=len(found) > limit)
 
 
-def _ORDER(node) -> tuple:
-    """The answer's order: groups before ops, shallower first, then by path."""
-    return node.children is None, node.depth, node.path
+def _paths(hierarchy):
+    """(node, path) of every node but the root, parents before children; the paths are their first
+    MAX_REGEX_TEXT characters, made in one pass: whole, the paths of deep scopes grow with the square of the depth
+    (and asking each node for its own walks up the tree)."""
+    root = hierarchy.root
+    cut = {}  # id -> the path's first MAX_REGEX_TEXT characters, of the nodes whose path is longer
+    for node in hierarchy.all_nodes:
+        if node is root:
+            continue
+        path = node._path  # the whole path, where the node keeps it (tree.TreeNode.path)
+        if path is None:
+            above = node.parent._path
+            if above is None:
+                above = cut[id(node.parent)]
+            path = f"{above}/{node.name[:MAX_REGEX_TEXT]}" if above else node.name
+            if len(path) <= MAX_REGEX_TEXT and len(above) < MAX_REGEX_TEXT:  # (whole: kept, for the next search)
+                node._path = path
+        if len(path) > MAX_REGEX_TEXT:
+            path = cut[id(node)] = path[:MAX_REGEX_TEXT]
+        yield node, path
+
+
+def _keyed(pairs) -> list:
+    """Each (node, path)'s key in the answer's order, groups before ops, shallower first, then by path:
+    (is an op, depth, path, rank, node)."""
+    return [(node.children is None, node.depth, path, rank, node) for rank, (node, path) in enumerate(pairs)]
 
 
 def compile_query(query: str) -> tuple:
@@ -108,24 +130,16 @@ def index_of(hierarchy) -> "SearchIndex":
 
 class SearchIndex:
     """Every node's name and path (their first MAX_REGEX_TEXT characters) as one UTF-8 text, a line each, the
-    nodes in the answer's order (_ORDER), so that a search stops at the `limit + 1`-th node it finds; names with a
+    nodes in the answer's order (_keyed), so that a search stops at the `limit + 1`-th node it finds; names with a
     line break of their own are searched one by one. Paths are made here, not kept on the nodes."""
 
     def __init__(self, hierarchy):
-        root = hierarchy.root
-        paths = {id(root): ""}
-        keyed = []
-        for node in hierarchy.all_nodes:  # (parents before children)
-            if node is not root:
-                parent = paths[id(node.parent)]
-                path = paths[id(node)] = f"{parent}/{node.name}" if parent else node.name
-                keyed.append((node.children is None, node.depth, path, len(keyed), node))
-        del paths
+        keyed = _keyed(_paths(hierarchy))
         keyed.sort()  # (the answer's order; the count keeps equal keys from comparing nodes)
         self.nodes = [entry[-1] for entry in keyed]
         lines, owners, self.alone = [], array("i"), []
         for rank, (_, _, path, _, node) in enumerate(keyed):
-            for text in (node.name[:MAX_REGEX_TEXT], path[:MAX_REGEX_TEXT]):
+            for text in (node.name[:MAX_REGEX_TEXT], path):
                 data = text.encode("utf-8", "surrogatepass")
                 if b"\n" in data:
                     self.alone.append((rank, data))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import gc
+import logging
 import time
 
 from tensorboard import errors as tb_errors
@@ -17,6 +18,8 @@ from .build import build_graph_hierarchy
 from .tree import Hierarchy
 from .keras_model import build_keras_hierarchy
 from .manifest import build_module_hierarchy, parse_manifest
+
+log = logging.getLogger(__name__)
 
 # Data-plugin name -> the `source` the API reports, in order of preference when a run/tag has several.
 GRAPH_PLUGINS = {
@@ -47,11 +50,37 @@ class RecordNotFound(Exception):
     """No graph for that run and tag; the message is meant for the user."""
 
 
+class ProviderError(Exception):
+    """The data provider failed to answer (a 422); the message is meant for the user. Not remembered as the
+    record's outcome: the next request asks again (a data server restarting recovers)."""
+
+
+@contextlib.contextmanager
+def _asking_provider(what: str, run: str = "", tag: str = "", passing: tuple = ()):
+    """Whatever the data provider raises but `passing` (a run gone, which callers handle) becomes a ProviderError
+    saying what could not be done. Its PublicErrors' text is meant to be shown; of anything else only the type
+    is."""
+    try:
+        yield
+    except passing:
+        raise
+    except Exception as e:  # noqa: BLE001 - any failure of the provider is an answer, never a 500
+        log.warning("Modules tab: the data provider failed to %s: %r", what, e)
+        reason = str(e) if isinstance(e, tb_errors.PublicError) else type(e).__name__
+        hint = ""
+        if any(c in name for name in (run, tag) for c in '"\\'):
+            # TensorBoard 2.21's Rust data server cannot parse its own blob keys for such names.
+            hint = (" TensorBoard's Rust data server (--load_fast=true) cannot read runs or tags whose names hold "
+                    "'\"' or '\\': start TensorBoard with --load_fast=false to see this graph.")
+        raise ProviderError(f"TensorBoard's data provider could not {what} ({reason}).{hint}") from None
+
+
 def list_graphs(data_provider, ctx, experiment_id: str) -> list:
     """Every graph of the experiment, one per (run, tag), sorted."""
     records = {}
     for plugin_name, source in GRAPH_PLUGINS.items():
-        mapping = data_provider.list_blob_sequences(ctx, experiment_id=experiment_id, plugin_name=plugin_name)
+        with _asking_provider("list the logdir's graphs"):
+            mapping = data_provider.list_blob_sequences(ctx, experiment_id=experiment_id, plugin_name=plugin_name)
         for run, tags in (mapping or {}).items():
             for tag, series in tags.items():
                 if plugin_name == "graphs":
@@ -116,9 +145,11 @@ _VANISHED = (tb_errors.NotFoundError, KeyError)
 def latest_blob_keys(data_provider, ctx, experiment_id: str, record: GraphRecord) -> tuple:
     """The blobs of the record's newest step (a trace written again at a later step replaces the older)."""
     try:
-        sequences = data_provider.read_blob_sequences(
-            ctx, experiment_id=experiment_id, plugin_name=record.plugin_name,
-            run_tag_filter=provider.RunTagFilter(runs=[record.run], tags=[record.tag]), downsample=1)
+        with _asking_provider(f"list the data of run {record.run!r}, tag {record.tag!r}", record.run, record.tag,
+                              _VANISHED):
+            sequences = data_provider.read_blob_sequences(
+                ctx, experiment_id=experiment_id, plugin_name=record.plugin_name,
+                run_tag_filter=provider.RunTagFilter(runs=[record.run], tags=[record.tag]), downsample=1)
     except _VANISHED:
         sequences = None
     data = (sequences or {}).get(record.run, {}).get(record.tag, [])
@@ -130,7 +161,8 @@ def latest_blob_keys(data_provider, ctx, experiment_id: str, record: GraphRecord
 def read_blobs(data_provider, ctx, record: GraphRecord, blob_keys: tuple) -> list:
     """The record's blobs; a run or step gone since it was listed is a RecordNotFound."""
     try:
-        return [data_provider.read_blob(ctx, blob_key=key) for key in blob_keys]
+        with _asking_provider(f"read run {record.run!r}, tag {record.tag!r}", record.run, record.tag, _VANISHED):
+            return [data_provider.read_blob(ctx, blob_key=key) for key in blob_keys]
     except _VANISHED:
         raise RecordNotFound(f"Run {record.run!r}, tag {record.tag!r} changed while it was read "
                              "(deleted or rewritten): reload to see what is there now.") from None

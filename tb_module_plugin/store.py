@@ -62,6 +62,8 @@ class GraphStore:
             return first_view.Readability.of(e)
         except sources.RecordNotFound:  # gone, or not read yet: neither readable nor not
             return None
+        except sources.ProviderError as e:  # logged where raised; the page says why it does not read
+            return first_view.Readability.of(GraphError(str(e)))
         except Exception as e:  # noqa: BLE001 - one graph the engine cannot build must not fail the listing
             log.exception("Modules tab: building %s/%s for the first view failed", record.run, record.tag)
             return first_view.Readability.of(GraphError(f"This graph could not be read ({type(e).__name__})."))

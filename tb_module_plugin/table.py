@@ -3,12 +3,22 @@
 
 from __future__ import annotations
 
+import re
+
 from . import answers
 
 OWN_ROLES = {"inputs", "outputs", "functions", "function", "eager_ops", "series"}  # the plugin's groups (`--all`)
 SORT_KEYS = ("params", "flops", "time")
 COLUMNS = ("module", "class", "output shape", "params", "trainable", "FLOPs")
 UNKNOWN = "?"
+# What a terminal obeys rather than shows: C0 and C1 controls and DEL (ESC ] 0 ; ... BEL retitles it, ESC [ 2 J
+# clears it), and the bidirectional overrides that make a line read other than it is.
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """`text` with every control character written as its escape (`\\x1b`), so it reaches a terminal as text."""
+    return _CONTROLS.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}", text)
 
 
 def format_table(hierarchy, depth: int, times=None, sort: str | None = None, show_all: bool = False) -> str:
@@ -35,7 +45,7 @@ def format_table(hierarchy, depth: int, times=None, sort: str | None = None, sho
 
         visit(hierarchy.root, 0)
     header = COLUMNS + (("time / step",) if times is not None else ())
-    table = [header] + rows
+    table = [header] + [tuple(printable(cell) for cell in row) for row in rows]  # widths of what is printed
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(widths[i]) if i < 3 else cell.rjust(widths[i]) for i, cell in enumerate(row)).rstrip()
              for row in table]

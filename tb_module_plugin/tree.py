@@ -14,6 +14,9 @@ import threading
 from . import edges as edges_lib
 
 
+MAX_KEPT_PATH = 1000  # a node keeps its path up to this length; longer ones are made again when asked for
+
+
 class NotFound(Exception):
     """No node at that path; the message is meant for the user."""
 
@@ -26,7 +29,8 @@ class TreeNode:
 
     @property
     def path(self) -> str:
-        """`a/b/c`; made when first asked for (after the build: a first answer needs a handful of the 200,000)."""
+        """`a/b/c`; made when first asked for (after the build: a first answer needs a handful of the 200,000), and
+        kept up to MAX_KEPT_PATH characters: kept, the paths of 12,000 nested one-letter scopes took 144 MB."""
         path = self._path
         if path is None:
             chain = []  # this node and its ancestors without a path yet (no recursion: scopes nest deep)
@@ -35,7 +39,11 @@ class TreeNode:
                 chain.append(node)
                 node = node.parent
             path = node._path
-            for node in reversed(chain):
+            chain.reverse()
+            for i, node in enumerate(chain):
+                if len(path) + 1 + len(node.name) > MAX_KEPT_PATH:  # the rest joined once, kept by none
+                    rest = "/".join([n.name for n in chain[i:]])
+                    return f"{path}/{rest}" if path else rest
                 path = node._path = f"{path}/{node.name}" if path else node.name
         return path
 
@@ -83,6 +91,7 @@ class Hierarchy:
         self.search_index = None  # search.SearchIndex, made by settle (or by the first regular-expression search)
         self.search_lock = threading.Lock()
         self._has_module = None  # see has_module
+        self.unexpanded_ops = 0  # calls and control-flow ops left unexpanded by expand.py's budget
         ops = finalize(root, self.all_nodes)
         # The first answer draws the root's edges: those are filed now, the edges inside groups when first needed
         # (file_edges; settle does it in the background). Only op graphs have edges to file (a Keras layer tree's
@@ -286,13 +295,15 @@ def is_under(node: TreeNode, group: Group) -> bool:
     return node is group
 
 
-def ancestor_paths(node: TreeNode) -> list:
-    paths = []
+def ancestor_names(node: TreeNode) -> list:
+    """The names of `node`'s ancestors from the root's child down to its parent: their paths are the joins of these
+    (as paths, 12,000 nested scopes made a 144 MB answer)."""
+    names = []
     parent = node.parent
     while parent is not None and parent.parent is not None:
-        paths.append(parent.path)
+        names.append(parent.name)
         parent = parent.parent
-    return paths[::-1]
+    return names[::-1]
 
 
 def free_name(children: dict, name: str) -> str:

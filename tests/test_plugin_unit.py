@@ -96,8 +96,7 @@ def test_op_details_have_inputs_and_outputs_with_dtypes(client):
     status, body = get(client, "/node", run="nested_model", tag="model", path="model/head/MatMul/(MatMul)")
     assert status == 200
     node = body["node"]
-    assert node["op_name"] == "model/head/MatMul" and node["ancestors"] == ["model", "model/head",
-                                                                           "model/head/MatMul"]
+    assert node["op_name"] == "model/head/MatMul" and node["ancestors"] == ["model", "head", "MatMul"]
     assert {i["path"] for i in node["inputs"]} == {"model/encoder/Identity", "model/head/MatMul/ReadVariableOp"}
     assert node["outputs"][0]["path"] == "model/head/add/(add)" and node["outputs"][0]["dtype"] == "float32"
 

@@ -91,6 +91,8 @@ export class DetailsPanel {
       ["Op name", details.op_name],
       ["Device", details.device || undefined],
       ["Function", details.function],
+      ["Not expanded", details.not_expanded && `not expanded (${details.not_expanded}): its functions would pass the graph's expansion budget`],
+      ["Not expanded", details.unexpanded_ops ? `${formatCount(details.unexpanded_ops, "call")} left unexpanded (budget)` : undefined],
       ["Ops", details.kind === "op" ? undefined : formatCount(details.num_ops, "op")],
       ["Children", details.num_children === undefined ? undefined : String(details.num_children)],
     ];

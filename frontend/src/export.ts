@@ -19,6 +19,16 @@ const DRAWN_PROPERTIES = [
   "visibility",
 ] as const;
 
+/** What XML 1.0 cannot hold, or a viewer would obey rather than show: C0 controls (tab, line feeds kept), DEL, C1
+ * controls, bidirectional overrides and lone surrogates. Names come from logdirs anyone may have written. */
+const CONTROLS =
+  /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/** `text` with each control character replaced by U+FFFD (one character, so labels keep their widths). */
+export function withoutControls(text: string): string {
+  return text.replace(CONTROLS, "\ufffd");
+}
+
 /** The PNG's pixels per CSS pixel: sharp on high-density screens and in documents. */
 export const PNG_SCALE = 2;
 
@@ -41,7 +51,26 @@ export function svgSnapshot(drawing: SVGSVGElement, width: number, height: numbe
   copy.setAttribute("viewBox", `0 0 ${Math.round(width)} ${Math.round(height)}`);
   copy.style.removeProperty("transform"); // (a zoom gesture's, while it runs)
   copy.insertBefore(svg("rect", { width: "100%", height: "100%", fill: background }), copy.firstChild);
+  cleanControls(copy);
   return new XMLSerializer().serializeToString(copy);
+}
+
+/** Every text and attribute below `root` without control characters: the serialised SVG would not parse (the PNG
+ * is drawn from it, so it failed too). */
+function cleanControls(root: Element): void {
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_ELEMENT | NodeFilter.SHOW_TEXT);
+  for (let node: Node | null = root; node; node = walker.nextNode()) {
+    if (node.nodeType === Node.TEXT_NODE) {
+      const text = node as Text;
+      const clean = withoutControls(text.data);
+      if (clean !== text.data) text.data = clean;
+      continue;
+    }
+    for (const attribute of [...(node as Element).attributes]) {
+      const clean = withoutControls(attribute.value);
+      if (clean !== attribute.value) attribute.value = clean;
+    }
+  }
 }
 
 /** The SVG document drawn into a PNG at PNG_SCALE. */

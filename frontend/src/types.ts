@@ -22,6 +22,9 @@ export type GroupRole =
 export type OpRole =
   | "variable";
 
+export type NotExpanded =
+  | "budget";  // expanding it would pass the budget of ops (and of bodies) a graph's function calls may add
+
 export type CostMeasure =
   | "params"  // a module's parameters (a trace records no variable shapes)
   | "flops"  // floating-point operations (the graph does not record the shapes they need)
@@ -174,6 +177,10 @@ export interface _NodeOptional extends ModuleFacts, NodeValues {
   device?: string;
   /** groups: how many children */
   num_children?: number;
+  /** ops: a call or control-flow op whose functions were not expanded, and why */
+  not_expanded?: NotExpanded;
+  /** the root, where any op is not_expanded: how many */
+  unexpanded_ops?: number;
 }
 
 export interface HierarchyNode extends _Node, _NodeOptional {
@@ -224,7 +231,7 @@ export interface CapturedVariable {
 }
 
 export interface NodeDetails extends _Node, _NodeOptional {
-  /** the paths from the root's child down to the parent */
+  /** the names from the root's child down to the parent (each one's path: the names joined by "/") */
   ancestors?: string[];
   /** ops: the op's name in its GraphDef or FunctionDef */
   op_name?: string;

@@ -1,0 +1,330 @@
+"""Issue 20: no logdir can exhaust the server or escape into a terminal. Hostile logdirs written at test time,
+served by real tensorboard processes."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from xml.etree import ElementTree
+
+import pytest
+
+from tb_module_plugin.cache import HierarchyCache
+
+from support import (PLUGIN_ROUTE, REPO, InProcess, RawWriter, TensorBoard, error, function_def, graph_def,
+                     ok_json, walk)
+
+QUOTED_RUNS = {'q"uote': 't"ag', "back\\slash": "trace"}  # run -> tag: names TensorBoard's Rust server cannot read
+PLAIN_RUN = "plain"
+
+
+DEEP_LEVELS = 12_000
+DEEP_NAME = "/".join("abcdefghij"[i % 10] for i in range(DEEP_LEVELS)) + "/leaf"  # a 24 KB name
+DEEP_RUN = "deep"
+FANOUT_LEVELS = 24
+
+
+def fanout_graph(loop: bool):
+    """A 2 KB record whose functions each run the next level twice, FANOUT_LEVELS levels deep: as two calls (2**23
+    ops expanded), or as two While loops with the next level as condition and body (4**23)."""
+    functions = []
+    for i in range(FANOUT_LEVELS):
+        following = f"level_{i + 1}"
+        if i + 1 == FANOUT_LEVELS:
+            nodes, ret = [("relu", "Relu", ["x"])], "relu:activations:0"
+        elif loop:
+            nodes = [("w1", "While", ["x"], {"cond": following, "body": following}),
+                     ("w2", "While", ["w1:output:0"], {"cond": following, "body": following})]
+            ret = "w2:output:0"
+        else:
+            nodes = [("c1", "PartitionedCall", ["x"], {"f": following}),
+                     ("c2", "PartitionedCall", ["c1:output:0"], {"f": following})]
+            ret = "c2:output:0"
+        functions.append(function_def(f"level_{i}", nodes, {"y": ret}))
+    return graph_def([("x", "Placeholder", []), ("call", "PartitionedCall", ["x"], {"f": "level_0"})], functions)
+
+
+FANOUT = {"fanout_calls": fanout_graph(False), "fanout_while": fanout_graph(True)}
+BIG_PROFILE_BYTES = 400 * 2**20
+PROFILE_RUNS = {"big_profile": "a sparse file of 400 MB", "fifo_profile": "a named pipe"}
+
+
+def _profile_path(logdir, run):
+    session = logdir / run / "plugins" / "profile" / "2026_01_01_00_00_00"
+    session.mkdir(parents=True, exist_ok=True)
+    return session / "host.xplane.pb"
+
+
+@pytest.fixture(scope="module")
+def bounded_logdir(tmp_path_factory):
+    logdir = tmp_path_factory.mktemp("bounded_logs")
+    for run, tag in {**QUOTED_RUNS, PLAIN_RUN: "trace", **{run: "trace" for run in PROFILE_RUNS}}.items():
+        RawWriter(logdir, run).run_metadata(tag, [graph_def([("s/x", "Const", []), ("s/y", "Relu", ["s/x"])])]).close()
+    with open(_profile_path(logdir, "big_profile"), "wb") as f:
+        f.truncate(BIG_PROFILE_BYTES)  # (sparse: its size is what is checked, before any byte is read)
+    os.mkfifo(_profile_path(logdir, "fifo_profile"))  # opened for reading, it blocks until a writer comes: never
+    RawWriter(logdir, DEEP_RUN).run_metadata("trace", [graph_def([("x", "Const", []), (DEEP_NAME, "Relu", ["x"])])]).close()
+    for run, graph in FANOUT.items():
+        RawWriter(logdir, run).run_metadata("trace", [graph]).close()
+    return logdir
+
+
+@pytest.fixture(scope="module")
+def slow_tb(bounded_logdir):
+    tb = TensorBoard(bounded_logdir, load_fast=False, name="bounded-slow")
+    tb.start(wait_graphs=[(run, "trace") for run in [*PROFILE_RUNS, DEEP_RUN, *FANOUT]], timeout=120)
+    yield tb
+    tb.stop()
+
+
+@pytest.fixture(scope="module")
+def fast_tb(bounded_logdir):
+    tb = TensorBoard(bounded_logdir, load_fast=True, name="bounded-fast")
+    try:
+        tb.start(wait_graphs=[(run, tag) for run, tag in QUOTED_RUNS.items()], timeout=120)
+    except RuntimeError as e:
+        tb.stop()
+        pytest.fail(f"tensorboard --load_fast=true did not start: {str(e)[:500]}")
+    yield tb
+    tb.stop()
+
+
+# --- item 4: every error is JSON with a 4xx, whatever the data provider raises ---------------------------------
+@pytest.mark.parametrize("route", ["hierarchy", "node", "search"])
+def test_a_quoted_run_under_load_fast_gets_a_json_4xx(fast_tb, route):
+    """The Rust data server lists these runs but fails to read their blobs (it cannot parse its own blob key):
+    the answer says so, and how to see the graph, as JSON."""
+    for run, tag in QUOTED_RUNS.items():
+        message = error(fast_tb.api(route, run=run, tag=tag, q="x"), 422)
+        assert "--load_fast=false" in message and run in message.replace("\\\\", "\\"), message
+    assert ok_json(fast_tb.api("hierarchy", run=PLAIN_RUN, tag="trace"))["node"]["num_ops"] == 2
+    listed = {(g["run"], g["tag"]) for g in ok_json(fast_tb.api("graphs", first=1))["graphs"]}
+    assert set(QUOTED_RUNS.items()) <= listed
+
+
+class _Failing(Exception):
+    pass
+
+
+@pytest.mark.parametrize("method", ["list_blob_sequences", "read_blob_sequences", "read_blob"])
+def test_whatever_the_data_provider_raises_is_a_json_4xx(bounded_logdir, monkeypatch, method):
+    plugin = InProcess(bounded_logdir)
+    assert plugin.plugin.store.prepared.wait(60)
+    plugin.plugin.store._recent.forget()  # nothing remembered from the head start: every request asks
+    plugin.plugin.store.cache = HierarchyCache()
+
+    def fail(*args, **kwargs):
+        raise _Failing("the provider broke")
+
+    monkeypatch.setattr(plugin.plugin.store._data_provider, method, fail)
+    routes = ["hierarchy", "node", "search"] + (["graphs"] if method == "list_blob_sequences" else [])
+    for route in routes:
+        message = error(plugin.api(route, run=PLAIN_RUN, tag="trace", q="x", first=1), 422)
+        assert "_Failing" in message and "the provider broke" not in message, message
+
+
+def test_a_bundle_file_gone_since_listed_is_a_json_404(bounded_logdir, monkeypatch):
+    from tb_module_plugin import plugin as plugin_lib
+
+    plugin = InProcess(bounded_logdir)
+    monkeypatch.setattr(plugin_lib, "_static_names", lambda: {"gone.js", "index.js"})
+    monkeypatch.setattr(plugin_lib, "STATIC_DIR", str(bounded_logdir / "no_such_folder"))
+    for route in ("static/gone.js", "index.js"):
+        assert "no file" in error(plugin.api(route), 404)
+
+
+# --- item 3: names never reach a terminal raw ----------------------------------------------------------------
+TITLE, CLEAR = "\x1b]0;pwned\x07", "\x1b[2J"  # retitles the terminal; clears it
+CONTROL_RUN = f"run{TITLE}"
+# A terminal obeys these rather than showing them (C0, DEL, C1; the bidirectional overrides).
+TERMINAL_CONTROLS = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+@pytest.fixture(scope="module")
+def control_logdir(tmp_path_factory):
+    logdir = tmp_path_factory.mktemp("control_logs")
+    w = RawWriter(logdir, CONTROL_RUN)
+    w.run_metadata(f"tag{CLEAR}", [graph_def([
+        (f"model{CLEAR}/dense\x07\u202e/MatMul", "MatMul", []), ("head\x9b\u202e/Relu", "Relu", [])])])
+    w.blob("graph_run_metadata_graph", f"broken{TITLE}", b"\x0f\xff not a RunMetadata")
+    w.close()
+    session = logdir / CONTROL_RUN / "plugins" / "profile" / "2026_01_01_00_00_00"
+    session.mkdir(parents=True)
+    (session / f"host{CLEAR}.xplane.pb").write_bytes(b"\x0f\xff not an XSpace")  # a `note:` line naming it
+    return logdir
+
+
+@pytest.mark.parametrize("options", [[], ["--sort", "params", "--all"], ["--json"]])
+def test_the_cli_prints_no_control_character(control_logdir, options):
+    proc = subprocess.run([sys.executable, "-m", "tb_module_plugin", "summary", str(control_logdir), *options],
+                          capture_output=True, timeout=300, env=dict(os.environ, PYTHONPATH=str(REPO)))
+    out, err = proc.stdout.decode(), proc.stderr.decode()
+    assert proc.returncode == 1, (out, err)  # the broken record is reported, and the status says so
+    for stream in (out, err):
+        assert not TERMINAL_CONTROLS.search(stream), repr(TERMINAL_CONTROLS.search(stream)[0])
+    assert "error: run\\x1b]0;pwned\\x07 / broken\\x1b]0;pwned\\x07" in err, err
+    if "--json" in options:
+        answer = json.loads(out)
+        assert [*answer] == [f"{CONTROL_RUN}/tag{CLEAR}"]  # the names themselves, in escapes JSON undoes
+        assert {c["name"] for c in answer[f"{CONTROL_RUN}/tag{CLEAR}"]["children"]} >= {f"model{CLEAR}"}
+    else:
+        assert "run\\x1b]0;pwned\\x07 / tag\\x1b[2J (trace)" in out, out
+        if not options:  # (--sort lists modules only: these scopes read no variable)
+            assert "model\\x1b[2J" in out and "head\\x9b\\u202e" in out, out
+        assert "note: run\\x1b]0;pwned\\x07: The profile" in err and "host\\x1b[2J.xplane.pb" in err, err
+
+
+@pytest.fixture(scope="module")
+def control_tb(control_logdir):
+    tb = TensorBoard(control_logdir, load_fast=False, name="bounded-control")
+    tb.start(wait_graphs=[(CONTROL_RUN, f"tag{CLEAR}")], timeout=120)
+    yield tb
+    tb.stop()
+
+
+def test_exports_of_control_character_names_parse(page, control_tb):
+    """The SVG download parses as XML (ESC and BEL made it invalid) and still names the groups; the PNG, drawn
+    from it, is made."""
+    from playwright.sync_api import expect
+
+    page.goto(control_tb.entry_url(CONTROL_RUN, f"tag{CLEAR}"))
+    drawn = page.locator("svg.mg-graph .mg-name")
+    expect(drawn.first).to_be_visible(timeout=60_000)
+    names = drawn.evaluate_all("els => els.map(e => e.textContent)")
+    assert any(CLEAR in name for name in names), names  # the page shows the names as they are
+    with page.expect_download() as info:
+        page.click('button[data-export="svg"]')
+    document = ElementTree.fromstring(Path(info.value.path()).read_bytes())
+    texts = [t.text or "" for t in document.iter("{http://www.w3.org/2000/svg}text")]
+    assert "model\ufffd[2J" in texts and "head\ufffd\ufffd" in texts, texts
+    with page.expect_download() as info:
+        page.click('button[data-export="png"]')
+    assert Path(info.value.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not page.problems(), page.problems()
+
+
+# --- item 2: profiles are regular files of bounded size, refused at once otherwise ------------------------------
+def test_a_huge_or_fifo_profile_is_refused_at_once_and_blocks_nothing(slow_tb):
+    from tb_module_plugin.profiles import MAX_PROFILE_BYTES
+
+    assert BIG_PROFILE_BYTES > MAX_PROFILE_BYTES  # (else the test shows nothing)
+    listed = {g["run"]: g for g in ok_json(slow_tb.api("graphs"))["graphs"]}
+    assert all(listed[run]["profiled"] for run in PROFILE_RUNS)  # found, not read
+    results = {}
+
+    def ask(key, run):
+        t0 = time.perf_counter()
+        results[key] = (slow_tb.api("hierarchy", run=run, tag="trace", time=1), time.perf_counter() - t0)
+
+    # Every retry of the pipe left a thread blocked forever: ask it several times, with the huge one.
+    threads = [threading.Thread(target=ask, args=((run, i), run)) for run in PROFILE_RUNS for i in range(3)]
+    for t in threads:
+        t.start()
+    took, body, status = slow_tb.timed_get(f"{PLUGIN_ROUTE}/graphs", timeout=30)
+    assert status == 200 and took < 0.5, took
+    for t in threads:
+        t.join(timeout=30)
+    assert not any(t.is_alive() for t in threads), "a profile request still hangs"
+    for (run, _), (response, seconds) in results.items():
+        message = error(response, 422)
+        assert seconds < 5, (run, seconds)
+        if run == "big_profile":
+            assert f"{BIG_PROFILE_BYTES // 2**20} MB" in message and f"{MAX_PROFILE_BYTES // 2**20} MB" in message
+        else:
+            assert "named pipe (FIFO)" in message and "only regular files" in message, message
+    assert ok_json(slow_tb.api("hierarchy", run=PLAIN_RUN, tag="trace"))["node"]["num_ops"] == 2
+
+
+def test_the_cli_does_not_hang_on_such_profiles(bounded_logdir):
+    for run in PROFILE_RUNS:
+        proc = subprocess.run([sys.executable, "-m", "tb_module_plugin", "summary", str(bounded_logdir), "--run", run],
+                              capture_output=True, timeout=120, env=dict(os.environ, PYTHONPATH=str(REPO)))
+        out, err = proc.stdout.decode(), proc.stderr.decode()
+        assert proc.returncode == 0 and f"{run} / trace (trace)" in out, (out, err)
+        assert f"note: {run}: The profile" in err, err  # the table without time, and why
+
+
+# --- item 1: nothing grows with the square of a name's depth ------------------------------------------------------
+def test_a_name_twelve_thousand_levels_deep_answers_small(slow_tb):
+    """Its ancestors travel as names (as paths they made a 144 MB answer and took a GB of server memory)."""
+    before = slow_tb.rss_bytes()[0]
+    took, body, status = slow_tb.timed_get(f"{PLUGIN_ROUTE}/node", run=DEEP_RUN, tag="trace", path=DEEP_NAME)
+    assert status == 200 and len(body) < 2**20, (status, len(body))
+    details = json.loads(body)["node"]
+    assert details["path"] == DEEP_NAME and details["ancestors"] == DEEP_NAME.split("/")[:-1]
+    middle = "/".join(DEEP_NAME.split("/")[:6000])
+    took, body, status = slow_tb.timed_get(f"{PLUGIN_ROUTE}/hierarchy", run=DEEP_RUN, tag="trace", path=middle, depth=8)
+    assert status == 200 and len(body) < 2**20 and json.loads(body)["node"]["num_ops"] == 1, (status, len(body))
+    for query in ({"q": "leaf"}, {"q": "a", "limit": 500}, {"q": "j/a/b", "regex": 1, "limit": 500}):
+        took, body, status = slow_tb.timed_get(f"{PLUGIN_ROUTE}/search", run=DEEP_RUN, tag="trace", **query)
+        assert status == 200 and len(body) < 2**20 and took < 10, (query, status, len(body), took)
+    assert json.loads(slow_tb.api("search", run=DEEP_RUN, tag="trace", q="leaf").body)["matches"][0]["path"] == \
+        DEEP_NAME
+    assert slow_tb.rss_bytes()[0] - before < 300 * 2**20, (before, slow_tb.rss_bytes())
+
+
+@pytest.mark.parametrize("run", sorted(FANOUT))
+def test_calls_past_the_expansion_budget_stay_single_ops(slow_tb, run):
+    """Expanded whole, the calls made 2**23 ops (4**23 with loops): the graph answers in seconds, with the ops past
+    the budget marked and counted, and the server stays small."""
+    from tb_module_plugin.expand import MAX_EXPANDED_OPS
+
+    graph = FANOUT[run]
+    size = len(graph.SerializeToString())
+    assert size < 5000, size  # (a few KB)
+    took, body, status = slow_tb.timed_get(f"{PLUGIN_ROUTE}/hierarchy", run=run, tag="trace", depth=8, timeout=120)
+    assert status == 200 and took < 15, (status, took)
+    root = json.loads(body)["node"]
+    assert root["num_ops"] <= MAX_EXPANDED_OPS + len(graph.node), root["num_ops"]
+    library = {f.signature.name for f in graph.library.function}
+    marked = [n for n, _ in walk(root) if n.get("not_expanded")]
+    assert marked and root["unexpanded_ops"] >= len(marked), (root.get("unexpanded_ops"), len(marked))
+    for op in marked:  # each one a call or loop into a function the record holds
+        assert op["not_expanded"] == "budget" and op["kind"] == "op", op
+        attrs = op["attrs"]
+        assert {attrs.get(a) for a in ("f", "cond", "body")} & library, attrs
+        details = ok_json(slow_tb.api("node", run=run, tag="trace", path=op["path"]))["node"]
+        assert details["not_expanded"] == "budget"
+    assert slow_tb.rss_bytes()[0] < 1.5 * 2**30, slow_tb.rss_bytes()
+
+
+def test_the_page_says_a_call_was_not_expanded(page, slow_tb):
+    from playwright.sync_api import expect
+
+    root = ok_json(slow_tb.api("hierarchy", run="fanout_calls", tag="trace", depth=1))["node"]
+    marked = [c["path"] for c in root["children"] if c.get("not_expanded") == "budget"]
+    assert marked, root["children"]
+    page.goto(slow_tb.entry_url("fanout_calls", "trace"))
+    op = page.locator(f'[data-path={json.dumps(marked[0])}]')
+    expect(op.first).to_be_visible(timeout=60_000)
+    op.first.click()
+    details = page.locator(f'[data-details-for={json.dumps(marked[0])}]')
+    expect(details).to_contain_text("not expanded (budget)", timeout=30_000)
+    assert not page.problems(), page.problems()
+
+
+def test_the_budget_grows_with_the_library_not_with_the_calls(monkeypatch):
+    """A body as big as the budget, called once, is expanded whole (a model traced inside a called function); the
+    fan-out of a small library is cut at the budget, its calls counted."""
+    from tb_module_plugin import build, expand
+    from tb_module_plugin import graph as graph_lib
+
+    monkeypatch.setattr(expand, "MAX_EXPANDED_OPS", 100)
+    monkeypatch.setattr(expand, "MAX_EXPANDED_BODIES", 10)
+    body = [("r0", "Relu", ["x"])] + [(f"r{i}", "Relu", [f"r{i - 1}:activations:0"]) for i in range(1, 300)]
+    big = graph_def([("x", "Placeholder", []), ("call", "PartitionedCall", ["x"], {"f": "model"})],
+                    [function_def("model", body, {"y": "r299:activations:0"})])
+    ops = graph_lib.flatten_graph_def(big)
+    assert sorted(op.op_name for op in ops) == sorted(["x"] + [name for name, *_ in body])
+    assert not any(op.not_expanded for op in ops)
+    fanout = fanout_graph(loop=False)
+    library_ops = sum(len(f.node_def) for f in fanout.library.function)
+    hierarchy = build.build_graph_hierarchy(graph_lib.FlatGraph(graph_lib.flatten_graph_def(fanout), [], []), "t")
+    unexpanded = [n for n in hierarchy.all_nodes if n.children is None and n.not_expanded == "budget"]
+    assert unexpanded and hierarchy.unexpanded_ops == len(unexpanded)
+    assert hierarchy.root.num_ops <= 100 + expand.BUDGET_PER_LIBRARY_OP * library_ops + len(fanout.node)
+    assert {n.type for n in unexpanded} == {"PartitionedCall"}
