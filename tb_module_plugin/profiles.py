@@ -22,6 +22,7 @@ import re
 
 from .graph import GraphError
 from .protos import message_class
+from .scopes import common_group
 
 PROFILE_DIR = ("plugins", "profile")
 PROFILE_SUFFIX = ".xplane.pb"
@@ -189,6 +190,9 @@ class Times:
                 times[j], hit[j] = (ps / steps / 1e6 if op is chain[0] else 0.0), 1
                 fused[id(op)] = label
         matched = sum(hit)
+        for group, us in _unheld_times(nodes, total_ps, steps):  # (before the sums below: added with them)
+            i = index[id(group)]
+            times[i] = us if times[i] != times[i] else times[i] + us
         if not matched:
             raise GraphError("The run's profiles time none of this graph's ops (they profiled another function, "
                              "or ops of other names): profile a call of the function this graph records, "
@@ -241,6 +245,40 @@ class Times:
         """The time of the node's backward ops (backward.py): None where it holds none, or none is timed."""
         value = self._backward[self._index[id(node)]] if self._backward is not None else UNTIMED
         return None if value != value else value
+
+
+def _unheld_times(nodes, total_ps: dict, steps: int) -> list:
+    """[(group, microseconds per step)] for the profiled ops the graph does not hold, that grappler made in
+    place of ops of its scopes when TensorFlow ran it (`conv2_block1_add/ArithmeticOptimizer/AddOpsRewrite_Add`):
+    each event's time goes to the deepest group holding every op of the graph in the scope its name is in."""
+    held = {node.run_name for node in nodes if node.children is None}
+    unheld = [(name, ps) for name, ps in total_ps.items() if name not in held and "/" in name]
+    if not unheld:
+        return []
+    wanted = set()  # the scopes those names are in, each with the scopes above it
+    for name, _ in unheld:
+        scope = name.rpartition("/")[0]
+        while scope and scope not in wanted:
+            wanted.add(scope)
+            scope = scope.rpartition("/")[0]
+    groups: dict = {}  # scope -> the deepest group holding every op whose run name is in it
+    for node in nodes:
+        if node.children is not None:
+            continue
+        scope = node.run_name.rpartition("/")[0]
+        while scope:
+            if scope in wanted:
+                found = groups.get(scope)
+                groups[scope] = node.parent if found is None else common_group([found, node.parent])
+            scope = scope.rpartition("/")[0]
+    out = []
+    for name, ps in unheld:
+        scope = name.rpartition("/")[0]
+        while scope and scope not in groups:
+            scope = scope.rpartition("/")[0]
+        if scope:
+            out.append((groups[scope], ps / steps / 1e6))
+    return out
 
 
 def _xspace():
