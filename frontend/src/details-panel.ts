@@ -89,6 +89,7 @@ export class DetailsPanel {
       ["Role", details.role],
       ["Op type", details.op],
       ["Op name", details.op_name],
+      ["Fused kernel", details.fused === undefined ? undefined : `${details.fused}: its time is on the first of these ops`],
       ["Device", details.device || undefined],
       ["Function", details.function],
       ["Ops", details.kind === "op" ? undefined : formatCount(details.num_ops, "op")],
@@ -165,12 +166,30 @@ export class DetailsPanel {
   /** What the node costs: each measure known, its share of its parent and of the whole graph; what is not known. */
   private costs(costs: CostView | undefined): HTMLElement | string {
     if (!costs || (costs.rows.length === 0 && costs.unknown.length === 0)) return "";
-    const rows: Cell[][] = costs.rows.map((row) => [
-      MEASURE_NAMES[row.measure],
-      formatMeasure(row.measure, row.value),
-      row.ofParent === undefined ? "" : formatShare(row.ofParent),
-      row.ofWhole === undefined ? "" : formatShare(row.ofWhole),
-    ]);
+    const rows: Cell[][] = [];
+    for (const row of costs.rows) {
+      const coverage =
+        row.coverage === undefined
+          ? ""
+          : row.coverage === "partial"
+            ? " (the profile timed part of its ops)"
+            : ` (the profile timed ${formatShare(row.coverage)} of its ops)`;
+      rows.push([
+        MEASURE_NAMES[row.measure],
+        html("span", { "data-cost-row": row.measure }, formatMeasure(row.measure, row.value) + coverage),
+        row.ofParent === undefined ? "" : formatShare(row.ofParent),
+        row.ofWhole === undefined ? "" : formatShare(row.ofWhole),
+      ]);
+      if (row.backward !== undefined) {
+        const share = row.value > 0 ? ` (${formatShare(row.backward / row.value)} of it)` : "";
+        rows.push([
+          `${MEASURE_NAMES[row.measure]}, backward`,
+          html("span", { "data-cost-row": `backward-${row.measure}` }, formatMeasure(row.measure, row.backward) + share),
+          "",
+          "",
+        ]);
+      }
+    }
     for (const measure of costs.unknown) {
       rows.push([MEASURE_NAMES[measure], html("span", { class: "mg-unknown", title: UNKNOWN_REASONS[measure] }, "not known"), "", ""]);
     }
