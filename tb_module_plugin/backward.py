@@ -15,8 +15,6 @@ import re
 import weakref
 from array import array
 
-from .tree import free_name, ops_under
-
 BACKWARD = "backward"  # the name (and role) of the group holding a module's backward ops
 # The scopes TensorFlow puts gradient ops in (a second tape in the same function gets `gradient_tape_1`).
 GRADIENT_SCOPE = re.compile(r"(?:gradient_tape|gradients)(?:_\d+)?")
@@ -25,6 +23,8 @@ GRADIENT_SCOPE = re.compile(r"(?:gradient_tape|gradients)(?:_\d+)?")
 def place_backward_ops(builder, root) -> None:
     """Move each gradient op whose forward scope is inside a module into that module's `backward` group (keeping
     the rest of its scope below it); prune the tape's scopes left empty. Runs once modules are marked."""
+    from .tree import ops_under  # (tree.py imports the ops that answers.py, which imports this, imports first)
+
     for top in [c for name, c in root.children.items()
                 if c.children is not None and not c.role and GRADIENT_SCOPE.fullmatch(name)]:
         by_module: dict = {}  # id(module) -> (module, [(op, the scope segments below the module)])
@@ -73,6 +73,8 @@ def _consumes_from(op, module) -> bool:
 
 
 def _backward_group(builder, module):
+    from .tree import free_name
+
     existing = module.children.get(BACKWARD)
     if existing is not None and existing.children is not None and existing.role == BACKWARD:
         return existing

@@ -1,0 +1,186 @@
+"""Measured time of a training step, through a real `tensorboard` over the demo's ResNet50 step (traced, then
+profiled): what each group's time holds, what the profile did not time, fused kernels, and the backward pass with
+the module it differentiates. The truth is the step's own graph (the trace's RunMetadata) and the profile's op
+events, read with TensorFlow's XSpace message."""
+
+from __future__ import annotations
+
+import collections
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+import support
+from support import ok_json, walk
+
+RUN, TAG = "resnet50_train_step", "train_step"
+FUSED_CONV = re.compile(r"_\w*Fused\w*Conv2D")
+
+
+@pytest.fixture(scope="module")
+def resnet_tb(resnet_logdir):
+    tb = support.TensorBoard(resnet_logdir, load_fast=False, name="time")
+    tb.start(wait_graphs={(RUN, TAG)}, timeout=180)
+    yield tb
+    tb.stop()
+
+
+@pytest.fixture(scope="module")
+def profile(resnet_logdir):
+    """The profile's op events: {op name: (kernel type, picoseconds over all runs)}, and the profiled steps."""
+    from tensorflow.tsl.profiler.protobuf import xplane_pb2
+
+    events: dict = {}
+    runs: collections.Counter = collections.Counter()
+    for path in (resnet_logdir / RUN).glob("plugins/profile/*/*.xplane.pb"):
+        space = xplane_pb2.XSpace.FromString(path.read_bytes())
+        for plane in space.planes:
+            if not plane.name.startswith("/host:"):
+                continue
+            for line in plane.lines:
+                if not line.name.startswith("tf_"):
+                    continue
+                for event in line.events:
+                    name, _, kernel = plane.event_metadata[event.metadata_id].name.rpartition(":")
+                    if name and kernel and not name.endswith(":"):
+                        ps = events.get(name, (kernel, 0))[1]
+                        events[name] = (kernel, ps + event.duration_ps)
+                        runs[name] += 1
+    steps = collections.Counter(runs.values()).most_common(1)[0][0]
+    return events, steps
+
+
+@pytest.fixture(scope="module")
+def step_graph(resnet_logdir):
+    """The traced step's GraphDef: {op name: NodeDef}."""
+    from tensorboard.backend.event_processing import event_file_loader
+    from tensorboard.compat.proto import config_pb2
+
+    for path in (resnet_logdir / RUN).glob("events*"):
+        for event in event_file_loader.EventFileLoader(str(path)).Load():
+            for value in event.summary.value:
+                if value.tag == TAG and value.metadata.plugin_data.plugin_name == "graph_run_metadata_graph":
+                    metadata = config_pb2.RunMetadata.FromString(value.tensor.string_val[0])
+                    graph = max((f.pre_optimization_graph for f in metadata.function_graphs), key=lambda g: len(g.node))
+                    return {node.name: node for node in graph.node}
+    raise AssertionError("no trace of the step")
+
+
+def per_step_us(events, steps, names) -> float:
+    return sum(events[name][1] for name in names) / steps / 1e6
+
+
+def model_of(tree):
+    return next(c for c in tree["children"] if c["kind"] == "module" and c["name"].startswith("resnet50"))
+
+
+def with_time(tb, path="", depth=1):
+    return ok_json(tb.api("hierarchy", run=RUN, tag=TAG, path=path, depth=depth, time=1))["node"]
+
+
+@pytest.fixture(scope="module")
+def tree(resnet_tb):
+    """The whole tree with time (the step's scopes nest less than the 8 levels an answer holds)."""
+    root = with_time(resnet_tb, depth=8)
+    assert not [n["path"] for n, _ in walk(root) if n.get("has_children")]
+    return root
+
+
+def test_every_conv_group_is_timed_with_its_backward_pass(resnet_tb, tree, profile):
+    """Every child of the model named conv* has its time (none "not known"); every module among them shows a
+    forward and a backward part, each equal to the profile's events of that layer's forward ops and of the
+    gradient ops TensorFlow named after them; the step's time outside any module is under 20%."""
+    events, steps = profile
+    root = tree
+    model = model_of(tree)
+    conv = [c for c in model["children"] if c["name"].startswith("conv")]
+    assert conv
+    assert [c["path"] for c in conv if "time" in c.get("cost_unknown", []) or not c.get("time_us", 0) > 0] == []
+    modules = [c for c in conv if c["kind"] == "module"]
+    assert modules
+    for module in modules:
+        scope = f"{model['name']}/{module['name']}/"
+        backward = per_step_us(events, steps, [n for n in events if n.startswith("gradient_tape/" + scope)])
+        forward = per_step_us(events, steps, [n for n in events if n.startswith(scope)])
+        assert backward > 0 and forward > 0, module["path"]
+        assert module["backward_time_us"] == pytest.approx(backward, abs=0.01), module["path"]
+        assert module["time_us"] == pytest.approx(forward + backward, abs=0.01), module["path"]
+    outside = root["step_time_us"] - root["module_time_us"]
+    assert 0 <= outside < 0.2 * root["step_time_us"], (outside, root)
+    assert root["time_us"] == pytest.approx(per_step_us(events, steps, list(events)), abs=0.1)
+
+
+def test_a_fused_convolution_is_timed_on_the_convolution(resnet_tb, tree, profile, step_graph):
+    """A Conv2D that the profile ran fused with its BiasAdd (an event of a fused kernel named after the BiasAdd
+    that reads the Conv2D) holds the kernel's time, both ops name the fusion, and the layer's heaviest forward
+    child is its convolution."""
+    events, steps = profile
+    model = model_of(tree)
+    checked = 0
+    for layer in (c for c in model["children"] if c["kind"] == "module"):
+        ops = {n["path"]: n for n, parents in walk(layer)
+               if n["kind"] == "op" and not any(p.get("role") == "backward" for p in parents)}
+        convs = [n for n in ops.values() if n["op"] == "Conv2D"]
+        if not convs:
+            continue
+        (conv,) = convs
+        readers = [n for n in ops.values() if any(i["path"] == conv["path"] for i in n["inputs"])]
+        (bias,) = [n for n in readers if n["op"] == "BiasAdd"]
+        name = ok_json(resnet_tb.api("node", run=RUN, tag=TAG, path=bias["path"]))["node"]["op_name"]
+        kernel, _ = events[name]
+        assert FUSED_CONV.fullmatch(kernel), (name, kernel)  # (what this test is about)
+        assert step_graph[name].input[0].split(":")[0] in step_graph  # (the graph's edge the fusion follows)
+        assert conv["time_us"] == pytest.approx(per_step_us(events, steps, [name]), abs=0.001), conv["path"]
+        assert bias["time_us"] == 0
+        assert conv["fused"] == bias["fused"] == "Conv2D+BiasAdd (fused)"
+        forward = [c for c in layer["children"] if c.get("role") != "backward" and "time_us" in c]
+        heaviest = max(forward, key=lambda c: c["time_us"])
+        assert conv["path"] == heaviest["path"] or conv["path"].startswith(heaviest["path"] + "/"), layer["path"]
+        checked += 1
+    assert checked == sum(1 for node in step_graph.values() if node.op == "Conv2D")
+
+
+def test_time_coverage_is_the_share_of_ops_the_profile_timed(resnet_tb, tree, profile, step_graph):
+    """time_coverage is between 0 and 1 and is matched / counted: the ops the profile timed (an event named
+    after the op, or the first op of a fused kernel's chain) of the ops of a type it timed somewhere; a group
+    whose ops grappler replaced (an add layer: `ArithmeticOptimizer/AddOpsRewrite_*`) is timed by those events
+    with a coverage of 0."""
+    events, steps = profile
+    matched = {name for name in events if name in step_graph}
+    for name in list(matched):
+        if "Fused" in events[name][0]:
+            base = re.sub(r"^_\w*?Fused", "", events[name][0])
+            matched |= {i.split(":")[0] for i in step_graph[name].input
+                        if not i.startswith("^") and step_graph[i.split(":")[0]].op == base}
+    timed_types = {step_graph[name].op for name in matched}
+    counted = [name for name, node in step_graph.items() if node.op in timed_types]
+    root = tree
+    assert 0 < root["time_coverage"] < 1
+    assert root["time_coverage"] == pytest.approx(len(matched) / len(counted), abs=1e-4)
+    covered = [node["time_coverage"] for node, _ in walk(tree) if "time_coverage" in node]
+    assert covered and all(0 <= share <= 1 for share in covered)
+    model = model_of(tree)
+    (add,) = [c for c in model["children"] if c["name"].startswith("conv2_block1_add")]
+    scope = f"{model['name']}/{add['name']}/"
+    assert [n for n in step_graph if n.startswith(scope) and n in matched] == []
+    rewritten = [n for n in events if n.startswith(scope) and n not in step_graph]
+    assert rewritten and add["time_us"] == pytest.approx(per_step_us(events, steps, rewritten), abs=0.001)
+    assert add["time_coverage"] == 0
+
+
+def test_summary_shows_the_backward_part(resnet_logdir, profile):
+    """`summary` of the profiled step: a backward time column beside the time, and the step's time outside any
+    module in the footer."""
+    result = subprocess.run([sys.executable, "-m", "tb_module_plugin", "summary", str(resnet_logdir), "--run", RUN,
+                             "--depth", "2"], capture_output=True, text=True, timeout=600,
+                            env=dict(os.environ, **support.QUIET_TF_ENV))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    header = lines[1]
+    assert "time / step" in header and header.rstrip().endswith("backward time"), header
+    layer = next(line for line in lines if line.strip().startswith("conv2_block1_1_conv"))
+    assert re.search(r"\d(?:\.\d+)? (?:µs|ms) \(\d+%\)$", layer), layer
+    assert any(line.startswith("Outside any module: ") for line in lines)
