@@ -4,8 +4,8 @@ TensorFlow names a gradient op after the forward op it differentiates, under the
 `gradient_tape/resnet50_1/conv2_block1_1_conv_1/convolution/Conv2DBackpropInput` (`gradients/` for
 `tf.gradients`). Each such op moves into a `backward` group (role "backward") of the module of its forward scope,
 found by looking the rest of its name up in the tree (`resnet50_1/conv2_block1_1_conv_1/convolution` is a scope of
-the module `conv2_block1_1_conv_1`), where the graph confirms it: some of the module's gradient ops consume what
-the module's forward ops produce. What cannot be placed so stays in the tape's scope. A module's time and FLOPs are
+the module `conv2_block1_1_conv_1`), where the graph confirms it: the name leads to a forward op of the module
+(the `convolution` op), or some of the module's gradient ops consume what its forward ops produce. What cannot be placed so stays in the tape's scope. A module's time and FLOPs are
 then its forward and backward parts together; `backward_sums` gives the backward part of each node.
 """
 
@@ -32,11 +32,13 @@ def place_backward_ops(builder, root) -> None:
             if op.role or not op.placement.startswith(top.name + "/"):
                 continue  # (a captured variable, an output: the build placed it by other rules)
             segments = op.placement[len(top.name) + 1:].split("/")
-            module, rest = _forward_module(root, segments)
+            module, rest, names_op = _forward_module(root, segments)
             if module is not None:
-                by_module.setdefault(id(module), (module, []))[1].append((op, rest))
-        confirmed = [(module, moving) for module, moving in by_module.values()  # (judged before any op moves)
-                     if any(_consumes_from(op, module) for op, _ in moving)]  # (else: left in the tape's scope)
+                entry = by_module.setdefault(id(module), [module, [], False])
+                entry[1].append((op, rest))
+                entry[2] = entry[2] or names_op
+        confirmed = [(module, moving) for module, moving, names_op in by_module.values()  # (judged before any op
+                     if names_op or any(_consumes_from(op, module) for op, _ in moving)]  # moves; else: left where
         for module, moving in confirmed:
             group = _backward_group(builder, module)
             for op, rest in moving:
@@ -49,16 +51,23 @@ def place_backward_ops(builder, root) -> None:
 
 def _forward_module(root, segments: list) -> tuple:
     """The deepest module on the path the scope `segments` (a gradient op's name past the tape's scope) take
-    down the tree from the root, and the segments below it; (None, None) where the path meets none."""
-    node, module, depth = root, None, 0
+    down the tree from the root, the segments below it, and whether the path names a forward op inside it (an op,
+    or a scope holding the op of its name: `stem/MatMul` for `gradient_tape/stem/MatMul/MatMul`); (None, None,
+    False) where the path meets no module."""
+    node, module, depth, names_op = root, None, 0, False
     for i, segment in enumerate(segments[:-1]):  # (the last is the gradient op's own name)
         child = node.children.get(segment)
-        if child is None or child.children is None or child.role:
-            break  # (an op: the forward op itself; a group of the plugin's own)
+        if child is not None and child.children is None:
+            names_op = module is not None and not child.role  # (the forward op itself)
+            break
+        if child is None or child.role:
+            break  # (a group of the plugin's own: not a forward scope)
         node = child
         if node.kind == "module":
-            module, depth = node, i + 1
-    return (module, segments[depth:]) if module is not None else (None, None)
+            module, depth, names_op = node, i + 1, False
+        elif module is not None and node.is_op_scope():
+            names_op = True
+    return (module, segments[depth:], names_op) if module is not None else (None, None, False)
 
 
 def _consumes_from(op, module) -> bool:

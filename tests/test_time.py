@@ -184,3 +184,34 @@ def test_summary_shows_the_backward_part(resnet_logdir, profile):
     layer = next(line for line in lines if line.strip().startswith("conv2_block1_1_conv"))
     assert re.search(r"\d(?:\.\d+)? (?:µs|ms) \(\d+%\)$", layer), layer
     assert any(line.startswith("Outside any module: ") for line in lines)
+
+
+def test_page_details_show_the_backward_part(page, costs_tb, costs_truth):
+    """A layer of a profiled Keras training step (tests/costs_corpus.py): its details' Costs table has its time
+    and, beneath it, the part its backward pass takes, as the API says (in microseconds here)."""
+    from playwright.sync_api import expect
+    from test_browser import assert_clean, expand, node, open_entry, sel
+
+    truth = costs_truth["profiled_step"]
+    listing = ok_json(costs_tb.api("hierarchy", run=truth["run"], tag=truth["tag"], depth=2, time=1))["node"]
+    model = next(c for c in listing["children"] if c["kind"] == "module")
+    layers = [c for c in model["children"] if c["kind"] == "module"]
+    with_backward = [c for c in layers if any(g.get("role") == "backward" for g in ok_json(costs_tb.api(
+        "hierarchy", run=truth["run"], tag=truth["tag"], path=c["path"], depth=1))["node"]["children"])]
+    timed = [c for c in with_backward if "backward_time_us" in c]  # (the profile may time none of a layer's)
+    assert timed
+    layer = timed[0]
+    assert 0 < layer["backward_time_us"] < layer["time_us"]
+    open_entry(page, costs_tb, truth["run"], truth["tag"])
+    page.select_option('select[name="colour-by"]', "time")
+    expand(page, page, model["path"])
+    node(page, layer["path"]).click()
+    details = page.locator(sel("data-details-for", layer["path"]))
+    backward = details.locator('[data-cost-row="backward-time"]')
+    expect(backward).to_contain_text("% of it)")
+    shown = re.fullmatch(r"([\d.]+) µs \(([\d.]+)% of it\)", backward.inner_text().strip())
+    assert shown, backward.inner_text()
+    assert float(shown[1]) == pytest.approx(layer["backward_time_us"], rel=0.01)
+    assert float(shown[2]) == pytest.approx(100 * layer["backward_time_us"] / layer["time_us"], rel=0.01)
+    expect(details.locator("tr:has([data-cost-row='backward-time'])")).to_contain_text("Time per step, backward")
+    assert_clean(page)
