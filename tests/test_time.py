@@ -6,6 +6,7 @@ events, read with TensorFlow's XSpace message."""
 from __future__ import annotations
 
 import collections
+import json
 import os
 import re
 import subprocess
@@ -215,3 +216,51 @@ def test_page_details_show_the_backward_part(page, costs_tb, costs_truth):
     assert float(shown[2]) == pytest.approx(100 * layer["backward_time_us"] / layer["time_us"], rel=0.01)
     expect(details.locator("tr:has([data-cost-row='backward-time'])")).to_contain_text("Time per step, backward")
     assert_clean(page)
+
+
+TRAIN_STEP_GRAPH = """
+import json, keras
+BATCH = 8
+model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(5, name="first"), keras.layers.Dense(4, name="middle"),
+                          keras.layers.Dense(3, name="last")], name="mlp")
+optimizer = keras.optimizers.SGD(0.1)
+optimizer.build(model.trainable_variables)
+loss_fn = keras.losses.MeanSquaredError()
+
+@tf.function
+def step(x, y):
+    with tf.GradientTape() as tape:
+        loss = loss_fn(y, model(x))
+    optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
+    return loss
+
+G = step.get_concrete_function(tf.TensorSpec([BATCH, 6]), tf.TensorSpec([BATCH, 3])).graph
+TRUTH = {layer.name: {"in": layer.kernel.shape[0], "out": layer.kernel.shape[1]} for layer in model.layers}
+open(OUT, "w").write(json.dumps({"batch": BATCH, "layers": TRUTH}))
+"""
+
+
+def test_backward_flops_of_a_training_step_graph(tmp_path):
+    """A run graph of a training step (`tf.summary.graph`: every op's shape recorded): each Dense layer's
+    backward FLOPs hold its weight gradient's product (2 * batch * in * out) and, past the first layer, its input
+    gradient's (as much again), from the live layers' shapes; a module's FLOPs are its forward and backward parts,
+    and backward_flops is the sum over its backward group."""
+    truth_file = tmp_path / "truth.json"
+    support.write_graph_with_tf(tmp_path, "step", f"OUT = {str(truth_file)!r}\n" + TRAIN_STEP_GRAPH)
+    truth = json.loads(truth_file.read_text())
+    client = support.InProcess(tmp_path)
+    root = ok_json(client.api("hierarchy", run="step", tag="__run_graph__", depth=8))["node"]
+    model = next(c for c in root["children"] if c["kind"] == "module" and c["name"].startswith("mlp"))
+    layers = {c["name"].rsplit("_", 1)[0] if c["name"] not in truth["layers"] else c["name"]: c
+              for c in model["children"] if c["kind"] == "module"}
+    assert set(truth["layers"]) <= set(layers), layers.keys()
+    batch = truth["batch"]
+    for i, (name, shape) in enumerate(truth["layers"].items()):
+        layer = layers[name]
+        (backward,) = [c for c in layer["children"] if c.get("role") == "backward"]
+        products = [n["flops"] for n, _ in walk(backward) if n["kind"] == "op" and n["op"] == "MatMul"]
+        weight = 2 * batch * shape["in"] * shape["out"]
+        assert sorted(products) == ([weight] if i == 0 else [weight, weight]), (name, products)
+        assert layer["backward_flops"] == backward["flops"] >= sum(products)
+        assert layer["flops"] == sum(c["flops"] for c in layer["children"])
+    assert model["backward_flops"] == sum(c["flops"] for c, _ in walk(model) if c.get("role") == "backward")
