@@ -264,3 +264,56 @@ def test_backward_flops_of_a_training_step_graph(tmp_path):
         assert layer["backward_flops"] == backward["flops"] >= sum(products)
         assert layer["flops"] == sum(c["flops"] for c in layer["children"])
     assert model["backward_flops"] == sum(c["flops"] for c, _ in walk(model) if c.get("role") == "backward")
+
+
+PROFILED_CNN = """
+import json, os, keras
+from tensorflow.tsl.profiler.protobuf import xplane_pb2
+model = keras.Sequential([keras.Input((16, 16, 3)), keras.layers.Conv2D(8, 3, activation="relu", name="conv"),
+                          keras.layers.GlobalAveragePooling2D(name="pool"), keras.layers.Dense(2, name="head")],
+                         name="cnn")
+call = tf.function(lambda x: model(x))
+x = tf.ones([4, 16, 16, 3])
+writer = tf.summary.create_file_writer(RUN)
+tf.summary.trace_on(graph=True)
+call(x)
+with writer.as_default():
+    tf.summary.trace_export("call", step=0)
+writer.close()
+call(x)
+tf.profiler.experimental.start(RUN)
+for _ in range(3):
+    call(x)
+tf.profiler.experimental.stop()
+kernels = {}
+for root, _, files in os.walk(RUN):
+    for name in files:
+        if name.endswith(".xplane.pb"):
+            space = xplane_pb2.XSpace.FromString(open(os.path.join(root, name), "rb").read())
+            for plane in space.planes:
+                for line in plane.lines:
+                    if plane.name.startswith("/host:") and line.name.startswith("tf_"):
+                        for event in line.events:
+                            op, _, kernel = plane.event_metadata[event.metadata_id].name.rpartition(":")
+                            kernels[op] = kernel
+open(OUT, "w").write(json.dumps(kernels))
+"""
+
+
+def test_a_convolution_fused_with_its_bias_and_activation(tmp_path):
+    """A Conv2D layer with a ReLU activation, profiled: where the profile ran Conv2D, BiasAdd and Relu as one
+    fused kernel (its event named after the Relu), the three ops name the fusion `Conv2D+BiasAdd+Relu (fused)`,
+    the Conv2D holds the kernel's time and the two others 0."""
+    out = tmp_path / "kernels.json"
+    support.run_python(f"import tensorflow as tf\nRUN = {str(tmp_path / 'cnn')!r}\nOUT = {str(out)!r}\n" + PROFILED_CNN)
+    kernels = json.loads(out.read_text())
+    client = support.InProcess(tmp_path)
+    root = ok_json(client.api("hierarchy", run="cnn", tag="call", depth=8, time=1))["node"]
+    ops = {n["path"]: n for n, _ in walk(root) if n["kind"] == "op"}
+    (conv,) = [n for n in ops.values() if n["op"] == "Conv2D"]
+    (bias,) = [n for n in ops.values() if n["op"] == "BiasAdd" and n["inputs"][0]["path"] == conv["path"]]
+    (relu,) = [n for n in ops.values() if n["op"] == "Relu" and n["inputs"][0]["path"] == bias["path"]]
+    relu_name = ok_json(client.api("node", run="cnn", tag="call", path=relu["path"]))["node"]["op_name"]
+    assert FUSED_CONV.fullmatch(kernels[relu_name]), kernels  # (what this test is about)
+    assert conv["fused"] == bias["fused"] == relu["fused"] == "Conv2D+BiasAdd+Relu (fused)"
+    assert conv["time_us"] > 0 and bias["time_us"] == relu["time_us"] == 0
