@@ -317,3 +317,29 @@ def test_a_convolution_fused_with_its_bias_and_activation(tmp_path):
     assert FUSED_CONV.fullmatch(kernels[relu_name]), kernels  # (what this test is about)
     assert conv["fused"] == bias["fused"] == relu["fused"] == "Conv2D+BiasAdd+Relu (fused)"
     assert conv["time_us"] > 0 and bias["time_us"] == relu["time_us"] == 0
+
+
+def test_page_times_the_conv_stages_of_a_resnet_step(page, resnet_tb, tree):
+    """The page's groups by name of the ResNet50 step's layers ([conv2]..[conv5]) are coloured by time, none
+    "not known": each is the sum of its members' times as the API gives them."""
+    from playwright.sync_api import expect
+    from test_browser import assert_clean, expand, node, open_entry
+
+    model = model_of(tree)
+    open_entry(page, resnet_tb, RUN, TAG)
+    page.select_option('select[name="colour-by"]', "time")
+    expect(page.locator('[data-legend="time"]')).to_contain_text("Outside any module")
+    expand(page, page, model["path"])
+    page.wait_for_function("p => document.querySelectorAll(`svg [data-path^='${p}/['][data-cost]`).length >= 4",
+                           arg=model["path"])
+    drawn = page.eval_on_selector_all(
+        "svg [data-path][data-cost]", "els => Object.fromEntries(els.map(e => [e.dataset.path, Number(e.dataset.cost)]))")
+    stages = {path: value for path, value in drawn.items() if re.fullmatch(re.escape(model["path"]) + r"/\[conv\d\]", path)}
+    assert len(stages) >= 4, drawn
+    for path, value in stages.items():
+        word = path.rsplit("[", 1)[1][:-1]
+        members = [c for c in model["children"] if c["name"].startswith(word + "_")]
+        assert members and all("time_us" in c for c in members), path
+        assert value == pytest.approx(sum(c["time_us"] for c in members), rel=1e-6), path
+        expect(node(page, path)).not_to_have_class(re.compile(r"\bmg-cost-unknown\b"))
+    assert_clean(page)
