@@ -215,6 +215,10 @@ def test_page_details_show_the_backward_part(page, costs_tb, costs_truth):
     assert float(shown[1]) == pytest.approx(layer["backward_time_us"], rel=0.01)
     assert float(shown[2]) == pytest.approx(100 * layer["backward_time_us"] / layer["time_us"], rel=0.01)
     expect(details.locator("tr:has([data-cost-row='backward-time'])")).to_contain_text("Time per step, backward")
+    forward = details.locator('[data-cost-row="forward-time"]')
+    expect(forward).to_contain_text("% of it)")
+    shown = re.fullmatch(r"([\d.]+) µs \(([\d.]+)% of it\)", forward.inner_text().strip())
+    assert shown and float(shown[1]) == pytest.approx(layer["time_us"] - layer["backward_time_us"], rel=0.01)
     assert_clean(page)
 
 

@@ -181,13 +181,20 @@ export class DetailsPanel {
         row.ofWhole === undefined ? "" : formatShare(row.ofWhole),
       ]);
       if (row.backward !== undefined) {
-        const share = row.value > 0 ? ` (${formatShare(row.backward / row.value)} of it)` : "";
-        rows.push([
-          `${MEASURE_NAMES[row.measure]}, backward`,
-          html("span", { "data-cost-row": `backward-${row.measure}` }, formatMeasure(row.measure, row.backward) + share),
-          "",
-          "",
-        ]);
+        // A training step's module: its forward and backward passes, each with its share of the whole above.
+        const parts = [
+          ["forward", Math.max(0, row.value - row.backward)],
+          ["backward", row.backward],
+        ] as const;
+        for (const [pass, value] of parts) {
+          const share = row.value > 0 ? ` (${formatShare(value / row.value)} of it)` : "";
+          rows.push([
+            `${MEASURE_NAMES[row.measure]}, ${pass}`,
+            html("span", { "data-cost-row": `${pass}-${row.measure}` }, formatMeasure(row.measure, value) + share),
+            "",
+            "",
+          ]);
+        }
       }
     }
     for (const measure of costs.unknown) {
