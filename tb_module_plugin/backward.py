@@ -32,18 +32,31 @@ def place_backward_ops(builder, root) -> None:
             if op.role or not op.placement.startswith(top.name + "/"):
                 continue  # (a captured variable, an output: the build placed it by other rules)
             segments = op.placement[len(top.name) + 1:].split("/")
-            module, rest, names_op = _forward_module(root, segments)
+            # The gradient of a function call runs the call's backward function, expanded in place, whose ops
+            # sit in a tape scope of their own (`…/StatefulPartitionedCall_grad/PartitionedCall/gradients/
+            # model/encoder/block_0/…`): the innermost tape scope names the forward op, else the outer one does.
+            inner = [i for i, segment in enumerate(segments[:-1]) if GRADIENT_SCOPE.fullmatch(segment)]
+            module, rest, names_op = _forward_module(root, segments[inner[-1] + 1:]) if inner else (None, None, False)
+            if module is None:
+                module, rest, names_op = _forward_module(root, segments)
             if module is not None:
                 entry = by_module.setdefault(id(module), [module, [], False])
                 entry[1].append((op, rest))
                 entry[2] = entry[2] or names_op
-        confirmed = [(module, moving) for module, moving, names_op in by_module.values()  # (judged before any op
-                     if names_op or any(_consumes_from(op, module) for op, _ in moving)]  # moves; else: left where
-        for module, moving in confirmed:
-            group = _backward_group(builder, module)
-            for op, rest in moving:
-                del op.parent.children[op.name]
-                builder.insert(group, "/".join(rest), op)
+        # Judged before any op moves: the name leads to a forward op, or an op reads the module's forward ops;
+        # then again for the rest, whose ops may read the backward ops just moved into the module's parts (the
+        # sums and plumbing of a call's backward function). Modules never confirmed leave theirs where they are.
+        waiting = list(by_module.values())
+        confirmed = [entry for entry in waiting if entry[2] or _reads_module(entry)]
+        while confirmed:
+            for module, moving, _ in confirmed:
+                group = _backward_group(builder, module)
+                for op, rest in moving:
+                    del op.parent.children[op.name]
+                    builder.insert(group, "/".join(rest), op)
+            moved = {id(entry[0]) for entry in confirmed}
+            waiting = [entry for entry in waiting if id(entry[0]) not in moved]
+            confirmed = [entry for entry in waiting if _reads_module(entry)]
         _prune(top)
         if not top.children:
             del root.children[top.name]
@@ -68,6 +81,11 @@ def _forward_module(root, segments: list) -> tuple:
         elif module is not None and node.is_op_scope():
             names_op = True
     return (module, segments[depth:], names_op) if module is not None else (None, None, False)
+
+
+def _reads_module(entry) -> bool:
+    module, moving, _ = entry
+    return any(_consumes_from(op, module) for op, _ in moving)
 
 
 def _consumes_from(op, module) -> bool:

@@ -347,3 +347,18 @@ def test_page_times_the_conv_stages_of_a_resnet_step(page, resnet_tb, tree):
         assert value == pytest.approx(sum(c["time_us"] for c in members), rel=1e-6), path
         expect(node(page, path)).not_to_have_class(re.compile(r"\bmg-cost-unknown\b"))
     assert_clean(page)
+
+
+def test_backward_of_a_nested_function_call_reaches_the_blocks(costs_tb, costs_truth):
+    """The demo's nested model (tests/costs_corpus.py): its encoder runs its blocks in a nested tf.function, whose
+    gradient is a backward function expanded in place, its ops in a tape scope of their own; each block module
+    still gets its backward pass, timed, and the step's time outside any module stays small."""
+    truth = costs_truth["nested_profiled_step"]
+    root = ok_json(costs_tb.api("hierarchy", run=truth["run"], tag=truth["tag"], depth=8, time=1))["node"]
+    modules = [n for n, _ in walk(root) if n["kind"] == "module"]
+    innermost = [m for m in modules if not any(c["kind"] == "module" for c in m.get("children", []))]
+    assert len(innermost) > 2  # (the blocks and the head)
+    for module in innermost:
+        assert any(c.get("role") == "backward" for c in module["children"]), module["path"]
+        assert 0 < module["backward_time_us"] < module["time_us"], module["path"]
+    assert root["step_time_us"] - root["module_time_us"] < 0.2 * root["step_time_us"], root
