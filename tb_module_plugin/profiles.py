@@ -133,8 +133,8 @@ def fused_chain(op, kernel: str, timed) -> list | None:
     False), to the nearest op of the type the kernel starts from. None where `kernel` is no fused kernel's type
     or no such op is found."""
     match = _FUSED_KERNEL.fullmatch(kernel)
-    if match is None:
-        return None
+    if match is None or kernel == op.type:
+        return None  # (a graph grappler already fused holds the fused op itself: it is timed as it is)
     bases = _FUSED_BASES.get(match.group(1), (match.group(1),))
     if op.type in bases:
         return None  # (nothing fused after it)
@@ -171,8 +171,8 @@ class Times:
         fused: dict = {}  # id(op) -> "Conv2D+BiasAdd (fused)"
         total_ps, kernels, steps = op_times.total_ps, op_times.kernels, op_times.steps
 
-        def timed(op) -> bool:
-            return op.run_name in total_ps
+        def timed(op) -> bool:  # (or already given a fused kernel's time: an op runs in one kernel)
+            return op.run_name in total_ps or hit[index[id(op)]]
 
         for i, node in enumerate(nodes):
             if node.children is not None:
