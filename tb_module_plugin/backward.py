@@ -5,8 +5,9 @@ TensorFlow names a gradient op after the forward op it differentiates, under the
 `tf.gradients`). Each such op moves into a `backward` group (role "backward") of the module of its forward scope,
 found by looking the rest of its name up in the tree (`resnet50_1/conv2_block1_1_conv_1/convolution` is a scope of
 the module `conv2_block1_1_conv_1`), where the graph confirms it: the name leads to a forward op of the module
-(the `convolution` op), or some of the module's gradient ops consume what its forward ops produce. What cannot be placed so stays in the tape's scope. A module's time and FLOPs are
-then its forward and backward parts together; `backward_sums` gives the backward part of each node.
+(the `convolution` op), or some of the module's gradient ops consume what its forward ops produce. What cannot be
+placed so stays in the tape's scope. A module's time and FLOPs are then its forward and backward parts together;
+`backward_sums` gives the backward part of each node.
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ def place_backward_ops(builder, root) -> None:
     from .tree import ops_under  # (tree.py imports the ops that answers.py, which imports this, imports first)
 
     for top in [c for name, c in root.children.items()
-                if c.children is not None and not c.role and GRADIENT_SCOPE.fullmatch(name)]:
-        by_module: dict = {}  # id(module) -> (module, [(op, the scope segments below the module)])
+                if c.children is not None and not c.role and c.kind != "module" and GRADIENT_SCOPE.fullmatch(name)]:
+        by_module: dict = {}  # id(module) -> [module, [(op, its scope segments below the module)], names an op]
         for op in list(ops_under(top)):
             if op.role or not op.placement.startswith(top.name + "/"):
                 continue  # (a captured variable, an output: the build placed it by other rules)

@@ -336,9 +336,10 @@ def test_page_times_the_conv_stages_of_a_resnet_step(page, resnet_tb, tree):
     expand(page, page, model["path"])
     page.wait_for_function("p => document.querySelectorAll(`svg [data-path^='${p}/['][data-cost]`).length >= 4",
                            arg=model["path"])
-    drawn = page.eval_on_selector_all(
-        "svg [data-path][data-cost]", "els => Object.fromEntries(els.map(e => [e.dataset.path, Number(e.dataset.cost)]))")
-    stages = {path: value for path, value in drawn.items() if re.fullmatch(re.escape(model["path"]) + r"/\[conv\d\]", path)}
+    drawn = page.eval_on_selector_all("svg [data-path][data-cost]",
+                                      "els => Object.fromEntries(els.map(e => [e.dataset.path, Number(e.dataset.cost)]))")
+    stage = re.escape(model["path"]) + r"/\[conv\d\]"
+    stages = {path: value for path, value in drawn.items() if re.fullmatch(stage, path)}
     assert len(stages) >= 4, drawn
     for path, value in stages.items():
         word = path.rsplit("[", 1)[1][:-1]
