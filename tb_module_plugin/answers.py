@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from . import backward
 from . import ops as ops_lib
 from . import schema
 from .attrs import format_attrs
@@ -85,6 +86,9 @@ def _costs(h, node, out: dict, times) -> None:
             unknown.append("flops")
         else:
             out["flops"] = flops
+            backward_flops = backward.flops_of(h, node)
+            if backward_flops is not None:
+                out["backward_flops"] = backward_flops
     elif not h.op_graph:  # (a Keras callback's layer tree: no ops to count)
         unknown.append("flops")
     if times is not None:
@@ -93,6 +97,15 @@ def _costs(h, node, out: dict, times) -> None:
             unknown.append("time")
         else:
             out["time_us"] = round(time_us, 3)
+            coverage = times.coverage_of(node)
+            if coverage is not None:
+                out["time_coverage"] = round(coverage, 4)
+            backward_us = times.backward_of(node)
+            if backward_us is not None:
+                out["backward_time_us"] = round(backward_us, 3)
+            fused = times.fused_of(node)
+            if fused:
+                out["fused"] = fused
         if node.parent is None:
             out["step_time_us"] = round(times.profile_us, 3)
             out["module_time_us"] = round(times.module_us, 3)

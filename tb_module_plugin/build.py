@@ -3,7 +3,7 @@ placing of ops at their '/'-separated placements (TreeBuilder)."""
 
 from __future__ import annotations
 
-from . import costs
+from . import backward, costs
 from . import graph as graph_lib
 from . import ops as ops_lib
 from . import passes
@@ -62,6 +62,7 @@ def build_graph_hierarchy(flat: graph_lib.FlatGraph, name: str, modules: dict | 
     placed = ops + others + flat.eager_ops
     passes.mark_roles_of_bodies(placed)
     estimates = passes.mark_modules(placed, estimate_params=not modules, types=types)
+    backward.place_backward_ops(builder, root)
     passes.fold_series(builder.groups, params)
     passes.gather_loose_top_level_ops(root, taken, params)
     hierarchy = Hierarchy(root)

@@ -2,10 +2,14 @@
 <host>.xplane.pb`, an XSpace protobuf), read through TensorBoard's file system layer (so a `gs://` logdir works as
 it does for the Profile plugin), and matched to a graph's ops by name.
 
-On the host CPU plane, each op run is an event named `op_name:op_type` (a fused op keeps the name of its last op:
-`dense_1/Relu:_MklNativeFusedMatMul` holds the MatMul's time too). An op's time is the sum of its events' durations
-over every profiled step, divided by the number of steps: how many times the op run most often ran. Events that are
-not op runs (`ExecutorState::Process` encloses them) are left out.
+On the host CPU plane, each op run is an event named `op_name:op_type`. An op's time is the sum of its events'
+durations over every profiled step, divided by the number of steps: how many times the op run most often ran.
+Events that are not op runs (`ExecutorState::Process` encloses them) are left out.
+
+A fused op keeps the name of the last op it fused (`dense_1/BiasAdd:_FusedMatMul` holds the MatMul's time): its
+event's type says it is one and which op it starts from, and the graph's edges from the named op back through its
+inputs find the ops it fused. Their time goes to that first op (the convolution, the product), and each of them is
+named by the fusion (`Conv2D+BiasAdd (fused)`).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import stat
 
 from .graph import GraphError
 from .protos import message_class
+from .scopes import common_group
 
 PROFILE_DIR = ("plugins", "profile")
 PROFILE_SUFFIX = ".xplane.pb"
@@ -66,6 +71,7 @@ class OpTimes:
     runs: dict  # op name -> how many times it ran
     steps: int  # profiled steps (the number of runs most ops had)
     all_ops_ps: int  # every op event's time, matched to a graph or not
+    kernels: dict = dataclasses.field(default_factory=dict)  # op name -> the type of its events (`_FusedConv2D`)
 
     def per_step_us(self, op_name: str) -> float | None:
         ps = self.total_ps.get(op_name)
@@ -86,6 +92,7 @@ def read_op_times(files: list) -> OpTimes:
     """The op events of `files` (GraphError for a profile that does not parse, or holds no op event)."""
     total: dict = collections.Counter()
     runs: dict = collections.Counter()
+    kernels: dict = {}
     gfile = _gfile()
     for path in files:
         try:
@@ -108,13 +115,47 @@ def read_op_times(files: list) -> OpTimes:
                         op_name = run_name_of(op_name)
                         total[op_name] += event.duration_ps
                         runs[op_name] += 1
+                        kernels[op_name] = op_type
     if not runs:
         raise GraphError(f"The run's profiles ({', '.join(files)}) time no op: TensorFlow's profiler wrote no op "
                          "event into them (profile a call of a tf.function: tf.profiler.experimental.start(RUN_DIR), "
                          "the call, tf.profiler.experimental.stop()).")
     steps = collections.Counter(runs.values()).most_common(1)[0][0]
     return OpTimes(files=list(files), total_ps=dict(total), runs=dict(runs), steps=max(1, steps),
-                   all_ops_ps=sum(total.values()))
+                   all_ops_ps=sum(total.values()), kernels=kernels)
+
+
+# A fused kernel's type names the op it starts from: `_FusedConv2D`, `_MklNativeFusedConv2D`, `_FusedMatMul`,
+# `_MklFusedDepthwiseConv2dNative`, `_FusedBatchNormEx` (from a FusedBatchNorm op).
+_FUSED_KERNEL = re.compile(r"_(?:Mkl)?(?:Native)?Fused(\w+)$")
+_FUSED_BASES = {"BatchNormEx": ("FusedBatchNorm", "FusedBatchNormV2", "FusedBatchNormV3")}
+MAX_FUSED = 4  # ops back from the named op that a fusion may reach (grappler fuses at most three after the first)
+
+
+def fused_chain(op, kernel: str, timed) -> list | None:
+    """The ops a fused kernel ran, first to last (`op`, whose name its events carry, last), found from the graph:
+    back from `op` through its data inputs, over ops the profile does not time themselves (`timed(op)` is
+    False), to the nearest op of the type the kernel starts from. None where `kernel` is no fused kernel's type
+    or no such op is found."""
+    match = _FUSED_KERNEL.fullmatch(kernel)
+    if match is None or kernel == op.type:
+        return None  # (a graph grappler already fused holds the fused op itself: it is timed as it is)
+    bases = _FUSED_BASES.get(match.group(1), (match.group(1),))
+    if op.type in bases:
+        return None  # (nothing fused after it)
+    frontier, seen = [(op, [op])], {id(op)}
+    for _ in range(MAX_FUSED):
+        following = []
+        for node, chain in frontier:
+            for producer, _, control in node.inputs:
+                if control or id(producer) in seen or timed(producer):
+                    continue
+                seen.add(id(producer))
+                if producer.type in bases:
+                    return [producer] + chain[::-1]
+                following.append((producer, chain + [producer]))
+        frontier = following
+    return None
 
 
 def _profile_bytes(path: str, gfile) -> bytes:
@@ -156,28 +197,61 @@ def _check_size(path: str, size: int) -> None:
 
 class Times:
     """Every node's measured time per step, in the order of Hierarchy.all_nodes (UNTIMED where no op below it
-    was timed), from a run's OpTimes."""
+    was timed), from a run's OpTimes; with the share of each group's ops the profile timed (coverage_of), the
+    fusions that ran ops as one kernel (fused_of) and the part of each group's time its backward pass takes
+    (backward_of)."""
 
     def __init__(self, hierarchy, op_times: OpTimes):
         from array import array
 
+        from . import backward
+
         nodes = hierarchy.all_nodes
         index = {id(node): i for i, node in enumerate(nodes)}
         times = array("d", [UNTIMED]) * len(nodes)
-        matched = 0
+        hit = bytearray(len(nodes))  # the op is timed: its own events, or a fused kernel's that ran it
+        fused: dict = {}  # id(op) -> "Conv2D+BiasAdd (fused)"
+        total_ps, kernels, steps = op_times.total_ps, op_times.kernels, op_times.steps
+
+        def timed(op) -> bool:  # (or already given a fused kernel's time: an op runs in one kernel)
+            return op.run_name in total_ps or hit[index[id(op)]]
+
         for i, node in enumerate(nodes):
-            if node.children is None:
-                us = op_times.per_step_us(node.run_name)
-                if us is not None:
-                    times[i] = us
-                    matched += 1
+            if node.children is not None:
+                continue
+            ps = total_ps.get(node.run_name)
+            if ps is None:
+                continue
+            chain = fused_chain(node, kernels.get(node.run_name, node.type), timed)
+            if chain is None:
+                times[i], hit[i] = ps / steps / 1e6, 1
+                continue
+            label = "+".join(op.type for op in chain) + " (fused)"
+            for op in chain:  # the kernel's time on the op it starts from, 0 on the ops it ran after it
+                j = index[id(op)]
+                times[j], hit[j] = (ps / steps / 1e6 if op is chain[0] else 0.0), 1
+                fused[id(op)] = label
+        matched = sum(hit)
+        for group, us in _unheld_times(nodes, total_ps, steps):  # (before the sums below: added with them)
+            i = index[id(group)]
+            times[i] = us if times[i] != times[i] else times[i] + us
         if not matched:
             raise GraphError("The run's profiles time none of this graph's ops (they profiled another function, "
                              "or ops of other names): profile a call of the function this graph records, "
                              "tf.profiler.experimental.start(RUN_DIR), the call, tf.profiler.experimental.stop().")
+        # Coverage counts the ops of the types the profile times somewhere in the graph: TensorFlow records no
+        # event for some (a Const, a Reshape, an Identity, an _Arg) and grappler removes others, wherever they are.
+        timed_types = {node.type for i, node in enumerate(nodes) if hit[i]}
+        counted = array("l", [0]) * len(nodes)
+        covered = array("l", [0]) * len(nodes)
+        for i, node in enumerate(nodes):
+            if node.children is None and node.type in timed_types:
+                counted[i], covered[i] = 1, hit[i]
         for i in range(len(nodes) - 1, 0, -1):  # children after their parents: add each timed one to its parent
+            parent = index[id(nodes[i].parent)]
+            counted[parent] += counted[i]
+            covered[parent] += covered[i]
             if times[i] == times[i]:  # (not NaN)
-                parent = index[id(nodes[i].parent)]
                 times[parent] = times[i] if times[parent] != times[parent] else times[parent] + times[i]
         in_module = bytearray(len(nodes))  # the node is a module or inside one
         module_us = 0.0
@@ -188,6 +262,8 @@ class Times:
             in_module[i] = above or node.kind == "module"
         self._index = index
         self.times = times
+        self._counted, self._covered, self._fused = counted, covered, fused
+        self._backward = backward.backward_sums(hierarchy, index, times, partial=True)
         self.module_us = module_us  # what the ops inside modules take, per step
         self.matched = matched
         self.steps = op_times.steps
@@ -196,6 +272,55 @@ class Times:
     def time_of(self, node) -> float | None:
         value = self.times[self._index[id(node)]]
         return None if value != value else value
+
+    def coverage_of(self, node) -> float | None:
+        """The share of the node's ops that the profile timed, of those of a type it times anywhere (None where
+        it holds none of those)."""
+        i = self._index[id(node)]
+        return self._covered[i] / self._counted[i] if self._counted[i] else None
+
+    def fused_of(self, node) -> str | None:
+        """An op that ran in a fused kernel: the kernel's ops, `Conv2D+BiasAdd (fused)`."""
+        return self._fused.get(id(node))
+
+    def backward_of(self, node) -> float | None:
+        """The time of the node's backward ops (backward.py): None where it holds none, or none is timed."""
+        value = self._backward[self._index[id(node)]] if self._backward is not None else UNTIMED
+        return None if value != value else value
+
+
+def _unheld_times(nodes, total_ps: dict, steps: int) -> list:
+    """[(group, microseconds per step)] for the profiled ops the graph does not hold, that grappler made in
+    place of ops of its scopes when TensorFlow ran it (`conv2_block1_add/ArithmeticOptimizer/AddOpsRewrite_Add`):
+    each event's time goes to the deepest group holding every op of the graph in the scope its name is in."""
+    held = {node.run_name for node in nodes if node.children is None}
+    unheld = [(name, ps) for name, ps in total_ps.items() if name not in held and "/" in name]
+    if not unheld:
+        return []
+    wanted = set()  # the scopes those names are in, each with the scopes above it
+    for name, _ in unheld:
+        scope = name.rpartition("/")[0]
+        while scope and scope not in wanted:
+            wanted.add(scope)
+            scope = scope.rpartition("/")[0]
+    groups: dict = {}  # scope -> the deepest group holding every op whose run name is in it
+    for node in nodes:
+        if node.children is not None:
+            continue
+        scope = node.run_name.rpartition("/")[0]
+        while scope:
+            if scope in wanted:
+                found = groups.get(scope)
+                groups[scope] = node.parent if found is None else common_group([found, node.parent])
+            scope = scope.rpartition("/")[0]
+    out = []
+    for name, ps in unheld:
+        scope = name.rpartition("/")[0]
+        while scope and scope not in groups:
+            scope = scope.rpartition("/")[0]
+        if scope:
+            out.append((groups[scope], ps / steps / 1e6))
+    return out
 
 
 def _xspace():

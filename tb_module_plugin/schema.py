@@ -26,6 +26,7 @@ GroupRole = Literal[
     "control_flow",  # an If/While/Case op's group: holds the op as "(name)" and its branches
     "branch",  # one branch or body of a control-flow op: "then", "else", "cond", "body", "branch_0"
     "loose_ops",  # the ops outside any scope of a crowded top level
+    "backward",  # a module's backward pass: the gradient ops TensorFlow named after its forward ops
 ]
 OpRole = Literal["variable"]  # a captured variable (an _Arg of dtype resource) or a VarHandleOp
 NotExpanded = Literal[
@@ -119,7 +120,11 @@ class NodeValues(TypedDict, total=False):
     frozen: bool  # it has parameters and none is trainable
     params_estimated: bool  # true: num_params is estimated from the variable shapes a graph records, not recorded
     flops: int  # floating-point operations for one call of the recorded function (a multiply-add counts as 2)
-    time_us: float  # measured time, microseconds per profiled step (asked for with time=1)
+    backward_flops: int  # the part of flops its backward pass takes (groups holding a "backward" group)
+    time_us: float  # measured time, microseconds per profiled step (asked for with time=1): what the profile timed
+    time_coverage: float  # with time_us: the share of its ops the profile timed, of the op types it times at all
+    backward_time_us: float  # with time=1: the part of time_us its backward pass takes (as backward_flops)
+    fused: str  # ops, with time=1: the fused kernel that ran it ("Conv2D+BiasAdd (fused)"), timed on its first op
     step_time_us: float  # the root, with time=1: every op event of the profiled step, this graph's ops or not
     module_time_us: float  # the root, with time=1: the part of its time_us that the ops inside modules take
     devices: Dict[str, int]  # how many of its ops each device holds (an op: its own), where the graph places them
@@ -128,8 +133,9 @@ class NodeValues(TypedDict, total=False):
 
 # The order module facts and node values take in a node's answer (they are merged into it).
 FACTS_AND_VALUES_ORDER = ("class_name", "attribute_path", "num_params", "num_trainable_params", "frozen", "variables",
-                          "aliases", "trainable", "attrs", "params_estimated", "flops", "time_us", "step_time_us",
-                          "module_time_us", "devices", "cost_unknown")
+                          "aliases", "trainable", "attrs", "params_estimated", "flops", "backward_flops", "time_us",
+                          "time_coverage", "backward_time_us", "fused", "step_time_us", "module_time_us", "devices",
+                          "cost_unknown")
 
 
 class _Node(TypedDict):

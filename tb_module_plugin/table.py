@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 
 from . import answers
+from .backward import BACKWARD
+from .backward import flops_of as backward_flops_of
 
 OWN_ROLES = {"inputs", "outputs", "functions", "function", "eager_ops", "series"}  # the plugin's groups (`--all`)
 SORT_KEYS = ("params", "flops", "time")
@@ -25,13 +27,14 @@ def format_table(hierarchy, depth: int, times=None, sort: str | None = None, sho
     """The top-level groups and the modules below them, to `depth` levels (or, with `sort`, every module, the
     heaviest first); `times` (profiles.Times) adds the measured time per step."""
     rows = []
+    backward = hierarchy.op_graph and any(n.role == BACKWARD for n in hierarchy.all_nodes)  # (a training step)
     if sort:
         modules = [n for n in hierarchy.all_nodes if n.children is not None and n.kind == "module"]
         measure = {"params": lambda n: _values(hierarchy, n).get("num_params"),
                    "flops": lambda n: _flops(hierarchy, n),
                    "time": lambda n: times.time_of(n) if times is not None else None}[sort]
         modules.sort(key=lambda n: (measure(n) is None, -(measure(n) or 0), n.path))
-        rows = [_row(hierarchy, n, n.path, times) for n in modules]
+        rows = [_row(hierarchy, n, n.path, times, backward) for n in modules]
     else:
         def visit(node, level):
             for child in node.children.values():
@@ -39,12 +42,13 @@ def format_table(hierarchy, depth: int, times=None, sort: str | None = None, sho
                     continue
                 if not show_all and child.role in OWN_ROLES:
                     continue
-                rows.append(_row(hierarchy, child, "  " * level + child.name, times))
+                rows.append(_row(hierarchy, child, "  " * level + child.name, times, backward))
                 if level + 1 < depth and child.kind == "module":
                     visit(child, level + 1)
 
         visit(hierarchy.root, 0)
-    header = COLUMNS + (("time / step",) if times is not None else ())
+    header = COLUMNS + (("backward FLOPs",) if backward else ()) + (("time / step",) if times is not None else ()) + (
+        ("backward time",) if backward and times is not None else ())
     table = [header] + [tuple(printable(cell) for cell in row) for row in rows]  # widths of what is printed
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(widths[i]) if i < 3 else cell.rjust(widths[i]) for i, cell in enumerate(row)).rstrip()
@@ -61,7 +65,8 @@ def _flops(hierarchy, node):
     return hierarchy.costs.flops_of(node) if hierarchy.costs is not None else None
 
 
-def _row(hierarchy, node, label: str, times) -> tuple:
+def _row(hierarchy, node, label: str, times, backward: bool) -> tuple:
+    """A module's columns; `backward`: with the part of its FLOPs and time its backward pass takes."""
     facts, values = node.facts or {}, _values(hierarchy, node)
     params, trainable = values.get("num_params"), values.get("num_trainable_params")
     estimated = "~" if values.get("params_estimated") else ""
@@ -74,9 +79,24 @@ def _row(hierarchy, node, label: str, times) -> tuple:
         f"{trainable:,}" if trainable is not None else "",
         human(_flops(hierarchy, node)),
     )
+    if backward:
+        row += (_share(human, _backward_flops(hierarchy, node), _flops(hierarchy, node)),)
     if times is not None:
         row += (duration(times.time_of(node)),)
+        if backward:
+            row += (_share(duration, times.backward_of(node), times.time_of(node)),)
     return row
+
+
+def _backward_flops(hierarchy, node):
+    return backward_flops_of(hierarchy, node) if hierarchy.costs is not None else None
+
+
+def _share(text, part, whole) -> str:
+    """The backward part of a measure and its share of the whole: "891 ms (89%)"; "" where it has none."""
+    if part is None:
+        return ""
+    return f"{text(part)} ({part / whole:.0%})" if whole else text(part)
 
 
 def _output_shape(hierarchy, node) -> str:
@@ -118,6 +138,9 @@ def _footer(hierarchy, times) -> list:
         root = times.time_of(hierarchy.root)
         lines.append(f"Total time: {duration(root)} per step ({times.steps} profiled steps; every op of the "
                      f"profile: {duration(times.profile_us)})")
+        if times.profile_us:
+            outside = max(0.0, times.profile_us - times.module_us)
+            lines.append(f"Outside any module: {duration(outside)} per step ({outside / times.profile_us:.0%})")
     return lines
 
 

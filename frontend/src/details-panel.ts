@@ -89,6 +89,7 @@ export class DetailsPanel {
       ["Role", details.role],
       ["Op type", details.op],
       ["Op name", details.op_name],
+      ["Fused kernel", details.fused === undefined ? undefined : `${details.fused}: its time is on the first of these ops`],
       ["Device", details.device || undefined],
       ["Function", details.function],
       ["Not expanded", details.not_expanded && `not expanded (${details.not_expanded}): its functions would pass the graph's expansion budget`],
@@ -167,12 +168,37 @@ export class DetailsPanel {
   /** What the node costs: each measure known, its share of its parent and of the whole graph; what is not known. */
   private costs(costs: CostView | undefined): HTMLElement | string {
     if (!costs || (costs.rows.length === 0 && costs.unknown.length === 0)) return "";
-    const rows: Cell[][] = costs.rows.map((row) => [
-      MEASURE_NAMES[row.measure],
-      formatMeasure(row.measure, row.value),
-      row.ofParent === undefined ? "" : formatShare(row.ofParent),
-      row.ofWhole === undefined ? "" : formatShare(row.ofWhole),
-    ]);
+    const rows: Cell[][] = [];
+    for (const row of costs.rows) {
+      const coverage =
+        row.coverage === undefined
+          ? ""
+          : row.coverage === "partial"
+            ? " (the profile timed part of its ops)"
+            : ` (the profile timed ${formatShare(row.coverage)} of its ops)`;
+      rows.push([
+        MEASURE_NAMES[row.measure],
+        html("span", { "data-cost-row": row.measure }, formatMeasure(row.measure, row.value) + coverage),
+        row.ofParent === undefined ? "" : formatShare(row.ofParent),
+        row.ofWhole === undefined ? "" : formatShare(row.ofWhole),
+      ]);
+      if (row.backward !== undefined) {
+        // A training step's module: its forward and backward passes, each with its share of the whole above.
+        const parts = [
+          ["forward", Math.max(0, row.value - row.backward)],
+          ["backward", row.backward],
+        ] as const;
+        for (const [pass, value] of parts) {
+          const share = row.value > 0 ? ` (${formatShare(value / row.value)} of it)` : "";
+          rows.push([
+            `${MEASURE_NAMES[row.measure]}, ${pass}`,
+            html("span", { "data-cost-row": `${pass}-${row.measure}` }, formatMeasure(row.measure, value) + share),
+            "",
+            "",
+          ]);
+        }
+      }
+    }
     for (const measure of costs.unknown) {
       rows.push([MEASURE_NAMES[measure], html("span", { class: "mg-unknown", title: UNKNOWN_REASONS[measure] }, "not known"), "", ""]);
     }

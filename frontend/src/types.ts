@@ -16,7 +16,8 @@ export type GroupRole =
   | "series"  // numbered sibling ops of one type folded together: "AddN[0-121]"
   | "control_flow"  // an If/While/Case op's group: holds the op as "(name)" and its branches
   | "branch"  // one branch or body of a control-flow op: "then", "else", "cond", "body", "branch_0"
-  | "loose_ops";  // the ops outside any scope of a crowded top level
+  | "loose_ops"  // the ops outside any scope of a crowded top level
+  | "backward";  // a module's backward pass: the gradient ops TensorFlow named after its forward ops
 
 /** a captured variable (an _Arg of dtype resource) or a VarHandleOp */
 export type OpRole =
@@ -145,8 +146,16 @@ export interface NodeValues {
   params_estimated?: boolean;
   /** floating-point operations for one call of the recorded function (a multiply-add counts as 2) */
   flops?: number;
-  /** measured time, microseconds per profiled step (asked for with time=1) */
+  /** the part of flops its backward pass takes (groups holding a "backward" group) */
+  backward_flops?: number;
+  /** measured time, microseconds per profiled step (asked for with time=1): what the profile timed */
   time_us?: number;
+  /** with time_us: the share of its ops the profile timed, of the op types it times at all */
+  time_coverage?: number;
+  /** with time=1: the part of time_us its backward pass takes (as backward_flops) */
+  backward_time_us?: number;
+  /** ops, with time=1: the fused kernel that ran it ("Conv2D+BiasAdd (fused)"), timed on its first op */
+  fused?: string;
   /** the root, with time=1: every op event of the profiled step, this graph's ops or not */
   step_time_us?: number;
   /** the root, with time=1: the part of its time_us that the ops inside modules take */

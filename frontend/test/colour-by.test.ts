@@ -50,7 +50,7 @@ test("values read as people write them", () => {
   assert.equal(shortDevice("/job:worker/replica:0/task:1/device:GPU:0"), "worker/1 GPU:0");
 });
 
-test("a chunk sums its members' FLOPs and time, never their parameters, and is unknown if one member is", () => {
+test("a chunk sums its members' FLOPs and time, never their parameters; FLOPs unknown if one member's are", () => {
   const known = sumCosts([
     { flops: 10, timeUs: 1.5, params: 4, devices: { "/device:CPU:0": 2 }, unknown: [] },
     { flops: 5, timeUs: 0.5, params: 4, devices: { "/device:CPU:0": 1, "/device:GPU:0": 3 }, unknown: [] },
@@ -58,6 +58,33 @@ test("a chunk sums its members' FLOPs and time, never their parameters, and is u
   assert.deepEqual(known, { flops: 15, timeUs: 2, devices: { "/device:CPU:0": 3, "/device:GPU:0": 3 }, unknown: [] });
   const partly = sumCosts([{ flops: 10, unknown: [] }, { unknown: ["flops"] }]);
   assert.equal(valueOf(partly, "flops"), "unknown");
+});
+
+test("a chunk's time is what the profile timed in its members, partial where it missed some, unknown where it timed none", () => {
+  const members = [
+    { timeUs: 3, timeCoverage: 1, backwardTimeUs: 2, unknown: [] },
+    { timeUs: 1, timeCoverage: 1, unknown: [] },
+    { unknown: ["time" as const] },
+  ];
+  const chunk = sumCosts(members);
+  assert.equal(valueOf(chunk, "time"), 4);
+  assert.equal(chunk.timePartial, true);
+  assert.equal(chunk.backwardTimeUs, 2);
+  assert.equal(sumCosts(members.slice(0, 2)).timePartial, undefined);
+  assert.equal(sumCosts([{ timeUs: 2, timeCoverage: 0.5, timePartial: true, unknown: [] }]).timePartial, true);
+  assert.equal(valueOf(sumCosts([{ unknown: ["time"] }, { unknown: ["time"] }]), "time"), "unknown");
+});
+
+test("the details' time row says how much of the node the profile timed and its backward part", () => {
+  const node = group("model/conv", { time_us: 100, time_coverage: 0.75, backward_time_us: 60, backward_flops: 8, flops: 12 });
+  const root = group("", { kind: "scope", time_us: 1000, flops: 12, children: [node] });
+  const view = costView(node, root, root, undefined, "time");
+  const time = view.rows.find((row) => row.measure === "time")!;
+  assert.equal(time.coverage, 0.75);
+  assert.equal(time.backward, 60);
+  assert.equal(view.rows.find((row) => row.measure === "flops")!.backward, 8);
+  const whole = costView(group("model/dense", { time_us: 10, time_coverage: 1 }), root, root, undefined, "time");
+  assert.equal(whole.rows.find((row) => row.measure === "time")!.coverage, undefined);
 });
 
 test("the whole graph is the largest of the root and its children; nodes get their tone, unknown ones say so", () => {
