@@ -26,8 +26,13 @@ def place_backward_ops(builder, root) -> None:
     the rest of its scope below it); prune the tape's scopes left empty. Runs once modules are marked."""
     from .tree import ops_under  # (tree.py imports the ops that answers.py, which imports this, imports first)
 
-    for top in [c for name, c in root.children.items()
-                if c.children is not None and not c.role and c.kind != "module" and GRADIENT_SCOPE.fullmatch(name)]:
+    tops = [c for name, c in root.children.items()
+            if c.children is not None and not c.role and c.kind != "module" and GRADIENT_SCOPE.fullmatch(name)]
+    # A module record's tree is named after its layers (`functional/block/dense`) while its ops keep TensorFlow's
+    # scopes (`functional_1/block_1/dense_1_2/MatMul`): there the forward op a gradient's name leads to is found
+    # by its own name.
+    forward = {op.op_name: op for op in ops_under(root) if not op.function and not op.role} if tops else {}
+    for top in tops:
         by_module: dict = {}  # id(module) -> [module, [(op, its scope segments below the module)], names an op]
         for op in list(ops_under(top)):
             if op.role or not op.placement.startswith(top.name + "/"):
@@ -40,6 +45,8 @@ def place_backward_ops(builder, root) -> None:
             module, rest, names_op = _forward_module(root, segments[inner[-1] + 1:]) if inner else (None, None, False)
             if module is None:
                 module, rest, names_op = _forward_module(root, segments)
+            if module is None and not op.function and op.op_name.startswith(top.name + "/"):
+                module, rest, names_op = _forward_op_module(forward, op.op_name[len(top.name) + 1:].split("/"))
             if module is not None:
                 entry = by_module.setdefault(id(module), [module, [], False])
                 entry[1].append((op, rest))
@@ -82,6 +89,20 @@ def _forward_module(root, segments: list) -> tuple:
         elif module is not None and node.is_op_scope():
             names_op = True
     return (module, segments[depth:], names_op) if module is not None else (None, None, False)
+
+
+def _forward_op_module(forward: dict, parts: list) -> tuple:
+    """The module holding the forward op named by the longest leading part of `parts` (a gradient op's own name
+    past the tape's scope), the forward op's name and what follows it; (None, None, False) where none is named."""
+    for k in range(len(parts) - 1, 0, -1):
+        op = forward.get("/".join(parts[:k]))
+        if op is None:
+            continue
+        group = op.parent
+        while group is not None and group.kind != "module":
+            group = group.parent
+        return (group, parts[k - 1:], True) if group is not None else (None, None, False)
+    return None, None, False
 
 
 def _reads_module(entry) -> bool:
