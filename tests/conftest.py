@@ -53,6 +53,25 @@ RESNET_RUN = "resnet50_train_step"
 SPECIAL_RUNS = ["xss", "bad_records", "bad_run_graph", "run_graph"]
 
 
+# --- Markers -------------------------------------------------------------------------
+# What a test needs, read from the fixtures it uses, so that `pytest -m "not browser and not live and not corpus"`
+# is the quick subset (modules that start TensorFlow or tensorboard themselves say so with `pytestmark`).
+NEEDS = {
+    "browser": {"browser", "page"},
+    "corpus": {"corpus_logdir", "truth", "corpus_tb", "costs_logdir", "costs_truth", "costs_tb"},
+    "live": {"demo_logdir", "resnet_logdir", "live_logdir", "trace_writer", "tensorboard", "tensorboard_fast",
+             "tensorboard_empty", "hostile_servers", "hostile_tb", "growing_writers"},
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        for marker, fixtures in NEEDS.items():
+            if used & fixtures:
+                item.add_marker(marker)
+
+
 # --- Logdirs -------------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def demo_logdir(tmp_path_factory):
