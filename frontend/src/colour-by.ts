@@ -108,6 +108,16 @@ export function formatAmount(measure: Measure, value: number): string {
   return measure === "flops" ? formatSi(value) : formatParamCount(value);
 }
 
+/**
+ * A tick of the legend's scale, in whole units (a fraction of a FLOP, a parameter or a microsecond is no amount
+ * a person counts): "<1" below one, whole numbers up to 999 ("11", not "11.3"), then as formatAmount ("25.6M").
+ */
+export function formatTick(measure: Measure, value: number): string {
+  if (value < 1) return measure === "time" ? "<1 µs" : "<1";
+  if (value < 1000) return measure === "time" ? `${Math.round(value)} µs` : String(Math.round(value));
+  return formatAmount(measure, value);
+}
+
 /** A measure's value as a person reads it: "26M params" (as the boxes' captions), "7.76 GFLOPs", "1.23 ms". */
 export function formatMeasure(measure: Measure, value: number): string {
   if (measure === "time") return formatTime(value);

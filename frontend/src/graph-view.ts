@@ -5,7 +5,7 @@
 import { select } from "d3-selection";
 import { zoom, zoomIdentity, zoomTransform, type ZoomBehavior, type ZoomTransform } from "d3-zoom";
 import { html, svg, syncChildren } from "./dom";
-import { Colouring, DEEP_TONE, type Paint } from "./colour-by";
+import { Colouring, DEEP_TONE, formatMeasure, isMeasure, type Paint } from "./colour-by";
 import { svgSnapshot } from "./export";
 import { DETAIL_FONT_SIZE, NAME_FONT_SIZE, detailLine, estimateTextWidth, fitText, prefixSentence, repeatBadge, repeatMeaning, shapeOf } from "./labels";
 import { GROUP_HEADER_HEIGHT, type PlacedEdge, type PlacedNode, type Point, type Scene } from "./layout";
@@ -39,9 +39,19 @@ const FIT_MAX_SCALE = 1.5;
 const CAPTION_IN_VIEW_WIDTH = 200;
 /** Below this zoom, node captions are not drawn at all. */
 const FAR_SCALE = 0.3;
+/**
+ * Labels are drawn at least this large on screen (px): a name that would be smaller at the zoom is drawn at
+ * this size instead, shortened to what fits its box (or left out: the box shows its colour and outline), and
+ * a second line or a badge that would be smaller is hidden; all come back as the person zooms in.
+ */
+export const READABLE_LABEL_PX = 10;
+/** The smallest size (px) a caption's second line and badges are shown at. */
+const SMALLEST_LABEL_PX = 9;
+/** A shortened name shows at least this many characters, else none. */
+const SHORT_NAME_MIN_CHARS = 3;
 const ARROW_ID = "mg-arrow";
 const HATCH_ID = "mg-hatch";
-const BADGE_FONT_SIZE = 9;
+const BADGE_FONT_SIZE = 10;
 const BADGE_HEIGHT = 14;
 
 /** The small labels on a node's top edge: "❄ frozen", "×12" (repeated structure). */
@@ -114,6 +124,8 @@ function setAttributeIfChanged(element: Element, name: string, value: string): v
 interface DrawnNode {
   element: SVGGElement;
   expanded: boolean;
+  /** The name as drawn at natural size, the box's size, and the zoom its name was last sized for. */
+  label: { text: SVGTextElement; full: string; width: number; height: number; y: number; scale?: number };
   /** What its paint was last set from (see paintNode). */
   paintKey?: string;
   frame?: {
@@ -121,6 +133,8 @@ interface DrawnNode {
     header: SVGRectElement;
     name: SVGTextElement;
     detail: SVGTextElement;
+    /** The name as its header shows it at natural size (shortened to leave its caption room). */
+    fittedName: string;
     hatch?: SVGRectElement;
     badges?: { element: SVGGElement; width: number };
   };
@@ -343,6 +357,7 @@ export class GraphView {
     this.viewport.setAttribute("transform", transform.toString());
     // Far out, names are too small to read and only cost painting time.
     this.svgElement.classList.toggle("mg-far", transform.k < FAR_SCALE);
+    this.sizeLabels();
     // The view left the drawn part of a large scene: draw around it.
     if (!this.placing && this.drawnArea && !contains(this.drawnArea, this.areaInView(0))) this.draw();
   }
@@ -411,6 +426,7 @@ export class GraphView {
     this.drawn = new Map();
     this.drawnArea = area;
     this.drawContent(this.viewport, scene.nodes, scene.edges, 0, 0, previous, area, kept);
+    this.sizeLabels();
     this.setSelected(this.selected);
     if (focused !== undefined && document.activeElement !== this.nodeElement(focused)) this.focusNode(focused);
   }
@@ -519,6 +535,7 @@ export class GraphView {
         header: svg("rect", { class: "mg-header", height: GROUP_HEADER_HEIGHT, rx: 6 }),
         name: svg("text", { class: "mg-name", x: 10, y: 19 }),
         detail: svg("text", { class: "mg-detail", y: 19, "text-anchor": "end" }),
+        fittedName: "",
       };
       element.append(frame.outline, frame.header);
       if (frozen) {
@@ -530,7 +547,7 @@ export class GraphView {
         frame.badges = badges;
         element.append(badges.element);
       }
-      return { element, expanded: true, frame };
+      return { element, expanded: true, frame, label: { text: frame.name, full: `▾ ${node.label}`, width, height: GROUP_HEADER_HEIGHT, y: 19 } };
     }
 
     const isOp = node.kind === "op";
@@ -544,12 +561,13 @@ export class GraphView {
       svg("rect", { class: "mg-outline", "data-shape": shapeOf(node), width, height, rx: isOp ? height / 2 : 5 }),
     );
     if (frozen) element.append(svg("rect", { class: "mg-hatch", width, height, rx: 5, fill: `url(#${HATCH_ID})` }));
+    const name = svg(
+      "text",
+      { class: "mg-name", x: width / 2, y: isOp ? 15 : 18, "text-anchor": "middle" },
+      fitText(node.label, width - 16, NAME_FONT_SIZE),
+    );
     element.append(
-      svg(
-        "text",
-        { class: "mg-name", x: width / 2, y: isOp ? 15 : 18, "text-anchor": "middle" },
-        fitText(node.label, width - 16, NAME_FONT_SIZE),
-      ),
+      name,
       svg(
         "text",
         { class: "mg-detail", x: width / 2, y: isOp ? 27 : 33, "text-anchor": "middle" },
@@ -560,7 +578,54 @@ export class GraphView {
       badges.element.setAttribute("transform", badgesTransform(width, badges.width));
       element.append(badges.element);
     }
-    return { element, expanded: false };
+    return {
+      element,
+      expanded: false,
+      label: { text: name, full: node.label, width, height, y: isOp ? 15 : 18 },
+    };
+  }
+
+  /**
+   * Sizes the drawn nodes' names for the zoom: at their natural size where that reads (READABLE_LABEL_PX or
+   * more on screen), else at READABLE_LABEL_PX, shortened to their box (or left out). The second lines and
+   * badges that would be smaller are hidden by the view's classes. Each node is redone only when the zoom
+   * changed since its name was last sized.
+   */
+  private sizeLabels(): void {
+    const k = this.committed.k;
+    const small = NAME_FONT_SIZE * k < READABLE_LABEL_PX;
+    this.svgElement.classList.toggle("mg-small-names", small);
+    this.svgElement.classList.toggle("mg-no-details", DETAIL_FONT_SIZE * k < SMALLEST_LABEL_PX);
+    this.svgElement.classList.toggle("mg-no-badges", BADGE_FONT_SIZE * k < SMALLEST_LABEL_PX);
+    for (const drawn of this.drawn.values()) this.sizeLabel(drawn, k, small);
+  }
+
+  private sizeLabel(drawn: DrawnNode, k: number, small: boolean): void {
+    const { label } = drawn;
+    const scale = small ? k : 1;
+    if (label.scale === scale) return;
+    label.scale = scale;
+    const { text } = label;
+    if (!small) {
+      text.style.removeProperty("font-size");
+      text.removeAttribute("visibility");
+      setAttributeIfChanged(text, "y", String(label.y));
+      text.textContent = drawn.frame ? drawn.frame.fittedName : fitText(label.full, label.width - 16, NAME_FONT_SIZE);
+      return;
+    }
+    const fontSize = READABLE_LABEL_PX / k;
+    const room = drawn.expanded ? label.width - 20 : label.width - 8;
+    const fits = Math.floor(room / (fontSize * 0.62)) >= SHORT_NAME_MIN_CHARS && fontSize <= label.height - 4;
+    if (!fits) {
+      text.setAttribute("visibility", "hidden");
+      return;
+    }
+    text.removeAttribute("visibility");
+    text.style.fontSize = `${round(fontSize)}px`; // (the stylesheet's size would win over an attribute)
+    // (a collapsed box's name alone, in its middle; a header's name on its line)
+    const y = drawn.expanded ? Math.min(label.height - 3, label.height / 2 + fontSize * 0.36) : label.height / 2 + fontSize * 0.36;
+    text.setAttribute("y", String(round(y)));
+    text.textContent = fitText(label.full, room, fontSize);
   }
 
   /** Colours the nodes by `colouring` (the drawn ones now, the others as they are drawn). */
@@ -571,8 +636,11 @@ export class GraphView {
     if (!scene) return;
     for (const [path, drawn] of this.drawn) {
       const placed = scene.byPath.get(path);
-      if (placed) this.paintNode(drawn, placed.node);
+      if (!placed) continue;
+      this.paintNode(drawn, placed.node);
+      if (drawn.expanded) this.sizeExpandedFrame(drawn, placed);
     }
+    this.sizeLabels();
   }
 
   /**
@@ -628,12 +696,20 @@ export class GraphView {
     return `url(#${id})`;
   }
 
+  /** An expanded group's caption: coloured by a measure, its own value first (its fill is only a tint). */
+  private headerDetail(node: VisibleNode): string {
+    const paint = this.colouring.paint(node);
+    const by = this.colouring.by;
+    if (paint?.kind === "tone" && isMeasure(by)) return `${formatMeasure(by, paint.value)} · ${detailLine(node)}`;
+    return detailLine(node);
+  }
+
   /** Fits an expanded box's outline and header caption to its current size. */
   private sizeExpandedFrame(drawn: DrawnNode, placed: PlacedNode): void {
     const { frame } = drawn;
     if (!frame) return;
     const { node, width, height } = placed;
-    const detail = fitText(detailLine(node), width * 0.6, DETAIL_FONT_SIZE);
+    const detail = fitText(this.headerDetail(node), width * 0.6, DETAIL_FONT_SIZE);
     const name = fitText(`▾ ${node.label}`, width - estimateTextWidth(detail, DETAIL_FONT_SIZE) - 30, NAME_FONT_SIZE);
     setAttributeIfChanged(frame.outline, "width", String(width));
     setAttributeIfChanged(frame.outline, "height", String(height));
@@ -641,8 +717,12 @@ export class GraphView {
     if (frame.hatch) setAttributeIfChanged(frame.hatch, "width", String(width));
     if (frame.badges) setAttributeIfChanged(frame.badges.element, "transform", badgesTransform(width, frame.badges.width));
     setAttributeIfChanged(frame.detail, "x", String(width - 10));
-    if (frame.name.textContent !== name) frame.name.textContent = name;
     if (frame.detail.textContent !== detail) frame.detail.textContent = detail;
+    if (frame.fittedName !== name || drawn.label.width !== width) {
+      frame.fittedName = name;
+      drawn.label.width = width;
+      drawn.label.scale = undefined; // (named again for the zoom by sizeLabels)
+    }
   }
 
   nodeElement(path: string): SVGGElement | null {

@@ -6,7 +6,7 @@ import {
   COST_RAMP,
   SCALE_DECADES,
   UNKNOWN_REASONS,
-  formatAmount,
+  formatTick,
   formatMeasure,
   formatShare,
   formatTime,
@@ -131,8 +131,8 @@ export class Legend {
     const ticks = html("div", { class: "mg-legend-ticks" });
     for (let k = SCALE_DECADES; k >= 0; k--) {
       const value = whole / 10 ** k;
-      const text = formatAmount(measure, value);
-      ticks.append(html("span", {}, k === SCALE_DECADES ? `≤${text}` : text));
+      const text = formatTick(measure, value);
+      ticks.append(html("span", {}, k === SCALE_DECADES && !text.startsWith("<") ? `≤${text}` : text));
     }
     const shares = html("div", { class: "mg-legend-ticks mg-legend-note" });
     for (let k = SCALE_DECADES; k >= 0; k--) shares.append(html("span", {}, formatShare(10 ** -k)));
