@@ -154,6 +154,23 @@ function union(a: Box, b: Box): Box {
   return { x, y, width: Math.max(a.x + a.width, b.x + b.width) - x, height: Math.max(a.y + a.height, b.y + b.height) - y };
 }
 
+/** What the scene's top-level nodes and edges cover (the layout's own size can hold empty margins). */
+function drawingBounds(scene: Scene | undefined): Box {
+  let x0 = Infinity;
+  let y0 = Infinity;
+  let x1 = -Infinity;
+  let y1 = -Infinity;
+  const take = (x: number, y: number, width = 0, height = 0) => {
+    x0 = Math.min(x0, x);
+    y0 = Math.min(y0, y);
+    x1 = Math.max(x1, x + width);
+    y1 = Math.max(y1, y + height);
+  };
+  for (const placed of scene?.nodes ?? []) take(placed.x, placed.y, placed.width + 6, placed.height + 6); // (+ a stack's offset)
+  for (const edge of scene?.edges ?? []) for (const point of edge.points) take(point.x, point.y);
+  return x0 <= x1 ? { x: x0, y: y0, width: x1 - x0, height: y1 - y0 } : { x: 0, y: 0, width: 0, height: 0 };
+}
+
 /** The expanded boxes around `target` (groups and chunks), innermost first. */
 function enclosingGroups(scene: Scene, target: PlacedNode): PlacedNode[] {
   const find = (nodes: readonly PlacedNode[], around: PlacedNode[]): PlacedNode[] | undefined => {
@@ -251,6 +268,8 @@ export class GraphView {
   private drawnArea: Area | undefined;
   /** Set while render() places the view: the transform changes then draw nothing until render draws once. */
   private placing = false;
+  /** Set while a snapshot is taken: every node is drawn, its labels at natural size. */
+  private drawEverything = false;
   private colouring = new Colouring("structure", undefined);
   private readonly defs: SVGDefsElement;
   /** Gradients of nodes whose ops are on several devices, by their stops. */
@@ -355,8 +374,6 @@ export class GraphView {
     this.committed = transform;
     this.svgElement.style.transform = "";
     this.viewport.setAttribute("transform", transform.toString());
-    // Far out, names are too small to read and only cost painting time.
-    this.svgElement.classList.toggle("mg-far", transform.k < FAR_SCALE);
     this.sizeLabels();
     // The view left the drawn part of a large scene: draw around it.
     if (!this.placing && this.drawnArea && !contains(this.drawnArea, this.areaInView(0))) this.draw();
@@ -419,7 +436,7 @@ export class GraphView {
     const scene = this.scene;
     if (!scene) return;
     const focused = this.nodeElementOf(document.activeElement)?.dataset.path;
-    const area = scene.byPath.size > DRAW_ALL_UP_TO ? this.areaInView(DRAWN_MARGIN) : undefined;
+    const area = scene.byPath.size > DRAW_ALL_UP_TO && !this.drawEverything ? this.areaInView(DRAWN_MARGIN) : undefined;
     // The selected and the focused node stay drawn wherever they are, with the boxes around them.
     const kept = area ? keptPaths(scene, [this.selected, focused]) : new Set<string>();
     const previous = this.drawn;
@@ -592,7 +609,9 @@ export class GraphView {
    * changed since its name was last sized.
    */
   private sizeLabels(): void {
-    const k = this.committed.k;
+    // (Far out, names are too small to read and only cost painting time: none is drawn.)
+    const k = this.drawEverything ? 1 : this.committed.k;
+    this.svgElement.classList.toggle("mg-far", k < FAR_SCALE);
     const small = NAME_FONT_SIZE * k < READABLE_LABEL_PX;
     this.svgElement.classList.toggle("mg-small-names", small);
     this.svgElement.classList.toggle("mg-no-details", DETAIL_FONT_SIZE * k < SMALLEST_LABEL_PX);
@@ -742,12 +761,42 @@ export class GraphView {
     this.nodeElement(path)?.focus({ preventScroll: true });
   }
 
-  /** The view as it is on screen, as a standalone SVG document (for export). */
-  snapshot(): { svg: string; width: number; height: number } {
-    const size = this.viewSize();
-    const [width, height] = [Math.round(size.width), Math.round(size.height)];
-    const background = getComputedStyle(this.element.ownerDocument.body).backgroundColor;
-    return { svg: svgSnapshot(this.svgElement, width, height, background), width, height };
+  /**
+   * The whole graph, or the expanded group at `path`, at natural size whatever the zoom, as a standalone SVG
+   * document (for export): `title` on a line above it and `legend` (legend.ts legendDrawing) below it. Every
+   * node is drawn for it (a large scene draws only what is near the view), with its labels at natural size; the
+   * view is drawn as it was afterwards.
+   */
+  snapshot(title: string, legend?: { element: SVGGElement; width: number; height: number }, path?: string): { svg: string; width: number; height: number } {
+    const scene = this.scene;
+    const placed = path === undefined ? undefined : scene?.byPath.get(path);
+    const box: Box = placed?.node.expanded
+      ? { x: placed.x, y: placed.y, width: placed.width, height: placed.height }
+      : drawingBounds(scene);
+    const TITLE_HEIGHT = 28;
+    const margin = VIEW_MARGIN;
+    const titleText = svg("text", { class: "mg-name mg-export-title", x: margin, y: margin + 12 }, title);
+    const legendGap = legend ? margin : 0;
+    const width = Math.ceil(Math.max(box.width, estimateTextWidth(title, NAME_FONT_SIZE), legend?.width ?? 0) + 2 * margin);
+    const height = Math.ceil(TITLE_HEIGHT + box.height + legendGap + (legend?.height ?? 0) + 2 * margin);
+    // Drawn into the live SVG for the snapshot, so that the page's stylesheet styles them as it styles the graph.
+    const extras = svg("g", {}, titleText);
+    if (legend) {
+      legend.element.setAttribute("transform", `translate(${margin},${margin + TITLE_HEIGHT + box.height + legendGap})`);
+      extras.append(legend.element);
+    }
+    this.svgElement.append(extras);
+    this.drawEverything = true;
+    try {
+      this.draw();
+      const background = getComputedStyle(this.element.ownerDocument.body).backgroundColor;
+      const transform = `translate(${round(margin - box.x)},${round(margin + TITLE_HEIGHT - box.y)})`;
+      return { svg: svgSnapshot(this.svgElement, width, height, background, transform), width, height };
+    } finally {
+      extras.remove();
+      this.drawEverything = false;
+      this.draw();
+    }
   }
 
   /** Leaves `pixels` at the bottom of the pane free when fitting and revealing (the legend covers them). */
