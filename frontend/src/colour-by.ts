@@ -164,6 +164,12 @@ export function rampColour(tone: number, ramp: readonly string[] = COST_RAMP): s
   return `#${mix.map((channel) => channel.toString(16).padStart(2, "0")).join("")}`;
 }
 
+/** `colour` mixed into `base` at `share` (0..1), as #rrggbb: an expanded group's tint of its colour. */
+export function tintOf(colour: string, base: string, share: number): string {
+  const [c, b] = [hexToRgb(colour), hexToRgb(base)];
+  return `#${b.map((channel, i) => Math.round(channel + (c[i]! - channel) * share).toString(16).padStart(2, "0")).join("")}`;
+}
+
 /** Categorical colours of devices, in the order of the graph's devices (most ops first): the light tones of
  * Tableau 20, distinct from one another and light enough for the boxes' dark text. */
 export const DEVICE_PALETTE: readonly string[] = [

@@ -5,7 +5,7 @@
 import { select } from "d3-selection";
 import { zoom, zoomIdentity, zoomTransform, type ZoomBehavior, type ZoomTransform } from "d3-zoom";
 import { html, svg, syncChildren } from "./dom";
-import { Colouring, DEEP_TONE, formatMeasure, isMeasure, type Paint } from "./colour-by";
+import { Colouring, DEEP_TONE, formatMeasure, isMeasure, tintOf, type Paint } from "./colour-by";
 import { svgSnapshot } from "./export";
 import { DETAIL_FONT_SIZE, NAME_FONT_SIZE, detailLine, estimateTextWidth, fitText, prefixSentence, repeatBadge, repeatMeaning, shapeOf } from "./labels";
 import { GROUP_HEADER_HEIGHT, type PlacedEdge, type PlacedNode, type Point, type Scene } from "./layout";
@@ -674,6 +674,8 @@ export class GraphView {
     const { element } = drawn;
     element.classList.remove("mg-painted", "mg-deep", "mg-cost-unknown", "mg-unpainted");
     element.style.removeProperty("--paint");
+    element.style.removeProperty("--tint");
+    element.style.removeProperty("--tint-dark");
     element.removeAttribute("data-cost");
     element.removeAttribute("data-device");
     if (!paint) {
@@ -687,6 +689,10 @@ export class GraphView {
     element.classList.add("mg-painted");
     if (paint.kind === "tone") {
       element.style.setProperty("--paint", paint.colour);
+      // (an expanded group's frame: a tint of its colour for either theme, see style.css)
+      element.style.setProperty("--tint", tintOf(paint.colour, "#ffffff", 0.14));
+      // (on a dark page a well darker than the page: the scale's deepest red still stands out against it 3:1)
+      element.style.setProperty("--tint-dark", tintOf(paint.colour, "#000000", 0.08));
       element.setAttribute("data-cost", String(paint.value));
       if (paint.tone > DEEP_TONE && !node.expanded) element.classList.add("mg-deep");
       return;

@@ -9,6 +9,7 @@ import {
   costsOf,
   formatAmount,
   formatTick,
+  tintOf,
   formatMeasure,
   formatShare,
   formatTime,
@@ -45,6 +46,9 @@ test("values read as people write them", () => {
   assert.equal(formatTime(0.4), "0.4 µs");
   assert.equal(formatTime(2.5e6), "2.5 s");
   assert.equal(formatAmount("flops", 776_000_000), "776M");
+  assert.equal(tintOf("#b3141d", "#ffffff", 0), "#ffffff");
+  assert.equal(tintOf("#b3141d", "#ffffff", 1), "#b3141d");
+  assert.equal(tintOf("#000000", "#ffffff", 0.5), "#808080");
   // The legend's ticks: whole units.
   assert.equal(formatTick("flops", 0.0113), "<1");
   assert.equal(formatTick("flops", 11.3), "11");
