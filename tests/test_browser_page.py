@@ -261,3 +261,31 @@ def test_readme_pictures(page, tensorboard, dark):
         page.wait_for_timeout(300)
         (REPO / "docs" / "screenshot-dark.png").write_bytes(page.screenshot(full_page=False))
     assert_clean(page)
+
+
+def test_an_overview_shows_where_the_view_is_and_moves_it(page, tensorboard):
+    """Zoomed in on the expanded ResNet50, an overview in the pane's corner shows the graph and the view's rectangle
+    inside it; a click on it moves the view there; once Fit shows the whole graph, it is hidden."""
+    open_resnet_expanded(page, tensorboard)
+    fit(page)
+    minimap = page.locator("[data-minimap]")
+    expect(minimap).to_be_hidden()
+    pane = page.locator(".mg-graph-pane").bounding_box()
+    page.mouse.move(pane["x"] + pane["width"] / 2, pane["y"] + pane["height"] / 3)
+    for _ in range(4):
+        page.mouse.wheel(0, -300)
+        page.wait_for_timeout(150)
+    expect(minimap).to_be_visible()
+    overview = minimap.bounding_box()
+    view = page.locator("[data-minimap-view]").bounding_box()
+    assert view["width"] < overview["width"] or view["height"] < overview["height"], (view, overview)
+    assert (overview["x"] - 1 <= view["x"] and view["x"] + view["width"] <= overview["x"] + overview["width"] + 1
+            and overview["y"] - 1 <= view["y"] and view["y"] + view["height"] <= overview["y"] + overview["height"] + 1)
+    before = page.locator(".mg-viewport").get_attribute("transform")
+    page.mouse.click(overview["x"] + overview["width"] / 2, overview["y"] + overview["height"] - 3)  # the graph's foot
+    wait_for(lambda: page.locator(".mg-viewport").get_attribute("transform") != before, timeout=10, what="the view moved")
+    moved = page.locator("[data-minimap-view]").bounding_box()
+    assert moved["y"] > view["y"], (view, moved)
+    fit(page)
+    expect(minimap).to_be_hidden()
+    assert_clean(page)

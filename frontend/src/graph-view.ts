@@ -50,6 +50,9 @@ const SMALLEST_LABEL_PX = 9;
 /** A shortened name shows at least this many characters, else none. */
 const SHORT_NAME_MIN_CHARS = 3;
 const ARROW_ID = "mg-arrow";
+/** The overview's longer side (px), and the most boxes it draws. */
+const MINIMAP_SIZE = 150;
+const MINIMAP_MAX_BOXES = 400;
 const HATCH_ID = "mg-hatch";
 const BADGE_FONT_SIZE = 10;
 const BADGE_HEIGHT = 14;
@@ -272,6 +275,10 @@ export class GraphView {
   private drawEverything = false;
   private colouring = new Colouring("structure", undefined);
   private readonly defs: SVGDefsElement;
+  /** The overview in the pane's corner (a large graph zoomed in): the scene's boxes and where the view is. */
+  private readonly minimap: SVGSVGElement;
+  /** The scene box the overview shows, and its scale (overview px per scene unit). */
+  private minimapFrame: { box: Box; scale: number } | undefined;
   /** Gradients of nodes whose ops are on several devices, by their stops. */
   private readonly deviceGradients = new Map<string, string>();
 
@@ -303,7 +310,24 @@ export class GraphView {
       );
     this.svgElement = svg("svg", { class: "mg-graph", "aria-label": "Module graph" }, this.defs, this.viewport);
     this.message = html("div", { class: "mg-graph-message", hidden: true });
-    this.element = html("div", { class: "mg-graph-pane" }, this.svgElement, this.message);
+    this.minimap = svg("svg", { class: "mg-minimap", "data-minimap": "", "aria-hidden": "true" });
+    this.minimap.style.display = "none";
+    this.element = html("div", { class: "mg-graph-pane" }, this.svgElement, this.message, this.minimap);
+    // A click or drag on the overview centres the view there (not a zoom or pan gesture of the pane).
+    const centreAt = (event: PointerEvent) => {
+      const at = this.minimapPoint(event);
+      if (at) select(this.element).call(this.zoomBehavior.translateTo, at.x, at.y);
+      this.fitted = false;
+    };
+    this.minimap.addEventListener("pointerdown", (event) => {
+      event.stopPropagation();
+      this.minimap.setPointerCapture(event.pointerId);
+      centreAt(event);
+    });
+    this.minimap.addEventListener("pointermove", (event) => {
+      if (this.minimap.hasPointerCapture(event.pointerId)) centreAt(event);
+    });
+    for (const type of ["mousedown", "wheel", "dblclick", "touchstart"]) this.minimap.addEventListener(type, (event) => event.stopPropagation());
 
     // Zoom and pan transform the one viewport <g>. While a gesture runs, the SVG element is moved as a
     // whole by a CSS transform, which the browser composites without laying out or repainting the
@@ -375,6 +399,7 @@ export class GraphView {
     this.svgElement.style.transform = "";
     this.viewport.setAttribute("transform", transform.toString());
     this.sizeLabels();
+    this.placeMinimapView();
     // The view left the drawn part of a large scene: draw around it.
     if (!this.placing && this.drawnArea && !contains(this.drawnArea, this.areaInView(0))) this.draw();
   }
@@ -405,6 +430,9 @@ export class GraphView {
     this.deviceGradients.clear();
     this.scene = undefined;
     this.drawnArea = undefined;
+    this.minimap.replaceChildren();
+    this.minimap.style.display = "none";
+    this.minimapFrame = undefined;
     this.drawn.clear();
     this.viewport.replaceChildren();
   }
@@ -429,6 +457,67 @@ export class GraphView {
       this.placing = false;
     }
     this.draw();
+    this.drawMinimap();
+  }
+
+  /** The overview's boxes: every node of the scene large enough to see in it (its frame fixed by the scene). */
+  private drawMinimap(): void {
+    const scene = this.scene;
+    this.minimap.replaceChildren();
+    this.minimapFrame = undefined;
+    if (!scene) return;
+    const box = drawingBounds(scene);
+    const scale = Math.min(MINIMAP_SIZE / Math.max(box.width, 1), MINIMAP_SIZE / Math.max(box.height, 1));
+    const [width, height] = [Math.ceil(box.width * scale) + 4, Math.ceil(box.height * scale) + 4];
+    this.minimap.setAttribute("width", String(width));
+    this.minimap.setAttribute("height", String(height));
+    this.minimapFrame = { box, scale };
+    const group = svg("g", { transform: `translate(2,2) scale(${scale}) translate(${-box.x},${-box.y})` });
+    let count = 0;
+    const visit = (nodes: readonly PlacedNode[]) => {
+      for (const placed of nodes) {
+        if (count >= MINIMAP_MAX_BOXES || placed.width * scale < 2) continue;
+        count++;
+        group.append(svg("rect", {
+          class: placed.node.expanded ? "mg-minimap-group" : "mg-minimap-node",
+          x: round(placed.x), y: round(placed.y), width: round(placed.width), height: round(placed.height),
+        }));
+        visit(placed.children);
+      }
+    };
+    visit(scene.nodes);
+    this.minimap.append(group, svg("rect", { class: "mg-minimap-view", "data-minimap-view": "" }));
+    this.placeMinimapView();
+  }
+
+  /** Moves the overview's view rectangle to the view; the overview shows only while part of the scene is out of view. */
+  private placeMinimapView(): void {
+    const frame = this.minimapFrame;
+    const rect = this.minimap.querySelector<SVGRectElement>(".mg-minimap-view");
+    if (!frame || !rect) return;
+    const view = this.areaInView(0);
+    const { box, scale } = frame;
+    const all = { x0: box.x, y0: box.y, x1: box.x + box.width, y1: box.y + box.height };
+    this.minimap.style.display = contains(view, all) ? "none" : "";
+    const x0 = Math.max(view.x0, box.x);
+    const y0 = Math.max(view.y0, box.y);
+    const x1 = Math.min(view.x1, box.x + box.width);
+    const y1 = Math.min(view.y1, box.y + box.height);
+    rect.setAttribute("x", String(round(2 + (x0 - box.x) * scale)));
+    rect.setAttribute("y", String(round(2 + (y0 - box.y) * scale)));
+    rect.setAttribute("width", String(round(Math.max(2, (x1 - x0) * scale))));
+    rect.setAttribute("height", String(round(Math.max(2, (y1 - y0) * scale))));
+  }
+
+  /** The scene point under a pointer on the overview. */
+  private minimapPoint(event: PointerEvent): Point | undefined {
+    const frame = this.minimapFrame;
+    if (!frame) return undefined;
+    const bounds = this.minimap.getBoundingClientRect();
+    return {
+      x: frame.box.x + (event.clientX - bounds.left - 2) / frame.scale,
+      y: frame.box.y + (event.clientY - bounds.top - 2) / frame.scale,
+    };
   }
 
   /** Draws the scene, or its part near the view when it is large. */
