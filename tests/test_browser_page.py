@@ -258,6 +258,7 @@ def test_readme_pictures(page, tensorboard, dark):
         for path in (encoder.rsplit("/", 1)[0], encoder):
             expect(node(page, path)).to_be_visible(timeout=DRAW_TIMEOUT)
             expand(page, page, path)
+        fit(page)  # (the whole model in the picture)
         page.wait_for_timeout(300)
         (REPO / "docs" / "screenshot-dark.png").write_bytes(page.screenshot(full_page=False))
     assert_clean(page)
