@@ -44,11 +44,33 @@ def fit(page):
     page.wait_for_timeout(300)
 
 
+def fit_whole(page):
+    """Fit until the whole graph is in view (a first Fit may frame the selected expanded group: the overview shows)."""
+    for _ in range(2):
+        fit(page)
+        if page.locator("[data-minimap]").is_hidden():
+            return
+    raise AssertionError("two Fits did not show the whole graph")
+
+
 def test_fit_on_the_expanded_resnet_draws_no_label_too_small_to_read(page, tensorboard):
-    """After Fit, every visible box label is 9 px or more on screen: names too small at the zoom are drawn at 10 px
-    shortened to their box or left out, second lines hidden; zoomed in, the names and second lines come back whole."""
-    open_resnet_expanded(page, tensorboard)
+    """Fit with the expanded conv4 selected frames it at a readable zoom (names at their 12 px), the overview showing
+    where it is; Fit again shows the whole graph, where every visible box label is 9 px or more on screen: names too
+    small at that zoom are drawn at 10 px shortened to their box or left out, second lines hidden; zoomed in, the
+    names and second lines come back whole."""
+    model = open_resnet_expanded(page, tensorboard)
+    conv4 = f"{model}/[conv4]"
+    expect(node(page, conv4)).to_have_class(re.compile(r"\bmg-selected\b"))  # (expanding it selected it)
     fit(page)
+    assert 12 * view_scale(page) >= 10, view_scale(page)
+    pane = page.locator(".mg-graph-pane").bounding_box()
+    framed = node(page, conv4).locator(":scope > .mg-outline").bounding_box()
+    assert framed["x"] >= pane["x"] and framed["x"] + framed["width"] <= pane["x"] + pane["width"], (framed, pane)
+    assert framed["y"] >= pane["y"] - 1 and framed["y"] < pane["y"] + pane["height"] / 2, (framed, pane)
+    expect(page.locator("[data-minimap]")).to_be_visible()
+    assert all(label[2] >= 12 * view_scale(page) - 0.01 for label in page.evaluate(LABELS_JS) if "mg-name" in label[1])
+    fit(page)  # again: the whole graph
+    expect(page.locator("[data-minimap]")).to_be_hidden()
     scale = view_scale(page)
     assert 12 * scale < 10, f"the fitted zoom {scale} draws 12 px names readable: the test shows nothing"
     labels = page.evaluate(LABELS_JS)
@@ -246,7 +268,7 @@ def test_readme_pictures(page, tensorboard, dark):
     test_browser.py writes the light one). Each holds visible names, none too small."""
     suffix = "-dark" if dark else ""
     open_resnet_expanded(page, tensorboard, dark=dark)
-    fit(page)
+    fit_whole(page)
     labels = page.evaluate(LABELS_JS)
     assert labels and all(label[2] >= SMALLEST_LABEL_PX - 0.01 for label in labels), labels
     page.wait_for_timeout(300)
@@ -268,7 +290,7 @@ def test_an_overview_shows_where_the_view_is_and_moves_it(page, tensorboard):
     """Zoomed in on the expanded ResNet50, an overview in the pane's corner shows the graph and the view's rectangle
     inside it; a click on it moves the view there; once Fit shows the whole graph, it is hidden."""
     open_resnet_expanded(page, tensorboard)
-    fit(page)
+    fit_whole(page)
     minimap = page.locator("[data-minimap]")
     expect(minimap).to_be_hidden()
     pane = page.locator(".mg-graph-pane").bounding_box()
@@ -287,6 +309,6 @@ def test_an_overview_shows_where_the_view_is_and_moves_it(page, tensorboard):
     wait_for(lambda: page.locator(".mg-viewport").get_attribute("transform") != before, timeout=10, what="the view moved")
     moved = page.locator("[data-minimap-view]").bounding_box()
     assert moved["y"] > view["y"], (view, moved)
-    fit(page)
+    fit_whole(page)
     expect(minimap).to_be_hidden()
     assert_clean(page)

@@ -262,8 +262,10 @@ export class GraphView {
   /** The pane's size, kept by a ResizeObserver (reading it from the layout would force the browser to lay out
    * a freshly drawn graph at once, inside our task). */
   private paneSize: { width: number; height: number } | undefined;
-  /** The view shows the whole scene as fit() placed it, and nobody moved it since: a resize fits it again. */
+  /** The view shows the scene as fit() placed it, and nobody moved it since: a resize fits it again. */
   private fitted = false;
+  /** The view shows this expanded group as fit() framed it (a second fit shows the whole graph). */
+  private framed: string | undefined;
   /** Pixels at the bottom of the pane that something drawn over the graph covers (the legend): fit leaves them free. */
   private bottomInset = 0;
   private selected: string | undefined;
@@ -347,7 +349,7 @@ export class GraphView {
         this.gestureRunning = true;
       })
       .on("zoom", (event: { transform: ZoomTransform; sourceEvent: Event | null }) => {
-        if (event.sourceEvent) this.fitted = false;
+        if (event.sourceEvent) [this.fitted, this.framed] = [false, undefined];
         if (this.gestureRunning) this.previewTransform(event.transform);
         else this.commitTransform(event.transform);
       })
@@ -451,7 +453,7 @@ export class GraphView {
     this.selected = selected;
     this.placing = true;
     try {
-      if (placement.fit) this.fit();
+      if (placement.fit) this.fitWhole();
       if (placement.keepInView !== undefined) this.ensureVisible(placement.keepInView, placement.readable);
     } finally {
       this.placing = false;
@@ -898,21 +900,54 @@ export class GraphView {
   setBottomInset(pixels: number): void {
     if (pixels === this.bottomInset) return;
     this.bottomInset = pixels;
-    if (this.fitted) this.fit();
+    if (this.fitted) this.refit();
+  }
+
+  /**
+   * Fit, as the person asks for it: where the whole graph would be drawn too small to read its names and the
+   * selected node is an expanded group, that group at a readable zoom (the overview shows where it is); asked
+   * again, or otherwise, the whole graph.
+   */
+  fit(): void {
+    const group = this.framableGroup();
+    if (group && this.framed !== group.node.path) this.frame(group);
+    else this.fitWhole();
+  }
+
+  /** The selected expanded group, when the whole graph fitted would draw names smaller than READABLE_LABEL_PX. */
+  private framableGroup(): PlacedNode | undefined {
+    const scene = this.scene;
+    const placed = this.selected === undefined ? undefined : scene?.byPath.get(this.selected);
+    if (!scene || !placed?.node.expanded) return undefined;
+    return NAME_FONT_SIZE * this.fitScale(drawingBounds(scene)) < READABLE_LABEL_PX ? placed : undefined;
+  }
+
+  /** Shows an expanded group as large as fits, at a readable zoom at least (its top-left part if it is larger). */
+  private frame(group: PlacedNode): void {
+    this.zoomToBox(group, FIT_MAX_SCALE, READABLE_LABEL_PX / NAME_FONT_SIZE);
+    this.fitted = true;
+    this.framed = group.node.path;
   }
 
   /** Zooms so that the whole scene fits, a small one enlarged up to FIT_MAX_SCALE. */
-  fit(): void {
+  fitWhole(): void {
     if (!this.scene) return;
-    this.zoomToBox({ x: 0, y: 0, width: this.scene.width, height: this.scene.height }, FIT_MAX_SCALE, 0.02);
+    this.zoomToBox(drawingBounds(this.scene), FIT_MAX_SCALE, 0.02);
     this.fitted = true;
+  }
+
+  /** Fits again as the last fit did (the pane or what covers it changed size). */
+  private refit(): void {
+    const group = this.framed === undefined ? undefined : this.scene?.byPath.get(this.framed);
+    if (group?.node.expanded) this.frame(group);
+    else this.fitWhole();
   }
 
   /** The pane changed size (window resized, panes moved): fit again, or keep the same point in the middle. */
   private onResize(old: { width: number; height: number }): void {
     if (!this.scene || this.paneSize!.width < 1 || this.paneSize!.height < 1) return;
     if (this.fitted) {
-      this.fit();
+      this.refit();
       return;
     }
     const t = zoomTransform(this.element);
@@ -976,18 +1011,20 @@ export class GraphView {
     return { width, height: Math.max(height - Math.min(this.bottomInset, height / 2), 1) };
   }
 
+  /** The scale at which `box` just fits the free part of the pane. */
+  private fitScale(box: Box): number {
+    const { width, height } = this.freeSize();
+    return Math.min((width - 2 * VIEW_MARGIN) / Math.max(box.width, 1), (height - 2 * VIEW_MARGIN) / Math.max(box.height, 1));
+  }
+
   /**
    * Shows `box` at the largest scale up to `maxScale` at which it fits, but never below `minScale`: a box
    * too large to fit readably is shown from its top-left part (its header and first children) instead.
    */
   private zoomToBox(box: Box, maxScale: number, minScale: number) {
     const { width, height } = this.freeSize();
-    const fitScale = Math.min(
-      (width - 2 * VIEW_MARGIN) / Math.max(box.width, 1),
-      (height - 2 * VIEW_MARGIN) / Math.max(box.height, 1),
-    );
-    const scale = Math.max(minScale, Math.min(maxScale, fitScale));
-    this.fitted = false;
+    const scale = Math.max(minScale, Math.min(maxScale, this.fitScale(box)));
+    [this.fitted, this.framed] = [false, undefined];
     const fitsAcross = scale * box.width <= width - 2 * VIEW_MARGIN;
     const fitsDown = scale * box.height <= height - 2 * VIEW_MARGIN;
     const x = fitsAcross ? width / 2 - scale * (box.x + box.width / 2) : VIEW_MARGIN - scale * box.x;
