@@ -825,7 +825,9 @@ export class GraphView {
     const { frame } = drawn;
     if (!frame) return;
     const { node, width, height } = placed;
-    const detail = fitText(this.headerDetail(node), width * 0.6, DETAIL_FONT_SIZE);
+    // The name first: the caption gets what it leaves (at least a third of the header).
+    const nameWidth = estimateTextWidth(`▾ ${node.label}`, NAME_FONT_SIZE);
+    const detail = fitText(this.headerDetail(node), Math.max(width / 3, width - nameWidth - 30), DETAIL_FONT_SIZE);
     const name = fitText(`▾ ${node.label}`, width - estimateTextWidth(detail, DETAIL_FONT_SIZE) - 30, NAME_FONT_SIZE);
     setAttributeIfChanged(frame.outline, "width", String(width));
     setAttributeIfChanged(frame.outline, "height", String(height));
