@@ -18,10 +18,9 @@ from xml.etree import ElementTree
 import pytest
 from playwright.sync_api import expect
 
-from support import PLUGIN_NAME, REPO, XSS_IMG, XSS_SCRIPT, XSS_SVG, wait_for, walk
+from support import PLUGIN_NAME, REPO, XSS_IMG, XSS_SCRIPT, XSS_SVG, picture, wait_for, walk
 
 DRAW_TIMEOUT = 30_000
-SCREENSHOT = REPO / "docs" / "screenshot.png"
 
 
 def sel(attr, value):
@@ -420,8 +419,7 @@ def test_nested_model_blocks_and_screenshot(page, tensorboard):
     legend.locator("summary").click()  # (the README's picture explains itself)
     expect(legend.locator(".mg-legend-kinds").first).to_be_visible()
     page.wait_for_timeout(500)  # let a transition settle before the picture
-    SCREENSHOT.parent.mkdir(exist_ok=True)
-    SCREENSHOT.write_bytes(page.screenshot(full_page=False))
+    picture("screenshot.png").write_bytes(page.screenshot(full_page=False))
     legend.locator("summary").click()  # (closed again: it covers a corner of the graph)
     # A block opens inside the encoder, with its sub-modules.
     expand(page, page, blocks[0])

@@ -9,7 +9,7 @@ from xml.etree import ElementTree
 import pytest
 from playwright.sync_api import expect
 
-from support import REPO, wait_for
+from support import picture, wait_for
 from test_browser import (DRAW_TIMEOUT, assert_clean, children, decode_png, expand, find_group, node, open_entry,
                           sel, tree_rows, view_scale, wait_listed)
 
@@ -272,7 +272,7 @@ def test_readme_pictures(page, tensorboard, dark):
     labels = page.evaluate(LABELS_JS)
     assert labels and all(label[2] >= SMALLEST_LABEL_PX - 0.01 for label in labels), labels
     page.wait_for_timeout(300)
-    (REPO / "docs" / f"resnet50{suffix}.png").write_bytes(page.screenshot(full_page=False))
+    picture(f"resnet50{suffix}.png").write_bytes(page.screenshot(full_page=False))
     if dark:
         encoder = find_group(tensorboard, "nested_model", "model", "encoder")
         page.goto(tensorboard.entry_url("nested_model", "model").replace("?", "?darkMode=true&", 1))
@@ -282,7 +282,7 @@ def test_readme_pictures(page, tensorboard, dark):
             expand(page, page, path)
         fit(page)  # (the whole model in the picture)
         page.wait_for_timeout(300)
-        (REPO / "docs" / "screenshot-dark.png").write_bytes(page.screenshot(full_page=False))
+        picture("screenshot-dark.png").write_bytes(page.screenshot(full_page=False))
     assert_clean(page)
 
 
