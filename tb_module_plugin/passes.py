@@ -84,9 +84,19 @@ def collapse_empty_runs(ops: list, params: Parameters = DEFAULT) -> None:
             op.placement = runs.sub(lambda m: f"/(empty ×{len(m.group()) - 1})/", op.placement)
 
 
+def is_variable_update(op_type: str) -> bool:
+    """An op that writes a variable (an optimizer's `AssignSubVariableOp`, `ResourceApplyAdam`...) rather than
+    reads it as a layer does."""
+    return op_type.startswith(("Assign", "ResourceApply", "ResourceSparseApply", "ResourceScatter"))
+
+
 def place_captured_variables(builder, ops: list, captured: list, inputs_name: str, types) -> None:
-    """Nest each captured variable into the module of the op that reads it, not at the top: the op that really
-    reads it, past the loops, branches and calls that hand it on to their bodies."""
+    """Nest each captured variable into the module of the ops that read it, not at the top: the ops that really
+    read it, past the loops, branches and calls that hand it on to their bodies (the flattened ops' inputs lead
+    from a body's reader to the traced function's argument). Its name says nothing: a FunctionDef rewrites every
+    character of a scope that is not a letter, digit or `_`. Where readers sit in several places (a layer reads
+    its kernel, an optimizer writes it), the reads count, not the updates, and readers with no common module
+    give it to the first of them: TensorFlow captures a variable as its first reader is made."""
     if not captured:
         return  # (a run graph's variables are ops of their scopes: nothing to look for among 200,000 ops)
     consumers: dict = {}
@@ -94,18 +104,16 @@ def place_captured_variables(builder, ops: list, captured: list, inputs_name: st
         for producer, _, control in op.inputs:
             if not control and producer.role == "variable" and op.parent is not None:
                 consumers.setdefault(id(producer), []).append(op)
+    root = builder.root
     for var in captured:
-        readers = [r for r in consumers.get(id(var), []) if r.type not in _PASS_THROUGH_OPS]
-        owner = None
-        for reader in readers:  # the capture's name is the reader's: demo_module_assignaddvariableop_resource
-            if reader.op_name.lower().replace("/", "_") + "_resource" == var.op_name:
-                owner = owner_group(reader, types)
-                break
-        if owner is None:
-            scoped = [owner_group(r, types) for r in readers if r.parent is not builder.root]
-            owner = common_group(scoped) if scoped else None
-        if owner is None or owner is builder.root:
-            owner = builder.group(builder.root, inputs_name, role="inputs")
+        readers = [r for r in consumers.get(id(var), []) if r.type not in _PASS_THROUGH_OPS and r.parent is not root]
+        reads = [r for r in readers if not is_variable_update(r.type)] or readers
+        scoped = list({id(g): g for g in (owner_group(r, types) for r in reads)}.values())
+        owner = common_group(scoped) if scoped else root
+        if owner is root and scoped:
+            owner = scoped[0]
+        if owner is root:
+            owner = builder.group(root, inputs_name, role="inputs")
         builder.insert(owner, var.op_name.replace("/", "_"), var)
 
 
