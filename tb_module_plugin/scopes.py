@@ -28,6 +28,32 @@ def is_helper_scope(name: str, op_types) -> bool:
     return base in HELPER_SCOPES or base in op_types
 
 
+def is_helper_group(group, op_types) -> bool:
+    """Whether a group of the tree is an op helper's scope: named like one (is_helper_scope), and holding what one
+    helper call makes (ops and the scopes of ops: `Cast/ReadVariableOp`; `batchnorm/mul`, `batchnorm/Rsqrt`...) or
+    reading no variable itself (a bijector chain's `inverse` runs each bijector's own). A scope so named that
+    holds scopes of its own and reads variables in its own ops is a module's: Sonnet's `batchnorm_0` holds its
+    `moving_mean` module and reads its scale and offset in `FusedBatchNormV2`."""
+    if not is_helper_scope(group.name, op_types):
+        return False
+    if all(child.children is None or child.is_op_scope() for child in group.children.values()):
+        return True
+    return not _reads_variables(group)
+
+
+def _reads_variables(group) -> bool:
+    """Whether an op of `group` (or of the scopes of its ops) reads a variable."""
+    stack = [group]
+    while stack:
+        for child in stack.pop().children.values():
+            if child.children is None:
+                if any(p.role == "variable" and not control for p, _, control in child.inputs):
+                    return True
+            elif child.is_op_scope():
+                stack.append(child)
+    return False
+
+
 def owner_scope(placement: str, op_placements, op_types=()) -> str:
     """The scope an op placed at `placement` belongs to: its own scope, or the nearest one above that is neither
     named after an op (`dense/MatMul/ReadVariableOp` -> `dense`; `op_placements` holds every op's placement)
@@ -42,7 +68,7 @@ def owner_group(node, op_types=()):
     """owner_scope in the tree: the group an op (or group) belongs to, past op scopes (a group holding
     `(MatMul)`) and helpers' scopes."""
     group = node.parent
-    while group.parent is not None and (group.is_op_scope() or is_helper_scope(group.name, op_types)):
+    while group.parent is not None and (group.is_op_scope() or is_helper_group(group, op_types)):
         group = group.parent
     return group
 
