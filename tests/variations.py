@@ -24,6 +24,30 @@ import tensorflow as tf  # noqa: E402
 REPLICAS = 2
 
 
+def _handles(variable) -> list:
+    """The resource handles of a variable: one, or a mirrored variable's one per device."""
+    inner = getattr(variable, "value", None)
+    tf_variable = inner if inner is not None and hasattr(inner, "handle") else variable
+    components = getattr(tf_variable, "values", None)
+    return [c.handle for c in components] if isinstance(components, (list, tuple)) else [tf_variable.handle]
+
+
+def with_arguments(entry: dict, root, fn, args) -> dict:
+    """Each variable of a trace's truth with `args`: the names of the traced function's arguments its handles
+    became, as the concrete function's own FunctionDef names them (never rebuilt from a scope name)."""
+    concrete = fn.get_concrete_function(*args)
+    arg_names = [a.name for a in concrete.function_def.signature.input_arg]
+    position = {id(t): i for i, t in enumerate(concrete.graph.inputs)}
+    internal = {id(external): position[id(placeholder)] for external, placeholder in concrete.graph.captures}
+    truth = corpus.Truth(root)  # (the same walk as the entry's: the same indices)
+    for module in entry["modules"]:
+        own = corpus.own_variables(truth.objects[module["index"]], state=True)
+        assert len(own) == len(module["own_state"])
+        for record, variable in zip(module["own_state"], own):
+            record["args"] = [arg_names[internal[id(h)]] for h in _handles(variable) if id(h) in internal]
+    return entry
+
+
 def _logical_cpus() -> None:
     """Two logical CPU devices for MirroredStrategy: possible only before TensorFlow initializes its devices."""
     cpu = tf.config.list_physical_devices("CPU")[0]
@@ -45,8 +69,9 @@ def hyphen_net(logdir: Path) -> list:
     optimizer = keras.optimizers.Adam(0.01)
     optimizer.build(model.trainable_variables)
     step = corpus.train_step(model, keras.losses.MeanSquaredError(), optimizer)
-    trace = corpus.write_trace(logdir, "hyphen_net", model, step, (tf.ones([4, 6]), tf.ones([4, 3])),
-                               extra_roots=[optimizer])
+    args = (tf.ones([4, 6]), tf.ones([4, 3]))
+    trace = with_arguments(corpus.write_trace(logdir, "hyphen_net", model, step, args, extra_roots=[optimizer]),
+                           model, step, args)
     record = corpus.write_record(logdir, "hyphen_net", _hyphen_net(keras), (tf.ones([2, 6]),))
     return [trace, record]
 
@@ -62,7 +87,8 @@ def efficientnetv2(logdir: Path) -> list:
     optimizer.build(model.trainable_variables)
     step = corpus.train_step(model, keras.losses.SparseCategoricalCrossentropy(), optimizer)
     images, labels = tf.random.uniform([2, 32, 32, 3], seed=3), tf.constant([0, 2], tf.int64)
-    trace = corpus.write_trace(logdir, "efficientnetv2", model, step, (images, labels), extra_roots=[optimizer])
+    trace = with_arguments(corpus.write_trace(logdir, "efficientnetv2", model, step, (images, labels),
+                                              extra_roots=[optimizer]), model, step, (images, labels))
     record = corpus.write_record(logdir, "efficientnetv2", build(), (tf.ones([1, 32, 32, 3]),))
     return [trace, record]
 
@@ -78,7 +104,7 @@ def sonnet_resnet(logdir: Path) -> list:
     net = _sonnet_resnet()
     net(images, is_training=True)  # Sonnet creates its variables on the first call
     step = tf.function(lambda x: net(x, is_training=True))
-    trace = corpus.write_trace(logdir, "sonnet_resnet", net, step, (images,))
+    trace = with_arguments(corpus.write_trace(logdir, "sonnet_resnet", net, step, (images,)), net, step, (images,))
     net = _sonnet_resnet()
     net(images, is_training=True)
     record = corpus.write_record(logdir, "sonnet_resnet", net, (images,), kwargs={"is_training": True})
@@ -114,7 +140,8 @@ def mirrored(logdir: Path) -> list:
         return strategy.reduce(tf.distribute.ReduceOp.SUM, losses, axis=None)
 
     x, y = tf.ones([8, 6]), tf.ones([8, 3])
-    trace = corpus.write_trace(logdir, "mirrored", model, step, (x, y), extra_roots=[optimizer])
+    trace = with_arguments(corpus.write_trace(logdir, "mirrored", model, step, (x, y), extra_roots=[optimizer]),
+                           model, step, (x, y))
     trace["replicas"] = REPLICAS
     record = corpus.write_record(logdir, "mirrored", model, (x, y), fn=step)
     record["replicas"] = REPLICAS
