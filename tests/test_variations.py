@@ -151,3 +151,23 @@ def test_records_match_the_objects(variations, run):
     assert [p for p in classless if p.startswith(root.path + "/")] == [], run
     if "replicas" in entry:  # the optimizer's scope is the one module the record does not list
         assert len(classless) <= 1, classless
+
+
+def test_a_tf_keras_training_step_shows_the_model_once(corpus_logdir, truth):
+    """The tf_keras training step of tests/corpus.py: no op of the step is shown again under Other functions (a
+    function the trace expanded in place, recorded on its own too, is not listed twice)."""
+    from tensorboard import context
+
+    entry = truth["tf_keras_functional_trace"]
+    provider = cli.logdir_data_provider(str(corpus_logdir))
+    ctx = context.RequestContext()
+    record = next(r for r in sources.list_graphs(provider, ctx, "") if (r.run, r.tag) == (entry["run"], entry["tag"]))
+    blobs = [provider.read_blob(ctx, blob_key=k) for k in sources.latest_blob_keys(provider, ctx, "", record)]
+    hierarchy = sources.build_hierarchy(record, blobs)
+    functions = [g for g in hierarchy.root.children.values() if g.children is not None and g.role == "functions"]
+    shown_again = {op.op_name for group in functions for op in _ops_under(group)}
+    main = {op.op_name for op in hierarchy.all_nodes if op.children is None} - shown_again
+    captures = {v["capture"] for m in entry["modules"] for v in m["own_state"]}  # (the step's arguments)
+    model_ops = {name for m in entry["modules"] for names in m["calls"].values() for name in names} - captures
+    assert model_ops and model_ops <= main
+    assert not shown_again & model_ops, sorted(shown_again & model_ops)[:10]
