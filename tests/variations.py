@@ -11,8 +11,6 @@ record, the truth into LOGDIR/truth.json. Nothing is downloaded (weights=None).
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -157,22 +155,8 @@ MODELS = {
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("logdir")
-    parser.add_argument("--only", nargs="+", choices=sorted(MODELS))
-    args = parser.parse_args(argv)
     _logical_cpus()
-    logdir = Path(args.logdir)
-    logdir.mkdir(parents=True, exist_ok=True)
-    truth_path = logdir / "truth.json"
-    truth = json.loads(truth_path.read_text()) if truth_path.exists() else {}
-    for name in args.only or MODELS:
-        print(f"writing {name} ...", flush=True)
-        for entry in MODELS[name](logdir):
-            entry["model"] = name
-            truth[entry["run"]] = entry
-    truth_path.write_text(json.dumps(truth, indent=1))
-    return 0
+    return corpus.main(argv, MODELS)
 
 
 if __name__ == "__main__":
