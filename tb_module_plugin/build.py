@@ -39,10 +39,7 @@ def build_graph_hierarchy(flat: graph_lib.FlatGraph, name: str, modules: dict | 
             group = builder.group(root, io_names[op.role], role=op.role + "s")
             builder.insert(group, op.op_name.replace("/", "_"), op)
             return True
-        if op.role == "variable" and (op.type in ops_lib.ARG_OPS and not modules or modules and op.placement.rpartition(
-                "/")[0] not in modules):
-            # A trace's captured variable; in a module record, a graph input the record does not list (a replica's
-            # copy of a variable, an optimizer's): placed by the ops that read it.
+        if op.role == "variable" and op.type in ops_lib.ARG_OPS and not modules:
             captured.append(op)
             return True
         return False

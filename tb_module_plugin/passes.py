@@ -10,7 +10,7 @@ from operator import attrgetter
 
 from . import ops as ops_lib
 from . import schema
-from .scopes import common_group, is_helper_group, owner_group
+from .scopes import is_helper_group, owner_group
 from .tree import Group, free_name
 
 
@@ -146,12 +146,12 @@ def is_variable_update(op_type: str) -> bool:
 
 
 def place_captured_variables(builder, ops: list, captured: list, inputs_name: str, types) -> None:
-    """Nest each captured variable into the module of the ops that read it, not at the top: the ops that really
-    read it, past the loops, branches and calls that hand it on to their bodies (the flattened ops' inputs lead
+    """Nest each captured variable into the module of the op that reads it, not at the top: the op that really
+    reads it, past the loops, branches and calls that hand it on to their bodies (the flattened ops' inputs lead
     from a body's reader to the traced function's argument). Its name says nothing: a FunctionDef rewrites every
-    character of a scope that is not a letter, digit or `_`. Where readers sit in several places (a layer reads
-    its kernel, an optimizer writes it), the reads count, not the updates, and readers with no common module
-    give it to the first of them: TensorFlow captures a variable as its first reader is made."""
+    character of a scope that is not a letter, digit or `_`. Where several ops read it (a layer reads its kernel,
+    an optimizer writes it, a tied layer reads it too), reads count before updates, and the first read in the
+    graph's order is the owner's: TensorFlow captures a variable as the first op that uses it is made."""
     if not captured:
         return  # (a run graph's variables are ops of their scopes: nothing to look for among 200,000 ops)
     consumers: dict = {}
@@ -163,10 +163,7 @@ def place_captured_variables(builder, ops: list, captured: list, inputs_name: st
     for var in captured:
         readers = [r for r in consumers.get(id(var), []) if r.type not in _PASS_THROUGH_OPS and r.parent is not root]
         reads = [r for r in readers if not is_variable_update(r.type)] or readers
-        scoped = list({id(g): g for g in (owner_group(r, types) for r in reads)}.values())
-        owner = common_group(scoped) if scoped else root
-        if owner is root and scoped:
-            owner = scoped[0]
+        owner = next((g for g in (owner_group(r, types) for r in reads) if g is not root), root)
         if owner is root:
             owner = builder.group(root, inputs_name, role="inputs")
         builder.insert(owner, var.op_name.replace("/", "_"), var)
