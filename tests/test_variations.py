@@ -14,7 +14,10 @@ import json
 
 import pytest
 
+import support
+from tb_module_plugin import build as build_lib
 from tb_module_plugin import cli, sources
+from tb_module_plugin import graph as graph_lib
 from tb_module_plugin.scopes import common_group
 from test_fidelity import check_record
 
@@ -170,3 +173,36 @@ def test_a_tf_keras_training_step_shows_the_model_once(corpus_logdir, truth):
     model_ops = {name for m in entry["modules"] for names in m["calls"].values() for name in names} - captures
     assert model_ops and model_ops <= main
     assert not shown_again & model_ops, sorted(shown_again & model_ops)[:10]
+
+
+def _device_graph(devices: dict):
+    """A graph of a model `net` and a scope holding the same scopes (`replica_1/net`), placed on `devices`
+    ({scope: device}), the backward pass of each under `gradient_tape`."""
+    g = support.graph_def([("x", "Placeholder", []),
+                           ("net/dense/MatMul", "MatMul", ["x", "x"]),
+                           ("replica_1/net/dense/MatMul", "MatMul", ["x", "x"]),
+                           ("gradient_tape/net/dense/MatMul_grad", "MatMul", ["net/dense/MatMul", "x"]),
+                           ("gradient_tape/replica_1/net/dense/MatMul_grad", "MatMul",
+                            ["replica_1/net/dense/MatMul", "x"])])
+    for node in g.node:
+        for scope, device in devices.items():
+            if node.name.startswith(scope + "/") or node.name.startswith("gradient_tape/" + scope + "/"):
+                node.device = device
+    return build_lib.build_graph_hierarchy(graph_lib.FlatGraph(graph_lib.flatten_graph_def(g), [], []), "test")
+
+
+def test_a_replica_on_its_own_device_joins_the_scopes_it_replicates():
+    h = _device_graph({"net": "/device:CPU:0", "replica_1": "/device:CPU:1"})
+    dense = h.find("net/dense")
+    assert {name: op.node_def.device for name, op in dense.children.items()} == {
+        "MatMul": "/device:CPU:0", "MatMul (replica_1)": "/device:CPU:1"}
+    assert "replica_1" not in h.root.children and "replica_1" not in h.find("gradient_tape").children
+    assert set(h.find("gradient_tape/net/dense").children) == {"MatMul_grad", "MatMul_grad (replica_1)"}
+
+
+@pytest.mark.parametrize("devices", [{}, {"net": "/device:CPU:1", "replica_1": "/device:CPU:1"},
+                                     {"net": "/device:CPU:0"}])
+def test_a_scope_holding_the_models_scopes_without_a_device_of_its_own_stays(devices):
+    """No device apart (none recorded, the same device, or none for the copy): nothing says it is a replica."""
+    h = _device_graph(devices)
+    assert "replica_1" in h.root.children and set(h.find("net/dense").children) == {"MatMul"}
