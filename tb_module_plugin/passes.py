@@ -121,11 +121,30 @@ def merge_replicas(ops: list) -> None:
                 device = op.node_def.device
                 if device:
                     devices.setdefault(scope, set()).add(device)
-    replicas = {}
+    apart = {}  # replica scope -> its twins on other devices
     for scope, twins in pairs.items():
         own = devices.get(scope, set())
-        if len(own) == 1 and any(devices.get(t) and not devices[t] & own for t in twins):
-            replicas[scope] = scope.rpartition("/")
+        if len(own) == 1:
+            apart[scope] = [t for t in twins if devices.get(t) and not devices[t] & own]
+    # ...and what it holds there mirrors the twin, op for op (not just a name in common, like a layer's `Cast` on
+    # another device beside its model's `Cast`).
+    held: dict = {}  # scope -> the placements of its ops below it
+    wanted = {t for twins in apart.values() for t in twins}
+    wanted |= {f"{scope}/{t.rpartition('/')[2]}" for scope, twins in apart.items() for t in twins}
+    if wanted:
+        for op in ops:
+            scope = op.placement
+            while "/" in scope:
+                scope = scope.rpartition("/")[0]
+                if scope in wanted:
+                    held.setdefault(scope, set()).add(op.placement[len(scope) + 1:])
+    replicas = {}
+    for scope, twins in apart.items():
+        for twin in twins:
+            copy = held.get(f"{scope}/{twin.rpartition('/')[2]}", set())
+            if len(copy) > 1 and copy == held.get(twin):
+                replicas[scope] = scope.rpartition("/")
+                break
     if not replicas:
         return
     for op in ops:

@@ -180,10 +180,15 @@ def _device_graph(devices: dict):
     ({scope: device}), the backward pass of each under `gradient_tape`."""
     g = support.graph_def([("x", "Placeholder", []),
                            ("net/dense/MatMul", "MatMul", ["x", "x"]),
+                           ("net/dense/Relu", "Relu", ["net/dense/MatMul"]),
                            ("replica_1/net/dense/MatMul", "MatMul", ["x", "x"]),
+                           ("replica_1/net/dense/Relu", "Relu", ["replica_1/net/dense/MatMul"]),
                            ("gradient_tape/net/dense/MatMul_grad", "MatMul", ["net/dense/MatMul", "x"]),
+                           ("gradient_tape/net/dense/Relu_grad", "ReluGrad", ["net/dense/Relu", "x"]),
                            ("gradient_tape/replica_1/net/dense/MatMul_grad", "MatMul",
-                            ["replica_1/net/dense/MatMul", "x"])])
+                            ["replica_1/net/dense/MatMul", "x"]),
+                           ("gradient_tape/replica_1/net/dense/Relu_grad", "ReluGrad",
+                            ["replica_1/net/dense/Relu", "x"])])
     for node in g.node:
         for scope, device in devices.items():
             if node.name.startswith(scope + "/") or node.name.startswith("gradient_tape/" + scope + "/"):
@@ -195,9 +200,11 @@ def test_a_replica_on_its_own_device_joins_the_scopes_it_replicates():
     h = _device_graph({"net": "/device:CPU:0", "replica_1": "/device:CPU:1"})
     dense = h.find("net/dense")
     assert {name: op.node_def.device for name, op in dense.children.items()} == {
-        "MatMul": "/device:CPU:0", "MatMul (replica_1)": "/device:CPU:1"}
+        "MatMul": "/device:CPU:0", "Relu": "/device:CPU:0", "MatMul (replica_1)": "/device:CPU:1",
+        "Relu (replica_1)": "/device:CPU:1"}
     assert "replica_1" not in h.root.children and "replica_1" not in h.find("gradient_tape").children
-    assert set(h.find("gradient_tape/net/dense").children) == {"MatMul_grad", "MatMul_grad (replica_1)"}
+    assert set(h.find("gradient_tape/net/dense").children) == {"MatMul_grad", "Relu_grad", "MatMul_grad (replica_1)",
+                                                               "Relu_grad (replica_1)"}
 
 
 @pytest.mark.parametrize("devices", [{}, {"net": "/device:CPU:1", "replica_1": "/device:CPU:1"},
@@ -205,4 +212,18 @@ def test_a_replica_on_its_own_device_joins_the_scopes_it_replicates():
 def test_a_scope_holding_the_models_scopes_without_a_device_of_its_own_stays(devices):
     """No device apart (none recorded, the same device, or none for the copy): nothing says it is a replica."""
     h = _device_graph(devices)
-    assert "replica_1" in h.root.children and set(h.find("net/dense").children) == {"MatMul"}
+    assert "replica_1" in h.root.children and set(h.find("net/dense").children) == {"MatMul", "Relu"}
+
+
+def test_a_layer_on_another_device_is_not_taken_for_a_replica():
+    """Model parallelism: a layer on its own device holds a scope named like one of its model's (`Cast`), with
+    other ops in it: a name in common, not a copy."""
+    g = support.graph_def([("x", "Placeholder", []),
+                           ("net/Cast/x", "Const", []), ("net/Cast/Cast", "Cast", ["net/Cast/x"]),
+                           ("net/dense/Cast/ReadVariableOp", "Identity", ["x"]),
+                           ("net/dense/Cast/Cast", "Cast", ["net/dense/Cast/ReadVariableOp"]),
+                           ("net/dense/MatMul", "MatMul", ["x", "net/dense/Cast/Cast"])])
+    for node in g.node:
+        node.device = "/device:CPU:1" if node.name.startswith("net/dense/") else "/device:CPU:0"
+    h = build_lib.build_graph_hierarchy(graph_lib.FlatGraph(graph_lib.flatten_graph_def(g), [], []), "test")
+    assert set(h.find("net").children) == {"Cast", "dense"} and "MatMul" in h.find("net/dense").children
