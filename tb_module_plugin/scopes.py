@@ -29,16 +29,38 @@ def is_helper_scope(name: str, op_types) -> bool:
 
 
 def is_helper_group(group, op_types) -> bool:
-    """Whether a group of the tree is an op helper's scope: named like one (is_helper_scope), and holding what one
-    helper call makes (ops and the scopes of ops: `Cast/ReadVariableOp`; `batchnorm/mul`, `batchnorm/Rsqrt`...) or
-    reading no variable itself (a bijector chain's `inverse` runs each bijector's own). A scope so named that
-    holds scopes of its own and reads variables in its own ops is a module's: Sonnet's `batchnorm_0` holds its
-    `moving_mean` module and reads its scale and offset in `FusedBatchNormV2`."""
+    """Whether a group of the tree is an op helper's scope. One named like a helper (is_helper_scope) is, when it
+    holds what one helper call makes (ops and the scopes of ops: `Cast/ReadVariableOp`; `batchnorm/mul`,
+    `batchnorm/Rsqrt`...) or reads no variable itself (a bijector chain's `inverse` runs each bijector's own); a
+    scope so named that holds scopes of its own and reads variables in its own ops is a module's: Sonnet's
+    `batchnorm_0` holds its `moving_mean` module and reads its scale and offset in `FusedBatchNormV2`. Whatever
+    its name, a scope that only reads variables and hands the values on (tf_keras's `lstm/Read`: a
+    `ReadVariableOp` and an `Identity`) is a helper: the ops that use them are elsewhere."""
     if not is_helper_scope(group.name, op_types):
-        return False
+        return _only_reads(group)
     if all(child.children is None or child.is_op_scope() for child in group.children.values()):
         return True
     return not _reads_variables(group)
+
+
+_READ_OPS = frozenset({"ReadVariableOp", "Identity", "Cast"})  # a read, and what hands its value on unchanged
+
+
+def _only_reads(group) -> bool:
+    """Whether `group` holds nothing but reads of variables and the ops that hand their values on."""
+    reads = False
+    stack = [group]
+    while stack:
+        for child in stack.pop().children.values():
+            if child.children is not None:
+                if not child.is_op_scope():
+                    return False
+                stack.append(child)
+            elif child.type not in _READ_OPS:
+                return False
+            elif child.type == "ReadVariableOp":
+                reads = True
+    return reads
 
 
 def _reads_variables(group) -> bool:

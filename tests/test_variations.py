@@ -2,10 +2,11 @@
 
 A Keras 3 model named `hyphen-net.v2` with layers `hidden-1`, `norm.a`, `head>out`; Keras's EfficientNetV2B0
 (`efficientnetv2-b0`); a Sonnet ResNet, whose BatchNorm modules are named `batchnorm_N` like the helper scope of
-tf.nn.batch_normalization; a Keras model trained under MirroredStrategy over two logical CPU devices. Each as a
-traced training step and a `module_graph` record. Every expected value comes from truth.json, which the live
-objects wrote while they were recorded: the argument each variable's handle became in the traced function (from
-the concrete function's own FunctionDef), the modules, their classes and their count_params().
+tf.nn.batch_normalization; a tf_keras LSTM, whose weights are read in scopes of their own; a Keras model trained
+under MirroredStrategy over two logical CPU devices. Each as a traced training step and a `module_graph` record.
+Every expected value comes from truth.json, which the live objects wrote while they were recorded: the argument
+each variable's handle became in the traced function (from the concrete function's own FunctionDef), the modules,
+their classes and their count_params().
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from tb_module_plugin import graph as graph_lib
 from tb_module_plugin.scopes import common_group
 from test_fidelity import check_record
 
-TRACES = ("hyphen_net_trace", "efficientnetv2_trace", "sonnet_resnet_trace", "mirrored_trace")
-RECORDS = ("hyphen_net_record", "efficientnetv2_record", "sonnet_resnet_record", "mirrored_record")
+TRACES = ("hyphen_net_trace", "efficientnetv2_trace", "sonnet_resnet_trace", "mirrored_trace", "tf_keras_lstm_trace")
+RECORDS = ("hyphen_net_record", "efficientnetv2_record", "sonnet_resnet_record", "mirrored_record",
+           "tf_keras_lstm_record")
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@
 
 Like tests/corpus.py (whose writers and Truth it uses): a Keras 3 model whose name holds `-` and `.`, Keras's
 EfficientNetV2B0 application (named `efficientnetv2-b0`), a Sonnet ResNet (whose BatchNorm modules are named
-`batchnorm_N`, like tf.nn.batch_normalization's helper scope) and a Keras model trained under
+`batchnorm_N`, like tf.nn.batch_normalization's helper scope), a tf_keras LSTM and a Keras model trained under
 tf.distribute.MirroredStrategy over two logical CPU devices; each as a training-step trace and a `module_graph`
 record, the truth into LOGDIR/truth.json. Nothing is downloaded (weights=None).
 """
@@ -109,6 +109,25 @@ def sonnet_resnet(logdir: Path) -> list:
     return [trace, record]
 
 
+def _lstm_net(tf_keras):
+    return tf_keras.Sequential([tf_keras.Input((5, 4)), tf_keras.layers.LSTM(6, name="lstm"),
+                                tf_keras.layers.Dense(3, name="out")], name="lstm_net")
+
+
+def tf_keras_lstm(logdir: Path) -> list:
+    """tf_keras reads an LSTM's weights in scopes of their own (`lstm/Read`, `Read_1`...) that use them nowhere."""
+    import tf_keras
+
+    model = _lstm_net(tf_keras)
+    optimizer = tf_keras.optimizers.SGD(0.01)
+    step = corpus.train_step(model, tf_keras.losses.MeanSquaredError(), optimizer)
+    args = (tf.ones([2, 5, 4]), tf.ones([2, 3]))
+    trace = with_arguments(corpus.write_trace(logdir, "tf_keras_lstm", model, step, args, extra_roots=[optimizer]),
+                           model, step, args)
+    record = corpus.write_record(logdir, "tf_keras_lstm", _lstm_net(tf_keras), (tf.ones([2, 5, 4]),))
+    return [trace, record]
+
+
 def _mirrored_mlp(keras):
     return keras.Sequential([keras.Input((6,)), keras.layers.Dense(8, activation="relu", name="hidden"),
                              keras.layers.Dense(3, name="out")], name="mirrored_mlp")
@@ -151,6 +170,7 @@ MODELS = {
     "efficientnetv2": efficientnetv2,
     "sonnet_resnet": sonnet_resnet,
     "mirrored": mirrored,
+    "tf_keras_lstm": tf_keras_lstm,
 }
 
 
