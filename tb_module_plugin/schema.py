@@ -30,7 +30,7 @@ GroupRole = Literal[
 OpRole = Literal["variable"]  # a captured variable (an _Arg of dtype resource) or a VarHandleOp
 CostMeasure = Literal[
     "params",  # a module's parameters (a trace records no variable shapes)
-    "flops",  # floating-point operations (the graph does not record the shapes they need)
+    "flops",  # floating-point operations: no count (shapes not recorded), or a lower bound (see flops_uncounted)
     "time",  # measured time (asked for, and the run's profiles do not time these ops)
 ]
 GraphSource = Literal[
@@ -116,6 +116,10 @@ class NodeValues(TypedDict, total=False):
     frozen: bool  # it has parameters and none is trainable
     params_estimated: bool  # true: num_params is estimated from the variable shapes a graph records, not recorded
     flops: int  # floating-point operations for one call of the recorded function (a multiply-add counts as 2)
+    # flops can be a lower bound: then cost_unknown names "flops" and one or both of these say why (the ops that
+    # are counted still are: a custom op among a thousand convolutions leaves the convolutions' count standing).
+    flops_uncounted: List[str]  # op types below it that no rule counts and that may do arithmetic (a custom op)
+    flops_per_iteration: bool  # true: ops below it run in a loop whose trip count the graph does not say, counted once
     time_us: float  # measured time, microseconds per profiled step (asked for with time=1)
     step_time_us: float  # the root, with time=1: every op event of the profiled step, this graph's ops or not
     module_time_us: float  # the root, with time=1: the part of its time_us that the ops inside modules take
@@ -125,7 +129,8 @@ class NodeValues(TypedDict, total=False):
 
 # The order module facts and node values take in a node's answer (they are merged into it).
 FACTS_AND_VALUES_ORDER = ("class_name", "attribute_path", "num_params", "num_trainable_params", "frozen", "variables",
-                          "aliases", "trainable", "attrs", "params_estimated", "flops", "time_us", "step_time_us",
+                          "aliases", "trainable", "attrs", "params_estimated", "flops", "flops_uncounted",
+                          "flops_per_iteration", "time_us", "step_time_us",
                           "module_time_us", "devices", "cost_unknown")
 
 

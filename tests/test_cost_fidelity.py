@@ -1,0 +1,200 @@
+"""Counts that must not drift on everyday code: SavedModels whose variables share names, loops, op types without a
+FLOPs rule, and XLA steps. Real TensorFlow, expected values worked out here from the live objects."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+
+from support import client_get as get
+from support import make_client, walk
+from tb_module_plugin import summary as module_summary
+
+from .traces import tf
+
+
+def hierarchy(logdir, run, tag, depth=8):
+    status, body = get(make_client(logdir)[0], "/hierarchy", run=run, tag=tag, depth=depth)
+    assert status == 200, body
+    return body["node"]
+
+
+def cli(*args):
+    result = subprocess.run([sys.executable, "-m", "tb_module_plugin", *map(str, args)], capture_output=True,
+                            text=True, timeout=300)
+    return result.returncode, result.stdout, result.stderr
+
+
+def modules(tree):
+    return [n for n, _ in walk(tree) if n["kind"] == "module"]
+
+
+# -- SavedModels ---------------------------------------------------------------------------------------------------
+
+def test_keras3_export_of_a_subclassed_model_counts_each_variable_once(tmp_path):
+    """Layers built on their first call name their variables alike (the attention layer's query, key and value
+    kernels are all `<model>/kernel [32,4,8]`): each is its own variable all the same."""
+    import keras
+
+    class Net(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.attention = keras.layers.MultiHeadAttention(num_heads=4, key_dim=8)
+            self.out = keras.layers.Dense(16)
+
+        def call(self, x):
+            return self.out(self.attention(x, x))
+
+    model = Net()
+    model(tf.ones([2, 5, 32]))
+    model.export(str(tmp_path / "saved"), verbose=False)
+    loaded = tf.saved_model.load(str(tmp_path / "saved"))
+    keys = [(v.name, tuple(v.shape)) for v in loaded.variables]
+    assert len(set(keys)) < len(keys)  # (the case in point: variables that share a name and a shape)
+    assert module_summary.savedmodel_record(str(tmp_path / "saved"), str(tmp_path / "logs" / "net"))
+    tree = hierarchy(tmp_path / "logs", "net", "savedmodel")
+    top = [c for c in tree["children"] if c["kind"] == "module"]
+    assert sum(c["num_params"] for c in top) == model.count_params()
+    assert sum(c["num_trainable_params"] for c in top) == sum(math.prod(w.shape) for w in model.trainable_weights)
+
+
+class _Dense(tf.Module):
+    def __init__(self, n_in, n_out, name=None):
+        super().__init__(name=name)
+        self.w = tf.Variable(tf.ones([n_in, n_out]))
+        self.b = tf.Variable(tf.zeros([n_out]))
+
+    def __call__(self, x):
+        return tf.nn.relu(x @ self.w + self.b)
+
+
+def test_a_tf_module_savedmodels_total_flops_are_its_functions_once(tmp_path):
+    """The signature and the function it calls are one computation: the footer counts it once."""
+    class MLP(tf.Module):
+        def __init__(self):
+            super().__init__()
+            self.first, self.second = _Dense(10, 20), _Dense(20, 3)
+
+        @tf.function(input_signature=[tf.TensorSpec([4, 10])])
+        def __call__(self, x):
+            return self.second(self.first(x))
+
+    mlp = MLP()
+    tf.saved_model.save(mlp, str(tmp_path / "saved"))
+    batch = 4
+    expected = sum(2 * batch * d.w.shape[0] * d.w.shape[1] + 2 * batch * d.w.shape[1]  # matmul; bias add, relu
+                   for d in (mlp.first, mlp.second))
+    code, out, err = cli("savedmodel", tmp_path / "saved", "--logdir", tmp_path / "logs" / "mlp")
+    assert code == 0, err
+    assert hierarchy(tmp_path / "logs", "mlp", "savedmodel", depth=1)["flops"] == expected
+    code, out, err = cli("summary", tmp_path / "logs")
+    assert code == 0, err
+    assert f"Total FLOPs: {expected / 1e3:.3g}k ({expected:,}) for one call" in out, out
+
+
+# -- loops ---------------------------------------------------------------------------------------------------------
+
+class _Cell(tf.Module):
+    def __init__(self, size):
+        super().__init__(name="cell")
+        with self.name_scope:
+            self.w = tf.Variable(tf.ones([size, size]) * 0.01, name="w")
+
+    @tf.Module.with_name_scope
+    def __call__(self, h):
+        return tf.tanh(h @ self.w)
+
+
+class _Loop(tf.Module):
+    def __init__(self, size, trips=None):
+        super().__init__(name="loop")
+        self.trips = trips
+        with self.name_scope:
+            self.cell = _Cell(size)
+
+    def run(self, h, n=None):
+        bound = self.trips if n is None else n
+        return tf.while_loop(lambda i, h: i < bound, lambda i, h: (i + 1, self.cell(h)), (tf.constant(0), h))[1]
+
+    def capped(self, h):
+        return tf.while_loop(lambda i, h: tf.reduce_sum(h) < 1e9, lambda i, h: (i + 1, self.cell(h)),
+                             (tf.constant(0), h), maximum_iterations=self.trips)[1]
+
+
+def _cell_flops(cell, batch):
+    size_in, size_out = cell.w.shape
+    return 2 * batch * size_in * size_out + batch * size_out  # matmul, tanh
+
+
+def _cell_node(tree):
+    return next(n for n in modules(tree) if n["name"] == "cell")
+
+
+def test_a_loop_of_known_trip_count_counts_its_body_that_many_times(tmp_path):
+    batch, size, trips = 2, 8, 5
+    writer = tf.summary.create_file_writer(str(tmp_path / "logs" / "loops"))
+    with writer.as_default():
+        bounded = _Loop(size, trips)
+        assert module_summary.module_graph("bound", bounded, tf.ones([batch, size]), fn=bounded.run)
+        capped = _Loop(size, trips + 2)
+        assert module_summary.module_graph("capped", capped, tf.ones([batch, size]), fn=capped.capped)
+    writer.close()
+    for tag, loop in (("bound", bounded), ("capped", capped)):
+        tree = hierarchy(tmp_path / "logs", "loops", tag)
+        cell = _cell_node(tree)
+        assert cell["flops"] == loop.trips * _cell_flops(loop.cell, batch), (tag, cell)
+        assert "flops" not in cell.get("cost_unknown", []) and "flops_per_iteration" not in cell
+        assert tree["flops"] >= cell["flops"] and "flops_per_iteration" not in tree
+
+
+def test_a_loop_of_unknown_trip_count_says_per_iteration(tmp_path):
+    batch, size = 2, 8
+    loop = _Loop(size)
+    writer = tf.summary.create_file_writer(str(tmp_path / "logs" / "loops"))
+    with writer.as_default():
+        assert module_summary.module_graph("open", loop, tf.ones([batch, size]), tf.constant(3), fn=loop.run)
+    writer.close()
+    tree = hierarchy(tmp_path / "logs", "loops", "open")
+    cell = _cell_node(tree)
+    assert cell["flops"] == _cell_flops(loop.cell, batch)  # one iteration, and it says so
+    assert cell["flops_per_iteration"] is True and "flops" in cell["cost_unknown"]
+    assert tree["flops_per_iteration"] is True and "flops" in tree["cost_unknown"]
+    code, out, err = cli("summary", tmp_path / "logs")
+    assert code == 0, err
+    assert "Total FLOPs: at least" in out and "per iteration" in out, out
+    assert any(line.split()[-1].startswith(">=") for line in out.splitlines() if line.strip().startswith("cell"))
+
+
+# -- op types without a rule ---------------------------------------------------------------------------------------
+
+def test_an_op_type_without_a_rule_makes_flops_a_lower_bound_that_names_it(tmp_path):
+    from tb_module_plugin import costs
+
+    class Scan(tf.Module):
+        def __init__(self):
+            super().__init__(name="scan")
+            with self.name_scope:
+                self.w = tf.Variable(tf.ones([6, 4]), name="w")
+
+        @tf.Module.with_name_scope
+        def __call__(self, x):
+            return tf.math.cumsum(x @ self.w, axis=1)
+
+    scan, batch = Scan(), 3
+    writer = tf.summary.create_file_writer(str(tmp_path / "logs" / "scan"))
+    with writer.as_default():
+        assert module_summary.module_graph("scan", scan, tf.ones([batch, 6]))
+    writer.close()
+    concrete = tf.function(scan.__call__).get_concrete_function(tf.ones([batch, 6]))
+    uncounted = sorted({op.type for op in concrete.graph.get_operations() if not costs.counted(op.type)})
+    assert uncounted == ["Cumsum"]  # (what the graph holds that no rule counts: the case in point)
+    tree = hierarchy(tmp_path / "logs", "scan", "scan")
+    module = next(n for n in modules(tree) if n["name"] == "scan")
+    assert module["flops"] == 2 * batch * 6 * 4  # the matmul's are counted still
+    assert module["flops_uncounted"] == uncounted and "flops" in module["cost_unknown"]
+    assert tree["flops_uncounted"] == uncounted and "flops" in tree["cost_unknown"]
+    cumsum = next(n for n, _ in walk(module) if n["kind"] == "op" and n["op"] == "Cumsum")
+    assert cumsum["flops"] == 0 and cumsum["flops_uncounted"] == ["Cumsum"]
+    matmul = next(n for n, _ in walk(module) if n["kind"] == "op" and n["op"] == "MatMul")
+    assert "flops_uncounted" not in matmul and "cost_unknown" not in matmul
