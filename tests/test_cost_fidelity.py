@@ -198,3 +198,65 @@ def test_an_op_type_without_a_rule_makes_flops_a_lower_bound_that_names_it(tmp_p
     assert cumsum["flops"] == 0 and cumsum["flops_uncounted"] == ["Cumsum"]
     matmul = next(n for n, _ in walk(module) if n["kind"] == "op" and n["op"] == "MatMul")
     assert "flops_uncounted" not in matmul and "cost_unknown" not in matmul
+
+
+# -- XLA steps -----------------------------------------------------------------------------------------------------
+
+def _write_xla_trace(logdir):
+    """A trace of a tf.function(jit_compile=True) call: TensorFlow records only the eager ops' one-op graphs; and
+    the module_graph record of the same function, which the message points to."""
+    cell = _Cell(4)
+    step = tf.function(lambda x: cell(x), jit_compile=True)
+    writer = tf.summary.create_file_writer(str(logdir / "xla"))
+    tf.summary.trace_on(graph=True)
+    step(tf.ones([2, 4]))
+    with writer.as_default():
+        tf.summary.trace_export("xla_step", step=0)
+        assert module_summary.module_graph("recorded", cell, tf.ones([2, 4]), fn=step)
+    writer.close()
+    return cell
+
+
+def test_an_xla_trace_says_why_it_holds_no_graph_and_how_to_record_one(tmp_path):
+    cell = _write_xla_trace(tmp_path)
+    client = make_client(tmp_path)[0]
+    status, body = get(client, "/hierarchy", run="xla", tag="xla_step", depth=1)
+    assert status == 422
+    assert "jit_compile=True" in body["error"] and "module_graph(" in body["error"], body
+    status, body = get(client, "/graphs", first=1)
+    listed = next(g for g in body["graphs"] if g["tag"] == "xla_step")
+    assert listed["reads"] is False and "jit_compile=True" in listed["error"]
+    # What it advises works: the record holds the function's graph, the cell as its module.
+    tree = hierarchy(tmp_path, "xla", "recorded")
+    assert _cell_node(tree)["flops"] == _cell_flops(cell, 2)
+
+
+def test_the_page_shows_the_xla_explanation(page, tmp_path):
+    from playwright.sync_api import expect
+
+    import support
+
+    _write_xla_trace(tmp_path)
+    with support.TensorBoard(tmp_path, name="xla", min_graphs=2) as tb:
+        page.goto(tb.entry_url("xla", "xla_step"))
+        alert = page.locator('[role="alert"]')
+        expect(alert.first).to_contain_text("jit_compile=True", timeout=60_000)
+        expect(alert.first).to_contain_text("module_graph(")
+
+
+def test_a_trace_of_eager_ops_alone_names_them_and_the_xla_cause():
+    """What TensorFlow 2.21 records around an XLA call when eager ops ran too (the tab showed a stray VarHandleOp)."""
+    import pytest
+    from tensorboard.compat.proto import config_pb2
+
+    from support import graph_def
+    from tb_module_plugin import graph as graph_lib
+
+    run_metadata = config_pb2.RunMetadata()
+    for op_type in ("VarHandleOp", "_EagerConst", "VarHandleOp"):
+        run_metadata.function_graphs.add().pre_optimization_graph.CopyFrom(
+            graph_def([("input", "_Arg", []), (op_type, op_type, []), ("out", "_Retval", [op_type])]))
+    graphs = graph_lib.parse_run_metadata(run_metadata.SerializeToString())
+    message = str(pytest.raises(graph_lib.GraphError, graph_lib.flatten_trace, graphs).value)
+    assert "(VarHandleOp, _EagerConst)" in message or "(_EagerConst, VarHandleOp)" in message
+    assert "jit_compile=True" in message and "module_graph(" in message and "before its first call" in message
