@@ -260,3 +260,47 @@ def test_a_trace_of_eager_ops_alone_names_them_and_the_xla_cause():
     message = str(pytest.raises(graph_lib.GraphError, graph_lib.flatten_trace, graphs).value)
     assert "(VarHandleOp, _EagerConst)" in message or "(_EagerConst, VarHandleOp)" in message
     assert "jit_compile=True" in message and "module_graph(" in message and "before its first call" in message
+
+
+# -- the Keras callback's model JSON -------------------------------------------------------------------------------
+
+def test_the_keras_callbacks_graph_shows_sublayers_and_zero_for_weightless_layers(tmp_path):
+    import keras
+    import numpy as np
+
+    inner = keras.Sequential([keras.layers.Dense(3), keras.layers.Dropout(0.2)], name="inner")
+    model = keras.Sequential([
+        keras.Input((5, 3)),
+        keras.layers.TimeDistributed(keras.layers.Dense(3)),
+        keras.layers.Bidirectional(keras.layers.LSTM(4, return_sequences=True)),
+        keras.layers.GlobalAveragePooling1D(),
+        keras.layers.Dropout(0.1),
+        inner,
+        keras.layers.Activation("relu"),
+    ], name="seq")
+    model.compile(optimizer="sgd", loss="mse")
+    callback = keras.callbacks.TensorBoard(log_dir=str(tmp_path / "fit"), write_graph=True)
+    model.fit(np.ones([4, 5, 3]), np.ones([4, 3]), epochs=1, verbose=0, callbacks=[callback])
+    client = make_client(tmp_path)[0]
+    status, body = get(client, "/graphs")
+    keras_graph = next(g for g in body["graphs"] if g["source"] == "keras")
+    tree = hierarchy(tmp_path, keras_graph["run"], keras_graph["tag"])
+    by_name = {n["name"]: n for n, _ in walk(tree) if n["kind"] == "module"}
+
+    live = list(model.layers) + list(inner.layers)
+    for layer in live:
+        node = by_name[layer.name]
+        if layer.count_params() == 0:
+            assert node["num_params"] == 0 and node["num_trainable_params"] == 0, node
+            assert "params" not in node.get("cost_unknown", [])
+        else:  # (the JSON holds no weights: unknown, never a wrong number)
+            assert node.get("num_params", layer.count_params()) == layer.count_params(), node
+    wrappers = [layer for layer in model.layers if hasattr(layer, "forward_layer") or hasattr(layer, "layer")]
+    assert len(wrappers) == 2
+    for wrapper in wrappers:
+        inside = [getattr(wrapper, a) for a in ("layer", "forward_layer", "backward_layer") if hasattr(wrapper, a)]
+        kids = by_name[wrapper.name]["children"]
+        assert {k["name"] for k in kids} >= {layer.name for layer in inside if layer.name != wrapper.name}, kids
+        assert all(k["kind"] == "module" for k in kids)
+    inputs = [n for n in by_name.values() if n.get("class_name") == "InputLayer"]
+    assert inputs and all(n["num_params"] == 0 for n in inputs)
