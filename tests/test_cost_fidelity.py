@@ -168,24 +168,33 @@ def test_a_loop_of_unknown_trip_count_says_per_iteration(tmp_path):
 
 # -- op types without a rule ---------------------------------------------------------------------------------------
 
-def test_an_op_type_without_a_rule_makes_flops_a_lower_bound_that_names_it(tmp_path):
-    from tb_module_plugin import costs
+class _Scan(tf.Module):
+    """A matmul, then a Cumsum: an op type no FLOPs rule counts."""
 
-    class Scan(tf.Module):
-        def __init__(self):
-            super().__init__(name="scan")
-            with self.name_scope:
-                self.w = tf.Variable(tf.ones([6, 4]), name="w")
+    def __init__(self):
+        super().__init__(name="scan")
+        with self.name_scope:
+            self.w = tf.Variable(tf.ones([6, 4]), name="w")
 
-        @tf.Module.with_name_scope
-        def __call__(self, x):
-            return tf.math.cumsum(x @ self.w, axis=1)
+    @tf.Module.with_name_scope
+    def __call__(self, x):
+        return tf.math.cumsum(x @ self.w, axis=1)
 
-    scan, batch = Scan(), 3
-    writer = tf.summary.create_file_writer(str(tmp_path / "logs" / "scan"))
+
+def _write_scan(logdir, batch):
+    scan = _Scan()
+    writer = tf.summary.create_file_writer(str(logdir / "scan"))
     with writer.as_default():
         assert module_summary.module_graph("scan", scan, tf.ones([batch, 6]))
     writer.close()
+    return scan
+
+
+def test_an_op_type_without_a_rule_makes_flops_a_lower_bound_that_names_it(tmp_path):
+    from tb_module_plugin import costs
+
+    batch = 3
+    scan = _write_scan(tmp_path / "logs", batch)
     concrete = tf.function(scan.__call__).get_concrete_function(tf.ones([batch, 6]))
     uncounted = sorted({op.type for op in concrete.graph.get_operations() if not costs.counted(op.type)})
     assert uncounted == ["Cumsum"]  # (what the graph holds that no rule counts: the case in point)
@@ -198,6 +207,24 @@ def test_an_op_type_without_a_rule_makes_flops_a_lower_bound_that_names_it(tmp_p
     assert cumsum["flops"] == 0 and cumsum["flops_uncounted"] == ["Cumsum"]
     matmul = next(n for n, _ in walk(module) if n["kind"] == "op" and n["op"] == "MatMul")
     assert "flops_uncounted" not in matmul and "cost_unknown" not in matmul
+
+
+def test_the_page_says_a_lower_bound_and_why(page, tmp_path):
+    from playwright.sync_api import expect
+
+    import support
+    from test_browser import assert_clean, click_centre, node, sel
+
+    batch = 3
+    scan = _write_scan(tmp_path, batch)
+    expected = 2 * batch * scan.w.shape[0] * scan.w.shape[1]
+    with support.TensorBoard(tmp_path, name="lower-bound", min_graphs=1) as tb:
+        page.goto(tb.entry_url("scan", "scan"))
+        expect(node(page, "scan")).to_be_visible(timeout=60_000)
+        click_centre(page, page, "scan")
+        details = page.locator(sel("data-details-for", "scan"))
+        expect(details).to_contain_text(f"at least {expected} FLOPs: Cumsum not counted", timeout=30_000)
+        assert_clean(page)
 
 
 # -- XLA steps -----------------------------------------------------------------------------------------------------
