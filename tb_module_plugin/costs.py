@@ -19,7 +19,7 @@ import re
 from array import array
 from math import prod
 
-from .ops import port_index
+from .ops import WHILE_OPS, port_index
 
 UNKNOWN = -1  # a cost that is not known (in the arrays below)
 # A graph with more ops than this gets its costs in the background (Hierarchy.settle), after its first answer: the
@@ -27,6 +27,8 @@ UNKNOWN = -1  # a cost that is not known (in the arrays below)
 SYNC_COST_OPS = 40_000
 
 # Rules by op type: flops from (node_def, input shapes, output shapes); a shape is a list of dimensions.
+# Ops with no output whose rule reads their inputs alone (a variable updated in place: one per element of the value).
+_NO_OUTPUT = frozenset({"AssignAddVariableOp", "AssignSubVariableOp"})
 _UNARY = {  # one per element of the input (TensorFlow's profiler: Reciprocal, Square, Log, Neg; the rest here)
     "Reciprocal", "Square", "Log", "Neg", "AssignSub", "AssignAdd", "Relu", "Relu6", "Elu", "Selu",
     "LeakyRelu", "Sigmoid", "Tanh", "Exp", "Expm1", "Log1p", "Sqrt", "Abs", "Erf", "Softplus", "Softsign", "Sin",
@@ -206,6 +208,7 @@ RULES = {
     **{op: _reduction(finish) for op, finish in _REDUCTIONS.items()},
     **{op: (lambda node, ins, outs: _elements(ins[0])) for op in _UNARY},
     "Rsqrt": lambda node, ins, outs: 2 * _elements(ins[0]),  # (TensorFlow's profiler: a root and a division)
+    **{op: (lambda node, ins, outs: _elements(ins[1])) for op in ("AssignAddVariableOp", "AssignSubVariableOp")},
     "SquaredDifference": lambda node, ins, outs: 2 * _elements(outs[0]),
     **{op: (lambda node, ins, outs: _elements(outs[0])) for op in _BINARY},
 }
@@ -243,7 +246,10 @@ def op_flops(op, shapes_of) -> int | None:
         produced = shapes_of(producer)
         index = port_index(port.rsplit(":", 1)[-1])
         ins.append(produced[index] if index < len(produced) else None)
-    if not outs or outs[0] is None or any(shape is None for shape in ins):
+    if op.type in _NO_OUTPUT:  # (its first input is the variable's handle: a shape that says nothing)
+        if len(ins) < 2 or ins[1] is None:
+            return None
+    elif not outs or outs[0] is None or any(shape is None for shape in ins):
         return None
     try:
         flops = rule(node_def, ins, outs)
@@ -339,13 +345,10 @@ def _loops(nodes) -> dict:
     count or None, its cond function's name)."""
     loops = {}
     for node in nodes:
-        if node.children is None and node.type in _WHILE_OPS:
+        if node.children is None and node.type in WHILE_OPS:
             cond = node.node_def.attr["cond"].func.name if "cond" in node.node_def.attr else ""
             loops[f"{node.call_prefix}{node.op_name}/"] = (node.trips, cond)
     return loops
-
-
-_WHILE_OPS = {"While", "StatelessWhile"}
 
 
 def _iterations(op, loops) -> int | None:
@@ -398,12 +401,15 @@ def _placement(nodes, index) -> tuple:
     return list(numbers), counts
 
 
+_NO_SHAPES_OF_THEIR_OWN = {"AssignAdd", "AssignSub"} | _NO_OUTPUT  # (ops a trace may record shapes of anyway)
+
+
 def _records_shapes(nodes) -> bool:
     """Whether the graph records op shapes at all (a trace's graphs record only their inputs'): looked at on a few
     ops that have a rule, so that a trace of 30,000 ops is not read through for nothing."""
     looked = 0
     for node in nodes:
-        if node.children is None and node.type in RULES and node.type not in ("AssignAdd", "AssignSub"):
+        if node.children is None and node.type in RULES and node.type not in _NO_SHAPES_OF_THEIR_OWN:
             if "_output_shapes" in node.node_def.attr:
                 return True
             looked += 1

@@ -15,7 +15,7 @@ from typing import Iterable
 from tensorboard.compat.proto import graph_pb2
 
 from . import lite_proto
-from .ops import CALL_OPS, CASE_OPS, CONTROL_FLOW, Op, port_index
+from .ops import CALL_OPS, CASE_OPS, CONTROL_FLOW, WHILE_OPS, Op, port_index
 
 _BODY_OPS = frozenset(CONTROL_FLOW) | CASE_OPS
 _NODE_FIELDS = attrgetter("name", "op", "input")
@@ -151,7 +151,7 @@ class _Flattener:
                     pending.append((op, ctx, input_strings, None))
             if library:
                 self.taken.add(op.placement)
-                if op_type in _WHILE_OPS:
+                if op_type in WHILE_OPS:
                     cond, body = (library.get(node.attr[a].func.name) if a in node.attr else None
                                   for a in ("cond", "body"))
                     if cond is not None and body is not None:
@@ -265,7 +265,6 @@ class _Flattener:
         return [(target, port)]
 
 
-_WHILE_OPS = frozenset({"While", "StatelessWhile"})
 _COMPARISONS = {"Less": "Less", "LessEqual": "LessEqual", "Greater": "Less", "GreaterEqual": "LessEqual"}
 
 

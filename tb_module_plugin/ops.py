@@ -23,6 +23,7 @@ CONTROL_FLOW = {
     "StatelessWhile": (("cond", "cond"), ("body", "body")),
 }
 CASE_OPS = frozenset({"Case", "StatelessCase"})
+WHILE_OPS = frozenset({"While", "StatelessWhile"})
 _BODY_OPS = frozenset(CONTROL_FLOW) | CASE_OPS
 
 

@@ -331,3 +331,29 @@ def test_the_keras_callbacks_graph_shows_sublayers_and_zero_for_weightless_layer
         assert all(k["kind"] == "module" for k in kids)
     inputs = [n for n in by_name.values() if n.get("class_name") == "InputLayer"]
     assert inputs and all(n["num_params"] == 0 for n in inputs)
+
+
+def test_a_variable_updated_in_place_counts_one_flop_per_element(tmp_path):
+    """assign_add / assign_sub (a batch norm's moving averages): counted, not a lower bound."""
+
+    class Tally(tf.Module):
+        def __init__(self):
+            super().__init__(name="tally")
+            with self.name_scope:
+                self.total = tf.Variable(tf.zeros([5, 7]), name="total")
+                self.spent = tf.Variable(tf.zeros([7]), name="spent")
+
+        @tf.Module.with_name_scope
+        def __call__(self, x):
+            self.total.assign_add(x)
+            self.spent.assign_sub(x[0])
+            return x
+
+    tally = Tally()
+    writer = tf.summary.create_file_writer(str(tmp_path / "tally"))
+    with writer.as_default():
+        assert module_summary.module_graph("tally", tally, tf.ones([5, 7]))
+    writer.close()
+    tree = hierarchy(tmp_path, "tally", "tally")
+    assert tree["flops"] == math.prod(tally.total.shape) + math.prod(tally.spent.shape)
+    assert "cost_unknown" not in tree and "flops_uncounted" not in tree
