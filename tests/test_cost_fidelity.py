@@ -7,11 +7,23 @@ import math
 import subprocess
 import sys
 
+import pytest
+
 from support import client_get as get
 from support import make_client, walk
 from tb_module_plugin import summary as module_summary
 
 from .traces import tf
+
+
+@pytest.fixture(autouse=True)
+def fresh_keras_names():
+    """Keras numbers its layers' names per process (`dense`, `dense_1`...): the layers made here must not rename
+    those of the tests that run after them."""
+    yield
+    import keras
+
+    keras.backend.clear_session()
 
 
 def hierarchy(logdir, run, tag, depth=8):
@@ -273,7 +285,6 @@ def test_the_page_shows_the_xla_explanation(page, tmp_path):
 
 def test_a_trace_of_eager_ops_alone_names_them_and_the_xla_cause():
     """What TensorFlow 2.21 records around an XLA call when eager ops ran too (the tab showed a stray VarHandleOp)."""
-    import pytest
     from tensorboard.compat.proto import config_pb2
 
     from support import graph_def
