@@ -270,7 +270,8 @@ _COMPARISONS = {"Less": "Less", "LessEqual": "LessEqual", "Greater": "Less", "Gr
 
 def loop_trips(cond, body, outer_value) -> int | None:
     """How many times a While op runs its body, where the graph says: its cond (FunctionDefs) compares a loop
-    variable that the body steps by a constant (`i + 1`) with a constant or a loop variable the body keeps (the
+    variable that the body steps by a constant (`i + 1`, or autograph's `for i in tf.range(5)`: by a loop
+    variable the body keeps) with a constant or a loop variable the body keeps (the
     `maximum_iterations` TensorFlow adds as the second), starting from a constant (`outer_value(k)`: the While's
     k-th input as an int, or None). Conditions joined by LogicalAnd: the smallest bound (with a data-dependent
     one beside a `maximum_iterations`, that is the most the loop can run). None where nothing bounds it so."""
@@ -300,9 +301,13 @@ def loop_trips(cond, body, outer_value) -> int | None:
         a, b = (follow(body_nodes, i) for i in ret.input[:2])
         if ret.op != "Sub" and b == _name_of(body_args, k):
             a, b = b, a
-        if a != _name_of(body_args, k) or isinstance(b, str) or b is None:
+        if a != _name_of(body_args, k) or b is None:
             return None
-        value = _int_constant_node(b)
+        if isinstance(b, str):  # a loop variable the body keeps (autograph's `range` delta), else a constant
+            j = body_args.get(b)
+            value = outer_value(j) if j is not None and invariant(j) else None
+        else:
+            value = _int_constant_node(b)
         return None if value is None else (-value if ret.op == "Sub" else value)
 
     def invariant(k):

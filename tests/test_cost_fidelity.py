@@ -129,6 +129,11 @@ class _Loop(tf.Module):
         bound = self.trips if n is None else n
         return tf.while_loop(lambda i, h: i < bound, lambda i, h: (i + 1, self.cell(h)), (tf.constant(0), h))[1]
 
+    def ranged(self, h):
+        for _ in tf.range(self.trips):  # (autograph makes it a tf.while_loop stepping by range's delta)
+            h = self.cell(h)
+        return h
+
     def capped(self, h):
         return tf.while_loop(lambda i, h: tf.reduce_sum(h) < 1e9, lambda i, h: (i + 1, self.cell(h)),
                              (tf.constant(0), h), maximum_iterations=self.trips)[1]
@@ -151,8 +156,10 @@ def test_a_loop_of_known_trip_count_counts_its_body_that_many_times(tmp_path):
         assert module_summary.module_graph("bound", bounded, tf.ones([batch, size]), fn=bounded.run)
         capped = _Loop(size, trips + 2)
         assert module_summary.module_graph("capped", capped, tf.ones([batch, size]), fn=capped.capped)
+        ranged = _Loop(size, trips + 1)
+        assert module_summary.module_graph("ranged", ranged, tf.ones([batch, size]), fn=tf.function(ranged.ranged))
     writer.close()
-    for tag, loop in (("bound", bounded), ("capped", capped)):
+    for tag, loop in (("bound", bounded), ("capped", capped), ("ranged", ranged)):
         tree = hierarchy(tmp_path / "logs", "loops", tag)
         cell = _cell_node(tree)
         assert cell["flops"] == loop.trips * _cell_flops(loop.cell, batch), (tag, cell)
