@@ -89,6 +89,13 @@ def _costs(h, node, out: dict, times) -> None:
             backward_flops = backward.flops_of(h, node)
             if backward_flops is not None:
                 out["backward_flops"] = backward_flops
+            uncounted = h.costs.flops_uncounted(node)
+            if uncounted:
+                out["flops_uncounted"] = uncounted
+            if h.costs.flops_per_iteration(node):
+                out["flops_per_iteration"] = True
+            if uncounted or "flops_per_iteration" in out:
+                unknown.append("flops")  # (a lower bound: the count is given, and why it is not the whole)
     elif not h.op_graph:  # (a Keras callback's layer tree: no ops to count)
         unknown.append("flops")
     if times is not None:

@@ -6,6 +6,10 @@ op, the count here is the same formula; ops it does not count but that do arithm
 einsum, fused ops, pooling...) are counted here too, by the rules below. Ops that only move or shape data (Const,
 Identity, Reshape, Gather, a variable read...) cost 0. An op whose rule needs a shape the graph does not record (a
 trace records almost none; a batch dimension left as None) has an unknown cost, and so has every group above it.
+Unknown is not zero: an op type with neither a rule nor a place among the free ones (a custom op, an optimizer's
+update) is not counted, and every group above it says its FLOPs are a lower bound and names the type. A loop body's
+ops count once per iteration: times the trip count where the graph says it (expand.loop_trips), else once, and
+every group above them says so.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import re
 from array import array
 from math import prod
 
-from .ops import port_index
+from .ops import WHILE_OPS, port_index
 
 UNKNOWN = -1  # a cost that is not known (in the arrays below)
 # A graph with more ops than this gets its costs in the background (Hierarchy.settle), after its first answer: the
@@ -23,6 +27,8 @@ UNKNOWN = -1  # a cost that is not known (in the arrays below)
 SYNC_COST_OPS = 40_000
 
 # Rules by op type: flops from (node_def, input shapes, output shapes); a shape is a list of dimensions.
+# Ops with no output whose rule reads their inputs alone (a variable updated in place: one per element of the value).
+_NO_OUTPUT = frozenset({"AssignAddVariableOp", "AssignSubVariableOp"})
 _UNARY = {  # one per element of the input (TensorFlow's profiler: Reciprocal, Square, Log, Neg; the rest here)
     "Reciprocal", "Square", "Log", "Neg", "AssignSub", "AssignAdd", "Relu", "Relu6", "Elu", "Selu",
     "LeakyRelu", "Sigmoid", "Tanh", "Exp", "Expm1", "Log1p", "Sqrt", "Abs", "Erf", "Softplus", "Softsign", "Sin",
@@ -49,6 +55,21 @@ _FREE = {  # ops that only move, shape or hold data: no arithmetic
     "RandomUniform", "RandomStandardNormal", "StatelessRandomUniformV2", "StatelessRandomNormalV2",
     "StatelessRandomGetKeyCounter", "StatelessRandomGetKeyCounterAlg", "StatelessRandomUniformFullIntV2",
     "StatelessTruncatedNormalV2", "TruncatedNormal", "DepthToSpace", "SpaceToDepth", "InvertPermutation",
+    # (more that only hold, move, compare or bookkeep: variables, lists, iterators, checkpoints, random bits)
+    "PlaceholderWithDefault", "VarIsInitializedOp", "DestroyResourceOp", "ReadVariableXlaSplitND", "Empty",
+    "TensorListReserve", "TensorListFromTensor", "TensorListStack", "TensorListSetItem", "TensorListGetItem",
+    "TensorListElementShape", "TensorListLength", "TensorListPushBack", "TensorListPopBack", "EmptyTensorList",
+    "TensorArrayV3", "TensorArrayWriteV3", "TensorArrayReadV3", "TensorArrayGatherV3", "TensorArrayScatterV3",
+    "TensorArraySizeV3", "IteratorGetNext", "IteratorV2", "MakeIterator", "AnonymousIteratorV3", "OptionalGetValue",
+    "OptionalHasValue", "SaveV2", "RestoreV2", "MergeV2Checkpoints", "ShardedFilename", "StringJoin",
+    "StaticRegexFullMatch", "Print", "LogicalNot", "Unique", "ResourceScatterUpdate",
+    "StatelessRandomUniformIntV2", "RandomUniformInt", "StatelessMultinomial", "Multinomial",
+    "RngReadAndSkip", "RngBitGenerator", "StatelessRandomGetAlg", "TensorScatterAdd", "FakeParam", "_Send", "_Recv",
+    "_HostSend", "_HostRecv", "Variable", "VarHandleOpV2", "AssignVariableXlaConcatND", "Real", "Imag",
+    "QueueDequeueV2", "QueueEnqueueV2", "FIFOQueueV2", "DebugIdentity", "DebugIdentityV2", "DebugIdentityV3",
+    "ParallelConcat", "MatrixDiag", "MatrixDiagV3", "MatrixDiagPart", "MatrixDiagPartV3", "MatrixBandPart",
+    "Reverse", "Roll", "UnravelIndex", "ReverseSequence", "ResizeNearestNeighbor", "SparseToDense",
+    "DynamicStitch", "ParallelDynamicStitch", "DynamicPartition",
 }
 
 
@@ -187,6 +208,7 @@ RULES = {
     **{op: _reduction(finish) for op, finish in _REDUCTIONS.items()},
     **{op: (lambda node, ins, outs: _elements(ins[0])) for op in _UNARY},
     "Rsqrt": lambda node, ins, outs: 2 * _elements(ins[0]),  # (TensorFlow's profiler: a root and a division)
+    **{op: (lambda node, ins, outs: _elements(ins[1])) for op in ("AssignAddVariableOp", "AssignSubVariableOp")},
     "SquaredDifference": lambda node, ins, outs: 2 * _elements(outs[0]),
     **{op: (lambda node, ins, outs: _elements(outs[0])) for op in _BINARY},
 }
@@ -203,9 +225,15 @@ def output_shapes(node_def) -> list:
     return out
 
 
+def counted(op_type: str) -> bool:
+    """Whether FLOPs of this op type are counted here: it has a rule, or is known to do no arithmetic."""
+    return op_type in RULES or op_type in _FREE
+
+
 def op_flops(op, shapes_of) -> int | None:
-    """An op's FLOPs for one call: 0 for an op that does no arithmetic, None where a shape its rule needs is not
-    recorded. `shapes_of(op)` gives an op's output shapes (output_shapes, memoized)."""
+    """An op's FLOPs for one call: 0 for an op that does no arithmetic (or that no rule counts: see counted),
+    None where a shape its rule needs is not recorded. `shapes_of(op)` gives an op's output shapes
+    (output_shapes, memoized)."""
     rule = RULES.get(op.type)
     if rule is None:
         return 0
@@ -218,7 +246,10 @@ def op_flops(op, shapes_of) -> int | None:
         produced = shapes_of(producer)
         index = port_index(port.rsplit(":", 1)[-1])
         ins.append(produced[index] if index < len(produced) else None)
-    if not outs or outs[0] is None or any(shape is None for shape in ins):
+    if op.type in _NO_OUTPUT:  # (its first input is the variable's handle: a shape that says nothing)
+        if len(ins) < 2 or ins[1] is None:
+            return None
+    elif not outs or outs[0] is None or any(shape is None for shape in ins):
         return None
     try:
         flops = rule(node_def, ins, outs)
@@ -228,8 +259,12 @@ def op_flops(op, shapes_of) -> int | None:
 
 
 class Costs:
-    """Every node's FLOPs, in the order of Hierarchy.all_nodes (UNKNOWN where not known), and how many of each
-    group's ops each device holds (where the graph records placement)."""
+    """Every node's FLOPs, in the order of Hierarchy.all_nodes (UNKNOWN where not known), what they leave out
+    (op types not counted, loops counted per iteration), and how many of each group's ops each device holds
+    (where the graph records placement).
+
+    The root's FLOPs are the recorded function's: the plugin's group of other functions and eager ops a trace (or
+    a SavedModel's further signatures, often the same graph again) holds is counted on its own, not into the root."""
 
     def __init__(self, hierarchy):
         nodes = hierarchy.all_nodes
@@ -237,6 +272,9 @@ class Costs:
         flops = array("q", [0]) * len(nodes)
         known = _records_shapes(nodes)
         memo: dict = {}
+        uncounted: dict = {}  # node index -> {op types it holds that are not counted}
+        per_iteration: set = set()  # node indexes holding ops of a loop whose trip count is not known
+        loops = _loops(nodes)
 
         def shapes_of(op):
             shapes = memo.get(id(op))
@@ -247,20 +285,45 @@ class Costs:
         for i, node in enumerate(nodes):
             if node.children is None:
                 value = op_flops(node, shapes_of) if known or node.type not in RULES else None
+                if not counted(node.type):
+                    uncounted[i] = {node.type}
+                if loops and node.call_prefix and value:
+                    times = _iterations(node, loops)
+                    if times is None:
+                        per_iteration.add(i)
+                    else:
+                        value *= times
                 flops[i] = UNKNOWN if value is None else value
         for i in range(len(nodes) - 1, 0, -1):  # children after their parents: add each to its parent
-            parent = index[id(nodes[i].parent)]
+            node = nodes[i]
+            parent = index[id(node.parent)]
+            if node.role in _APART and parent == 0:
+                continue  # (not the recorded function's work)
             if flops[i] == UNKNOWN or flops[parent] == UNKNOWN:
                 flops[parent] = UNKNOWN  # (a group is known when every op below it is)
             else:
                 flops[parent] += flops[i]
+            if i in uncounted:
+                uncounted.setdefault(parent, set()).update(uncounted[i])
+            if i in per_iteration:
+                per_iteration.add(parent)
         self._index = index
         self.flops = flops
+        self._uncounted = uncounted
+        self._per_iteration = per_iteration
         self._device_names, self._devices = _placement(nodes, index)
 
     def flops_of(self, node) -> int | None:
         value = self.flops[self._index[id(node)]]
         return None if value == UNKNOWN else value
+
+    def flops_uncounted(self, node) -> list:
+        """The op types below the node whose FLOPs are not counted (its FLOPs are a lower bound), sorted."""
+        return sorted(self._uncounted.get(self._index[id(node)], ()))
+
+    def flops_per_iteration(self, node) -> bool:
+        """Whether some of the node's FLOPs are a loop body's, counted once where the trip count is not known."""
+        return self._index[id(node)] in self._per_iteration
 
     def devices_of(self, node) -> dict | None:
         """Device -> how many of the node's ops it holds, most first (an op: its own, once); None where no op
@@ -272,6 +335,36 @@ class Costs:
         if not counts:
             return None
         return {self._device_names[d]: n for d, n in sorted(counts.items(), key=lambda item: (-item[1], item[0]))}
+
+
+_APART = {"functions", "eager_ops"}  # the roles of groups whose ops are not the recorded function's
+
+
+def _loops(nodes) -> dict:
+    """The loops of the graph: the call prefix of each While op's bodies (see ops.Op.run_name) -> (its trip
+    count or None, its cond function's name)."""
+    loops = {}
+    for node in nodes:
+        if node.children is None and node.type in WHILE_OPS:
+            cond = node.node_def.attr["cond"].func.name if "cond" in node.node_def.attr else ""
+            loops[f"{node.call_prefix}{node.op_name}/"] = (node.trips, cond)
+    return loops
+
+
+def _iterations(op, loops) -> int | None:
+    """How many times the op runs in one call: the product of the trip counts of the loops it is in (a cond's ops
+    once more than its body's), None where one of them is not known."""
+    prefix, times = op.call_prefix, 1
+    end = prefix.find("/")
+    while end >= 0:
+        loop = loops.get(prefix[:end + 1])
+        if loop is not None:
+            trips, cond = loop
+            if trips is None:
+                return None
+            times *= trips + 1 if op.function == cond and end == len(prefix) - 1 else trips
+        end = prefix.find("/", end + 1)
+    return times
 
 
 _LOCAL_TASK = "/job:localhost/replica:0/task:0"  # the default task of a one-process program
@@ -308,12 +401,15 @@ def _placement(nodes, index) -> tuple:
     return list(numbers), counts
 
 
+_NO_SHAPES_OF_THEIR_OWN = {"AssignAdd", "AssignSub"} | _NO_OUTPUT  # (ops a trace may record shapes of anyway)
+
+
 def _records_shapes(nodes) -> bool:
     """Whether the graph records op shapes at all (a trace's graphs record only their inputs'): looked at on a few
     ops that have a rule, so that a trace of 30,000 ops is not read through for nothing."""
     looked = 0
     for node in nodes:
-        if node.children is None and node.type in RULES and node.type not in ("AssignAdd", "AssignSub"):
+        if node.children is None and node.type in RULES and node.type not in _NO_SHAPES_OF_THEIR_OWN:
             if "_output_shapes" in node.node_def.attr:
                 return True
             looked += 1

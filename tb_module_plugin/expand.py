@@ -15,7 +15,7 @@ from typing import Iterable
 from tensorboard.compat.proto import graph_pb2
 
 from . import lite_proto
-from .ops import CALL_OPS, CASE_OPS, CONTROL_FLOW, Op, UnexpandedOp, port_index
+from .ops import CALL_OPS, CASE_OPS, CONTROL_FLOW, WHILE_OPS, Op, UnexpandedOp, port_index
 
 _BODY_OPS = frozenset(CONTROL_FLOW) | CASE_OPS
 _NODE_FIELDS = attrgetter("name", "op", "input")
@@ -93,6 +93,7 @@ def flatten_graph_def(graph_def) -> list:
     root = _Context(names={}, top_names=frozenset(node.name.partition("/")[0] for node in graph_def.node))
     flattener.instantiate(root, graph_def.node, call_stack=(), function="")
     flattener.resolve_inputs()
+    flattener.count_trips()
     return flattener.ops
 
 
@@ -128,6 +129,7 @@ class _Flattener:
         self.ops: list = []
         self.taken: set = set()
         self._pending: list = []  # (Op, context, input strings)
+        self._loops: list = []  # (While Op, its context, cond FunctionDef, body FunctionDef)
         self.expanded_ops = self.expanded_bodies = 0  # spent of the budget
         self.max_ops = MAX_EXPANDED_OPS + BUDGET_PER_LIBRARY_OP * sum(len(f.node_def) for f in library.values())
         self.max_bodies = MAX_EXPANDED_BODIES + BUDGET_PER_LIBRARY_OP * len(library)
@@ -170,6 +172,11 @@ class _Flattener:
                     pending.append((op, ctx, input_strings, None))
             if library:
                 self.taken.add(op.placement)
+                if op_type in WHILE_OPS:
+                    cond, body = (library.get(node.attr[a].func.name) if a in node.attr else None
+                                  for a in ("cond", "body"))
+                    if cond is not None and body is not None:
+                        self._loops.append((op, ctx, cond, body))
                 if op_type in _BODY_OPS:
                     for attr, label, first_input in _bodies(node):
                         body = library.get(attr)
@@ -238,6 +245,19 @@ class _Flattener:
         return _Context(names=names, parent=ctx, arg_bindings=bindings, is_function=True, origin=origin, site=site,
                         is_call=is_call, call_prefix=f"{ctx.call_prefix}{node.name}/")
 
+    def count_trips(self) -> None:
+        """Each While op's trip count, where its cond and its body say it (see loop_trips)."""
+        for op, ctx, cond, body in self._loops:
+            inputs = [i for i in op.node_def.input if not i.startswith("^")]
+
+            def outer_value(k, ctx=ctx, inputs=inputs):
+                if k >= len(inputs):
+                    return None
+                found = list(self._resolve(ctx, inputs[k], False, 0))
+                return _int_constant(found[0][0]) if len(found) == 1 else None
+
+            op.trips = loop_trips(cond, body, outer_value)
+
     def resolve_later(self, op: Op, ctx: _Context, input_strings: list) -> None:
         self._pending.append((op, ctx, input_strings, None))
 
@@ -275,6 +295,118 @@ class _Flattener:
                 return self._resolve(target.body, target.rets[index], control, depth + 1)
             return []
         return [(target, port)]
+
+
+_COMPARISONS = {"Less": "Less", "LessEqual": "LessEqual", "Greater": "Less", "GreaterEqual": "LessEqual"}
+
+
+def loop_trips(cond, body, outer_value) -> int | None:
+    """How many times a While op runs its body, where the graph says: its cond (FunctionDefs) compares a loop
+    variable that the body steps by a constant (`i + 1`, or autograph's `for i in tf.range(5)`: by a loop
+    variable the body keeps) with a constant or a loop variable the body keeps (the
+    `maximum_iterations` TensorFlow adds as the second), starting from a constant (`outer_value(k)`: the While's
+    k-th input as an int, or None). Conditions joined by LogicalAnd: the smallest bound (with a data-dependent
+    one beside a `maximum_iterations`, that is the most the loop can run). None where nothing bounds it so."""
+    cond_nodes = {n.name: n for n in cond.node_def}
+    body_nodes = {n.name: n for n in body.node_def}
+    cond_args = {a.name: k for k, a in enumerate(cond.signature.input_arg)}
+    body_args = {a.name: k for k, a in enumerate(body.signature.input_arg)}
+    body_rets = [body.ret.get(a.name, "") for a in body.signature.output_arg]
+
+    def follow(nodes, ref):
+        """The node (or argument name) a FunctionDef input names, through Identity ops."""
+        for _ in range(64):
+            name = ref.split(":", 1)[0]
+            node = nodes.get(name)
+            if node is None or node.op not in ("Identity", "Snapshot"):
+                return node if node is not None else name
+            data = [i for i in node.input if not i.startswith("^")]
+            if not data:
+                return node
+            ref = data[0]
+        return None
+
+    def step(k):
+        ret = follow(body_nodes, body_rets[k]) if k < len(body_rets) and body_rets[k] else None
+        if isinstance(ret, str) or ret is None or ret.op not in ("AddV2", "Add", "Sub"):
+            return None
+        a, b = (follow(body_nodes, i) for i in ret.input[:2])
+        if ret.op != "Sub" and b == _name_of(body_args, k):
+            a, b = b, a
+        if a != _name_of(body_args, k) or b is None:
+            return None
+        if isinstance(b, str):  # a loop variable the body keeps (autograph's `range` delta), else a constant
+            j = body_args.get(b)
+            value = outer_value(j) if j is not None and invariant(j) else None
+        else:
+            value = _int_constant_node(b)
+        return None if value is None else (-value if ret.op == "Sub" else value)
+
+    def invariant(k):
+        ret = follow(body_nodes, body_rets[k]) if k < len(body_rets) and body_rets[k] else None
+        return isinstance(ret, str) and body_args.get(ret) == k
+
+    def value(item):
+        if isinstance(item, str):
+            k = cond_args.get(item)
+            return outer_value(k) if k is not None and invariant(k) else None
+        return _int_constant_node(item) if item is not None else None
+
+    def bound(node):
+        a, b = (follow(cond_nodes, i) for i in [i for i in node.input if not i.startswith("^")][:2])
+        kind = _COMPARISONS[node.op]
+        if node.op.startswith("Greater"):
+            a, b = b, a  # (b > a is a < b)
+        for counter, limit, rising in ((a, b, True), (b, a, False)):
+            if isinstance(counter, str) and counter in cond_args:
+                k = cond_args[counter]
+                start, by, end = outer_value(k), step(k), value(limit)
+                if None in (start, by, end) or by == 0 or (by > 0) != rising:
+                    continue
+                span = (end - start) if rising else (start - end)
+                by = abs(by)
+                trips = -(-span // by) if kind == "Less" else span // by + 1
+                return max(0, trips)
+        return None
+
+    out = cond.signature.output_arg
+    top = follow(cond_nodes, cond.ret.get(out[0].name, "")) if out else None
+    bounds, stack = [], [top]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str) or node is None:
+            continue
+        if node.op == "LogicalAnd":
+            stack.extend(follow(cond_nodes, i) for i in node.input if not i.startswith("^"))
+        elif node.op in _COMPARISONS:
+            trips = bound(node)
+            if trips is not None:
+                bounds.append(trips)
+    return min(bounds) if bounds else None
+
+
+def _name_of(args: dict, k: int):
+    return next((name for name, i in args.items() if i == k), None)
+
+
+def _int_constant_node(node) -> int | None:
+    """The value of a scalar integer Const NodeDef, else None."""
+    if node.op != "Const" or "value" not in node.attr:
+        return None
+    tensor = node.attr["value"].tensor
+    if tensor.tensor_shape.dim and any(d.size != 1 for d in tensor.tensor_shape.dim):
+        return None
+    if tensor.int_val:
+        return int(tensor.int_val[0])
+    if tensor.int64_val:
+        return int(tensor.int64_val[0])
+    if tensor.tensor_content and tensor.dtype in (3, 9):  # DT_INT32, DT_INT64
+        return int.from_bytes(tensor.tensor_content[:4 if tensor.dtype == 3 else 8], "little", signed=True)
+    return None
+
+
+def _int_constant(op) -> int | None:
+    return _int_constant_node(op.node_def) if op.type == "Const" else None
 
 
 def _bodies(node) -> list:

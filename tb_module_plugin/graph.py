@@ -63,9 +63,26 @@ def empty_trace_message(profiled: bool) -> str:
                    "profiler=True) without profiler_outdir records an empty trace too; record the graph with "
                    "tf.summary.trace_on(graph=True) alone and profile a later call with "
                    "tf.profiler.experimental.start/stop.")
-    return ("This trace holds no graph. " + causes + " To record it: tf.summary.trace_on(graph=True), then the first "
-            "call of your tf.function, then tf.summary.trace_export(name, step=0); or write it with "
+    return ("This trace holds no graph. " + causes + " " + _XLA + " To record it: tf.summary.trace_on(graph=True), "
+            "then the first call of your tf.function, then tf.summary.trace_export(name, step=0); or write it with "
             "tb_module_plugin.summary.module_graph(name, module, example_input).")
+
+
+# Why a trace of a tf.function(jit_compile=True) call holds no graph of it, and what records one.
+_XLA = ("TensorFlow records no graph for a call of a tf.function(jit_compile=True): XLA compiles it as a whole; "
+        "tb_module_plugin.summary.module_graph(name, module, example_input, fn=your_function) records its graph "
+        "(the graph XLA compiles).")
+
+
+def eager_only_message(graphs: list) -> str:
+    """What a trace that holds only eager ops' one-op graphs means (a tf.function's graph always has more: at
+    least an Identity before its return value): the function was compiled with XLA, or traced before trace_on."""
+    types = sorted({op_type for graph in graphs for _, op_type, _ in _nodes(graph)
+                    if op_type not in ARG_OPS and op_type not in RETVAL_OPS and op_type != "NoOp"})
+    shown = ", ".join(types[:4]) + (", ..." if len(types) > 4 else "")
+    return (f"This trace holds no graph of a tf.function, only the one-op graphs TensorFlow records for ops run "
+            f"eagerly ({shown}). {_XLA} Otherwise the function had already run before "
+            "tf.summary.trace_on(graph=True): call trace_on before its first call.")
 
 
 def _readable(graph_def, unreadable: str):
@@ -100,7 +117,7 @@ def flatten_trace(graph_defs: list) -> FlatGraph:
     real = [g for g, eager_op in zip(graph_defs, is_eager) if not eager_op]
     eager = [g for g, eager_op in zip(graph_defs, is_eager) if eager_op]
     if not real:
-        real, eager = eager[-1:], eager[:-1]
+        raise GraphError(eager_only_message(eager))
     real = _without_callees(real)
     main = flatten_graph_def(real[-1])
     others = []

@@ -23,6 +23,7 @@ CONTROL_FLOW = {
     "StatelessWhile": (("cond", "cond"), ("body", "body")),
 }
 CASE_OPS = frozenset({"Case", "StatelessCase"})
+WHILE_OPS = frozenset({"While", "StatelessWhile"})
 _BODY_OPS = frozenset(CONTROL_FLOW) | CASE_OPS
 
 
@@ -30,7 +31,7 @@ class Op(TreeNode):
     """One op of the flattened graph, and a leaf of the module tree once build.py places it (a plain class
     with slots: a graph can hold 200,000 of them)."""
 
-    __slots__ = ("placement", "op_name", "type", "_node_def", "function", "call_prefix", "inputs", "role")
+    __slots__ = ("placement", "op_name", "type", "_node_def", "function", "call_prefix", "inputs", "role", "trips")
     # As a leaf of the tree (a group, tree.Group, has its own).
     kind = "op"
     children = None
@@ -50,6 +51,7 @@ class Op(TreeNode):
         self.call_prefix = call_prefix
         self.inputs = []  # [(Op, port, is_control)]
         self.role = ""  # "input" | "variable" | "output" | ""
+        self.trips = None  # a While op: how many times its body runs, where the graph says (expand.loop_trips)
         self.parent = self._path = self.structure = None  # not placed in a tree yet (see tree.TreeNode)
 
     @property

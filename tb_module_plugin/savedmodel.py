@@ -5,7 +5,9 @@ graph (`saved_model.pb`) says what each was: Keras metadata (tf_keras and Keras 
 and `name`), each variable once (one node, however many lists and attributes hold it), and whether Keras counted
 it as trainable (the holder's `trainable_variables` list). Its children names are the attribute paths. A Keras 3
 `model.export()` keeps no layers (the root holds every variable), and a second copy of each variable under
-another node, which the functions do not use.
+another node (`_all_variables`, skipped with the other private attributes), which the functions do not use.
+A variable is its object-graph node: two variables may share a name and a shape (the query, key and value
+kernels of a subclassed model's attention layer are all `.../kernel [32,4,8]`), so nothing is merged by name.
 """
 
 from __future__ import annotations
@@ -99,10 +101,9 @@ class SavedModelTree(ModuleTree):
         children.sort(key=lambda child: child[0].startswith("layer_with_weights-"))
         unique, seen = [], set()
         for child_id in variables:
-            key = _variable_key(self._nodes[child_id].variable)
-            if child_id in seen or key in seen or _is_random_state(self._nodes[child_id].variable):
-                continue  # one node held by several lists; or Keras 3's export keeping a copy under another node
-            seen.update((child_id, key))
+            if child_id in seen or _is_random_state(self._nodes[child_id].variable):
+                continue  # one node held by several lists
+            seen.add(child_id)
             obj = self._loaded.get(child_id)
             if obj is None:
                 continue
@@ -157,10 +158,6 @@ def _is_random_state(variable) -> bool:
     """A Keras 3 SeedGenerator's state (a Dropout's): a variable Keras does not count among the layer's weights,
     which its export lists with them."""
     return variable.name.rsplit("/", 1)[-1] == "seed_generator_state"
-
-
-def _variable_key(variable) -> tuple:
-    return (variable.name, tuple(d.size for d in variable.shape.dim), variable.dtype)
 
 
 def _common_prefix(names: list) -> str:

@@ -34,7 +34,7 @@ NotExpanded = Literal[
 ]
 CostMeasure = Literal[
     "params",  # a module's parameters (a trace records no variable shapes)
-    "flops",  # floating-point operations (the graph does not record the shapes they need)
+    "flops",  # floating-point operations: no count (shapes not recorded), or a lower bound (see flops_uncounted)
     "time",  # measured time (asked for, and the run's profiles do not time these ops)
 ]
 GraphSource = Literal[
@@ -120,6 +120,10 @@ class NodeValues(TypedDict, total=False):
     frozen: bool  # it has parameters and none is trainable
     params_estimated: bool  # true: num_params is estimated from the variable shapes a graph records, not recorded
     flops: int  # floating-point operations for one call of the recorded function (a multiply-add counts as 2)
+    # flops can be a lower bound: then cost_unknown names "flops" and one or both of these say why (the ops that
+    # are counted still are: a custom op among a thousand convolutions leaves the convolutions' count standing).
+    flops_uncounted: List[str]  # op types below it that no rule counts and that may do arithmetic (a custom op)
+    flops_per_iteration: bool  # true: ops below it run in a loop whose trip count the graph does not say, counted once
     backward_flops: int  # the part of flops its backward pass takes (groups holding a "backward" group)
     time_us: float  # measured time, microseconds per profiled step (asked for with time=1): what the profile timed
     time_coverage: float  # with time_us: the share of its ops the profile timed, of the op types it times at all
@@ -133,9 +137,9 @@ class NodeValues(TypedDict, total=False):
 
 # The order module facts and node values take in a node's answer (they are merged into it).
 FACTS_AND_VALUES_ORDER = ("class_name", "attribute_path", "num_params", "num_trainable_params", "frozen", "variables",
-                          "aliases", "trainable", "attrs", "params_estimated", "flops", "backward_flops", "time_us",
-                          "time_coverage", "backward_time_us", "fused", "step_time_us", "module_time_us", "devices",
-                          "cost_unknown")
+                          "aliases", "trainable", "attrs", "params_estimated", "flops", "flops_uncounted",
+                          "flops_per_iteration", "backward_flops", "time_us", "time_coverage", "backward_time_us",
+                          "fused", "step_time_us", "module_time_us", "devices", "cost_unknown")
 
 
 class _Node(TypedDict):

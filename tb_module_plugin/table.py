@@ -77,7 +77,7 @@ def _row(hierarchy, node, label: str, times, backward: bool) -> tuple:
         _output_shape(hierarchy, node),
         f"{estimated}{params:,}" if params is not None else (UNKNOWN if is_module else ""),
         f"{trainable:,}" if trainable is not None else "",
-        human(_flops(hierarchy, node)),
+        _flops_cell(hierarchy, node),
     )
     if backward:
         row += (_share(human, _backward_flops(hierarchy, node), _flops(hierarchy, node)),)
@@ -97,6 +97,27 @@ def _share(text, part, whole) -> str:
     if part is None:
         return ""
     return f"{text(part)} ({part / whole:.0%})" if whole else text(part)
+
+
+def _flops_cell(hierarchy, node) -> str:
+    """FLOPs, with ">=" where they are a lower bound (op types not counted, a loop counted per iteration)."""
+    flops = _flops(hierarchy, node)
+    return (">=" if flops is not None and _lower_bound(hierarchy, node) else "") + human(flops)
+
+
+def _lower_bound(hierarchy, node) -> str:
+    """Why a node's FLOPs are a lower bound, in words ("" where they are not)."""
+    costs = hierarchy.costs
+    if costs is None:
+        return ""
+    reasons = []
+    uncounted = costs.flops_uncounted(node)
+    if uncounted:
+        shown = ", ".join(uncounted[:5]) + (f" and {len(uncounted) - 5} more" if len(uncounted) > 5 else "")
+        reasons.append(f"ops of type {shown} are not counted")
+    if costs.flops_per_iteration(node):
+        reasons.append("a loop whose trip count the graph does not say is counted per iteration, once")
+    return "; ".join(reasons)
 
 
 def _output_shape(hierarchy, node) -> str:
@@ -130,7 +151,11 @@ def _footer(hierarchy, times) -> list:
     flops = _flops(hierarchy, hierarchy.root)
     if flops is not None:
         exact = f" ({flops:,})" if human(flops) != f"{flops:,}" else ""
-        lines.append(f"Total FLOPs: {human(flops)}{exact} for one call")
+        why = _lower_bound(hierarchy, hierarchy.root)
+        if why:
+            lines.append(f"Total FLOPs: at least {human(flops)}{exact} for one call ({why})")
+        else:
+            lines.append(f"Total FLOPs: {human(flops)}{exact} for one call")
     else:
         lines.append("Total FLOPs: unknown (the graph records no shapes for some of its ops: write it with "
                      "tb_module_plugin.summary.module_graph, or tf.summary.graph of a concrete function)")

@@ -184,7 +184,11 @@ def test_traces_of_several_graphs(graph_defs_):
     for g in graph_defs_:
         run_metadata.function_graphs.add().pre_optimization_graph.CopyFrom(g)
     graphs = graph_lib.parse_run_metadata(run_metadata.SerializeToString())
-    flat = graph_lib.flatten_trace(graphs)
+    try:
+        flat = graph_lib.flatten_trace(graphs)
+    except graph_lib.GraphError as e:  # (only eager ops' graphs: no function to show, and a message that says so)
+        assert all(graph_lib.is_eager_op_graph(g) for g in graphs) and "jit_compile" in str(e)
+        return
     h = build_lib.build_graph_hierarchy(flat, "trace")
     every_op = flat.ops + [op for _, ops in flat.other_functions for op in ops] + flat.eager_ops
     check_tree(h, every_op)

@@ -441,3 +441,21 @@ export function costView(
   }
   return view;
 }
+
+/**
+ * A node's FLOPs where the server gives a count but names "flops" as not known: a lower bound, with why
+ * ("at least 144 FLOPs: Cumsum not counted"); undefined where its FLOPs are known or not counted at all.
+ */
+export function flopsLowerBound(
+  node: Pick<HierarchyNode, "flops" | "cost_unknown" | "flops_uncounted" | "flops_per_iteration">,
+): string | undefined {
+  if (node.flops === undefined || !node.cost_unknown?.includes("flops")) return undefined;
+  const why: string[] = [];
+  const types = node.flops_uncounted ?? [];
+  if (types.length > 0) {
+    const shown = types.slice(0, 5).join(", ") + (types.length > 5 ? ` and ${types.length - 5} more` : "");
+    why.push(`${shown} not counted (no FLOPs rule for ${types.length === 1 ? "this op type" : "these op types"})`);
+  }
+  if (node.flops_per_iteration) why.push("a loop counted once, per iteration (the graph does not say its trip count)");
+  return `at least ${formatMeasure("flops", node.flops)}${why.length > 0 ? `: ${why.join("; ")}` : ""}`;
+}

@@ -1,7 +1,7 @@
 // The details panel of the selected node. Its element carries data-details-for="<path>" once the
 // details of that path are shown.
 
-import { UNKNOWN_REASONS, formatMeasure, formatShare, type CostView, type Measure } from "./colour-by";
+import { UNKNOWN_REASONS, flopsLowerBound, formatMeasure, formatShare, type CostView, type Measure } from "./colour-by";
 import { html, pathText } from "./dom";
 import { displayName, formatCount, formatNumber, prefixSentence } from "./labels";
 import { comparedClause, foldSentence, moduleInfoOf, type ModuleInfo, type ModuleVariable } from "./module-info";
@@ -105,7 +105,7 @@ export class DetailsPanel {
         module?.frozen && html("span", { class: "mg-frozen-badge", title: "frozen: no trainable parameters" }, "❄ frozen"),
       ),
       this.facts(facts),
-      this.costs(costs),
+      this.costs(costs, details),
       this.heaviest(costs),
       this.moduleVariables(module?.variables),
       this.endpoints(details.kind === "op" ? "Inputs" : "Inputs entering the group", details.inputs),
@@ -166,8 +166,9 @@ export class DetailsPanel {
   }
 
   /** What the node costs: each measure known, its share of its parent and of the whole graph; what is not known. */
-  private costs(costs: CostView | undefined): HTMLElement | string {
+  private costs(costs: CostView | undefined, details: NodeDetails): HTMLElement | string {
     if (!costs || (costs.rows.length === 0 && costs.unknown.length === 0)) return "";
+    const lowerBound = flopsLowerBound(details);
     const rows: Cell[][] = [];
     for (const row of costs.rows) {
       const coverage =
@@ -200,6 +201,10 @@ export class DetailsPanel {
       }
     }
     for (const measure of costs.unknown) {
+      if (measure === "flops" && lowerBound !== undefined) {
+        rows.push([MEASURE_NAMES[measure], html("span", { class: "mg-lower-bound" }, lowerBound), "", ""]);
+        continue;
+      }
       rows.push([MEASURE_NAMES[measure], html("span", { class: "mg-unknown", title: UNKNOWN_REASONS[measure] }, "not known"), "", ""]);
     }
     return html("div", { class: "mg-costs" }, this.section("Costs", ["Measure", "Value", "Of parent", "Of graph"], rows, 0, () => undefined, false));

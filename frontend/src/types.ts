@@ -28,7 +28,7 @@ export type NotExpanded =
 
 export type CostMeasure =
   | "params"  // a module's parameters (a trace records no variable shapes)
-  | "flops"  // floating-point operations (the graph does not record the shapes they need)
+  | "flops"  // floating-point operations: no count (shapes not recorded), or a lower bound (see flops_uncounted)
   | "time";  // measured time (asked for, and the run's profiles do not time these ops)
 
 export type GraphSource =
@@ -146,6 +146,10 @@ export interface NodeValues {
   params_estimated?: boolean;
   /** floating-point operations for one call of the recorded function (a multiply-add counts as 2) */
   flops?: number;
+  /** op types below it that no rule counts and that may do arithmetic (a custom op) */
+  flops_uncounted?: string[];
+  /** true: ops below it run in a loop whose trip count the graph does not say, counted once */
+  flops_per_iteration?: boolean;
   /** the part of flops its backward pass takes (groups holding a "backward" group) */
   backward_flops?: number;
   /** measured time, microseconds per profiled step (asked for with time=1): what the profile timed */

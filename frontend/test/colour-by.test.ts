@@ -7,6 +7,7 @@ import {
   SCALE_DECADES,
   costView,
   costsOf,
+  flopsLowerBound,
   formatAmount,
   formatTick,
   tintOf,
@@ -188,4 +189,15 @@ test("the details' costs: shares of the parent and of the whole graph, the heavi
   const unknown = costView(group("m", { cost_unknown: ["flops", "time"] }), root, root, undefined, "flops");
   assert.deepEqual(unknown.unknown, ["flops", "time"]);
   assert.equal(unknown.heaviest, undefined);
+});
+
+test("a lower bound of FLOPs says 'at least' and why; known and unknown FLOPs are no lower bound", () => {
+  const uncounted = group("m", { flops: 144, cost_unknown: ["flops"], flops_uncounted: ["Cumsum"] });
+  assert.equal(flopsLowerBound(uncounted), "at least 144 FLOPs: Cumsum not counted (no FLOPs rule for this op type)");
+  const looped = group("m", { flops: 2500, cost_unknown: ["flops"], flops_per_iteration: true });
+  assert.match(flopsLowerBound(looped)!, /^at least 2\.5 KFLOPs: a loop counted once, per iteration/);
+  const many = group("m", { flops: 1, cost_unknown: ["flops"], flops_uncounted: ["A", "B", "C", "D", "E", "F", "G"] });
+  assert.match(flopsLowerBound(many)!, /A, B, C, D, E and 2 more not counted \(no FLOPs rule for these op types\)/);
+  assert.equal(flopsLowerBound(group("m", { flops: 144 })), undefined);
+  assert.equal(flopsLowerBound(group("m", { cost_unknown: ["flops"] })), undefined);
 });
