@@ -55,7 +55,8 @@ SPECIAL_RUNS = ["xss", "bad_records", "bad_run_graph", "run_graph"]
 
 # --- Markers -------------------------------------------------------------------------
 # What a test needs, read from the fixtures it uses, so that `pytest -m "not browser and not live and not corpus"`
-# is the quick subset (modules that start TensorFlow or tensorboard themselves say so with `pytestmark`).
+# is the quick subset (`make test-quick`); tests that start TensorFlow, tensorboard or the CLI themselves, or take
+# seconds measuring a process, are marked `live` where they are defined.
 NEEDS = {
     "browser": {"browser", "page"},
     "corpus": {"corpus_logdir", "truth", "corpus_tb", "costs_logdir", "costs_truth", "costs_tb"},

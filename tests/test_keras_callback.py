@@ -52,6 +52,7 @@ def answers(trained):
     return found
 
 
+@pytest.mark.live
 @pytest.mark.parametrize("run", RUNS)
 def test_every_layer_is_a_module_as_the_live_layer_says(answers, run):
     layers, modules = answers[run]
@@ -69,6 +70,7 @@ def test_every_layer_is_a_module_as_the_live_layer_says(answers, run):
             assert node.get("time_us", 0) > 0, f"{where}: no time ({node.get('cost_unknown')})"
 
 
+@pytest.mark.live
 @pytest.mark.parametrize("run", RUNS)
 def test_weighted_layers_have_backward_time(answers, run):
     """The backward pass of each layer with trainable weights is timed (`backward_time_us`, the part of `time_us`
@@ -80,6 +82,7 @@ def test_weighted_layers_have_backward_time(answers, run):
             assert 0 < node.get("backward_time_us", 0) < node["time_us"], f"{run}: {'/'.join(layer['names'])}"
 
 
+@pytest.mark.live
 def test_the_frozen_layer_is_frozen(answers):
     layers, modules = answers["keras3_functional"]
     frozen = [layer for layer in layers if layer["weighted"] and not layer["trainable_weighted"]]
@@ -89,6 +92,7 @@ def test_the_frozen_layer_is_frozen(answers):
         assert node["frozen"] is True and node["num_trainable_params"] == 0 < node["num_params"]
 
 
+@pytest.mark.live
 def test_a_model_that_cannot_be_recorded_warns_once_and_trains_on(trained):
     logdir, results = trained
     result = results["untraceable"]
@@ -103,6 +107,7 @@ def test_a_model_that_cannot_be_recorded_warns_once_and_trains_on(trained):
     assert "slow compared to the batch time" not in results["output"]
 
 
+@pytest.mark.live
 def test_the_notebook_magic_shows_the_tab(trained):
     """`%tensorboard --logdir LOGDIR` as a notebook runs it (tensorboard.notebook._start_magic, the magic's own
     body: a tensorboard started in the background): its page lists the Modules tab and the callback's graphs."""
