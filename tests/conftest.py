@@ -59,7 +59,8 @@ SPECIAL_RUNS = ["xss", "bad_records", "bad_run_graph", "run_graph"]
 # seconds measuring a process, are marked `live` where they are defined.
 NEEDS = {
     "browser": {"browser", "page"},
-    "corpus": {"corpus_logdir", "truth", "corpus_tb", "costs_logdir", "costs_truth", "costs_tb"},
+    "corpus": {"corpus_logdir", "truth", "corpus_tb", "costs_logdir", "costs_truth", "costs_tb",
+               "variations_logdir"},
     "live": {"demo_logdir", "resnet_logdir", "live_logdir", "trace_writer", "tensorboard", "tensorboard_fast",
              "tensorboard_empty", "hostile_servers", "hostile_tb", "growing_writers"},
 }
