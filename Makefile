@@ -21,7 +21,8 @@ HOST ?= 127.0.0.1
 PORT ?= 6006
 PYTEST_ARGS ?=
 
-.PHONY: help venv chromium frontend frontend-deps demo demo-logs test test-quick test-python test-frontend clean bench
+.PHONY: help venv chromium frontend frontend-deps demo demo-logs test test-quick test-python test-frontend pictures clean \
+	bench
 
 help:
 	@echo "make demo      create the venv, write demo graphs to $(DEMO_LOGDIR)/, serve them with tensorboard"
@@ -30,6 +31,7 @@ help:
 	@echo "make venv      .venv with requirements-dev.txt, requirements-libs.txt (--no-deps) and this package (editable)"
 	@echo "make chromium  install Debian's chromium when $(CHROMIUM) is missing"
 	@echo "make frontend  npm ci (when the lock file changed) and npm run build"
+	@echo "make pictures  rewrite the README's pictures in docs/ (the browser tests that take them; make test leaves docs/ alone)"
 	@echo "make bench     the benchmark: Modules tab vs Graphs dashboard on big graphs (BENCH_RUNS=1 for a quick run)"
 
 # --- Python -------------------------------------------------------------------
@@ -88,6 +90,13 @@ test-python: venv chromium
 # No browser, no tensorboard or TensorFlow process, no model corpus (tests/conftest.py NEEDS and the `live` marks).
 test-quick: venv
 	$(VPY) -m pytest tests -m "not browser and not live and not corpus" $(PYTEST_ARGS)
+
+# The README's pictures: the tests that take them, writing into docs/ instead of test-artifacts/pictures/.
+PICTURE_TESTS := tests/test_browser.py::test_nested_model_blocks_and_screenshot \
+	tests/test_browser_page.py::test_readme_pictures tests/test_costs.py::test_page_colours_by_measured_time
+
+pictures: venv chromium
+	README_PICTURES=1 $(VPY) -m pytest $(PICTURE_TESTS)
 
 # --- Benchmark ---------------------------------------------------------------
 # Writes its graphs once into .cache/bench/ (git-ignored), then measures; see benchmarks/bench.py for

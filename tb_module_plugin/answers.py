@@ -42,7 +42,7 @@ def hierarchy_node(h, node, depth: int, times=None) -> schema.HierarchyNode:
         _costs(h, node, out, times)
     if node.children is not None:
         if depth > 0:
-            out["children"] = [hierarchy_node(h, c, depth - 1, times) for c in node.children.values()]
+            out["children"] = [hierarchy_node(h, c, depth - 1, times) for c in h.in_flow_order(node)]
             out["edges"] = h.group_edges(node)
             for child_json, repeat in zip(out["children"], repeats(h, node)):
                 if repeat:
@@ -140,6 +140,8 @@ def node_details(h, node, times=None) -> schema.NodeDetails:
 
 
 def _details(h, node, times) -> dict:
+    if node.children is not None:
+        h.file_edges()  # (the groups' children in data-flow order first: what enters and leaves is listed in it)
     out = hierarchy_node(h, node, 0, times)
     out.pop("has_children", None)
     out["ancestors"] = ancestor_names(node)

@@ -23,6 +23,8 @@ def build_graph_hierarchy(flat: graph_lib.FlatGraph, name: str, modules: dict | 
     others = [op for _, function_ops in flat.other_functions for op in function_ops]
     root = Group(name, "scope", None)
     builder = TreeBuilder(root)
+    if not modules:  # (a module record's ops were merged before they went to their modules)
+        passes.merge_replicas(ops)
     passes.assign_io_roles(ops)
     passes.collapse_empty_runs(ops + others, params)
     # The names the top level will hold (a leading "/" makes no scope: `/a/b` sits in `a`): the groups made here

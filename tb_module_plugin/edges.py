@@ -3,6 +3,8 @@ edge of an answer (one definition, for op graphs and for Keras layer trees)."""
 
 from __future__ import annotations
 
+import heapq
+
 from . import ops as ops_lib
 from . import schema
 
@@ -64,6 +66,37 @@ def edge_answer(source: str, target: str, count: int, dtypes: list, shapes: list
     """One edge between two children of a group, aggregated from the edges between their subtrees."""
     return schema.HierarchyEdge({"from": source, "to": target, "count": count, "dtypes": dtypes, "shapes": shapes,
                                  "control": control})
+
+
+def data_flow_order(count: int, edges) -> list:
+    """The indices 0..count-1 of a group's children in the order data flows between them: each child after the
+    children whose tensors it takes (`edges`: (from index, to index) pairs), and otherwise in their given order
+    (Kahn's algorithm, the earliest-given ready child first; in a cycle, the earliest-given child left)."""
+    after: list = [[] for _ in range(count)]
+    waiting = [0] * count
+    for a, b in set(edges):
+        if a != b:
+            after[a].append(b)
+            waiting[b] += 1
+    ready = [i for i in range(count) if waiting[i] == 0]
+    heapq.heapify(ready)
+    order, placed, next_unplaced = [], [False] * count, 0
+    while len(order) < count:
+        if not ready:  # a cycle: let its earliest-given child go first
+            while placed[next_unplaced]:
+                next_unplaced += 1
+            waiting[next_unplaced] = 0
+            ready.append(next_unplaced)
+        i = heapq.heappop(ready)
+        if placed[i]:
+            continue
+        placed[i] = True
+        order.append(i)
+        for j in after[i]:
+            waiting[j] -= 1
+            if waiting[j] == 0 and not placed[j]:
+                heapq.heappush(ready, j)
+    return order
 
 
 def add_unique(values: list, value: str) -> None:

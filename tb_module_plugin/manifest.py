@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 
 from . import graph as graph_lib
-from . import record_ops, schema
+from . import passes, record_ops, schema
 from .build import build_graph_hierarchy
 from .graph import GraphError
 from .tree import Hierarchy, free_name
@@ -117,6 +117,7 @@ def build_module_hierarchy(manifest: dict, graph_def, other_graph_defs: list, na
     if manifest.get("call_prefix"):
         for op in ops:
             op.call_prefix = manifest["call_prefix"] + op.call_prefix
+    passes.merge_replicas(ops)  # (before the ops go to modules by their scopes)
     holders = record_ops.place_ops(ops, modules, variables)
     labels = manifest.get("other_functions") if isinstance(manifest.get("other_functions"), list) else []
     others = [(str(labels[i]) if i < len(labels) else f"function_{i}", graph_lib.flatten_graph_def(g))

@@ -10,7 +10,7 @@ from operator import attrgetter
 
 from . import ops as ops_lib
 from . import schema
-from .scopes import common_group, is_helper_scope, owner_group
+from .scopes import is_helper_group, owner_group
 from .tree import Group, free_name
 
 
@@ -84,9 +84,93 @@ def collapse_empty_runs(ops: list, params: Parameters = DEFAULT) -> None:
             op.placement = runs.sub(lambda m: f"/(empty ×{len(m.group()) - 1})/", op.placement)
 
 
+def merge_replicas(ops: list) -> None:
+    """A distribution strategy's replicas are one model: MirroredStrategy runs replica 0 in the model's own scopes
+    and replica 1 in `replica_1/<the same scopes>`, on another device. A scope is a replica's when every op in it
+    runs on one device and it holds a scope that is also its sibling (at the top, or in a top-level scope such as
+    `gradient_tape`) whose ops run on other devices only. Its ops join the scopes they replicate, their names
+    marked with the replica's (`MatMul (replica_1)`); each keeps its device."""
+    placed = {op.placement.rpartition("/")[0] for op in ops}  # (a few hundred scopes for 200,000 ops)
+    scopes: set = set()
+    for scope in placed:
+        while scope and scope not in scopes:
+            scopes.add(scope)
+            scope = scope.rpartition("/")[0]
+    candidates: dict = {}  # (parent scope, replica scope) -> the scopes it holds
+    for scope in scopes:
+        parts = scope.split("/", 3)
+        if len(parts) >= 2:
+            candidates.setdefault(("", parts[0]), set()).add(parts[1])
+        if len(parts) >= 3:
+            candidates.setdefault((parts[0], parts[1]), set()).add(parts[2])
+    pairs = {}
+    for (parent, replica), held in candidates.items():
+        prefix = f"{parent}/" if parent else ""
+        twins = {prefix + x for x in held if prefix + x in scopes and x != replica}
+        if twins:
+            pairs[prefix + replica] = twins
+    if not pairs:
+        return
+    devices: dict = {}  # scope -> the devices of its ops
+    watched = set(pairs) | {t for twins in pairs.values() for t in twins}
+    for op in ops:
+        parts = op.placement.split("/", 3)
+        for i in (1, 2, 3):
+            scope = "/".join(parts[:i])
+            if i < len(parts) and scope in watched:
+                device = op.node_def.device
+                if device:
+                    devices.setdefault(scope, set()).add(device)
+    apart = {}  # replica scope -> its twins on other devices
+    for scope, twins in pairs.items():
+        own = devices.get(scope, set())
+        if len(own) == 1:
+            apart[scope] = [t for t in twins if devices.get(t) and not devices[t] & own]
+    # ...and what it holds there mirrors the twin, op for op (not just a name in common, like a layer's `Cast` on
+    # another device beside its model's `Cast`).
+    held: dict = {}  # scope -> the placements of its ops below it
+    wanted = {t for twins in apart.values() for t in twins}
+    wanted |= {f"{scope}/{t.rpartition('/')[2]}" for scope, twins in apart.items() for t in twins}
+    if wanted:
+        for op in ops:
+            scope = op.placement
+            while "/" in scope:
+                scope = scope.rpartition("/")[0]
+                if scope in wanted:
+                    held.setdefault(scope, set()).add(op.placement[len(scope) + 1:])
+    replicas = {}
+    for scope, twins in apart.items():
+        for twin in twins:
+            copy = held.get(f"{scope}/{twin.rpartition('/')[2]}", set())
+            if len(copy) > 1 and copy == held.get(twin):
+                replicas[scope] = scope.rpartition("/")
+                break
+    if not replicas:
+        return
+    for op in ops:
+        parts = op.placement.split("/", 2)
+        for scope in ("/".join(parts[:2]), parts[0]):
+            found = replicas.get(scope) if len(parts) > scope.count("/") + 1 else None
+            if found is not None:
+                parent, _, name = found
+                rest = op.placement[len(scope) + 1:]
+                op.placement = f"{parent}/{rest} ({name})" if parent else f"{rest} ({name})"
+                break
+
+
+def is_variable_update(op_type: str) -> bool:
+    """An op that writes a variable (an optimizer's `AssignSubVariableOp`, `ResourceApplyAdam`...) rather than
+    reads it as a layer does."""
+    return op_type.startswith(("Assign", "ResourceApply", "ResourceSparseApply", "ResourceScatter"))
+
+
 def place_captured_variables(builder, ops: list, captured: list, inputs_name: str, types) -> None:
     """Nest each captured variable into the module of the op that reads it, not at the top: the op that really
-    reads it, past the loops, branches and calls that hand it on to their bodies."""
+    reads it, past the loops, branches and calls that hand it on to their bodies (the flattened ops' inputs lead
+    from a body's reader to the traced function's argument). Its name says nothing: a FunctionDef rewrites every
+    character of a scope that is not a letter, digit or `_`. Where several ops read it (a layer reads its kernel,
+    an optimizer writes it, a tied layer reads it too), reads count before updates, and the first read in the
+    graph's order is the owner's: TensorFlow captures a variable as the first op that uses it is made."""
     if not captured:
         return  # (a run graph's variables are ops of their scopes: nothing to look for among 200,000 ops)
     consumers: dict = {}
@@ -94,18 +178,13 @@ def place_captured_variables(builder, ops: list, captured: list, inputs_name: st
         for producer, _, control in op.inputs:
             if not control and producer.role == "variable" and op.parent is not None:
                 consumers.setdefault(id(producer), []).append(op)
+    root = builder.root
     for var in captured:
-        readers = [r for r in consumers.get(id(var), []) if r.type not in _PASS_THROUGH_OPS]
-        owner = None
-        for reader in readers:  # the capture's name is the reader's: demo_module_assignaddvariableop_resource
-            if reader.op_name.lower().replace("/", "_") + "_resource" == var.op_name:
-                owner = owner_group(reader, types)
-                break
-        if owner is None:
-            scoped = [owner_group(r, types) for r in readers if r.parent is not builder.root]
-            owner = common_group(scoped) if scoped else None
-        if owner is None or owner is builder.root:
-            owner = builder.group(builder.root, inputs_name, role="inputs")
+        readers = [r for r in consumers.get(id(var), []) if r.type not in _PASS_THROUGH_OPS and r.parent is not root]
+        reads = [r for r in readers if not is_variable_update(r.type)] or readers
+        owner = next((g for g in (owner_group(r, types) for r in reads) if g is not root), root)
+        if owner is root:
+            owner = builder.group(root, inputs_name, role="inputs")
         builder.insert(owner, var.op_name.replace("/", "_"), var)
 
 
@@ -134,7 +213,7 @@ def mark_modules(ops, estimate_params: bool, types) -> dict:
         size = ops_lib.variable_size(op) if estimate_params else None
         group = owner
         while group is not None and group.parent is not None and not group.role:
-            if group is not owner and (group.is_op_scope() or is_helper_scope(group.name, types)):
+            if group is not owner and (group.is_op_scope() or is_helper_group(group, types)):
                 group = group.parent
                 continue
             marked, group.kind = group.kind == "module", "module"

@@ -28,6 +28,54 @@ def is_helper_scope(name: str, op_types) -> bool:
     return base in HELPER_SCOPES or base in op_types
 
 
+def is_helper_group(group, op_types) -> bool:
+    """Whether a group of the tree is an op helper's scope. One named like a helper (is_helper_scope) is, when it
+    holds what one helper call makes (ops and the scopes of ops: `Cast/ReadVariableOp`; `batchnorm/mul`,
+    `batchnorm/Rsqrt`...) or reads no variable itself (a bijector chain's `inverse` runs each bijector's own); a
+    scope so named that holds scopes of its own and reads variables in its own ops is a module's: Sonnet's
+    `batchnorm_0` holds its `moving_mean` module and reads its scale and offset in `FusedBatchNormV2`. Whatever
+    its name, a scope that only reads variables and hands the values on (tf_keras's `lstm/Read`: a
+    `ReadVariableOp` and an `Identity`) is a helper: the ops that use them are elsewhere."""
+    if not is_helper_scope(group.name, op_types):
+        return _only_reads(group)
+    if all(child.children is None or child.is_op_scope() for child in group.children.values()):
+        return True
+    return not _reads_variables(group)
+
+
+_READ_OPS = frozenset({"ReadVariableOp", "Identity", "Cast"})  # a read, and what hands its value on unchanged
+
+
+def _only_reads(group) -> bool:
+    """Whether `group` holds nothing but reads of variables and the ops that hand their values on."""
+    reads = False
+    stack = [group]
+    while stack:
+        for child in stack.pop().children.values():
+            if child.children is not None:
+                if not child.is_op_scope():
+                    return False
+                stack.append(child)
+            elif child.type not in _READ_OPS:
+                return False
+            elif child.type == "ReadVariableOp":
+                reads = True
+    return reads
+
+
+def _reads_variables(group) -> bool:
+    """Whether an op of `group` (or of the scopes of its ops) reads a variable."""
+    stack = [group]
+    while stack:
+        for child in stack.pop().children.values():
+            if child.children is None:
+                if any(p.role == "variable" and not control for p, _, control in child.inputs):
+                    return True
+            elif child.is_op_scope():
+                stack.append(child)
+    return False
+
+
 def owner_scope(placement: str, op_placements, op_types=()) -> str:
     """The scope an op placed at `placement` belongs to: its own scope, or the nearest one above that is neither
     named after an op (`dense/MatMul/ReadVariableOp` -> `dense`; `op_placements` holds every op's placement)
@@ -42,7 +90,7 @@ def owner_group(node, op_types=()):
     """owner_scope in the tree: the group an op (or group) belongs to, past op scopes (a group holding
     `(MatMul)`) and helpers' scopes."""
     group = node.parent
-    while group.parent is not None and (group.is_op_scope() or is_helper_scope(group.name, op_types)):
+    while group.parent is not None and (group.is_op_scope() or is_helper_group(group, op_types)):
         group = group.parent
     return group
 

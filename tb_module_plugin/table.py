@@ -37,7 +37,7 @@ def format_table(hierarchy, depth: int, times=None, sort: str | None = None, sho
         rows = [_row(hierarchy, n, n.path, times, backward) for n in modules]
     else:
         def visit(node, level):
-            for child in node.children.values():
+            for child in hierarchy.in_flow_order(node):
                 if child.children is None or level and child.kind != "module":
                     continue
                 if not show_all and child.role in OWN_ROLES:

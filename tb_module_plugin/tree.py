@@ -100,6 +100,7 @@ class Hierarchy:
         self._filing = threading.Lock()
         if op_graph:
             edges_lib.distribute_edges(self._unfiled, at_root=True)
+            self.order_by_flow([root])  # (a Keras layer tree keeps its model's own order of layers)
 
     def settle(self) -> None:
         """After the first answer, in the background: file the edges inside groups and number the structure of
@@ -152,6 +153,7 @@ class Hierarchy:
         with self._filing:
             if self._unfiled is not None:
                 edges_lib.distribute_edges(self._unfiled, at_root=False)
+                self.order_by_flow(node for node in self.all_nodes if node.children and node is not self.root)
                 self._unfiled = None
 
     def group_edges(self, group: Group) -> list:
@@ -163,6 +165,29 @@ class Hierarchy:
         elif isinstance(group.edges, dict):
             group.edges = [edges_lib.op_edge(a, b, edge) for (a, b), edge in group.edges.items()]
         return group.edges
+
+    def in_flow_order(self, group: Group) -> list:
+        """The group's children, in the order data flows between them (see order_by_flow)."""
+        if group is not self.root:
+            self.file_edges()
+        return list(group.children.values())
+
+    @staticmethod
+    def order_by_flow(groups) -> None:
+        """Puts each group's children in the order data flows between them (edges.data_flow_order over the data
+        edges filed between them), once its edges are filed: listings, folds, repeat marks and every walk over
+        the tree then follow the graph, whichever answer comes first."""
+        for group in groups:
+            children = group.children
+            if len(children) < 2 or not isinstance(group.edges, dict):
+                continue
+            items = list(children.values())
+            index = {id(child): i for i, child in enumerate(items)}
+            pairs = [(index[id(a)], index[id(b)]) for (a, b), edge in group.edges.items() if not edge[1]]
+            if all(i < j for i, j in pairs):  # (most groups: the graph lists them in data-flow order already)
+                continue
+            order = edges_lib.data_flow_order(len(items), pairs)
+            group.children = {items[i].name: items[i] for i in order}
 
     def consumers(self) -> dict:
         """id(op) -> [(consumer op, port, control)]."""

@@ -181,6 +181,17 @@ def truth(corpus_logdir):
 
 
 @pytest.fixture(scope="session")
+def variations_logdir():
+    """tests/variations.py: names with `-` and `.`, a Sonnet ResNet, a MirroredStrategy step (about 90 s)."""
+    plugin = support.REPO / "tb_module_plugin"
+    key = _cache_key([support.REPO / "tests" / "variations.py", support.CORPUS]
+                     + [plugin / f for f in ("summary.py", "module_tree.py", "calls.py")],
+                     ("tensorflow-cpu", "tensorflow", "keras", "dm-sonnet"))
+    return support.cached_logdir("variations", key, lambda tmp: support.run_python(
+        [str(support.REPO / "tests" / "variations.py"), str(tmp)], timeout=1200))
+
+
+@pytest.fixture(scope="session")
 def costs_logdir():
     """tests/costs_corpus.py: a ResNet50 record at 224x224 and profiled steps, with what TensorFlow says of them."""
     plugin = support.REPO / "tb_module_plugin"

@@ -496,18 +496,20 @@ MODELS = {
 }
 
 
-def main(argv=None) -> int:
+def main(argv=None, models=None) -> int:
+    """Write `models` (default MODELS: {name: writer(logdir) -> truth entries}) as the command line asks."""
+    models = MODELS if models is None else models
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("logdir")
-    parser.add_argument("--only", nargs="+", choices=sorted(MODELS))
+    parser.add_argument("--only", nargs="+", choices=sorted(models))
     args = parser.parse_args(argv)
     logdir = Path(args.logdir)
     logdir.mkdir(parents=True, exist_ok=True)
     truth_path = logdir / "truth.json"
     truth = json.loads(truth_path.read_text()) if truth_path.exists() else {}
-    for name in args.only or MODELS:
+    for name in args.only or models:
         print(f"writing {name} ...", flush=True)
-        for entry in MODELS[name](logdir):
+        for entry in models[name](logdir):
             entry["model"] = name
             truth[entry["run"]] = entry
     truth_path.write_text(json.dumps(truth, indent=1))

@@ -36,6 +36,14 @@ REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "tests" / "corpus.py"  # models from real libraries, and what their objects say (truth.json)
 CACHE_DIR = REPO / ".cache"
 ARTIFACTS_DIR = REPO / "test-artifacts"
+
+
+def picture(name: str) -> Path:
+    """Where a test writes a picture of the page: test-artifacts/pictures/, or docs/ (the README's pictures) under
+    `make pictures` (README_PICTURES=1), so that `make test` leaves the checkout as it found it."""
+    folder = REPO / "docs" if os.environ.get("README_PICTURES") == "1" else ARTIFACTS_DIR / "pictures"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / name
 PLUGIN_NAME = "module_graph"
 PLUGIN_ROUTE = f"/data/plugin/{PLUGIN_NAME}"
 

@@ -162,7 +162,6 @@ def test_one_name_per_device(device, canonical):
 
 # --- the page: Colour by, in Chromium through a real tensorboard ------------------------------------------------
 COLOUR_BY = 'select[name="colour-by"]'
-COSTS_SCREENSHOT = support.REPO / "docs" / "colour-by-time.png"
 
 
 def drawn_costs(page):
@@ -243,7 +242,7 @@ def test_page_colours_by_measured_time(page, costs_tb, costs_truth):
     node(page, model).click()
     expect(page.locator(sel("data-details-for", model))).to_contain_text("Most expensive children (by time per step)")
     page.wait_for_timeout(300)
-    COSTS_SCREENSHOT.write_bytes(page.screenshot(full_page=False))
+    support.picture("colour-by-time.png").write_bytes(page.screenshot(full_page=False))
     page.select_option(COLOUR_BY, "flops")
     expect(page.locator('[data-legend="flops"]')).to_contain_text("records no shapes")
     assert_clean(page)

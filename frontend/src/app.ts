@@ -15,7 +15,7 @@ import { tensorBoardWindow } from "./host";
 import { HierarchyStore } from "./hierarchy-store";
 import { composeScene, layoutVisibleTree, type GroupLayout } from "./layout";
 import { LayoutWorkerClient } from "./layout-client";
-import { Legend } from "./legend";
+import { Legend, legendDrawing } from "./legend";
 import { KeyHelp, listenForPageKeys } from "./page-keys";
 import { SearchBox } from "./search-box";
 import { measureSince, timed } from "./timing";
@@ -149,7 +149,7 @@ export class App {
     this.exportButtons = (["svg", "png"] as const).map((kind) => {
       const button = html(
         "button",
-        { type: "button", "data-export": kind, title: `Download the view as ${kind.toUpperCase()}`, disabled: true },
+        { type: "button", "data-export": kind, title: `Download the whole graph (or the selected expanded group) as ${kind.toUpperCase()}, with its legend`, disabled: true },
         kind.toUpperCase(),
       );
       button.addEventListener("click", () => void this.exportView(kind));
@@ -369,12 +369,15 @@ export class App {
     }
   }
 
-  /** Downloads the view as it is on screen, named after its run and tag. */
+  /** Downloads the whole graph (or the selected expanded group) at natural size, named after its run and tag. */
   private async exportView(kind: "svg" | "png"): Promise<void> {
     const explorer = this.explorer;
     if (!explorer) return;
     const { run, tag } = explorer.store.graph;
-    const shot = this.graphView.snapshot();
+    const by = COLOUR_BY_CHOICES.find((choice) => choice.value === this.colourBy)?.label ?? this.colourBy;
+    const legend = this.legend.model && legendDrawing(this.legend.model);
+    // (the selected group when it is expanded, else the whole graph)
+    const shot = this.graphView.snapshot(`${run} · ${tag} · coloured by ${by}`, legend, explorer.selected);
     try {
       const file = kind === "svg" ? new Blob([shot.svg], { type: "image/svg+xml" }) : await pngOf(shot.svg, shot.width, shot.height);
       download(file, exportFileName(run, tag, kind));

@@ -129,6 +129,16 @@ export function formatAmount(measure: Measure, value: number): string {
   return measure === "flops" ? formatSi(value) : formatParamCount(value);
 }
 
+/**
+ * A tick of the legend's scale, in whole units (a fraction of a FLOP, a parameter or a microsecond is no amount
+ * a person counts): "<1" below one, whole numbers up to 999 ("11", not "11.3"), then as formatAmount ("25.6M").
+ */
+export function formatTick(measure: Measure, value: number): string {
+  if (value < 1) return measure === "time" ? "<1 µs" : "<1";
+  if (value < 1000) return measure === "time" ? `${Math.round(value)} µs` : String(Math.round(value));
+  return formatAmount(measure, value);
+}
+
 /** A measure's value as a person reads it: "26M params" (as the boxes' captions), "7.76 GFLOPs", "1.23 ms". */
 export function formatMeasure(measure: Measure, value: number): string {
   if (measure === "time") return formatTime(value);
@@ -173,6 +183,12 @@ export function rampColour(tone: number, ramp: readonly string[] = COST_RAMP): s
   const f = position - index;
   const mix = a.map((channel, i) => Math.round(channel + (b[i]! - channel) * f));
   return `#${mix.map((channel) => channel.toString(16).padStart(2, "0")).join("")}`;
+}
+
+/** `colour` mixed into `base` at `share` (0..1), as #rrggbb: an expanded group's tint of its colour. */
+export function tintOf(colour: string, base: string, share: number): string {
+  const [c, b] = [hexToRgb(colour), hexToRgb(base)];
+  return `#${b.map((channel, i) => Math.round(channel + (c[i]! - channel) * share).toString(16).padStart(2, "0")).join("")}`;
 }
 
 /** Categorical colours of devices, in the order of the graph's devices (most ops first): the light tones of

@@ -31,10 +31,22 @@ export function withoutControls(text: string): string {
 
 /** The PNG's pixels per CSS pixel: sharp on high-density screens and in documents. */
 export const PNG_SCALE = 2;
+/** What a browser's canvas holds at most (Chromium: 16,384 pixels a side, 268 million in all), with room. */
+const CANVAS_MAX_SIDE = 16_000;
+const CANVAS_MAX_PIXELS = 200_000_000;
 
-/** `drawing` as it is on screen, as a standalone SVG document of the pane's size on `background`. */
-export function svgSnapshot(drawing: SVGSVGElement, width: number, height: number, background: string): string {
+/** The PNG's scale for a drawing of `width` x `height`: PNG_SCALE where the canvas holds it, else less. */
+export function pngScale(width: number, height: number): number {
+  return Math.min(PNG_SCALE, CANVAS_MAX_SIDE / width, CANVAS_MAX_SIDE / height, Math.sqrt(CANVAS_MAX_PIXELS / (width * height)));
+}
+
+/**
+ * `drawing` as it is styled on screen, as a standalone SVG document of `width` x `height` on `background`, its
+ * viewport <g> (.mg-viewport) drawn with `transform`.
+ */
+export function svgSnapshot(drawing: SVGSVGElement, width: number, height: number, background: string, transform: string): string {
   const copy = drawing.cloneNode(true) as SVGSVGElement;
+  const viewport = copy.querySelector(".mg-viewport"); // (before the classes are taken off)
   const originals = [drawing, ...drawing.querySelectorAll("*")];
   const copies = [copy, ...copy.querySelectorAll("*")];
   originals.forEach((original, i) => {
@@ -50,6 +62,7 @@ export function svgSnapshot(drawing: SVGSVGElement, width: number, height: numbe
   copy.setAttribute("height", String(Math.round(height)));
   copy.setAttribute("viewBox", `0 0 ${Math.round(width)} ${Math.round(height)}`);
   copy.style.removeProperty("transform"); // (a zoom gesture's, while it runs)
+  viewport?.setAttribute("transform", transform);
   copy.insertBefore(svg("rect", { width: "100%", height: "100%", fill: background }), copy.firstChild);
   cleanControls(copy);
   return new XMLSerializer().serializeToString(copy);
@@ -73,17 +86,18 @@ function cleanControls(root: Element): void {
   }
 }
 
-/** The SVG document drawn into a PNG at PNG_SCALE. */
+/** The SVG document drawn into a PNG at pngScale. */
 export async function pngOf(svgText: string, width: number, height: number): Promise<Blob> {
   const image = new Image();
   image.src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svgText)}`;
   await image.decode();
   const canvas = document.createElement("canvas");
-  canvas.width = Math.max(1, Math.round(width * PNG_SCALE));
-  canvas.height = Math.max(1, Math.round(height * PNG_SCALE));
+  const scale = pngScale(width, height);
+  canvas.width = Math.max(1, Math.round(width * scale));
+  canvas.height = Math.max(1, Math.round(height * scale));
   const context = canvas.getContext("2d");
   if (!context) throw new Error("This browser cannot draw the PNG (no 2D canvas).");
-  context.scale(PNG_SCALE, PNG_SCALE);
+  context.scale(scale, scale);
   context.drawImage(image, 0, 0, width, height);
   return new Promise((resolve, reject) =>
     canvas.toBlob((blob) => (blob ? resolve(blob) : reject(new Error("The PNG could not be made."))), "image/png"),

@@ -5,7 +5,7 @@
 import { select } from "d3-selection";
 import { zoom, zoomIdentity, zoomTransform, type ZoomBehavior, type ZoomTransform } from "d3-zoom";
 import { html, svg, syncChildren } from "./dom";
-import { Colouring, DEEP_TONE, type Paint } from "./colour-by";
+import { Colouring, DEEP_TONE, formatMeasure, isMeasure, tintOf, type Paint } from "./colour-by";
 import { svgSnapshot } from "./export";
 import { DETAIL_FONT_SIZE, NAME_FONT_SIZE, detailLine, estimateTextWidth, fitText, prefixSentence, repeatBadge, repeatMeaning, shapeOf } from "./labels";
 import { GROUP_HEADER_HEIGHT, type PlacedEdge, type PlacedNode, type Point, type Scene } from "./layout";
@@ -39,9 +39,22 @@ const FIT_MAX_SCALE = 1.5;
 const CAPTION_IN_VIEW_WIDTH = 200;
 /** Below this zoom, node captions are not drawn at all. */
 const FAR_SCALE = 0.3;
+/**
+ * Labels are drawn at least this large on screen (px): a name that would be smaller at the zoom is drawn at
+ * this size instead, shortened to what fits its box (or left out: the box shows its colour and outline), and
+ * a second line or a badge that would be smaller is hidden; all come back as the person zooms in.
+ */
+export const READABLE_LABEL_PX = 10;
+/** The smallest size (px) a caption's second line and badges are shown at. */
+const SMALLEST_LABEL_PX = 9;
+/** A shortened name shows at least this many characters, else none. */
+const SHORT_NAME_MIN_CHARS = 3;
 const ARROW_ID = "mg-arrow";
+/** The overview's longer side (px), and the most boxes it draws. */
+const MINIMAP_SIZE = 150;
+const MINIMAP_MAX_BOXES = 400;
 const HATCH_ID = "mg-hatch";
-const BADGE_FONT_SIZE = 9;
+const BADGE_FONT_SIZE = 10;
 const BADGE_HEIGHT = 14;
 
 /** The small labels on a node's top edge: "❄ frozen", "×12" (repeated structure). */
@@ -114,6 +127,8 @@ function setAttributeIfChanged(element: Element, name: string, value: string): v
 interface DrawnNode {
   element: SVGGElement;
   expanded: boolean;
+  /** The name as drawn at natural size, the box's size, and the zoom its name was last sized for. */
+  label: { text: SVGTextElement; full: string; width: number; height: number; y: number; scale?: number };
   /** What its paint was last set from (see paintNode). */
   paintKey?: string;
   frame?: {
@@ -121,6 +136,8 @@ interface DrawnNode {
     header: SVGRectElement;
     name: SVGTextElement;
     detail: SVGTextElement;
+    /** The name as its header shows it at natural size (shortened to leave its caption room). */
+    fittedName: string;
     hatch?: SVGRectElement;
     badges?: { element: SVGGElement; width: number };
   };
@@ -138,6 +155,23 @@ function union(a: Box, b: Box): Box {
   const x = Math.min(a.x, b.x);
   const y = Math.min(a.y, b.y);
   return { x, y, width: Math.max(a.x + a.width, b.x + b.width) - x, height: Math.max(a.y + a.height, b.y + b.height) - y };
+}
+
+/** What the scene's top-level nodes and edges cover (the layout's own size can hold empty margins). */
+function drawingBounds(scene: Scene | undefined): Box {
+  let x0 = Infinity;
+  let y0 = Infinity;
+  let x1 = -Infinity;
+  let y1 = -Infinity;
+  const take = (x: number, y: number, width = 0, height = 0) => {
+    x0 = Math.min(x0, x);
+    y0 = Math.min(y0, y);
+    x1 = Math.max(x1, x + width);
+    y1 = Math.max(y1, y + height);
+  };
+  for (const placed of scene?.nodes ?? []) take(placed.x, placed.y, placed.width + 6, placed.height + 6); // (+ a stack's offset)
+  for (const edge of scene?.edges ?? []) for (const point of edge.points) take(point.x, point.y);
+  return x0 <= x1 ? { x: x0, y: y0, width: x1 - x0, height: y1 - y0 } : { x: 0, y: 0, width: 0, height: 0 };
 }
 
 /** The expanded boxes around `target` (groups and chunks), innermost first. */
@@ -228,8 +262,10 @@ export class GraphView {
   /** The pane's size, kept by a ResizeObserver (reading it from the layout would force the browser to lay out
    * a freshly drawn graph at once, inside our task). */
   private paneSize: { width: number; height: number } | undefined;
-  /** The view shows the whole scene as fit() placed it, and nobody moved it since: a resize fits it again. */
+  /** The view shows the scene as fit() placed it, and nobody moved it since: a resize fits it again. */
   private fitted = false;
+  /** The view shows this expanded group as fit() framed it (a second fit shows the whole graph). */
+  private framed: string | undefined;
   /** Pixels at the bottom of the pane that something drawn over the graph covers (the legend): fit leaves them free. */
   private bottomInset = 0;
   private selected: string | undefined;
@@ -237,8 +273,14 @@ export class GraphView {
   private drawnArea: Area | undefined;
   /** Set while render() places the view: the transform changes then draw nothing until render draws once. */
   private placing = false;
+  /** Set while a snapshot is taken: every node is drawn, its labels at natural size. */
+  private drawEverything = false;
   private colouring = new Colouring("structure", undefined);
   private readonly defs: SVGDefsElement;
+  /** The overview in the pane's corner (a large graph zoomed in): the scene's boxes and where the view is. */
+  private readonly minimap: SVGSVGElement;
+  /** The scene box the overview shows, and its scale (overview px per scene unit). */
+  private minimapFrame: { box: Box; scale: number } | undefined;
   /** Gradients of nodes whose ops are on several devices, by their stops. */
   private readonly deviceGradients = new Map<string, string>();
 
@@ -270,7 +312,24 @@ export class GraphView {
       );
     this.svgElement = svg("svg", { class: "mg-graph", "aria-label": "Module graph" }, this.defs, this.viewport);
     this.message = html("div", { class: "mg-graph-message", hidden: true });
-    this.element = html("div", { class: "mg-graph-pane" }, this.svgElement, this.message);
+    this.minimap = svg("svg", { class: "mg-minimap", "data-minimap": "", "aria-hidden": "true" });
+    this.minimap.style.display = "none";
+    this.element = html("div", { class: "mg-graph-pane" }, this.svgElement, this.message, this.minimap);
+    // A click or drag on the overview centres the view there (not a zoom or pan gesture of the pane).
+    const centreAt = (event: PointerEvent) => {
+      const at = this.minimapPoint(event);
+      if (at) select(this.element).call(this.zoomBehavior.translateTo, at.x, at.y);
+      this.fitted = false;
+    };
+    this.minimap.addEventListener("pointerdown", (event) => {
+      event.stopPropagation();
+      this.minimap.setPointerCapture(event.pointerId);
+      centreAt(event);
+    });
+    this.minimap.addEventListener("pointermove", (event) => {
+      if (this.minimap.hasPointerCapture(event.pointerId)) centreAt(event);
+    });
+    for (const type of ["mousedown", "wheel", "dblclick", "touchstart"]) this.minimap.addEventListener(type, (event) => event.stopPropagation());
 
     // Zoom and pan transform the one viewport <g>. While a gesture runs, the SVG element is moved as a
     // whole by a CSS transform, which the browser composites without laying out or repainting the
@@ -290,7 +349,7 @@ export class GraphView {
         this.gestureRunning = true;
       })
       .on("zoom", (event: { transform: ZoomTransform; sourceEvent: Event | null }) => {
-        if (event.sourceEvent) this.fitted = false;
+        if (event.sourceEvent) [this.fitted, this.framed] = [false, undefined];
         if (this.gestureRunning) this.previewTransform(event.transform);
         else this.commitTransform(event.transform);
       })
@@ -341,8 +400,8 @@ export class GraphView {
     this.committed = transform;
     this.svgElement.style.transform = "";
     this.viewport.setAttribute("transform", transform.toString());
-    // Far out, names are too small to read and only cost painting time.
-    this.svgElement.classList.toggle("mg-far", transform.k < FAR_SCALE);
+    this.sizeLabels();
+    this.placeMinimapView();
     // The view left the drawn part of a large scene: draw around it.
     if (!this.placing && this.drawnArea && !contains(this.drawnArea, this.areaInView(0))) this.draw();
   }
@@ -373,6 +432,9 @@ export class GraphView {
     this.deviceGradients.clear();
     this.scene = undefined;
     this.drawnArea = undefined;
+    this.minimap.replaceChildren();
+    this.minimap.style.display = "none";
+    this.minimapFrame = undefined;
     this.drawn.clear();
     this.viewport.replaceChildren();
   }
@@ -391,12 +453,73 @@ export class GraphView {
     this.selected = selected;
     this.placing = true;
     try {
-      if (placement.fit) this.fit();
+      if (placement.fit) this.fitWhole();
       if (placement.keepInView !== undefined) this.ensureVisible(placement.keepInView, placement.readable);
     } finally {
       this.placing = false;
     }
     this.draw();
+    this.drawMinimap();
+  }
+
+  /** The overview's boxes: every node of the scene large enough to see in it (its frame fixed by the scene). */
+  private drawMinimap(): void {
+    const scene = this.scene;
+    this.minimap.replaceChildren();
+    this.minimapFrame = undefined;
+    if (!scene) return;
+    const box = drawingBounds(scene);
+    const scale = Math.min(MINIMAP_SIZE / Math.max(box.width, 1), MINIMAP_SIZE / Math.max(box.height, 1));
+    const [width, height] = [Math.ceil(box.width * scale) + 4, Math.ceil(box.height * scale) + 4];
+    this.minimap.setAttribute("width", String(width));
+    this.minimap.setAttribute("height", String(height));
+    this.minimapFrame = { box, scale };
+    const group = svg("g", { transform: `translate(2,2) scale(${scale}) translate(${-box.x},${-box.y})` });
+    let count = 0;
+    const visit = (nodes: readonly PlacedNode[]) => {
+      for (const placed of nodes) {
+        if (count >= MINIMAP_MAX_BOXES || placed.width * scale < 2) continue;
+        count++;
+        group.append(svg("rect", {
+          class: placed.node.expanded ? "mg-minimap-group" : "mg-minimap-node",
+          x: round(placed.x), y: round(placed.y), width: round(placed.width), height: round(placed.height),
+        }));
+        visit(placed.children);
+      }
+    };
+    visit(scene.nodes);
+    this.minimap.append(group, svg("rect", { class: "mg-minimap-view", "data-minimap-view": "" }));
+    this.placeMinimapView();
+  }
+
+  /** Moves the overview's view rectangle to the view; the overview shows only while part of the scene is out of view. */
+  private placeMinimapView(): void {
+    const frame = this.minimapFrame;
+    const rect = this.minimap.querySelector<SVGRectElement>(".mg-minimap-view");
+    if (!frame || !rect) return;
+    const view = this.areaInView(0);
+    const { box, scale } = frame;
+    const all = { x0: box.x, y0: box.y, x1: box.x + box.width, y1: box.y + box.height };
+    this.minimap.style.display = contains(view, all) ? "none" : "";
+    const x0 = Math.max(view.x0, box.x);
+    const y0 = Math.max(view.y0, box.y);
+    const x1 = Math.min(view.x1, box.x + box.width);
+    const y1 = Math.min(view.y1, box.y + box.height);
+    rect.setAttribute("x", String(round(2 + (x0 - box.x) * scale)));
+    rect.setAttribute("y", String(round(2 + (y0 - box.y) * scale)));
+    rect.setAttribute("width", String(round(Math.max(2, (x1 - x0) * scale))));
+    rect.setAttribute("height", String(round(Math.max(2, (y1 - y0) * scale))));
+  }
+
+  /** The scene point under a pointer on the overview. */
+  private minimapPoint(event: PointerEvent): Point | undefined {
+    const frame = this.minimapFrame;
+    if (!frame) return undefined;
+    const bounds = this.minimap.getBoundingClientRect();
+    return {
+      x: frame.box.x + (event.clientX - bounds.left - 2) / frame.scale,
+      y: frame.box.y + (event.clientY - bounds.top - 2) / frame.scale,
+    };
   }
 
   /** Draws the scene, or its part near the view when it is large. */
@@ -404,13 +527,14 @@ export class GraphView {
     const scene = this.scene;
     if (!scene) return;
     const focused = this.nodeElementOf(document.activeElement)?.dataset.path;
-    const area = scene.byPath.size > DRAW_ALL_UP_TO ? this.areaInView(DRAWN_MARGIN) : undefined;
+    const area = scene.byPath.size > DRAW_ALL_UP_TO && !this.drawEverything ? this.areaInView(DRAWN_MARGIN) : undefined;
     // The selected and the focused node stay drawn wherever they are, with the boxes around them.
     const kept = area ? keptPaths(scene, [this.selected, focused]) : new Set<string>();
     const previous = this.drawn;
     this.drawn = new Map();
     this.drawnArea = area;
     this.drawContent(this.viewport, scene.nodes, scene.edges, 0, 0, previous, area, kept);
+    this.sizeLabels();
     this.setSelected(this.selected);
     if (focused !== undefined && document.activeElement !== this.nodeElement(focused)) this.focusNode(focused);
   }
@@ -519,6 +643,7 @@ export class GraphView {
         header: svg("rect", { class: "mg-header", height: GROUP_HEADER_HEIGHT, rx: 6 }),
         name: svg("text", { class: "mg-name", x: 10, y: 19 }),
         detail: svg("text", { class: "mg-detail", y: 19, "text-anchor": "end" }),
+        fittedName: "",
       };
       element.append(frame.outline, frame.header);
       if (frozen) {
@@ -530,7 +655,7 @@ export class GraphView {
         frame.badges = badges;
         element.append(badges.element);
       }
-      return { element, expanded: true, frame };
+      return { element, expanded: true, frame, label: { text: frame.name, full: `▾ ${node.label}`, width, height: GROUP_HEADER_HEIGHT, y: 19 } };
     }
 
     const isOp = node.kind === "op";
@@ -544,12 +669,13 @@ export class GraphView {
       svg("rect", { class: "mg-outline", "data-shape": shapeOf(node), width, height, rx: isOp ? height / 2 : 5 }),
     );
     if (frozen) element.append(svg("rect", { class: "mg-hatch", width, height, rx: 5, fill: `url(#${HATCH_ID})` }));
+    const name = svg(
+      "text",
+      { class: "mg-name", x: width / 2, y: isOp ? 15 : 18, "text-anchor": "middle" },
+      fitText(node.label, width - 16, NAME_FONT_SIZE),
+    );
     element.append(
-      svg(
-        "text",
-        { class: "mg-name", x: width / 2, y: isOp ? 15 : 18, "text-anchor": "middle" },
-        fitText(node.label, width - 16, NAME_FONT_SIZE),
-      ),
+      name,
       svg(
         "text",
         { class: "mg-detail", x: width / 2, y: isOp ? 27 : 33, "text-anchor": "middle" },
@@ -560,7 +686,56 @@ export class GraphView {
       badges.element.setAttribute("transform", badgesTransform(width, badges.width));
       element.append(badges.element);
     }
-    return { element, expanded: false };
+    return {
+      element,
+      expanded: false,
+      label: { text: name, full: node.label, width, height, y: isOp ? 15 : 18 },
+    };
+  }
+
+  /**
+   * Sizes the drawn nodes' names for the zoom: at their natural size where that reads (READABLE_LABEL_PX or
+   * more on screen), else at READABLE_LABEL_PX, shortened to their box (or left out). The second lines and
+   * badges that would be smaller are hidden by the view's classes. Each node is redone only when the zoom
+   * changed since its name was last sized.
+   */
+  private sizeLabels(): void {
+    // (Far out, names are too small to read and only cost painting time: none is drawn.)
+    const k = this.drawEverything ? 1 : this.committed.k;
+    this.svgElement.classList.toggle("mg-far", k < FAR_SCALE);
+    const small = NAME_FONT_SIZE * k < READABLE_LABEL_PX;
+    this.svgElement.classList.toggle("mg-small-names", small);
+    this.svgElement.classList.toggle("mg-no-details", DETAIL_FONT_SIZE * k < SMALLEST_LABEL_PX);
+    this.svgElement.classList.toggle("mg-no-badges", BADGE_FONT_SIZE * k < SMALLEST_LABEL_PX);
+    for (const drawn of this.drawn.values()) this.sizeLabel(drawn, k, small);
+  }
+
+  private sizeLabel(drawn: DrawnNode, k: number, small: boolean): void {
+    const { label } = drawn;
+    const scale = small ? k : 1;
+    if (label.scale === scale) return;
+    label.scale = scale;
+    const { text } = label;
+    if (!small) {
+      text.style.removeProperty("font-size");
+      text.removeAttribute("visibility");
+      setAttributeIfChanged(text, "y", String(label.y));
+      text.textContent = drawn.frame ? drawn.frame.fittedName : fitText(label.full, label.width - 16, NAME_FONT_SIZE);
+      return;
+    }
+    const fontSize = READABLE_LABEL_PX / k;
+    const room = drawn.expanded ? label.width - 20 : label.width - 8;
+    const fits = Math.floor(room / (fontSize * 0.62)) >= SHORT_NAME_MIN_CHARS && fontSize <= label.height - 4;
+    if (!fits) {
+      text.setAttribute("visibility", "hidden");
+      return;
+    }
+    text.removeAttribute("visibility");
+    text.style.fontSize = `${round(fontSize)}px`; // (the stylesheet's size would win over an attribute)
+    // (a collapsed box's name alone, in its middle; a header's name on its line)
+    const y = drawn.expanded ? Math.min(label.height - 3, label.height / 2 + fontSize * 0.36) : label.height / 2 + fontSize * 0.36;
+    text.setAttribute("y", String(round(y)));
+    text.textContent = fitText(label.full, room, fontSize);
   }
 
   /** Colours the nodes by `colouring` (the drawn ones now, the others as they are drawn). */
@@ -571,8 +746,11 @@ export class GraphView {
     if (!scene) return;
     for (const [path, drawn] of this.drawn) {
       const placed = scene.byPath.get(path);
-      if (placed) this.paintNode(drawn, placed.node);
+      if (!placed) continue;
+      this.paintNode(drawn, placed.node);
+      if (drawn.expanded) this.sizeExpandedFrame(drawn, placed);
     }
+    this.sizeLabels();
   }
 
   /**
@@ -587,6 +765,8 @@ export class GraphView {
     const { element } = drawn;
     element.classList.remove("mg-painted", "mg-deep", "mg-cost-unknown", "mg-unpainted");
     element.style.removeProperty("--paint");
+    element.style.removeProperty("--tint");
+    element.style.removeProperty("--tint-dark");
     element.removeAttribute("data-cost");
     element.removeAttribute("data-device");
     if (!paint) {
@@ -600,6 +780,10 @@ export class GraphView {
     element.classList.add("mg-painted");
     if (paint.kind === "tone") {
       element.style.setProperty("--paint", paint.colour);
+      // (an expanded group's frame: a tint of its colour for either theme, see style.css)
+      element.style.setProperty("--tint", tintOf(paint.colour, "#ffffff", 0.14));
+      // (on a dark page a well darker than the page: the scale's deepest red still stands out against it 3:1)
+      element.style.setProperty("--tint-dark", tintOf(paint.colour, "#000000", 0.08));
       element.setAttribute("data-cost", String(paint.value));
       if (paint.tone > DEEP_TONE && !node.expanded) element.classList.add("mg-deep");
       return;
@@ -628,12 +812,22 @@ export class GraphView {
     return `url(#${id})`;
   }
 
+  /** An expanded group's caption: coloured by a measure, its own value first (its fill is only a tint). */
+  private headerDetail(node: VisibleNode): string {
+    const paint = this.colouring.paint(node);
+    const by = this.colouring.by;
+    if (paint?.kind === "tone" && isMeasure(by)) return `${formatMeasure(by, paint.value)} · ${detailLine(node)}`;
+    return detailLine(node);
+  }
+
   /** Fits an expanded box's outline and header caption to its current size. */
   private sizeExpandedFrame(drawn: DrawnNode, placed: PlacedNode): void {
     const { frame } = drawn;
     if (!frame) return;
     const { node, width, height } = placed;
-    const detail = fitText(detailLine(node), width * 0.6, DETAIL_FONT_SIZE);
+    // The name first: the caption gets what it leaves (at least a third of the header).
+    const nameWidth = estimateTextWidth(`▾ ${node.label}`, NAME_FONT_SIZE);
+    const detail = fitText(this.headerDetail(node), Math.max(width / 3, width - nameWidth - 30), DETAIL_FONT_SIZE);
     const name = fitText(`▾ ${node.label}`, width - estimateTextWidth(detail, DETAIL_FONT_SIZE) - 30, NAME_FONT_SIZE);
     setAttributeIfChanged(frame.outline, "width", String(width));
     setAttributeIfChanged(frame.outline, "height", String(height));
@@ -641,8 +835,12 @@ export class GraphView {
     if (frame.hatch) setAttributeIfChanged(frame.hatch, "width", String(width));
     if (frame.badges) setAttributeIfChanged(frame.badges.element, "transform", badgesTransform(width, frame.badges.width));
     setAttributeIfChanged(frame.detail, "x", String(width - 10));
-    if (frame.name.textContent !== name) frame.name.textContent = name;
     if (frame.detail.textContent !== detail) frame.detail.textContent = detail;
+    if (frame.fittedName !== name || drawn.label.width !== width) {
+      frame.fittedName = name;
+      drawn.label.width = width;
+      drawn.label.scale = undefined; // (named again for the zoom by sizeLabels)
+    }
   }
 
   nodeElement(path: string): SVGGElement | null {
@@ -662,33 +860,96 @@ export class GraphView {
     this.nodeElement(path)?.focus({ preventScroll: true });
   }
 
-  /** The view as it is on screen, as a standalone SVG document (for export). */
-  snapshot(): { svg: string; width: number; height: number } {
-    const size = this.viewSize();
-    const [width, height] = [Math.round(size.width), Math.round(size.height)];
-    const background = getComputedStyle(this.element.ownerDocument.body).backgroundColor;
-    return { svg: svgSnapshot(this.svgElement, width, height, background), width, height };
+  /**
+   * The whole graph, or the expanded group at `path`, at natural size whatever the zoom, as a standalone SVG
+   * document (for export): `title` on a line above it and `legend` (legend.ts legendDrawing) below it. Every
+   * node is drawn for it (a large scene draws only what is near the view), with its labels at natural size; the
+   * view is drawn as it was afterwards.
+   */
+  snapshot(title: string, legend?: { element: SVGGElement; width: number; height: number }, path?: string): { svg: string; width: number; height: number } {
+    const scene = this.scene;
+    const placed = path === undefined ? undefined : scene?.byPath.get(path);
+    const box: Box = placed?.node.expanded
+      ? { x: placed.x, y: placed.y, width: placed.width, height: placed.height }
+      : drawingBounds(scene);
+    const TITLE_HEIGHT = 28;
+    const margin = VIEW_MARGIN;
+    const titleText = svg("text", { class: "mg-name mg-export-title", x: margin, y: margin + 12 }, title);
+    const legendGap = legend ? margin : 0;
+    const width = Math.ceil(Math.max(box.width, estimateTextWidth(title, NAME_FONT_SIZE), legend?.width ?? 0) + 2 * margin);
+    const height = Math.ceil(TITLE_HEIGHT + box.height + legendGap + (legend?.height ?? 0) + 2 * margin);
+    // Drawn into the live SVG for the snapshot, so that the page's stylesheet styles them as it styles the graph.
+    const extras = svg("g", {}, titleText);
+    if (legend) {
+      legend.element.setAttribute("transform", `translate(${margin},${margin + TITLE_HEIGHT + box.height + legendGap})`);
+      extras.append(legend.element);
+    }
+    this.svgElement.append(extras);
+    this.drawEverything = true;
+    try {
+      this.draw();
+      const background = getComputedStyle(this.element.ownerDocument.body).backgroundColor;
+      const transform = `translate(${round(margin - box.x)},${round(margin + TITLE_HEIGHT - box.y)})`;
+      return { svg: svgSnapshot(this.svgElement, width, height, background, transform), width, height };
+    } finally {
+      extras.remove();
+      this.drawEverything = false;
+      this.draw();
+    }
   }
 
   /** Leaves `pixels` at the bottom of the pane free when fitting and revealing (the legend covers them). */
   setBottomInset(pixels: number): void {
     if (pixels === this.bottomInset) return;
     this.bottomInset = pixels;
-    if (this.fitted) this.fit();
+    if (this.fitted) this.refit();
+  }
+
+  /**
+   * Fit, as the person asks for it: where the whole graph would be drawn too small to read its names and the
+   * selected node is an expanded group, that group at a readable zoom (the overview shows where it is); asked
+   * again, or otherwise, the whole graph.
+   */
+  fit(): void {
+    const group = this.framableGroup();
+    if (group && this.framed !== group.node.path) this.frame(group);
+    else this.fitWhole();
+  }
+
+  /** The selected expanded group, when the whole graph fitted would draw names smaller than READABLE_LABEL_PX. */
+  private framableGroup(): PlacedNode | undefined {
+    const scene = this.scene;
+    const placed = this.selected === undefined ? undefined : scene?.byPath.get(this.selected);
+    if (!scene || !placed?.node.expanded) return undefined;
+    return NAME_FONT_SIZE * this.fitScale(drawingBounds(scene)) < READABLE_LABEL_PX ? placed : undefined;
+  }
+
+  /** Shows an expanded group as large as fits, at a readable zoom at least (its top-left part if it is larger). */
+  private frame(group: PlacedNode): void {
+    this.zoomToBox(group, FIT_MAX_SCALE, READABLE_LABEL_PX / NAME_FONT_SIZE);
+    this.fitted = true;
+    this.framed = group.node.path;
   }
 
   /** Zooms so that the whole scene fits, a small one enlarged up to FIT_MAX_SCALE. */
-  fit(): void {
+  fitWhole(): void {
     if (!this.scene) return;
-    this.zoomToBox({ x: 0, y: 0, width: this.scene.width, height: this.scene.height }, FIT_MAX_SCALE, 0.02);
+    this.zoomToBox(drawingBounds(this.scene), FIT_MAX_SCALE, 0.02);
     this.fitted = true;
+  }
+
+  /** Fits again as the last fit did (the pane or what covers it changed size). */
+  private refit(): void {
+    const group = this.framed === undefined ? undefined : this.scene?.byPath.get(this.framed);
+    if (group?.node.expanded) this.frame(group);
+    else this.fitWhole();
   }
 
   /** The pane changed size (window resized, panes moved): fit again, or keep the same point in the middle. */
   private onResize(old: { width: number; height: number }): void {
     if (!this.scene || this.paneSize!.width < 1 || this.paneSize!.height < 1) return;
     if (this.fitted) {
-      this.fit();
+      this.refit();
       return;
     }
     const t = zoomTransform(this.element);
@@ -752,18 +1013,20 @@ export class GraphView {
     return { width, height: Math.max(height - Math.min(this.bottomInset, height / 2), 1) };
   }
 
+  /** The scale at which `box` just fits the free part of the pane. */
+  private fitScale(box: Box): number {
+    const { width, height } = this.freeSize();
+    return Math.min((width - 2 * VIEW_MARGIN) / Math.max(box.width, 1), (height - 2 * VIEW_MARGIN) / Math.max(box.height, 1));
+  }
+
   /**
    * Shows `box` at the largest scale up to `maxScale` at which it fits, but never below `minScale`: a box
    * too large to fit readably is shown from its top-left part (its header and first children) instead.
    */
   private zoomToBox(box: Box, maxScale: number, minScale: number) {
     const { width, height } = this.freeSize();
-    const fitScale = Math.min(
-      (width - 2 * VIEW_MARGIN) / Math.max(box.width, 1),
-      (height - 2 * VIEW_MARGIN) / Math.max(box.height, 1),
-    );
-    const scale = Math.max(minScale, Math.min(maxScale, fitScale));
-    this.fitted = false;
+    const scale = Math.max(minScale, Math.min(maxScale, this.fitScale(box)));
+    [this.fitted, this.framed] = [false, undefined];
     const fitsAcross = scale * box.width <= width - 2 * VIEW_MARGIN;
     const fitsDown = scale * box.height <= height - 2 * VIEW_MARGIN;
     const x = fitsAcross ? width / 2 - scale * (box.x + box.width / 2) : VIEW_MARGIN - scale * box.x;

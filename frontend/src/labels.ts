@@ -112,12 +112,14 @@ export function shapeOf(node: Pick<VisibleNode, "kind" | "role">): string {
 }
 
 /**
- * A repeat badge's text, a count rather than an alarm: a fold holds "×48"; a module is one of "3 alike", or of
- * "3 same ops" where the graph records no parameter shapes to compare (a trace: layers of other sizes look alike).
+ * A repeat badge's text, a count rather than an alarm: a fold holds "×48"; a module whose mark tells something
+ * (visible.ts repeatsTold) is one of "3 alike", or of "3 same ops" where the graph records no parameter shapes to
+ * compare (a trace: layers of other sizes look alike).
  */
-export function repeatBadge(node: Pick<VisibleNode, "kind" | "repeat" | "inFold">): string | undefined {
+export function repeatBadge(node: Pick<VisibleNode, "kind" | "repeat" | "inFold" | "repeatTold">): string | undefined {
   if (!node.repeat || node.inFold) return undefined;
   if (node.kind === "fold") return `×${node.repeat.count}`;
+  if (!node.repeatTold) return undefined;
   return `${node.repeat.count} ${node.repeat.shapes_compared ? "alike" : "same ops"}`;
 }
 

@@ -6,7 +6,7 @@ import {
   COST_RAMP,
   SCALE_DECADES,
   UNKNOWN_REASONS,
-  formatAmount,
+  formatTick,
   formatMeasure,
   formatShare,
   formatTime,
@@ -15,7 +15,7 @@ import {
   type Measure,
 } from "./colour-by";
 import { html, svg } from "./dom";
-import { formatNumber } from "./labels";
+import { DETAIL_FONT_SIZE, NAME_FONT_SIZE, estimateTextWidth, formatNumber } from "./labels";
 
 function present(parts: (HTMLElement | false)[]): HTMLElement[] {
   return parts.filter((part): part is HTMLElement => part !== false);
@@ -48,10 +48,80 @@ const EDGES: readonly { className: string; width: number; label: string }[] = [
   { className: "mg-edge mg-control", width: 1, label: "a control dependency: runs after, passes no tensor" },
 ];
 
+/** What the repeat badge means, in the legend and in an exported drawing's. */
+const REPEAT_MEANING =
+  "sibling modules of the same structure share a colour; a count marks the few, differently named ones and folds " +
+  "(\"same ops\": a trace, which records no parameter shapes to compare)";
+
+/**
+ * The legend as SVG, for an exported drawing (an HTML legend cannot go into a PNG drawn through an image): rows
+ * of swatches and words, styled by the page's classes (export.ts writes the computed style onto the copy).
+ * Its origin is its top-left corner.
+ */
+export function legendDrawing(model: LegendModel): { element: SVGGElement; width: number; height: number } {
+  const element = svg("g", { class: "mg-export-legend" });
+  const ROW = 18;
+  let y = 0;
+  let width = 0;
+  const text = (x: number, words: string, className = "mg-detail") => {
+    element.append(svg("text", { class: className, x, y: y + 12 }, words));
+    width = Math.max(width, x + estimateTextWidth(words, className === "mg-name" ? NAME_FONT_SIZE : DETAIL_FONT_SIZE));
+  };
+  const heading = (words: string) => {
+    text(0, words, "mg-name");
+    y += ROW + 2;
+  };
+  const row = (mark: SVGElement | undefined, words: string) => {
+    if (mark) element.append(mark);
+    text(28, words);
+    y += ROW;
+  };
+  const box = (attributes: Record<string, string | number>) => svg("rect", { x: 0, y: y + 2, width: 22, height: 12, ...attributes });
+  switch (model.kind) {
+    case "structure":
+      heading("Legend");
+      for (const { shape, label, what } of KINDS) row(box({ class: "mg-outline", "data-legend-shape": shape, rx: shape === "op" ? 6 : 2 }), `${label}: ${what}`);
+      for (const { className, label } of EDGES) row(svg("line", { class: className, x1: 0, y1: y + 8, x2: 22, y2: y + 8 }), label);
+      row(box({ class: "mg-outline", rx: 6 }), `3 alike: ${REPEAT_MEANING}`);
+      break;
+    case "message":
+      heading(model.measure === "device" ? "Device" : TITLES[model.measure as Measure] ?? model.measure);
+      row(undefined, model.text);
+      break;
+    case "scale": {
+      heading(`${TITLES[model.measure]} · whole graph ${formatMeasure(model.measure, model.whole)}`);
+      const id = "mg-export-ramp";
+      const ramp = svg("linearGradient", { id, x1: 0, y1: 0, x2: 1, y2: 0 });
+      COST_RAMP.forEach((colour, i) => ramp.append(svg("stop", { offset: i / (COST_RAMP.length - 1), "stop-color": colour })));
+      const barWidth = 320;
+      element.append(svg("defs", {}, ramp), svg("rect", { x: 0, y, width: barWidth, height: 10, fill: `url(#${id})` }));
+      y += 12;
+      for (let k = SCALE_DECADES; k >= 0; k--) {
+        const tick = formatTick(model.measure, model.whole / 10 ** k);
+        const x = ((SCALE_DECADES - k) / SCALE_DECADES) * (barWidth - 30);
+        element.append(svg("text", { class: "mg-detail", x, y: y + 12 }, `${tick} (${formatShare(10 ** -k)})`));
+      }
+      width = Math.max(width, barWidth + 40);
+      y += ROW;
+      if (model.unknown) row(box({ class: "mg-outline", "stroke-dasharray": "2 2" }), `not known: ${UNKNOWN_REASONS[model.measure]}`);
+      break;
+    }
+    case "devices":
+      heading("Device");
+      for (const { device, ops, colour } of model.devices) row(box({ fill: colour, stroke: "#5f6368" }), `${shortDevice(device)} · ${formatNumber(ops)} ops`);
+      if (model.unknown) row(box({ class: "mg-outline" }), `no device recorded: ${UNPLACED}`);
+      break;
+  }
+  return { element, width: Math.ceil(width), height: y };
+}
+
 export class Legend {
   readonly element = html("div", { class: "mg-legend", "data-legend": "", hidden: true, "aria-live": "polite" });
+  /** What it shows (what an exported drawing's legend shows too). */
+  model: LegendModel | undefined;
 
   show(model: LegendModel): void {
+    this.model = model;
     this.element.hidden = false;
     const name = model.kind === "structure" ? "structure" : model.kind === "devices" ? "device" : model.measure;
     // (The structure legend stays as the person left it, open or closed, across redraws.)
@@ -117,7 +187,7 @@ export class Legend {
         "ul",
         { class: "mg-legend-kinds" },
         ...EDGES.map(({ className, width, label }) => row(edge(className, width), "", label)),
-        row(badge, "", "sibling modules of the same structure: the count, and one colour for them (\"same ops\": a trace, which records no parameter shapes to compare)"),
+        row(badge, "", REPEAT_MEANING),
         row(frozen, "Frozen", "a module whose parameters are not trainable"),
       ),
     );
@@ -131,8 +201,8 @@ export class Legend {
     const ticks = html("div", { class: "mg-legend-ticks" });
     for (let k = SCALE_DECADES; k >= 0; k--) {
       const value = whole / 10 ** k;
-      const text = formatAmount(measure, value);
-      ticks.append(html("span", {}, k === SCALE_DECADES ? `≤${text}` : text));
+      const text = formatTick(measure, value);
+      ticks.append(html("span", {}, k === SCALE_DECADES && !text.startsWith("<") ? `≤${text}` : text));
     }
     const shares = html("div", { class: "mg-legend-ticks mg-legend-note" });
     for (let k = SCALE_DECADES; k >= 0; k--) shares.append(html("span", {}, formatShare(10 ** -k)));

@@ -117,11 +117,12 @@ export class TreeView {
           repeat,
           html("span", { class: "mg-tree-kind" }, node.kind === "op" ? (node.op ?? "op") : captionKind(node)),
           params !== undefined && html("span", { class: "mg-tree-params" }, params),
-          html("span", { class: "mg-tree-cost" }),
           node.kind !== "op" &&
             (node.numOps > 0 || !node.module?.shortClass) &&
             html("span", { class: "mg-tree-ops" }, formatCount(node.numOps, "op")),
         ),
+        // (the value of the measure coloured by: a column of its own that never shrinks, so it always reads whole)
+        html("span", { class: "mg-tree-cost" }),
       ),
     );
   }

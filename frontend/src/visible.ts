@@ -36,6 +36,8 @@ export interface VisibleNode {
   repeat?: RepeatMark;
   /** A member of an open fold: the fold shows the count, its members show none. */
   inFold?: boolean;
+  /** Its repeat mark tells something its name does not (see repeatsTold): it shows a count. */
+  repeatTold?: boolean;
   /** A prefix group: the prefix its members' names share ("conv2_"). */
   prefix?: string;
   /** A fold: its members' class, when the graph records it ("Block"). */
@@ -267,6 +269,31 @@ function edgesAmong(edges: readonly HierarchyEdge[], members: readonly Hierarchy
   return edges.filter((edge) => inside.has(edge.from) && inside.has(edge.to));
 }
 
+/** A repeat count tells something for at most this many alike siblings: past it, it is on every other box. */
+export const REPEAT_TOLD_MAX = 8;
+
+/** A name without its numbers and the separators they leave: `conv2_block1_1_bn` → `conv_block_bn`, `dense_1` → `dense`. */
+function nameStem(name: string): string {
+  return name.replace(/\d+/g, "").replace(/_+/g, "_").replace(/^_|_$/g, "");
+}
+
+/**
+ * The repeat keys among `children` whose count is worth a badge: few alike siblings (REPEAT_TOLD_MAX at most)
+ * whose names do not already say they are alike (`block_0`, `block_1` do; `encoder` and `decoder` do not).
+ * The others keep their shared colour, without a count on every box.
+ */
+export function repeatsTold(children: readonly HierarchyNode[]): Set<string> {
+  const stems = new Map<string, Set<string>>();
+  for (const child of children) {
+    const repeat = repeatOf(child);
+    if (!repeat || repeat.count > REPEAT_TOLD_MAX) continue;
+    let names = stems.get(repeat.key);
+    if (!names) stems.set(repeat.key, (names = new Set()));
+    names.add(nameStem(child.name));
+  }
+  return new Set([...stems].filter(([, names]) => names.size > 1).map(([key]) => key));
+}
+
 /** Builds the visible tree below the root listing: expanded groups whose listing is loaded show their children. */
 export function buildVisibleTree(
   rootListing: HierarchyNode,
@@ -292,6 +319,7 @@ export function buildVisibleTree(
     if (module) visible.module = module;
     const repeat = repeatOf(node);
     if (repeat) visible.repeat = repeat;
+    if (repeat && told.has(repeat.key)) visible.repeatTold = true;
     const listing = visible.expandable && expanded.has(node.path) ? listingOf(node.path) : undefined;
     if (listing) fillGroup(visible, listing);
     return visible;
@@ -345,10 +373,16 @@ export function buildVisibleTree(
     visible.edges = aggregateEdges(edges, (path) => itemOf.get(path));
   }
 
+  /** The repeat keys whose marks tell something among the children of the listing being shown. */
+  let told: ReadonlySet<string> = new Set();
+
   function fillGroup(visible: VisibleNode, listing: HierarchyNode): void {
     const groupEdges = listing.edges ?? [];
     visible.expanded = true;
+    const outer = told;
+    told = repeatsTold(listing.children ?? []);
     showItems(visible, arrangeChildren(listing), groupEdges, groupEdges);
+    told = outer;
   }
 
   const root: VisibleNode = {

@@ -8,6 +8,8 @@ import {
   costView,
   costsOf,
   formatAmount,
+  formatTick,
+  tintOf,
   formatMeasure,
   formatShare,
   formatTime,
@@ -44,6 +46,16 @@ test("values read as people write them", () => {
   assert.equal(formatTime(0.4), "0.4 µs");
   assert.equal(formatTime(2.5e6), "2.5 s");
   assert.equal(formatAmount("flops", 776_000_000), "776M");
+  assert.equal(tintOf("#b3141d", "#ffffff", 0), "#ffffff");
+  assert.equal(tintOf("#b3141d", "#ffffff", 1), "#b3141d");
+  assert.equal(tintOf("#000000", "#ffffff", 0.5), "#808080");
+  // The legend's ticks: whole units.
+  assert.equal(formatTick("flops", 0.0113), "<1");
+  assert.equal(formatTick("flops", 11.3), "11");
+  assert.equal(formatTick("params", 1.13), "1");
+  assert.equal(formatTick("flops", 25_600_000), "25.6M");
+  assert.equal(formatTick("time", 0.4), "<1 µs");
+  assert.equal(formatTick("time", 1234), "1.23 ms");
   assert.equal(formatShare(0.1234), "12.3%");
   assert.equal(formatShare(0.00004), "<0.01%");
   assert.equal(shortDevice("/device:GPU:1"), "GPU:1");

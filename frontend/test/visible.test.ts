@@ -13,6 +13,7 @@ import {
   prefixWord,
   type ChildGroup,
   type ChildItem,
+  repeatsTold,
 } from "../src/visible";
 import { buildDemoGraph } from "./fake-graph";
 import { detailLine, displayName, formatCount, repeatBadge } from "../src/labels";
@@ -280,10 +281,23 @@ test("a word that comes back after other names forms no group (one word, one pat
   assert.deepEqual(childGroupsHolding(many, "h/[m_0…m_199]/[101-200]", true).map((c) => c.path), ["h/[m_0…m_199]", "h/[m_0…m_199]/[101-200]"]);
 });
 
+test("a repeat count is told for a few alike siblings whose names do not say it, not for numbered names or a crowd", () => {
+  const member = (name: string, key: string, count: number) => ({ ...group(`g/${name}`, []), repeat: { key, count, shapes_compared: true } });
+  const told = repeatsTold([
+    member("encoder", "encoder", 2), member("decoder", "encoder", 2),
+    member("block_0", "block_0", 3), member("block_1", "block_0", 3), member("block_2", "block_0", 3),
+    // 53 alike under names that differ: a count on each of 53 boxes says nothing.
+    ...Array.from({ length: 53 }, (_, i) => member(`${String.fromCharCode(97 + (i % 26))}${i}_bn`, "a0_bn", 53)),
+    member("head", "x", 1),
+  ]);
+  assert.deepEqual([...told], ["encoder"]);
+});
+
 test("repeat badges are counts that say what was compared; a fold's is its size, an open fold's members have none", () => {
   const mark = (shapes_compared: boolean) => ({ key: "a", count: 3, shapes_compared });
-  assert.equal(repeatBadge({ kind: "module", repeat: mark(true) }), "3 alike");
-  assert.equal(repeatBadge({ kind: "module", repeat: mark(false) }), "3 same ops");
+  assert.equal(repeatBadge({ kind: "module", repeat: mark(true), repeatTold: true }), "3 alike");
+  assert.equal(repeatBadge({ kind: "module", repeat: mark(false), repeatTold: true }), "3 same ops");
+  assert.equal(repeatBadge({ kind: "module", repeat: mark(true) }), undefined); // (its name says it, or too many)
   assert.equal(repeatBadge({ kind: "fold", repeat: mark(false) }), "×3");
   assert.equal(repeatBadge({ kind: "module", repeat: mark(true), inFold: true }), undefined);
   assert.equal(repeatBadge({ kind: "module" }), undefined);

@@ -1,0 +1,50 @@
+"""Children listed in the order data flows between them (issue 23): graphs built directly, no server."""
+
+from __future__ import annotations
+
+import support
+from tb_module_plugin import build as build_lib
+from tb_module_plugin import graph as graph_lib
+from tb_module_plugin.edges import data_flow_order
+
+
+def build(*nodes):
+    g = support.graph_def(nodes, (), types=False)
+    return build_lib.build_graph_hierarchy(graph_lib.FlatGraph(graph_lib.flatten_graph_def(g), [], []), "test")
+
+
+def names_and_edges(h, path):
+    answer = h.node_json(path, 1)
+    names = [c["name"] for c in answer["children"]]
+    edges = [(e["from"].rsplit("/", 1)[-1], e["to"].rsplit("/", 1)[-1]) for e in answer["edges"] if not e["control"]]
+    return names, edges
+
+
+def test_a_module_listed_after_the_modules_it_takes_tensors_from():
+    # The GraphDef lists the head's ops first (as a trace does when the head's variables are read first), but
+    # the head takes the encoder's output.
+    h = build(("x", "Placeholder", []),
+              ("model/head/w", "Placeholder", []),
+              ("model/head/mul", "Mul", ["model/encoder/relu", "model/head/w"]),
+              ("model/encoder/mul", "Mul", ["x", "x"]),
+              ("model/encoder/relu", "Relu", ["model/encoder/mul"]),
+              ("model/side/neg", "Neg", ["x"]),
+              ("out", "Identity", ["model/head/mul"]))
+    names, edges = names_and_edges(h, "model")
+    given = ["head", "encoder", "side"]  # the graph's own order, for what no edge orders
+    assert sorted(names) == sorted(given)
+    assert edges, "the test holds no edge to order by"
+    for a, b in edges:
+        assert names.index(a) < names.index(b), (a, b, names)
+    # `side` takes nothing from its siblings: it keeps its place after them in the graph's order.
+    assert names == ["encoder", "head", "side"], names
+    # The other answers walk the same order.
+    assert [c["name"] for c in h.node_json("model", 1)["children"]] == names
+
+
+def test_data_flow_order_keeps_the_given_order_where_nothing_orders_and_breaks_cycles():
+    assert data_flow_order(4, []) == [0, 1, 2, 3]
+    assert data_flow_order(3, [(2, 0), (1, 0)]) == [1, 2, 0]
+    # A cycle 0 -> 1 -> 0 (a loop's body and its state) fed by 2: every child is listed once.
+    order = data_flow_order(3, [(0, 1), (1, 0), (2, 0)])
+    assert sorted(order) == [0, 1, 2] and order.index(2) < order.index(0) < order.index(1), order
