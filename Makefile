@@ -3,6 +3,7 @@
 #
 #   make demo   venv + demo logdir + tensorboard on http://127.0.0.1:6006/#module_graph
 #   make test   everything: Python, front-end unit tests, bundle check, browser tests
+#   make test-quick   the Python tests that take seconds (no browser, tensorboard or TensorFlow process)
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -20,11 +21,13 @@ HOST ?= 127.0.0.1
 PORT ?= 6006
 PYTEST_ARGS ?=
 
-.PHONY: help venv chromium frontend frontend-deps demo demo-logs test test-python test-frontend pictures clean bench
+.PHONY: help venv chromium frontend frontend-deps demo demo-logs test test-quick test-python test-frontend pictures clean \
+	bench
 
 help:
 	@echo "make demo      create the venv, write demo graphs to $(DEMO_LOGDIR)/, serve them with tensorboard"
 	@echo "make test      venv, chromium, front-end tests and bundle check, then pytest tests"
+	@echo "make test-quick  the Python tests that start no TensorFlow, tensorboard or browser (under a minute)"
 	@echo "make venv      .venv with requirements-dev.txt, requirements-libs.txt (--no-deps) and this package (editable)"
 	@echo "make chromium  install Debian's chromium when $(CHROMIUM) is missing"
 	@echo "make frontend  npm ci (when the lock file changed) and npm run build"
@@ -83,6 +86,10 @@ test-frontend: frontend-deps
 
 test-python: venv chromium
 	$(VPY) -m pytest tests $(PYTEST_ARGS)
+
+# No browser, no tensorboard or TensorFlow process, no model corpus (tests/conftest.py NEEDS and the `live` marks).
+test-quick: venv
+	$(VPY) -m pytest tests -m "not browser and not live and not corpus" $(PYTEST_ARGS)
 
 # The README's pictures: the tests that take them, writing into docs/ instead of test-artifacts/pictures/.
 PICTURE_TESTS := tests/test_browser.py::test_nested_model_blocks_and_screenshot \

@@ -152,8 +152,7 @@ class _Flattener:
             name, op_type, input_strings = _NODE_FIELDS(node)  # read each field once (upb fields are slow)
             op_type = intern(op_type)  # one copy of each op type
             if library and (op_type in CALL_OPS or op_type in library or op_type in _BODY_OPS):
-                target = node.attr["f"].func.name if op_type in CALL_OPS and "f" in node.attr else (
-                    op_type if op_type in library else "")
+                target = callees(node)[0]
                 if target in library and target not in call_stack and len(call_stack) < MAX_CALL_DEPTH:
                     calls.append((node, target))
                     continue
@@ -407,6 +406,14 @@ def _int_constant_node(node) -> int | None:
 
 def _int_constant(op) -> int | None:
     return _int_constant_node(op.node_def) if op.type == "Const" else None
+
+
+def callees(node) -> list:
+    """The names of the functions `node` may run, each to be looked up in the library (a name it lacks is no
+    function): first what a call runs (a PartitionedCall's `f`, else the op type: a function called by its name),
+    then the bodies of a control-flow op."""
+    called = node.attr["f"].func.name if node.op in CALL_OPS and "f" in node.attr else node.op
+    return [called] + [body for body, _, _ in _bodies(node)]
 
 
 def _bodies(node) -> list:

@@ -42,7 +42,7 @@ def _profile_range(profile_batch) -> tuple:
     callback counts them; (0, 0) for none. Accepts what that callback accepts: an int, a pair, or "first,last"."""
     if isinstance(profile_batch, str):
         parts = profile_batch.split(",")
-        if all(part.strip().isdigit() for part in parts):
+        if all(part.strip().isdecimal() for part in parts):
             profile_batch = tuple(int(part) for part in parts)
     if isinstance(profile_batch, int) and not isinstance(profile_batch, bool):
         profile_batch = (profile_batch, profile_batch)
@@ -241,8 +241,9 @@ def _call_prefix(tf, concrete, manifest: dict, train_function, iterator) -> str:
     training function's own graph: the call and control-flow bodies (as TensorFlow names them when it inlines them
     to run) down to the body that holds the record's variable readers (ops of the record's names and types that
     read a captured variable). "" when none is found: the record is written all the same."""
-    from .expand import _bodies
-    from .ops import CALL_OPS
+    from collections import deque
+
+    from .expand import MAX_CALL_DEPTH, callees
 
     graph = concrete.graph
     readers = set()
@@ -258,19 +259,20 @@ def _call_prefix(tf, concrete, manifest: dict, train_function, iterator) -> str:
     for training_graph in _training_graphs(tf, train_function, iterator):
         library = {f.signature.name: f for f in training_graph.library.function}
         best, best_count = None, 0
-        todo, seen = [("", list(training_graph.node))], set()
+        todo, seen = deque([("", list(training_graph.node), 0)]), set()  # (prefix, body's nodes, call depth)
         while todo:
-            prefix, nodes = todo.pop(0)
+            prefix, nodes, depth = todo.popleft()
             count = sum((node.name, node.op) in readers for node in nodes)
             if count > best_count:
                 best, best_count = prefix, count
+            if depth >= MAX_CALL_DEPTH:
+                continue
             for node in nodes:
-                called = [node.attr["f"].func.name] if node.op in CALL_OPS and "f" in node.attr else []
-                for name in called + [body for body, _, _ in _bodies(node)]:
+                for name in callees(node):
                     key = (prefix + node.name, name)
-                    if name in library and key not in seen and prefix.count("/") < 24:
+                    if name in library and key not in seen:
                         seen.add(key)
-                        todo.append((f"{prefix}{node.name}/", list(library[name].node_def)))
+                        todo.append((f"{prefix}{node.name}/", list(library[name].node_def), depth + 1))
         if best is not None:
             return best
     return ""

@@ -55,10 +55,12 @@ SPECIAL_RUNS = ["xss", "bad_records", "bad_run_graph", "run_graph"]
 
 # --- Markers -------------------------------------------------------------------------
 # What a test needs, read from the fixtures it uses, so that `pytest -m "not browser and not live and not corpus"`
-# is the quick subset (modules that start TensorFlow or tensorboard themselves say so with `pytestmark`).
+# is the quick subset (`make test-quick`); tests that start TensorFlow, tensorboard or the CLI themselves, or take
+# seconds measuring a process, are marked `live` where they are defined.
 NEEDS = {
     "browser": {"browser", "page"},
-    "corpus": {"corpus_logdir", "truth", "corpus_tb", "costs_logdir", "costs_truth", "costs_tb"},
+    "corpus": {"corpus_logdir", "truth", "corpus_tb", "costs_logdir", "costs_truth", "costs_tb",
+               "variations_logdir"},
     "live": {"demo_logdir", "resnet_logdir", "live_logdir", "trace_writer", "tensorboard", "tensorboard_fast",
              "tensorboard_empty", "hostile_servers", "hostile_tb", "growing_writers"},
 }

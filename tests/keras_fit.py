@@ -21,6 +21,7 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from corpus import counts, keras_sublayers  # noqa: E402 - what the live objects say, as for the corpus
 from tb_module_plugin import ModuleGraph  # noqa: E402
 
 FEATURES, TARGETS, SAMPLES, BATCH = 12, 3, 160, 16
@@ -91,24 +92,16 @@ def tf_keras_model():
     return {"tf_keras": model}
 
 
-def sublayers(layer) -> list:
-    """What Keras itself lists (Keras 3 and tf_keras): a model's `layers`, as `model.summary()` shows them; another
-    layer's own sub-layers."""
-    if hasattr(layer, "summary") and isinstance(getattr(layer, "layers", None), list):
-        return list(layer.layers)
-    return list(layer._flatten_layers(include_self=False, recursive=False))
-
-
 def truth(model) -> list:
     """Every layer under the model (sub-layers of subclassed layers included) with what the live object says."""
     found = []
 
     def visit(layer, names):
-        trainable = sum(int(np.prod(w.shape)) for w in {id(w): w for w in layer.trainable_weights}.values())
+        params, trainable = counts(layer)
         found.append({"names": names, "class_name": f"{type(layer).__module__}.{type(layer).__qualname__}",
-                      "params": int(layer.count_params()), "trainable": int(trainable),
+                      "params": params, "trainable": trainable,
                       "weighted": bool(layer.weights), "trainable_weighted": bool(layer.trainable_weights)})
-        for child in sublayers(layer):
+        for child in keras_sublayers(layer):
             visit(child, names + [child.name])
 
     visit(model, [model.name])

@@ -94,6 +94,7 @@ def fast_tb(bounded_logdir):
 
 
 # --- item 4: every error is JSON with a 4xx, whatever the data provider raises ---------------------------------
+@pytest.mark.live
 @pytest.mark.parametrize("route", ["hierarchy", "node", "search"])
 def test_a_quoted_run_under_load_fast_gets_a_json_4xx(fast_tb, route):
     """The Rust data server lists these runs but fails to read their blobs (it cannot parse its own blob key):
@@ -158,6 +159,7 @@ def control_logdir(tmp_path_factory):
     return logdir
 
 
+@pytest.mark.live
 @pytest.mark.parametrize("options", [[], ["--sort", "params", "--all"], ["--json"]])
 def test_the_cli_prints_no_control_character(control_logdir, options):
     proc = subprocess.run([sys.executable, "-m", "tb_module_plugin", "summary", str(control_logdir), *options],
@@ -208,6 +210,7 @@ def test_exports_of_control_character_names_parse(page, control_tb):
 
 
 # --- item 2: profiles are regular files of bounded size, refused at once otherwise ------------------------------
+@pytest.mark.live
 def test_a_huge_or_fifo_profile_is_refused_at_once_and_blocks_nothing(slow_tb):
     from tb_module_plugin.profiles import MAX_PROFILE_BYTES
 
@@ -239,6 +242,7 @@ def test_a_huge_or_fifo_profile_is_refused_at_once_and_blocks_nothing(slow_tb):
     assert ok_json(slow_tb.api("hierarchy", run=PLAIN_RUN, tag="trace"))["node"]["num_ops"] == 2
 
 
+@pytest.mark.live
 def test_the_cli_does_not_hang_on_such_profiles(bounded_logdir):
     for run in PROFILE_RUNS:
         proc = subprocess.run([sys.executable, "-m", "tb_module_plugin", "summary", str(bounded_logdir), "--run", run],
@@ -249,6 +253,7 @@ def test_the_cli_does_not_hang_on_such_profiles(bounded_logdir):
 
 
 # --- item 1: nothing grows with the square of a name's depth ------------------------------------------------------
+@pytest.mark.live
 def test_a_name_twelve_thousand_levels_deep_answers_small(slow_tb):
     """Its ancestors travel as names (as paths they made a 144 MB answer and took a GB of server memory)."""
     before = slow_tb.rss_bytes()[0]
@@ -267,6 +272,7 @@ def test_a_name_twelve_thousand_levels_deep_answers_small(slow_tb):
     assert slow_tb.rss_bytes()[0] - before < 300 * 2**20, (before, slow_tb.rss_bytes())
 
 
+@pytest.mark.live
 @pytest.mark.parametrize("run", sorted(FANOUT))
 def test_calls_past_the_expansion_budget_stay_single_ops(slow_tb, run):
     """Expanded whole, the calls made 2**23 ops (4**23 with loops): the graph answers in seconds, with the ops past

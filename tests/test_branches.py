@@ -43,6 +43,7 @@ def _saved_without_functions(path):
     return path
 
 
+@pytest.mark.live
 def test_a_savedmodel_without_any_function_is_refused_in_one_line(tmp_path):
     saved = _saved_without_functions(tmp_path / "saved")
     with pytest.raises(ValueError, match="has no signature or function to show") as refused:

@@ -9,6 +9,9 @@ import pytest
 
 from support import wait_for, walk
 
+# (its servers are fixtures asked for by name, which conftest's NEEDS cannot see)
+pytestmark = pytest.mark.live
+
 FULL_DEPTH_MAX_OPS = 3000
 
 

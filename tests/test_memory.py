@@ -35,7 +35,7 @@ def sized(cache, key, nbytes, built=None):
 
 
 def test_least_recently_used_goes_first():
-    cache = HierarchyCache(max_bytes=100)
+    cache = HierarchyCache(max_bytes=100, on_evict=lambda: None)  # (a full collection per eviction: seconds here)
     for key in "abc":
         sized(cache, key, 30)
     sized(cache, "a", 30)  # a is used again: b is now the oldest
@@ -62,7 +62,7 @@ def test_total_stays_under_the_bound_whatever_the_order():
 
 def test_a_graph_larger_than_the_bound_is_kept_alone():
     """It must be served; everything else makes room, and it goes at the next graph."""
-    cache = HierarchyCache(max_bytes=100)
+    cache = HierarchyCache(max_bytes=100, on_evict=lambda: None)
     sized(cache, "small", 10)
     sized(cache, "huge", 500)
     assert list(cache._entries) == ["huge"] and cache.total_bytes == 500
@@ -178,6 +178,7 @@ def write_run_graph_fast(logdir, run, graph_def):
 
 # Resident memory is read from /proc: where there is none, the test cannot measure, decided before it starts.
 @pytest.mark.skipif(not os.path.exists(f"/proc/{os.getpid()}/status"), reason="no /proc/<pid>/status here")
+@pytest.mark.live  # (seconds of writing and opening graphs to measure a process)
 def test_opening_more_graphs_than_fit_keeps_memory_under_the_bound(tmp_path):
     for i in range(GRAPHS):
         write_run_graph_fast(tmp_path, f"frozen_{i}", big_graph(f"model_{i}", GRAPH_MB))

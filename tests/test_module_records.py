@@ -249,6 +249,7 @@ def table_rows(out: str) -> dict:
     return rows
 
 
+@pytest.mark.live
 def test_cli_summary_prints_the_module_table(logdir):
     """Keras-style columns (class, output shape, parameters, trainable, FLOPs) and the footer model.summary()
     users expect; the numbers are the objects' (a Sequential of Dense(4), Dense(2), Dense(1) on 10 inputs, the
@@ -275,6 +276,7 @@ def test_cli_summary_prints_the_module_table(logdir):
     assert twin["num_params"] == live_counts("twin", "twin")[0]
 
 
+@pytest.mark.live
 def test_cli_errors_are_one_line(tmp_path, logdir):
     code, _, err = cli("summary", tmp_path)
     assert code == 1 and err.startswith("error: no graph in") and len(err.strip().splitlines()) == 1
@@ -282,6 +284,7 @@ def test_cli_errors_are_one_line(tmp_path, logdir):
     assert code == 1 and "is not a SavedModel" in err and len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.live
 def test_cli_explains_the_empty_profiler_trace(tmp_path):
     from tensorboard.compat.proto import config_pb2
 
@@ -293,6 +296,7 @@ def test_cli_explains_the_empty_profiler_trace(tmp_path):
     assert "profiler=True" in err and "trace_on(graph=True) alone" in err and "module_graph(" in err
 
 
+@pytest.mark.live
 def test_savedmodel_import_shows_the_tutorial_module(tmp_path):
     demo = demo_lib.demo_module_class(tf)(name="demo_module")
     tf.saved_model.save(demo, str(tmp_path / "saved"), signatures={"serving_default": demo.addprint})
@@ -306,6 +310,7 @@ def test_savedmodel_import_shows_the_tutorial_module(tmp_path):
     assert "AssignAddVariableOp" in names
 
 
+@pytest.mark.live
 def test_cli_prints_every_readable_record_and_names_each_unreadable_one(tmp_path, logdir):
     """One record that does not read among good ones: the good ones are printed, the bad one's reason is one line
     on stderr, and the exit status says that something failed."""

@@ -59,7 +59,8 @@ def _answers(logdir, limit=2000):
             yield f"{record.run}/{record.tag}:search", hierarchy.search(query, regex, 500), schema.SearchResult
 
 
-@pytest.mark.parametrize("logdir_fixture", ["demo_logdir", "hostile_logdir", "corpus_logdir"])
+@pytest.mark.parametrize("logdir_fixture", [pytest.param("demo_logdir", marks=pytest.mark.live), "hostile_logdir",
+                                            pytest.param("corpus_logdir", marks=pytest.mark.corpus)])
 def test_every_answer_fits_its_record(request, logdir_fixture):
     count = 0
     for where, answer, record in _answers(request.getfixturevalue(logdir_fixture)):

@@ -244,6 +244,7 @@ open(OUT, "w").write(json.dumps({"batch": BATCH, "layers": TRUTH}))
 """
 
 
+@pytest.mark.live
 def test_backward_flops_of_a_training_step_graph(tmp_path):
     """A run graph of a training step (`tf.summary.graph`: every op's shape recorded): each Dense layer's
     backward FLOPs hold its weight gradient's product (2 * batch * in * out) and, past the first layer, its input
@@ -304,6 +305,7 @@ open(OUT, "w").write(json.dumps(kernels))
 """
 
 
+@pytest.mark.live
 def test_a_convolution_fused_with_its_bias_and_activation(tmp_path):
     """A Conv2D layer with a ReLU activation, profiled: where the profile ran Conv2D, BiasAdd and Relu as one
     fused kernel (its event named after the Relu), the three ops name the fusion `Conv2D+BiasAdd+Relu (fused)`,
