@@ -48,3 +48,16 @@ def test_data_flow_order_keeps_the_given_order_where_nothing_orders_and_breaks_c
     # A cycle 0 -> 1 -> 0 (a loop's body and its state) fed by 2: every child is listed once.
     order = data_flow_order(3, [(0, 1), (1, 0), (2, 0)])
     assert sorted(order) == [0, 1, 2] and order.index(2) < order.index(0) < order.index(1), order
+
+
+def test_a_modules_backward_pass_is_listed_after_its_forward_children(resnet_logdir):
+    """Keras ResNet50's training step (a real trace): every module holding a backward group lists it last, after
+    the layers whose gradients it holds (the gradients take the forward outputs)."""
+    tb = support.InProcess(resnet_logdir)
+    root = support.ok_json(tb.api("hierarchy", run="resnet50_train_step", tag="train_step", depth=8))["node"]
+    holders = [node for node, _ in support.walk(root)
+               if any(child.get("role") == "backward" for child in node.get("children", ()))]
+    assert holders, "the step's modules hold no backward group"
+    for node in holders:
+        roles = [child.get("role") for child in node["children"]]
+        assert roles.index("backward") == len(roles) - 1, (node["path"], [c["name"] for c in node["children"]])
