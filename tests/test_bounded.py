@@ -242,6 +242,30 @@ def test_a_huge_or_fifo_profile_is_refused_at_once_and_blocks_nothing(slow_tb):
     assert ok_json(slow_tb.api("hierarchy", run=PLAIN_RUN, tag="trace"))["node"]["num_ops"] == 2
 
 
+def test_a_lone_surrogate_in_a_name_stops_no_summary(tmp_path, monkeypatch):
+    """A name holding a lone surrogate (JSON's `\\udc00`) is printed escaped, and the runs after it are printed too
+    (printing it raised UnicodeEncodeError, taken for an error of the whole command)."""
+    import io
+
+    from tb_module_plugin import cli
+
+    runs = ["a_run", "b_run", "c_run"]
+    for run in runs[::2]:
+        writer = RawWriter(tmp_path, run)
+        writer.run_metadata("trace", [graph_def([("s/x", "Const", []), ("s/y", "Relu", ["s/x"])])])
+        writer.close()
+    writer = RawWriter(tmp_path, runs[1])
+    writer.blob("graph_keras_model", "keras", b'{"class_name": "Sequential", "config": {"name": "seq", "layers": '
+                                              b'[{"class_name": "Dense", "config": {"name": "d\\udc00x", "units": 2}}]}}')
+    writer.close()
+    out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")  # a terminal's strict UTF-8
+    monkeypatch.setattr(sys, "stdout", out)
+    status = cli.main(["summary", str(tmp_path)])
+    out.flush()
+    text = out.buffer.getvalue().decode("utf-8")
+    assert status == 0 and all(f"{run} / " in text for run in runs) and "d\\udc00x" in text, (status, text)
+
+
 def test_the_cli_does_not_hang_on_such_profiles(bounded_logdir):
     for run in PROFILE_RUNS:
         proc = subprocess.run([sys.executable, "-m", "tb_module_plugin", "summary", str(bounded_logdir), "--run", run],
