@@ -266,6 +266,29 @@ def test_a_lone_surrogate_in_a_name_stops_no_summary(tmp_path, monkeypatch):
     assert status == 0 and all(f"{run} / " in text for run in runs) and "d\\udc00x" in text, (status, text)
 
 
+def test_a_runs_profiles_are_read_within_a_total(tmp_path, monkeypatch):
+    """However many sessions a run holds, one reading takes the newest profiles only, up to a number of files and a
+    total of bytes (each file's own bound left many files of 256 MB unbounded)."""
+    from tb_module_plugin import profiles
+
+    space_class = profiles._xspace()
+    durations = [5, 7, 11]  # picoseconds of op `a` in each session, oldest first
+    for i, ps in enumerate(durations):
+        space = space_class()
+        plane = space.planes.add(name="/host:CPU")
+        plane.event_metadata.add(key=1).value.name = "a:Relu"
+        plane.lines.add(name="tf_Compute").events.add(metadata_id=1, duration_ps=ps)
+        (tmp_path / f"session_{i}.xplane.pb").write_bytes(space.SerializeToString())
+    files = [str(tmp_path / f"session_{i}.xplane.pb") for i in range(len(durations))]
+    assert profiles.read_op_times(files).total_ps["a"] == sum(durations)
+    monkeypatch.setattr(profiles, "MAX_PROFILE_FILES", 2)
+    times = profiles.read_op_times(files)
+    assert times.files == files[-2:] and times.total_ps["a"] == sum(durations[-2:])
+    monkeypatch.setattr(profiles, "MAX_PROFILES_TOTAL_BYTES", os.path.getsize(files[-1]) + 1)
+    times = profiles.read_op_times(files)
+    assert times.files == files[-1:] and times.total_ps["a"] == durations[-1]
+
+
 def test_the_cli_does_not_hang_on_such_profiles(bounded_logdir):
     for run in PROFILE_RUNS:
         proc = subprocess.run([sys.executable, "-m", "tb_module_plugin", "summary", str(bounded_logdir), "--run", run],
