@@ -317,6 +317,24 @@ def test_a_name_twelve_thousand_levels_deep_answers_small(slow_tb):
     assert slow_tb.rss_bytes()[0] - before < 300 * 2**20, (before, slow_tb.rss_bytes())
 
 
+def test_a_search_keeps_paths_within_what_a_node_keeps(monkeypatch):
+    """A search makes every node's path and keeps the short ones in the nodes: within the tree's own bound on a
+    kept path (one bound, not a second constant that must agree), and it reads that much of each path."""
+    from tb_module_plugin import build, tree
+    from tb_module_plugin import graph as graph_lib
+
+    monkeypatch.setattr(tree, "MAX_KEPT_PATH", 40)
+    name = "/".join(f"s{i}" for i in range(60)) + "/leaf"  # 60 scopes, 240 characters
+    hierarchy = build.build_graph_hierarchy(graph_lib.FlatGraph(graph_lib.flatten_graph_def(graph_def(
+        [(name, "Relu", [])])), [], []), "t")
+    assert hierarchy.search("s1", False, 500)["matches"] and hierarchy.search("s1/s2", True, 500)["matches"]
+    kept = [n._path for n in hierarchy.all_nodes if n._path is not None]
+    assert kept and max(map(len, kept)) <= 40, max(map(len, kept))
+    # A regular expression sees the first 40 characters of a path: s9 is in them, s20 is not.
+    assert hierarchy.search("^s0/s1/.*/s9$", True, 500)["matches"]
+    assert not hierarchy.search("s19/s20$", True, 500)["matches"]
+
+
 @pytest.mark.parametrize("run", sorted(FANOUT))
 def test_calls_past_the_expansion_budget_stay_single_ops(slow_tb, run):
     """Expanded whole, the calls made 2**23 ops (4**23 with loops): the graph answers in seconds, with the ops past
