@@ -148,7 +148,8 @@ def _flatten_table(table: lite_proto.NodeTable) -> list:
         is_mark = set(marks)
         nones = compress(count(), map(is_, produced, repeat(None)))
         unresolved = sorted({bisect_right(marks, i) - 1 for i in nones if i not in is_mark})
-        flattener = _Flattener({}, Budget())  # (each mark finds no op: the ops with an input that does not simply name one)
+        # (each mark finds no op: the ops with an input that does not simply name one)
+        flattener = _Flattener({}, Budget())
         root = _Context(names=dict(zip(reversed(names), reversed(ops))))
         for i in unresolved:
             ops[i].inputs = []

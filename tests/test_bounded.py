@@ -258,8 +258,9 @@ def test_a_lone_surrogate_in_a_name_stops_no_summary(tmp_path, monkeypatch):
         writer.run_metadata("trace", [graph_def([("s/x", "Const", []), ("s/y", "Relu", ["s/x"])])])
         writer.close()
     writer = RawWriter(tmp_path, runs[1])
-    writer.blob("graph_keras_model", "keras", b'{"class_name": "Sequential", "config": {"name": "seq", "layers": '
-                                              b'[{"class_name": "Dense", "config": {"name": "d\\udc00x", "units": 2}}]}}')
+    layer = b'{"class_name": "Dense", "config": {"name": "d\\udc00x", "units": 2}}'  # a JSON escape: a lone surrogate
+    writer.blob("graph_keras_model", "keras", b'{"class_name": "Sequential", "config": {"name": "seq", "layers": [' +
+                layer + b']}}')
     writer.close()
     out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")  # a terminal's strict UTF-8
     monkeypatch.setattr(sys, "stdout", out)
@@ -462,8 +463,9 @@ def test_a_body_is_charged_its_signature_and_inputs(monkeypatch, fat):
                  ("c2", "PartitionedCall", ["c1:output:0"], {"f": following})]
         functions.append(function_def(f"level_{i}", nodes, {"y": "c2:output:0"}))
     wide = fat == "arguments"
+    args = [f"a{k}" for k in range(width)] if wide else ("x",)
     functions.append(function_def(f"level_{levels}", [("leaf", "Relu", ["x"] * (1 if wide else width))],
-                                  {"y": "leaf:activations:0"}, args=[f"a{k}" for k in range(width)] if wide else ("x",)))
+                                  {"y": "leaf:activations:0"}, args=args))
     graph = graph_def([("x", "Placeholder", []), ("call", "PartitionedCall", ["x"], {"f": "level_0"})], functions)
     leaf_cost = _reads(functions[-1])
     assert leaf_cost > width  # (else the test shows nothing)
@@ -501,8 +503,9 @@ def test_a_records_call_prefix_is_bounded_and_shared():
     from tb_module_plugin.expand import MAX_CALL_DEPTH
 
     def read(prefix):
-        return manifest_lib.parse_manifest(json.dumps({"version": 2, "variables": [], "call_prefix": prefix, "modules": [
-            {"name": "m", "parent": None, "variables": []}]}).encode())
+        record = {"version": 2, "variables": [], "call_prefix": prefix,
+                  "modules": [{"name": "m", "parent": None, "variables": []}]}
+        return manifest_lib.parse_manifest(json.dumps(record).encode())
 
     longest = "p" * (manifest_lib.MAX_CALL_PREFIX - 1) + "/"
     deepest = "c/" * MAX_CALL_DEPTH
