@@ -21,15 +21,50 @@ _BODY_OPS = frozenset(CONTROL_FLOW) | CASE_OPS
 _NODE_FIELDS = attrgetter("name", "op", "input")
 # How deep function calls are expanded; deeper calls (or a function calling itself) stay opaque ops.
 MAX_CALL_DEPTH = 24
-# What expanding may add to a graph: a function calling the next one twice, 24 levels deep, is a 2 KB record of 16
+# What expanding may add to a record: a function calling the next one twice, 24 levels deep, is a 2 KB record of 16
 # million ops (and 4**24 with While loops running the next level as both condition and body). Past either bound,
 # calls and control-flow ops stay single ops (ops.UnexpandedOp). Expanding costs about 30 us an op here (a body's
 # own setup, as much as 3 more): the bounds keep the worst record's build to seconds beyond what its size costs.
-# Each bound grows with the library (BUDGET_PER_LIBRARY_OP ops per op it holds, as many bodies per function), so
-# that a real model traced inside a called function (a body of a million ops, expanded once) is expanded whole.
+# A body is charged all that instantiating it reads (body_cost): its ops, their inputs, its arguments and return
+# values, so a body of few ops but a huge signature or fan-in costs what it takes. One Budget covers every graph of a
+# record (a trace's function graphs, a module record's extra functions). Each bound grows with the libraries
+# (BUDGET_PER_LIBRARY_OP per unit of their cost, as many bodies per function), so that a real model traced inside
+# a called function (a body of a million ops, expanded once) is expanded whole.
 MAX_EXPANDED_OPS = 250_000
 MAX_EXPANDED_BODIES = 10_000
 BUDGET_PER_LIBRARY_OP = 4
+
+
+def body_cost(function) -> int:
+    """What instantiating `function`'s body once reads: each op and its inputs (and a Case op's branches), the
+    signature's arguments and outputs, the return values."""
+    signature = function.signature
+    cost = len(signature.input_arg) + len(signature.output_arg) + len(function.ret) + len(function.control_ret)
+    for node in function.node_def:
+        cost += 1 + len(node.input)
+        if node.op in CASE_OPS and "branches" in node.attr:
+            cost += len(node.attr["branches"].list.func)
+    return cost
+
+
+class Budget:
+    """What expanding calls may add to one record, shared by all of its graphs (each graph's library adds to it)."""
+
+    def __init__(self):
+        self.max_ops, self.max_bodies = MAX_EXPANDED_OPS, MAX_EXPANDED_BODIES
+        self.spent_ops = self.spent_bodies = 0
+
+    def add_library(self, costs: dict) -> None:
+        self.max_ops += BUDGET_PER_LIBRARY_OP * sum(costs.values())
+        self.max_bodies += BUDGET_PER_LIBRARY_OP * len(costs)
+
+    def affords(self, cost: int, bodies: int = 1) -> bool:
+        """Whether expanding `bodies` bodies of total `cost` keeps within the budget (and if so, it is spent)."""
+        if self.spent_bodies + bodies > self.max_bodies or self.spent_ops + cost > self.max_ops:
+            return False
+        self.spent_ops += cost
+        self.spent_bodies += bodies
+        return True
 
 
 @dataclasses.dataclass(eq=False)
@@ -84,12 +119,12 @@ class _Context:
         return first in ctx.top_names
 
 
-def flatten_graph_def(graph_def) -> list:
+def flatten_graph_def(graph_def, budget: Budget | None = None) -> list:
     """Every op of a GraphDef (or of parse_graph_def's NodeTable), with calls into its library replaced by the
-    called bodies."""
+    called bodies, within `budget` (the record's, when it holds several graphs; else one of its own)."""
     if graph_def.__class__ is lite_proto.NodeTable:
         return _flatten_table(graph_def)
-    flattener = _Flattener({f.signature.name: f for f in functions_of(graph_def)})
+    flattener = _Flattener({f.signature.name: f for f in functions_of(graph_def)}, budget or Budget())
     root = _Context(names={}, top_names=frozenset(node.name.partition("/")[0] for node in graph_def.node))
     flattener.instantiate(root, graph_def.node, call_stack=(), function="")
     flattener.resolve_inputs()
@@ -114,7 +149,8 @@ def _flatten_table(table: lite_proto.NodeTable) -> list:
         is_mark = set(marks)
         nones = compress(count(), map(is_, produced, repeat(None)))
         unresolved = sorted({bisect_right(marks, i) - 1 for i in nones if i not in is_mark})
-        flattener = _Flattener({})  # (each mark finds no op: the ops with an input that does not simply name one)
+        # (each mark finds no op: the ops with an input that does not simply name one)
+        flattener = _Flattener({}, Budget())
         root = _Context(names=dict(zip(reversed(names), reversed(ops))))
         for i in unresolved:
             ops[i].inputs = []
@@ -124,24 +160,15 @@ def _flatten_table(table: lite_proto.NodeTable) -> list:
 
 
 class _Flattener:
-    def __init__(self, library: dict):
+    def __init__(self, library: dict, budget: Budget):
         self.library = library
         self.ops: list = []
         self.taken: set = set()
         self._pending: list = []  # (Op, context, input strings)
         self._loops: list = []  # (While Op, its context, cond FunctionDef, body FunctionDef)
-        self.expanded_ops = self.expanded_bodies = 0  # spent of the budget
-        self.max_ops = MAX_EXPANDED_OPS + BUDGET_PER_LIBRARY_OP * sum(len(f.node_def) for f in library.values())
-        self.max_bodies = MAX_EXPANDED_BODIES + BUDGET_PER_LIBRARY_OP * len(library)
-
-    def _affords(self, function) -> bool:
-        """Whether expanding `function`'s body keeps within the budget (and if so, it is spent)."""
-        size = len(function.node_def)
-        if self.expanded_bodies >= self.max_bodies or self.expanded_ops + size > self.max_ops:
-            return False
-        self.expanded_ops += size
-        self.expanded_bodies += 1
-        return True
+        self.costs = {name: body_cost(f) for name, f in library.items()}
+        self.budget = budget
+        budget.add_library(self.costs)
 
     def instantiate(self, ctx: _Context, nodes: list, call_stack: tuple, function: str,
                     placements: dict | None = None) -> None:
@@ -177,17 +204,19 @@ class _Flattener:
                     if cond is not None and body is not None:
                         self._loops.append((op, ctx, cond, body))
                 if op_type in _BODY_OPS:
-                    for attr, label, first_input in _bodies(node):
-                        body = library.get(attr)
-                        if body is not None and attr not in call_stack and len(call_stack) < MAX_CALL_DEPTH:
-                            if self._affords(body):
-                                self._expand_body(ctx, node, body, list(node.input)[first_input:],
-                                                  op.placement + "/" + label, call_stack, feeds=op)
-                            else:
-                                op.__class__ = UnexpandedOp
+                    bodies = [(library[attr], label, first_input) for attr, label, first_input in _bodies(node)
+                              if attr in library and attr not in call_stack and len(call_stack) < MAX_CALL_DEPTH]
+                    # All of the op's bodies or none: an op half expanded would be neither whole nor marked.
+                    if bodies and not self.budget.affords(
+                            sum(self.costs[b.signature.name] for b, _, _ in bodies), len(bodies)):
+                        op.__class__ = UnexpandedOp
+                        bodies = []
+                    for body, label, first_input in bodies:
+                        self._expand_body(ctx, node, body, list(node.input)[first_input:],
+                                          op.placement + "/" + label, call_stack, feeds=op)
         for node, target in calls:
             call_placement = placements[node.name] if placements is not None else node.name
-            if self._affords(library[target]):
+            if self.budget.affords(self.costs[target]):
                 self._expand_call(ctx, node, library[target], call_placement, call_stack)
             else:  # one op, its outputs its own (as a call into a function the library lacks)
                 op = UnexpandedOp(call_placement, node.name, intern(node.op), node, function, ctx.call_prefix)

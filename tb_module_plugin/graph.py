@@ -11,7 +11,7 @@ from google.protobuf import message as pb_message
 from tensorboard.compat.proto import graph_pb2
 
 from . import lite_proto
-from .expand import flatten_graph_def, functions_of
+from .expand import Budget, flatten_graph_def, functions_of
 from .ops import ARG_OPS, RETVAL_OPS, FlatGraph, Op, is_resource_input
 
 class GraphError(Exception):
@@ -119,10 +119,11 @@ def flatten_trace(graph_defs: list) -> FlatGraph:
     if not real:
         raise GraphError(eager_only_message(eager))
     real = _without_callees(real)
-    main = flatten_graph_def(real[-1])
+    budget = Budget()  # one for the whole trace: each of its graphs may hold the same few KB of fan-out
+    main = flatten_graph_def(real[-1], budget)
     others = []
     for graph_def in real[:-1]:
-        ops = flatten_graph_def(graph_def)
+        ops = flatten_graph_def(graph_def, budget)
         others.append((_function_label(ops), ops))
     eager_ops = []
     seen: dict = {}

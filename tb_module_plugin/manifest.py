@@ -13,10 +13,12 @@ import json
 from . import graph as graph_lib
 from . import passes, record_ops, schema
 from .build import build_graph_hierarchy
+from .expand import MAX_CALL_DEPTH, Budget
 from .graph import GraphError
 from .tree import Hierarchy, free_name
 
 SUPPORTED_VERSIONS = (1, 2)
+MAX_CALL_PREFIX = 1000  # characters of a record's call_prefix
 
 
 def parse_manifest(blob: bytes) -> dict:
@@ -61,8 +63,11 @@ def parse_manifest(blob: bytes) -> dict:
             if isinstance(calls, dict) else {}
     # The calls the recorded function runs inside where it was profiled (Keras 3's training function calls its
     # step as `StatefulPartitionedCall/`): profiles name its ops so (the Keras callback, keras.py, finds it).
+    # Call names are short and nested at most MAX_CALL_DEPTH deep: a longer prefix is no prefix (every op's run name
+    # carries it).
     prefix = manifest.get("call_prefix")
-    manifest["call_prefix"] = prefix if isinstance(prefix, str) and (not prefix or prefix.endswith("/")) else ""
+    manifest["call_prefix"] = prefix if isinstance(prefix, str) and prefix.endswith("/") and len(
+        prefix) <= MAX_CALL_PREFIX and prefix.count("/") <= MAX_CALL_DEPTH else ""
     return manifest
 
 
@@ -113,14 +118,17 @@ def build_module_hierarchy(manifest: dict, graph_def, other_graph_defs: list, na
         for alias in module.aliases:
             modules[alias["parent"]].alias_children.append(module)
     _name_tree(modules[0], "")
-    ops = graph_lib.flatten_graph_def(graph_def)
+    budget = Budget()  # one for the record's graphs together
+    ops = graph_lib.flatten_graph_def(graph_def, budget)
     if manifest.get("call_prefix"):
+        joined: dict = {}  # one string per distinct prefix (the ops of one body share theirs), not one per op
         for op in ops:
-            op.call_prefix = manifest["call_prefix"] + op.call_prefix
+            inner = op.call_prefix
+            op.call_prefix = joined.get(inner) or joined.setdefault(inner, manifest["call_prefix"] + inner)
     passes.merge_replicas(ops)  # (before the ops go to modules by their scopes)
     holders = record_ops.place_ops(ops, modules, variables)
     labels = manifest.get("other_functions") if isinstance(manifest.get("other_functions"), list) else []
-    others = [(str(labels[i]) if i < len(labels) else f"function_{i}", graph_lib.flatten_graph_def(g))
+    others = [(str(labels[i]) if i < len(labels) else f"function_{i}", graph_lib.flatten_graph_def(g, budget))
               for i, g in enumerate(other_graph_defs)]
     flat = graph_lib.FlatGraph(ops=ops, other_functions=others, eager_ops=[])
     shared = {v for v, held in holders.items() if len(held) > 1}

@@ -31,6 +31,9 @@ UNTIMED = float("nan")
 # A profile is read whole and parsed in memory (several times its size): larger files are refused before reading.
 # TensorFlow's profiles of a few training steps are a few MB; the README states this bound.
 MAX_PROFILE_BYTES = 256 * 2**20
+# A run may hold any number of profiling sessions: what one reading takes of them, the newest first.
+MAX_PROFILE_FILES = 64
+MAX_PROFILES_TOTAL_BYTES = 2**30
 
 
 def _gfile():
@@ -89,14 +92,24 @@ def run_name_of(event_op_name: str) -> str:
 
 
 def read_op_times(files: list) -> OpTimes:
-    """The op events of `files` (GraphError for a profile that does not parse, or holds no op event)."""
+    """The op events of `files` (GraphError for a profile that does not parse, or holds no op event): the newest
+    MAX_PROFILE_FILES of them, and of those only as many, newest first, as MAX_PROFILES_TOTAL_BYTES holds (the
+    newest is read whatever its size within MAX_PROFILE_BYTES)."""
     total: dict = collections.Counter()
     runs: dict = collections.Counter()
     kernels: dict = {}
     gfile = _gfile()
-    for path in files:
+    read: list = []
+    spent = 0
+    for path in reversed(files[-MAX_PROFILE_FILES:]):  # (`files` lists the newest session last)
         try:
-            space = _xspace().FromString(_profile_bytes(path, gfile))
+            data = _profile_bytes(path, gfile)
+            spent += len(data)
+            if read and spent > MAX_PROFILES_TOTAL_BYTES:
+                break
+            read.append(path)
+            space = _xspace().FromString(data)
+            del data
         except GraphError:
             raise
         except Exception as e:  # noqa: BLE001 - a decode error, a file gone: said as what it is
@@ -115,7 +128,8 @@ def read_op_times(files: list) -> OpTimes:
                         op_name = run_name_of(op_name)
                         total[op_name] += event.duration_ps
                         runs[op_name] += 1
-                        kernels[op_name] = op_type
+                        kernels.setdefault(op_name, op_type)  # the newest profile's
+    files = read[::-1]
     if not runs:
         raise GraphError(f"The run's profiles ({', '.join(files)}) time no op: TensorFlow's profiler wrote no op "
                          "event into them (profile a call of a tf.function: tf.profiler.experimental.start(RUN_DIR), "

@@ -30,7 +30,7 @@ GroupRole = Literal[
 ]
 OpRole = Literal["variable"]  # a captured variable (an _Arg of dtype resource) or a VarHandleOp
 NotExpanded = Literal[
-    "budget",  # expanding it would pass the budget of ops (and of bodies) a graph's function calls may add
+    "budget",  # expanding it would pass the budget of ops (and of bodies) a record's function calls may add
 ]
 CostMeasure = Literal[
     "params",  # a module's parameters (a trace records no variable shapes)

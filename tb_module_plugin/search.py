@@ -16,11 +16,10 @@ from itertools import accumulate
 
 import re2
 
-from . import schema
+from . import schema, tree
 
 MAX_SEARCH_LIMIT = 500
 MAX_REGEX_LENGTH = 200
-MAX_REGEX_TEXT = 1000  # a regular expression is matched against the first this many characters of a name or path
 
 
 class BadQuery(Exception):
@@ -43,10 +42,10 @@ def search(hierarchy, query: str, regex: bool, limit: int) -> schema.SearchResul
 
 def _paths(hierarchy):
     """(node, path) of every node but the root, parents before children; the paths are their first
-    MAX_REGEX_TEXT characters, made in one pass: whole, the paths of deep scopes grow with the square of the depth
+    tree.MAX_KEPT_PATH characters, made in one pass: whole, the paths of deep scopes grow with the square of the depth
     (and asking each node for its own walks up the tree)."""
-    root = hierarchy.root
-    cut = {}  # id -> the path's first MAX_REGEX_TEXT characters, of the nodes whose path is longer
+    root, limit = hierarchy.root, tree.MAX_KEPT_PATH  # (what a node keeps: the paths made here are kept)
+    cut = {}  # id -> the path's first `limit` characters, of the nodes whose path is longer
     for node in hierarchy.all_nodes:
         if node is root:
             continue
@@ -55,11 +54,11 @@ def _paths(hierarchy):
             above = node.parent._path
             if above is None:
                 above = cut[id(node.parent)]
-            path = f"{above}/{node.name[:MAX_REGEX_TEXT]}" if above else node.name
-            if len(path) <= MAX_REGEX_TEXT and len(above) < MAX_REGEX_TEXT:  # (whole: kept, for the next search)
+            path = f"{above}/{node.name[:limit]}" if above else node.name
+            if len(path) <= limit and len(above) < limit:  # (whole: kept, for the next search)
                 node._path = path
-        if len(path) > MAX_REGEX_TEXT:
-            path = cut[id(node)] = path[:MAX_REGEX_TEXT]
+        if len(path) > limit:
+            path = cut[id(node)] = path[:limit]
         yield node, path
 
 
@@ -129,7 +128,7 @@ def index_of(hierarchy) -> "SearchIndex":
 
 
 class SearchIndex:
-    """Every node's name and path (their first MAX_REGEX_TEXT characters) as one UTF-8 text, a line each, the
+    """Every node's name and path (their first tree.MAX_KEPT_PATH characters) as one UTF-8 text, a line each, the
     nodes in the answer's order (_keyed), so that a search stops at the `limit + 1`-th node it finds; names with a
     line break of their own are searched one by one. Paths are made here, not kept on the nodes."""
 
@@ -139,7 +138,7 @@ class SearchIndex:
         self.nodes = [entry[-1] for entry in keyed]
         lines, owners, self.alone = [], array("i"), []
         for rank, (_, _, path, _, node) in enumerate(keyed):
-            for text in (node.name[:MAX_REGEX_TEXT], path):
+            for text in (node.name[:tree.MAX_KEPT_PATH], path):
                 data = text.encode("utf-8", "surrogatepass")
                 if b"\n" in data:
                     self.alone.append((rank, data))

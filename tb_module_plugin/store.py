@@ -73,6 +73,8 @@ class GraphStore:
             blob_keys = self._blob_keys(ctx, eid, record, fresh=False)
         except sources.RecordNotFound:
             return True  # nothing to parse
+        except sources.ProviderError:  # (logged where raised) not parsed; the listing goes on without it
+            return False
         return self.cache.peek((eid, record, blob_keys)) is not None
 
     def _known_readability(self, eid: str, records: list) -> dict:

@@ -14,8 +14,9 @@ SORT_KEYS = ("params", "flops", "time")
 COLUMNS = ("module", "class", "output shape", "params", "trainable", "FLOPs")
 UNKNOWN = "?"
 # What a terminal obeys rather than shows: C0 and C1 controls and DEL (ESC ] 0 ; ... BEL retitles it, ESC [ 2 J
-# clears it), and the bidirectional overrides that make a line read other than it is.
-_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# clears it), the bidirectional overrides that make a line read other than it is, and lone surrogates (a name
+# decoded with surrogateescape holds them; no encoding can write them, so printing one stopped the output).
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 def printable(text: str) -> str:

@@ -14,7 +14,8 @@ import threading
 from . import edges as edges_lib
 
 
-MAX_KEPT_PATH = 1000  # a node keeps its path up to this length; longer ones are made again when asked for
+MAX_KEPT_PATH = 1000  # a node keeps its path up to this length; longer ones are made again when asked for (and
+# a search reads this much of each name and path: search.py keeps the paths it makes in the nodes within it)
 
 
 class NotFound(Exception):

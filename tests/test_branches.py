@@ -15,7 +15,7 @@ from tensorboard.compat.proto import graph_pb2
 import support
 from support import InProcess, error, ok_json
 from tb_module_plugin import graph as graph_lib
-from tb_module_plugin import profiles, savedmodel, search
+from tb_module_plugin import profiles, savedmodel, search, sources
 from tb_module_plugin import summary as module_summary
 from tb_module_plugin.store import GraphStore
 
@@ -154,10 +154,14 @@ def test_a_bucket_that_cannot_be_listed_is_a_run_without_profiles(monkeypatch, f
     monkeypatch.setattr(profiles, "_gfile", lambda: _Bucket(fail=failure))
     assert profiles.profile_files("gs://bucket/logs", "train") == []
     store = GraphStore(None, logdir="gs://bucket/logs")
-    assert store.profiled_runs([]) == set()
+    record = sources.GraphRecord(run="train", tag="trace", source="trace", plugin_name="graphs")
+    assert store.profiled_runs([record]) == set()
     with pytest.raises(graph_lib.GraphError, match=r"Run 'train' holds no profile to read time from") as raised:
         store.times(None, "train")
     assert "tf.profiler.experimental.start" in str(raised.value)
+    # The same record in a bucket that lists a profile is profiled: the empty answer above is the failure's.
+    monkeypatch.setattr(profiles, "_gfile", lambda: _Bucket(["gs://bucket/logs/train/plugins/profile/s/h.xplane.pb"]))
+    assert GraphStore(None, logdir="gs://bucket/logs").profiled_runs([record]) == {"train"}
 
 
 # --- a search limit out of range -------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 
 import { UNKNOWN_REASONS, flopsLowerBound, formatMeasure, formatShare, type CostView, type Measure } from "./colour-by";
 import { html, pathText } from "./dom";
-import { displayName, formatCount, formatNumber, prefixSentence } from "./labels";
+import { displayName, formatCount, formatNumber, prefixSentence, unexpandedText } from "./labels";
 import { comparedClause, foldSentence, moduleInfoOf, type ModuleInfo, type ModuleVariable } from "./module-info";
 import type { CapturedVariable, Endpoint, NodeDetails, RepeatMark } from "./types";
 import { childPath, realGroupOf, type VisibleNode } from "./visible";
@@ -92,8 +92,8 @@ export class DetailsPanel {
       ["Fused kernel", details.fused === undefined ? undefined : `${details.fused}: its time is on the first of these ops`],
       ["Device", details.device || undefined],
       ["Function", details.function],
-      ["Not expanded", details.not_expanded && `not expanded (${details.not_expanded}): its functions would pass the graph's expansion budget`],
-      ["Not expanded", details.unexpanded_ops ? `${formatCount(details.unexpanded_ops, "call")} left unexpanded (budget)` : undefined],
+      ["Not expanded", details.not_expanded && `not expanded (${details.not_expanded}): its functions would pass the record's expansion budget`],
+      ["Not expanded", details.unexpanded_ops ? unexpandedText(details.unexpanded_ops) : undefined],
       ["Ops", details.kind === "op" ? undefined : formatCount(details.num_ops, "op")],
       ["Children", details.num_children === undefined ? undefined : String(details.num_children)],
     ];

@@ -28,6 +28,12 @@ export function formatCount(count: number, unit: string): string {
   return `${formatNumber(count)} ${unit}${count === 1 ? "" : "s"}`;
 }
 
+/** What a group's details say of the ops below it left unexpanded by the budget: calls and control-flow ops
+ * (`While`, `If`, `Case`) alike, so "ops", not "calls". */
+export function unexpandedText(count: number): string {
+  return `${formatCount(count, "op")} left unexpanded (budget)`;
+}
+
 /** The page's words for the ways it shows children together (visible.ts ShowingKind) and for group roles. */
 const KIND_WORDS: Record<string, string> = {
   chunk: "part",

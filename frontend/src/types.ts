@@ -24,7 +24,7 @@ export type OpRole =
   | "variable";
 
 export type NotExpanded =
-  | "budget";  // expanding it would pass the budget of ops (and of bodies) a graph's function calls may add
+  | "budget";  // expanding it would pass the budget of ops (and of bodies) a record's function calls may add
 
 export type CostMeasure =
   | "params"  // a module's parameters (a trace records no variable shapes)
