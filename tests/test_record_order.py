@@ -146,3 +146,40 @@ def test_a_modules_children_by_data_flow_then_as_assigned(client):
     free = [name for name in assigned if name not in joined]
     assert len(free) >= 2 and sorted(free) != free, free
     assert [name for name in listed if name in free] == free, (listed, free)
+
+
+def test_the_recorded_order_is_the_one_listed():
+    """The tab lists by the manifest's `order` (the writer's word), and a record without it (an older writer's,
+    which listed children in their order already) by the modules' own order in the record."""
+    import json
+
+    from tb_module_plugin import manifest as manifest_lib
+
+    net = Net()
+    written, concrete = module_summary.trace_record(tf, net, None, (tf.ones([1, 3]),), {})
+    graph_def = concrete.graph.as_graph_def(add_shapes=True)
+
+    def listed(record):
+        parsed = manifest_lib.parse_manifest(json.dumps(record).encode("utf-8"))
+        tree = manifest_lib.build_module_hierarchy(parsed, graph_def, [], "model")
+        return [c["name"] for c in tree.node_json(net.name, 1)["children"] if c["kind"] == "module"]
+
+    children = [m for m in written["modules"] if m["parent"] == 0]
+    assert [m["order"] for m in children] == sorted(m["order"] for m in children)
+    as_written = listed(written)
+    without = json.loads(json.dumps(written))
+    for module in without["modules"]:
+        del module["order"]
+    assert listed(without) == as_written
+    # Orders reversed: the children no edge orders (`zeta`, `alpha`) come the other way round; `encoder` still
+    # before the `head` that takes its output.
+    reversed_ = json.loads(json.dumps(written))
+    for module in reversed_["modules"]:
+        if module["parent"] == 0:
+            module["order"] = -module["order"]
+    assigned = [value.name for value in vars(net).values() if isinstance(value, tf.Module)]
+    first, then = net.encoder.name, net.head.name  # (the head takes the encoder's output)
+    free = [n for n in assigned if n not in (first, then)]
+    again = listed(reversed_)
+    assert [n for n in again if n in free] == free[::-1], again
+    assert again.index(first) < again.index(then), again
