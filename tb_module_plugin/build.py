@@ -56,11 +56,14 @@ def build_graph_hierarchy(flat: graph_lib.FlatGraph, name: str, modules: dict | 
         if flat.eager_ops:
             eager = builder.group(functions, free_name(functions.children, "eager_ops"), role="eager_ops")
             builder.insert_all(eager, flat.eager_ops)
+    listed = []  # the module groups, in the record's order
     for path, facts in (modules or {}).items():
         group = root
         for segment in path.split("/"):
             group = builder.group(group, segment)
         group.kind, group.facts = "module", facts
+        listed.append(group)
+    _list_modules_in_record_order(listed)
     placed = ops + others + flat.eager_ops
     passes.mark_roles_of_bodies(placed)
     estimates = passes.mark_modules(placed, estimate_params=not modules, types=types)
@@ -73,6 +76,20 @@ def build_graph_hierarchy(flat: graph_lib.FlatGraph, name: str, modules: dict | 
     if len(ops) <= costs.SYNC_COST_OPS:  # (a bigger graph's are counted by settle, after its first answer)
         hierarchy.count_costs()
     return hierarchy
+
+
+def _list_modules_in_record_order(listed: list) -> None:
+    """Lists a group's module children in the record's order (`listed`: a Keras model's own order of layers, a
+    tf.Module's attributes as assigned), before its other children (in the graph's order): the order the tree
+    keeps where data flow between them does not decide (Hierarchy.order_by_flow). A layer without ops (a Dropout
+    at inference) would otherwise come last, after every layer the graph placed ops in."""
+    rank = {id(group): i for i, group in enumerate(listed)}
+    parents = {id(group.parent): group.parent for group in listed if group.parent is not None}
+    for group in parents.values():
+        children = group.children
+        modules = sorted((c for c in children.values() if id(c) in rank), key=lambda c: rank[id(c)])
+        group.children = {c.name: c for c in modules}
+        group.children.update((name, c) for name, c in children.items() if id(c) not in rank)
 
 
 class TreeBuilder:

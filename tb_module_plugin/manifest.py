@@ -58,6 +58,10 @@ def parse_manifest(blob: bytes) -> dict:
         module["aliases"] = [a for a in aliases if isinstance(a, dict) and isinstance(a.get("path"), str) and
                              isinstance(a.get("parent"), int) and 0 <= a["parent"] < len(modules)] \
             if isinstance(aliases, list) else []
+        # Its place among its parent's children in its object's own order (module_tree.ModuleTree); records
+        # without it list children in that order already.
+        order = module.get("order")
+        module["order"] = order if isinstance(order, int) and not isinstance(order, bool) else i
         calls = module.get("calls")
         module["calls"] = {str(f): [str(n) for n in names] for f, names in calls.items() if isinstance(names, list)} \
             if isinstance(calls, dict) else {}
@@ -114,6 +118,8 @@ def build_module_hierarchy(manifest: dict, graph_def, other_graph_defs: list, na
     for module in modules[1:]:
         module.parent_module = modules[module.parent]
         module.parent_module.children.append(module)
+    for module in modules:  # (the order the tree lists them in where data flow does not decide: build.py)
+        module.children.sort(key=lambda child: (child.order, child.index))
     for module in modules:
         for alias in module.aliases:
             modules[alias["parent"]].alias_children.append(module)
@@ -132,7 +138,8 @@ def build_module_hierarchy(manifest: dict, graph_def, other_graph_defs: list, na
               for i, g in enumerate(other_graph_defs)]
     flat = graph_lib.FlatGraph(ops=ops, other_functions=others, eager_ops=[])
     shared = {v for v, held in holders.items() if len(held) > 1}
-    return build_graph_hierarchy(flat, name, modules={m.tree_path: m.facts(variables, shared) for m in modules},
+    listed = list(modules[0].subtree())  # (in the order of each module's children: build.py lists them so)
+    return build_graph_hierarchy(flat, name, modules={m.tree_path: m.facts(variables, shared) for m in listed},
                                  values={m.tree_path: m.values(variables) for m in modules})
 
 
@@ -140,6 +147,7 @@ class _Module:
     def __init__(self, index: int, record: dict):
         self.index = index
         self.parent = record.get("parent")
+        self.order = record["order"]
         self.name = str(record.get("name") or "module").replace("/", "_") or "module"
         self.class_name = str(record.get("class_name", ""))
         self.attribute_path = str(record.get("path", ""))
@@ -182,11 +190,12 @@ class _Module:
         return schema.NodeValues(num_params=params, num_trainable_params=trainable, frozen=params > 0 and trainable == 0)
 
     def subtree(self):
+        """This module and those below it, each parent before its children, siblings in their order."""
         stack = [self]
         while stack:
             module = stack.pop()
             yield module
-            stack.extend(module.children)
+            stack.extend(reversed(module.children))
 
 
 def _size(shape) -> int:

@@ -21,7 +21,11 @@ class ModuleTree:
 
     def __init__(self, tf, root):
         self.tf = tf
-        self.modules: list = []  # manifest entries, parents before children
+        # Manifest entries, parents before children, each module's children in its object's own order (a Keras
+        # model's `layers`, a layer's tracked sublayers, a tf.Module's attributes as they were assigned); each
+        # entry's `order` is its place among its parent's children in that order (the tab lists them so where
+        # data flow does not decide).
+        self.modules: list = []
         self.objects: list = []  # the module objects, in the order of `modules`
         self.variables: list = []  # the variable objects, each once
         self._module_index: dict = {}  # id(module object) -> index
@@ -30,9 +34,9 @@ class ModuleTree:
         self._visit(root, "", None)
 
     def _visit(self, root, root_path: str, root_parent) -> None:
-        stack = [(root, root_path, root_parent)]
+        stack = [(root, root_path, root_parent, 0)]
         while stack:
-            node, path, parent = stack.pop()
+            node, path, parent, order = stack.pop()
             key = self._key(node)
             index = self._module_index.get(key)
             if index is not None:  # reached again through another attribute path
@@ -42,11 +46,11 @@ class ModuleTree:
             self._module_index[key] = index
             children, variables = self.members(node)
             self.objects.append(self._object(node))
-            self.modules.append({"path": path, "parent": parent, **self.describe(node, path, variables),
+            self.modules.append({"path": path, "parent": parent, "order": order, **self.describe(node, path, variables),
                                  "variables": [self._variable(v, trainable) for v, trainable in variables],
                                  "aliases": []})
-            for suffix, child in reversed(children):  # (a stack: the first child is visited first)
-                stack.append((child, _join_path(path, suffix), index))
+            for order, (suffix, child) in reversed(list(enumerate(children))):  # (a stack: the first child first)
+                stack.append((child, _join_path(path, suffix), index, order))
 
     # How a node of the walk is told apart, which object it is, and its name, class and scope (a SavedModel's
     # walk goes over its object graph's node ids instead: savedmodel.SavedModelTree).
@@ -157,17 +161,25 @@ def _attribute_names(obj) -> dict:
 
 
 def _module_members(tf, obj) -> tuple:
-    """A tf.Module's child modules and variables, each once, in `tf.Module._flatten`'s order."""
+    """A tf.Module's child modules, in the order the attributes holding them were assigned (`tf.Module._flatten`
+    sorts attributes by name: a `zeta` assigned first came last), and its variables, each once, in
+    `_flatten`'s order. A child several attributes hold is placed by the first assigned of them, and keeps the
+    path `_flatten` gives first."""
     children, variables, seen = [], [], set()
     if not isinstance(obj, tf.Module):
         return children, variables
+    assigned = {key: i for i, key in enumerate(vars(obj))}
+    place: dict = {}  # id(child) -> the place of the first assigned attribute holding it
     for path, value in obj._flatten(recursive=False, with_path=True,
                                     predicate=lambda v: _is_module(tf, v) or isinstance(v, tf.Variable)):
         if _is_module(tf, value):
             children.append((path_text(obj, path), value))
+            at = assigned.get(path[0], len(assigned)) if path else len(assigned)
+            place[id(value)] = min(place.get(id(value), at), at)
         elif id(value) not in seen:
             seen.add(id(value))
             variables.append((value, bool(value.trainable)))
+    children.sort(key=lambda item: place[id(item[1])])  # (stable: a child's paths stay in `_flatten`'s order)
     return children, variables
 
 

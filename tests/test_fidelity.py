@@ -327,6 +327,27 @@ def test_parameter_free_keras_layers_own_their_ops(engine, truth):
             assert any(n.children is None and n.type in ("AddV2", "Add", "Softmax") for n in node.children.values())
 
 
+def test_records_list_keras_layers_in_the_models_own_order(engine, truth):
+    """A functional model's layers (`model.layers`, what `model.summary()` lists: the input layer and a Dropout
+    at inference, which make no ops, included), and a nested Sequential's, in the model's own order."""
+    checked = 0
+    for run in ("keras3_functional_record", "tf_keras_functional_record"):
+        entry = truth[run]
+        hierarchy, _ = engine[(run, entry["tag"])]
+        nodes_by_path = {n.facts["attribute_path"]: n for n in hierarchy.all_nodes
+                         if n.children is not None and n.facts and "attribute_path" in n.facts}
+        index_of = {path: m["index"] for m in entry["modules"] for path in m["paths"]}
+        for module in entry["modules"]:
+            if len(module["children"]) < 2:
+                continue
+            node = nodes_by_path[next(p for p in module["paths"] if p in nodes_by_path)]
+            listed = [index_of[c.facts["attribute_path"]] for c in hierarchy.in_flow_order(node)
+                      if c.children is not None and c.kind == "module" and c.facts]
+            assert listed == module["children"], (run, module["name"], listed, module["children"])
+            checked += 1
+    assert checked >= 4, checked
+
+
 def _signature(module) -> tuple:
     """What makes two sibling modules alike by the objects' own account: class, the sizes of the variables they
     hold (own and reached: the framework's counts), and their sub-modules' classes."""
