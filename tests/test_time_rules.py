@@ -53,3 +53,102 @@ def test_grappler_rewrites_of_deep_names_take_linear_work():
     times = times_of(hierarchy, total)
     assert time.perf_counter() - start < 2.0
     assert times.time_of(hierarchy.root) == sum(total.values()) / 1e6
+
+
+def group_at(hierarchy, path: str):
+    node = hierarchy.root
+    for name in path.split("/"):
+        node = node.children[name]
+    return node
+
+
+def op_paths(group) -> set:
+    from tb_module_plugin.tree import ops_under
+
+    out = set()
+    for op in ops_under(group):
+        names, node = [], op
+        while node is not group:
+            names.append(node.name)
+            node = node.parent
+        out.add("/".join(reversed(names)))
+    return out
+
+
+def test_a_scope_named_like_a_tape_moves_only_what_the_graph_confirms():
+    """Ops under `gradients/` named after a layer's forward op move into the layer's backward group only where
+    the graph says they differentiate it: a MatMul reading the forward op's input does; an op reading something
+    else does not (even under the forward op's name), and a scope named `gradients` that holds no op only a
+    gradient computes is no tape at all."""
+    fake = DENSE + [("z", "Placeholder", []), ("gradients/m/dense/MatMul/foo", "Relu", ["z"])]
+    hierarchy = hierarchy_of(fake)
+    dense = group_at(hierarchy, "m/dense")
+    assert "backward" not in dense.children
+    assert op_paths(hierarchy.root.children["gradients"]) == {"m/dense/MatMul/foo"}
+
+    tape = fake + [("gradients/loss/ReluGrad", "ReluGrad", ["z", "z"])]  # (now a tape: an op only a gradient computes)
+    hierarchy = hierarchy_of(tape)
+    assert "backward" not in group_at(hierarchy, "m/dense").children
+    assert op_paths(hierarchy.root.children["gradients"]) == {"m/dense/MatMul/foo", "loss/ReluGrad"}
+
+    hierarchy = hierarchy_of(tape + [("gradients/m/dense/MatMul/MatMul", "MatMul", ["x", "z"])])
+    # The weight's gradient reads the layer's input x: the layer's backward pass (its module's named ops with it).
+    assert "MatMul/MatMul" in op_paths(group_at(hierarchy, "m/dense").children["backward"])
+    assert op_paths(hierarchy.root.children["gradients"]) == {"loss/ReluGrad"}
+
+
+def nested(depth: int, per_module: int) -> list:
+    """Modules m0 > m1 > ... each reading its own variable; module k's gradient ops read module k+1's (the
+    deepest reads its forward op), as a backward pass runs from the output back."""
+    nodes = [("x", "Placeholder", [])]
+    for k in range(depth):
+        p = "/".join(f"m{i}" for i in range(k + 1))
+        nodes += [(f"{p}/kernel", "VarHandleOp", []), (f"{p}/r", "ReadVariableOp", [f"{p}/kernel"]),
+                  (f"{p}/mul", "Mul", ["x", f"{p}/r"])]
+    for k in range(depth):
+        p = "/".join(f"m{i}" for i in range(k + 1))
+        source = f"gradient_tape/{p}/m{k + 1}/g0" if k + 1 < depth else f"{p}/mul"
+        nodes += [(f"gradient_tape/{p}/g{j}", "ReluGrad", [source, source]) for j in range(per_module)]
+    return nodes
+
+
+def placement_seconds(monkeypatch, nodes):
+    """The hierarchy of `nodes` and the seconds its backward placement took (the rest of the build aside)."""
+    from tb_module_plugin import backward
+
+    spent = []
+    place = backward.place_backward_ops
+
+    def timed(builder, root):
+        start = time.perf_counter()
+        place(builder, root)
+        spent.append(time.perf_counter() - start)
+
+    monkeypatch.setattr(backward, "place_backward_ops", timed)
+    hierarchy = hierarchy_of(nodes)
+    assert len(spent) == 1
+    return hierarchy, spent[0]
+
+
+def test_backward_ops_of_deeply_nested_modules_are_placed_in_linear_work(monkeypatch):
+    """400 nested modules, each module's gradient confirmed only by reading the backward ops just placed in the
+    module below it: every module gets its own gradient ops, quickly."""
+    depth, per_module = 400, 5
+    hierarchy, seconds = placement_seconds(monkeypatch, nested(depth, per_module))
+    assert seconds < 1.0
+    group = hierarchy.root
+    for k in range(depth):
+        group = group.children[f"m{k}"]
+        assert group.kind == "module"
+        assert op_paths(group.children["backward"]) == {f"g{j}" for j in range(per_module)}, k
+    assert "gradient_tape" not in hierarchy.root.children
+
+
+def test_gradient_names_deep_past_any_module_take_linear_work(monkeypatch):
+    """Gradient ops named after forward ops 3,000 scopes deep (in no module) are looked up once each."""
+    deep = "/".join(f"q{i % 7}" for i in range(3000))
+    nodes = DENSE + [(f"gradient_tape/{deep}/g{k}", "ReluGrad", ["x", "x"]) for k in range(100)]
+    nodes += [(f"{deep}/h{k}", "Relu", ["x"]) for k in range(100)]
+    hierarchy, seconds = placement_seconds(monkeypatch, nodes)
+    assert seconds < 1.5
+    assert len(op_paths(hierarchy.root.children["gradient_tape"])) == 100  # (in no module: they stay)
