@@ -152,3 +152,21 @@ def test_gradient_names_deep_past_any_module_take_linear_work(monkeypatch):
     hierarchy, seconds = placement_seconds(monkeypatch, nodes)
     assert seconds < 1.5
     assert len(op_paths(hierarchy.root.children["gradient_tape"])) == 100  # (in no module: they stay)
+
+
+def test_a_wide_scope_of_variables_is_judged_once(monkeypatch):
+    """A scope of 8,000 variables beside 8,000 other ops: whether it is an op helper's scope is decided once, not
+    once per variable under it (the build stays fast), and it is the variables' module."""
+    from tb_module_plugin import scopes
+
+    width = 8000
+    nodes = [("x", "Placeholder", [])] + [(f"s/id{i}", "Identity", ["x"]) for i in range(width)]
+    nodes += [(f"s/v{i}", "VarHandleOp", []) for i in range(width)]
+    scanned = []
+    only_reads = scopes._only_reads
+    monkeypatch.setattr(scopes, "_only_reads", lambda group: scanned.append(group.name) or only_reads(group))
+    start = time.perf_counter()
+    hierarchy = hierarchy_of(nodes)
+    assert time.perf_counter() - start < 3.0
+    assert scanned.count("s") == 1
+    assert hierarchy.root.children["s"].kind == "module"
