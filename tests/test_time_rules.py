@@ -170,3 +170,30 @@ def test_a_wide_scope_of_variables_is_judged_once(monkeypatch):
     assert time.perf_counter() - start < 3.0
     assert scanned.count("s") == 1
     assert hierarchy.root.children["s"].kind == "module"
+
+
+def test_backward_parts_are_said_of_modules_and_backward_groups_only():
+    """A training step's answer gives backward_time_us and backward_flops to each module (its forward pass is
+    the rest) and each backward group (all of it), and to no other node: the root's rest holds the loss's
+    gradient and the optimizer's work, not a forward pass."""
+    from support import walk
+
+    from tb_module_plugin import answers
+
+    nodes = DENSE + [("gradients/m/dense/MatMul/MatMul", "MatMul", ["x", "x"]),
+                     ("gradients/loss/ReluGrad", "ReluGrad", ["x", "x"]), ("opt/update", "Mul", ["x", "x"])]
+    hierarchy = hierarchy_of(nodes)
+    total = {name: 10**6 for name, *_ in nodes}
+    answer = answers.hierarchy_node(hierarchy, hierarchy.root, 8, times_of(hierarchy, total))
+    timed, counted = {}, set()  # (the FLOPs of ops without shapes are not known: backward_flops only where given)
+    for node, _ in walk(answer):
+        if node["kind"] != "op":
+            timed[node["path"]] = "backward_time_us" in node
+            if "backward_flops" in node:
+                counted.add(node["path"])
+    split = {node.path for node in hierarchy.all_nodes
+             if node.children is not None and (node.kind == "module" or node.role == "backward")}
+    assert any(node.role == "backward" for node in hierarchy.all_nodes)
+    assert timed == {path: path in split for path in timed}
+    assert counted <= split
+    assert timed[hierarchy.root.path] is False
