@@ -291,8 +291,9 @@ class Times:
 
 # Grappler names the ops it makes in place of a graph's with a mark of the optimizer that made them:
 # `<scope>/ArithmeticOptimizer/AddOpsRewrite_Add`, `ConstantFolding/<name>`,
-# `<name>-0-TransposeNHWCToNCHW-LayoutOptimizer`, `<name>-CastToFp16-AutoMixedPrecision`. Only such events are another op's work in the graph's scopes: any other name
-# the graph does not hold is an op of another function the profile also ran.
+# `<name>-0-TransposeNHWCToNCHW-LayoutOptimizer`, `<name>-CastToFp16-AutoMixedPrecision`. Only such events are
+# another op's work in the graph's scopes: any other name the graph does not hold is an op of another function the
+# profile also ran.
 _GRAPPLER_SEGMENTS = frozenset({"ArithmeticOptimizer", "ConstantFolding"})
 _GRAPPLER_SUFFIX = re.compile(r".-(?:LayoutOptimizer|AutoMixedPrecision)$")
 
