@@ -78,6 +78,9 @@ def _costs(h, node, out: dict, times) -> None:
     """The node's FLOPs (once the graph's are counted), its measured time (when asked for) and which of those
     measures are not known for it."""
     unknown = []
+    # The backward part is said of a module (its forward pass is the rest) and of a backward group (all of it):
+    # elsewhere the rest is not a forward pass (the root's holds the loss and the optimizer's work).
+    split = node.kind == "module" or node.role == backward.BACKWARD
     if node.kind == "module" and "num_params" not in out:
         unknown.append("params")
     if h.costs is not None:
@@ -86,7 +89,7 @@ def _costs(h, node, out: dict, times) -> None:
             unknown.append("flops")
         else:
             out["flops"] = flops
-            backward_flops = backward.flops_of(h, node)
+            backward_flops = backward.flops_of(h, node) if split else None
             if backward_flops is not None:
                 out["backward_flops"] = backward_flops
             uncounted = h.costs.flops_uncounted(node)
@@ -107,7 +110,7 @@ def _costs(h, node, out: dict, times) -> None:
             coverage = times.coverage_of(node)
             if coverage is not None:
                 out["time_coverage"] = round(coverage, 4)
-            backward_us = times.backward_of(node)
+            backward_us = times.backward_of(node) if split else None
             if backward_us is not None:
                 out["backward_time_us"] = round(backward_us, 3)
             fused = times.fused_of(node)

@@ -10,7 +10,7 @@ from operator import attrgetter
 
 from . import ops as ops_lib
 from . import schema
-from .scopes import is_helper_group, owner_group
+from .scopes import forget_helper_group, is_helper_group, owner_group
 from .tree import Group, free_name
 
 
@@ -179,13 +179,15 @@ def place_captured_variables(builder, ops: list, captured: list, inputs_name: st
             if not control and producer.role == "variable" and op.parent is not None:
                 consumers.setdefault(id(producer), []).append(op)
     root = builder.root
+    helpers: dict = {}  # is_helper_group's answers, forgotten for a group a variable goes into
     for var in captured:
         readers = [r for r in consumers.get(id(var), []) if r.type not in _PASS_THROUGH_OPS and r.parent is not root]
         reads = [r for r in readers if not is_variable_update(r.type)] or readers
-        owner = next((g for g in (owner_group(r, types) for r in reads) if g is not root), root)
+        owner = next((g for g in (owner_group(r, types, helpers) for r in reads) if g is not root), root)
         if owner is root:
             owner = builder.group(root, inputs_name, role="inputs")
         builder.insert(owner, var.op_name.replace("/", "_"), var)
+        forget_helper_group(helpers, var.parent)  # (in `owner`, or in a scope of its named like the variable)
 
 
 def mark_roles_of_bodies(ops: list) -> None:
@@ -206,14 +208,15 @@ def mark_modules(ops, estimate_params: bool, types) -> dict:
     `Cast_7` reading the learning rate, a layer's `Cast` reading its kernel) are not. Where the graph records
     variable shapes, parameter counts are estimated from them: {group: schema.NodeValues}."""
     estimates: dict = {}
+    helpers: dict = {}  # is_helper_group's answers (the tree does not change here)
     for op in ops:
         if op.role != "variable":
             continue
-        owner = owner_group(op, types)
+        owner = owner_group(op, types, helpers)
         size = ops_lib.variable_size(op) if estimate_params else None
         group = owner
         while group is not None and group.parent is not None and not group.role:
-            if group is not owner and (group.is_op_scope() or is_helper_group(group, types)):
+            if group is not owner and (group.is_op_scope() or is_helper_group(group, types, helpers)):
                 group = group.parent
                 continue
             marked, group.kind = group.kind == "module", "module"

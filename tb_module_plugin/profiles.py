@@ -303,38 +303,70 @@ class Times:
         return None if value != value else value
 
 
+# Grappler names the ops it makes in place of a graph's with a mark of the optimizer that made them:
+# `<scope>/ArithmeticOptimizer/AddOpsRewrite_Add`, `ConstantFolding/<name>`,
+# `<name>-0-TransposeNHWCToNCHW-LayoutOptimizer`, `<name>-CastToFp16-AutoMixedPrecision`. Only such events are
+# another op's work in the graph's scopes: any other name the graph does not hold is an op of another function the
+# profile also ran.
+_GRAPPLER_SEGMENTS = frozenset({"ArithmeticOptimizer", "ConstantFolding"})
+_GRAPPLER_SUFFIX = re.compile(r".-(?:LayoutOptimizer|AutoMixedPrecision)$")
+
+
+def _grappler_scope(name: str) -> list | None:
+    """The scope segments of a profiled op grappler made (its name without the optimizer's mark and its own last
+    segment); None for a name without such a mark."""
+    segments = name.split("/")
+    kept = [s for s in segments[:-1] if s not in _GRAPPLER_SEGMENTS]
+    if len(kept) == len(segments) - 1 and not _GRAPPLER_SUFFIX.search(segments[-1]):
+        return None
+    return kept
+
+
 def _unheld_times(nodes, total_ps: dict, steps: int) -> list:
-    """[(group, microseconds per step)] for the profiled ops the graph does not hold, that grappler made in
-    place of ops of its scopes when TensorFlow ran it (`conv2_block1_add/ArithmeticOptimizer/AddOpsRewrite_Add`):
-    each event's time goes to the deepest group holding every op of the graph in the scope its name is in."""
+    """[(group, microseconds per step)] for the profiled ops the graph does not hold that grappler made in place of
+    ops of its scopes when TensorFlow ran it (`conv2_block1_add/ArithmeticOptimizer/AddOpsRewrite_Add`): each event's
+    time goes to the deepest group holding every op of the graph in the deepest scope of its name that holds any."""
     held = {node.run_name for node in nodes if node.children is None}
-    unheld = [(name, ps) for name, ps in total_ps.items() if name not in held and "/" in name]
+    unheld = []
+    for name, ps in total_ps.items():
+        if name not in held:
+            scope = _grappler_scope(name)
+            if scope:
+                unheld.append((scope, ps))
     if not unheld:
         return []
-    wanted = set()  # the scopes those names are in, each with the scopes above it
-    for name, _ in unheld:
-        scope = name.rpartition("/")[0]
-        while scope and scope not in wanted:
-            wanted.add(scope)
-            scope = scope.rpartition("/")[0]
-    groups: dict = {}  # scope -> the deepest group holding every op whose run name is in it
+    # A trie of the held ops' scopes, each entry [children, first, last]: the first and last index (in `nodes`, a
+    # depth-first order, so a group's nodes are contiguous) of the groups holding its ops. The deepest group holding
+    # them all is the one holding the first and the last. Built once over the names: linear in their length.
+    position = {id(node): i for i, node in enumerate(nodes)}
+    trie: list = [{}, None, None]
+    wanted_tops = {scope[0] for scope, _ in unheld}
     for node in nodes:
         if node.children is not None:
             continue
-        scope = node.run_name.rpartition("/")[0]
-        while scope:
-            if scope in wanted:
-                found = groups.get(scope)
-                groups[scope] = node.parent if found is None else common_group([found, node.parent])
-            scope = scope.rpartition("/")[0]
+        segments = node.run_name.split("/")[:-1]
+        if not segments or segments[0] not in wanted_tops:
+            continue
+        i = position[id(node.parent)]
+        entry = trie
+        for segment in segments:
+            entry = entry[0].setdefault(segment, [{}, None, None])
+            if entry[1] is None or i < entry[1]:
+                entry[1] = i
+            if entry[2] is None or i > entry[2]:
+                entry[2] = i
     out = []
-    for name, ps in unheld:
-        scope = name.rpartition("/")[0]
-        while scope and scope not in groups:
-            scope = scope.rpartition("/")[0]
-        if scope:
-            out.append((groups[scope], ps / steps / 1e6))
+    for scope, ps in unheld:
+        entry, found = trie, None
+        for segment in scope:
+            entry = entry[0].get(segment)
+            if entry is None:
+                break
+            found = entry
+        if found is not None:
+            out.append((common_group([nodes[found[1]], nodes[found[2]]]), ps / steps / 1e6))
     return out
+
 
 
 def _xspace():

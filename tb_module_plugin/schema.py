@@ -124,10 +124,10 @@ class NodeValues(TypedDict, total=False):
     # are counted still are: a custom op among a thousand convolutions leaves the convolutions' count standing).
     flops_uncounted: List[str]  # op types below it that no rule counts and that may do arithmetic (a custom op)
     flops_per_iteration: bool  # true: ops below it run in a loop whose trip count the graph does not say, counted once
-    backward_flops: int  # the part of flops its backward pass takes (groups holding a "backward" group)
+    backward_flops: int  # a module: the part of flops its backward pass takes; a backward group: all of its flops
     time_us: float  # measured time, microseconds per profiled step (asked for with time=1): what the profile timed
     time_coverage: float  # with time_us: the share of its ops the profile timed, of the op types it times at all
-    backward_time_us: float  # with time=1: the part of time_us its backward pass takes (as backward_flops)
+    backward_time_us: float  # with time=1: the part of time_us its backward pass takes (where backward_flops is)
     fused: str  # ops, with time=1: the fused kernel that ran it ("Conv2D+BiasAdd (fused)"), timed on its first op
     step_time_us: float  # the root, with time=1: every op event of the profiled step, this graph's ops or not
     module_time_us: float  # the root, with time=1: the part of its time_us that the ops inside modules take

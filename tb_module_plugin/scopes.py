@@ -28,19 +28,40 @@ def is_helper_scope(name: str, op_types) -> bool:
     return base in HELPER_SCOPES or base in op_types
 
 
-def is_helper_group(group, op_types) -> bool:
+def is_helper_group(group, op_types, memo: dict | None = None) -> bool:
     """Whether a group of the tree is an op helper's scope. One named like a helper (is_helper_scope) is, when it
     holds what one helper call makes (ops and the scopes of ops: `Cast/ReadVariableOp`; `batchnorm/mul`,
     `batchnorm/Rsqrt`...) or reads no variable itself (a bijector chain's `inverse` runs each bijector's own); a
     scope so named that holds scopes of its own and reads variables in its own ops is a module's: Sonnet's
     `batchnorm_0` holds its `moving_mean` module and reads its scale and offset in `FusedBatchNormV2`. Whatever
     its name, a scope that only reads variables and hands the values on (tf_keras's `lstm/Read`: a
-    `ReadVariableOp` and an `Identity`) is a helper: the ops that use them are elsewhere."""
+    `ReadVariableOp` and an `Identity`) is a helper: the ops that use them are elsewhere.
+
+    `memo` ({id(group): answer}, kept by a pass while the tree does not change; see forget_helper_group) answers
+    a group asked about again at once: a pass asks about a wide scope once per variable under it."""
+    if memo is not None:
+        known = memo.get(id(group))
+        if known is not None:
+            return known
     if not is_helper_scope(group.name, op_types):
-        return _only_reads(group)
-    if all(child.children is None or child.is_op_scope() for child in group.children.values()):
-        return True
-    return not _reads_variables(group)
+        answer = _only_reads(group)
+    elif all(child.children is None or child.is_op_scope() for child in group.children.values()):
+        answer = True
+    else:
+        answer = not _reads_variables(group)
+    if memo is not None:
+        memo[id(group)] = answer
+    return answer
+
+
+def forget_helper_group(memo: dict, group) -> None:
+    """What `memo` (of is_helper_group) knows that a change to `group`'s children makes untrue: the group's own
+    answer, and those of the groups above that look inside it (it is an op's scope of theirs)."""
+    while group is not None:
+        memo.pop(id(group), None)
+        if not group.is_op_scope():
+            break
+        group = group.parent
 
 
 _READ_OPS = frozenset({"ReadVariableOp", "Identity", "Cast"})  # a read, and what hands its value on unchanged
@@ -86,11 +107,11 @@ def owner_scope(placement: str, op_placements, op_types=()) -> str:
     return scope
 
 
-def owner_group(node, op_types=()):
+def owner_group(node, op_types=(), memo: dict | None = None):
     """owner_scope in the tree: the group an op (or group) belongs to, past op scopes (a group holding
-    `(MatMul)`) and helpers' scopes."""
+    `(MatMul)`) and helpers' scopes (`memo`: is_helper_group's)."""
     group = node.parent
-    while group.parent is not None and (group.is_op_scope() or is_helper_group(group, op_types)):
+    while group.parent is not None and (group.is_op_scope() or is_helper_group(group, op_types, memo)):
         group = group.parent
     return group
 

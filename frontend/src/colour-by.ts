@@ -385,7 +385,7 @@ export interface CostView {
     ofWhole?: number;
     /** Time: the share of its ops the profile timed, where under 1 ("partial": a chunk missing some). */
     coverage?: number | "partial";
-    /** The part of the value its backward pass takes (a training step's module). */
+    /** The part of the value its backward pass takes (a training step's module only: the rest is its forward pass). */
     backward?: number;
   }[];
   /** The measures the server says are not known for it. */
@@ -417,8 +417,10 @@ export function costView(
     if (typeof value !== "number") continue;
     const row: CostView["rows"][number] = { measure, value };
     if (measure === "time" && costs.timePartial) row.coverage = costs.timeCoverage ?? "partial";
+    // Forward and backward parts are a module's: the rest of any other node is not its forward pass (the root's
+    // holds the loss and the optimizer's work; a backward group is all backward).
     const backward = measure === "time" ? costs.backwardTimeUs : measure === "flops" ? costs.backwardFlops : undefined;
-    if (backward !== undefined) row.backward = backward;
+    if (backward !== undefined && node.kind === "module") row.backward = backward;
     const parentValue = parent && parent.path !== node.path ? valueOf(costsOf(parent), measure) : undefined;
     if (typeof parentValue === "number" && parentValue > 0) row.ofParent = value / parentValue;
     const whole = new Colouring(measure, root).whole;

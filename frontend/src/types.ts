@@ -150,13 +150,13 @@ export interface NodeValues {
   flops_uncounted?: string[];
   /** true: ops below it run in a loop whose trip count the graph does not say, counted once */
   flops_per_iteration?: boolean;
-  /** the part of flops its backward pass takes (groups holding a "backward" group) */
+  /** a module: the part of flops its backward pass takes; a backward group: all of its flops */
   backward_flops?: number;
   /** measured time, microseconds per profiled step (asked for with time=1): what the profile timed */
   time_us?: number;
   /** with time_us: the share of its ops the profile timed, of the op types it times at all */
   time_coverage?: number;
-  /** with time=1: the part of time_us its backward pass takes (as backward_flops) */
+  /** with time=1: the part of time_us its backward pass takes (where backward_flops is) */
   backward_time_us?: number;
   /** ops, with time=1: the fused kernel that ran it ("Conv2D+BiasAdd (fused)"), timed on its first op */
   fused?: string;

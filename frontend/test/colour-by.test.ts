@@ -88,6 +88,18 @@ test("a chunk's time is what the profile timed in its members, partial where it 
   assert.equal(valueOf(sumCosts([{ unknown: ["time"] }, { unknown: ["time"] }]), "time"), "unknown");
 });
 
+test("only a module's details split its costs into forward and backward parts", () => {
+  const fields = { time_us: 100, backward_time_us: 60, flops: 12, backward_flops: 8 };
+  const root = group("", { kind: "scope", ...fields });
+  const tape = group("model/conv/backward", { kind: "scope", role: "backward", ...fields });
+  for (const node of [root, tape]) {
+    const view = costView(node, root, root, undefined, "time");
+    assert.deepEqual(view.rows.map((row) => row.backward), [undefined, undefined], node.path);
+  }
+  const module = costView(group("model/conv", fields), root, root, undefined, "time");
+  assert.deepEqual(module.rows.map((row) => row.backward), [8, 60]);
+});
+
 test("the details' time row says how much of the node the profile timed and its backward part", () => {
   const node = group("model/conv", { time_us: 100, time_coverage: 0.75, backward_time_us: 60, backward_flops: 8, flops: 12 });
   const root = group("", { kind: "scope", time_us: 1000, flops: 12, children: [node] });

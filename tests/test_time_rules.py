@@ -1,0 +1,199 @@
+"""The rules that place measured time and the backward pass, on graphs built here (in process, fast): what they
+must refuse (time of ops another function ran, a scope named like a tape but holding no gradient) and the work they
+must stay linear in (deep names, deep nesting, wide scopes). The truth is the graph and the profile built here."""
+
+from __future__ import annotations
+
+import time
+
+from support import graph_def
+
+from tb_module_plugin import build, graph as graph_lib, profiles
+
+
+def hierarchy_of(nodes):
+    flat = graph_lib.FlatGraph(graph_lib.flatten_graph_def(graph_def(nodes)), [], [])
+    return build.build_graph_hierarchy(flat, "t")
+
+
+def times_of(hierarchy, total_ps: dict):
+    op_times = profiles.OpTimes(files=[], total_ps=total_ps, runs={k: 1 for k in total_ps}, steps=1,
+                                all_ops_ps=sum(total_ps.values()))
+    return profiles.Times(hierarchy, op_times)
+
+
+DENSE = [("x", "Placeholder", []), ("m/dense/kernel", "VarHandleOp", []),
+         ("m/dense/r", "ReadVariableOp", ["m/dense/kernel"]), ("m/dense/MatMul", "MatMul", ["x", "m/dense/r"])]
+
+
+def test_time_of_ops_the_graph_does_not_hold_goes_only_to_grappler_rewrites():
+    """A profile that also ran another function's op of a name in the layer's scope (`m/dense/Softmax_1`) leaves
+    it out of the layer; an op grappler made in the layer's place (`m/dense/ArithmeticOptimizer/...`) is the
+    layer's time."""
+    hierarchy = hierarchy_of(DENSE)
+    own, rewrite, other = "m/dense/MatMul", "m/dense/ArithmeticOptimizer/AddOpsRewrite_Add", "m/dense/Softmax_1"
+    held = {n.op_name for n in hierarchy.all_nodes if n.children is None}
+    assert own in held and rewrite not in held and other not in held
+    total = {own: 10**6, rewrite: 3 * 10**6, other: 9 * 10**6}
+    dense = hierarchy.root.children["m"].children["dense"]
+    times = times_of(hierarchy, total)
+    assert times.time_of(dense) == (total[own] + total[rewrite]) / 1e6
+    assert times.coverage_of(dense) == 1.0
+    assert times.time_of(hierarchy.root) == (total[own] + total[rewrite]) / 1e6  # (the other op is nowhere)
+
+
+def test_grappler_rewrites_of_deep_names_take_linear_work():
+    """Rewritten ops under a scope 3,000 levels deep are placed without walking every prefix of every name."""
+    deep = "/".join(f"s{i % 10}" for i in range(3000))
+    nodes = [("x", "Placeholder", [])] + [(f"{deep}/op{k}", "Relu", ["x"]) for k in range(20)]
+    hierarchy = hierarchy_of(nodes)
+    total = {f"{deep}/ArithmeticOptimizer/AddOpsRewrite_{k}": 10**6 for k in range(20)}
+    total[f"{deep}/op0"] = 10**6
+    start = time.perf_counter()
+    times = times_of(hierarchy, total)
+    assert time.perf_counter() - start < 2.0
+    assert times.time_of(hierarchy.root) == sum(total.values()) / 1e6
+
+
+def group_at(hierarchy, path: str):
+    node = hierarchy.root
+    for name in path.split("/"):
+        node = node.children[name]
+    return node
+
+
+def op_paths(group) -> set:
+    from tb_module_plugin.tree import ops_under
+
+    out = set()
+    for op in ops_under(group):
+        names, node = [], op
+        while node is not group:
+            names.append(node.name)
+            node = node.parent
+        out.add("/".join(reversed(names)))
+    return out
+
+
+def test_a_scope_named_like_a_tape_moves_only_what_the_graph_confirms():
+    """Ops under `gradients/` named after a layer's forward op move into the layer's backward group only where
+    the graph says they differentiate it: a MatMul reading the forward op's input does; an op reading something
+    else does not (even under the forward op's name), and a scope named `gradients` that holds no op only a
+    gradient computes is no tape at all."""
+    fake = DENSE + [("z", "Placeholder", []), ("gradients/m/dense/MatMul/foo", "Relu", ["z"])]
+    hierarchy = hierarchy_of(fake)
+    dense = group_at(hierarchy, "m/dense")
+    assert "backward" not in dense.children
+    assert op_paths(hierarchy.root.children["gradients"]) == {"m/dense/MatMul/foo"}
+
+    tape = fake + [("gradients/loss/ReluGrad", "ReluGrad", ["z", "z"])]  # (now a tape: an op only a gradient computes)
+    hierarchy = hierarchy_of(tape)
+    assert "backward" not in group_at(hierarchy, "m/dense").children
+    assert op_paths(hierarchy.root.children["gradients"]) == {"m/dense/MatMul/foo", "loss/ReluGrad"}
+
+    hierarchy = hierarchy_of(tape + [("gradients/m/dense/MatMul/MatMul", "MatMul", ["x", "z"])])
+    # The weight's gradient reads the layer's input x: the layer's backward pass (its module's named ops with it).
+    assert "MatMul/MatMul" in op_paths(group_at(hierarchy, "m/dense").children["backward"])
+    assert op_paths(hierarchy.root.children["gradients"]) == {"loss/ReluGrad"}
+
+
+def nested(depth: int, per_module: int) -> list:
+    """Modules m0 > m1 > ... each reading its own variable; module k's gradient ops read module k+1's (the
+    deepest reads its forward op), as a backward pass runs from the output back."""
+    nodes = [("x", "Placeholder", [])]
+    for k in range(depth):
+        p = "/".join(f"m{i}" for i in range(k + 1))
+        nodes += [(f"{p}/kernel", "VarHandleOp", []), (f"{p}/r", "ReadVariableOp", [f"{p}/kernel"]),
+                  (f"{p}/mul", "Mul", ["x", f"{p}/r"])]
+    for k in range(depth):
+        p = "/".join(f"m{i}" for i in range(k + 1))
+        source = f"gradient_tape/{p}/m{k + 1}/g0" if k + 1 < depth else f"{p}/mul"
+        nodes += [(f"gradient_tape/{p}/g{j}", "ReluGrad", [source, source]) for j in range(per_module)]
+    return nodes
+
+
+def placement_seconds(monkeypatch, nodes):
+    """The hierarchy of `nodes` and the seconds its backward placement took (the rest of the build aside)."""
+    from tb_module_plugin import backward
+
+    spent = []
+    place = backward.place_backward_ops
+
+    def timed(builder, root):
+        start = time.perf_counter()
+        place(builder, root)
+        spent.append(time.perf_counter() - start)
+
+    monkeypatch.setattr(backward, "place_backward_ops", timed)
+    hierarchy = hierarchy_of(nodes)
+    assert len(spent) == 1
+    return hierarchy, spent[0]
+
+
+def test_backward_ops_of_deeply_nested_modules_are_placed_in_linear_work(monkeypatch):
+    """400 nested modules, each module's gradient confirmed only by reading the backward ops just placed in the
+    module below it: every module gets its own gradient ops, quickly."""
+    depth, per_module = 400, 5
+    hierarchy, seconds = placement_seconds(monkeypatch, nested(depth, per_module))
+    assert seconds < 1.0
+    group = hierarchy.root
+    for k in range(depth):
+        group = group.children[f"m{k}"]
+        assert group.kind == "module"
+        assert op_paths(group.children["backward"]) == {f"g{j}" for j in range(per_module)}, k
+    assert "gradient_tape" not in hierarchy.root.children
+
+
+def test_gradient_names_deep_past_any_module_take_linear_work(monkeypatch):
+    """Gradient ops named after forward ops 3,000 scopes deep (in no module) are looked up once each."""
+    deep = "/".join(f"q{i % 7}" for i in range(3000))
+    nodes = DENSE + [(f"gradient_tape/{deep}/g{k}", "ReluGrad", ["x", "x"]) for k in range(100)]
+    nodes += [(f"{deep}/h{k}", "Relu", ["x"]) for k in range(100)]
+    hierarchy, seconds = placement_seconds(monkeypatch, nodes)
+    assert seconds < 1.5
+    assert len(op_paths(hierarchy.root.children["gradient_tape"])) == 100  # (in no module: they stay)
+
+
+def test_a_wide_scope_of_variables_is_judged_once(monkeypatch):
+    """A scope of 8,000 variables beside 8,000 other ops: whether it is an op helper's scope is decided once, not
+    once per variable under it (the build stays fast), and it is the variables' module."""
+    from tb_module_plugin import scopes
+
+    width = 8000
+    nodes = [("x", "Placeholder", [])] + [(f"s/id{i}", "Identity", ["x"]) for i in range(width)]
+    nodes += [(f"s/v{i}", "VarHandleOp", []) for i in range(width)]
+    scanned = []
+    only_reads = scopes._only_reads
+    monkeypatch.setattr(scopes, "_only_reads", lambda group: scanned.append(group.name) or only_reads(group))
+    start = time.perf_counter()
+    hierarchy = hierarchy_of(nodes)
+    assert time.perf_counter() - start < 3.0
+    assert scanned.count("s") == 1
+    assert hierarchy.root.children["s"].kind == "module"
+
+
+def test_backward_parts_are_said_of_modules_and_backward_groups_only():
+    """A training step's answer gives backward_time_us and backward_flops to each module (its forward pass is
+    the rest) and each backward group (all of it), and to no other node: the root's rest holds the loss's
+    gradient and the optimizer's work, not a forward pass."""
+    from support import walk
+
+    from tb_module_plugin import answers
+
+    nodes = DENSE + [("gradients/m/dense/MatMul/MatMul", "MatMul", ["x", "x"]),
+                     ("gradients/loss/ReluGrad", "ReluGrad", ["x", "x"]), ("opt/update", "Mul", ["x", "x"])]
+    hierarchy = hierarchy_of(nodes)
+    total = {name: 10**6 for name, *_ in nodes}
+    answer = answers.hierarchy_node(hierarchy, hierarchy.root, 8, times_of(hierarchy, total))
+    timed, counted = {}, set()  # (the FLOPs of ops without shapes are not known: backward_flops only where given)
+    for node, _ in walk(answer):
+        if node["kind"] != "op":
+            timed[node["path"]] = "backward_time_us" in node
+            if "backward_flops" in node:
+                counted.add(node["path"])
+    split = {node.path for node in hierarchy.all_nodes
+             if node.children is not None and (node.kind == "module" or node.role == "backward")}
+    assert any(node.role == "backward" for node in hierarchy.all_nodes)
+    assert timed == {path: path in split for path in timed}
+    assert counted <= split
+    assert timed[hierarchy.root.path] is False
