@@ -220,11 +220,19 @@ def test_page_details_show_the_backward_part(page, costs_tb, costs_truth):
     assert shown, backward.inner_text()
     assert float(shown[1]) == pytest.approx(layer["backward_time_us"], rel=0.01)
     assert float(shown[2]) == pytest.approx(100 * layer["backward_time_us"] / layer["time_us"], rel=0.01)
-    expect(details.locator("tr:has([data-cost-row='backward-time'])")).to_contain_text("Time per step, backward")
+    expect(details.locator("tr:has([data-cost-row='backward-time'])")).to_contain_text("backward")
     forward = details.locator('[data-cost-row="forward-time"]')
     expect(forward).to_contain_text("% of it)")
     shown = re.fullmatch(r"([\d.]+) µs \(([\d.]+)% of it\)", forward.inner_text().strip())
     assert shown and float(shown[1]) == pytest.approx(layer["time_us"] - layer["backward_time_us"], rel=0.01)
+    if layer.get("time_coverage", 1) < 1:
+        coverage = details.locator('[data-cost-row="coverage-time"]').inner_text()
+        assert float(coverage.rstrip("%")) == pytest.approx(100 * layer["time_coverage"], rel=0.01), coverage
+    # The Costs table, its shares included, fits the panel: nothing is cut at its right edge.
+    page.screenshot(path=str(support.ARTIFACTS_DIR / "details-backward.png"))
+    costs_right, panel_right = details.evaluate(
+        "e => [e.querySelector('.mg-costs table').getBoundingClientRect().right, e.getBoundingClientRect().right]")
+    assert costs_right <= panel_right, (costs_right, panel_right)
     assert_clean(page)
 
 

@@ -171,18 +171,22 @@ export class DetailsPanel {
     const lowerBound = flopsLowerBound(details);
     const rows: Cell[][] = [];
     for (const row of costs.rows) {
-      const coverage =
-        row.coverage === undefined
-          ? ""
-          : row.coverage === "partial"
-            ? " (the profile timed part of its ops)"
-            : ` (the profile timed ${formatShare(row.coverage)} of its ops)`;
       rows.push([
         MEASURE_NAMES[row.measure],
-        html("span", { "data-cost-row": row.measure }, formatMeasure(row.measure, row.value) + coverage),
+        html("span", { "data-cost-row": row.measure }, formatMeasure(row.measure, row.value)),
         row.ofParent === undefined ? "" : formatShare(row.ofParent),
         row.ofWhole === undefined ? "" : formatShare(row.ofWhole),
       ]);
+      if (row.coverage !== undefined) {
+        // A row of its own, short: said beside the value it widened the column past the panel's edge.
+        const share = row.coverage === "partial" ? "part" : formatShare(row.coverage);
+        rows.push([
+          html("span", { class: "mg-cost-part", title: "the share of its ops the profile timed (of the op types it times at all)" }, "ops timed"),
+          html("span", { "data-cost-row": `coverage-${row.measure}` }, share),
+          "",
+          "",
+        ]);
+      }
       if (row.backward !== undefined) {
         // A training step's module: its forward and backward passes, each with its share of the whole above.
         const parts = [
@@ -192,7 +196,7 @@ export class DetailsPanel {
         for (const [pass, value] of parts) {
           const share = row.value > 0 ? ` (${formatShare(value / row.value)} of it)` : "";
           rows.push([
-            `${MEASURE_NAMES[row.measure]}, ${pass}`,
+            html("span", { class: "mg-cost-part", title: `${MEASURE_NAMES[row.measure]}, ${pass} pass` }, pass),
             html("span", { "data-cost-row": `${pass}-${row.measure}` }, formatMeasure(row.measure, value) + share),
             "",
             "",
