@@ -329,6 +329,31 @@ def test_a_loop_under_a_deep_name_is_counted_in_time():
     assert h.costs.flops_of(h.root) == ops * 4 and h.costs.flops_per_iteration(h.root)  # (no trip count: once)
 
 
+def test_the_command_line_marks_a_most_and_a_mix_of_bounds():
+    """A loop counted at its maximum_iterations (`<=`) beside an op no rule counts (`>=`): the total is neither."""
+    from support import function_def, graph_def
+    from tb_module_plugin import table
+
+    scalar = _shaped([])
+    cond = function_def("cond", [("lim", "Const", [], {**_int_const(10), **scalar}),
+                                 ("c1", "Less", ["i", "maxit"], scalar), ("s", "Sum", ["x"], scalar),
+                                 ("c2", "Less", ["s:output:0", "lim:output:0"], scalar),
+                                 ("and", "LogicalAnd", ["c1:z:0", "c2:z:0"], scalar)], {"out": "and:z:0"},
+                        args=("i", "maxit", "x"))
+    body = function_def("body", [("one", "Const", [], {**_int_const(1), **scalar}),
+                                 ("add", "AddV2", ["i", "one:output:0"], scalar), ("r", "Relu", ["x"], _shaped([4]))],
+                        {"i2": "add:z:0", "m2": "maxit", "y": "r:activations:0"}, args=("i", "maxit", "x"))
+    h = _in_process(graph_def([("i0", "Const", [], {**_int_const(0), **scalar}),
+                               ("maxit", "Const", [], {**_int_const(5), **scalar}),
+                               ("x", "Placeholder", [], _shaped([4])),
+                               ("m/w", "While", ["i0", "maxit", "x"], {"cond": "cond", "body": "body"}),
+                               ("n/custom", "MyOp", ["x"], _shaped([4]))], [cond, body]))
+    out = table.format_table(h, 2)
+    rows = {line.split()[0]: line.split()[-1] for line in out.splitlines() if line[:2] in ("m ", "n ")}
+    assert rows["m"].startswith("<=") and rows["n"].startswith(">="), out
+    assert "Total FLOPs: about" in out and "MyOp" in out and "maximum_iterations" in out, out
+
+
 def test_a_call_left_unexpanded_makes_flops_a_lower_bound(monkeypatch):
     """A function calling itself, and a call past the expansion budget, stay single ops: what they run is not
     counted, and the FLOPs above them say so."""
