@@ -294,7 +294,7 @@ class Costs:
                 elif node.not_expanded or node.type in CALL_OPS:  # (an expanded call leaves no op of its own)
                     uncounted[i] = {f"{node.type} (not expanded)"}
                 if prefixes is not None and node.call_prefix and value:
-                    times, at_most = _iterations(node, loops, prefixes)
+                    times, at_most = _iterations(node, prefixes)
                     if times is None:
                         per_iteration.add(i)
                     else:
@@ -392,7 +392,7 @@ def _prefix_iterations(nodes, loops) -> dict:
     return table
 
 
-def _iterations(op, loops, prefixes) -> tuple:
+def _iterations(op, prefixes) -> tuple:
     """How many times the op runs in one call: the product of the trip counts of the loops it is in (a cond's ops
     once more than its body's), None where one of them is not known; and whether one of them is a most."""
     times, at_most, loop = prefixes[op.call_prefix]
