@@ -97,8 +97,10 @@ def _costs(h, node, out: dict, times) -> None:
                 out["flops_uncounted"] = uncounted
             if h.costs.flops_per_iteration(node):
                 out["flops_per_iteration"] = True
-            if uncounted or "flops_per_iteration" in out:
-                unknown.append("flops")  # (a lower bound: the count is given, and why it is not the whole)
+            if h.costs.flops_loop_bound(node):
+                out["flops_loop_bound"] = True
+            if uncounted or "flops_per_iteration" in out or "flops_loop_bound" in out:
+                unknown.append("flops")  # (not exact: the count is given, and why it is not the whole)
     elif not h.op_graph:  # (a Keras callback's layer tree: no ops to count)
         unknown.append("flops")
     if times is not None:

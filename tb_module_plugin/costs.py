@@ -7,9 +7,11 @@ einsum, fused ops, pooling...) are counted here too, by the rules below. Ops tha
 Identity, Reshape, Gather, a variable read...) cost 0. An op whose rule needs a shape the graph does not record (a
 trace records almost none; a batch dimension left as None) has an unknown cost, and so has every group above it.
 Unknown is not zero: an op type with neither a rule nor a place among the free ones (a custom op, an optimizer's
-update) is not counted, and every group above it says its FLOPs are a lower bound and names the type. A loop body's
-ops count once per iteration: times the trip count where the graph says it (expand.loop_trips), else once, and
-every group above them says so.
+update) is not counted, and every group above it says its FLOPs are a lower bound and names the type; so is a call
+or control-flow op whose functions were not expanded (the budget, a function calling itself: "PartitionedCall (not
+expanded)"). A loop body's ops count once per iteration: times the trip count where the graph says it
+(expand.loop_trips), else once, and every group above them says so; where that count is only the most the loop runs
+(`maximum_iterations` beside a data-dependent condition), they say that.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import re
 from array import array
 from math import prod
 
-from .ops import WHILE_OPS, port_index
+from .ops import CALL_OPS, WHILE_OPS, port_index
 
 UNKNOWN = -1  # a cost that is not known (in the arrays below)
 # A graph with more ops than this gets its costs in the background (Hierarchy.settle), after its first answer: the
@@ -274,7 +276,9 @@ class Costs:
         memo: dict = {}
         uncounted: dict = {}  # node index -> {op types it holds that are not counted}
         per_iteration: set = set()  # node indexes holding ops of a loop whose trip count is not known
+        loop_bound: set = set()  # node indexes holding ops of a loop counted at the most it runs
         loops = _loops(nodes)
+        prefixes = _prefix_iterations(nodes, loops) if loops else None
 
         def shapes_of(op):
             shapes = memo.get(id(op))
@@ -287,12 +291,16 @@ class Costs:
                 value = op_flops(node, shapes_of) if known or node.type not in RULES else None
                 if not counted(node.type):
                     uncounted[i] = {node.type}
-                if loops and node.call_prefix and value:
-                    times = _iterations(node, loops)
+                elif node.not_expanded or node.type in CALL_OPS:  # (an expanded call leaves no op of its own)
+                    uncounted[i] = {f"{node.type} (not expanded)"}
+                if prefixes is not None and node.call_prefix and value:
+                    times, at_most = _iterations(node, prefixes)
                     if times is None:
                         per_iteration.add(i)
                     else:
                         value *= times
+                        if at_most:
+                            loop_bound.add(i)
                 flops[i] = UNKNOWN if value is None else value
         for i in range(len(nodes) - 1, 0, -1):  # children after their parents: add each to its parent
             node = nodes[i]
@@ -307,10 +315,13 @@ class Costs:
                 uncounted.setdefault(parent, set()).update(uncounted[i])
             if i in per_iteration:
                 per_iteration.add(parent)
+            if i in loop_bound:
+                loop_bound.add(parent)
         self._index = index
         self.flops = flops
         self._uncounted = uncounted
         self._per_iteration = per_iteration
+        self._loop_bound = loop_bound
         self._device_names, self._devices = _placement(nodes, index)
 
     def flops_of(self, node) -> int | None:
@@ -324,6 +335,11 @@ class Costs:
     def flops_per_iteration(self, node) -> bool:
         """Whether some of the node's FLOPs are a loop body's, counted once where the trip count is not known."""
         return self._index[id(node)] in self._per_iteration
+
+    def flops_loop_bound(self, node) -> bool:
+        """Whether some of the node's FLOPs are a loop body's, counted at the most the loop runs (its
+        `maximum_iterations`) where a data-dependent condition may end it sooner."""
+        return self._index[id(node)] in self._loop_bound
 
     def devices_of(self, node) -> dict | None:
         """Device -> how many of the node's ops it holds, most first (an op: its own, once); None where no op
@@ -342,7 +358,7 @@ _APART = {"functions", "eager_ops"}  # the roles of groups whose ops are not the
 
 def _loops(nodes) -> dict:
     """The loops of the graph: the call prefix of each While op's bodies (see ops.Op.run_name) -> (its trip
-    count or None, its cond function's name)."""
+    count, expand.Trips or None, and its cond function's name)."""
     loops = {}
     for node in nodes:
         if node.children is None and node.type in WHILE_OPS:
@@ -351,20 +367,41 @@ def _loops(nodes) -> dict:
     return loops
 
 
-def _iterations(op, loops) -> int | None:
+def _prefix_iterations(nodes, loops) -> dict:
+    """Each call prefix the ops (and loops) have -> (how many times the loops around it run its body's ops before
+    its own loop counts, None where one's trip count is not known; whether one of those counts is a most; its own
+    loop, loops' entry, or None). The loops around a prefix are those whose prefix starts it: sorted, each prefix
+    finds the longest such among those before it with a stack, so a deep prefix is not cut at each of its '/'."""
+    prefixes = set(loops)
+    for node in nodes:
+        if node.children is None and node.call_prefix:
+            prefixes.add(node.call_prefix)
+    table: dict = {}
+    stack: list = []
+    for prefix in sorted(prefixes):
+        while stack and not prefix.startswith(stack[-1]):
+            stack.pop()
+        times, at_most = 1, False
+        if stack:
+            times, at_most, loop = table[stack[-1]]
+            if loop is not None and times is not None:
+                trips = loop[0]
+                times, at_most = (None, at_most) if trips is None else (times * trips.count, at_most or trips.at_most)
+        table[prefix] = (times, at_most, loops.get(prefix))
+        stack.append(prefix)
+    return table
+
+
+def _iterations(op, prefixes) -> tuple:
     """How many times the op runs in one call: the product of the trip counts of the loops it is in (a cond's ops
-    once more than its body's), None where one of them is not known."""
-    prefix, times = op.call_prefix, 1
-    end = prefix.find("/")
-    while end >= 0:
-        loop = loops.get(prefix[:end + 1])
-        if loop is not None:
-            trips, cond = loop
-            if trips is None:
-                return None
-            times *= trips + 1 if op.function == cond and end == len(prefix) - 1 else trips
-        end = prefix.find("/", end + 1)
-    return times
+    once more than its body's), None where one of them is not known; and whether one of them is a most."""
+    times, at_most, loop = prefixes[op.call_prefix]
+    if times is None or loop is None:
+        return times, at_most
+    trips, cond = loop
+    if trips is None:
+        return None, at_most
+    return times * (trips.count + 1 if op.function == cond else trips.count), at_most or trips.at_most
 
 
 _LOCAL_TASK = "/job:localhost/replica:0/task:0"  # the default task of a one-process program

@@ -10,7 +10,7 @@ from collections import deque
 from itertools import compress, count, islice, repeat
 from operator import attrgetter, is_
 from sys import intern
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 from tensorboard.compat.proto import graph_pb2
 
@@ -328,13 +328,22 @@ class _Flattener:
 _COMPARISONS = {"Less": "Less", "LessEqual": "LessEqual", "Greater": "Less", "GreaterEqual": "LessEqual"}
 
 
-def loop_trips(cond, body, outer_value) -> int | None:
+class Trips(NamedTuple):
+    """A While op's trip count (ops.Op.trips)."""
+    count: int
+    # True: a condition joined to the bounded one(s) is data-dependent (`maximum_iterations` beside `sum(x) < 10`),
+    # so `count` is the most the loop runs, not what it runs.
+    at_most: bool
+
+
+def loop_trips(cond, body, outer_value) -> Trips | None:
     """How many times a While op runs its body, where the graph says: its cond (FunctionDefs) compares a loop
     variable that the body steps by a constant (`i + 1`, or autograph's `for i in tf.range(5)`: by a loop
     variable the body keeps) with a constant or a loop variable the body keeps (the
     `maximum_iterations` TensorFlow adds as the second), starting from a constant (`outer_value(k)`: the While's
-    k-th input as an int, or None). Conditions joined by LogicalAnd: the smallest bound (with a data-dependent
-    one beside a `maximum_iterations`, that is the most the loop can run). None where nothing bounds it so."""
+    k-th input as an int, or None). Conditions joined by LogicalAnd: the smallest bound; where one of them bounds
+    nothing so (data-dependent beside a `maximum_iterations`), that is the most the loop runs (`at_most`). None
+    where nothing bounds it so."""
     cond_nodes = {n.name: n for n in cond.node_def}
     body_nodes = {n.name: n for n in body.node_def}
     cond_args = {a.name: k for k, a in enumerate(cond.signature.input_arg)}
@@ -399,18 +408,25 @@ def loop_trips(cond, body, outer_value) -> int | None:
 
     out = cond.signature.output_arg
     top = follow(cond_nodes, cond.ret.get(out[0].name, "")) if out else None
-    bounds, stack = [], [top]
+    # Each node once (a damaged cond may name a LogicalAnd twice at every level, or make one its own input).
+    bounds, unbounded, stack, seen = [], False, [top], set()
     while stack:
         node = stack.pop()
         if isinstance(node, str) or node is None:
+            unbounded = True  # (a bool loop variable, a name the cond does not hold)
             continue
+        if node.name in seen:
+            continue
+        seen.add(node.name)
         if node.op == "LogicalAnd":
             stack.extend(follow(cond_nodes, i) for i in node.input if not i.startswith("^"))
-        elif node.op in _COMPARISONS:
-            trips = bound(node)
-            if trips is not None:
-                bounds.append(trips)
-    return min(bounds) if bounds else None
+            continue
+        trips = bound(node) if node.op in _COMPARISONS else None
+        if trips is None:
+            unbounded = True
+        else:
+            bounds.append(trips)
+    return Trips(min(bounds), unbounded) if bounds else None
 
 
 def _name_of(args: dict, k: int):

@@ -122,8 +122,11 @@ class NodeValues(TypedDict, total=False):
     flops: int  # floating-point operations for one call of the recorded function (a multiply-add counts as 2)
     # flops can be a lower bound: then cost_unknown names "flops" and one or both of these say why (the ops that
     # are counted still are: a custom op among a thousand convolutions leaves the convolutions' count standing).
-    flops_uncounted: List[str]  # op types below it that no rule counts and that may do arithmetic (a custom op)
+    # flops_loop_bound marks a count that may be too high instead: the loop's part is its most.
+    # (flops_uncounted also names a call whose functions were not expanded: "PartitionedCall (not expanded)")
+    flops_uncounted: List[str]  # op types below it that may do arithmetic and that no rule counts (a custom op)
     flops_per_iteration: bool  # true: ops below it run in a loop whose trip count the graph does not say, counted once
+    flops_loop_bound: bool  # true: ops below it run in a loop counted at maximum_iterations, which may end sooner
     backward_flops: int  # a module: the part of flops its backward pass takes; a backward group: all of its flops
     time_us: float  # measured time, microseconds per profiled step (asked for with time=1): what the profile timed
     time_coverage: float  # with time_us: the share of its ops the profile timed, of the op types it times at all
@@ -138,8 +141,8 @@ class NodeValues(TypedDict, total=False):
 # The order module facts and node values take in a node's answer (they are merged into it).
 FACTS_AND_VALUES_ORDER = ("class_name", "attribute_path", "num_params", "num_trainable_params", "frozen", "variables",
                           "aliases", "trainable", "attrs", "params_estimated", "flops", "flops_uncounted",
-                          "flops_per_iteration", "backward_flops", "time_us", "time_coverage", "backward_time_us",
-                          "fused", "step_time_us", "module_time_us", "devices", "cost_unknown")
+                          "flops_per_iteration", "flops_loop_bound", "backward_flops", "time_us", "time_coverage",
+                          "backward_time_us", "fused", "step_time_us", "module_time_us", "devices", "cost_unknown")
 
 
 class _Node(TypedDict):

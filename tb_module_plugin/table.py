@@ -101,13 +101,27 @@ def _share(text, part, whole) -> str:
 
 
 def _flops_cell(hierarchy, node) -> str:
-    """FLOPs, with ">=" where they are a lower bound (op types not counted, a loop counted per iteration)."""
+    """FLOPs, with ">=" where they are a lower bound (op types not counted, a loop counted per iteration), "<="
+    where an upper one (a loop counted at its maximum_iterations), "~" where some of both."""
     flops = _flops(hierarchy, node)
-    return (">=" if flops is not None and _lower_bound(hierarchy, node) else "") + human(flops)
+    return (_BOUND_MARKS[_bound(hierarchy, node)] if flops is not None else "") + human(flops)
 
 
-def _lower_bound(hierarchy, node) -> str:
-    """Why a node's FLOPs are a lower bound, in words ("" where they are not)."""
+_BOUND_MARKS = {"": "", "at least": ">=", "at most": "<=", "about": "~"}
+
+
+def _bound(hierarchy, node) -> str:
+    """What a node's FLOPs are, in words: "at least", "at most" or (some of both) "about"; "" where exact."""
+    costs = hierarchy.costs
+    if costs is None:
+        return ""
+    lower = costs.flops_uncounted(node) or costs.flops_per_iteration(node)
+    upper = costs.flops_loop_bound(node)
+    return ("about" if upper else "at least") if lower else ("at most" if upper else "")
+
+
+def _why_not_exact(hierarchy, node) -> str:
+    """Why a node's FLOPs are not exact, in words ("" where they are)."""
     costs = hierarchy.costs
     if costs is None:
         return ""
@@ -118,6 +132,9 @@ def _lower_bound(hierarchy, node) -> str:
         reasons.append(f"ops of type {shown} are not counted")
     if costs.flops_per_iteration(node):
         reasons.append("a loop whose trip count the graph does not say is counted per iteration, once")
+    if costs.flops_loop_bound(node):
+        reasons.append("a loop is counted at its maximum_iterations, though a data-dependent condition may end it "
+                       "sooner")
     return "; ".join(reasons)
 
 
@@ -152,9 +169,9 @@ def _footer(hierarchy, times) -> list:
     flops = _flops(hierarchy, hierarchy.root)
     if flops is not None:
         exact = f" ({flops:,})" if human(flops) != f"{flops:,}" else ""
-        why = _lower_bound(hierarchy, hierarchy.root)
+        why = _why_not_exact(hierarchy, hierarchy.root)
         if why:
-            lines.append(f"Total FLOPs: at least {human(flops)}{exact} for one call ({why})")
+            lines.append(f"Total FLOPs: {_bound(hierarchy, hierarchy.root)} {human(flops)}{exact} for one call ({why})")
         else:
             lines.append(f"Total FLOPs: {human(flops)}{exact} for one call")
     else:

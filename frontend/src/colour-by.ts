@@ -134,6 +134,7 @@ export function formatAmount(measure: Measure, value: number): string {
  * a person counts): "<1" below one, whole numbers up to 999 ("11", not "11.3"), then as formatAmount ("25.6M").
  */
 export function formatTick(measure: Measure, value: number): string {
+  if (value === 0) return "0"; // (the scale's first tick: nothing, not "<1")
   if (value < 1) return measure === "time" ? "<1 µs" : "<1";
   if (value < 1000) return measure === "time" ? `${Math.round(value)} µs` : String(Math.round(value));
   return formatAmount(measure, value);
@@ -446,10 +447,11 @@ export function costView(
 
 /**
  * A node's FLOPs where the server gives a count but names "flops" as not known: a lower bound, with why
- * ("at least 144 FLOPs: Cumsum not counted"); undefined where its FLOPs are known or not counted at all.
+ * ("at least 144 FLOPs: Cumsum not counted"), an upper one (a loop counted at its maximum_iterations: "at most"),
+ * or some of both ("about"); undefined where its FLOPs are known or not counted at all.
  */
 export function flopsLowerBound(
-  node: Pick<HierarchyNode, "flops" | "cost_unknown" | "flops_uncounted" | "flops_per_iteration">,
+  node: Pick<HierarchyNode, "flops" | "cost_unknown" | "flops_uncounted" | "flops_per_iteration" | "flops_loop_bound">,
 ): string | undefined {
   if (node.flops === undefined || !node.cost_unknown?.includes("flops")) return undefined;
   const why: string[] = [];
@@ -459,5 +461,10 @@ export function flopsLowerBound(
     why.push(`${shown} not counted (no FLOPs rule for ${types.length === 1 ? "this op type" : "these op types"})`);
   }
   if (node.flops_per_iteration) why.push("a loop counted once, per iteration (the graph does not say its trip count)");
-  return `at least ${formatMeasure("flops", node.flops)}${why.length > 0 ? `: ${why.join("; ")}` : ""}`;
+  const lower = why.length > 0;
+  if (node.flops_loop_bound) {
+    why.push("a loop counted at its maximum_iterations (a data-dependent condition may end it sooner)");
+  }
+  const bound = node.flops_loop_bound ? (lower ? "about" : "at most") : "at least";
+  return `${bound} ${formatMeasure("flops", node.flops)}${why.length > 0 ? `: ${why.join("; ")}` : ""}`;
 }

@@ -146,10 +146,12 @@ export interface NodeValues {
   params_estimated?: boolean;
   /** floating-point operations for one call of the recorded function (a multiply-add counts as 2) */
   flops?: number;
-  /** op types below it that no rule counts and that may do arithmetic (a custom op) */
+  /** op types below it that may do arithmetic and that no rule counts (a custom op) */
   flops_uncounted?: string[];
   /** true: ops below it run in a loop whose trip count the graph does not say, counted once */
   flops_per_iteration?: boolean;
+  /** true: ops below it run in a loop counted at maximum_iterations, which may end sooner */
+  flops_loop_bound?: boolean;
   /** a module: the part of flops its backward pass takes; a backward group: all of its flops */
   backward_flops?: number;
   /** measured time, microseconds per profiled step (asked for with time=1): what the profile timed */

@@ -56,6 +56,8 @@ test("values read as people write them", () => {
   assert.equal(formatTick("params", 1.13), "1");
   assert.equal(formatTick("flops", 25_600_000), "25.6M");
   assert.equal(formatTick("time", 0.4), "<1 µs");
+  assert.equal(formatTick("flops", 0), "0");
+  assert.equal(formatTick("time", 0), "0");
   assert.equal(formatTick("time", 1234), "1.23 ms");
   assert.equal(formatShare(0.1234), "12.3%");
   assert.equal(formatShare(0.00004), "<0.01%");
@@ -210,6 +212,11 @@ test("a lower bound of FLOPs says 'at least' and why; known and unknown FLOPs ar
   assert.match(flopsLowerBound(looped)!, /^at least 2\.5 KFLOPs: a loop counted once, per iteration/);
   const many = group("m", { flops: 1, cost_unknown: ["flops"], flops_uncounted: ["A", "B", "C", "D", "E", "F", "G"] });
   assert.match(flopsLowerBound(many)!, /A, B, C, D, E and 2 more not counted \(no FLOPs rule for these op types\)/);
+  // A loop counted at its maximum_iterations is an upper bound; with a lower-bound reason beside it, neither.
+  const capped = group("m", { flops: 2500, cost_unknown: ["flops"], flops_loop_bound: true });
+  assert.match(flopsLowerBound(capped)!, /^at most 2\.5 KFLOPs: a loop counted at its maximum_iterations/);
+  const both = group("m", { flops: 2500, cost_unknown: ["flops"], flops_loop_bound: true, flops_uncounted: ["Cumsum"] });
+  assert.match(flopsLowerBound(both)!, /^about 2\.5 KFLOPs: Cumsum not counted .*; a loop counted at its maximum/);
   assert.equal(flopsLowerBound(group("m", { flops: 144 })), undefined);
   assert.equal(flopsLowerBound(group("m", { cost_unknown: ["flops"] })), undefined);
 });
