@@ -151,6 +151,8 @@ class Hierarchy:
 
     def file_edges(self) -> None:
         """File every op edge into the group whose two children it joins (once; requests wait for it)."""
+        if self._unfiled is None:  # (filed and ordered: no wait for the lock, which counting the costs holds)
+            return
         with self._filing:
             if self._unfiled is not None:
                 edges_lib.distribute_edges(self._unfiled, at_root=False)

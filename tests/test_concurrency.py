@@ -229,3 +229,37 @@ def test_concurrent_answers_are_the_serial_answers(hostile_tb, hostile_servers):
     assert {200, 404, 422} <= statuses, statuses
     assert ok_json(hostile_tb.api("graphs"))  # still up
     assert time.monotonic() - started < 120
+
+
+def test_an_expansion_does_not_wait_for_the_costs_once_the_edges_are_filed():
+    """Counting a big graph's FLOPs in the background holds the lock that filing the edges takes (seconds on a
+    200,000-op graph): a group's answer asked meanwhile, once the edges are filed, does not wait for it."""
+    import support
+    from tb_module_plugin import answers
+    from tb_module_plugin import build as build_lib
+    from tb_module_plugin import graph as graph_lib
+
+    g = support.graph_def([("x", "Placeholder", []), ("m/a/mul", "Mul", ["x", "x"]), ("m/b/neg", "Neg", ["m/a/mul"])],
+                          (), types=False)
+    h = build_lib.build_graph_hierarchy(graph_lib.FlatGraph(graph_lib.flatten_graph_def(g), [], []), "t")
+    h.file_edges()
+    group = h.root.children["m"]
+    counting, done = threading.Event(), threading.Event()
+
+    def count_costs():  # (as Hierarchy.count_costs holds it while Costs are made)
+        with h._filing:
+            counting.set()
+            done.wait(30)
+
+    worker = threading.Thread(target=count_costs)
+    worker.start()
+    try:
+        assert counting.wait(10)
+        answered = []
+        asking = threading.Thread(target=lambda: answered.append(answers.hierarchy_node(h, group, 1)))
+        asking.start()
+        asking.join(5)
+        assert answered and [c["name"] for c in answered[0]["children"]] == ["a", "b"], answered
+    finally:
+        done.set()
+        worker.join()
