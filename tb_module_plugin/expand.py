@@ -166,6 +166,7 @@ class _Flattener:
         self.taken: set = set()
         self._pending: list = []  # (Op, context, input strings)
         self._loops: list = []  # (While Op, its context, cond FunctionDef, body FunctionDef)
+        self._control_producers: dict = {}  # id(_Call) -> what a control input on the call waits for
         self.costs = {name: body_cost(f) for name, f in library.items()}
         self.budget = budget
         budget.add_library(self.costs)
@@ -317,8 +318,18 @@ class _Flattener:
             return self._resolve(ctx.parent, binding, control, depth + 1)
         if isinstance(target, _Call):
             if control:
-                refs = target.control_rets or [r for r in target.rets if r]
-                return [p for r in refs for p in self._resolve(target.body, r, True, depth + 1)]
+                # Once per call, each producer once: rets naming the same call again would repeat it, level after
+                # level (2 rets of one call, 24 levels deep: 2**24 walks).
+                found = self._control_producers.get(id(target))
+                if found is None:
+                    self._control_producers[id(target)] = []  # (a cycle back to this call adds nothing)
+                    refs = target.control_rets or [r for r in target.rets if r]
+                    unique = {}
+                    for r in refs:
+                        for producer, port in self._resolve(target.body, r, True, depth + 1):
+                            unique.setdefault((id(producer), port), (producer, port))
+                    found = self._control_producers[id(target)] = list(unique.values())
+                return found
             if 0 <= index < len(target.rets) and target.rets[index]:
                 return self._resolve(target.body, target.rets[index], control, depth + 1)
             return []

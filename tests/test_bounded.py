@@ -524,3 +524,25 @@ def test_a_records_call_prefix_is_bounded_and_shared():
     ops = [n for n in hierarchy.all_nodes if n.children is None and n.type == "Relu"]
     assert {op.run_name for op in ops} == {f"{longest}call/{name}" for name, *_ in body}
     assert len({id(op.call_prefix) for op in ops}) == 1  # one string for the body's 2,000 ops
+
+
+def test_a_control_input_on_calls_whose_outputs_repeat_resolves_once_per_call():
+    """A function whose two outputs both name the one call it makes to the next level, 24 levels deep, and an op
+    waiting on the first call: a control input resolved output by output walked 2**24 paths (found by the property
+    tests on a fresh machine); resolved once per call, it is 24 calls."""
+    from tb_module_plugin import graph as graph_lib
+
+    functions = []
+    for i in range(FANOUT_LEVELS):
+        if i + 1 == FANOUT_LEVELS:
+            nodes, ret = [("relu", "Relu", ["x"])], "relu:activations:0"
+        else:
+            nodes, ret = [("c", "PartitionedCall", ["x"], {"f": f"level_{i + 1}"})], "c:output:0"
+        functions.append(function_def(f"level_{i}", nodes, {"y1": ret, "y2": ret}))
+    g = graph_def([("x", "Placeholder", []), ("call", "PartitionedCall", ["x"], {"f": "level_0"}),
+                   ("after", "NoOp", ["^call"])], functions)
+    started = time.perf_counter()
+    ops = graph_lib.flatten_graph_def(g)
+    assert time.perf_counter() - started < 5
+    after = next(op for op in ops if op.op_name == "after")
+    assert [(producer.type, control) for producer, _, control in after.inputs] == [("Relu", True)]
