@@ -71,7 +71,7 @@ def build_graph_hierarchy(flat: graph_lib.FlatGraph, name: str, modules: dict | 
     passes.fold_series(builder.groups, params)
     passes.gather_loose_top_level_ops(root, taken, params)
     hierarchy = Hierarchy(root)
-    hierarchy.unexpanded_ops = sum(op.__class__ is ops_lib.UnexpandedOp for op in placed)
+    hierarchy.unexpanded_ops = sum(bool(op.not_expanded) for op in placed)
     hierarchy.values = dict(values or {}) if modules else {group.path: v for group, v in estimates.items()}
     if len(ops) <= costs.SYNC_COST_OPS:  # (a bigger graph's are counted by settle, after its first answer)
         hierarchy.count_costs()

@@ -15,7 +15,7 @@ from typing import Iterable, NamedTuple
 from tensorboard.compat.proto import graph_pb2
 
 from . import lite_proto
-from .ops import CALL_OPS, CASE_OPS, CONTROL_FLOW, WHILE_OPS, Op, UnexpandedOp, port_index
+from .ops import CALL_OPS, CASE_OPS, CONTROL_FLOW, WHILE_OPS, Op, UnexpandedOp, UnreachedOp, port_index
 
 _BODY_OPS = frozenset(CONTROL_FLOW) | CASE_OPS
 _NODE_FIELDS = attrgetter("name", "op", "input")
@@ -205,9 +205,13 @@ class _Flattener:
                     if cond is not None and body is not None:
                         self._loops.append((op, ctx, cond, body))
                 if op_type in _BODY_OPS:
-                    bodies = [(library[attr], label, first_input) for attr, label, first_input in _bodies(node)
+                    named = _bodies(node)
+                    bodies = [(library[attr], label, first_input) for attr, label, first_input in named
                               if attr in library and attr not in call_stack and len(call_stack) < MAX_CALL_DEPTH]
-                    # All of the op's bodies or none: an op half expanded would be neither whole nor marked.
+                    if len(bodies) < len(named):  # (the others still show; the op says some are missing)
+                        op.__class__ = UnreachedOp
+                    # All of the op's bodies or none within the budget: an op half expanded would be neither
+                    # whole nor marked.
                     if bodies and not self.budget.affords(
                             sum(self.costs[b.signature.name] for b, _, _ in bodies), len(bodies)):
                         op.__class__ = UnexpandedOp

@@ -191,3 +191,12 @@ class UnexpandedOp(Op):
 
     __slots__ = ()
     not_expanded = "budget"
+
+
+class UnreachedOp(Op):
+    """A control-flow op some of whose bodies expand.py left out whatever the budget: they call themselves, lie
+    deeper than the calls it expands or are not in the library (the others are expanded; what is left out is
+    counted by none, so its FLOPs are a lower bound)."""
+
+    __slots__ = ()
+    not_expanded = "depth"

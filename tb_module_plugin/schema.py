@@ -31,6 +31,7 @@ GroupRole = Literal[
 OpRole = Literal["variable"]  # a captured variable (an _Arg of dtype resource) or a VarHandleOp
 NotExpanded = Literal[
     "budget",  # expanding it would pass the budget of ops (and of bodies) a record's function calls may add
+    "depth",  # some of its bodies call themselves, lie deeper than the calls expanded, or are not in the library
 ]
 CostMeasure = Literal[
     "params",  # a module's parameters (a trace records no variable shapes)

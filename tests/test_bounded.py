@@ -546,3 +546,24 @@ def test_a_control_input_on_calls_whose_outputs_repeat_resolves_once_per_call():
     assert time.perf_counter() - started < 5
     after = next(op for op in ops if op.op_name == "after")
     assert [(producer.type, control) for producer, _, control in after.inputs] == [("Relu", True)]
+
+
+def test_a_control_flow_op_whose_bodies_recurse_is_marked_not_expanded_whole():
+    """An If whose then-branch is the function it sits in (recursion) and whose else-branch is fine: the else
+    branch shows, and the If is marked `not_expanded: "depth"` (its FLOPs a lower bound), counted in unexpanded_ops
+    (it was a plain op whose FLOPs read as exact)."""
+    from tb_module_plugin import build
+    from tb_module_plugin import graph as graph_lib
+
+    f = function_def("f", [("sq", "Square", ["x"]),
+                           ("branch", "If", ["sq:y:0", "x"], {"then_branch": "f", "else_branch": "g"})],
+                     {"y": "branch:output:0"})
+    g = function_def("g", [("neg", "Neg", ["x"])], {"y": "neg:y:0"})
+    graph = graph_def([("x", "Placeholder", []), ("call", "PartitionedCall", ["x"], {"f": "f"})], [f, g])
+    ops = graph_lib.flatten_graph_def(graph)
+    inner = [op for op in ops if op.type == "If"]
+    assert len(inner) == 1 and inner[0].not_expanded == "depth", [(op.op_name, op.not_expanded) for op in inner]
+    assert [op.op_name for op in ops if op.type == "Neg"] == ["neg"], "the else-branch is not shown"
+    hierarchy = build.build_graph_hierarchy(graph_lib.FlatGraph(ops, [], []), "t")
+    assert hierarchy.unexpanded_ops == 1
+    assert hierarchy.node_json(inner[0].path, 0)["not_expanded"] == "depth"

@@ -445,6 +445,9 @@ export function costView(
   return view;
 }
 
+/** The mark the server puts after an op type in flops_uncounted for ops whose functions it did not expand. */
+const NOT_EXPANDED = " (not expanded)";
+
 /**
  * A node's FLOPs where the server gives a count but names "flops" as not known: a lower bound, with why
  * ("at least 144 FLOPs: Cumsum not counted"), an upper one (a loop counted at its maximum_iterations: "at most"),
@@ -455,7 +458,13 @@ export function flopsLowerBound(
 ): string | undefined {
   if (node.flops === undefined || !node.cost_unknown?.includes("flops")) return undefined;
   const why: string[] = [];
-  const types = node.flops_uncounted ?? [];
+  const uncounted = node.flops_uncounted ?? [];
+  const calls = uncounted.filter((type) => type.endsWith(NOT_EXPANDED));
+  const types = uncounted.filter((type) => !type.endsWith(NOT_EXPANDED));
+  if (calls.length > 0) {
+    const shown = calls.map((type) => type.slice(0, -NOT_EXPANDED.length)).join(", ");
+    why.push(`${shown} not counted (${calls.length === 1 ? "an op" : "ops"} whose functions were not expanded)`);
+  }
   if (types.length > 0) {
     const shown = types.slice(0, 5).join(", ") + (types.length > 5 ? ` and ${types.length - 5} more` : "");
     why.push(`${shown} not counted (no FLOPs rule for ${types.length === 1 ? "this op type" : "these op types"})`);

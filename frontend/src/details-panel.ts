@@ -5,7 +5,7 @@ import { UNKNOWN_REASONS, flopsLowerBound, formatMeasure, formatShare, type Cost
 import { html, pathText } from "./dom";
 import { displayName, formatCount, formatNumber, prefixSentence, unexpandedText } from "./labels";
 import { comparedClause, foldSentence, moduleInfoOf, type ModuleInfo, type ModuleVariable } from "./module-info";
-import type { CapturedVariable, Endpoint, NodeDetails, RepeatMark } from "./types";
+import type { CapturedVariable, Endpoint, NodeDetails, NotExpanded, RepeatMark } from "./types";
 import { childPath, realGroupOf, type VisibleNode } from "./visible";
 
 /** The name of the real group a child group shows children of ("resnet50" for `resnet50/[conv2]`; "the graph"). */
@@ -28,6 +28,12 @@ type Cell = Node | string;
 
 const MEASURE_NAMES: Record<Measure, string> = { params: "Parameters", flops: "FLOPs", time: "Time per step" };
 const HEAVIEST_BY: Record<Measure, string> = { params: "by parameters", flops: "by FLOPs", time: "by time per step" };
+
+/** Why an op's functions were not expanded, after "not expanded (<reason>): ". */
+const NOT_EXPANDED_WHY: Record<NotExpanded, string> = {
+  budget: "its functions would pass the record's expansion budget",
+  depth: "some of its bodies call themselves, lie deeper than the calls expanded, or are not in the graph's library",
+};
 
 export class DetailsPanel {
   readonly element: HTMLElement;
@@ -92,7 +98,7 @@ export class DetailsPanel {
       ["Fused kernel", details.fused === undefined ? undefined : `${details.fused}: its time is on the first of these ops`],
       ["Device", details.device || undefined],
       ["Function", details.function],
-      ["Not expanded", details.not_expanded && `not expanded (${details.not_expanded}): its functions would pass the record's expansion budget`],
+      ["Not expanded", details.not_expanded && `not expanded (${details.not_expanded}): ${NOT_EXPANDED_WHY[details.not_expanded]}`],
       ["Not expanded", details.unexpanded_ops ? unexpandedText(details.unexpanded_ops) : undefined],
       ["Ops", details.kind === "op" ? undefined : formatCount(details.num_ops, "op")],
       ["Children", details.num_children === undefined ? undefined : String(details.num_children)],

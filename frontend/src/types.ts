@@ -24,7 +24,8 @@ export type OpRole =
   | "variable";
 
 export type NotExpanded =
-  | "budget";  // expanding it would pass the budget of ops (and of bodies) a record's function calls may add
+  | "budget"  // expanding it would pass the budget of ops (and of bodies) a record's function calls may add
+  | "depth";  // some of its bodies call themselves, lie deeper than the calls expanded, or are not in the library
 
 export type CostMeasure =
   | "params"  // a module's parameters (a trace records no variable shapes)

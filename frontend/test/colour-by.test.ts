@@ -220,3 +220,10 @@ test("a lower bound of FLOPs says 'at least' and why; known and unknown FLOPs ar
   assert.equal(flopsLowerBound(group("m", { flops: 144 })), undefined);
   assert.equal(flopsLowerBound(group("m", { cost_unknown: ["flops"] })), undefined);
 });
+
+test("calls left unexpanded are named as such, not as op types without a FLOPs rule", () => {
+  const text = flopsLowerBound({ flops: 12, cost_unknown: ["flops"], flops_uncounted: ["If (not expanded)", "Cumsum"] });
+  assert.ok(text?.includes("If not counted (an op whose functions were not expanded)"), text);
+  assert.ok(text?.includes("Cumsum not counted (no FLOPs rule for this op type)"), text);
+  assert.ok(!text?.includes("(not expanded) not counted"), text);
+});
