@@ -102,7 +102,7 @@ pictures: venv chromium
 # Writes its graphs once into .cache/bench/ (git-ignored), then measures; see benchmarks/bench.py for
 # BENCH_RUNS, BENCH_WARM, BENCH_GRAPHS, BENCH_RESULTS, BENCH_STRICT.
 bench: venv chromium
-	$(VPY) benchmarks/bench.py
+	$(VPY) -m benchmarks.bench
 
 clean:
 	rm -rf $(DEMO_LOGDIR) .cache test-artifacts

@@ -1,6 +1,6 @@
 """`make bench`: how fast the Modules tab shows big graphs, beside TensorBoard's own Graphs dashboard.
 
-    python benchmarks/bench.py              (BENCH_RUNS=1 for a quick run; see --help)
+    python -m benchmarks.bench              (BENCH_RUNS=1 for a quick run; see --help)
 
 1. Writes the benchmark graphs when missing (benchmarks/generate.py, cache .cache/bench/).
 2. For every graph, BENCH_RUNS rounds, each on fresh `tensorboard --load_fast=false` processes over a logdir
@@ -39,17 +39,12 @@ import traceback
 import urllib.error
 from pathlib import Path
 
+from benchmarks import generate, keras_overhead, synthetic
+from tests.helpers import processes as support  # (the TensorBoard process helper the tests use)
+from tests.helpers.processes import CHROMIUM, CHROMIUM_ARGS  # (the browser the tests drive)
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-sys.path.insert(0, str(HERE))
-
-import generate  # noqa: E402
-import keras_overhead  # noqa: E402
-import synthetic  # noqa: E402
-
-sys.path.insert(0, str(REPO / "tests"))
-import support  # noqa: E402  (the TensorBoard process helper the tests use)
-from support import CHROMIUM, CHROMIUM_ARGS  # noqa: E402  (the browser the tests drive)
 
 PLUGIN = "module_graph"
 GRAPHS_TOOL = REPO / ".." / "shared" / "tools" / "graphs_dashboard_timing.py"

@@ -59,7 +59,6 @@ def _tf():
 def write_keras_train_step(name: str, run_dir: Path) -> None:
     """One tf.function: forward, loss, GradientTape gradients and apply_gradients, traced once (the demo's)."""
     _tf()  # TensorFlow quiet before the demo imports it
-    sys.path.insert(0, str(REPO))
     from tb_module_plugin import demo
 
     demo.write_keras_train_step(str(run_dir.parent), run_dir.name, KERAS_MODELS[name], IMAGE_SIZE, CLASSES, BATCH,
@@ -68,8 +67,7 @@ def write_keras_train_step(name: str, run_dir: Path) -> None:
 
 def write_synthetic(run_dir: Path) -> None:
     tf = _tf()
-    sys.path.insert(0, str(HERE))
-    import synthetic
+    from benchmarks import synthetic
 
     graph_def = tf.compat.v1.GraphDef.FromString(synthetic.build_graph_def().SerializeToString())
     writer = tf.summary.create_file_writer(str(run_dir))
@@ -83,7 +81,6 @@ def _write_one(name: str, cache: Path) -> None:
     """In the subprocess: write graph `name` into CACHE/<name>/<name>."""
     if name == "demo_module":
         # The demo may write more runs beside it (demo_module_record): keep only the trace's run.
-        sys.path.insert(0, str(REPO))
         os.environ.update(QUIET_TF_ENV)
         from tb_module_plugin import demo
 

@@ -11,12 +11,12 @@ Logdirs
                        `tf.summary.graph` run graph (run `run_graph`)
     live_logdir        all of the above in one logdir (copies)
     trace_writer       write_trace(logdir, run, tag, code): trace a small function
-                       with real TensorFlow in a subprocess (see tests/support.py)
-    corpus_logdir      tests/corpus.py: models from real libraries traced, recorded and
+                       with real TensorFlow in a subprocess (see tests/helpers/records.py)
+    corpus_logdir      tests/helpers/corpus.py: models from real libraries traced, recorded and
                        saved; cached in .cache/ (keyed by the files that write it and the
                        libraries' versions)
     truth              its truth.json: what the live objects said while recorded
-    costs_logdir       tests/costs_corpus.py: a ResNet50 record at 224x224 and profiled steps
+    costs_logdir       tests/helpers/costs_corpus.py: a ResNet50 record at 224x224 and profiled steps
     costs_truth        its truth.json: TensorFlow's profiler's FLOPs, each layer's, the profiles' op time
 
 Servers (real `tensorboard` processes on free loopback ports, stopped at the end)
@@ -34,22 +34,21 @@ Browser
                        errors and dialogs (see BrowserPage)
 """
 
-import hashlib
 import json
 import os
 import shutil
-import sys
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import support  # noqa: E402
+from tests.helpers import browser as browser_lib
+from tests.helpers.answers import make_client
+from tests.helpers.processes import (CHROMIUM, CHROMIUM_ARGS, REPO, TensorBoard, cache_key, cached_logdir, run_python,
+                                     wait_for)
+from tests.helpers.records import (BAD_RECORDS, RESNET_RUN, RawWriter, cached_resnet_logdir, graph_def,
+                                   write_bad_records, write_demo, write_net_run_graph, write_trace, write_xss_records)
 
 DEMO_RUNS = ["demo_module", "attribute_module", "nested_model", "nested_model/train", "keras_sequential/train"]
-RESNET_RUN = "resnet50_train_step"
 SPECIAL_RUNS = ["xss", "bad_records", "bad_run_graph", "run_graph"]
 
 
@@ -78,42 +77,24 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(scope="session")
 def demo_logdir(tmp_path_factory):
     logdir = tmp_path_factory.mktemp("demo_logs")
-    support.write_demo(logdir, skip_resnet=True)
+    write_demo(logdir, skip_resnet=True)
     for run in DEMO_RUNS:
         assert (logdir / run).is_dir(), f"the demo did not write run {run}"
     return logdir
 
 
-def _cache_key(files, dists) -> str:
-    """A logdir cache's key: the files that write it and the versions of the packages it is written with."""
-    h = hashlib.sha256()
-    for path in files:
-        h.update(path.read_bytes())
-    for dist in dists:
-        try:
-            h.update(f"{dist}={version(dist)}".encode())
-        except PackageNotFoundError:
-            pass
-    return h.hexdigest()[:16]
-
-
-def _resnet_cache_key():
-    return _cache_key([support.REPO / "tb_module_plugin" / "demo.py"], ("tensorflow-cpu", "tensorflow", "keras"))
-
-
 @pytest.fixture(scope="session")
 def resnet_logdir():
     """The ResNet50 training step (about 20 s to write), cached across sessions."""
-    return support.cached_logdir("resnet50", _resnet_cache_key(),
-                                 lambda tmp: support.write_demo(tmp, skip_resnet=False, only=[RESNET_RUN]))
+    return cached_resnet_logdir()
 
 
 @pytest.fixture(scope="session")
 def special_logdir(tmp_path_factory):
     logdir = tmp_path_factory.mktemp("special_logs")
-    support.write_xss_records(logdir)
-    support.write_bad_records(logdir)
-    support.write_run_graph(logdir)
+    write_xss_records(logdir)
+    write_bad_records(logdir)
+    write_net_run_graph(logdir)
     return logdir
 
 
@@ -145,7 +126,7 @@ LIVE_GRAPHS = {
     ("xss", "__run_graph__"): "run_graph",
     ("bad_run_graph", "__run_graph__"): "run_graph",
     **{("bad_records", tag): ("keras" if plugin == "graph_keras_model" else "trace")
-       for tag, (plugin, _, _) in support.BAD_RECORDS.items()},
+       for tag, (plugin, _, _) in BAD_RECORDS.items()},
 }
 
 
@@ -157,22 +138,26 @@ def live_graphs():
 @pytest.fixture(scope="session")
 def trace_writer():
     """write_trace(logdir, run, tag, code, call="f(*ARGS)") -> run folder."""
-    return support.write_trace
+    return write_trace
 
 
-# --- Models from real libraries (tests/corpus.py) ------------------------------------------
+# --- Models from real libraries (tests/helpers/corpus.py) ----------------------------------
+HELPERS = REPO / "tests" / "helpers"
+CORPUS = [HELPERS / "corpus.py", HELPERS / "truth.py"]  # what writes the corpus, and what its objects say
+
+
 def _corpus_cache_key():
-    plugin = support.REPO / "tb_module_plugin"
-    return _cache_key([support.CORPUS] + [plugin / f for f in ("summary.py", "module_tree.py", "calls.py", "savedmodel.py")],
-                      ("tensorflow-cpu", "tensorflow", "keras", "tf-keras", "dm-sonnet", "tensorflow-probability",
-                       "keras-hub"))
+    plugin = REPO / "tb_module_plugin"
+    return cache_key(CORPUS + [plugin / f for f in ("summary.py", "module_tree.py", "calls.py", "savedmodel.py")],
+                     ("tensorflow-cpu", "tensorflow", "keras", "tf-keras", "dm-sonnet", "tensorflow-probability",
+                      "keras-hub"))
 
 
 @pytest.fixture(scope="session")
 def corpus_logdir():
     """The corpus (about two minutes to write), cached across sessions in .cache/."""
-    return support.cached_logdir("corpus", _corpus_cache_key(),
-                                 lambda tmp: support.run_python([str(support.CORPUS), str(tmp)], timeout=1200))
+    return cached_logdir("corpus", _corpus_cache_key(), lambda tmp: run_python(
+        ["-m", "tests.helpers.corpus", str(tmp)], timeout=1200))
 
 
 @pytest.fixture(scope="session")
@@ -182,24 +167,25 @@ def truth(corpus_logdir):
 
 @pytest.fixture(scope="session")
 def variations_logdir():
-    """tests/variations.py: names with `-` and `.`, a Sonnet ResNet, a MirroredStrategy step (about 90 s)."""
-    plugin = support.REPO / "tb_module_plugin"
-    key = _cache_key([support.REPO / "tests" / "variations.py", support.CORPUS]
-                     + [plugin / f for f in ("summary.py", "module_tree.py", "calls.py")],
-                     ("tensorflow-cpu", "tensorflow", "keras", "dm-sonnet"))
-    return support.cached_logdir("variations", key, lambda tmp: support.run_python(
-        [str(support.REPO / "tests" / "variations.py"), str(tmp)], timeout=1200))
+    """tests/helpers/variations.py: names with `-` and `.`, a Sonnet ResNet, a MirroredStrategy step (about 90 s)."""
+    plugin = REPO / "tb_module_plugin"
+    key = cache_key([HELPERS / "variations.py"] + CORPUS
+                    + [plugin / f for f in ("summary.py", "module_tree.py", "calls.py")],
+                    ("tensorflow-cpu", "tensorflow", "keras", "dm-sonnet"))
+    return cached_logdir("variations", key, lambda tmp: run_python(
+        ["-m", "tests.helpers.variations", str(tmp)], timeout=1200))
 
 
 @pytest.fixture(scope="session")
 def costs_logdir():
-    """tests/costs_corpus.py: a ResNet50 record at 224x224 and profiled steps, with what TensorFlow says of them."""
-    plugin = support.REPO / "tb_module_plugin"
-    key = _cache_key([support.REPO / "tests" / "costs_corpus.py", support.CORPUS, plugin / "summary.py",
-                      plugin / "module_tree.py", plugin / "calls.py", plugin / "demo.py"],
-                     ("tensorflow-cpu", "tensorflow", "keras"))
-    return support.cached_logdir("costs", key, lambda tmp: support.run_python(
-        [str(support.REPO / "tests" / "costs_corpus.py"), str(tmp)], timeout=1200))
+    """tests/helpers/costs_corpus.py: a ResNet50 record at 224x224 and profiled steps, with what TensorFlow says of
+    them."""
+    plugin = REPO / "tb_module_plugin"
+    key = cache_key([HELPERS / "costs_corpus.py"] + CORPUS + [
+        plugin / "summary.py", plugin / "module_tree.py", plugin / "calls.py", plugin / "demo.py"],
+        ("tensorflow-cpu", "tensorflow", "keras"))
+    return cached_logdir("costs", key, lambda tmp: run_python(
+        ["-m", "tests.helpers.costs_corpus", str(tmp)], timeout=1200))
 
 
 @pytest.fixture(scope="session")
@@ -209,7 +195,7 @@ def costs_truth(costs_logdir):
 
 def _serving(logdir, truth: dict, name: str):
     """A tensorboard over `logdir`, ready once it lists every graph of `truth`."""
-    tb = support.TensorBoard(logdir, load_fast=False, name=name)
+    tb = TensorBoard(logdir, load_fast=False, name=name)
     tb.start(wait_graphs={(e["run"], e["tag"]) for e in truth.values()}, timeout=180)
     yield tb
     tb.stop()
@@ -225,10 +211,17 @@ def corpus_tb(corpus_logdir, truth):
     yield from _serving(corpus_logdir, truth, "corpus")
 
 
+# --- The plugin in-process ------------------------------------------------------------
+@pytest.fixture(scope="module")
+def client(logdir):
+    """The plugin's routes over the test module's own `logdir` fixture, without a tensorboard process."""
+    return make_client(logdir)[0]
+
+
 # --- tensorboard processes -----------------------------------------------------------
 @pytest.fixture(scope="session")
 def tensorboard(live_logdir, live_runs, live_graphs):
-    tb = support.TensorBoard(live_logdir, load_fast=False, name="live")
+    tb = TensorBoard(live_logdir, load_fast=False, name="live")
     tb.start(wait_runs=live_runs, wait_graphs=live_graphs)
     yield tb
     tb.stop()
@@ -238,7 +231,7 @@ def tensorboard(live_logdir, live_runs, live_graphs):
 def tensorboard_fast(live_logdir, live_runs, live_graphs):
     # The Rust data server ships with tensorboard (package tensorboard-data-server): it is always there, so a
     # server that does not start, or does not list a graph, is a failure to see, never a skip.
-    tb = support.TensorBoard(live_logdir, load_fast=True, name="live-fast")
+    tb = TensorBoard(live_logdir, load_fast=True, name="live-fast")
     tb.start(wait_runs=live_runs, wait_graphs=live_graphs, timeout=90)
     yield tb
     tb.stop()
@@ -247,7 +240,7 @@ def tensorboard_fast(live_logdir, live_runs, live_graphs):
 @pytest.fixture(scope="session")
 def tensorboard_empty(tmp_path_factory):
     logdir = tmp_path_factory.mktemp("empty_logs")
-    tb = support.TensorBoard(logdir, load_fast=False, name="empty")
+    tb = TensorBoard(logdir, load_fast=False, name="empty")
     tb.start()
     yield tb
     tb.stop()
@@ -256,66 +249,21 @@ def tensorboard_empty(tmp_path_factory):
 # --- Browser -------------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def browser():
-    if not os.path.exists(support.CHROMIUM):
-        pytest.fail(f"{support.CHROMIUM} is missing: run `make chromium`")
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: run `make chromium`")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=support.CHROMIUM, headless=True, args=support.CHROMIUM_ARGS)
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield b
         b.close()
-
-
-class BrowserPage:
-    """A Playwright page that records what must not happen: console errors, uncaught
-    page errors and dialogs (alert/confirm/prompt; dismissed at once)."""
-
-    def __init__(self, page):
-        self.page = page
-        self.console_errors = []
-        self.page_errors = []
-        self.dialogs = []
-        page.on("console", self._on_console)
-        page.on("pageerror", lambda exc: self.page_errors.append(str(exc)))
-        page.on("dialog", self._on_dialog)
-
-    def _on_console(self, msg):
-        if msg.type == "error":
-            loc = msg.location or {}
-            self.console_errors.append(f"{msg.text} @ {loc.get('url', '')}:{loc.get('lineNumber', '')}")
-
-    def _on_dialog(self, dialog):
-        self.dialogs.append(f"{dialog.type}: {dialog.message}")
-        try:
-            dialog.dismiss()
-        except Exception:
-            pass
-
-    def problems(self, allow_http_errors=False):
-        """Console errors, page errors and dialogs so far. With allow_http_errors,
-        Chromium's own "Failed to load resource: ... status of 4xx" lines (which it
-        logs for any fetch answered with an error status) are left out."""
-        # Chromium asks for /favicon.ico by itself when a page is opened directly;
-        # TensorBoard has none at that address. Not the page's doing.
-        errors = [e for e in self.console_errors if "/favicon.ico" not in e]
-        if allow_http_errors:
-            errors = [
-                e for e in errors
-                if not ("Failed to load resource" in e and "status of 4" in e)
-            ]
-        return errors + [f"pageerror: {e}" for e in self.page_errors] + [
-            f"dialog: {d}" for d in self.dialogs
-        ]
-
-    def __getattr__(self, name):
-        return getattr(self.page, name)
 
 
 @pytest.fixture
 def page(browser):
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     context.set_default_timeout(30_000)
-    p = BrowserPage(context.new_page())
+    p = browser_lib.BrowserPage(context.new_page())
     yield p
     context.close()
 
@@ -326,18 +274,18 @@ LOADERS = {"python": False, "rust": True}  # loader -> --load_fast
 
 @pytest.fixture(scope="session")
 def hostile_logdir(tmp_path_factory):
-    """tests/hostile.py: every bad record (run `hostile`, run graphs `rg_*`), a run and a tag
+    """tests/helpers/hostile.py: every bad record (run `hostile`, run graphs `rg_*`), a run and a tag
     named with markup, event files cut mid-record (`cut_*`), the synthetic graphs
     (`synthetic_*`), and per loader a run `doomed_<loader>` for a test to delete."""
-    import hostile
+    from tests.helpers import hostile
 
     logdir = tmp_path_factory.mktemp("hostile_logs")
     hostile.write_hostile_logdir(logdir)
     hostile.write_cut_runs(logdir)
     hostile.write_synthetic_runs(logdir)
     for loader in LOADERS:
-        support.RawWriter(logdir, f"doomed_{loader}").run_metadata(
-            "trace", [support.graph_def([("doomed/x", "Const", [])])]).close()
+        RawWriter(logdir, f"doomed_{loader}").run_metadata(
+            "trace", [graph_def([("doomed/x", "Const", [])])]).close()
     return logdir
 
 
@@ -347,8 +295,8 @@ def growing_writers(hostile_logdir):
     step 0 (ops under `first/`), left open as a training job leaves its writer."""
     writers = {}
     for loader in LOADERS:
-        w = support.RawWriter(hostile_logdir, f"growing_{loader}")
-        w.run_metadata("trace", [support.graph_def([("first/x", "Const", []), ("first/y", "Relu", ["first/x"])])])
+        w = RawWriter(hostile_logdir, f"growing_{loader}")
+        w.run_metadata("trace", [graph_def([("first/x", "Const", []), ("first/y", "Relu", ["first/x"])])])
         writers[loader] = w.flush()
     yield writers
     for w in writers.values():
@@ -359,20 +307,20 @@ def growing_writers(hostile_logdir):
 def hostile_servers(hostile_logdir, growing_writers):
     """{loader: TensorBoard} over hostile_logdir, started side by side, with
     `--reload_interval 1` and `--module_graph_cache_mb 64`. Ready once every graph of
-    tests/hostile.py's CASES that the Python loader lists is listed, by both loaders: either
+    tests/helpers/hostile.py's CASES that the Python loader lists is listed, by both loaders: either
     one not starting or not listing them is an error."""
     import threading
 
-    import hostile
+    from tests.helpers import hostile
 
-    servers = {loader: support.TensorBoard(hostile_logdir, load_fast=fast, name=f"hostile-{loader}", extra_args=[
+    servers = {loader: TensorBoard(hostile_logdir, load_fast=fast, name=f"hostile-{loader}", extra_args=[
         "--reload_interval", "1", "--module_graph_cache_mb", "64"]) for loader, fast in LOADERS.items()}
     errors = {}
 
     def start(loader):
         try:
             servers[loader].start(wait_runs=[hostile.HOSTILE_RUN, f"growing_{loader}"], timeout=120)
-            support.wait_for(lambda: {(g["run"], g["tag"]) for g in servers[loader].api("graphs").json()["graphs"]}
+            wait_for(lambda: {(g["run"], g["tag"]) for g in servers[loader].api("graphs").json()["graphs"]}
                              >= set(hostile.LISTED) | {(f"doomed_{other}", "trace") for other in LOADERS},
                              timeout=60, what=f"{loader}: the hostile graphs")
         except (RuntimeError, AssertionError) as e:

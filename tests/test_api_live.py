@@ -7,7 +7,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from support import BAD_RECORDS, PLUGIN_NAME, XSS_IMG, check_node_shape, error, ok_json, walk
+from tests.helpers.answers import check_node_shape, error, find_group, ok_json, walk
+from tests.helpers.processes import PLUGIN_NAME
+from tests.helpers.records import BAD_RECORDS, XSS_IMG
 
 GRAPH_N = re.compile(r"^graph_\d+$")
 HIDDEN_ROLES = {"functions", "eager_ops"}  # earlier work recorded by trace_on: not the user's graph
@@ -23,15 +25,6 @@ DEMO_TRACES = [
 
 def hierarchy(tb, run, tag, path="", depth=1):
     return ok_json(tb.api("hierarchy", run=run, tag=tag, path=path, depth=depth))["node"]
-
-
-def find_group(tb, run, tag, name, kind=None):
-    """The path of the shallowest group called `name` (via the search route)."""
-    matches = ok_json(tb.api("search", run=run, tag=tag, q=name, limit=500))["matches"]
-    for m in matches:
-        if m["name"] == name and m["kind"] != "op" and (kind is None or m["kind"] == kind):
-            return m["path"]
-    raise AssertionError(f"no group named {name!r} in {run}/{tag}: {matches[:20]}")
 
 
 # --- graphs ----------------------------------------------------------------------------

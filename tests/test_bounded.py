@@ -15,8 +15,9 @@ import pytest
 
 from tb_module_plugin.cache import HierarchyCache
 
-from support import (PLUGIN_ROUTE, REPO, InProcess, RawWriter, TensorBoard, error, function_def, graph_def,
-                     ok_json, walk)
+from tests.helpers.answers import InProcess, error, ok_json, walk
+from tests.helpers.processes import PLUGIN_ROUTE, REPO, TensorBoard
+from tests.helpers.records import RawWriter, function_def, graph_def
 
 QUOTED_RUNS = {'q"uote': 't"ag', "back\\slash": "trace"}  # run -> tag: names TensorBoard's Rust server cannot read
 PLAIN_RUN = "plain"

@@ -12,14 +12,14 @@ import sys
 import pytest
 from tensorboard.compat.proto import graph_pb2
 
-import support
-from support import InProcess, error, ok_json
+from tests.helpers.answers import InProcess, error, ok_json
+from tests.helpers.processes import QUIET_TF_ENV
 from tb_module_plugin import graph as graph_lib
 from tb_module_plugin import profiles, savedmodel, search, sources
 from tb_module_plugin import summary as module_summary
 from tb_module_plugin.store import GraphStore
 
-from .traces import tf, write_run_graph
+from tests.helpers.traces import tf, write_run_graph
 
 
 # --- recording ----------------------------------------------------------------------------------------------------
@@ -51,7 +51,7 @@ def test_a_savedmodel_without_any_function_is_refused_in_one_line(tmp_path):
     assert str(saved) in str(refused.value)
     result = subprocess.run([sys.executable, "-m", "tb_module_plugin", "savedmodel", str(saved), "--logdir",
                              str(tmp_path / "logs" / "cli")], capture_output=True, text=True, timeout=300,
-                            env=dict(os.environ, **support.QUIET_TF_ENV))
+                            env=dict(os.environ, **QUIET_TF_ENV))
     assert result.returncode == 1, result
     lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert lines == [f"error: The SavedModel at {saved} has no signature or function to show."], result.stderr

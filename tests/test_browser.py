@@ -18,7 +18,9 @@ from xml.etree import ElementTree
 import pytest
 from playwright.sync_api import expect
 
-from support import PLUGIN_NAME, REPO, XSS_IMG, XSS_SCRIPT, XSS_SVG, picture, wait_for, walk
+from tests.helpers.answers import find_group, walk
+from tests.helpers.processes import PLUGIN_NAME, REPO, TensorBoard, picture, wait_for
+from tests.helpers.records import XSS_IMG, XSS_SCRIPT, XSS_SVG, write_trace
 
 DRAW_TIMEOUT = 30_000
 
@@ -78,11 +80,6 @@ def children(tb, run, tag, path):
     r = tb.api("hierarchy", run=run, tag=tag, path=path, depth=1)
     assert r.status == 200, r
     return r.json()["node"]["children"]
-
-
-def find_group(tb, run, tag, name):
-    matches = tb.api("search", run=run, tag=tag, q=name, limit=500).json()["matches"]
-    return next(m["path"] for m in matches if m["name"] == name and m["kind"] != "op")
 
 
 def expand(page, scope, path):
@@ -488,7 +485,7 @@ def assert_safe(page, elsewhere):
 def test_markup_in_run_tag_op_and_attribute_is_text(page, hostile_servers):
     """A run named `<img onerror>` holding a trace tagged `<svg onload>`, an op `<script>...` whose
     type is `<img onerror>` and whose attribute holds `<svg onload>`: all shown as characters."""
-    import hostile
+    from tests.helpers import hostile
 
     tb = hostile_servers["python"]
     elsewhere = watch_page(page, tb)
@@ -509,7 +506,7 @@ def test_markup_in_run_tag_op_and_attribute_is_text(page, hostile_servers):
 
 
 def test_markup_and_templates_in_every_name_are_text(page, hostile_servers):
-    import hostile
+    from tests.helpers import hostile
 
     tb = hostile_servers["python"]
     elsewhere = watch_page(page, tb)
@@ -726,13 +723,12 @@ def tower_tb(tmp_path_factory):
     """tf.Modules of 48 (run "tower") and 150 ("tall_tower") blocks of one class called in a row, traced with real
     TensorFlow, served by a real tensorboard; with what the live objects said (each tower's blocks' names, in
     order): (tensorboard, {run: names})."""
-    import support
 
     logdir = tmp_path_factory.mktemp("tower_logs")
     names = {}
     for run, count in (("tower", TOWER_BLOCKS), ("tall_tower", TALL_TOWER_BLOCKS)):
         listing = logdir / f"{run}.json"
-        support.write_trace(logdir, run, "step", f"""
+        write_trace(logdir, run, "step", f"""
             import json
             class Block(tf.Module):
                 def __init__(self, name):
@@ -761,7 +757,7 @@ def tower_tb(tmp_path_factory):
             open({str(listing)!r}, "w").write(json.dumps([b.name for b in model.blocks]))
         """)
         names[run] = json.loads(listing.read_text())
-    tb = support.TensorBoard(logdir, name="tower").start()
+    tb = TensorBoard(logdir, name="tower").start()
     yield tb, names
     tb.stop()
 

@@ -10,8 +10,8 @@ import urllib.parse
 import pytest
 from playwright.sync_api import expect
 
-import support
-from support import PLUGIN_NAME
+from tests.helpers.processes import ARTIFACTS_DIR, PLUGIN_NAME, TensorBoard, run_python
+from tests.helpers.records import write_trace
 
 DRAW_TIMEOUT = 30_000
 FRAME = f'iframe[src*="plugin_entry.html?name={PLUGIN_NAME}"]'
@@ -49,12 +49,12 @@ ARGS = (tf.ones([1, 3]),)
 @pytest.fixture(scope="module")
 def first_view_tb(tmp_path_factory):
     logdir = tmp_path_factory.mktemp("first_view_logs")
-    support.run_python(EMPTY_TRACE.format(run_dir=str(logdir / "a_empty")))
-    support.write_trace(logdir, "b_model", "model", MODULE)
+    run_python(EMPTY_TRACE.format(run_dir=str(logdir / "a_empty")))
+    write_trace(logdir, "b_model", "model", MODULE)
     for run in COPIES:
         shutil.copytree(logdir / "b_model", logdir / run)
     graphs = {("a_empty", "empty_trace"), ("b_model", "model")} | {(run, "model") for run in COPIES}
-    tb = support.TensorBoard(logdir, load_fast=False, name="first-view")
+    tb = TensorBoard(logdir, load_fast=False, name="first-view")
     tb.start(wait_graphs=graphs)
     yield tb
     tb.stop()
@@ -141,8 +141,8 @@ def test_picker_screenshot(page, first_view_tb, dark):
     expect(frame.locator('select[aria-label="Run"] option[value="a_empty"]')).to_have_text("a_empty — does not read")
     text, behind = toolbar.evaluate(LUMINANCES_JS)
     assert (text > behind) == dark, (dark, text, behind)
-    support.ARTIFACTS_DIR.mkdir(parents=True, exist_ok=True)
-    toolbar.screenshot(path=str(support.ARTIFACTS_DIR / f"first-view-picker{'-dark' if dark else ''}.png"))
+    ARTIFACTS_DIR.mkdir(parents=True, exist_ok=True)
+    toolbar.screenshot(path=str(ARTIFACTS_DIR / f"first-view-picker{'-dark' if dark else ''}.png"))
     assert not page.problems(), "\n".join(page.problems())
 
 

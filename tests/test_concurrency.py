@@ -12,8 +12,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 from werkzeug import test as werkzeug_test
 
-import hostile
-from support import InProcess, ok_json, parsed_graphs, wait_for, walk
+from tests.helpers import hostile
+from tests.helpers.answers import InProcess, ok_json, parsed_graphs, walk
+from tests.helpers.processes import wait_for
+from tests.helpers.records import graph_def
 from tb_module_plugin import sources
 from tb_module_plugin.cache import HierarchyCache
 
@@ -234,12 +236,11 @@ def test_concurrent_answers_are_the_serial_answers(hostile_tb, hostile_servers):
 def test_an_expansion_does_not_wait_for_the_costs_once_the_edges_are_filed():
     """Counting a big graph's FLOPs in the background holds the lock that filing the edges takes (seconds on a
     200,000-op graph): a group's answer asked meanwhile, once the edges are filed, does not wait for it."""
-    import support
     from tb_module_plugin import answers
     from tb_module_plugin import build as build_lib
     from tb_module_plugin import graph as graph_lib
 
-    g = support.graph_def([("x", "Placeholder", []), ("m/a/mul", "Mul", ["x", "x"]), ("m/b/neg", "Neg", ["m/a/mul"])],
+    g = graph_def([("x", "Placeholder", []), ("m/a/mul", "Mul", ["x", "x"]), ("m/b/neg", "Neg", ["m/a/mul"])],
                           (), types=False)
     h = build_lib.build_graph_hierarchy(graph_lib.FlatGraph(graph_lib.flatten_graph_def(g), [], []), "t")
     h.file_edges()

@@ -9,11 +9,12 @@ import sys
 
 import pytest
 
-from support import client_get as get
-from support import make_client, walk
+from tests.helpers.answers import make_client, walk
+from tests.helpers.answers import client_get as get
+from tests.helpers.processes import TensorBoard
 from tb_module_plugin import summary as module_summary
 
-from .traces import tf
+from tests.helpers.traces import tf
 
 
 @pytest.fixture(autouse=True)
@@ -236,7 +237,7 @@ def _int_const(value):
 
 def _counting_loop(cond_nodes, cond_out, limit):
     """A cond of `cond_nodes` (args i, maxit, x; `lim` a Const `limit`) and a body stepping i by 1 and keeping maxit."""
-    from support import function_def
+    from tests.helpers.records import function_def
 
     cond = function_def("cond", [("lim", "Const", [], _int_const(limit))] + cond_nodes, {"out": cond_out},
                         args=("i", "maxit", "x"))
@@ -314,7 +315,7 @@ def test_a_loop_under_a_deep_name_is_counted_in_time():
     prefix at every '/' (quadratic)."""
     import time
 
-    from support import function_def, graph_def
+    from tests.helpers.records import function_def, graph_def
 
     ops = 100
     body = function_def("body", [(f"r{k}", "Relu", ["x"], _shaped([4])) for k in range(ops)], {"y": "r0:activations:0"})
@@ -331,7 +332,7 @@ def test_a_loop_under_a_deep_name_is_counted_in_time():
 
 def test_the_command_line_marks_a_most_and_a_mix_of_bounds():
     """A loop counted at its maximum_iterations (`<=`) beside an op no rule counts (`>=`): the total is neither."""
-    from support import function_def, graph_def
+    from tests.helpers.records import function_def, graph_def
     from tb_module_plugin import table
 
     scalar = _shaped([])
@@ -357,7 +358,7 @@ def test_the_command_line_marks_a_most_and_a_mix_of_bounds():
 def test_a_call_left_unexpanded_makes_flops_a_lower_bound(monkeypatch):
     """A function calling itself, and a call past the expansion budget, stay single ops: what they run is not
     counted, and the FLOPs above them say so."""
-    from support import function_def, graph_def
+    from tests.helpers.records import function_def, graph_def
     from tb_module_plugin import expand
 
     relu = ("r", "Relu", ["x"], _shaped([4, 4]))
@@ -428,13 +429,12 @@ def test_an_op_type_without_a_rule_makes_flops_a_lower_bound_that_names_it(tmp_p
 def test_the_page_says_a_lower_bound_and_why(page, tmp_path):
     from playwright.sync_api import expect
 
-    import support
-    from test_browser import assert_clean, click_centre, node, sel
+    from tests.test_browser import assert_clean, click_centre, node, sel
 
     batch = 3
     scan = _write_scan(tmp_path, batch)
     expected = 2 * batch * scan.w.shape[0] * scan.w.shape[1]
-    with support.TensorBoard(tmp_path, name="lower-bound", min_graphs=1) as tb:
+    with TensorBoard(tmp_path, name="lower-bound", min_graphs=1) as tb:
         page.goto(tb.entry_url("scan", "scan"))
         expect(node(page, "scan")).to_be_visible(timeout=60_000)
         click_centre(page, page, "scan")
@@ -477,10 +477,9 @@ def test_an_xla_trace_says_why_it_holds_no_graph_and_how_to_record_one(tmp_path)
 def test_the_page_shows_the_xla_explanation(page, tmp_path):
     from playwright.sync_api import expect
 
-    import support
 
     _write_xla_trace(tmp_path)
-    with support.TensorBoard(tmp_path, name="xla", min_graphs=2) as tb:
+    with TensorBoard(tmp_path, name="xla", min_graphs=2) as tb:
         page.goto(tb.entry_url("xla", "xla_step"))
         alert = page.locator('[role="alert"]')
         expect(alert.first).to_contain_text("jit_compile=True", timeout=60_000)
@@ -491,7 +490,7 @@ def test_a_trace_of_eager_ops_alone_names_them_and_the_xla_cause():
     """What TensorFlow 2.21 records around an XLA call when eager ops ran too (the tab showed a stray VarHandleOp)."""
     from tensorboard.compat.proto import config_pb2
 
-    from support import graph_def
+    from tests.helpers.records import graph_def
     from tb_module_plugin import graph as graph_lib
 
     run_metadata = config_pb2.RunMetadata()

@@ -1,5 +1,5 @@
 """What modules cost (FLOPs, parameters, measured time), compared with what TensorFlow itself says, through a real
-`tensorboard`: tests/costs_corpus.py writes the graphs and TensorFlow's own counts (truth.json)."""
+`tensorboard`: tests/helpers/costs_corpus.py writes the graphs and TensorFlow's own counts (truth.json)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-import support
-from support import error, ok_json, walk
-from test_browser import assert_clean, expand, node, open_entry, sel
-from test_fidelity import full_tree
+from tests.helpers.answers import error, ok_json, walk
+from tests.helpers.processes import picture
+from tests.helpers.records import graph_def
+from tests.test_browser import assert_clean, expand, node, open_entry, sel
+from tests.test_fidelity import full_tree
 
 PUBLISHED_RESNET50_GFLOPS = (7.7, 8.2)  # forward, 224x224, batch 1, a multiply-add as 2
 
@@ -100,7 +101,7 @@ def test_costs_of_a_big_graph_come_after_its_first_answer():
     once settled, every node has them."""
     from tb_module_plugin import build, costs, graph
 
-    g = support.graph_def([("x", "Placeholder", [])] + [(f"m/op_{i}", "Relu", ["x"]) for i in range(costs.SYNC_COST_OPS)])
+    g = graph_def([("x", "Placeholder", [])] + [(f"m/op_{i}", "Relu", ["x"]) for i in range(costs.SYNC_COST_OPS)])
     h = build.build_graph_hierarchy(graph.FlatGraph(graph.flatten_graph_def(graph.parse_graph_def(
         g.SerializeToString())), [], []), "big")
     first = h.node_json("", 1)
@@ -242,7 +243,7 @@ def test_page_colours_by_measured_time(page, costs_tb, costs_truth):
     node(page, model).click()
     expect(page.locator(sel("data-details-for", model))).to_contain_text("Most expensive children (by time per step)")
     page.wait_for_timeout(300)
-    support.picture("colour-by-time.png").write_bytes(page.screenshot(full_page=False))
+    picture("colour-by-time.png").write_bytes(page.screenshot(full_page=False))
     page.select_option(COLOUR_BY, "flops")
     expect(page.locator('[data-legend="flops"]')).to_contain_text("records no shapes")
     assert_clean(page)

@@ -1,6 +1,6 @@
 """What the tab says about models from real libraries, compared with what their live objects said.
 
-tests/corpus.py builds Keras 3 (ResNet50, a functional model with a nested Sequential), keras-hub (a BERT
+tests/helpers/corpus.py builds Keras 3 (ResNet50, a functional model with a nested Sequential), keras-hub (a BERT
 backbone from a config), tf_keras, Sonnet, TensorFlow Probability and a tf.Module RNN (a nested tf.function in
 tf.while_loop and tf.cond), records each as a user would (a traced step, a `module_graph` record, for some a
 SavedModel imported), and writes down what the objects said while they were recorded (truth.json). Here that
@@ -18,7 +18,8 @@ import sys
 
 import pytest
 
-import support
+from tests.helpers.answers import ok_json, walk
+from tests.helpers.processes import QUIET_TF_ENV
 from tb_module_plugin import cli, sources
 
 # Names of op helpers' scopes: a module named so would be invented (the check also takes every op type of the graph).
@@ -31,7 +32,7 @@ def cli_json(corpus_logdir):
     """`summary LOGDIR --json --depth 8`, once for every record."""
     result = subprocess.run([sys.executable, "-m", "tb_module_plugin", "summary", str(corpus_logdir), "--json",
                              "--depth", "8"], capture_output=True, text=True, timeout=600,
-                            env=dict(os.environ, **support.QUIET_TF_ENV))
+                            env=dict(os.environ, **QUIET_TF_ENV))
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout)
 
@@ -52,7 +53,7 @@ def engine(corpus_logdir):
 
 def full_tree(tb, run, tag, path=""):
     """The whole hierarchy below `path` through the API (8 levels an answer, asked again below that)."""
-    node = support.ok_json(tb.api("hierarchy", run=run, tag=tag, path=path, depth=8))["node"]
+    node = ok_json(tb.api("hierarchy", run=run, tag=tag, path=path, depth=8))["node"]
     stack = [node]
     while stack:
         current = stack.pop()
@@ -63,7 +64,7 @@ def full_tree(tb, run, tag, path=""):
 
 
 def nodes(tree):
-    return [n for n, _ in support.walk(tree)]
+    return [n for n, _ in walk(tree)]
 
 
 def entries(truth, source):
@@ -84,7 +85,7 @@ def trace_nodes(tree, entry):
     them, which reads it. A module that holds no such variable (a container, a Keras model) is the deepest module
     node above all of its descendants' nodes."""
     parent_of, by_path = {}, {}
-    for node, ancestors in support.walk(tree):
+    for node, ancestors in walk(tree):
         by_path[node["path"]] = node
         if ancestors:
             parent_of[node["path"]] = ancestors[-1]["path"]
@@ -363,7 +364,7 @@ def test_repeat_marks_of_records_join_only_modules_alike(corpus_tb, truth):
     for entry in entries(truth, "module"):
         by_path = {path: module for module in entry["modules"] for path in module["paths"]}
         tree = full_tree(corpus_tb, entry["run"], entry["tag"])
-        for group, _ in support.walk(tree):
+        for group, _ in walk(tree):
             alike: dict = {}
             for child in group.get("children", []):
                 if "repeat" in child:

@@ -8,12 +8,12 @@ import itertools
 import pytest
 from tensorboard.compat.proto import config_pb2, graph_pb2
 
-from support import client_get as get
-from support import make_client, parsed_graphs
+from tests.helpers.answers import make_client, parsed_graphs
+from tests.helpers.answers import client_get as get
 from tb_module_plugin import first_view, sources
 from tb_module_plugin.first_view import Readability
 
-from . import traces
+from tests.helpers import traces
 
 READS_WITH_MODULE = Readability(True, has_module=True)
 READS_NO_MODULE = Readability(True, has_module=False)

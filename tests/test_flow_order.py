@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import support
-from tb_module_plugin import build as build_lib
-from tb_module_plugin import graph as graph_lib
+from tests.helpers import trees
+from tests.helpers.answers import InProcess, ok_json, walk
+from tests.helpers.records import graph_def
 from tb_module_plugin.edges import data_flow_order
 
 
 def build(*nodes):
-    g = support.graph_def(nodes, (), types=False)
-    return build_lib.build_graph_hierarchy(graph_lib.FlatGraph(graph_lib.flatten_graph_def(g), [], []), "test")
+    return trees.build(graph_def(nodes, (), types=False))
 
 
 def names_and_edges(h, path):
@@ -53,9 +52,9 @@ def test_data_flow_order_keeps_the_given_order_where_nothing_orders_and_breaks_c
 def test_a_modules_backward_pass_is_listed_after_its_forward_children(resnet_logdir):
     """Keras ResNet50's training step (a real trace): every module holding a backward group lists it last, after
     the layers whose gradients it holds (the gradients take the forward outputs)."""
-    tb = support.InProcess(resnet_logdir)
-    root = support.ok_json(tb.api("hierarchy", run="resnet50_train_step", tag="train_step", depth=8))["node"]
-    holders = [node for node, _ in support.walk(root)
+    tb = InProcess(resnet_logdir)
+    root = ok_json(tb.api("hierarchy", run="resnet50_train_step", tag="train_step", depth=8))["node"]
+    holders = [node for node, _ in walk(root)
                if any(child.get("role") == "backward" for child in node.get("children", ()))]
     assert holders, "the step's modules hold no backward group"
     for node in holders:

@@ -1,14 +1,14 @@
 """Every answer for the demo's graphs, the cached ResNet50 training step and every hostile record is the golden
-one (tests/golden.py; the benchmark's big graphs are compared by `python tests/golden.py` where `make bench` has
-written them); and a changed answer is reported by its graph, path and field."""
+one (tests/helpers/golden.py; the benchmark's big graphs are compared by `python -m tests.helpers.golden` where
+`make bench` has written them); and a changed answer is reported by its graph, path and field."""
 
 import copy
 import json
 
 import pytest
 
-import golden
-from support import graph_def
+from tests.helpers import golden
+from tests.helpers.records import graph_def
 from tb_module_plugin import build as build_lib
 from tb_module_plugin import graph as graph_lib
 
@@ -18,7 +18,7 @@ def test_answers_are_the_golden_ones(demo_logdir, resnet_logdir):
     expected = {k: v for k, v in json.loads(golden.GOLDEN.read_text()).items() if not k.startswith("bench-")}
     lines = golden.differences(found, expected)
     assert not lines, (f"{len(lines)} answers changed (if meant, rewrite tests/golden.json with "
-                       "`python tests/golden.py --write`):\n" + "\n".join(lines[:60]))
+                       "`python -m tests.helpers.golden --write`):\n" + "\n".join(lines[:60]))
 
 
 # A small graph: a module `dense` (a variable, MatMul, Relu) between the inputs and outputs, and a scope

@@ -2,8 +2,10 @@
 by both loaders: a run added or a trace appended appears without a restart, a newer trace at a
 later step replaces the one shown, and graphs already open keep answering throughout."""
 
-import hostile
-from support import RawWriter, error, graph_def, ok_json, wait_for
+from tests.helpers import hostile
+from tests.helpers.answers import error, ok_json
+from tests.helpers.processes import wait_for
+from tests.helpers.records import RawWriter, graph_def
 
 RELOAD_WAIT = 30  # seconds: a reload every second, a few for the Rust data server to hand it over
 

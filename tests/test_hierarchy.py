@@ -8,7 +8,8 @@ import re
 import pytest
 from tensorboard.compat.proto import attr_value_pb2, config_pb2, graph_pb2, node_def_pb2, types_pb2
 
-import support
+from tests.helpers import records
+from tests.helpers.trees import build
 from tb_module_plugin import graph as graph_lib
 from tb_module_plugin import lite_proto
 from tb_module_plugin import build as build_lib
@@ -16,12 +17,12 @@ from tb_module_plugin.keras_model import build_keras_hierarchy
 
 
 def graph_def(*nodes, functions=()):
-    """support.graph_def of (name, op, inputs[, attrs]) tuples, no attributes but those given."""
-    return support.graph_def(nodes, functions, types=False)
+    """records.graph_def of (name, op, inputs[, attrs]) tuples, no attributes but those given."""
+    return records.graph_def(nodes, functions, types=False)
 
 
 def function_def(name, args, nodes, rets):
-    return support.function_def(name, nodes, rets, args)
+    return records.function_def(name, nodes, rets, args)
 
 
 def call(name, function, inputs):
@@ -33,10 +34,6 @@ def call(name, function, inputs):
 def resource_arg(name):
     attr = attr_value_pb2.AttrValue(type=types_pb2.DT_RESOURCE)
     return (name, "_Arg", [], {"T": attr})
-
-
-def build(g):
-    return build_lib.build_graph_hierarchy(graph_lib.FlatGraph(graph_lib.flatten_graph_def(g), [], []), "test")
 
 
 def children(h, path=""):
@@ -389,7 +386,7 @@ def test_a_group_answer_is_remembered():
 def test_a_function_the_trace_also_recorded_on_its_own_is_shown_once(callee_first):
     """The runtime can record a called function's graph beside the graph that calls it (in either order): the call
     is expanded in place, and the callee is neither taken for the traced function nor shown again."""
-    from .traces import tf
+    from tests.helpers.traces import tf
 
     class Cell(tf.Module):
         def __init__(self):

@@ -1,6 +1,6 @@
 """Issue 5, part 1: every bad input, each with its answer.
 
-Graph records (tests/hostile.py) go through the plugin's routes over a
+Graph records (tests/helpers/hostile.py) go through the plugin's routes over a
 MultiplexerDataProvider (no tensorboard process: the answer does not depend on the data
 provider; tests/test_load_fast.py shows both tensorboard loaders answer the same). What
 does depend on the data provider, event files cut mid-record and runs deleted while
@@ -16,9 +16,10 @@ import urllib.parse
 
 import pytest
 
-import hostile
-from support import (PLUGIN_ROUTE, XSS_IMG, XSS_SCRIPT, XSS_SVG, InProcess, RawWriter, check_against,
-                     check_node_shape, error, graph_def, ok_json, wait_for, walk)
+from tests.helpers import hostile
+from tests.helpers.answers import InProcess, check_against, check_node_shape, error, ok_json, walk
+from tests.helpers.processes import PLUGIN_ROUTE, wait_for
+from tests.helpers.records import RawWriter, XSS_IMG, XSS_SCRIPT, XSS_SVG, graph_def
 from tb_module_plugin import graph as graph_lib
 from tb_module_plugin import build as build_lib
 from tb_module_plugin import schema
@@ -45,7 +46,7 @@ def all_paths(node):
     return [n["path"] for n, _ in walk(node)]
 
 
-# --- every record of tests/hostile.py: the status and words it must get, on every route ----------------
+# --- every record of tests/helpers/hostile.py: the status and words it must get, on every route ----------------
 @pytest.mark.parametrize("run,tag", sorted(hostile.CASES), ids=lambda v: v[:24])
 def test_each_bad_record_gets_its_answer(plugin, run, tag):
     status, words = hostile.CASES[(run, tag)]

@@ -1,5 +1,5 @@
 """The Keras callback (tb_module_plugin.keras.ModuleGraph): models trained with `fit` on tf.data, read back through
-a real tensorboard. What each layer should be is what the live layers said (tests/keras_fit.py prints it)."""
+a real tensorboard. What each layer should be is what the live layers said (tests/helpers/keras_fit.py prints it)."""
 
 from __future__ import annotations
 
@@ -12,17 +12,17 @@ from pathlib import Path
 
 import pytest
 
-from support import (QUIET_TF_ENV, REPO, TensorBoard, free_port, http_get, run_python, venv_bin, wait_for,
-                     walk)
+from tests.helpers.answers import walk
+from tests.helpers.processes import QUIET_TF_ENV, REPO, TensorBoard, free_port, http_get, run_python, venv_bin, wait_for
 
 RUNS = ("keras3_functional", "keras3_subclassed", "keras3_sequential", "tf_keras")
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    """(logdir, what keras_fit.py printed) after training every model of tests/keras_fit.py."""
+    """(logdir, what keras_fit.py printed) after training every model of tests/helpers/keras_fit.py."""
     logdir = tmp_path_factory.mktemp("keras_fit")
-    out = run_python([str(REPO / "tests" / "keras_fit.py"), str(logdir)])
+    out = run_python(["-m", "tests.helpers.keras_fit", str(logdir)])
     line = next(line for line in out.splitlines() if line.startswith("RESULT "))
     return logdir, dict(json.loads(line[len("RESULT "):]), output=out)
 

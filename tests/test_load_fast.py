@@ -7,7 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from support import wait_for, walk
+from tests.helpers.answers import walk
+from tests.helpers.processes import wait_for
 
 # (its servers are fixtures asked for by name, which conftest's NEEDS cannot see)
 pytestmark = pytest.mark.live

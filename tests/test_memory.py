@@ -15,7 +15,7 @@ from tensorboard.backend import application
 from tensorboard.compat.proto import graph_pb2, types_pb2
 from tensorboard.plugins import base_plugin
 
-from support import InProcess, ok_json
+from tests.helpers.answers import InProcess, ok_json
 from tb_module_plugin import sources
 from tb_module_plugin.cache import DEFAULT_MAX_BYTES, HierarchyCache
 from tb_module_plugin.plugin import ModuleGraphPlugin

@@ -9,13 +9,13 @@ import sys
 
 import pytest
 
-from corpus import counts
-from support import client_get as get
-from support import make_client, walk
+from tests.helpers.truth import counts
+from tests.helpers.answers import make_client, walk
+from tests.helpers.answers import client_get as get
 from tb_module_plugin import demo as demo_lib
 from tb_module_plugin import summary as module_summary
 
-from .traces import tf
+from tests.helpers.traces import tf
 
 
 class Dense(tf.Module):
@@ -118,11 +118,6 @@ def logdir(tmp_path_factory):
     write(logdir, "demo", "addprint", demo, tf.constant(1.0), fn=demo.addprint)
     LIVE["demo"] = {"demo_module": demo}
     return logdir
-
-
-@pytest.fixture(scope="module")
-def client(logdir):
-    return make_client(logdir)[0]
 
 
 def module_children(node):
@@ -288,7 +283,7 @@ def test_cli_errors_are_one_line(tmp_path, logdir):
 def test_cli_explains_the_empty_profiler_trace(tmp_path):
     from tensorboard.compat.proto import config_pb2
 
-    from .traces import write_raw
+    from tests.helpers.traces import write_raw
 
     write_raw(str(tmp_path / "profiled"), "graph_run_metadata", "step", config_pb2.RunMetadata().SerializeToString())
     code, _, err = cli("summary", tmp_path)
@@ -318,7 +313,7 @@ def test_cli_prints_every_readable_record_and_names_each_unreadable_one(tmp_path
 
     from tensorboard.compat.proto import config_pb2
 
-    from .traces import write_raw
+    from tests.helpers.traces import write_raw
 
     shutil.copytree(logdir, tmp_path / "logs")
     write_raw(str(tmp_path / "logs" / "empty"), "graph_run_metadata_graph", "step",

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from tensorboard.compat.proto import config_pb2, graph_pb2
 
-from support import client_get as get
-from support import make_client, parsed_graphs
+from tests.helpers.answers import make_client, parsed_graphs
+from tests.helpers.answers import client_get as get
 from tb_module_plugin import demo, sources
 
-from . import traces
+from tests.helpers import traces
 
 
 @pytest.fixture(scope="module")
@@ -28,11 +28,6 @@ def logdir(tmp_path_factory):
                      config_pb2.RunMetadata().SerializeToString())
     traces.write_raw(str(root / "bad"), "graph_keras_model", "keras", b"{not json")
     return root
-
-
-@pytest.fixture(scope="module")
-def client(logdir):
-    return make_client(logdir)[0]
 
 
 def test_graphs_lists_every_record_with_its_source(client):

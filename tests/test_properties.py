@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tensorboard.compat.proto import config_pb2, function_pb2, graph_pb2, node_def_pb2, types_pb2
 
+from tests.helpers.trees import ops_and_tree
 from tb_module_plugin import graph as graph_lib
 from tb_module_plugin import answers as answers_lib
 from tb_module_plugin import build as build_lib
@@ -97,11 +98,6 @@ def graph_defs(draw, library=False):
     return g
 
 
-def build(graph_def):
-    ops = graph_lib.flatten_graph_def(graph_def)
-    return ops, build_lib.build_graph_hierarchy(graph_lib.FlatGraph(ops, [], []), "generated")
-
-
 def op_key(op) -> tuple:
     """What tells an op of the parsed graph apart, whatever tree it ends up in: the function it comes from, the
     calls it runs inside, its name there and its type."""
@@ -151,7 +147,7 @@ def check_tree(h, ops):
 @SETTINGS
 @given(graph_defs(library=False))
 def test_graphs_without_functions(graph_def):
-    ops, h = build(graph_def)
+    ops, h = ops_and_tree(graph_def)
     check_tree(h, ops)
     # Without a library the graph's own NodeDefs are the op list: the leaves are exactly those.
     leaves = [n for n in h.all_nodes if n.children is None]
@@ -163,7 +159,7 @@ def test_graphs_without_functions(graph_def):
 def test_the_lean_parse_answers_as_the_full_one(graph_def):
     """The server parses records with lite_proto's messages; every answer equals the one from a full GraphDef."""
     lean = graph_lib.parse_graph_def(graph_def.SerializeToString()) if graph_def.node else graph_def
-    (_, full), (_, lean) = build(graph_def), build(lean)
+    (_, full), (_, lean) = ops_and_tree(graph_def), ops_and_tree(lean)
     assert lean.node_json("", answers_lib.MAX_DEPTH) == full.node_json("", answers_lib.MAX_DEPTH)
     for node in full.all_nodes[:40]:
         assert lean.details_json(node.path) == full.details_json(node.path)
@@ -172,7 +168,7 @@ def test_the_lean_parse_answers_as_the_full_one(graph_def):
 @FEWER
 @given(graph_defs(library=True))
 def test_graphs_with_a_library_of_functions(graph_def):
-    ops, h = build(graph_def)
+    ops, h = ops_and_tree(graph_def)
     check_tree(h, ops)
 
 
@@ -199,7 +195,7 @@ def test_traces_of_several_graphs(graph_defs_):
 def test_any_bytes_are_a_graph_or_a_graph_error(blob, kind):
     try:
         if kind == "graph_def":
-            ops, h = build(graph_lib.parse_graph_def(blob))
+            ops, h = ops_and_tree(graph_lib.parse_graph_def(blob))
         else:
             flat = graph_lib.flatten_trace(graph_lib.parse_run_metadata(blob))
             ops = flat.ops + [op for _, o in flat.other_functions for op in o] + flat.eager_ops
@@ -228,7 +224,7 @@ def test_corrupted_records_are_a_graph_or_a_graph_error(graph_def, data):
         graph = graph_lib.parse_graph_def(bytes(blob))
     except graph_lib.GraphError:
         return
-    ops, h = build(graph)
+    ops, h = ops_and_tree(graph)
     check_tree(h, ops)
 
 
@@ -238,8 +234,8 @@ def test_corrupted_records_are_a_graph_or_a_graph_error(graph_def, data):
 def test_the_plugin_error_types_are_what_the_routes_answer(tmp_path, monkeypatch, error, status, route):
     """The error types these properties allow (and the other ones the engine raises) become a JSON 4xx answer
     with their message, on every route: raised where the graph is fetched, as a real failure would be."""
-    from support import InProcess
-    from support import error as error_message
+    from tests.helpers.answers import InProcess
+    from tests.helpers.answers import error as error_message
     from tb_module_plugin import query, search, sources, tree
 
     kind = {"GraphError": graph_lib.GraphError, "NotFound": tree.NotFound, "BadQuery": search.BadQuery,
@@ -259,7 +255,7 @@ def test_deep_names_build_without_recursion(depth):
     """Scopes nest as deep as names say (past Python's recursion limit)."""
     g = graph_pb2.GraphDef()
     g.node.add(name="/".join(["s"] * depth) + "/op", op="Relu")
-    ops, h = build(g)
+    ops, h = ops_and_tree(g)
     check_tree(h, ops)
     assert max(n.depth for n in h.all_nodes) == depth + 1
 
@@ -344,7 +340,7 @@ def test_a_build_that_drops_an_op_is_caught(kind):
                              ("out", "Identity", ["dense/Relu"])]:
         g.node.add(name=name, op=op, input=inputs)
     if kind == "graph":
-        ops, h = build(g)
+        ops, h = ops_and_tree(g)
     else:
         manifest = {"version": 2, "function": "f", "variables": [], "modules": [
             {"path": "", "parent": None, "name": "net", "class_name": "m.Net", "variables": [], "aliases": [],

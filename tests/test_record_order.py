@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from support import client_get as get
-from support import make_client
+from tests.helpers.answers import client_get as get
 from tb_module_plugin import summary as module_summary
 
-from .traces import tf
+from tests.helpers.traces import tf
 
 LIVE = {}  # run -> the live root object (set by the fixture)
 
@@ -82,7 +81,7 @@ class Net(tf.Module):
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory):
+def logdir(tmp_path_factory):
     import keras
     import tf_keras
 
@@ -97,7 +96,7 @@ def client(tmp_path_factory):
             assert module_summary.module_graph("model", root, example) is True
         writer.close()
         LIVE[run] = root
-    return make_client(logdir)[0]
+    return logdir
 
 
 def node(client, run, path):

@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-import support
-from support import check_against
+from tests.helpers.answers import check_against
+from tests.helpers.processes import REPO
 from tb_module_plugin import cli, schema, sources
 from tb_module_plugin.graph import GraphError
 
@@ -15,7 +15,7 @@ from tb_module_plugin.graph import GraphError
 def test_generated_types_and_field_reference_are_up_to_date():
     """frontend/src/types.ts and the field tables of docs/api.md are what tools/schema_codegen.py makes of the
     schema (run it after changing the schema)."""
-    result = subprocess.run([sys.executable, str(support.REPO / "tools" / "schema_codegen.py"), "--check"],
+    result = subprocess.run([sys.executable, str(REPO / "tools" / "schema_codegen.py"), "--check"],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
 
@@ -24,7 +24,7 @@ def test_the_api_reference_names_every_record_and_no_other():
     """The prose of docs/api.md speaks of the records the schema has (no `role: "call"` that nothing emits)."""
     import re
 
-    text = (support.REPO / "docs" / "api.md").read_text()
+    text = (REPO / "docs" / "api.md").read_text()
     prose = text[:text.index("## Fields")]
     records = {name for name in vars(schema) if not name.startswith("_") and name[0].isupper() and name != "ROUTES"}
     op_types = {"Const", "MatMul"}  # the prose's op types, which are not records

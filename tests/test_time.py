@@ -14,8 +14,9 @@ import sys
 
 import pytest
 
-import support
-from support import ok_json, walk
+from tests.helpers.answers import InProcess, ok_json, walk
+from tests.helpers.processes import ARTIFACTS_DIR, QUIET_TF_ENV, TensorBoard, run_python
+from tests.helpers.records import write_graph_with_tf
 
 RUN, TAG = "resnet50_train_step", "train_step"
 FUSED_CONV = re.compile(r"_\w*Fused\w*Conv2D")
@@ -23,7 +24,7 @@ FUSED_CONV = re.compile(r"_\w*Fused\w*Conv2D")
 
 @pytest.fixture(scope="module")
 def resnet_tb(resnet_logdir):
-    tb = support.TensorBoard(resnet_logdir, load_fast=False, name="time")
+    tb = TensorBoard(resnet_logdir, load_fast=False, name="time")
     tb.start(wait_graphs={(RUN, TAG)}, timeout=180)
     yield tb
     tb.stop()
@@ -183,7 +184,7 @@ def test_summary_shows_the_backward_part(resnet_logdir, profile):
     module in the footer."""
     result = subprocess.run([sys.executable, "-m", "tb_module_plugin", "summary", str(resnet_logdir), "--run", RUN,
                              "--depth", "2"], capture_output=True, text=True, timeout=600,
-                            env=dict(os.environ, **support.QUIET_TF_ENV))
+                            env=dict(os.environ, **QUIET_TF_ENV))
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     header = lines[1]
@@ -194,10 +195,10 @@ def test_summary_shows_the_backward_part(resnet_logdir, profile):
 
 
 def test_page_details_show_the_backward_part(page, costs_tb, costs_truth):
-    """A layer of a profiled Keras training step (tests/costs_corpus.py): its details' Costs table has its time
+    """A layer of a profiled Keras training step (tests/helpers/costs_corpus.py): its details' Costs table has its time
     and, beneath it, the part its backward pass takes, as the API says (in microseconds here)."""
     from playwright.sync_api import expect
-    from test_browser import assert_clean, expand, node, open_entry, sel
+    from tests.test_browser import assert_clean, expand, node, open_entry, sel
 
     truth = costs_truth["profiled_step"]
     listing = ok_json(costs_tb.api("hierarchy", run=truth["run"], tag=truth["tag"], depth=2, time=1))["node"]
@@ -229,7 +230,7 @@ def test_page_details_show_the_backward_part(page, costs_tb, costs_truth):
         coverage = details.locator('[data-cost-row="coverage-time"]').inner_text()
         assert float(coverage.rstrip("%")) == pytest.approx(100 * layer["time_coverage"], rel=0.01), coverage
     # The Costs table, its shares included, fits the panel: nothing is cut at its right edge.
-    page.screenshot(path=str(support.ARTIFACTS_DIR / "details-backward.png"))
+    page.screenshot(path=str(ARTIFACTS_DIR / "details-backward.png"))
     costs_right, panel_right = details.evaluate(
         "e => [e.querySelector('.mg-costs table').getBoundingClientRect().right, e.getBoundingClientRect().right]")
     assert costs_right <= panel_right, (costs_right, panel_right)
@@ -265,9 +266,9 @@ def test_backward_flops_of_a_training_step_graph(tmp_path):
     gradient's (as much again), from the live layers' shapes; a module's FLOPs are its forward and backward parts,
     and backward_flops is the sum over its backward group."""
     truth_file = tmp_path / "truth.json"
-    support.write_graph_with_tf(tmp_path, "step", f"OUT = {str(truth_file)!r}\n" + TRAIN_STEP_GRAPH)
+    write_graph_with_tf(tmp_path, "step", f"OUT = {str(truth_file)!r}\n" + TRAIN_STEP_GRAPH)
     truth = json.loads(truth_file.read_text())
-    client = support.InProcess(tmp_path)
+    client = InProcess(tmp_path)
     root = ok_json(client.api("hierarchy", run="step", tag="__run_graph__", depth=8))["node"]
     model = next(c for c in root["children"] if c["kind"] == "module" and c["name"].startswith("mlp"))
     layers = {c["name"].rsplit("_", 1)[0] if c["name"] not in truth["layers"] else c["name"]: c
@@ -325,9 +326,9 @@ def test_a_convolution_fused_with_its_bias_and_activation(tmp_path):
     fused kernel (its event named after the Relu), the three ops name the fusion `Conv2D+BiasAdd+Relu (fused)`,
     the Conv2D holds the kernel's time and the two others 0."""
     out = tmp_path / "kernels.json"
-    support.run_python(f"import tensorflow as tf\nRUN = {str(tmp_path / 'cnn')!r}\nOUT = {str(out)!r}\n" + PROFILED_CNN)
+    run_python(f"import tensorflow as tf\nRUN = {str(tmp_path / 'cnn')!r}\nOUT = {str(out)!r}\n" + PROFILED_CNN)
     kernels = json.loads(out.read_text())
-    client = support.InProcess(tmp_path)
+    client = InProcess(tmp_path)
     root = ok_json(client.api("hierarchy", run="cnn", tag="call", depth=8, time=1))["node"]
     ops = {n["path"]: n for n, _ in walk(root) if n["kind"] == "op"}
     (conv,) = [n for n in ops.values() if n["op"] == "Conv2D"]
@@ -343,7 +344,7 @@ def test_page_times_the_conv_stages_of_a_resnet_step(page, resnet_tb, tree):
     """The page's groups by name of the ResNet50 step's layers ([conv2]..[conv5]) are coloured by time, none
     "not known": each is the sum of its members' times as the API gives them."""
     from playwright.sync_api import expect
-    from test_browser import assert_clean, expand, node, open_entry
+    from tests.test_browser import assert_clean, expand, node, open_entry
 
     model = model_of(tree)
     open_entry(page, resnet_tb, RUN, TAG)
@@ -367,8 +368,8 @@ def test_page_times_the_conv_stages_of_a_resnet_step(page, resnet_tb, tree):
 
 
 def test_backward_of_a_nested_function_call_reaches_the_blocks(costs_tb, costs_truth):
-    """The demo's nested model (tests/costs_corpus.py): its encoder runs its blocks in a nested tf.function, whose
-    gradient is a backward function expanded in place, its ops in a tape scope of their own; each block module
+    """The demo's nested model (tests/helpers/costs_corpus.py): its encoder runs its blocks in a nested tf.function,
+    whose gradient is a backward function expanded in place, its ops in a tape scope of their own; each block module
     still gets its backward pass, timed, and the step's time outside any module stays small."""
     truth = costs_truth["nested_profiled_step"]
     root = ok_json(costs_tb.api("hierarchy", run=truth["run"], tag=truth["tag"], depth=8, time=1))["node"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 
-from support import graph_def
+from tests.helpers.records import graph_def
 
 from tb_module_plugin import build, graph as graph_lib, profiles
 
@@ -176,7 +176,7 @@ def test_backward_parts_are_said_of_modules_and_backward_groups_only():
     """A training step's answer gives backward_time_us and backward_flops to each module (its forward pass is
     the rest) and each backward group (all of it), and to no other node: the root's rest holds the loss's
     gradient and the optimizer's work, not a forward pass."""
-    from support import walk
+    from tests.helpers.answers import walk
 
     from tb_module_plugin import answers
 

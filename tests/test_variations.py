@@ -1,4 +1,4 @@
-"""The everyday variations of real code (tests/variations.py), compared with what their live objects said.
+"""The everyday variations of real code (tests/helpers/variations.py), compared with what their live objects said.
 
 A Keras 3 model named `hyphen-net.v2` with layers `hidden-1`, `norm.a`, `head>out`; Keras's EfficientNetV2B0
 (`efficientnetv2-b0`); a Sonnet ResNet, whose BatchNorm modules are named `batchnorm_N` like the helper scope of
@@ -15,12 +15,12 @@ import json
 
 import pytest
 
-import support
+from tests.helpers.records import graph_def
 from tb_module_plugin import build as build_lib
 from tb_module_plugin import cli, sources
 from tb_module_plugin import graph as graph_lib
 from tb_module_plugin.scopes import common_group
-from test_fidelity import check_record
+from tests.test_fidelity import check_record
 
 TRACES = ("hyphen_net_trace", "efficientnetv2_trace", "sonnet_resnet_trace", "mirrored_trace", "tf_keras_lstm_trace")
 RECORDS = ("hyphen_net_record", "efficientnetv2_record", "sonnet_resnet_record", "mirrored_record",
@@ -158,7 +158,7 @@ def test_records_match_the_objects(variations, run):
 
 
 def test_a_tf_keras_training_step_shows_the_model_once(corpus_logdir, truth):
-    """The tf_keras training step of tests/corpus.py: no op of the step is shown again under Other functions (a
+    """The tf_keras training step of tests/helpers/corpus.py: no op of the step is shown again under Other functions (a
     function the trace expanded in place, recorded on its own too, is not listed twice)."""
     from tensorboard import context
 
@@ -180,7 +180,7 @@ def test_a_tf_keras_training_step_shows_the_model_once(corpus_logdir, truth):
 def _device_graph(devices: dict):
     """A graph of a model `net` and a scope holding the same scopes (`replica_1/net`), placed on `devices`
     ({scope: device}), the backward pass of each under `gradient_tape`."""
-    g = support.graph_def([("x", "Placeholder", []),
+    g = graph_def([("x", "Placeholder", []),
                            ("net/dense/MatMul", "MatMul", ["x", "x"]),
                            ("net/dense/Relu", "Relu", ["net/dense/MatMul"]),
                            ("replica_1/net/dense/MatMul", "MatMul", ["x", "x"]),
@@ -220,7 +220,7 @@ def test_a_scope_holding_the_models_scopes_without_a_device_of_its_own_stays(dev
 def test_a_layer_on_another_device_is_not_taken_for_a_replica():
     """Model parallelism: a layer on its own device holds a scope named like one of its model's (`Cast`), with
     other ops in it: a name in common, not a copy."""
-    g = support.graph_def([("x", "Placeholder", []),
+    g = graph_def([("x", "Placeholder", []),
                            ("net/Cast/x", "Const", []), ("net/Cast/Cast", "Cast", ["net/Cast/x"]),
                            ("net/dense/Cast/ReadVariableOp", "Identity", ["x"]),
                            ("net/dense/Cast/Cast", "Cast", ["net/dense/Cast/ReadVariableOp"]),

@@ -1,6 +1,6 @@
 """Models from real libraries, recorded with real TensorFlow, and what their live objects say about themselves.
 
-    python tests/corpus.py LOGDIR [--only NAME ...]
+    python -m tests.helpers.corpus LOGDIR [--only NAME ...]
 
 For each model of MODELS this writes, into LOGDIR/<name>_trace and LOGDIR/<name>_record (and for a few, a
 SavedModel imported into LOGDIR/<name>_savedmodel), the records a user would write, and into LOGDIR/truth.json
@@ -21,206 +21,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import sys
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.helpers.truth import Recorder, Truth, counts, handle_of, keras_sublayers  # (sets TensorFlow's logging up)
 
-import tensorflow as tf  # noqa: E402
+import tensorflow as tf  # noqa: E402,I001
 
-from tb_module_plugin import calls as calls_lib  # noqa: E402
-from tb_module_plugin import module_tree  # noqa: E402
 from tb_module_plugin import summary as module_summary  # noqa: E402
-
-tf.get_logger().setLevel("ERROR")
-
-MAX_PATHS = 64  # attribute paths kept per object (a TensorFlow Probability bijector is reached through dozens)
-MAX_PATH_DEPTH = 10
-
-
-# -- What the objects say ------------------------------------------------------------------------------------------
-
-
-def is_keras_layer(obj) -> bool:
-    return hasattr(obj, "_flatten_layers") and (hasattr(obj, "_trainable_weights") if isinstance(obj, tf.Module)
-                                                else hasattr(obj, "_trainable_variables"))
-
-
-def is_module(obj) -> bool:
-    return isinstance(obj, tf.Module) or is_keras_layer(obj)
-
-
-def keras_sublayers(layer) -> list:
-    """What Keras itself lists: a model's `layers` (as `model.summary()` shows), another layer's sublayers."""
-    if hasattr(layer, "summary") and isinstance(getattr(layer, "layers", None), list):
-        return list(layer.layers)
-    return list(layer._flatten_layers(include_self=False, recursive=False))
-
-
-def edges(obj) -> list:
-    """(attribute path, child module) for everything of `obj` that holds a module: Keras's own lists and every
-    attribute (public or private, in lists and dicts); a tf.Module's `_flatten` paths, rendered as Python."""
-    out = []
-    if is_keras_layer(obj):
-        if hasattr(obj, "summary") and isinstance(getattr(obj, "layers", None), list):
-            out += [(f"layers[{i}]", layer) for i, layer in enumerate(obj.layers)]
-        out += [(f"_layers[{i}]", layer) for i, layer in enumerate(getattr(obj, "_layers", []) or [])]
-        for key, value in sorted(vars(obj).items()):
-            if isinstance(value, (list, tuple)):
-                out += [(f"{key}[{i}]", v) for i, v in enumerate(value) if is_module(v)]
-            elif isinstance(value, dict):
-                out += [(f"{key}[{k!r}]", v) for k, v in value.items() if is_module(v)]
-            elif is_module(value):
-                out.append((key, value))
-    elif isinstance(obj, tf.Module):
-        for path, value in obj._flatten(recursive=False, with_path=True, predicate=is_module):
-            out.append((module_tree.path_text(obj, path), value))
-    return out
-
-
-def framework_children(obj) -> list:
-    """The child modules the framework itself counts (Keras: keras_sublayers; tf.Module: `_flatten`)."""
-    if is_keras_layer(obj):
-        return keras_sublayers(obj)
-    if isinstance(obj, tf.Module):
-        return [v for _, v in obj._flatten(recursive=False, with_path=True, predicate=is_module)]
-    return []
-
-
-def join(path: str, suffix: str) -> str:
-    return suffix if not path else (path + suffix if suffix.startswith("[") else f"{path}.{suffix}")
-
-
-def own_variables(obj, state=False) -> list:
-    """The variables `obj` holds itself (not through a child module), each once: for a Keras layer its weights,
-    or with `state` all its variables (a Keras 3 Dropout's random-seed state is one, not a weight)."""
-    if is_keras_layer(obj):
-        held = (lambda layer: layer.variables) if state else (lambda layer: layer.weights)
-        mine = {id(w): w for w in held(obj)}
-        for sub in keras_sublayers(obj):
-            for w in held(sub):
-                mine.pop(id(w), None)
-        return list(mine.values())
-    if isinstance(obj, tf.Module):
-        return list({id(v): v for v in obj._flatten(recursive=False, predicate=lambda v: isinstance(v, tf.Variable))
-                     }.values())
-    return []
-
-
-def size(variable) -> int:
-    return int(tf.TensorShape(variable.shape).num_elements() or 0)
-
-
-def counts(obj) -> tuple:
-    """(parameters, trainable parameters) as the framework counts them."""
-    if is_keras_layer(obj):
-        params = obj.count_params()
-        trainable = sum(size(w) for w in {id(w): w for w in obj.trainable_weights}.values())
-        return int(params), int(trainable)
-    # (tf.Module's own properties: Sonnet's refuse a module none of whose variables is trainable)
-    unique = {id(v): v for v in tf.Module.variables.fget(obj)}
-    trainable = {id(v): v for v in tf.Module.trainable_variables.fget(obj)}
-    return sum(map(size, unique.values())), sum(map(size, trainable.values()))
-
-
-def handle_of(variable):
-    inner = getattr(variable, "value", None)
-    tf_variable = inner if inner is not None and hasattr(inner, "handle") else variable
-    return getattr(tf_variable, "handle", None)
-
-
-class Truth:
-    """Every module object reachable from `root`, and what it says about itself."""
-
-    def __init__(self, root):
-        self.objects: list = []
-        self.index: dict = {}
-        self.paths: dict = {}  # index -> attribute paths reaching it
-        frontier = [(root, "", 0)]
-        while frontier:  # every path (up to MAX_PATHS an object), breadth first
-            following = []
-            for obj, path, depth in frontier:
-                i = self.index.get(id(obj))
-                if i is None:
-                    i = self.index[id(obj)] = len(self.objects)
-                    self.objects.append(obj)
-                    self.paths[i] = []
-                if len(self.paths[i]) >= MAX_PATHS or path in self.paths[i]:
-                    continue
-                self.paths[i].append(path)
-                if depth < MAX_PATH_DEPTH:
-                    following += [(child, join(path, suffix), depth + 1) for suffix, child in edges(obj)]
-            frontier = following
-        counted = {0}  # the modules the framework counts, from the root down
-        self.children: dict = {}  # index -> the indices of the child modules the framework counts
-        stack = [root]
-        while stack:
-            obj = stack.pop()
-            kids = self.children.setdefault(self.index[id(obj)], [])
-            for child in framework_children(obj):
-                kids.append(self.index[id(child)])
-                if self.index[id(child)] not in counted:
-                    counted.add(self.index[id(child)])
-                    stack.append(child)
-        self.counted = counted
-        holders: dict = {}
-        for i, obj in enumerate(self.objects):
-            for v in own_variables(obj, state=True):
-                holders.setdefault(id(v), set()).add(i)
-        self.holders = holders
-
-    def json(self, concrete=None, calls=None) -> dict:
-        captured = {}
-        if concrete is not None:
-            captured = {id(external): internal.op.name for external, internal in concrete.graph.captures}
-        def variable(v) -> dict:
-            return {"name": str(getattr(v, "path", None) or v.name), "size": size(v),
-                    "shared": len(self.holders[id(v)]) > 1, "capture": captured.get(id(handle_of(v)))}
-
-        modules = []
-        for i, obj in enumerate(self.objects):
-            if i not in self.counted:
-                continue
-            params, trainable = counts(obj)
-            own = own_variables(obj)
-            modules.append({
-                "index": i,
-                "class_name": f"{type(obj).__module__}.{type(obj).__qualname__}",
-                "name": str(getattr(obj, "name", "") or ""),
-                "paths": self.paths[i],
-                "children": list(dict.fromkeys(self.children.get(i, []))),
-                "num_params": params,
-                "num_trainable_params": trainable,
-                "own_variables": [variable(v) for v in own],
-                # with the variables that are state, not weights (what a trace reads, and where)
-                "own_state": [variable(v) for v in own_variables(obj, state=True)],
-                "calls": (calls or {}).get(i, {}),
-            })
-        return {"modules": modules}
-
-
-class Recorder:
-    """calls.CallRecorder over a Truth's objects, for a trace (the plugin reads no such thing from a
-    trace: what it shows comes from the graph alone)."""
-
-    def __init__(self, truth: Truth):
-        self.truth = truth
-        self.calls = calls_lib.CallRecorder(truth.objects)
-
-    def __enter__(self):
-        self.calls.__enter__()
-        return self
-
-    def __exit__(self, *exc):
-        self.calls.__exit__(*exc)
-
-    def by_module(self, concrete) -> dict:
-        return self.calls.by_function(concrete)
-
 
 # -- Writing ------------------------------------------------------------------------------------------------------
 
@@ -232,7 +41,7 @@ def fresh(logdir: Path, run: str) -> Path:
     return path
 
 
-def write_trace(logdir: Path, name: str, root, fn, args, tag="step", extra_roots=()) -> dict:
+def trace_truth(logdir: Path, name: str, root, fn, args, tag="step", extra_roots=()) -> dict:
     """trace_on, the first call of `fn` (its trace), trace_export: what a user does. The truth of `root`'s
     modules (and of `extra_roots`, an optimizer, whose variables the step reads too)."""
     truth = Truth(root)
@@ -304,7 +113,7 @@ def keras3_resnet50(logdir: Path) -> list:
     optimizer.build(model.trainable_variables)
     step = train_step(model, keras.losses.SparseCategoricalCrossentropy(), optimizer)
     images, labels = tf.random.uniform([2, 64, 64, 3], seed=2), tf.constant([1, 2], tf.int64)
-    trace = write_trace(logdir, "keras3_resnet50", model, step, (images, labels), extra_roots=[optimizer])
+    trace = trace_truth(logdir, "keras3_resnet50", model, step, (images, labels), extra_roots=[optimizer])
     record = write_record(logdir, "keras3_resnet50", keras.applications.ResNet50(
         weights=None, input_shape=(32, 32, 3), classes=10), (tf.ones([1, 32, 32, 3]),))
     return [trace, record]
@@ -335,7 +144,7 @@ def keras3_functional(logdir: Path) -> list:
     optimizer = keras.optimizers.Adam(0.01)
     optimizer.build(model.trainable_variables)
     step = train_step(model, keras.losses.MeanSquaredError(), optimizer)
-    trace = write_trace(logdir, "keras3_functional", model, step, (tf.ones([4, 6]), tf.ones([4, 3])),
+    trace = trace_truth(logdir, "keras3_functional", model, step, (tf.ones([4, 6]), tf.ones([4, 3])),
                         extra_roots=[optimizer])
     record = write_record(logdir, "keras3_functional", _functional(keras), (tf.ones([2, 6]),))
     saved = write_savedmodel(logdir, "keras3_functional", _functional(keras),
@@ -355,7 +164,7 @@ def keras_hub_bert(logdir: Path) -> list:
     inputs = {"token_ids": tf.ones([2, 12], tf.int32), "segment_ids": tf.zeros([2, 12], tf.int32),
               "padding_mask": tf.ones([2, 12], tf.int32)}
     forward = tf.function(lambda x: backbone(x))
-    trace = write_trace(logdir, "keras_hub_bert", backbone, forward, (inputs,), tag="forward")
+    trace = trace_truth(logdir, "keras_hub_bert", backbone, forward, (inputs,), tag="forward")
     record = write_record(logdir, "keras_hub_bert", _bert(keras_hub), (inputs,))
     return [trace, record]
 
@@ -366,7 +175,7 @@ def tf_keras_functional(logdir: Path) -> list:
     model = _functional(tf_keras)
     optimizer = tf_keras.optimizers.SGD(0.01, momentum=0.9)
     step = train_step(model, tf_keras.losses.MeanSquaredError(), optimizer)
-    trace = write_trace(logdir, "tf_keras_functional", model, step, (tf.ones([4, 6]), tf.ones([4, 3])),
+    trace = trace_truth(logdir, "tf_keras_functional", model, step, (tf.ones([4, 6]), tf.ones([4, 3])),
                         extra_roots=[optimizer])
     record = write_record(logdir, "tf_keras_functional", _functional(tf_keras), (tf.ones([2, 6]),))
     saved = write_savedmodel(logdir, "tf_keras_functional", _functional(tf_keras),
@@ -402,7 +211,7 @@ def sonnet_convnet(logdir: Path) -> list:
     args = (tf.ones([2, 6, 6, 3]), tf.ones([2, 5]))
     net = _sonnet_net()
     net(*args)  # Sonnet creates its variables on the first call
-    trace = write_trace(logdir, "sonnet_convnet", net, tf.function(lambda a, b: net(a, b)), args)
+    trace = trace_truth(logdir, "sonnet_convnet", net, tf.function(lambda a, b: net(a, b)), args)
     net = _sonnet_net()
     net(*args)
     record = write_record(logdir, "sonnet_convnet", net, args)
@@ -435,7 +244,7 @@ def _flow():
 
 def tfp_flow(logdir: Path) -> list:
     flow = _flow()
-    trace = write_trace(logdir, "tfp_flow", flow, flow.__call__, (tf.ones([2, 3]),))
+    trace = trace_truth(logdir, "tfp_flow", flow, flow.__call__, (tf.ones([2, 3]),))
     record = write_record(logdir, "tfp_flow", _flow(), (tf.ones([2, 3]),))
     return [trace, record]
 
@@ -480,7 +289,7 @@ def _rnn():
 
 def rnn(logdir: Path) -> list:
     model = _rnn()
-    trace = write_trace(logdir, "rnn", model, model.__call__, (tf.ones([3, 2, 4]),))
+    trace = trace_truth(logdir, "rnn", model, model.__call__, (tf.ones([3, 2, 4]),))
     record = write_record(logdir, "rnn", _rnn(), (tf.ones([3, 2, 4]),))
     return [trace, record]
 

@@ -1,6 +1,6 @@
 """Graphs with costs to check, written with real TensorFlow, and what TensorFlow itself says they cost.
 
-    python tests/costs_corpus.py LOGDIR
+    python -m tests.helpers.costs_corpus LOGDIR
 
 - `resnet50_forward`: a `module_graph` record of Keras 3 ResNet50 (weights=None) at 224x224, batch 1; the truth:
   TensorFlow's own profiler's float-operation count of the same graph (`tf.compat.v1.profiler`), and each Conv2D
@@ -21,17 +21,12 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.helpers import corpus  # (sets TensorFlow's logging up before importing it)
 
-import corpus  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import tensorflow as tf  # noqa: E402,I001
 
 from tb_module_plugin import summary as module_summary  # noqa: E402
 

@@ -3,7 +3,7 @@
 Not part of `make test` (pytest does not collect it). Run it where atheris installs:
 
     .venv/bin/python -m pip install --target /tmp/atheris atheris
-    PYTHONPATH=/tmp/atheris .venv/bin/python tests/fuzz_records.py -max_total_time=300 [corpus_dir]
+    PYTHONPATH=/tmp/atheris:. .venv/bin/python -m tests.helpers.fuzz_records -max_total_time=300 [corpus_dir]
 
 Each input is a record of one kind (the first byte picks: run graph, trace, Keras JSON), built the
 way the plugin builds it, then answered the way the routes answer. Anything raised but GraphError

@@ -1,10 +1,10 @@
 """Golden answers: every answer the API gives for a set of graphs, stored readably, to hold them exactly.
 
-    python tests/golden.py --write    # record the answers of every graph available into tests/golden.json
-    python tests/golden.py            # compare with tests/golden.json (what tests/test_golden.py does)
+    python -m tests.helpers.golden --write    # record the answers of every graph available into tests/golden.json
+    python -m tests.helpers.golden            # compare with tests/golden.json (what tests/test_golden.py does)
 
 The graphs: the demo's (written here with real TensorFlow), the ResNet50 training step the tests cache, every
-record of tests/hostile.py (and the event files cut mid-record), and, where `make bench` has written them
+record of tests/helpers/hostile.py (and the event files cut mid-record), and, where `make bench` has written them
 (`.cache/bench/`), the benchmark's big graphs. For each: the `hierarchy` answer of every group at depth 1 and of
 the root at every depth, the `node` answer of every node, and searches (plain and regular expressions).
 
@@ -25,13 +25,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parent))
+from tests.helpers import hostile
+from tests.helpers.processes import CACHE_DIR, REPO
+from tests.helpers.records import cached_resnet_logdir, write_demo
 
-import support  # noqa: E402
-
-GOLDEN = HERE / "golden.json"
+GOLDEN = REPO / "tests" / "golden.json"
 QUERIES = [("a", False), ("dense", False), ("Cast", False), ("MatMul", False), ("block", False), ("x", False),
            ("/", False), ("é", False), ("^res.*conv", True), (r"_\d+$", True), ("[Aa]dd", True), ("(x|y)z?", True)]
 # Graphs with more nodes than this answer `node` for a sample of them and `hierarchy` for groups this shallow.
@@ -178,14 +176,12 @@ def _hierarchies(logdir: Path, prefix: str) -> dict:
 
 def collect(demo_logdir=None, resnet_logdir=None, bench: bool = True) -> dict:
     """The records of every graph available (the demo written into a temporary folder when none is given)."""
-    import hostile
-
     out = {}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         if demo_logdir is None:
             demo_logdir = tmp / "demo"
-            support.write_demo(demo_logdir, skip_resnet=True)
+            write_demo(demo_logdir, skip_resnet=True)
         out.update(_hierarchies(Path(demo_logdir), "demo"))
         if resnet_logdir is not None:
             out.update(_hierarchies(Path(resnet_logdir), "resnet"))
@@ -194,7 +190,7 @@ def collect(demo_logdir=None, resnet_logdir=None, bench: bool = True) -> dict:
         hostile.write_cut_runs(hostile_logdir)
         hostile.write_synthetic_runs(hostile_logdir)
         out.update(_hierarchies(hostile_logdir, "hostile"))
-    bench_dir = support.CACHE_DIR / "bench"
+    bench_dir = CACHE_DIR / "bench"
     if bench and bench_dir.is_dir():
         for done in sorted(bench_dir.glob("*/.complete")):
             out.update(_hierarchies(done.parent / done.parent.name, f"bench-{done.parent.name}"))
@@ -205,11 +201,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--write", action="store_true", help="write tests/golden.json from the answers now")
     args = parser.parse_args(argv)
-    from conftest import RESNET_RUN, _resnet_cache_key
-
-    resnet = support.cached_logdir("resnet50", _resnet_cache_key(),
-                                   lambda tmp: support.write_demo(tmp, skip_resnet=False, only=[RESNET_RUN]))
-    found = collect(resnet_logdir=resnet)
+    found = collect(resnet_logdir=cached_resnet_logdir())
     if args.write:
         GOLDEN.write_text(json.dumps(found, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
         print(f"wrote {len(found)} graphs' answers to {GOLDEN}")

@@ -10,8 +10,8 @@ same answers under the Rust data server) and the `hostile_*` fixtures of conftes
 import json
 import random
 
-from support import XSS_IMG, XSS_SCRIPT, XSS_SVG, RawWriter, graph_def
-from support import function_def as _function
+from tests.helpers.records import XSS_IMG, XSS_SCRIPT, XSS_SVG, RawWriter, graph_def
+from tests.helpers.records import function_def as _function
 
 TRACE = "graph_run_metadata_graph"
 KERAS = "graph_keras_model"

@@ -1,5 +1,5 @@
 """Train small Keras models with `fit` and the ModuleGraph callback, as a user would, and print what the live
-layers say (tests/test_keras_callback.py reads it). Run in a subprocess: python tests/keras_fit.py LOGDIR.
+layers say (tests/test_keras_callback.py reads it). Run in a subprocess: python -m tests.helpers.keras_fit LOGDIR.
 
 Runs written under LOGDIR (each `<name>/train`, where the callback writes):
   keras3_functional  Keras 3 functional model: a frozen Dense, a subclassed block of three sub-layers, Dropout
@@ -21,7 +21,7 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from corpus import counts, keras_sublayers  # noqa: E402 - what the live objects say, as for the corpus
+from tests.helpers.truth import counts, keras_sublayers  # noqa: E402 - what the live objects say, as for the corpus
 from tb_module_plugin import ModuleGraph  # noqa: E402
 
 FEATURES, TARGETS, SAMPLES, BATCH = 12, 3, 160, 16

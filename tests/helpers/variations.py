@@ -1,8 +1,8 @@
 """The everyday variations of real code, recorded as users write them, with what their live objects say.
 
-    python tests/variations.py LOGDIR [--only NAME ...]
+    python -m tests.helpers.variations LOGDIR [--only NAME ...]
 
-Like tests/corpus.py (whose writers and Truth it uses): a Keras 3 model whose name holds `-` and `.`, Keras's
+Like tests/helpers/corpus.py (whose writers and Truth it uses): a Keras 3 model whose name holds `-` and `.`, Keras's
 EfficientNetV2B0 application (named `efficientnetv2-b0`), a Sonnet ResNet (whose BatchNorm modules are named
 `batchnorm_N`, like tf.nn.batch_normalization's helper scope), a tf_keras LSTM and a Keras model trained under
 tf.distribute.MirroredStrategy over two logical CPU devices; each as a training-step trace and a `module_graph`
@@ -14,10 +14,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from tests.helpers import corpus  # (sets TensorFlow's logging up before importing it)
+from tests.helpers.truth import Truth, own_variables
 
-import corpus  # noqa: E402  (sets TensorFlow's logging up before importing it)
-import tensorflow as tf  # noqa: E402
+import tensorflow as tf  # noqa: E402,I001
 
 REPLICAS = 2
 
@@ -37,9 +37,9 @@ def with_arguments(entry: dict, root, fn, args) -> dict:
     arg_names = [a.name for a in concrete.function_def.signature.input_arg]
     position = {id(t): i for i, t in enumerate(concrete.graph.inputs)}
     internal = {id(external): position[id(placeholder)] for external, placeholder in concrete.graph.captures}
-    truth = corpus.Truth(root)  # (the same walk as the entry's: the same indices)
+    truth = Truth(root)  # (the same walk as the entry's: the same indices)
     for module in entry["modules"]:
-        own = corpus.own_variables(truth.objects[module["index"]], state=True)
+        own = own_variables(truth.objects[module["index"]], state=True)
         assert len(own) == len(module["own_state"])
         for record, variable in zip(module["own_state"], own):
             record["args"] = [arg_names[internal[id(h)]] for h in _handles(variable) if id(h) in internal]
@@ -68,7 +68,7 @@ def hyphen_net(logdir: Path) -> list:
     optimizer.build(model.trainable_variables)
     step = corpus.train_step(model, keras.losses.MeanSquaredError(), optimizer)
     args = (tf.ones([4, 6]), tf.ones([4, 3]))
-    trace = with_arguments(corpus.write_trace(logdir, "hyphen_net", model, step, args, extra_roots=[optimizer]),
+    trace = with_arguments(corpus.trace_truth(logdir, "hyphen_net", model, step, args, extra_roots=[optimizer]),
                            model, step, args)
     record = corpus.write_record(logdir, "hyphen_net", _hyphen_net(keras), (tf.ones([2, 6]),))
     return [trace, record]
@@ -85,7 +85,7 @@ def efficientnetv2(logdir: Path) -> list:
     optimizer.build(model.trainable_variables)
     step = corpus.train_step(model, keras.losses.SparseCategoricalCrossentropy(), optimizer)
     images, labels = tf.random.uniform([2, 32, 32, 3], seed=3), tf.constant([0, 2], tf.int64)
-    trace = with_arguments(corpus.write_trace(logdir, "efficientnetv2", model, step, (images, labels),
+    trace = with_arguments(corpus.trace_truth(logdir, "efficientnetv2", model, step, (images, labels),
                                               extra_roots=[optimizer]), model, step, (images, labels))
     record = corpus.write_record(logdir, "efficientnetv2", build(), (tf.ones([1, 32, 32, 3]),))
     return [trace, record]
@@ -102,7 +102,7 @@ def sonnet_resnet(logdir: Path) -> list:
     net = _sonnet_resnet()
     net(images, is_training=True)  # Sonnet creates its variables on the first call
     step = tf.function(lambda x: net(x, is_training=True))
-    trace = with_arguments(corpus.write_trace(logdir, "sonnet_resnet", net, step, (images,)), net, step, (images,))
+    trace = with_arguments(corpus.trace_truth(logdir, "sonnet_resnet", net, step, (images,)), net, step, (images,))
     net = _sonnet_resnet()
     net(images, is_training=True)
     record = corpus.write_record(logdir, "sonnet_resnet", net, (images,), kwargs={"is_training": True})
@@ -122,7 +122,7 @@ def tf_keras_lstm(logdir: Path) -> list:
     optimizer = tf_keras.optimizers.SGD(0.01)
     step = corpus.train_step(model, tf_keras.losses.MeanSquaredError(), optimizer)
     args = (tf.ones([2, 5, 4]), tf.ones([2, 3]))
-    trace = with_arguments(corpus.write_trace(logdir, "tf_keras_lstm", model, step, args, extra_roots=[optimizer]),
+    trace = with_arguments(corpus.trace_truth(logdir, "tf_keras_lstm", model, step, args, extra_roots=[optimizer]),
                            model, step, args)
     record = corpus.write_record(logdir, "tf_keras_lstm", _lstm_net(tf_keras), (tf.ones([2, 5, 4]),))
     return [trace, record]
@@ -157,7 +157,7 @@ def mirrored(logdir: Path) -> list:
         return strategy.reduce(tf.distribute.ReduceOp.SUM, losses, axis=None)
 
     x, y = tf.ones([8, 6]), tf.ones([8, 3])
-    trace = with_arguments(corpus.write_trace(logdir, "mirrored", model, step, (x, y), extra_roots=[optimizer]),
+    trace = with_arguments(corpus.trace_truth(logdir, "mirrored", model, step, (x, y), extra_roots=[optimizer]),
                            model, step, (x, y))
     trace["replicas"] = REPLICAS
     record = corpus.write_record(logdir, "mirrored", model, (x, y), fn=step)
