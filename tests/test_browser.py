@@ -9,9 +9,7 @@ the details panel `[data-details-for]`, error messages `[role=alert]`.
 
 import json
 import re
-import struct
 import urllib.parse
-import zlib
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -19,92 +17,11 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.helpers.answers import find_group, walk
-from tests.helpers.processes import PLUGIN_NAME, REPO, TensorBoard, picture, wait_for
+from tests.helpers.browser import (DRAW_TIMEOUT, assert_clean, box, children, click_centre, decode_png, expand,
+                                   expand_down_to, in_view, inside, node, open_entry, sel, shape_of, tree_rows,
+                                   view_scale, wait_listed)
+from tests.helpers.processes import PLUGIN_NAME, TensorBoard, picture, wait_for
 from tests.helpers.records import XSS_IMG, XSS_SCRIPT, XSS_SVG, write_trace
-
-DRAW_TIMEOUT = 30_000
-
-
-def sel(attr, value):
-    """A CSS attribute selector matching `value` exactly (any characters)."""
-    return f"[{attr}={json.dumps(value, ensure_ascii=False)}]"
-
-
-def node(scope, path):
-    return scope.locator(sel("data-path", path))
-
-
-def shape_of(scope, path):
-    """The element drawing the node's box: the [data-path] element itself when it
-    carries data-shape, else its own [data-shape] descendant (not a child node's)."""
-    own = node(scope, path)
-    index = own.evaluate(
-        """(el) => {
-            const shape = el.hasAttribute('data-shape') ? el :
-                [...el.querySelectorAll('[data-shape]')].find(s => s.closest('[data-path]') === el);
-            return shape ? [...document.querySelectorAll('[data-shape]')].indexOf(shape) : -1;
-        }"""
-    )
-    assert index >= 0, f"node {path!r} has no [data-shape] box"
-    return scope.locator("[data-shape]").nth(index)
-
-
-def box(scope, path):
-    b = shape_of(scope, path).bounding_box()
-    assert b and b["width"] > 0 and b["height"] > 0, f"node {path!r} has no visible box: {b}"
-    return b
-
-
-def dblclick_centre(page, scope, path):
-    """Double-click the centre of a node's box, as a person would (labels and edges
-    must let the click through)."""
-    b = box(scope, path)
-    page.mouse.dblclick(b["x"] + b["width"] / 2, b["y"] + b["height"] / 2)
-
-
-def inside(inner, outer, slack=1.0):
-    return (
-        inner["x"] >= outer["x"] - slack
-        and inner["y"] >= outer["y"] - slack
-        and inner["x"] + inner["width"] <= outer["x"] + outer["width"] + slack
-        and inner["y"] + inner["height"] <= outer["y"] + outer["height"] + slack
-    )
-
-
-def in_view(b, page):
-    vp = page.viewport_size
-    return b["x"] < vp["width"] and b["y"] < vp["height"] and b["x"] + b["width"] > 0 and b["y"] + b["height"] > 0
-
-
-def children(tb, run, tag, path):
-    r = tb.api("hierarchy", run=run, tag=tag, path=path, depth=1)
-    assert r.status == 200, r
-    return r.json()["node"]["children"]
-
-
-def expand(page, scope, path):
-    """Expand a drawn group by double-clicking its centre; returns once it says so."""
-    dblclick_centre(page, scope, path)
-    expect(node(scope, path)).to_have_attribute("data-expanded", "true", timeout=DRAW_TIMEOUT)
-
-
-def expand_down_to(page, path):
-    """Expand `path` and every group above it, outermost first, each once it is drawn."""
-    parts = path.split("/")
-    for i in range(1, len(parts) + 1):
-        expect(node(page, "/".join(parts[:i]))).to_be_visible(timeout=DRAW_TIMEOUT)
-        expand(page, page, "/".join(parts[:i]))
-
-
-def open_entry(page, tb, run, tag):
-    page.goto(tb.entry_url(run, tag))
-    expect(page.locator("[data-path]").first).to_be_visible(timeout=DRAW_TIMEOUT)
-    return page
-
-
-def assert_clean(page, **kw):
-    problems = page.problems(**kw)
-    assert not problems, "\n".join(problems)
 
 
 # --- inside TensorBoard's own page ----------------------------------------------------------------
@@ -323,22 +240,6 @@ def open_nested_model_encoder(page, tb):
     expand_down_to(page, encoder)
     expand(page, page, blocks_fold(encoder))
     return encoder, [f"{encoder}/block_{i}" for i in range(4)]
-
-
-def decode_png(data):
-    """(width, height) of a PNG, after inflating its pixel rows (a PNG that does not decode fails here)."""
-    assert data[:8] == b"\x89PNG\r\n\x1a\n", data[:8]
-    chunks, at = {}, 8
-    while at < len(data):
-        length, kind = struct.unpack(">I4s", data[at:at + 8])
-        chunks.setdefault(kind, []).append(data[at + 8:at + 8 + length])
-        at += 12 + length
-    width, height, depth, colour = struct.unpack(">IIBB", chunks[b"IHDR"][0][:10])
-    channels = {0: 1, 2: 3, 4: 2, 6: 4}[colour]
-    rows = zlib.decompress(b"".join(chunks[b"IDAT"]))
-    assert depth == 8 and len(rows) == height * (1 + width * channels), (depth, colour, len(rows))
-    assert b"IEND" in chunks
-    return width, height
 
 
 LINE_BREAKS_JS = """(root) => {
@@ -600,17 +501,6 @@ def test_resnet_opens_readable(page, tensorboard):
 
 
 # --- module records (issue 4) and repeated structure (issue 3) ------------------------------------
-def wait_listed(tb, run, tag):
-    """The demo's module records load with, but are not among, the graphs the fixture waits for."""
-    wait_for(lambda: any(g["run"] == run and g["tag"] == tag for g in tb.api("graphs").json()["graphs"]),
-             timeout=60, what=f"{run}/{tag} listed")
-
-
-def click_centre(page, scope, path):
-    b = box(scope, path)
-    page.mouse.click(b["x"] + b["width"] / 2, b["y"] + b["height"] / 2)
-
-
 def test_module_record_shows_classes_parameters_and_frozen(page, tensorboard):
     """Keras Sequential of Dense(4), Dense(2), Dense(1) on 10 inputs with the first frozen (issue 4)."""
     run, tag = "keras_sequential/module_record", "sequential"
@@ -1032,19 +922,6 @@ def test_divider_resizes_the_tree_and_a_reload_keeps_it(page, tensorboard):
 def focused(page, attribute):
     """The focused element's `attribute` (None when it has none)."""
     return page.evaluate("(a) => document.activeElement && document.activeElement.getAttribute(a)", attribute)
-
-
-def view_scale(page):
-    """The zoom the graph is drawn at, from the viewport <g>'s transform."""
-    transform = page.locator(".mg-viewport").get_attribute("transform") or ""
-    match = re.search(r"scale\(([-\d.e]+)\)", transform)
-    return float(match.group(1)) if match else 1.0
-
-
-def tree_rows(page):
-    """The visible tree rows, in order: (path, name)."""
-    return page.locator('[role="tree"] [role="treeitem"]').evaluate_all(
-        "els => els.map(e => [e.dataset.treePath, e.querySelector(':scope > .mg-tree-row > .mg-tree-name').textContent])")
 
 
 def test_tree_keys_walk_open_close_and_find_rows(page, tensorboard):

@@ -10,9 +10,9 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.helpers.answers import find_group
+from tests.helpers.browser import (DRAW_TIMEOUT, assert_clean, children, decode_png, expand, node, open_entry, sel,
+                                   tree_rows, view_scale, wait_listed)
 from tests.helpers.processes import picture, wait_for
-from tests.test_browser import (DRAW_TIMEOUT, assert_clean, children, decode_png, expand, node, open_entry, sel,
-                                tree_rows, view_scale, wait_listed)
 
 RESNET = ("resnet50_train_step", "train_step")
 RECORD = ("keras_sequential/module_record", "sequential")  # a module record: every FLOP counted

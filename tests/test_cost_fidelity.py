@@ -429,7 +429,7 @@ def test_an_op_type_without_a_rule_makes_flops_a_lower_bound_that_names_it(tmp_p
 def test_the_page_says_a_lower_bound_and_why(page, tmp_path):
     from playwright.sync_api import expect
 
-    from tests.test_browser import assert_clean, click_centre, node, sel
+    from tests.helpers.browser import assert_clean, click_centre, node, sel
 
     batch = 3
     scan = _write_scan(tmp_path, batch)

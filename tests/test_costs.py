@@ -8,11 +8,10 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.helpers.answers import error, ok_json, walk
+from tests.helpers.answers import error, full_tree, ok_json, walk
+from tests.helpers.browser import assert_clean, expand, node, open_entry, sel
 from tests.helpers.processes import picture
 from tests.helpers.records import graph_def
-from tests.test_browser import assert_clean, expand, node, open_entry, sel
-from tests.test_fidelity import full_tree
 
 PUBLISHED_RESNET50_GFLOPS = (7.7, 8.2)  # forward, 224x224, batch 1, a multiply-add as 2
 

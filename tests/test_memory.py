@@ -164,24 +164,15 @@ def resident_bytes():
     raise AssertionError(f"/proc/{os.getpid()}/status has no VmRSS line")
 
 
-def write_run_graph_fast(logdir, run, graph_def):
-    """What RawWriter.graph_def writes, through TensorFlow's record writer (its pure-Python CRC
-    takes 0.4 s a megabyte)."""
-    import tensorflow as tf
-    from tensorboard.compat.proto import event_pb2
-
-    (logdir / run).mkdir()
-    with tf.io.TFRecordWriter(str(logdir / run / "events.out.tfevents.1.memory")) as writer:
-        writer.write(event_pb2.Event(wall_time=1, file_version="brain.Event:2").SerializeToString())
-        writer.write(event_pb2.Event(wall_time=2, step=0, graph_def=graph_def.SerializeToString()).SerializeToString())
-
-
 # Resident memory is read from /proc: where there is none, the test cannot measure, decided before it starts.
 @pytest.mark.skipif(not os.path.exists(f"/proc/{os.getpid()}/status"), reason="no /proc/<pid>/status here")
 @pytest.mark.live  # (seconds of writing and opening graphs to measure a process)
 def test_opening_more_graphs_than_fit_keeps_memory_under_the_bound(tmp_path):
+    # (TensorFlow's writer: RawWriter's pure-Python CRC takes 0.4 s a megabyte; imported here, not at collection)
+    from tests.helpers.traces import write_run_graph
+
     for i in range(GRAPHS):
-        write_run_graph_fast(tmp_path, f"frozen_{i}", big_graph(f"model_{i}", GRAPH_MB))
+        write_run_graph(str(tmp_path / f"frozen_{i}"), big_graph(f"model_{i}", GRAPH_MB))
     plugin = InProcess(tmp_path, flags=argparse.Namespace(module_graph_cache_mb=BOUND_MB))
     cache = plugin.plugin.store.cache
 

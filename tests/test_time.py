@@ -198,7 +198,7 @@ def test_page_details_show_the_backward_part(page, costs_tb, costs_truth):
     """A layer of a profiled Keras training step (tests/helpers/costs_corpus.py): its details' Costs table has its time
     and, beneath it, the part its backward pass takes, as the API says (in microseconds here)."""
     from playwright.sync_api import expect
-    from tests.test_browser import assert_clean, expand, node, open_entry, sel
+    from tests.helpers.browser import assert_clean, expand, node, open_entry, sel
 
     truth = costs_truth["profiled_step"]
     listing = ok_json(costs_tb.api("hierarchy", run=truth["run"], tag=truth["tag"], depth=2, time=1))["node"]
@@ -344,7 +344,7 @@ def test_page_times_the_conv_stages_of_a_resnet_step(page, resnet_tb, tree):
     """The page's groups by name of the ResNet50 step's layers ([conv2]..[conv5]) are coloured by time, none
     "not known": each is the sum of its members' times as the API gives them."""
     from playwright.sync_api import expect
-    from tests.test_browser import assert_clean, expand, node, open_entry
+    from tests.helpers.browser import assert_clean, expand, node, open_entry
 
     model = model_of(tree)
     open_entry(page, resnet_tb, RUN, TAG)

@@ -15,12 +15,12 @@ import json
 
 import pytest
 
+from tests.helpers.answers import check_record
 from tests.helpers.records import graph_def
 from tb_module_plugin import build as build_lib
 from tb_module_plugin import cli, sources
 from tb_module_plugin import graph as graph_lib
 from tb_module_plugin.scopes import common_group
-from tests.test_fidelity import check_record
 
 TRACES = ("hyphen_net_trace", "efficientnetv2_trace", "sonnet_resnet_trace", "mirrored_trace", "tf_keras_lstm_trace")
 RECORDS = ("hyphen_net_record", "efficientnetv2_record", "sonnet_resnet_record", "mirrored_record",

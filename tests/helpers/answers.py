@@ -167,3 +167,48 @@ def find_group(tb, run, tag, name, kind=None):
         if m["name"] == name and m["kind"] != "op" and (kind is None or m["kind"] == kind):
             return m["path"]
     raise AssertionError(f"no group named {name!r} in {run}/{tag}: {matches[:20]}")
+
+
+# --- Whole trees, and the corpus's truth about them ---------------------------------------
+def full_tree(tb, run, tag, path=""):
+    """The whole hierarchy below `path` through the API (8 levels an answer, asked again below that)."""
+    node = ok_json(tb.api("hierarchy", run=run, tag=tag, path=path, depth=8))["node"]
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current.get("has_children") and "children" not in current:
+            current.update(full_tree(tb, run, tag, current["path"]))
+        stack.extend(current.get("children", []))
+    return node
+
+
+def nodes(tree):
+    return [n for n, _ in walk(tree)]
+
+
+def record_modules(tree) -> list:
+    return [n for n in nodes(tree) if n["kind"] == "module" and "attribute_path" in n]
+
+
+def check_record(tree, entry, where: str) -> None:
+    """Every module object is one node at one of its attribute paths, with its class and the framework's
+    counts; aliases are other paths to it; shared variables are marked."""
+    by_path = {}
+    for module in entry["modules"]:
+        for path in module["paths"]:
+            by_path[path] = module
+    seen = {}
+    for node in record_modules(tree):
+        module = by_path.get(node["attribute_path"])
+        assert module is not None, (where, node["path"], node["attribute_path"])
+        assert module["index"] not in seen, (where, node["path"], seen.get(module["index"]))
+        seen[module["index"]] = node["path"]
+        assert node["class_name"] == module["class_name"], (where, node["path"])
+        assert (node["num_params"], node["num_trainable_params"]) == (
+            module["num_params"], module["num_trainable_params"]), (where, node["path"], module["paths"][0])
+        assert node["frozen"] == (module["num_params"] > 0 and module["num_trainable_params"] == 0), node["path"]
+        assert set(node.get("aliases", [])) <= set(module["paths"]), (where, node["path"], node.get("aliases"))
+        own = sorted((v["name"], v["shared"]) for v in module["own_variables"])
+        assert sorted((v["name"], v["shared"]) for v in node["variables"]) == own, (where, node["path"])
+    missing = [m["paths"][0] for m in entry["modules"] if m["index"] not in seen]
+    assert not missing, (where, missing)
