@@ -2,7 +2,8 @@
 // Wires user actions to the Explorer (what is expanded and selected) and redraws graph and tree from it.
 
 import { ApiError, type Api, type GraphRef } from "./api";
-import { COLOUR_BY_CHOICES, Colouring, costView, isColourBy, type ColourBy } from "./colour-by";
+import { COLOUR_BY_CHOICES, Colouring, isColourBy, type ColourBy } from "./colour-by";
+import { costView } from "./cost-view";
 import { DetailsPanel } from "./details-panel";
 import { PaneDivider } from "./divider";
 import { html } from "./dom";
@@ -21,7 +22,8 @@ import { SearchBox } from "./search-box";
 import { measureSince, timed } from "./timing";
 import { TreeView } from "./tree-view";
 import type { GraphEntry, GraphsAnswer } from "./types";
-import { findVisible, isChildGroupPath, type VisibleNode } from "./visible";
+import { isChildGroupPath } from "./paths";
+import { findVisible, type VisibleNode } from "./visible-node";
 
 const RECORDING_EXAMPLE = `writer = tf.summary.create_file_writer(logdir)
 tf.summary.trace_on(graph=True)

@@ -5,12 +5,14 @@
 import { select } from "d3-selection";
 import { zoom, zoomIdentity, zoomTransform, type ZoomBehavior, type ZoomTransform } from "d3-zoom";
 import { html, svg, syncChildren } from "./dom";
-import { Colouring, DEEP_TONE, formatMeasure, isMeasure, tintOf, type Paint } from "./colour-by";
+import { Colouring, isMeasure, type Paint } from "./colour-by";
+import { DEEP_TONE, tintOf } from "./colour-scale";
+import { formatMeasure } from "./number-format";
 import { svgSnapshot } from "./export";
 import { DETAIL_FONT_SIZE, NAME_FONT_SIZE, detailLine, estimateTextWidth, fitText, prefixSentence, repeatBadge, repeatMeaning, shapeOf } from "./labels";
 import { GROUP_HEADER_HEIGHT, type PlacedEdge, type PlacedNode, type Point, type Scene } from "./layout";
 import { repeatColour } from "./module-info";
-import type { VisibleNode } from "./visible";
+import type { VisibleNode } from "./visible-node";
 
 export interface GraphViewHandlers {
   onSelect(path: string): void;

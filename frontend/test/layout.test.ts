@@ -11,7 +11,8 @@ import {
   type LayoutRequest,
 } from "../src/layout";
 import { chooseMethod, computeLayout, findChains, forgetOrders, layoutWith } from "../src/layout-engine";
-import { buildVisibleTree, findVisible } from "../src/visible";
+import { buildVisibleTree } from "../src/visible";
+import { findVisible } from "../src/visible-node";
 import { buildDemoGraph } from "./fake-graph";
 
 function visibleDemo(expanded: string[]) {
