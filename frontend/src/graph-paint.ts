@@ -265,7 +265,7 @@ export class NodePainter {
     element.classList.add("mg-painted");
     if (paint.kind === "tone") {
       element.style.setProperty("--paint", paint.colour);
-      // (an expanded group's frame: a tint of its colour for either theme, see style.css)
+      // (an expanded group's frame: a tint of its colour for either theme, see styles/graph.css)
       element.style.setProperty("--tint", tintOf(paint.colour, "#ffffff", 0.14));
       // (on a dark page a well darker than the page: the scale's deepest red still stands out against it 3:1)
       element.style.setProperty("--tint-dark", tintOf(paint.colour, "#000000", 0.08));
