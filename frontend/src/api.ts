@@ -3,6 +3,11 @@
 
 import type { GraphsAnswer, HierarchyNode, NodeDetails, SearchResult } from "./types";
 
+/** What an error says to people (an ApiError: what the server wrote). */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 /** An API answer that is not a success, with the message the server wrote for people. */
 export class ApiError extends Error {
   constructor(

@@ -1,12 +1,16 @@
 // The details panel of the selected node. Its element carries data-details-for="<path>" once the
 // details of that path are shown.
 
-import { UNKNOWN_REASONS, flopsLowerBound, formatMeasure, formatShare, type CostView, type Measure } from "./colour-by";
+import { UNKNOWN_REASONS } from "./colour-by";
+import { flopsLowerBound, type CostView } from "./cost-view";
+import type { Measure } from "./costs";
+import { formatMeasure, formatShare } from "./number-format";
 import { html, pathText } from "./dom";
 import { displayName, formatCount, formatNumber, prefixSentence, unexpandedText } from "./labels";
 import { comparedClause, foldSentence, moduleInfoOf, type ModuleInfo, type ModuleVariable } from "./module-info";
 import type { CapturedVariable, Endpoint, NodeDetails, NotExpanded, RepeatMark } from "./types";
-import { childPath, realGroupOf, type VisibleNode } from "./visible";
+import { childPath, realGroupOf } from "./paths";
+import type { VisibleNode } from "./visible-node";
 
 /** The name of the real group a child group shows children of ("resnet50" for `resnet50/[conv2]`; "the graph"). */
 function realGroupName(path: string): string {

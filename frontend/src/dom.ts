@@ -64,3 +64,8 @@ export function pathText(path: string): (string | HTMLElement)[] {
   }
   return parts;
 }
+
+/** Sets an attribute only when its value changes (a render goes over thousands of kept elements). */
+export function setAttributeIfChanged(element: Element, name: string, value: string): void {
+  if (element.getAttribute(name) !== value) element.setAttribute(name, value);
+}

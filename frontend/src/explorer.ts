@@ -3,15 +3,10 @@
 // selected path.
 
 import type { HierarchyStore } from "./hierarchy-store";
-import {
-  ancestorPaths,
-  buildVisibleTree,
-  childGroupsHolding,
-  forEachVisible,
-  isChildGroupPath,
-  realGroupOf,
-  type VisibleNode,
-} from "./visible";
+import { childGroupsHolding } from "./child-groups";
+import { ancestorPaths, isChildGroupPath, realGroupOf } from "./paths";
+import { buildVisibleTree } from "./visible";
+import { forEachVisible, type VisibleNode } from "./visible-node";
 
 export class Explorer {
   readonly expanded = new Set<string>();

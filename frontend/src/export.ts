@@ -3,7 +3,7 @@
 
 import { svg } from "./dom";
 
-/** The style properties that make the drawing look as it does (what style.css sets on SVG elements). */
+/** The style properties that make the drawing look as it does (what the stylesheets, src/styles/, set on SVG elements). */
 const DRAWN_PROPERTIES = [
   "fill",
   "fill-opacity",

@@ -10,13 +10,18 @@
 //   committed bundle. `npm test` type-checks and runs the unit tests (node --test over test/*.test.ts,
 //   compiled by esbuild into test-build/); test/fake-graph.ts answers like the API for them.
 // - Try it: `tensorboard --logdir L` with the package installed, then /data/plugin_entry.html?name=module_graph.
-// - Modules: api (HTTP client), hierarchy-store (cache of group listings), visible (which nodes are drawn,
-//   chunks of large groups), explorer (expanded set, selection, reveal), layout (sizes, nesting of the
-//   per-group layouts), layout-engine (grid, column, dagre over contracted chains) + layout-worker +
-//   layout-client (dagre off the main thread; linear layouts, and the first small ones, on the page),
-//   graph-view (SVG, d3-zoom), tree-view, details-panel, search-box, graph-picker, app (wiring),
-//   module-info (class, parameters, frozen, variables and repeat marks of module nodes), colour-by + legend
-//   (costs and devices on one scale), theme (TensorBoard's dark mode).
+// - Modules (each file one job; test/imports.test.ts fails on an import circle or a file over 400 lines): api
+//   (HTTP client), hierarchy-store (cache of group listings), visible (which nodes are drawn; visible-node its
+//   type, child-groups the chunks, prefix groups and folds of long lists, paths), explorer (expanded set,
+//   selection, reveal), session (what belongs to the open graph; drops answers that come after it closed),
+//   layout (sizes, nesting of the per-group layouts), layout-engine (grid, column, chains) + layout-dagre +
+//   layout-worker + layout-client (dagre off the main thread; linear layouts, and the first small ones, on the
+//   page), graph-view (draws the scene) with graph-camera (zoom, pan, fit), graph-paint (nodes, labels,
+//   badges), graph-edges, graph-geometry, graph-minimap, tree-view, details-panel, search-box, graph-picker,
+//   app (wiring) in page-shell (the frame) with graph-controls, view-address, download-graph; module-info
+//   (class, parameters, frozen, variables and repeat marks of module nodes), costs + number-format +
+//   colour-scale + colour-by + cost-view + legend (costs and devices on one scale), theme (TensorBoard's dark
+//   mode; the palette is CSS variables in styles/base.css, one stylesheet per component in styles/).
 // - Test hooks (exact, relied on by other tools): [data-path] graph nodes with data-expanded/data-chunk,
 //   data-frozen="true" (frozen modules), data-repeat="<key>" (repeated structure) and a data-shape outline, [data-from][data-to] edges, [data-tree-path] tree items, the only
 //   input[type=search], [data-details-for] details, role="alert" errors. Data reaches the DOM as text only.

@@ -2,7 +2,7 @@
 // uses one font at fixed sizes), so sizes can be computed without touching the DOM.
 
 import { foldSentence, paramsLabel, repeatSentence } from "./module-info";
-import type { VisibleNode } from "./visible";
+import type { VisibleNode } from "./visible-node";
 
 export const NAME_FONT_SIZE = 12;
 export const DETAIL_FONT_SIZE = 10;

@@ -4,7 +4,7 @@
 
 import { DETAIL_FONT_SIZE, NAME_FONT_SIZE, detailLine, estimateTextWidth } from "./labels";
 import type { HierarchyEdge } from "./types";
-import type { VisibleNode } from "./visible";
+import type { VisibleNode } from "./visible-node";
 
 export interface Point {
   x: number;

@@ -2,18 +2,10 @@
 // the edges and the marks mean (collapsible); coloured by a cost, the scale with the values its tones stand for;
 // by device, the devices' colours; the colour of what is not known, or why there is nothing to show.
 
-import {
-  COST_RAMP,
-  SCALE_DECADES,
-  UNKNOWN_REASONS,
-  formatTick,
-  formatMeasure,
-  formatShare,
-  formatTime,
-  shortDevice,
-  type LegendModel,
-  type Measure,
-} from "./colour-by";
+import { UNKNOWN_REASONS, type LegendModel } from "./colour-by";
+import { COST_RAMP, SCALE_DECADES, shortDevice } from "./colour-scale";
+import type { Measure } from "./costs";
+import { formatMeasure, formatShare, formatTick, formatTime } from "./number-format";
 import { html, svg } from "./dom";
 import { DETAIL_FONT_SIZE, NAME_FONT_SIZE, estimateTextWidth, formatNumber } from "./labels";
 

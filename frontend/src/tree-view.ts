@@ -1,12 +1,14 @@
 // The module tree beside the graph (role="tree"), drawn from the same visible tree as the graph, so that
 // expanding, collapsing and selecting stay in step. Items carry data-tree-path (never data-path).
 
-import { Colouring, formatMeasure, isMeasure, shortDevice } from "./colour-by";
+import { Colouring, isMeasure } from "./colour-by";
+import { shortDevice } from "./colour-scale";
+import { formatMeasure } from "./number-format";
 import { html, syncChildren } from "./dom";
 import { captionKind, formatCount, repeatBadge, repeatMeaning } from "./labels";
 import { paramsLabel, repeatColour } from "./module-info";
 import { extendQuery, typeAheadMatch, type TypedQuery } from "./type-ahead";
-import type { VisibleNode } from "./visible";
+import type { VisibleNode } from "./visible-node";
 
 export interface TreeViewHandlers {
   onSelect(path: string): void;

@@ -1,25 +1,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import {
-  COST_RAMP,
-  Colouring,
-  HEAVIEST_CHILDREN,
-  SCALE_DECADES,
-  costView,
-  costsOf,
-  flopsLowerBound,
-  formatAmount,
-  formatTick,
-  tintOf,
-  formatMeasure,
-  formatShare,
-  formatTime,
-  rampColour,
-  shortDevice,
-  sumCosts,
-  toneOf,
-  valueOf,
-} from "../src/colour-by";
+import { Colouring } from "../src/colour-by";
+import { COST_RAMP, rampColour, SCALE_DECADES, shortDevice, tintOf, toneOf } from "../src/colour-scale";
+import { costView, flopsLowerBound, HEAVIEST_CHILDREN } from "../src/cost-view";
+import { costsOf, sumCosts, valueOf } from "../src/costs";
+import { formatAmount, formatMeasure, formatShare, formatTick, formatTime } from "../src/number-format";
 import type { HierarchyNode } from "../src/types";
 
 function group(path: string, fields: Partial<HierarchyNode> = {}): HierarchyNode {

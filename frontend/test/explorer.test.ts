@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Explorer } from "../src/explorer";
 import { HierarchyStore } from "../src/hierarchy-store";
-import { findVisible } from "../src/visible";
+import { findVisible } from "../src/visible-node";
 import { FakeGraph, buildDemoGraph, fakeApi } from "./fake-graph";
 
 function explorer() {

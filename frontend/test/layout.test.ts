@@ -10,8 +10,10 @@ import {
   type GroupLayout,
   type LayoutRequest,
 } from "../src/layout";
-import { chooseMethod, computeLayout, findChains, forgetOrders, layoutWith } from "../src/layout-engine";
-import { buildVisibleTree, findVisible } from "../src/visible";
+import { forgetOrders } from "../src/layout-dagre";
+import { chooseMethod, computeLayout, findChains, layoutWith } from "../src/layout-engine";
+import { buildVisibleTree } from "../src/visible";
+import { findVisible } from "../src/visible-node";
 import { buildDemoGraph } from "./fake-graph";
 
 function visibleDemo(expanded: string[]) {

@@ -2,19 +2,17 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { HierarchyEdge, HierarchyNode } from "../src/types";
 import {
-  CHUNK_SIZE,
-  aggregateEdges,
-  ancestorPaths,
-  buildVisibleTree,
   arrangeChildren,
   childGroupsHolding,
-  findVisible,
+  CHUNK_SIZE,
   isChildGroup,
   prefixWord,
   type ChildGroup,
   type ChildItem,
-  repeatsTold,
-} from "../src/visible";
+} from "../src/child-groups";
+import { ancestorPaths } from "../src/paths";
+import { aggregateEdges, buildVisibleTree, repeatsTold } from "../src/visible";
+import { findVisible } from "../src/visible-node";
 import { buildDemoGraph } from "./fake-graph";
 import { detailLine, displayName, formatCount, repeatBadge } from "../src/labels";
 

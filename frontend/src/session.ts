@@ -1,0 +1,105 @@
+// What belongs to the open graph: its store and explorer (what is loaded, expanded and selected), the layouts
+// made for it, the visible tree last drawn, and the state of its measures (why it has no time; the poll for
+// costs the server is still counting). One session is made when a graph opens and closed when another opens.
+//
+// Every answer the page awaits for the graph passes through `guard`: an answer that arrives after the session
+// closed is dropped there (the awaiting code never resumes), so no code after an await asks whether its graph
+// is still the open one. Within a session, `begin` tells a task (a redraw, a details request) when a newer
+// one of its kind superseded it. Values fetched apart from the structure (per-graph overlays, merged by node
+// path) belong beside the store here, and comparing two graphs is two sessions, since a session knows no view.
+
+import { messageOf, type Api, type GraphRef } from "./api";
+import { Explorer } from "./explorer";
+import { HierarchyStore } from "./hierarchy-store";
+import type { GroupLayout } from "./layout";
+import type { VisibleNode } from "./visible-node";
+
+const NO_PROFILE =
+  "This run holds no profile to time the graph with. Record the graph on the function's first call " +
+  "(tf.summary.trace_on(graph=True), the call, tf.summary.trace_export), then profile later calls into the same " +
+  "run: tf.profiler.experimental.start(run_dir), a few steps, tf.profiler.experimental.stop().";
+
+/** While the server still counts a big graph's FLOPs, the page asks again this often, at most COST_POLLS times. */
+const COST_POLL_MS = 1000;
+const COST_POLLS = 60;
+
+export type TaskKind = "redraw" | "details";
+
+export class GraphSession {
+  readonly explorer: Explorer;
+  /** Layouts of this graph's groups, by what they hold (kept across redraws). */
+  readonly layoutCache = new Map<string, GroupLayout>();
+  /** The visible tree of the last redraw. */
+  visible: VisibleNode | undefined;
+  /** Why this graph has no time to colour by (no profile, one that does not read), once asked. */
+  timeMessage: string | undefined;
+  private open = true;
+  private readonly newest = new Map<TaskKind, number>();
+  private costPoll: { timer: ReturnType<typeof setTimeout> | undefined; count: number } = { timer: undefined, count: 0 };
+
+  constructor(api: Api, readonly graph: GraphRef) {
+    this.explorer = new Explorer(new HierarchyStore(api, graph));
+  }
+
+  get store(): HierarchyStore {
+    return this.explorer.store;
+  }
+
+  get isOpen(): boolean {
+    return this.open;
+  }
+
+  /** Another graph opens: what is still under way for this one is dropped as it arrives. */
+  close(): void {
+    this.open = false;
+    clearTimeout(this.costPoll.timer);
+    this.costPoll.timer = undefined;
+  }
+
+  /** `promise`, settled only while the session is open: a late answer or error for a closed one never arrives. */
+  guard<T>(promise: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      promise.then(
+        (value) => {
+          if (this.open) resolve(value);
+        },
+        (error: unknown) => {
+          if (this.open) reject(error);
+        },
+      );
+    });
+  }
+
+  /** Starts a task of `kind`: the answer tells, when asked later, whether it is still the newest of its kind in
+   * an open session (a newer redraw or details request makes an older one's results stale). */
+  begin(kind: TaskKind): () => boolean {
+    const number = (this.newest.get(kind) ?? 0) + 1;
+    this.newest.set(kind, number);
+    return () => this.open && this.newest.get(kind) === number;
+  }
+
+  /** Fetches the graph's listings again with measured time (`profiled`: the run holds a profile), or says why
+   * there is none; `track` counts the request in the page's status. */
+  async loadTimes(profiled: boolean, track: <T>(request: Promise<T>) => Promise<T>): Promise<void> {
+    if (this.store.time || this.timeMessage !== undefined) return;
+    if (!profiled) {
+      this.timeMessage = NO_PROFILE;
+      return;
+    }
+    try {
+      await this.guard(track(this.store.refresh(true)));
+    } catch (error) {
+      this.timeMessage = messageOf(error);
+    }
+  }
+
+  /** Runs `poll` in COST_POLL_MS (once at a time, at most COST_POLLS times per session), while the session is open. */
+  scheduleCostPoll(poll: () => Promise<void>): void {
+    if (!this.open || this.costPoll.timer !== undefined || this.costPoll.count >= COST_POLLS) return;
+    this.costPoll.timer = setTimeout(() => {
+      this.costPoll.timer = undefined;
+      this.costPoll.count++;
+      if (this.open) void poll();
+    }, COST_POLL_MS);
+  }
+}
