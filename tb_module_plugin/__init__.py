@@ -9,7 +9,7 @@ def __getattr__(name):
     # The Keras callback, imported when asked for: importing the plugin (TensorBoard does) never imports
     # TensorFlow or Keras.
     if name == "ModuleGraph":
-        from .keras import ModuleGraph
+        from .recording.keras import ModuleGraph
 
         return ModuleGraph
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

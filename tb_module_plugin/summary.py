@@ -17,8 +17,8 @@ from __future__ import annotations
 import json
 
 from . import PLUGIN_NAME
-from .calls import CallRecorder, class_attribute
-from .module_tree import PAYLOAD_VERSION, ModuleTree, concrete_function_name
+from .recording.calls import CallRecorder, class_attribute
+from .recording.module_tree import PAYLOAD_VERSION, ModuleTree, concrete_function_name
 
 
 def module_graph(name, module, *args, fn=None, step=None, **kwargs) -> bool:
@@ -56,7 +56,7 @@ def savedmodel_record(path: str, logdir: str, name: str = "savedmodel") -> bool:
     not a SavedModel."""
     import tensorflow as tf
 
-    from . import savedmodel
+    from .recording import savedmodel
 
     if not tf.saved_model.contains_saved_model(path):
         raise ValueError(f"{path} is not a SavedModel directory (no saved_model.pb in it).")

@@ -1,7 +1,7 @@
 """Session fixtures for tests that use real TensorFlow, tensorboard and Chromium.
 
 Logdirs
-    demo_logdir        what `python -m tb_module_plugin.demo --skip-resnet` writes
+    demo_logdir        what `python -m tb_module_plugin.recording.demo --skip-resnet` writes
                        (runs demo_module, attribute_module, nested_model,
                        keras_sequential/train), once per session
     resnet_logdir      the demo's resnet50_train_step run, written once and cached in

@@ -32,8 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import tensorflow as tf  # noqa: E402
 
-from tb_module_plugin import calls as calls_lib  # noqa: E402
-from tb_module_plugin import module_tree  # noqa: E402
+from tb_module_plugin.recording import calls as calls_lib  # noqa: E402
+from tb_module_plugin.recording import module_tree  # noqa: E402
 from tb_module_plugin import summary as module_summary  # noqa: E402
 
 tf.get_logger().setLevel("ERROR")

@@ -150,7 +150,7 @@ def damaged_profile(logdir: Path) -> dict:
 
 
 def nested_profiled_step(logdir: Path) -> dict:
-    from tb_module_plugin import demo
+    from tb_module_plugin.recording import demo
 
     run = logdir / "nested_profiled_step"
     demo.write_nested_model(str(logdir), run=run.name)

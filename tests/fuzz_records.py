@@ -16,10 +16,10 @@ import sys
 import atheris
 
 with atheris.instrument_imports():
-    from tb_module_plugin import graph as graph_lib
-    from tb_module_plugin import tree as tree_lib
-    from tb_module_plugin import search as search_lib
-    from tb_module_plugin import sources
+    from tb_module_plugin.readers import graph as graph_lib
+    from tb_module_plugin.tree import hierarchy as tree_lib
+    from tb_module_plugin.serve import search as search_lib
+    from tb_module_plugin.build import sources
 
 RECORDS = [
     sources.GraphRecord("run", sources.RUN_GRAPH_TAG, "run_graph", "graphs"),

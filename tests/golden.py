@@ -160,8 +160,9 @@ def _hierarchies(logdir: Path, prefix: str) -> dict:
     plugin reads it."""
     from tensorboard import context
 
-    from tb_module_plugin import cli, sources
-    from tb_module_plugin.graph import GraphError
+    from tb_module_plugin.cli import main as cli
+    from tb_module_plugin.build import sources
+    from tb_module_plugin.readers.graph import GraphError
 
     provider = cli.logdir_data_provider(str(logdir))
     ctx = context.RequestContext()

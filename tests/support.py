@@ -94,8 +94,8 @@ def cached_logdir(name, key, write):
 
 
 def write_demo(logdir, skip_resnet=True, only=None):
-    """`python -m tb_module_plugin.demo --logdir LOGDIR` in a subprocess."""
-    args = ["-m", "tb_module_plugin.demo", "--logdir", str(logdir)]
+    """`python -m tb_module_plugin.recording.demo --logdir LOGDIR` in a subprocess."""
+    args = ["-m", "tb_module_plugin.recording.demo", "--logdir", str(logdir)]
     if skip_resnet:
         args.append("--skip-resnet")
     if only:
@@ -335,8 +335,8 @@ def make_client(logdir, flags=None):
     from werkzeug import test as werkzeug_test
     from werkzeug import wrappers
 
-    from tb_module_plugin.cli import logdir_data_provider
-    from tb_module_plugin.plugin import ModuleGraphPlugin
+    from tb_module_plugin.cli.main import logdir_data_provider
+    from tb_module_plugin.serve.plugin import ModuleGraphPlugin
 
     provider = logdir_data_provider(str(logdir))
     plugin = ModuleGraphPlugin(base_plugin.TBContext(logdir=str(logdir), data_provider=provider, flags=flags))

@@ -14,10 +14,13 @@ from tensorboard.compat.proto import graph_pb2
 
 import support
 from support import InProcess, error, ok_json
-from tb_module_plugin import graph as graph_lib
-from tb_module_plugin import profiles, savedmodel, search, sources
+from tb_module_plugin.readers import graph as graph_lib
+from tb_module_plugin.readers import profiles
+from tb_module_plugin.recording import savedmodel
+from tb_module_plugin.serve import search
+from tb_module_plugin.build import sources
 from tb_module_plugin import summary as module_summary
-from tb_module_plugin.store import GraphStore
+from tb_module_plugin.serve.store import GraphStore
 
 from .traces import tf, write_run_graph
 

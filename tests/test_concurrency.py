@@ -14,8 +14,8 @@ from werkzeug import test as werkzeug_test
 
 import hostile
 from support import InProcess, ok_json, parsed_graphs, wait_for, walk
-from tb_module_plugin import sources
-from tb_module_plugin.cache import HierarchyCache
+from tb_module_plugin.build import sources
+from tb_module_plugin.serve.cache import HierarchyCache
 
 THREADS = 48
 
@@ -235,9 +235,9 @@ def test_an_expansion_does_not_wait_for_the_costs_once_the_edges_are_filed():
     """Counting a big graph's FLOPs in the background holds the lock that filing the edges takes (seconds on a
     200,000-op graph): a group's answer asked meanwhile, once the edges are filed, does not wait for it."""
     import support
-    from tb_module_plugin import answers
-    from tb_module_plugin import build as build_lib
-    from tb_module_plugin import graph as graph_lib
+    from tb_module_plugin.serve import answers
+    from tb_module_plugin.build import builder as build_lib
+    from tb_module_plugin.readers import graph as graph_lib
 
     g = support.graph_def([("x", "Placeholder", []), ("m/a/mul", "Mul", ["x", "x"]), ("m/b/neg", "Neg", ["m/a/mul"])],
                           (), types=False)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import support
-from tb_module_plugin import build as build_lib
-from tb_module_plugin import graph as graph_lib
-from tb_module_plugin.edges import data_flow_order
+from tb_module_plugin.build import builder as build_lib
+from tb_module_plugin.readers import graph as graph_lib
+from tb_module_plugin.tree.edges import data_flow_order
 
 
 def build(*nodes):

@@ -9,8 +9,8 @@ import pytest
 
 import golden
 from support import graph_def
-from tb_module_plugin import build as build_lib
-from tb_module_plugin import graph as graph_lib
+from tb_module_plugin.build import builder as build_lib
+from tb_module_plugin.readers import graph as graph_lib
 
 
 def test_answers_are_the_golden_ones(demo_logdir, resnet_logdir):

@@ -9,10 +9,10 @@ import pytest
 from tensorboard.compat.proto import attr_value_pb2, config_pb2, graph_pb2, node_def_pb2, types_pb2
 
 import support
-from tb_module_plugin import graph as graph_lib
-from tb_module_plugin import lite_proto
-from tb_module_plugin import build as build_lib
-from tb_module_plugin.keras_model import build_keras_hierarchy
+from tb_module_plugin.readers import graph as graph_lib
+from tb_module_plugin.readers import lite_proto
+from tb_module_plugin.build import builder as build_lib
+from tb_module_plugin.readers.keras_model import build_keras_hierarchy
 
 
 def graph_def(*nodes, functions=()):

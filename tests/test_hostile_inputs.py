@@ -19,11 +19,11 @@ import pytest
 import hostile
 from support import (PLUGIN_ROUTE, XSS_IMG, XSS_SCRIPT, XSS_SVG, InProcess, RawWriter, check_against,
                      check_node_shape, error, graph_def, ok_json, wait_for, walk)
-from tb_module_plugin import graph as graph_lib
-from tb_module_plugin import build as build_lib
+from tb_module_plugin.readers import graph as graph_lib
+from tb_module_plugin.build import builder as build_lib
 from tb_module_plugin import schema
-from tb_module_plugin import search as search_lib
-from tb_module_plugin import sources
+from tb_module_plugin.serve import search as search_lib
+from tb_module_plugin.build import sources
 
 STATIC_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tb_module_plugin", "static")
 
@@ -239,7 +239,7 @@ TRAVERSALS = [
     "static/%2e%2e%2f%2e%2e%2fsetup.py", "static/%252e%252e/plugin.py", "static/..%5cplugin.py", "static/..\\plugin.py",
     "static//etc/passwd", "static/%2fetc%2fpasswd", "static/style.css%00.js", "static/%EF%BC%8E%EF%BC%8E/plugin.py",
     "static/.", "static/", "static/..", "static/./style.css/..", "index.js/../plugin.py", "../module_graph/index.js",
-    "static/../static/../../tb_module_plugin/plugin.py", "static/__init__.py", "static/../__init__.py",
+    "static/../static/../../tb_module_plugin/serve/plugin.py", "static/__init__.py", "static/../__init__.py",
     "static/" + "../" * 30 + "etc/passwd", "plugin.py", "setup.py", ".git/config",
 ]
 
@@ -306,7 +306,9 @@ def test_a_run_deleted_between_listing_and_reading(tmp_path, monkeypatch):
 # --- regular expressions that backtracking engines take hours over -----------------------------------
 REDOS = r"""
 from tensorboard.compat.proto import graph_pb2
-from tb_module_plugin import build, graph, search
+from tb_module_plugin.build import builder as build
+from tb_module_plugin.readers import graph
+from tb_module_plugin.serve import search
 g = graph_pb2.GraphDef()
 for i in range(200):
     g.node.add(name="a/" * 100 + f"n{i}", op="Const")
@@ -374,8 +376,8 @@ def test_a_regular_expression_matches_names_and_paths_as_python_did():
 def test_a_name_of_slashes_costs_memory_in_proportion_to_its_length():
     name = "/" * 3000
     g = graph_def([(name, "Const", [])])
-    from tb_module_plugin import graph as graph_lib
-    from tb_module_plugin import build as build_lib
+    from tb_module_plugin.readers import graph as graph_lib
+    from tb_module_plugin.build import builder as build_lib
 
     h = build_lib.build_graph_hierarchy(graph_lib.FlatGraph(graph_lib.flatten_graph_def(g), [], []), "t")
     deepest = max(h.all_nodes, key=lambda n: n.depth)

@@ -12,7 +12,7 @@ import pytest
 from corpus import counts
 from support import client_get as get
 from support import make_client, walk
-from tb_module_plugin import demo as demo_lib
+from tb_module_plugin.recording import demo as demo_lib
 from tb_module_plugin import summary as module_summary
 
 from .traces import tf
@@ -340,10 +340,10 @@ def test_records_of_payload_version_1_still_read(logdir):
     layer's twice), and no calls: each variable still counts once, and ops go by scope."""
     from tensorboard import context
 
-    from tb_module_plugin import cli as cli_lib
-    from tb_module_plugin import graph as graph_lib
-    from tb_module_plugin import manifest as manifest_lib
-    from tb_module_plugin import sources
+    from tb_module_plugin.cli import main as cli_lib
+    from tb_module_plugin.readers import graph as graph_lib
+    from tb_module_plugin.readers import manifest as manifest_lib
+    from tb_module_plugin.build import sources
 
     provider = cli_lib.logdir_data_provider(str(logdir))
     ctx = context.RequestContext()

@@ -16,9 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tensorboard.compat.proto import config_pb2, function_pb2, graph_pb2, node_def_pb2, types_pb2
 
-from tb_module_plugin import graph as graph_lib
-from tb_module_plugin import answers as answers_lib
-from tb_module_plugin import build as build_lib
+from tb_module_plugin.readers import graph as graph_lib
+from tb_module_plugin.serve import answers as answers_lib
+from tb_module_plugin.build import builder as build_lib
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                            HealthCheck.data_too_large])
@@ -240,7 +240,9 @@ def test_the_plugin_error_types_are_what_the_routes_answer(tmp_path, monkeypatch
     with their message, on every route: raised where the graph is fetched, as a real failure would be."""
     from support import InProcess
     from support import error as error_message
-    from tb_module_plugin import query, search, sources, tree
+    from tb_module_plugin.serve import query, search
+    from tb_module_plugin.build import sources
+    from tb_module_plugin.tree import hierarchy as tree
 
     kind = {"GraphError": graph_lib.GraphError, "NotFound": tree.NotFound, "BadQuery": search.BadQuery,
             "BadRequest": query.BadRequest, "RecordNotFound": sources.RecordNotFound}[error]
@@ -305,7 +307,7 @@ def test_any_module_record_is_a_tree_or_a_graph_error(graph_def, data):
     aliases and calls naming what is not there): a tree with every op in one place, or a GraphError."""
     import json
 
-    from tb_module_plugin import manifest as manifest_lib
+    from tb_module_plugin.readers import manifest as manifest_lib
 
     manifest = data.draw(manifests(graph_def))
     try:
@@ -321,7 +323,7 @@ def test_any_module_record_is_a_tree_or_a_graph_error(graph_def, data):
 def _drop_one_op(h) -> tuple:
     """What a build that loses an op leaves: the tree without one leaf, its counts summed again so that the tree
     agrees with itself. Returns the dropped op's key."""
-    from tb_module_plugin import tree as tree_lib
+    from tb_module_plugin.tree import hierarchy as tree_lib
 
     leaf = next(n for n in reversed(h.all_nodes) if n.children is None)
     del leaf.parent.children[leaf.name]
@@ -336,7 +338,7 @@ def test_a_build_that_drops_an_op_is_caught(kind):
     """The check above fails on a tree one op short, which a check against the tree's own leaves lets pass."""
     import json
 
-    from tb_module_plugin import manifest as manifest_lib
+    from tb_module_plugin.readers import manifest as manifest_lib
 
     g = graph_pb2.GraphDef()
     for name, op, inputs in [("x", "Placeholder", []), ("dense/w", "Const", []),

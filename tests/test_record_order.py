@@ -153,7 +153,7 @@ def test_the_recorded_order_is_the_one_listed():
     which listed children in their order already) by the modules' own order in the record."""
     import json
 
-    from tb_module_plugin import manifest as manifest_lib
+    from tb_module_plugin.readers import manifest as manifest_lib
 
     net = Net()
     written, concrete = module_summary.trace_record(tf, net, None, (tf.ones([1, 3]),), {})

@@ -8,8 +8,10 @@ import pytest
 
 import support
 from support import check_against
-from tb_module_plugin import cli, schema, sources
-from tb_module_plugin.graph import GraphError
+from tb_module_plugin.cli import main as cli
+from tb_module_plugin import schema
+from tb_module_plugin.build import sources
+from tb_module_plugin.readers.graph import GraphError
 
 
 def test_generated_types_and_field_reference_are_up_to_date():

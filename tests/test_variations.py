@@ -16,10 +16,11 @@ import json
 import pytest
 
 import support
-from tb_module_plugin import build as build_lib
-from tb_module_plugin import cli, sources
-from tb_module_plugin import graph as graph_lib
-from tb_module_plugin.scopes import common_group
+from tb_module_plugin.build import builder as build_lib
+from tb_module_plugin.cli import main as cli
+from tb_module_plugin.build import sources
+from tb_module_plugin.readers import graph as graph_lib
+from tb_module_plugin.tree.scopes import common_group
 from test_fidelity import check_record
 
 TRACES = ("hyphen_net_trace", "efficientnetv2_trace", "sonnet_resnet_trace", "mirrored_trace", "tf_keras_lstm_trace")

@@ -21,7 +21,7 @@ import re
 from array import array
 from math import prod
 
-from .ops import CALL_OPS, WHILE_OPS, port_index
+from ..tree.ops import CALL_OPS, WHILE_OPS, port_index
 
 UNKNOWN = -1  # a cost that is not known (in the arrays below)
 # A graph with more ops than this gets its costs in the background (Hierarchy.settle), after its first answer: the

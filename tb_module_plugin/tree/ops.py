@@ -8,8 +8,8 @@ import dataclasses
 
 from tensorboard.compat.proto import node_def_pb2, types_pb2
 
-from . import lite_proto
-from .tree import TreeNode
+from ..readers import lite_proto
+from .hierarchy import TreeNode
 
 ARG_OPS = frozenset({"_Arg", "_DeviceArg"})
 RETVAL_OPS = frozenset({"_Retval", "_DeviceRetval"})

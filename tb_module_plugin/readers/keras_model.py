@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import json
 
-from . import schema
+from .. import schema
 from .graph import GraphError
-from .edges import add_unique, edge_answer
-from .tree import Group, Hierarchy, free_name
+from ..tree.edges import add_unique, edge_answer
+from ..tree.hierarchy import Group, Hierarchy, free_name
 
 MAX_NESTING = 64
 _CONFIG_SKIP = {"name", "layers", "input_layers", "output_layers", "dtype", "build_input_shape"}

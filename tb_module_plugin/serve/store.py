@@ -9,9 +9,11 @@ import time
 
 from tensorboard import context
 
-from . import first_view, profiles, sources
+from . import first_view
+from ..readers import profiles
+from ..build import sources
 from .cache import DEFAULT_MAX_BYTES, HierarchyCache, release_freed_memory
-from .graph import GraphError
+from ..readers.graph import GraphError
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ import json
 import os
 
 from .module_tree import ModuleTree
-from .protos import message_class
+from ..readers.protos import message_class
 
 # Object-graph nodes that hold other objects without being a module.
 _CONTAINERS = {"trackable_list_wrapper", "trackable_dict_wrapper", "trackable_tuple_wrapper"}

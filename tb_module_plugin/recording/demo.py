@@ -1,6 +1,6 @@
 """Write demo graphs for the Modules tab with real TensorFlow.
 
-    python -m tb_module_plugin.demo --logdir DIR [--skip-resnet] [--only NAME ...]
+    python -m tb_module_plugin.recording.demo --logdir DIR [--skip-resnet] [--only NAME ...]
 
 Each graph goes to its own run folder under DIR:
 
@@ -323,7 +323,7 @@ def write_keras_fit(logdir, epochs=1, batches=24, batch_size=16):
     import keras
     import numpy as np
 
-    from tb_module_plugin.keras import ModuleGraph
+    from tb_module_plugin.recording.keras import ModuleGraph
 
     class ResidualBlock(keras.layers.Layer):
         def __init__(self, units, **kwargs):
@@ -381,7 +381,7 @@ def write_demo(logdir, skip_resnet=False, only=None, out=sys.stdout):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(
-        prog="python -m tb_module_plugin.demo",
+        prog="python -m tb_module_plugin.recording.demo",
         description="Write demo TensorFlow graphs for the TensorBoard Modules tab.",
     )
     parser.add_argument("--logdir", required=True, help="folder to write the runs into")

@@ -12,7 +12,7 @@ from tensorboard.compat.proto import graph_pb2
 
 from . import lite_proto
 from .expand import Budget, flatten_graph_def, functions_of
-from .ops import ARG_OPS, RETVAL_OPS, FlatGraph, Op, is_resource_input
+from ..tree.ops import ARG_OPS, RETVAL_OPS, FlatGraph, Op, is_resource_input
 
 class GraphError(Exception):
     """A record that holds no readable graph; the message is meant for the user."""

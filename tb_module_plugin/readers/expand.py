@@ -15,7 +15,7 @@ from typing import Iterable, NamedTuple
 from tensorboard.compat.proto import graph_pb2
 
 from . import lite_proto
-from .ops import CALL_OPS, CASE_OPS, CONTROL_FLOW, WHILE_OPS, Op, UnexpandedOp, UnreachedOp, port_index
+from ..tree.ops import CALL_OPS, CASE_OPS, CONTROL_FLOW, WHILE_OPS, Op, UnexpandedOp, UnreachedOp, port_index
 
 _BODY_OPS = frozenset(CONTROL_FLOW) | CASE_OPS
 _NODE_FIELDS = attrgetter("name", "op", "input")

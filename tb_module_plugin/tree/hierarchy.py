@@ -108,7 +108,7 @@ class Hierarchy:
         every subtree, which the first expansion of a module with many same-sized children (48 blocks of 4,200
         ops) would otherwise do while the person waits (first: that expansion may come soon), make the search
         index, then let the parsed protobuf go (see graph.Op.compact; answers stay the same)."""
-        from . import search
+        from ..serve import search
 
         self.file_edges()
         self.structure_of(self.root)
@@ -120,7 +120,7 @@ class Hierarchy:
 
     def count_costs(self) -> None:
         """Every node's FLOPs (once; an op graph's only)."""
-        from . import costs
+        from ..measures import costs
 
         if self.costs is None and self.op_graph:
             with self._filing:
@@ -249,7 +249,7 @@ class Hierarchy:
 
     def times_for(self, op_times):
         """profiles.Times of this graph's nodes for a run's measured op times (made once for each)."""
-        from . import profiles
+        from ..readers import profiles
 
         with self._filing:
             times = self._times.get(id(op_times))
@@ -260,17 +260,17 @@ class Hierarchy:
     # The answers (answers.py, search.py), for the routes, the command line and the tests; `times`: a
     # profiles.Times of this graph, to answer with measured time.
     def node_json(self, path: str, depth: int, times=None) -> dict:
-        from . import answers
+        from ..serve import answers
 
         return answers.hierarchy_node(self, self.find(path), depth, times)
 
     def details_json(self, path: str, times=None) -> dict:
-        from . import answers
+        from ..serve import answers
 
         return answers.node_details(self, self.find(path), times)
 
     def search(self, query: str, regex: bool, limit: int) -> dict:
-        from . import search
+        from ..serve import search
 
         return search.search(self, query, regex, limit)
 

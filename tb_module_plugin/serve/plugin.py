@@ -14,12 +14,14 @@ from tensorboard.backend import http_util
 from tensorboard.plugins import base_plugin
 from werkzeug import wrappers
 
-from . import PLUGIN_NAME, query, schema, sources
+from .. import PLUGIN_NAME, schema
+from . import query
+from ..build import sources
 from .cache import DEFAULT_MAX_BYTES
-from .graph import GraphError
+from ..readers.graph import GraphError
 from .search import BadQuery
 from .store import GraphStore
-from .tree import NotFound
+from ..tree.hierarchy import NotFound
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ import dataclasses
 import time
 from typing import Callable, Optional
 
-from . import schema
-from .graph import GraphError
+from .. import schema
+from ..readers.graph import GraphError
 
 MAX_PARSES = 8  # graphs one choice may parse (those parsed before cost nothing and are not counted)
 SECONDS = 3.0  # no parse starts after this long (one already started finishes)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from . import backward
-from . import ops as ops_lib
-from . import schema
+from ..build import backward
+from ..tree import ops as ops_lib
+from .. import schema
 from .attrs import format_attrs
-from .tree import ancestor_names, is_under, ops_under
+from ..tree.hierarchy import ancestor_names, is_under, ops_under
 
 MAX_DEPTH = 8  # levels a `hierarchy` answer may list
 MAX_DETAIL_ENDS = 200  # inputs/outputs listed in a `node` answer; the rest is counted

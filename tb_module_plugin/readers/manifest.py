@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 
 from . import graph as graph_lib
-from . import passes, record_ops, schema
-from .build import build_graph_hierarchy
+from ..build import passes, record_ops
+from .. import schema
+from ..build.builder import build_graph_hierarchy
 from .expand import MAX_CALL_DEPTH, Budget
 from .graph import GraphError
-from .tree import Hierarchy, free_name
+from ..tree.hierarchy import Hierarchy, free_name
 
 SUPPORTED_VERSIONS = (1, 2)
 MAX_CALL_PREFIX = 1000  # characters of a record's call_prefix

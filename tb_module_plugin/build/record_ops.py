@@ -14,11 +14,11 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from . import ops as ops_lib
-from .scopes import common_scope, owner_scope
+from ..tree import ops as ops_lib
+from ..tree.scopes import common_scope, owner_scope
 
 if TYPE_CHECKING:  # (manifest.py imports this module)
-    from . import manifest
+    from ..readers import manifest
 
 
 def place_ops(ops: list, modules: list, variables: list) -> dict:

@@ -16,7 +16,8 @@ from itertools import accumulate
 
 import re2
 
-from . import schema, tree
+from .. import schema
+from ..tree import hierarchy as tree
 
 MAX_SEARCH_LIMIT = 500
 MAX_REGEX_LENGTH = 200

@@ -6,7 +6,7 @@ from __future__ import annotations
 import heapq
 
 from . import ops as ops_lib
-from . import schema
+from .. import schema
 
 # Producers (and ports) an aggregated edge keeps to read dtypes and shapes from.
 MAX_EDGE_SAMPLES = 8

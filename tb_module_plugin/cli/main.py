@@ -14,8 +14,9 @@ import sys
 
 from tensorboard import context
 
-from . import profiles, sources
-from .graph import GraphError
+from ..readers import profiles
+from ..build import sources
+from ..readers.graph import GraphError
 from .table import SORT_KEYS, format_table, printable
 
 
@@ -112,7 +113,7 @@ def logdir_data_provider(logdir: str):
 
 
 def _savedmodel(args) -> int:
-    from .summary import savedmodel_record
+    from ..summary import savedmodel_record
 
     savedmodel_record(args.path, args.logdir, args.name)
     logdir = os.path.dirname(args.logdir.rstrip("/")) or "."

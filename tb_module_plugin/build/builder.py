@@ -3,11 +3,12 @@ placing of ops at their '/'-separated placements (TreeBuilder)."""
 
 from __future__ import annotations
 
-from . import backward, costs
-from . import graph as graph_lib
-from . import ops as ops_lib
+from . import backward
+from ..measures import costs
+from ..readers import graph as graph_lib
+from ..tree import ops as ops_lib
 from . import passes
-from .tree import Group, Hierarchy, free_name
+from ..tree.hierarchy import Group, Hierarchy, free_name
 
 
 def build_graph_hierarchy(flat: graph_lib.FlatGraph, name: str, modules: dict | None = None, values: dict | None = None,

@@ -8,10 +8,10 @@ import itertools
 import re
 from operator import attrgetter
 
-from . import ops as ops_lib
-from . import schema
-from .scopes import forget_helper_group, is_helper_group, owner_group
-from .tree import Group, free_name
+from ..tree import ops as ops_lib
+from .. import schema
+from ..tree.scopes import forget_helper_group, is_helper_group, owner_group
+from ..tree.hierarchy import Group, free_name
 
 
 @dataclasses.dataclass(frozen=True)

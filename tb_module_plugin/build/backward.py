@@ -30,7 +30,7 @@ GRADIENT_TYPE = re.compile(r"\w*(?:Grad(?:V\d+)?|Backprop\w*|BroadcastGradientAr
 def place_backward_ops(builder, root) -> None:
     """Move each gradient op whose forward scope is inside a module into that module's `backward` group (keeping
     the rest of its scope below it); prune the tape's scopes left empty. Runs once modules are marked."""
-    from .tree import ops_under  # (tree.py imports the ops that answers.py, which imports this, imports first)
+    from ..tree.hierarchy import ops_under  # (tree.py imports the ops that answers.py, which imports this, imports first)
 
     # A tape's scope is named so and holds ops only a gradient computes: a scope a user named `gradients` is not one.
     tops = [c for name, c in root.children.items()
@@ -198,7 +198,7 @@ def _forward_op_module(forward: list, modules, parts: list) -> tuple:
 
 
 def _backward_group(builder, module):
-    from .tree import free_name
+    from ..tree.hierarchy import free_name
 
     existing = module.children.get(BACKWARD)
     if existing is not None and existing.children is not None and existing.role == BACKWARD:
@@ -253,7 +253,7 @@ _FLOPS = weakref.WeakKeyDictionary()  # costs.Costs -> its backward_sums (made w
 
 def flops_of(hierarchy, node) -> int | None:
     """The FLOPs of the node's backward ops: None where it holds none, or some are not known."""
-    from .costs import UNKNOWN
+    from ..measures.costs import UNKNOWN
 
     counted = hierarchy.costs
     sums = _FLOPS.get(counted, False)

@@ -23,7 +23,7 @@ import stat
 
 from .graph import GraphError
 from .protos import message_class
-from .scopes import common_group
+from ..tree.scopes import common_group
 
 PROFILE_DIR = ("plugins", "profile")
 PROFILE_SUFFIX = ".xplane.pb"
@@ -218,7 +218,7 @@ class Times:
     def __init__(self, hierarchy, op_times: OpTimes):
         from array import array
 
-        from . import backward
+        from ..build import backward
 
         nodes = hierarchy.all_nodes
         index = {id(node): i for i, node in enumerate(nodes)}

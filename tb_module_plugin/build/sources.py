@@ -12,12 +12,12 @@ import time
 from tensorboard import errors as tb_errors
 from tensorboard.data import provider
 
-from . import PLUGIN_NAME, schema
-from . import graph as graph_lib
-from .build import build_graph_hierarchy
-from .tree import Hierarchy
-from .keras_model import build_keras_hierarchy
-from .manifest import build_module_hierarchy, parse_manifest
+from .. import PLUGIN_NAME, schema
+from ..readers import graph as graph_lib
+from .builder import build_graph_hierarchy
+from ..tree.hierarchy import Hierarchy
+from ..readers.keras_model import build_keras_hierarchy
+from ..readers.manifest import build_module_hierarchy, parse_manifest
 
 log = logging.getLogger(__name__)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import re
 
-from . import answers
-from .backward import BACKWARD
-from .backward import flops_of as backward_flops_of
+from ..serve import answers
+from ..build.backward import BACKWARD
+from ..build.backward import flops_of as backward_flops_of
 
 OWN_ROLES = {"inputs", "outputs", "functions", "function", "eager_ops", "series"}  # the plugin's groups (`--all`)
 SORT_KEYS = ("params", "flops", "time")
