@@ -2,7 +2,7 @@
 
 __version__ = "0.2.0"  # the one source of the version: setup.py reads it from here
 
-PLUGIN_NAME = "module_graph"
+from .schema import PLUGIN_NAME  # noqa: F401 (tb_module_plugin.PLUGIN_NAME)
 
 
 def __getattr__(name):

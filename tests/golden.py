@@ -24,6 +24,9 @@ import json
 import sys
 import tempfile
 from pathlib import Path
+from tb_module_plugin.serve import answers as answers_lib
+from tb_module_plugin.serve import search as search_lib
+from tb_module_plugin.serve.settle import settle
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -55,20 +58,20 @@ def graph_record(hierarchy, small_nodes: int = SMALL_NODES) -> dict:
 
 def answer_entries(hierarchy) -> dict:
     """{node path or search: {field: value}} from every answer of the graph, each value once."""
-    hierarchy.settle()
+    settle(hierarchy)
     nodes = hierarchy.all_nodes
     big = len(nodes) > BIG
     groups = [n for n in nodes if n.children is not None and (not big or n.depth <= BIG_DEPTH)]
     detailed = nodes[::max(1, len(nodes) // 2000)] if big else nodes
     entries: dict = {}
     for depth in range(0, 4 if big else 9):
-        _take(entries, "hierarchy", f"depth={depth}", hierarchy.node_json("", depth))
+        _take(entries, "hierarchy", f"depth={depth}", answers_lib.node_json(hierarchy, "", depth))
     for group in groups:
-        _take(entries, "hierarchy", f"path={group.path}", hierarchy.node_json(group.path, 1))
+        _take(entries, "hierarchy", f"path={group.path}", answers_lib.node_json(hierarchy, group.path, 1))
     for node in detailed:
-        _take(entries, "node", f"path={node.path}", hierarchy.details_json(node.path))
+        _take(entries, "node", f"path={node.path}", answers_lib.details_json(hierarchy, node.path))
     for query, regex in QUERIES:
-        found = hierarchy.search(query, regex, 500)
+        found = search_lib.search(hierarchy, query, regex, 500)
         entries[SEARCH + (f"/{query}/" if regex else repr(query))] = {"matches": found["matches"],
                                                                        "truncated": found["truncated"]}
     return entries

@@ -383,11 +383,12 @@ def ok_json(response):
 
 
 def error(response, status):
-    """The message of an error answer: `{"error": str}` with `status`, as JSON."""
+    """The message of an error answer: `{"error": str}` (and `"kind": "profile"` for a profile's) with `status`, as
+    JSON."""
     assert response.status == status, response
     assert response.headers.get("Content-Type", "").startswith("application/json"), response.headers
     body = response.json()
-    assert set(body) == {"error"}, body
+    assert set(body) - {"kind"} == {"error"} and body.get("kind", "profile") == "profile", body
     assert isinstance(body["error"], str) and body["error"].strip(), body
     assert "Traceback" not in body["error"], body
     return body["error"]

@@ -17,6 +17,9 @@ from tb_module_plugin.serve.cache import HierarchyCache
 
 from support import (PLUGIN_ROUTE, REPO, InProcess, RawWriter, TensorBoard, error, function_def, graph_def,
                      ok_json, walk)
+from tb_module_plugin.build.module_record import build_module_hierarchy
+from tb_module_plugin.serve import answers as answers_lib
+from tb_module_plugin.serve import search as search_lib
 
 QUOTED_RUNS = {'q"uote': 't"ag', "back\\slash": "trace"}  # run -> tag: names TensorBoard's Rust server cannot read
 PLAIN_RUN = "plain"
@@ -330,19 +333,20 @@ def test_a_search_keeps_paths_within_what_a_node_keeps(monkeypatch):
     """A search makes every node's path and keeps the short ones in the nodes: within the tree's own bound on a
     kept path (one bound, not a second constant that must agree), and it reads that much of each path."""
     from tb_module_plugin.build import builder as build
-    from tb_module_plugin.tree import hierarchy as tree
+    from tb_module_plugin.tree import node as tree
     from tb_module_plugin.readers import graph as graph_lib
 
     monkeypatch.setattr(tree, "MAX_KEPT_PATH", 40)
     name = "/".join(f"s{i}" for i in range(60)) + "/leaf"  # 60 scopes, 240 characters
     hierarchy = build.build_graph_hierarchy(graph_lib.FlatGraph(graph_lib.flatten_graph_def(graph_def(
         [(name, "Relu", [])])), [], []), "t")
-    assert hierarchy.search("s1", False, 500)["matches"] and hierarchy.search("s1/s2", True, 500)["matches"]
+    assert search_lib.search(hierarchy, "s1", False, 500)["matches"]
+    assert search_lib.search(hierarchy, "s1/s2", True, 500)["matches"]
     kept = [n._path for n in hierarchy.all_nodes if n._path is not None]
     assert kept and max(map(len, kept)) <= 40, max(map(len, kept))
     # A regular expression sees the first 40 characters of a path: s9 is in them, s20 is not.
-    assert hierarchy.search("^s0/s1/.*/s9$", True, 500)["matches"]
-    assert not hierarchy.search("s19/s20$", True, 500)["matches"]
+    assert search_lib.search(hierarchy, "^s0/s1/.*/s9$", True, 500)["matches"]
+    assert not search_lib.search(hierarchy, "s19/s20$", True, 500)["matches"]
 
 
 @pytest.mark.live
@@ -443,7 +447,7 @@ def test_one_budget_covers_all_of_a_records_graphs(monkeypatch, record):
     else:
         manifest = manifest_lib.parse_manifest(json.dumps({"version": 2, "variables": [], "modules": [
             {"name": "m", "parent": None, "variables": []}]}).encode())
-        hierarchy = manifest_lib.build_module_hierarchy(manifest, graphs[0], graphs[1:], "record")
+        hierarchy = build_module_hierarchy(manifest, graphs[0], graphs[1:], "record")
         ops = [n for n in hierarchy.all_nodes if n.children is None]
     expanded = sum(op.type == "Relu" for op in ops)
     unexpanded = [op for op in ops if op.not_expanded == "budget"]
@@ -522,7 +526,7 @@ def test_a_records_call_prefix_is_bounded_and_shared():
     body = [("r0", "Relu", ["x"])] + [(f"r{i}", "Relu", [f"r{i - 1}:activations:0"]) for i in range(1, 2000)]
     graph = graph_def([("x", "Placeholder", []), ("call", "PartitionedCall", ["x"], {"f": "model"})],
                       [function_def("model", body, {"y": "r1999:activations:0"})])
-    hierarchy = manifest_lib.build_module_hierarchy(read(longest), graph, [], "record")
+    hierarchy = build_module_hierarchy(read(longest), graph, [], "record")
     ops = [n for n in hierarchy.all_nodes if n.children is None and n.type == "Relu"]
     assert {op.run_name for op in ops} == {f"{longest}call/{name}" for name, *_ in body}
     assert len({id(op.call_prefix) for op in ops}) == 1  # one string for the body's 2,000 ops
@@ -568,4 +572,4 @@ def test_a_control_flow_op_whose_bodies_recurse_is_marked_not_expanded_whole():
     assert [op.op_name for op in ops if op.type == "Neg"] == ["neg"], "the else-branch is not shown"
     hierarchy = build.build_graph_hierarchy(graph_lib.FlatGraph(ops, [], []), "t")
     assert hierarchy.unexpanded_ops == 1
-    assert hierarchy.node_json(inner[0].path, 0)["not_expanded"] == "depth"
+    assert answers_lib.node_json(hierarchy, inner[0].path, 0)["not_expanded"] == "depth"

@@ -247,7 +247,7 @@ def test_an_expansion_does_not_wait_for_the_costs_once_the_edges_are_filed():
     counting, done = threading.Event(), threading.Event()
 
     def count_costs():  # (as Hierarchy.count_costs holds it while Costs are made)
-        with h._filing:
+        with h.lock:
             counting.set()
             done.wait(30)
 

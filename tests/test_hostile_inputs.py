@@ -24,6 +24,7 @@ from tb_module_plugin.build import builder as build_lib
 from tb_module_plugin import schema
 from tb_module_plugin.serve import search as search_lib
 from tb_module_plugin.build import sources
+from tb_module_plugin.serve import answers as answers_lib
 
 STATIC_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tb_module_plugin", "static")
 
@@ -316,9 +317,9 @@ g.node.add(name="a" * 30, op="Const")
 h = build.build_graph_hierarchy(graph.FlatGraph(graph.flatten_graph_def(g), [], []), "t")
 print("built", flush=True)
 for query in ("(a+)+b", ".*.*.*.*.*.*.*=", "(a|aa)*c", "(.*a){20}x"):
-    print(query, len(h.search(query, True, 50)["matches"]), flush=True)
+    print(query, len(search.search(h, query, True, 50)["matches"]), flush=True)
 try:
-    h.search("(a*)\\1*b", True, 50)
+    search.search(h, "(a*)\\1*b", True, 50)
 except search.BadQuery as e:
     print("refused", e, flush=True)
 print("answered", flush=True)
@@ -354,7 +355,7 @@ def test_what_the_regular_expression_engine_refuses_is_named(query, words):
     g = graph_def([("dense/MatMul", "MatMul", [])])
     h = build_lib.build_graph_hierarchy(graph_lib.FlatGraph(graph_lib.flatten_graph_def(g), [], []), "t")
     with pytest.raises(search_lib.BadQuery) as refused:
-        h.search(query, True, 50)
+        search_lib.search(h, query, True, 50)
     assert words in str(refused.value), str(refused.value)
 
 
@@ -369,7 +370,7 @@ def test_a_regular_expression_matches_names_and_paths_as_python_did():
                   "^$", "(?i)MATMUL", "x_1", ".*", "odd$"):
         want = sorted(n.path for n in nodes if re.search(query, n.name[:1000], re.IGNORECASE) or
                       re.search(query, n.path[:1000], re.IGNORECASE))
-        got = sorted(m["path"] for m in h.search(query, True, 500)["matches"])
+        got = sorted(m["path"] for m in search_lib.search(h, query, True, 500)["matches"])
         assert got == want, (query, got, want)
 
 
@@ -381,9 +382,9 @@ def test_a_name_of_slashes_costs_memory_in_proportion_to_its_length():
 
     h = build_lib.build_graph_hierarchy(graph_lib.FlatGraph(graph_lib.flatten_graph_def(g), [], []), "t")
     deepest = max(h.all_nodes, key=lambda n: n.depth)
-    answer_size = sum(len(p) for p in h.details_json(deepest.path)["ancestors"])
+    answer_size = sum(len(p) for p in answers_lib.details_json(h, deepest.path)["ancestors"])
     kept = sum(len(n.path) for n in h.all_nodes)
     assert kept < 100 * len(name) and answer_size < 100 * len(name), (kept, answer_size)
     # A long run of empty scopes is one scope that says how many; the op keeps its whole name.
     assert [n.name for n in h.all_nodes if n.children is not None][1:] == ["(empty ×2999)"]
-    assert h.details_json(deepest.path)["op_name"] == name
+    assert answers_lib.details_json(h, deepest.path)["op_name"] == name

@@ -16,6 +16,7 @@ from tb_module_plugin.recording import demo as demo_lib
 from tb_module_plugin import summary as module_summary
 
 from .traces import tf
+from tb_module_plugin.build.module_record import build_module_hierarchy
 
 
 class Dense(tf.Module):
@@ -354,7 +355,7 @@ def test_records_of_payload_version_1_still_read(logdir):
         {key: module[key] for key in ("path", "parent", "name", "class_name", "scope")} | {
             "variables": [current["variables"][i] for i in module["variables"]] * 2}
         for module in current["modules"]]}
-    hierarchy = manifest_lib.build_module_hierarchy(
+    hierarchy = build_module_hierarchy(
         manifest_lib.parse_manifest(json.dumps(old).encode()), graph_lib.parse_graph_def(blobs[1]), [], "seq")
     new = sources.build_hierarchy(record, blobs)
     for path in ("seq", "seq/dense", "seq/dense_1", "seq/dense_2"):

@@ -19,6 +19,8 @@ from tensorboard.compat.proto import config_pb2, function_pb2, graph_pb2, node_d
 from tb_module_plugin.readers import graph as graph_lib
 from tb_module_plugin.serve import answers as answers_lib
 from tb_module_plugin.build import builder as build_lib
+from tb_module_plugin.build.module_record import build_module_hierarchy
+from tb_module_plugin.serve import search as search_lib
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                            HealthCheck.data_too_large])
@@ -134,18 +136,18 @@ def check_tree(h, ops):
     for group in nodes:
         if group.children is None:
             continue
-        answer = h.node_json(group.path, 1)
+        answer = answers_lib.node_json(h, group.path, 1)
         children = {c["path"] for c in answer["children"]}
         assert children == {c.path for c in group.children.values()}
         for edge in answer["edges"]:
             assert edge["from"] in children and edge["to"] in children and edge["from"] != edge["to"], edge
             assert edge["count"] >= 1
     for node in nodes[:60]:  # every answer can be given
-        details = h.details_json(node.path)
+        details = answers_lib.details_json(h, node.path)
         for end in details.get("inputs", []) + details.get("outputs", []):
             assert h.find(end["path"]).children is None or node.children is not None, end
-    h.search("a", False, 50)
-    h.search("a|b", True, 50)
+    search_lib.search(h, "a", False, 50)
+    search_lib.search(h, "a|b", True, 50)
 
 
 @SETTINGS
@@ -164,9 +166,10 @@ def test_the_lean_parse_answers_as_the_full_one(graph_def):
     """The server parses records with lite_proto's messages; every answer equals the one from a full GraphDef."""
     lean = graph_lib.parse_graph_def(graph_def.SerializeToString()) if graph_def.node else graph_def
     (_, full), (_, lean) = build(graph_def), build(lean)
-    assert lean.node_json("", answers_lib.MAX_DEPTH) == full.node_json("", answers_lib.MAX_DEPTH)
+    depth = answers_lib.MAX_DEPTH
+    assert answers_lib.node_json(lean, "", depth) == answers_lib.node_json(full, "", depth)
     for node in full.all_nodes[:40]:
-        assert lean.details_json(node.path) == full.details_json(node.path)
+        assert answers_lib.details_json(lean, node.path) == answers_lib.details_json(full, node.path)
 
 
 @FEWER
@@ -233,7 +236,7 @@ def test_corrupted_records_are_a_graph_or_a_graph_error(graph_def, data):
 
 
 @pytest.mark.parametrize("error,status", [("GraphError", 422), ("NotFound", 404), ("BadQuery", 400),
-                                          ("BadRequest", 400), ("RecordNotFound", 404)])
+                                          ("BadRequest", 400), ("RecordNotFound", 404), ("ProfileError", 422)])
 @pytest.mark.parametrize("route", ["hierarchy", "node", "search"])
 def test_the_plugin_error_types_are_what_the_routes_answer(tmp_path, monkeypatch, error, status, route):
     """The error types these properties allow (and the other ones the engine raises) become a JSON 4xx answer
@@ -243,9 +246,11 @@ def test_the_plugin_error_types_are_what_the_routes_answer(tmp_path, monkeypatch
     from tb_module_plugin.serve import query, search
     from tb_module_plugin.build import sources
     from tb_module_plugin.tree import hierarchy as tree
+    from tb_module_plugin.errors import ProfileError
 
     kind = {"GraphError": graph_lib.GraphError, "NotFound": tree.NotFound, "BadQuery": search.BadQuery,
-            "BadRequest": query.BadRequest, "RecordNotFound": sources.RecordNotFound}[error]
+            "BadRequest": query.BadRequest, "RecordNotFound": sources.RecordNotFound,
+            "ProfileError": ProfileError}[error]
     plugin = InProcess(tmp_path)
     message = f"what the user reads about a {error}"
 
@@ -253,7 +258,10 @@ def test_the_plugin_error_types_are_what_the_routes_answer(tmp_path, monkeypatch
         raise kind(message)
 
     monkeypatch.setattr(plugin.plugin.store, "hierarchy", fail)
-    assert error_message(plugin.api(route, run="r", tag="t", q="x"), status) == message
+    answer = plugin.api(route, run="r", tag="t", q="x")
+    assert error_message(answer, status) == message
+    # A profile that does not read is told apart from a graph that does not (the page keeps the graph).
+    assert answer.json().get("kind") == ("profile" if error == "ProfileError" else None)
 
 
 @pytest.mark.parametrize("depth", [1, 1200])
@@ -316,7 +324,7 @@ def test_any_module_record_is_a_tree_or_a_graph_error(graph_def, data):
     except graph_lib.GraphError as e:
         assert str(e)
         return
-    h = manifest_lib.build_module_hierarchy(parsed, graph, [], "record")
+    h = build_module_hierarchy(parsed, graph, [], "record")
     check_tree(h, graph_lib.flatten_graph_def(graph))  # the graph's ops, flattened apart from the build
 
 
@@ -353,7 +361,7 @@ def test_a_build_that_drops_an_op_is_caught(kind):
              "calls": {}},
             {"path": "dense", "parent": 0, "name": "dense", "class_name": "m.Dense", "variables": [], "aliases": [],
              "calls": {"": ["dense/MatMul", "dense/Relu"]}}]}
-        h = manifest_lib.build_module_hierarchy(manifest_lib.parse_manifest(json.dumps(manifest).encode()), g, [],
+        h = build_module_hierarchy(manifest_lib.parse_manifest(json.dumps(manifest).encode()), g, [],
                                                 "record")
         ops = graph_lib.flatten_graph_def(g)
     check_tree(h, ops)  # the sound build passes

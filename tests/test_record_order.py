@@ -11,6 +11,8 @@ from support import make_client
 from tb_module_plugin import summary as module_summary
 
 from .traces import tf
+from tb_module_plugin.build.module_record import build_module_hierarchy
+from tb_module_plugin.serve import answers as answers_lib
 
 LIVE = {}  # run -> the live root object (set by the fixture)
 
@@ -161,8 +163,8 @@ def test_the_recorded_order_is_the_one_listed():
 
     def listed(record):
         parsed = manifest_lib.parse_manifest(json.dumps(record).encode("utf-8"))
-        tree = manifest_lib.build_module_hierarchy(parsed, graph_def, [], "model")
-        return [c["name"] for c in tree.node_json(net.name, 1)["children"] if c["kind"] == "module"]
+        tree = build_module_hierarchy(parsed, graph_def, [], "model")
+        return [c["name"] for c in answers_lib.node_json(tree, net.name, 1)["children"] if c["kind"] == "module"]
 
     children = [m for m in written["modules"] if m["parent"] == 0]
     assert [m["order"] for m in children] == sorted(m["order"] for m in children)

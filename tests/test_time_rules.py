@@ -10,6 +10,7 @@ from support import graph_def
 
 from tb_module_plugin.build import builder as build
 from tb_module_plugin.readers import graph as graph_lib, profiles
+from tb_module_plugin.measures import time as time_lib
 
 
 def hierarchy_of(nodes):
@@ -20,7 +21,7 @@ def hierarchy_of(nodes):
 def times_of(hierarchy, total_ps: dict):
     op_times = profiles.OpTimes(files=[], total_ps=total_ps, runs={k: 1 for k in total_ps}, steps=1,
                                 all_ops_ps=sum(total_ps.values()))
-    return profiles.Times(hierarchy, op_times)
+    return time_lib.Times(hierarchy, op_times)
 
 
 DENSE = [("x", "Placeholder", []), ("m/dense/kernel", "VarHandleOp", []),

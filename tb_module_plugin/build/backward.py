@@ -14,8 +14,8 @@ then its forward and backward parts together; `backward_sums` gives the backward
 from __future__ import annotations
 
 import re
-import weakref
-from array import array
+
+from ..tree.hierarchy import free_name, ops_under
 
 BACKWARD = "backward"  # the name (and role) of the group holding a module's backward ops
 # The scopes TensorFlow puts gradient ops in (a second tape in the same function gets `gradient_tape_1`).
@@ -30,8 +30,6 @@ GRADIENT_TYPE = re.compile(r"\w*(?:Grad(?:V\d+)?|Backprop\w*|BroadcastGradientAr
 def place_backward_ops(builder, root) -> None:
     """Move each gradient op whose forward scope is inside a module into that module's `backward` group (keeping
     the rest of its scope below it); prune the tape's scopes left empty. Runs once modules are marked."""
-    from ..tree.hierarchy import ops_under  # (tree.py imports the ops that answers.py, which imports this, imports first)
-
     # A tape's scope is named so and holds ops only a gradient computes: a scope a user named `gradients` is not one.
     tops = [c for name, c in root.children.items()
             if c.children is not None and not c.role and c.kind != "module" and GRADIENT_SCOPE.fullmatch(name)
@@ -198,8 +196,6 @@ def _forward_op_module(forward: list, modules, parts: list) -> tuple:
 
 
 def _backward_group(builder, module):
-    from ..tree.hierarchy import free_name
-
     existing = module.children.get(BACKWARD)
     if existing is not None and existing.children is not None and existing.role == BACKWARD:
         return existing
@@ -216,52 +212,3 @@ def _prune(group) -> None:
     for node in reversed(order):
         if node is not group and not node.children and node.parent.children.get(node.name) is node:
             del node.parent.children[node.name]
-
-
-def backward_sums(hierarchy, index: dict, values, partial: bool):
-    """Each node's backward part of `values` (per node, in the order of hierarchy.all_nodes, NaN where not
-    known): the sum over the `backward` groups below it (a backward group's is its whole value). `partial`:
-    a sum of what is known (measured time); else a part is not known when any of it is not (FLOPs). NaN where
-    a node holds no backward group; None where the tree holds none."""
-    nodes = hierarchy.all_nodes
-    if not any(node.role == BACKWARD for node in nodes):
-        return None
-    nan = float("nan")
-    sums = array("d", [nan]) * len(nodes)
-    has = bytearray(len(nodes))
-    unknown = bytearray(len(nodes))
-    for i in range(len(nodes) - 1, 0, -1):  # children after their parents
-        node = nodes[i]
-        if node.role == BACKWARD:
-            has[i], sums[i] = 1, values[i]
-            unknown[i] = values[i] != values[i] and not partial
-        if not has[i]:
-            continue
-        parent = index[id(node.parent)]
-        has[parent] = 1
-        unknown[parent] |= unknown[i]
-        if sums[i] == sums[i]:
-            sums[parent] = sums[i] if sums[parent] != sums[parent] else sums[parent] + sums[i]
-    for i in range(len(nodes)):
-        if unknown[i]:
-            sums[i] = nan
-    return sums
-
-
-_FLOPS = weakref.WeakKeyDictionary()  # costs.Costs -> its backward_sums (made when first asked for)
-
-
-def flops_of(hierarchy, node) -> int | None:
-    """The FLOPs of the node's backward ops: None where it holds none, or some are not known."""
-    from ..measures.costs import UNKNOWN
-
-    counted = hierarchy.costs
-    sums = _FLOPS.get(counted, False)
-    if sums is False:
-        nan = float("nan")
-        values = array("d", (nan if f == UNKNOWN else f for f in counted.flops))
-        sums = _FLOPS[counted] = backward_sums(hierarchy, counted._index, values, partial=False)
-    if sums is None:
-        return None
-    value = sums[counted._index[id(node)]]
-    return None if value != value else int(value)

@@ -4,7 +4,6 @@ placing of ops at their '/'-separated placements (TreeBuilder)."""
 from __future__ import annotations
 
 from . import backward
-from ..measures import costs
 from ..readers import graph as graph_lib
 from ..tree import ops as ops_lib
 from . import passes
@@ -74,8 +73,7 @@ def build_graph_hierarchy(flat: graph_lib.FlatGraph, name: str, modules: dict | 
     hierarchy = Hierarchy(root)
     hierarchy.unexpanded_ops = sum(bool(op.not_expanded) for op in placed)
     hierarchy.values = dict(values or {}) if modules else {group.path: v for group, v in estimates.items()}
-    if len(ops) <= costs.SYNC_COST_OPS:  # (a bigger graph's are counted by settle, after its first answer)
-        hierarchy.count_costs()
+    hierarchy.traced_ops = len(ops)
     return hierarchy
 
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from ..tree import ops as ops_lib
 from ..tree.scopes import common_scope, owner_scope
 
-if TYPE_CHECKING:  # (manifest.py imports this module)
+if TYPE_CHECKING:  # (the annotations only)
     from ..readers import manifest
 
 

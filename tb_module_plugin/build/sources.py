@@ -12,12 +12,15 @@ import time
 from tensorboard import errors as tb_errors
 from tensorboard.data import provider
 
-from .. import PLUGIN_NAME, schema
+from ..errors import GraphError, NotFound, PublicError
+from ..schema import PLUGIN_NAME
+from .. import schema
 from ..readers import graph as graph_lib
 from .builder import build_graph_hierarchy
 from ..tree.hierarchy import Hierarchy
 from ..readers.keras_model import build_keras_hierarchy
-from ..readers.manifest import build_module_hierarchy, parse_manifest
+from ..readers.manifest import parse_manifest
+from .module_record import build_module_hierarchy
 
 log = logging.getLogger(__name__)
 
@@ -46,11 +49,11 @@ class GraphRecord:
         return schema.GraphEntry(run=self.run, tag=self.tag, source=self.source, profiled=profiled)
 
 
-class RecordNotFound(Exception):
+class RecordNotFound(NotFound):
     """No graph for that run and tag; the message is meant for the user."""
 
 
-class ProviderError(Exception):
+class ProviderError(PublicError):
     """The data provider failed to answer (a 422); the message is meant for the user. Not remembered as the
     record's outcome: the next request asks again (a data server restarting recovers)."""
 
@@ -195,18 +198,31 @@ def _no_gc():
 
 
 def _build(record: GraphRecord, blobs: list) -> Hierarchy:
-    if record.source == "module":
-        if len(blobs) < 2:
-            raise graph_lib.GraphError("This module record is damaged: it should hold a manifest and a graph.")
-        manifest = parse_manifest(blobs[0])
-        others = [graph_lib.parse_graph_def(blob) for blob in blobs[2:]]
-        return build_module_hierarchy(manifest, graph_lib.parse_graph_def(blobs[1]), others, record.tag)
-    blob = blobs[0]
-    if record.source == "keras":
-        return build_keras_hierarchy(blob, record.tag)
-    if record.source == "run_graph":
-        graph_def = graph_lib.parse_graph_def(blob)
-        flat = graph_lib.FlatGraph(ops=graph_lib.flatten_graph_def(graph_def), other_functions=[], eager_ops=[])
-        return build_graph_hierarchy(flat, record.run)
-    graphs = graph_lib.parse_run_metadata(blob, profiled=record.plugin_name == "graph_run_metadata")
+    return BUILDERS[record.source](record, blobs)
+
+
+def _module_record(record: GraphRecord, blobs: list) -> Hierarchy:
+    if len(blobs) < 2:
+        raise GraphError("This module record is damaged: it should hold a manifest and a graph.")
+    manifest = parse_manifest(blobs[0])
+    others = [graph_lib.parse_graph_def(blob) for blob in blobs[2:]]
+    return build_module_hierarchy(manifest, graph_lib.parse_graph_def(blobs[1]), others, record.tag)
+
+
+def _keras_model(record: GraphRecord, blobs: list) -> Hierarchy:
+    return build_keras_hierarchy(blobs[0], record.tag)
+
+
+def _run_graph(record: GraphRecord, blobs: list) -> Hierarchy:
+    graph_def = graph_lib.parse_graph_def(blobs[0])
+    flat = graph_lib.FlatGraph(ops=graph_lib.flatten_graph_def(graph_def), other_functions=[], eager_ops=[])
+    return build_graph_hierarchy(flat, record.run)
+
+
+def _trace(record: GraphRecord, blobs: list) -> Hierarchy:
+    graphs = graph_lib.parse_run_metadata(blobs[0], profiled=record.plugin_name == "graph_run_metadata")
     return build_graph_hierarchy(graph_lib.flatten_trace(graphs), record.tag)
+
+
+# The `source` of a record (GRAPH_PLUGINS) -> what reads and builds it: a new kind of record is one entry here.
+BUILDERS = {"module": _module_record, "keras": _keras_model, "run_graph": _run_graph, "trace": _trace}

@@ -16,7 +16,10 @@ from tensorboard import context
 
 from ..readers import profiles
 from ..build import sources
-from ..readers.graph import GraphError
+from ..errors import ProfileError, PublicError
+from ..measures.costs import count_costs
+from ..measures.time import times_for
+from ..serve import answers
 from .table import SORT_KEYS, format_table, printable
 
 
@@ -40,7 +43,7 @@ def main(argv=None) -> int:
         if args.command == "summary":
             return _summary(args)
         return _savedmodel(args)
-    except (GraphError, sources.RecordNotFound, sources.ProviderError, ValueError, OSError) as e:
+    except (PublicError, ValueError, OSError) as e:
         _say(f"error: {e}", sys.stderr)
         return 1
 
@@ -65,13 +68,13 @@ def _summary(args) -> int:
         try:
             blobs = sources.read_blobs(provider, ctx, record, sources.latest_blob_keys(provider, ctx, "", record))
             hierarchy = sources.build_hierarchy(record, blobs)
-        except (GraphError, sources.RecordNotFound, sources.ProviderError) as e:
+        except PublicError as e:  # (a graph that does not read, a record gone, the data provider failing)
             _say(f"error: {record.run} / {record.tag}: {e}", sys.stderr)
             failed += 1
             continue
         times = _times(args.logdir, record.run, hierarchy)
         if args.json:
-            out[f"{record.run}/{record.tag}"] = hierarchy.node_json("", max(0, min(args.depth, 8)), times)
+            out[f"{record.run}/{record.tag}"] = answers.node_json(hierarchy, "", max(0, min(args.depth, 8)), times)
         else:
             _say(f"{record.run} / {record.tag} ({record.source})")
             _say(format_table(hierarchy, args.depth, times, sort=args.sort, show_all=args.all))
@@ -89,9 +92,9 @@ def _times(logdir: str, run: str, hierarchy):
     if not files or not hierarchy.op_graph:
         return None
     try:
-        hierarchy.count_costs()
-        return hierarchy.times_for(profiles.read_op_times(files))
-    except GraphError as e:
+        count_costs(hierarchy)
+        return times_for(hierarchy, profiles.read_op_times(files))
+    except ProfileError as e:
         _say(f"note: {run}: {e}", sys.stderr)
         return None
 
@@ -113,7 +116,7 @@ def logdir_data_provider(logdir: str):
 
 
 def _savedmodel(args) -> int:
-    from ..summary import savedmodel_record
+    from ..recording.summary import savedmodel_record
 
     savedmodel_record(args.path, args.logdir, args.name)
     logdir = os.path.dirname(args.logdir.rstrip("/")) or "."

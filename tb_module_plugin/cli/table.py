@@ -7,7 +7,8 @@ import re
 
 from ..serve import answers
 from ..build.backward import BACKWARD
-from ..build.backward import flops_of as backward_flops_of
+from ..measures.backward import flops_of as backward_flops_of
+from ..measures.costs import count_costs
 
 OWN_ROLES = {"inputs", "outputs", "functions", "function", "eager_ops", "series"}  # the plugin's groups (`--all`)
 SORT_KEYS = ("params", "flops", "time")
@@ -26,7 +27,8 @@ def printable(text: str) -> str:
 
 def format_table(hierarchy, depth: int, times=None, sort: str | None = None, show_all: bool = False) -> str:
     """The top-level groups and the modules below them, to `depth` levels (or, with `sort`, every module, the
-    heaviest first); `times` (profiles.Times) adds the measured time per step."""
+    heaviest first); `times` (measures.time.Times) adds the measured time per step."""
+    count_costs(hierarchy, small_only=True)  # (as before the page's first answer)
     rows = []
     backward = hierarchy.op_graph and any(n.role == BACKWARD for n in hierarchy.all_nodes)  # (a training step)
     if sort:

@@ -260,6 +260,20 @@ def op_flops(op, shapes_of) -> int | None:
     return None if flops is None else max(0, int(flops))
 
 
+def count_costs(hierarchy, small_only: bool = False) -> None:
+    """Every node's FLOPs, once, kept as hierarchy.costs (an op graph's only). `small_only`: only where the
+    recorded function has at most SYNC_COST_OPS ops (counted before its first answer; a bigger graph's are counted
+    by serve.settle, after it)."""
+    if hierarchy.costs is not None or not hierarchy.op_graph:
+        return
+    if small_only and hierarchy.traced_ops > SYNC_COST_OPS:
+        return
+    with hierarchy.lock:
+        if hierarchy.costs is None:
+            hierarchy.costs = Costs(hierarchy)
+            hierarchy.group_details.clear()  # (answers remembered before the costs were counted)
+
+
 class Costs:
     """Every node's FLOPs, in the order of Hierarchy.all_nodes (UNKNOWN where not known), what they leave out
     (op types not counted, loops counted per iteration), and how many of each group's ops each device holds

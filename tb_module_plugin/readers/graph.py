@@ -10,13 +10,10 @@ from typing import Iterable
 from google.protobuf import message as pb_message
 from tensorboard.compat.proto import graph_pb2
 
+from ..errors import GraphError
 from . import lite_proto
 from .expand import Budget, flatten_graph_def, functions_of
 from ..tree.ops import ARG_OPS, RETVAL_OPS, FlatGraph, Op, is_resource_input
-
-class GraphError(Exception):
-    """A record that holds no readable graph; the message is meant for the user."""
-
 
 
 def parse_graph_def(blob: bytes):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 
 from .. import schema
-from .graph import GraphError
+from ..errors import GraphError
 from ..tree.edges import add_unique, edge_answer
 from ..tree.hierarchy import Group, Hierarchy, free_name
 

@@ -3,7 +3,7 @@
 A parsed `tensorflow.GraphDef` decodes every attribute of every op: about four times the record's size (204 MB
 and 0.3 s for a 46 MB, 200,000-op graph). Here a GraphDef's nodes stay serialized NodeDefs, and `node_table`
 reads only their `name`, `op` and `input`, as three flat columns decoded in C (no Python object per node
-and field); `full_node_def` gets the real NodeDef back from its bytes for the few ops a person looks at. A
+and field); `tree.ops.full_node_def` gets the real NodeDef back from its bytes for the few ops a person looks at. A
 GraphDef with a function library is parsed in full (`library` is declared as bytes only to notice one).
 
 Built from a descriptor at import, so no generated code or protoc is needed; wire-compatible with
@@ -17,8 +17,6 @@ from itertools import compress, count
 from sys import intern
 
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
-from google.protobuf import message as pb_message
-from tensorboard.compat.proto import node_def_pb2
 
 _PACKAGE = "tb_module_plugin.lite"
 _F = descriptor_pb2.FieldDescriptorProto
@@ -106,11 +104,3 @@ def node_table(nodes) -> NodeTable:
     marks.append(len(inputs))
     return NodeTable([node.name for node in parsed], [intern(node.op) for node in parsed], nodes, inputs, marks)
 
-
-def full_node_def(data: bytes, name: str, op: str) -> node_def_pb2.NodeDef:
-    """The real NodeDef from its serialized bytes (a lean GraphDef's node, or a compacted op). A record whose
-    attrs do not decode (damaged) gives the op without them rather than an error in the middle of an answer."""
-    try:
-        return node_def_pb2.NodeDef.FromString(data)
-    except (pb_message.DecodeError, RuntimeError, ValueError):
-        return node_def_pb2.NodeDef(name=name, op=op)

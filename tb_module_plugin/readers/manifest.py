@@ -1,5 +1,5 @@
-"""A `module_graph` record (summary.py): its manifest read field by field, and the hierarchy of the real module
-objects it describes (which module each op belongs to: record_ops.py).
+"""A `module_graph` record (recording/summary.py): its manifest read field by field, and the real module objects
+it describes (their tree is built by build/module_record.py; which module each op belongs to: build/record_ops.py).
 
 The record says which modules there are (class, attribute path, aliases) and which variables each holds (each
 variable once in the record, so a variable two modules hold is one variable); a module's parameters are the unique
@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import json
 
-from . import graph as graph_lib
-from ..build import passes, record_ops
 from .. import schema
-from ..build.builder import build_graph_hierarchy
-from .expand import MAX_CALL_DEPTH, Budget
-from .graph import GraphError
-from ..tree.hierarchy import Hierarchy, free_name
+from .expand import MAX_CALL_DEPTH
+from ..errors import GraphError
+from ..tree.hierarchy import free_name
 
 SUPPORTED_VERSIONS = (1, 2)
 MAX_CALL_PREFIX = 1000  # characters of a record's call_prefix
@@ -112,36 +109,20 @@ def _from_version_1(manifest: dict) -> dict:
 
 
 
-def build_module_hierarchy(manifest: dict, graph_def, other_graph_defs: list, name: str) -> Hierarchy:
-    """The module tree of a record; further functions (a SavedModel's other signatures) go to `other_functions`."""
-    variables = manifest["variables"]
+def modules_of(manifest: dict) -> list:
+    """The record's modules (the root first), each linked to its parent, children (in their record order) and the
+    modules it reaches through an alias, and named with its path in the tree."""
     modules = [_Module(i, m) for i, m in enumerate(manifest["modules"])]
     for module in modules[1:]:
         module.parent_module = modules[module.parent]
         module.parent_module.children.append(module)
-    for module in modules:  # (the order the tree lists them in where data flow does not decide: build.py)
+    for module in modules:  # (the order the tree lists them in where data flow does not decide: build/builder.py)
         module.children.sort(key=lambda child: (child.order, child.index))
     for module in modules:
         for alias in module.aliases:
             modules[alias["parent"]].alias_children.append(module)
     _name_tree(modules[0], "")
-    budget = Budget()  # one for the record's graphs together
-    ops = graph_lib.flatten_graph_def(graph_def, budget)
-    if manifest.get("call_prefix"):
-        joined: dict = {}  # one string per distinct prefix (the ops of one body share theirs), not one per op
-        for op in ops:
-            inner = op.call_prefix
-            op.call_prefix = joined.get(inner) or joined.setdefault(inner, manifest["call_prefix"] + inner)
-    passes.merge_replicas(ops)  # (before the ops go to modules by their scopes)
-    holders = record_ops.place_ops(ops, modules, variables)
-    labels = manifest.get("other_functions") if isinstance(manifest.get("other_functions"), list) else []
-    others = [(str(labels[i]) if i < len(labels) else f"function_{i}", graph_lib.flatten_graph_def(g, budget))
-              for i, g in enumerate(other_graph_defs)]
-    flat = graph_lib.FlatGraph(ops=ops, other_functions=others, eager_ops=[])
-    shared = {v for v, held in holders.items() if len(held) > 1}
-    listed = list(modules[0].subtree())  # (in the order of each module's children: build.py lists them so)
-    return build_graph_hierarchy(flat, name, modules={m.tree_path: m.facts(variables, shared) for m in listed},
-                                 values={m.tree_path: m.values(variables) for m in modules})
+    return modules
 
 
 class _Module:

@@ -114,7 +114,7 @@ def write_demo_module(logdir):
     """DemoModule's `addprint` traced with trace_on/trace_export (tag `addprint`), and the same module written
     with the plugin's own recording API (run `demo_module_record`: class, variables, parameters)."""
     tf = _tf()
-    from tb_module_plugin import summary as module_summary
+    from tb_module_plugin.recording import summary as module_summary
 
     mod = demo_module_class(tf)()
     run_dir = _fresh_run_dir(logdir, "demo_module")
@@ -267,7 +267,7 @@ def write_keras_sequential(logdir):
     callback = keras.callbacks.TensorBoard(log_dir=run_dir, write_graph=True)
     model.fit(x, y, epochs=1, batch_size=16, callbacks=[callback], verbose=0)
     # The plugin's recording API says more than the callback: parameters, the frozen layer, the ops of each layer.
-    from tb_module_plugin import summary as module_summary
+    from tb_module_plugin.recording import summary as module_summary
 
     writer = tf.summary.create_file_writer(os.path.join(run_dir, "module_record"))
     with writer.as_default():

@@ -1,6 +1,6 @@
 """A Keras callback that records what the Modules tab shows of a model trained with `fit`.
 
-    from tb_module_plugin.recording.keras import ModuleGraph
+    from tb_module_plugin import ModuleGraph
     model.fit(dataset, epochs=5, callbacks=[ModuleGraph("logs/run1")])
 
 Once the first steps have run (so the model is built and the data's shapes are known), it writes a `module_graph`
@@ -149,7 +149,7 @@ class _ModuleGraph:
         self._recorded = True
         import tensorflow as tf
 
-        from ..summary import _write, trace_record
+        from .summary import _write, trace_record
 
         model = self.model
         iterator, self._iterator = self._iterator, None

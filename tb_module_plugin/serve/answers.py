@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from ..build import backward
+from ..measures import backward as backward_part
+from ..measures.costs import count_costs
 from ..tree import ops as ops_lib
 from .. import schema
 from .attrs import format_attrs
@@ -11,6 +13,18 @@ from ..tree.hierarchy import ancestor_names, is_under, ops_under
 MAX_DEPTH = 8  # levels a `hierarchy` answer may list
 MAX_DETAIL_ENDS = 200  # inputs/outputs listed in a `node` answer; the rest is counted
 MAX_REMEMBERED_DETAILS = 256  # groups whose `node` answer a hierarchy keeps (each at most 2 x MAX_DETAIL_ENDS rows)
+
+
+# The answers by path, for the routes, the command line and the tests; `times`: a measures.time.Times of this
+# graph, to answer with measured time. A small graph's FLOPs are counted before its first answer.
+def node_json(h, path: str, depth: int, times=None) -> schema.HierarchyNode:
+    count_costs(h, small_only=True)
+    return hierarchy_node(h, h.find(path), depth, times)
+
+
+def details_json(h, path: str, times=None) -> schema.NodeDetails:
+    count_costs(h, small_only=True)
+    return node_details(h, h.find(path), times)
 
 
 def hierarchy_node(h, node, depth: int, times=None) -> schema.HierarchyNode:
@@ -89,7 +103,7 @@ def _costs(h, node, out: dict, times) -> None:
             unknown.append("flops")
         else:
             out["flops"] = flops
-            backward_flops = backward.flops_of(h, node) if split else None
+            backward_flops = backward_part.flops_of(h, node) if split else None
             if backward_flops is not None:
                 out["backward_flops"] = backward_flops
             uncounted = h.costs.flops_uncounted(node)

@@ -15,7 +15,7 @@ import time
 from typing import Callable, Optional
 
 from .. import schema
-from ..readers.graph import GraphError
+from ..errors import GraphError
 
 MAX_PARSES = 8  # graphs one choice may parse (those parsed before cost nothing and are not counted)
 SECONDS = 3.0  # no parse starts after this long (one already started finishes)

@@ -1,6 +1,6 @@
 """The TensorBoard plugin: routes mapped to functions, nothing else (see docs/api.md). Each route parses its query
 (query.py), asks the store for the graph (store.py), answers (answers.py, search.py) and responds with JSON; every
-failure the user can cause is a JSON error with a 4xx status."""
+failure the user can cause is a JSON error with the 4xx status of its kind (errors.py)."""
 
 from __future__ import annotations
 
@@ -14,18 +14,17 @@ from tensorboard.backend import http_util
 from tensorboard.plugins import base_plugin
 from werkzeug import wrappers
 
-from .. import PLUGIN_NAME, schema
-from . import query
+from .. import schema
+from ..errors import PublicError
+from ..schema import PLUGIN_NAME
 from ..build import sources
+from . import answers, query, search
 from .cache import DEFAULT_MAX_BYTES
-from ..readers.graph import GraphError
-from .search import BadQuery
 from .store import GraphStore
-from ..tree.hierarchy import NotFound
 
 log = logging.getLogger(__name__)
 
-STATIC_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
+STATIC_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "static")  # (the package's)
 CACHE_FLAG = "module_graph_cache_mb"
 
 
@@ -94,16 +93,16 @@ class ModuleGraphPlugin(base_plugin.TBPlugin, base_plugin.TBLoader):
     @wrappers.Request.application
     def _serve_hierarchy(self, request):
         return self._answer(request, lambda h, args: schema.HierarchyAnswer(
-            node=h.node_json(args.path, args.depth, self._times(h, args))))
+            node=answers.node_json(h, args.path, args.depth, self._times(h, args))))
 
     @wrappers.Request.application
     def _serve_node(self, request):
         return self._answer(request, lambda h, args: schema.NodeAnswer(
-            node=h.details_json(args.path, self._times(h, args))))
+            node=answers.details_json(h, args.path, self._times(h, args))))
 
     @wrappers.Request.application
     def _serve_search(self, request):
-        return self._answer(request, lambda h, args: h.search(args.query, args.regex, args.limit))
+        return self._answer(request, lambda h, args: search.search(h, args.query, args.regex, args.limit))
 
     @wrappers.Request.application
     def _serve_index(self, request):
@@ -131,12 +130,8 @@ def _answered_or_error(request, answer):
     API promises JSON errors: a page shows the message, TensorBoard's plain-text 500 it could not)."""
     try:
         return answer()
-    except (query.BadRequest, BadQuery) as e:
-        return _error(request, str(e), 400)
-    except (sources.RecordNotFound, NotFound) as e:
-        return _error(request, str(e), 404)
-    except (GraphError, sources.ProviderError) as e:
-        return _error(request, str(e), 422)
+    except PublicError as e:  # (each kind says its status: errors.py)
+        return _error(request, str(e), e.http_code, e.kind)
     except Exception as e:  # noqa: BLE001
         log.exception("Modules tab: %s failed", request.path)
         return _error(request, f"This request could not be answered ({type(e).__name__}); TensorBoard's log says "
@@ -147,8 +142,11 @@ def _json(request, body, status: int = 200):
     return http_util.Respond(request, json.dumps(body, ensure_ascii=False), "application/json", code=status)
 
 
-def _error(request, message: str, status: int):
-    return _json(request, schema.ErrorAnswer(error=message), status)
+def _error(request, message: str, status: int, kind: str = ""):
+    answer = schema.ErrorAnswer(error=message)
+    if kind:
+        answer["kind"] = kind
+    return _json(request, answer, status)
 
 
 def _static_file(request, name: str):

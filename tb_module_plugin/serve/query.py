@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 
+from ..errors import BadRequest
 from .answers import MAX_DEPTH
 from .search import MAX_SEARCH_LIMIT
-
-
-class BadRequest(Exception):
-    """A malformed request (400)."""
 
 
 @dataclasses.dataclass

@@ -17,13 +17,14 @@ from itertools import accumulate
 import re2
 
 from .. import schema
-from ..tree import hierarchy as tree
+from ..errors import BadRequest
+from ..tree import node as tree
 
 MAX_SEARCH_LIMIT = 500
 MAX_REGEX_LENGTH = 200
 
 
-class BadQuery(Exception):
+class BadQuery(BadRequest):
     """A search that cannot run (an invalid or unsupported regular expression); the message is meant for the
     user."""
 

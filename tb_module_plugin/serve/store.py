@@ -13,7 +13,9 @@ from . import first_view
 from ..readers import profiles
 from ..build import sources
 from .cache import DEFAULT_MAX_BYTES, HierarchyCache, release_freed_memory
-from ..readers.graph import GraphError
+from ..errors import GraphError, ProfileError
+from ..measures import time as time_lib
+from .settle import settle
 
 log = logging.getLogger(__name__)
 
@@ -98,25 +100,25 @@ class GraphStore:
         return self._recent.get(("profiles", run), lambda: tuple(profiles.profile_files(self.logdir, run)))
 
     def times(self, hierarchy, run: str):
-        """profiles.Times of `hierarchy`'s nodes from the run's profiles, read once (GraphError when there are
-        none, or they do not parse, or time none of its ops)."""
+        """measures.time.Times of `hierarchy`'s nodes from the run's profiles, read once (ProfileError when there
+        are none, or they do not parse, or time none of its ops)."""
         files = self._profile_files(run)
         if not files:
-            raise GraphError(f"Run {run!r} holds no profile to read time from (plugins/profile/*/*.xplane.pb). "
+            raise ProfileError(f"Run {run!r} holds no profile to read time from (plugins/profile/*/*.xplane.pb). "
                              "Profile a call of the function: tf.profiler.experimental.start(RUN_DIR), the call, "
                              "tf.profiler.experimental.stop().")
 
         def read():
             try:
                 return profiles.read_op_times(list(files))
-            except GraphError as e:
+            except ProfileError as e:
                 return e
 
         op_times = self.cache.get(("profile", run, files), read, lambda value: 4096 + 200 * len(
             getattr(value, "total_ps", ())))
-        if isinstance(op_times, GraphError):
+        if isinstance(op_times, ProfileError):
             raise op_times
-        return hierarchy.times_for(op_times)
+        return time_lib.times_for(hierarchy, op_times)
 
     def hierarchy(self, ctx, eid: str, run: str, tag: str):
         """The built graph of `run` and `tag` (sources.RecordNotFound, graph.GraphError for what is not one)."""
@@ -170,7 +172,7 @@ class GraphStore:
 
 
 def _settle(hierarchy) -> None:
-    hierarchy.settle()
+    settle(hierarchy)
     release_freed_memory()
 
 

@@ -1,9 +1,9 @@
 """The tree model: groups (modules, scopes and the plugin's own groups) holding ops, and the built Hierarchy.
 
 A tree node is either a group (`Group`) or an op (`graph.Op`, a leaf): an op is its own leaf rather than the payload
-of one, so a 200,000-op graph makes 200,000 objects fewer while it is built. Built once per graph by build.py (or by
-keras_model.py from a Keras model's JSON) and then only read: every API answer (answers.py, search.py) is a walk over
-this tree.
+of one, so a 200,000-op graph makes 200,000 objects fewer while it is built. Built once per graph by build/ (or by
+readers/keras_model.py from a Keras model's JSON) and then only read: the measures and every answer of serve/ are
+walks over this tree, which knows none of them.
 """
 
 from __future__ import annotations
@@ -11,42 +11,10 @@ from __future__ import annotations
 import itertools
 import threading
 
+from ..errors import NotFound
 from . import edges as edges_lib
-
-
-MAX_KEPT_PATH = 1000  # a node keeps its path up to this length; longer ones are made again when asked for (and
-# a search reads this much of each name and path: search.py keeps the paths it makes in the nodes within it)
-
-
-class NotFound(Exception):
-    """No node at that path; the message is meant for the user."""
-
-
-class TreeNode:
-    """The fields groups and ops share, set by each (an op gets its name and parent when build.py places it,
-    its depth and top-level ancestor when the tree is finished)."""
-
-    __slots__ = ("name", "parent", "_path", "depth", "top", "structure")
-
-    @property
-    def path(self) -> str:
-        """`a/b/c`; made when first asked for (after the build: a first answer needs a handful of the 200,000), and
-        kept up to MAX_KEPT_PATH characters: kept, the paths of 12,000 nested one-letter scopes took 144 MB."""
-        path = self._path
-        if path is None:
-            chain = []  # this node and its ancestors without a path yet (no recursion: scopes nest deep)
-            node = self
-            while node._path is None:
-                chain.append(node)
-                node = node.parent
-            path = node._path
-            chain.reverse()
-            for i, node in enumerate(chain):
-                if len(path) + 1 + len(node.name) > MAX_KEPT_PATH:  # the rest joined once, kept by none
-                    rest = "/".join([n.name for n in chain[i:]])
-                    return f"{path}/{rest}" if path else rest
-                path = node._path = f"{path}/{node.name}" if path else node.name
-        return path
+from . import ops as ops_lib
+from .node import TreeNode
 
 
 class Group(TreeNode):
@@ -83,50 +51,28 @@ class Hierarchy:
         self._interned: dict = {}  # structure key -> number (see structure_of)
         self._unknown_shapes: set = set()  # structure numbers of subtrees with a parameter of unknown shape
         self._numbers = itertools.count()  # (next() is atomic: requests may number structures at once)
-        self.group_details: dict = {}  # group -> its `node` answer (answers.py)
         self.all_nodes: list = []
         self.record_bytes = 0  # size of the record it was built from: its parsed protobuf lives on in the ops
+        self.traced_ops = 0  # ops of the recorded function (not of other functions or eager ops), set by the build
         self.values: dict = {}  # node path -> schema.NodeValues (parameters...): an overlay merged into answers
-        self.costs = None  # costs.Costs: every node's FLOPs (made by the build, or by settle for a big graph)
-        self._times: dict = {}  # id(profiles.OpTimes) -> (it, its profiles.Times of these nodes)
-        self.search_index = None  # search.SearchIndex, made by settle (or by the first regular-expression search)
+        # What later stages keep of this graph, each set only by its owner (the tree never reads them): made once
+        # per graph, they live as long as it does in the cache.
+        self.costs = None  # measures.costs.Costs: every node's FLOPs (count_costs)
+        self.times: dict = {}  # id(readers.profiles.OpTimes) -> (it, its measures.time.Times of these nodes)
+        self.group_details: dict = {}  # group -> its `node` answer (serve.answers)
+        self.search_index = None  # serve.search.SearchIndex, made by settle (or by the first regular-expression search)
         self.search_lock = threading.Lock()
         self._has_module = None  # see has_module
         self.unexpanded_ops = 0  # calls and control-flow ops left unexpanded by expand.py's budget
         ops = finalize(root, self.all_nodes)
         # The first answer draws the root's edges: those are filed now, the edges inside groups when first needed
-        # (file_edges; settle does it in the background). Only op graphs have edges to file (a Keras layer tree's
-        # are set by its builder).
+        # (file_edges; serve.settle does it in the background). Only op graphs have edges to file (a Keras layer
+        # tree's are set by its builder).
         self._unfiled = ops if op_graph else None
-        self._filing = threading.Lock()
+        self.lock = threading.Lock()  # filing the edges; the owners of the caches above make them under it too
         if op_graph:
             edges_lib.distribute_edges(self._unfiled, at_root=True)
             self.order_by_flow([root])  # (a Keras layer tree keeps its model's own order of layers)
-
-    def settle(self) -> None:
-        """After the first answer, in the background: file the edges inside groups and number the structure of
-        every subtree, which the first expansion of a module with many same-sized children (48 blocks of 4,200
-        ops) would otherwise do while the person waits (first: that expansion may come soon), make the search
-        index, then let the parsed protobuf go (see graph.Op.compact; answers stay the same)."""
-        from ..serve import search
-
-        self.file_edges()
-        self.structure_of(self.root)
-        self.count_costs()
-        search.index_of(self)
-        for node in self.all_nodes:
-            if node.children is None:
-                node.compact()
-
-    def count_costs(self) -> None:
-        """Every node's FLOPs (once; an op graph's only)."""
-        from ..measures import costs
-
-        if self.costs is None and self.op_graph:
-            with self._filing:
-                if self.costs is None:
-                    self.costs = costs.Costs(self)
-                    self.group_details.clear()  # (answers remembered before the costs were counted)
 
     def has_module(self) -> bool:
         """Some node of the tree is a module (walked once: a graph without one walks all its nodes)."""
@@ -153,7 +99,7 @@ class Hierarchy:
         """File every op edge into the group whose two children it joins (once; requests wait for it)."""
         if self._unfiled is None:  # (filed and ordered: no wait for the lock, which counting the costs holds)
             return
-        with self._filing:
+        with self.lock:
             if self._unfiled is not None:
                 edges_lib.distribute_edges(self._unfiled, at_root=False)
                 self.order_by_flow(node for node in self.all_nodes if node.children and node is not self.root)
@@ -208,8 +154,6 @@ class Hierarchy:
         the parameters (a variable op's, a module record's variables) and, where recorded, the class (a Keras
         callback's layer: its config but the name). Two Dense layers of different sizes differ. Memoized, computed
         without recursion (scopes may nest thousands deep)."""
-        from . import ops as ops_lib
-
         stack = [(node, False)]
         while stack:
             current, ready = stack.pop()
@@ -246,33 +190,6 @@ class Hierarchy:
     def shapes_known(self, node) -> bool:
         """Whether the graph records the shapes of every parameter in `node` (see structure_of)."""
         return self.structure_of(node) not in self._unknown_shapes
-
-    def times_for(self, op_times):
-        """profiles.Times of this graph's nodes for a run's measured op times (made once for each)."""
-        from ..readers import profiles
-
-        with self._filing:
-            times = self._times.get(id(op_times))
-            if times is None or times[0] is not op_times:
-                times = self._times[id(op_times)] = (op_times, profiles.Times(self, op_times))
-        return times[1]
-
-    # The answers (answers.py, search.py), for the routes, the command line and the tests; `times`: a
-    # profiles.Times of this graph, to answer with measured time.
-    def node_json(self, path: str, depth: int, times=None) -> dict:
-        from ..serve import answers
-
-        return answers.hierarchy_node(self, self.find(path), depth, times)
-
-    def details_json(self, path: str, times=None) -> dict:
-        from ..serve import answers
-
-        return answers.node_details(self, self.find(path), times)
-
-    def search(self, query: str, regex: bool, limit: int) -> dict:
-        from ..serve import search
-
-        return search.search(self, query, regex, limit)
 
 
 def finalize(root: Group, all_nodes: list) -> list:

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import dataclasses
 
+from google.protobuf import message as pb_message
 from tensorboard.compat.proto import node_def_pb2, types_pb2
 
-from ..readers import lite_proto
-from .hierarchy import TreeNode
+from .node import TreeNode
 
 ARG_OPS = frozenset({"_Arg", "_DeviceArg"})
 RETVAL_OPS = frozenset({"_Retval", "_DeviceRetval"})
@@ -76,7 +76,7 @@ class Op(TreeNode):
             data = nodes[index]
         else:
             data = node_def if node_def.__class__ is bytes else node_def.SerializeToString()
-        return lite_proto.full_node_def(data, self.op_name, self.type)
+        return full_node_def(data, self.op_name, self.type)
 
     def compact(self) -> None:
         """Keep a parsed NodeDef as bytes: a parsed GraphDef takes about four times its serialized size, and any
@@ -200,3 +200,12 @@ class UnreachedOp(Op):
 
     __slots__ = ()
     not_expanded = "depth"
+
+
+def full_node_def(data: bytes, name: str, op: str) -> node_def_pb2.NodeDef:
+    """The real NodeDef from its serialized bytes (a lean GraphDef's node, or a compacted op). A record whose
+    attrs do not decode (damaged) gives the op without them rather than an error in the middle of an answer."""
+    try:
+        return node_def_pb2.NodeDef.FromString(data)
+    except (pb_message.DecodeError, RuntimeError, ValueError):
+        return node_def_pb2.NodeDef(name=name, op=op)
