@@ -60,10 +60,10 @@ def write_keras_train_step(name: str, run_dir: Path) -> None:
     """One tf.function: forward, loss, GradientTape gradients and apply_gradients, traced once (the demo's)."""
     _tf()  # TensorFlow quiet before the demo imports it
     sys.path.insert(0, str(REPO))
-    from tb_module_plugin.recording import demo
+    from tb_module_plugin.recording import demo_keras
 
-    demo.write_keras_train_step(str(run_dir.parent), run_dir.name, KERAS_MODELS[name], IMAGE_SIZE, CLASSES, BATCH,
-                                profile=False)
+    demo_keras.write_keras_train_step(str(run_dir.parent), run_dir.name, KERAS_MODELS[name], IMAGE_SIZE, CLASSES,
+                                      BATCH, profile=False)
 
 
 def write_synthetic(run_dir: Path) -> None:

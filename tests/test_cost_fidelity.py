@@ -249,7 +249,7 @@ def _counting_loop(cond_nodes, cond_out, limit):
 
 
 def test_a_data_dependent_condition_beside_a_bound_makes_the_trip_count_a_most():
-    from tb_module_plugin.readers.expand import loop_trips
+    from tb_module_plugin.readers.loops import loop_trips
 
     starts = {0: 0, 1: 1000}.get  # the While's inputs: i from 0, maximum_iterations 1000
     capped = [("c1", "Less", ["i", "maxit"]), ("s", "Sum", ["x"]), ("c2", "Less", ["s:output:0", "lim:output:0"]),
@@ -268,7 +268,7 @@ def test_a_damaged_loop_condition_is_read_once_per_node():
     import signal
     import time
 
-    from tb_module_plugin.readers.expand import loop_trips
+    from tb_module_plugin.readers.loops import loop_trips
 
     levels = 60
     nodes, previous = [("c", "Less", ["i", "lim:output:0"])], "c"
@@ -410,12 +410,12 @@ def _write_scan(logdir, batch):
 
 
 def test_an_op_type_without_a_rule_makes_flops_a_lower_bound_that_names_it(tmp_path):
-    from tb_module_plugin.measures import costs
+    from tb_module_plugin.measures import flops
 
     batch = 3
     scan = _write_scan(tmp_path / "logs", batch)
     concrete = tf.function(scan.__call__).get_concrete_function(tf.ones([batch, 6]))
-    uncounted = sorted({op.type for op in concrete.graph.get_operations() if not costs.counted(op.type)})
+    uncounted = sorted({op.type for op in concrete.graph.get_operations() if not flops.counted(op.type)})
     assert uncounted == ["Cumsum"]  # (what the graph holds that no rule counts: the case in point)
     tree = hierarchy(tmp_path / "logs", "scan", "scan")
     module = next(n for n in modules(tree) if n["name"] == "scan")

@@ -25,69 +25,13 @@ Then: tensorboard --logdir DIR, and open the Modules tab.
 
 import argparse
 import os
-import shutil
 import sys
 
-# Quiet TensorFlow before it is imported anywhere.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+from .demo_keras import write_keras_fit, write_keras_sequential, write_resnet50_train_step
+from .demo_tools import fresh_run_dir, profile_calls, quiet_tf, trace_call  # (demo_tools quiets TensorFlow first)
 
 NESTED_BLOCKS = 4
 NESTED_WIDTH = 8
-
-
-def _tf():
-    import tensorflow as tf
-
-    tf.get_logger().setLevel("ERROR")
-    try:
-        import absl.logging
-
-        absl.logging.set_verbosity(absl.logging.ERROR)
-    except ImportError:  # pragma: no cover - absl comes with TensorFlow
-        pass
-    return tf
-
-
-def _fresh_run_dir(logdir, run):
-    """The run's folder, emptied first so that running the demo twice does not
-    pile a second copy of every record into it."""
-    path = os.path.join(logdir, run)
-    if os.path.isdir(path):
-        shutil.rmtree(path)
-    os.makedirs(path)
-    return path
-
-
-def _trace(tf, run_dir, tag, fn, *args):
-    """Trace one call of `fn` with trace_on/trace_export into `run_dir` under `tag`."""
-    writer = tf.summary.create_file_writer(run_dir)
-    tf.summary.trace_on(graph=True)
-    try:
-        result = fn(*args)
-    finally:
-        with writer.as_default():
-            tf.summary.trace_export(name=tag, step=0)
-    writer.flush()
-    writer.close()
-    return result
-
-
-PROFILED_STEPS = 3
-
-
-def _profile(tf, run_dir, fn, *args, steps=PROFILED_STEPS):
-    """Profile `steps` calls of `fn` into `run_dir` (TensorBoard's Profile plugin and the Modules tab's time read
-    them there), after one call that warms it. The way that works on TensorFlow 2.21: the graph traced on the
-    first call (_trace), the profile of later calls; `trace_on(profiler=True)` on the traced call leaves an empty
-    graph record."""
-    fn(*args)
-    tf.profiler.experimental.start(run_dir)
-    try:
-        for _ in range(steps):
-            fn(*args)
-    finally:
-        tf.profiler.experimental.stop()
 
 
 # --- 1. The classic tutorial's DemoModule ----------------------------------------
@@ -113,13 +57,13 @@ def demo_module_class(tf):
 def write_demo_module(logdir):
     """DemoModule's `addprint` traced with trace_on/trace_export (tag `addprint`), and the same module written
     with the plugin's own recording API (run `demo_module_record`: class, variables, parameters)."""
-    tf = _tf()
+    tf = quiet_tf()
     from tb_module_plugin.recording import summary as module_summary
 
     mod = demo_module_class(tf)()
-    run_dir = _fresh_run_dir(logdir, "demo_module")
-    _trace(tf, run_dir, "addprint", mod.addprint, tf.constant(5.0))
-    writer = tf.summary.create_file_writer(_fresh_run_dir(logdir, "demo_module_record"))
+    run_dir = fresh_run_dir(logdir, "demo_module")
+    trace_call(tf, run_dir, "addprint", mod.addprint, tf.constant(5.0))
+    writer = tf.summary.create_file_writer(fresh_run_dir(logdir, "demo_module_record"))
     with writer.as_default():
         module_summary.module_graph("addprint", mod, tf.constant(1.0), fn=mod.addprint)
     writer.close()
@@ -129,7 +73,7 @@ def write_demo_module(logdir):
 # --- 2. The same tutorial's attribute-style module -----------------------------
 def write_attribute_module(logdir):
     """A plain tf.Module given `x` and a tf.function `addprint` as attributes."""
-    tf = _tf()
+    tf = quiet_tf()
 
     mod = tf.Module()
     mod.x = tf.Variable(0.0)
@@ -141,8 +85,8 @@ def write_attribute_module(logdir):
 
     mod.addprint = tf.function(lambda a: addprint(a))
 
-    run_dir = _fresh_run_dir(logdir, "attribute_module")
-    _trace(tf, run_dir, "addprint", mod.addprint, tf.constant(5.0))
+    run_dir = fresh_run_dir(logdir, "attribute_module")
+    trace_call(tf, run_dir, "addprint", mod.addprint, tf.constant(5.0))
     return run_dir
 
 
@@ -215,12 +159,12 @@ def write_nested_model(logdir, run="nested_model"):
     """model > encoder > block_0..block_3 > up/down, the encoder through a nested
     tf.function, a tf.cond and a tf.while_loop in every block (tag `model`); its
     training step in `<run>/train` (tag `train_step`), traced, then profiled."""
-    tf = _tf()
+    tf = quiet_tf()
     Model = _nested_classes(tf)
     model = Model()
     x = tf.random.normal([2, NESTED_WIDTH], seed=1)
-    run_dir = _fresh_run_dir(logdir, run)
-    _trace(tf, run_dir, "model", model, x)
+    run_dir = fresh_run_dir(logdir, run)
+    trace_call(tf, run_dir, "model", model, x)
     # Its training step, in a run of its own (nested_model/train) with that run's profile.
     y = tf.random.normal([2, 1], seed=2)
     learning_rate = 0.01
@@ -236,120 +180,8 @@ def write_nested_model(logdir, run="nested_model"):
 
     train_dir = os.path.join(run_dir, "train")
     os.makedirs(train_dir)
-    _trace(tf, train_dir, "train_step", train_step, x, y)
-    _profile(tf, train_dir, train_step, x, y)
-    return run_dir
-
-
-# --- 4. A Keras Sequential through the TensorBoard callback ---------------------
-def write_keras_sequential(logdir):
-    """Sequential Dense(4) > Dense(2) > Dense(1) on 10 inputs, the first layer
-    frozen, fitted one short epoch with the TensorBoard callback (write_graph=True)."""
-    tf = _tf()
-    import numpy as np
-
-    keras = tf.keras
-    model = keras.Sequential(
-        [
-            keras.Input((10,)),
-            keras.layers.Dense(4, activation="relu", name="dense"),
-            keras.layers.Dense(2, activation="relu", name="dense_1"),
-            keras.layers.Dense(1, name="dense_2"),
-        ],
-        name="sequential",
-    )
-    model.layers[0].trainable = False
-    model.compile(optimizer="sgd", loss="mse")
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(32, 10)).astype("float32")
-    y = rng.normal(size=(32, 1)).astype("float32")
-    run_dir = _fresh_run_dir(logdir, "keras_sequential")
-    callback = keras.callbacks.TensorBoard(log_dir=run_dir, write_graph=True)
-    model.fit(x, y, epochs=1, batch_size=16, callbacks=[callback], verbose=0)
-    # The plugin's recording API says more than the callback: parameters, the frozen layer, the ops of each layer.
-    from tb_module_plugin.recording import summary as module_summary
-
-    writer = tf.summary.create_file_writer(os.path.join(run_dir, "module_record"))
-    with writer.as_default():
-        module_summary.module_graph("sequential", model, x[:1])
-    writer.close()
-    return run_dir
-
-
-# --- 5. A Keras ResNet50 training step --------------------------------------------
-def write_resnet50_train_step(logdir, image_size=64, classes=10, batch=2):
-    """One traced tf.function: forward, loss, GradientTape gradients, apply_gradients
-    (tag `train_step`)."""
-    return write_keras_train_step(logdir, "resnet50_train_step", "ResNet50", image_size, classes, batch)
-
-
-def write_keras_train_step(logdir, run, application, image_size=64, classes=10, batch=2, profile=True):
-    """The training step of `tf.keras.applications.<application>` (built with weights=None: nothing is
-    downloaded), traced into run `run` under the tag `train_step`, then profiled (`profile`); benchmarks/generate.py
-    writes its big graphs with it too."""
-    tf = _tf()
-    keras = tf.keras
-    model = getattr(keras.applications, application)(
-        weights=None, input_shape=(image_size, image_size, 3), classes=classes
-    )
-    optimizer = keras.optimizers.SGD(learning_rate=0.01)
-    optimizer.build(model.trainable_variables)
-    loss_fn = keras.losses.SparseCategoricalCrossentropy()
-
-    @tf.function
-    def train_step(images, labels):
-        with tf.GradientTape() as tape:
-            predictions = model(images, training=True)
-            loss = loss_fn(labels, predictions)
-        gradients = tape.gradient(loss, model.trainable_variables)
-        optimizer.apply_gradients(zip(gradients, model.trainable_variables))
-        return loss
-
-    images = tf.random.uniform([batch, image_size, image_size, 3], seed=2)
-    labels = tf.constant([i % classes for i in range(batch)], dtype=tf.int64)
-    run_dir = _fresh_run_dir(logdir, run)
-    _trace(tf, run_dir, "train_step", train_step, images, labels)
-    if profile:
-        _profile(tf, run_dir, train_step, images, labels)
-    return run_dir
-
-
-# --- 6. A Keras model trained with fit and the ModuleGraph callback ---------------------
-def write_keras_fit(logdir, epochs=1, batches=24, batch_size=16):
-    """A small Keras model (a frozen stem, a residual block of its own class, a head) trained `epochs` with `fit`
-    on a tf.data dataset of random arrays, with the ModuleGraph callback (the record and a profile of batches 7-9)
-    beside Keras's own TensorBoard callback (the loss): both write `keras_fit/train`."""
-    tf = _tf()
-    import keras
-    import numpy as np
-
-    from tb_module_plugin.recording.keras import ModuleGraph
-
-    class ResidualBlock(keras.layers.Layer):
-        def __init__(self, units, **kwargs):
-            super().__init__(**kwargs)
-            self.up = keras.layers.Dense(units * 2, activation="relu", name="up")
-            self.down = keras.layers.Dense(units, name="down")
-            self.norm = keras.layers.LayerNormalization(name="norm")
-
-        def call(self, x):
-            return self.norm(x + self.down(self.up(x)))
-
-    inputs = keras.Input((32,), name="features")
-    h = keras.layers.Dense(64, activation="relu", name="stem")(inputs)
-    h = ResidualBlock(64, name="block_0")(h)
-    h = ResidualBlock(64, name="block_1")(h)
-    h = keras.layers.Dropout(0.1, name="dropout")(h)
-    model = keras.Model(inputs, keras.layers.Dense(10, name="head")(h), name="classifier")
-    model.get_layer("stem").trainable = False
-    model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(batches * batch_size, 32)).astype("float32")
-    y = rng.integers(0, 10, size=(batches * batch_size,))
-    data = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size)
-    run_dir = _fresh_run_dir(logdir, "keras_fit")
-    model.fit(data, epochs=epochs, verbose=0,
-              callbacks=[keras.callbacks.TensorBoard(log_dir=run_dir), ModuleGraph(run_dir)])
+    trace_call(tf, train_dir, "train_step", train_step, x, y)
+    profile_calls(tf, train_dir, train_step, x, y)
     return run_dir
 
 

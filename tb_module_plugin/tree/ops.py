@@ -51,7 +51,7 @@ class Op(TreeNode):
         self.call_prefix = call_prefix
         self.inputs = []  # [(Op, port, is_control)]
         self.role = ""  # "input" | "variable" | "output" | ""
-        self.trips = None  # a While op: how many times its body runs (expand.Trips), where the graph says it
+        self.trips = None  # a While op: how many times its body runs (readers.loops.Trips), where the graph says it
         self.parent = self._path = self.structure = None  # not placed in a tree yet (see tree.TreeNode)
 
     @property
