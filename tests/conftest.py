@@ -5,7 +5,7 @@ Logdirs
                        (runs demo_module, attribute_module, nested_model,
                        keras_sequential/train), once per session
     resnet_logdir      the demo's resnet50_train_step run, written once and cached in
-                       .cache/ (keyed by demo.py and the TensorFlow version)
+                       .cache/ (keyed by the demo's code and the TensorFlow version)
     special_logdir     markup-named nodes (run `xss`), records holding no readable
                        graph (runs `bad_records`, `bad_run_graph`) and a real
                        `tf.summary.graph` run graph (run `run_graph`)
@@ -98,7 +98,9 @@ def _cache_key(files, dists) -> str:
 
 
 def _resnet_cache_key():
-    return _cache_key([support.REPO / "tb_module_plugin" / "demo.py"], ("tensorflow-cpu", "tensorflow", "keras"))
+    recording = support.REPO / "tb_module_plugin" / "recording"
+    return _cache_key([recording / "demo_keras.py", recording / "demo_tools.py"],
+                      ("tensorflow-cpu", "tensorflow", "keras"))
 
 
 @pytest.fixture(scope="session")
@@ -162,7 +164,7 @@ def trace_writer():
 
 # --- Models from real libraries (tests/corpus.py) ------------------------------------------
 def _corpus_cache_key():
-    plugin = support.REPO / "tb_module_plugin"
+    plugin = support.REPO / "tb_module_plugin" / "recording"
     return _cache_key([support.CORPUS] + [plugin / f for f in ("summary.py", "module_tree.py", "calls.py", "savedmodel.py")],
                       ("tensorflow-cpu", "tensorflow", "keras", "tf-keras", "dm-sonnet", "tensorflow-probability",
                        "keras-hub"))
@@ -183,7 +185,7 @@ def truth(corpus_logdir):
 @pytest.fixture(scope="session")
 def variations_logdir():
     """tests/variations.py: names with `-` and `.`, a Sonnet ResNet, a MirroredStrategy step (about 90 s)."""
-    plugin = support.REPO / "tb_module_plugin"
+    plugin = support.REPO / "tb_module_plugin" / "recording"
     key = _cache_key([support.REPO / "tests" / "variations.py", support.CORPUS]
                      + [plugin / f for f in ("summary.py", "module_tree.py", "calls.py")],
                      ("tensorflow-cpu", "tensorflow", "keras", "dm-sonnet"))
@@ -194,9 +196,9 @@ def variations_logdir():
 @pytest.fixture(scope="session")
 def costs_logdir():
     """tests/costs_corpus.py: a ResNet50 record at 224x224 and profiled steps, with what TensorFlow says of them."""
-    plugin = support.REPO / "tb_module_plugin"
+    plugin = support.REPO / "tb_module_plugin" / "recording"
     key = _cache_key([support.REPO / "tests" / "costs_corpus.py", support.CORPUS, plugin / "summary.py",
-                      plugin / "module_tree.py", plugin / "calls.py", plugin / "demo.py"],
+                      plugin / "module_tree.py", plugin / "calls.py", plugin / "demo.py", plugin / "demo_tools.py"],
                      ("tensorflow-cpu", "tensorflow", "keras"))
     return support.cached_logdir("costs", key, lambda tmp: support.run_python(
         [str(support.REPO / "tests" / "costs_corpus.py"), str(tmp)], timeout=1200))

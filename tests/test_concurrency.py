@@ -246,7 +246,7 @@ def test_an_expansion_does_not_wait_for_the_costs_once_the_edges_are_filed():
     group = h.root.children["m"]
     counting, done = threading.Event(), threading.Event()
 
-    def count_costs():  # (as Hierarchy.count_costs holds it while Costs are made)
+    def count_costs():  # (as measures.costs.count_costs holds it while Costs are made)
         with h.lock:
             counting.set()
             done.wait(30)

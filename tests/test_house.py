@@ -121,3 +121,18 @@ def test_no_product_file_is_over_400_lines():
     long = {str(path.relative_to(PACKAGE.parent)): n for path in PACKAGE.rglob("*.py")
             if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
     assert not long, f"split these by job: {long}"
+
+
+def test_the_architecture_page_draws_these_stages_and_every_module():
+    """docs/architecture.md gives each stage the rank written here, and names every module of the product."""
+    import re
+
+    text = (PACKAGE.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    documented = {}
+    for rank, cell in re.findall(r"^\| (\d+) \| ([^|]+) \|", text, re.MULTILINE):
+        for name in re.findall(r"`([\w.]+?)(?:\.py|/)`", cell):
+            documented[name] = int(rank)
+    assert documented == RANKS
+    missing = sorted(str(path.relative_to(PACKAGE)) for path in PACKAGE.rglob("*.py")
+                     if path.name != "__init__.py" and f"`{path.name}`" not in text)
+    assert not missing, f"name these in docs/architecture.md: {missing}"

@@ -5,7 +5,7 @@ functions that do not exist) through calls and control-flow ops.
 
 Whatever the graph: a tree whose root counts every op, unique paths, every op in exactly
 one place, edges only between children of the group that lists them; and parsing bytes
-raises nothing but graph.GraphError.
+raises nothing but errors.GraphError.
 """
 
 import random

@@ -1,5 +1,5 @@
 """The build passes: each a named function over the tree (or the ops about to be placed in it), run in order by
-build.py, with the parameters a person could tune in one place (Parameters)."""
+builder.py, with the parameters a person could tune in one place (Parameters)."""
 
 from __future__ import annotations
 

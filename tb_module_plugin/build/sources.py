@@ -172,7 +172,7 @@ def read_blobs(data_provider, ctx, record: GraphRecord, blob_keys: tuple) -> lis
 
 
 def build_hierarchy(record: GraphRecord, blobs: list) -> Hierarchy:
-    """Parse a record once; raises graph.GraphError for a record that holds no readable graph."""
+    """Parse a record once; raises errors.GraphError for a record that holds no readable graph."""
     with _no_gc():
         hierarchy = _build(record, blobs)
     # The ops keep their NodeDefs, and through them the whole parsed record, alive: count it for the cache.

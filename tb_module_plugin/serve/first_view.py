@@ -29,7 +29,7 @@ class Readability:
 
     @classmethod
     def of(cls, built) -> "Readability":
-        """Of what building a record gave: a tree.Hierarchy, or the graph.GraphError that says why there is none."""
+        """Of what building a record gave: a tree.Hierarchy, or the errors.GraphError that says why there is none."""
         if isinstance(built, GraphError):
             return cls(False, error=str(built))
         return cls(True, has_module=built.has_module())

@@ -1,4 +1,4 @@
-"""What a served graph does after its first answer, in the background (was Hierarchy.settle)."""
+"""What a served graph does after its first answer, in the background."""
 
 from __future__ import annotations
 

@@ -121,7 +121,7 @@ class GraphStore:
         return time_lib.times_for(hierarchy, op_times)
 
     def hierarchy(self, ctx, eid: str, run: str, tag: str):
-        """The built graph of `run` and `tag` (sources.RecordNotFound, graph.GraphError for what is not one)."""
+        """The built graph of `run` and `tag` (sources.RecordNotFound, errors.GraphError for what is not one)."""
         try:
             return self._built(ctx, eid, run, tag, fresh=False)
         except sources.RecordNotFound:  # written, rewritten or deleted since the answers remembered?

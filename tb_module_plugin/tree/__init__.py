@@ -1,1 +1,1 @@
-"""The plain model: groups, ops, edges, scopes and the built Hierarchy's lookups (no answers, no caches of them)."""
+"""The plain model: groups, ops, edges, scopes and the built Hierarchy's lookups (it computes no answer and no measure)."""

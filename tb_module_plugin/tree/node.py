@@ -5,7 +5,7 @@ MAX_KEPT_PATH = 1000  # a node keeps its path up to this length; longer ones are
 
 
 class TreeNode:
-    """The fields groups and ops share, set by each (an op gets its name and parent when build.py places it,
+    """The fields groups and ops share, set by each (an op gets its name and parent when build/builder.py places it,
     its depth and top-level ancestor when the tree is finished)."""
 
     __slots__ = ("name", "parent", "_path", "depth", "top", "structure")

@@ -28,7 +28,7 @@ _BODY_OPS = frozenset(CONTROL_FLOW) | CASE_OPS
 
 
 class Op(TreeNode):
-    """One op of the flattened graph, and a leaf of the module tree once build.py places it (a plain class
+    """One op of the flattened graph, and a leaf of the module tree once build/builder.py places it (a plain class
     with slots: a graph can hold 200,000 of them)."""
 
     __slots__ = ("placement", "op_name", "type", "_node_def", "function", "call_prefix", "inputs", "role", "trips")
