@@ -68,8 +68,8 @@ frontend: frontend-deps
 # --- Demo ---------------------------------------------------------------------
 demo-logs: $(DEMO_STAMP)
 
-$(DEMO_STAMP): $(VENV_STAMP) tb_module_plugin/demo.py $(wildcard tb_module_plugin/summary.py tb_module_plugin/keras.py)
-	$(VPY) -m tb_module_plugin.demo --logdir $(DEMO_LOGDIR)
+$(DEMO_STAMP): $(VENV_STAMP) $(wildcard tb_module_plugin/summary.py tb_module_plugin/recording/*.py)
+	$(VPY) -m tb_module_plugin.recording.demo --logdir $(DEMO_LOGDIR)
 	touch $@
 
 demo: venv demo-logs

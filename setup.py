@@ -4,6 +4,7 @@ import os
 import re
 
 import setuptools
+from setuptools import find_packages
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -33,7 +34,7 @@ setuptools.setup(
     long_description_content_type="text/markdown",
     license="Apache-2.0",
     python_requires=">=3.10",
-    packages=["tb_module_plugin"],
+    packages=find_packages(include=["tb_module_plugin", "tb_module_plugin.*"]),
     # The built front end (index.js, layout worker, styles...) ships inside the package.
     package_data={"tb_module_plugin": ["static/*", "static/*/*"]},
     zip_safe=False,
@@ -50,7 +51,7 @@ setuptools.setup(
     },
     entry_points={
         "tensorboard_plugins": [
-            "module_graph = tb_module_plugin.plugin:ModuleGraphPlugin",
+            "module_graph = tb_module_plugin.serve.plugin:ModuleGraphPlugin",
         ],
     },
     classifiers=[

@@ -6,7 +6,7 @@ Layout: CACHE/<name>/<name>/events.out.tfevents.*  (logdir CACHE/<name> holds th
 A graph is written only when CACHE/<name>/.complete is missing (or with --force); each one in its own
 Python subprocess, so that its memory is returned and trace_on records nothing but its own work.
 
-    demo_module    the tutorial DemoModule trace (python -m tb_module_plugin.demo --only demo_module), 10 ops
+    demo_module    the tutorial DemoModule trace (python -m tb_module_plugin.recording.demo --only demo_module), 10 ops
     resnet50       Keras ResNet50 training step (weights=None, 64x64x3, 10 classes), tag train_step
     resnet152      Keras ResNet152 training step, the same
     efficientnetb7 Keras EfficientNetB7 training step, the same
@@ -22,6 +22,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from tb_module_plugin.recording import demo_keras
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -59,9 +60,9 @@ def _tf():
 def write_keras_train_step(name: str, run_dir: Path) -> None:
     """One tf.function: forward, loss, GradientTape gradients and apply_gradients, traced once (the demo's)."""
     _tf()  # TensorFlow quiet before the demo imports it
-    from tb_module_plugin import demo
+    from tb_module_plugin.recording import demo
 
-    demo.write_keras_train_step(str(run_dir.parent), run_dir.name, KERAS_MODELS[name], IMAGE_SIZE, CLASSES, BATCH,
+    demo_keras.write_keras_train_step(str(run_dir.parent), run_dir.name, KERAS_MODELS[name], IMAGE_SIZE, CLASSES, BATCH,
                                 profile=False)
 
 
@@ -82,7 +83,7 @@ def _write_one(name: str, cache: Path) -> None:
     if name == "demo_module":
         # The demo may write more runs beside it (demo_module_record): keep only the trace's run.
         os.environ.update(QUIET_TF_ENV)
-        from tb_module_plugin import demo
+        from tb_module_plugin.recording import demo
 
         scratch = cache / f"{name}.tmp"
         shutil.rmtree(scratch, ignore_errors=True)

@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 _TRAIN = r"""
 import json, os, sys, tempfile, time
 import numpy as np, tensorflow as tf, keras
-from tb_module_plugin.keras import ModuleGraph, DEFAULT_PROFILE_BATCH, RECORD_BATCH
+from tb_module_plugin.recording.keras import ModuleGraph, DEFAULT_PROFILE_BATCH, RECORD_BATCH
 
 rounds, batches = int(sys.argv[1]), int(sys.argv[2])
 first_untouched = max(RECORD_BATCH, DEFAULT_PROFILE_BATCH[1]) + 3  # (1-based) after the record, the profile, a margin

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Dict, List, Literal, Optional, TypedDict, Union
 
+PLUGIN_NAME = "module_graph"  # the plugin's name: its routes, its records' plugin name, its tab
+
 # -- Words the API uses --------------------------------------------------------------------------------------------
 
 NodeKind = Literal["module", "scope", "op"]  # a module (owns variables, or a recorded module object), a scope, an op
@@ -230,8 +232,12 @@ class SearchResult(TypedDict):
 
 # -- errors ----------------------------------------------------------------------------------------------------------
 
-class ErrorAnswer(TypedDict):
+class _ErrorAnswerCore(TypedDict):
     error: str  # what is wrong, in words a user understands (with a 400, 404 or 422 status)
+
+
+class ErrorAnswer(_ErrorAnswerCore, total=False):
+    kind: Literal["profile"]  # "profile": the run's profiles cannot be read (the graph can: only time is missing)
 
 
 # The answers of the routes, for the tests and the generated documentation.

@@ -1,11 +1,11 @@
 """Session fixtures for tests that use real TensorFlow, tensorboard and Chromium.
 
 Logdirs
-    demo_logdir        what `python -m tb_module_plugin.demo --skip-resnet` writes
+    demo_logdir        what `python -m tb_module_plugin.recording.demo --skip-resnet` writes
                        (runs demo_module, attribute_module, nested_model,
                        keras_sequential/train), once per session
     resnet_logdir      the demo's resnet50_train_step run, written once and cached in
-                       .cache/ (keyed by demo.py and the TensorFlow version)
+                       .cache/ (keyed by the demo's code and the TensorFlow version)
     special_logdir     markup-named nodes (run `xss`), records holding no readable
                        graph (runs `bad_records`, `bad_run_graph`) and a real
                        `tf.summary.graph` run graph (run `run_graph`)
@@ -147,7 +147,7 @@ CORPUS = [HELPERS / "corpus.py", HELPERS / "truth.py"]  # what writes the corpus
 
 
 def _corpus_cache_key():
-    plugin = REPO / "tb_module_plugin"
+    plugin = REPO / "tb_module_plugin" / "recording"
     return cache_key(CORPUS + [plugin / f for f in ("summary.py", "module_tree.py", "calls.py", "savedmodel.py")],
                      ("tensorflow-cpu", "tensorflow", "keras", "tf-keras", "dm-sonnet", "tensorflow-probability",
                       "keras-hub"))
@@ -168,7 +168,7 @@ def truth(corpus_logdir):
 @pytest.fixture(scope="session")
 def variations_logdir():
     """tests/helpers/variations.py: names with `-` and `.`, a Sonnet ResNet, a MirroredStrategy step (about 90 s)."""
-    plugin = REPO / "tb_module_plugin"
+    plugin = REPO / "tb_module_plugin" / "recording"
     key = cache_key([HELPERS / "variations.py"] + CORPUS
                     + [plugin / f for f in ("summary.py", "module_tree.py", "calls.py")],
                     ("tensorflow-cpu", "tensorflow", "keras", "dm-sonnet"))
@@ -180,9 +180,9 @@ def variations_logdir():
 def costs_logdir():
     """tests/helpers/costs_corpus.py: a ResNet50 record at 224x224 and profiled steps, with what TensorFlow says of
     them."""
-    plugin = REPO / "tb_module_plugin"
+    plugin = REPO / "tb_module_plugin" / "recording"
     key = cache_key([HELPERS / "costs_corpus.py"] + CORPUS + [
-        plugin / "summary.py", plugin / "module_tree.py", plugin / "calls.py", plugin / "demo.py"],
+        plugin / "summary.py", plugin / "module_tree.py", plugin / "calls.py", plugin / "demo.py", plugin / "demo_tools.py"],
         ("tensorflow-cpu", "tensorflow", "keras"))
     return cached_logdir("costs", key, lambda tmp: run_python(
         ["-m", "tests.helpers.costs_corpus", str(tmp)], timeout=1200))

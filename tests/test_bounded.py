@@ -13,11 +13,14 @@ from xml.etree import ElementTree
 
 import pytest
 
-from tb_module_plugin.cache import HierarchyCache
+from tb_module_plugin.serve.cache import HierarchyCache
 
 from tests.helpers.answers import InProcess, error, ok_json, walk
 from tests.helpers.processes import PLUGIN_ROUTE, REPO, TensorBoard
 from tests.helpers.records import RawWriter, function_def, graph_def
+from tb_module_plugin.build.module_record import build_module_hierarchy
+from tb_module_plugin.serve import answers as answers_lib
+from tb_module_plugin.serve import search as search_lib
 
 QUOTED_RUNS = {'q"uote': 't"ag', "back\\slash": "trace"}  # run -> tag: names TensorBoard's Rust server cannot read
 PLAIN_RUN = "plain"
@@ -133,7 +136,7 @@ def test_whatever_the_data_provider_raises_is_a_json_4xx(bounded_logdir, monkeyp
 
 
 def test_a_bundle_file_gone_since_listed_is_a_json_404(bounded_logdir, monkeypatch):
-    from tb_module_plugin import plugin as plugin_lib
+    from tb_module_plugin.serve import plugin as plugin_lib
 
     plugin = InProcess(bounded_logdir)
     monkeypatch.setattr(plugin_lib, "_static_names", lambda: {"gone.js", "index.js"})
@@ -216,7 +219,7 @@ def test_exports_of_control_character_names_parse(page, control_tb):
 # --- item 2: profiles are regular files of bounded size, refused at once otherwise ------------------------------
 @pytest.mark.live
 def test_a_huge_or_fifo_profile_is_refused_at_once_and_blocks_nothing(slow_tb):
-    from tb_module_plugin.profiles import MAX_PROFILE_BYTES
+    from tb_module_plugin.readers.profiles import MAX_PROFILE_BYTES
 
     assert BIG_PROFILE_BYTES > MAX_PROFILE_BYTES  # (else the test shows nothing)
     listed = {g["run"]: g for g in ok_json(slow_tb.api("graphs"))["graphs"]}
@@ -254,7 +257,7 @@ def test_a_lone_surrogate_in_a_name_stops_no_summary(tmp_path, monkeypatch):
     (printing it raised UnicodeEncodeError, taken for an error of the whole command)."""
     import io
 
-    from tb_module_plugin import cli
+    from tb_module_plugin.cli import main as cli
 
     runs = ["a_run", "b_run", "c_run"]
     for run in runs[::2]:
@@ -277,7 +280,7 @@ def test_a_lone_surrogate_in_a_name_stops_no_summary(tmp_path, monkeypatch):
 def test_a_runs_profiles_are_read_within_a_total(tmp_path, monkeypatch):
     """However many sessions a run holds, one reading takes the newest profiles only, up to a number of files and a
     total of bytes (each file's own bound left many files of 256 MB unbounded)."""
-    from tb_module_plugin import profiles
+    from tb_module_plugin.readers import profiles
 
     space_class = profiles._xspace()
     durations = [5, 7, 11]  # picoseconds of op `a` in each session, oldest first
@@ -330,19 +333,20 @@ def test_a_name_twelve_thousand_levels_deep_answers_small(slow_tb):
 def test_a_search_keeps_paths_within_what_a_node_keeps(monkeypatch):
     """A search makes every node's path and keeps the short ones in the nodes: within the tree's own bound on a
     kept path (one bound, not a second constant that must agree), and it reads that much of each path."""
-    from tb_module_plugin import build, tree
-    from tb_module_plugin import graph as graph_lib
+    from tb_module_plugin.build import builder as build
+    from tb_module_plugin.tree import node as tree
+    from tb_module_plugin.readers import graph as graph_lib
 
     monkeypatch.setattr(tree, "MAX_KEPT_PATH", 40)
     name = "/".join(f"s{i}" for i in range(60)) + "/leaf"  # 60 scopes, 240 characters
     hierarchy = build.build_graph_hierarchy(graph_lib.FlatGraph(graph_lib.flatten_graph_def(graph_def(
         [(name, "Relu", [])])), [], []), "t")
-    assert hierarchy.search("s1", False, 500)["matches"] and hierarchy.search("s1/s2", True, 500)["matches"]
+    assert search_lib.search(hierarchy, "s1", False, 500)["matches"] and search_lib.search(hierarchy, "s1/s2", True, 500)["matches"]
     kept = [n._path for n in hierarchy.all_nodes if n._path is not None]
     assert kept and max(map(len, kept)) <= 40, max(map(len, kept))
     # A regular expression sees the first 40 characters of a path: s9 is in them, s20 is not.
-    assert hierarchy.search("^s0/s1/.*/s9$", True, 500)["matches"]
-    assert not hierarchy.search("s19/s20$", True, 500)["matches"]
+    assert search_lib.search(hierarchy, "^s0/s1/.*/s9$", True, 500)["matches"]
+    assert not search_lib.search(hierarchy, "s19/s20$", True, 500)["matches"]
 
 
 @pytest.mark.live
@@ -350,7 +354,7 @@ def test_a_search_keeps_paths_within_what_a_node_keeps(monkeypatch):
 def test_calls_past_the_expansion_budget_stay_single_ops(slow_tb, run):
     """Expanded whole, the calls made 2**23 ops (4**23 with loops): the graph answers in seconds, with the ops past
     the budget marked and counted, and the server stays small."""
-    from tb_module_plugin.expand import MAX_EXPANDED_OPS
+    from tb_module_plugin.readers.expand import MAX_EXPANDED_OPS
 
     graph = FANOUT[run]
     size = len(graph.SerializeToString())
@@ -389,8 +393,9 @@ def test_the_page_says_a_call_was_not_expanded(page, slow_tb):
 def test_the_budget_grows_with_the_library_not_with_the_calls(monkeypatch):
     """A body as big as the budget, called once, is expanded whole (a model traced inside a called function); the
     fan-out of a small library is cut at the budget, its calls counted."""
-    from tb_module_plugin import build, expand
-    from tb_module_plugin import graph as graph_lib
+    from tb_module_plugin.build import builder as build
+    from tb_module_plugin.readers import expand
+    from tb_module_plugin.readers import graph as graph_lib
 
     monkeypatch.setattr(expand, "MAX_EXPANDED_OPS", 100)
     monkeypatch.setattr(expand, "MAX_EXPANDED_BODIES", 10)
@@ -426,9 +431,9 @@ def _called_k_times(k: int, tag: str):
 def test_one_budget_covers_all_of_a_records_graphs(monkeypatch, record):
     """Each graph of a record (a trace's function graphs, a module record's other functions) spends the same budget:
     K copies of a small fan-out are not K budgets."""
-    from tb_module_plugin import expand
-    from tb_module_plugin import graph as graph_lib
-    from tb_module_plugin import manifest as manifest_lib
+    from tb_module_plugin.readers import expand
+    from tb_module_plugin.readers import graph as graph_lib
+    from tb_module_plugin.readers import manifest as manifest_lib
 
     graphs = [_called_k_times(10, f"g{j}") for j in range(6)]
     body = graphs[0].library.function[0]
@@ -442,7 +447,7 @@ def test_one_budget_covers_all_of_a_records_graphs(monkeypatch, record):
     else:
         manifest = manifest_lib.parse_manifest(json.dumps({"version": 2, "variables": [], "modules": [
             {"name": "m", "parent": None, "variables": []}]}).encode())
-        hierarchy = manifest_lib.build_module_hierarchy(manifest, graphs[0], graphs[1:], "record")
+        hierarchy = build_module_hierarchy(manifest, graphs[0], graphs[1:], "record")
         ops = [n for n in hierarchy.all_nodes if n.children is None]
     expanded = sum(op.type == "Relu" for op in ops)
     unexpanded = [op for op in ops if op.not_expanded == "budget"]
@@ -455,8 +460,8 @@ def test_one_budget_covers_all_of_a_records_graphs(monkeypatch, record):
 def test_a_body_is_charged_its_signature_and_inputs(monkeypatch, fat):
     """A leaf of one op but a huge signature (or one op of huge fan-in), reached through a fan-out of calls, costs
     what instantiating it reads: the expansion stops there."""
-    from tb_module_plugin import expand
-    from tb_module_plugin import graph as graph_lib
+    from tb_module_plugin.readers import expand
+    from tb_module_plugin.readers import graph as graph_lib
 
     # (Bounds made small, so that without the charge the test costs seconds, not the 22 s and gigabytes a record of
     # a leaf with 100,000 arguments took.)
@@ -485,8 +490,8 @@ def test_a_body_is_charged_its_signature_and_inputs(monkeypatch, fat):
 def test_a_control_flow_op_is_expanded_whole_or_not_at_all(monkeypatch):
     """An If whose then-branch fits the budget but not both branches keeps both unexpanded (and says so); with room
     for both, both are expanded."""
-    from tb_module_plugin import expand
-    from tb_module_plugin import graph as graph_lib
+    from tb_module_plugin.readers import expand
+    from tb_module_plugin.readers import graph as graph_lib
 
     then = function_def("small", [("t", "Relu", ["x"])], {"y": "t:activations:0"})
     other = function_def("big", [(f"e{i}", "Relu", ["x"]) for i in range(50)], {"y": "e0:activations:0"})
@@ -506,8 +511,8 @@ def test_a_records_call_prefix_is_bounded_and_shared():
     """A module record's call_prefix is joined to each op's run name: one longer than a call name can be (or deeper
     than calls nest) is no prefix, and the ops of one body share one joined string (a 200 KB prefix on a call into
     2,000 ops took 383 MB)."""
-    from tb_module_plugin import manifest as manifest_lib
-    from tb_module_plugin.expand import MAX_CALL_DEPTH
+    from tb_module_plugin.readers import manifest as manifest_lib
+    from tb_module_plugin.readers.expand import MAX_CALL_DEPTH
 
     def read(prefix):
         record = {"version": 2, "variables": [], "call_prefix": prefix,
@@ -521,7 +526,7 @@ def test_a_records_call_prefix_is_bounded_and_shared():
     body = [("r0", "Relu", ["x"])] + [(f"r{i}", "Relu", [f"r{i - 1}:activations:0"]) for i in range(1, 2000)]
     graph = graph_def([("x", "Placeholder", []), ("call", "PartitionedCall", ["x"], {"f": "model"})],
                       [function_def("model", body, {"y": "r1999:activations:0"})])
-    hierarchy = manifest_lib.build_module_hierarchy(read(longest), graph, [], "record")
+    hierarchy = build_module_hierarchy(read(longest), graph, [], "record")
     ops = [n for n in hierarchy.all_nodes if n.children is None and n.type == "Relu"]
     assert {op.run_name for op in ops} == {f"{longest}call/{name}" for name, *_ in body}
     assert len({id(op.call_prefix) for op in ops}) == 1  # one string for the body's 2,000 ops
@@ -531,7 +536,7 @@ def test_a_control_input_on_calls_whose_outputs_repeat_resolves_once_per_call():
     """A function whose two outputs both name the one call it makes to the next level, 24 levels deep, and an op
     waiting on the first call: a control input resolved output by output walked 2**24 paths (found by the property
     tests on a fresh machine); resolved once per call, it is 24 calls."""
-    from tb_module_plugin import graph as graph_lib
+    from tb_module_plugin.readers import graph as graph_lib
 
     functions = []
     for i in range(FANOUT_LEVELS):
@@ -553,8 +558,8 @@ def test_a_control_flow_op_whose_bodies_recurse_is_marked_not_expanded_whole():
     """An If whose then-branch is the function it sits in (recursion) and whose else-branch is fine: the else
     branch shows, and the If is marked `not_expanded: "depth"` (its FLOPs a lower bound), counted in unexpanded_ops
     (it was a plain op whose FLOPs read as exact)."""
-    from tb_module_plugin import build
-    from tb_module_plugin import graph as graph_lib
+    from tb_module_plugin.build import builder as build
+    from tb_module_plugin.readers import graph as graph_lib
 
     f = function_def("f", [("sq", "Square", ["x"]),
                            ("branch", "If", ["sq:y:0", "x"], {"then_branch": "f", "else_branch": "g"})],
@@ -567,4 +572,4 @@ def test_a_control_flow_op_whose_bodies_recurse_is_marked_not_expanded_whole():
     assert [op.op_name for op in ops if op.type == "Neg"] == ["neg"], "the else-branch is not shown"
     hierarchy = build.build_graph_hierarchy(graph_lib.FlatGraph(ops, [], []), "t")
     assert hierarchy.unexpanded_ops == 1
-    assert hierarchy.node_json(inner[0].path, 0)["not_expanded"] == "depth"
+    assert answers_lib.node_json(hierarchy, inner[0].path, 0)["not_expanded"] == "depth"

@@ -14,10 +14,13 @@ from tensorboard.compat.proto import graph_pb2
 
 from tests.helpers.answers import InProcess, error, ok_json
 from tests.helpers.processes import QUIET_TF_ENV
-from tb_module_plugin import graph as graph_lib
-from tb_module_plugin import profiles, savedmodel, search, sources
+from tb_module_plugin.errors import ProfileError
+from tb_module_plugin.readers import profiles
+from tb_module_plugin.recording import savedmodel
+from tb_module_plugin.serve import search
+from tb_module_plugin.build import sources
 from tb_module_plugin import summary as module_summary
-from tb_module_plugin.store import GraphStore
+from tb_module_plugin.serve.store import GraphStore
 
 from tests.helpers.traces import tf, write_run_graph
 
@@ -156,7 +159,7 @@ def test_a_bucket_that_cannot_be_listed_is_a_run_without_profiles(monkeypatch, f
     store = GraphStore(None, logdir="gs://bucket/logs")
     record = sources.GraphRecord(run="train", tag="trace", source="trace", plugin_name="graphs")
     assert store.profiled_runs([record]) == set()
-    with pytest.raises(graph_lib.GraphError, match=r"Run 'train' holds no profile to read time from") as raised:
+    with pytest.raises(ProfileError, match=r"Run 'train' holds no profile to read time from") as raised:
         store.times(None, "train")
     assert "tf.profiler.experimental.start" in str(raised.value)
     # The same record in a bucket that lists a profile is profiled: the empty answer above is the failure's.

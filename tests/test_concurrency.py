@@ -16,8 +16,8 @@ from tests.helpers import hostile
 from tests.helpers.answers import InProcess, ok_json, parsed_graphs, walk
 from tests.helpers.processes import wait_for
 from tests.helpers.records import graph_def
-from tb_module_plugin import sources
-from tb_module_plugin.cache import HierarchyCache
+from tb_module_plugin.build import sources
+from tb_module_plugin.serve.cache import HierarchyCache
 
 THREADS = 48
 
@@ -236,9 +236,9 @@ def test_concurrent_answers_are_the_serial_answers(hostile_tb, hostile_servers):
 def test_an_expansion_does_not_wait_for_the_costs_once_the_edges_are_filed():
     """Counting a big graph's FLOPs in the background holds the lock that filing the edges takes (seconds on a
     200,000-op graph): a group's answer asked meanwhile, once the edges are filed, does not wait for it."""
-    from tb_module_plugin import answers
-    from tb_module_plugin import build as build_lib
-    from tb_module_plugin import graph as graph_lib
+    from tb_module_plugin.serve import answers
+    from tb_module_plugin.build import builder as build_lib
+    from tb_module_plugin.readers import graph as graph_lib
 
     g = graph_def([("x", "Placeholder", []), ("m/a/mul", "Mul", ["x", "x"]), ("m/b/neg", "Neg", ["m/a/mul"])],
                           (), types=False)
@@ -248,7 +248,7 @@ def test_an_expansion_does_not_wait_for_the_costs_once_the_edges_are_filed():
     counting, done = threading.Event(), threading.Event()
 
     def count_costs():  # (as Hierarchy.count_costs holds it while Costs are made)
-        with h._filing:
+        with h.lock:
             counting.set()
             done.wait(30)
 

@@ -15,6 +15,8 @@ from tests.helpers.processes import TensorBoard
 from tb_module_plugin import summary as module_summary
 
 from tests.helpers.traces import tf
+from tb_module_plugin.measures.costs import count_costs
+from tb_module_plugin.serve import answers as answers_lib
 
 
 @pytest.fixture(autouse=True)
@@ -248,7 +250,7 @@ def _counting_loop(cond_nodes, cond_out, limit):
 
 
 def test_a_data_dependent_condition_beside_a_bound_makes_the_trip_count_a_most():
-    from tb_module_plugin.expand import loop_trips
+    from tb_module_plugin.readers.loops import loop_trips
 
     starts = {0: 0, 1: 1000}.get  # the While's inputs: i from 0, maximum_iterations 1000
     capped = [("c1", "Less", ["i", "maxit"]), ("s", "Sum", ["x"]), ("c2", "Less", ["s:output:0", "lim:output:0"]),
@@ -267,7 +269,7 @@ def test_a_damaged_loop_condition_is_read_once_per_node():
     import signal
     import time
 
-    from tb_module_plugin.expand import loop_trips
+    from tb_module_plugin.readers.loops import loop_trips
 
     levels = 60
     nodes, previous = [("c", "Less", ["i", "lim:output:0"])], "c"
@@ -294,7 +296,8 @@ def test_a_damaged_loop_condition_is_read_once_per_node():
 
 
 def _in_process(graph):
-    from tb_module_plugin import build, graph as graph_lib
+    from tb_module_plugin.build import builder as build
+    from tb_module_plugin.readers import graph as graph_lib
 
     flat = graph_lib.FlatGraph(graph_lib.flatten_graph_def(graph), [], [])
     return build.build_graph_hierarchy(flat, "t")
@@ -325,7 +328,7 @@ def test_a_loop_under_a_deep_name_is_counted_in_time():
                                (f"{deep}/w", "While", ["x"], {"cond": "cond", "body": "body"})], [cond, body]))
     h.costs = None
     start = time.monotonic()
-    h.count_costs()
+    count_costs(h)
     assert time.monotonic() - start < 3
     assert h.costs.flops_of(h.root) == ops * 4 and h.costs.flops_per_iteration(h.root)  # (no trip count: once)
 
@@ -333,7 +336,7 @@ def test_a_loop_under_a_deep_name_is_counted_in_time():
 def test_the_command_line_marks_a_most_and_a_mix_of_bounds():
     """A loop counted at its maximum_iterations (`<=`) beside an op no rule counts (`>=`): the total is neither."""
     from tests.helpers.records import function_def, graph_def
-    from tb_module_plugin import table
+    from tb_module_plugin.cli import table
 
     scalar = _shaped([])
     cond = function_def("cond", [("lim", "Const", [], {**_int_const(10), **scalar}),
@@ -359,7 +362,7 @@ def test_a_call_left_unexpanded_makes_flops_a_lower_bound(monkeypatch):
     """A function calling itself, and a call past the expansion budget, stay single ops: what they run is not
     counted, and the FLOPs above them say so."""
     from tests.helpers.records import function_def, graph_def
-    from tb_module_plugin import expand
+    from tb_module_plugin.readers import expand
 
     relu = ("r", "Relu", ["x"], _shaped([4, 4]))
     again = function_def("f", [relu, ("again", "PartitionedCall", ["r:activations:0"], {"f": "f"})],
@@ -370,11 +373,11 @@ def test_a_call_left_unexpanded_makes_flops_a_lower_bound(monkeypatch):
         return graph_def([("x", "Placeholder", [], _shaped([4, 4])), ("m/relu", "Relu", ["x"], _shaped([4, 4])),
                           ("m/call", "PartitionedCall", ["m/relu"], {"f": "f", **_shaped([4, 4])})], [function])
 
-    recursive = _in_process(graph(again)).node_json("", 3)
+    recursive = answers_lib.node_json(_in_process(graph(again)), "", 3)
     monkeypatch.setattr(expand, "MAX_EXPANDED_OPS", 0)
     monkeypatch.setattr(expand, "MAX_EXPANDED_BODIES", 0)
     monkeypatch.setattr(expand, "BUDGET_PER_LIBRARY_OP", 0)
-    budget = _in_process(graph(once)).node_json("", 3)
+    budget = answers_lib.node_json(_in_process(graph(once)), "", 3)
     assert budget["unexpanded_ops"] == 1
     for root, relus in ((recursive, 2), (budget, 1)):
         assert root["flops"] == relus * 4 * 4  # the Relus it expanded
@@ -408,7 +411,7 @@ def _write_scan(logdir, batch):
 
 
 def test_an_op_type_without_a_rule_makes_flops_a_lower_bound_that_names_it(tmp_path):
-    from tb_module_plugin import costs
+    from tb_module_plugin.measures import costs
 
     batch = 3
     scan = _write_scan(tmp_path / "logs", batch)
@@ -491,7 +494,7 @@ def test_a_trace_of_eager_ops_alone_names_them_and_the_xla_cause():
     from tensorboard.compat.proto import config_pb2
 
     from tests.helpers.records import graph_def
-    from tb_module_plugin import graph as graph_lib
+    from tb_module_plugin.readers import graph as graph_lib
 
     run_metadata = config_pb2.RunMetadata()
     for op_type in ("VarHandleOp", "_EagerConst", "VarHandleOp"):

@@ -12,6 +12,8 @@ from tests.helpers.answers import error, full_tree, ok_json, walk
 from tests.helpers.browser import assert_clean, expand, node, open_entry, sel
 from tests.helpers.processes import picture
 from tests.helpers.records import graph_def
+from tb_module_plugin.serve import answers as answers_lib
+from tb_module_plugin.serve.settle import settle
 
 PUBLISHED_RESNET50_GFLOPS = (7.7, 8.2)  # forward, 224x224, batch 1, a multiply-add as 2
 
@@ -98,15 +100,17 @@ def test_a_profile_that_cannot_time_the_graph_is_said_so(costs_tb, costs_truth, 
 def test_costs_of_a_big_graph_come_after_its_first_answer():
     """Over SYNC_COST_OPS ops, the first answer has no cost fields (neither known nor unknown: not counted yet);
     once settled, every node has them."""
-    from tb_module_plugin import build, costs, graph
+    from tb_module_plugin.build import builder as build
+    from tb_module_plugin.measures import costs
+    from tb_module_plugin.readers import graph
 
     g = graph_def([("x", "Placeholder", [])] + [(f"m/op_{i}", "Relu", ["x"]) for i in range(costs.SYNC_COST_OPS)])
     h = build.build_graph_hierarchy(graph.FlatGraph(graph.flatten_graph_def(graph.parse_graph_def(
         g.SerializeToString())), [], []), "big")
-    first = h.node_json("", 1)
+    first = answers_lib.node_json(h, "", 1)
     assert "flops" not in first and "cost_unknown" not in first
-    h.settle()
-    settled = h.node_json("", 1)
+    settle(h)
+    settled = answers_lib.node_json(h, "", 1)
     assert "flops" in settled["cost_unknown"]  # (no shapes recorded: unknown, never 0)
 
 
@@ -131,7 +135,7 @@ def test_profiled_step_says_what_the_step_takes_outside_its_modules(costs_tb, co
 def test_devices_are_those_the_graph_places_ops_on(costs_tb, costs_truth):
     """Each top-level scope counts its ops per device as the traced function's graph places them; a scope whose ops
     name no device has none, and an op names its own."""
-    from tb_module_plugin.costs import canonical_device
+    from tb_module_plugin.measures.costs import canonical_device
 
     truth = costs_truth["placed_ops"]
     tree = full_tree(costs_tb, truth["run"], truth["tag"])
@@ -155,7 +159,7 @@ def test_devices_are_those_the_graph_places_ops_on(costs_tb, costs_truth):
     ("/job:worker/replica:0/task:1/device:GPU:0", "/job:worker/replica:0/task:1/device:GPU:0"),
 ])
 def test_one_name_per_device(device, canonical):
-    from tb_module_plugin.costs import canonical_device
+    from tb_module_plugin.measures.costs import canonical_device
 
     assert canonical_device(device) == canonical
 

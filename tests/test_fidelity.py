@@ -20,7 +20,8 @@ import pytest
 
 from tests.helpers.answers import check_record, full_tree, nodes, record_modules, walk
 from tests.helpers.processes import QUIET_TF_ENV
-from tb_module_plugin import cli, sources
+from tb_module_plugin.cli import main as cli
+from tb_module_plugin.build import sources
 
 # Names of op helpers' scopes: a module named so would be invented (the check also takes every op type of the graph).
 HELPER_NAMES = {"Cast", "batchnorm", "moments", "convolution", "einsum", "Tensordot", "embedding_lookup",

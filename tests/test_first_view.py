@@ -1,4 +1,4 @@
-"""Which graph the tab opens first (tb_module_plugin/first_view.py): the plain choice, and the `graphs` route asked
+"""Which graph the tab opens first (tb_module_plugin/serve/first_view.py): the plain choice, and the `graphs` route asked
 with first=1 over logdirs of real records, whose graphs that do not read are entries that say why (never a 422)."""
 
 from __future__ import annotations
@@ -10,8 +10,9 @@ from tensorboard.compat.proto import config_pb2, graph_pb2
 
 from tests.helpers.answers import make_client, parsed_graphs
 from tests.helpers.answers import client_get as get
-from tb_module_plugin import first_view, sources
-from tb_module_plugin.first_view import Readability
+from tb_module_plugin.serve import first_view
+from tb_module_plugin.build import sources
+from tb_module_plugin.serve.first_view import Readability
 
 from tests.helpers import traces
 
@@ -65,7 +66,7 @@ def test_no_parse_starts_once_the_time_is_spent():
 
 
 def test_the_answer_carries_readability_where_known_and_the_choice():
-    from tb_module_plugin.sources import GraphRecord
+    from tb_module_plugin.build.sources import GraphRecord
 
     a, b = GraphRecord("a", "t", "trace", "graph_run_metadata_graph"), GraphRecord("b", "t", "run_graph", "graphs")
     answer = first_view.graphs_answer([a, b], {"b"}, {a: BROKEN}, first=b)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from tests.helpers import trees
 from tests.helpers.answers import InProcess, ok_json, walk
 from tests.helpers.records import graph_def
-from tb_module_plugin.edges import data_flow_order
+from tb_module_plugin.tree.edges import data_flow_order
+from tb_module_plugin.serve import answers as answers_lib
 
 
 def build(*nodes):
@@ -13,7 +14,7 @@ def build(*nodes):
 
 
 def names_and_edges(h, path):
-    answer = h.node_json(path, 1)
+    answer = answers_lib.node_json(h, path, 1)
     names = [c["name"] for c in answer["children"]]
     edges = [(e["from"].rsplit("/", 1)[-1], e["to"].rsplit("/", 1)[-1]) for e in answer["edges"] if not e["control"]]
     return names, edges
@@ -38,7 +39,7 @@ def test_a_module_listed_after_the_modules_it_takes_tensors_from():
     # `side` takes nothing from its siblings: it keeps its place after them in the graph's order.
     assert names == ["encoder", "head", "side"], names
     # The other answers walk the same order.
-    assert [c["name"] for c in h.node_json("model", 1)["children"]] == names
+    assert [c["name"] for c in answers_lib.node_json(h, "model", 1)["children"]] == names
 
 
 def test_data_flow_order_keeps_the_given_order_where_nothing_orders_and_breaks_cycles():

@@ -10,10 +10,12 @@ from tensorboard.compat.proto import attr_value_pb2, config_pb2, graph_pb2, node
 
 from tests.helpers import records
 from tests.helpers.trees import build
-from tb_module_plugin import graph as graph_lib
-from tb_module_plugin import lite_proto
-from tb_module_plugin import build as build_lib
-from tb_module_plugin.keras_model import build_keras_hierarchy
+from tb_module_plugin.readers import graph as graph_lib
+from tb_module_plugin.readers import lite_proto
+from tb_module_plugin.build import builder as build_lib
+from tb_module_plugin.readers.keras_model import build_keras_hierarchy
+from tb_module_plugin.serve import answers as answers_lib
+from tb_module_plugin.serve.settle import settle
 
 
 def graph_def(*nodes, functions=()):
@@ -37,7 +39,7 @@ def resource_arg(name):
 
 
 def children(h, path=""):
-    return {c["name"]: c for c in h.node_json(path, 1)["children"]}
+    return {c["name"]: c for c in answers_lib.node_json(h, path, 1)["children"]}
 
 
 SQUARE = function_def("square", ["x"], [("layer/mul", "Mul", ["x", "x"])], {"y": "layer/mul:z:0"})
@@ -52,9 +54,9 @@ def test_a_function_called_from_two_places_stays_distinct_per_call_site():
     first = children(h, "a")["layer"]
     second = children(h, "a/StatefulPartitionedCall_1")["layer"]
     assert first["num_ops"] == 1 and second["num_ops"] == 1
-    edges = {(e["from"], e["to"]) for e in h.node_json("a", 1)["edges"]}
+    edges = {(e["from"], e["to"]) for e in answers_lib.node_json(h, "a", 1)["edges"]}
     assert ("a/layer", "a/StatefulPartitionedCall_1") in edges  # the first call's result feeds the second
-    assert h.details_json("outputs/out")["inputs"][0]["path"] == "a/StatefulPartitionedCall_1/layer/mul"
+    assert answers_lib.details_json(h, "outputs/out")["inputs"][0]["path"] == "a/StatefulPartitionedCall_1/layer/mul"
 
 
 def test_recursive_and_missing_functions_stay_opaque_ops():
@@ -122,7 +124,7 @@ def test_groups_the_plugin_makes_keep_clear_of_names_behind_a_leading_slash():
     assert kids["ops_outside_scopes_1"]["role"] == "loose_ops"
     assert set(children(h, "ops_outside_scopes_1")) == {f"a{i}" for i in range(13)} | {"outputs"}
     assert kids["outputs_1"]["role"] == "outputs" and set(children(h, "outputs_1")) == {"out"}
-    assert sum(e["count"] for e in h.node_json("", 1)["edges"]) == 14
+    assert sum(e["count"] for e in answers_lib.node_json(h, "", 1)["edges"]) == 14
 
 
 def test_a_flattened_graph_builds_one_tree():
@@ -185,7 +187,7 @@ OLD_SEQUENTIAL = {"class_name": "Sequential", "config": [{"class_name": "Dense",
 
 def test_keras_models_become_layer_trees_with_edges():
     h = build_keras_hierarchy(json.dumps(KERAS3_FUNCTIONAL).encode(), "keras")
-    root = h.node_json("", 2)
+    root = answers_lib.node_json(h, "", 2)
     assert [c["name"] for c in root["children"]] == ["x", "d1", "inner"]
     assert all(c["kind"] == "module" for c in root["children"])
     assert {(e["from"], e["to"]) for e in root["edges"]} == {("x", "d1"), ("d1", "inner")}
@@ -193,9 +195,9 @@ def test_keras_models_become_layer_trees_with_edges():
     inner = root["children"][2]
     assert [c["path"] for c in inner["children"]] == ["inner/a", "inner/b"]
     assert inner["edges"][0]["from"] == "inner/a"
-    tf_keras = build_keras_hierarchy(json.dumps(TF_KERAS_FUNCTIONAL).encode(), "keras").node_json("", 1)
+    tf_keras = answers_lib.node_json(build_keras_hierarchy(json.dumps(TF_KERAS_FUNCTIONAL).encode(), "keras"), "", 1)
     assert [(e["from"], e["to"]) for e in tf_keras["edges"]] == [("in", "out")]
-    old = build_keras_hierarchy(json.dumps(OLD_SEQUENTIAL).encode(), "keras").node_json("", 1)
+    old = answers_lib.node_json(build_keras_hierarchy(json.dumps(OLD_SEQUENTIAL).encode(), "keras"), "", 1)
     assert [(e["from"], e["to"]) for e in old["edges"]] == [("d", "drop")]
     assert not any("repeat" in c for c in old["children"])  # a Dense and a Dropout: no ops, yet not alike
 
@@ -204,7 +206,7 @@ def test_keras_layers_of_one_class_are_marked_as_repeats():
     model = {"class_name": "Sequential", "config": {"name": "s", "layers": [
         {"class_name": "InputLayer", "config": {"name": "in"}}] + [
         {"class_name": "Dense", "config": {"name": f"d{i}"}} for i in range(3)]}}
-    kids = build_keras_hierarchy(json.dumps(model).encode(), "keras").node_json("", 1)["children"]
+    kids = answers_lib.node_json(build_keras_hierarchy(json.dumps(model).encode(), "keras"), "", 1)["children"]
     assert [c.get("repeat") for c in kids] == [None] + [{"key": "d0", "count": 3, "shapes_compared": False}] * 3
 
 
@@ -221,7 +223,7 @@ def test_parameters_are_estimated_from_recorded_variable_shapes():
     h = build(graph_def(("net/dense/kernel", "VarHandleOp", [], {"shape": shape}),
                         ("net/dense/bias", "VarHandleOp", []),  # no shape: not counted
                         ("net/dense/MatMul", "MatMul", ["net/dense/kernel"])))
-    net = h.node_json("", 2)["children"][0]
+    net = answers_lib.node_json(h, "", 2)["children"][0]
     assert net["num_params"] == 12 and net["params_estimated"] is True
     assert net["children"][0]["num_params"] == 12
 
@@ -255,7 +257,7 @@ def test_siblings_with_parameters_of_other_shapes_are_not_alike():
     assert "repeat" not in kids["c"]
     model = {"class_name": "Sequential", "config": {"name": "s", "layers": [
         {"class_name": "Dense", "config": {"name": f"d{i}", "units": units}} for i, units in enumerate((4, 4, 2))]}}
-    layers = build_keras_hierarchy(json.dumps(model).encode(), "keras").node_json("", 1)["children"]
+    layers = answers_lib.node_json(build_keras_hierarchy(json.dumps(model).encode(), "keras"), "", 1)["children"]
     assert [c.get("repeat", {}).get("count") for c in layers] == [2, 2, None]
 
 
@@ -263,12 +265,12 @@ def test_compacted_hierarchy_answers_the_same():
     const = attr_value_pb2.AttrValue(type=types_pb2.DT_FLOAT)
     g = graph_def(("x", "Placeholder", [], {"dtype": const}), ("net/a", "Relu", ["x"], {"T": const}),
                   ("net/b", "Relu", ["net/a"], {"T": const}))
-    before = [build(g).node_json("", 3), build(g).details_json("net/b"), build(g).details_json("net")]
+    before = [answers_lib.node_json(build(g), "", 3), answers_lib.details_json(build(g), "net/b"), answers_lib.details_json(build(g), "net")]
     h = build(g)
-    h.settle()
+    settle(h)
     assert all(isinstance(n._node_def, bytes) for n in h.all_nodes if n.children is None)
     assert all(n.structure is not None for n in h.all_nodes)  # numbered ahead of the first expansion
-    assert [h.node_json("", 3), h.details_json("net/b"), h.details_json("net")] == before
+    assert [answers_lib.node_json(h, "", 3), answers_lib.details_json(h, "net/b"), answers_lib.details_json(h, "net")] == before
 
 
 def _shaped_node_defs():
@@ -290,9 +292,9 @@ def test_the_lean_parse_keeps_every_attribute_of_every_op():
     ops = graph_lib.flatten_graph_def(parsed)
     assert [op.node_def for op in ops] == list(g.node)
     h = build(parsed)
-    assert h.details_json("net/y")["inputs"][0]["shape"] == "[8]"
-    assert h.node_json("net/y", 0)["device"] == "/device:CPU:0"
-    h.settle()
+    assert answers_lib.details_json(h, "net/y")["inputs"][0]["shape"] == "[8]"
+    assert answers_lib.node_json(h, "net/y", 0)["device"] == "/device:CPU:0"
+    settle(h)
     assert {n.op_name: n.node_def for n in h.all_nodes if n.children is None} == {n.name: n for n in g.node}
 
 
@@ -352,7 +354,7 @@ def test_an_op_whose_attributes_do_not_decode_is_shown_without_them():
     node = good.node[0].SerializeToString() + b"\x2a\x03\xff\xff\xff"  # attr (field 5): 3 bytes of garbage
     blob = b"\x0a" + bytes([len(node)]) + node
     h = build(graph_lib.parse_graph_def(blob))
-    details = h.details_json("net/x")
+    details = answers_lib.details_json(h, "net/x")
     assert (details["op"], details["attrs"]) == ("Const", {})
 
 
@@ -363,23 +365,23 @@ def test_the_first_answer_files_only_the_root_edges():
              ("enc/b/m", "MatMul", ["enc/a/r"]), ("enc/b/r", "Relu", ["enc/b/m", "^enc/a/m"]),
              ("head/out", "Identity", ["enc/b/r", "enc/a/r"]), ("head/loss", "Mean", ["head/out", "x"]))
     opened, settled = build(graph_def(*nodes)), build(graph_def(*nodes))
-    assert sorted((e["from"], e["to"], e["count"], e["control"]) for e in opened.node_json("", 1)["edges"]) == [
+    assert sorted((e["from"], e["to"], e["count"], e["control"]) for e in answers_lib.node_json(opened, "", 1)["edges"]) == [
         ("enc", "head", 2, False), ("inputs", "enc", 1, False), ("inputs", "head", 1, False)]
     assert opened.root.children["enc"].edges is None  # not filed yet
-    settled.settle()
+    settle(settled)
     assert settled.root.children["enc"].edges  # filed by settle
     for path in ("enc", "enc/b", "head", ""):
-        assert opened.node_json(path, 2) == settled.node_json(path, 2)
-    assert [(e["from"], e["to"], e["count"], e["control"]) for e in opened.node_json("enc", 1)["edges"]] == [
+        assert answers_lib.node_json(opened, path, 2) == answers_lib.node_json(settled, path, 2)
+    assert [(e["from"], e["to"], e["count"], e["control"]) for e in answers_lib.node_json(opened, "enc", 1)["edges"]] == [
         ("enc/a", "enc/b", 2, False)]
 
 
 def test_a_group_answer_is_remembered():
     """What enters and leaves a group is a walk over all its ops: done once per group."""
     h = build(graph_def(("x", "Placeholder", []), ("net/a", "Relu", ["x"]), ("net/b", "Relu", ["net/a"])))
-    assert h.details_json("net") is h.details_json("net")
-    assert h.details_json("net")["inputs"][0]["path"] == "inputs/x"
-    assert h.details_json("net/a") is not h.details_json("net/a")  # an op's answer is cheap: made each time
+    assert answers_lib.details_json(h, "net") is answers_lib.details_json(h, "net")
+    assert answers_lib.details_json(h, "net")["inputs"][0]["path"] == "inputs/x"
+    assert answers_lib.details_json(h, "net/a") is not answers_lib.details_json(h, "net/a")  # an op's answer is cheap: made each time
 
 
 @pytest.mark.parametrize("callee_first", [True, False])

@@ -20,11 +20,12 @@ from tests.helpers import hostile
 from tests.helpers.answers import InProcess, check_against, check_node_shape, error, ok_json, walk
 from tests.helpers.processes import PLUGIN_ROUTE, wait_for
 from tests.helpers.records import RawWriter, XSS_IMG, XSS_SCRIPT, XSS_SVG, graph_def
-from tb_module_plugin import graph as graph_lib
-from tb_module_plugin import build as build_lib
+from tb_module_plugin.readers import graph as graph_lib
+from tb_module_plugin.build import builder as build_lib
 from tb_module_plugin import schema
-from tb_module_plugin import search as search_lib
-from tb_module_plugin import sources
+from tb_module_plugin.serve import search as search_lib
+from tb_module_plugin.build import sources
+from tb_module_plugin.serve import answers as answers_lib
 
 STATIC_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tb_module_plugin", "static")
 
@@ -240,7 +241,7 @@ TRAVERSALS = [
     "static/%2e%2e%2f%2e%2e%2fsetup.py", "static/%252e%252e/plugin.py", "static/..%5cplugin.py", "static/..\\plugin.py",
     "static//etc/passwd", "static/%2fetc%2fpasswd", "static/style.css%00.js", "static/%EF%BC%8E%EF%BC%8E/plugin.py",
     "static/.", "static/", "static/..", "static/./style.css/..", "index.js/../plugin.py", "../module_graph/index.js",
-    "static/../static/../../tb_module_plugin/plugin.py", "static/__init__.py", "static/../__init__.py",
+    "static/../static/../../tb_module_plugin/serve/plugin.py", "static/__init__.py", "static/../__init__.py",
     "static/" + "../" * 30 + "etc/passwd", "plugin.py", "setup.py", ".git/config",
 ]
 
@@ -307,7 +308,9 @@ def test_a_run_deleted_between_listing_and_reading(tmp_path, monkeypatch):
 # --- regular expressions that backtracking engines take hours over -----------------------------------
 REDOS = r"""
 from tensorboard.compat.proto import graph_pb2
-from tb_module_plugin import build, graph, search
+from tb_module_plugin.build import builder as build
+from tb_module_plugin.readers import graph
+from tb_module_plugin.serve import search
 g = graph_pb2.GraphDef()
 for i in range(200):
     g.node.add(name="a/" * 100 + f"n{i}", op="Const")
@@ -315,9 +318,9 @@ g.node.add(name="a" * 30, op="Const")
 h = build.build_graph_hierarchy(graph.FlatGraph(graph.flatten_graph_def(g), [], []), "t")
 print("built", flush=True)
 for query in ("(a+)+b", ".*.*.*.*.*.*.*=", "(a|aa)*c", "(.*a){20}x"):
-    print(query, len(h.search(query, True, 50)["matches"]), flush=True)
+    print(query, len(search.search(h, query, True, 50)["matches"]), flush=True)
 try:
-    h.search("(a*)\\1*b", True, 50)
+    search.search(h, "(a*)\\1*b", True, 50)
 except search.BadQuery as e:
     print("refused", e, flush=True)
 print("answered", flush=True)
@@ -353,7 +356,7 @@ def test_what_the_regular_expression_engine_refuses_is_named(query, words):
     g = graph_def([("dense/MatMul", "MatMul", [])])
     h = build_lib.build_graph_hierarchy(graph_lib.FlatGraph(graph_lib.flatten_graph_def(g), [], []), "t")
     with pytest.raises(search_lib.BadQuery) as refused:
-        h.search(query, True, 50)
+        search_lib.search(h, query, True, 50)
     assert words in str(refused.value), str(refused.value)
 
 
@@ -368,21 +371,21 @@ def test_a_regular_expression_matches_names_and_paths_as_python_did():
                   "^$", "(?i)MATMUL", "x_1", ".*", "odd$"):
         want = sorted(n.path for n in nodes if re.search(query, n.name[:1000], re.IGNORECASE) or
                       re.search(query, n.path[:1000], re.IGNORECASE))
-        got = sorted(m["path"] for m in h.search(query, True, 500)["matches"])
+        got = sorted(m["path"] for m in search_lib.search(h, query, True, 500)["matches"])
         assert got == want, (query, got, want)
 
 
 def test_a_name_of_slashes_costs_memory_in_proportion_to_its_length():
     name = "/" * 3000
     g = graph_def([(name, "Const", [])])
-    from tb_module_plugin import graph as graph_lib
-    from tb_module_plugin import build as build_lib
+    from tb_module_plugin.readers import graph as graph_lib
+    from tb_module_plugin.build import builder as build_lib
 
     h = build_lib.build_graph_hierarchy(graph_lib.FlatGraph(graph_lib.flatten_graph_def(g), [], []), "t")
     deepest = max(h.all_nodes, key=lambda n: n.depth)
-    answer_size = sum(len(p) for p in h.details_json(deepest.path)["ancestors"])
+    answer_size = sum(len(p) for p in answers_lib.details_json(h, deepest.path)["ancestors"])
     kept = sum(len(n.path) for n in h.all_nodes)
     assert kept < 100 * len(name) and answer_size < 100 * len(name), (kept, answer_size)
     # A long run of empty scopes is one scope that says how many; the op keeps its whole name.
     assert [n.name for n in h.all_nodes if n.children is not None][1:] == ["(empty ×2999)"]
-    assert h.details_json(deepest.path)["op_name"] == name
+    assert answers_lib.details_json(h, deepest.path)["op_name"] == name

@@ -1,4 +1,4 @@
-"""The Keras callback (tb_module_plugin.keras.ModuleGraph): models trained with `fit` on tf.data, read back through
+"""The Keras callback (tb_module_plugin.recording.keras.ModuleGraph): models trained with `fit` on tf.data, read back through
 a real tensorboard. What each layer should be is what the live layers said (tests/helpers/keras_fit.py prints it)."""
 
 from __future__ import annotations
@@ -154,7 +154,7 @@ def test_the_notebook_magic_shows_the_tab(trained):
 def test_a_records_call_prefix_is_read_only_as_call_names(value, read):
     """The callback's `call_prefix` (the calls its step runs inside when profiled) is taken only as names of calls
     each ending in `/`; anything else is no prefix (records come from any version and any writer)."""
-    from tb_module_plugin.manifest import parse_manifest
+    from tb_module_plugin.readers.manifest import parse_manifest
 
     record = {"version": 2, "modules": [{"name": "m", "parent": None, "variables": []}], "variables": [],
               "call_prefix": value}
@@ -164,7 +164,7 @@ def test_a_records_call_prefix_is_read_only_as_call_names(value, read):
 @pytest.mark.parametrize("given, taken", [(None, (7, 9)), (3, (3, 3)), ((2, 4), (2, 4)), ([5, 6], (5, 6)),
                                           ("10,20", (10, 20)), ("3, 5", (3, 5)), (0, (0, 0))])
 def test_profile_batch_is_read_as_keras_reads_it(given, taken):
-    from tb_module_plugin.keras import ModuleGraph
+    from tb_module_plugin.recording.keras import ModuleGraph
 
     callback = ModuleGraph("logs") if given is None else ModuleGraph("logs", profile_batch=given)
     assert callback.profile_batch == taken
@@ -172,7 +172,7 @@ def test_profile_batch_is_read_as_keras_reads_it(given, taken):
 
 @pytest.mark.parametrize("given", [(3, 1), (0, 2), -1, True, "a", "1,2,3", (1.5, 2), "1,²"])
 def test_a_profile_batch_keras_would_refuse_is_refused_with_what_it_accepts(given):
-    from tb_module_plugin.keras import ModuleGraph
+    from tb_module_plugin.recording.keras import ModuleGraph
 
     with pytest.raises(ValueError, match="profile_batch must be"):
         ModuleGraph("logs", profile_batch=given)

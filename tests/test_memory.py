@@ -16,9 +16,9 @@ from tensorboard.compat.proto import graph_pb2, types_pb2
 from tensorboard.plugins import base_plugin
 
 from tests.helpers.answers import InProcess, ok_json
-from tb_module_plugin import sources
-from tb_module_plugin.cache import DEFAULT_MAX_BYTES, HierarchyCache
-from tb_module_plugin.plugin import ModuleGraphPlugin
+from tb_module_plugin.build import sources
+from tb_module_plugin.serve.cache import DEFAULT_MAX_BYTES, HierarchyCache
+from tb_module_plugin.serve.plugin import ModuleGraphPlugin
 
 MB = 2**20
 
@@ -103,7 +103,7 @@ def test_the_estimate_counts_the_parsed_record():
 # --- the flag -------------------------------------------------------------------------------------
 def test_the_entry_point_names_the_plugin_which_is_its_own_loader():
     entry = {e.name: e for e in metadata.entry_points(group="tensorboard_plugins")}["module_graph"]
-    assert entry.value == "tb_module_plugin.plugin:ModuleGraphPlugin"
+    assert entry.value == "tb_module_plugin.serve.plugin:ModuleGraphPlugin"
     loader = application.make_plugin_loader(entry.load())
     assert isinstance(loader, ModuleGraphPlugin) and isinstance(loader, base_plugin.TBLoader)
     context = base_plugin.TBContext(data_provider=None, flags=argparse.Namespace(module_graph_cache_mb=3))

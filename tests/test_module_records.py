@@ -12,10 +12,11 @@ import pytest
 from tests.helpers.truth import counts
 from tests.helpers.answers import make_client, walk
 from tests.helpers.answers import client_get as get
-from tb_module_plugin import demo as demo_lib
+from tb_module_plugin.recording import demo as demo_lib
 from tb_module_plugin import summary as module_summary
 
 from tests.helpers.traces import tf
+from tb_module_plugin.build.module_record import build_module_hierarchy
 
 
 class Dense(tf.Module):
@@ -335,10 +336,10 @@ def test_records_of_payload_version_1_still_read(logdir):
     layer's twice), and no calls: each variable still counts once, and ops go by scope."""
     from tensorboard import context
 
-    from tb_module_plugin import cli as cli_lib
-    from tb_module_plugin import graph as graph_lib
-    from tb_module_plugin import manifest as manifest_lib
-    from tb_module_plugin import sources
+    from tb_module_plugin.cli import main as cli_lib
+    from tb_module_plugin.readers import graph as graph_lib
+    from tb_module_plugin.readers import manifest as manifest_lib
+    from tb_module_plugin.build import sources
 
     provider = cli_lib.logdir_data_provider(str(logdir))
     ctx = context.RequestContext()
@@ -349,7 +350,7 @@ def test_records_of_payload_version_1_still_read(logdir):
         {key: module[key] for key in ("path", "parent", "name", "class_name", "scope")} | {
             "variables": [current["variables"][i] for i in module["variables"]] * 2}
         for module in current["modules"]]}
-    hierarchy = manifest_lib.build_module_hierarchy(
+    hierarchy = build_module_hierarchy(
         manifest_lib.parse_manifest(json.dumps(old).encode()), graph_lib.parse_graph_def(blobs[1]), [], "seq")
     new = sources.build_hierarchy(record, blobs)
     for path in ("seq", "seq/dense", "seq/dense_1", "seq/dense_2"):

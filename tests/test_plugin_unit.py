@@ -7,7 +7,8 @@ from tensorboard.compat.proto import config_pb2, graph_pb2
 
 from tests.helpers.answers import make_client, parsed_graphs
 from tests.helpers.answers import client_get as get
-from tb_module_plugin import demo, sources
+from tb_module_plugin.recording import demo
+from tb_module_plugin.build import sources
 
 from tests.helpers import traces
 

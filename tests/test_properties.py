@@ -17,9 +17,11 @@ from hypothesis import strategies as st
 from tensorboard.compat.proto import config_pb2, function_pb2, graph_pb2, node_def_pb2, types_pb2
 
 from tests.helpers.trees import ops_and_tree
-from tb_module_plugin import graph as graph_lib
-from tb_module_plugin import answers as answers_lib
-from tb_module_plugin import build as build_lib
+from tb_module_plugin.readers import graph as graph_lib
+from tb_module_plugin.serve import answers as answers_lib
+from tb_module_plugin.build import builder as build_lib
+from tb_module_plugin.build.module_record import build_module_hierarchy
+from tb_module_plugin.serve import search as search_lib
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                            HealthCheck.data_too_large])
@@ -130,18 +132,18 @@ def check_tree(h, ops):
     for group in nodes:
         if group.children is None:
             continue
-        answer = h.node_json(group.path, 1)
+        answer = answers_lib.node_json(h, group.path, 1)
         children = {c["path"] for c in answer["children"]}
         assert children == {c.path for c in group.children.values()}
         for edge in answer["edges"]:
             assert edge["from"] in children and edge["to"] in children and edge["from"] != edge["to"], edge
             assert edge["count"] >= 1
     for node in nodes[:60]:  # every answer can be given
-        details = h.details_json(node.path)
+        details = answers_lib.details_json(h, node.path)
         for end in details.get("inputs", []) + details.get("outputs", []):
             assert h.find(end["path"]).children is None or node.children is not None, end
-    h.search("a", False, 50)
-    h.search("a|b", True, 50)
+    search_lib.search(h, "a", False, 50)
+    search_lib.search(h, "a|b", True, 50)
 
 
 @SETTINGS
@@ -160,9 +162,9 @@ def test_the_lean_parse_answers_as_the_full_one(graph_def):
     """The server parses records with lite_proto's messages; every answer equals the one from a full GraphDef."""
     lean = graph_lib.parse_graph_def(graph_def.SerializeToString()) if graph_def.node else graph_def
     (_, full), (_, lean) = ops_and_tree(graph_def), ops_and_tree(lean)
-    assert lean.node_json("", answers_lib.MAX_DEPTH) == full.node_json("", answers_lib.MAX_DEPTH)
+    assert answers_lib.node_json(lean, "", answers_lib.MAX_DEPTH) == answers_lib.node_json(full, "", answers_lib.MAX_DEPTH)
     for node in full.all_nodes[:40]:
-        assert lean.details_json(node.path) == full.details_json(node.path)
+        assert answers_lib.details_json(lean, node.path) == answers_lib.details_json(full, node.path)
 
 
 @FEWER
@@ -236,7 +238,9 @@ def test_the_plugin_error_types_are_what_the_routes_answer(tmp_path, monkeypatch
     with their message, on every route: raised where the graph is fetched, as a real failure would be."""
     from tests.helpers.answers import InProcess
     from tests.helpers.answers import error as error_message
-    from tb_module_plugin import query, search, sources, tree
+    from tb_module_plugin.serve import query, search
+    from tb_module_plugin.build import sources
+    from tb_module_plugin.tree import hierarchy as tree
 
     kind = {"GraphError": graph_lib.GraphError, "NotFound": tree.NotFound, "BadQuery": search.BadQuery,
             "BadRequest": query.BadRequest, "RecordNotFound": sources.RecordNotFound}[error]
@@ -301,7 +305,7 @@ def test_any_module_record_is_a_tree_or_a_graph_error(graph_def, data):
     aliases and calls naming what is not there): a tree with every op in one place, or a GraphError."""
     import json
 
-    from tb_module_plugin import manifest as manifest_lib
+    from tb_module_plugin.readers import manifest as manifest_lib
 
     manifest = data.draw(manifests(graph_def))
     try:
@@ -310,14 +314,14 @@ def test_any_module_record_is_a_tree_or_a_graph_error(graph_def, data):
     except graph_lib.GraphError as e:
         assert str(e)
         return
-    h = manifest_lib.build_module_hierarchy(parsed, graph, [], "record")
+    h = build_module_hierarchy(parsed, graph, [], "record")
     check_tree(h, graph_lib.flatten_graph_def(graph))  # the graph's ops, flattened apart from the build
 
 
 def _drop_one_op(h) -> tuple:
     """What a build that loses an op leaves: the tree without one leaf, its counts summed again so that the tree
     agrees with itself. Returns the dropped op's key."""
-    from tb_module_plugin import tree as tree_lib
+    from tb_module_plugin.tree import hierarchy as tree_lib
 
     leaf = next(n for n in reversed(h.all_nodes) if n.children is None)
     del leaf.parent.children[leaf.name]
@@ -332,7 +336,7 @@ def test_a_build_that_drops_an_op_is_caught(kind):
     """The check above fails on a tree one op short, which a check against the tree's own leaves lets pass."""
     import json
 
-    from tb_module_plugin import manifest as manifest_lib
+    from tb_module_plugin.readers import manifest as manifest_lib
 
     g = graph_pb2.GraphDef()
     for name, op, inputs in [("x", "Placeholder", []), ("dense/w", "Const", []),
@@ -347,7 +351,7 @@ def test_a_build_that_drops_an_op_is_caught(kind):
              "calls": {}},
             {"path": "dense", "parent": 0, "name": "dense", "class_name": "m.Dense", "variables": [], "aliases": [],
              "calls": {"": ["dense/MatMul", "dense/Relu"]}}]}
-        h = manifest_lib.build_module_hierarchy(manifest_lib.parse_manifest(json.dumps(manifest).encode()), g, [],
+        h = build_module_hierarchy(manifest_lib.parse_manifest(json.dumps(manifest).encode()), g, [],
                                                 "record")
         ops = graph_lib.flatten_graph_def(g)
     check_tree(h, ops)  # the sound build passes

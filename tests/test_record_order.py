@@ -10,6 +10,8 @@ from tests.helpers.answers import client_get as get
 from tb_module_plugin import summary as module_summary
 
 from tests.helpers.traces import tf
+from tb_module_plugin.build.module_record import build_module_hierarchy
+from tb_module_plugin.serve import answers as answers_lib
 
 LIVE = {}  # run -> the live root object (set by the fixture)
 
@@ -152,7 +154,7 @@ def test_the_recorded_order_is_the_one_listed():
     which listed children in their order already) by the modules' own order in the record."""
     import json
 
-    from tb_module_plugin import manifest as manifest_lib
+    from tb_module_plugin.readers import manifest as manifest_lib
 
     net = Net()
     written, concrete = module_summary.trace_record(tf, net, None, (tf.ones([1, 3]),), {})
@@ -160,8 +162,8 @@ def test_the_recorded_order_is_the_one_listed():
 
     def listed(record):
         parsed = manifest_lib.parse_manifest(json.dumps(record).encode("utf-8"))
-        tree = manifest_lib.build_module_hierarchy(parsed, graph_def, [], "model")
-        return [c["name"] for c in tree.node_json(net.name, 1)["children"] if c["kind"] == "module"]
+        tree = build_module_hierarchy(parsed, graph_def, [], "model")
+        return [c["name"] for c in answers_lib.node_json(tree, net.name, 1)["children"] if c["kind"] == "module"]
 
     children = [m for m in written["modules"] if m["parent"] == 0]
     assert [m["order"] for m in children] == sorted(m["order"] for m in children)

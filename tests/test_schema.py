@@ -8,8 +8,12 @@ import pytest
 
 from tests.helpers.answers import check_against
 from tests.helpers.processes import REPO
-from tb_module_plugin import cli, schema, sources
-from tb_module_plugin.graph import GraphError
+from tb_module_plugin.cli import main as cli
+from tb_module_plugin import schema
+from tb_module_plugin.build import sources
+from tb_module_plugin.errors import GraphError
+from tb_module_plugin.serve import answers as answers_lib
+from tb_module_plugin.serve import search as search_lib
 
 
 def test_generated_types_and_field_reference_are_up_to_date():
@@ -53,10 +57,10 @@ def _answers(logdir, limit=2000):
         for node in nodes:
             where = f"{record.run}/{record.tag}:{node.path}"
             if node.children is not None:
-                yield where, {"node": hierarchy.node_json(node.path, 1)}, schema.HierarchyAnswer
-            yield where, {"node": hierarchy.details_json(node.path)}, schema.NodeAnswer
+                yield where, {"node": answers_lib.node_json(hierarchy, node.path, 1)}, schema.HierarchyAnswer
+            yield where, {"node": answers_lib.details_json(hierarchy, node.path)}, schema.NodeAnswer
         for query, regex in (("a", False), ("_[0-9]", True)):
-            yield f"{record.run}/{record.tag}:search", hierarchy.search(query, regex, 500), schema.SearchResult
+            yield f"{record.run}/{record.tag}:search", search_lib.search(hierarchy, query, regex, 500), schema.SearchResult
 
 
 @pytest.mark.parametrize("logdir_fixture", [pytest.param("demo_logdir", marks=pytest.mark.live), "hostile_logdir",

@@ -8,7 +8,9 @@ import time
 
 from tests.helpers.records import graph_def
 
-from tb_module_plugin import build, graph as graph_lib, profiles
+from tb_module_plugin.build import builder as build
+from tb_module_plugin.readers import graph as graph_lib, profiles
+from tb_module_plugin.measures import time as time_lib
 
 
 def hierarchy_of(nodes):
@@ -19,7 +21,7 @@ def hierarchy_of(nodes):
 def times_of(hierarchy, total_ps: dict):
     op_times = profiles.OpTimes(files=[], total_ps=total_ps, runs={k: 1 for k in total_ps}, steps=1,
                                 all_ops_ps=sum(total_ps.values()))
-    return profiles.Times(hierarchy, op_times)
+    return time_lib.Times(hierarchy, op_times)
 
 
 DENSE = [("x", "Placeholder", []), ("m/dense/kernel", "VarHandleOp", []),
@@ -63,7 +65,7 @@ def group_at(hierarchy, path: str):
 
 
 def op_paths(group) -> set:
-    from tb_module_plugin.tree import ops_under
+    from tb_module_plugin.tree.hierarchy import ops_under
 
     out = set()
     for op in ops_under(group):
@@ -114,7 +116,7 @@ def nested(depth: int, per_module: int) -> list:
 
 def placement_seconds(monkeypatch, nodes):
     """The hierarchy of `nodes` and the seconds its backward placement took (the rest of the build aside)."""
-    from tb_module_plugin import backward
+    from tb_module_plugin.build import backward
 
     spent = []
     place = backward.place_backward_ops
@@ -157,7 +159,7 @@ def test_gradient_names_deep_past_any_module_take_linear_work(monkeypatch):
 def test_a_wide_scope_of_variables_is_judged_once(monkeypatch):
     """A scope of 8,000 variables beside 8,000 other ops: whether it is an op helper's scope is decided once, not
     once per variable under it (the build stays fast), and it is the variables' module."""
-    from tb_module_plugin import scopes
+    from tb_module_plugin.tree import scopes
 
     width = 8000
     nodes = [("x", "Placeholder", [])] + [(f"s/id{i}", "Identity", ["x"]) for i in range(width)]
@@ -178,7 +180,7 @@ def test_backward_parts_are_said_of_modules_and_backward_groups_only():
     gradient and the optimizer's work, not a forward pass."""
     from tests.helpers.answers import walk
 
-    from tb_module_plugin import answers
+    from tb_module_plugin.serve import answers
 
     nodes = DENSE + [("gradients/m/dense/MatMul/MatMul", "MatMul", ["x", "x"]),
                      ("gradients/loss/ReluGrad", "ReluGrad", ["x", "x"]), ("opt/update", "Mul", ["x", "x"])]

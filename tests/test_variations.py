@@ -17,10 +17,12 @@ import pytest
 
 from tests.helpers.answers import check_record
 from tests.helpers.records import graph_def
-from tb_module_plugin import build as build_lib
-from tb_module_plugin import cli, sources
-from tb_module_plugin import graph as graph_lib
-from tb_module_plugin.scopes import common_group
+from tb_module_plugin.build import builder as build_lib
+from tb_module_plugin.cli import main as cli
+from tb_module_plugin.build import sources
+from tb_module_plugin.readers import graph as graph_lib
+from tb_module_plugin.tree.scopes import common_group
+from tb_module_plugin.serve import answers as answers_lib
 
 TRACES = ("hyphen_net_trace", "efficientnetv2_trace", "sonnet_resnet_trace", "mirrored_trace", "tf_keras_lstm_trace")
 RECORDS = ("hyphen_net_record", "efficientnetv2_record", "sonnet_resnet_record", "mirrored_record",
@@ -148,7 +150,7 @@ def test_records_match_the_objects(variations, run):
     test_replicas_are_one_module_with_each_op_on_its_device)."""
     truth, built = variations
     entry, hierarchy = truth[run], built[run]
-    tree = hierarchy.node_json("", 8)
+    tree = answers_lib.node_json(hierarchy, "", 8)
     check_record(tree, entry, run)
     root = next(n for n in hierarchy.all_nodes if n.facts and n.facts.get("attribute_path") == "")
     assert hierarchy.values[root.path]["num_params"] == entry["modules"][0]["num_params"]

@@ -293,7 +293,12 @@ export interface SearchResult {
   truncated: boolean;
 }
 
-export interface ErrorAnswer {
+export interface _ErrorAnswerCore {
   /** what is wrong, in words a user understands (with a 400, 404 or 422 status) */
   error: string;
+}
+
+export interface ErrorAnswer extends _ErrorAnswerCore {
+  /** "profile": the run's profiles cannot be read (the graph can: only time is missing) */
+  kind?: "profile";
 }

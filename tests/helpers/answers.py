@@ -16,8 +16,8 @@ def make_client(logdir, flags=None):
     from werkzeug import test as werkzeug_test
     from werkzeug import wrappers
 
-    from tb_module_plugin.cli import logdir_data_provider
-    from tb_module_plugin.plugin import ModuleGraphPlugin
+    from tb_module_plugin.cli.main import logdir_data_provider
+    from tb_module_plugin.serve.plugin import ModuleGraphPlugin
 
     provider = logdir_data_provider(str(logdir))
     plugin = ModuleGraphPlugin(base_plugin.TBContext(logdir=str(logdir), data_provider=provider, flags=flags))
@@ -64,11 +64,12 @@ def ok_json(response):
 
 
 def error(response, status):
-    """The message of an error answer: `{"error": str}` with `status`, as JSON."""
+    """The message of an error answer: `{"error": str}` (and `"kind": "profile"` for a profile's) with `status`, as
+    JSON."""
     assert response.status == status, response
     assert response.headers.get("Content-Type", "").startswith("application/json"), response.headers
     body = response.json()
-    assert set(body) == {"error"}, body
+    assert set(body) - {"kind"} == {"error"} and body.get("kind", "profile") == "profile", body
     assert isinstance(body["error"], str) and body["error"].strip(), body
     assert "Traceback" not in body["error"], body
     return body["error"]

@@ -29,6 +29,7 @@ from tests.helpers import corpus  # (sets TensorFlow's logging up before importi
 import tensorflow as tf  # noqa: E402,I001
 
 from tb_module_plugin import summary as module_summary  # noqa: E402
+from tb_module_plugin.recording import demo_tools
 
 
 def resnet50_forward(logdir: Path) -> dict:
@@ -145,13 +146,13 @@ def damaged_profile(logdir: Path) -> dict:
 
 
 def nested_profiled_step(logdir: Path) -> dict:
-    from tb_module_plugin import demo
+    from tb_module_plugin.recording import demo
 
     run = logdir / "nested_profiled_step"
     demo.write_nested_model(str(logdir), run=run.name)
     train = run / "train"
-    return {"run": f"{run.name}/train", "tag": "train_step", "steps": demo.PROFILED_STEPS,
-            "op_events_us": _profile_op_events_us(train, demo.PROFILED_STEPS)}
+    return {"run": f"{run.name}/train", "tag": "train_step", "steps": demo_tools.PROFILED_STEPS,
+            "op_events_us": _profile_op_events_us(train, demo_tools.PROFILED_STEPS)}
 
 
 def placed_ops(logdir: Path) -> dict:

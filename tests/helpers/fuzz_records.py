@@ -14,12 +14,14 @@ import gc
 import sys
 
 import atheris
+from tb_module_plugin.serve import answers as answers_lib
+from tb_module_plugin.serve.settle import settle
 
 with atheris.instrument_imports():
-    from tb_module_plugin import graph as graph_lib
-    from tb_module_plugin import tree as tree_lib
-    from tb_module_plugin import search as search_lib
-    from tb_module_plugin import sources
+    from tb_module_plugin.readers import graph as graph_lib
+    from tb_module_plugin.tree import hierarchy as tree_lib
+    from tb_module_plugin.serve import search as search_lib
+    from tb_module_plugin.build import sources
 
 RECORDS = [
     sources.GraphRecord("run", sources.RUN_GRAPH_TAG, "run_graph", "graphs"),
@@ -37,18 +39,18 @@ def one_input(data: bytes) -> None:
     except graph_lib.GraphError:
         return
     for node in h.all_nodes[:50]:
-        h.node_json(node.path, 2)
-        h.details_json(node.path)
+        answers_lib.node_json(h, node.path, 2)
+        answers_lib.details_json(h, node.path)
     for query, regex in (("a", False), ("_[0-9]", True), ("(", True)):
         try:
-            h.search(query, regex, 50)
+            search_lib.search(h, query, regex, 50)
         except search_lib.BadQuery:
             pass
     try:
-        h.node_json("no/such/path", 1)
+        answers_lib.node_json(h, "no/such/path", 1)
     except tree_lib.NotFound:
         pass
-    h.settle()
+    settle(h)
     gc.unfreeze()  # a build freezes its tree (sources._no_gc): let the collector have it back
 
 

@@ -28,6 +28,9 @@ from pathlib import Path
 from tests.helpers import hostile
 from tests.helpers.processes import CACHE_DIR, REPO
 from tests.helpers.records import cached_resnet_logdir, write_demo
+from tb_module_plugin.serve import answers as answers_lib
+from tb_module_plugin.serve import search as search_lib
+from tb_module_plugin.serve.settle import settle
 
 GOLDEN = REPO / "tests" / "golden.json"
 QUERIES = [("a", False), ("dense", False), ("Cast", False), ("MatMul", False), ("block", False), ("x", False),
@@ -53,20 +56,20 @@ def graph_record(hierarchy, small_nodes: int = SMALL_NODES) -> dict:
 
 def answer_entries(hierarchy) -> dict:
     """{node path or search: {field: value}} from every answer of the graph, each value once."""
-    hierarchy.settle()
+    settle(hierarchy)
     nodes = hierarchy.all_nodes
     big = len(nodes) > BIG
     groups = [n for n in nodes if n.children is not None and (not big or n.depth <= BIG_DEPTH)]
     detailed = nodes[::max(1, len(nodes) // 2000)] if big else nodes
     entries: dict = {}
     for depth in range(0, 4 if big else 9):
-        _take(entries, "hierarchy", f"depth={depth}", hierarchy.node_json("", depth))
+        _take(entries, "hierarchy", f"depth={depth}", answers_lib.node_json(hierarchy, "", depth))
     for group in groups:
-        _take(entries, "hierarchy", f"path={group.path}", hierarchy.node_json(group.path, 1))
+        _take(entries, "hierarchy", f"path={group.path}", answers_lib.node_json(hierarchy, group.path, 1))
     for node in detailed:
-        _take(entries, "node", f"path={node.path}", hierarchy.details_json(node.path))
+        _take(entries, "node", f"path={node.path}", answers_lib.details_json(hierarchy, node.path))
     for query, regex in QUERIES:
-        found = hierarchy.search(query, regex, 500)
+        found = search_lib.search(hierarchy, query, regex, 500)
         entries[SEARCH + (f"/{query}/" if regex else repr(query))] = {"matches": found["matches"],
                                                                        "truncated": found["truncated"]}
     return entries
@@ -158,8 +161,9 @@ def _hierarchies(logdir: Path, prefix: str) -> dict:
     plugin reads it."""
     from tensorboard import context
 
-    from tb_module_plugin import cli, sources
-    from tb_module_plugin.graph import GraphError
+    from tb_module_plugin.cli import main as cli
+    from tb_module_plugin.build import sources
+    from tb_module_plugin.errors import GraphError
 
     provider = cli.logdir_data_provider(str(logdir))
     ctx = context.RequestContext()

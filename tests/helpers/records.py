@@ -13,8 +13,8 @@ RESNET_RUN = "resnet50_train_step"
 
 
 def write_demo(logdir, skip_resnet=True, only=None):
-    """`python -m tb_module_plugin.demo --logdir LOGDIR` in a subprocess."""
-    args = ["-m", "tb_module_plugin.demo", "--logdir", str(logdir)]
+    """`python -m tb_module_plugin.recording.demo --logdir LOGDIR` in a subprocess."""
+    args = ["-m", "tb_module_plugin.recording.demo", "--logdir", str(logdir)]
     if skip_resnet:
         args.append("--skip-resnet")
     if only:
@@ -23,9 +23,10 @@ def write_demo(logdir, skip_resnet=True, only=None):
 
 
 def cached_resnet_logdir():
-    """The demo's ResNet50 training step (about 20 s to write), cached across sessions in .cache/ (keyed by demo.py
+    """The demo's ResNet50 training step (about 20 s to write), cached across sessions in .cache/ (keyed by the demo's code
     and the TensorFlow version)."""
-    key = cache_key([REPO / "tb_module_plugin" / "demo.py"], ("tensorflow-cpu", "tensorflow", "keras"))
+    recording = REPO / "tb_module_plugin" / "recording"
+    key = cache_key([recording / "demo_keras.py", recording / "demo_tools.py"], ("tensorflow-cpu", "tensorflow", "keras"))
     return cached_logdir("resnet50", key, lambda tmp: write_demo(tmp, skip_resnet=False, only=[RESNET_RUN]))
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tb_module_plugin import build as build_lib
-from tb_module_plugin import graph as graph_lib
+from tb_module_plugin.build import builder as build_lib
+from tb_module_plugin.readers import graph as graph_lib
 
 
 def ops_and_tree(graph_def, name: str = "test") -> tuple:

@@ -11,8 +11,8 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 import tensorflow as tf  # noqa: E402
 
-from tb_module_plugin import calls as calls_lib  # noqa: E402
-from tb_module_plugin import module_tree  # noqa: E402
+from tb_module_plugin.recording import calls as calls_lib  # noqa: E402
+from tb_module_plugin.recording import module_tree  # noqa: E402
 
 tf.get_logger().setLevel("ERROR")
 

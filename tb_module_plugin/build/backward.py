@@ -1,0 +1,214 @@
+"""A training step's backward pass, placed with the modules it differentiates.
+
+TensorFlow names a gradient op after the forward op it differentiates, under the tape's scope:
+`gradient_tape/resnet50_1/conv2_block1_1_conv_1/convolution/Conv2DBackpropInput` (`gradients/` for
+`tf.gradients`). Each such op moves into a `backward` group (role "backward") of the module of its forward scope,
+found by looking the rest of its name up in the tree (`resnet50_1/conv2_block1_1_conv_1/convolution` is a scope of
+the module `conv2_block1_1_conv_1`), where the graph confirms it: some of the module's gradient ops consume what
+its forward ops produce, or the name leads to a forward op of the module (the `convolution` op) and the gradient op
+is of a type only a gradient computes or takes that op's output or one of its inputs. A tape's scope is one so named
+that holds ops of such types. What cannot be placed so stays in the tape's scope. A module's time and FLOPs are
+then its forward and backward parts together; `backward_sums` gives the backward part of each node.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..tree.hierarchy import free_name, ops_under
+
+BACKWARD = "backward"  # the name (and role) of the group holding a module's backward ops
+# The scopes TensorFlow puts gradient ops in (a second tape in the same function gets `gradient_tape_1`).
+GRADIENT_SCOPE = re.compile(r"(?:gradient_tape|gradients)(?:_\d+)?")
+
+
+# Op types that only a gradient computes (`ReluGrad`, `FusedBatchNormGradV3`, `Conv2DBackpropInput`,
+# `BroadcastGradientArgs`): a tape's scope holds some, and a gradient op of such a type differentiates what it names.
+GRADIENT_TYPE = re.compile(r"\w*(?:Grad(?:V\d+)?|Backprop\w*|BroadcastGradientArgs)")
+
+
+def place_backward_ops(builder, root) -> None:
+    """Move each gradient op whose forward scope is inside a module into that module's `backward` group (keeping
+    the rest of its scope below it); prune the tape's scopes left empty. Runs once modules are marked."""
+    # A tape's scope is named so and holds ops only a gradient computes: a scope a user named `gradients` is not one.
+    tops = [c for name, c in root.children.items()
+            if c.children is not None and not c.role and c.kind != "module" and GRADIENT_SCOPE.fullmatch(name)
+            and any(GRADIENT_TYPE.fullmatch(op.type) for op in ops_under(c))]
+    if not tops:
+        return
+    modules = _Modules(root)
+    # A module record's tree is named after its layers (`functional/block/dense`) while its ops keep TensorFlow's
+    # scopes (`functional_1/block_1/dense_1_2/MatMul`): there the forward op a gradient's name leads to is found
+    # by its own name, in a trie of the forward ops' names (walked once per gradient op).
+    forward: list = [{}, None]  # [{segment: entry}, the forward op of this name]
+    for op in ops_under(root):
+        if not op.function and not op.role and op.op_name:
+            entry = forward
+            for segment in op.op_name.split("/"):
+                entry = entry[0].setdefault(segment, [{}, None])
+            entry[1] = op
+    for top in tops:
+        by_module: dict = {}  # id(module) -> [module, [(op, its scope segments below the module)], confirmed]
+        for op in list(ops_under(top)):
+            if op.role or not op.placement.startswith(top.name + "/"):
+                continue  # (a captured variable, an output: the build placed it by other rules)
+            segments = op.placement[len(top.name) + 1:].split("/")
+            # The gradient of a function call runs the call's backward function, expanded in place, whose ops
+            # sit in a tape scope of their own (`…/StatefulPartitionedCall_grad/PartitionedCall/gradients/
+            # model/encoder/block_0/…`): the innermost tape scope names the forward op, else the outer one does.
+            inner = [i for i, segment in enumerate(segments[:-1]) if GRADIENT_SCOPE.fullmatch(segment)]
+            module, rest, named = _forward_module(root, segments[inner[-1] + 1:]) if inner else (None, None, None)
+            if module is None:
+                module, rest, named = _forward_module(root, segments)
+            if module is None and not op.function and op.op_name.startswith(top.name + "/"):
+                module, rest, named = _forward_op_module(forward, modules,
+                                                         op.op_name[len(top.name) + 1:].split("/"))
+            if module is not None:
+                entry = by_module.setdefault(id(module), [module, [], False])
+                entry[1].append((op, rest))
+                # The name leads to a forward op: the graph confirms it where the op is of a type only a gradient
+                # computes, or takes the forward op's output or one of its inputs (a weight's gradient reads the
+                # layer's input).
+                entry[2] = entry[2] or (named is not None and _differentiates(op, named))
+        _move_confirmed(builder, modules, list(by_module.values()))
+        _prune(top)
+        if not top.children:
+            del root.children[top.name]
+
+
+def _differentiates(op, forward) -> bool:
+    if GRADIENT_TYPE.fullmatch(op.type):
+        return True
+    sources = {id(producer) for producer, _, control in forward.inputs if not control}
+    return any(not control and (producer is forward or id(producer) in sources) for producer, _, control in op.inputs)
+
+
+def _move_confirmed(builder, modules, entries: list) -> None:
+    """Move the ops of each confirmed entry into its module's backward group: confirmed by name (entry[2]), or
+    because an op reads what an op inside the module produces; judged first before any op moves, then again for the
+    rest, whose ops may read backward ops just moved into the module's parts (the sums and plumbing of a call's
+    backward function). Modules never confirmed leave theirs where they are. A worklist: each edge is looked at
+    once, and each producer's module is known without walking up the tree."""
+    entry_of = {}  # id(op) -> index of its entry
+    for k, (_, moving, _) in enumerate(entries):
+        for op, _ in moving:
+            entry_of[id(op)] = k
+    rounds = [None] * len(entries)
+    waiting_on: dict = {}  # index of an entry -> indexes of the entries whose ops read its ops
+    for k, (module, moving, named) in enumerate(entries):
+        if named:
+            rounds[k] = 0
+        for op, _ in moving:
+            for producer, _, _ in op.inputs:
+                j = entry_of.get(id(producer))
+                if j is not None and j != k:
+                    waiting_on.setdefault(j, []).append(k)
+                elif rounds[k] is None and modules.inside(modules.of(producer), module):
+                    rounds[k] = 0
+    queue = [k for k in range(len(entries)) if rounds[k] == 0]
+    for k in queue:  # (breadth first: an entry's round is the first after one whose moved ops it reads)
+        for j in waiting_on.get(k, ()):
+            if rounds[j] is None and modules.inside(entries[k][0], entries[j][0]):
+                rounds[j] = rounds[k] + 1
+                queue.append(j)
+    for k in sorted((k for k in range(len(entries)) if rounds[k] is not None), key=lambda k: (rounds[k], k)):
+        module, moving, _ = entries[k]
+        group = _backward_group(builder, module)
+        for op, rest in moving:
+            del op.parent.children[op.name]
+            builder.insert(group, "/".join(rest), op)
+            modules.moved(op, module)
+
+
+class _Modules:
+    """Each op's nearest module and each module's span in one depth-first walk of the tree, taken before any
+    backward op moves (modules do not move): whether one module is inside another is then two comparisons."""
+
+    def __init__(self, root):
+        self._of: dict = {}  # id(op) -> its nearest module (None: in none)
+        self._span: dict = {}  # id(module) -> (first, last) number of the walk
+        count = 0
+        stack = [(root, None, False)]
+        while stack:
+            node, module, leaving = stack.pop()
+            if leaving:
+                self._span[id(node)] = (self._span[id(node)][0], count)
+                continue
+            count += 1
+            if node.children is None:
+                self._of[id(node)] = module
+                continue
+            if node.kind == "module" and node is not root:
+                module = node
+                self._span[id(node)] = (count, None)
+                stack.append((node, module, True))
+            stack.extend((child, module, False) for child in node.children.values())
+
+    def of(self, op):
+        return self._of.get(id(op))
+
+    def moved(self, op, module) -> None:
+        self._of[id(op)] = module
+
+    def inside(self, inner, outer) -> bool:
+        """Whether module `inner` is `outer` or inside it."""
+        if inner is None:
+            return False
+        first, last = self._span[id(outer)]
+        inner_first, inner_last = self._span[id(inner)]
+        return first <= inner_first and inner_last <= last
+
+
+def _forward_module(root, segments: list) -> tuple:
+    """The deepest module on the path the scope `segments` (a gradient op's name past the tape's scope) take
+    down the tree from the root, the segments below it, and the forward op inside it the path names (an op, or
+    a scope holding the op of its name: `stem/MatMul` for `gradient_tape/stem/MatMul/MatMul`), else None;
+    (None, None, None) where the path meets no module."""
+    node, module, depth, named = root, None, 0, None
+    for i, segment in enumerate(segments[:-1]):  # (the last is the gradient op's own name)
+        child = node.children.get(segment)
+        if child is not None and child.children is None:
+            named = child if module is not None and not child.role else None  # (the forward op itself)
+            break
+        if child is None or child.role:
+            break  # (a group of the plugin's own: not a forward scope)
+        node = child
+        if node.kind == "module":
+            module, depth, named = node, i + 1, None
+        elif module is not None and node.is_op_scope():
+            named = node.children[f"({node.name})"]
+    return (module, segments[depth:], named) if module is not None else (None, None, None)
+
+
+def _forward_op_module(forward: list, modules, parts: list) -> tuple:
+    """The module holding the forward op named by the longest leading part of `parts` (a gradient op's own name
+    past the tape's scope), the forward op's name and what follows it, and the forward op; (None, None, None)
+    where none is named."""
+    entry, found, k = forward, None, 0
+    for i, segment in enumerate(parts[:-1]):
+        entry = entry[0].get(segment)
+        if entry is None:
+            break
+        if entry[1] is not None:
+            found, k = entry[1], i + 1
+    module = modules.of(found) if found is not None else None
+    return (module, parts[k - 1:], found) if module is not None else (None, None, None)
+
+
+def _backward_group(builder, module):
+    existing = module.children.get(BACKWARD)
+    if existing is not None and existing.children is not None and existing.role == BACKWARD:
+        return existing
+    return builder.group(module, free_name(module.children, BACKWARD), role=BACKWARD)
+
+
+def _prune(group) -> None:
+    """Remove the groups below `group` that hold nothing any more (children before their parents)."""
+    order, stack = [], [group]
+    while stack:
+        node = stack.pop()
+        order.append(node)
+        stack.extend(c for c in node.children.values() if c.children is not None)
+    for node in reversed(order):
+        if node is not group and not node.children and node.parent.children.get(node.name) is node:
+            del node.parent.children[node.name]

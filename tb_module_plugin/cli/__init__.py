@@ -1,0 +1,1 @@
+"""The command line, a consumer of the built tree next to serve: the module table of a logdir's graphs."""

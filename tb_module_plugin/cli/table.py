@@ -1,0 +1,209 @@
+"""The command line's `summary` table: a graph's modules with Keras-style columns and the totals footer that
+`model.summary()` users expect."""
+
+from __future__ import annotations
+
+import re
+
+from ..serve import answers
+from ..build.backward import BACKWARD
+from ..measures.backward import flops_of as backward_flops_of
+from ..measures.costs import count_costs
+
+OWN_ROLES = {"inputs", "outputs", "functions", "function", "eager_ops", "series"}  # the plugin's groups (`--all`)
+SORT_KEYS = ("params", "flops", "time")
+COLUMNS = ("module", "class", "output shape", "params", "trainable", "FLOPs")
+UNKNOWN = "?"
+# What a terminal obeys rather than shows: C0 and C1 controls and DEL (ESC ] 0 ; ... BEL retitles it, ESC [ 2 J
+# clears it), the bidirectional overrides that make a line read other than it is, and lone surrogates (a name
+# decoded with surrogateescape holds them; no encoding can write them, so printing one stopped the output).
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def printable(text: str) -> str:
+    """`text` with every control character written as its escape (`\\x1b`), so it reaches a terminal as text."""
+    return _CONTROLS.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}", text)
+
+
+def format_table(hierarchy, depth: int, times=None, sort: str | None = None, show_all: bool = False) -> str:
+    """The top-level groups and the modules below them, to `depth` levels (or, with `sort`, every module, the
+    heaviest first); `times` (measures.time.Times) adds the measured time per step."""
+    count_costs(hierarchy, small_only=True)  # (as before the page's first answer)
+    rows = []
+    backward = hierarchy.op_graph and any(n.role == BACKWARD for n in hierarchy.all_nodes)  # (a training step)
+    if sort:
+        modules = [n for n in hierarchy.all_nodes if n.children is not None and n.kind == "module"]
+        measure = {"params": lambda n: _values(hierarchy, n).get("num_params"),
+                   "flops": lambda n: _flops(hierarchy, n),
+                   "time": lambda n: times.time_of(n) if times is not None else None}[sort]
+        modules.sort(key=lambda n: (measure(n) is None, -(measure(n) or 0), n.path))
+        rows = [_row(hierarchy, n, n.path, times, backward) for n in modules]
+    else:
+        def visit(node, level):
+            for child in hierarchy.in_flow_order(node):
+                if child.children is None or level and child.kind != "module":
+                    continue
+                if not show_all and child.role in OWN_ROLES:
+                    continue
+                rows.append(_row(hierarchy, child, "  " * level + child.name, times, backward))
+                if level + 1 < depth and child.kind == "module":
+                    visit(child, level + 1)
+
+        visit(hierarchy.root, 0)
+    header = COLUMNS + (("backward FLOPs",) if backward else ()) + (("time / step",) if times is not None else ()) + (
+        ("backward time",) if backward and times is not None else ())
+    table = [header] + [tuple(printable(cell) for cell in row) for row in rows]  # widths of what is printed
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(widths[i]) if i < 3 else cell.rjust(widths[i]) for i, cell in enumerate(row)).rstrip()
+             for row in table]
+    rule = "-" * max(len(line) for line in lines)
+    return "\n".join([lines[0], rule, *lines[1:], rule, *_footer(hierarchy, times)])
+
+
+def _values(hierarchy, node) -> dict:
+    return hierarchy.values.get(node.path, {})
+
+
+def _flops(hierarchy, node):
+    return hierarchy.costs.flops_of(node) if hierarchy.costs is not None else None
+
+
+def _row(hierarchy, node, label: str, times, backward: bool) -> tuple:
+    """A module's columns; `backward`: with the part of its FLOPs and time its backward pass takes."""
+    facts, values = node.facts or {}, _values(hierarchy, node)
+    params, trainable = values.get("num_params"), values.get("num_trainable_params")
+    estimated = "~" if values.get("params_estimated") else ""
+    is_module = node.kind == "module"
+    row = (
+        label,
+        facts.get("class_name", "").rsplit(".", 1)[-1] or node.role or node.kind,
+        _output_shape(hierarchy, node),
+        f"{estimated}{params:,}" if params is not None else (UNKNOWN if is_module else ""),
+        f"{trainable:,}" if trainable is not None else "",
+        _flops_cell(hierarchy, node),
+    )
+    if backward:
+        row += (_share(human, _backward_flops(hierarchy, node), _flops(hierarchy, node)),)
+    if times is not None:
+        row += (duration(times.time_of(node)),)
+        if backward:
+            row += (_share(duration, times.backward_of(node), times.time_of(node)),)
+    return row
+
+
+def _backward_flops(hierarchy, node):
+    return backward_flops_of(hierarchy, node) if hierarchy.costs is not None else None
+
+
+def _share(text, part, whole) -> str:
+    """The backward part of a measure and its share of the whole: "891 ms (89%)"; "" where it has none."""
+    if part is None:
+        return ""
+    return f"{text(part)} ({part / whole:.0%})" if whole else text(part)
+
+
+def _flops_cell(hierarchy, node) -> str:
+    """FLOPs, with ">=" where they are a lower bound (op types not counted, a loop counted per iteration), "<="
+    where an upper one (a loop counted at its maximum_iterations), "~" where some of both."""
+    flops = _flops(hierarchy, node)
+    return (_BOUND_MARKS[_bound(hierarchy, node)] if flops is not None else "") + human(flops)
+
+
+_BOUND_MARKS = {"": "", "at least": ">=", "at most": "<=", "about": "~"}
+
+
+def _bound(hierarchy, node) -> str:
+    """What a node's FLOPs are, in words: "at least", "at most" or (some of both) "about"; "" where exact."""
+    costs = hierarchy.costs
+    if costs is None:
+        return ""
+    lower = costs.flops_uncounted(node) or costs.flops_per_iteration(node)
+    upper = costs.flops_loop_bound(node)
+    return ("about" if upper else "at least") if lower else ("at most" if upper else "")
+
+
+def _why_not_exact(hierarchy, node) -> str:
+    """Why a node's FLOPs are not exact, in words ("" where they are)."""
+    costs = hierarchy.costs
+    if costs is None:
+        return ""
+    reasons = []
+    uncounted = costs.flops_uncounted(node)
+    if uncounted:
+        shown = ", ".join(uncounted[:5]) + (f" and {len(uncounted) - 5} more" if len(uncounted) > 5 else "")
+        reasons.append(f"ops of type {shown} are not counted")
+    if costs.flops_per_iteration(node):
+        reasons.append("a loop whose trip count the graph does not say is counted per iteration, once")
+    if costs.flops_loop_bound(node):
+        reasons.append("a loop is counted at its maximum_iterations, though a data-dependent condition may end it "
+                       "sooner")
+    return "; ".join(reasons)
+
+
+def _output_shape(hierarchy, node) -> str:
+    """The shapes of what leaves the group (at most two; where the graph records them)."""
+    if not hierarchy.op_graph or not node.num_ops:
+        return ""
+    shapes = []
+    for end in answers.node_details(hierarchy, node).get("outputs", []):
+        if end["shape"] and not end["control"] and end["shape"] not in shapes:
+            shapes.append(end["shape"])
+    return ", ".join(shapes[:2]) + (" ..." if len(shapes) > 2 else "")
+
+
+def _footer(hierarchy, times) -> list:
+    top = [n for n in hierarchy.root.children.values() if n.children is not None and n.kind == "module"]
+    counts = [_values(hierarchy, n) for n in top]
+    lines = []
+    if top and all("num_params" in c for c in counts):
+        total = sum(c["num_params"] for c in counts)
+        trainable = sum(c.get("num_trainable_params", 0) for c in counts)
+        estimated = " (estimated from the variable shapes the graph records)" if any(
+            c.get("params_estimated") for c in counts) else ""
+        if any("num_trainable_params" in c for c in counts):
+            lines += [f"Total params: {total:,}{estimated}", f"Trainable params: {trainable:,}",
+                      f"Non-trainable params: {total - trainable:,}"]
+        else:
+            lines.append(f"Total params: {total:,}{estimated}")
+    else:
+        lines.append("Total params: unknown (this record holds no variable shapes: write it with "
+                     "tb_module_plugin.summary.module_graph for parameters and FLOPs)")
+    flops = _flops(hierarchy, hierarchy.root)
+    if flops is not None:
+        exact = f" ({flops:,})" if human(flops) != f"{flops:,}" else ""
+        why = _why_not_exact(hierarchy, hierarchy.root)
+        if why:
+            lines.append(f"Total FLOPs: {_bound(hierarchy, hierarchy.root)} {human(flops)}{exact} for one call ({why})")
+        else:
+            lines.append(f"Total FLOPs: {human(flops)}{exact} for one call")
+    else:
+        lines.append("Total FLOPs: unknown (the graph records no shapes for some of its ops: write it with "
+                     "tb_module_plugin.summary.module_graph, or tf.summary.graph of a concrete function)")
+    if times is not None:
+        root = times.time_of(hierarchy.root)
+        lines.append(f"Total time: {duration(root)} per step ({times.steps} profiled steps; every op of the "
+                     f"profile: {duration(times.profile_us)})")
+        if times.profile_us:
+            outside = max(0.0, times.profile_us - times.module_us)
+            lines.append(f"Outside any module: {duration(outside)} per step ({outside / times.profile_us:.0%})")
+    return lines
+
+
+def human(count) -> str:
+    """7764381168 -> "7.76G"; None -> "?"."""
+    if count is None:
+        return UNKNOWN
+    for size, unit in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if count >= size:
+            return f"{count / size:.3g}{unit}"
+    return str(count)
+
+
+def duration(us) -> str:
+    if us is None:
+        return UNKNOWN
+    if us >= 1e6:
+        return f"{us / 1e6:.3g} s"
+    if us >= 1e3:
+        return f"{us / 1e3:.3g} ms"
+    return f"{us:.3g} µs"

@@ -1,0 +1,57 @@
+"""The backward part of each node: what its backward ops (build/backward.py's `backward` groups) sum to, of any
+per-node values (FLOPs here; measured time in time.py)."""
+
+from __future__ import annotations
+
+import weakref
+from array import array
+
+from ..build.backward import BACKWARD
+from .costs import UNKNOWN
+
+
+def backward_sums(hierarchy, index: dict, values, partial: bool):
+    """Each node's backward part of `values` (per node, in the order of hierarchy.all_nodes, NaN where not
+    known): the sum over the `backward` groups below it (a backward group's is its whole value). `partial`:
+    a sum of what is known (measured time); else a part is not known when any of it is not (FLOPs). NaN where
+    a node holds no backward group; None where the tree holds none."""
+    nodes = hierarchy.all_nodes
+    if not any(node.role == BACKWARD for node in nodes):
+        return None
+    nan = float("nan")
+    sums = array("d", [nan]) * len(nodes)
+    has = bytearray(len(nodes))
+    unknown = bytearray(len(nodes))
+    for i in range(len(nodes) - 1, 0, -1):  # children after their parents
+        node = nodes[i]
+        if node.role == BACKWARD:
+            has[i], sums[i] = 1, values[i]
+            unknown[i] = values[i] != values[i] and not partial
+        if not has[i]:
+            continue
+        parent = index[id(node.parent)]
+        has[parent] = 1
+        unknown[parent] |= unknown[i]
+        if sums[i] == sums[i]:
+            sums[parent] = sums[i] if sums[parent] != sums[parent] else sums[parent] + sums[i]
+    for i in range(len(nodes)):
+        if unknown[i]:
+            sums[i] = nan
+    return sums
+
+
+_FLOPS = weakref.WeakKeyDictionary()  # costs.Costs -> its backward_sums (made when first asked for)
+
+
+def flops_of(hierarchy, node) -> int | None:
+    """The FLOPs of the node's backward ops: None where it holds none, or some are not known."""
+    counted = hierarchy.costs
+    sums = _FLOPS.get(counted, False)
+    if sums is False:
+        nan = float("nan")
+        values = array("d", (nan if f == UNKNOWN else f for f in counted.flops))
+        sums = _FLOPS[counted] = backward_sums(hierarchy, counted._index, values, partial=False)
+    if sums is None:
+        return None
+    value = sums[counted._index[id(node)]]
+    return None if value != value else int(value)

@@ -1,0 +1,232 @@
+"""What groups cost: every node's FLOPs for one call of the recorded function (each op's by flops.py's rules),
+summed up the tree, with what they leave out (op types not counted, loops counted per iteration or at their most)
+and how many of each group's ops each device holds. A loop body's ops count once per iteration: times the trip
+count where the graph says it (readers/loops.py), else once, and every group above them says so; where that count
+is only the most the loop runs (`maximum_iterations` beside a data-dependent condition), they say that.
+"""
+
+from __future__ import annotations
+
+import re
+
+from array import array
+
+from ..tree.ops import CALL_OPS, WHILE_OPS
+from .flops import NO_OUTPUT, RULES, counted, op_flops, output_shapes
+
+UNKNOWN = -1  # a cost that is not known (in the arrays below)
+# A graph with more ops than this gets its costs in the background (serve.settle), after its first answer: the
+# NodeDefs of every op have to be read, about half a second for 200,000 ops.
+SYNC_COST_OPS = 40_000
+
+# Rules by op type: flops from (node_def, input shapes, output shapes); a shape is a list of dimensions.
+# Ops with no output whose rule reads their inputs alone (a variable updated in place: one per element of the value).
+
+
+def count_costs(hierarchy, small_only: bool = False) -> None:
+    """Every node's FLOPs, once, kept as hierarchy.costs (an op graph's only). `small_only`: only where the
+    recorded function has at most SYNC_COST_OPS ops (counted before its first answer; a bigger graph's are counted
+    by serve.settle, after it)."""
+    if hierarchy.costs is not None or not hierarchy.op_graph:
+        return
+    if small_only and hierarchy.traced_ops > SYNC_COST_OPS:
+        return
+    with hierarchy.lock:
+        if hierarchy.costs is None:
+            hierarchy.costs = Costs(hierarchy)
+            hierarchy.group_details.clear()  # (answers remembered before the costs were counted)
+
+
+class Costs:
+    """Every node's FLOPs, in the order of Hierarchy.all_nodes (UNKNOWN where not known), what they leave out
+    (op types not counted, loops counted per iteration), and how many of each group's ops each device holds
+    (where the graph records placement).
+
+    The root's FLOPs are the recorded function's: the plugin's group of other functions and eager ops a trace (or
+    a SavedModel's further signatures, often the same graph again) holds is counted on its own, not into the root."""
+
+    def __init__(self, hierarchy):
+        nodes = hierarchy.all_nodes
+        index = {id(node): i for i, node in enumerate(nodes)}
+        flops = array("q", [0]) * len(nodes)
+        known = _records_shapes(nodes)
+        memo: dict = {}
+        uncounted: dict = {}  # node index -> {op types it holds that are not counted}
+        per_iteration: set = set()  # node indexes holding ops of a loop whose trip count is not known
+        loop_bound: set = set()  # node indexes holding ops of a loop counted at the most it runs
+        loops = _loops(nodes)
+        prefixes = _prefix_iterations(nodes, loops) if loops else None
+
+        def shapes_of(op):
+            shapes = memo.get(id(op))
+            if shapes is None:
+                shapes = memo[id(op)] = output_shapes(op.node_def)
+            return shapes
+
+        for i, node in enumerate(nodes):
+            if node.children is None:
+                value = op_flops(node, shapes_of) if known or node.type not in RULES else None
+                if not counted(node.type):
+                    uncounted[i] = {node.type}
+                elif node.not_expanded or node.type in CALL_OPS:  # (an expanded call leaves no op of its own)
+                    uncounted[i] = {f"{node.type} (not expanded)"}
+                if prefixes is not None and node.call_prefix and value:
+                    times, at_most = _iterations(node, prefixes)
+                    if times is None:
+                        per_iteration.add(i)
+                    else:
+                        value *= times
+                        if at_most:
+                            loop_bound.add(i)
+                flops[i] = UNKNOWN if value is None else value
+        for i in range(len(nodes) - 1, 0, -1):  # children after their parents: add each to its parent
+            node = nodes[i]
+            parent = index[id(node.parent)]
+            if node.role in _APART and parent == 0:
+                continue  # (not the recorded function's work)
+            if flops[i] == UNKNOWN or flops[parent] == UNKNOWN:
+                flops[parent] = UNKNOWN  # (a group is known when every op below it is)
+            else:
+                flops[parent] += flops[i]
+            if i in uncounted:
+                uncounted.setdefault(parent, set()).update(uncounted[i])
+            if i in per_iteration:
+                per_iteration.add(parent)
+            if i in loop_bound:
+                loop_bound.add(parent)
+        self._index = index
+        self.flops = flops
+        self._uncounted = uncounted
+        self._per_iteration = per_iteration
+        self._loop_bound = loop_bound
+        self._device_names, self._devices = _placement(nodes, index)
+
+    def flops_of(self, node) -> int | None:
+        value = self.flops[self._index[id(node)]]
+        return None if value == UNKNOWN else value
+
+    def flops_uncounted(self, node) -> list:
+        """The op types below the node whose FLOPs are not counted (its FLOPs are a lower bound), sorted."""
+        return sorted(self._uncounted.get(self._index[id(node)], ()))
+
+    def flops_per_iteration(self, node) -> bool:
+        """Whether some of the node's FLOPs are a loop body's, counted once where the trip count is not known."""
+        return self._index[id(node)] in self._per_iteration
+
+    def flops_loop_bound(self, node) -> bool:
+        """Whether some of the node's FLOPs are a loop body's, counted at the most the loop runs (its
+        `maximum_iterations`) where a data-dependent condition may end it sooner."""
+        return self._index[id(node)] in self._loop_bound
+
+    def devices_of(self, node) -> dict | None:
+        """Device -> how many of the node's ops it holds, most first (an op: its own, once); None where no op
+        records one."""
+        if node.children is None:
+            device = node.node_def.device
+            return {canonical_device(device): 1} if device else None
+        counts = self._devices.get(self._index[id(node)])
+        if not counts:
+            return None
+        return {self._device_names[d]: n for d, n in sorted(counts.items(), key=lambda item: (-item[1], item[0]))}
+
+
+_APART = {"functions", "eager_ops"}  # the roles of groups whose ops are not the recorded function's
+
+
+def _loops(nodes) -> dict:
+    """The loops of the graph: the call prefix of each While op's bodies (see ops.Op.run_name) -> (its trip
+    count, loops.Trips or None, and its cond function's name)."""
+    loops = {}
+    for node in nodes:
+        if node.children is None and node.type in WHILE_OPS:
+            cond = node.node_def.attr["cond"].func.name if "cond" in node.node_def.attr else ""
+            loops[f"{node.call_prefix}{node.op_name}/"] = (node.trips, cond)
+    return loops
+
+
+def _prefix_iterations(nodes, loops) -> dict:
+    """Each call prefix the ops (and loops) have -> (how many times the loops around it run its body's ops before
+    its own loop counts, None where one's trip count is not known; whether one of those counts is a most; its own
+    loop, loops' entry, or None). The loops around a prefix are those whose prefix starts it: sorted, each prefix
+    finds the longest such among those before it with a stack, so a deep prefix is not cut at each of its '/'."""
+    prefixes = set(loops)
+    for node in nodes:
+        if node.children is None and node.call_prefix:
+            prefixes.add(node.call_prefix)
+    table: dict = {}
+    stack: list = []
+    for prefix in sorted(prefixes):
+        while stack and not prefix.startswith(stack[-1]):
+            stack.pop()
+        times, at_most = 1, False
+        if stack:
+            times, at_most, loop = table[stack[-1]]
+            if loop is not None and times is not None:
+                trips = loop[0]
+                times, at_most = (None, at_most) if trips is None else (times * trips.count, at_most or trips.at_most)
+        table[prefix] = (times, at_most, loops.get(prefix))
+        stack.append(prefix)
+    return table
+
+
+def _iterations(op, prefixes) -> tuple:
+    """How many times the op runs in one call: the product of the trip counts of the loops it is in (a cond's ops
+    once more than its body's), None where one of them is not known; and whether one of them is a most."""
+    times, at_most, loop = prefixes[op.call_prefix]
+    if times is None or loop is None:
+        return times, at_most
+    trips, cond = loop
+    if trips is None:
+        return None, at_most
+    return times * (trips.count + 1 if op.function == cond else trips.count), at_most or trips.at_most
+
+
+_LOCAL_TASK = "/job:localhost/replica:0/task:0"  # the default task of a one-process program
+_LEGACY_DEVICE = re.compile(r"/(cpu|gpu|tpu):(\d+)$", re.IGNORECASE)
+
+
+def canonical_device(device: str) -> str:
+    """One name per device: a one-process program's ops name theirs `/device:CPU:0` or, once placed, with the
+    local task in front (`/job:localhost/replica:0/task:0/device:CPU:0`), or the old way (`/cpu:0`)."""
+    if device.startswith(_LOCAL_TASK + "/"):
+        device = device[len(_LOCAL_TASK):]
+    return _LEGACY_DEVICE.sub(lambda m: f"/device:{m.group(1).upper()}:{m.group(2)}", device)
+
+
+def _placement(nodes, index) -> tuple:
+    """The devices ops record (their names, numbered) and each group's count of ops per device number (groups
+    without placed ops left out: most graphs record none)."""
+    numbers: dict = {}
+    counts: dict = {}
+    for i in range(len(nodes) - 1, 0, -1):  # children after their parents: add each to its parent
+        node = nodes[i]
+        if node.children is None:
+            device = node.node_def.device
+            if not device:
+                continue
+            own = {numbers.setdefault(canonical_device(device), len(numbers)): 1}
+        else:
+            own = counts.get(i)
+            if not own:
+                continue
+        parent = counts.setdefault(index[id(node.parent)], {})
+        for number, n in own.items():
+            parent[number] = parent.get(number, 0) + n
+    return list(numbers), counts
+
+
+_NO_SHAPES_OF_THEIR_OWN = {"AssignAdd", "AssignSub"} | NO_OUTPUT  # (ops a trace may record shapes of anyway)
+
+
+def _records_shapes(nodes) -> bool:
+    """Whether the graph records op shapes at all (a trace's graphs record only their inputs'): looked at on a few
+    ops that have a rule, so that a trace of 30,000 ops is not read through for nothing."""
+    looked = 0
+    for node in nodes:
+        if node.children is None and node.type in RULES and node.type not in _NO_SHAPES_OF_THEIR_OWN:
+            if "_output_shapes" in node.node_def.attr:
+                return True
+            looked += 1
+            if looked >= 32:
+                return False
+    return looked == 0

@@ -1,0 +1,189 @@
+"""Measured time, read: the profiles TensorFlow's profiler writes into a run (`<run>/plugins/profile/<session>/
+<host>.xplane.pb`, an XSpace protobuf), read through TensorBoard's file system layer (so a `gs://` logdir works as
+it does for the Profile plugin) into each op's time by name (OpTimes; measures/time.py matches them to a graph).
+
+On the host CPU plane, each op run is an event named `op_name:op_type`. An op's time is the sum of its events'
+durations over every profiled step, divided by the number of steps: how many times the op run most often ran.
+Events that are not op runs (`ExecutorState::Process` encloses them) are left out.
+
+A fused op keeps the name of the last op it fused (`dense_1/BiasAdd:_FusedMatMul` holds the MatMul's time): its
+event's type says it is one and which op it starts from, and the graph's edges from the named op back through its
+inputs find the ops it fused. Their time goes to that first op (the convolution, the product), and each of them is
+named by the fusion (`Conv2D+BiasAdd (fused)`).
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import os
+import posixpath
+import re
+import stat
+
+from ..errors import ProfileError
+from .protos import message_class
+
+PROFILE_DIR = ("plugins", "profile")
+PROFILE_SUFFIX = ".xplane.pb"
+# A profile is read whole and parsed in memory (several times its size): larger files are refused before reading.
+# TensorFlow's profiles of a few training steps are a few MB; the README states this bound.
+MAX_PROFILE_BYTES = 256 * 2**20
+# A run may hold any number of profiling sessions: what one reading takes of them, the newest first.
+MAX_PROFILE_FILES = 64
+MAX_PROFILES_TOTAL_BYTES = 2**30
+
+
+def _gfile():
+    from tensorboard.compat import tf
+
+    return tf.io.gfile
+
+
+def run_dir(logdir: str, run: str) -> str:
+    if not logdir:
+        return ""
+    join = posixpath.join if "://" in logdir else os.path.join
+    return logdir if run == "." else join(logdir, *run.split("/"))
+
+
+def profile_files(logdir: str, run: str) -> list:
+    """The run's .xplane.pb files, newest session last ([] for none, or no logdir)."""
+    directory = run_dir(logdir, run)
+    if not directory:
+        return []
+    gfile = _gfile()
+    join = posixpath.join if "://" in directory else os.path.join
+    root = join(directory, *PROFILE_DIR)
+    try:
+        if not gfile.isdir(root):
+            return []
+        return sorted(gfile.glob(join(root, "*", "*" + PROFILE_SUFFIX)))
+    except (OSError, ValueError):  # (an unreachable bucket, a permission)
+        return []
+
+
+@dataclasses.dataclass
+class OpTimes:
+    """What a run's profiles measured: each op's total time and how many times it ran, over every step."""
+
+    files: list  # the profiles read
+    total_ps: dict  # op name -> picoseconds over all its runs
+    runs: dict  # op name -> how many times it ran
+    steps: int  # profiled steps (the number of runs most ops had)
+    all_ops_ps: int  # every op event's time, matched to a graph or not
+    kernels: dict = dataclasses.field(default_factory=dict)  # op name -> the type of its events (`_FusedConv2D`)
+
+    def per_step_us(self, op_name: str) -> float | None:
+        ps = self.total_ps.get(op_name)
+        return None if ps is None else ps / self.steps / 1e6
+
+
+# TensorFlow runs a control-flow op's bodies inlined, naming their ops `<op>/<branch>/_<node id>/<name>` (`then`,
+# `else`, `cond`, `body`); the node id is the lowered graph's, which no record holds.
+_BODY_RUN = re.compile(r"/[A-Za-z_]\w*/_\d+(?=/)")
+
+
+def run_name_of(event_op_name: str) -> str:
+    """A profiled op's name as Op.run_name spells it: each control-flow body's `/<branch>/_<node id>/` as `/`."""
+    return _BODY_RUN.sub("", event_op_name) if "/_" in event_op_name else event_op_name
+
+
+def read_op_times(files: list) -> OpTimes:
+    """The op events of `files` (ProfileError for a profile that does not parse, or holds no op event): the newest
+    MAX_PROFILE_FILES of them, and of those only as many, newest first, as MAX_PROFILES_TOTAL_BYTES holds (the
+    newest is read whatever its size within MAX_PROFILE_BYTES)."""
+    total: dict = collections.Counter()
+    runs: dict = collections.Counter()
+    kernels: dict = {}
+    gfile = _gfile()
+    read: list = []
+    spent = 0
+    for path in reversed(files[-MAX_PROFILE_FILES:]):  # (`files` lists the newest session last)
+        try:
+            data = _profile_bytes(path, gfile)
+            spent += len(data)
+            if read and spent > MAX_PROFILES_TOTAL_BYTES:
+                break
+            read.append(path)
+            space = _xspace().FromString(data)
+            del data
+        except ProfileError:
+            raise
+        except Exception as e:  # noqa: BLE001 - a decode error, a file gone: said as what it is
+            raise ProfileError(f"The profile {path} is not a readable XSpace ({type(e).__name__}: {e}).") from None
+        for plane in space.planes:
+            if not plane.name.startswith("/host:"):
+                continue  # (a device plane names kernels, not ops)
+            names = {entry.key: entry.value.name for entry in plane.event_metadata}
+            for line in plane.lines:
+                if not line.name.startswith("tf_"):
+                    continue  # (the `python` line holds host-side events, not op runs)
+                for event in line.events:
+                    name = names.get(event.metadata_id, "")
+                    op_name, colon, op_type = name.rpartition(":")
+                    if colon and op_name and op_type and not op_name.endswith(":"):
+                        op_name = run_name_of(op_name)
+                        total[op_name] += event.duration_ps
+                        runs[op_name] += 1
+                        kernels.setdefault(op_name, op_type)  # the newest profile's
+    files = read[::-1]
+    if not runs:
+        raise ProfileError(f"The run's profiles ({', '.join(files)}) time no op: TensorFlow's profiler wrote no op "
+                         "event into them (profile a call of a tf.function: tf.profiler.experimental.start(RUN_DIR), "
+                         "the call, tf.profiler.experimental.stop()).")
+    steps = collections.Counter(runs.values()).most_common(1)[0][0]
+    return OpTimes(files=list(files), total_ps=dict(total), runs=dict(runs), steps=max(1, steps),
+                   all_ops_ps=sum(total.values()), kernels=kernels)
+
+
+def _profile_bytes(path: str, gfile) -> bytes:
+    """The bytes of the profile at `path`, only if it is a regular file of at most MAX_PROFILE_BYTES (ProfileError
+    otherwise). A named pipe found where a profile should be blocked its reader forever, a device or a huge file
+    exhausted the server: the kind and size are checked before opening, and again on what was opened."""
+    if "://" in path:  # an object store (gs://...) holds objects only: the size is all there is to check
+        _check_size(path, gfile.stat(path).length)
+        with gfile.GFile(path, "rb") as f:
+            data = f.read(MAX_PROFILE_BYTES + 1)
+    else:
+        _check_regular(path, os.stat(path))
+        # Non-blocking, so that a file swapped for a pipe since the check cannot block the open either.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+        with os.fdopen(fd, "rb") as f:
+            _check_regular(path, os.fstat(fd))
+            data = f.read(MAX_PROFILE_BYTES + 1)
+    _check_size(path, len(data))  # (grown since)
+    return data
+
+
+_NOT_REGULAR = ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device"),
+                (stat.S_ISBLK, "a device"), (stat.S_ISDIR, "a directory"))
+
+
+def _check_regular(path: str, status: os.stat_result) -> None:
+    if not stat.S_ISREG(status.st_mode):
+        kind = next((name for test, name in _NOT_REGULAR if test(status.st_mode)), "not a regular file")
+        raise ProfileError(f"The profile {path} is {kind}, not a file: only regular files are read as profiles.")
+    _check_size(path, status.st_size)
+
+
+def _check_size(path: str, size: int) -> None:
+    if size > MAX_PROFILE_BYTES:
+        raise ProfileError(f"The profile {path} is {size / 2**20:,.0f} MB: profiles of more than "
+                         f"{MAX_PROFILE_BYTES // 2**20} MB are not read (profile fewer steps: "
+                         "tf.profiler.experimental.start/stop around one or two calls).")
+
+
+def _xspace():
+    """The XSpace message, with only the fields read here (TensorFlow's xplane.proto: XSpace.planes = 1;
+    XPlane.name = 2, lines = 3, event_metadata = 4 (a map int64 -> XEventMetadata, whose name = 2); XLine.name = 2,
+    events = 4; XEvent.metadata_id = 1, duration_ps = 3)."""
+    return message_class("tb_module_plugin_xplane", "XSpace", (
+        ("XEvent", (("metadata_id", 1, "int64", False), ("duration_ps", 3, "int64", False))),
+        ("XLine", (("name", 2, "string", False), ("events", 4, "XEvent", True))),
+        ("XEventMetadata", (("name", 2, "string", False),)),
+        ("EventMetadataEntry", (("key", 1, "int64", False), ("value", 2, "XEventMetadata", False))),
+        ("XPlane", (("name", 2, "string", False), ("lines", 3, "XLine", True),
+                    ("event_metadata", 4, "EventMetadataEntry", True))),
+        ("XSpace", (("planes", 1, "XPlane", True),)),
+    ))

@@ -1,0 +1,296 @@
+"""A Keras callback that records what the Modules tab shows of a model trained with `fit`.
+
+    from tb_module_plugin import ModuleGraph
+    model.fit(dataset, epochs=5, callbacks=[ModuleGraph("logs/run1")])
+
+Once the first steps have run (so the model is built and the data's shapes are known), it writes a `module_graph`
+record (summary.py) of one training step of the model: the forward pass with shapes (every layer as a module with
+its class, parameters and frozen state), the loss and the gradients; then it profiles a few training steps
+(`profile_batch`). Both go to `log_dir/train`, where Keras's own `TensorBoard` callback writes, so they sit in one
+run. Works with Keras 3 (TensorFlow backend) and tf_keras. Needs TensorFlow; `import tb_module_plugin` alone
+never imports it.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+# tf_keras times its callbacks' batch hooks over the first six batches and calls a callback slow whose hook is
+# slower than a batch on average: the record and the profiler's start wait until after them. The six steps before
+# are the warm-up (the first traces the training function).
+RECORD_BATCH = 7  # the batch at whose start the record is written
+DEFAULT_PROFILE_BATCH = (7, 9)
+TRAIN_RUN = "train"  # the sub-folder Keras's TensorBoard callback writes training summaries into
+
+
+def _callback_base():
+    """The Callback class of the Keras `fit` will call: Keras 3 when it is installed, else tf_keras (a tf_keras
+    model's `fit` calls any object with the hooks, so one class serves both)."""
+    try:
+        import keras
+
+        return keras.callbacks.Callback
+    except ImportError:
+        import tf_keras
+
+        return tf_keras.callbacks.Callback
+
+
+def _profile_range(profile_batch) -> tuple:
+    """(first, last) training batch to profile, counted from 1 over the whole `fit` as Keras's `TensorBoard`
+    callback counts them; (0, 0) for none. Accepts what that callback accepts: an int, a pair, or "first,last"."""
+    if isinstance(profile_batch, str):
+        parts = profile_batch.split(",")
+        if all(part.strip().isdecimal() for part in parts):
+            profile_batch = tuple(int(part) for part in parts)
+    if isinstance(profile_batch, int) and not isinstance(profile_batch, bool):
+        profile_batch = (profile_batch, profile_batch)
+    if (not isinstance(profile_batch, (tuple, list)) or len(profile_batch) != 2
+            or not all(isinstance(b, int) and not isinstance(b, bool) for b in profile_batch)):
+        raise ValueError(f"profile_batch must be a batch number, a pair (first, last) or 'first,last', "
+                         f"not {profile_batch!r}.")
+    first, last = profile_batch
+    if first < 0 or last < first or (first == 0 and last != 0):
+        raise ValueError(f"profile_batch must be 0 (no profile) or 1 <= first <= last, not {profile_batch!r}.")
+    return first, last
+
+
+class _ModuleGraph:
+    """Keras callback: the model's training step as a `module_graph` record, and a profile of a few steps, for
+    TensorBoard's Modules tab (`ModuleGraph`, below, is this on the installed Keras's Callback class).
+
+    Args:
+      log_dir: the run's folder; written into `log_dir/train`, as Keras's `TensorBoard(log_dir)` callback writes.
+      profile_batch: the training batches to profile, counted from 1 over the whole `fit`: an int, a pair
+        (first, last), "first,last", or 0 for none. The record is written at the start of batch RECORD_BATCH, or
+        of the first profiled batch when that comes sooner (but after the first step).
+      name: the record's tag (default: the model's name).
+    """
+
+    def __init__(self, log_dir="logs", profile_batch=DEFAULT_PROFILE_BATCH, name=None):
+        super().__init__()
+        self._supports_tf_logs = True  # tf_keras: batch logs may stay tensors (no device sync per batch for us)
+        self.log_dir = os.fspath(log_dir)
+        self.profile_batch = _profile_range(profile_batch)
+        self.name = name  # the record's tag (default: the model's name)
+        self._train_dir = os.path.join(self.log_dir, TRAIN_RUN)
+        self._recorded = False  # the record was written, or could not be (said once)
+        self._iterator = None  # the data iterator of the first step: its element_spec, the trace it made
+        self._batch = 0  # training batches begun in this fit, from 1
+        self._profiling = False
+
+    # Only batch *begin* hooks: Keras 3 then keeps dispatching batch ends asynchronously, and tf_keras converts no
+    # logs, so the steps this callback does not record cost nothing more than a method call.
+    def on_train_begin(self, logs=None):
+        self._batch = 0
+        if not self._recorded:
+            self._watch_first_step()
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self._batch += 1
+        first, last = self.profile_batch
+        if self._profiling and self._batch > last:
+            self._stop_profile()
+        # Recorded once the first step has run (the model is built, the data's shapes known), before the profile
+        # starts, at RECORD_BATCH unless the profile starts sooner.
+        if not self._recorded and self._batch >= 2 and (self._batch >= RECORD_BATCH or self._batch == first):
+            self._record()
+        if first and self._batch == first:
+            self._start_profile()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self._profiling:
+            self._stop_profile()  # (an epoch shorter than the range: profile what ran, not the evaluation)
+        if not self._recorded and self._batch >= 1:
+            self._record()  # (an epoch shorter than RECORD_BATCH)
+
+    def on_train_end(self, logs=None):
+        if self._profiling:
+            self._stop_profile()
+        if not self._recorded and self._batch >= 1:
+            self._record()
+        self._restore_train_function()
+
+    # tf_keras asks which batch hooks a callback has (Keras 3's Callback, the base under Keras 3, does not say).
+    def _implements_train_batch_hooks(self):
+        return True
+
+    def _implements_test_batch_hooks(self):
+        return False
+
+    def _implements_predict_batch_hooks(self):
+        return False
+
+    # --- the record ------------------------------------------------------------------
+    def _watch_first_step(self):
+        """Wrap the model's training function for its first call only, to see what the data holds (its
+        `element_spec`), then put the original back: later steps call Keras's own function directly."""
+        model = self.model
+        original = getattr(model, "train_function", None)
+        if original is None:
+            return
+        callback = self
+
+        def first_step(iterator, *args, **kwargs):
+            callback._iterator = iterator  # (kept until the record is written)
+            callback._restore_train_function()
+            return original(iterator, *args, **kwargs)
+
+        self._original_train_function = original
+        model.train_function = first_step
+
+    def _restore_train_function(self):
+        original = self.__dict__.pop("_original_train_function", None)
+        if original is not None and self.model is not None:
+            self.model.train_function = original
+
+    def _record(self):
+        self._recorded = True
+        import tensorflow as tf
+
+        from .summary import _write, trace_record
+
+        model = self.model
+        iterator, self._iterator = self._iterator, None
+        try:
+            batch = _example_batch(tf, getattr(iterator, "element_spec", None))
+            try:
+                manifest, concrete = trace_record(tf, model, _gradient_step(tf, model), _unpack(batch), {})
+            except Exception:  # noqa: BLE001 - e.g. a model compiled without a loss
+                # The forward pass alone, as in training (dropout, batch statistics).
+                manifest, concrete = trace_record(tf, model, None, (_unpack(batch)[0],), {"training": True})
+            manifest["call_prefix"] = _call_prefix(tf, concrete, manifest, self._original_or_current(), iterator)
+            writer = tf.summary.create_file_writer(self._train_dir)
+            with writer.as_default():
+                _write(tf, self.name or model.name, manifest, [concrete], 0)
+            writer.close()
+        except Exception as e:  # noqa: BLE001 - any failure of tracing: said once, training goes on
+            warnings.warn(f"ModuleGraph: the model {getattr(model, 'name', '?')!r} could not be recorded for the "
+                          f"Modules tab ({type(e).__name__}: {e}); training goes on without its record.",
+                          RuntimeWarning, stacklevel=2)
+
+    def _original_or_current(self):
+        return self.__dict__.get("_original_train_function") or getattr(self.model, "train_function", None)
+
+    # --- the profile ---------------------------------------------------------------
+    def _start_profile(self):
+        import tensorflow as tf
+
+        try:
+            tf.profiler.experimental.start(self._train_dir)
+            self._profiling = True
+        except Exception as e:  # noqa: BLE001 - e.g. another profiler running (a TensorBoard(profile_batch=))
+            warnings.warn(f"ModuleGraph: could not profile training batches {self.profile_batch} "
+                          f"({type(e).__name__}: {e}); the Modules tab will show no time for them.",
+                          RuntimeWarning, stacklevel=2)
+
+    def _stop_profile(self):
+        import tensorflow as tf
+
+        self._profiling = False
+        try:
+            tf.profiler.experimental.stop()
+        except Exception as e:  # noqa: BLE001
+            warnings.warn(f"ModuleGraph: the profile of training batches {self.profile_batch} could not be "
+                          f"written ({type(e).__name__}: {e}).", RuntimeWarning, stacklevel=2)
+
+
+def _example_batch(tf, element_spec):
+    """A batch as the data declares it (zeros of its dtypes and shapes). A dimension the data leaves open (the
+    batch of a dataset batched without `drop_remainder`) is 1."""
+    if element_spec is None:
+        raise ValueError("the training data's shapes were not seen (its first step ran before this callback's "
+                         "on_train_begin, or its data is no tf.data iterator)")
+    return tf.nest.map_structure(lambda s: tf.zeros([1 if d is None else d for d in s.shape], s.dtype),
+                                 element_spec)
+
+
+def _unpack(batch) -> tuple:
+    """(x, y, sample_weight) of a batch, the way `fit` unpacks one: `(x, y[, sample_weight])`, or `x` alone."""
+    parts = batch if isinstance(batch, tuple) and 1 <= len(batch) <= 3 else (batch,)
+    return tuple(parts) + (None,) * (3 - len(parts))
+
+
+def _gradient_step(tf, model):
+    """A training step's forward pass, loss and gradients, as `fit`'s step computes them (its ops get the names
+    the profiled steps give theirs: the layers' ops, then TensorFlow's `gradient_tape/` ops named after them). The
+    optimizer's update is left out: its variables belong to no layer, and the record would count them as an
+    unknown module."""
+
+    def train_step(x, y, sample_weight):
+        with tf.GradientTape() as tape:
+            y_pred = model(x, training=True)
+            loss = model.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight)
+        return loss, tape.gradient(loss, model.trainable_weights)
+
+    return train_step
+
+
+def _make_class():
+    base = _callback_base()
+    return type("ModuleGraph", (_ModuleGraph, base), {"__module__": __name__, "__doc__": _ModuleGraph.__doc__})
+
+
+ModuleGraph = _make_class()
+
+
+def _call_prefix(tf, concrete, manifest: dict, train_function, iterator) -> str:
+    """The calls inside which the training function runs the recorded forward pass, each with a `/` after it
+    (Keras 3: `StatefulPartitionedCall/`, its step function called from its iterator loop; tf_keras: ""), from the
+    training function's own graph: the call and control-flow bodies (as TensorFlow names them when it inlines them
+    to run) down to the body that holds the record's variable readers (ops of the record's names and types that
+    read a captured variable). "" when none is found: the record is written all the same."""
+    from collections import deque
+
+    from ..readers.expand import MAX_CALL_DEPTH, callees
+
+    graph = concrete.graph
+    readers = set()
+    for variable in manifest["variables"]:
+        if variable.get("capture"):
+            try:
+                placeholder = graph.get_operation_by_name(variable["capture"])
+            except (KeyError, ValueError):
+                continue
+            readers.update((op.name, op.type) for op in placeholder.outputs[0].consumers())
+    if not readers or iterator is None:
+        return ""
+    for training_graph in _training_graphs(tf, train_function, iterator):
+        library = {f.signature.name: f for f in training_graph.library.function}
+        best, best_count = None, 0
+        todo, seen = deque([("", list(training_graph.node), 0)]), set()  # (prefix, body's nodes, call depth)
+        while todo:
+            prefix, nodes, depth = todo.popleft()
+            count = sum((node.name, node.op) in readers for node in nodes)
+            if count > best_count:
+                best, best_count = prefix, count
+            if depth >= MAX_CALL_DEPTH:
+                continue
+            for node in nodes:
+                for name in callees(node):
+                    key = (prefix + node.name, name)
+                    if name in library and key not in seen:
+                        seen.add(key)
+                        todo.append((f"{prefix}{node.name}/", list(library[name].node_def), depth + 1))
+        if best is not None:
+            return best
+    return ""
+
+
+def _training_graphs(tf, train_function, iterator):
+    """GraphDefs (with their libraries) of the tf.functions the training function runs on `iterator`: itself
+    (tf_keras), or the one it calls (Keras 3 wraps its `multi_step_on_iterator` in a Python function). Their
+    traces are the ones the first step made (the same iterator type: nothing is traced again)."""
+    candidates = [train_function]
+    for cell in getattr(train_function, "__closure__", None) or ():
+        try:
+            candidates.append(cell.cell_contents)
+        except ValueError:  # (an empty cell)
+            continue
+    for candidate in candidates:
+        if isinstance(candidate, tf.types.experimental.PolymorphicFunction):
+            try:
+                yield candidate.get_concrete_function(iterator).graph.as_graph_def()
+            except Exception:  # noqa: BLE001 - a function of other arguments: not the training loop
+                continue

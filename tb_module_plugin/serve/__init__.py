@@ -1,0 +1,1 @@
+"""What TensorBoard serves: the store and its cache, the query, the answers, search, the routes."""

@@ -1,0 +1,63 @@
+"""The query parameters of the API's requests, checked once, with messages a user understands."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from ..errors import BadRequest
+from .answers import MAX_DEPTH
+from .search import MAX_SEARCH_LIMIT
+
+
+@dataclasses.dataclass
+class Args:
+    run: str
+    tag: str
+    path: str = ""
+    depth: int = 1
+    query: str = ""
+    regex: bool = False
+    limit: int = 50
+    time: bool = False  # with measured time from the run's profiles
+
+
+@dataclasses.dataclass
+class GraphsArgs:
+    first: bool = False  # also choose the graph the page opens first (first_view)
+
+
+def parse_graphs(args) -> GraphsArgs:
+    return GraphsArgs(first=_flag(args, "first"))
+
+
+def parse(args) -> Args:
+    for name in ("run", "tag"):
+        if args.get(name) is None:
+            raise BadRequest(f"The request needs a '{name}' parameter (which graph to show).")
+    return Args(
+        run=args["run"],
+        tag=args["tag"],
+        path=args.get("path", ""),
+        depth=_whole_number(args, "depth", 1, 0, MAX_DEPTH),
+        query=args.get("q", ""),
+        regex=_flag(args, "regex"),
+        limit=_whole_number(args, "limit", 50, 1, MAX_SEARCH_LIMIT),
+        time=_flag(args, "time"),
+    )
+
+
+def _flag(args, name: str) -> bool:
+    return args.get(name, "0").lower() in ("1", "true", "yes")
+
+
+def _whole_number(args, name: str, default: int, low: int, high: int) -> int:
+    text = args.get(name)
+    if text is None or text == "":
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise BadRequest(f"'{name}' must be a whole number from {low} to {high}, not {text!r}.") from None
+    if not low <= value <= high:
+        raise BadRequest(f"'{name}' must be a whole number from {low} to {high}, not {value}.")
+    return value

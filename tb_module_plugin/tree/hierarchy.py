@@ -1,0 +1,261 @@
+"""The tree model: groups (modules, scopes and the plugin's own groups) holding ops, and the built Hierarchy.
+
+A tree node is either a group (`Group`) or an op (`graph.Op`, a leaf): an op is its own leaf rather than the payload
+of one, so a 200,000-op graph makes 200,000 objects fewer while it is built. Built once per graph by build/ (or by
+readers/keras_model.py from a Keras model's JSON) and then only read: the measures and every answer of serve/ are
+walks over this tree, which knows none of them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+
+from ..errors import NotFound
+from . import edges as edges_lib
+from . import ops as ops_lib
+from .node import TreeNode
+
+
+class Group(TreeNode):
+    """A group of the tree: a module, a scope or one of the plugin's own groups (its ops are graph.Op leaves)."""
+
+    __slots__ = ("kind", "role", "children", "num_ops", "edges", "facts")
+
+    def __init__(self, name: str, kind: str, parent: "Group | None", role: str = ""):
+        self.name = name
+        self.kind = kind  # schema.NodeKind: "module" | "scope"
+        self.role = role  # schema.GroupRole, or "" for a module or plain scope
+        self.parent = parent
+        self.children = {}
+        self._path = None if parent is not None else ""  # see `path`
+        self.depth = 0
+        self.num_ops = 0
+        self.edges = None  # between children: {(child, child): [count, control, ...]} (edges.py), then their answers
+        self.facts = None  # schema.ModuleFacts: a recorded module's class, attribute path and variables, a Keras layer's
+        self.structure = None  # see Hierarchy.structure_of
+        self.top = None  # its ancestor (or itself) among the root's children, set by finalize
+
+    def is_op_scope(self) -> bool:
+        """A scope named after an op of the same name (`dense/MatMul` holding `(MatMul)`)."""
+        return f"({self.name})" in self.children
+
+
+class Hierarchy:
+    """A built tree, and what answering from it needs (edges filed once, structures numbered once)."""
+
+    def __init__(self, root: Group, op_graph: bool = True):
+        self.root = root
+        self.op_graph = op_graph  # ops with dataflow (else: a Keras layer tree, its edges set by its builder)
+        self._consumers = None
+        self._interned: dict = {}  # structure key -> number (see structure_of)
+        self._unknown_shapes: set = set()  # structure numbers of subtrees with a parameter of unknown shape
+        self._numbers = itertools.count()  # (next() is atomic: requests may number structures at once)
+        self.all_nodes: list = []
+        self.record_bytes = 0  # size of the record it was built from: its parsed protobuf lives on in the ops
+        self.traced_ops = 0  # ops of the recorded function (not of other functions or eager ops), set by the build
+        self.values: dict = {}  # node path -> schema.NodeValues (parameters...): an overlay merged into answers
+        # What later stages keep of this graph, each set only by its owner (the tree never reads them): made once
+        # per graph, they live as long as it does in the cache.
+        self.costs = None  # measures.costs.Costs: every node's FLOPs (count_costs)
+        self.times: dict = {}  # id(readers.profiles.OpTimes) -> (it, its measures.time.Times of these nodes)
+        self.group_details: dict = {}  # group -> its `node` answer (serve.answers)
+        self.search_index = None  # serve.search.SearchIndex, made by settle (or by the first regular-expression search)
+        self.search_lock = threading.Lock()
+        self._has_module = None  # see has_module
+        self.unexpanded_ops = 0  # calls and control-flow ops left unexpanded by expand.py's budget
+        ops = finalize(root, self.all_nodes)
+        # The first answer draws the root's edges: those are filed now, the edges inside groups when first needed
+        # (file_edges; serve.settle does it in the background). Only op graphs have edges to file (a Keras layer
+        # tree's are set by its builder).
+        self._unfiled = ops if op_graph else None
+        self.lock = threading.Lock()  # filing the edges; the owners of the caches above make them under it too
+        if op_graph:
+            edges_lib.distribute_edges(self._unfiled, at_root=True)
+            self.order_by_flow([root])  # (a Keras layer tree keeps its model's own order of layers)
+
+    def has_module(self) -> bool:
+        """Some node of the tree is a module (walked once: a graph without one walks all its nodes)."""
+        if self._has_module is None:
+            self._has_module = any(node.kind == "module" for node in self.all_nodes)
+        return self._has_module
+
+    def estimated_bytes(self) -> int:
+        """Rough memory of the tree and the protobufs its ops keep, for the cache's bound."""
+        return 4096 + 1200 * len(self.all_nodes) + self.record_bytes
+
+    def find(self, path: str):
+        node = self.root
+        if path == "":
+            return node
+        for segment in path.split("/"):
+            children = node.children
+            if not children or segment not in children:
+                raise NotFound(f"There is no node {path!r} in this graph.")
+            node = children[segment]
+        return node
+
+    def file_edges(self) -> None:
+        """File every op edge into the group whose two children it joins (once; requests wait for it)."""
+        if self._unfiled is None:  # (filed and ordered: no wait for the lock, which counting the costs holds)
+            return
+        with self.lock:
+            if self._unfiled is not None:
+                edges_lib.distribute_edges(self._unfiled, at_root=False)
+                self.order_by_flow(node for node in self.all_nodes if node.children and node is not self.root)
+                self._unfiled = None
+
+    def group_edges(self, group: Group) -> list:
+        """The group's edges as answers; dtypes and shapes are looked up only now, for the groups people open."""
+        if group is not self.root:
+            self.file_edges()
+        if group.edges is None:
+            group.edges = []
+        elif isinstance(group.edges, dict):
+            group.edges = [edges_lib.op_edge(a, b, edge) for (a, b), edge in group.edges.items()]
+        return group.edges
+
+    def in_flow_order(self, group: Group) -> list:
+        """The group's children, in the order data flows between them (see order_by_flow)."""
+        if group is not self.root:
+            self.file_edges()
+        return list(group.children.values())
+
+    @staticmethod
+    def order_by_flow(groups) -> None:
+        """Puts each group's children in the order data flows between them (edges.data_flow_order over the data
+        edges filed between them), once its edges are filed: listings, folds, repeat marks and every walk over
+        the tree then follow the graph, whichever answer comes first."""
+        for group in groups:
+            children = group.children
+            if len(children) < 2 or not isinstance(group.edges, dict):
+                continue
+            items = list(children.values())
+            index = {id(child): i for i, child in enumerate(items)}
+            pairs = [(index[id(a)], index[id(b)]) for (a, b), edge in group.edges.items() if not edge[1]]
+            if all(i < j for i, j in pairs):  # (most groups: the graph lists them in data-flow order already)
+                continue
+            order = edges_lib.data_flow_order(len(items), pairs)
+            group.children = {items[i].name: items[i] for i in order}
+
+    def consumers(self) -> dict:
+        """id(op) -> [(consumer op, port, control)]."""
+        if self._consumers is None:
+            consumers: dict = {}
+            for node in self.all_nodes:
+                if node.children is None:
+                    for producer, port, control in node.inputs:
+                        consumers.setdefault(id(producer), []).append((node, port, control))
+            self._consumers = consumers
+        return self._consumers
+
+    def structure_of(self, node) -> int:
+        """A number equal for subtrees of the same structure: op types and nesting (names aside), the shapes of
+        the parameters (a variable op's, a module record's variables) and, where recorded, the class (a Keras
+        callback's layer: its config but the name). Two Dense layers of different sizes differ. Memoized, computed
+        without recursion (scopes may nest thousands deep)."""
+        stack = [(node, False)]
+        while stack:
+            current, ready = stack.pop()
+            if current.structure is not None:
+                continue
+            if current.children is None:
+                dims = ops_lib.variable_dims(current) if current.role == "variable" else ()
+                key = ("op", current.type, dims)
+                unknown = dims is None
+            elif not ready:
+                stack.append((current, True))
+                stack.extend((c, False) for c in current.children.values() if c.structure is None)
+                continue
+            else:
+                facts = current.facts or {}
+                structures = [c.structure for c in current.children.values()]
+                key = (facts.get("class_name"), tuple(sorted(structures)),
+                       tuple(sorted(str(v.get("shape")) for v in facts.get("variables", ()))),
+                       tuple(sorted((k, v) for k, v in facts.get("attrs", {}).items() if k != "name")))
+                # (a Keras callback's layer records no weights; a trace's captured variables no shapes)
+                if "variables" in facts:  # (its own are recorded: what its sub-modules hold may not be)
+                    unknown = any(not isinstance(v.get("shape"), list) or None in v["shape"]
+                                  for v in facts["variables"]) or any(
+                        c.structure in self._unknown_shapes for c in current.children.values() if c.children is not None)
+                else:
+                    unknown = any(s in self._unknown_shapes for s in structures) or (
+                        not self.op_graph and not structures)
+            number = self._interned.setdefault(key, next(self._numbers))
+            if unknown:  # (before the number is set: a parent numbered meanwhile by another thread must see it)
+                self._unknown_shapes.add(number)
+            current.structure = number
+        return node.structure
+
+    def shapes_known(self, node) -> bool:
+        """Whether the graph records the shapes of every parameter in `node` (see structure_of)."""
+        return self.structure_of(node) not in self._unknown_shapes
+
+
+def finalize(root: Group, all_nodes: list) -> list:
+    """Parents, depths, top-level ancestors and op counts, in one pass (iterative: scopes may nest thousands
+    deep); returns the ops (the leaves), in the order of `all_nodes` (each group before its children)."""
+    order = []
+    ops = []
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        order.append(node)
+        children = node.children
+        if children:
+            node.num_ops = 0
+            depth = node.depth + 1
+            if depth == 1:
+                for child in children.values():
+                    child.parent, child.depth, child.top = node, 1, child
+            else:
+                top = node.top
+                for child in children.values():
+                    child.parent, child.depth, child.top = node, depth, top
+            stack.extend(children.values())
+        elif children is not None:
+            node.num_ops = 0
+        else:
+            ops.append(node)
+    for node in reversed(order):  # children before their parents: add each node's count to its parent's
+        if node.parent is not None:
+            node.parent.num_ops += node.num_ops
+    all_nodes.extend(order)
+    return ops
+
+
+def ops_under(group: Group):
+    stack = [group]
+    while stack:
+        node = stack.pop()
+        if node.children is None:
+            yield node
+        else:
+            stack.extend(node.children.values())
+
+
+def is_under(node: TreeNode, group: Group) -> bool:
+    while node.depth > group.depth:
+        node = node.parent
+    return node is group
+
+
+def ancestor_names(node: TreeNode) -> list:
+    """The names of `node`'s ancestors from the root's child down to its parent: their paths are the joins of these
+    (as paths, 12,000 nested scopes made a 144 MB answer)."""
+    names = []
+    parent = node.parent
+    while parent is not None and parent.parent is not None:
+        names.append(parent.name)
+        parent = parent.parent
+    return names[::-1]
+
+
+def free_name(children: dict, name: str) -> str:
+    """`name`, or `name (2)`, `name (3)`... if a sibling has it."""
+    if name not in children:
+        return name
+    i = 2
+    while f"{name} ({i})" in children:
+        i += 1
+    return f"{name} ({i})"

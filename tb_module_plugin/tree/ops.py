@@ -1,0 +1,211 @@
+"""The ops of a flattened graph: the small typed model the readers (graph.py, expand.py, manifest.py) hand the
+tree builder (`Op`: a placement whose `/` segments are name scopes, an op type and resolved inputs; each Op becomes a
+leaf of the module tree), the op types the engine knows, and what an op's attributes say of its outputs."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from google.protobuf import message as pb_message
+from tensorboard.compat.proto import node_def_pb2, types_pb2
+
+from .node import TreeNode
+
+ARG_OPS = frozenset({"_Arg", "_DeviceArg"})
+RETVAL_OPS = frozenset({"_Retval", "_DeviceRetval"})
+VARIABLE_OPS = frozenset({"VarHandleOp", "VariableV2", "Variable", "VarHandleOpV2"})
+CALL_OPS = frozenset({"PartitionedCall", "StatefulPartitionedCall"})
+# Control-flow ops and (attr, label, index of their first data input) for each body they run.
+CONTROL_FLOW = {
+    "If": (("then_branch", "then"), ("else_branch", "else")),
+    "StatelessIf": (("then_branch", "then"), ("else_branch", "else")),
+    "While": (("cond", "cond"), ("body", "body")),
+    "StatelessWhile": (("cond", "cond"), ("body", "body")),
+}
+CASE_OPS = frozenset({"Case", "StatelessCase"})
+WHILE_OPS = frozenset({"While", "StatelessWhile"})
+_BODY_OPS = frozenset(CONTROL_FLOW) | CASE_OPS
+
+
+class Op(TreeNode):
+    """One op of the flattened graph, and a leaf of the module tree once build/builder.py places it (a plain class
+    with slots: a graph can hold 200,000 of them)."""
+
+    __slots__ = ("placement", "op_name", "type", "_node_def", "function", "call_prefix", "inputs", "role", "trips")
+    # As a leaf of the tree (a group, tree.Group, has its own).
+    kind = "op"
+    children = None
+    num_ops = 1
+    facts = None
+    not_expanded = ""  # schema.NotExpanded (see UnexpandedOp)
+
+    def __init__(self, placement: str, op_name: str, op_type: str, node_def, function: str = "",
+                 call_prefix: str = ""):
+        self.placement = placement  # '/'-separated scopes + own name, where the hierarchy puts it
+        self.op_name = op_name  # its name in the GraphDef or FunctionDef it comes from
+        self.type = op_type
+        self._node_def = node_def  # the NodeDef, its serialized bytes, or (lean GraphDef's nodes, index)
+        self.function = function  # the FunctionDef it was expanded from ("" for the traced graph itself)
+        # The names of the calls (and control-flow ops) it runs inside, each with a "/" after it: TensorFlow
+        # inlines function bodies when it runs a graph and names their ops so (see run_name).
+        self.call_prefix = call_prefix
+        self.inputs = []  # [(Op, port, is_control)]
+        self.role = ""  # "input" | "variable" | "output" | ""
+        self.trips = None  # a While op: how many times its body runs (readers.loops.Trips), where the graph says it
+        self.parent = self._path = self.structure = None  # not placed in a tree yet (see tree.TreeNode)
+
+    @property
+    def run_name(self) -> str:
+        """Its name when TensorFlow runs the graph, as profiles name it: the calls it is inlined from, then its
+        own name (a control-flow body's `<op>/<branch>/_<n>/` taken as `<op>/`, see profiles.run_name_of)."""
+        return self.call_prefix + self.op_name
+
+    @property
+    def is_variable(self) -> bool:
+        return self.role == "variable"
+
+    @property
+    def node_def(self):
+        """The op's full NodeDef; parsed again from its bytes (a lean GraphDef's, see lite_proto, or compacted):
+        only ops people look at need it."""
+        node_def = self._node_def
+        if node_def.__class__ is node_def_pb2.NodeDef:
+            return node_def
+        if node_def.__class__ is tuple:
+            nodes, index = node_def
+            data = nodes[index]
+        else:
+            data = node_def if node_def.__class__ is bytes else node_def.SerializeToString()
+        return full_node_def(data, self.op_name, self.type)
+
+    def compact(self) -> None:
+        """Keep a parsed NodeDef as bytes: a parsed GraphDef takes about four times its serialized size, and any
+        NodeDef kept keeps all of it alive. (A lean GraphDef keeps its nodes serialized.)"""
+        if self._node_def.__class__ is node_def_pb2.NodeDef:
+            self._node_def = self._node_def.SerializeToString()
+
+    def __repr__(self) -> str:
+        return f"Op({self.placement!r}, {self.type!r})"
+
+
+@dataclasses.dataclass
+class FlatGraph:
+    """The traced function's ops, and those of the other functions the record holds."""
+
+    ops: list  # [Op] of the main function
+    other_functions: list  # [(label, [Op])] earlier work recorded in the same trace
+    eager_ops: list  # [Op] the single ops of the graphs trace_on records for eager ops
+
+
+def port_index(text: str) -> int:
+    """The output index a port names (`1`, `output:1` -> 1); 0 for what is not a number."""
+    return int(text) if text.isdecimal() else 0  # isdigit() also takes "²", which int() refuses
+
+
+
+# -- Types and shapes --------------------------------------------------------------------------------
+
+
+def dtype_name(enum_value: int) -> str:
+    try:
+        name = types_pb2.DataType.Name(enum_value)
+    except ValueError:
+        return f"dtype_{enum_value}"
+    name = name[3:].lower() if name.startswith("DT_") else name.lower()
+    name = name[:-4] if name.endswith("_ref") else name
+    return _TF_DTYPE_NAMES.get(name, name)
+
+
+# The names TensorFlow users know (tf.float32), where the proto enum says otherwise.
+_TF_DTYPE_NAMES = {"float": "float32", "double": "float64", "half": "float16"}
+
+
+def output_dtype(node_def, port: str) -> str:
+    """Best guess of an output's dtype from the op's attributes (no op registry without TensorFlow)."""
+    attrs = node_def.attr
+    index = port_index(port.rsplit(":", 1)[-1])
+    if node_def.op in VARIABLE_OPS and node_def.op != "VariableV2":
+        return "resource"
+    for key in ("Tout", "output_types", "out_types", "component_types"):
+        if key in attrs and attrs[key].list.type:
+            types = attrs[key].list.type
+            return dtype_name(types[index]) if index < len(types) else ""
+    for key in ("out_type", "DstT", "dtype", "T", "Tidx"):
+        if key in attrs and attrs[key].WhichOneof("value") == "type":
+            return dtype_name(attrs[key].type)
+    return ""
+
+
+def output_shape(node_def, port: str) -> str:
+    """`[2,4]` from `_output_shapes` where the writer recorded them, else ""."""
+    if "_output_shapes" not in node_def.attr:
+        return ""
+    shapes = node_def.attr["_output_shapes"].list.shape
+    index = port_index(port.rsplit(":", 1)[-1])
+    return format_shape(shapes[index]) if index < len(shapes) else ""
+
+
+def format_shape(shape) -> str:
+    if shape.unknown_rank:
+        return "?"
+    return "[" + ",".join("?" if d.size < 0 else str(d.size) for d in shape.dim) + "]"
+
+
+def is_resource_input(node_def) -> bool:
+    """A captured variable handle (an `_Arg` of a traced function, a `Placeholder` of a FuncGraph)."""
+    key = "T" if node_def.op in ARG_OPS else "dtype" if node_def.op == "Placeholder" else None
+    return key is not None and key in node_def.attr and node_def.attr[key].type == types_pb2.DT_RESOURCE
+
+
+def variable_size(op: Op) -> int | None:
+    """Elements of a variable, where the graph says its shape: a VarHandleOp's `shape`, a captured handle's
+    `_handle_shapes`, or the `_output_shapes` of an op reading it. None when unknown."""
+    dims = variable_dims(op)
+    if dims is None or any(d < 0 for d in dims):
+        return None
+    size = 1
+    for d in dims:
+        size *= d
+    return size
+
+
+def variable_dims(op: Op) -> tuple | None:
+    """A variable's dimensions as the graph says them (see variable_size; -1 for an unknown one), None when its
+    rank is not known."""
+    attrs = op.node_def.attr
+    shape = None
+    if "shape" in attrs:
+        shape = attrs["shape"].shape
+    elif "_handle_shapes" in attrs and attrs["_handle_shapes"].list.shape:
+        shape = attrs["_handle_shapes"].list.shape[0]
+    elif "_output_shapes" in attrs and op.type not in ARG_OPS and op.type != "Placeholder":
+        shape = attrs["_output_shapes"].list.shape[0] if attrs["_output_shapes"].list.shape else None
+    if shape is None or shape.unknown_rank:
+        return None
+    return tuple(d.size for d in shape.dim)
+
+
+class UnexpandedOp(Op):
+    """A call or control-flow op whose functions expand.py left out: expanding them would pass its budget (the op
+    stays one op, as in a graph without its library)."""
+
+    __slots__ = ()
+    not_expanded = "budget"
+
+
+class UnreachedOp(Op):
+    """A control-flow op some of whose bodies expand.py left out whatever the budget: they call themselves, lie
+    deeper than the calls it expands or are not in the library (the others are expanded; what is left out is
+    counted by none, so its FLOPs are a lower bound)."""
+
+    __slots__ = ()
+    not_expanded = "depth"
+
+
+def full_node_def(data: bytes, name: str, op: str) -> node_def_pb2.NodeDef:
+    """The real NodeDef from its serialized bytes (a lean GraphDef's node, or a compacted op). A record whose
+    attrs do not decode (damaged) gives the op without them rather than an error in the middle of an answer."""
+    try:
+        return node_def_pb2.NodeDef.FromString(data)
+    except (pb_message.DecodeError, RuntimeError, ValueError):
+        return node_def_pb2.NodeDef(name=name, op=op)
