@@ -3,6 +3,7 @@ below a readable size, values never cut, expanded groups as light frames, opaque
 children in the order data flows; and the README's pictures of ResNet50 and the demo, light and dark."""
 
 import re
+import urllib.parse
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -312,4 +313,68 @@ def test_an_overview_shows_where_the_view_is_and_moves_it(page, tensorboard):
     assert moved["y"] > view["y"], (view, moved)
     fit_whole(page)
     expect(minimap).to_be_hidden()
+    assert_clean(page)
+
+
+def open_at(page, tb, run, tag, selected, dark=False):
+    """The page at an address that expands the groups above `selected` and selects it (light or dark)."""
+    parts = selected.split("/")
+    params = [("run", run), ("tag", tag)] + [("expanded", "/".join(parts[:i])) for i in range(1, len(parts))]
+    params.append(("selected", selected))
+    url = tb.entry_url().replace("?", "?darkMode=true&", 1) if dark else tb.entry_url()
+    page.goto(f"{url}#" + urllib.parse.urlencode(params, quote_via=urllib.parse.quote))
+    expect(page.locator(sel("data-details-for", selected))).to_be_visible(timeout=DRAW_TIMEOUT)
+
+
+def longest_captured_names(tb, run, tag):
+    """The child of the graph's model whose captured variables have the longest names (node path and name), and
+    them."""
+    model = max((c for c in children(tb, run, tag, "") if c["kind"] == "module"), key=lambda c: c.get("num_ops", 0))
+    found = {}
+    for child in children(tb, run, tag, model["path"]):
+        if child.get("num_children", 0) > 0:
+            answer = tb.api("node", run=run, tag=tag, path=child["path"]).json()["node"]
+            if answer.get("captured_variables"):
+                found[child["path"]] = answer["captured_variables"]
+    assert found, f"no group of {model['path']} lists captured variables: the test shows nothing"
+    return max(found.items(), key=lambda item: max(len(v["name"]) + len(v["path"]) for v in item[1]))
+
+
+# Long names of captured variables: Keras placeholders with no "/" (ResNet50's step), and names with "/" (a module
+# record of a Keras model).
+LONG_NAMES = {"placeholders": RESNET, "paths": RECORD}
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+@pytest.mark.parametrize("graph", list(LONG_NAMES))
+def test_long_variable_names_stay_whole_inside_the_details_panel(page, tensorboard, graph, dark):
+    """The Variables table of the group whose captured variables have the longest names: every cell's text is inside
+    the panel (nothing scrolls sideways, no cell cuts its text), each node and name is whole in its cell's text and
+    its tooltip."""
+    run, tag = LONG_NAMES[graph]
+    wait_listed(tensorboard, run, tag)
+    group, variables = longest_captured_names(tensorboard, run, tag)
+    assert max(len(v["name"]) for v in variables) > 40, variables  # (more than a 340 px panel's column holds)
+    open_at(page, tensorboard, run, tag, group, dark)
+    details = page.locator(sel("data-details-for", group))
+    section = details.locator("section").filter(has=page.locator("h3", has_text=re.compile("ariables")))
+    rows = section.last.locator("tbody tr")
+    assert rows.count() == len(variables), (rows.count(), variables)
+    found = page.locator(".mg-details").evaluate("""panel => {
+        const cells = [...panel.querySelectorAll('section table td')];
+        const box = panel.getBoundingClientRect();
+        return {sideways: panel.scrollWidth - panel.clientWidth, width: box.width,
+                cut: cells.filter(c => c.scrollWidth > c.clientWidth + 0.5).map(c => c.textContent),
+                outside: cells.filter(c => c.getBoundingClientRect().right > box.right + 0.5).map(c => c.textContent)};
+    }""")
+    assert found["sideways"] <= 0 and not found["cut"] and not found["outside"], found
+    for i, variable in enumerate(variables):
+        node_cell, name_cell = rows.nth(i).locator("td").nth(0), rows.nth(i).locator("td").nth(1)
+        assert node_cell.text_content() == variable["path"], (node_cell.text_content(), variable)
+        assert name_cell.text_content() == variable["name"], (name_cell.text_content(), variable)
+        assert node_cell.locator("[title]").first.get_attribute("title").endswith(variable["path"])
+        assert name_cell.locator("[title]").first.get_attribute("title") == variable["name"]
+    section.last.scroll_into_view_if_needed()
+    picture(f"details-long-names-{graph}{'-dark' if dark else ''}.png").write_bytes(
+        page.locator(".mg-details").screenshot())
     assert_clean(page)
