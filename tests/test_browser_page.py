@@ -378,3 +378,39 @@ def test_long_variable_names_stay_whole_inside_the_details_panel(page, tensorboa
     picture(f"details-long-names-{graph}{'-dark' if dark else ''}.png").write_bytes(
         page.locator(".mg-details").screenshot())
     assert_clean(page)
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+def test_a_selected_expanded_group_shows_the_selection_over_its_paint(page, tensorboard, dark):
+    """Coloured by FLOPs, the selected expanded model's frame is outlined in the selection colour (the one a selected
+    collapsed box has), not in its paint; selecting another box gives it back its paint's outline."""
+    wait_listed(tensorboard, *RECORD)
+    listing = children(tensorboard, *RECORD, "")
+    model = next(c for c in listing if c["kind"] == "module")
+    url = tensorboard.entry_url(*RECORD)
+    page.goto(url.replace("?", "?darkMode=true&", 1) if dark else url)
+    expect(page.locator("[data-path]").first).to_be_visible(timeout=DRAW_TIMEOUT)
+    expand(page, page, model["path"])
+    colour_by(page, "flops")
+    group = node(page, model["path"])
+    expect(group).to_have_class(re.compile(r"\bmg-painted\b"))
+    page.locator(sel("data-tree-path", model["path"])).locator(":scope > .mg-tree-row > .mg-tree-name").click()
+    expect(group).to_have_class(re.compile(r"\bmg-selected\b"))
+    selection = page.evaluate("""() => { const probe = document.createElement('div');
+        probe.style.color = 'var(--mg-action)'; document.body.append(probe);
+        const colour = getComputedStyle(probe).color; probe.remove(); return colour; }""")
+    paint = group.evaluate("e => getComputedStyle(e).getPropertyValue('--paint')").strip()
+    frame = group.locator(":scope > .mg-outline")
+    stroke = frame.evaluate("e => getComputedStyle(e).stroke")
+    assert stroke == selection, (stroke, selection, paint)
+    assert float(frame.evaluate("e => getComputedStyle(e).strokeWidth").replace("px", "")) >= 2.5
+    picture(f"selected-painted-group{'-dark' if dark else ''}.png").write_bytes(page.screenshot(full_page=False))
+    # Another box selected, the frame is outlined in its paint again.
+    other = next(c for c in children(tensorboard, *RECORD, model["path"]))
+    page.locator(sel("data-tree-path", other["path"])).locator(":scope > .mg-tree-row > .mg-tree-name").click()
+    expect(group).not_to_have_class(re.compile(r"\bmg-selected\b"))
+    stroke = frame.evaluate("e => getComputedStyle(e).stroke")
+    assert stroke != selection and stroke == page.evaluate("""p => { const probe = document.createElement('div');
+        probe.style.color = p; document.body.append(probe); const c = getComputedStyle(probe).color; probe.remove();
+        return c; }""", paint), (stroke, paint)
+    assert_clean(page)
