@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.helpers.answers import find_group
-from tests.helpers.browser import (DRAW_TIMEOUT, assert_clean, children, decode_png, expand, node, open_entry, sel,
+from tests.helpers.browser import (DRAW_TIMEOUT, assert_clean, box, children, decode_png, expand, node, open_entry, sel,
                                    tree_rows, view_scale, wait_listed)
 from tests.helpers.processes import picture, wait_for
 
@@ -413,4 +413,60 @@ def test_a_selected_expanded_group_shows_the_selection_over_its_paint(page, tens
     assert stroke != selection and stroke == page.evaluate("""p => { const probe = document.createElement('div');
         probe.style.color = p; document.body.append(probe); const c = getComputedStyle(probe).color; probe.remove();
         return c; }""", paint), (stroke, paint)
+    assert_clean(page)
+
+
+def downstream(edges, start):
+    """The children an edge path leads to from `start` (itself included)."""
+    found, todo = set(), [start]
+    while todo:
+        path = todo.pop()
+        if path not in found:
+            found.add(path)
+            todo += [e["to"] for e in edges if e["from"] == path]
+    return found
+
+
+def ranks(paths, edges):
+    """Each child's rank by the longest edge path reaching it (what a layered layout gives it at least)."""
+    rank = {path: 0 for path in paths}
+    for _ in paths:
+        for e in edges:
+            if e["from"] in rank and e["to"] in rank and e["from"] != e["to"]:
+                rank[e["to"]] = max(rank[e["to"]], rank[e["from"]] + 1)
+    return rank
+
+
+def backward_among_forward(tb, run, tag):
+    """The module of the graph whose backward group (role "backward") its edges alone would place highest among
+    its forward children: (how many ranks of forward children are at or below it, module, backward, forward)."""
+    found, todo = [], [""]
+    while todo:
+        listing = tb.api("hierarchy", run=run, tag=tag, path=todo.pop(), depth=1).json()["node"]
+        kids, edges = listing["children"], listing["edges"]
+        for backward in (c["path"] for c in kids if c.get("role") == "backward"):
+            after = downstream(edges, backward)
+            forward = [c["path"] for c in kids if c["path"] not in after]
+            rank = ranks(forward + [backward], [e for e in edges if e["to"] == backward or e["to"] in forward])
+            found.append((max(rank[p] for p in forward) - rank[backward] + 1, listing["path"], backward, forward))
+        todo += [c["path"] for c in kids if c["kind"] == "module"]
+    assert found, f"no module of {run} holds a backward group: the test shows nothing"
+    return max(found, key=lambda entry: (entry[0], -len(entry[3])))
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+def test_a_backward_group_is_drawn_below_its_modules_forward_children(page, tensorboard, dark):
+    """In ResNet50's training step, the module whose backward group (role "backward") its edges alone would place
+    highest among its forward children (fed by the first of them) draws that group below each of them."""
+    among, module, backward, forward = backward_among_forward(tensorboard, *RESNET)
+    assert among >= 1 and len(forward) >= 2, (among, module, backward, forward)  # (else the test shows nothing)
+    open_at(page, tensorboard, *RESNET, module, dark)
+    if node(page, module).get_attribute("data-expanded") != "true":
+        expand(page, page, module)
+    boxes = {path: box(page, path) for path in forward + [backward]}
+    low = boxes[backward]
+    above = [path for path in forward if boxes[path]["y"] + boxes[path]["height"] > low["y"]]
+    assert not above, (backward, low, {path: boxes[path] for path in above})
+    node(page, backward).scroll_into_view_if_needed()
+    picture(f"backward-last{'-dark' if dark else ''}.png").write_bytes(page.screenshot(full_page=False))
     assert_clean(page)
