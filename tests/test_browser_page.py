@@ -3,6 +3,7 @@ below a readable size, values never cut, expanded groups as light frames, opaque
 children in the order data flows; and the README's pictures of ResNet50 and the demo, light and dark."""
 
 import re
+import urllib.parse
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -10,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.helpers.answers import find_group
-from tests.helpers.browser import (DRAW_TIMEOUT, assert_clean, children, decode_png, expand, node, open_entry, sel,
+from tests.helpers.browser import (DRAW_TIMEOUT, assert_clean, box, children, decode_png, expand, node, open_entry, sel,
                                    tree_rows, view_scale, wait_listed)
 from tests.helpers.processes import picture, wait_for
 
@@ -312,4 +313,160 @@ def test_an_overview_shows_where_the_view_is_and_moves_it(page, tensorboard):
     assert moved["y"] > view["y"], (view, moved)
     fit_whole(page)
     expect(minimap).to_be_hidden()
+    assert_clean(page)
+
+
+def open_at(page, tb, run, tag, selected, dark=False):
+    """The page at an address that expands the groups above `selected` and selects it (light or dark)."""
+    parts = selected.split("/")
+    params = [("run", run), ("tag", tag)] + [("expanded", "/".join(parts[:i])) for i in range(1, len(parts))]
+    params.append(("selected", selected))
+    url = tb.entry_url().replace("?", "?darkMode=true&", 1) if dark else tb.entry_url()
+    page.goto(f"{url}#" + urllib.parse.urlencode(params, quote_via=urllib.parse.quote))
+    expect(page.locator(sel("data-details-for", selected))).to_be_visible(timeout=DRAW_TIMEOUT)
+
+
+def longest_captured_names(tb, run, tag):
+    """The child of the graph's model whose captured variables have the longest names (node path and name), and
+    them."""
+    model = max((c for c in children(tb, run, tag, "") if c["kind"] == "module"), key=lambda c: c.get("num_ops", 0))
+    found = {}
+    for child in children(tb, run, tag, model["path"]):
+        if child.get("num_children", 0) > 0:
+            answer = tb.api("node", run=run, tag=tag, path=child["path"]).json()["node"]
+            if answer.get("captured_variables"):
+                found[child["path"]] = answer["captured_variables"]
+    assert found, f"no group of {model['path']} lists captured variables: the test shows nothing"
+    return max(found.items(), key=lambda item: max(len(v["name"]) + len(v["path"]) for v in item[1]))
+
+
+# Long names of captured variables: Keras placeholders with no "/" (ResNet50's step), and names with "/" (a module
+# record of a Keras model).
+LONG_NAMES = {"placeholders": RESNET, "paths": RECORD}
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+@pytest.mark.parametrize("graph", list(LONG_NAMES))
+def test_long_variable_names_stay_whole_inside_the_details_panel(page, tensorboard, graph, dark):
+    """The Variables table of the group whose captured variables have the longest names: every cell's text is inside
+    the panel (nothing scrolls sideways, no cell cuts its text), each node and name is whole in its cell's text and
+    its tooltip."""
+    run, tag = LONG_NAMES[graph]
+    wait_listed(tensorboard, run, tag)
+    group, variables = longest_captured_names(tensorboard, run, tag)
+    assert max(len(v["name"]) for v in variables) > 40, variables  # (more than a 340 px panel's column holds)
+    open_at(page, tensorboard, run, tag, group, dark)
+    details = page.locator(sel("data-details-for", group))
+    section = details.locator("section").filter(has=page.locator("h3", has_text=re.compile("ariables")))
+    rows = section.last.locator("tbody tr")
+    assert rows.count() == len(variables), (rows.count(), variables)
+    found = page.locator(".mg-details").evaluate("""panel => {
+        const cells = [...panel.querySelectorAll('section table td')];
+        const box = panel.getBoundingClientRect();
+        return {sideways: panel.scrollWidth - panel.clientWidth, width: box.width,
+                cut: cells.filter(c => c.scrollWidth > c.clientWidth + 0.5).map(c => c.textContent),
+                outside: cells.filter(c => c.getBoundingClientRect().right > box.right + 0.5).map(c => c.textContent)};
+    }""")
+    assert found["sideways"] <= 0 and not found["cut"] and not found["outside"], found
+    for i, variable in enumerate(variables):
+        node_cell, name_cell = rows.nth(i).locator("td").nth(0), rows.nth(i).locator("td").nth(1)
+        assert node_cell.text_content() == variable["path"], (node_cell.text_content(), variable)
+        assert name_cell.text_content() == variable["name"], (name_cell.text_content(), variable)
+        assert node_cell.locator("[title]").first.get_attribute("title").endswith(variable["path"])
+        assert name_cell.locator("[title]").first.get_attribute("title") == variable["name"]
+    section.last.scroll_into_view_if_needed()
+    picture(f"details-long-names-{graph}{'-dark' if dark else ''}.png").write_bytes(
+        page.locator(".mg-details").screenshot())
+    assert_clean(page)
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+def test_a_selected_expanded_group_shows_the_selection_over_its_paint(page, tensorboard, dark):
+    """Coloured by FLOPs, the selected expanded model's frame is outlined in the selection colour (the one a selected
+    collapsed box has), not in its paint; selecting another box gives it back its paint's outline."""
+    wait_listed(tensorboard, *RECORD)
+    listing = children(tensorboard, *RECORD, "")
+    model = next(c for c in listing if c["kind"] == "module")
+    url = tensorboard.entry_url(*RECORD)
+    page.goto(url.replace("?", "?darkMode=true&", 1) if dark else url)
+    expect(page.locator("[data-path]").first).to_be_visible(timeout=DRAW_TIMEOUT)
+    expand(page, page, model["path"])
+    colour_by(page, "flops")
+    group = node(page, model["path"])
+    expect(group).to_have_class(re.compile(r"\bmg-painted\b"))
+    page.locator(sel("data-tree-path", model["path"])).locator(":scope > .mg-tree-row > .mg-tree-name").click()
+    expect(group).to_have_class(re.compile(r"\bmg-selected\b"))
+    selection = page.evaluate("""() => { const probe = document.createElement('div');
+        probe.style.color = 'var(--mg-action)'; document.body.append(probe);
+        const colour = getComputedStyle(probe).color; probe.remove(); return colour; }""")
+    paint = group.evaluate("e => getComputedStyle(e).getPropertyValue('--paint')").strip()
+    frame = group.locator(":scope > .mg-outline")
+    stroke = frame.evaluate("e => getComputedStyle(e).stroke")
+    assert stroke == selection, (stroke, selection, paint)
+    assert float(frame.evaluate("e => getComputedStyle(e).strokeWidth").replace("px", "")) >= 2.5
+    picture(f"selected-painted-group{'-dark' if dark else ''}.png").write_bytes(page.screenshot(full_page=False))
+    # Another box selected, the frame is outlined in its paint again.
+    other = next(c for c in children(tensorboard, *RECORD, model["path"]))
+    page.locator(sel("data-tree-path", other["path"])).locator(":scope > .mg-tree-row > .mg-tree-name").click()
+    expect(group).not_to_have_class(re.compile(r"\bmg-selected\b"))
+    stroke = frame.evaluate("e => getComputedStyle(e).stroke")
+    assert stroke != selection and stroke == page.evaluate("""p => { const probe = document.createElement('div');
+        probe.style.color = p; document.body.append(probe); const c = getComputedStyle(probe).color; probe.remove();
+        return c; }""", paint), (stroke, paint)
+    assert_clean(page)
+
+
+def downstream(edges, start):
+    """The children an edge path leads to from `start` (itself included)."""
+    found, todo = set(), [start]
+    while todo:
+        path = todo.pop()
+        if path not in found:
+            found.add(path)
+            todo += [e["to"] for e in edges if e["from"] == path]
+    return found
+
+
+def ranks(paths, edges):
+    """Each child's rank by the longest edge path reaching it (what a layered layout gives it at least)."""
+    rank = {path: 0 for path in paths}
+    for _ in paths:
+        for e in edges:
+            if e["from"] in rank and e["to"] in rank and e["from"] != e["to"]:
+                rank[e["to"]] = max(rank[e["to"]], rank[e["from"]] + 1)
+    return rank
+
+
+def backward_among_forward(tb, run, tag):
+    """The module of the graph whose backward group (role "backward") its edges alone would place highest among
+    its forward children: (how many ranks of forward children are at or below it, module, backward, forward)."""
+    found, todo = [], [""]
+    while todo:
+        listing = tb.api("hierarchy", run=run, tag=tag, path=todo.pop(), depth=1).json()["node"]
+        kids, edges = listing["children"], listing["edges"]
+        for backward in (c["path"] for c in kids if c.get("role") == "backward"):
+            after = downstream(edges, backward)
+            forward = [c["path"] for c in kids if c["path"] not in after]
+            rank = ranks(forward + [backward], [e for e in edges if e["to"] == backward or e["to"] in forward])
+            found.append((max(rank[p] for p in forward) - rank[backward] + 1, listing["path"], backward, forward))
+        todo += [c["path"] for c in kids if c["kind"] == "module"]
+    assert found, f"no module of {run} holds a backward group: the test shows nothing"
+    return max(found, key=lambda entry: (entry[0], -len(entry[3])))
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+def test_a_backward_group_is_drawn_below_its_modules_forward_children(page, tensorboard, dark):
+    """In ResNet50's training step, the module whose backward group (role "backward") its edges alone would place
+    highest among its forward children (fed by the first of them) draws that group below each of them."""
+    among, module, backward, forward = backward_among_forward(tensorboard, *RESNET)
+    assert among >= 1 and len(forward) >= 2, (among, module, backward, forward)  # (else the test shows nothing)
+    open_at(page, tensorboard, *RESNET, module, dark)
+    if node(page, module).get_attribute("data-expanded") != "true":
+        expand(page, page, module)
+    boxes = {path: box(page, path) for path in forward + [backward]}
+    low = boxes[backward]
+    above = [path for path in forward if boxes[path]["y"] + boxes[path]["height"] > low["y"]]
+    assert not above, (backward, low, {path: boxes[path] for path in above})
+    node(page, backward).scroll_into_view_if_needed()
+    picture(f"backward-last{'-dark' if dark else ''}.png").write_bytes(page.screenshot(full_page=False))
     assert_clean(page)

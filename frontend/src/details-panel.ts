@@ -251,6 +251,11 @@ export class DetailsPanel {
     return button;
   }
 
+  /** A variable's name (often a path of scopes): wraps after its "/" first, whole in its tooltip. */
+  private nameText(name: string): HTMLElement {
+    return html("span", { title: name }, ...pathText(name));
+  }
+
   /** A titled table; its first `wrapping` columns hold paths and names, which may wrap anywhere. */
   private section(
     title: string,
@@ -311,7 +316,7 @@ export class DetailsPanel {
         ? html(
             "span",
             {},
-            variable.name,
+            this.nameText(variable.name),
             " ",
             html(
               "span",
@@ -319,7 +324,7 @@ export class DetailsPanel {
               "shared",
             ),
           )
-        : variable.name,
+        : this.nameText(variable.name),
       variable.shape,
       variable.dtype,
       variable.trainable ? "trainable" : html("span", { class: "mg-frozen-mark" }, "❄ frozen"),
@@ -333,7 +338,7 @@ export class DetailsPanel {
   private variables(variables: CapturedVariable[], moduleVariablesShown: boolean): HTMLElement | string {
     const rows = variables.map((variable) => [
       this.pathLink(variable.path),
-      variable.name,
+      this.nameText(variable.name),
       variable.dtype ?? "",
       variable.shape ?? "",
     ]);

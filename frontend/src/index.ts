@@ -14,7 +14,8 @@
 //   (HTTP client), hierarchy-store (cache of group listings), visible (which nodes are drawn; visible-node its
 //   type, child-groups the chunks, prefix groups and folds of long lists, paths), explorer (expanded set,
 //   selection, reveal), session (what belongs to the open graph; drops answers that come after it closed),
-//   layout (sizes, nesting of the per-group layouts), layout-engine (grid, column, chains) + layout-dagre +
+//   layout (sizes, nesting of the per-group layouts), layout-engine (grid, column, chains) + layout-dagre + layout-order (a
+//   backward group after the forward children) +
 //   layout-worker + layout-client (dagre off the main thread; linear layouts, and the first small ones, on the
 //   page), graph-view (draws the scene) with graph-camera (zoom, pan, fit), graph-paint (nodes, labels,
 //   badges), graph-edges, graph-geometry, graph-minimap, tree-view, details-panel, search-box, graph-picker,

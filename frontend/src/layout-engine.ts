@@ -8,6 +8,7 @@
 
 import { ALIKE_NODES_BEFORE_GRID, NODE_SEP, RANK_SEP, dagreLayoutOf } from "./layout-dagre";
 import type { GroupLayout, LayoutRequest, Point } from "./layout";
+import { withLastRolesLast, withoutEdges } from "./layout-order";
 
 /** Lanes of the edges that skip ranks in a column: the first one's distance from the widest node, then apart. */
 const LANE_MARGIN = 16;
@@ -25,6 +26,7 @@ export function computeLayout(request: LayoutRequest): GroupLayout {
 
 /** Which layout a request gets: see the top of this file. */
 export function chooseMethod(request: LayoutRequest): LayoutMethod {
+  request = withLastRolesLast(request).request;
   const ids = request.nodes.map((node) => node.id);
   const known = new Set(ids);
   const edges = request.edges.filter((edge) => edge.from !== edge.to && known.has(edge.from) && known.has(edge.to));
@@ -34,6 +36,12 @@ export function chooseMethod(request: LayoutRequest): LayoutMethod {
 }
 
 export function layoutWith(request: LayoutRequest, method: LayoutMethod): GroupLayout {
+  // (a backward group after the forward children: edges that order, laid out but not drawn)
+  const ordered = withLastRolesLast(request);
+  return withoutEdges(layoutOrdered(ordered.request, method), ordered.added);
+}
+
+function layoutOrdered(request: LayoutRequest, method: LayoutMethod): GroupLayout {
   if (method === "grid") return gridLayout(request);
   const ids = request.nodes.map((node) => node.id);
   const known = new Set(ids);

@@ -18,7 +18,8 @@ export interface Size {
 
 /** What the worker lays out: one group's children and the edges between them. */
 export interface LayoutRequest {
-  nodes: { id: string; width: number; height: number }[];
+  /** (role: the plugin's own groups', which some place among their siblings: see layout-order) */
+  nodes: { id: string; width: number; height: number; role?: string }[];
   edges: { from: string; to: string }[];
 }
 
@@ -59,7 +60,7 @@ export function expandedSize(node: VisibleNode, layout: GroupLayout): Size {
 
 export function layoutRequestFor(group: VisibleNode, sizeOf: (child: VisibleNode) => Size): LayoutRequest {
   return {
-    nodes: group.children.map((child) => ({ id: child.path, ...sizeOf(child) })),
+    nodes: group.children.map((child) => ({ id: child.path, ...sizeOf(child), ...(child.role ? { role: child.role } : {}) })),
     edges: group.edges.map((edge) => ({ from: edge.from, to: edge.to })),
   };
 }
