@@ -206,3 +206,39 @@ def test_values_of_time_without_a_profile_is_a_profile_error(api):
     response = api.api("values", run=HANDMADE, tag=HANDMADE_TAG, measure="time")
     error(response, 422)
     assert response.json()["kind"] == "profile"
+
+
+# --- the page -----------------------------------------------------------------------------------------------------
+def test_page_colours_by_time_from_the_values_overlay_without_listing_again(page, served):
+    """Turning on colour by time asks `values?measure=time` for the loaded listings and no `hierarchy`; the drawn
+    times are the API's; a group expanded afterwards brings its listing and its time overlay."""
+    from playwright.sync_api import expect
+    from tests.helpers.browser import assert_clean, expand, node, open_entry
+
+    listing = ok_json(served.api("hierarchy", run=RUN, tag=TAG, depth=1, time=1))["node"]
+    model = next(c for c in listing["children"] if c["name"].startswith("resnet50"))
+    open_entry(page, served, RUN, TAG)
+    page.wait_for_load_state("networkidle")
+    asked = []
+    page.on("request", lambda request: asked.append(urlparse(request.url)))
+
+    def routes():
+        return [(url.path.rsplit("/", 1)[-1], parse_qs(url.query, keep_blank_values=True))
+                for url in asked if "/data/plugin/module_graph/" in url.path]
+
+    page.select_option('select[name="colour-by"]', "time")
+    expect(page.locator('[data-legend="time"]')).to_be_visible()
+    page.wait_for_function("p => document.querySelector(`svg [data-path='${p}'][data-cost]`)", arg=model["path"])
+    assert float(node(page, model["path"]).get_attribute("data-cost")) == pytest.approx(model["time_us"], rel=1e-9)
+    asked_first = routes()
+    assert [route for route, _ in asked_first] == ["values"], asked_first
+    assert asked_first[0][1]["measure"] == ["time"] and "" in asked_first[0][1]["path"], asked_first
+
+    asked.clear()
+    expand(page, page, model["path"])
+    page.wait_for_load_state("networkidle")
+    later = routes()
+    assert ("hierarchy", model["path"]) in [(route, query.get("path", [""])[0]) for route, query in later], later
+    assert any(route == "values" and query["measure"] == ["time"] and model["path"] in query["path"]
+               for route, query in later), later
+    assert_clean(page)
