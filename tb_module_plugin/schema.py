@@ -6,7 +6,8 @@ order given); `tools/schema_codegen.py` generates from this file the TypeScript 
 A field has one comment, on its line; a record whose class says `total=False` has optional fields; names that start
 with `_` are parts shared by records, not records of their own. What a module is (`ModuleFacts`: class, attribute
 path, variables) is part of its node; what it counts or costs (`NodeValues`: parameters today; FLOPs, time,
-comparisons later) is an overlay keyed by node path (tree.Hierarchy.values). Both are merged into the node's answer.
+comparisons later) is an overlay, one per measure (measures/overlays.py): both are joined into the node's answer, and
+the `values` answer gives one overlay alone.
 """
 
 from __future__ import annotations
@@ -117,7 +118,7 @@ class ModuleFacts(TypedDict, total=False):
     attrs: Dict[str, str]  # an op's attributes, or a Keras callback layer's config (values cut at 200 characters)
 
 
-class NodeValues(TypedDict, total=False):
+class MeasureValues(TypedDict, total=False):
     num_params: int  # elements of the unique variables a module holds or reaches (a trace's: those its scope reads)
     num_trainable_params: int  # of those, the trainable ones, as the framework says
     frozen: bool  # it has parameters and none is trainable
@@ -138,6 +139,9 @@ class NodeValues(TypedDict, total=False):
     step_time_us: float  # the root, with time=1: every op event of the profiled step, this graph's ops or not
     module_time_us: float  # the root, with time=1: the part of its time_us that the ops inside modules take
     devices: Dict[str, int]  # how many of its ops each device holds (an op: its own), where the graph places them
+
+
+class NodeValues(MeasureValues, total=False):
     cost_unknown: List[CostMeasure]  # the measures not known here (a big graph's FLOPs: neither, until worked out)
 
 
@@ -174,6 +178,18 @@ class HierarchyNode(_Node, _NodeOptional, total=False):
 
 class HierarchyAnswer(TypedDict):
     node: HierarchyNode  # the asked node, its children to the asked depth
+
+
+# -- values ----------------------------------------------------------------------------------------------------------
+
+class OverlayValues(MeasureValues, total=False):
+    unknown: List[CostMeasure]  # the measure, where it is not known for this node (as cost_unknown would name it)
+
+
+class ValuesAnswer(TypedDict):
+    measure: CostMeasure  # the measure asked for
+    values: Dict[str, OverlayValues]  # node path -> its fields of that measure, for each asked path and its descendants
+    pending: bool  # true: the measure is still being worked out (a big graph's FLOPs): no values yet, ask again
 
 
 # -- node ------------------------------------------------------------------------------------------------------------
@@ -241,4 +257,5 @@ class ErrorAnswer(_ErrorAnswerCore, total=False):
 
 
 # The answers of the routes, for the tests and the generated documentation.
-ROUTES = {"graphs": GraphsAnswer, "hierarchy": HierarchyAnswer, "node": NodeAnswer, "search": SearchResult}
+ROUTES = {"graphs": GraphsAnswer, "hierarchy": HierarchyAnswer, "node": NodeAnswer, "search": SearchResult,
+          "values": ValuesAnswer}

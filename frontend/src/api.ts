@@ -1,7 +1,7 @@
 // Client of the plugin's HTTP API. URLs are relative: TensorBoard loads the page with
 // <base href="plugin/module_graph/">, so "./graphs" reaches /data/plugin/module_graph/graphs.
 
-import type { GraphsAnswer, HierarchyNode, NodeDetails, SearchResult } from "./types";
+import type { CostMeasure, GraphsAnswer, HierarchyNode, NodeDetails, SearchResult, ValuesAnswer } from "./types";
 
 /** What an error says to people (an ApiError: what the server wrote). */
 export function messageOf(error: unknown): string {
@@ -27,17 +27,24 @@ export interface GraphRef {
 export interface Api {
   /** `first`: the server also chooses the graph to open first and says which graphs do not read (first=1). */
   graphs(first?: boolean): Promise<GraphsAnswer>;
-  /** `time`: with measured time from the run's profiles (time=1; a 422 says why there is none). */
-  hierarchy(graph: GraphRef, path: string, depth?: number, time?: boolean): Promise<HierarchyNode>;
-  node(graph: GraphRef, path: string, time?: boolean): Promise<NodeDetails>;
+  /** A listing, with parameters and FLOPs (measured time comes apart from it: `values`). */
+  hierarchy(graph: GraphRef, path: string, depth?: number): Promise<HierarchyNode>;
+  node(graph: GraphRef, path: string): Promise<NodeDetails>;
   search(graph: GraphRef, query: string, regex: boolean, limit?: number): Promise<SearchResult>;
+  /** One measure's values (an overlay) of the nodes at `paths` and their descendants `depth` levels down (default 1:
+   * what their listings hold); for time, a 422 says why there is none. */
+  values(graph: GraphRef, measure: CostMeasure, paths: readonly string[], depth?: number): Promise<ValuesAnswer>;
 }
 
 type Fetch = (url: string) => Promise<Response>;
 
 export function createApi(fetchImpl: Fetch = (url) => fetch(url)): Api {
-  async function getJson<T>(route: string, params: Record<string, string> = {}): Promise<T> {
-    const query = new URLSearchParams(params).toString();
+  async function getJson<T>(route: string, params: Record<string, string | readonly string[]> = {}): Promise<T> {
+    const search = new URLSearchParams();
+    for (const [name, value] of Object.entries(params)) {
+      for (const item of typeof value === "string" ? [value] : value) search.append(name, item); // (a list: repeated)
+    }
+    const query = search.toString();
     const url = `./${route}${query ? `?${query}` : ""}`;
     let response: Response;
     try {
@@ -68,19 +75,21 @@ export function createApi(fetchImpl: Fetch = (url) => fetch(url)): Api {
     async graphs(first = false) {
       return getJson<GraphsAnswer>("graphs", first ? { first: "1" } : {});
     },
-    async hierarchy(graph, path, depth = 1, time = false) {
-      const params: Record<string, string> = { run: graph.run, tag: graph.tag, path, depth: String(depth) };
-      if (time) params.time = "1";
+    async hierarchy(graph, path, depth = 1) {
+      const params = { run: graph.run, tag: graph.tag, path, depth: String(depth) };
       return (await getJson<{ node: HierarchyNode }>("hierarchy", params)).node;
     },
-    async node(graph, path, time = false) {
-      const params: Record<string, string> = { run: graph.run, tag: graph.tag, path };
-      if (time) params.time = "1";
+    async node(graph, path) {
+      const params = { run: graph.run, tag: graph.tag, path };
       return (await getJson<{ node: NodeDetails }>("node", params)).node;
     },
     async search(graph, query, regex, limit = 50) {
       const params = { run: graph.run, tag: graph.tag, q: query, regex: regex ? "1" : "0", limit: String(limit) };
       return getJson<SearchResult>("search", params);
+    },
+    async values(graph, measure, paths, depth = 1) {
+      const params = { run: graph.run, tag: graph.tag, measure, path: paths, depth: String(depth) };
+      return getJson<ValuesAnswer>("values", params);
     },
   };
 }

@@ -246,7 +246,7 @@ export class App {
     if (!colouring.pending()) return;
     session.scheduleCostPoll(async () => {
       try {
-        await session.guard(session.store.refresh());
+        await session.guard(session.store.loadOverlay("flops")); // (still pending: the redraw asks again)
       } catch (error) {
         this.showError(error);
         return;
@@ -377,9 +377,10 @@ export class App {
     this.details.showLoading(path);
     try {
       const store = session.store;
-      const [details] = await session.guard(
-        this.shell.track(Promise.all([this.api.node(store.graph, path, store.time), node && node.kind !== "op" ? store.load(path) : undefined])),
+      const [answer] = await session.guard(
+        this.shell.track(Promise.all([this.api.node(store.graph, path), node && node.kind !== "op" ? store.load(path) : undefined])),
       );
+      const details = session.overlays.apply(answer); // (its measured time, as its listing has it)
       if (!newest()) return;
       const parentPath = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : "";
       const costs = costView(details, store.get(parentPath), store.get(""), store.get(path), this.colourBy);

@@ -1,44 +1,66 @@
 // Cache of group listings (a group with its children and their edges, fetched with depth=1) for one graph.
-// The graph and the tree share it, so every group is fetched once. Listings are fetched with measured time
-// while `time` is set (colour by time); changing it fetches again what was loaded.
+// The graph and the tree share it, so every group is fetched once. Measures asked for later (measured time; FLOPs
+// a big graph is still counting) arrive as overlays (overlays.ts, the `values` route) for the loaded listings'
+// paths, never by fetching a listing again; a listing loaded while time is on fetches its time overlay with it.
 
 import type { Api, GraphRef } from "./api";
-import type { HierarchyNode } from "./types";
+import { Overlays } from "./overlays";
+import type { CostMeasure, HierarchyNode } from "./types";
+
+/** Paths asked for in one `values` request (the server takes at most 500; a URL stays short). */
+export const VALUE_PATHS_PER_REQUEST = 100;
 
 export class HierarchyStore {
-  private listings = new Map<string, HierarchyNode>();
+  /** The listings as fetched (parameters and FLOPs as known then). */
+  private readonly listings = new Map<string, HierarchyNode>();
+  /** The same with the overlays in place, made once per listing until the overlays change. */
+  private readonly overlaid = new Map<string, HierarchyNode>();
   private readonly inFlight = new Map<string, Promise<HierarchyNode>>();
-  /** Bumped by each refresh: a listing fetched before it is not kept. */
-  private generation = 0;
-  private withTime = false;
+  /** Measures every listing loaded from now on fetches its overlay of (time, once asked for). */
+  private readonly following = new Set<CostMeasure>();
 
   constructor(
     private readonly api: Api,
     readonly graph: GraphRef,
+    readonly overlays: Overlays = new Overlays(),
   ) {}
 
   /** Whether listings carry measured time. */
   get time(): boolean {
-    return this.withTime;
+    return this.overlays.has("time");
   }
 
-  /** The listing of `path` if it was loaded. */
+  /** The listing of `path` if it was loaded, with the overlays' values in place. */
   get(path: string): HierarchyNode | undefined {
-    return this.listings.get(path);
+    let node = this.overlaid.get(path);
+    if (!node) {
+      const listing = this.listings.get(path);
+      if (!listing) return undefined;
+      node = this.overlays.apply(listing);
+      this.overlaid.set(path, node);
+    }
+    return node;
   }
 
-  /** Loads the listing of `path` (once; concurrent callers share the request). */
+  /** Loads the listing of `path` (once; concurrent callers share the request), with the overlays followed. */
   load(path: string): Promise<HierarchyNode> {
-    const cached = this.listings.get(path);
+    const cached = this.get(path);
     if (cached) return Promise.resolve(cached);
     let request = this.inFlight.get(path);
     if (!request) {
-      const generation = this.generation;
       request = this.api
-        .hierarchy(this.graph, path, 1, this.withTime)
-        .then((listing) => {
-          if (generation === this.generation) this.listings.set(path, listing);
-          return listing;
+        .hierarchy(this.graph, path, 1)
+        .then(async (listing) => {
+          for (const measure of [...this.following]) {
+            try {
+              await this.fetchOverlay(measure, [path]);
+            } catch {
+              // (the listing stands without it: the measure's own request says why it is missing)
+            }
+          }
+          this.listings.set(path, listing);
+          this.overlaid.delete(path);
+          return this.get(path)!;
         })
         .finally(() => {
           if (this.inFlight.get(path) === request) this.inFlight.delete(path);
@@ -49,15 +71,32 @@ export class HierarchyStore {
   }
 
   /**
-   * Fetches every loaded listing again (with measured time or without), and replaces them all at once when
-   * every one has come: the views never mix old and new listings. A failure leaves the old ones in place.
+   * Fetches `measure`'s overlay for every loaded listing (a few requests of several paths each) and puts it in
+   * place once every answer has come, so the views never mix old and new values; `follow`: listings loaded from
+   * now on fetch it too (time; not FLOPs, which later listings hold once counted). Resolves whether the server is
+   * still working the measure out (then nothing changed: ask again later). A failure changes nothing.
    */
-  async refresh(time: boolean = this.withTime): Promise<void> {
-    const paths = [...this.listings.keys()];
-    const answers = await Promise.all(paths.map((path) => this.api.hierarchy(this.graph, path, 1, time)));
-    this.generation++;
-    this.inFlight.clear();
-    this.withTime = time;
-    this.listings = new Map(paths.map((path, i) => [path, answers[i]!]));
+  async loadOverlay(measure: CostMeasure, follow = false): Promise<boolean> {
+    if (follow) this.following.add(measure);
+    try {
+      const pending = await this.fetchOverlay(measure, [...this.listings.keys()]);
+      if (pending && follow) this.following.delete(measure);
+      return pending;
+    } catch (error) {
+      if (follow) this.following.delete(measure);
+      throw error;
+    }
+  }
+
+  /** Fetches `measure`'s values of `paths` (with their children) and keeps them, unless any answer is pending. */
+  private async fetchOverlay(measure: CostMeasure, paths: string[]): Promise<boolean> {
+    const batches: string[][] = [];
+    for (let i = 0; i < paths.length; i += VALUE_PATHS_PER_REQUEST) batches.push(paths.slice(i, i + VALUE_PATHS_PER_REQUEST));
+    const answers = await Promise.all(batches.map((batch) => this.api.values(this.graph, measure, batch, 1)));
+    if (answers.some((answer) => answer.pending)) return true;
+    this.overlays.set(measure, {}); // (fetched, even where no listing was loaded yet)
+    for (const answer of answers) this.overlays.set(measure, answer.values);
+    this.overlaid.clear();
+    return false;
   }
 }

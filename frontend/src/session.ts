@@ -5,13 +5,15 @@
 // Every answer the page awaits for the graph passes through `guard`: an answer that arrives after the session
 // closed is dropped there (the awaiting code never resumes), so no code after an await asks whether its graph
 // is still the open one. Within a session, `begin` tells a task (a redraw, a details request) when a newer
-// one of its kind superseded it. Values fetched apart from the structure (per-graph overlays, merged by node
-// path) belong beside the store here, and comparing two graphs is two sessions, since a session knows no view.
+// one of its kind superseded it. Values fetched apart from the structure (`overlays`, one per measure, keyed by
+// node path) are kept here beside the store, which reads its listings through them; comparing two graphs is two
+// sessions, since a session knows no view.
 
 import { messageOf, type Api, type GraphRef } from "./api";
 import { Explorer } from "./explorer";
 import { HierarchyStore } from "./hierarchy-store";
 import type { GroupLayout } from "./layout";
+import { Overlays } from "./overlays";
 import type { VisibleNode } from "./visible-node";
 
 const NO_PROFILE =
@@ -27,6 +29,8 @@ export type TaskKind = "redraw" | "details";
 
 export class GraphSession {
   readonly explorer: Explorer;
+  /** The measures fetched apart from the structure (measured time; FLOPs still being counted), by node path. */
+  readonly overlays = new Overlays();
   /** Layouts of this graph's groups, by what they hold (kept across redraws). */
   readonly layoutCache = new Map<string, GroupLayout>();
   /** The visible tree of the last redraw. */
@@ -38,7 +42,7 @@ export class GraphSession {
   private costPoll: { timer: ReturnType<typeof setTimeout> | undefined; count: number } = { timer: undefined, count: 0 };
 
   constructor(api: Api, readonly graph: GraphRef) {
-    this.explorer = new Explorer(new HierarchyStore(api, graph));
+    this.explorer = new Explorer(new HierarchyStore(api, graph, this.overlays));
   }
 
   get store(): HierarchyStore {
@@ -78,8 +82,8 @@ export class GraphSession {
     return () => this.open && this.newest.get(kind) === number;
   }
 
-  /** Fetches the graph's listings again with measured time (`profiled`: the run holds a profile), or says why
-   * there is none; `track` counts the request in the page's status. */
+  /** Fetches measured time as an overlay of the loaded listings, and of those loaded later (`profiled`: the run
+   * holds a profile), or says why there is none; `track` counts the request in the page's status. */
   async loadTimes(profiled: boolean, track: <T>(request: Promise<T>) => Promise<T>): Promise<void> {
     if (this.store.time || this.timeMessage !== undefined) return;
     if (!profiled) {
@@ -87,7 +91,7 @@ export class GraphSession {
       return;
     }
     try {
-      await this.guard(track(this.store.refresh(true)));
+      await this.guard(track(this.store.loadOverlay("time", true)));
     } catch (error) {
       this.timeMessage = messageOf(error);
     }

@@ -136,7 +136,7 @@ export interface ModuleFacts {
   attrs?: Record<string, string>;
 }
 
-export interface NodeValues {
+export interface MeasureValues {
   /** elements of the unique variables a module holds or reaches (a trace's: those its scope reads) */
   num_params?: number;
   /** of those, the trainable ones, as the framework says */
@@ -169,6 +169,9 @@ export interface NodeValues {
   module_time_us?: number;
   /** how many of its ops each device holds (an op: its own), where the graph places them */
   devices?: Record<string, number>;
+}
+
+export interface NodeValues extends MeasureValues {
   /** the measures not known here (a big graph's FLOPs: neither, until worked out) */
   cost_unknown?: CostMeasure[];
 }
@@ -215,6 +218,20 @@ export interface HierarchyNode extends _Node, _NodeOptional {
 export interface HierarchyAnswer {
   /** the asked node, its children to the asked depth */
   node: HierarchyNode;
+}
+
+export interface OverlayValues extends MeasureValues {
+  /** the measure, where it is not known for this node (as cost_unknown would name it) */
+  unknown?: CostMeasure[];
+}
+
+export interface ValuesAnswer {
+  /** the measure asked for */
+  measure: CostMeasure;
+  /** node path -> its fields of that measure, for each asked path and its descendants */
+  values: Record<string, OverlayValues>;
+  /** true: the measure is still being worked out (a big graph's FLOPs): no values yet, ask again */
+  pending: boolean;
 }
 
 export interface _EndpointCore {

@@ -3,6 +3,7 @@
 import type { Api, GraphRef } from "../src/api";
 import { ApiError } from "../src/api";
 import type {
+  CostMeasure,
   GroupRole,
   HierarchyEdge,
   HierarchyNode,
@@ -11,6 +12,7 @@ import type {
   OpRole,
   SearchMatch,
   SearchResult,
+  ValuesAnswer,
 } from "../src/types";
 
 type Role = GroupRole | OpRole;
@@ -126,6 +128,21 @@ export class FakeGraph {
 
   hierarchy(path: string, depth = 1): HierarchyNode {
     return this.describe(this.find(path), depth);
+  }
+
+  /** The `values` answer: a fake measure of each node below `paths` (time: 1.5 us per op, none for an `_Arg`;
+   * FLOPs: 2 per op), as the server gives it. */
+  values(measure: CostMeasure, paths: readonly string[], depth = 1): ValuesAnswer {
+    const values: ValuesAnswer["values"] = {};
+    const visit = (node: FakeNode, levels: number) => {
+      const ops = this.ops(node).filter((op) => measure !== "time" || op.op !== "_Arg");
+      if (measure === "params") values[node.path] = {};
+      else if (ops.length === 0) values[node.path] = { unknown: [measure] };
+      else values[node.path] = measure === "time" ? { time_us: 1.5 * ops.length } : { flops: 2 * ops.length };
+      if (levels > 0) node.children.forEach((child) => visit(child, levels - 1));
+    };
+    for (const path of paths) visit(this.find(path), depth);
+    return { measure, values, pending: false };
   }
 
   details(path: string): NodeDetails {
@@ -244,8 +261,10 @@ export function buildDemoGraph(tag = "model", blocks = 3): FakeGraph {
 }
 
 /** An Api over fake graphs, answering the way the real server does (ApiError with its message). */
-export function fakeApi(graphs: FakeGraph[], run = "demo"): Api & { calls: string[] } {
+export function fakeApi(graphs: FakeGraph[], run = "demo"): Api & { calls: string[]; pending: Partial<Record<CostMeasure, number>> } {
   const calls: string[] = [];
+  /** How many more `values` answers of a measure say it is still pending. */
+  const pending: Partial<Record<CostMeasure, number>> = {};
   const graphOf = (ref: GraphRef) => {
     const graph = graphs.find((candidate) => ref.run === run && candidate.tag === ref.tag);
     if (!graph) throw new ApiError(`No graph for run "${ref.run}" and tag "${ref.tag}".`, 404);
@@ -253,6 +272,14 @@ export function fakeApi(graphs: FakeGraph[], run = "demo"): Api & { calls: strin
   };
   return {
     calls,
+    pending,
+    async values(ref, measure, paths, depth = 1) {
+      calls.push(`values ${measure} ${paths.join(",")}`);
+      const answer = graphOf(ref).values(measure, paths, depth);
+      if ((pending[measure] ?? 0) <= 0) return answer;
+      pending[measure]!--;
+      return { measure, values: {}, pending: true };
+    },
     async graphs() {
       calls.push("graphs");
       return { graphs: graphs.map((graph) => ({ run, tag: graph.tag, source: "trace" as const, profiled: false })) };

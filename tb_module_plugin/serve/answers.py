@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from ..build import backward
-from ..measures import backward as backward_part
+from ..measures import overlays
 from ..measures.costs import count_costs
 from ..tree import ops as ops_lib
 from .. import schema
@@ -42,7 +41,7 @@ def hierarchy_node(h, node, depth: int, times=None) -> schema.HierarchyNode:
         out["device"] = node_def.device
         out["inputs"] = [schema.OpInput(path=p.path, port=port, control=control) for p, port, control in node.inputs]
         out["attrs"] = format_attrs(node_def.attr)
-        _costs(h, node, out, times)
+        _overlays(h, node, out, times, {})
     else:
         if node.role:
             out["role"] = node.role
@@ -50,10 +49,7 @@ def hierarchy_node(h, node, depth: int, times=None) -> schema.HierarchyNode:
         out["num_children"] = len(node.children)
         if node.parent is None and h.unexpanded_ops:
             out["unexpanded_ops"] = h.unexpanded_ops
-        values = h.values.get(path) if h.values else None
-        if node.facts or values:
-            _merge(out, node.facts or {}, values or {})
-        _costs(h, node, out, times)
+        _overlays(h, node, out, times, node.facts or {})
     if node.children is not None:
         if depth > 0:
             out["children"] = [hierarchy_node(h, c, depth - 1, times) for c in h.in_flow_order(node)]
@@ -88,68 +84,10 @@ def repeats(h, group) -> list:
             if k is not None and counts[k] > 1 else None for k, c in zip(keys, children)]
 
 
-def _costs(h, node, out: dict, times) -> None:
-    """The node's FLOPs (once the graph's are counted), its measured time (when asked for) and which of those
-    measures are not known for it."""
-    unknown = []
-    # The backward part is said of a module (its forward pass is the rest) and of a backward group (all of it):
-    # elsewhere the rest is not a forward pass (the root's holds the loss and the optimizer's work).
-    split = node.kind == "module" or node.role == backward.BACKWARD
-    if node.kind == "module" and "num_params" not in out:
-        unknown.append("params")
-    if h.costs is not None:
-        flops = h.costs.flops_of(node)
-        if flops is None:
-            unknown.append("flops")
-        else:
-            out["flops"] = flops
-            backward_flops = backward_part.flops_of(h, node) if split else None
-            if backward_flops is not None:
-                out["backward_flops"] = backward_flops
-            uncounted = h.costs.flops_uncounted(node)
-            if uncounted:
-                out["flops_uncounted"] = uncounted
-            if h.costs.flops_per_iteration(node):
-                out["flops_per_iteration"] = True
-            if h.costs.flops_loop_bound(node):
-                out["flops_loop_bound"] = True
-            if uncounted or "flops_per_iteration" in out or "flops_loop_bound" in out:
-                unknown.append("flops")  # (not exact: the count is given, and why it is not the whole)
-    elif not h.op_graph:  # (a Keras callback's layer tree: no ops to count)
-        unknown.append("flops")
-    if times is not None:
-        time_us = times.time_of(node)
-        if time_us is None:
-            unknown.append("time")
-        else:
-            out["time_us"] = round(time_us, 3)
-            coverage = times.coverage_of(node)
-            if coverage is not None:
-                out["time_coverage"] = round(coverage, 4)
-            backward_us = times.backward_of(node) if split else None
-            if backward_us is not None:
-                out["backward_time_us"] = round(backward_us, 3)
-            fused = times.fused_of(node)
-            if fused:
-                out["fused"] = fused
-        if node.parent is None:
-            out["step_time_us"] = round(times.profile_us, 3)
-            out["module_time_us"] = round(times.module_us, 3)
-    if h.costs is not None:
-        devices = h.costs.devices_of(node)
-        if devices:
-            out["devices"] = devices
-    if unknown:
-        out["cost_unknown"] = unknown
-
-
-def _merge(out: dict, facts: schema.ModuleFacts, values: schema.NodeValues) -> None:
-    """A module's facts and values into its answer, in the schema's order."""
-    for key in schema.FACTS_AND_VALUES_ORDER:
-        if key in facts:
-            out[key] = facts[key]
-        elif key in values:
-            out[key] = values[key]
+def _overlays(h, node, out: dict, times, facts: dict) -> None:
+    """The node's module `facts` and its measures (parameters, FLOPs, measured time when asked for) joined into
+    its answer through measures.overlays, with which of those are not known for it."""
+    out.update(overlays.joined(overlays.ServedGraph(h, times), node, overlays.measures_of(times), facts))
 
 
 def node_details(h, node, times=None) -> schema.NodeDetails:

@@ -18,7 +18,7 @@ from .. import schema
 from ..errors import PublicError
 from ..schema import PLUGIN_NAME
 from ..build import sources
-from . import answers, query, search
+from . import answers, query, search, values
 from .cache import DEFAULT_MAX_BYTES
 from .store import GraphStore
 
@@ -67,6 +67,7 @@ class ModuleGraphPlugin(base_plugin.TBPlugin, base_plugin.TBLoader):
             "/hierarchy": self._serve_hierarchy,
             "/node": self._serve_node,
             "/search": self._serve_search,
+            "/values": self._serve_values,
             "/index.js": self._serve_index,
             "/static/*": self._serve_static,
         }
@@ -103,6 +104,17 @@ class ModuleGraphPlugin(base_plugin.TBPlugin, base_plugin.TBLoader):
     @wrappers.Request.application
     def _serve_search(self, request):
         return self._answer(request, lambda h, args: search.search(h, args.query, args.regex, args.limit))
+
+    @wrappers.Request.application
+    def _serve_values(self, request):
+        def answer():
+            args = query.parse_values(request.args)
+            ctx, eid = plugin_util.context(request.environ), plugin_util.experiment_id(request.environ)
+            h = self.store.hierarchy(ctx, eid, args.run, args.tag)
+            times = self.store.times(h, args.run) if args.measure == "time" else None
+            return _json(request, values.values_json(h, args.measure, args.paths, args.depth, times))
+
+        return _answered_or_error(request, answer)
 
     @wrappers.Request.application
     def _serve_index(self, request):

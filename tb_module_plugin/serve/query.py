@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from ..errors import BadRequest
+from ..measures.overlays import MEASURES
 from .answers import MAX_DEPTH
 from .search import MAX_SEARCH_LIMIT
 
@@ -61,3 +62,27 @@ def _whole_number(args, name: str, default: int, low: int, high: int) -> int:
     if not low <= value <= high:
         raise BadRequest(f"'{name}' must be a whole number from {low} to {high}, not {value}.")
     return value
+
+
+MAX_VALUE_PATHS = 500  # paths one `values` request may ask for (the page asks for its loaded listings in batches)
+
+
+@dataclasses.dataclass
+class ValuesArgs:
+    run: str
+    tag: str
+    measure: str  # a name of measures.overlays.MEASURES
+    paths: list  # the nodes whose values are asked for, each with its descendants `depth` levels down
+    depth: int = 1
+
+
+def parse_values(args) -> ValuesArgs:
+    common = parse(args)
+    measure = args.get("measure")
+    if measure not in MEASURES:
+        raise BadRequest(f"'measure' must be one of {', '.join(MEASURES)}, not {measure!r}."
+                         if measure is not None else f"The request needs a 'measure' parameter ({', '.join(MEASURES)}).")
+    paths = args.getlist("path") or [""]
+    if len(paths) > MAX_VALUE_PATHS:
+        raise BadRequest(f"A values request may ask for at most {MAX_VALUE_PATHS} paths, not {len(paths)}.")
+    return ValuesArgs(run=common.run, tag=common.tag, measure=measure, paths=paths, depth=common.depth)

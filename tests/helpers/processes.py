@@ -183,7 +183,7 @@ class TensorBoard:
 
     def api(self, route, **params):
         """GET /data/plugin/module_graph/<route>?params."""
-        query = urllib.parse.urlencode(params)
+        query = urllib.parse.urlencode(params, doseq=True)  # (a list: the parameter repeated)
         return http_get(f"{self.url}{PLUGIN_ROUTE}/{route}" + (f"?{query}" if query else ""))
 
     def get(self, path):
