@@ -1,0 +1,114 @@
+"""Aligning the children of two matched groups: groups by structure signature and name together, as a sequence
+diff does (a renamed scope pairs with its old self; a block inserted among twelve is one insertion, the blocks
+after it pairs with shifted names); ops by name and type."""
+
+from __future__ import annotations
+
+import difflib
+
+MAX_CELLS = 40_000  # children pairs the exact alignment weighs; beyond, difflib's longest-block heuristic
+
+
+def align(a_children: list, b_children: list, sig_a: dict, sig_b: dict, renamed: bool = False) -> list:
+    """[(a child or None, b child or None)] in the union's order (A's order, B's insertions after the B sibling
+    they follow). `renamed`: the two groups lie at different paths, so ops named after their scope (a captured
+    variable's `_Arg`, named after the op reading it) differ by that: the ops left over pair in order by signature."""
+    pairs = {}  # id(a child) -> its b child
+    groups_a = [c for c in a_children if c.children is not None]
+    groups_b = [c for c in b_children if c.children is not None]
+    for i, j in _align_groups([sig_a[id(c)] for c in groups_a], [sig_b[id(c)] for c in groups_b],
+                              [c.name for c in groups_a], [c.name for c in groups_b]):
+        pairs[id(groups_a[i])] = groups_b[j]
+    # Groups left over in both under one name: the same group, its structure changed (a widened layer).
+    matched_b = {id(b) for b in pairs.values()}
+    left_b = {c.name: c for c in groups_b if id(c) not in matched_b}
+    for a in groups_a:
+        if id(a) not in pairs and a.name in left_b:
+            pairs[id(a)] = left_b.pop(a.name)
+    # Ops: by name and type.
+    ops_b = {c.name: c for c in b_children if c.children is None}
+    for a in a_children:
+        if a.children is None:
+            b = ops_b.get(a.name)
+            if b is not None and b.type == a.type:
+                pairs[id(a)] = b
+    if renamed:
+        matched_b = {id(b) for b in pairs.values()}
+        left_a = [c for c in a_children if c.children is None and id(c) not in pairs]
+        left_b = [c for c in b_children if c.children is None and id(c) not in matched_b]
+        if left_a and left_b:
+            for i, j in _align_groups([sig_a[id(c)] for c in left_a], [sig_b[id(c)] for c in left_b],
+                                      [c.name for c in left_a], [c.name for c in left_b]):
+                pairs[id(left_a[i])] = left_b[j]
+    return _union_order(a_children, b_children, pairs)
+
+
+def _union_order(a_children: list, b_children: list, pairs: dict) -> list:
+    matched_b = {id(b): True for b in pairs.values()}
+    after: dict = {}  # id(the matched b child they follow, or None) -> the added b children, in B's order
+    anchor = None
+    for b in b_children:
+        if id(b) in matched_b:
+            anchor = id(b)
+        else:
+            after.setdefault(anchor, []).append(b)
+    out = [(None, b) for b in after.get(None, ())]
+    for a in a_children:
+        b = pairs.get(id(a))
+        out.append((a, b))
+        if b is not None:
+            out.extend((None, added) for added in after.get(id(b), ()))
+    return out
+
+
+def _align_groups(sa: list, sb: list, na: list, nb: list) -> list:
+    """[(i, j)] pairs of equal signatures (of groups, or of ops left over), in order, as many as can be; among those, as many equal names as can be."""
+    n, m = len(sa), len(sb)
+    if sa == sb:
+        return [(i, i) for i in range(n)]
+    lo = 0  # a common beginning and end, alike in signature and name, are paired as they are
+    while lo < n and lo < m and sa[lo] == sb[lo] and na[lo] == nb[lo]:
+        lo += 1
+    hi = 0
+    while hi < n - lo and hi < m - lo and sa[n - 1 - hi] == sb[m - 1 - hi] and na[n - 1 - hi] == nb[m - 1 - hi]:
+        hi += 1
+    pairs = [(i, i) for i in range(lo)]
+    mid_a, mid_b = sa[lo:n - hi], sb[lo:m - hi]
+    if mid_a and mid_b:
+        if len(mid_a) * len(mid_b) <= MAX_CELLS:
+            middle = _weighted_lcs(mid_a, mid_b, na[lo:n - hi], nb[lo:m - hi])
+        else:
+            blocks = difflib.SequenceMatcher(None, mid_a, mid_b, autojunk=False).get_matching_blocks()
+            middle = [(block.a + k, block.b + k) for block in blocks for k in range(block.size)]
+        pairs += [(lo + i, lo + j) for i, j in middle]
+    pairs += [(n - hi + k, m - hi + k) for k in range(hi)]
+    return pairs
+
+
+def _weighted_lcs(sa: list, sb: list, na: list, nb: list) -> list:
+    """The order-keeping pairing of equal signatures with the most pairs, then the most equal names (dynamic
+    programming over the len(sa) x len(sb) cells)."""
+    n, m = len(sa), len(sb)
+    big = min(n, m) + 1  # one more pair outweighs any number of equal names
+    score = [[0] * (m + 1) for _ in range(n + 1)]
+    for i in range(n - 1, -1, -1):
+        row, below = score[i], score[i + 1]
+        for j in range(m - 1, -1, -1):
+            best = below[j] if below[j] >= row[j + 1] else row[j + 1]
+            if sa[i] == sb[j]:
+                take = below[j + 1] + big + (na[i] == nb[j])
+                if take > best:
+                    best = take
+            row[j] = best
+    pairs = []
+    i = j = 0
+    while i < n and j < m:
+        if sa[i] == sb[j] and score[i][j] == score[i + 1][j + 1] + big + (na[i] == nb[j]):
+            pairs.append((i, j))
+            i += 1
+            j += 1
+        elif score[i + 1][j] >= score[i][j + 1]:
+            i += 1
+        else:
+            j += 1
+    return pairs

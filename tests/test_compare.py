@@ -1,0 +1,160 @@
+"""Comparing two graphs module by module (tb_module_plugin/compare): over real TensorFlow records written here,
+the truth taken from the live Keras objects."""
+
+from __future__ import annotations
+
+import pytest
+
+from tb_module_plugin.compare import answer
+from tb_module_plugin.compare import diff as diff_lib
+
+from .compare_models import layer_paths, load, tf, twelve_blocks, versioned_model, write_keras_trace, write_module_record
+
+
+def walk(d, node=None):
+    """Every node of the union tree (unfolding all of it)."""
+    stack = [node or d.root]
+    while stack:
+        node = stack.pop()
+        yield node
+        if node.is_group:
+            stack.extend(node.children())
+
+
+@pytest.fixture(scope="module")
+def versions(tmp_path_factory):
+    """Records of the base model (twice, each traced afresh) and of its changed version, and the live models."""
+    logdir = tmp_path_factory.mktemp("versions")
+    base, again = versioned_model(), versioned_model()
+    changed = versioned_model(extra_block=True, wide=True, frozen=True)
+    write_module_record(logdir, "base", base)
+    write_module_record(logdir, "again", again)
+    write_module_record(logdir, "changed", changed)
+    return logdir, base, changed
+
+
+def test_identical_graphs_are_all_same(versions):
+    """The same model recorded twice (its functions traced afresh: other `__inference_..._<n>` numbers): every node
+    same, the counts say so, no change and no delta."""
+    logdir = versions[0]
+    ha, hb = load(logdir, "base", "model"), load(logdir, "again", "model")
+    d = diff_lib.Diff(ha, hb)
+    nodes = list(walk(d))
+    assert {n.status for n in nodes} == {"same"}
+    assert d.identical
+    assert d.root.counts == {"same": len(nodes) - 1}
+    root = answer.diff_node(d, "", 8)
+    assert root["diff"] == "same" and "changes" not in root
+    assert all(v == 0 for v in root["delta"].values()), root["delta"]
+
+
+def test_added_widened_and_frozen_are_exactly_those(versions):
+    """One block added, one layer widened (and the layer reading it, whose kernel grows with it), one sub-model
+    frozen: those are added / changed with the field and the parameter delta count_params() gives; their ancestors
+    are changed; every other module is the same."""
+    logdir, base, changed = versions
+    d = diff_lib.Diff(load(logdir, "base", "model"), load(logdir, "changed", "model"))
+    live_a, live_b = layer_paths(base), layer_paths(changed)
+    added = set(live_b) - set(live_a)
+    assert added == {"net/blk_extra"}
+    shapes = {p: [tuple(w.shape) for w in layer.weights] for p, layer in live_a.items()}
+    reshaped = {p for p in live_a if shapes[p] != [tuple(w.shape) for w in live_b[p].weights]}
+    frozen = {p for p in live_a if [w.trainable for w in live_a[p].weights] != [w.trainable for w in live_b[p].weights]}
+    assert reshaped == {"net/head_hidden", "net/head_out"} and {"net/encoder", "net/encoder/enc_a"} <= frozen
+    ancestors = {"net"} | {p.rsplit("/", 1)[0] for p in reshaped | frozen | added if "/" in p}
+    modules = {n.path: n for n in walk(d) if n.side.kind == "module"}
+    for path in added:
+        assert modules[path].status == "added"
+        assert answer.diff_node(d, path, 0)["delta"]["num_params"] == live_b[path].count_params()
+    for path in reshaped:
+        node = answer.diff_node(d, path, 0)
+        assert node["diff"] == "changed", (path, node)
+        assert "variable_shapes" in {c["field"] for c in node["changes"]}, node["changes"]
+        assert node["delta"]["num_params"] == live_b[path].count_params() - live_a[path].count_params()
+    for path in frozen:
+        node = answer.diff_node(d, path, 0)
+        assert node["diff"] == "changed", (path, node)
+        trainable = [c for c in node["changes"] if c["field"] == "trainable"]
+        assert trainable, node["changes"]
+        count = sum(int(tf.size(w)) for w in live_a[path].trainable_weights)
+        assert trainable[0]["a"] == count and trainable[0]["b"] == 0
+        assert node["delta"]["num_params"] == 0
+    for path in ancestors:
+        assert modules[path].status == "changed", path
+    others = set(modules) - added - reshaped - frozen - ancestors
+    assert others, "the test model has unchanged modules"
+    for path in others:
+        assert modules[path].status == "same", (path, modules[path].status, modules[path].own)
+    net = answer.diff_node(d, "net", 1)
+    assert net["delta"]["num_params"] == changed.count_params() - base.count_params()
+    assert net["counts"]["added"] >= 1 and net["counts"]["changed"] >= len(reshaped | frozen)
+
+
+def test_a_retrace_with_uniquified_scopes_is_renamed(tmp_path):
+    """Two models of one architecture built in one process: Keras names the second one's layers `dense_2`,
+    `dense_3`, so the traced scopes differ only by their uniquifying suffixes: renamed, not added and removed."""
+    def model():
+        inputs = keras_input()
+        x = tf.keras.layers.Dense(WIDTH)(inputs)
+        return tf.keras.Model(inputs, tf.keras.layers.Dense(3)(x))
+
+    first, second = model(), model()
+    names_a = [layer.name for layer in first.layers[1:]]
+    names_b = [layer.name for layer in second.layers[1:]]
+    assert not set(names_a) & set(names_b)
+    write_keras_trace(tmp_path, "first", first)
+    write_keras_trace(tmp_path, "second", second)
+    d = diff_lib.Diff(load(tmp_path, "first", "step"), load(tmp_path, "second", "step"))
+    # (the second trace also holds the eager ops run between the two, in the plugin's `other_functions` group)
+    models = [n for n in d.root.children() if n.is_group and n.side.kind == "module"]
+    assert len(models) == 1 and models[0].status == "renamed", [(n.path, n.status) for n in d.root.children()]
+    statuses = [n.status for n in walk(d, models[0])]
+    assert "added" not in statuses and "removed" not in statuses, statuses
+    renamed = [n for n in walk(d, models[0]) if n.status == "renamed" and n.side.kind == "module"]
+    assert len(renamed) == len(names_a) + 1  # the model and its layers
+    for name_a, name_b in zip(names_a, names_b):
+        matches = [n for n in renamed if n.name.startswith(name_a) and n.b.name.startswith(name_b)]
+        assert matches, (name_a, name_b, [(n.path, n.path_b) for n in renamed])
+        node = answer.diff_node(d, matches[0].path, 0)
+        assert node["diff"] == "renamed" and node["path_b"].endswith(matches[0].b.name)
+
+
+WIDTH = 16
+
+
+def keras_input():
+    return tf.keras.Input((8,))
+
+
+def test_a_block_inserted_among_twelve_is_one_added(tmp_path):
+    """Twelve blocks named by position, a different one inserted at 6: one `added`, the six after it `renamed`
+    (their names shifted), the six before it the same."""
+    write_module_record(tmp_path, "twelve", twelve_blocks())
+    write_module_record(tmp_path, "thirteen", twelve_blocks(insert_at=6))
+    d = diff_lib.Diff(load(tmp_path, "twelve", "model"), load(tmp_path, "thirteen", "model"))
+    stack = d.find("stack")
+    blocks = [c for c in stack.children() if c.side.kind == "module" and c.side.name.startswith("blk_")]
+    assert len(blocks) == 13
+    statuses = [c.status for c in blocks]
+    assert statuses.count("added") == 1 and "removed" not in statuses, statuses
+    inserted = next(c for c in blocks if c.status == "added")
+    assert inserted.b.name == "blk_6" and "LayerNormalization" in inserted.b.facts["class_name"]
+    by_a = {c.a.name: c for c in blocks if c.a is not None}
+    for i in range(6):
+        assert by_a[f"blk_{i}"].status == "same" and by_a[f"blk_{i}"].b.name == f"blk_{i}"
+    for i in range(6, 12):
+        assert by_a[f"blk_{i}"].status == "renamed" and by_a[f"blk_{i}"].b.name == f"blk_{i + 1}"
+        assert answer.diff_node(d, f"stack/blk_{i}", 0)["path_b"] == f"stack/blk_{i + 1}"
+
+
+def test_two_steps_of_one_run_compare(tmp_path):
+    """A run that wrote its model at two steps (the encoder frozen in between): step 0 against step 1."""
+    model = versioned_model()
+    write_module_record(tmp_path, "run", model, step=0)
+    model.get_layer("encoder").trainable = False
+    write_module_record(tmp_path, "run", model, step=1)
+    d = diff_lib.Diff(load(tmp_path, "run", "model", step=0), load(tmp_path, "run", "model", step=1))
+    assert d.find("net/encoder").status == "changed"
+    assert d.find("net/blk_0").status == "same"
+    same = diff_lib.Diff(load(tmp_path, "run", "model", step=1), load(tmp_path, "run", "model"))
+    assert same.identical  # (the newest step is step 1)
