@@ -15,6 +15,7 @@ from tensorboard.plugins import base_plugin
 from werkzeug import wrappers
 
 from . import PLUGIN_NAME, query, schema, sources
+from .compare import routes as compare_routes
 from .cache import DEFAULT_MAX_BYTES
 from .graph import GraphError
 from .search import BadQuery
@@ -66,6 +67,7 @@ class ModuleGraphPlugin(base_plugin.TBPlugin, base_plugin.TBLoader):
             "/hierarchy": self._serve_hierarchy,
             "/node": self._serve_node,
             "/search": self._serve_search,
+            "/diff": self._serve_diff,
             "/index.js": self._serve_index,
             "/static/*": self._serve_static,
         }
@@ -102,6 +104,12 @@ class ModuleGraphPlugin(base_plugin.TBPlugin, base_plugin.TBLoader):
     @wrappers.Request.application
     def _serve_search(self, request):
         return self._answer(request, lambda h, args: h.search(args.query, args.regex, args.limit))
+
+    @wrappers.Request.application
+    def _serve_diff(self, request):
+        return _answered_or_error(request, lambda: _json(request, compare_routes.respond(
+            self.store, plugin_util.context(request.environ), plugin_util.experiment_id(request.environ),
+            request.args)))
 
     @wrappers.Request.application
     def _serve_index(self, request):

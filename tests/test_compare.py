@@ -158,3 +158,66 @@ def test_two_steps_of_one_run_compare(tmp_path):
     assert d.find("net/blk_0").status == "same"
     same = diff_lib.Diff(load(tmp_path, "run", "model", step=1), load(tmp_path, "run", "model"))
     assert same.identical  # (the newest step is step 1)
+
+
+# --- The `diff` route ------------------------------------------------------------------------------------------------
+
+def _diff_args(**extra):
+    return dict({"run": "base", "tag": "model", "run2": "changed", "tag2": "model"}, **extra)
+
+
+def _check_route(server, logdir, base, changed):
+    """The route's answers (through `server.api`), their shape and their errors."""
+    from support import check_against, error, ok_json
+    from tb_module_plugin import schema
+
+    root = ok_json(server.api("diff", **_diff_args(depth=2)))["node"]
+    check_against({"node": root}, schema.DiffAnswer)
+    assert root["diff"] == "changed" and root["path"] == ""
+    net = next(c for c in root["children"] if c["name"] == "net")
+    assert net["delta"]["num_params"] == changed.count_params() - base.count_params()
+    by_name = {c["name"] if c["diff"] != "added" else "+" + c["name"]: c for c in net["children"]}
+    assert by_name["+blk_extra"]["diff"] == "added"
+    assert by_name["encoder"]["diff"] == "changed" and by_name["blk_0"]["diff"] == "same"
+    assert {"from", "to"} <= set(net["edges"][0]) and all(e["from"] != e["to"] for e in net["edges"])
+    encoder = ok_json(server.api("diff", **_diff_args(path="net/encoder", depth=1)))["node"]
+    assert [c["diff"] for c in encoder["children"] if c["kind"] == "module"] == ["changed", "changed"]
+    same = ok_json(server.api("diff", **_diff_args(run2="again", depth=0)))["node"]
+    assert same["diff"] == "same" and set(same["counts"]) == {"same"} and "has_children" in same
+    # Errors as for `hierarchy`.
+    assert "run2" in error(server.api("diff", run="base", tag="model", tag2="model"), 400)
+    assert "depth" in error(server.api("diff", **_diff_args(depth="x")), 400)
+    assert "step" in error(server.api("diff", **_diff_args(step="-1")), 400)
+    assert error(server.api("diff", **_diff_args(run2="nope")), 404)
+    assert error(server.api("diff", **_diff_args(path="net/nope")), 404)
+    assert "step 7" in error(server.api("diff", **_diff_args(step2="7")), 404)
+    assert error(server.api("diff", **_diff_args(run2="bad_records", tag2="garbage")), 422)
+
+
+@pytest.fixture(scope="module")
+def route_logdir(versions):
+    from support import write_bad_records
+
+    logdir, base, changed = versions
+    write_bad_records(logdir)
+    return logdir, base, changed
+
+
+def test_the_diff_route_in_process(route_logdir):
+    from support import InProcess
+
+    logdir, base, changed = route_logdir
+    server = InProcess(logdir)
+    _check_route(server, logdir, base, changed)
+    # One comparison per pair of graphs, kept in the store's cache.
+    keys = [k for k in server.plugin.store.cache._entries if k[0] == "diff"]
+    assert len(keys) == 2  # (base against changed, base against again)
+
+
+def test_the_diff_route_through_tensorboard(route_logdir):
+    """The same through a real `tensorboard` process (TensorBoard's Python loader)."""
+    from support import TensorBoard
+
+    logdir, base, changed = route_logdir
+    with TensorBoard(logdir, name="compare", min_graphs=3) as server:
+        _check_route(server, logdir, base, changed)
