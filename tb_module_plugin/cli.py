@@ -3,6 +3,7 @@
     python -m tb_module_plugin summary LOGDIR [--run R] [--tag T] [--depth N] [--sort flops|time|params] [--all]
                                       [--json]
     python -m tb_module_plugin savedmodel PATH --logdir DIR [--name TAG]
+    python -m tb_module_plugin diff LOGDIR --run A --tag T --run2 B --tag2 T2 [--json] [--fail-on BUDGETS]
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from tensorboard import context
 from . import profiles, sources
 from .graph import GraphError
 from .table import SORT_KEYS, format_table, printable
+from .compare import command as compare_command
 
 
 def main(argv=None) -> int:
@@ -34,7 +36,10 @@ def main(argv=None) -> int:
     savedmodel.add_argument("path")
     savedmodel.add_argument("--logdir", required=True, help="the run folder to write the record to")
     savedmodel.add_argument("--name", default="savedmodel", help="the record's tag (default: savedmodel)")
+    compare_command.add_parser(commands)
     args = parser.parse_args(argv)
+    if args.command == "diff":  # (its own exit statuses: 2 for a graph that cannot be read)
+        return compare_command.run(args, _say)
     try:
         if args.command == "summary":
             return _summary(args)
