@@ -16,6 +16,9 @@ Each graph goes to its own run folder under DIR:
                           keras_sequential/module_record: summary.module_graph of it
     resnet50_train_step   a Keras ResNet50 (weights=None) training step, traced, then
                           profiled (slow; --skip-resnet leaves it out)
+    nested_versions       nested_model's two versions (v1; v2: a block added, the head
+                          widened, block_0 frozen) and a retrace, to compare with
+                          python -m tb_module_plugin diff (compare/demo_versions.py)
     keras_fit             a small Keras model trained one epoch with fit and the
                           ModuleGraph callback (and Keras's TensorBoard callback): both
                           write keras_fit/train (--skip-resnet leaves it out too)
@@ -27,6 +30,8 @@ import argparse
 import os
 import shutil
 import sys
+
+from tb_module_plugin.compare.demo_versions import write_versions
 
 # Quiet TensorFlow before it is imported anywhere.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -362,6 +367,7 @@ WRITERS = {
     "keras_sequential": write_keras_sequential,
     "resnet50_train_step": write_resnet50_train_step,
     "keras_fit": write_keras_fit,
+    "nested_versions": write_versions,  # (two versions of the nested model to compare: compare/demo_versions.py)
 }
 
 

@@ -11,6 +11,10 @@ from tb_module_plugin.compare import diff as diff_lib
 from .compare_models import layer_paths, load, tf, twelve_blocks, versioned_model, write_keras_trace, write_module_record
 
 
+# (each test writes its records with real TensorFlow: seconds, not `make test-quick`)
+pytestmark = pytest.mark.live
+
+
 def walk(d, node=None):
     """Every node of the union tree (unfolding all of it)."""
     stack = [node or d.root]
@@ -221,3 +225,27 @@ def test_the_diff_route_through_tensorboard(route_logdir):
     logdir, base, changed = route_logdir
     with TensorBoard(logdir, name="compare", min_graphs=3) as server:
         _check_route(server, logdir, base, changed)
+
+
+def test_the_demo_compares_its_two_versions(demo_logdir):
+    """`python -m tb_module_plugin.demo` writes nested_versions: v2 against v1 is exactly the added block, the
+    widened head and the frozen block (as the live tf.Modules of the same versions say), the retrace the same."""
+    from tb_module_plugin.compare.demo_versions import RUN, versions
+
+    v1, v2, _ = versions(tf)
+    d = diff_lib.Diff(load(demo_logdir, f"{RUN}/v1", "model"), load(demo_logdir, f"{RUN}/v2", "model"))
+    live_a = {m.name: m for m in v1.encoder.blocks}
+    live_b = {m.name: m for m in v2.encoder.blocks}
+    for name in set(live_b) - set(live_a):
+        node = answer.diff_node(d, f"model/encoder/{name}", 0)
+        assert node["diff"] == "added"
+        assert node["delta"]["num_params"] == sum(int(tf.size(v)) for v in live_b[name].variables)
+    for name in live_a:
+        frozen = [v.trainable for v in live_a[name].variables] != [v.trainable for v in live_b[name].variables]
+        assert d.find(f"model/encoder/{name}").status == ("changed" if frozen else "same"), name
+    head = answer.diff_node(d, "model/head", 0)
+    assert head["diff"] == "changed" and "variable_shapes" in {c["field"] for c in head["changes"]}
+    assert head["delta"]["num_params"] == sum(int(tf.size(v)) for v in v2.head.variables) - sum(
+        int(tf.size(v)) for v in v1.head.variables)
+    assert diff_lib.Diff(load(demo_logdir, f"{RUN}/v1_trace", "model"),
+                         load(demo_logdir, f"{RUN}/retrace", "model")).identical

@@ -11,6 +11,9 @@ from __future__ import annotations
 from .. import attrs as attrs_lib
 from . import match, signature
 
+# The graphs of other functions and eager ops a trace records beside the user's (build.py): compared and shown, but
+# what they hold is whatever the process ran before, so they neither count nor make the graphs differ.
+NOT_COUNTED = "functions"
 STATUSES = ("same", "changed", "added", "removed", "renamed")
 FIELDS = ("class", "num_ops", "op_types", "num_params", "variable_shapes", "trainable", "attrs", "devices")
 
@@ -102,6 +105,7 @@ class Diff:
 
     def _walk(self) -> None:
         (sig_a, exact_a), (sig_b, exact_b) = signature.signatures(self.ha), signature.signatures(self.hb)
+        feeds = (_feeds(self.ha), _feeds(self.hb))
         matched = []  # matched pairs that differ somewhere below, each parent before its children
         stack = [self.root]
         while stack:
@@ -112,7 +116,7 @@ class Diff:
             children = []
             renamed = node.parent is not None and (node.a.name != node.b.name or node.parent.a.path != node.parent.b.path)
             for a, b in match.align(list(node.a.children.values()), list(node.b.children.values()), sig_a, sig_b,
-                                    renamed):
+                                    renamed, feeds):
                 if a is not None and b is not None and exact_a[id(a)] == exact_b[id(b)]:
                     child = DiffNode(a, b, node, "same")  # (alike to the last op: not walked)
                     if a.children is not None:
@@ -132,6 +136,8 @@ class Diff:
             if node.is_group:
                 counts: dict = {}
                 for child in node._children:
+                    if child.side.role == NOT_COUNTED:
+                        continue
                     counts[child.status] = counts.get(child.status, 0) + 1
                     for status, n in (child.counts or {}).items():
                         counts[status] = counts.get(status, 0) + n
@@ -139,10 +145,19 @@ class Diff:
                 below_differs = any(s != "same" for s in counts)
             else:
                 below_differs = False
-            if node.parent is not None and a.name != b.name:
+            if node.parent is not None and a.name != b.name and not match.tf_named(a):
                 node.status = "renamed"
             else:
                 node.status = "changed" if node.own or below_differs else "same"
+
+
+def _feeds(h):
+    """op -> what it feeds, as both graphs can name it: its consumers' scopes and names, sorted (see match.align)."""
+    def feeds(op) -> tuple:
+        return tuple(sorted((c.parent.name if c.parent is not None else "", c.name, control)
+                            for c, _, control in h.consumers().get(id(op), ())))
+
+    return feeds
 
 
 def _size_below(group) -> int:
@@ -172,6 +187,9 @@ def op_changes(a, b) -> list:
     da, db = a.node_def, b.node_def
     if da.attr != db.attr:
         fa, fb = _attrs(da.attr), _attrs(db.attr)
+        if match.tf_named(a):  # (TensorFlow's name for it)
+            fa.pop("_user_specified_name", None)
+            fb.pop("_user_specified_name", None)
         keys = sorted(k for k in set(fa) | set(fb) if fa.get(k) != fb.get(k))
         if keys:
             out.append(change("attrs", {k: fa[k] for k in keys if k in fa}, {k: fb[k] for k in keys if k in fb}))

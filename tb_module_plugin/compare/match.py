@@ -6,13 +6,18 @@ from __future__ import annotations
 
 import difflib
 
+from ..ops import ARG_OPS
+
 MAX_CELLS = 40_000  # children pairs the exact alignment weighs; beyond, difflib's longest-block heuristic
 
 
-def align(a_children: list, b_children: list, sig_a: dict, sig_b: dict, renamed: bool = False) -> list:
+def align(a_children: list, b_children: list, sig_a: dict, sig_b: dict, renamed: bool = False,
+          feeds=None) -> list:
     """[(a child or None, b child or None)] in the union's order (A's order, B's insertions after the B sibling
     they follow). `renamed`: the two groups lie at different paths, so ops named after their scope (a captured
-    variable's `_Arg`, named after the op reading it) differ by that: the ops left over pair in order by signature."""
+    variable's `_Arg`, named after the op reading it) differ by that: the ops left over pair in order by signature.
+    Captured variables' placeholders are named by TensorFlow (tf_named): those left over pair by what they feed
+    (`feeds`: for A's ops and for B's, a key of their consumers), then in order by signature."""
     pairs = {}  # id(a child) -> its b child
     groups_a = [c for c in a_children if c.children is not None]
     groups_b = [c for c in b_children if c.children is not None]
@@ -32,15 +37,34 @@ def align(a_children: list, b_children: list, sig_a: dict, sig_b: dict, renamed:
             b = ops_b.get(a.name)
             if b is not None and b.type == a.type:
                 pairs[id(a)] = b
-    if renamed:
+    if feeds is not None:
         matched_b = {id(b) for b in pairs.values()}
-        left_a = [c for c in a_children if c.children is None and id(c) not in pairs]
-        left_b = [c for c in b_children if c.children is None and id(c) not in matched_b]
-        if left_a and left_b:
+        args_b: dict = {}
+        for c in b_children:
+            if tf_named(c) and id(c) not in matched_b:
+                args_b.setdefault(feeds[1](c), []).append(c)
+        for a in a_children:
+            if tf_named(a) and id(a) not in pairs:
+                same_feeds = args_b.get(feeds[0](a))
+                if same_feeds:
+                    pairs[id(a)] = same_feeds.pop(0)
+    left_a = [c for c in a_children if c.children is None and id(c) not in pairs and (renamed or tf_named(c))]
+    if left_a:
+        matched_b = {id(b) for b in pairs.values()}
+        left_b = [c for c in b_children if c.children is None and id(c) not in matched_b
+                  and (renamed or tf_named(c))]
+        if left_b:
             for i, j in _align_groups([sig_a[id(c)] for c in left_a], [sig_b[id(c)] for c in left_b],
                                       [c.name for c in left_a], [c.name for c in left_b]):
                 pairs[id(left_a[i])] = left_b[j]
     return _union_order(a_children, b_children, pairs)
+
+
+def tf_named(op) -> bool:
+    """A captured variable's placeholder (an `_Arg` or `Placeholder` of role variable): TensorFlow names it, after
+    the op reading it or with a number of the process that traced it (`model_encoder_1066`, `model/encoder/585`),
+    not the user; so another name is no change."""
+    return op.children is None and op.role == "variable" and (op.type in ARG_OPS or op.type == "Placeholder")
 
 
 def _union_order(a_children: list, b_children: list, pairs: dict) -> list:
