@@ -16,6 +16,10 @@ from tb_module_plugin import cli
 from .compare_models import versioned_model, write_module_record
 
 
+# (each test writes its records with real TensorFlow: seconds, not `make test-quick`)
+pytestmark = pytest.mark.live
+
+
 @pytest.fixture(scope="module")
 def logdirs(tmp_path_factory):
     logdir = tmp_path_factory.mktemp("cli_versions")
