@@ -274,7 +274,8 @@ def changes(d: Diff, node: DiffNode) -> list:
     if a.children is not None and any(s != "same" for s in node.counts or ()):
         if a.num_ops != b.num_ops:
             out.append(change("num_ops", a.num_ops, b.num_ops))
-        ta, tb = op_types(a), op_types(b)
+        # (matched ops have one type: the counts of types differ only where ops were added or removed)
+        ta, tb = (op_types(a), op_types(b)) if {"added", "removed"} & set(node.counts) else ({}, {})
         if ta != tb:
             keys = sorted(k for k in set(ta) | set(tb) if ta.get(k) != tb.get(k))
             out.append(change("op_types", {k: ta.get(k, 0) for k in keys}, {k: tb.get(k, 0) for k in keys}))
