@@ -39,7 +39,7 @@ def main(argv=None) -> int:
     compare_command.add_parser(commands)
     args = parser.parse_args(argv)
     if args.command == "diff":  # (its own exit statuses: 2 for a graph that cannot be read)
-        return compare_command.run(args, _say)
+        return compare_command.run(args, _say, logdir_data_provider, _times)
     try:
         if args.command == "summary":
             return _summary(args)

@@ -31,8 +31,6 @@ import os
 import shutil
 import sys
 
-from tb_module_plugin.compare.demo_versions import write_versions
-
 # Quiet TensorFlow before it is imported anywhere.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
@@ -246,6 +244,15 @@ def write_nested_model(logdir, run="nested_model"):
     return run_dir
 
 
+def write_nested_versions(logdir, run="nested_versions"):
+    """Two versions of the nested model and a retrace, to compare (compare/demo_versions.py)."""
+    from .compare import demo_versions
+
+    tf = _tf()
+    return demo_versions.write_versions(tf, _fresh_run_dir(logdir, run), _nested_classes(tf), NESTED_WIDTH,
+                                        NESTED_BLOCKS, lambda *args: _trace(tf, *args))
+
+
 # --- 4. A Keras Sequential through the TensorBoard callback ---------------------
 def write_keras_sequential(logdir):
     """Sequential Dense(4) > Dense(2) > Dense(1) on 10 inputs, the first layer
@@ -367,7 +374,7 @@ WRITERS = {
     "keras_sequential": write_keras_sequential,
     "resnet50_train_step": write_resnet50_train_step,
     "keras_fit": write_keras_fit,
-    "nested_versions": write_versions,  # (two versions of the nested model to compare: compare/demo_versions.py)
+    "nested_versions": write_nested_versions,
 }
 
 

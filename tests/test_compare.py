@@ -230,9 +230,11 @@ def test_the_diff_route_through_tensorboard(route_logdir):
 def test_the_demo_compares_its_two_versions(demo_logdir):
     """`python -m tb_module_plugin.demo` writes nested_versions: v2 against v1 is exactly the added block, the
     widened head and the frozen block (as the live tf.Modules of the same versions say), the retrace the same."""
-    from tb_module_plugin.compare.demo_versions import RUN, versions
+    from tb_module_plugin import demo
+    from tb_module_plugin.compare.demo_versions import versions
 
-    v1, v2, _ = versions(tf)
+    RUN = "nested_versions"
+    v1, v2 = versions(tf, demo._nested_classes(tf), demo.NESTED_WIDTH, demo.NESTED_BLOCKS)
     d = diff_lib.Diff(load(demo_logdir, f"{RUN}/v1", "model"), load(demo_logdir, f"{RUN}/v2", "model"))
     live_a = {m.name: m for m in v1.encoder.blocks}
     live_b = {m.name: m for m in v2.encoder.blocks}

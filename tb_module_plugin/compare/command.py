@@ -41,10 +41,9 @@ def add_parser(commands) -> None:
                              "totals, encoder=flops:+2%% on a module (params, flops, time; +N%% or +N)")
 
 
-def run(args, say) -> int:
-    """The command (`say` prints a line, its control characters escaped); its exit status."""
-    from ..cli import _times, logdir_data_provider
-
+def run(args, say, logdir_data_provider, times_of) -> int:
+    """The command; its exit status. From cli.py: `say` prints a line, its control characters escaped;
+    `logdir_data_provider(logdir)` reads a logdir; `times_of(logdir, run, hierarchy)` its profiles' times or None."""
     try:
         budgets = gate.parse(args.fail_on)
         sides = []
@@ -53,7 +52,7 @@ def run(args, say) -> int:
             if not os.path.isdir(logdir):
                 raise GraphError(f"{logdir} is not a directory.")
             hierarchy = load(logdir_data_provider(logdir), run_name, tag, step)
-            sides.append((hierarchy, _times(logdir, run_name, hierarchy)))
+            sides.append((hierarchy, times_of(logdir, run_name, hierarchy)))
         (ha, times_a), (hb, times_b) = sides
         d = diff_lib.Diff(ha, hb)
         checks = gate.check(d, budgets, times_a, times_b)

@@ -12,40 +12,34 @@ from __future__ import annotations
 
 import os
 
-RUN = "nested_versions"
 
 
-def versions(tf):
-    """(v1, v2, the model class): the nested model and its second version (a block added, the head widened,
-    block_0 frozen)."""
-    from .. import demo
-
-    Model = demo._nested_classes(tf)
-    v1 = Model()
-    v2 = Model(n_blocks=demo.NESTED_BLOCKS + 1)  # one block added
+def versions(tf, Model, width: int, n_blocks: int):
+    """(v1, v2): the nested model (demo.py's `Model` class) and its second version (a block added, the head
+    widened, block_0 frozen)."""
+    v1 = Model(width=width, n_blocks=n_blocks)
+    v2 = Model(width=width, n_blocks=n_blocks + 1)  # one block added
     dense = type(v2.head)
     with v2.name_scope:
-        v2.head = dense(demo.NESTED_WIDTH, 2, name="head")  # widened
+        v2.head = dense(width, 2, name="head")  # widened
     block = v2.encoder.blocks[0]
     for layer in (block.up, block.down):  # frozen: as tf.Module says it, variables that are not trainable
         layer.w = tf.Variable(layer.w, trainable=False, name="w")
         layer.b = tf.Variable(layer.b, trainable=False, name="b")
-    return v1, v2, Model
+    return v1, v2
 
 
-def write_versions(logdir: str) -> str:
-    from .. import demo
+def write_versions(tf, run_dir: str, Model, width: int, n_blocks: int, trace) -> str:
+    """Write the runs into `run_dir` (an emptied folder); `trace(run_dir, tag, fn, *args)` traces a call."""
     from .. import summary as module_summary
 
-    tf = demo._tf()
-    run_dir = demo._fresh_run_dir(logdir, RUN)
-    x = tf.random.normal([2, demo.NESTED_WIDTH], seed=1)
-    v1, v2, Model = versions(tf)
+    x = tf.random.normal([2, width], seed=1)
+    v1, v2 = versions(tf, Model, width, n_blocks)
     for name, model in (("v1", v1), ("v2", v2)):
         writer = tf.summary.create_file_writer(os.path.join(run_dir, name))
         with writer.as_default():
             module_summary.module_graph("model", model, x, step=0)
         writer.close()
-    demo._trace(tf, os.path.join(run_dir, "v1_trace"), "model", v1, x)
-    demo._trace(tf, os.path.join(run_dir, "retrace"), "model", Model(), x)
+    trace(os.path.join(run_dir, "v1_trace"), "model", v1, x)
+    trace(os.path.join(run_dir, "retrace"), "model", Model(width=width, n_blocks=n_blocks), x)
     return run_dir
