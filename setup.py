@@ -33,7 +33,7 @@ setuptools.setup(
     long_description_content_type="text/markdown",
     license="Apache-2.0",
     python_requires=">=3.10",
-    packages=["tb_module_plugin"],
+    packages=["tb_module_plugin", "tb_module_plugin.compare"],
     # The built front end (index.js, layout worker, styles...) ships inside the package.
     package_data={"tb_module_plugin": ["static/*", "static/*/*"]},
     zip_safe=False,
