@@ -251,8 +251,10 @@ ChangeField = Literal[
 
 class DiffChange(TypedDict):
     field: ChangeField  # what differs
-    a: Union[str, int, bool, None, List[Optional[List[Optional[int]]]], List[Optional[bool]], Dict[str, int], Dict[str, str]]  # A's value
-    b: Union[str, int, bool, None, List[Optional[List[Optional[int]]]], List[Optional[bool]], Dict[str, int], Dict[str, str]]  # B's value
+    a: Union[str, int, bool, None, List[Optional[List[Optional[int]]]], List[Optional[bool]],  # A's value
+             Dict[str, int], Dict[str, str]]
+    b: Union[str, int, bool, None, List[Optional[List[Optional[int]]]], List[Optional[bool]],  # B's value
+             Dict[str, int], Dict[str, str]]
 
 
 class DiffDelta(TypedDict, total=False):

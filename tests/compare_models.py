@@ -50,11 +50,11 @@ def twelve_blocks(insert_at=None):
     return keras.Model(inputs, x, name="stack")
 
 
-def write_module_record(logdir, run, model, tag="model", step=0, example=None):
+def write_module_record(logdir, run, model, tag="model", step=0):
+    """summary.module_graph of a Keras model on a batch of two ones."""
     writer = tf.summary.create_file_writer(str(Path(logdir) / run))
     with writer.as_default():
-        module_summary.module_graph(tag, model, example if example is not None else tf.ones([2, model.inputs[0].shape[-1]]),
-                                    step=step)
+        module_summary.module_graph(tag, model, tf.ones([2, model.inputs[0].shape[-1]]), step=step)
     writer.close()
 
 

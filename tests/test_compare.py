@@ -8,7 +8,8 @@ import pytest
 from tb_module_plugin.compare import answer
 from tb_module_plugin.compare import diff as diff_lib
 
-from .compare_models import layer_paths, load, tf, twelve_blocks, versioned_model, write_keras_trace, write_module_record
+from .compare_models import (layer_paths, load, tf, twelve_blocks, versioned_model, write_keras_trace,
+                             write_module_record)
 
 
 # (each test writes its records with real TensorFlow: seconds, not `make test-quick`)

@@ -114,7 +114,7 @@ class Diff:
             if not node.is_group:
                 continue
             children = []
-            renamed = node.parent is not None and (node.a.name != node.b.name or node.parent.a.path != node.parent.b.path)
+            renamed = node.parent is not None and (node.a.name != node.b.name or node.path_b is not None)
             for a, b in match.align(list(node.a.children.values()), list(node.b.children.values()), sig_a, sig_b,
                                     renamed, feeds):
                 if a is not None and b is not None and exact_a[id(a)] == exact_b[id(b)]:

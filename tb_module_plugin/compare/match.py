@@ -86,7 +86,8 @@ def _union_order(a_children: list, b_children: list, pairs: dict) -> list:
 
 
 def _align_groups(sa: list, sb: list, na: list, nb: list) -> list:
-    """[(i, j)] pairs of equal signatures (of groups, or of ops left over), in order, as many as can be; among those, as many equal names as can be."""
+    """[(i, j)] pairs of equal signatures (of groups, or of ops left over), in order, as many as can be; among
+    those, as many equal names as can be."""
     n, m = len(sa), len(sb)
     if sa == sb:
         return [(i, i) for i in range(n)]
