@@ -252,3 +252,67 @@ def test_the_demo_compares_its_two_versions(demo_logdir):
         int(tf.size(v)) for v in v1.head.variables)
     assert diff_lib.Diff(load(demo_logdir, f"{RUN}/v1_trace", "model"),
                          load(demo_logdir, f"{RUN}/retrace", "model")).identical
+
+
+_ODD = ["", "/", "//", "..", "\x00", "<img src=x onerror=alert(1)>", "a" * 3000, "net/", "net//encoder"]
+
+
+def test_the_diff_route_never_answers_5xx(route_logdir):
+    """Random parameters (graphs real and not, paths of the union tree and odd ones, steps and depths of any text):
+    every answer a 200 or a JSON 4xx, and each 200 fits its record."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from support import InProcess, check_against
+    from tb_module_plugin import schema
+
+    server = InProcess(route_logdir[0])
+    d_paths = [n["path"] for n in _union(server)]
+    text = st.one_of(st.text(max_size=12), st.sampled_from(_ODD))
+    runs = st.one_of(st.sampled_from(["base", "changed", "again", "bad_records"]), text)
+    tags = st.one_of(st.sampled_from(["model", "garbage"]), text)
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(run=runs, tag=tags, run2=runs, tag2=tags, path=st.one_of(st.sampled_from(d_paths), text),
+           depth=st.one_of(st.integers(-3, 12).map(str), text), step=st.one_of(st.integers(-2, 3).map(str), text),
+           drop=st.sets(st.sampled_from(["run", "tag", "run2", "tag2", "path", "depth", "step"]), max_size=2))
+    def check(run, tag, run2, tag2, path, depth, step, drop):
+        params = {"run": run, "tag": tag, "run2": run2, "tag2": tag2, "path": path, "depth": depth, "step2": step}
+        for name in drop:
+            params.pop(name if name != "step" else "step2")
+        r = server.api("diff", **params)
+        assert r.status in (200, 400, 404, 422), (params, r.status)
+        body = r.json()
+        if r.status == 200:
+            check_against(body, schema.DiffAnswer)
+        else:
+            assert set(body) == {"error"} and body["error"], body
+
+    check()
+
+
+def _union(server):
+    """Every node of base against changed, to depth 8, as the route lists it."""
+    from support import ok_json
+
+    out, stack = [], [ok_json(server.api("diff", **_diff_args(depth=8)))["node"]]
+    while stack:
+        node = stack.pop()
+        out.append(node)
+        stack.extend(node.get("children", ()))
+    return out
+
+
+def test_time_deltas_of_profiled_runs(demo_logdir):
+    """With time=1, two profiled graphs (the demo's training step against itself) carry time_us on each node and a
+    time delta of 0, at the root and below."""
+    from support import InProcess, ok_json
+
+    server = InProcess(demo_logdir)
+    root = ok_json(server.api("diff", run="nested_model/train", tag="train_step", run2="nested_model/train",
+                              tag2="train_step", depth=1, time=1))["node"]
+    assert root["diff"] == "same" and root["time_us"] > 0 and root["delta"]["time_us"] == 0
+    timed = [c for c in root["children"] if "time_us" in c]
+    assert timed and all(c["delta"]["time_us"] == 0 for c in timed)
+    assert "time_us" not in ok_json(server.api("diff", run="nested_model/train", tag="train_step",
+                                               run2="nested_model/train", tag2="train_step"))["node"]["delta"]
