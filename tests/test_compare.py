@@ -124,6 +124,22 @@ def test_a_retrace_with_uniquified_scopes_is_renamed(tmp_path):
         assert node["diff"] == "renamed" and node["path_b"].endswith(matches[0].b.name)
 
 
+def test_a_trace_against_a_record_of_one_model_is_renamed(tmp_path):
+    """A model recorded with module_graph (scopes `net/blk_0`) and traced (Keras names them `net_1/blk_0_1`), the
+    two records saying different things (a trace: no classes, no variable shapes): each of the live model's layers
+    is paired, renamed, none added or removed."""
+    model = versioned_model()
+    write_module_record(tmp_path, "record", model)
+    write_keras_trace(tmp_path, "trace", model)
+    d = diff_lib.Diff(load(tmp_path, "record", "model"), load(tmp_path, "trace", "step"))
+    top = d.find(model.name)
+    assert top.status == "renamed" and top.b.name.startswith(model.name)
+    for path, layer in layer_paths(model).items():
+        node = d.find(path)
+        assert node.status == "renamed" and node.b is not None and node.b.name.startswith(layer.name), (
+            path, node.status, node.path_b)
+
+
 WIDTH = 16
 
 

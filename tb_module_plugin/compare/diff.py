@@ -14,6 +14,7 @@ from . import match, signature
 # The graphs of other functions and eager ops a trace records beside the user's (build.py): compared and shown, but
 # what they hold is whatever the process ran before, so they neither count nor make the graphs differ.
 NOT_COUNTED = "functions"
+RECORDED_SHAPES = "_output_shapes"  # the shapes a graph records with its ops (a run graph, a module record; no trace)
 STATUSES = ("same", "changed", "added", "removed", "renamed")
 FIELDS = ("class", "num_ops", "op_types", "num_params", "variable_shapes", "trainable", "attrs", "devices")
 
@@ -104,7 +105,8 @@ class Diff:
         return self.root.status == "same"
 
     def _walk(self) -> None:
-        (sig_a, exact_a), (sig_b, exact_b) = signature.signatures(self.ha), signature.signatures(self.hb)
+        (sig_a, exact_a, loose_a), (sig_b, exact_b, loose_b) = signature.signatures(self.ha), signature.signatures(
+            self.hb)
         feeds = (_feeds(self.ha), _feeds(self.hb))
         matched = []  # matched pairs that differ somewhere below, each parent before its children
         stack = [self.root]
@@ -116,7 +118,7 @@ class Diff:
             children = []
             renamed = node.parent is not None and (node.a.name != node.b.name or node.path_b is not None)
             for a, b in match.align(list(node.a.children.values()), list(node.b.children.values()), sig_a, sig_b,
-                                    renamed, feeds):
+                                    renamed, feeds, (loose_a, loose_b)):
                 if a is not None and b is not None and exact_a[id(a)] == exact_b[id(b)]:
                     child = DiffNode(a, b, node, "same")  # (alike to the last op: not walked)
                     if a.children is not None:
@@ -190,6 +192,9 @@ def op_changes(a, b) -> list:
         if match.tf_named(a):  # (TensorFlow's name for it)
             fa.pop("_user_specified_name", None)
             fb.pop("_user_specified_name", None)
+        if (RECORDED_SHAPES in fa) != (RECORDED_SHAPES in fb):  # (one record has shapes, the other none: a trace)
+            fa.pop(RECORDED_SHAPES, None)
+            fb.pop(RECORDED_SHAPES, None)
         keys = sorted(k for k in set(fa) | set(fb) if fa.get(k) != fb.get(k))
         if keys:
             out.append(change("attrs", {k: fa[k] for k in keys if k in fa}, {k: fb[k] for k in keys if k in fb}))
@@ -229,22 +234,30 @@ def canonical_function(name: str) -> str:
 
 
 def group_changes(ha, hb, a, b) -> list:
-    """A group's own changes: class, its own variables' shapes and trainability, a Keras layer's config."""
+    """A group's own changes: class, its own variables' shapes and trainability, a Keras layer's config; each
+    compared where both records say it (a trace records no class and no variables: against a module record, it
+    is not a change)."""
     fa, fb = a.facts or {}, b.facts or {}
     out = []
-    if fa.get("class_name") != fb.get("class_name"):
-        out.append(change("class", fa.get("class_name"), fb.get("class_name")))
-    shapes_a = [v.get("shape") for v in fa.get("variables", ())]
-    shapes_b = [v.get("shape") for v in fb.get("variables", ())]
-    if shapes_a != shapes_b:
-        out.append(change("variable_shapes", shapes_a, shapes_b))
+
+    def both(key) -> bool:
+        return key in fa and key in fb
+
+    if both("class_name") and fa["class_name"] != fb["class_name"]:
+        out.append(change("class", fa["class_name"], fb["class_name"]))
+    if both("variables"):
+        shapes_a, shapes_b = [v.get("shape") for v in fa["variables"]], [v.get("shape") for v in fb["variables"]]
+        if shapes_a != shapes_b:
+            out.append(change("variable_shapes", shapes_a, shapes_b))
     va, vb = _values(ha, a), _values(hb, b)
-    if ([v.get("trainable") for v in fa.get("variables", ())] != [v.get("trainable") for v in fb.get("variables", ())]
-            or fa.get("trainable") != fb.get("trainable") or va.get("frozen") != vb.get("frozen")):
+    flags_a, flags_b = [v.get("trainable") for v in fa.get("variables", ())], [v.get("trainable") for v in
+                                                                            fb.get("variables", ())]
+    if ((both("variables") and flags_a != flags_b) or (both("trainable") and fa["trainable"] != fb["trainable"])
+            or ("frozen" in va and "frozen" in vb and va["frozen"] != vb["frozen"])):
         out.append(change("trainable", _trainable(fa, va), _trainable(fb, vb)))
     config_a = {k: v for k, v in (fa.get("attrs") or {}).items() if k != "name"}
     config_b = {k: v for k, v in (fb.get("attrs") or {}).items() if k != "name"}
-    if config_a != config_b:
+    if both("attrs") and config_a != config_b:
         keys = sorted(k for k in set(config_a) | set(config_b) if config_a.get(k) != config_b.get(k))
         out.append(change("attrs", {k: config_a[k] for k in keys if k in config_a},
                           {k: config_b[k] for k in keys if k in config_b}))
@@ -294,7 +307,8 @@ def op_types(group) -> dict:
 
     counts: dict = {}
     for op in ops_under(group):
-        counts[op.type] = counts.get(op.type, 0) + 1
+        kind = signature.op_kind(op)  # (an input: _Arg in a trace, Placeholder in a graph; no change)
+        counts[kind] = counts.get(kind, 0) + 1
     return counts
 
 

@@ -6,16 +6,17 @@ from __future__ import annotations
 
 import difflib
 
-from ..ops import ARG_OPS
+from .signature import INPUT_OPS, op_kind
 
 MAX_CELLS = 40_000  # children pairs the exact alignment weighs; beyond, difflib's longest-block heuristic
 
 
 def align(a_children: list, b_children: list, sig_a: dict, sig_b: dict, renamed: bool = False,
-          feeds=None) -> list:
+          feeds=None, loose=None) -> list:
     """[(a child or None, b child or None)] in the union's order (A's order, B's insertions after the B sibling
     they follow). `renamed`: the two groups lie at different paths, so ops named after their scope (a captured
     variable's `_Arg`, named after the op reading it) differ by that: the ops left over pair in order by signature.
+    Groups left over pair by name, then by `loose` signatures (A's and B's, see signature.signatures).
     Captured variables' placeholders are named by TensorFlow (tf_named): those left over pair by what they feed
     (`feeds`: for A's ops and for B's, a key of their consumers), then in order by signature."""
     pairs = {}  # id(a child) -> its b child
@@ -30,12 +31,22 @@ def align(a_children: list, b_children: list, sig_a: dict, sig_b: dict, renamed:
     for a in groups_a:
         if id(a) not in pairs and a.name in left_b:
             pairs[id(a)] = left_b.pop(a.name)
-    # Ops: by name and type.
+    # Then by their loose signatures (`loose`: A's and B's; op types and nesting alone), as the first pass did:
+    # a trace's `resnet50_1` against a module record's `resnet50`.
+    left_a = [c for c in groups_a if id(c) not in pairs]
+    if left_a and left_b and loose is not None:
+        others = list(left_b.values())
+        for i, j in _align_groups([loose[0][id(c)] for c in left_a], [loose[1][id(c)] for c in others],
+                                  [c.name for c in left_a], [c.name for c in others]):
+            pairs[id(left_a[i])] = others[j]
+        _pair_similar([c for c in left_a if id(c) not in pairs], [c for c in others if id(c) not in
+                                                                  {id(b) for b in pairs.values()}], pairs)
+    # Ops: by name and type (an input's type as signature.op_kind says it).
     ops_b = {c.name: c for c in b_children if c.children is None}
     for a in a_children:
         if a.children is None:
             b = ops_b.get(a.name)
-            if b is not None and b.type == a.type:
+            if b is not None and op_kind(b) == op_kind(a):
                 pairs[id(a)] = b
     if feeds is not None:
         matched_b = {id(b) for b in pairs.values()}
@@ -60,11 +71,39 @@ def align(a_children: list, b_children: list, sig_a: dict, sig_b: dict, renamed:
     return _union_order(a_children, b_children, pairs)
 
 
+MIN_SIMILARITY = 0.5  # the share of op types two groups left over must have in common to be one group
+
+
+def _pair_similar(left_a: list, left_b: list, pairs: dict) -> None:
+    """Groups still left over, each paired with the most alike of the other side's (the op types below them, as a
+    multiset, MIN_SIMILARITY of them in common), in A's order: the same module written by two kinds of record,
+    whose ops differ by what each records."""
+    if not left_a or not left_b or len(left_a) * len(left_b) > MAX_CELLS:
+        return
+    from .diff import op_types
+
+    counts_b = [op_types(b) for b in left_b]
+    taken = set()
+    for a in left_a:
+        counts_a = op_types(a)
+        best, best_score = None, MIN_SIMILARITY
+        for j, counts in enumerate(counts_b):
+            if j in taken:
+                continue
+            common = sum(min(n, counts.get(kind, 0)) for kind, n in counts_a.items())
+            score = common / max(sum(counts_a.values()), sum(counts.values()), 1)
+            if score >= best_score and (best is None or score > best_score):
+                best, best_score = j, score
+        if best is not None:
+            taken.add(best)
+            pairs[id(a)] = left_b[best]
+
+
 def tf_named(op) -> bool:
     """A captured variable's placeholder (an `_Arg` or `Placeholder` of role variable): TensorFlow names it, after
     the op reading it or with a number of the process that traced it (`model_encoder_1066`, `model/encoder/585`),
     not the user; so another name is no change."""
-    return op.children is None and op.role == "variable" and (op.type in ARG_OPS or op.type == "Placeholder")
+    return op.children is None and op.role == "variable" and op.type in INPUT_OPS
 
 
 def _union_order(a_children: list, b_children: list, pairs: dict) -> list:

@@ -12,14 +12,18 @@ import weakref
 
 from .. import ops as ops_lib
 
+INPUT_OPS = ops_lib.ARG_OPS | {"Placeholder"}
+
 _SIGNATURES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # hierarchy -> {id(node): signature}
 _LOCK = threading.Lock()
 
 
 def signatures(h) -> tuple:
-    """({id(node): structure signature}, {id(node): exact signature}) of every node of hierarchy `h` (made once).
-    The exact signature adds names, recorded facts and each op's NodeDef: two subtrees with equal exact signatures
-    hold the same thing (a comparison need not walk them)."""
+    """({id(node): structure signature}, {id(node): exact signature}, {id(node): loose signature}) of every node
+    of hierarchy `h` (made once). The exact signature adds names, recorded facts and each op's NodeDef: two
+    subtrees with equal exact signatures hold the same thing (a comparison need not walk them). The loose one
+    keeps only op types and nesting, for records that say different things of one model (a trace records no
+    classes and no variable shapes, a module record both)."""
     with _LOCK:
         found = _SIGNATURES.get(h)
         if found is None:
@@ -30,30 +34,37 @@ def signatures(h) -> tuple:
 def _compute(h) -> tuple:
     structure: dict = {}
     exact: dict = {}
-    op_keys: dict = {}  # op type -> its signature (a variable's adds its shape)
-    values = h.values or {}
+    loose: dict = {}
+    op_keys: dict = {}  # op type -> (its structure signature, its loose one); a variable's adds its shape
     # all_nodes lists each group before its children: reversed, every child is signed before its parent.
     for node in reversed(h.all_nodes):
         key = id(node)
-        if node.children is None:
-            if node.role == "variable":
-                structure[key] = hash(("op", node.type, variable_dims(node)))
-            else:
-                sig = op_keys.get(node.type)
-                if sig is None:
-                    sig = op_keys[node.type] = hash(("op", node.type, ()))
-                structure[key] = sig
+        children = node.children
+        if children is None:
+            keys = op_keys.get(node.type)
+            if keys is None:
+                kind = op_kind(node)
+                keys = op_keys[node.type] = (hash(("op", kind, ())), hash(kind))
+            structure[key] = hash(("op", op_kind(node), variable_dims(node))) if node.role == "variable" else keys[0]
+            loose[key] = keys[1]
             exact[key] = hash((node.name, node.role, raw_node_def(node)))
         else:
-            facts = node.facts or {}
-            children = node.children.values()
-            structure[key] = hash((node.kind, node.role, facts.get("class_name"),
-                                   tuple(sorted([structure[id(c)] for c in children])),
-                                   tuple(str(v.get("shape")) for v in facts.get("variables", ()))))
+            facts = node.facts
+            ids = [id(c) for c in children.values()]
+            structure[key] = hash((node.kind, node.role, facts.get("class_name") if facts else None,
+                                   tuple(sorted([structure[i] for i in ids])),
+                                   tuple(str(v.get("shape")) for v in facts.get("variables", ())) if facts else ()))
+            # (a node's values, its parameters, follow from the variables its facts and ops hold)
             exact[key] = hash((node.name, structure[key], repr(facts) if facts else "",
-                               repr(values.get(node.path)) if values else "",
-                               tuple(sorted([exact[id(c)] for c in children]))))
-    return structure, exact
+                               tuple(sorted([exact[i] for i in ids]))))
+            loose[key] = hash((node.role, tuple(sorted([loose[i] for i in ids]))))
+    return structure, exact, loose
+
+
+def op_kind(op) -> str:
+    """An op's type as two graphs compare it: a graph's input is an `_Arg` in a function (a trace) and a
+    `Placeholder` in a graph (a module record, a run graph)."""
+    return "_Arg" if op.type in INPUT_OPS else op.type
 
 
 def raw_node_def(op) -> bytes:
