@@ -332,3 +332,26 @@ def test_time_deltas_of_profiled_runs(demo_logdir):
     assert timed and all(c["delta"]["time_us"] == 0 for c in timed)
     assert "time_us" not in ok_json(server.api("diff", run="nested_model/train", tag="train_step",
                                                run2="nested_model/train", tag2="train_step"))["node"]["delta"]
+
+
+def test_series_of_another_length_are_one_changed_group():
+    """Numbered sibling ops the tab folds into a series (`AddN[0-5]` against `AddN[0-8]`, named by how many there
+    are): one group, changed (its ops added), not a series removed and another added."""
+    from support import graph_def
+    from tb_module_plugin import build as build_lib
+    from tb_module_plugin import graph as graph_lib
+
+    def built(n):
+        nodes = [("x", "Placeholder", [])] + [(f"AddN{'' if i == 0 else f'_{i}'}", "AddN", ["x"]) for i in range(n)]
+        ops = graph_lib.flatten_graph_def(graph_def(nodes))
+        return build_lib.build_graph_hierarchy(graph_lib.FlatGraph(ops, [], []), "g")
+
+    ha, hb = built(6), built(9)
+    series_a = [c for c in ha.root.children.values() if c.role == "series"]
+    series_b = [c for c in hb.root.children.values() if c.role == "series"]
+    assert len(series_a) == len(series_b) == 1 and series_a[0].name != series_b[0].name
+    d = diff_lib.Diff(ha, hb)
+    node = d.find(series_a[0].name)
+    assert node.status == "changed" and node.path_b == series_b[0].name
+    assert node.counts == {"same": 6, "added": 3}
+    assert [n.status for n in d.root.children() if n.side.role == "series"] == ["changed"]

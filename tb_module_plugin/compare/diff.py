@@ -147,7 +147,8 @@ class Diff:
                 below_differs = any(s != "same" for s in counts)
             else:
                 below_differs = False
-            if node.parent is not None and a.name != b.name and not match.tf_named(a):
+            if node.parent is not None and a.name != b.name and not match.tf_named(a) and (
+                    a.children is None or match.name_key(a) != match.name_key(b)):
                 node.status = "renamed"
             else:
                 node.status = "changed" if node.own or below_differs else "same"

@@ -27,10 +27,10 @@ def align(a_children: list, b_children: list, sig_a: dict, sig_b: dict, renamed:
         pairs[id(groups_a[i])] = groups_b[j]
     # Groups left over in both under one name: the same group, its structure changed (a widened layer).
     matched_b = {id(b) for b in pairs.values()}
-    left_b = {c.name: c for c in groups_b if id(c) not in matched_b}
+    left_b = {name_key(c): c for c in groups_b if id(c) not in matched_b}
     for a in groups_a:
-        if id(a) not in pairs and a.name in left_b:
-            pairs[id(a)] = left_b.pop(a.name)
+        if id(a) not in pairs and name_key(a) in left_b:
+            pairs[id(a)] = left_b.pop(name_key(a))
     # Then by their loose signatures (`loose`: A's and B's; op types and nesting alone), as the first pass did:
     # a trace's `resnet50_1` against a module record's `resnet50`.
     left_a = [c for c in groups_a if id(c) not in pairs]
@@ -69,6 +69,15 @@ def align(a_children: list, b_children: list, sig_a: dict, sig_b: dict, renamed:
                                       [c.name for c in left_a], [c.name for c in left_b]):
                 pairs[id(left_a[i])] = left_b[j]
     return _union_order(a_children, b_children, pairs)
+
+
+def name_key(group):
+    """What names a group across two graphs: its name; for a series the plugin folded (`AddN[0-121]`, named after
+    how many there are), the type of its ops."""
+    if group.role == "series":
+        first = next(iter(group.children.values()), None)
+        return ("series", first.type if first is not None and first.children is None else group.name)
+    return group.name
 
 
 MIN_SIMILARITY = 0.5  # the share of op types two groups left over must have in common to be one group
