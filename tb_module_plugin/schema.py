@@ -246,6 +246,66 @@ class SearchResult(TypedDict):
     truncated: bool  # more nodes matched than were listed
 
 
+# -- diff ------------------------------------------------------------------------------------------------------------
+
+DiffStatus = Literal[
+    "same",  # alike on both sides, and everything below it
+    "changed",  # matched, and it or something below it differs (changes and counts say what)
+    "added",  # only in B
+    "removed",  # only in A
+    "renamed",  # matched with a node of another name in B (path_b), its structure alike
+]
+ChangeField = Literal[
+    "class",  # the module's class
+    "num_ops",  # ops in the subtree
+    "op_types",  # how many ops of each type the subtree holds (only the types whose counts differ)
+    "num_params",  # parameters it holds or reaches
+    "variable_shapes",  # the shapes of the variables it holds itself (a variable op: its own)
+    "trainable",  # its trainable parameters (or its variables' trainable flags), as the framework says
+    "attrs",  # an op's attributes, a Keras layer's config (only those that differ)
+    "devices",  # where its ops are placed
+]
+
+
+class DiffChange(TypedDict):
+    field: ChangeField  # what differs
+    a: Union[str, int, bool, None, List[Optional[List[Optional[int]]]], List[Optional[bool]],  # A's value
+             Dict[str, int], Dict[str, str]]
+    b: Union[str, int, bool, None, List[Optional[List[Optional[int]]]], List[Optional[bool]],  # B's value
+             Dict[str, int], Dict[str, str]]
+
+
+class DiffDelta(TypedDict, total=False):
+    num_params: int  # B's parameters minus A's (an added node: B's; a removed one: minus A's), where both are known
+    flops: int  # B's FLOPs minus A's, where both are counted
+    time_us: float  # B's measured time minus A's (with time=1), where both runs time it
+
+
+class DiffCounts(TypedDict, total=False):
+    same: int  # nodes below it that are the same
+    changed: int  # nodes below it that changed
+    added: int  # nodes below it only in B
+    removed: int  # nodes below it only in A
+    renamed: int  # nodes below it matched under another name
+
+
+class DiffNode(_Node, _NodeOptional, total=False):
+    inputs: List[OpInput]  # ops: what feeds them (on the side it shows: A's, B's for an added op)
+    children: List[DiffNode]  # groups within the asked depth: their children in the union of both trees
+    has_children: bool  # groups below the asked depth: whether they have any
+    edges: List[HierarchyEdge]  # groups whose children are listed: the edges between those children (its side's)
+    repeat: RepeatMark  # a module among sibling modules of the same structure (on its side)
+    diff: DiffStatus  # how it compares
+    changes: List[DiffChange]  # a changed or renamed node: what differs between its two sides
+    path_b: str  # its path in B, where that differs from path (a renamed node and what is below it)
+    counts: DiffCounts  # groups: how many nodes below it have each status
+    delta: DiffDelta  # B minus A of its parameters, FLOPs and time, where known (rolled up the tree)
+
+
+class DiffAnswer(TypedDict):
+    node: DiffNode  # the asked node of the union tree (path: in A; in B for an added node), children to the depth
+
+
 # -- errors ----------------------------------------------------------------------------------------------------------
 
 class _ErrorAnswerCore(TypedDict):
@@ -258,4 +318,5 @@ class ErrorAnswer(_ErrorAnswerCore, total=False):
 
 # The answers of the routes, for the tests and the generated documentation.
 ROUTES = {"graphs": GraphsAnswer, "hierarchy": HierarchyAnswer, "node": NodeAnswer, "search": SearchResult,
-          "values": ValuesAnswer}
+          "values": ValuesAnswer,
+          "diff": DiffAnswer}

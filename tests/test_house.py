@@ -17,10 +17,11 @@ RANKS = {
     "readers": 2,
     "build": 3,
     "measures": 4,
-    "serve": 5,
-    "recording": 6,
-    "cli": 7,
-    "__init__": 8, "__main__": 8, "summary": 8,
+    "compare": 5,
+    "serve": 6,
+    "recording": 7,
+    "cli": 8,
+    "__init__": 9, "__main__": 9, "summary": 9,
 }
 
 

@@ -310,6 +310,82 @@ export interface SearchResult {
   truncated: boolean;
 }
 
+export type DiffStatus =
+  | "same"  // alike on both sides, and everything below it
+  | "changed"  // matched, and it or something below it differs (changes and counts say what)
+  | "added"  // only in B
+  | "removed"  // only in A
+  | "renamed";  // matched with a node of another name in B (path_b), its structure alike
+
+export type ChangeField =
+  | "class"  // the module's class
+  | "num_ops"  // ops in the subtree
+  | "op_types"  // how many ops of each type the subtree holds (only the types whose counts differ)
+  | "num_params"  // parameters it holds or reaches
+  | "variable_shapes"  // the shapes of the variables it holds itself (a variable op: its own)
+  | "trainable"  // its trainable parameters (or its variables' trainable flags), as the framework says
+  | "attrs"  // an op's attributes, a Keras layer's config (only those that differ)
+  | "devices";  // where its ops are placed
+
+export interface DiffChange {
+  /** what differs */
+  field: ChangeField;
+  /** A's value */
+  a: string | number | boolean | null | ((number | null)[] | null)[] | (boolean | null)[] | Record<string, number> | Record<string, string>;
+  /** B's value */
+  b: string | number | boolean | null | ((number | null)[] | null)[] | (boolean | null)[] | Record<string, number> | Record<string, string>;
+}
+
+export interface DiffDelta {
+  /** B's parameters minus A's (an added node: B's; a removed one: minus A's), where both are known */
+  num_params?: number;
+  /** B's FLOPs minus A's, where both are counted */
+  flops?: number;
+  /** B's measured time minus A's (with time=1), where both runs time it */
+  time_us?: number;
+}
+
+export interface DiffCounts {
+  /** nodes below it that are the same */
+  same?: number;
+  /** nodes below it that changed */
+  changed?: number;
+  /** nodes below it only in B */
+  added?: number;
+  /** nodes below it only in A */
+  removed?: number;
+  /** nodes below it matched under another name */
+  renamed?: number;
+}
+
+export interface DiffNode extends _Node, _NodeOptional {
+  /** ops: what feeds them (on the side it shows: A's, B's for an added op) */
+  inputs?: OpInput[];
+  /** groups within the asked depth: their children in the union of both trees */
+  children?: DiffNode[];
+  /** groups below the asked depth: whether they have any */
+  has_children?: boolean;
+  /** groups whose children are listed: the edges between those children (its side's) */
+  edges?: HierarchyEdge[];
+  /** a module among sibling modules of the same structure (on its side) */
+  repeat?: RepeatMark;
+  /** how it compares */
+  diff?: DiffStatus;
+  /** a changed or renamed node: what differs between its two sides */
+  changes?: DiffChange[];
+  /** its path in B, where that differs from path (a renamed node and what is below it) */
+  path_b?: string;
+  /** groups: how many nodes below it have each status */
+  counts?: DiffCounts;
+  /** B minus A of its parameters, FLOPs and time, where known (rolled up the tree) */
+  delta?: DiffDelta;
+}
+
+export interface DiffAnswer {
+  /** the asked node of the union tree (path: in A; in B for an added node), children to the depth */
+  node: DiffNode;
+}
+
 export interface _ErrorAnswerCore {
   /** what is wrong, in words a user understands (with a 400, 404 or 422 status) */
   error: string;

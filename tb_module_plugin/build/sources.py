@@ -145,17 +145,28 @@ class RecentAnswers:
 _VANISHED = (tb_errors.NotFoundError, KeyError)
 
 
-def latest_blob_keys(data_provider, ctx, experiment_id: str, record: GraphRecord) -> tuple:
-    """The blobs of the record's newest step (a trace written again at a later step replaces the older)."""
+MAX_STEPS = 1000  # steps of one record a step may be chosen among (TensorBoard keeps 10 by default)
+
+
+def latest_blob_keys(data_provider, ctx, experiment_id: str, record: GraphRecord, step: int | None = None) -> tuple:
+    """The blobs of the record's newest step (a trace written again at a later step replaces the older), or of
+    `step` (comparing two steps of one run)."""
     try:
         with _asking_provider(f"list the data of run {record.run!r}, tag {record.tag!r}", record.run, record.tag,
                               _VANISHED):
             sequences = data_provider.read_blob_sequences(
                 ctx, experiment_id=experiment_id, plugin_name=record.plugin_name,
-                run_tag_filter=provider.RunTagFilter(runs=[record.run], tags=[record.tag]), downsample=1)
+                run_tag_filter=provider.RunTagFilter(runs=[record.run], tags=[record.tag]),
+                downsample=1 if step is None else MAX_STEPS)
     except _VANISHED:
         sequences = None
     data = (sequences or {}).get(record.run, {}).get(record.tag, [])
+    if step is not None:
+        steps = [datum.step for datum in data]
+        data = [datum for datum in data if datum.step == step]
+        if not data:
+            raise RecordNotFound(f"Run {record.run!r}, tag {record.tag!r} holds no graph at step {step} (its steps: "
+                                 f"{', '.join(map(str, steps[:20])) or 'none'}).")
     if not data or not data[-1].values:
         raise RecordNotFound(f"Run {record.run!r}, tag {record.tag!r} holds no data.")
     return tuple(value.blob_key for value in data[-1].values)

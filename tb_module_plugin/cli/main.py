@@ -3,6 +3,7 @@
     python -m tb_module_plugin summary LOGDIR [--run R] [--tag T] [--depth N] [--sort flops|time|params] [--all]
                                       [--json]
     python -m tb_module_plugin savedmodel PATH --logdir DIR [--name TAG]
+    python -m tb_module_plugin diff LOGDIR --run A --tag T --run2 B --tag2 T2 [--json] [--fail-on BUDGETS]
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from ..measures.costs import count_costs
 from ..measures.time import times_for
 from ..serve import answers
 from .table import SORT_KEYS, format_table, printable
+from . import diff as compare_command
 
 
 def main(argv=None) -> int:
@@ -38,7 +40,10 @@ def main(argv=None) -> int:
     savedmodel.add_argument("path")
     savedmodel.add_argument("--logdir", required=True, help="the run folder to write the record to")
     savedmodel.add_argument("--name", default="savedmodel", help="the record's tag (default: savedmodel)")
+    compare_command.add_parser(commands)
     args = parser.parse_args(argv)
+    if args.command == "diff":  # (its own exit statuses: 2 for a graph that cannot be read)
+        return compare_command.run(args, _say, logdir_data_provider, _times)
     try:
         if args.command == "summary":
             return _summary(args)

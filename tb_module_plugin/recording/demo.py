@@ -16,6 +16,9 @@ Each graph goes to its own run folder under DIR:
                           keras_sequential/module_record: summary.module_graph of it
     resnet50_train_step   a Keras ResNet50 (weights=None) training step, traced, then
                           profiled (slow; --skip-resnet leaves it out)
+    nested_versions       nested_model's two versions (v1; v2: a block added, the head
+                          widened, block_0 frozen) and a retrace, to compare with
+                          python -m tb_module_plugin diff (compare/demo_versions.py)
     keras_fit             a small Keras model trained one epoch with fit and the
                           ModuleGraph callback (and Keras's TensorBoard callback): both
                           write keras_fit/train (--skip-resnet leaves it out too)
@@ -185,6 +188,15 @@ def write_nested_model(logdir, run="nested_model"):
     return run_dir
 
 
+def write_nested_versions(logdir, run="nested_versions"):
+    """Two versions of the nested model and a retrace, to compare (demo_versions.py)."""
+    from . import demo_versions
+
+    tf = quiet_tf()
+    return demo_versions.write_versions(tf, fresh_run_dir(logdir, run), _nested_classes(tf), NESTED_WIDTH,
+                                        NESTED_BLOCKS, lambda *args: trace_call(tf, *args))
+
+
 SLOW = ("resnet50_train_step", "keras_fit")  # what --skip-resnet leaves out
 
 WRITERS = {
@@ -194,6 +206,7 @@ WRITERS = {
     "keras_sequential": write_keras_sequential,
     "resnet50_train_step": write_resnet50_train_step,
     "keras_fit": write_keras_fit,
+    "nested_versions": write_nested_versions,
 }
 
 

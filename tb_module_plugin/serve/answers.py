@@ -6,7 +6,7 @@ from ..measures import overlays
 from ..measures.costs import count_costs
 from ..tree import ops as ops_lib
 from .. import schema
-from .attrs import format_attrs
+from ..tree.attrs import format_attrs
 from ..tree.hierarchy import ancestor_names, is_under, ops_under
 
 MAX_DEPTH = 8  # levels a `hierarchy` answer may list

@@ -18,7 +18,7 @@ from .. import schema
 from ..errors import PublicError
 from ..schema import PLUGIN_NAME
 from ..build import sources
-from . import answers, query, search, values
+from . import answers, compare, query, search, values
 from .cache import DEFAULT_MAX_BYTES
 from .store import GraphStore
 
@@ -68,6 +68,7 @@ class ModuleGraphPlugin(base_plugin.TBPlugin, base_plugin.TBLoader):
             "/node": self._serve_node,
             "/search": self._serve_search,
             "/values": self._serve_values,
+            "/diff": self._serve_diff,
             "/index.js": self._serve_index,
             "/static/*": self._serve_static,
         }
@@ -115,6 +116,12 @@ class ModuleGraphPlugin(base_plugin.TBPlugin, base_plugin.TBLoader):
             return _json(request, values.values_json(h, args.measure, args.paths, args.depth, times))
 
         return _answered_or_error(request, answer)
+
+    @wrappers.Request.application
+    def _serve_diff(self, request):
+        return _answered_or_error(request, lambda: _json(request, compare.respond(
+            self.store, plugin_util.context(request.environ), plugin_util.experiment_id(request.environ),
+            request.args)))
 
     @wrappers.Request.application
     def _serve_index(self, request):

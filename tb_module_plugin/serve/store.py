@@ -120,17 +120,18 @@ class GraphStore:
             raise op_times
         return time_lib.times_for(hierarchy, op_times)
 
-    def hierarchy(self, ctx, eid: str, run: str, tag: str):
-        """The built graph of `run` and `tag` (sources.RecordNotFound, errors.GraphError for what is not one)."""
+    def hierarchy(self, ctx, eid: str, run: str, tag: str, step: int | None = None):
+        """The built graph of `run` and `tag` (its newest step, or `step`) (sources.RecordNotFound, errors.GraphError
+        for what is not one)."""
         try:
-            return self._built(ctx, eid, run, tag, fresh=False)
+            return self._built(ctx, eid, run, tag, fresh=False, step=step)
         except sources.RecordNotFound:  # written, rewritten or deleted since the answers remembered?
             self._recent.forget()
-            return self._built(ctx, eid, run, tag, fresh=True)
+            return self._built(ctx, eid, run, tag, fresh=True, step=step)
 
-    def _built(self, ctx, eid: str, run: str, tag: str, fresh: bool):
+    def _built(self, ctx, eid: str, run: str, tag: str, fresh: bool, step: int | None = None):
         record = sources.find_record(self.graphs(ctx, eid, fresh), run, tag)
-        blob_keys = self._blob_keys(ctx, eid, record, fresh)
+        blob_keys = self._blob_keys(ctx, eid, record, fresh, step)
 
         def build():
             try:
@@ -147,9 +148,10 @@ class GraphStore:
             raise built
         return built
 
-    def _blob_keys(self, ctx, eid: str, record, fresh: bool) -> tuple:
-        return self._recent.get(("blobs", eid, record),
-                                lambda: sources.latest_blob_keys(self._data_provider, ctx, eid, record), fresh)
+    def _blob_keys(self, ctx, eid: str, record, fresh: bool, step: int | None = None) -> tuple:
+        key = ("blobs", eid, record) if step is None else ("blobs", eid, record, step)
+        return self._recent.get(key, lambda: sources.latest_blob_keys(self._data_provider, ctx, eid, record, step),
+                                fresh)
 
     def _prepare_first_graph(self) -> None:
         """While TensorBoard's page loads (seconds), choose and build the graph the tab opens first (and parse the

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..tree.ops import dtype_name, format_shape
+from .ops import dtype_name, format_shape
 
 # An attribute whose serialized value is larger than this is shown as its type, shape and size only.
 MAX_ATTR_BYTES = 1024
