@@ -291,9 +291,11 @@ def test_the_diff_route_never_answers_5xx(route_logdir):
     @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
     @given(run=runs, tag=tags, run2=runs, tag2=tags, path=st.one_of(st.sampled_from(d_paths), text),
            depth=st.one_of(st.integers(-3, 12).map(str), text), step=st.one_of(st.integers(-2, 3).map(str), text),
+           time=st.sampled_from(["0", "1", ""]),
            drop=st.sets(st.sampled_from(["run", "tag", "run2", "tag2", "path", "depth", "step"]), max_size=2))
-    def check(run, tag, run2, tag2, path, depth, step, drop):
-        params = {"run": run, "tag": tag, "run2": run2, "tag2": tag2, "path": path, "depth": depth, "step2": step}
+    def check(run, tag, run2, tag2, path, depth, step, time, drop):
+        params = {"run": run, "tag": tag, "run2": run2, "tag2": tag2, "path": path, "depth": depth, "step2": step,
+                  "time": time}
         for name in drop:
             params.pop(name if name != "step" else "step2")
         r = server.api("diff", **params)
