@@ -471,6 +471,7 @@ def _write_xla_trace_alone(logdir):
     return _Cell(4)  # (the same cell as the one written: its variables' shapes are what the truth needs)
 
 
+@pytest.mark.live  # (a process of its own writes the trace)
 def test_an_xla_trace_says_why_it_holds_no_graph_and_how_to_record_one(tmp_path):
     cell = _write_xla_trace_alone(tmp_path)
     client = make_client(tmp_path)[0]

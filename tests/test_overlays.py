@@ -173,8 +173,9 @@ def _check_values_route(tb, run, tag, measure):
 
 
 @pytest.fixture(params=["in_process", "served"])
-def api(request):
-    """The plugin in process, then behind a real tensorboard: the same checks for both."""
+def api(request, logdir):
+    """The plugin in process, then behind a real tensorboard: the same checks for both (`logdir` named here so
+    that the tests using it are marked as needing the demo's ResNet step: see conftest.NEEDS)."""
     return request.getfixturevalue(request.param)
 
 
