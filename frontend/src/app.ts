@@ -3,9 +3,11 @@
 // its answers) and redraws graph and tree from it.
 
 import { ApiError, messageOf, type Api, type GraphRef } from "./api";
+import { ComparePicker } from "./compare-picker";
 import { COLOUR_BY_CHOICES, Colouring, type ColourBy } from "./colour-by";
-import { costView } from "./cost-view";
 import { DetailsPanel } from "./details-panel";
+import { DiffLegend } from "./diff-legend";
+import { showDetails } from "./details-loader";
 import { downloadGraph } from "./download-graph";
 import { GraphControls } from "./graph-controls";
 import { GraphPicker, graphToOpen } from "./graph-picker";
@@ -16,13 +18,12 @@ import { LayoutWorkerClient } from "./layout-client";
 import { Legend } from "./legend";
 import { KeyHelp, listenForPageKeys } from "./page-keys";
 import { PageShell } from "./page-shell";
-import { isChildGroupPath } from "./paths";
 import { SearchBox } from "./search-box";
 import { GraphSession } from "./session";
 import { measureSince, timed } from "./timing";
 import { TreeView } from "./tree-view";
-import type { GraphEntry, GraphsAnswer } from "./types";
-import { sameGraph, saveView, showGraphInAddress, sortPaths, wantedView } from "./view-address";
+import type { DiffNode, GraphEntry, GraphsAnswer } from "./types";
+import { comparedIn, graphName, sameComparison, sameGraph, saveView, showGraphInAddress, shownView, sortPaths, wantedView } from "./view-address";
 import { findVisible, type VisibleNode } from "./visible-node";
 
 /** Pixels between the legend's top and the graph that fit places above it. */
@@ -41,6 +42,9 @@ export class App {
   private readonly layoutClient: LayoutWorkerClient;
   private readonly controls: GraphControls;
   private readonly legend = new Legend();
+  private readonly diffLegend = new DiffLegend();
+  /** The graph compared with (B): while it names one, the session's listings are the union tree's. */
+  private readonly comparePicker: ComparePicker;
 
   private graphs: GraphEntry[] = [];
   /** The open graph's session (none before the first graph opens). */
@@ -60,6 +64,10 @@ export class App {
     this.picker = new GraphPicker((graph) => {
       this.shell.alert.clear();
       void this.openGraph(graph);
+    });
+    this.comparePicker = new ComparePicker(() => {
+      this.shell.alert.clear();
+      if (this.session) void this.openGraph(this.session.graph, shownView(this.session.explorer));
     });
     this.search = new SearchBox({
       search: (query, regex) => this.shell.track(this.api.search(this.session!.graph, query, regex, 50)),
@@ -84,6 +92,8 @@ export class App {
     const keyHelp = new KeyHelp();
     this.shell = new PageShell(container, {
       picker: this.picker,
+      comparePicker: this.comparePicker,
+      diffLegend: this.diffLegend,
       search: this.search,
       controls: this.controls,
       keyHelp,
@@ -132,6 +142,7 @@ export class App {
     const chosen = { run: entry.run, tag: entry.tag };
     if (named) this.reportMissingGraph(wanted, chosen);
     this.picker.setGraphs(this.graphs, chosen);
+    this.comparePicker.setGraphs(this.graphs, comparedIn(wanted));
     await this.openGraph(chosen, entry.run === wanted.run && entry.tag === wanted.tag ? wanted : undefined);
   }
 
@@ -152,7 +163,8 @@ export class App {
     const current = this.session?.graph;
     const wanted = parseGraphHash(location.hash);
     const entry = this.findGraph(wanted);
-    if (sameGraph(entry, current)) return;
+    const compared = comparedIn(wanted);
+    if (sameGraph(entry, current) && sameComparison(compared, this.session?.compareWith)) return;
     this.shell.alert.clear();
     if (!entry) {
       if (current) {
@@ -162,13 +174,15 @@ export class App {
       return;
     }
     this.picker.choose(entry);
+    this.comparePicker.choose(compared);
     void this.openGraph({ run: entry.run, tag: entry.tag });
   }
 
-  /** Opens `graph`, then the expanded groups and the selection of `view` (an address's) where they still exist. */
+  /** Opens `graph` (compared with the graph the compare picker names, if any), then the expanded groups and the
+   * selection of `view` (an address's) where they still exist. */
   private async openGraph(graph: GraphRef, view?: ViewState): Promise<void> {
     this.session?.close();
-    const session = new GraphSession(this.api, graph);
+    const session = new GraphSession(this.api, graph, this.comparePicker.current());
     this.session = session;
     if (!view) saveView(session.explorer);
     this.graphView.clear();
@@ -179,7 +193,7 @@ export class App {
     try {
       await session.guard(this.shell.track(session.explorer.start()));
     } catch (error) {
-      if (error instanceof ApiError && error.status === 422) this.picker.setReadability(graph, error.message);
+      if (error instanceof ApiError && error.status === 422 && !session.compareWith) this.picker.setReadability(graph, error.message);
       this.showError(error);
       this.graphView.showMessage("This graph could not be loaded. Pick another one above.");
       return;
@@ -242,6 +256,9 @@ export class App {
     };
     visible.children.forEach(visit);
     this.legend.show(colouring.legend(drawn));
+    const other = session.compareWith;
+    const root = session.store.get("") as DiffNode | undefined;
+    this.diffLegend.show(other && { a: graphName(session.graph), b: graphName(other), counts: root?.counts });
     this.graphView.setBottomInset(this.legend.element.hidden ? 0 : this.legend.element.offsetHeight + LEGEND_GAP);
     if (!colouring.pending()) return;
     session.scheduleCostPoll(async () => {
@@ -366,30 +383,9 @@ export class App {
     if (await this.redraw(session, { keepInView: path, readable: true })) this.select(path, "reveal");
   }
 
-  private async showDetails(session: GraphSession, path: string): Promise<void> {
-    const newest = session.begin("details");
-    const visibleNode = () => session.visible && findVisible(session.visible, path);
-    const node = visibleNode();
-    if (node && isChildGroupPath(node.path)) {
-      this.details.showChildGroup(node);
-      return;
-    }
-    this.details.showLoading(path);
-    try {
-      const store = session.store;
-      const [answer] = await session.guard(
-        this.shell.track(Promise.all([this.api.node(store.graph, path), node && node.kind !== "op" ? store.load(path) : undefined])),
-      );
-      const details = session.overlays.apply(answer); // (its measured time, as its listing has it)
-      if (!newest()) return;
-      const parentPath = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : "";
-      const costs = costView(details, store.get(parentPath), store.get(""), store.get(path), this.colourBy);
-      this.details.show(details, visibleNode(), costs);
-    } catch (error) {
-      if (!newest()) return;
-      this.details.clear();
-      this.showError(error);
-    }
+  private showDetails(session: GraphSession, path: string): Promise<void> {
+    const context = { api: this.api, panel: this.details, colourBy: this.colourBy, showError: (error: unknown) => this.showError(error) };
+    return showDetails({ ...context, track: (request) => this.shell.track(request) }, session, path);
   }
 
   private showError(error: unknown): void {

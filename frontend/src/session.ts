@@ -6,8 +6,8 @@
 // closed is dropped there (the awaiting code never resumes), so no code after an await asks whether its graph
 // is still the open one. Within a session, `begin` tells a task (a redraw, a details request) when a newer
 // one of its kind superseded it. Values fetched apart from the structure (`overlays`, one per measure, keyed by
-// node path) are kept here beside the store, which reads its listings through them; comparing two graphs is two
-// sessions, since a session knows no view.
+// node path) are kept here beside the store, which reads its listings through them; comparing two graphs is a session
+// of graph A with B to compare with, whose listings are the union tree's (the `diff` route).
 
 import { messageOf, type Api, type GraphRef } from "./api";
 import { Explorer } from "./explorer";
@@ -41,8 +41,9 @@ export class GraphSession {
   private readonly newest = new Map<TaskKind, number>();
   private costPoll: { timer: ReturnType<typeof setTimeout> | undefined; count: number } = { timer: undefined, count: 0 };
 
-  constructor(api: Api, readonly graph: GraphRef) {
-    this.explorer = new Explorer(new HierarchyStore(api, graph, this.overlays));
+  /** `compareWith`: the graph compared with (a comparison's session shows the union of both trees). */
+  constructor(api: Api, readonly graph: GraphRef, readonly compareWith?: GraphRef) {
+    this.explorer = new Explorer(new HierarchyStore(api, graph, this.overlays, compareWith));
   }
 
   get store(): HierarchyStore {

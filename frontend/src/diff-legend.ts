@@ -1,0 +1,36 @@
+// The legend of a comparison ([data-diff-legend] rows, over the graph's top left corner): what each status's mark
+// means and how many nodes of the union tree have it (the root's counts).
+
+import { DIFF_STATUSES } from "./diff-marks";
+import { html } from "./dom";
+import type { DiffCounts } from "./types";
+
+export class DiffLegend {
+  readonly element = html("section", { class: "mg-diff-legend", "aria-label": "Comparison", hidden: true });
+
+  /** Shows A and B and the counts of the statuses below the root (hidden: not comparing). */
+  show(comparison: { a: string; b: string; counts: DiffCounts | undefined } | undefined): void {
+    this.element.hidden = comparison === undefined;
+    if (!comparison) {
+      this.element.replaceChildren();
+      return;
+    }
+    const { a, b, counts } = comparison;
+    this.element.replaceChildren(
+      html("h3", {}, `A: ${a} → B: ${b}`),
+      html(
+        "ul",
+        {},
+        ...DIFF_STATUSES.map(({ status, mark, label, what }) =>
+          html(
+            "li",
+            { "data-diff-legend": status, title: what },
+            html("span", { class: "mg-diff-legend-mark", "aria-hidden": "true" }, mark),
+            html("span", {}, label),
+            html("span", { class: "mg-diff-legend-count" }, String(counts?.[status] ?? 0)),
+          ),
+        ),
+      ),
+    );
+  }
+}

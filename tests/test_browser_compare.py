@@ -1,0 +1,129 @@
+"""Comparing two graphs on the page (issue 22), in Debian's Chromium through a real `tensorboard` over the demo's
+`nested_versions` run (v1; v2: a block added, the head widened, block_0 frozen): the "Compare with" picker, the union
+tree's statuses on graph nodes and tree rows (`data-diff`), as the `diff` route gives them."""
+
+import io
+import urllib.parse
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.helpers.browser import DRAW_TIMEOUT, assert_clean, expand, node, sel
+from tb_module_plugin.recording.demo import write_demo
+from tests.helpers.processes import TensorBoard
+
+A = ("nested_versions/v1", "model")
+B = ("nested_versions/v2", "model")
+STATUSES = {"same", "changed", "added", "removed", "renamed"}
+
+
+@pytest.fixture(scope="module")
+def compare_tb(tmp_path_factory):
+    """A tensorboard over the demo's nested_versions run alone (what `make demo` writes of it)."""
+    logdir = tmp_path_factory.mktemp("compare_logs")
+    write_demo(logdir, only=["nested_versions"], out=io.StringIO())
+    tb = TensorBoard(logdir, load_fast=False, name="compare")
+    tb.start(wait_graphs={A: "module_record", B: "module_record"})
+    yield tb
+    tb.stop()
+
+
+def diff_listing(tb, path, depth=1, a=A, b=B):
+    r = tb.api("diff", run=a[0], tag=a[1], run2=b[0], tag2=b[1], path=path, depth=depth)
+    assert r.status == 200, r
+    return r.json()["node"]
+
+
+def diff_statuses(tb, depth=8):
+    """Path -> status of every node of the union tree down to `depth`, from the API."""
+    found = {}
+
+    def walk(entry):
+        for child in entry.get("children", []):
+            found[child["path"]] = child["diff"]
+            walk(child)
+
+    walk(diff_listing(tb, "", depth))
+    return found
+
+
+def compare_url(tb, a=A, b=B, dark=False, **view):
+    params = {"run": a[0], "tag": a[1], "compare_run": b[0], "compare_tag": b[1], **view}
+    url = tb.entry_url() + "#" + urllib.parse.urlencode(params, doseq=True, quote_via=urllib.parse.quote)
+    return url.replace("?", "?darkMode=true&", 1) if dark else url
+
+
+def drawn_statuses(page, selector, attr):
+    """(path, data-diff) of the drawn elements matching `selector`, real nodes only (not the page's child groups)."""
+    pairs = page.locator(selector).evaluate_all(
+        f"els => els.map(e => [e.getAttribute('{attr}'), e.getAttribute('data-diff')])")
+    return {path: status for path, status in pairs if "[" not in path}
+
+
+def assert_statuses_match(page, truth):
+    graph = drawn_statuses(page, "svg.mg-graph [data-path]", "data-path")
+    tree = drawn_statuses(page, "[data-tree-path]", "data-tree-path")
+    assert graph and tree
+    assert graph == {path: truth[path] for path in graph}, "graph nodes' data-diff differ from the diff route's"
+    assert tree == {path: truth[path] for path in tree}, "tree rows' data-diff differ from the diff route's"
+    return graph
+
+
+def choose_comparison(page, b=B):
+    page.get_by_label("Compare with run").select_option(b[0])
+    page.get_by_label("Compare with tag").select_option(b[1])
+
+
+def test_choosing_v2_shows_each_node_of_the_union_tree_with_the_status_the_diff_route_gives(page, compare_tb):
+    truth = diff_statuses(compare_tb)
+    assert set(truth.values()) - {"same"}, "the demo's versions differ in nothing: the test shows nothing"
+    page.goto(compare_tb.entry_url(*A))
+    expect(page.locator("svg.mg-graph [data-path]").first).to_be_visible(timeout=DRAW_TIMEOUT)
+    expect(page.locator("[data-diff]")).to_have_count(0)
+    choose_comparison(page)
+    expect(page.locator("svg.mg-graph [data-path][data-diff]").first).to_be_visible(timeout=DRAW_TIMEOUT)
+    assert_statuses_match(page, truth)
+    root = diff_listing(compare_tb, "", 1)
+    assert_legend_counts(page, root)
+    # The address says what is compared; "—" ends the comparison.
+    assert "compare_run=" + urllib.parse.quote(B[0], safe="") in page.evaluate("location.hash")
+    page.get_by_label("Compare with run").select_option("")
+    expect(page.locator("svg.mg-graph [data-path]").first).to_be_visible(timeout=DRAW_TIMEOUT)
+    expect(page.locator("[data-diff]")).to_have_count(0, timeout=DRAW_TIMEOUT)
+    expect(page.locator(".mg-diff-legend")).to_be_hidden()
+    assert "compare_run" not in page.evaluate("location.hash")
+    assert_clean(page)
+
+
+def test_every_status_shows_on_the_groups_opened_as_the_diff_route_gives_it(page, compare_tb):
+    """Opened from an address naming the comparison, with every group that holds a change expanded: each drawn node
+    and tree row carries its status, and together they show every status the comparison has."""
+    truth = diff_statuses(compare_tb)
+    with_changes = sorted(changed_groups(diff_listing(compare_tb, "", 8)), key=lambda p: p.count("/"))
+    page.goto(compare_url(compare_tb, expanded=with_changes))
+    for path in with_changes:
+        expect(node(page, path).or_(page.locator(sel("data-tree-path", path)))).not_to_have_count(0, timeout=DRAW_TIMEOUT)
+    expect(page.locator(sel("data-tree-path", with_changes[-1]))).to_have_attribute("aria-expanded", "true",
+                                                                                    timeout=DRAW_TIMEOUT)
+    seen = assert_statuses_match(page, truth)
+    seen.update(drawn_statuses(page, "[data-tree-path]", "data-tree-path"))
+    assert set(seen.values()) == set(truth.values()), (set(seen.values()), set(truth.values()))
+    assert_clean(page)
+
+
+def changed_groups(entry):
+    """Paths of the groups below `entry` (a diff listing) that hold a change (what "next change" walks into)."""
+    found = []
+    for child in entry.get("children", []):
+        counts = child.get("counts") or {}
+        if child["diff"] not in ("added", "removed") and any(counts.get(s) for s in STATUSES - {"same"}):
+            found.append(child["path"])
+            found.extend(changed_groups(child))
+    return found
+
+
+def assert_legend_counts(page, root):
+    """The legend names each status with the root's count of it."""
+    for status in STATUSES:
+        row = page.locator(f".mg-diff-legend {sel('data-diff-legend', status)}")
+        expect(row.locator(".mg-diff-legend-count")).to_have_text(str(root["counts"].get(status, 0)))
