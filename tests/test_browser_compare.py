@@ -3,6 +3,7 @@
 tree's statuses on graph nodes and tree rows (`data-diff`), as the `diff` route gives them."""
 
 import io
+import json
 import urllib.parse
 
 import pytest
@@ -10,7 +11,7 @@ from playwright.sync_api import expect
 
 from tests.helpers.browser import DRAW_TIMEOUT, assert_clean, expand, node, sel
 from tb_module_plugin.recording.demo import write_demo
-from tests.helpers.processes import TensorBoard
+from tests.helpers.processes import TensorBoard, picture
 
 A = ("nested_versions/v1", "model")
 B = ("nested_versions/v2", "model")
@@ -127,3 +128,75 @@ def assert_legend_counts(page, root):
     for status in STATUSES:
         row = page.locator(f".mg-diff-legend {sel('data-diff-legend', status)}")
         expect(row.locator(".mg-diff-legend-count")).to_have_text(str(root["counts"].get(status, 0)))
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+def test_pictures_of_the_comparison_light_and_dark(page, compare_tb, dark):
+    """The README's picture (docs/compare.png under README_PICTURES=1) and its dark twin: v1 against v2 with the
+    groups holding changes open, the first change selected, its details beside."""
+    union = diff_listing(compare_tb, "", 8)
+    with_changes = sorted(changed_groups(union), key=lambda p: p.count("/"))
+    # (the widened head: a module whose variables' shapes changed; else the node with the most changes)
+    shown = max(union_nodes(union), key=lambda entry: (
+        any(c["field"] == "variable_shapes" for c in entry.get("changes", [])), len(entry.get("changes", []))))["path"]
+    page.goto(compare_url(compare_tb, dark=dark, expanded=with_changes, selected=shown))
+    expect(page.locator("[data-diff-details]")).to_be_visible(timeout=DRAW_TIMEOUT)
+    expect(page.locator(sel("data-tree-path", with_changes[-1]))).to_have_attribute("aria-expanded", "true",
+                                                                                    timeout=DRAW_TIMEOUT)
+    expect(page.locator(".mg-diff-legend")).to_be_visible()
+    for _ in range(2):  # (a first Fit frames the selected group; a second, the whole graph)
+        page.get_by_role("button", name="Fit").click()
+        page.wait_for_timeout(400)
+    picture(f"compare{'-dark' if dark else ''}.png").write_bytes(page.screenshot(full_page=False))
+    assert_clean(page)
+
+
+def shown_value(value):
+    """A change's value as the panel writes it: a map as "key: value" parts, a list as JSON (JavaScript's)."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return ", ".join(f"{key}: {entry if isinstance(entry, str) else shown_json(entry)}" for key, entry in value.items())
+    if isinstance(value, list):
+        return shown_json(value)
+    return str(value)
+
+
+def shown_json(value):
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def union_nodes(entry):
+    for child in entry.get("children", []):
+        yield child
+        yield from union_nodes(child)
+
+
+def test_the_details_panel_lists_each_change_the_diff_route_gives(page, compare_tb):
+    """Each node with changes, selected through the address (a reload of a shared link): the panel's comparison
+    section lists exactly its changes (field, A, B) and its parameter delta with its sign; an added node's details
+    come from B."""
+    nodes = list(union_nodes(diff_listing(compare_tb, "", 8)))
+    with_changes = [entry for entry in nodes if entry.get("changes")]
+    added = [entry for entry in nodes if entry["diff"] == "added"]
+    assert with_changes and added, "the demo's versions show no change: the test shows nothing"
+    for entry in with_changes[:4] + added[:1]:
+        path = entry["path"]
+        page.goto(compare_url(compare_tb, selected=path))
+        page.reload()  # (the address alone restores the comparison and the selection)
+        panel = page.locator(f"[data-details-for]{sel('data-details-for', path)}")
+        section = panel.locator(f"[data-diff-details={json.dumps(entry['diff'])}]")
+        expect(section).to_be_visible(timeout=DRAW_TIMEOUT)
+        rows = section.locator("[data-change]").evaluate_all(
+            "rows => rows.map(r => [...r.querySelectorAll('td')].map(td => td.textContent))")
+        assert rows == [[c["field"], shown_value(c["a"]), shown_value(c["b"])] for c in entry.get("changes", [])], path
+        params = (entry.get("delta") or {}).get("num_params")
+        if params is not None:
+            text = section.locator('[data-delta="num_params"] td').text_content()
+            assert text.startswith("+" if params > 0 else "−" if params < 0 else "±"), (path, params, text)
+        expect(page.locator(sel("data-tree-path", path))).to_have_attribute("aria-selected", "true")
+        if entry["diff"] == "added":
+            expect(panel.locator(".mg-facts").first).to_contain_text(entry.get("path_b", path).split("/")[-1])
+    assert_clean(page)

@@ -1,4 +1,4 @@
-// The legend of a comparison ([data-diff-legend] rows, over the graph's top left corner): what each status's mark
+// The legend of a comparison ([data-diff-legend] rows, over the graph's lower right corner): what each status's mark
 // means and how many nodes of the union tree have it (the root's counts).
 
 import { DIFF_STATUSES } from "./diff-marks";
@@ -17,7 +17,8 @@ export class DiffLegend {
     }
     const { a, b, counts } = comparison;
     this.element.replaceChildren(
-      html("h3", {}, `A: ${a} → B: ${b}`),
+      html("h3", {}, "Comparing"),
+      html("p", { class: "mg-diff-legend-sides" }, html("b", {}, "A "), a, html("br"), html("b", {}, "B "), b),
       html(
         "ul",
         {},

@@ -111,7 +111,7 @@ const DRAWN_ON: Record<string, string[]> = {
   "--mg-frozen-badge-text": ["--mg-frozen-badge-bg"],
   "--mg-node-text": NODE_FILLS,
   "--mg-node-detail": NODE_FILLS,
-  ...Object.fromEntries(DIFF_COLOURS.map((name) => [name, [...TREE_ROW, "--mg-float-bg"]])),
+  ...Object.fromEntries(DIFF_COLOURS.map((name) => [name, [...TREE_ROW, "--mg-surface", "--mg-float-bg"]])),
   "--mg-diff-on-mark": DIFF_COLOURS,
 };
 // Text on data colours (the cost ramp's tones, a repeated structure's accent), not on the palette: colour-scale
