@@ -3,6 +3,7 @@
 tree's statuses on graph nodes and tree rows (`data-diff`), as the `diff` route gives them."""
 
 import io
+import re
 import json
 import urllib.parse
 
@@ -199,4 +200,47 @@ def test_the_details_panel_lists_each_change_the_diff_route_gives(page, compare_
         expect(page.locator(sel("data-tree-path", path))).to_have_attribute("aria-selected", "true")
         if entry["diff"] == "added":
             expect(panel.locator(".mg-facts").first).to_contain_text(entry.get("path_b", path).split("/")[-1])
+    assert_clean(page)
+
+
+def change_order(entry):
+    """The changed nodes (status not same) in tree order, as "next change" walks them: parents first, children in
+    their listing's order, nothing inside an added or removed node (it is one change)."""
+    order = []
+    for child in entry.get("children", []):
+        if child["diff"] != "same":
+            order.append(child["path"])
+        if child["diff"] not in ("added", "removed"):
+            order.extend(change_order(child))
+    return order
+
+
+def assert_selected(page, path):
+    row = page.locator(sel("data-tree-path", path))
+    expect(row).to_have_attribute("aria-selected", "true", timeout=DRAW_TIMEOUT)
+    expect(row).to_be_in_viewport()
+    expect(page.locator(f"[data-details-for]{sel('data-details-for', path)}")).to_be_visible(timeout=DRAW_TIMEOUT)
+
+
+def test_n_reveals_and_selects_each_change_in_tree_order_and_shift_n_goes_back(page, compare_tb):
+    order = change_order(diff_listing(compare_tb, "", 8))
+    assert len(order) >= 3, order
+    page.goto(compare_url(compare_tb))
+    expect(page.locator("svg.mg-graph [data-path][data-diff]").first).to_be_visible(timeout=DRAW_TIMEOUT)
+    for path in order:
+        page.keyboard.press("n")
+        assert_selected(page, path)
+        drawn = node(page, path)
+        if drawn.count():  # (drawn when near the view: the selection is brought into it)
+            expect(drawn).to_have_class(re.compile(r"\bmg-selected\b"))
+    page.keyboard.press("n")
+    assert_selected(page, order[0])  # (after the last, the first again)
+    page.keyboard.press("Shift+N")
+    assert_selected(page, order[-1])
+    page.keyboard.press("Shift+N")
+    assert_selected(page, order[-2])
+    # The legend's buttons do the same.
+    page.locator(".mg-diff-legend").get_by_role("button", name="Next change").click()
+    assert_selected(page, order[-1])
+    assert f"selected={urllib.parse.quote(order[-1], safe='')}" in page.evaluate("location.hash")
     assert_clean(page)

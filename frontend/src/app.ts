@@ -16,6 +16,7 @@ import { parseGraphHash, type ViewState } from "./hash";
 import { composeScene, layoutVisibleTree } from "./layout";
 import { LayoutWorkerClient } from "./layout-client";
 import { Legend } from "./legend";
+import { findChange } from "./next-change";
 import { KeyHelp, listenForPageKeys } from "./page-keys";
 import { PageShell } from "./page-shell";
 import { SearchBox } from "./search-box";
@@ -42,7 +43,7 @@ export class App {
   private readonly layoutClient: LayoutWorkerClient;
   private readonly controls: GraphControls;
   private readonly legend = new Legend();
-  private readonly diffLegend = new DiffLegend();
+  private readonly diffLegend = new DiffLegend((back) => void this.nextChange(back));
   /** The graph compared with (B): while it names one, the session's listings are the union tree's. */
   private readonly comparePicker: ComparePicker;
 
@@ -85,7 +86,13 @@ export class App {
     this.details = new DetailsPanel({ onReveal: (path) => void this.reveal(path) });
     this.controls = new GraphControls({
       fit: () => this.graphView.fit(),
-      exportAs: (kind) => void this.exportView(kind),
+      // (the whole graph, or the selected expanded group, at natural size, named after its run and tag)
+      exportAs: (kind) => {
+        const by = COLOUR_BY_CHOICES.find((choice) => choice.value === this.colourBy)?.label ?? this.colourBy;
+        if (!this.session) return;
+        const { graph, explorer } = this.session;
+        downloadGraph(this.graphView, graph, explorer.selected, by, this.legend.model, kind).catch((error) => this.showError(error));
+      },
       colourBy: (by) => void this.colourByChanged(by),
     });
     this.search.setEnabled(false);
@@ -108,6 +115,7 @@ export class App {
       fit: () => {
         if (this.controls.enabled) this.graphView.fit();
       },
+      nextChange: (back) => void this.nextChange(back),
     });
     window.addEventListener("hashchange", () => this.onHashChange());
   }
@@ -229,18 +237,6 @@ export class App {
     const drawn = await this.redraw(session, found ? { keepInView: selected, readable: true } : { fit: true });
     if (drawn && found) this.select(selected!, "reveal");
     saveView(explorer);
-  }
-
-  /** Downloads the whole graph (or the selected expanded group) at natural size, named after its run and tag. */
-  private async exportView(kind: "svg" | "png"): Promise<void> {
-    const session = this.session;
-    if (!session) return;
-    const by = COLOUR_BY_CHOICES.find((choice) => choice.value === this.colourBy)?.label ?? this.colourBy;
-    try {
-      await downloadGraph(this.graphView, session.graph, session.explorer.selected, by, this.legend.model, kind);
-    } catch (error) {
-      this.showError(error);
-    }
   }
 
   /** Colours the graph and the tree, shows the legend, and asks again later for costs still being counted. */
@@ -381,6 +377,15 @@ export class App {
     }
     session.explorer.selected = path;
     if (await this.redraw(session, { keepInView: path, readable: true })) this.select(path, "reveal");
+  }
+
+  /** Comparing: reveals and selects the next change after the selection (`back`: the one before). */
+  private async nextChange(back: boolean): Promise<void> {
+    const session = this.session;
+    if (!session?.compareWith) return;
+    const load = (path: string) => session.store.load(path) as Promise<DiffNode>;
+    const found = await session.guard(this.shell.track(findChange(load, session.explorer.selected, back))).catch((error) => this.showError(error));
+    if (found !== undefined) await this.reveal(found);
   }
 
   private showDetails(session: GraphSession, path: string): Promise<void> {

@@ -1,5 +1,5 @@
 // The legend of a comparison ([data-diff-legend] rows, over the graph's lower right corner): what each status's mark
-// means and how many nodes of the union tree have it (the root's counts).
+// means and how many nodes of the union tree have it (the root's counts), and the buttons that walk the changes.
 
 import { DIFF_STATUSES } from "./diff-marks";
 import { html } from "./dom";
@@ -7,6 +7,8 @@ import type { DiffCounts } from "./types";
 
 export class DiffLegend {
   readonly element = html("section", { class: "mg-diff-legend", "aria-label": "Comparison", hidden: true });
+
+  constructor(private readonly onNext: (back: boolean) => void) {}
 
   /** Shows A and B and the counts of the statuses below the root (hidden: not comparing). */
   show(comparison: { a: string; b: string; counts: DiffCounts | undefined } | undefined): void {
@@ -16,6 +18,11 @@ export class DiffLegend {
       return;
     }
     const { a, b, counts } = comparison;
+    const button = (back: boolean, text: string, title: string) => {
+      const element = html("button", { type: "button", class: "mg-next-change", title }, text);
+      element.addEventListener("click", () => this.onNext(back));
+      return element;
+    };
     this.element.replaceChildren(
       html("h3", {}, "Comparing"),
       html("p", { class: "mg-diff-legend-sides" }, html("b", {}, "A "), a, html("br"), html("b", {}, "B "), b),
@@ -31,6 +38,12 @@ export class DiffLegend {
             html("span", { class: "mg-diff-legend-count" }, String(counts?.[status] ?? 0)),
           ),
         ),
+      ),
+      html(
+        "div",
+        { class: "mg-diff-legend-walk" },
+        button(true, "◀ Previous", "Previous change (Shift+N)"),
+        button(false, "Next change ▶", "Next change (n): reveals and selects it"),
       ),
     );
   }
