@@ -149,6 +149,10 @@ def test_pictures_of_the_comparison_light_and_dark(page, compare_tb, dark):
         page.get_by_role("button", name="Fit").click()
         page.wait_for_timeout(400)
     picture(f"compare{'-dark' if dark else ''}.png").write_bytes(page.screenshot(full_page=False))
+    page.select_option('select[name="colour-by"]', "params")  # (the differences, blue less, red more)
+    expect(page.locator("[data-legend]")).to_contain_text("B − A", timeout=DRAW_TIMEOUT)
+    page.wait_for_timeout(300)
+    picture(f"compare-params{'-dark' if dark else ''}.png").write_bytes(page.screenshot(full_page=False))
     assert_clean(page)
 
 
@@ -243,4 +247,32 @@ def test_n_reveals_and_selects_each_change_in_tree_order_and_shift_n_goes_back(p
     page.locator(".mg-diff-legend").get_by_role("button", name="Next change").click()
     assert_selected(page, order[-1])
     assert f"selected={urllib.parse.quote(order[-1], safe='')}" in page.evaluate("location.hash")
+    assert_clean(page)
+
+
+@pytest.mark.parametrize("measure,field", [("params", "num_params"), ("flops", "flops")])
+def test_colour_by_a_measure_while_comparing_paints_its_difference(page, compare_tb, measure, field):
+    """Each drawn node's value (data-cost) is its difference B − A as the diff route gives it, on a diverging scale
+    whose legend says so; a node whose difference is not known is drawn as not known."""
+    union = diff_listing(compare_tb, "", 8)
+    deltas = {entry["path"]: (entry.get("delta") or {}).get(field) for entry in union_nodes(union)}
+    assert any(deltas.values()), f"no {field} difference in the demo: the test shows nothing"
+    with_changes = sorted(changed_groups(union), key=lambda p: p.count("/"))
+    page.goto(compare_url(compare_tb, expanded=with_changes))
+    expect(page.locator("svg.mg-graph [data-path][data-diff]").first).to_be_visible(timeout=DRAW_TIMEOUT)
+    page.select_option('select[name="colour-by"]', measure)
+    expect(page.locator("[data-legend]")).to_contain_text("B − A", timeout=DRAW_TIMEOUT)
+    expect(page.locator("[data-legend]")).to_contain_text("blue: less in B, red: more in B")
+    drawn = page.locator("svg.mg-graph [data-path]").evaluate_all(
+        "els => els.map(e => [e.dataset.path, e.getAttribute('data-cost'), e.classList.contains('mg-cost-unknown')])")
+    checked = 0
+    for path, cost, unknown in drawn:
+        if "[" in path:
+            continue
+        if deltas[path] is None:
+            assert unknown and cost is None, (path, cost)
+        else:
+            assert cost is not None and float(cost) == deltas[path], (path, cost, deltas[path])
+            checked += 1
+    assert checked and any(float(cost) > 0 for _, cost, _ in drawn if cost), drawn
     assert_clean(page)

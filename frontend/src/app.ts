@@ -242,7 +242,7 @@ export class App {
   /** Colours the graph and the tree, shows the legend, and asks again later for costs still being counted. */
   private applyColouring(session: GraphSession, visible: VisibleNode): void {
     const message = this.colourBy === "time" ? session.timeMessage : undefined;
-    const colouring = new Colouring(this.colourBy, session.store.get(""), message);
+    const colouring = new Colouring(this.colourBy, session.store.get(""), message, session.compareWith !== undefined);
     this.graphView.setColouring(colouring);
     this.treeView.setColouring(colouring, visible);
     const drawn: VisibleNode["costs"][] = [];

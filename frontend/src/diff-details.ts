@@ -5,7 +5,7 @@
 import type { Measure } from "./costs";
 import { diffLabel, diffSign, type DiffMark } from "./diff-marks";
 import { html, pathText } from "./dom";
-import { formatMeasure } from "./number-format";
+import { signedMeasure } from "./diff-scale";
 import type { DiffChange, DiffDelta } from "./types";
 
 const DELTAS: readonly [keyof DiffDelta, Measure, string][] = [
@@ -13,12 +13,6 @@ const DELTAS: readonly [keyof DiffDelta, Measure, string][] = [
   ["flops", "flops", "FLOPs"],
   ["time_us", "time", "Time per step"],
 ];
-
-/** A difference with its sign: "+1.2K params", "−3 µs", "0 FLOPs". */
-export function signedMeasure(measure: Measure, value: number): string {
-  const sign = value > 0 ? "+" : value < 0 ? "−" : "±";
-  return `${sign}${formatMeasure(measure, Math.abs(value))}`;
-}
 
 /** A change's value as text: a map (counts of op types, attributes) as "key: value" parts, a list (shapes) as
  * JSON, none as "—". */

@@ -307,7 +307,7 @@ export class NodePainter {
   private headerDetail(node: VisibleNode): string {
     const paint = this.colouring.paint(node);
     const by = this.colouring.by;
-    if (paint?.kind === "tone" && isMeasure(by)) return `${formatMeasure(by, paint.value)} · ${detailLine(node)}`;
+    if (paint?.kind === "tone" && isMeasure(by)) return `${paint.text ?? formatMeasure(by, paint.value)} · ${detailLine(node)}`;
     return detailLine(node);
   }
 

@@ -86,7 +86,8 @@ export class GraphSession {
   /** Fetches measured time as an overlay of the loaded listings, and of those loaded later (`profiled`: the run
    * holds a profile), or says why there is none; `track` counts the request in the page's status. */
   async loadTimes(profiled: boolean, track: <T>(request: Promise<T>) => Promise<T>): Promise<void> {
-    if (this.store.time || this.timeMessage !== undefined) return;
+    // (comparing: the listings are the union tree's, whose time the page does not compare)
+    if (this.store.time || this.timeMessage !== undefined || this.compareWith) return;
     if (!profiled) {
       this.timeMessage = NO_PROFILE;
       return;

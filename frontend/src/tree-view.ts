@@ -169,7 +169,7 @@ export class TreeView {
     }
     if (paint.kind === "tone") {
       swatch.style.background = paint.colour;
-      if (isMeasure(by)) cost.textContent = formatMeasure(by, paint.value);
+      if (isMeasure(by)) cost.textContent = paint.text ?? formatMeasure(by, paint.value);
       return;
     }
     const stops = paint.parts.flatMap((part, i, parts) => {

@@ -4,6 +4,7 @@
 import { arrangeChildren, isChildGroup, type ChildGroup, type ChildItem } from "./child-groups";
 import { costsOf, sumCosts } from "./costs";
 import { diffMarkOf, groupStatus } from "./diff-marks";
+import { sumDeltas } from "./diff-scale";
 import { displayName } from "./labels";
 import { moduleInfoOf, repeatOf } from "./module-info";
 import type { DiffNode, HierarchyEdge, HierarchyNode } from "./types";
@@ -125,7 +126,8 @@ export function buildVisibleTree(
     };
     if (group.prefix !== undefined) visible.prefix = group.prefix;
     const status = groupStatus(group.members.map((member) => (member as DiffNode).diff));
-    if (status) visible.diff = { status };
+    const delta = sumDeltas(group.members.map((member) => (member as DiffNode).delta));
+    if (status) visible.diff = delta ? { status, delta } : { status };
     if (group.repeat) visible.repeat = group.repeat;
     const first = group.members[0];
     if (group.kind === "fold" && first) {
