@@ -276,3 +276,34 @@ def test_colour_by_a_measure_while_comparing_paints_its_difference(page, compare
             checked += 1
     assert checked and any(float(cost) > 0 for _, cost, _ in drawn if cost), drawn
     assert_clean(page)
+
+
+def test_a_reload_restores_the_comparison_its_folds_and_selection_from_the_address(page, compare_tb):
+    """Chosen with the picker, a group opened and a change selected: the address names all of it, and a reload (or
+    the link opened afresh) shows the same comparison, open and selected as it was."""
+    order = change_order(diff_listing(compare_tb, "", 8))
+    page.goto(compare_tb.entry_url(*A))
+    expect(page.locator("svg.mg-graph [data-path]").first).to_be_visible(timeout=DRAW_TIMEOUT)
+    choose_comparison(page)
+    expect(page.locator("svg.mg-graph [data-path][data-diff]").first).to_be_visible(timeout=DRAW_TIMEOUT)
+    deepest = max(order, key=lambda p: p.count("/"))
+    page.locator(".mg-diff-legend").get_by_role("button", name="Next change").click()
+    assert_selected(page, order[0])
+    for _ in order[1:order.index(deepest) + 1]:  # (pressed quickly, each press moves on by one change)
+        page.keyboard.press("n")
+    assert_selected(page, deepest)
+    address = page.evaluate("location.hash")
+    params = urllib.parse.parse_qs(address.lstrip("#"))
+    assert params["compare_run"] == [B[0]] and params["compare_tag"] == [B[1]] and params["selected"] == [deepest]
+    for url in (None, page.url):
+        if url:
+            page.goto("about:blank")
+            page.goto(url)
+        else:
+            page.reload()
+        assert_selected(page, deepest)
+        expect(page.get_by_label("Compare with run")).to_have_value(B[0])
+        expect(page.get_by_label("Compare with tag")).to_have_value(B[1])
+        expect(page.locator(".mg-diff-legend")).to_be_visible()
+        expect(page.locator(sel("data-tree-path", deepest))).to_have_attribute("data-diff", re.compile(r"^(?!same$)"))
+    assert_clean(page)

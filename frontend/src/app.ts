@@ -16,7 +16,6 @@ import { parseGraphHash, type ViewState } from "./hash";
 import { composeScene, layoutVisibleTree } from "./layout";
 import { LayoutWorkerClient } from "./layout-client";
 import { Legend } from "./legend";
-import { findChange } from "./next-change";
 import { KeyHelp, listenForPageKeys } from "./page-keys";
 import { PageShell } from "./page-shell";
 import { SearchBox } from "./search-box";
@@ -43,7 +42,7 @@ export class App {
   private readonly layoutClient: LayoutWorkerClient;
   private readonly controls: GraphControls;
   private readonly legend = new Legend();
-  private readonly diffLegend = new DiffLegend((back) => void this.nextChange(back));
+  private readonly diffLegend = new DiffLegend((back) => this.nextChange(back));
   /** The graph compared with (B): while it names one, the session's listings are the union tree's. */
   private readonly comparePicker: ComparePicker;
 
@@ -115,7 +114,7 @@ export class App {
       fit: () => {
         if (this.controls.enabled) this.graphView.fit();
       },
-      nextChange: (back) => void this.nextChange(back),
+      nextChange: (back) => this.nextChange(back),
     });
     window.addEventListener("hashchange", () => this.onHashChange());
   }
@@ -380,12 +379,9 @@ export class App {
   }
 
   /** Comparing: reveals and selects the next change after the selection (`back`: the one before). */
-  private async nextChange(back: boolean): Promise<void> {
+  private nextChange(back: boolean): void {
     const session = this.session;
-    if (!session?.compareWith) return;
-    const load = (path: string) => session.store.load(path) as Promise<DiffNode>;
-    const found = await session.guard(this.shell.track(findChange(load, session.explorer.selected, back))).catch((error) => this.showError(error));
-    if (found !== undefined) await this.reveal(found);
+    if (session?.compareWith) session.walkChanges(back, (path) => this.shell.track(this.reveal(path))).catch((error) => this.showError(error));
   }
 
   private showDetails(session: GraphSession, path: string): Promise<void> {

@@ -13,7 +13,9 @@ import { messageOf, type Api, type GraphRef } from "./api";
 import { Explorer } from "./explorer";
 import { HierarchyStore } from "./hierarchy-store";
 import type { GroupLayout } from "./layout";
+import { findChange } from "./next-change";
 import { Overlays } from "./overlays";
+import type { DiffNode } from "./types";
 import type { VisibleNode } from "./visible-node";
 
 const NO_PROFILE =
@@ -39,6 +41,8 @@ export class GraphSession {
   timeMessage: string | undefined;
   private open = true;
   private readonly newest = new Map<TaskKind, number>();
+  /** The walk through a comparison's changes: each step starts once the one before has revealed its change. */
+  private walk: Promise<void> = Promise.resolve();
   private costPoll: { timer: ReturnType<typeof setTimeout> | undefined; count: number } = { timer: undefined, count: 0 };
 
   /** `compareWith`: the graph compared with (a comparison's session shows the union of both trees). */
@@ -97,6 +101,18 @@ export class GraphSession {
     } catch (error) {
       this.timeMessage = messageOf(error);
     }
+  }
+
+  /** Comparing: finds the change after the selection (`back`: before it) and `reveal`s it, once the previous
+   * step is done, so that each press of "next change" moves on by one however fast they come. */
+  walkChanges(back: boolean, reveal: (path: string) => Promise<void>): Promise<void> {
+    const step = async () => {
+      const load = (path: string) => this.store.load(path) as Promise<DiffNode>;
+      const found = await this.guard(findChange(load, this.explorer.selected, back));
+      if (found !== undefined) await reveal(found);
+    };
+    this.walk = this.walk.then(step, step);
+    return this.walk;
   }
 
   /** Runs `poll` in COST_POLL_MS (once at a time, at most COST_POLLS times per session), while the session is open. */
