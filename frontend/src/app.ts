@@ -254,7 +254,8 @@ export class App {
     const other = session.compareWith;
     const root = session.store.get("") as DiffNode | undefined;
     this.diffLegend.show(other && { a: graphName(session.graph), b: graphName(other), counts: root?.counts });
-    this.graphView.setBottomInset(this.legend.element.hidden ? 0 : this.legend.element.offsetHeight + LEGEND_GAP);
+    const legends = [this.legend.element, this.diffLegend.element]; // (fit places the graph above both)
+    this.graphView.setBottomInset(Math.max(...legends.map((legend) => (legend.hidden ? 0 : legend.offsetHeight + LEGEND_GAP))));
     if (!colouring.pending()) return;
     session.scheduleCostPoll(async () => {
       try {
