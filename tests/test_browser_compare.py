@@ -311,3 +311,13 @@ def test_a_reload_restores_the_comparison_its_folds_and_selection_from_the_addre
         expect(page.locator(".mg-diff-legend")).to_be_visible()
         expect(page.locator(sel("data-tree-path", deepest))).to_have_attribute("data-diff", re.compile(r"^(?!same$)"))
     assert_clean(page)
+
+
+def test_an_address_comparing_with_a_graph_the_logdir_lacks_says_so_and_shows_the_graph_alone(page, compare_tb):
+    page.goto(compare_url(compare_tb, b=("no_such_run", "model")))
+    expect(page.locator("svg.mg-graph [data-path]").first).to_be_visible(timeout=DRAW_TIMEOUT)
+    expect(page.get_by_role("alert")).to_contain_text('no graph for run "no_such_run"', timeout=DRAW_TIMEOUT)
+    expect(page.get_by_label("Compare with run")).to_have_value("")
+    expect(page.locator("[data-diff]")).to_have_count(0)
+    assert "compare_run" not in page.evaluate("location.hash")
+    assert_clean(page)

@@ -149,7 +149,9 @@ export class App {
     const chosen = { run: entry.run, tag: entry.tag };
     if (named) this.reportMissingGraph(wanted, chosen);
     this.picker.setGraphs(this.graphs, chosen);
-    this.comparePicker.setGraphs(this.graphs, comparedIn(wanted));
+    const compared = comparedIn(wanted);
+    this.comparePicker.setGraphs(this.graphs, compared);
+    if (compared && !this.comparePicker.current()) this.showError(`This logdir has no graph for run "${compared.run}" and tag "${compared.tag}" to compare with.`);
     await this.openGraph(chosen, entry.run === wanted.run && entry.tag === wanted.tag ? wanted : undefined);
   }
 

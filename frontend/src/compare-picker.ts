@@ -35,7 +35,7 @@ export class ComparePicker {
     this.choose(chosen);
   }
 
-  /** Shows `graph` as the one compared with (none: "—"). */
+  /** Shows `graph` as the one compared with (none, or one the logdir lacks: "—"). */
   choose(graph: GraphRef | undefined): void {
     const runs = [...new Set(this.graphs.map((entry) => entry.run))];
     this.runSelect.replaceChildren(
@@ -43,8 +43,9 @@ export class ComparePicker {
       ...runs.map((run) => html("option", { value: run }, run)),
     );
     this.runSelect.disabled = runs.length === 0;
-    this.runSelect.value = graph?.run ?? "";
-    this.fillTags(this.runSelect.value, graph?.tag);
+    const known = graph && this.graphs.some((entry) => entry.run === graph.run && entry.tag === graph.tag);
+    this.runSelect.value = known ? graph.run : "";
+    this.fillTags(this.runSelect.value, known ? graph.tag : undefined);
   }
 
   /** The graph compared with, if any. */
