@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from tests.helpers.browser import DRAW_TIMEOUT, assert_clean, expand, node, sel
 from tb_module_plugin.recording.demo import write_demo
-from tests.helpers.processes import ARTIFACTS_DIR, TensorBoard, picture
+from tests.helpers.processes import ARTIFACTS_DIR, PLUGIN_NAME, TensorBoard, picture, wait_for
 
 A = ("nested_versions/v1", "model")
 B = ("nested_versions/v2", "model")
@@ -320,4 +320,24 @@ def test_an_address_comparing_with_a_graph_the_logdir_lacks_says_so_and_shows_th
     expect(page.get_by_label("Compare with run")).to_have_value("")
     expect(page.locator("[data-diff]")).to_have_count(0)
     assert "compare_run" not in page.evaluate("location.hash")
+    assert_clean(page)
+
+
+def test_inside_tensorboard_its_own_address_restores_the_comparison(page, compare_tb):
+    """TensorBoard's address (`#module_graph&run=...&compare_run=...`), as a shared link of its page: the tab opens
+    comparing, and what the tab then shows is written back into it."""
+    truth = diff_statuses(compare_tb)
+    params = {"run": A[0], "tag": A[1], "compare_run": B[0], "compare_tag": B[1]}
+    page.goto(f"{compare_tb.url}/#{PLUGIN_NAME}&" + urllib.parse.urlencode(params, quote_via=urllib.parse.quote))
+    frame = page.frame_locator(f'iframe[src*="plugin_entry.html?name={PLUGIN_NAME}"]')
+    expect(frame.locator("svg.mg-graph [data-path][data-diff]").first).to_be_visible(timeout=DRAW_TIMEOUT)
+    drawn = frame.locator("svg.mg-graph [data-path]").evaluate_all(
+        "els => els.map(e => [e.getAttribute('data-path'), e.getAttribute('data-diff')])")
+    assert drawn and all(truth[path] == status for path, status in drawn if "[" not in path), drawn
+    frame.locator(".mg-diff-legend").get_by_role("button", name="Next change").click()
+    first = change_order(diff_listing(compare_tb, "", 8))[0]
+    expect(frame.locator(sel("data-tree-path", first))).to_have_attribute("aria-selected", "true", timeout=DRAW_TIMEOUT)
+    wait_for(lambda: "selected=" in page.evaluate("location.hash"), timeout=10, what="the selection in TensorBoard's address")
+    theirs = urllib.parse.parse_qs(page.evaluate("location.hash").split("&", 1)[1])
+    assert theirs["compare_run"] == [B[0]] and theirs["selected"] == [first], theirs
     assert_clean(page)
