@@ -212,7 +212,8 @@ export class Colouring {
    * after its first answer (the page asks again).
    */
   pending(): boolean {
-    if ((this.by !== "flops" && this.by !== "device") || this.message !== undefined || !this.root) return false;
+    // (comparing: the union tree's listings are not A's, whose values a poll would fetch)
+    if (this.comparing || (this.by !== "flops" && this.by !== "device") || this.message !== undefined || !this.root) return false;
     return this.root.flops === undefined && !this.root.cost_unknown?.includes("flops");
   }
 }
