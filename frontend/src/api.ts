@@ -1,7 +1,7 @@
 // Client of the plugin's HTTP API. URLs are relative: TensorBoard loads the page with
 // <base href="plugin/module_graph/">, so "./graphs" reaches /data/plugin/module_graph/graphs.
 
-import type { CostMeasure, GraphsAnswer, HierarchyNode, NodeDetails, SearchResult, ValuesAnswer } from "./types";
+import type { CostMeasure, DiffNode, GraphsAnswer, HierarchyNode, NodeDetails, SearchResult, ValuesAnswer } from "./types";
 
 /** What an error says to people (an ApiError: what the server wrote). */
 export function messageOf(error: unknown): string {
@@ -34,6 +34,8 @@ export interface Api {
   /** One measure's values (an overlay) of the nodes at `paths` and their descendants `depth` levels down (default 1:
    * what their listings hold); for time, a 422 says why there is none. */
   values(graph: GraphRef, measure: CostMeasure, paths: readonly string[], depth?: number): Promise<ValuesAnswer>;
+  /** A listing of the union of `graph`'s tree and `other`'s (`path` in `graph`), each node with how it compares. */
+  diff(graph: GraphRef, other: GraphRef, path: string, depth?: number): Promise<DiffNode>;
 }
 
 type Fetch = (url: string) => Promise<Response>;
@@ -90,6 +92,10 @@ export function createApi(fetchImpl: Fetch = (url) => fetch(url)): Api {
     async values(graph, measure, paths, depth = 1) {
       const params = { run: graph.run, tag: graph.tag, measure, path: paths, depth: String(depth) };
       return getJson<ValuesAnswer>("values", params);
+    },
+    async diff(graph, other, path, depth = 1) {
+      const params = { run: graph.run, tag: graph.tag, run2: other.run, tag2: other.tag, path, depth: String(depth) };
+      return (await getJson<{ node: DiffNode }>("diff", params)).node;
     },
   };
 }

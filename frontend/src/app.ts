@@ -3,9 +3,11 @@
 // its answers) and redraws graph and tree from it.
 
 import { ApiError, messageOf, type Api, type GraphRef } from "./api";
+import { ComparePicker } from "./compare-picker";
 import { COLOUR_BY_CHOICES, Colouring, type ColourBy } from "./colour-by";
-import { costView } from "./cost-view";
 import { DetailsPanel } from "./details-panel";
+import { DiffLegend } from "./diff-legend";
+import { showDetails } from "./details-loader";
 import { downloadGraph } from "./download-graph";
 import { GraphControls } from "./graph-controls";
 import { GraphPicker, graphToOpen } from "./graph-picker";
@@ -16,13 +18,12 @@ import { LayoutWorkerClient } from "./layout-client";
 import { Legend } from "./legend";
 import { KeyHelp, listenForPageKeys } from "./page-keys";
 import { PageShell } from "./page-shell";
-import { isChildGroupPath } from "./paths";
 import { SearchBox } from "./search-box";
 import { GraphSession } from "./session";
 import { measureSince, timed } from "./timing";
 import { TreeView } from "./tree-view";
-import type { GraphEntry, GraphsAnswer } from "./types";
-import { sameGraph, saveView, showGraphInAddress, sortPaths, wantedView } from "./view-address";
+import type { DiffNode, GraphEntry, GraphsAnswer } from "./types";
+import { comparedIn, graphName, sameComparison, sameGraph, saveView, showGraphInAddress, shownView, sortPaths, wantedView } from "./view-address";
 import { findVisible, type VisibleNode } from "./visible-node";
 
 /** Pixels between the legend's top and the graph that fit places above it. */
@@ -41,6 +42,9 @@ export class App {
   private readonly layoutClient: LayoutWorkerClient;
   private readonly controls: GraphControls;
   private readonly legend = new Legend();
+  private readonly diffLegend = new DiffLegend((back) => this.nextChange(back));
+  /** The graph compared with (B): while it names one, the session's listings are the union tree's. */
+  private readonly comparePicker: ComparePicker;
 
   private graphs: GraphEntry[] = [];
   /** The open graph's session (none before the first graph opens). */
@@ -61,6 +65,10 @@ export class App {
       this.shell.alert.clear();
       void this.openGraph(graph);
     });
+    this.comparePicker = new ComparePicker(() => {
+      this.shell.alert.clear();
+      if (this.session) void this.openGraph(this.session.graph, shownView(this.session.explorer));
+    });
     this.search = new SearchBox({
       search: (query, regex) => this.shell.track(this.api.search(this.session!.graph, query, regex, 50)),
       reveal: (path) => void this.reveal(path),
@@ -77,13 +85,21 @@ export class App {
     this.details = new DetailsPanel({ onReveal: (path) => void this.reveal(path) });
     this.controls = new GraphControls({
       fit: () => this.graphView.fit(),
-      exportAs: (kind) => void this.exportView(kind),
+      // (the whole graph, or the selected expanded group, at natural size, named after its run and tag)
+      exportAs: (kind) => {
+        const by = COLOUR_BY_CHOICES.find((choice) => choice.value === this.colourBy)?.label ?? this.colourBy;
+        if (!this.session) return;
+        const { graph, explorer } = this.session;
+        downloadGraph(this.graphView, graph, explorer.selected, by, this.legend.model, kind).catch((error) => this.showError(error));
+      },
       colourBy: (by) => void this.colourByChanged(by),
     });
     this.search.setEnabled(false);
     const keyHelp = new KeyHelp();
     this.shell = new PageShell(container, {
       picker: this.picker,
+      comparePicker: this.comparePicker,
+      diffLegend: this.diffLegend,
       search: this.search,
       controls: this.controls,
       keyHelp,
@@ -98,6 +114,7 @@ export class App {
       fit: () => {
         if (this.controls.enabled) this.graphView.fit();
       },
+      nextChange: (back) => this.nextChange(back),
     });
     window.addEventListener("hashchange", () => this.onHashChange());
   }
@@ -132,6 +149,9 @@ export class App {
     const chosen = { run: entry.run, tag: entry.tag };
     if (named) this.reportMissingGraph(wanted, chosen);
     this.picker.setGraphs(this.graphs, chosen);
+    const compared = comparedIn(wanted);
+    this.comparePicker.setGraphs(this.graphs, compared);
+    if (compared && !this.comparePicker.current()) this.showError(`This logdir has no graph for run "${compared.run}" and tag "${compared.tag}" to compare with.`);
     await this.openGraph(chosen, entry.run === wanted.run && entry.tag === wanted.tag ? wanted : undefined);
   }
 
@@ -152,7 +172,8 @@ export class App {
     const current = this.session?.graph;
     const wanted = parseGraphHash(location.hash);
     const entry = this.findGraph(wanted);
-    if (sameGraph(entry, current)) return;
+    const compared = comparedIn(wanted);
+    if (sameGraph(entry, current) && sameComparison(compared, this.session?.compareWith)) return;
     this.shell.alert.clear();
     if (!entry) {
       if (current) {
@@ -162,13 +183,15 @@ export class App {
       return;
     }
     this.picker.choose(entry);
+    this.comparePicker.choose(compared);
     void this.openGraph({ run: entry.run, tag: entry.tag });
   }
 
-  /** Opens `graph`, then the expanded groups and the selection of `view` (an address's) where they still exist. */
+  /** Opens `graph` (compared with the graph the compare picker names, if any), then the expanded groups and the
+   * selection of `view` (an address's) where they still exist. */
   private async openGraph(graph: GraphRef, view?: ViewState): Promise<void> {
     this.session?.close();
-    const session = new GraphSession(this.api, graph);
+    const session = new GraphSession(this.api, graph, this.comparePicker.current());
     this.session = session;
     if (!view) saveView(session.explorer);
     this.graphView.clear();
@@ -179,7 +202,7 @@ export class App {
     try {
       await session.guard(this.shell.track(session.explorer.start()));
     } catch (error) {
-      if (error instanceof ApiError && error.status === 422) this.picker.setReadability(graph, error.message);
+      if (error instanceof ApiError && error.status === 422 && !session.compareWith) this.picker.setReadability(graph, error.message);
       this.showError(error);
       this.graphView.showMessage("This graph could not be loaded. Pick another one above.");
       return;
@@ -217,22 +240,10 @@ export class App {
     saveView(explorer);
   }
 
-  /** Downloads the whole graph (or the selected expanded group) at natural size, named after its run and tag. */
-  private async exportView(kind: "svg" | "png"): Promise<void> {
-    const session = this.session;
-    if (!session) return;
-    const by = COLOUR_BY_CHOICES.find((choice) => choice.value === this.colourBy)?.label ?? this.colourBy;
-    try {
-      await downloadGraph(this.graphView, session.graph, session.explorer.selected, by, this.legend.model, kind);
-    } catch (error) {
-      this.showError(error);
-    }
-  }
-
   /** Colours the graph and the tree, shows the legend, and asks again later for costs still being counted. */
   private applyColouring(session: GraphSession, visible: VisibleNode): void {
     const message = this.colourBy === "time" ? session.timeMessage : undefined;
-    const colouring = new Colouring(this.colourBy, session.store.get(""), message);
+    const colouring = new Colouring(this.colourBy, session.store.get(""), message, session.compareWith !== undefined);
     this.graphView.setColouring(colouring);
     this.treeView.setColouring(colouring, visible);
     const drawn: VisibleNode["costs"][] = [];
@@ -242,7 +253,11 @@ export class App {
     };
     visible.children.forEach(visit);
     this.legend.show(colouring.legend(drawn));
-    this.graphView.setBottomInset(this.legend.element.hidden ? 0 : this.legend.element.offsetHeight + LEGEND_GAP);
+    const other = session.compareWith;
+    const root = session.store.get("") as DiffNode | undefined;
+    this.diffLegend.show(other && { a: graphName(session.graph), b: graphName(other), counts: root?.counts });
+    const legends = [this.legend.element, this.diffLegend.element]; // (fit places the graph above both)
+    this.graphView.setBottomInset(Math.max(...legends.map((legend) => (legend.hidden ? 0 : legend.offsetHeight + LEGEND_GAP))));
     if (!colouring.pending()) return;
     session.scheduleCostPoll(async () => {
       try {
@@ -366,30 +381,15 @@ export class App {
     if (await this.redraw(session, { keepInView: path, readable: true })) this.select(path, "reveal");
   }
 
-  private async showDetails(session: GraphSession, path: string): Promise<void> {
-    const newest = session.begin("details");
-    const visibleNode = () => session.visible && findVisible(session.visible, path);
-    const node = visibleNode();
-    if (node && isChildGroupPath(node.path)) {
-      this.details.showChildGroup(node);
-      return;
-    }
-    this.details.showLoading(path);
-    try {
-      const store = session.store;
-      const [answer] = await session.guard(
-        this.shell.track(Promise.all([this.api.node(store.graph, path), node && node.kind !== "op" ? store.load(path) : undefined])),
-      );
-      const details = session.overlays.apply(answer); // (its measured time, as its listing has it)
-      if (!newest()) return;
-      const parentPath = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : "";
-      const costs = costView(details, store.get(parentPath), store.get(""), store.get(path), this.colourBy);
-      this.details.show(details, visibleNode(), costs);
-    } catch (error) {
-      if (!newest()) return;
-      this.details.clear();
-      this.showError(error);
-    }
+  /** Comparing: reveals and selects the next change after the selection (`back`: the one before). */
+  private nextChange(back: boolean): void {
+    const session = this.session;
+    if (session?.compareWith) session.walkChanges(back, (path) => this.shell.track(this.reveal(path))).catch((error) => this.showError(error));
+  }
+
+  private showDetails(session: GraphSession, path: string): Promise<void> {
+    const context = { api: this.api, panel: this.details, colourBy: this.colourBy, showError: (error: unknown) => this.showError(error) };
+    return showDetails({ ...context, track: (request) => this.shell.track(request) }, session, path);
   }
 
   private showError(error: unknown): void {

@@ -1,10 +1,13 @@
 // What the boxes and tree rows are coloured by: the node's structure (its kind, the default), a cost measure on
-// one scale for the whole graph (parameters, FLOPs, measured time), or the devices its ops are placed on.
+// one scale for the whole graph (parameters, FLOPs, measured time), or the devices its ops are placed on; while
+// two graphs are compared, a measure's difference on a diverging scale (diff-scale.ts).
 // Pure functions over the visible tree; the graph, the tree and the legend read the same Colouring.
 
 import { costsOf, valueOf, type Measure, type NodeCosts } from "./costs";
 import { DEVICE_PALETTE, rampColour, toneOf } from "./colour-scale";
-import type { HierarchyNode } from "./types";
+import { diffMarkOf } from "./diff-marks";
+import { deltaOf, divergingColour, divergingTone, signedMeasure } from "./diff-scale";
+import type { DiffNode, HierarchyNode } from "./types";
 import type { VisibleNode } from "./visible-node";
 
 export type ColourBy = "structure" | "params" | "flops" | "time" | "device";
@@ -27,8 +30,8 @@ export function isMeasure(by: ColourBy): by is Measure {
 }
 /** How one node is painted. */
 export type Paint =
-  /** On the cost scale. */
-  | { kind: "tone"; value: number; tone: number; colour: string }
+  /** On the cost scale (`text`: the value as shown, where not the measure's plain amount: a signed difference). */
+  | { kind: "tone"; value: number; tone: number; colour: string; text?: string }
   /** The server says the measure is not known for it. */
   | { kind: "unknown" }
   /** Its ops' devices, with the share of its ops on each (one entry: all on one device). */
@@ -61,6 +64,8 @@ export type LegendModel =
       step?: { stepUs: number; graphUs: number; moduleUs: number };
     }
   | { kind: "devices"; devices: { device: string; ops: number; colour: string }[]; unknown: boolean }
+  /** Comparing: the measure's difference, B minus A, from -largest (blue) through 0 to +largest (red). */
+  | { kind: "diverging"; measure: Measure; largest: number; unknown: boolean }
   /** Nothing to colour by: the measure is not known for the graph, or still being worked out. */
   | { kind: "message"; measure: ColourBy; text: string; pending?: boolean };
 
@@ -71,6 +76,13 @@ const NOTHING_TO_SCALE: Record<Measure, string> = {
   time: "The profiled step's ops of this graph take no measurable time.",
 };
 
+/** What the legend says while comparing when no drawn difference of the measure is known, or none is not zero. */
+const NO_DIFFERENCE: Record<Measure, string> = {
+  params: "The two graphs' parameters do not differ, or one side records none.",
+  flops: "The two graphs' FLOPs do not differ, or are not counted on both sides (yet).",
+  time: "Time is not compared on the page: the comparison's listings carry parameters and FLOPs.",
+};
+
 /**
  * One colouring of a graph: what `by` gives each node, on one scale for the whole graph (the root's value:
  * every node's share of it sets its tone; devices get colours in the order of the root's devices).
@@ -79,6 +91,8 @@ export class Colouring {
   private readonly deviceColours = new Map<string, string>();
   /** The top of the cost scale (undefined: nothing to scale). */
   readonly whole: number | undefined;
+  /** Comparing: a node painted so far has no known difference (the legend says so). */
+  private unknownSeen = false;
 
   constructor(
     readonly by: ColourBy,
@@ -86,9 +100,16 @@ export class Colouring {
     private readonly root: HierarchyNode | undefined,
     /** A sentence instead of the colours (no profile, the profile does not read). */
     private readonly message?: string,
+    /** Two graphs are compared: a measure colours by its difference (the root is the union tree's). */
+    readonly comparing = false,
   ) {
     const rootCosts = root ? costsOf(root) : undefined;
-    if (isMeasure(by) && root && rootCosts) {
+    if (comparing && isMeasure(by) && root) {
+      // (the top of the diverging scale: the largest difference at the top, the root's or a top-level node's)
+      const deltas = [root, ...(root.children ?? [])].map((node) => deltaOf({ diff: diffMarkOf(node as DiffNode) }, by));
+      const top = Math.max(0, ...deltas.filter((value): value is number => value !== undefined).map(Math.abs));
+      this.whole = top > 0 ? top : undefined;
+    } else if (isMeasure(by) && root && rootCosts) {
       const own = valueOf(rootCosts, by);
       // A root is no module: its parameters are those of its largest top-level module.
       const children = (root.children ?? []).map((child) => valueOf(costsOf(child), by));
@@ -104,9 +125,18 @@ export class Colouring {
   }
 
   /** How `node` is painted, or undefined for the default look (structure; no value for the measure). */
-  paint(node: Pick<VisibleNode, "costs">): Paint | undefined {
+  paint(node: Pick<VisibleNode, "costs" | "diff">): Paint | undefined {
     const by = this.by;
     if (by === "structure" || this.message !== undefined) return undefined;
+    if (this.comparing && isMeasure(by)) {
+      const delta = deltaOf(node, by);
+      if (delta === undefined) {
+        this.unknownSeen = true;
+        return { kind: "unknown" };
+      }
+      const tone = divergingTone(delta, this.whole ?? 0);
+      return { kind: "tone", value: delta, tone: Math.abs(tone), colour: divergingColour(tone), text: signedMeasure(by, delta) };
+    }
     if (by === "device") {
       const devices = Object.entries(node.costs?.devices ?? {});
       const total = devices.reduce((sum, [, count]) => sum + count, 0);
@@ -155,6 +185,10 @@ export class Colouring {
         unknown: drawn.some((costs) => !costs?.devices),
       };
     }
+    if (this.comparing) {
+      if (this.whole === undefined) return { kind: "message", measure: by, text: NO_DIFFERENCE[by] };
+      return { kind: "diverging", measure: by, largest: this.whole, unknown: this.unknownSeen };
+    }
     if (this.whole === undefined) {
       if (this.pending()) return { kind: "message", measure: by, text: "Counting the graph's FLOPs…", pending: true };
       const anyUnknown = [root, ...(root?.children ?? [])].some((node) => node?.cost_unknown?.includes(by));
@@ -178,7 +212,8 @@ export class Colouring {
    * after its first answer (the page asks again).
    */
   pending(): boolean {
-    if ((this.by !== "flops" && this.by !== "device") || this.message !== undefined || !this.root) return false;
+    // (comparing: the union tree's listings are not A's, whose values a poll would fetch)
+    if (this.comparing || (this.by !== "flops" && this.by !== "device") || this.message !== undefined || !this.root) return false;
     return this.root.flops === undefined && !this.root.cost_unknown?.includes("flops");
   }
 }

@@ -4,6 +4,7 @@
 
 import { Colouring, isMeasure, type Paint } from "./colour-by";
 import { DEEP_TONE, tintOf } from "./colour-scale";
+import { diffBadge, diffTitle } from "./diff-view";
 import { setAttributeIfChanged, svg } from "./dom";
 import { round } from "./graph-geometry";
 import {
@@ -139,6 +140,7 @@ export class NodePainter {
       "data-chunk": node.kind === "chunk" ? "true" : undefined,
       "data-frozen": frozen ? "true" : undefined,
       "data-repeat": node.repeat?.key,
+      "data-diff": node.diff?.status,
       tabindex: 0,
       role: "button",
       "aria-label": ariaLabelOf(node),
@@ -150,8 +152,10 @@ export class NodePainter {
     const repeat = repeatMeaning(node);
     if (repeat) title.push(repeat);
     if (node.kind === "prefix") title.push(prefixSentence(node.prefix));
+    if (node.diff) title.push(diffTitle(node));
     element.append(svg("title", {}, title.join("\n")));
     const badges = drawBadges(node);
+    const diffMark = diffBadge(node);
 
     if (node.expanded) {
       const frame: NonNullable<DrawnNode["frame"]> = {
@@ -171,6 +175,7 @@ export class NodePainter {
         frame.badges = badges;
         element.append(badges.element);
       }
+      if (diffMark) element.append(diffMark);
       return { element, expanded: true, frame, label: { text: frame.name, full: `▾ ${node.label}`, width, height: GROUP_HEADER_HEIGHT, y: 19 } };
     }
 
@@ -202,6 +207,7 @@ export class NodePainter {
       badges.element.setAttribute("transform", badgesTransform(width, badges.width));
       element.append(badges.element);
     }
+    if (diffMark) element.append(diffMark);
     return {
       element,
       expanded: false,
@@ -301,7 +307,7 @@ export class NodePainter {
   private headerDetail(node: VisibleNode): string {
     const paint = this.colouring.paint(node);
     const by = this.colouring.by;
-    if (paint?.kind === "tone" && isMeasure(by)) return `${formatMeasure(by, paint.value)} · ${detailLine(node)}`;
+    if (paint?.kind === "tone" && isMeasure(by)) return `${paint.text ?? formatMeasure(by, paint.value)} · ${detailLine(node)}`;
     return detailLine(node);
   }
 

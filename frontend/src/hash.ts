@@ -1,6 +1,7 @@
 // The view lives in the address, so that a reload, a bookmark or a shared link opens it again: the graph (run and
 // tag), the expanded groups and the selected node. Inside TensorBoard it is TensorBoard's own address,
-// `#module_graph&run=R&tag=T&expanded=P&expanded=Q&selected=S` (TensorBoard routes `#<plugin>&...` to the tab and
+// `#module_graph&run=R&tag=T&expanded=P&expanded=Q&selected=S`, with
+// `compare_run=R2&compare_tag=T2` while comparing (TensorBoard routes `#<plugin>&...` to the tab and
 // keeps the rest across a reload); on the page alone, its own `#run=R&tag=T&...`. Values are URL-encoded.
 
 import type { GraphRef } from "./api";
@@ -10,6 +11,9 @@ export interface ViewState extends Partial<GraphRef> {
   /** Paths of the expanded groups and chunks, outermost first. */
   expanded?: string[];
   selected?: string;
+  /** The graph compared with (run and tag), while comparing. */
+  compare_run?: string;
+  compare_tag?: string;
 }
 
 /** TensorBoard's name of the tab in its address (`#module_graph`). */
@@ -26,11 +30,20 @@ export function parseViewParams(params: string): ViewState {
   if (tag !== null) result.tag = tag;
   if (expanded.length > 0) result.expanded = expanded;
   if (selected !== null) result.selected = selected;
+  const compareRun = query.get("compare_run");
+  const compareTag = query.get("compare_tag");
+  if (compareRun !== null && compareTag !== null) {
+    result.compare_run = compareRun;
+    result.compare_tag = compareTag;
+  }
   return result;
 }
 
 export function formatViewParams(view: GraphRef & ViewState): string {
   const parts = [`run=${encodeURIComponent(view.run)}`, `tag=${encodeURIComponent(view.tag)}`];
+  if (view.compare_run !== undefined && view.compare_tag !== undefined) {
+    parts.push(`compare_run=${encodeURIComponent(view.compare_run)}`, `compare_tag=${encodeURIComponent(view.compare_tag)}`);
+  }
   for (const path of view.expanded ?? []) parts.push(`expanded=${encodeURIComponent(path)}`);
   if (view.selected !== undefined) parts.push(`selected=${encodeURIComponent(view.selected)}`);
   return parts.join("&");

@@ -23,6 +23,8 @@ export class HierarchyStore {
     private readonly api: Api,
     readonly graph: GraphRef,
     readonly overlays: Overlays = new Overlays(),
+    /** Comparing with this graph: the listings are the `diff` route's, of the union of both trees. */
+    readonly compareWith?: GraphRef,
   ) {}
 
   /** Whether listings carry measured time. */
@@ -48,8 +50,10 @@ export class HierarchyStore {
     if (cached) return Promise.resolve(cached);
     let request = this.inFlight.get(path);
     if (!request) {
-      request = this.api
-        .hierarchy(this.graph, path, 1)
+      const fetched = this.compareWith
+        ? this.api.diff(this.graph, this.compareWith, path, 1)
+        : this.api.hierarchy(this.graph, path, 1);
+      request = fetched
         .then(async (listing) => {
           for (const measure of [...this.following]) {
             try {

@@ -19,12 +19,15 @@
 //   layout-worker + layout-client (dagre off the main thread; linear layouts, and the first small ones, on the
 //   page), graph-view (draws the scene) with graph-camera (zoom, pan, fit), graph-paint (nodes, labels,
 //   badges), graph-edges, graph-geometry, graph-minimap, tree-view, details-panel, search-box, graph-picker,
-//   app (wiring) in page-shell (the frame) with graph-controls, view-address, download-graph; module-info
+//   app (wiring) in page-shell (the frame) with graph-controls, view-address, download-graph, details-loader
+//   (what the details panel is given); comparing two graphs: compare-picker, diff-marks (a node's status), diff-view
+//   (its marks), diff-legend, diff-details, diff-scale (colour by difference), next-change; module-info
 //   (class, parameters, frozen, variables and repeat marks of module nodes), costs + number-format +
 //   colour-scale + colour-by + cost-view + legend (costs and devices on one scale), theme (TensorBoard's dark
 //   mode; the palette is CSS variables in styles/base.css, one stylesheet per component in styles/).
 // - Test hooks (exact, relied on by other tools): [data-path] graph nodes with data-expanded/data-chunk,
-//   data-frozen="true" (frozen modules), data-repeat="<key>" (repeated structure) and a data-shape outline, [data-from][data-to] edges, [data-tree-path] tree items, the only
+//   data-frozen="true" (frozen modules), data-repeat="<key>" (repeated structure), data-diff="<status>" (comparing;
+//   tree items too) and a data-shape outline, [data-from][data-to] edges, [data-tree-path] tree items, the only
 //   input[type=search], [data-details-for] details, role="alert" errors. Data reaches the DOM as text only.
 // - Large scenes (graph-view DRAW_ALL_UP_TO) draw only the nodes near the view: a [data-path] element exists
 //   for what is drawn, not for every node of an expanded group. Each expansion step is timed with User

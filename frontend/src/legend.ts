@@ -4,6 +4,7 @@
 
 import { UNKNOWN_REASONS, type LegendModel } from "./colour-by";
 import { COST_RAMP, SCALE_DECADES, shortDevice } from "./colour-scale";
+import { DIVERGING_RAMP, signedMeasure } from "./diff-scale";
 import type { Measure } from "./costs";
 import { formatMeasure, formatShare, formatTick, formatTime } from "./number-format";
 import { html, svg } from "./dom";
@@ -14,6 +15,9 @@ function present(parts: (HTMLElement | false)[]): HTMLElement[] {
 }
 
 const TITLES: Record<Measure, string> = { params: "Parameters", flops: "FLOPs", time: "Time per step" };
+
+/** What the diverging scale's colours mean. */
+const DIVERGING_WORDS = "blue: less in B, red: more in B, neutral: no difference";
 
 /** What the unpainted boxes of the device colours are. */
 const UNPLACED = "its ops name no device in the graph: TensorFlow places them when it runs them";
@@ -98,6 +102,10 @@ export function legendDrawing(model: LegendModel): { element: SVGGElement; width
       if (model.unknown) row(box({ class: "mg-outline", "stroke-dasharray": "2 2" }), `not known: ${UNKNOWN_REASONS[model.measure]}`);
       break;
     }
+    case "diverging":
+      heading(`${TITLES[model.measure]}, B − A: ${DIVERGING_WORDS}`);
+      row(undefined, `from ${signedMeasure(model.measure, -model.largest)} to ${signedMeasure(model.measure, model.largest)}`);
+      break;
     case "devices":
       heading("Device");
       for (const { device, ops, colour } of model.devices) row(box({ fill: colour, stroke: "#5f6368" }), `${shortDevice(device)} · ${formatNumber(ops)} ops`);
@@ -131,6 +139,9 @@ export class Legend {
         return;
       case "scale":
         this.element.replaceChildren(...present(this.scale(model)));
+        return;
+      case "diverging":
+        this.element.replaceChildren(...present(this.diverging(model)));
         return;
       case "devices":
         this.element.replaceChildren(
@@ -206,6 +217,27 @@ export class Legend {
       shares,
       !!step && this.stepLines(step),
       model.unknown && this.unknownRow("not known", UNKNOWN_REASONS[measure]),
+    ];
+  }
+
+  /** Comparing: the measure's difference from the largest decrease (blue) through none to the largest increase (red). */
+  private diverging(model: Extract<LegendModel, { kind: "diverging" }>): (HTMLElement | false)[] {
+    const { measure, largest } = model;
+    const bar = html("div", { class: "mg-legend-bar" });
+    bar.style.background = `linear-gradient(to right, ${DIVERGING_RAMP.join(", ")})`;
+    const ticks = html(
+      "div",
+      { class: "mg-legend-ticks" },
+      html("span", {}, signedMeasure(measure, -largest)),
+      html("span", {}, "0"),
+      html("span", {}, signedMeasure(measure, largest)),
+    );
+    return [
+      html("h3", {}, `${TITLES[measure]}: difference, B − A`),
+      bar,
+      ticks,
+      html("p", { class: "mg-legend-note" }, DIVERGING_WORDS),
+      model.unknown && this.unknownRow("not known", "a side does not know it, or it is only in one graph and not counted"),
     ];
   }
 

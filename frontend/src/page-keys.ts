@@ -1,15 +1,17 @@
 // Keys that work anywhere on the page except while typing in a field: / search, Esc clear the search, f fit,
-// ? this help. The help (a modal <dialog>, opened by ? or the toolbar's button[data-help]) lists them with the
+// n / N the next / previous change while comparing, ? this help. The help (a modal <dialog>, opened by ? or the toolbar's button[data-help]) lists them with the
 // tree's, the graph's and the divider's own keys.
 
 import { html } from "./dom";
 
-export type PageAction = "search" | "clear" | "fit" | "help";
+export type PageAction = "search" | "clear" | "fit" | "help" | "next" | "previous";
 
 export interface PageKeyActions {
   focusSearch(): void;
   clearSearch(): void;
   fit(): void;
+  /** Comparing two graphs: select the next change (`back`: the previous one). */
+  nextChange(back: boolean): void;
 }
 
 /** The help's rows: the keys (each drawn as a <kbd>) and what they do, by where they work. */
@@ -20,6 +22,7 @@ export const KEY_HELP: readonly { where: string; keys: readonly (readonly [reado
       [["/"], "search"],
       [["Esc"], "clear the search, close this help"],
       [["f"], "fit the graph to the view"],
+      [["n", "N"], "comparing two graphs: next, previous change"],
       [["?"], "this help"],
       [["Tab"], "move between the toolbar, the tree, the graph's boxes and the details"],
     ],
@@ -65,6 +68,10 @@ export function pageActionOf(event: Pick<KeyboardEvent, "key" | "ctrlKey" | "met
       return "fit";
     case "?":
       return "help";
+    case "n":
+      return "next";
+    case "N":
+      return "previous";
     default:
       return undefined;
   }
@@ -167,6 +174,7 @@ export function listenForPageKeys(target: Document, help: KeyHelp, actions: Page
     if (action === "search") actions.focusSearch();
     else if (action === "clear") actions.clearSearch();
     else if (action === "fit") actions.fit();
+    else if (action === "next" || action === "previous") actions.nextChange(action === "previous");
     else help.open();
   });
 }

@@ -2,7 +2,9 @@
 // logdir holds no graph), the keys' help, and the status that says what is under way ("loading…").
 
 import { AlertArea } from "./alert";
+import type { ComparePicker } from "./compare-picker";
 import type { DetailsPanel } from "./details-panel";
+import type { DiffLegend } from "./diff-legend";
 import { PaneDivider } from "./divider";
 import { html } from "./dom";
 import { emptyStateContent } from "./empty-state";
@@ -17,6 +19,8 @@ import type { TreeView } from "./tree-view";
 /** The parts the page is made of, made by the app with their handlers. */
 export interface PageParts {
   picker: GraphPicker;
+  comparePicker: ComparePicker;
+  diffLegend: DiffLegend;
   search: SearchBox;
   controls: GraphControls;
   keyHelp: KeyHelp;
@@ -39,8 +43,8 @@ export class PageShell {
     container: HTMLElement,
     private readonly parts: PageParts,
   ) {
-    const { picker, search, controls, keyHelp, treeView, graphView, details, legend } = parts;
-    graphView.element.append(legend.element);
+    const { picker, comparePicker, diffLegend, search, controls, keyHelp, treeView, graphView, details, legend } = parts;
+    graphView.element.append(legend.element, diffLegend.element);
     this.divider = new PaneDivider(
       treeView.element,
       () => this.main.clientWidth - details.element.offsetWidth - this.divider.element.offsetWidth,
@@ -51,7 +55,7 @@ export class PageShell {
       html(
         "div",
         { class: "mg-app" },
-        html("header", { class: "mg-toolbar" }, picker.element, search.element, ...controls.elements, keyHelp.button, this.status),
+        html("header", { class: "mg-toolbar" }, picker.element, comparePicker.element, search.element, ...controls.elements, keyHelp.button, this.status),
         this.alert.element,
         this.main,
         this.emptyState,

@@ -6,14 +6,16 @@
 // closed is dropped there (the awaiting code never resumes), so no code after an await asks whether its graph
 // is still the open one. Within a session, `begin` tells a task (a redraw, a details request) when a newer
 // one of its kind superseded it. Values fetched apart from the structure (`overlays`, one per measure, keyed by
-// node path) are kept here beside the store, which reads its listings through them; comparing two graphs is two
-// sessions, since a session knows no view.
+// node path) are kept here beside the store, which reads its listings through them; comparing two graphs is a session
+// of graph A with B to compare with, whose listings are the union tree's (the `diff` route).
 
 import { messageOf, type Api, type GraphRef } from "./api";
 import { Explorer } from "./explorer";
 import { HierarchyStore } from "./hierarchy-store";
 import type { GroupLayout } from "./layout";
+import { findChange } from "./next-change";
 import { Overlays } from "./overlays";
+import type { DiffNode } from "./types";
 import type { VisibleNode } from "./visible-node";
 
 const NO_PROFILE =
@@ -39,10 +41,13 @@ export class GraphSession {
   timeMessage: string | undefined;
   private open = true;
   private readonly newest = new Map<TaskKind, number>();
+  /** The walk through a comparison's changes: each step starts once the one before has revealed its change. */
+  private walk: Promise<void> = Promise.resolve();
   private costPoll: { timer: ReturnType<typeof setTimeout> | undefined; count: number } = { timer: undefined, count: 0 };
 
-  constructor(api: Api, readonly graph: GraphRef) {
-    this.explorer = new Explorer(new HierarchyStore(api, graph, this.overlays));
+  /** `compareWith`: the graph compared with (a comparison's session shows the union of both trees). */
+  constructor(api: Api, readonly graph: GraphRef, readonly compareWith?: GraphRef) {
+    this.explorer = new Explorer(new HierarchyStore(api, graph, this.overlays, compareWith));
   }
 
   get store(): HierarchyStore {
@@ -85,7 +90,8 @@ export class GraphSession {
   /** Fetches measured time as an overlay of the loaded listings, and of those loaded later (`profiled`: the run
    * holds a profile), or says why there is none; `track` counts the request in the page's status. */
   async loadTimes(profiled: boolean, track: <T>(request: Promise<T>) => Promise<T>): Promise<void> {
-    if (this.store.time || this.timeMessage !== undefined) return;
+    // (comparing: the listings are the union tree's, whose time the page does not compare)
+    if (this.store.time || this.timeMessage !== undefined || this.compareWith) return;
     if (!profiled) {
       this.timeMessage = NO_PROFILE;
       return;
@@ -95,6 +101,18 @@ export class GraphSession {
     } catch (error) {
       this.timeMessage = messageOf(error);
     }
+  }
+
+  /** Comparing: finds the change after the selection (`back`: before it) and `reveal`s it, once the previous
+   * step is done, so that each press of "next change" moves on by one however fast they come. */
+  walkChanges(back: boolean, reveal: (path: string) => Promise<void>): Promise<void> {
+    const step = async () => {
+      const load = (path: string) => this.store.load(path) as Promise<DiffNode>;
+      const found = await this.guard(findChange(load, this.explorer.selected, back));
+      if (found !== undefined) await reveal(found);
+    };
+    this.walk = this.walk.then(step, step);
+    return this.walk;
   }
 
   /** Runs `poll` in COST_POLL_MS (once at a time, at most COST_POLLS times per session), while the session is open. */

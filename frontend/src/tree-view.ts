@@ -5,6 +5,7 @@ import { Colouring, isMeasure } from "./colour-by";
 import { shortDevice } from "./colour-scale";
 import { formatMeasure } from "./number-format";
 import { html, syncChildren } from "./dom";
+import { diffTitle, treeDiffMark } from "./diff-view";
 import { captionKind, formatCount, repeatBadge, repeatMeaning } from "./labels";
 import { paramsLabel, repeatColour } from "./module-info";
 import { extendQuery, typeAheadMatch, type TypedQuery } from "./type-ahead";
@@ -95,6 +96,7 @@ export class TreeView {
     // The full name (a row cut short ends with an ellipsis), then the path when the name is not its last part.
     const title = [node.path.slice(node.path.lastIndexOf("/") + 1) === node.label ? node.path : `${node.label}\n${node.path}`];
     if (node.module?.className) title.push(node.module.className);
+    if (node.diff) title.push(diffTitle(node));
     return html(
       "li",
       {
@@ -103,6 +105,7 @@ export class TreeView {
         "aria-level": level,
         "aria-selected": "false",
         "aria-expanded": node.expandable ? String(node.expanded) : undefined,
+        "data-diff": node.diff?.status,
         tabindex: -1,
         class: `mg-tree-item mg-shape-${node.role ?? node.kind}${frozen ? " mg-frozen" : ""}`,
       },
@@ -111,6 +114,7 @@ export class TreeView {
         { class: "mg-tree-row", style: `padding-left: ${(level - 1) * 14 + 4}px`, title: title.join("\n") },
         html("span", { class: "mg-twisty", "aria-hidden": "true" }, node.expandable ? (node.expanded ? "▾" : "▸") : ""),
         html("span", { class: "mg-tree-swatch", "aria-hidden": "true", hidden: true }),
+        treeDiffMark(node),
         html("span", { class: "mg-tree-name" }, node.label),
         frozen && html("span", { class: "mg-tree-frozen", title: "frozen: no trainable parameters" }, "❄"),
         html(
@@ -165,7 +169,7 @@ export class TreeView {
     }
     if (paint.kind === "tone") {
       swatch.style.background = paint.colour;
-      if (isMeasure(by)) cost.textContent = formatMeasure(by, paint.value);
+      if (isMeasure(by)) cost.textContent = paint.text ?? formatMeasure(by, paint.value);
       return;
     }
     const stops = paint.parts.flatMap((part, i, parts) => {

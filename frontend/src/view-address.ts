@@ -22,7 +22,9 @@ export function sortPaths(paths: Iterable<string>): string[] {
 /** Writes what `explorer` shows into the page's address, and into TensorBoard's while it shows this tab. */
 export function saveView(explorer: Explorer): void {
   const expanded = explorer.store.get("") ? explorer.shownExpanded() : [...explorer.expanded];
-  const view = { ...explorer.store.graph, expanded: sortPaths(expanded), selected: explorer.selected };
+  const other = explorer.store.compareWith;
+  const compared = other ? { compare_run: other.run, compare_tag: other.tag } : {};
+  const view = { ...explorer.store.graph, ...compared, expanded: sortPaths(expanded), selected: explorer.selected };
   const own = formatGraphHash(view);
   if (location.hash !== own) history.replaceState(history.state, "", location.pathname + location.search + own);
   const host = tensorBoardWindow();
@@ -41,4 +43,26 @@ export function sameGraph(a: GraphRef | undefined, b: GraphRef | undefined): boo
 /** Puts `graph` back into the page's address (someone typed one this logdir lacks). */
 export function showGraphInAddress(graph: GraphRef): void {
   history.replaceState(null, "", location.pathname + location.search + formatGraphHash(graph));
+}
+
+/** The graph an address compares with, if it names one. */
+export function comparedIn(view: ViewState): GraphRef | undefined {
+  return view.compare_run !== undefined && view.compare_tag !== undefined ? { run: view.compare_run, tag: view.compare_tag } : undefined;
+}
+
+/** Whether `a` and `b` compare with the same graph (or both with none). */
+export function sameComparison(a: GraphRef | undefined, b: GraphRef | undefined): boolean {
+  return (a === undefined && b === undefined) || sameGraph(a, b);
+}
+
+/** A graph as people name it ("run / tag"). */
+export function graphName(graph: GraphRef): string {
+  return `${graph.run} / ${graph.tag}`;
+}
+
+/** What `explorer` shows (to show it again compared with another graph, or no longer compared). */
+export function shownView(explorer: Explorer): ViewState {
+  const view: ViewState = { expanded: explorer.shownExpanded() };
+  if (explorer.selected !== undefined) view.selected = explorer.selected;
+  return view;
 }

@@ -1,6 +1,7 @@
 // A node of the visible graph (what the graph and the tree draw) and walks over a visible tree.
 
 import type { NodeCosts } from "./costs";
+import type { DiffMark } from "./diff-marks";
 import type { ModuleInfo } from "./module-info";
 import type { HierarchyEdge, NodeKind, RepeatMark } from "./types";
 
@@ -32,6 +33,8 @@ export interface VisibleNode {
   prefix?: string;
   /** A fold: its members' class, when the graph records it ("Block"). */
   foldClass?: string;
+  /** While comparing two graphs: how it compares (a child group: the status its members share, else changed). */
+  diff?: DiffMark;
   /** Parameters, FLOPs, time and devices, where the answers give them. */
   costs?: NodeCosts;
   numOps: number;

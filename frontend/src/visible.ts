@@ -3,9 +3,11 @@
 
 import { arrangeChildren, isChildGroup, type ChildGroup, type ChildItem } from "./child-groups";
 import { costsOf, sumCosts } from "./costs";
+import { diffMarkOf, groupStatus } from "./diff-marks";
+import { sumDeltas } from "./diff-scale";
 import { displayName } from "./labels";
 import { moduleInfoOf, repeatOf } from "./module-info";
-import type { HierarchyEdge, HierarchyNode } from "./types";
+import type { DiffNode, HierarchyEdge, HierarchyNode } from "./types";
 import type { VisibleNode } from "./visible-node";
 
 /** Finds the loaded listing (node with children and edges) of a group, if it was fetched. */
@@ -96,6 +98,8 @@ export function buildVisibleTree(
     if (node.role !== undefined) visible.role = node.role;
     if (node.op !== undefined) visible.op = node.op;
     visible.costs = costsOf(node);
+    const diff = diffMarkOf(node);
+    if (diff) visible.diff = diff;
     const module = moduleInfoOf(node);
     if (module) visible.module = module;
     const repeat = repeatOf(node);
@@ -121,6 +125,9 @@ export function buildVisibleTree(
       edges: [],
     };
     if (group.prefix !== undefined) visible.prefix = group.prefix;
+    const status = groupStatus(group.members.map((member) => (member as DiffNode).diff));
+    const delta = sumDeltas(group.members.map((member) => (member as DiffNode).delta));
+    if (status) visible.diff = delta ? { status, delta } : { status };
     if (group.repeat) visible.repeat = group.repeat;
     const first = group.members[0];
     if (group.kind === "fold" && first) {

@@ -86,7 +86,10 @@ const NODE_FILLS = [
   "--mg-outline-fill", "--mg-module-fill", "--mg-scope-fill", "--mg-op-fill", "--mg-variable-fill",
   "--mg-series-fill", "--mg-inputs-fill", "--mg-outputs-fill", "--mg-function-fill", "--mg-eager-fill",
   "--mg-control-fill", "--mg-chunk-fill", "--mg-prefix-fill", "--mg-frozen-fill", "--mg-unpainted-fill", "--mg-bg",
+  "--mg-diff-added-fill", "--mg-diff-removed-fill", "--mg-diff-changed-fill", "--mg-diff-renamed-fill",
 ];
+// The comparison's status colours: a tree row's sign and the legend's words, on the page; the marks' signs on them.
+const DIFF_COLOURS = ["--mg-diff-added", "--mg-diff-removed", "--mg-diff-changed", "--mg-diff-renamed"];
 const DRAWN_ON: Record<string, string[]> = {
   "--mg-text": [...PAGE, ...TREE_ROW, "--mg-match-bg", "--mg-key-bg", "--mg-code-bg"],
   "--mg-text-secondary": [...PAGE, ...TREE_ROW, "--mg-match-bg"],
@@ -108,6 +111,8 @@ const DRAWN_ON: Record<string, string[]> = {
   "--mg-frozen-badge-text": ["--mg-frozen-badge-bg"],
   "--mg-node-text": NODE_FILLS,
   "--mg-node-detail": NODE_FILLS,
+  ...Object.fromEntries(DIFF_COLOURS.map((name) => [name, [...TREE_ROW, "--mg-surface", "--mg-float-bg"]])),
+  "--mg-diff-on-mark": DIFF_COLOURS,
 };
 // Text on data colours (the cost ramp's tones, a repeated structure's accent), not on the palette: colour-scale
 // chooses dark or light text by the tone.

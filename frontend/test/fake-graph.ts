@@ -4,6 +4,8 @@ import type { Api, GraphRef } from "../src/api";
 import { ApiError } from "../src/api";
 import type {
   CostMeasure,
+  DiffNode,
+  DiffStatus,
   GroupRole,
   HierarchyEdge,
   HierarchyNode,
@@ -128,6 +130,31 @@ export class FakeGraph {
 
   hierarchy(path: string, depth = 1): HierarchyNode {
     return this.describe(this.find(path), depth);
+  }
+
+  /** As this graph were the union tree of a comparison: each node's status from `diffStatus` (same where it names
+   * none), with the counts of statuses below groups, as the `diff` route answers. */
+  readonly diffStatus = new Map<string, DiffStatus>();
+
+  diff(path: string, depth = 1): DiffNode {
+    const mark = (listed: HierarchyNode): DiffNode => {
+      const out: DiffNode = { ...listed, diff: this.diffStatus.get(listed.path) ?? "same" };
+      if (listed.kind !== "op") {
+        const counts: Partial<Record<DiffStatus, number>> = {};
+        const visit = (node: FakeNode) => {
+          for (const child of node.children) {
+            const status = this.diffStatus.get(child.path) ?? "same";
+            counts[status] = (counts[status] ?? 0) + 1;
+            visit(child);
+          }
+        };
+        visit(this.find(listed.path));
+        out.counts = counts;
+      }
+      if (listed.children) out.children = listed.children.map(mark);
+      return out;
+    };
+    return mark(this.hierarchy(path, depth));
   }
 
   /** The `values` answer: a fake measure of each node below `paths` (time: 1.5 us per op, none for an `_Arg`;
@@ -287,6 +314,10 @@ export function fakeApi(graphs: FakeGraph[], run = "demo"): Api & { calls: strin
     async hierarchy(ref, path, depth = 1) {
       calls.push(`hierarchy ${path}`);
       return graphOf(ref).hierarchy(path, depth);
+    },
+    async diff(ref, _other, path, depth = 1) {
+      calls.push(`diff ${path}`);
+      return graphOf(ref).diff(path, depth);
     },
     async node(ref, path) {
       calls.push(`node ${path}`);

@@ -34,3 +34,12 @@ test("TensorBoard's address names this tab's view only when it shows this tab", 
   assert.equal(parseTensorBoardHash(`#${TAB_ID}_other&run=a`), undefined);
   assert.equal(parseTensorBoardHash(""), undefined);
 });
+
+test("the comparison survives a round trip in both addresses, and a half-named one is none", () => {
+  const view = { run: "v 1", tag: "model", compare_run: "nested/v2", compare_tag: "m&x", selected: "model/head" };
+  assert.deepEqual(parseGraphHash(formatGraphHash(view)), view);
+  assert.deepEqual(parseTensorBoardHash(formatTensorBoardHash(view)), view);
+  assert.ok(formatGraphHash(view).includes("compare_run=nested%2Fv2&compare_tag=m%26x"), formatGraphHash(view));
+  assert.deepEqual(parseGraphHash("#run=a&tag=b&compare_run=c"), { run: "a", tag: "b" });
+  assert.ok(!formatGraphHash({ run: "a", tag: "b" }).includes("compare"));
+});
