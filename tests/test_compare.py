@@ -166,6 +166,14 @@ def test_a_block_inserted_among_twelve_is_one_added(tmp_path):
     for i in range(6, 12):
         assert by_a[f"blk_{i}"].status == "renamed" and by_a[f"blk_{i}"].b.name == f"blk_{i + 1}"
         assert answer.diff_node(d, f"stack/blk_{i}", 0)["path_b"] == f"stack/blk_{i + 1}"
+    # Every node of the union has a path of its own, which finds it: the inserted block too (the page knows nodes by
+    # path), its answer named and placed in B as B has it.
+    listed = answer.diff_node(d, "stack", 1)["children"]
+    assert len({c["path"] for c in listed}) == len(listed)
+    added = [c for c in listed if c["diff"] == "added"]
+    assert len(added) == 1 and added[0]["name"] == "blk_6" and added[0]["path_b"] == "stack/blk_6", added
+    assert d.find(added[0]["path"]) is inserted
+    assert answer.diff_node(d, added[0]["path"], 0)["diff"] == "added"
 
 
 def test_two_steps_of_one_run_compare(tmp_path):

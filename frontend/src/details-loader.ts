@@ -9,7 +9,6 @@ import type { DetailsPanel } from "./details-panel";
 import { diffSection } from "./diff-details";
 import { diffMarkOf, type DiffMark } from "./diff-marks";
 import type { HierarchyStore } from "./hierarchy-store";
-import type { DiffNode } from "./types";
 import { html } from "./dom";
 import { isChildGroupPath } from "./paths";
 import type { GraphSession } from "./session";
@@ -18,9 +17,7 @@ import { findVisible } from "./visible-node";
 /** How the node at `path` compares, from its entry in its parent's listing (or its own listing). */
 function diffMarkAt(store: HierarchyStore, path: string): DiffMark | undefined {
   const parentPath = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : "";
-  // (an added node named like A's node beside it shares its path: the page shows A's, as the route's tree does)
-  const entries = path === "" ? [] : (store.get(parentPath)?.children ?? []).filter((child) => child.path === path);
-  const entry = entries.find((child) => (child as DiffNode).diff !== "added") ?? entries[0] ?? store.get(path);
+  const entry = (path === "" ? undefined : store.get(parentPath)?.children?.find((child) => child.path === path)) ?? store.get(path);
   return entry && diffMarkOf(entry);
 }
 

@@ -62,9 +62,7 @@ export async function findChange(load: DiffListingLoader, from: string | undefin
     const siblings = (await load(parentPath)).children ?? [];
     const at = siblings.findIndex((child) => child.path === current);
     if (at < 0) break; // (not in the union tree: start over from the ends)
-    // (a node added under the name of A's node beside it shares its path: the walk passes both as one)
-    const others = siblings.filter((child) => child.path !== current);
-    const found = await firstAmong(load, back ? others.slice(0, at) : others.slice(at), back);
+    const found = await firstAmong(load, back ? siblings.slice(0, at) : siblings.slice(at + 1), back);
     if (found !== undefined) return found;
     if (back && parentPath !== "") {
       const grand = await load(parentOf(parentPath));

@@ -76,7 +76,7 @@ test("nothing changed: no change to go to", async () => {
   assert.equal(await findChange((path) => api.diff(ref, ref, path, 1), undefined, false), undefined);
 });
 
-test("an added node sharing the path of A's node beside it does not hold the walk in place", async () => {
+test("an added node named like A's node beside it has a path of its own, and the walk stops there", async () => {
   const node = (path: string, diff: DiffNode["diff"], extra: Partial<DiffNode> = {}): DiffNode =>
     ({ path, name: path.split("/").pop()!, kind: "module", num_ops: 1, diff, ...extra }) as DiffNode;
   const alike = { counts: { same: 3 } }; // (a renamed block: alike inside)
@@ -84,11 +84,11 @@ test("an added node sharing the path of A's node beside it does not hold the wal
     "": node("", "changed", { counts: { changed: 1, added: 1, renamed: 2 }, children: [node("stack", "changed", { counts: { added: 1, renamed: 2 } })] }),
     stack: node("stack", "changed", {
       counts: { added: 1, renamed: 2 },
-      children: [node("stack/blk_5", "same"), node("stack/blk_6", "renamed", alike), node("stack/blk_6", "added"), node("stack/blk_7", "renamed", alike)],
+      children: [node("stack/blk_5", "same"), node("stack/blk_6", "renamed", alike), node("stack/blk_6~b", "added", { name: "blk_6", path_b: "stack/blk_6" }), node("stack/blk_7", "renamed", alike)],
     }),
   };
   const load = async (path: string) => listings[path]!;
-  assert.equal(await findChange(load, "stack/blk_6", false), "stack/blk_7");
-  assert.equal(await findChange(load, "stack/blk_7", true), "stack/blk_6");
-  assert.equal(await findChange(load, "stack/blk_6", true), "stack");
+  assert.equal(await findChange(load, "stack/blk_6", false), "stack/blk_6~b");
+  assert.equal(await findChange(load, "stack/blk_6~b", false), "stack/blk_7");
+  assert.equal(await findChange(load, "stack/blk_7", true), "stack/blk_6~b");
 });

@@ -116,8 +116,8 @@ def _side(run: str, tag: str, step) -> dict:
 
 def _line(row: dict) -> str:
     where = row["path"] or "(root)"
-    if "path_b" in row:
-        where += f" -> {row['path_b']}"
+    if "path_b" in row:  # (an added node by its path in B alone)
+        where = row["path_b"] if row["diff"] == "added" else f"{where} -> {row['path_b']}"
     parts = []
     for c in row.get("changes", ()):
         if c["field"] in ("num_params", "num_ops"):

@@ -24,7 +24,7 @@ class DiffNode:
 
     def __init__(self, a, b, parent, status=""):
         self.a, self.b, self.parent = a, b, parent
-        self.name = a.name if a is not None else b.name
+        self.name = a.name if a is not None else b.name  # its name in the union's paths (see _unique_names)
         self.status = status or ("removed" if b is None else "added" if a is None else "")
         self.own = ()  # this node's own changes (schema.DiffChange), found by the walk
         self._children = None  # [DiffNode]; None for an op, or until an added/removed group is unfolded
@@ -68,14 +68,14 @@ class DiffNode:
             for child in self._children:
                 if child.is_group:
                     child.counts = {child.status: _size_below(child.side)}
+            _unique_names(self._children)
         return self._children or []
 
     def child(self, name: str):
         if self._by_name is None:
             by_name: dict = {}
-            for c in self.children():  # (A's node first where an added one has its name: a path is A's)
-                if c.a is not None or c.name not in by_name:
-                    by_name[c.name] = c
+            for c in self.children():
+                by_name[c.name] = c
             self._by_name = by_name
         return self._by_name.get(name)
 
@@ -131,7 +131,7 @@ class Diff:
                     stack.append(child)
                 elif child.is_group:
                     child.counts = {child.status: _size_below(child.side)}
-            node._children = children
+            node._children = _unique_names(children)
         for node in reversed(matched):  # children before their parents
             a, b = node.a, node.b
             node.own = op_changes(a, b) if a.children is None else group_changes(self.ha, self.hb, a, b)
@@ -152,6 +152,21 @@ class Diff:
                 node.status = "renamed"
             else:
                 node.status = "changed" if node.own or below_differs else "same"
+
+
+def _unique_names(children: list) -> list:
+    """Each child's path its own: an added node named like one of A's beside it (a block inserted at `blk_6` among
+    blocks named by position, A's `blk_6` now B's `blk_7`) is named `blk_6~b` in the union's paths (`~` is in no
+    TensorFlow name); its `path_b` is still B's path and its answer's `name` B's name."""
+    taken = {c.name for c in children if c.a is not None}
+    for child in children:
+        if child.a is None and child.name in taken:
+            name, n = f"{child.name}~b", 2
+            while name in taken:
+                name, n = f"{child.name}~b{n}", n + 1
+            child.name = name
+        taken.add(child.name)
+    return children
 
 
 def _feeds(h):

@@ -19,7 +19,7 @@ def _node(d, node, depth: int, times_a, times_b) -> schema.DiffNode:
     side = answers.hierarchy_node(h, node.side, 0, times)
     for key in _SIDE_ONLY:
         side.pop(key, None)
-    out = schema.DiffNode(path=node.path, name=node.name if node.parent is not None else side["name"])
+    out = schema.DiffNode(path=node.path, name=node.side.name if node.parent is not None else side["name"])
     out.update((k, v) for k, v in side.items() if k not in ("path", "name"))
     out["diff"] = node.status
     changes = diff_lib.changes(d, node)
