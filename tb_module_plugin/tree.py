@@ -210,6 +210,8 @@ class Hierarchy:
         without recursion (scopes may nest thousands deep)."""
         from . import ops as ops_lib
 
+        interned, numbers = self._interned, self._numbers
+        by_type: dict = {}  # op type -> the number of a plain op of that type
         stack = [(node, False)]
         while stack:
             current, ready = stack.pop()
@@ -221,7 +223,18 @@ class Hierarchy:
                 unknown = dims is None
             elif not ready:
                 stack.append((current, True))
-                stack.extend((c, False) for c in current.children.values() if c.structure is None)
+                for c in current.children.values():
+                    if c.structure is not None:
+                        continue
+                    if c.children is None and c.role != "variable":
+                        # (an op that is not a variable: numbered by its type alone, here, without a stack entry:
+                        # most of a big graph's nodes)
+                        number = by_type.get(c.type)
+                        if number is None:
+                            number = by_type[c.type] = interned.setdefault(("op", c.type, ()), next(numbers))
+                        c.structure = number
+                    else:
+                        stack.append((c, False))
                 continue
             else:
                 facts = current.facts or {}
