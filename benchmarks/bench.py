@@ -17,7 +17,8 @@
 5. Prints a Markdown table of medians, marks each target met or not, writes benchmarks/results.md.
 
 Environment: BENCH_RUNS (rounds, default 3), BENCH_WARM (warm first views per round, default 1),
-BENCH_GRAPHS (comma-separated subset), BENCH_CACHE (default .cache/bench), BENCH_RESULTS (default
+BENCH_GRAPHS (comma-separated subset; BENCH_GRAPHS=synthetic_1m: the million-op graph alone), BENCH_GRAPHS_TOOL
+(the Graphs dashboard timer, default ../shared/tools/graphs_dashboard_timing.py), BENCH_CACHE (default .cache/bench), BENCH_RESULTS (default
 benchmarks/results.md; "-" to write none), BENCH_STRICT=1 (exit 1 when a target is not met), BENCH_SNAPSHOT=0
 (serve the live tb_module_plugin/ instead of the copy taken when the run starts, .cache/bench/plugin-snapshot/).
 """
@@ -52,7 +53,7 @@ import support  # noqa: E402  (the TensorBoard process helper the tests use)
 from support import CHROMIUM, CHROMIUM_ARGS  # noqa: E402  (the browser the tests drive)
 
 PLUGIN = "module_graph"
-GRAPHS_TOOL = REPO / ".." / "shared" / "tools" / "graphs_dashboard_timing.py"
+GRAPHS_TOOL = Path(os.environ.get("BENCH_GRAPHS_TOOL", REPO / ".." / "shared" / "tools" / "graphs_dashboard_timing.py"))
 VIEWPORT = {"width": 1400, "height": 900}
 
 LABELS = {
@@ -547,6 +548,8 @@ def measure_memory(logdirs: dict, cache: Path, logs: Path) -> dict:
         if entry.is_symlink():
             entry.unlink()
     logdirs = {name: logdir for name, logdir in logdirs.items() if name != MILLION}  # (measured on its own)
+    if not logdirs:
+        return None
     for name, logdir in logdirs.items():
         (combined / name).symlink_to(os.path.relpath(logdir / name, combined))
     with TensorBoard(combined, logs / "all-runs.log") as tb:
