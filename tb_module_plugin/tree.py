@@ -181,14 +181,17 @@ class Hierarchy:
         edges filed between them), once its edges are filed: listings, folds, repeat marks and every walk over
         the tree then follow the graph, whichever answer comes first."""
         for group in groups:
-            children = group.children
-            if len(children) < 2 or not isinstance(group.edges, dict):
+            edges = group.edges
+            if edges.__class__ is not dict or len(group.children) < 2:
                 continue
-            items = list(children.values())
-            index = {id(child): i for i, child in enumerate(items)}
-            pairs = [(index[id(a)], index[id(b)]) for (a, b), edge in group.edges.items() if not edge[1]]
-            if all(i < j for i, j in pairs):  # (most groups: the graph lists them in data-flow order already)
+            items = list(group.children.values())
+            index = dict(zip(items, itertools.count()))  # (nodes hash by identity)
+            for (a, b), edge in edges.items():
+                if not edge[1] and index[a] >= index[b]:
+                    break
+            else:  # (most groups: the graph lists them in data-flow order already)
                 continue
+            pairs = [(index[a], index[b]) for (a, b), edge in edges.items() if not edge[1]]
             order = edges_lib.data_flow_order(len(items), pairs)
             group.children = {items[i].name: items[i] for i in order}
 
