@@ -3,6 +3,8 @@ placing of ops at their '/'-separated placements (TreeBuilder)."""
 
 from __future__ import annotations
 
+from sys import intern
+
 from . import backward, costs
 from . import graph as graph_lib
 from . import ops as ops_lib
@@ -130,7 +132,7 @@ class TreeBuilder:
                 break
             missing.append(outer)
         for name in reversed(missing):
-            group = self.group(group, name.rpartition("/")[2] or "(empty)")
+            group = self.group(group, intern(name.rpartition("/")[2]) or "(empty)")
             scopes[name] = group
         return group
 
@@ -162,5 +164,6 @@ class TreeBuilder:
             if not leaf or leaf in group.children:
                 self.insert(parent, op.placement, op)  # clashes and empty names
                 continue
+            leaf = intern(leaf)  # (one string for the thousands of ops named `MatMul`, `add`...: 50 MB of a million)
             op.name, op.parent = leaf, group
             group.children[leaf] = op
