@@ -10,8 +10,10 @@
                module (and, for the 200k-op graph, of a 350-op module five levels down), the Graphs dashboard's
                first drawn node (../shared/tools/graphs_dashboard_timing.py), warm `hierarchy?depth=1`
                latency and the Graphs plugin's own /graph response
-     server B  one cold `hierarchy` request from Python (the first request: parsing included), its bytes
-3. One tensorboard over all the runs: every graph's hierarchy and largest expansion through the API, then the
+     server B  one cold `hierarchy` request from Python (the first request: parsing included), its bytes; for
+               the million-op graph also the memory before and after, and the first expansions of four groups
+               right after it (million_extras)
+3. One tensorboard over all the runs but the million-op graph's: every graph's hierarchy and largest expansion through the API, then the
    resident memory of the process and its children.
 4. The Keras ModuleGraph callback's cost to the training steps it does not record (benchmarks/keras_overhead.py).
 5. Prints a Markdown table of medians, marks each target met or not, writes benchmarks/results.md.
