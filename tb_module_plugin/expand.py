@@ -142,7 +142,9 @@ def _flatten_table(table: lite_proto.NodeTable) -> list:
     # Each op's output 0 as an input tuple, one per op and shared by every input that names it plainly; the first
     # op of a duplicated name keeps it.
     outputs = dict(zip(reversed(names), zip(reversed(ops), repeat("0"), repeat(False))))
-    produced = list(map(outputs.get, table.inputs))
+    # (a tuple: each op's inputs are a slice of it, a tuple too, 40 bytes smaller than a list; ops whose inputs
+    # are resolved later get a list)
+    produced = tuple(map(outputs.get, table.inputs))
     # (Setting each op's inputs in C: a Python loop over 200,000 ops costs more than making their lists.)
     deque(map(setattr, ops, repeat("inputs"), map(produced.__getitem__, map(slice, map((1).__add__, marks),
                                                                                  islice(marks, 1, None)))), maxlen=0)
