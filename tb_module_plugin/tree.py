@@ -296,13 +296,16 @@ def finalize(root: Group, all_nodes: list) -> list:
     deep); returns the ops (the leaves), in the order of `all_nodes` (each group before its children)."""
     order = []
     ops = []
+    groups = []
     stack = [root]
     while stack:
         node = stack.pop()
         order.append(node)
         children = node.children
         if children:
-            node.num_ops = 0
+            # Each child counted as one op for now; a group child corrects that below (its ops, less the one).
+            node.num_ops = len(children)
+            groups.append(node)
             depth = node.depth + 1
             if depth == 1:
                 for child in children.values():
@@ -314,11 +317,12 @@ def finalize(root: Group, all_nodes: list) -> list:
             stack.extend(children.values())
         elif children is not None:
             node.num_ops = 0
+            groups.append(node)
         else:
             ops.append(node)
-    for node in reversed(order):  # children before their parents: add each node's count to its parent's
+    for node in reversed(groups):  # child groups before their parents (the ops are counted already)
         if node.parent is not None:
-            node.parent.num_ops += node.num_ops
+            node.parent.num_ops += node.num_ops - 1
     all_nodes.extend(order)
     return ops
 
