@@ -11,6 +11,7 @@ Python subprocess, so that its memory is returned and trace_on records nothing b
     resnet152      Keras ResNet152 training step, the same
     efficientnetb7 Keras EfficientNetB7 training step, the same
     synthetic_200k tf.summary.graph of benchmarks/synthetic.py's GraphDef (201,602 ops), tag __run_graph__
+    synthetic_1m   the same encoder with 248 steps per sub-module instead of 49 (1,003,970 ops, 179 MB), the same
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ CLASSES = 10
 BATCH = 2
 
 KERAS_MODELS = {"resnet50": "ResNet50", "resnet152": "ResNet152", "efficientnetb7": "EfficientNetB7"}
-GRAPHS = ["demo_module", "resnet50", "resnet152", "efficientnetb7", "synthetic_200k"]
+GRAPHS = ["demo_module", "resnet50", "resnet152", "efficientnetb7", "synthetic_200k", "synthetic_1m"]
+SYNTHETIC_STEPS = {"synthetic_200k": None, "synthetic_1m": "STEPS_1M"}  # (a synthetic.py constant: None = STEPS)
 QUIET_TF_ENV = {"TF_CPP_MIN_LOG_LEVEL": "2", "TF_ENABLE_ONEDNN_OPTS": "0", "CUDA_VISIBLE_DEVICES": ""}
 
 
@@ -66,11 +68,12 @@ def write_keras_train_step(name: str, run_dir: Path) -> None:
                                 profile=False)
 
 
-def write_synthetic(run_dir: Path) -> None:
+def write_synthetic(run_dir: Path, steps_name=None) -> None:
     tf = _tf()
     from benchmarks import synthetic
 
-    graph_def = tf.compat.v1.GraphDef.FromString(synthetic.build_graph_def().SerializeToString())
+    steps = getattr(synthetic, steps_name) if steps_name else synthetic.STEPS
+    graph_def = tf.compat.v1.GraphDef.FromString(synthetic.build_graph_def(steps=steps).SerializeToString())
     writer = tf.summary.create_file_writer(str(run_dir))
     with writer.as_default():
         tf.summary.graph(graph_def)
@@ -96,8 +99,8 @@ def _write_one(name: str, cache: Path) -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
     if name in KERAS_MODELS:
         write_keras_train_step(name, run_dir)
-    elif name == "synthetic_200k":
-        write_synthetic(run_dir)
+    elif name in SYNTHETIC_STEPS:
+        write_synthetic(run_dir, SYNTHETIC_STEPS[name])
     else:
         raise SystemExit(f"unknown benchmark graph {name!r}; known: {', '.join(GRAPHS)}")
 

@@ -1,4 +1,5 @@
-"""A synthetic, deeply scoped GraphDef of about 200,000 ops, built directly as a protobuf (fast, no tf.Graph).
+"""A synthetic, deeply scoped GraphDef of about 200,000 ops (or 1,000,000: `steps=STEPS_1M`), built directly as a
+protobuf (fast, no tf.Graph).
 
     model/input                                   Placeholder
     model/block_07/attention/query/dense/...      one sub-module, ~350 ops, five levels down
@@ -37,6 +38,7 @@ SUBMODULES = [
     ("norm", "ln_out", ["norm/scale", "norm/ln_mid"]),
 ]
 OPS_PER_SUBMODULE = 7 + 7 * STEPS
+STEPS_1M = 248  # the million-op variant: 48 x 12 x 1,743 + 2 = 1,003,970 ops
 EXPECTED_OPS = N_BLOCKS * len(SUBMODULES) * OPS_PER_SUBMODULE + 2
 
 
@@ -45,9 +47,14 @@ def deep_module_path(block: int = 7) -> str:
     return f"model/block_{block:02d}/attention/query/dense"
 
 
-def build_graph_def(output_shapes: bool = True):
+def expected_ops(steps: int = STEPS) -> int:
+    return N_BLOCKS * len(SUBMODULES) * (7 + 7 * steps) + 2
+
+
+def build_graph_def(output_shapes: bool = True, steps: int = STEPS):
     """The GraphDef (tensorboard.compat.proto.graph_pb2.GraphDef); `_output_shapes` on every op as
-    tf.summary.graph(tf.Graph) writes them (add_shapes=True), unless `output_shapes` is False."""
+    tf.summary.graph(tf.Graph) writes them (add_shapes=True), unless `output_shapes` is False. `steps` per
+    sub-module (STEPS: 201,602 ops; STEPS_1M: 1,003,970 ops, each sub-module 1,743 ops)."""
     from tensorboard.compat.proto import graph_pb2, types_pb2
 
     graph = graph_pb2.GraphDef()
@@ -102,7 +109,7 @@ def build_graph_def(output_shapes: bool = True):
         add(f"{prefix}/Rsqrt", "Rsqrt", [f"{prefix}/input"])
         add(f"{prefix}/normalize", "Mul", [f"{prefix}/Rsqrt", f"{prefix}/scale"])
         prev = f"{prefix}/normalize"
-        for k in range(STEPS):
+        for k in range(steps):
             s = f"{prefix}/step_{k:02d}"
             const(f"{s}/mul/y", [])
             add(f"{s}/MatMul", "MatMul", [prev, f"{prefix}/ReadVariableOp"])
@@ -127,14 +134,15 @@ def build_graph_def(output_shapes: bool = True):
             outputs[key] = dense(prefix, sources, big=(key == "attention/query"))
         x = outputs["norm/ln_out"]
     add("model/output", "Identity", [x])
-    assert len(graph.node) == EXPECTED_OPS, (len(graph.node), EXPECTED_OPS)
+    assert len(graph.node) == expected_ops(steps), (len(graph.node), expected_ops(steps))
     return graph
 
 
 if __name__ == "__main__":
+    import sys
     import time
 
     t = time.time()
-    g = build_graph_def()
+    g = build_graph_def(steps=int(sys.argv[1]) if len(sys.argv) > 1 else STEPS)
     data = g.SerializeToString()
     print(f"{len(g.node)} ops, {len(data) / 1e6:.1f} MB, built in {time.time() - t:.1f} s")

@@ -3,6 +3,8 @@ placing of ops at their '/'-separated placements (TreeBuilder)."""
 
 from __future__ import annotations
 
+from sys import intern
+
 from . import backward
 from ..readers import graph as graph_lib
 from ..tree import ops as ops_lib
@@ -120,6 +122,11 @@ class TreeBuilder:
         group = scopes.get(scope)
         if group is not None:
             return group
+        outer, _, last = scope.rpartition("/")
+        group = scopes.get(outer) if outer else parent
+        if group is not None:  # (the common case: a new scope in a known one)
+            group = scopes[scope] = self.group(group, intern(last) or "(empty)")
+            return group
         missing = [scope]  # this scope and its outer scopes up to the first one already known (no recursion:
         outer = scope  # scopes may nest a thousand deep)
         while True:
@@ -129,7 +136,7 @@ class TreeBuilder:
                 break
             missing.append(outer)
         for name in reversed(missing):
-            group = self.group(group, name.rpartition("/")[2] or "(empty)")
+            group = self.group(group, intern(name.rpartition("/")[2]) or "(empty)")
             scopes[name] = group
         return group
 
@@ -158,8 +165,19 @@ class TreeBuilder:
             group = scopes.get(scope) if scope else parent
             if group is None:
                 group = self._scope_group(parent, scope)  # a new scope
-            if not leaf or leaf in group.children:
+            existing = group.children.get(leaf)
+            if existing is not None and existing.children is not None and leaf:
+                # The op of a scope named like it (`mul` beside `mul/y`: one in every step of a big graph) goes
+                # inside it as `(mul)`, as insert puts it.
+                name = intern(f"({leaf})")
+                if name in existing.children:
+                    name = free_name(existing.children, name)
+                op.name, op.parent = name, existing
+                existing.children[name] = op
+                continue
+            if not leaf or existing is not None:
                 self.insert(parent, op.placement, op)  # clashes and empty names
                 continue
+            leaf = intern(leaf)  # (one string for the thousands of ops named `MatMul`, `add`...: 50 MB of a million)
             op.name, op.parent = leaf, group
             group.children[leaf] = op

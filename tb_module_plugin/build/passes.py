@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import re
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 
 from ..tree import ops as ops_lib
 from .. import schema
@@ -27,6 +27,7 @@ class Parameters:
 DEFAULT = Parameters()
 
 _OP_TYPE = attrgetter("type")
+_LAST_CHARACTER = itemgetter(-1)
 _IO_OPS = ops_lib.ARG_OPS | ops_lib.VARIABLE_OPS | ops_lib.RETVAL_OPS | {"Placeholder", "Identity", "IdentityN",
                                                                                "NoOp"}
 # Ops that pass a variable's handle on to the bodies they run: the op that reads it is in the body.
@@ -97,7 +98,9 @@ def merge_replicas(ops: list) -> None:
             scopes.add(scope)
             scope = scope.rpartition("/")[0]
     candidates: dict = {}  # (parent scope, replica scope) -> the scopes it holds
-    for scope in scopes:
+    # (from the scopes of up to three levels: a deeper scope adds what its three-level ancestor, also a scope,
+    # adds; a million-op graph has a few hundred of those among its 290,000 scopes)
+    for scope in [scope for scope in scopes if scope.count("/") < 3]:
         parts = scope.split("/", 3)
         if len(parts) >= 2:
             candidates.setdefault(("", parts[0]), set()).add(parts[1])
@@ -192,14 +195,13 @@ def place_captured_variables(builder, ops: list, captured: list, inputs_name: st
 
 def mark_roles_of_bodies(ops: list) -> None:
     """Groups that hold a control-flow op and its branch bodies say so."""
-    for op in ops:
-        if op.type in _CONTROL_FLOW_OPS:
-            group = op.parent
-            if group.parent is not None and op.name == f"({group.name})":
-                group.role = group.role or "control_flow"
-                for child in group.children.values():
-                    if child.children is not None and child.name in _BRANCH_LABELS:
-                        child.role = "branch"
+    for op in itertools.compress(ops, map(_CONTROL_FLOW_OPS.__contains__, map(_OP_TYPE, ops))):  # (read in C)
+        group = op.parent
+        if group.parent is not None and op.name == f"({group.name})":
+            group.role = group.role or "control_flow"
+            for child in group.children.values():
+                if child.children is not None and child.name in _BRANCH_LABELS:
+                    child.role = "branch"
 
 
 def mark_modules(ops, estimate_params: bool, types) -> dict:
@@ -240,7 +242,7 @@ def fold_series(groups: list, params: Parameters = DEFAULT) -> None:
             continue
         # A series holds at most one name without a number (`AddN` beside `AddN_1`...): most groups of a big
         # graph have too few numbered names to hold one, and are passed over here.
-        if sum(1 for name in children if name[-1].isdecimal()) < series_min - 1:
+        if sum(map(str.isdecimal, map(_LAST_CHARACTER, children))) < series_min - 1:  # (read in C)
             continue
         buckets: dict = {}
         for name, child in children.items():

@@ -220,15 +220,16 @@ def counted(op_type: str) -> bool:
     return op_type in RULES or op_type in _FREE
 
 
-def op_flops(op, shapes_of) -> int | None:
+def op_flops(op, shapes_of, node_def=None) -> int | None:
     """An op's FLOPs for one call: 0 for an op that does no arithmetic (or that no rule counts: see counted),
-    None where a shape its rule needs is not recorded. `shapes_of(op)` gives an op's output shapes
-    (output_shapes, memoized)."""
+    None where a shape its rule needs is not recorded. `shapes_of(op, node_def=None)` gives an op's output shapes
+    (output_shapes, memoized); `node_def`: the op's, where the caller has read it already."""
     rule = RULES.get(op.type)
     if rule is None:
         return 0
-    node_def = op.node_def
-    outs = shapes_of(op)
+    if node_def is None:
+        node_def = op.node_def
+    outs = shapes_of(op, node_def)
     ins = []
     for producer, port, control in op.inputs:
         if control:

@@ -17,6 +17,7 @@ from tensorboard.compat.proto import graph_pb2
 from . import lite_proto
 from .loops import int_constant, loop_trips
 from ..tree.ops import CALL_OPS, CASE_OPS, CONTROL_FLOW, WHILE_OPS, Op, UnexpandedOp, UnreachedOp, port_index
+from ..tree.ops import table_op_class
 
 _BODY_OPS = frozenset(CONTROL_FLOW) | CASE_OPS
 _NODE_FIELDS = attrgetter("name", "op", "input")
@@ -138,11 +139,13 @@ def _flatten_table(table: lite_proto.NodeTable) -> list:
     input looked up at once. Inputs with a port, control inputs and unknown names are resolved as in a GraphDef
     with functions (_Flattener.resolve_inputs)."""
     names, marks = table.names, table.marks
-    ops = list(map(Op, names, names, table.ops, zip(repeat(table.nodes), range(len(names)))))
+    ops = list(map(table_op_class(table.nodes), names, names, table.ops, range(len(names))))
     # Each op's output 0 as an input tuple, one per op and shared by every input that names it plainly; the first
     # op of a duplicated name keeps it.
     outputs = dict(zip(reversed(names), zip(reversed(ops), repeat("0"), repeat(False))))
-    produced = list(map(outputs.get, table.inputs))
+    # (a tuple: each op's inputs are a slice of it, a tuple too, 40 bytes smaller than a list; ops whose inputs
+    # are resolved later get a list)
+    produced = tuple(map(outputs.get, table.inputs))
     # (Setting each op's inputs in C: a Python loop over 200,000 ops costs more than making their lists.)
     deque(map(setattr, ops, repeat("inputs"), map(produced.__getitem__, map(slice, map((1).__add__, marks),
                                                                                  islice(marks, 1, None)))), maxlen=0)

@@ -127,14 +127,17 @@ class Hierarchy:
         edges filed between them), once its edges are filed: listings, folds, repeat marks and every walk over
         the tree then follow the graph, whichever answer comes first."""
         for group in groups:
-            children = group.children
-            if len(children) < 2 or not isinstance(group.edges, dict):
+            edges = group.edges
+            if edges.__class__ is not dict or len(group.children) < 2:
                 continue
-            items = list(children.values())
-            index = {id(child): i for i, child in enumerate(items)}
-            pairs = [(index[id(a)], index[id(b)]) for (a, b), edge in group.edges.items() if not edge[1]]
-            if all(i < j for i, j in pairs):  # (most groups: the graph lists them in data-flow order already)
+            items = list(group.children.values())
+            index = dict(zip(items, itertools.count()))  # (nodes hash by identity)
+            for (a, b), edge in edges.items():
+                if not edge[1] and index[a] >= index[b]:
+                    break
+            else:  # (most groups: the graph lists them in data-flow order already)
                 continue
+            pairs = [(index[a], index[b]) for (a, b), edge in edges.items() if not edge[1]]
             order = edges_lib.data_flow_order(len(items), pairs)
             group.children = {items[i].name: items[i] for i in order}
 
@@ -154,6 +157,8 @@ class Hierarchy:
         the parameters (a variable op's, a module record's variables) and, where recorded, the class (a Keras
         callback's layer: its config but the name). Two Dense layers of different sizes differ. Memoized, computed
         without recursion (scopes may nest thousands deep)."""
+        interned, numbers = self._interned, self._numbers
+        by_type: dict = {}  # op type -> the number of a plain op of that type
         stack = [(node, False)]
         while stack:
             current, ready = stack.pop()
@@ -165,7 +170,18 @@ class Hierarchy:
                 unknown = dims is None
             elif not ready:
                 stack.append((current, True))
-                stack.extend((c, False) for c in current.children.values() if c.structure is None)
+                for c in current.children.values():
+                    if c.structure is not None:
+                        continue
+                    if c.children is None and c.role != "variable":
+                        # (an op that is not a variable: numbered by its type alone, here, without a stack entry:
+                        # most of a big graph's nodes)
+                        number = by_type.get(c.type)
+                        if number is None:
+                            number = by_type[c.type] = interned.setdefault(("op", c.type, ()), next(numbers))
+                        c.structure = number
+                    else:
+                        stack.append((c, False))
                 continue
             else:
                 facts = current.facts or {}
@@ -197,13 +213,16 @@ def finalize(root: Group, all_nodes: list) -> list:
     deep); returns the ops (the leaves), in the order of `all_nodes` (each group before its children)."""
     order = []
     ops = []
+    groups = []
     stack = [root]
     while stack:
         node = stack.pop()
         order.append(node)
         children = node.children
         if children:
-            node.num_ops = 0
+            # Each child counted as one op for now; a group child corrects that below (its ops, less the one).
+            node.num_ops = len(children)
+            groups.append(node)
             depth = node.depth + 1
             if depth == 1:
                 for child in children.values():
@@ -215,11 +234,12 @@ def finalize(root: Group, all_nodes: list) -> list:
             stack.extend(children.values())
         elif children is not None:
             node.num_ops = 0
+            groups.append(node)
         else:
             ops.append(node)
-    for node in reversed(order):  # children before their parents: add each node's count to its parent's
+    for node in reversed(groups):  # child groups before their parents (the ops are counted already)
         if node.parent is not None:
-            node.parent.num_ops += node.num_ops
+            node.parent.num_ops += node.num_ops - 1
     all_nodes.extend(order)
     return ops
 

@@ -44,7 +44,7 @@ class Op(TreeNode):
         self.placement = placement  # '/'-separated scopes + own name, where the hierarchy puts it
         self.op_name = op_name  # its name in the GraphDef or FunctionDef it comes from
         self.type = op_type
-        self._node_def = node_def  # the NodeDef, its serialized bytes, or (lean GraphDef's nodes, index)
+        self._node_def = node_def  # the NodeDef, its serialized bytes, or its index in its class's `nodes` (TableOp)
         self.function = function  # the FunctionDef it was expanded from ("" for the traced graph itself)
         # The names of the calls (and control-flow ops) it runs inside, each with a "/" after it: TensorFlow
         # inlines function bodies when it runs a graph and names their ops so (see run_name).
@@ -71,9 +71,8 @@ class Op(TreeNode):
         node_def = self._node_def
         if node_def.__class__ is node_def_pb2.NodeDef:
             return node_def
-        if node_def.__class__ is tuple:
-            nodes, index = node_def
-            data = nodes[index]
+        if node_def.__class__ is int:
+            data = self.nodes[node_def]
         else:
             data = node_def if node_def.__class__ is bytes else node_def.SerializeToString()
         return full_node_def(data, self.op_name, self.type)
@@ -86,6 +85,12 @@ class Op(TreeNode):
 
     def __repr__(self) -> str:
         return f"Op({self.placement!r}, {self.type!r})"
+
+
+def table_op_class(nodes) -> type:
+    """An Op class for the ops of one lean GraphDef (lite_proto.NodeTable): its serialized `nodes` are the class's,
+    each op keeps only its index (a tuple of the two for each of a million ops took 70 MB)."""
+    return type("TableOp", (Op,), {"__slots__": (), "nodes": nodes})
 
 
 @dataclasses.dataclass
