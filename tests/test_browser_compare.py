@@ -145,6 +145,7 @@ def test_pictures_of_the_comparison_light_and_dark(page, compare_tb, dark):
     # (the group whose children have the most statuses: the encoder, its block_0 frozen and block_4 added; open
     # with the groups above it and the tree's rows of everything changed)
     shown = max(union_nodes(union), key=lambda entry: (len({c["diff"] for c in entry.get("children", [])}), -entry["path"].count("/")))
+    page.set_viewport_size({"width": 1600, "height": 900})  # (the encoder's blocks side by side, none under the overview)
     page.goto(compare_url(compare_tb, dark=dark, expanded=[*ancestors(shown["path"]), shown["path"]], selected=shown["path"]))
     expect(page.locator("[data-diff-details]")).to_be_visible(timeout=DRAW_TIMEOUT)
     expect(page.locator(".mg-diff-legend")).to_be_visible()
