@@ -107,8 +107,10 @@ def _nodes(graph) -> Iterable:
 def flatten_trace(graph_defs: list) -> FlatGraph:
     """Pick the traced function among a trace's graphs and flatten everything.
 
-    trace_on records one tiny graph per eager op run meanwhile, and (TF 2.21) graphs of earlier work in the
-    same process; the user's function is the last graph that is neither.
+    trace_on records one tiny graph per eager op run meanwhile, and (TF 2.21, which keeps collecting after
+    trace_export) every graph made since an earlier trace_export in the same process; the user's function is the
+    last function graph. (A function first run before trace_on but after an earlier trace_export cannot be
+    told from it: the record holds no function name nor any mark of when trace_on was called.)
     """
     is_eager = [is_eager_op_graph(g) for g in graph_defs]
     real = [g for g, eager_op in zip(graph_defs, is_eager) if not eager_op]
