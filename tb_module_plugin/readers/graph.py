@@ -107,8 +107,10 @@ def _nodes(graph) -> Iterable:
 def flatten_trace(graph_defs: list) -> FlatGraph:
     """Pick the traced function among a trace's graphs and flatten everything.
 
-    trace_on records one tiny graph per eager op run meanwhile, and (TF 2.21) graphs of earlier work in the
-    same process; the user's function is the last graph that is neither.
+    trace_on records one tiny graph per eager op run meanwhile, and (TF 2.21, which keeps collecting after
+    trace_export) every graph made since an earlier trace_export in the same process; the user's function is the
+    last function graph. (A function first run before trace_on but after an earlier trace_export cannot be
+    told from it: the record holds no function name nor any mark of when trace_on was called.)
     """
     is_eager = [is_eager_op_graph(g) for g in graph_defs]
     real = [g for g, eager_op in zip(graph_defs, is_eager) if not eager_op]
@@ -153,14 +155,29 @@ def _without_callees(graphs: list) -> list:
 
 
 def is_eager_op_graph(graph) -> bool:
-    """A graph trace_on recorded for one eager op: its arguments, the op, its return values."""
-    real = 0
-    for name, op_type, _ in _nodes(graph):
+    """A graph trace_on recorded for an eager op: arguments, the op, return values. On oneDNN builds (TF 2.21) one
+    such GraphDef can hold the op twice, as run and as rewritten (`MatMul` and `_MklMatMul`, each with arguments of
+    its own): no op of it feeds another. A tf.function's graph always has an op feeding another (at least an
+    Identity before its return value), and usually scoped names."""
+    real: set = set()
+    later = []  # (the inputs of ops that may name an op listed after them)
+    for i, (name, op_type, node) in enumerate(_nodes(graph)):
         if op_type not in ARG_OPS and op_type not in RETVAL_OPS and op_type != "NoOp":
-            real += 1
-            if real > 1 or "/" in name:
+            if "/" in name:
                 return False  # a function's graph: stop reading it here
-    return True
+            sources = [source.lstrip("^").split(":", 1)[0] for source in _inputs(graph, i, node)]
+            if any(source in real for source in sources):
+                return False  # an op feeds another
+            real.add(name)
+            later += sources
+    return not any(source in real for source in later)
+
+
+def _inputs(graph, i: int, node) -> list:
+    """The input strings of node `i` of a parsed graph (`node`: what _nodes gives for it)."""
+    if graph.__class__ is lite_proto.NodeTable:
+        return graph.inputs[graph.marks[i] + 1:graph.marks[i + 1]]
+    return node.input
 
 
 def _function_label(ops: list) -> str:
