@@ -365,3 +365,29 @@ def test_series_of_another_length_are_one_changed_group():
     assert node.status == "changed" and node.path_b == series_b[0].name
     assert node.counts == {"same": 6, "added": 3}
     assert [n.status for n in d.root.children() if n.side.role == "series"] == ["changed"]
+
+
+def test_two_run_graphs_compare_through_the_route(tmp_path):
+    """Run graphs (what tf.summary.graph writes) are read lean, their ops' NodeDefs kept by index: the route compares
+    them op by op (a Relu that became a Tanh: the one removed, the other added, their module changed), and every other
+    op is the same."""
+    from tests.helpers.answers import InProcess, ok_json
+    from tests.helpers.records import RawWriter, graph_def
+
+    def nodes(activation):
+        return [("x", "Placeholder", []), ("m/dense/kernel", "Const", []),
+                ("m/dense/MatMul", "MatMul", ["x", "m/dense/kernel"]), ("m/act", activation, ["m/dense/MatMul"])]
+
+    for run, activation in (("a", "Relu"), ("b", "Tanh")):
+        RawWriter(tmp_path, run).graph_def(graph_def(nodes(activation))).close()
+    server = InProcess(tmp_path)
+    query = dict(run="a", tag="__run_graph__", run2="b", tag2="__run_graph__")
+    root = ok_json(server.api("diff", depth=2, **query))["node"]
+    assert root["diff"] == "changed"
+    module = next(c for c in root["children"] if c["name"] == "m")
+    assert module["diff"] == "changed"
+    statuses = {c["path"]: c["diff"] for c in module["children"]}
+    # (the Relu op removed, the Tanh op added under the same name: a path of its own)
+    assert statuses == {"m/dense": "same", "m/act": "removed", "m/act~b": "added"}, statuses
+    assert ok_json(server.api("diff", run="a", tag="__run_graph__", run2="a", tag2="__run_graph__"))["node"]["diff"] \
+        == "same"

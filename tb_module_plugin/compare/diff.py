@@ -200,7 +200,7 @@ def change(field: str, a, b) -> dict:
 def op_changes(a, b) -> list:
     """An op's own changes against its match (same name and type): attributes, device, a variable's shape."""
     out = []
-    if signature.raw_node_def(a) == signature.raw_node_def(b):
+    if a.serialized_node_def() == b.serialized_node_def():
         return out
     da, db = a.node_def, b.node_def
     if da.attr != db.attr:

@@ -48,7 +48,7 @@ def _compute(h) -> tuple:
                 keys = op_keys[node.type] = (hash(("op", kind, ())), hash(kind))
             structure[key] = hash(("op", op_kind(node), variable_dims(node))) if node.role == "variable" else keys[0]
             loose[key] = keys[1]
-            exact[key] = hash((node.name, node.role, raw_node_def(node)))
+            exact[key] = hash((node.name, node.role, node.serialized_node_def()))
         else:
             facts = node.facts
             ids = [id(c) for c in children.values()]
@@ -66,17 +66,6 @@ def op_kind(op) -> str:
     """An op's type as two graphs compare it: a graph's input is an `_Arg` in a function (a trace) and a
     `Placeholder` in a graph (a module record, a run graph)."""
     return "_Arg" if op.type in INPUT_OPS else op.type
-
-
-def raw_node_def(op) -> bytes:
-    """The op's NodeDef as bytes (as kept: a lean GraphDef's or compacted; a parsed one serialized)."""
-    node_def = op._node_def
-    if node_def.__class__ is bytes:
-        return node_def
-    if node_def.__class__ is tuple:
-        nodes, index = node_def
-        return bytes(nodes[index])
-    return node_def.SerializeToString(deterministic=True)
 
 
 def variable_dims(op):

@@ -77,6 +77,16 @@ class Op(TreeNode):
             data = node_def if node_def.__class__ is bytes else node_def.SerializeToString()
         return full_node_def(data, self.op_name, self.type)
 
+    def serialized_node_def(self) -> bytes:
+        """The op's NodeDef as bytes, as kept (a lean GraphDef's, or compacted), or a parsed one serialized: two ops
+        alike to the byte (a comparison) without parsing either."""
+        node_def = self._node_def
+        if node_def.__class__ is int:
+            return bytes(self.nodes[node_def])
+        if node_def.__class__ is bytes:
+            return node_def
+        return node_def.SerializeToString(deterministic=True)
+
     def compact(self) -> None:
         """Keep a parsed NodeDef as bytes: a parsed GraphDef takes about four times its serialized size, and any
         NodeDef kept keeps all of it alive. (A lean GraphDef keeps its nodes serialized.)"""
