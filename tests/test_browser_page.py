@@ -470,3 +470,37 @@ def test_a_backward_group_is_drawn_below_its_modules_forward_children(page, tens
     node(page, backward).scroll_into_view_if_needed()
     picture(f"backward-last{'-dark' if dark else ''}.png").write_bytes(page.screenshot(full_page=False))
     assert_clean(page)
+
+
+def test_loading_moves_nothing_on_the_page(page, tensorboard):
+    """While a request is under way the status says "loading…" without moving the graph: a full toolbar wrapped
+    onto a second line for it, so the second click of a double-click on a node just selected landed beside it."""
+    run, tag = "nested_model", "model"
+    model = find_group(tensorboard, run, tag, "model")
+    open_entry(page, tensorboard, run, tag)
+    expect(node(page, model)).to_be_visible(timeout=DRAW_TIMEOUT)
+
+    def placed():  # the graph pane's place and the node's centre (its outline thickens once selected)
+        pane, b = page.locator("svg.mg-graph").bounding_box(), box(page, model)
+        return pane, (round(b["x"] + b["width"] / 2, 1), round(b["y"] + b["height"] / 2, 1))
+
+    # The page just wide enough for the toolbar's controls on one line (the status's words would not fit too).
+    needed = page.evaluate("""() => { const bar = document.querySelector('.mg-toolbar'); const style = getComputedStyle(bar);
+        const items = [...bar.children].filter((c) => !c.classList.contains('mg-status') && c.offsetWidth > 0);
+        return items.reduce((sum, c) => sum + c.getBoundingClientRect().width, 0) + parseFloat(style.columnGap) * (items.length - 1)
+            + parseFloat(style.paddingLeft) + parseFloat(style.paddingRight); }""")
+    page.set_viewport_size({"width": int(needed) + 30, "height": 900})
+    page.wait_for_timeout(300)
+    expect(node(page, model)).to_be_visible(timeout=DRAW_TIMEOUT)
+    before = placed()
+    held = []
+    page.route("**/node?*", lambda route: held.append(route))  # (the details' answer held back)
+    node(page, model).click()
+    expect(page.locator(".mg-status")).to_have_text("loading…", timeout=DRAW_TIMEOUT)
+    assert placed() == before
+    for route in held:
+        route.continue_()
+    page.unroute("**/node?*")
+    expect(page.locator(".mg-status")).to_have_text("", timeout=DRAW_TIMEOUT)
+    assert placed() == before
+    assert_clean(page)
