@@ -300,6 +300,7 @@ class DiffNode(_Node, _NodeOptional, total=False):
     path_b: str  # its path in B, where that differs from path (a renamed node and what is below it)
     counts: DiffCounts  # groups: how many nodes below it have each status
     delta: DiffDelta  # B minus A of its parameters, FLOPs and time, where known (rolled up the tree)
+    time_missing: str  # the asked node, with time=1, where one run has no readable profile: why (no time delta)
 
 
 class DiffAnswer(TypedDict):

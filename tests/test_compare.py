@@ -344,6 +344,34 @@ def test_time_deltas_of_profiled_runs(demo_logdir):
                                                run2="nested_model/train", tag2="train_step"))["node"]["delta"]
 
 
+def test_time_with_one_side_unprofiled(demo_logdir):
+    """With time=1 and only A profiled (the demo's training step against the unprofiled demo_module): no 422, A's
+    times shown, the time delta of every node on both sides unknown, and the node's `time_missing` says why (the unprofiled run's profile error); with
+    neither side profiled it stays the `profile` 422."""
+    from tests.helpers.answers import InProcess, ok_json
+
+    server = InProcess(demo_logdir)
+    answer = ok_json(server.api("diff", run="nested_model/train", tag="train_step", run2="demo_module",
+                                tag2="addprint", depth=2, time=1))
+    assert "demo_module" in answer["node"]["time_missing"] and "profile" in answer["node"]["time_missing"]
+    def walk(node):
+        return [node] + [n for c in node.get("children", ()) for n in walk(c)]
+
+    def both_sides(node):  # (a node only on one side costs nothing on the other: its delta is known)
+        return [n for n in walk(node) if n["diff"] not in ("added", "removed")]
+
+    assert answer["node"]["time_us"] > 0
+    assert not any("time_us" in n.get("delta", {}) for n in both_sides(answer["node"]))
+    removed = [n for n in walk(answer["node"]) if n["diff"] == "removed" and "time_us" in n]
+    assert removed and all(n["delta"]["time_us"] == round(-n["time_us"], 3) for n in removed)
+    response = server.api("diff", run="demo_module", tag="addprint", run2="demo_module", tag2="addprint", time=1)
+    assert response.status == 422 and response.json()["kind"] == "profile"
+    reverse = ok_json(server.api("diff", run="demo_module", tag="addprint", run2="nested_model/train",
+                                 tag2="train_step", depth=2, time=1))
+    assert "demo_module" in reverse["node"]["time_missing"]
+    assert not any("time_us" in n.get("delta", {}) for n in both_sides(reverse["node"]))
+
+
 def test_series_of_another_length_are_one_changed_group():
     """Numbered sibling ops the tab folds into a series (`AddN[0-5]` against `AddN[0-8]`, named by how many there
     are): one group, changed (its ops added), not a series removed and another added."""

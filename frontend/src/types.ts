@@ -379,6 +379,8 @@ export interface DiffNode extends _Node, _NodeOptional {
   counts?: DiffCounts;
   /** B minus A of its parameters, FLOPs and time, where known (rolled up the tree) */
   delta?: DiffDelta;
+  /** the asked node, with time=1, where one run has no readable profile: why (no time delta) */
+  time_missing?: string;
 }
 
 export interface DiffAnswer {

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 from .. import schema
+from ..errors import ProfileError
 from ..compare import diff as diff_lib
 from . import diff_answer as answer
 from . import query
@@ -61,6 +62,23 @@ def respond(store, ctx, eid: str, request_args) -> schema.DiffAnswer:
     args = parse(request_args)
     ha = store.hierarchy(ctx, eid, args.run, args.tag, args.step)
     hb = store.hierarchy(ctx, eid, args.run2, args.tag2, args.step2)
-    times_a = store.times(ha, args.run) if args.time else None
-    times_b = store.times(hb, args.run2) if args.time else None
-    return schema.DiffAnswer(node=answer.diff_node(diff_of(store, ha, hb), args.path, args.depth, times_a, times_b))
+    times_a = times_b = missing = None
+    if args.time:
+        # One side without a profile leaves its times and every time delta unknown, and says why; only when
+        # neither side has one is it the `profile` 422 (no time to show at all).
+        times_a, error_a = _times(store, ha, args.run)
+        times_b, error_b = _times(store, hb, args.run2)
+        if error_a is not None and error_b is not None:
+            raise error_a
+        missing = error_a or error_b
+    out = schema.DiffAnswer(node=answer.diff_node(diff_of(store, ha, hb), args.path, args.depth, times_a, times_b))
+    if missing is not None:
+        out["node"]["time_missing"] = str(missing)
+    return out
+
+
+def _times(store, h, run: str):
+    try:
+        return store.times(h, run), None
+    except ProfileError as e:
+        return None, e
