@@ -36,6 +36,9 @@ export interface Api {
   values(graph: GraphRef, measure: CostMeasure, paths: readonly string[], depth?: number): Promise<ValuesAnswer>;
   /** A listing of the union of `graph`'s tree and `other`'s (`path` in `graph`), each node with how it compares. */
   diff(graph: GraphRef, other: GraphRef, path: string, depth?: number): Promise<DiffNode>;
+  /** The same listing with measured time (time=1): each node's time and `delta.time_us` where both runs are timed,
+   * and `time_missing` where one run has no profile (a 422 says why where neither has). */
+  diffTimes(graph: GraphRef, other: GraphRef, path: string, depth?: number): Promise<DiffNode>;
 }
 
 type Fetch = (url: string) => Promise<Response>;
@@ -95,6 +98,10 @@ export function createApi(fetchImpl: Fetch = (url) => fetch(url)): Api {
     },
     async diff(graph, other, path, depth = 1) {
       const params = { run: graph.run, tag: graph.tag, run2: other.run, tag2: other.tag, path, depth: String(depth) };
+      return (await getJson<{ node: DiffNode }>("diff", params)).node;
+    },
+    async diffTimes(graph, other, path, depth = 1) {
+      const params = { run: graph.run, tag: graph.tag, run2: other.run, tag2: other.tag, path, depth: String(depth), time: "1" };
       return (await getJson<{ node: DiffNode }>("diff", params)).node;
     },
   };

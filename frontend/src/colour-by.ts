@@ -80,7 +80,7 @@ const NOTHING_TO_SCALE: Record<Measure, string> = {
 const NO_DIFFERENCE: Record<Measure, string> = {
   params: "The two graphs' parameters do not differ, or one side records none.",
   flops: "The two graphs' FLOPs do not differ, or are not counted on both sides (yet).",
-  time: "Time is not compared on the page: the comparison's listings carry parameters and FLOPs.",
+  time: "The two graphs' measured times do not differ, or neither run times these nodes.",
 };
 
 /**

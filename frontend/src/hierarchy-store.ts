@@ -5,7 +5,7 @@
 
 import type { Api, GraphRef } from "./api";
 import { Overlays } from "./overlays";
-import type { CostMeasure, HierarchyNode } from "./types";
+import type { CostMeasure, DiffNode, HierarchyNode, OverlayValues } from "./types";
 
 /** Paths asked for in one `values` request (the server takes at most 500; a URL stays short). */
 export const VALUE_PATHS_PER_REQUEST = 100;
@@ -18,6 +18,8 @@ export class HierarchyStore {
   private readonly inFlight = new Map<string, Promise<HierarchyNode>>();
   /** Measures every listing loaded from now on fetches its overlay of (time, once asked for). */
   private readonly following = new Set<CostMeasure>();
+  /** Comparing, time asked for: why one of the two runs has no time (then no time difference is known). */
+  timeMissing: string | undefined;
 
   constructor(
     private readonly api: Api,
@@ -94,6 +96,7 @@ export class HierarchyStore {
 
   /** Fetches `measure`'s values of `paths` (with their children) and keeps them, unless any answer is pending. */
   private async fetchOverlay(measure: CostMeasure, paths: string[]): Promise<boolean> {
+    if (this.compareWith && measure === "time") return this.fetchDiffTimes(paths);
     const batches: string[][] = [];
     for (let i = 0; i < paths.length; i += VALUE_PATHS_PER_REQUEST) batches.push(paths.slice(i, i + VALUE_PATHS_PER_REQUEST));
     const answers = await Promise.all(batches.map((batch) => this.api.values(this.graph, measure, batch, 1)));
@@ -103,4 +106,34 @@ export class HierarchyStore {
     this.overlaid.clear();
     return false;
   }
+
+  /** Comparing: the union tree has no `values`, so time comes from its listings asked again with time=1; their
+   * nodes' values (time, and the deltas with time's) go in the time overlay by path, the structure kept as first
+   * fetched. */
+  private async fetchDiffTimes(paths: string[]): Promise<boolean> {
+    const other = this.compareWith!;
+    const listings = await Promise.all(paths.map((path) => this.api.diffTimes(this.graph, other, path, 1)));
+    const values: Record<string, OverlayValues> = {};
+    for (const listing of listings) {
+      for (const node of [listing, ...(listing.children ?? [])]) values[node.path] = timeValuesOf(node);
+      if (listing.time_missing !== undefined) this.timeMissing = listing.time_missing;
+    }
+    this.overlays.set("time", values);
+    this.overlaid.clear();
+    return false;
+  }
+}
+
+/** A `diff` node's time fields and its deltas (as an overlay entry: time unknown where the node has none). */
+function timeValuesOf(node: DiffNode): OverlayValues {
+  const entry: OverlayValues & Pick<DiffNode, "delta"> = {};
+  if (node.time_us !== undefined) entry.time_us = node.time_us;
+  if (node.time_coverage !== undefined) entry.time_coverage = node.time_coverage;
+  if (node.backward_time_us !== undefined) entry.backward_time_us = node.backward_time_us;
+  if (node.fused !== undefined) entry.fused = node.fused;
+  if (node.step_time_us !== undefined) entry.step_time_us = node.step_time_us;
+  if (node.module_time_us !== undefined) entry.module_time_us = node.module_time_us;
+  if (node.delta !== undefined) entry.delta = node.delta;
+  if (node.time_us === undefined) entry.unknown = ["time"];
+  return entry;
 }

@@ -90,14 +90,16 @@ export class GraphSession {
   /** Fetches measured time as an overlay of the loaded listings, and of those loaded later (`profiled`: the run
    * holds a profile), or says why there is none; `track` counts the request in the page's status. */
   async loadTimes(profiled: boolean, track: <T>(request: Promise<T>) => Promise<T>): Promise<void> {
-    // (comparing: the listings are the union tree's, whose time the page does not compare)
-    if (this.store.time || this.timeMessage !== undefined || this.compareWith) return;
-    if (!profiled) {
+    if (this.store.time || this.timeMessage !== undefined) return;
+    // (comparing: the server says which of the two runs has no profile)
+    if (!profiled && !this.compareWith) {
       this.timeMessage = NO_PROFILE;
       return;
     }
     try {
       await this.guard(track(this.store.loadOverlay("time", true)));
+      // (one side without time: no difference is known, the legend says why instead)
+      if (this.compareWith) this.timeMessage = this.store.timeMissing;
     } catch (error) {
       this.timeMessage = messageOf(error);
     }

@@ -319,6 +319,10 @@ export function fakeApi(graphs: FakeGraph[], run = "demo"): Api & { calls: strin
       calls.push(`diff ${path}`);
       return graphOf(ref).diff(path, depth);
     },
+    async diffTimes(ref, _other, path, depth = 1) {
+      calls.push(`diff time ${path}`);
+      return graphOf(ref).diff(path, depth);
+    },
     async node(ref, path) {
       calls.push(`node ${path}`);
       return graphOf(ref).details(path);
