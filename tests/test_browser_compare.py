@@ -5,6 +5,7 @@ tree's statuses on graph nodes and tree rows (`data-diff`), as the `diff` route 
 import io
 import re
 import json
+import shutil
 import urllib.parse
 
 import pytest
@@ -281,6 +282,59 @@ def test_colour_by_a_measure_while_comparing_paints_its_difference(page, compare
             checked += 1
     assert checked and any(float(cost) > 0 for _, cost, _ in drawn if cost), drawn
     assert_clean(page)
+
+
+TIMED_A = ("first/train", "train_step")
+TIMED_B = ("second/train", "train_step")
+
+
+@pytest.fixture(scope="module")
+def timed_tb(tmp_path_factory):
+    """The demo's nested model written twice (`first`, `second`): its training step profiled in each, so the two
+    runs' measured times differ as two real profiles do; `first`'s forward graph (tag `model`) has no profile."""
+    logdir = tmp_path_factory.mktemp("timed_logs")
+    for name in ("first", "second"):
+        source = tmp_path_factory.mktemp(f"timed_{name}")
+        write_demo(source, only=["nested_model"], out=io.StringIO())
+        shutil.copytree(source / "nested_model", logdir / name)
+    tb = TensorBoard(logdir, load_fast=False, name="compare_time")
+    tb.start(wait_graphs={TIMED_A: "trace", TIMED_B: "trace", ("first", "model"): "trace"})
+    yield tb
+    tb.stop()
+
+
+def test_colour_by_time_while_comparing_paints_the_time_difference(page, timed_tb):
+    """Two profiled training steps: each drawn node's value (data-cost) is its `delta.time_us` as the diff route
+    gives it with time=1, on the diverging scale; against a graph whose run has no profile the legend says why."""
+    r = timed_tb.api("diff", run=TIMED_A[0], tag=TIMED_A[1], run2=TIMED_B[0], tag2=TIMED_B[1], path="", depth=8, time=1)
+    assert r.status == 200, r
+    union = r.json()["node"]
+    deltas = {entry["path"]: (entry.get("delta") or {}).get("time_us") for entry in union_nodes(union)}
+    assert any(deltas.values()), "the two profiles time nothing differently: the test shows nothing"
+    top_groups = [c["path"] for c in union.get("children", []) if c.get("children")]
+    page.goto(compare_url(timed_tb, TIMED_A, TIMED_B, expanded=top_groups))
+    expect(page.locator("svg.mg-graph [data-path][data-diff]").first).to_be_visible(timeout=DRAW_TIMEOUT)
+    page.select_option('select[name="colour-by"]', "time")
+    expect(page.locator("[data-legend]")).to_contain_text("B − A", timeout=DRAW_TIMEOUT)
+    expect(page.locator("svg.mg-graph [data-path][data-cost]").first).to_be_attached(timeout=DRAW_TIMEOUT)
+    drawn = page.locator("svg.mg-graph [data-path]").evaluate_all(
+        "els => els.map(e => [e.dataset.path, e.getAttribute('data-cost'), e.classList.contains('mg-cost-unknown')])")
+    checked = 0
+    for path, cost, unknown in drawn:
+        if "[" in path:
+            continue
+        if deltas[path] is None:
+            assert unknown and cost is None, (path, cost)
+        else:
+            assert cost is not None and float(cost) == deltas[path], (path, cost, deltas[path])
+            checked += 1
+    assert checked and any(float(cost) != 0 for _, cost, _ in drawn if cost), drawn
+    assert_clean(page)
+    # B's run without a profile: no difference of time is known, and the legend says the route's why.
+    why = timed_tb.api("diff", run=TIMED_A[0], tag=TIMED_A[1], run2="first", tag2="model", time=1).json()["node"]
+    choose_comparison(page, ("first", "model"))
+    expect(page.locator("[data-legend]")).to_contain_text(why["time_missing"], timeout=DRAW_TIMEOUT)
+    assert page.locator("svg.mg-graph [data-cost]").count() == 0
 
 
 def test_a_reload_restores_the_comparison_its_folds_and_selection_from_the_address(page, compare_tb):
