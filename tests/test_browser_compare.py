@@ -396,3 +396,25 @@ def test_inside_tensorboard_its_own_address_restores_the_comparison(page, compar
     theirs = urllib.parse.parse_qs(page.evaluate("location.hash").split("&", 1)[1])
     assert theirs["compare_run"] == [B[0]] and theirs["selected"] == [first], theirs
     assert_clean(page)
+
+
+def test_run_and_tag_chosen_before_the_graph_comes_open_it_once_cleanly(page, compare_tb):
+    """The compare picker's run and tag changed while the union tree's first answer is held back (a slow server):
+    the second change does not read the tree not come yet (a page error), and the comparison opens."""
+    page.goto(compare_tb.entry_url(*A))
+    expect(page.locator("svg.mg-graph [data-path]").first).to_be_visible(timeout=DRAW_TIMEOUT)
+    held = []
+    page.route("**/diff?*", lambda route: held.append(route))
+    choose_comparison(page)
+    for _ in range(300):  # (Playwright hands over the held requests only while it is asked something)
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert held
+    page.get_by_label("Compare with run").select_option("")  # (and back before anything came)
+    choose_comparison(page)
+    for route in held:
+        route.continue_()
+    page.unroute("**/diff?*")
+    expect(page.locator("svg.mg-graph [data-path][data-diff]").first).to_be_visible(timeout=DRAW_TIMEOUT)
+    assert_clean(page)

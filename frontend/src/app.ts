@@ -67,7 +67,8 @@ export class App {
     });
     this.comparePicker = new ComparePicker(() => {
       this.shell.alert.clear();
-      if (this.session) void this.openGraph(this.session.graph, shownView(this.session.explorer));
+      const session = this.session; // (its root not come yet, as when the tag's change follows the run's: its view)
+      if (session) void this.openGraph(session.graph, session.explorer.store.get("") ? shownView(session.explorer) : session.view);
     });
     this.search = new SearchBox({
       search: (query, regex) => this.shell.track(this.api.search(this.session!.graph, query, regex, 50)),
@@ -192,6 +193,7 @@ export class App {
   private async openGraph(graph: GraphRef, view?: ViewState): Promise<void> {
     this.session?.close();
     const session = new GraphSession(this.api, graph, this.comparePicker.current());
+    session.view = view;
     this.session = session;
     if (!view) saveView(session.explorer);
     this.graphView.clear();

@@ -11,6 +11,7 @@
 
 import { messageOf, type Api, type GraphRef } from "./api";
 import { Explorer } from "./explorer";
+import type { ViewState } from "./hash";
 import { HierarchyStore } from "./hierarchy-store";
 import type { GroupLayout } from "./layout";
 import { findChange } from "./next-change";
@@ -37,6 +38,8 @@ export class GraphSession {
   readonly layoutCache = new Map<string, GroupLayout>();
   /** The visible tree of the last redraw. */
   visible: VisibleNode | undefined;
+  /** The view (expanded groups, selection) the session was opened to show, from an address or the session before. */
+  view: ViewState | undefined;
   /** Why this graph has no time to colour by (no profile, one that does not read), once asked. */
   timeMessage: string | undefined;
   private open = true;

@@ -62,7 +62,8 @@ export function graphName(graph: GraphRef): string {
 
 /** What `explorer` shows (to show it again compared with another graph, or no longer compared). */
 export function shownView(explorer: Explorer): ViewState {
-  const view: ViewState = { expanded: explorer.shownExpanded() };
+  // (before the graph's root has come nothing is shown: what is asked to be expanded)
+  const view: ViewState = { expanded: explorer.store.get("") ? explorer.shownExpanded() : [...explorer.expanded] };
   if (explorer.selected !== undefined) view.selected = explorer.selected;
   return view;
 }
