@@ -419,3 +419,24 @@ def test_two_run_graphs_compare_through_the_route(tmp_path):
     assert statuses == {"m/dense": "same", "m/act": "removed", "m/act~b": "added"}, statuses
     assert ok_json(server.api("diff", run="a", tag="__run_graph__", run2="a", tag2="__run_graph__"))["node"]["diff"] \
         == "same"
+
+
+def test_scopes_thousands_deep_compare():
+    """Names 3,000 scopes deep (a hostile record; Python recurses 1,000 deep at most): the comparison walks and
+    answers at the deepest group, where an op was added."""
+    from tests.helpers.records import graph_def
+    from tb_module_plugin.build import builder as build_lib
+    from tb_module_plugin.readers import graph as graph_lib
+
+    depth = 3000
+    deep = "/".join(["s"] * depth)
+
+    def built(extra):
+        nodes = [("x", "Placeholder", []), (f"{deep}/op", "Relu", ["x"])] + ([(f"{deep}/op2", "Tanh", ["x"])] * extra)
+        ops = graph_lib.flatten_graph_def(graph_def(nodes))
+        return build_lib.build_graph_hierarchy(graph_lib.FlatGraph(ops, [], []), "g")
+
+    d = diff_lib.Diff(built(False), built(True))
+    node = answer.diff_node(d, deep, 1)
+    assert node["diff"] == "changed" and node["path"] == deep
+    assert {c["name"]: c["diff"] for c in node["children"]} == {"op": "same", "op2": "added"}

@@ -20,7 +20,7 @@ FIELDS = ("class", "num_ops", "op_types", "num_params", "variable_shapes", "trai
 
 
 class DiffNode:
-    __slots__ = ("a", "b", "status", "own", "parent", "name", "_children", "_by_name", "counts")
+    __slots__ = ("a", "b", "status", "own", "parent", "name", "_children", "_by_name", "counts", "moved")
 
     def __init__(self, a, b, parent, status=""):
         self.a, self.b, self.parent = a, b, parent
@@ -30,6 +30,8 @@ class DiffNode:
         self._children = None  # [DiffNode]; None for an op, or until an added/removed group is unfolded
         self._by_name = None
         self.counts = None  # {status: how many nodes below it}, groups only
+        # (both sides: it or a group above it has another name in B, so its path in B differs; set by the walk)
+        self.moved = False
 
     @property
     def side(self):
@@ -43,10 +45,12 @@ class DiffNode:
     @property
     def path(self) -> str:
         """Its path in A; an added node's in B (under a renamed group: the union's, the parent's path and its name)."""
-        if self.parent is None:
-            return ""
-        parent = self.parent.path
-        return f"{parent}/{self.name}" if parent else self.name
+        names = []
+        node = self
+        while node.parent is not None:  # (iterative: scopes may nest thousands deep)
+            names.append(node.name)
+            node = node.parent
+        return "/".join(reversed(names))
 
     @property
     def path_b(self) -> str | None:
@@ -116,7 +120,7 @@ class Diff:
             if not node.is_group:
                 continue
             children = []
-            renamed = node.parent is not None and (node.a.name != node.b.name or node.path_b is not None)
+            renamed = node.moved  # (not node.path_b: two paths made for every node walked, scopes thousands deep)
             for a, b in match.align(list(node.a.children.values()), list(node.b.children.values()), sig_a, sig_b,
                                     renamed, feeds, (loose_a, loose_b)):
                 if a is not None and b is not None and exact_a[id(a)] == exact_b[id(b)]:
@@ -128,6 +132,7 @@ class Diff:
                 child = DiffNode(a, b, node)
                 children.append(child)
                 if a is not None and b is not None:
+                    child.moved = node.moved or a.name != b.name
                     stack.append(child)
                 elif child.is_group:
                     child.counts = {child.status: _size_below(child.side)}
