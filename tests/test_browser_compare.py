@@ -269,6 +269,13 @@ def test_colour_by_a_measure_while_comparing_paints_its_difference(page, compare
     page.select_option('select[name="colour-by"]', measure)
     expect(page.locator("[data-legend]")).to_contain_text("B − A", timeout=DRAW_TIMEOUT)
     expect(page.locator("[data-legend]")).to_contain_text("blue: less in B, red: more in B")
+    assert_drawn_deltas(page, deltas, lambda cost: cost > 0)
+    assert_clean(page)
+
+
+def assert_drawn_deltas(page, deltas, differs):
+    """Each drawn node's value (data-cost) is its delta as the route gives it (`deltas`: path -> delta or None, drawn
+    as not known); some is checked, and some satisfies `differs`."""
     drawn = page.locator("svg.mg-graph [data-path]").evaluate_all(
         "els => els.map(e => [e.dataset.path, e.getAttribute('data-cost'), e.classList.contains('mg-cost-unknown')])")
     checked = 0
@@ -280,8 +287,7 @@ def test_colour_by_a_measure_while_comparing_paints_its_difference(page, compare
         else:
             assert cost is not None and float(cost) == deltas[path], (path, cost, deltas[path])
             checked += 1
-    assert checked and any(float(cost) > 0 for _, cost, _ in drawn if cost), drawn
-    assert_clean(page)
+    assert checked and any(differs(float(cost)) for _, cost, _ in drawn if cost), drawn
 
 
 TIMED_A = ("first/train", "train_step")
@@ -317,18 +323,7 @@ def test_colour_by_time_while_comparing_paints_the_time_difference(page, timed_t
     page.select_option('select[name="colour-by"]', "time")
     expect(page.locator("[data-legend]")).to_contain_text("B − A", timeout=DRAW_TIMEOUT)
     expect(page.locator("svg.mg-graph [data-path][data-cost]").first).to_be_attached(timeout=DRAW_TIMEOUT)
-    drawn = page.locator("svg.mg-graph [data-path]").evaluate_all(
-        "els => els.map(e => [e.dataset.path, e.getAttribute('data-cost'), e.classList.contains('mg-cost-unknown')])")
-    checked = 0
-    for path, cost, unknown in drawn:
-        if "[" in path:
-            continue
-        if deltas[path] is None:
-            assert unknown and cost is None, (path, cost)
-        else:
-            assert cost is not None and float(cost) == deltas[path], (path, cost, deltas[path])
-            checked += 1
-    assert checked and any(float(cost) != 0 for _, cost, _ in drawn if cost), drawn
+    assert_drawn_deltas(page, deltas, lambda cost: cost != 0)
     assert_clean(page)
     # B's run without a profile: no difference of time is known, and the legend says the route's why.
     why = timed_tb.api("diff", run=TIMED_A[0], tag=TIMED_A[1], run2="first", tag2="model", time=1).json()["node"]
