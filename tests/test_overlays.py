@@ -106,6 +106,27 @@ def test_the_answers_join_exactly_the_overlays_the_values_answer_gives():
     assert "time" in listed[placeholder.path]["cost_unknown"]  # (not timed)
 
 
+def test_paths_asked_again_or_inside_each_other_are_walked_once(monkeypatch):
+    """A `values` request may name 500 paths: the same one 500 times, or a group and its children, costs what the
+    union of their subtrees holds, each node's value made once; the answer is the same as for the paths once."""
+    h = built()
+    costs_lib.count_costs(h)
+    made = []
+    overlay_of = overlays.overlay_of
+    monkeypatch.setattr(overlays, "overlay_of", lambda graph, node, measure: made.append(node) or overlay_of(
+        graph, node, measure))
+    once = values_json(h, "flops", [""], 8)
+    assert len(made) == len(h.all_nodes) and len(once["values"]) == len(h.all_nodes)
+    made.clear()
+    groups = [n.path for n in h.all_nodes if n.children]
+    again = values_json(h, "flops", [""] * 250 + groups * 2 + ["m"], 8)
+    assert again == once and len(made) == len(h.all_nodes)
+    # (a path asked deeper than where it was met first is walked down to the deeper level)
+    made.clear()
+    deeper = values_json(h, "flops", ["", "m"], 1)
+    assert set(deeper["values"]) == {n.path for n in h.all_nodes if n.depth <= 1 or n.parent.path == "m"}
+
+
 def test_values_of_a_measure_still_counted_are_pending_then_given(monkeypatch):
     """A graph whose FLOPs are counted after its first answer says `pending` with no values (and no `unknown`),
     then, once counted, the values every node's answer holds."""

@@ -18,15 +18,20 @@ def values_json(h, measure: str, paths: list, depth: int, times=None) -> schema.
     pending = overlays.MEASURES[measure].pending(graph)
     values: dict = {}
     if not pending:
+        seen: dict = {}  # id(node) -> the most levels below it walked (paths repeated or nested are walked once)
         for node in nodes:
-            _walk(graph, node, depth, measure, values)
+            _walk(graph, node, depth, measure, values, seen)
     return schema.ValuesAnswer(measure=measure, values=values, pending=pending)
 
 
-def _walk(graph, node, depth: int, measure: str, out: dict) -> None:
+def _walk(graph, node, depth: int, measure: str, out: dict, seen: dict) -> None:
     stack = [(node, depth)]
     while stack:
         node, levels = stack.pop()
-        out[node.path] = overlays.overlay_of(graph, node, measure)
+        if seen.get(id(node), -1) >= levels:
+            continue
+        if id(node) not in seen:
+            out[node.path] = overlays.overlay_of(graph, node, measure)
+        seen[id(node)] = levels
         if node.children is not None and levels > 0:
             stack.extend((child, levels - 1) for child in node.children.values())
