@@ -93,7 +93,8 @@ test-quick: venv
 
 # The README's pictures: the tests that take them, writing into docs/ instead of test-artifacts/pictures/.
 PICTURE_TESTS := tests/test_browser.py::test_nested_model_blocks_and_screenshot \
-	tests/test_browser_page.py::test_readme_pictures tests/test_costs.py::test_page_colours_by_measured_time
+	tests/test_browser_page.py::test_readme_pictures tests/test_costs.py::test_page_colours_by_measured_time \
+	tests/test_browser_compare.py::test_pictures_of_the_comparison_light_and_dark
 
 pictures: venv chromium
 	README_PICTURES=1 $(VPY) -m pytest $(PICTURE_TESTS)
