@@ -20,7 +20,7 @@ export class Minimap {
     /** Centre the view on a scene point. */
     centreOn: (point: Point) => void,
   ) {
-    this.element = svg("svg", { class: "mg-minimap", "data-minimap": "", "aria-hidden": "true" });
+    this.element = svg("svg", { class: "mg-minimap mg-float", "data-minimap": "", "aria-hidden": "true" });
     this.element.style.display = "none";
     // A click or drag on the overview centres the view there (not a zoom or pan gesture of the pane).
     const centreAt = (event: PointerEvent) => {

@@ -116,7 +116,7 @@ export function legendDrawing(model: LegendModel): { element: SVGGElement; width
 }
 
 export class Legend {
-  readonly element = html("div", { class: "mg-legend", "data-legend": "", hidden: true, "aria-live": "polite" });
+  readonly element = html("div", { class: "mg-legend mg-float", "data-legend": "", hidden: true, "aria-live": "polite" });
   /** What it shows (what an exported drawing's legend shows too). */
   model: LegendModel | undefined;
 
