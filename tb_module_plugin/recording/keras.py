@@ -149,7 +149,7 @@ class _ModuleGraph:
         self._recorded = True
         import tensorflow as tf
 
-        from .summary import _write, trace_record
+        from .summary import trace_record, write_record
 
         model = self.model
         iterator, self._iterator = self._iterator, None
@@ -163,7 +163,7 @@ class _ModuleGraph:
             manifest["call_prefix"] = _call_prefix(tf, concrete, manifest, self._original_or_current(), iterator)
             writer = tf.summary.create_file_writer(self._train_dir)
             with writer.as_default():
-                _write(tf, self.name or model.name, manifest, [concrete], 0)
+                write_record(tf, self.name or model.name, manifest, [concrete], 0)
             writer.close()
         except Exception as e:  # noqa: BLE001 - any failure of tracing: said once, training goes on
             warnings.warn(f"ModuleGraph: the model {getattr(model, 'name', '?')!r} could not be recorded for the "
