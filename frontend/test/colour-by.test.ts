@@ -99,6 +99,21 @@ test("the details' time row says how much of the node the profile timed and its 
   assert.equal(whole.rows.find((row) => row.measure === "time")!.coverage, undefined);
 });
 
+test("a module's backward pass the profile did not time says so; a module without one says nothing of it", () => {
+  const root = group("", { kind: "scope", time_us: 1000 });
+  const rowOf = (fields: Partial<HierarchyNode>) => costView(group("model/conv", fields), root, root, undefined, "time").rows.find((row) => row.measure === "time")!;
+  const untimed = rowOf({ time_us: 40, backward_untimed: true });
+  assert.equal(untimed.backward, undefined);
+  assert.equal(untimed.backwardUntimed, true);
+  const none = rowOf({ time_us: 40 });
+  assert.equal(none.backward, undefined);
+  assert.equal(none.backwardUntimed, undefined);
+  assert.equal(rowOf({ time_us: 40, backward_time_us: 10 }).backwardUntimed, undefined);
+  // (a scope's rest is no forward pass: no backward part said of it, timed or not)
+  const scope = costView(group("model/s", { kind: "scope", time_us: 40, backward_untimed: true }), root, root, undefined, "time");
+  assert.equal(scope.rows.find((row) => row.measure === "time")!.backwardUntimed, undefined);
+});
+
 test("the whole graph is the largest of the root and its children; nodes get their tone, unknown ones say so", () => {
   const root = group("", {
     kind: "scope",

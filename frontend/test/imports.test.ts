@@ -84,7 +84,9 @@ test("the cycle finder finds a circle through type-only imports", () => {
 });
 
 test(`no source file of the page is over ${MAX_LINES} lines`, () => {
+  // (types.ts is written by tools/schema_codegen.py from tb_module_plugin/schema.py, whose length tests/test_house.py bounds)
   const over = files
+    .filter((file) => relative(SRC, file) !== "types.ts")
     .map((file) => ({ file: relative(SRC, file), lines: readFileSync(file, "utf8").split("\n").length - 1 }))
     .filter(({ lines }) => lines > MAX_LINES)
     .map(({ file, lines }) => `${file}: ${lines}`);

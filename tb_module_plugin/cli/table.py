@@ -7,13 +7,16 @@ import re
 
 from ..serve import answers
 from ..build.backward import BACKWARD
-from ..measures.backward import flops_of as backward_flops_of
+from ..measures.backward import flops_of as backward_flops_of, holds_backward
+from ..measures.flops_values import splits
 from ..measures.costs import count_costs
 
 OWN_ROLES = {"inputs", "outputs", "functions", "function", "eager_ops", "series"}  # the plugin's groups (`--all`)
 SORT_KEYS = ("params", "flops", "time")
 COLUMNS = ("module", "class", "output shape", "params", "trainable", "FLOPs")
 UNKNOWN = "?"
+NO_BACKWARD = "none"  # a backward column's cell of a module without backward ops
+NOT_TIMED = "not timed"  # the backward time of a module with backward ops the profile timed none of
 # What a terminal obeys rather than shows: C0 and C1 controls and DEL (ESC ] 0 ; ... BEL retitles it, ESC [ 2 J
 # clears it), the bidirectional overrides that make a line read other than it is, and lone surrogates (a name
 # decoded with surrogateescape holds them; no encoding can write them, so printing one stopped the output).
@@ -83,11 +86,13 @@ def _row(hierarchy, node, label: str, times, backward: bool) -> tuple:
         _flops_cell(hierarchy, node),
     )
     if backward:
-        row += (_share(human, _backward_flops(hierarchy, node), _flops(hierarchy, node)),)
+        row += (_backward_cell(hierarchy, node, human, _backward_flops(hierarchy, node), _flops(hierarchy, node),
+                               UNKNOWN),)
     if times is not None:
         row += (duration(times.time_of(node)),)
         if backward:
-            row += (_share(duration, times.backward_of(node), times.time_of(node)),)
+            row += (_backward_cell(hierarchy, node, duration, times.backward_of(node), times.time_of(node),
+                                   NOT_TIMED),)
     return row
 
 
@@ -95,10 +100,14 @@ def _backward_flops(hierarchy, node):
     return backward_flops_of(hierarchy, node) if hierarchy.costs is not None else None
 
 
-def _share(text, part, whole) -> str:
-    """The backward part of a measure and its share of the whole: "891 ms (89%)"; "" where it has none."""
-    if part is None:
+def _backward_cell(hierarchy, node, text, part, whole, missing: str) -> str:
+    """The backward part of a module's measure and its share of the whole: "891 ms (89%)"; NO_BACKWARD where it
+    has no backward ops, `missing` where it has some and their part is not known (not timed); "" where no part is
+    said (a scope: its rest is no forward pass)."""
+    if not splits(node):
         return ""
+    if part is None:
+        return missing if holds_backward(hierarchy, node) else NO_BACKWARD
     return f"{text(part)} ({part / whole:.0%})" if whole else text(part)
 
 
