@@ -10,6 +10,7 @@ from ..build.backward import BACKWARD
 from ..measures.backward import flops_of as backward_flops_of, holds_backward
 from ..measures.flops_values import splits
 from ..measures.costs import count_costs
+from ..tree.ops import ARG_OPS, is_resource_input
 
 OWN_ROLES = {"inputs", "outputs", "functions", "function", "eager_ops", "series"}  # the plugin's groups (`--all`)
 SORT_KEYS = ("params", "flops", "time")
@@ -61,6 +62,20 @@ def format_table(hierarchy, depth: int, times=None, sort: str | None = None, sho
              for row in table]
     rule = "-" * max(len(line) for line in lines)
     return "\n".join([lines[0], rule, *lines[1:], rule, *_footer(hierarchy, times)])
+
+
+def _open_batch(hierarchy) -> bool:
+    """Some input of the graph (a Placeholder or _Arg that is no variable handle) records its first dimension
+    open (a Keras `fit` on batches of any size)."""
+    for node in hierarchy.all_nodes:
+        if node.children is None and (node.type in ARG_OPS or node.type == "Placeholder"):
+            node_def = node.node_def
+            if is_resource_input(node_def) or "_output_shapes" not in node_def.attr:
+                continue
+            shapes = node_def.attr["_output_shapes"].list.shape
+            if shapes and not shapes[0].unknown_rank and shapes[0].dim and shapes[0].dim[0].size < 0:
+                return True
+    return False
 
 
 def _values(hierarchy, node) -> dict:
@@ -185,6 +200,9 @@ def _footer(hierarchy, times) -> list:
             lines.append(f"Total FLOPs: {_bound(hierarchy, hierarchy.root)} {human(flops)}{exact} for one call ({why})")
         else:
             lines.append(f"Total FLOPs: {human(flops)}{exact} for one call")
+    elif _open_batch(hierarchy):
+        lines.append("Total FLOPs: unknown (the graph's inputs leave their batch dimension open, None: how much a "
+                     "step computes depends on the batch each step gets)")
     else:
         lines.append("Total FLOPs: unknown (the graph records no shapes for some of its ops: write it with "
                      "tb_module_plugin.summary.module_graph, or tf.summary.graph of a concrete function)")
