@@ -28,31 +28,39 @@ def trained(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def answers(trained):
+def keras_tb(trained):
+    """A real tensorboard over the trained models' logdir."""
+    logdir, results = trained
+    tb = TensorBoard(logdir, name="keras_callback")
+    try:
+        tb.start(wait_graphs=[(results[run]["run"], results[run]["tag"]) for run in RUNS])
+        yield tb
+    finally:
+        tb.stop()
+
+
+@pytest.fixture(scope="module")
+def answers(trained, keras_tb):
     """run -> (the live layers, {module names from the root: the hierarchy's node}, the model's `node` details)
     through a real tensorboard."""
     logdir, results = trained
     # Every model keras_fit.py trains is tested here (a model added there and not to RUNS would go untested).
     assert set(results) - {"untraceable", "output"} == set(RUNS)
     found = {}
-    tb = TensorBoard(logdir, name="keras_callback")
-    try:
-        tb.start(wait_graphs=[(results[run]["run"], results[run]["tag"]) for run in RUNS])
-        for run in RUNS:
-            result = results[run]
-            root = tb.get_json("/data/plugin/module_graph/hierarchy", run=result["run"], tag=result["tag"],
-                               path="", depth=8, time=1)["node"]
-            modules = {}
-            for node, parents in walk(root):
-                if node.get("kind") == "module":
-                    names = tuple(p["name"] for p in parents if p.get("kind") == "module") + (node["name"],)
-                    modules[names] = node
-            model = modules[(result["layers"][0]["names"][0],)]
-            details = tb.get_json("/data/plugin/module_graph/node", run=result["run"], tag=result["tag"],
-                                  path=model["path"])["node"]
-            found[run] = (result["layers"], modules, details)
-    finally:
-        tb.stop()
+    tb = keras_tb
+    for run in RUNS:
+        result = results[run]
+        root = tb.get_json("/data/plugin/module_graph/hierarchy", run=result["run"], tag=result["tag"],
+                           path="", depth=8, time=1)["node"]
+        modules = {}
+        for node, parents in walk(root):
+            if node.get("kind") == "module":
+                names = tuple(p["name"] for p in parents if p.get("kind") == "module") + (node["name"],)
+                modules[names] = node
+        model = modules[(result["layers"][0]["names"][0],)]
+        details = tb.get_json("/data/plugin/module_graph/node", run=result["run"], tag=result["tag"],
+                              path=model["path"])["node"]
+        found[run] = (result["layers"], modules, details)
     return found
 
 
@@ -92,6 +100,37 @@ def test_an_open_batch_is_recorded_open(answers, trained, run):
     shapes = [end["shape"] for end in details["inputs"] if not end["control"]]
     assert expected in shapes, (expected, shapes)
     assert not any(s.startswith("[1,") for s in shapes), shapes
+
+
+@pytest.mark.live
+def test_page_details_tell_a_backward_pass_not_timed_from_none(page, answers, trained, keras_tb):
+    """Coloured by time, a layer whose backward ops the profiled steps never ran (the frozen stem's: the API says
+    backward_untimed) shows "backward: not timed" in its details; a layer without backward ops shows no backward
+    row at all."""
+    from playwright.sync_api import expect
+    from tests.helpers.browser import assert_clean, expand, node, open_entry, sel
+
+    layers, modules, _ = answers["keras3_functional"]
+    result = trained[1]["keras3_functional"]
+    model = modules[(layers[0]["names"][0],)]
+    children = [n for names, n in modules.items() if len(names) == 2 and "time_us" in n]
+    untimed = [n for n in children if n.get("backward_untimed")]
+    without = [n for n in children if "backward_time_us" not in n and not n.get("backward_untimed")]
+    assert untimed and without, [(n["path"], n.get("backward_untimed"), n.get("backward_time_us")) for n in children]
+    open_entry(page, keras_tb, result["run"], result["tag"])
+    page.select_option('select[name="colour-by"]', "time")
+    expand(page, page, model["path"])
+    for layer, said in ((untimed[0], "not timed"), (without[0], None)):
+        node(page, layer["path"]).click()
+        details = page.locator(sel("data-details-for", layer["path"]))
+        expect(details.locator('[data-cost-row="time"]')).to_be_visible(timeout=30_000)
+        backward = details.locator('[data-cost-row="backward-time"]')
+        if said:
+            expect(backward).to_have_text(said)
+            expect(details.locator("tr:has([data-cost-row='backward-time'])")).to_contain_text("backward")
+        else:
+            expect(backward).to_have_count(0)
+    assert_clean(page)
 
 
 @pytest.mark.live
