@@ -135,6 +135,7 @@ class MeasureValues(TypedDict, total=False):
     time_us: float  # measured time, microseconds per profiled step (asked for with time=1): what the profile timed
     time_coverage: float  # with time_us: the share of its ops the profile timed, of the op types it times at all
     backward_time_us: float  # with time=1: the part of time_us its backward pass takes (where backward_flops is)
+    backward_untimed: bool  # with time=1: it has backward ops, none timed (else no backward_time_us: it has none)
     fused: str  # ops, with time=1: the fused kernel that ran it ("Conv2D+BiasAdd (fused)"), timed on its first op
     step_time_us: float  # the root, with time=1: every op event of the profiled step, this graph's ops or not
     module_time_us: float  # the root, with time=1: the part of its time_us that the ops inside modules take
@@ -149,7 +150,8 @@ class NodeValues(MeasureValues, total=False):
 FACTS_AND_VALUES_ORDER = ("class_name", "attribute_path", "num_params", "num_trainable_params", "frozen", "variables",
                           "aliases", "trainable", "attrs", "params_estimated", "flops", "flops_uncounted",
                           "flops_per_iteration", "flops_loop_bound", "backward_flops", "time_us", "time_coverage",
-                          "backward_time_us", "fused", "step_time_us", "module_time_us", "devices", "cost_unknown")
+                          "backward_time_us", "backward_untimed", "fused", "step_time_us", "module_time_us", "devices",
+                          "cost_unknown")
 
 
 class _Node(TypedDict):

@@ -413,3 +413,43 @@ def test_run_and_tag_chosen_before_the_graph_comes_open_it_once_cleanly(page, co
     page.unroute("**/diff?*")
     expect(page.locator("svg.mg-graph [data-path][data-diff]").first).to_be_visible(timeout=DRAW_TIMEOUT)
     assert_clean(page)
+
+
+def box_of(page, selector):
+    """The element's box on the page as (left, top, right, bottom), or None while it is not shown."""
+    box = page.locator(selector).first.bounding_box()
+    return None if box is None or not box["width"] else (box["x"], box["y"], box["x"] + box["width"], box["y"] + box["height"])
+
+
+def overlap(a, b):
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+@pytest.mark.parametrize("size", [(1600, 900), (1280, 720), (1024, 600), (900, 420)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_the_overview_keeps_apart_from_the_comparison_legend_the_toolbar_and_the_framed_group(page, compare_tb, size):
+    """Comparing, with a group opened and selected at a readable zoom (the overview then shows: the graph is larger
+    than the view): the overview, the comparison's legend and the toolbar do not overlap, and the overview covers
+    no part of the group the view was placed to show."""
+    union = diff_listing(compare_tb, "", 8)
+    shown = max(union_nodes(union), key=lambda entry: (len({c["diff"] for c in entry.get("children", [])}), -entry["path"].count("/")))
+    page.set_viewport_size({"width": size[0], "height": size[1]})
+    page.goto(compare_url(compare_tb, expanded=[*ancestors(shown["path"]), shown["path"]], selected=shown["path"]))
+    expect(page.locator("[data-diff-details]")).to_be_visible(timeout=DRAW_TIMEOUT)
+    expect(page.locator(".mg-diff-legend")).to_be_visible()
+    expect(page.locator("[data-minimap]")).to_be_visible()
+    page.wait_for_timeout(400)  # (as the address opens it)
+    boxes = {name: box_of(page, selector) for name, selector in
+             (("overview", "[data-minimap]"), ("legend", ".mg-diff-legend"), ("toolbar", ".mg-toolbar"),
+              ("group", f"svg.mg-graph {sel('data-path', shown['path'])} > .mg-outline"))}
+    pane = box_of(page, ".mg-graph-pane")
+    assert all(boxes.values()), boxes
+    for a, b in (("overview", "legend"), ("overview", "toolbar"), ("legend", "toolbar")):
+        assert not overlap(boxes[a], boxes[b]), (a, b, boxes)
+    group, overview = boxes["group"], boxes["overview"]
+    room = overview[0] - pane[0]
+    caption = (group[0], group[1], group[0] + min(200, group[2] - group[0]), group[1] + 28)  # (its header's start)
+    if group[2] - group[0] < room:  # (room for it beside the overview: it is placed there)
+        assert not overlap(overview, group), boxes
+    elif room > 200 + 2 * 24:  # (too wide at a readable zoom: shown from its top left, its caption clear)
+        assert not overlap(overview, caption), (caption, boxes)
+    assert_clean(page)

@@ -137,3 +137,41 @@ def test_the_architecture_page_draws_these_stages_and_every_module():
     missing = sorted(str(path.relative_to(PACKAGE)) for path in PACKAGE.rglob("*.py")
                      if path.name != "__init__.py" and f"`{path.name}`" not in text)
     assert not missing, f"name these in docs/architecture.md: {missing}"
+
+
+def _private_uses(source: str, modules: dict, package: list) -> list:
+    """`module._name` and `from module import _name` in `source` where the module is a product module: a name
+    its own module keeps private, used from another."""
+    tree = ast.parse(source)
+    bound, found = set(), []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            base = package[:len(package) - node.level + 1] if node.level else []
+            module = ".".join(base + ([node.module] if node.module else []))
+            for alias in node.names:
+                if f"{module}.{alias.name}" in modules:
+                    bound.add(alias.asname or alias.name)
+                elif alias.name.startswith("_") and not alias.name.startswith("__"):
+                    found.append(f"from {module} import {alias.name}")
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in bound
+                and node.attr.startswith("_") and not node.attr.startswith("__")):
+            found.append(f"{node.value.id}.{node.attr}")
+    return found
+
+
+def test_no_module_uses_another_modules_private_names():
+    """What a module shares it names without a leading underscore (one definition, used from its module); a
+    `_name` is that module's own."""
+    modules = _modules()
+    uses = {}
+    for name, path in modules.items():
+        package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+        found = _private_uses(path.read_text(encoding="utf-8"), modules, package)
+        if found:
+            uses[name] = found
+    assert not uses, uses
+    # (the check sees both forms)
+    sample = "from . import query\nfrom .query import _flag\nquery._whole_number(1)\n"
+    assert sorted(_private_uses(sample, modules, ["tb_module_plugin", "serve"])) == [
+        "from tb_module_plugin.serve.query import _flag", "query._whole_number"]

@@ -28,34 +28,49 @@ def trained(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def answers(trained):
-    """run -> (the live layers, {module names from the root: the hierarchy's node}) through a real tensorboard."""
+def keras_tb(trained):
+    """A real tensorboard over the trained models' logdir."""
+    logdir, results = trained
+    tb = TensorBoard(logdir, name="keras_callback")
+    try:
+        tb.start(wait_graphs=[(results[run]["run"], results[run]["tag"]) for run in RUNS])
+        yield tb
+    finally:
+        tb.stop()
+
+
+@pytest.fixture(scope="module")
+def answers(trained, keras_tb):
+    """run -> (the live layers, {module names from the root: the hierarchy's node}, the model's `node` details)
+    through a real tensorboard."""
     logdir, results = trained
     # Every model keras_fit.py trains is tested here (a model added there and not to RUNS would go untested).
     assert set(results) - {"untraceable", "output"} == set(RUNS)
     found = {}
-    tb = TensorBoard(logdir, name="keras_callback")
-    try:
-        tb.start(wait_graphs=[(results[run]["run"], results[run]["tag"]) for run in RUNS])
-        for run in RUNS:
-            result = results[run]
-            root = tb.get_json("/data/plugin/module_graph/hierarchy", run=result["run"], tag=result["tag"],
-                               path="", depth=8, time=1)["node"]
-            modules = {}
-            for node, parents in walk(root):
-                if node.get("kind") == "module":
-                    names = tuple(p["name"] for p in parents if p.get("kind") == "module") + (node["name"],)
-                    modules[names] = node
-            found[run] = (result["layers"], modules)
-    finally:
-        tb.stop()
+    tb = keras_tb
+    for run in RUNS:
+        result = results[run]
+        root = tb.get_json("/data/plugin/module_graph/hierarchy", run=result["run"], tag=result["tag"],
+                           path="", depth=8, time=1)["node"]
+        modules = {}
+        for node, parents in walk(root):
+            if node.get("kind") == "module":
+                names = tuple(p["name"] for p in parents if p.get("kind") == "module") + (node["name"],)
+                modules[names] = node
+        model = modules[(result["layers"][0]["names"][0],)]
+        details = tb.get_json("/data/plugin/module_graph/node", run=result["run"], tag=result["tag"],
+                              path=model["path"])["node"]
+        found[run] = (result["layers"], modules, details)
     return found
 
 
 @pytest.mark.live
 @pytest.mark.parametrize("run", RUNS)
-def test_every_layer_is_a_module_as_the_live_layer_says(answers, run):
-    layers, modules = answers[run]
+def test_every_layer_is_a_module_as_the_live_layer_says(answers, trained, run):
+    """Each live layer is a module with its class and parameters; its FLOPs are counted where the data's batch is
+    known, and not known (never counted for a made-up batch) where the live model leaves its batch open."""
+    layers, modules, _ = answers[run]
+    open_batch = trained[1][run]["input_shape"][0] is None
     assert any(len(layer["names"]) > 2 for layer in layers) or run in ("keras3_sequential", "tf_keras")
     for layer in layers:
         node = modules.get(tuple(layer["names"]))
@@ -64,10 +79,74 @@ def test_every_layer_is_a_module_as_the_live_layer_says(answers, run):
         assert node["class_name"] == layer["class_name"], where
         assert node["num_params"] == layer["params"], where
         assert node["num_trainable_params"] == layer["trainable"], where
-        assert isinstance(node.get("flops"), int) and "flops" not in node.get("cost_unknown", ()), where
+        if not open_batch:
+            assert isinstance(node.get("flops"), int) and "flops" not in node.get("cost_unknown", ()), where
         if layer["weighted"]:
-            assert node["flops"] > 0, where
+            if open_batch:  # (a weighted layer's products scale with the batch)
+                assert "flops" not in node and "flops" in node.get("cost_unknown", ()), where
+            else:
+                assert node["flops"] > 0, where
             assert node.get("time_us", 0) > 0, f"{where}: no time ({node.get('cost_unknown')})"
+
+
+@pytest.mark.live
+@pytest.mark.parametrize("run", RUNS)
+def test_an_open_batch_is_recorded_open(answers, trained, run):
+    """The record's input has the live model's input shape, its open batch dimension open (`?`), not 1."""
+    shape = trained[1][run]["input_shape"]
+    assert shape[0] is None, "the models are fit on batches left open: the test shows nothing"
+    expected = "[" + ",".join("?" if d is None else str(d) for d in shape) + "]"
+    _, _, details = answers[run]
+    shapes = [end["shape"] for end in details["inputs"] if not end["control"]]
+    assert expected in shapes, (expected, shapes)
+    assert not any(s.startswith("[1,") for s in shapes), shapes
+
+
+@pytest.mark.live
+def test_page_details_tell_a_backward_pass_not_timed_from_none(page, answers, trained, keras_tb):
+    """Coloured by time, a layer whose backward ops the profiled steps never ran (the frozen stem's: the API says
+    backward_untimed) shows "backward: not timed" in its details; a layer without backward ops shows no backward
+    row at all."""
+    from playwright.sync_api import expect
+    from tests.helpers.browser import assert_clean, expand, node, open_entry, sel
+
+    layers, modules, _ = answers["keras3_functional"]
+    result = trained[1]["keras3_functional"]
+    model = modules[(layers[0]["names"][0],)]
+    children = [n for names, n in modules.items() if len(names) == 2 and "time_us" in n]
+    untimed = [n for n in children if n.get("backward_untimed")]
+    without = [n for n in children if "backward_time_us" not in n and not n.get("backward_untimed")]
+    assert untimed and without, [(n["path"], n.get("backward_untimed"), n.get("backward_time_us")) for n in children]
+    open_entry(page, keras_tb, result["run"], result["tag"])
+    page.select_option('select[name="colour-by"]', "time")
+    expand(page, page, model["path"])
+    for layer, said in ((untimed[0], "not timed"), (without[0], None)):
+        node(page, layer["path"]).click()
+        details = page.locator(sel("data-details-for", layer["path"]))
+        expect(details.locator('[data-cost-row="time"]')).to_be_visible(timeout=30_000)
+        backward = details.locator('[data-cost-row="backward-time"]')
+        if said:
+            expect(backward).to_have_text(said)
+            expect(details.locator("tr:has([data-cost-row='backward-time'])")).to_contain_text("backward")
+        else:
+            expect(backward).to_have_count(0)
+    assert_clean(page)
+
+
+@pytest.mark.live
+def test_the_summary_of_an_open_batch_says_why_its_flops_are_not_known(trained):
+    """`summary` of a callback's record on open batches: output shapes with `?` for the batch, FLOPs "?" and the
+    footer saying the batch is open (not to record it another way)."""
+    logdir, results = trained
+    result = results["keras3_functional"]
+    out = subprocess.run([sys.executable, "-m", "tb_module_plugin", "summary", str(logdir), "--run", result["run"]],
+                         capture_output=True, text=True, timeout=600, env=dict(os.environ, **QUIET_TF_ENV))
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    head = next(line for line in lines if line.strip().startswith("head "))
+    assert "[?," in head and " ? " in head, head
+    assert any(line.startswith("Total FLOPs: unknown (the graph's inputs leave their batch dimension open")
+               for line in lines), out.stdout
 
 
 @pytest.mark.live
@@ -75,7 +154,7 @@ def test_every_layer_is_a_module_as_the_live_layer_says(answers, run):
 def test_weighted_layers_have_backward_time(answers, run):
     """The backward pass of each layer with trainable weights is timed (`backward_time_us`, the part of `time_us`
     its gradient ops took). A frozen first layer has no backward pass: nothing needs its gradient."""
-    layers, modules = answers[run]
+    layers, modules, _ = answers[run]
     for layer in layers:
         if layer["trainable_weighted"]:
             node = modules[tuple(layer["names"])]
@@ -84,7 +163,7 @@ def test_weighted_layers_have_backward_time(answers, run):
 
 @pytest.mark.live
 def test_the_frozen_layer_is_frozen(answers):
-    layers, modules = answers["keras3_functional"]
+    layers, modules, _ = answers["keras3_functional"]
     frozen = [layer for layer in layers if layer["weighted"] and not layer["trainable_weighted"]]
     assert frozen, "the functional model has a frozen layer"
     for layer in frozen:
@@ -98,7 +177,7 @@ def test_a_model_that_cannot_be_recorded_warns_once_and_trains_on(trained):
     result = results["untraceable"]
     assert result["epochs_trained"] == 2
     assert len(result["warnings"]) == 1, result["warnings"]
-    assert "Picky takes batches of any size only" in result["warnings"][0]
+    assert "Picky runs inside Keras's own functions only" in result["warnings"][0]
     events = list((logdir / "untraceable" / "train").glob("events.out.tfevents.*"))
     assert not events, "nothing recorded for it"
     for run in RUNS:

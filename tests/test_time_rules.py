@@ -199,3 +199,43 @@ def test_backward_parts_are_said_of_modules_and_backward_groups_only():
     assert timed == {path: path in split for path in timed}
     assert counted <= split
     assert timed[hierarchy.root.path] is False
+
+
+def test_a_backward_pass_not_timed_reads_apart_from_no_backward_pass():
+    """Of a training step's modules, one with backward ops the profile did not time says `backward_untimed` (the
+    summary's backward time: "not timed"), one without backward ops says neither (the summary: "none"); once the
+    profile times the gradient ops, the first has its backward_time_us instead."""
+    from tests.helpers.answers import walk
+
+    from tb_module_plugin.cli import table
+    from tb_module_plugin.serve import answers
+    from tb_module_plugin.tree.hierarchy import ops_under
+
+    other = [("m/other/kernel", "VarHandleOp", []), ("m/other/r", "ReadVariableOp", ["m/other/kernel"]),
+             ("m/other/Mul", "Mul", ["x", "m/other/r"])]
+    nodes = DENSE + other + [("gradients/m/dense/MatMul/MatMul", "MatMul", ["x", "x"]),
+                             ("gradients/loss/ReluGrad", "ReluGrad", ["x", "x"])]
+    hierarchy = hierarchy_of(nodes)
+    modules = [n for n in hierarchy.all_nodes if n.kind == "module"]
+    backward_ops = {op.op_name for n in hierarchy.all_nodes if n.role == "backward" for op in ops_under(n)}
+    with_backward = {m.path for m in modules if any(op.op_name in backward_ops for op in ops_under(m))}
+    assert backward_ops and with_backward and set(m.path for m in modules) - with_backward  # (both kinds here)
+    forward_only = {op.op_name: 10**6 for op in ops_under(hierarchy.root) if op.op_name not in backward_ops}
+
+    def said(total):
+        times = times_of(hierarchy, total)
+        answer = answers.hierarchy_node(hierarchy, hierarchy.root, 8, times)
+        found = {n["path"]: n for n, _ in walk(answer) if n["kind"] == "module"}
+        lines = table.format_table(hierarchy, 3, times).splitlines()
+        cells = {m.path: next(line for line in lines if line.strip().split()[0] == m.name).rstrip() for m in modules}
+        return found, cells
+
+    found, cells = said(forward_only)
+    for path, node in found.items():
+        assert "backward_time_us" not in node and node.get("backward_untimed", False) == (path in with_backward), node
+        assert cells[path].endswith(table.NOT_TIMED if path in with_backward else table.NO_BACKWARD), cells[path]
+    found, cells = said({**forward_only, **{name: 10**6 for name in backward_ops}})
+    for path, node in found.items():
+        assert "backward_untimed" not in node
+        assert ("backward_time_us" in node) == (path in with_backward), node
+        assert cells[path].endswith("%)" if path in with_backward else table.NO_BACKWARD), cells[path]

@@ -19,6 +19,8 @@ export interface CostView {
     coverage?: number | "partial";
     /** The part of the value its backward pass takes (a training step's module only: the rest is its forward pass). */
     backward?: number;
+    /** Time: the module has a backward pass the profile did not time (a module without one has neither field). */
+    backwardUntimed?: true;
   }[];
   /** The measures the server says are not known for it. */
   unknown: Measure[];
@@ -53,6 +55,7 @@ export function costView(
     // holds the loss and the optimizer's work; a backward group is all backward).
     const backward = measure === "time" ? costs.backwardTimeUs : measure === "flops" ? costs.backwardFlops : undefined;
     if (backward !== undefined && node.kind === "module") row.backward = backward;
+    else if (measure === "time" && costs.backwardUntimed && node.kind === "module") row.backwardUntimed = true;
     const parentValue = parent && parent.path !== node.path ? valueOf(costsOf(parent), measure) : undefined;
     if (typeof parentValue === "number" && parentValue > 0) row.ofParent = value / parentValue;
     const whole = new Colouring(measure, root).whole;

@@ -20,6 +20,8 @@ export interface NodeCosts {
   /** The parts of its time and FLOPs its backward pass takes (a training step's gradient ops of its modules). */
   backwardTimeUs?: number;
   backwardFlops?: number;
+  /** It holds backward ops and the profile timed none of them (without it, no backwardTimeUs: no backward ops). */
+  backwardUntimed?: boolean;
   /** Device -> how many of its ops are placed there (an op: its own device, once). */
   devices?: Record<string, number>;
   /** The measures the server says are not known here. */
@@ -37,6 +39,7 @@ export function costsOf(node: HierarchyNode): NodeCosts {
   }
   if (node.backward_time_us !== undefined) costs.backwardTimeUs = node.backward_time_us;
   if (node.backward_flops !== undefined) costs.backwardFlops = node.backward_flops;
+  if (node.backward_untimed) costs.backwardUntimed = true;
   if (node.devices) costs.devices = { ...node.devices };
   return costs;
 }

@@ -31,6 +31,7 @@ export interface DetailsPanelHandlers {
 type Cell = Node | string;
 
 const MEASURE_NAMES: Record<Measure, string> = { params: "Parameters", flops: "FLOPs", time: "Time per step" };
+const BACKWARD_UNTIMED = "it has backward ops (its backward group), and the profile timed none of them";
 const HEAVIEST_BY: Record<Measure, string> = { params: "by parameters", flops: "by FLOPs", time: "by time per step" };
 
 /** Why an op's functions were not expanded, after "not expanded (<reason>): ". */
@@ -212,6 +213,14 @@ export class DetailsPanel {
             "",
           ]);
         }
+      } else if (row.backwardUntimed) {
+        // (said, or it would read as a module without a backward pass)
+        rows.push([
+          html("span", { class: "mg-cost-part", title: `${MEASURE_NAMES[row.measure]}, backward pass` }, "backward"),
+          html("span", { class: "mg-unknown", "data-cost-row": `backward-${row.measure}`, title: BACKWARD_UNTIMED }, "not timed"),
+          "",
+          "",
+        ]);
       }
     }
     for (const measure of costs.unknown) {

@@ -6,7 +6,7 @@ import { html } from "./dom";
 import type { DiffCounts } from "./types";
 
 export class DiffLegend {
-  readonly element = html("section", { class: "mg-diff-legend", "aria-label": "Comparison", hidden: true });
+  readonly element = html("section", { class: "mg-diff-legend mg-float", "aria-label": "Comparison", hidden: true });
 
   constructor(private readonly onNext: (back: boolean) => void) {}
 

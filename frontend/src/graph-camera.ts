@@ -3,7 +3,8 @@
 
 import { select } from "d3-selection";
 import { zoom, zoomIdentity, zoomTransform, type ZoomBehavior, type ZoomTransform } from "d3-zoom";
-import { drawingBounds, enclosingGroups, union, type Area, type Box } from "./graph-geometry";
+import { contains, drawingBounds, enclosingGroups, union, type Area, type Box } from "./graph-geometry";
+import { overviewColumn } from "./graph-minimap";
 import { READABLE_LABEL_PX } from "./graph-paint";
 import { NAME_FONT_SIZE } from "./labels";
 import { GROUP_HEADER_HEIGHT, type PlacedNode, type Point, type Scene } from "./layout";
@@ -121,8 +122,11 @@ export class Camera {
 
   /** The scene area in view, grown by `margin` views on each side. */
   areaInView(margin: number): Area {
+    return this.areaAt(this.committed, margin);
+  }
+
+  private areaAt(t: ZoomTransform, margin: number): Area {
     const { width, height } = this.viewSize();
-    const t = this.committed;
     const x0 = -t.x / t.k;
     const y0 = -t.y / t.k;
     const w = width / t.k;
@@ -200,11 +204,13 @@ export class Camera {
     const scene = this.subject.scene();
     const placed = scene?.byPath.get(path);
     if (!scene || !placed) return;
-    const { width: viewWidth, height: viewHeight } = this.freeSize();
     const t = zoomTransform(this.pane);
+    // (a node under the overview, which shows while the scene is not all in view, is not in view)
+    const inset = this.showsAll(t, scene) ? 0 : overviewColumn(drawingBounds(scene));
+    const { width: viewWidth, height: viewHeight } = this.freeSize(inset);
     const zoomIn = readable && t.k < READABLE_SCALE;
     const [maxScale, minScale] = zoomIn ? [1, READABLE_SCALE] : [t.k, Math.min(t.k, READABLE_SCALE)];
-    const wanted = readable ? this.withHeaders(scene, placed, minScale) : placed;
+    const wanted = readable ? this.withHeaders(scene, placed, minScale, inset) : placed;
     const left = t.applyX(wanted.x);
     const top = t.applyY(wanted.y);
     const right = t.applyX(wanted.x + wanted.width);
@@ -217,8 +223,8 @@ export class Camera {
    * `placed`'s box grown to take in the headers of the groups around it, innermost first, while the whole still
    * fits the view at `scale`: each group's caption (its top-left part), or else its top edge above the node.
    */
-  private withHeaders(scene: Scene, placed: PlacedNode, scale: number): Box {
-    const { width, height } = this.freeSize();
+  private withHeaders(scene: Scene, placed: PlacedNode, scale: number, rightInset: number): Box {
+    const { width, height } = this.freeSize(rightInset);
     const fits = (box: Box) =>
       box.width * scale <= width - 2 * VIEW_MARGIN && box.height * scale <= height - 2 * VIEW_MARGIN;
     let box: Box = { x: placed.x, y: placed.y, width: placed.width, height: placed.height };
@@ -241,30 +247,44 @@ export class Camera {
   }
 
   /** The part of the pane that nothing covers, from its top: where fit and reveal place nodes. The inset takes
-   * at most half the pane, so that a short pane still shows the graph. */
-  private freeSize(): { width: number; height: number } {
+   * at most half the pane, so that a short pane still shows the graph; `rightInset`, the overview's column. */
+  private freeSize(rightInset = 0): { width: number; height: number } {
     const { width, height } = this.viewSize();
-    return { width, height: Math.max(height - Math.min(this.bottomInset, height / 2), 1) };
+    return { width: Math.max(width - Math.min(rightInset, width / 2), 1), height: Math.max(height - Math.min(this.bottomInset, height / 2), 1) };
   }
 
   /** The scale at which `box` just fits the free part of the pane. */
-  private fitScale(box: Box): number {
-    const { width, height } = this.freeSize();
+  private fitScale(box: Box, rightInset = 0): number {
+    const { width, height } = this.freeSize(rightInset);
     return Math.min((width - 2 * VIEW_MARGIN) / Math.max(box.width, 1), (height - 2 * VIEW_MARGIN) / Math.max(box.height, 1));
+  }
+
+  /** Whether the view at `t` holds the whole scene (the overview is then hidden). */
+  private showsAll(t: ZoomTransform, scene: Scene): boolean {
+    const all = drawingBounds(scene);
+    return contains(this.areaAt(t, 0), { x0: all.x, y0: all.y, x1: all.x + all.width, y1: all.y + all.height });
   }
 
   /**
    * Shows `box` at the largest scale up to `maxScale` at which it fits, but never below `minScale`: a box
-   * too large to fit readably is shown from its top-left part (its header and first children) instead.
+   * too large to fit readably is shown from its top-left part (its header and first children) instead. Where
+   * that leaves part of the scene out of view, the overview shows in the pane's top right: the box keeps left of it.
    */
   private zoomToBox(box: Box, maxScale: number, minScale: number) {
-    const { width, height } = this.freeSize();
-    const scale = Math.max(minScale, Math.min(maxScale, this.fitScale(box)));
     [this.fitted, this.framed] = [false, undefined];
+    const scene = this.subject.scene();
+    let placed = this.placement(box, maxScale, minScale, 0);
+    if (scene && !this.showsAll(placed, scene)) placed = this.placement(box, maxScale, minScale, overviewColumn(drawingBounds(scene)));
+    select(this.pane).call(this.zoomBehavior.transform, placed);
+  }
+
+  private placement(box: Box, maxScale: number, minScale: number, rightInset: number): ZoomTransform {
+    const { width, height } = this.freeSize(rightInset);
+    const scale = Math.max(minScale, Math.min(maxScale, this.fitScale(box, rightInset)));
     const fitsAcross = scale * box.width <= width - 2 * VIEW_MARGIN;
     const fitsDown = scale * box.height <= height - 2 * VIEW_MARGIN;
     const x = fitsAcross ? width / 2 - scale * (box.x + box.width / 2) : VIEW_MARGIN - scale * box.x;
     const y = fitsDown ? height / 2 - scale * (box.y + box.height / 2) : VIEW_MARGIN - scale * box.y;
-    select(this.pane).call(this.zoomBehavior.transform, zoomIdentity.translate(x, y).scale(scale));
+    return zoomIdentity.translate(x, y).scale(scale);
   }
 }

@@ -8,6 +8,20 @@ import type { PlacedNode, Point, Scene } from "./layout";
 /** The overview's longer side (px), and the most boxes it draws. */
 const MINIMAP_SIZE = 150;
 const MINIMAP_MAX_BOXES = 400;
+/** The overview's distance from the pane's top and right edges, and its border (styles/graph.css, .mg-float). */
+const MINIMAP_OFFSET = 10;
+const MINIMAP_BORDER = 1;
+
+/** The overview of a scene drawn within `box`: its scale (px per scene unit) and its size in px (borders aside). */
+export function overviewOf(box: Box): { scale: number; width: number; height: number } {
+  const scale = Math.min(MINIMAP_SIZE / Math.max(box.width, 1), MINIMAP_SIZE / Math.max(box.height, 1));
+  return { scale, width: Math.ceil(box.width * scale) + 4, height: Math.ceil(box.height * scale) + 4 };
+}
+
+/** The pixels at the pane's right that the overview of a scene within `box` takes, with its offset from the edge. */
+export function overviewColumn(box: Box): number {
+  return overviewOf(box).width + 2 * MINIMAP_BORDER + MINIMAP_OFFSET;
+}
 
 export class Minimap {
   readonly element: SVGSVGElement;
@@ -20,7 +34,7 @@ export class Minimap {
     /** Centre the view on a scene point. */
     centreOn: (point: Point) => void,
   ) {
-    this.element = svg("svg", { class: "mg-minimap", "data-minimap": "", "aria-hidden": "true" });
+    this.element = svg("svg", { class: "mg-minimap mg-float", "data-minimap": "", "aria-hidden": "true" });
     this.element.style.display = "none";
     // A click or drag on the overview centres the view there (not a zoom or pan gesture of the pane).
     const centreAt = (event: PointerEvent) => {
@@ -50,8 +64,7 @@ export class Minimap {
     this.frame = undefined;
     if (!scene) return;
     const box = drawingBounds(scene);
-    const scale = Math.min(MINIMAP_SIZE / Math.max(box.width, 1), MINIMAP_SIZE / Math.max(box.height, 1));
-    const [width, height] = [Math.ceil(box.width * scale) + 4, Math.ceil(box.height * scale) + 4];
+    const { scale, width, height } = overviewOf(box);
     this.element.setAttribute("width", String(width));
     this.element.setAttribute("height", String(height));
     this.frame = { box, scale };

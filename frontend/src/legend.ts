@@ -6,7 +6,7 @@ import { UNKNOWN_REASONS, type LegendModel } from "./colour-by";
 import { COST_RAMP, SCALE_DECADES, shortDevice } from "./colour-scale";
 import { DIVERGING_RAMP, signedMeasure } from "./diff-scale";
 import type { Measure } from "./costs";
-import { formatMeasure, formatShare, formatTick, formatTime } from "./number-format";
+import { formatMeasure, formatShare, formatTime, scaleTicks } from "./number-format";
 import { html, svg } from "./dom";
 import { DETAIL_FONT_SIZE, NAME_FONT_SIZE, estimateTextWidth, formatNumber } from "./labels";
 
@@ -92,11 +92,11 @@ export function legendDrawing(model: LegendModel): { element: SVGGElement; width
       const barWidth = 320;
       element.append(svg("defs", {}, ramp), svg("rect", { x: 0, y, width: barWidth, height: 10, fill: `url(#${id})` }));
       y += 12;
-      for (let k = SCALE_DECADES; k >= 0; k--) {
-        const tick = formatTick(model.measure, model.whole / 10 ** k);
-        const x = ((SCALE_DECADES - k) / SCALE_DECADES) * (barWidth - 30);
-        element.append(svg("text", { class: "mg-detail", x, y: y + 12 }, `${tick} (${formatShare(10 ** -k)})`));
-      }
+      scaleTicks(model.measure, model.whole, SCALE_DECADES).forEach((tick, i) => {
+        const k = SCALE_DECADES - i;
+        const x = (i / SCALE_DECADES) * (barWidth - 30);
+        element.append(svg("text", { class: "mg-detail", x, y: y + 12 }, tick ? `${tick} (${formatShare(10 ** -k)})` : formatShare(10 ** -k)));
+      });
       width = Math.max(width, barWidth + 40);
       y += ROW;
       if (model.unknown) row(box({ class: "mg-outline", "stroke-dasharray": "2 2" }), `not known: ${UNKNOWN_REASONS[model.measure]}`);
@@ -116,7 +116,7 @@ export function legendDrawing(model: LegendModel): { element: SVGGElement; width
 }
 
 export class Legend {
-  readonly element = html("div", { class: "mg-legend", "data-legend": "", hidden: true, "aria-live": "polite" });
+  readonly element = html("div", { class: "mg-legend mg-float", "data-legend": "", hidden: true, "aria-live": "polite" });
   /** What it shows (what an exported drawing's legend shows too). */
   model: LegendModel | undefined;
 
@@ -202,11 +202,9 @@ export class Legend {
     bar.style.background = `linear-gradient(to right, ${COST_RAMP.join(", ")})`;
     // One tick per factor of ten, from 10^-SCALE_DECADES of the whole (and below) to the whole.
     const ticks = html("div", { class: "mg-legend-ticks" });
-    for (let k = SCALE_DECADES; k >= 0; k--) {
-      const value = whole / 10 ** k;
-      const text = formatTick(measure, value);
-      ticks.append(html("span", {}, k === SCALE_DECADES && !text.startsWith("<") ? `≤${text}` : text));
-    }
+    scaleTicks(measure, whole, SCALE_DECADES).forEach((text, i) => {
+      ticks.append(html("span", {}, i === 0 && text && !text.startsWith("<") ? `≤${text}` : text));
+    });
     const shares = html("div", { class: "mg-legend-ticks mg-legend-note" });
     for (let k = SCALE_DECADES; k >= 0; k--) shares.append(html("span", {}, formatShare(10 ** -k)));
     const step = model.step;

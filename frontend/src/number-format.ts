@@ -36,14 +36,25 @@ export function formatAmount(measure: Measure, value: number): string {
 }
 
 /**
- * A tick of the legend's scale, in whole units (a fraction of a FLOP, a parameter or a microsecond is no amount
- * a person counts): "<1" below one, whole numbers up to 999 ("11", not "11.3"), then as formatAmount ("25.6M").
+ * A tick of the legend's scale: whole numbers up to 999 ("11", not "11.3"), then as formatAmount ("25.6M"). Below
+ * one, a time to one significant digit ("0.2 µs": the profile times ops that short); a count "<1" (a fraction of a
+ * FLOP or a parameter is no amount a person counts).
  */
 export function formatTick(measure: Measure, value: number): string {
   if (value === 0) return "0"; // (the scale's first tick: nothing, not "<1")
-  if (value < 1) return measure === "time" ? "<1 µs" : "<1";
+  if (value < 1) return measure === "time" ? `${Number(value.toPrecision(1))} µs` : "<1";
   if (value < 1000) return measure === "time" ? `${Math.round(value)} µs` : String(Math.round(value));
   return formatAmount(measure, value);
+}
+
+/**
+ * The legend's ticks, one per factor of ten from `whole / 10^decades` up to `whole`, smallest first, no two
+ * alike: a tick that would read as the next one ("<1" of a count, twice) is left blank, the next one says it.
+ */
+export function scaleTicks(measure: Measure, whole: number, decades: number): string[] {
+  const ticks: string[] = [];
+  for (let k = decades; k >= 0; k--) ticks.push(formatTick(measure, whole / 10 ** k));
+  return ticks.map((text, i) => (text === ticks[i + 1] ? "" : text));
 }
 
 /** A measure's value as a person reads it: "26M params" (as the boxes' captions), "7.76 GFLOPs", "1.23 ms". */

@@ -161,6 +161,8 @@ export interface MeasureValues {
   time_coverage?: number;
   /** with time=1: the part of time_us its backward pass takes (where backward_flops is) */
   backward_time_us?: number;
+  /** with time=1: it has backward ops, none timed (else no backward_time_us: it has none) */
+  backward_untimed?: boolean;
   /** ops, with time=1: the fused kernel that ran it ("Conv2D+BiasAdd (fused)"), timed on its first op */
   fused?: string;
   /** the root, with time=1: every op event of the profiled step, this graph's ops or not */

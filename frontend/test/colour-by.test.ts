@@ -4,7 +4,7 @@ import { Colouring } from "../src/colour-by";
 import { COST_RAMP, rampColour, SCALE_DECADES, shortDevice, tintOf, toneOf } from "../src/colour-scale";
 import { costView, flopsLowerBound, HEAVIEST_CHILDREN } from "../src/cost-view";
 import { costsOf, sumCosts, valueOf } from "../src/costs";
-import { formatAmount, formatMeasure, formatShare, formatTick, formatTime } from "../src/number-format";
+import { formatAmount, formatMeasure, formatShare, formatTick, formatTime, scaleTicks } from "../src/number-format";
 import type { HierarchyNode } from "../src/types";
 
 function group(path: string, fields: Partial<HierarchyNode> = {}): HierarchyNode {
@@ -40,7 +40,7 @@ test("values read as people write them", () => {
   assert.equal(formatTick("flops", 11.3), "11");
   assert.equal(formatTick("params", 1.13), "1");
   assert.equal(formatTick("flops", 25_600_000), "25.6M");
-  assert.equal(formatTick("time", 0.4), "<1 µs");
+  assert.equal(formatTick("time", 0.4), "0.4 µs");
   assert.equal(formatTick("flops", 0), "0");
   assert.equal(formatTick("time", 0), "0");
   assert.equal(formatTick("time", 1234), "1.23 ms");
@@ -48,6 +48,22 @@ test("values read as people write them", () => {
   assert.equal(formatShare(0.00004), "<0.01%");
   assert.equal(shortDevice("/device:GPU:1"), "GPU:1");
   assert.equal(shortDevice("/job:worker/replica:0/task:1/device:GPU:0"), "worker/1 GPU:0");
+});
+
+test("the legend's ticks never read alike: times below 1 µs to one digit, a count's fractions once as <1", () => {
+  assert.deepEqual(scaleTicks("time", 50, SCALE_DECADES), ["0.005 µs", "0.05 µs", "0.5 µs", "5 µs", "50 µs"]);
+  assert.deepEqual(scaleTicks("flops", 50, SCALE_DECADES), ["", "", "<1", "5", "50"]);
+  assert.deepEqual(scaleTicks("params", 2e6, SCALE_DECADES), ["200", "2k", "20k", "200k", "2M"]);
+  for (const measure of ["time", "flops", "params"] as const) {
+    for (let exponent = -3; exponent <= 12; exponent += 0.25) {
+      const whole = 10 ** exponent;
+      const ticks = scaleTicks(measure, whole, SCALE_DECADES);
+      assert.equal(ticks.length, SCALE_DECADES + 1);
+      const said = ticks.filter((tick) => tick !== "");
+      assert.equal(new Set(said).size, said.length, `${measure} ${whole}: ${ticks.join(" | ")}`);
+      assert.equal(ticks[SCALE_DECADES], formatTick(measure, whole)); // (the whole is always said)
+    }
+  }
 });
 
 test("a chunk sums its members' FLOPs and time, never their parameters; FLOPs unknown if one member's are", () => {
@@ -97,6 +113,21 @@ test("the details' time row says how much of the node the profile timed and its 
   assert.equal(view.rows.find((row) => row.measure === "flops")!.backward, 8);
   const whole = costView(group("model/dense", { time_us: 10, time_coverage: 1 }), root, root, undefined, "time");
   assert.equal(whole.rows.find((row) => row.measure === "time")!.coverage, undefined);
+});
+
+test("a module's backward pass the profile did not time says so; a module without one says nothing of it", () => {
+  const root = group("", { kind: "scope", time_us: 1000 });
+  const rowOf = (fields: Partial<HierarchyNode>) => costView(group("model/conv", fields), root, root, undefined, "time").rows.find((row) => row.measure === "time")!;
+  const untimed = rowOf({ time_us: 40, backward_untimed: true });
+  assert.equal(untimed.backward, undefined);
+  assert.equal(untimed.backwardUntimed, true);
+  const none = rowOf({ time_us: 40 });
+  assert.equal(none.backward, undefined);
+  assert.equal(none.backwardUntimed, undefined);
+  assert.equal(rowOf({ time_us: 40, backward_time_us: 10 }).backwardUntimed, undefined);
+  // (a scope's rest is no forward pass: no backward part said of it, timed or not)
+  const scope = costView(group("model/s", { kind: "scope", time_us: 40, backward_untimed: true }), root, root, undefined, "time");
+  assert.equal(scope.rows.find((row) => row.measure === "time")!.backwardUntimed, undefined);
 });
 
 test("the whole graph is the largest of the root and its children; nodes get their tone, unknown ones say so", () => {

@@ -7,13 +7,17 @@ import re
 
 from ..serve import answers
 from ..build.backward import BACKWARD
-from ..measures.backward import flops_of as backward_flops_of
+from ..measures.backward import flops_of as backward_flops_of, holds_backward
+from ..measures.flops_values import splits
 from ..measures.costs import count_costs
+from ..tree.ops import ARG_OPS, is_resource_input
 
 OWN_ROLES = {"inputs", "outputs", "functions", "function", "eager_ops", "series"}  # the plugin's groups (`--all`)
 SORT_KEYS = ("params", "flops", "time")
 COLUMNS = ("module", "class", "output shape", "params", "trainable", "FLOPs")
 UNKNOWN = "?"
+NO_BACKWARD = "none"  # a backward column's cell of a module without backward ops
+NOT_TIMED = "not timed"  # the backward time of a module with backward ops the profile timed none of
 # What a terminal obeys rather than shows: C0 and C1 controls and DEL (ESC ] 0 ; ... BEL retitles it, ESC [ 2 J
 # clears it), the bidirectional overrides that make a line read other than it is, and lone surrogates (a name
 # decoded with surrogateescape holds them; no encoding can write them, so printing one stopped the output).
@@ -60,6 +64,20 @@ def format_table(hierarchy, depth: int, times=None, sort: str | None = None, sho
     return "\n".join([lines[0], rule, *lines[1:], rule, *_footer(hierarchy, times)])
 
 
+def _open_batch(hierarchy) -> bool:
+    """Some input of the graph (a Placeholder or _Arg that is no variable handle) records its first dimension
+    open (a Keras `fit` on batches of any size)."""
+    for node in hierarchy.all_nodes:
+        if node.children is None and (node.type in ARG_OPS or node.type == "Placeholder"):
+            node_def = node.node_def
+            if is_resource_input(node_def) or "_output_shapes" not in node_def.attr:
+                continue
+            shapes = node_def.attr["_output_shapes"].list.shape
+            if shapes and not shapes[0].unknown_rank and shapes[0].dim and shapes[0].dim[0].size < 0:
+                return True
+    return False
+
+
 def _values(hierarchy, node) -> dict:
     return hierarchy.values.get(node.path, {})
 
@@ -83,11 +101,13 @@ def _row(hierarchy, node, label: str, times, backward: bool) -> tuple:
         _flops_cell(hierarchy, node),
     )
     if backward:
-        row += (_share(human, _backward_flops(hierarchy, node), _flops(hierarchy, node)),)
+        row += (_backward_cell(hierarchy, node, human, _backward_flops(hierarchy, node), _flops(hierarchy, node),
+                               UNKNOWN),)
     if times is not None:
         row += (duration(times.time_of(node)),)
         if backward:
-            row += (_share(duration, times.backward_of(node), times.time_of(node)),)
+            row += (_backward_cell(hierarchy, node, duration, times.backward_of(node), times.time_of(node),
+                                   NOT_TIMED),)
     return row
 
 
@@ -95,10 +115,14 @@ def _backward_flops(hierarchy, node):
     return backward_flops_of(hierarchy, node) if hierarchy.costs is not None else None
 
 
-def _share(text, part, whole) -> str:
-    """The backward part of a measure and its share of the whole: "891 ms (89%)"; "" where it has none."""
-    if part is None:
+def _backward_cell(hierarchy, node, text, part, whole, missing: str) -> str:
+    """The backward part of a module's measure and its share of the whole: "891 ms (89%)"; NO_BACKWARD where it
+    has no backward ops, `missing` where it has some and their part is not known (not timed); "" where no part is
+    said (a scope: its rest is no forward pass)."""
+    if not splits(node):
         return ""
+    if part is None:
+        return missing if holds_backward(hierarchy, node) else NO_BACKWARD
     return f"{text(part)} ({part / whole:.0%})" if whole else text(part)
 
 
@@ -176,6 +200,9 @@ def _footer(hierarchy, times) -> list:
             lines.append(f"Total FLOPs: {_bound(hierarchy, hierarchy.root)} {human(flops)}{exact} for one call ({why})")
         else:
             lines.append(f"Total FLOPs: {human(flops)}{exact} for one call")
+    elif _open_batch(hierarchy):
+        lines.append("Total FLOPs: unknown (the graph's inputs leave their batch dimension open, None: how much a "
+                     "step computes depends on the batch each step gets)")
     else:
         lines.append("Total FLOPs: unknown (the graph records no shapes for some of its ops: write it with "
                      "tb_module_plugin.summary.module_graph, or tf.summary.graph of a concrete function)")

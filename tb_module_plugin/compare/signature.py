@@ -3,20 +3,15 @@ structure (class, op types, parameter shapes, the children's signatures; names a
 
 tree.Hierarchy.structure_of numbers structures per graph (its numbers mean nothing in another graph); these are
 hashes of the same kind of key, so two trees built in one process compare. Computed once per graph, bottom-up
-and without recursion (scopes nest thousands deep), kept beside the hierarchy (a weak map: dropped with it)."""
+and without recursion (scopes nest thousands deep), kept on the hierarchy (`signatures`, made under its own
+`signatures_lock`: signing one big graph holds up no comparison of other graphs)."""
 
 from __future__ import annotations
-
-import threading
-import weakref
 
 from ..tree import ops as ops_lib
 from ..tree.hierarchy import ops_under
 
 INPUT_OPS = ops_lib.ARG_OPS | {"Placeholder"}
-
-_SIGNATURES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # hierarchy -> {id(node): signature}
-_LOCK = threading.Lock()
 
 
 def signatures(h) -> tuple:
@@ -25,10 +20,12 @@ def signatures(h) -> tuple:
     subtrees with equal exact signatures hold the same thing (a comparison need not walk them). The loose one
     keeps only op types and nesting, for records that say different things of one model (a trace records no
     classes and no variable shapes, a module record both)."""
-    with _LOCK:
-        found = _SIGNATURES.get(h)
-        if found is None:
-            found = _SIGNATURES[h] = _compute(h)
+    found = h.signatures
+    if found is None:
+        with h.signatures_lock:
+            found = h.signatures
+            if found is None:
+                found = h.signatures = _compute(h)
     return found
 
 

@@ -41,6 +41,27 @@ def backward_sums(hierarchy, index: dict, values, partial: bool):
 
 
 _FLOPS = weakref.WeakKeyDictionary()  # costs.Costs -> its backward_sums (made when first asked for)
+_HOLDERS = weakref.WeakKeyDictionary()  # hierarchy -> ids of the nodes that are or hold a backward group
+
+
+def holds_backward(hierarchy, node) -> bool:
+    """Whether the node is or holds a `backward` group: a module without one has no backward pass to time or count
+    (a part of None then means that; where it holds one, a part of None is not timed or not known)."""
+    return id(node) in holders_of(hierarchy)
+
+
+def holders_of(hierarchy) -> set:
+    """The ids of the nodes that are or hold a backward group (made once per hierarchy)."""
+    holders = _HOLDERS.get(hierarchy)
+    if holders is None:
+        holders = set()
+        for group in hierarchy.all_nodes:
+            if group.role == BACKWARD:
+                while group is not None and id(group) not in holders:  # (each ancestor added once)
+                    holders.add(id(group))
+                    group = group.parent
+        _HOLDERS[hierarchy] = holders  # (two threads may both make it: the same set, one kept)
+    return holders
 
 
 def flops_of(hierarchy, node) -> int | None:

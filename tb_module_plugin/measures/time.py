@@ -10,7 +10,7 @@ from array import array
 from ..errors import ProfileError
 from ..readers.profiles import OpTimes
 from ..tree.scopes import common_group
-from .backward import backward_sums
+from .backward import backward_sums, holders_of
 
 UNTIMED = float("nan")
 
@@ -122,6 +122,7 @@ class Times:
         self.times = times
         self._counted, self._covered, self._fused = counted, covered, fused
         self._backward = backward_sums(hierarchy, index, times, partial=True)
+        self._holders = holders_of(hierarchy)  # (the nodes with a backward pass, timed or not)
         self.module_us = module_us  # what the ops inside modules take, per step
         self.matched = matched
         self.steps = op_times.steps
@@ -145,6 +146,10 @@ class Times:
         """The time of the node's backward ops (backward.py): None where it holds none, or none is timed."""
         value = self._backward[self._index[id(node)]] if self._backward is not None else UNTIMED
         return None if value != value else value
+
+    def backward_untimed(self, node) -> bool:
+        """The node holds backward ops and the profile timed none of them (not: it has no backward pass)."""
+        return self.backward_of(node) is None and id(node) in self._holders
 
 
 # Grappler names the ops it makes in place of a graph's with a mark of the optimizer that made them:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from .flops_values import splits
 
 NAME = "time"
-FIELDS = ("time_us", "time_coverage", "backward_time_us", "fused", "step_time_us", "module_time_us")
+FIELDS = ("time_us", "time_coverage", "backward_time_us", "backward_untimed", "fused", "step_time_us", "module_time_us")
 
 
 def values_of(graph, node) -> tuple:
@@ -23,6 +23,8 @@ def values_of(graph, node) -> tuple:
         backward_us = times.backward_of(node) if splits(node) else None
         if backward_us is not None:
             out["backward_time_us"] = round(backward_us, 3)
+        elif splits(node) and times.backward_untimed(node):
+            out["backward_untimed"] = True  # (a backward pass the profile missed, not a module without one)
         fused = times.fused_of(node)
         if fused:
             out["fused"] = fused

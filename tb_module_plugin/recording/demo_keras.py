@@ -111,7 +111,8 @@ def write_keras_fit(logdir, epochs=1, batches=24, batch_size=16):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(batches * batch_size, 32)).astype("float32")
     y = rng.integers(0, 10, size=(batches * batch_size,))
-    data = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size)
+    # (drop_remainder: a batch of known size, so the record counts the FLOPs of a step; an open one has none)
+    data = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size, drop_remainder=True)
     run_dir = fresh_run_dir(logdir, "keras_fit")
     model.fit(data, epochs=epochs, verbose=0,
               callbacks=[keras.callbacks.TensorBoard(log_dir=run_dir), ModuleGraph(run_dir)])

@@ -149,12 +149,12 @@ class _ModuleGraph:
         self._recorded = True
         import tensorflow as tf
 
-        from .summary import _write, trace_record
+        from .summary import trace_record, write_record
 
         model = self.model
         iterator, self._iterator = self._iterator, None
         try:
-            batch = _example_batch(tf, getattr(iterator, "element_spec", None))
+            batch = _batch_spec(getattr(iterator, "element_spec", None))
             try:
                 manifest, concrete = trace_record(tf, model, _gradient_step(tf, model), _unpack(batch), {})
             except Exception:  # noqa: BLE001 - e.g. a model compiled without a loss
@@ -163,7 +163,7 @@ class _ModuleGraph:
             manifest["call_prefix"] = _call_prefix(tf, concrete, manifest, self._original_or_current(), iterator)
             writer = tf.summary.create_file_writer(self._train_dir)
             with writer.as_default():
-                _write(tf, self.name or model.name, manifest, [concrete], 0)
+                write_record(tf, self.name or model.name, manifest, [concrete], 0)
             writer.close()
         except Exception as e:  # noqa: BLE001 - any failure of tracing: said once, training goes on
             warnings.warn(f"ModuleGraph: the model {getattr(model, 'name', '?')!r} could not be recorded for the "
@@ -196,14 +196,14 @@ class _ModuleGraph:
                           f"written ({type(e).__name__}: {e}).", RuntimeWarning, stacklevel=2)
 
 
-def _example_batch(tf, element_spec):
-    """A batch as the data declares it (zeros of its dtypes and shapes). A dimension the data leaves open (the
-    batch of a dataset batched without `drop_remainder`) is 1."""
+def _batch_spec(element_spec):
+    """A batch as the data declares it (its TensorSpecs), which the step is traced on as `fit` traces it: a
+    dimension the data leaves open (the batch of a dataset batched without `drop_remainder`) stays open (None) in
+    the record's shapes, and what depends on it (FLOPs per step) is not known, rather than said of a batch of 1."""
     if element_spec is None:
         raise ValueError("the training data's shapes were not seen (its first step ran before this callback's "
                          "on_train_begin, or its data is no tf.data iterator)")
-    return tf.nest.map_structure(lambda s: tf.zeros([1 if d is None else d for d in s.shape], s.dtype),
-                                 element_spec)
+    return element_spec
 
 
 def _unpack(batch) -> tuple:

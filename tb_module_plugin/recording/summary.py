@@ -37,7 +37,7 @@ def module_graph(name, module, *args, fn=None, step=None, **kwargs) -> bool:
     if step is None:
         step = 0
     manifest, concrete = trace_record(tf, module, fn, args, kwargs)
-    return _write(tf, name, manifest, [concrete], step)
+    return write_record(tf, name, manifest, [concrete], step)
 
 
 def trace_record(tf, module, fn, args: tuple, kwargs: dict) -> tuple:
@@ -71,12 +71,12 @@ def savedmodel_record(path: str, logdir: str, name: str = "savedmodel") -> bool:
     tree = savedmodel.SavedModelTree(tf, path, loaded)
     writer = tf.summary.create_file_writer(logdir)
     with writer.as_default():
-        written = _write(tf, name, tree.manifest(functions[0], {}), functions, 0)
+        written = write_record(tf, name, tree.manifest(functions[0], {}), functions, 0)
     writer.close()
     return written
 
 
-def _write(tf, name: str, manifest: dict, functions: list, step) -> bool:
+def write_record(tf, name: str, manifest: dict, functions: list, step) -> bool:
     """Blobs: the manifest, the traced graph, then the graphs of further functions (`other_functions`)."""
     manifest["other_functions"] = [concrete_function_name(f) for f in functions[1:]]
     # (add_shapes: every op's output shapes, which FLOPs are counted from)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 from .. import schema
-from ..errors import ProfileError
+from ..errors import BadRequest, ProfileError
 from ..compare import diff as diff_lib
 from . import diff_answer as answer
 from . import query
@@ -32,15 +32,11 @@ def parse(args) -> DiffArgs:
     for name, what in (("run", "the first graph"), ("tag", "the first graph"), ("run2", "the graph to compare with"),
                        ("tag2", "the graph to compare with")):
         if args.get(name) is None:
-            raise query.BadRequest(f"The request needs a '{name}' parameter ({what}).")
+            raise BadRequest(f"The request needs a '{name}' parameter ({what}).")
     return DiffArgs(run=args["run"], tag=args["tag"], run2=args["run2"], tag2=args["tag2"],
-                    path=args.get("path", ""), depth=query._whole_number(args, "depth", 1, 0, MAX_DEPTH),
-                    step=_step(args, "step"), step2=_step(args, "step2"), time=query._flag(args, "time"))
-
-
-def _step(args, name: str):
-    text = args.get(name)
-    return None if text is None or text == "" else query._whole_number(args, name, 0, 0, MAX_STEP)
+                    path=args.get("path", ""), depth=query.whole_number(args, "depth", 1, 0, MAX_DEPTH),
+                    step=query.whole_number(args, "step", None, 0, MAX_STEP),  # (None: the newest step)
+                    step2=query.whole_number(args, "step2", None, 0, MAX_STEP), time=query.flag(args, "time"))
 
 
 def diff_of(store, ha, hb) -> "diff_lib.Diff":

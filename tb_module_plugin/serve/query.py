@@ -28,7 +28,7 @@ class GraphsArgs:
 
 
 def parse_graphs(args) -> GraphsArgs:
-    return GraphsArgs(first=_flag(args, "first"))
+    return GraphsArgs(first=flag(args, "first"))
 
 
 def parse(args) -> Args:
@@ -39,19 +39,21 @@ def parse(args) -> Args:
         run=args["run"],
         tag=args["tag"],
         path=args.get("path", ""),
-        depth=_whole_number(args, "depth", 1, 0, MAX_DEPTH),
+        depth=whole_number(args, "depth", 1, 0, MAX_DEPTH),
         query=args.get("q", ""),
-        regex=_flag(args, "regex"),
-        limit=_whole_number(args, "limit", 50, 1, MAX_SEARCH_LIMIT),
-        time=_flag(args, "time"),
+        regex=flag(args, "regex"),
+        limit=whole_number(args, "limit", 50, 1, MAX_SEARCH_LIMIT),
+        time=flag(args, "time"),
     )
 
 
-def _flag(args, name: str) -> bool:
+def flag(args, name: str) -> bool:
+    """A yes/no parameter: 1, true or yes (any case) say yes; absent or anything else, no."""
     return args.get(name, "0").lower() in ("1", "true", "yes")
 
 
-def _whole_number(args, name: str, default: int, low: int, high: int) -> int:
+def whole_number(args, name: str, default, low: int, high: int):
+    """A whole-number parameter from `low` to `high` (a 400 saying so otherwise); `default` when absent or empty."""
     text = args.get(name)
     if text is None or text == "":
         return default

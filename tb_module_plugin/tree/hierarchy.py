@@ -62,6 +62,8 @@ class Hierarchy:
         self.group_details: dict = {}  # group -> its `node` answer (serve.answers)
         self.search_index = None  # serve.search.SearchIndex, made by settle (or by the first regular-expression search)
         self.search_lock = threading.Lock()
+        self.signatures = None  # compare.signature: each node's structure, exact and loose signatures
+        self.signatures_lock = threading.Lock()  # (per graph: signing a big graph holds up no other comparison)
         self._has_module = None  # see has_module
         self.unexpanded_ops = 0  # calls and control-flow ops left unexpanded by expand.py's budget
         ops = finalize(root, self.all_nodes)
