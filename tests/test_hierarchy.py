@@ -298,6 +298,27 @@ def test_the_lean_parse_keeps_every_attribute_of_every_op():
     assert {n.op_name: n.node_def for n in h.all_nodes if n.children is None} == {n.name: n for n in g.node}
 
 
+def test_replicas_merge_in_a_run_graph_whose_ops_name_their_devices():
+    """A replica (a scope of ops on one device mirroring a sibling's on another) joins the scope it replicates; a
+    graph whose ops name no device has none (and is not searched for them: the lean parse notes the devices)."""
+    nodes = [("x", "Placeholder", []), ("dense/kernel", "Const", []), ("dense/MatMul", "MatMul", ["x", "dense/kernel"]),
+             ("replica_1/dense/kernel", "Const", []),
+             ("replica_1/dense/MatMul", "MatMul", ["x", "replica_1/dense/kernel"])]
+    placed = graph_def(*nodes)
+    for node in placed.node:
+        node.device = "/device:GPU:1" if node.name.startswith("replica_1/") else "/device:GPU:0"
+    copies = {n.name: n.name.split("/")[-1] + " (replica_1)" for n in placed.node if n.name.startswith("replica_1/")}
+    for g, merged in ((placed, True), (graph_def(*nodes), False)):
+        parsed = graph_lib.parse_graph_def(g.SerializeToString())
+        assert parsed.on_devices is merged
+        h = build(parsed)
+        assert ("replica_1" in children(h)) is not merged
+        assert (set(copies.values()) <= set(children(h, "dense"))) is merged
+    assert {name: h_node.node_def.device for name, h_node in
+            ((name, build(graph_lib.parse_graph_def(placed.SerializeToString())).find(f"dense/{copy}"))
+             for name, copy in copies.items())} == {n.name: n.device for n in placed.node if n.name in copies}
+
+
 def test_a_graph_with_functions_is_parsed_in_full_and_its_calls_expanded():
     parsed = graph_lib.parse_graph_def(graph_def(("x", "Placeholder", []), call("c", "square", ["x"]),
                                                  functions=[SQUARE]).SerializeToString())
