@@ -338,7 +338,10 @@ def test_the_lean_parse_reads_odd_nodes_as_protobuf_does(nodes_at_a_time, monkey
              node_def_pb2.NodeDef(name="net/c", op="AddN", input=["\0", "net/a:1", "net/b", "later"]).SerializeToString(),
              node_def_pb2.NodeDef(op="NoOp", input=["net/a"]).SerializeToString(),  # no name: the field is left out
              node_def_pb2.NodeDef(name="later", op="Identity").SerializeToString(),
-             node_def_pb2.NodeDef(name="net/d", op="AddN", input=["net/a:1", "^net/a", "gone", "later"]).SerializeToString()]
+             node_def_pb2.NodeDef(name="net/d", op="AddN", input=["net/a:1", "^net/a", "gone", "later"]).SerializeToString(),
+             # a name again, pieces later: an input naming it means its first node
+             node_def_pb2.NodeDef(name="net/a", op="Identity", input=["net/d"]).SerializeToString(),
+             node_def_pb2.NodeDef(name="net/e", op="Relu", input=["net/a", "net/d"]).SerializeToString()]
     for odd in ([nodes[0], nodes[5], nodes[4]], nodes[:2], nodes[:3], [nodes[0], nodes[3]], nodes):
         blob = b"".join(b"\x0a" + bytes([len(node)]) + node for node in odd)
         full = graph_lib.flatten_graph_def(graph_pb2.GraphDef.FromString(blob))
@@ -348,6 +351,7 @@ def test_the_lean_parse_reads_odd_nodes_as_protobuf_does(nodes_at_a_time, monkey
                                     for op in full]
         assert [op.node_def for op in lean] == [op.node_def for op in full]
     assert [(p.op_name, port) for p, port, _ in lean[2].inputs] == [("net/a", "1"), ("net/b", "0"), ("later", "0")]
+    assert lean[-1].inputs[0][0] is lean[0] and lean[-1].inputs[1][0] is lean[5]
 
 
 def test_a_node_that_runs_past_its_end_is_refused_as_protobuf_refuses_it():
