@@ -298,6 +298,27 @@ def test_the_lean_parse_keeps_every_attribute_of_every_op():
     assert {n.op_name: n.node_def for n in h.all_nodes if n.children is None} == {n.name: n for n in g.node}
 
 
+def test_replicas_merge_in_a_run_graph_whose_ops_name_their_devices():
+    """A replica (a scope of ops on one device mirroring a sibling's on another) joins the scope it replicates; a
+    graph whose ops name no device has none (and is not searched for them: the lean parse notes the devices)."""
+    nodes = [("x", "Placeholder", []), ("dense/kernel", "Const", []), ("dense/MatMul", "MatMul", ["x", "dense/kernel"]),
+             ("replica_1/dense/kernel", "Const", []),
+             ("replica_1/dense/MatMul", "MatMul", ["x", "replica_1/dense/kernel"])]
+    placed = graph_def(*nodes)
+    for node in placed.node:
+        node.device = "/device:GPU:1" if node.name.startswith("replica_1/") else "/device:GPU:0"
+    copies = {n.name: n.name.split("/")[-1] + " (replica_1)" for n in placed.node if n.name.startswith("replica_1/")}
+    for g, merged in ((placed, True), (graph_def(*nodes), False)):
+        parsed = graph_lib.parse_graph_def(g.SerializeToString())
+        assert parsed.on_devices is merged
+        h = build(parsed)
+        assert ("replica_1" in children(h)) is not merged
+        assert (set(copies.values()) <= set(children(h, "dense"))) is merged
+    assert {name: h_node.node_def.device for name, h_node in
+            ((name, build(graph_lib.parse_graph_def(placed.SerializeToString())).find(f"dense/{copy}"))
+             for name, copy in copies.items())} == {n.name: n.device for n in placed.node if n.name in copies}
+
+
 def test_a_graph_with_functions_is_parsed_in_full_and_its_calls_expanded():
     parsed = graph_lib.parse_graph_def(graph_def(("x", "Placeholder", []), call("c", "square", ["x"]),
                                                  functions=[SQUARE]).SerializeToString())
@@ -317,7 +338,10 @@ def test_the_lean_parse_reads_odd_nodes_as_protobuf_does(nodes_at_a_time, monkey
              node_def_pb2.NodeDef(name="net/c", op="AddN", input=["\0", "net/a:1", "net/b", "later"]).SerializeToString(),
              node_def_pb2.NodeDef(op="NoOp", input=["net/a"]).SerializeToString(),  # no name: the field is left out
              node_def_pb2.NodeDef(name="later", op="Identity").SerializeToString(),
-             node_def_pb2.NodeDef(name="net/d", op="AddN", input=["net/a:1", "^net/a", "gone", "later"]).SerializeToString()]
+             node_def_pb2.NodeDef(name="net/d", op="AddN", input=["net/a:1", "^net/a", "gone", "later"]).SerializeToString(),
+             # a name again, pieces later: an input naming it means its first node
+             node_def_pb2.NodeDef(name="net/a", op="Identity", input=["net/d"]).SerializeToString(),
+             node_def_pb2.NodeDef(name="net/e", op="Relu", input=["net/a", "net/d"]).SerializeToString()]
     for odd in ([nodes[0], nodes[5], nodes[4]], nodes[:2], nodes[:3], [nodes[0], nodes[3]], nodes):
         blob = b"".join(b"\x0a" + bytes([len(node)]) + node for node in odd)
         full = graph_lib.flatten_graph_def(graph_pb2.GraphDef.FromString(blob))
@@ -327,6 +351,7 @@ def test_the_lean_parse_reads_odd_nodes_as_protobuf_does(nodes_at_a_time, monkey
                                     for op in full]
         assert [op.node_def for op in lean] == [op.node_def for op in full]
     assert [(p.op_name, port) for p, port, _ in lean[2].inputs] == [("net/a", "1"), ("net/b", "0"), ("later", "0")]
+    assert lean[-1].inputs[0][0] is lean[0] and lean[-1].inputs[1][0] is lean[5]
 
 
 def test_a_node_that_runs_past_its_end_is_refused_as_protobuf_refuses_it():

@@ -27,6 +27,7 @@ class Parameters:
 DEFAULT = Parameters()
 
 _OP_TYPE = attrgetter("type")
+_ON_DEVICES = attrgetter("on_devices")
 _LAST_CHARACTER = itemgetter(-1)
 _IO_OPS = ops_lib.ARG_OPS | ops_lib.VARIABLE_OPS | ops_lib.RETVAL_OPS | {"Placeholder", "Identity", "IdentityN",
                                                                                "NoOp"}
@@ -91,6 +92,8 @@ def merge_replicas(ops: list) -> None:
     runs on one device and it holds a scope that is also its sibling (at the top, or in a top-level scope such as
     `gradient_tape`) whose ops run on other devices only. Its ops join the scopes they replicate, their names
     marked with the replica's (`MatMul (replica_1)`); each keeps its device."""
+    if not any(map(_ON_DEVICES, set(map(type, ops)))):
+        return  # (no op names a device: no scope runs on one of its own)
     placed = {op.placement.rpartition("/")[0] for op in ops}  # (a few hundred scopes for 200,000 ops)
     scopes: set = set()
     for scope in placed:

@@ -35,9 +35,11 @@ def _file() -> descriptor_pb2.FileDescriptorProto:
             else:
                 field.type, field.type_name = _F.TYPE_MESSAGE, f".{_PACKAGE}.{kind}"
 
-    message("NodeDef", (1, "name", "string", False), (2, "op", "string", False), (3, "input", "string", True))
+    message("NodeDef", (1, "name", "string", False), (2, "op", "string", False), (3, "input", "string", True),
+            (4, "device", "bytes", False))  # (bytes: read only to know whether there is one)
     # NodeDefs one after another, read as one message: every name, op type and input in order.
-    message("NodeColumns", (1, "name", "string", True), (2, "op", "string", True), (3, "input", "string", True))
+    message("NodeColumns", (1, "name", "string", True), (2, "op", "string", True), (3, "input", "string", True),
+            (4, "device", "bytes", True))
     message("GraphDef", (1, "node", "bytes", True), (2, "library", "bytes", False))
     message("FunctionGraphs", (1, "partition_graphs", "GraphDef", True),
             (2, "pre_optimization_graph", "GraphDef", False), (3, "post_optimization_graph", "GraphDef", False))
@@ -69,6 +71,7 @@ class NodeTable:
     nodes: object  # the GraphDef's serialized NodeDefs (its `node` field: each made a bytes object when asked for)
     inputs: list
     marks: list  # len(names) + 1 positions in `inputs`
+    on_devices: bool = False  # some node names the device it runs on
 
 
 def node_table(nodes) -> NodeTable:
@@ -78,7 +81,7 @@ def node_table(nodes) -> NodeTable:
     is read rather than refused, as the graph its bytes then describe.)"""
     n = len(nodes)
     if n:
-        names, ops, inputs = [], [], []
+        names, ops, inputs, on_devices = [], [], [], False
         # A few thousand nodes at a time: the memory of each piece's bytes and parse is reused by the next
         # (allocating fresh memory for all of a 46 MB graph at once costs more than reading it).
         for start in range(0, n, _NODES_AT_A_TIME):
@@ -86,6 +89,7 @@ def node_table(nodes) -> NodeTable:
             names += columns.name
             ops += map(intern, columns.op)  # (op types: one string each, not one per op)
             inputs += columns.input
+            on_devices = on_devices or any(columns.device)
         # Each node wrote one name and one op (else: an empty one left out, or one written twice), and no input
         # is the mark itself: then the columns line up with the nodes.
         if (len(names) == len(ops) == 2 * n and names[::2].count(MARK) == n and ops[::2].count(MARK) == n
@@ -93,7 +97,7 @@ def node_table(nodes) -> NodeTable:
             marks = list(compress(count(), map(MARK.__eq__, inputs)))
             if len(marks) == n:
                 marks.append(len(inputs))
-                return NodeTable(names[1::2], ops[1::2], nodes, inputs, marks)
+                return NodeTable(names[1::2], ops[1::2], nodes, inputs, marks, on_devices)
     # Node by node (a rare record: the columns of some nodes would not line up), with the same shape.
     parsed = [NodeDef.FromString(node) for node in nodes]
     inputs, marks = [], []
@@ -102,5 +106,6 @@ def node_table(nodes) -> NodeTable:
         inputs.append(MARK)
         inputs.extend(node.input)
     marks.append(len(inputs))
-    return NodeTable([node.name for node in parsed], [intern(node.op) for node in parsed], nodes, inputs, marks)
+    return NodeTable([node.name for node in parsed], [intern(node.op) for node in parsed], nodes, inputs, marks,
+                     any(node.device for node in parsed))
 

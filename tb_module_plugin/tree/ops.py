@@ -38,6 +38,7 @@ class Op(TreeNode):
     num_ops = 1
     facts = None
     not_expanded = ""  # schema.NotExpanded (see UnexpandedOp)
+    on_devices = True  # whether its graph may name devices for its ops (a TableOp's says whether it does)
 
     def __init__(self, placement: str, op_name: str, op_type: str, node_def, function: str = "",
                  call_prefix: str = ""):
@@ -97,10 +98,11 @@ class Op(TreeNode):
         return f"Op({self.placement!r}, {self.type!r})"
 
 
-def table_op_class(nodes) -> type:
+def table_op_class(nodes, on_devices: bool = True) -> type:
     """An Op class for the ops of one lean GraphDef (lite_proto.NodeTable): its serialized `nodes` are the class's,
-    each op keeps only its index (a tuple of the two for each of a million ops took 70 MB)."""
-    return type("TableOp", (Op,), {"__slots__": (), "nodes": nodes})
+    each op keeps only its index (a tuple of the two for each of a million ops took 70 MB); `on_devices`: whether
+    some of them names a device."""
+    return type("TableOp", (Op,), {"__slots__": (), "nodes": nodes, "on_devices": on_devices})
 
 
 @dataclasses.dataclass
