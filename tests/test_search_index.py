@@ -61,6 +61,9 @@ def check(shape, limit, monkeypatch):
     want = expected(h, limit)
     index = search_lib.index_of(h)
     assert index.nodes == [node for node, _, _ in want]
+    # The text: every name and path a line, but those with a line break of their own (searched alone).
+    assert bytes(index.text) == b"\n".join(line.encode("utf-8") for _, name, path in want for line in (name, path)
+                                           if "\n" not in line)
     for query in QUERIES:
         alone = search_lib.compile_query(query)[1]  # (RE2 on one line: Python's `$` also matches before a "\n")
         matched = [node for node, name, path in want

@@ -137,8 +137,11 @@ class SearchIndex:
     def __init__(self, hierarchy):
         limit = tree.MAX_KEPT_PATH
         self.alone, self.owners = [], None  # owners: see _write
-        self._text, self._lines, self._rank = bytearray(), 0, 0
+        self._lines, self._rank, self._at = 0, 0, 0
         order = _order(hierarchy.root, limit)
+        # The text's size is known before it is written (where the order is): made at once, not grown, which left
+        # 80 MB of the allocator's memory behind each copy of a growing buffer.
+        self._text = bytearray(order[-1] if order else 0)
         if order is None:  # (a name holding "/", a path longer than what is searched of it: ordered by the paths)
             keyed = _keyed(_paths(hierarchy))
             keyed.sort()  # (the answer's order; the count keeps equal keys from comparing nodes)
@@ -148,7 +151,7 @@ class SearchIndex:
                 self._write([entry[-1].name[:limit] for entry in piece], [entry[2] for entry in piece])
             del keyed
         else:
-            groups, paths, ops, aboves, ends = order
+            groups, paths, ops, aboves, ends, _ = order
             for start in range(0, len(groups), _PIECE):
                 self._write([group.name for group in groups[start:start + _PIECE]], paths[start:start + _PIECE])
             del paths
@@ -166,7 +169,8 @@ class SearchIndex:
                     lines, written = [], end
             groups += ops
             self.nodes = groups
-        self.text = bytes(self._text)
+        del self._text[self._at:]  # (lines searched alone are not in it)
+        self.text = self._text  # (RE2 reads a bytearray as it reads bytes; never changed after this)
         del self._text
 
     def _write(self, names, paths) -> None:
@@ -185,9 +189,7 @@ class SearchIndex:
                 self._write_lines(names, paths)
                 return
         if count:
-            if self._lines:
-                self._text += b"\n"  # (no line break after the last line: no empty line to match `^$` there)
-            self._text += piece.encode("utf-8", "surrogatepass")
+            self._put(piece.encode("utf-8", "surrogatepass"))
         if self.owners is not None:
             self.owners.extend(r for r in range(rank, rank + count) for _ in (0, 1))
         self._lines += 2 * count
@@ -202,13 +204,20 @@ class SearchIndex:
                     if self.owners is None:
                         self.owners = array("i", [i >> 1 for i in range(self._lines)])
                     continue
-                if self._lines:
-                    self._text += b"\n"
-                self._text += data
+                self._put(data)
                 if self.owners is not None:
                     self.owners.append(rank)
                 self._lines += 1
         self._rank += len(names)
+
+    def _put(self, data: bytes) -> None:
+        """Writes the next lines (in place where the text was made to size, else at its end)."""
+        at = self._at
+        if self._lines:  # (no line break after the last line: no empty line to match `^$` there)
+            self._text[at:at + 1] = b"\n"
+            at += 1
+        self._text[at:at + len(data)] = data
+        self._at = at + len(data)
 
     def matching(self, lines_pattern, alone_pattern, wanted: int) -> list:
         """The first `wanted` nodes, in the answer's order, whose name or path matches (RE2 gives one match a
@@ -239,7 +248,7 @@ def _order(root, limit: int):
     without a key of each node's path, or None where the names do not allow it (one holds "/", or a path is longer
     than `limit`): the groups and their paths; the ops; each group holding ops, its path and "/", and where its ops
     end in that list (flat lists of nodes and strings: a tuple or list for each group costs the garbage collector
-    more than the rest).
+    more than the rest); and the size of the UTF-8 text of their names and paths, a line each.
 
     Why it is the same order: a path is its parent's path, "/" and its name. Of two nodes of one depth with
     different parents, no parent's path + "/" starts the other's (names hold no "/": the same number of "/" in
@@ -248,6 +257,7 @@ def _order(root, limit: int):
     taken in that order of their paths + "/", each one's children sorted by name (the answer's order) and by name
     + "/" (the next level's order)."""
     groups, paths, ops, aboves, ends = [], [], [], [], []
+    size = 0
     level, level_above = [root], [""]  # a level's groups in the order of their paths + "/", and those
     while level:
         below, below_above = [], []
@@ -255,8 +265,15 @@ def _order(root, limit: int):
             children = parent.children
             if not children:
                 continue
-            if "/" in "".join(children) or len(above) + max(map(len, children)) > limit:
+            names = "".join(children)
+            if "/" in names or len(above) + max(map(len, children)) > limit:
                 return None
+            # Each child's two lines: its name, and its path (`above` and its name), each with a line break.
+            if names.isascii() and above.isascii():
+                size += 2 * len(names) + len(children) * (len(above) + 2)
+            else:
+                size += 2 * len(names.encode("utf-8", "surrogatepass")) + len(children) * (
+                    len(above.encode("utf-8", "surrogatepass")) + 2)
             items = sorted(children.items())  # (names are unique among siblings: no node is compared)
             before = len(ops)
             ops += [child for _, child in items if child.children is None]
@@ -271,7 +288,7 @@ def _order(root, limit: int):
                 below += [child for _, child in inner]
                 below_above += [above + key for key, _ in inner]
         level, level_above = below, below_above
-    return groups, paths, ops, aboves, ends
+    return groups, paths, ops, aboves, ends, max(0, size - 1)
 
 
 def _match(node) -> schema.SearchMatch:
