@@ -72,6 +72,14 @@ def check(shape, limit, monkeypatch):
             got = index.matching(*search_lib.compile_query(query), wanted)
             assert got == matched[:wanted], (query, wanted, [n.path for n in got], [n.path for n in matched])
     assert not any(node._path for node in h.all_nodes if node.children is None)  # (ops keep no path)
+    # A plain search, through the index where it can answer one: a part of the name or path, any case.
+    for query in ("a", "A!", "b/", "é", "-a", "\n", "0/b", "", ".", "a.b"):
+        matched = [node for node, _, path in want if query.lower() in path.lower() or
+                   query.lower() in node.name.lower()]
+        for wanted in (1, 500):
+            got = search_lib.search(h, query, False, wanted)
+            assert [m["path"] for m in got["matches"]] == [n.path for n in matched[:wanted]], (query, wanted)
+            assert got["truncated"] == (len(matched) > wanted)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

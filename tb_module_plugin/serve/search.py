@@ -33,10 +33,15 @@ def search(hierarchy, query: str, regex: bool, limit: int) -> schema.SearchResul
         patterns = compile_query(query)  # (before the index: a refusal costs nothing)
         found = index_of(hierarchy).matching(*patterns, limit + 1)  # (already in the answer's order)
     else:
-        needle = query.lower()
-        found = sorted(_keyed((node, path) for node, path in _paths(hierarchy)
-                              if needle in path.lower() or needle in node.name.lower()))
-        found = [entry[-1] for entry in found]
+        index = hierarchy.search_index  # (where settle made it already: a scan costs as much as making it)
+        patterns = index.literal(query) if index is not None else None
+        if patterns is not None:
+            found = index.matching(*patterns, limit + 1)
+        else:
+            needle = query.lower()
+            found = sorted(_keyed((node, path) for node, path in _paths(hierarchy)
+                                  if needle in path.lower() or needle in node.name.lower()))
+            found = [entry[-1] for entry in found]
     return schema.SearchResult(matches=[_match(n) for n in found[:limit]], truncated=len(found) > limit)
 
 
@@ -74,7 +79,10 @@ def compile_query(query: str) -> tuple:
     never across a line break), one for a single name or path. BadQuery names what is wrong with it."""
     if len(query) > MAX_REGEX_LENGTH:
         raise BadQuery(f"The search is longer than {MAX_REGEX_LENGTH} characters; shorten it.")
-    pattern = query.encode("utf-8", "surrogatepass")
+    return _patterns(query.encode("utf-8", "surrogatepass"))
+
+
+def _patterns(pattern: bytes) -> tuple:
     alone = _compile(pattern, lines=False)  # refused here if invalid: a valid expression can be wrapped safely
     return _compile(b"(?m)^.*?(?:" + pattern + b")", lines=True), alone
 
@@ -139,6 +147,7 @@ class SearchIndex:
         self.alone, self.owners = [], None  # owners: see _write
         self._lines, self._rank, self._at = 0, 0, 0
         order = _order(hierarchy.root, limit)
+        whole = order is not None
         # The text's size is known before it is written (where the order is): made at once, not grown, which left
         # 80 MB of the allocator's memory behind each copy of a growing buffer.
         self._text = bytearray(order[-1] if order else 0)
@@ -152,6 +161,7 @@ class SearchIndex:
             del keyed
         else:
             groups, paths, ops, aboves, ends, _ = order
+            del order  # (its lists go as they are written)
             for start in range(0, len(groups), _PIECE):
                 self._write([group.name for group in groups[start:start + _PIECE]], paths[start:start + _PIECE])
             del paths
@@ -172,6 +182,19 @@ class SearchIndex:
         del self._text[self._at:]  # (lines searched alone are not in it)
         self.text = self._text  # (RE2 reads a bytearray as it reads bytes; never changed after this)
         del self._text
+        # Whole names (the order's condition) and ASCII: a plain search is then RE2's, any case (see literal).
+        self.plain = whole and self.text.isascii() and all(data.isascii() for _, data in self.alone)
+
+    def literal(self, query: str):
+        """The patterns (compile_query's) that find `query` as a plain search does, a part of a name or path in
+        any case, where this index can: an ASCII text of whole names and an ASCII query, whose cases RE2 and
+        str.lower agree on; else None."""
+        if not self.plain or not query.isascii():
+            return None
+        try:
+            return _patterns("".join(c if c.isalnum() else f"\\x{ord(c):02x}" for c in query).encode("ascii"))
+        except BadQuery:  # (a query too long for RE2's memory: scanned)
+            return None
 
     def _write(self, names, paths) -> None:
         """Adds the lines of the nodes next in the answer's order: their names and paths (lists), or a text of
