@@ -245,7 +245,7 @@ def op_flops(op, shapes_of) -> int | None:
     if op.type in NO_OUTPUT:  # (its first input is the variable's handle: a shape that says nothing)
         if len(ins) < 2 or ins[1] is None:
             return None
-    elif not outs or outs[0] is None or None in ins:  # (`in` compares a list to None by identity first: False)
+    elif not outs or outs[0] is None or None in ins:  # (a shape not known; no list equals None)
         return None
     try:
         flops = rule(_Attrs(op), ins, outs)
@@ -261,14 +261,14 @@ class _Attrs:
     """What a rule reads of an op's NodeDef, its `attr`: parsed only if the rule reads one (most read shapes
     alone, and a million ops' NodeDefs parsed took seconds)."""
 
-    __slots__ = ("op", "_attr")
+    __slots__ = ("op", "_node_def")
 
     def __init__(self, op):
         self.op = op
-        self._attr = None
+        self._node_def = None
 
     @property
     def attr(self):
-        if self._attr is None:
-            self._attr = self.op.node_def.attr
-        return self._attr
+        if self._node_def is None:
+            self._node_def = self.op.node_def  # (kept: the map is the parsed message's)
+        return self._node_def.attr
