@@ -33,8 +33,10 @@ def search(hierarchy, query: str, regex: bool, limit: int) -> schema.SearchResul
         patterns = compile_query(query)  # (before the index: a refusal costs nothing)
         found = index_of(hierarchy).matching(*patterns, limit + 1)  # (already in the answer's order)
     else:
-        index = hierarchy.search_index  # (where settle made it already: a scan costs as much as making it)
-        patterns = index.literal(query) if index is not None else None
+        # Through the index (made once, or by settle: a scan of a million nodes costs as much as making it, and
+        # kept every group's path), where it can answer a plain search; else a scan.
+        index = index_of(hierarchy)
+        patterns = index.literal(query)
         if patterns is not None:
             found = index.matching(*patterns, limit + 1)
         else:
