@@ -8,11 +8,16 @@ is only the most the loop runs (`maximum_iterations` beside a data-dependent con
 from __future__ import annotations
 
 import re
-
 from array import array
+from itertools import accumulate, compress
+from operator import not_
 
+from google.protobuf.message import DecodeError
+from tensorboard.compat.proto.attr_value_pb2 import AttrValue
+
+from ..readers import lite_proto
 from ..tree.ops import CALL_OPS, WHILE_OPS
-from .flops import NO_OUTPUT, RULES, counted, op_flops, output_shapes
+from .flops import NO_OUTPUT, RULES, counted, op_flops, output_shapes, shapes_in
 
 UNKNOWN = -1  # a cost that is not known (in the arrays below)
 # A graph with more ops than this gets its costs in the background (serve.settle), after its first answer: the
@@ -47,50 +52,45 @@ class Costs:
 
     def __init__(self, hierarchy):
         nodes = hierarchy.all_nodes
-        index = {id(node): i for i, node in enumerate(nodes)}
+        for number, node in enumerate(nodes):  # (a dict of a million ids to their place took 80 MB)
+            node.number = number
         flops = array("q", [0]) * len(nodes)
         known = _records_shapes(nodes)
-        memo: dict = {}
         uncounted: dict = {}  # node index -> {op types it holds that are not counted}
         per_iteration: set = set()  # node indexes holding ops of a loop whose trip count is not known
         loop_bound: set = set()  # node indexes holding ops of a loop counted at the most it runs
         loops = _loops(nodes)
         prefixes = _prefix_iterations(nodes, loops) if loops else None
+        ops = [node for node in nodes if node.children is None]
+        # Each op's NodeDef read once, for its shapes and device, a few thousand at a time (see _recorded).
+        recorded, devices = _recorded(ops, len(nodes))
 
-        def shapes_of(op, node_def=None):
-            shapes = memo.get(id(op))
-            if shapes is None:
-                shapes = memo[id(op)] = output_shapes(op.node_def if node_def is None else node_def)
-            return shapes
+        def shapes_of(op):
+            number = getattr(op, "number", -1)
+            if number >= 0 and nodes[number] is op:
+                return recorded[number]
+            return output_shapes(op.node_def)  # (an op outside the tree)
 
-        devices: dict = {}  # node index -> the device an op records
-        # Last node first: producers come after their consumers in all_nodes' order (mostly), so each op's shapes
-        # are read with its own NodeDef, not from a second parse when a consumer asks first.
-        for i in range(len(nodes) - 1, -1, -1):
-            node = nodes[i]
-            if node.children is None:
-                # Its NodeDef read once for its FLOPs, shapes and device: each read parses it again (a million
-                # ops read 2.7 million times took most of the 11 s of counting).
-                node_def = node.node_def
-                if node_def.device:
-                    devices[i] = node_def.device
-                value = op_flops(node, shapes_of, node_def) if known or node.type not in RULES else None
-                if not counted(node.type):
-                    uncounted[i] = {node.type}
-                elif node.not_expanded or node.type in CALL_OPS:  # (an expanded call leaves no op of its own)
-                    uncounted[i] = {f"{node.type} (not expanded)"}
-                if prefixes is not None and node.call_prefix and value:
-                    times, at_most = _iterations(node, prefixes)
-                    if times is None:
-                        per_iteration.add(i)
-                    else:
-                        value *= times
-                        if at_most:
-                            loop_bound.add(i)
-                flops[i] = UNKNOWN if value is None else value
+        for op in ops:
+            i = op.number
+            value = (op_flops(op, shapes_of) if known else None) if op.type in RULES else 0
+            if not counted(op.type):
+                uncounted[i] = {op.type}
+            elif op.not_expanded or op.type in CALL_OPS:  # (an expanded call leaves no op of its own)
+                uncounted[i] = {f"{op.type} (not expanded)"}
+            if prefixes is not None and op.call_prefix and value:
+                times, at_most = _iterations(op, prefixes)
+                if times is None:
+                    per_iteration.add(i)
+                else:
+                    value *= times
+                    if at_most:
+                        loop_bound.add(i)
+            flops[i] = UNKNOWN if value is None else value
+        del recorded, ops
         for i in range(len(nodes) - 1, 0, -1):  # children after their parents: add each to its parent
             node = nodes[i]
-            parent = index[id(node.parent)]
+            parent = node.parent.number
             if node.role in _APART and parent == 0:
                 continue  # (not the recorded function's work)
             if flops[i] == UNKNOWN or flops[parent] == UNKNOWN:
@@ -103,29 +103,28 @@ class Costs:
                 per_iteration.add(parent)
             if i in loop_bound:
                 loop_bound.add(parent)
-        self._index = index
         self.flops = flops
         self._uncounted = uncounted
         self._per_iteration = per_iteration
         self._loop_bound = loop_bound
-        self._device_names, self._devices = _placement(nodes, index, devices)
+        self._device_names, self._devices = _placement(nodes, devices)
 
     def flops_of(self, node) -> int | None:
-        value = self.flops[self._index[id(node)]]
+        value = self.flops[node.number]
         return None if value == UNKNOWN else value
 
     def flops_uncounted(self, node) -> list:
         """The op types below the node whose FLOPs are not counted (its FLOPs are a lower bound), sorted."""
-        return sorted(self._uncounted.get(self._index[id(node)], ()))
+        return sorted(self._uncounted.get(node.number, ()))
 
     def flops_per_iteration(self, node) -> bool:
         """Whether some of the node's FLOPs are a loop body's, counted once where the trip count is not known."""
-        return self._index[id(node)] in self._per_iteration
+        return node.number in self._per_iteration
 
     def flops_loop_bound(self, node) -> bool:
         """Whether some of the node's FLOPs are a loop body's, counted at the most the loop runs (its
         `maximum_iterations`) where a data-dependent condition may end it sooner."""
-        return self._index[id(node)] in self._loop_bound
+        return node.number in self._loop_bound
 
     def devices_of(self, node) -> dict | None:
         """Device -> how many of the node's ops it holds, most first (an op: its own, once); None where no op
@@ -133,7 +132,7 @@ class Costs:
         if node.children is None:
             device = node.node_def.device
             return {canonical_device(device): 1} if device else None
-        counts = self._devices.get(self._index[id(node)])
+        counts = self._devices.get(node.number)
         if not counts:
             return None
         return {self._device_names[d]: n for d, n in sorted(counts.items(), key=lambda item: (-item[1], item[0]))}
@@ -202,7 +201,7 @@ def canonical_device(device: str) -> str:
     return _LEGACY_DEVICE.sub(lambda m: f"/device:{m.group(1).upper()}:{m.group(2)}", device)
 
 
-def _placement(nodes, index, devices: dict) -> tuple:
+def _placement(nodes, devices: dict) -> tuple:
     """The devices ops record (`devices`: node index -> device; their names, numbered) and each group's count of
     ops per device number (groups without placed ops left out: most graphs record none)."""
     numbers: dict = {}
@@ -218,10 +217,98 @@ def _placement(nodes, index, devices: dict) -> tuple:
             own = counts.get(i)
             if not own:
                 continue
-        parent = counts.setdefault(index[id(node.parent)], {})
+        parent = counts.setdefault(node.parent.number, {})
         for number, n in own.items():
             parent[number] = parent.get(number, 0) + n
     return list(numbers), counts
+
+
+# Read joined (_recorded): before each NodeDef, a device and an attr entry that are the mark; before each attr
+# entry, a key and a value that are the mark (protobuf appends a repeated field's values in the order it reads them).
+_MARK = b"\0"
+_NODE_MARKS = b"\x22\x01\x00\x2a\x01\x00"
+_ENTRY_MARKS = b"\x0a\x01\x00\x12\x01\x00"
+_SHAPES_KEY = b"_output_shapes"
+_OPS_AT_A_TIME = 4096
+
+
+def _recorded(ops: list, size: int) -> tuple:
+    """Each op's recorded output shapes (flops.output_shapes, by its place in the tree, in a list of `size`; equal
+    shapes are one list) and device (place -> device, where one is set). The NodeDefs are read a few thousand at a
+    time as one message of their devices and attrs (lite_proto.NodeAttrs: no Python object per op but its
+    attrs' bytes), and only the `_output_shapes` values are parsed, once each: a million NodeDefs parsed one by
+    one, their shapes read through the protobuf API, took 7 s. NodeDefs that do not read so (a mark in their
+    bytes, a damaged attr, a map entry written oddly) are parsed whole, as before."""
+    shapes: list = [None] * size
+    devices: dict = {}
+    memo: dict = {}  # an `_output_shapes` value's bytes -> its shapes
+    for start in range(0, len(ops), _OPS_AT_A_TIME):
+        piece = ops[start:start + _OPS_AT_A_TIME]
+        read = _read_joined(piece, memo)
+        if read is None:
+            for op in piece:
+                node_def = op.node_def
+                shapes[op.number] = output_shapes(node_def)
+                if node_def.device:
+                    devices[op.number] = node_def.device
+            continue
+        piece_shapes, piece_devices = read
+        for op, op_shapes in zip(piece, piece_shapes):
+            shapes[op.number] = op_shapes
+        for at, device in piece_devices:
+            devices[piece[at].number] = device
+    return shapes, devices
+
+
+def _read_joined(ops: list, memo: dict):
+    """([each op's shapes], [(its place in `ops`, device)]), or None where the joined read does not line up."""
+    n = len(ops)
+    try:
+        columns = lite_proto.NodeAttrs.FromString(_NODE_MARKS.join([b"", *(op.serialized_node_def() for op in ops)]))
+    except (DecodeError, RuntimeError, ValueError):
+        return None
+    attrs, devices = list(columns.attr), list(columns.device)
+    del columns
+    marks = list(map(_MARK.__eq__, attrs))
+    if marks.count(True) != n or devices.count(_MARK) != n:
+        return None
+    placed = []
+    if len(devices) > n:  # (most graphs place no op)
+        at = -1
+        for device in devices:
+            if device == _MARK:
+                at += 1
+            elif placed and placed[-1][0] == at:
+                placed[-1] = (at, device)  # (a field written twice: the last one, as protobuf reads it)
+            else:
+                placed.append((at, device))
+        try:
+            placed = [(at, device.decode("utf-8")) for at, device in placed if device]
+        except UnicodeDecodeError:
+            return None
+    shapes = [[]] * n  # (no `_output_shapes`: none recorded; read only)
+    if len(attrs) > n:
+        owners = list(compress(accumulate(marks), map(not_, marks)))  # 1 + the op each attr entry belongs to
+        entries = list(compress(attrs, map(not_, marks)))
+        del attrs, marks
+        m = len(entries)
+        try:
+            columns = lite_proto.AttrEntries.FromString(_ENTRY_MARKS.join([b"", *entries]))
+        except (DecodeError, RuntimeError, ValueError):
+            return None
+        keys, values = list(columns.key), list(columns.value)
+        # Each entry wrote one key and one value (a map entry as protobuf writes it): then they line up.
+        if not (len(keys) == len(values) == 2 * m and keys[::2].count(_MARK) == m and values[::2].count(_MARK) == m):
+            return None
+        for owner, value in compress(zip(owners, values[1::2]), map(_SHAPES_KEY.__eq__, keys[1::2])):
+            found = memo.get(value)
+            if found is None:
+                try:
+                    found = memo[value] = shapes_in(AttrValue.FromString(value))
+                except (DecodeError, RuntimeError, ValueError):
+                    return None
+            shapes[owner - 1] = found  # (a key written twice: the last one, as a map reads it)
+    return shapes, placed
 
 
 _NO_SHAPES_OF_THEIR_OWN = {"AssignAdd", "AssignSub"} | NO_OUTPUT  # (ops a trace may record shapes of anyway)

@@ -208,8 +208,13 @@ def output_shapes(node_def) -> list:
     """The recorded shape of each output (a list of dimensions), None where not fully known; [] if none is."""
     if "_output_shapes" not in node_def.attr:
         return []
+    return shapes_in(node_def.attr["_output_shapes"])
+
+
+def shapes_in(value) -> list:
+    """The shapes an `_output_shapes` AttrValue holds, as output_shapes gives them."""
     out = []
-    for shape in node_def.attr["_output_shapes"].list.shape:
+    for shape in value.list.shape:
         dims = [d.size for d in shape.dim]
         out.append(None if shape.unknown_rank or any(d < 0 for d in dims) else dims)
     return out
@@ -220,30 +225,50 @@ def counted(op_type: str) -> bool:
     return op_type in RULES or op_type in _FREE
 
 
-def op_flops(op, shapes_of, node_def=None) -> int | None:
+def op_flops(op, shapes_of) -> int | None:
     """An op's FLOPs for one call: 0 for an op that does no arithmetic (or that no rule counts: see counted),
-    None where a shape its rule needs is not recorded. `shapes_of(op, node_def=None)` gives an op's output shapes
-    (output_shapes, memoized); `node_def`: the op's, where the caller has read it already."""
+    None where a shape its rule needs is not recorded. `shapes_of(op)` gives an op's output shapes (output_shapes;
+    lists the caller may share, read only here)."""
     rule = RULES.get(op.type)
     if rule is None:
         return 0
-    if node_def is None:
-        node_def = op.node_def
-    outs = shapes_of(op, node_def)
+    outs = shapes_of(op)
     ins = []
     for producer, port, control in op.inputs:
         if control:
             continue
         produced = shapes_of(producer)
-        index = port_index(port.rsplit(":", 1)[-1])
+        index = _PORTS.get(port)
+        if index is None:
+            index = port_index(port.rsplit(":", 1)[-1])
         ins.append(produced[index] if index < len(produced) else None)
     if op.type in NO_OUTPUT:  # (its first input is the variable's handle: a shape that says nothing)
         if len(ins) < 2 or ins[1] is None:
             return None
-    elif not outs or outs[0] is None or any(shape is None for shape in ins):
+    elif not outs or outs[0] is None or None in ins:  # (a shape not known; no list equals None)
         return None
     try:
-        flops = rule(node_def, ins, outs)
+        flops = rule(_Attrs(op), ins, outs)
     except (IndexError, ZeroDivisionError, ValueError):
         return None  # shapes that do not fit the op (a damaged record)
     return None if flops is None else max(0, int(flops))
+
+
+_PORTS = {str(i): i for i in range(8)}  # the ports most inputs name (the rest: port_index)
+
+
+class _Attrs:
+    """What a rule reads of an op's NodeDef, its `attr`: parsed only if the rule reads one (most read shapes
+    alone, and a million ops' NodeDefs parsed took seconds)."""
+
+    __slots__ = ("op", "_node_def")
+
+    def __init__(self, op):
+        self.op = op
+        self._node_def = None
+
+    @property
+    def attr(self):
+        if self._node_def is None:
+            self._node_def = self.op.node_def  # (kept: the map is the parsed message's)
+        return self._node_def.attr

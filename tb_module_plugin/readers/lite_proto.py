@@ -41,6 +41,10 @@ def _file() -> descriptor_pb2.FileDescriptorProto:
     message("NodeColumns", (1, "name", "string", True), (2, "op", "string", True), (3, "input", "string", True),
             (4, "device", "bytes", True))
     message("GraphDef", (1, "node", "bytes", True), (2, "library", "bytes", False))
+    # What the costs read of every op (measures/costs.py): NodeDefs' devices and attrs, each attr entry kept
+    # serialized, read joined; then attr entries joined, as keys and values.
+    message("NodeAttrs", (4, "device", "bytes", True), (5, "attr", "bytes", True))
+    message("AttrEntries", (1, "key", "bytes", True), (2, "value", "bytes", True))
     message("FunctionGraphs", (1, "partition_graphs", "GraphDef", True),
             (2, "pre_optimization_graph", "GraphDef", False), (3, "post_optimization_graph", "GraphDef", False))
     message("RunMetadata", (3, "partition_graphs", "GraphDef", True), (4, "function_graphs", "FunctionGraphs", True))
@@ -53,6 +57,8 @@ GraphDef = message_factory.GetMessageClass(_pool.FindMessageTypeByName(f"{_PACKA
 RunMetadata = message_factory.GetMessageClass(_pool.FindMessageTypeByName(f"{_PACKAGE}.RunMetadata"))
 NodeDef = message_factory.GetMessageClass(_pool.FindMessageTypeByName(f"{_PACKAGE}.NodeDef"))
 _NodeColumns = message_factory.GetMessageClass(_pool.FindMessageTypeByName(f"{_PACKAGE}.NodeColumns"))
+NodeAttrs = message_factory.GetMessageClass(_pool.FindMessageTypeByName(f"{_PACKAGE}.NodeAttrs"))
+AttrEntries = message_factory.GetMessageClass(_pool.FindMessageTypeByName(f"{_PACKAGE}.AttrEntries"))
 
 # Written before each NodeDef when they are read as one message: a name, an op and an input "\0" mark where each
 # node starts (protobuf appends a repeated field's values in the order it reads them).

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from array import array
-from bisect import bisect_right
 
 import re2
 
@@ -34,19 +33,26 @@ def search(hierarchy, query: str, regex: bool, limit: int) -> schema.SearchResul
         patterns = compile_query(query)  # (before the index: a refusal costs nothing)
         found = index_of(hierarchy).matching(*patterns, limit + 1)  # (already in the answer's order)
     else:
-        needle = query.lower()
-        found = sorted(_keyed((node, path) for node, path in _paths(hierarchy)
-                              if needle in path.lower() or needle in node.name.lower()))
-        found = [entry[-1] for entry in found]
+        # Through the index (made once, or by settle: a scan of a million nodes costs as much as making it, and
+        # kept every group's path), where it can answer a plain search; else a scan.
+        index = index_of(hierarchy)
+        patterns = index.literal(query)
+        if patterns is not None:
+            found = index.matching(*patterns, limit + 1)
+        else:
+            needle = query.lower()
+            found = sorted(_keyed((node, path) for node, path in _paths(hierarchy)
+                                  if needle in path.lower() or needle in node.name.lower()))
+            found = [entry[-1] for entry in found]
     return schema.SearchResult(matches=[_match(n) for n in found[:limit]], truncated=len(found) > limit)
 
 
 def _paths(hierarchy):
     """(node, path) of every node but the root, parents before children; the paths are their first
     tree.MAX_KEPT_PATH characters, made in one pass: whole, the paths of deep scopes grow with the square of the depth
-    (and asking each node for its own walks up the tree)."""
+    (and asking each node for its own walks up the tree). Groups keep theirs, ops none (see tree.TreeNode.path)."""
     root, limit = hierarchy.root, tree.MAX_KEPT_PATH  # (what a node keeps: the paths made here are kept)
-    cut = {}  # id -> the path's first `limit` characters, of the nodes whose path is longer
+    cut = {}  # id -> the path's first `limit` characters, of the groups whose path is longer
     for node in hierarchy.all_nodes:
         if node is root:
             continue
@@ -56,11 +62,11 @@ def _paths(hierarchy):
             if above is None:
                 above = cut[id(node.parent)]
             path = f"{above}/{node.name[:limit]}" if above else node.name
-            if len(path) <= limit and len(above) < limit:  # (whole: kept, for the next search)
+            if node.children is not None and len(path) <= limit and len(above) < limit:  # (whole: kept)
                 node._path = path
-        if len(path) > limit:
+        if len(path) > limit and node.children is not None:
             path = cut[id(node)] = path[:limit]
-        yield node, path
+        yield node, path[:limit]
 
 
 def _keyed(pairs) -> list:
@@ -75,7 +81,10 @@ def compile_query(query: str) -> tuple:
     never across a line break), one for a single name or path. BadQuery names what is wrong with it."""
     if len(query) > MAX_REGEX_LENGTH:
         raise BadQuery(f"The search is longer than {MAX_REGEX_LENGTH} characters; shorten it.")
-    pattern = query.encode("utf-8", "surrogatepass")
+    return _patterns(query.encode("utf-8", "surrogatepass"))
+
+
+def _patterns(pattern: bytes) -> tuple:
     alone = _compile(pattern, lines=False)  # refused here if invalid: a valid expression can be wrapped safely
     return _compile(b"(?m)^.*?(?:" + pattern + b")", lines=True), alone
 
@@ -129,40 +138,123 @@ def index_of(hierarchy) -> "SearchIndex":
 
 
 class SearchIndex:
-    """Every node's name and path (their first tree.MAX_KEPT_PATH characters) as one UTF-8 text, a line each, the
-    nodes in the answer's order (_keyed), so that a search stops at the `limit + 1`-th node it finds; names with a
-    line break of their own are searched one by one. Paths are made here, not kept on the nodes."""
+    """Every node's name and path (their first tree.MAX_KEPT_PATH characters) as one UTF-8 text, a line each (a
+    node's name, then its path), the nodes in the answer's order, so that a search stops at the `limit + 1`-th node
+    it finds; names with a line break of their own are searched one by one. A match's node is found by counting the
+    line breaks before it (RE2 reads the text that far anyway): no table of where each of 2.6 million lines starts.
+    Paths are made here, not kept on the nodes (a million ops' paths took 110 MB)."""
 
     def __init__(self, hierarchy):
-        keyed = _keyed(_paths(hierarchy))
-        keyed.sort()  # (the answer's order; the count keeps equal keys from comparing nodes)
-        self.nodes = [entry[-1] for entry in keyed]
-        # The text written line by line into one buffer: a list of its 2.6 million lines (a million-op graph's)
-        # took 190 MB more while it was made, and left the server that much bigger.
-        text, starts, owners, self.alone = bytearray(), array("q"), array("i"), []
-        for rank, (_, _, path, _, node) in enumerate(keyed):
-            for line in (node.name[:tree.MAX_KEPT_PATH], path):
+        limit = tree.MAX_KEPT_PATH
+        self.alone, self.owners = [], None  # owners: see _write
+        self._lines, self._rank, self._at = 0, 0, 0
+        order = _order(hierarchy.root, limit)
+        whole = order is not None
+        # The text's size is known before it is written (where the order is): made at once, not grown, which left
+        # 80 MB of the allocator's memory behind each copy of a growing buffer.
+        self._text = bytearray(order[-1] if order else 0)
+        if order is None:  # (a name holding "/", a path longer than what is searched of it: ordered by the paths)
+            keyed = _keyed(_paths(hierarchy))
+            keyed.sort()  # (the answer's order; the count keeps equal keys from comparing nodes)
+            self.nodes = [entry[-1] for entry in keyed]
+            for start in range(0, len(keyed), _PIECE):
+                piece = keyed[start:start + _PIECE]
+                self._write([entry[-1].name[:limit] for entry in piece], [entry[2] for entry in piece])
+            del keyed
+        else:
+            groups, paths, ops, aboves, ends, _ = order
+            del order  # (its lists go as they are written)
+            for start in range(0, len(groups), _PIECE):
+                self._write([group.name for group in groups[start:start + _PIECE]], paths[start:start + _PIECE])
+            del paths
+            # Each group's ops joined in one go, a few thousand ops written at a time: their paths made only here.
+            lines, first, written = [], 0, 0
+            for above, end in zip(aboves, ends):
+                lines.append("\n".join([f"{op.name}\n{above}{op.name}" for op in ops[first:end]]))
+                first = end
+                if end - written >= _PIECE or end == len(ops):
+                    piece = "\n".join(lines)
+                    if piece.count("\n") == 2 * (end - written) - 1:
+                        self._write(piece, end - written)
+                    else:  # (a name with a line break of its own: line by line)
+                        self._write([op.name for op in ops[written:end]], [op.path for op in ops[written:end]])
+                    lines, written = [], end
+            groups += ops
+            self.nodes = groups
+        del self._text[self._at:]  # (lines searched alone are not in it)
+        self.text = self._text  # (RE2 reads a bytearray as it reads bytes; never changed after this)
+        del self._text
+        # Whole names (the order's condition) and ASCII: a plain search is then RE2's, any case (see literal).
+        self.plain = whole and self.text.isascii() and all(data.isascii() for _, data in self.alone)
+
+    def literal(self, query: str):
+        """The patterns (compile_query's) that find `query` as a plain search does, a part of a name or path in
+        any case, where this index can: an ASCII text of whole names and an ASCII query, whose cases RE2 and
+        str.lower agree on; else None."""
+        if not self.plain or not query.isascii():
+            return None
+        try:
+            return _patterns("".join(c if c.isalnum() else f"\\x{ord(c):02x}" for c in query).encode("ascii"))
+        except BadQuery:  # (a query too long for RE2's memory: scanned)
+            return None
+
+    def _write(self, names, paths) -> None:
+        """Adds the lines of the nodes next in the answer's order: their names and paths (lists), or a text of
+        their lines joined and how many nodes it holds. Most nodes' two lines are lines 2 * rank and 2 * rank + 1
+        of the text; once one is searched alone (a line break of its own), `owners` says each line's node.
+        (Lists rather than a tuple a node: the garbage collector walks every object of the server when many are
+        made.)"""
+        rank = self._rank
+        if names.__class__ is str:
+            piece, count = names, paths
+        else:
+            count = len(names)
+            piece = "\n".join([f"{name}\n{path}" for name, path in zip(names, paths)])
+            if piece.count("\n") != 2 * count - 1:
+                self._write_lines(names, paths)
+                return
+        if count:
+            self._put(piece.encode("utf-8", "surrogatepass"))
+        if self.owners is not None:
+            self.owners.extend(r for r in range(rank, rank + count) for _ in (0, 1))
+        self._lines += 2 * count
+        self._rank += count
+
+    def _write_lines(self, names: list, paths: list) -> None:
+        for rank, pair in enumerate(zip(names, paths), self._rank):
+            for line in pair:
                 data = line.encode("utf-8", "surrogatepass")
                 if b"\n" in data:
                     self.alone.append((rank, data))
-                else:
-                    if starts:
-                        text += b"\n"  # (no line break after the last line: no empty line to match `^$` there)
-                    starts.append(len(text))
-                    text += data
-                    owners.append(rank)
-        del keyed
-        self.owners = owners
-        self.starts = starts
-        self.text = bytes(text)
+                    if self.owners is None:
+                        self.owners = array("i", [i >> 1 for i in range(self._lines)])
+                    continue
+                self._put(data)
+                if self.owners is not None:
+                    self.owners.append(rank)
+                self._lines += 1
+        self._rank += len(names)
+
+    def _put(self, data: bytes) -> None:
+        """Writes the next lines (in place where the text was made to size, else at its end)."""
+        at = self._at
+        if self._lines:  # (no line break after the last line: no empty line to match `^$` there)
+            self._text[at:at + 1] = b"\n"
+            at += 1
+        self._text[at:at + len(data)] = data
+        self._at = at + len(data)
 
     def matching(self, lines_pattern, alone_pattern, wanted: int) -> list:
         """The first `wanted` nodes, in the answer's order, whose name or path matches (RE2 gives one match a
-        matching line; a node's two lines are next to each other)."""
+        matching line, from its start; a node's two lines are next to each other)."""
         ranks = []
-        starts, owners = self.starts, self.owners
-        for match in lines_pattern.finditer(self.text):
-            rank = owners[bisect_right(starts, match.start()) - 1]
+        text, owners = self.text, self.owners
+        line = at = 0
+        for match in lines_pattern.finditer(text) if self._lines else ():  # (no line: none to match `^$`)
+            start = match.start()
+            line += text.count(b"\n", at, start)
+            at = start
+            rank = line >> 1 if owners is None else owners[line]
             if not ranks or ranks[-1] != rank:
                 ranks.append(rank)
                 if len(ranks) >= wanted:
@@ -171,6 +263,57 @@ class SearchIndex:
             ranks += [rank for rank, data in self.alone if alone_pattern.search(data) is not None]
             ranks = sorted(set(ranks))
         return [self.nodes[rank] for rank in ranks[:wanted]]
+
+
+_PIECE = 8192  # nodes written to the index's text at a time
+
+
+def _order(root, limit: int):
+    """The answer's order of every node but the root (_keyed's: groups before ops, shallower first, then by path)
+    without a key of each node's path, or None where the names do not allow it (one holds "/", or a path is longer
+    than `limit`): the groups and their paths; the ops; each group holding ops, its path and "/", and where its ops
+    end in that list (flat lists of nodes and strings: a tuple or list for each group costs the garbage collector
+    more than the rest); and the size of the UTF-8 text of their names and paths, a line each.
+
+    Why it is the same order: a path is its parent's path, "/" and its name. Of two nodes of one depth with
+    different parents, no parent's path + "/" starts the other's (names hold no "/": the same number of "/" in
+    each), so they differ at a character both hold, which decides the paths' order too: the order of the parents'
+    paths + "/" (not of their paths: "a!" < "a" + "/"); with one parent, the names'. So each level's groups are
+    taken in that order of their paths + "/", each one's children sorted by name (the answer's order) and by name
+    + "/" (the next level's order)."""
+    groups, paths, ops, aboves, ends = [], [], [], [], []
+    size = 0
+    level, level_above = [root], [""]  # a level's groups in the order of their paths + "/", and those
+    while level:
+        below, below_above = [], []
+        for parent, above in zip(level, level_above):
+            children = parent.children
+            if not children:
+                continue
+            names = "".join(children)
+            if "/" in names or len(above) + max(map(len, children)) > limit:
+                return None
+            # Each child's two lines: its name, and its path (`above` and its name), each with a line break.
+            if names.isascii() and above.isascii():
+                size += 2 * len(names) + len(children) * (len(above) + 2)
+            else:
+                size += 2 * len(names.encode("utf-8", "surrogatepass")) + len(children) * (
+                    len(above.encode("utf-8", "surrogatepass")) + 2)
+            items = sorted(children.items())  # (names are unique among siblings: no node is compared)
+            before = len(ops)
+            ops += [child for _, child in items if child.children is None]
+            if len(ops) > before:
+                aboves.append(above)
+                ends.append(len(ops))
+            if len(ops) - before < len(items):
+                inner = [(name + "/", child) for name, child in items if child.children is not None]
+                groups += [child for _, child in inner]
+                paths += [above + key[:-1] for key, _ in inner]
+                inner.sort()
+                below += [child for _, child in inner]
+                below_above += [above + key for key, _ in inner]
+        level, level_above = below, below_above
+    return groups, paths, ops, aboves, ends, max(0, size - 1)
 
 
 def _match(node) -> schema.SearchMatch:

@@ -1,21 +1,27 @@
 """What every node of the tree holds, a group or an op: its name, parent, depth and its path made when asked."""
 
-MAX_KEPT_PATH = 1000  # a node keeps its path up to this length; longer ones are made again when asked for (and
-# a search reads this much of each name and path: search.py keeps the paths it makes in the nodes within it)
+MAX_KEPT_PATH = 1000  # a group keeps its path up to this length; longer ones are made again when asked for (and
+# a search reads this much of each name and path: search.py keeps the groups' paths it makes within it)
 
 
 class TreeNode:
     """The fields groups and ops share, set by each (an op gets its name and parent when build/builder.py places it,
     its depth and top-level ancestor when the tree is finished)."""
 
-    __slots__ = ("name", "parent", "_path", "depth", "top", "structure")
+    __slots__ = ("name", "parent", "_path", "depth", "top", "structure", "number")
+    # number: its place in Hierarchy.all_nodes, set by the measures that keep a value a node in that order (not
+    # set before: a dict of a million nodes to their places took 80 MB)
 
     @property
     def path(self) -> str:
         """`a/b/c`; made when first asked for (after the build: a first answer needs a handful of the 200,000), and
-        kept up to MAX_KEPT_PATH characters: kept, the paths of 12,000 nested one-letter scopes took 144 MB."""
+        kept by groups up to MAX_KEPT_PATH characters: kept, the paths of 12,000 nested one-letter scopes took
+        144 MB. An op's is its parent's and its name, made when asked for."""
         path = self._path
         if path is None:
+            if self.children is None:  # an op: made again each time (a million ops' paths kept took 110 MB)
+                above = self.parent.path
+                return f"{above}/{self.name}" if above else self.name
             chain = []  # this node and its ancestors without a path yet (no recursion: scopes nest deep)
             node = self
             while node._path is None:
