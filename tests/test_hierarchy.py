@@ -367,9 +367,9 @@ def test_the_first_answer_files_only_the_root_edges():
     opened, settled = build(graph_def(*nodes)), build(graph_def(*nodes))
     assert sorted((e["from"], e["to"], e["count"], e["control"]) for e in answers_lib.node_json(opened, "", 1)["edges"]) == [
         ("enc", "head", 2, False), ("inputs", "enc", 1, False), ("inputs", "head", 1, False)]
-    assert opened.root.children["enc"].edges is None  # not filed yet
+    assert opened.root.children["enc"].edges is None and not opened.edges_filed()  # not filed yet
     settle(settled)
-    assert settled.root.children["enc"].edges  # filed by settle
+    assert settled.edges_filed() and not opened.edges_filed()  # filed by settle
     for path in ("enc", "enc/b", "head", ""):
         assert answers_lib.node_json(opened, path, 2) == answers_lib.node_json(settled, path, 2)
     assert [(e["from"], e["to"], e["count"], e["control"]) for e in answers_lib.node_json(opened, "enc", 1)["edges"]] == [

@@ -4,6 +4,8 @@ edge of an answer (one definition, for op graphs and for Keras layer trees)."""
 from __future__ import annotations
 
 import heapq
+import itertools
+from operator import attrgetter, itemgetter
 
 from . import ops as ops_lib
 from .. import schema
@@ -12,49 +14,204 @@ from .. import schema
 MAX_EDGE_SAMPLES = 8
 
 
-def distribute_edges(ops: list, at_root: bool) -> None:
-    """Every op edge belongs to one group: the one whose two children hold its ends. One pass files the root's
-    (`at_root`: the edges between top-level groups), another all the others, in the same order of ops; each
-    group's are aggregated per pair of children in one flat list: [count, all-control, then up to
-    MAX_EDGE_SAMPLES producers and ports to read dtypes and shapes from] (a 200,000-op graph has as many edges:
-    the list keeps them small)."""
+def distribute_edges(ops: list) -> None:
+    """Files the root's edges (the edges between top-level groups; the first answer draws them), in order of
+    `ops`, aggregated per pair of children in one flat list: [count, all-control, then up to MAX_EDGE_SAMPLES
+    producers and ports to read dtypes and shapes from]. The edges inside groups are filed by FiledEdges."""
     for consumer in ops:
         if not consumer.inputs:
             continue
-        parent, top = consumer.parent, consumer.top  # (read once for its inputs: a million ops file 2.3 million)
+        top = consumer.top  # (read once for its inputs: a million ops file 2.3 million)
         for producer, port, control in consumer.inputs:
-            if producer is consumer:
+            a = producer.top
+            if a is top:
                 continue
-            if at_root:
-                a, b = producer.top, top
-                if a is b:
-                    continue
-                owner = a.parent
-            elif producer.top is not top:
-                continue
-            elif producer.parent is parent:
-                a, b, owner = producer, consumer, parent
-            else:
-                a, b = producer, consumer
-                while a.depth > b.depth:
-                    a = a.parent
-                while b.depth > a.depth:
-                    b = b.parent
-                while a.parent is not b.parent:
-                    a, b = a.parent, b.parent
-                owner = a.parent
-            edges = owner.edges
-            if edges is None:
-                edges = owner.edges = {}
-            edge = edges.get((a, b))
-            if edge is None:
-                edges[(a, b)] = [1, control] if control else [1, False, producer, port]
-            else:
-                edge[0] += 1
-                if not control:
-                    edge[1] = False
-                    if len(edge) < 2 + 2 * MAX_EDGE_SAMPLES:
-                        edge += (producer, port)
+            _add(a.parent, a, top, producer, port, control)
+
+
+def _add(owner, a, b, producer, port, control) -> None:
+    edges = owner.edges
+    if edges is None:
+        edges = owner.edges = {}
+    edge = edges.get((a, b))
+    if edge is None:
+        edges[(a, b)] = [1, control] if control else [1, False, producer, port]
+    else:
+        edge[0] += 1
+        if not control:
+            edge[1] = False
+            if len(edge) < 2 + 2 * MAX_EDGE_SAMPLES:
+                edge += (producer, port)
+
+
+class FiledEdges:
+    """Every op edge inside a group below the root, filed column-wise (numpy) into the group whose two children
+    hold its ends, aggregated per pair of children as distribute_edges does the root's; a group's are made into
+    its list (see distribute_edges) only when it is asked for. Filing a million ops' edges one by one took 2.8 s
+    and 170 MB of lists; as arrays it is a few vectorised passes over them, and a group asked for reads a slice.
+
+    `nodes`: the tree's nodes, the root first (Hierarchy.all_nodes); `ops`: its ops, in the order their edges are
+    filed (a group's edges are listed in order of the first op that files each)."""
+
+    def __init__(self, nodes: list, ops: list):
+        import numpy as np  # (only op graphs file edges; numpy comes with TensorBoard)
+
+        self.nodes = nodes
+        count = len(nodes)
+        # Node -> its index in `nodes`: their ids sorted (no dict of a million nodes).
+        ids = np.fromiter(map(id, nodes), np.int64, count)
+        self._id_order = np.argsort(ids).astype(np.int32)
+        self._sorted_ids = ids[self._id_order]
+        del ids
+        parent = np.zeros(count, np.int32)  # (the root's is itself: lifting stops there)
+        if count > 1:
+            parent[1:] = self._indices(map(id, map(attrgetter("parent"), itertools.islice(nodes, 1, None))),
+                                       count - 1)
+        depth = np.fromiter(map(attrgetter("depth"), nodes), np.int32, count)
+        inputs = list(map(attrgetter("inputs"), ops))
+        lengths = np.fromiter(map(len, inputs), np.int64, len(ops))
+        flat = list(itertools.chain.from_iterable(inputs))  # each input (producer, port, control), in op order
+        del inputs
+        producer = self._indices(map(id, map(itemgetter(0), flat)), len(flat))
+        control = np.fromiter(map(itemgetter(2), flat), np.bool_, len(flat))
+        del flat
+        consumer = np.repeat(self._indices(map(id, ops), len(ops)), lengths)
+        # An input's place in its consumer's inputs, to read its producer and port back from the op.
+        position = np.arange(len(producer), dtype=np.int64) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        keep = producer != consumer
+        a, b, control, consumer, position = producer[keep], consumer[keep], control[keep], consumer[keep], position[keep]
+        del producer, keep
+        a, b = _children_of_common_ancestor(parent, depth, a, b)
+        owner = parent[a]
+        keep = owner != 0  # (the root's are filed by distribute_edges, before the first answer)
+        a, b, owner, control, consumer, position = (x[keep] for x in (a, b, owner, control, consumer, position))
+        # Aggregate per pair, in op order within each (a stable sort).
+        order = np.argsort(a.astype(np.int64) * count + b, kind="stable")
+        pair_key = (a.astype(np.int64) * count + b)[order]
+        starts = np.flatnonzero(np.r_[True, pair_key[1:] != pair_key[:-1]]) if len(order) else np.zeros(0, np.int64)
+        del pair_key
+        sizes = np.diff(np.r_[starts, len(order)])
+        sorted_control = control[order]
+        all_control = np.logical_and.reduceat(sorted_control, starts) if len(starts) else np.zeros(0, np.bool_)
+        first = order[starts]  # each pair's first edge in op order
+        # Its samples: its first MAX_EDGE_SAMPLES data edges, in op order.
+        data = ~sorted_control
+        data_before = np.cumsum(data) - data
+        pair_of = np.repeat(np.arange(len(starts)), sizes)
+        sampled = data & (data_before - data_before[starts][pair_of] < MAX_EDGE_SAMPLES)
+        samples = order[sampled]
+        num_samples = np.bincount(pair_of[sampled], minlength=len(starts))
+        sample_starts = np.cumsum(num_samples) - num_samples
+        # The pairs by group, each group's in order of the op that first files them.
+        by_group = np.lexsort((first, owner[first]))
+        self.owner = owner[first][by_group]
+        self.a, self.b = a[first][by_group], b[first][by_group]
+        self.count = sizes[by_group].astype(np.int32)
+        self.control = all_control[by_group]
+        self.sample_start = sample_starts[by_group]
+        self.num_samples = num_samples[by_group].astype(np.int8)
+        self.sample_consumer, self.sample_position = consumer[samples], position[samples].astype(np.int32)
+        # The groups whose children data flows against (a data edge from a later child to an earlier one), and
+        # the data edges between their children as (from, to) places among them: Hierarchy.order_by_flow.
+        number = self._child_numbers()
+        data = ~self.control
+        against = np.unique(self.owner[data & (number[self.a] >= number[self.b])])
+        flows = data & np.isin(self.owner, against)
+        self._flow_owner = self.owner[flows]
+        self._flow_from, self._flow_to = number[self.a[flows]], number[self.b[flows]]
+
+    def _indices(self, ids, count: int):
+        """The indices in `nodes` of the nodes of these ids."""
+        import numpy as np
+
+        ids = np.fromiter(ids, np.int64, count)
+        return self._id_order[np.searchsorted(self._sorted_ids, ids)]
+
+    def index(self, node) -> int:
+        import numpy as np
+
+        return int(self._id_order[np.searchsorted(self._sorted_ids, np.int64(id(node)))])
+
+    def _child_numbers(self):
+        """Every node's place among its parent's children (in the order the parent lists them now)."""
+        import numpy as np
+
+        children = [node.children for node in self.nodes if node.children]
+        number = np.zeros(len(self.nodes), np.int32)
+        listed = sum(map(len, children))
+        number[self._indices(map(id, itertools.chain.from_iterable(map(dict.values, children))), listed)] = \
+            np.fromiter(itertools.chain.from_iterable(map(range, map(len, children))), np.int32, listed)
+        return number
+
+    def flows(self):
+        """(group, its data edges as (from, to) places among its children) for each group whose children data
+        flows against."""
+        import numpy as np
+
+        owners = self._flow_owner.tolist()
+        pairs = list(zip(self._flow_from.tolist(), self._flow_to.tolist()))
+        start = 0
+        for end in itertools.chain(np.flatnonzero(np.diff(self._flow_owner)).tolist(), [len(owners) - 1]) \
+                if owners else ():
+            yield self.nodes[owners[start]], pairs[start:end + 1]
+            start = end + 1
+
+    def groups_to_order(self) -> list:
+        """The groups whose children data flows against."""
+        import numpy as np
+
+        return [self.nodes[i] for i in np.unique(self._flow_owner).tolist()]
+
+    def flow_of(self, group) -> list | None:
+        """The data edges between the group's children as (from, to) places among them, if data flows against
+        its children's order (else None)."""
+        lo, hi = self._slice(self._flow_owner, self.index(group))
+        if lo == hi:
+            return None
+        return list(zip(self._flow_from[lo:hi].tolist(), self._flow_to[lo:hi].tolist()))
+
+    @staticmethod
+    def _slice(owners, i: int) -> tuple:
+        import numpy as np
+
+        return tuple(owners.searchsorted(np.array([i, i + 1], owners.dtype)).tolist())
+
+    def of(self, group) -> dict | None:
+        """The group's edges as distribute_edges files them: {(child, child): [count, all-control, samples...]}."""
+        lo, hi = self._slice(self.owner, self.index(group))
+        if lo == hi:
+            return None
+        nodes, edges = self.nodes, {}
+        for a, b, count, control, start, num in zip(
+                self.a[lo:hi].tolist(), self.b[lo:hi].tolist(), self.count[lo:hi].tolist(), self.control[lo:hi].tolist(),
+                self.sample_start[lo:hi].tolist(), self.num_samples[lo:hi].tolist()):
+            edge = [count, control]
+            for consumer, position in zip(self.sample_consumer[start:start + num].tolist(),
+                                          self.sample_position[start:start + num].tolist()):
+                producer, port, _ = nodes[consumer].inputs[position]
+                edge += (producer, port)
+            edges[(nodes[a], nodes[b])] = edge
+        return edges
+
+
+def _children_of_common_ancestor(parent, depth, a, b):
+    """For node index arrays `a` and `b` (neither an ancestor of the other): the children of their lowest common
+    ancestor that hold them, by binary lifting (tables of 2^k-th ancestors: scopes may nest thousands deep)."""
+    import numpy as np
+
+    ups = [parent]
+    while (1 << len(ups)) <= int(depth.max(initial=0)):
+        ups.append(ups[-1][ups[-1]])
+    a, b = a.copy(), b.copy()
+    diff = depth[a] - depth[b]
+    for k, up in enumerate(ups):  # the deeper end lifted to the other's depth
+        step = (np.abs(diff) >> k) & 1 == 1
+        lift_a, lift_b = step & (diff > 0), step & (diff < 0)
+        a[lift_a], b[lift_b] = up[a[lift_a]], up[b[lift_b]]
+    for up in reversed(ups):  # both lifted while their ancestors differ
+        differ = up[a] != up[b]
+        a[differ], b[differ] = up[a[differ]], up[b[differ]]
+    return a, b
 
 
 def op_edge(source, target, edge: list) -> schema.HierarchyEdge:

@@ -69,9 +69,13 @@ class Hierarchy:
         # (file_edges; serve.settle does it in the background). Only op graphs have edges to file (a Keras layer
         # tree's are set by its builder).
         self._unfiled = ops if op_graph else None
+        self._filed = None  # edges_lib.FiledEdges: the edges inside groups, filed
+        self._unordered: set = set()  # the groups whose children are still to be put in flow order, once filed
+        self._ordered = not op_graph  # every group's children in flow order (a Keras layer tree keeps its own)
+        self._order_lock = threading.Lock()  # (putting one group's in order: an answer does not wait for all)
         self.lock = threading.Lock()  # filing the edges; the owners of the caches above make them under it too
         if op_graph:
-            edges_lib.distribute_edges(self._unfiled, at_root=True)
+            edges_lib.distribute_edges(self._unfiled)
             self.order_by_flow([root])  # (a Keras layer tree keeps its model's own order of layers)
 
     def has_module(self) -> bool:
@@ -96,33 +100,60 @@ class Hierarchy:
         return node
 
     def file_edges(self) -> None:
-        """File every op edge into the group whose two children it joins (once; requests wait for it)."""
-        if self._unfiled is None:  # (filed and ordered: no wait for the lock, which counting the costs holds)
+        """File every op edge into the group whose two children it joins and put every group's children in the
+        order data flows between them (once; requests wait for it)."""
+        if self._ordered:  # (no wait for the lock, which counting the costs holds)
             return
-        with self.lock:
-            if self._unfiled is not None:
-                edges_lib.distribute_edges(self._unfiled, at_root=False)
-                self.order_by_flow(node for node in self.all_nodes if node.children and node is not self.root)
-                self._unfiled = None
+        self._file()
+        for group, pairs in self._filed.flows():
+            self._order(group, pairs)
+        self._unordered = set()
+        self._ordered = True
+
+    def _file(self) -> None:
+        """File the edges inside groups (edges_lib.FiledEdges; the root's are filed by __init__)."""
+        if self._filed is None and self.op_graph:
+            with self.lock:
+                if self._filed is None:
+                    filed = edges_lib.FiledEdges(self.all_nodes, self._unfiled)
+                    self._unordered = set(filed.groups_to_order())
+                    self._filed = filed
+                    self._unfiled = None
+
+    def _order(self, group: Group, pairs=None) -> None:
+        """Puts the group's children in flow order if its edges say so and it was not done yet."""
+        if group in self._unordered:
+            with self._order_lock:
+                if group in self._unordered:
+                    self._reorder(group, self._filed.flow_of(group) if pairs is None else pairs)
+                    self._unordered.discard(group)
+
+    def edges_filed(self) -> bool:
+        return self._filed is not None
 
     def group_edges(self, group: Group) -> list:
         """The group's edges as answers; dtypes and shapes are looked up only now, for the groups people open."""
         if group is not self.root:
-            self.file_edges()
-        if group.edges is None:
-            group.edges = []
-        elif isinstance(group.edges, dict):
-            group.edges = [edges_lib.op_edge(a, b, edge) for (a, b), edge in group.edges.items()]
-        return group.edges
+            self._file()
+        edges = group.edges
+        if edges is None and group is not self.root and self._filed is not None:
+            edges = self._filed.of(group)  # (made into lists only for the groups people open)
+        if edges is None:
+            edges = []
+        elif isinstance(edges, dict):
+            edges = [edges_lib.op_edge(a, b, edge) for (a, b), edge in edges.items()]
+        group.edges = edges
+        return edges
 
     def in_flow_order(self, group: Group) -> list:
         """The group's children, in the order data flows between them (see order_by_flow)."""
         if group is not self.root:
-            self.file_edges()
+            self._file()
+            self._order(group)
         return list(group.children.values())
 
-    @staticmethod
-    def order_by_flow(groups) -> None:
+    @classmethod
+    def order_by_flow(cls, groups) -> None:
         """Puts each group's children in the order data flows between them (edges.data_flow_order over the data
         edges filed between them), once its edges are filed: listings, folds, repeat marks and every walk over
         the tree then follow the graph, whichever answer comes first."""
@@ -130,16 +161,20 @@ class Hierarchy:
             edges = group.edges
             if edges.__class__ is not dict or len(group.children) < 2:
                 continue
-            items = list(group.children.values())
-            index = dict(zip(items, itertools.count()))  # (nodes hash by identity)
+            index = dict(zip(group.children.values(), itertools.count()))  # (nodes hash by identity)
             for (a, b), edge in edges.items():
                 if not edge[1] and index[a] >= index[b]:
                     break
             else:  # (most groups: the graph lists them in data-flow order already)
                 continue
-            pairs = [(index[a], index[b]) for (a, b), edge in edges.items() if not edge[1]]
-            order = edges_lib.data_flow_order(len(items), pairs)
-            group.children = {items[i].name: items[i] for i in order}
+            cls._reorder(group, [(index[a], index[b]) for (a, b), edge in edges.items() if not edge[1]])
+
+    @staticmethod
+    def _reorder(group: Group, pairs) -> None:
+        """The group's children in data-flow order (`pairs`: its data edges as (from, to) places among them)."""
+        items = list(group.children.values())
+        order = edges_lib.data_flow_order(len(items), pairs)
+        group.children = {items[i].name: items[i] for i in order}
 
     def consumers(self) -> dict:
         """id(op) -> [(consumer op, port, control)]."""
