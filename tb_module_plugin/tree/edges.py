@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import operator
 from operator import attrgetter, itemgetter
 
 from . import ops as ops_lib
@@ -63,11 +64,23 @@ class FiledEdges:
         self._id_order = np.argsort(ids).astype(np.int32)
         self._sorted_ids = ids[self._id_order]
         del ids
+        # Parents, and each node's place among its parent's children (in the order the parent lists them now),
+        # from the groups' children.
+        children = list(map(attrgetter("children"), nodes))
+        self.is_op = np.fromiter(map(operator.is_, children, itertools.repeat(None)), np.bool_, count)
+        groups = np.flatnonzero(np.fromiter(map(bool, children), np.bool_, count))
+        children = list(filter(None, children))
+        sizes = np.fromiter(map(len, children), np.int64, len(children))
+        listed = int(sizes.sum())
+        child = self._indices(map(id, itertools.chain.from_iterable(map(dict.values, children))), listed)
+        del children
         parent = np.zeros(count, np.int32)  # (the root's is itself: lifting stops there)
-        if count > 1:
-            parent[1:] = self._indices(map(id, map(attrgetter("parent"), itertools.islice(nodes, 1, None))),
-                                       count - 1)
+        parent[child] = np.repeat(groups, sizes)
+        number = np.zeros(count, np.int32)
+        number[child] = np.arange(listed) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+        del child, groups, sizes
         depth = np.fromiter(map(attrgetter("depth"), nodes), np.int32, count)
+        self.parent, self.depth = parent, depth  # (structure.number_all reads them too)
         inputs = list(map(attrgetter("inputs"), ops))
         lengths = np.fromiter(map(len, inputs), np.int64, len(ops))
         flat = list(itertools.chain.from_iterable(inputs))  # each input (producer, port, control), in op order
@@ -75,7 +88,10 @@ class FiledEdges:
         producer = self._indices(map(id, map(itemgetter(0), flat)), len(flat))
         control = np.fromiter(map(itemgetter(2), flat), np.bool_, len(flat))
         del flat
-        consumer = np.repeat(self._indices(map(id, ops), len(ops)), lengths)
+        consumer = np.flatnonzero(self.is_op)  # (the ops are the leaves, in the order of the nodes: finalize)
+        if len(consumer) != len(ops) or ops and (nodes[consumer[0]] is not ops[0] or nodes[consumer[-1]] is not ops[-1]):
+            consumer = self._indices(map(id, ops), len(ops))
+        consumer = np.repeat(consumer.astype(np.int32), lengths)
         # An input's place in its consumer's inputs, to read its producer and port back from the op.
         position = np.arange(len(producer), dtype=np.int64) - np.repeat(np.cumsum(lengths) - lengths, lengths)
         keep = producer != consumer
@@ -113,7 +129,6 @@ class FiledEdges:
         self.sample_consumer, self.sample_position = consumer[samples], position[samples].astype(np.int32)
         # The groups whose children data flows against (a data edge from a later child to an earlier one), and
         # the data edges between their children as (from, to) places among them: Hierarchy.order_by_flow.
-        number = self._child_numbers()
         data = ~self.control
         against = np.unique(self.owner[data & (number[self.a] >= number[self.b])])
         flows = data & np.isin(self.owner, against)
@@ -131,17 +146,6 @@ class FiledEdges:
         import numpy as np
 
         return int(self._id_order[np.searchsorted(self._sorted_ids, np.int64(id(node)))])
-
-    def _child_numbers(self):
-        """Every node's place among its parent's children (in the order the parent lists them now)."""
-        import numpy as np
-
-        children = [node.children for node in self.nodes if node.children]
-        number = np.zeros(len(self.nodes), np.int32)
-        listed = sum(map(len, children))
-        number[self._indices(map(id, itertools.chain.from_iterable(map(dict.values, children))), listed)] = \
-            np.fromiter(itertools.chain.from_iterable(map(range, map(len, children))), np.int32, listed)
-        return number
 
     def flows(self):
         """(group, its data edges as (from, to) places among its children) for each group whose children data

@@ -13,6 +13,7 @@ import threading
 
 from ..errors import NotFound
 from . import edges as edges_lib
+from . import structure as structure_lib
 from . import ops as ops_lib
 from .node import TreeNode
 
@@ -50,7 +51,9 @@ class Hierarchy:
         self._consumers = None
         self._interned: dict = {}  # structure key -> number (see structure_of)
         self._unknown_shapes: set = set()  # structure numbers of subtrees with a parameter of unknown shape
-        self._numbers = itertools.count()  # (next() is atomic: requests may number structures at once)
+        self._numbers = itertools.count()
+        self._structure_lock = threading.Lock()
+        self._structures = None  # an op graph's: every node's, as a column in the order of all_nodes (see structure_of)
         self.all_nodes: list = []
         self.record_bytes = 0  # size of the record it was built from: its parsed protobuf lives on in the ops
         self.traced_ops = 0  # ops of the recorded function (not of other functions or eager ops), set by the build
@@ -104,14 +107,15 @@ class Hierarchy:
         order data flows between them (once; requests wait for it)."""
         if self._ordered:  # (no wait for the lock, which counting the costs holds)
             return
-        self._file()
+        self.file_inner_edges()
         for group, pairs in self._filed.flows():
             self._order(group, pairs)
         self._unordered = set()
         self._ordered = True
 
-    def _file(self) -> None:
-        """File the edges inside groups (edges_lib.FiledEdges; the root's are filed by __init__)."""
+    def file_inner_edges(self) -> None:
+        """File the edges inside groups (edges_lib.FiledEdges; the root's are filed by __init__), not yet putting
+        children in flow order (each group's is done when it is first listed, or by file_edges)."""
         if self._filed is None and self.op_graph:
             with self.lock:
                 if self._filed is None:
@@ -134,7 +138,7 @@ class Hierarchy:
     def group_edges(self, group: Group) -> list:
         """The group's edges as answers; dtypes and shapes are looked up only now, for the groups people open."""
         if group is not self.root:
-            self._file()
+            self.file_inner_edges()
         edges = group.edges
         if edges is None and group is not self.root and self._filed is not None:
             edges = self._filed.of(group)  # (made into lists only for the groups people open)
@@ -148,7 +152,7 @@ class Hierarchy:
     def in_flow_order(self, group: Group) -> list:
         """The group's children, in the order data flows between them (see order_by_flow)."""
         if group is not self.root:
-            self._file()
+            self.file_inner_edges()
             self._order(group)
         return list(group.children.values())
 
@@ -192,6 +196,24 @@ class Hierarchy:
         the parameters (a variable op's, a module record's variables) and, where recorded, the class (a Keras
         callback's layer: its config but the name). Two Dense layers of different sizes differ. Memoized, computed
         without recursion (scopes may nest thousands deep)."""
+        if node.structure is not None:
+            return node.structure
+        if self._structures is None and self.op_graph:
+            # One numbering at a time: an expansion asked while settle numbers the whole tree waits for it rather
+            # than numbering the same subtrees beside it (both slower, sharing the interpreter).
+            with self._structure_lock:
+                if self._structures is None:
+                    self.file_inner_edges()  # (its columns: parents and depths)
+                    self._structures = structure_lib.number_all(self._filed, self._interned, self._numbers,
+                                                                self._unknown_shapes)
+                    if self._structures is None:  # (too deep for columns: numbered node by node)
+                        self._structures = False
+        if self._structures is not False and self._structures is not None:
+            return int(self._structures[self._filed.index(node)])
+        with self._structure_lock:
+            return self._number_structures(node)
+
+    def _number_structures(self, node) -> int:
         interned, numbers = self._interned, self._numbers
         by_type: dict = {}  # op type -> the number of a plain op of that type
         stack = [(node, False)]
@@ -221,13 +243,10 @@ class Hierarchy:
             else:
                 facts = current.facts or {}
                 structures = [c.structure for c in current.children.values()]
-                key = (facts.get("class_name"), tuple(sorted(structures)),
-                       tuple(sorted(str(v.get("shape")) for v in facts.get("variables", ()))),
-                       tuple(sorted((k, v) for k, v in facts.get("attrs", {}).items() if k != "name")))
-                # (a Keras callback's layer records no weights; a trace's captured variables no shapes)
-                if "variables" in facts:  # (its own are recorded: what its sub-modules hold may not be)
-                    unknown = any(not isinstance(v.get("shape"), list) or None in v["shape"]
-                                  for v in facts["variables"]) or any(
+                key = (structure_lib.facts_key(facts), tuple(sorted(structures)))
+                own = structure_lib.own_shapes_unknown(facts)
+                if own is not None:  # (its own are recorded: what its sub-modules hold may not be)
+                    unknown = own or any(
                         c.structure in self._unknown_shapes for c in current.children.values() if c.children is not None)
                 else:
                     unknown = any(s in self._unknown_shapes for s in structures) or (
@@ -237,6 +256,12 @@ class Hierarchy:
                 self._unknown_shapes.add(number)
             current.structure = number
         return node.structure
+
+    def structures_numbered(self) -> bool:
+        """Whether every node's structure is numbered (settle does it ahead of the first expansion)."""
+        if self._structures is None or self._structures is False:
+            return all(node.structure is not None for node in self.all_nodes)
+        return True
 
     def shapes_known(self, node) -> bool:
         """Whether the graph records the shapes of every parameter in `node` (see structure_of)."""
