@@ -112,6 +112,7 @@ class Hierarchy:
             self._order(group, pairs)
         self._unordered = set()
         self._ordered = True
+        self._filed.forget_flows()
 
     def file_inner_edges(self) -> None:
         """File the edges inside groups (edges_lib.FiledEdges; the root's are filed by __init__), not yet putting
@@ -206,6 +207,7 @@ class Hierarchy:
                     self.file_inner_edges()  # (its columns: parents and depths)
                     self._structures = structure_lib.number_all(self._filed, self._interned, self._numbers,
                                                                 self._unknown_shapes)
+                    self._filed.forget_columns()
                     if self._structures is None:  # (too deep for columns: numbered node by node)
                         self._structures = False
         if self._structures is not False and self._structures is not None:
