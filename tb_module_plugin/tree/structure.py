@@ -57,7 +57,9 @@ def number_all(columns, interned: dict, numbers, unknown_shapes: set):
     facts_keys: list = [facts_key({})]
     own_unknown: dict = {}  # node index -> its own parameters' unknown shapes, where it records them
     keys_seen: dict = {facts_keys[0]: 0}
-    for i in np.flatnonzero(np.fromiter(map(bool, map(attrgetter("facts"), nodes)), np.bool_, count)).tolist():
+    all_groups = np.flatnonzero(~is_op)  # (only groups record facts)
+    for i in all_groups[np.fromiter(map(bool, map(attrgetter("facts"), map(nodes.__getitem__, all_groups.tolist()))),
+                                    np.bool_, len(all_groups))].tolist():
         facts = nodes[i].facts
         key = facts_key(facts)
         facts_code[i] = keys_seen.setdefault(key, len(keys_seen))
