@@ -112,8 +112,7 @@ class FiledEdges:
         first = order[starts]  # each pair's first edge in op order
         # Its samples: its first MAX_EDGE_SAMPLES data edges, in op order.
         sampled = ~sorted_control
-        num_samples = np.minimum(np.add.reduceat(sampled.astype(np.int32), starts) if len(starts) else sizes,
-                                 MAX_EDGE_SAMPLES)
+        num_samples = np.minimum(np.diff(np.r_[0, np.cumsum(sampled)][np.r_[starts, len(sampled)]]), MAX_EDGE_SAMPLES)
         long = sizes > MAX_EDGE_SAMPLES
         if long.any():  # (the data edges of pairs of more edges than that: each one's rank among its pair's)
             at = np.flatnonzero(np.repeat(long, sizes))
