@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 
+import pytest
 from tensorboard.compat.proto import attr_value_pb2
 
 from tests.helpers.records import graph_def
@@ -80,11 +81,14 @@ def _groups(h) -> dict:
     return {node.path: node for node in h.all_nodes if node.children is not None}
 
 
-def test_edges_filed_column_wise_are_the_edges_filed_one_by_one():
+@pytest.mark.parametrize("settled", [True, False])
+def test_edges_filed_column_wise_are_the_edges_filed_one_by_one(settled):
+    """Settled (every group's aggregated and ordered at once, as settle does) or each group's when asked for."""
     g = _graph()
     columns, one_by_one = build(g), build(g)
     _file_one_by_one(one_by_one)
-    columns.file_edges()
+    if settled:
+        columns.file_edges()
     expected, groups = _groups(one_by_one), _groups(columns)
     assert expected.keys() == groups.keys()
     samples = 0
@@ -101,6 +105,7 @@ def test_edges_filed_column_wise_are_the_edges_filed_one_by_one():
     assert any(edge[1] for group in expected.values() for edge in (group.edges or {}).values())
     assert [c.name for c in expected["net/late"].children.values()] == ["second", "first"]
     assert max(node.depth for node in columns.all_nodes) > DEEP
+    assert columns.edges_filed()
 
 
 def _with_facts(h) -> None:

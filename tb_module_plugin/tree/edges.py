@@ -47,9 +47,11 @@ def _add(owner, a, b, producer, port, control) -> None:
 
 class FiledEdges:
     """Every op edge inside a group below the root, filed column-wise (numpy) into the group whose two children
-    hold its ends, aggregated per pair of children as distribute_edges does the root's; a group's are made into
-    its list (see distribute_edges) only when it is asked for. Filing a million ops' edges one by one took 2.8 s
-    and 170 MB of lists; as arrays it is a few vectorised passes over them, and a group asked for reads a slice.
+    hold its ends (lifted to that group's children), then aggregated per pair of children as distribute_edges
+    does the root's (a group's alone when it is asked for first; every group's by aggregate); a group's are made
+    into its list (see distribute_edges) only when it is asked for. Filing a million ops' edges one by one took
+    2.8 s and 170 MB of lists; as arrays it is a few vectorised passes over them, and a group asked for reads a
+    slice.
 
     `nodes`: the tree's nodes, the root first (Hierarchy.all_nodes); `ops`: its ops, in the order their edges are
     filed (a group's edges are listed in order of the first op that files each)."""
@@ -93,16 +95,134 @@ class FiledEdges:
             consumer = self._indices(map(id, ops), len(ops))
         consumer = np.repeat(consumer.astype(np.int32), lengths)
         # An input's place in its consumer's inputs, to read its producer and port back from the op.
-        position = np.arange(len(producer), dtype=np.int64) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        position = (np.arange(len(producer), dtype=np.int64) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+                    ).astype(np.int32)
         keep = producer != consumer
         a, b, control, consumer, position = producer[keep], consumer[keep], control[keep], consumer[keep], position[keep]
         del producer, keep
         a, b = _children_of_common_ancestor(parent, depth, a, b)
         owner = parent[a]
         keep = owner != 0  # (the root's are filed by distribute_edges, before the first answer)
-        a, b, owner, control, consumer, position = (x[keep] for x in (a, b, owner, control, consumer, position))
-        # Aggregate per pair, in op order within each (a stable sort).
-        order = np.argsort(a.astype(np.int64) * count + b, kind="stable")
+        # The lifted edges by group (a stable sort: in op order within each); a group's are aggregated when it is
+        # first asked for, every group's by aggregate() (settle): an expansion right after the first answer waits
+        # for the lifting alone.
+        kept = np.flatnonzero(keep)
+        kept = kept[np.argsort(owner[kept], kind="stable")]
+        self._lifted = tuple(x[kept] for x in (owner, a, b, control, consumer, position))
+        self._number = number
+        self._pairs = None  # every group's _Pairs, once aggregated
+        self._flow_owner = self._flow_from = self._flow_to = None
+
+    def aggregate(self) -> None:
+        """Every group's pairs, and the data edges of the groups whose children data flows against (a data edge
+        from a later child to an earlier one) as (from, to) places among them: Hierarchy.order_by_flow."""
+        import numpy as np
+
+        if self._pairs is not None:
+            return
+        pairs = _Pairs(*self._lifted, len(self.nodes))
+        number = self._number
+        data = ~pairs.control
+        against = np.unique(pairs.owner[data & (number[pairs.a] >= number[pairs.b])])
+        flows = data & np.isin(pairs.owner, against)
+        self._flow_owner = pairs.owner[flows]
+        self._flow_from, self._flow_to = number[pairs.a[flows]], number[pairs.b[flows]]
+        self._pairs = pairs
+        self._lifted = None
+
+    def _pairs_of(self, i: int) -> "_Pairs":
+        """The pairs of the group of index `i` (of every group, once aggregated)."""
+        pairs, lifted = self._pairs, self._lifted
+        if pairs is not None:
+            return pairs
+        if lifted is None:  # (aggregated meanwhile)
+            return self._pairs
+        lo, hi = self._slice(lifted[0], i)
+        return _Pairs(*(x[lo:hi] for x in lifted), len(self.nodes))
+
+    def _indices(self, ids, count: int):
+        """The indices in `nodes` of the nodes of these ids."""
+        import numpy as np
+
+        ids = np.fromiter(ids, np.int64, count)
+        order = np.argsort(ids)  # (searched in order, a million ids are found in a fifth of the time)
+        found = np.empty(count, np.int32)
+        found[order] = self._id_order[np.searchsorted(self._sorted_ids, ids[order])]
+        return found
+
+    def index(self, node) -> int:
+        import numpy as np
+
+        return int(self._id_order[np.searchsorted(self._sorted_ids, np.int64(id(node)))])
+
+    def flows(self):
+        """(group, its data edges as (from, to) places among its children) for each group whose children data
+        flows against (aggregate first)."""
+        import numpy as np
+
+        owners = self._flow_owner.tolist()
+        pairs = list(zip(self._flow_from.tolist(), self._flow_to.tolist()))
+        start = 0
+        for end in itertools.chain(np.flatnonzero(np.diff(self._flow_owner)).tolist(), [len(owners) - 1]) \
+                if owners else ():
+            yield self.nodes[owners[start]], pairs[start:end + 1]
+            start = end + 1
+
+    def forget_flows(self) -> None:
+        """Once every group's children are in flow order: what only ordering them reads."""
+        self._flow_owner = self._flow_from = self._flow_to = self._number = None
+
+    def forget_columns(self) -> None:
+        """Once the structures are numbered: the columns only numbering them reads."""
+        self.parent = self.depth = self.is_op = None
+
+    def flow_of(self, group) -> list | None:
+        """The data edges between the group's children as (from, to) places among them, if data flows against
+        the order they had when filed (else None)."""
+        i = self.index(group)
+        pairs = self._pairs_of(i)
+        lo, hi = self._slice(pairs.owner, i)
+        data = ~pairs.control[lo:hi]
+        sources, targets = self._number[pairs.a[lo:hi][data]], self._number[pairs.b[lo:hi][data]]
+        if not (sources >= targets).any():
+            return None
+        return list(zip(sources.tolist(), targets.tolist()))
+
+    @staticmethod
+    def _slice(owners, i: int) -> tuple:
+        import numpy as np
+
+        return tuple(owners.searchsorted(np.array([i, i + 1], owners.dtype)).tolist())
+
+    def of(self, group) -> dict | None:
+        """The group's edges as distribute_edges files them: {(child, child): [count, all-control, samples...]}."""
+        i = self.index(group)
+        pairs = self._pairs_of(i)
+        lo, hi = self._slice(pairs.owner, i)
+        if lo == hi:
+            return None
+        nodes, edges = self.nodes, {}
+        for a, b, count, control, start, num in zip(
+                pairs.a[lo:hi].tolist(), pairs.b[lo:hi].tolist(), pairs.count[lo:hi].tolist(),
+                pairs.control[lo:hi].tolist(), pairs.sample_start[lo:hi].tolist(), pairs.num_samples[lo:hi].tolist()):
+            edge = [count, control]
+            for consumer, position in zip(pairs.sample_consumer[start:start + num].tolist(),
+                                          pairs.sample_position[start:start + num].tolist()):
+                producer, port, _ = nodes[consumer].inputs[position]
+                edge += (producer, port)
+            edges[(nodes[a], nodes[b])] = edge
+        return edges
+
+
+class _Pairs:
+    """Lifted edges aggregated per pair of children, as distribute_edges does (count, all-control, the first
+    MAX_EDGE_SAMPLES data edges in op order), the pairs by group and each group's in order of the op that first
+    files them. `count`: how many nodes (pair keys)."""
+
+    def __init__(self, owner, a, b, control, consumer, position, count: int):
+        import numpy as np
+
+        order = np.argsort(a.astype(np.int64) * count + b, kind="stable")  # (in op order within each pair)
         pair_key = (a.astype(np.int64) * count + b)[order]
         starts = np.flatnonzero(np.r_[True, pair_key[1:] != pair_key[:-1]]) if len(order) else np.zeros(0, np.int64)
         del pair_key
@@ -122,7 +242,6 @@ class FiledEdges:
             sampled[at] = data & (before - np.repeat(first_before, sizes[long]) < MAX_EDGE_SAMPLES)
         samples = order[sampled]
         sample_starts = (np.cumsum(num_samples) - num_samples).astype(np.int32)
-        # The pairs by group, each group's in order of the op that first files them.
         by_group = np.lexsort((first, owner[first]))
         self.owner = owner[first][by_group]
         self.a, self.b = a[first][by_group], b[first][by_group]
@@ -131,87 +250,6 @@ class FiledEdges:
         self.sample_start = sample_starts[by_group]
         self.num_samples = num_samples[by_group].astype(np.int8)
         self.sample_consumer, self.sample_position = consumer[samples], position[samples].astype(np.int32)
-        # The groups whose children data flows against (a data edge from a later child to an earlier one), and
-        # the data edges between their children as (from, to) places among them: Hierarchy.order_by_flow.
-        data = ~self.control
-        against = np.unique(self.owner[data & (number[self.a] >= number[self.b])])
-        flows = data & np.isin(self.owner, against)
-        self._flow_owner = self.owner[flows]
-        self._flow_from, self._flow_to = number[self.a[flows]], number[self.b[flows]]
-
-    def _indices(self, ids, count: int):
-        """The indices in `nodes` of the nodes of these ids."""
-        import numpy as np
-
-        ids = np.fromiter(ids, np.int64, count)
-        order = np.argsort(ids)  # (searched in order, a million ids are found in a fifth of the time)
-        found = np.empty(count, np.int32)
-        found[order] = self._id_order[np.searchsorted(self._sorted_ids, ids[order])]
-        return found
-
-    def index(self, node) -> int:
-        import numpy as np
-
-        return int(self._id_order[np.searchsorted(self._sorted_ids, np.int64(id(node)))])
-
-    def flows(self):
-        """(group, its data edges as (from, to) places among its children) for each group whose children data
-        flows against."""
-        import numpy as np
-
-        owners = self._flow_owner.tolist()
-        pairs = list(zip(self._flow_from.tolist(), self._flow_to.tolist()))
-        start = 0
-        for end in itertools.chain(np.flatnonzero(np.diff(self._flow_owner)).tolist(), [len(owners) - 1]) \
-                if owners else ():
-            yield self.nodes[owners[start]], pairs[start:end + 1]
-            start = end + 1
-
-    def forget_flows(self) -> None:
-        """Once every group's children are in flow order: the data edges only ordering them reads."""
-        self._flow_owner = self._flow_owner[:0]
-        self._flow_from, self._flow_to = self._flow_from[:0], self._flow_to[:0]
-
-    def forget_columns(self) -> None:
-        """Once the structures are numbered: the columns only numbering them reads."""
-        self.parent = self.depth = self.is_op = None
-
-    def groups_to_order(self) -> list:
-        """The groups whose children data flows against."""
-        import numpy as np
-
-        return [self.nodes[i] for i in np.unique(self._flow_owner).tolist()]
-
-    def flow_of(self, group) -> list | None:
-        """The data edges between the group's children as (from, to) places among them, if data flows against
-        its children's order (else None)."""
-        lo, hi = self._slice(self._flow_owner, self.index(group))
-        if lo == hi:
-            return None
-        return list(zip(self._flow_from[lo:hi].tolist(), self._flow_to[lo:hi].tolist()))
-
-    @staticmethod
-    def _slice(owners, i: int) -> tuple:
-        import numpy as np
-
-        return tuple(owners.searchsorted(np.array([i, i + 1], owners.dtype)).tolist())
-
-    def of(self, group) -> dict | None:
-        """The group's edges as distribute_edges files them: {(child, child): [count, all-control, samples...]}."""
-        lo, hi = self._slice(self.owner, self.index(group))
-        if lo == hi:
-            return None
-        nodes, edges = self.nodes, {}
-        for a, b, count, control, start, num in zip(
-                self.a[lo:hi].tolist(), self.b[lo:hi].tolist(), self.count[lo:hi].tolist(), self.control[lo:hi].tolist(),
-                self.sample_start[lo:hi].tolist(), self.num_samples[lo:hi].tolist()):
-            edge = [count, control]
-            for consumer, position in zip(self.sample_consumer[start:start + num].tolist(),
-                                          self.sample_position[start:start + num].tolist()):
-                producer, port, _ = nodes[consumer].inputs[position]
-                edge += (producer, port)
-            edges[(nodes[a], nodes[b])] = edge
-        return edges
 
 
 def _children_of_common_ancestor(parent, depth, a, b):

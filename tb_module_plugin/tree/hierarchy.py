@@ -73,9 +73,10 @@ class Hierarchy:
         # tree's are set by its builder).
         self._unfiled = ops if op_graph else None
         self._filed = None  # edges_lib.FiledEdges: the edges inside groups, filed
-        self._unordered: set = set()  # the groups whose children are still to be put in flow order, once filed
+        self._ordered_groups: set = set()  # groups put in flow order one by one (before file_edges orders all)
         self._ordered = not op_graph  # every group's children in flow order (a Keras layer tree keeps its own)
         self._order_lock = threading.Lock()  # (putting one group's in order: an answer does not wait for all)
+        self._ordering_lock = threading.Lock()  # (file_edges putting every group's in order)
         self.lock = threading.Lock()  # filing the edges; the owners of the caches above make them under it too
         if op_graph:
             edges_lib.distribute_edges(self._unfiled)
@@ -108,11 +109,16 @@ class Hierarchy:
         if self._ordered:  # (no wait for the lock, which counting the costs holds)
             return
         self.file_inner_edges()
-        for group, pairs in self._filed.flows():
-            self._order(group, pairs)
-        self._unordered = set()
-        self._ordered = True
-        self._filed.forget_flows()
+        with self._ordering_lock:
+            if self._ordered:
+                return
+            self._filed.aggregate()
+            for group, pairs in self._filed.flows():
+                self._order(group, pairs)
+            with self._order_lock:
+                self._ordered = True
+                self._ordered_groups = set()
+            self._filed.forget_flows()
 
     def file_inner_edges(self) -> None:
         """File the edges inside groups (edges_lib.FiledEdges; the root's are filed by __init__), not yet putting
@@ -120,18 +126,20 @@ class Hierarchy:
         if self._filed is None and self.op_graph:
             with self.lock:
                 if self._filed is None:
-                    filed = edges_lib.FiledEdges(self.all_nodes, self._unfiled)
-                    self._unordered = set(filed.groups_to_order())
-                    self._filed = filed
+                    self._filed = edges_lib.FiledEdges(self.all_nodes, self._unfiled)
                     self._unfiled = None
 
     def _order(self, group: Group, pairs=None) -> None:
-        """Puts the group's children in flow order if its edges say so and it was not done yet."""
-        if group in self._unordered:
-            with self._order_lock:
-                if group in self._unordered:
-                    self._reorder(group, self._filed.flow_of(group) if pairs is None else pairs)
-                    self._unordered.discard(group)
+        """Puts the group's children in flow order (once) if data flows against the order they had when filed
+        (`pairs`: its data edges as (from, to) places among them, when known)."""
+        if self._ordered or group in self._ordered_groups:
+            return
+        with self._order_lock:
+            if not self._ordered and group not in self._ordered_groups:
+                pairs = self._filed.flow_of(group) if pairs is None else pairs
+                if pairs:
+                    self._reorder(group, pairs)
+                self._ordered_groups.add(group)
 
     def edges_filed(self) -> bool:
         return self._filed is not None
