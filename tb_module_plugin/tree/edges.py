@@ -93,6 +93,7 @@ class FiledEdges:
         consumer = np.flatnonzero(self.is_op)  # (the ops are the leaves, in the order of the nodes: finalize)
         if len(consumer) != len(ops) or ops and (nodes[consumer[0]] is not ops[0] or nodes[consumer[-1]] is not ops[-1]):
             consumer = self._indices(map(id, ops), len(ops))
+        self.ops, self.op_index = ops, consumer  # (structure.number_all reads them too)
         consumer = np.repeat(consumer.astype(np.int32), lengths)
         # An input's place in its consumer's inputs, to read its producer and port back from the op.
         position = (np.arange(len(producer), dtype=np.int64) - np.repeat(np.cumsum(lengths) - lengths, lengths)
@@ -174,7 +175,7 @@ class FiledEdges:
 
     def forget_columns(self) -> None:
         """Once the structures are numbered: the columns only numbering them reads."""
-        self.parent = self.depth = self.is_op = None
+        self.parent = self.depth = self.is_op = self.ops = self.op_index = None
 
     def flow_of(self, group) -> list | None:
         """The data edges between the group's children as (from, to) places among them, if data flows against

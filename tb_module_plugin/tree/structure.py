@@ -29,7 +29,8 @@ def number_all(columns, interned: dict, numbers, unknown_shapes: set):
     """Every node's structure number as Hierarchy.structure_of makes it (the same keys in `interned`, so numbers agree
     with the ones it makes), level by level from the deepest: the child numbers of each group sorted, groups of
     equal runs found by a hash of them, checked element by element, and only one key made per distinct run.
-    `columns`: an edges.FiledEdges (its nodes, the root first, and their parents, depths, which are ops). Returns the numbers
+    `columns`: an edges.FiledEdges (its nodes, the root first, their parents and depths, which are ops, and the
+    ops with their indices). Returns the numbers
     in that order (kept as a column: set on a million nodes they took 0.15 s more); None (nothing done) for a
     tree deeper than MAX_LEVELS."""
     import numpy as np
@@ -40,8 +41,7 @@ def number_all(columns, interned: dict, numbers, unknown_shapes: set):
     if levels > MAX_LEVELS:
         return None
     code = np.zeros(count, np.int64)
-    op_index = np.flatnonzero(is_op)
-    ops = list(map(nodes.__getitem__, op_index.tolist()))
+    ops, op_index = columns.ops, columns.op_index
     types = list(map(attrgetter("type"), ops))
     by_type = {t: interned.setdefault(("op", t, ()), next(numbers)) for t in set(types)}
     code[op_index] = np.fromiter(map(by_type.__getitem__, types), np.int64, len(ops))
@@ -51,7 +51,7 @@ def number_all(columns, interned: dict, numbers, unknown_shapes: set):
         code[op_index[k]] = number = interned.setdefault(("op", ops[k].type, dims), next(numbers))
         if dims is None:
             unknown_shapes.add(number)
-    del ops, types
+    del types
     # Facts: numbered keys (0: none), and whether each group's own parameters decide its unknown shapes.
     facts_code = np.zeros(count, np.int64)
     facts_keys: list = [facts_key({})]
