@@ -65,22 +65,21 @@ class FiledEdges:
         ids = np.fromiter(map(id, nodes), np.int64, count)
         self._id_order = np.argsort(ids).astype(np.int32)
         self._sorted_ids = ids[self._id_order]
-        del ids
-        # Parents, and each node's place among its parent's children (in the order the parent lists them now),
-        # from the groups' children.
-        children = list(map(attrgetter("children"), nodes))
-        self.is_op = np.fromiter(map(operator.is_, children, itertools.repeat(None)), np.bool_, count)
-        groups = np.flatnonzero(np.fromiter(map(bool, children), np.bool_, count))
-        children = list(filter(None, children))
-        sizes = np.fromiter(map(len, children), np.int64, len(children))
-        listed = int(sizes.sum())
-        child = self._indices(map(id, itertools.chain.from_iterable(map(dict.values, children))), listed)
-        del children
+        self.is_op = np.fromiter(map(operator.is_, map(attrgetter("children"), nodes), itertools.repeat(None)),
+                                 np.bool_, count)
+        # Parents: every node's parent is a group, found among the groups' ids alone (a table a quarter the size).
+        groups = np.flatnonzero(~self.is_op)
+        group_order = np.argsort(ids[groups])
+        group_ids, groups = ids[groups][group_order], groups[group_order].astype(np.int32)
+        del ids, group_order
         parent = np.zeros(count, np.int32)  # (the root's is itself: lifting stops there)
-        parent[child] = np.repeat(groups, sizes)
-        number = np.zeros(count, np.int32)
-        number[child] = np.arange(listed) - np.repeat(np.cumsum(sizes) - sizes, sizes)
-        del child, groups, sizes
+        if count > 1:
+            parent_ids = np.fromiter(map(id, map(attrgetter("parent"), itertools.islice(nodes, 1, None))), np.int64,
+                                     count - 1)
+            order = np.argsort(parent_ids, kind="stable")  # (siblings come together: searched in order, faster)
+            parent[1:][order] = groups[np.searchsorted(group_ids, parent_ids[order])]
+            del parent_ids, order
+        del groups, group_ids
         depth = np.fromiter(map(attrgetter("depth"), nodes), np.int32, count)
         self.parent, self.depth = parent, depth  # (structure.number_all reads them too)
         inputs = list(map(attrgetter("inputs"), ops))
@@ -110,7 +109,6 @@ class FiledEdges:
         kept = np.flatnonzero(keep)
         kept = kept[np.argsort(owner[kept], kind="stable")]
         self._lifted = tuple(x[kept] for x in (owner, a, b, control, consumer, position))
-        self._number = number
         self._pairs = None  # every group's _Pairs, once aggregated
         self._flow_owner = self._flow_from = self._flow_to = None
 
@@ -122,7 +120,7 @@ class FiledEdges:
         if self._pairs is not None:
             return
         pairs = _Pairs(*self._lifted, len(self.nodes))
-        number = self._number
+        number = self._child_numbers()
         data = ~pairs.control
         against = np.unique(pairs.owner[data & (number[pairs.a] >= number[pairs.b])])
         flows = data & np.isin(pairs.owner, against)
@@ -130,6 +128,18 @@ class FiledEdges:
         self._flow_from, self._flow_to = number[pairs.a[flows]], number[pairs.b[flows]]
         self._pairs = pairs
         self._lifted = None
+
+    def _child_numbers(self):
+        """Every node's place among its parent's children, in the order the parent lists them now (a group put
+        in flow order meanwhile is not ordered again: see Hierarchy._order)."""
+        import numpy as np
+
+        children = list(filter(None, map(attrgetter("children"), self.nodes)))
+        listed = sum(map(len, children))
+        number = np.zeros(len(self.nodes), np.int32)
+        number[self._indices(map(id, itertools.chain.from_iterable(map(dict.values, children))), listed)] = \
+            np.fromiter(itertools.chain.from_iterable(map(range, map(len, children))), np.int32, listed)
+        return number
 
     def _pairs_of(self, i: int) -> "_Pairs":
         """The pairs of the group of index `i` (of every group, once aggregated)."""
@@ -146,7 +156,7 @@ class FiledEdges:
         import numpy as np
 
         ids = np.fromiter(ids, np.int64, count)
-        order = np.argsort(ids)  # (searched in order, a million ids are found in a fifth of the time)
+        order = np.argsort(ids, kind="stable")  # (searched in order, a million ids are found in a fifth of the time)
         found = np.empty(count, np.int32)
         found[order] = self._id_order[np.searchsorted(self._sorted_ids, ids[order])]
         return found
@@ -171,7 +181,7 @@ class FiledEdges:
 
     def forget_flows(self) -> None:
         """Once every group's children are in flow order: what only ordering them reads."""
-        self._flow_owner = self._flow_from = self._flow_to = self._number = None
+        self._flow_owner = self._flow_from = self._flow_to = None
 
     def forget_columns(self) -> None:
         """Once the structures are numbered: the columns only numbering them reads."""
@@ -184,10 +194,12 @@ class FiledEdges:
         pairs = self._pairs_of(i)
         lo, hi = self._slice(pairs.owner, i)
         data = ~pairs.control[lo:hi]
-        sources, targets = self._number[pairs.a[lo:hi][data]], self._number[pairs.b[lo:hi][data]]
-        if not (sources >= targets).any():
+        place = {child: number for number, child in enumerate(group.children.values())}
+        flows = [(place[self.nodes[a]], place[self.nodes[b]])
+                 for a, b in zip(pairs.a[lo:hi][data].tolist(), pairs.b[lo:hi][data].tolist())]
+        if not any(a >= b for a, b in flows):
             return None
-        return list(zip(sources.tolist(), targets.tolist()))
+        return flows
 
     @staticmethod
     def _slice(owners, i: int) -> tuple:
