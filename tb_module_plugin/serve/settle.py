@@ -8,11 +8,13 @@ from . import search
 
 def settle(hierarchy) -> None:
     """File the edges inside groups and number the structure of every subtree, which the first expansion of a
-    module with many same-sized children (48 blocks of 4,200 ops) would otherwise do while the person waits (first:
-    that expansion may come soon), count the costs, make the search index, then let the parsed protobuf go (see
-    tree.ops.Op.compact; answers stay the same)."""
-    hierarchy.file_edges()
+    module with many same-sized children (48 blocks of 4,200 ops) needs and would otherwise wait for (first: that
+    expansion may come soon), put every group's children in flow order (an expansion orders its own group), count
+    the costs, make the search index, then let the parsed protobuf go (see tree.ops.Op.compact; answers stay the
+    same)."""
+    hierarchy.file_inner_edges()
     hierarchy.structure_of(hierarchy.root)
+    hierarchy.file_edges()
     count_costs(hierarchy)
     search.index_of(hierarchy)
     for node in hierarchy.all_nodes:

@@ -13,6 +13,7 @@ import threading
 
 from ..errors import NotFound
 from . import edges as edges_lib
+from . import structure as structure_lib
 from . import ops as ops_lib
 from .node import TreeNode
 
@@ -50,7 +51,9 @@ class Hierarchy:
         self._consumers = None
         self._interned: dict = {}  # structure key -> number (see structure_of)
         self._unknown_shapes: set = set()  # structure numbers of subtrees with a parameter of unknown shape
-        self._numbers = itertools.count()  # (next() is atomic: requests may number structures at once)
+        self._numbers = itertools.count()
+        self._structure_lock = threading.Lock()
+        self._structures = None  # an op graph's: every node's, as a column in the order of all_nodes (see structure_of)
         self.all_nodes: list = []
         self.record_bytes = 0  # size of the record it was built from: its parsed protobuf lives on in the ops
         self.traced_ops = 0  # ops of the recorded function (not of other functions or eager ops), set by the build
@@ -71,9 +74,14 @@ class Hierarchy:
         # (file_edges; serve.settle does it in the background). Only op graphs have edges to file (a Keras layer
         # tree's are set by its builder).
         self._unfiled = ops if op_graph else None
+        self._filed = None  # edges_lib.FiledEdges: the edges inside groups, filed
+        self._ordered_groups: set = set()  # groups put in flow order one by one (before file_edges orders all)
+        self._ordered = not op_graph  # every group's children in flow order (a Keras layer tree keeps its own)
+        self._order_lock = threading.Lock()  # (putting one group's in order: an answer does not wait for all)
+        self._ordering_lock = threading.Lock()  # (file_edges putting every group's in order)
         self.lock = threading.Lock()  # filing the edges; the owners of the caches above make them under it too
         if op_graph:
-            edges_lib.distribute_edges(self._unfiled, at_root=True)
+            edges_lib.distribute_edges(self._unfiled)
             self.order_by_flow([root])  # (a Keras layer tree keeps its model's own order of layers)
 
     def has_module(self) -> bool:
@@ -98,33 +106,69 @@ class Hierarchy:
         return node
 
     def file_edges(self) -> None:
-        """File every op edge into the group whose two children it joins (once; requests wait for it)."""
-        if self._unfiled is None:  # (filed and ordered: no wait for the lock, which counting the costs holds)
+        """File every op edge into the group whose two children it joins and put every group's children in the
+        order data flows between them (once; requests wait for it)."""
+        if self._ordered:  # (no wait for the lock, which counting the costs holds)
             return
-        with self.lock:
-            if self._unfiled is not None:
-                edges_lib.distribute_edges(self._unfiled, at_root=False)
-                self.order_by_flow(node for node in self.all_nodes if node.children and node is not self.root)
-                self._unfiled = None
+        self.file_inner_edges()
+        with self._ordering_lock:
+            if self._ordered:
+                return
+            self._filed.aggregate()
+            for group, pairs in self._filed.flows():
+                self._order(group, pairs)
+            with self._order_lock:
+                self._ordered = True
+                self._ordered_groups = set()
+            self._filed.forget_flows()
+
+    def file_inner_edges(self) -> None:
+        """File the edges inside groups (edges_lib.FiledEdges; the root's are filed by __init__), not yet putting
+        children in flow order (each group's is done when it is first listed, or by file_edges)."""
+        if self._filed is None and self.op_graph:
+            with self.lock:
+                if self._filed is None:
+                    self._filed = edges_lib.FiledEdges(self.all_nodes, self._unfiled)
+                    self._unfiled = None
+
+    def _order(self, group: Group, pairs=None) -> None:
+        """Puts the group's children in flow order (once) if data flows against the order they had when filed
+        (`pairs`: its data edges as (from, to) places among them, when known)."""
+        if self._ordered or group in self._ordered_groups:
+            return
+        with self._order_lock:
+            if not self._ordered and group not in self._ordered_groups:
+                pairs = self._filed.flow_of(group) if pairs is None else pairs
+                if pairs:
+                    self._reorder(group, pairs)
+                self._ordered_groups.add(group)
+
+    def edges_filed(self) -> bool:
+        return self._filed is not None
 
     def group_edges(self, group: Group) -> list:
         """The group's edges as answers; dtypes and shapes are looked up only now, for the groups people open."""
         if group is not self.root:
-            self.file_edges()
-        if group.edges is None:
-            group.edges = []
-        elif isinstance(group.edges, dict):
-            group.edges = [edges_lib.op_edge(a, b, edge) for (a, b), edge in group.edges.items()]
-        return group.edges
+            self.file_inner_edges()
+        edges = group.edges
+        if edges is None and group is not self.root and self._filed is not None:
+            edges = self._filed.of(group)  # (made into lists only for the groups people open)
+        if edges is None:
+            edges = []
+        elif isinstance(edges, dict):
+            edges = [edges_lib.op_edge(a, b, edge) for (a, b), edge in edges.items()]
+        group.edges = edges
+        return edges
 
     def in_flow_order(self, group: Group) -> list:
         """The group's children, in the order data flows between them (see order_by_flow)."""
         if group is not self.root:
-            self.file_edges()
+            self.file_inner_edges()
+            self._order(group)
         return list(group.children.values())
 
-    @staticmethod
-    def order_by_flow(groups) -> None:
+    @classmethod
+    def order_by_flow(cls, groups) -> None:
         """Puts each group's children in the order data flows between them (edges.data_flow_order over the data
         edges filed between them), once its edges are filed: listings, folds, repeat marks and every walk over
         the tree then follow the graph, whichever answer comes first."""
@@ -132,16 +176,20 @@ class Hierarchy:
             edges = group.edges
             if edges.__class__ is not dict or len(group.children) < 2:
                 continue
-            items = list(group.children.values())
-            index = dict(zip(items, itertools.count()))  # (nodes hash by identity)
+            index = dict(zip(group.children.values(), itertools.count()))  # (nodes hash by identity)
             for (a, b), edge in edges.items():
                 if not edge[1] and index[a] >= index[b]:
                     break
             else:  # (most groups: the graph lists them in data-flow order already)
                 continue
-            pairs = [(index[a], index[b]) for (a, b), edge in edges.items() if not edge[1]]
-            order = edges_lib.data_flow_order(len(items), pairs)
-            group.children = {items[i].name: items[i] for i in order}
+            cls._reorder(group, [(index[a], index[b]) for (a, b), edge in edges.items() if not edge[1]])
+
+    @staticmethod
+    def _reorder(group: Group, pairs) -> None:
+        """The group's children in data-flow order (`pairs`: its data edges as (from, to) places among them)."""
+        items = list(group.children.values())
+        order = edges_lib.data_flow_order(len(items), pairs)
+        group.children = {items[i].name: items[i] for i in order}
 
     def consumers(self) -> dict:
         """id(op) -> [(consumer op, port, control)]."""
@@ -159,6 +207,25 @@ class Hierarchy:
         the parameters (a variable op's, a module record's variables) and, where recorded, the class (a Keras
         callback's layer: its config but the name). Two Dense layers of different sizes differ. Memoized, computed
         without recursion (scopes may nest thousands deep)."""
+        if node.structure is not None:
+            return node.structure
+        if self._structures is None and self.op_graph:
+            # One numbering at a time: an expansion asked while settle numbers the whole tree waits for it rather
+            # than numbering the same subtrees beside it (both slower, sharing the interpreter).
+            with self._structure_lock:
+                if self._structures is None:
+                    self.file_inner_edges()  # (its columns: parents and depths)
+                    self._structures = structure_lib.number_all(self._filed, self._interned, self._numbers,
+                                                                self._unknown_shapes)
+                    self._filed.forget_columns()
+                    if self._structures is None:  # (too deep for columns: numbered node by node)
+                        self._structures = False
+        if self._structures is not False and self._structures is not None:
+            return int(self._structures[self._filed.index(node)])
+        with self._structure_lock:
+            return self._number_structures(node)
+
+    def _number_structures(self, node) -> int:
         interned, numbers = self._interned, self._numbers
         by_type: dict = {}  # op type -> the number of a plain op of that type
         stack = [(node, False)]
@@ -188,13 +255,10 @@ class Hierarchy:
             else:
                 facts = current.facts or {}
                 structures = [c.structure for c in current.children.values()]
-                key = (facts.get("class_name"), tuple(sorted(structures)),
-                       tuple(sorted(str(v.get("shape")) for v in facts.get("variables", ()))),
-                       tuple(sorted((k, v) for k, v in facts.get("attrs", {}).items() if k != "name")))
-                # (a Keras callback's layer records no weights; a trace's captured variables no shapes)
-                if "variables" in facts:  # (its own are recorded: what its sub-modules hold may not be)
-                    unknown = any(not isinstance(v.get("shape"), list) or None in v["shape"]
-                                  for v in facts["variables"]) or any(
+                key = (structure_lib.facts_key(facts), tuple(sorted(structures)))
+                own = structure_lib.own_shapes_unknown(facts)
+                if own is not None:  # (its own are recorded: what its sub-modules hold may not be)
+                    unknown = own or any(
                         c.structure in self._unknown_shapes for c in current.children.values() if c.children is not None)
                 else:
                     unknown = any(s in self._unknown_shapes for s in structures) or (
@@ -204,6 +268,12 @@ class Hierarchy:
                 self._unknown_shapes.add(number)
             current.structure = number
         return node.structure
+
+    def structures_numbered(self) -> bool:
+        """Whether every node's structure is numbered (settle does it ahead of the first expansion)."""
+        if self._structures is None or self._structures is False:
+            return all(node.structure is not None for node in self.all_nodes)
+        return True
 
     def shapes_known(self, node) -> bool:
         """Whether the graph records the shapes of every parameter in `node` (see structure_of)."""
