@@ -38,10 +38,11 @@ setuptools.setup(
     # The built front end (index.js, layout worker, styles...) ships inside the package.
     package_data={"tb_module_plugin": ["static/*", "static/*/*"]},
     zip_safe=False,
-    # Runtime needs TensorBoard, Werkzeug and RE2 only. TensorFlow is optional and is
+    # Runtime needs TensorBoard, Werkzeug, RE2 and NumPy (which TensorBoard requires too) only. TensorFlow is optional and is
     # never forced: people with `tensorflow-cpu` keep it.
     # google-re2: the search's regular expressions run in linear time (wheels for Linux, macOS and Windows).
-    install_requires=["tensorboard>=2.12", "werkzeug", "google-re2>=1.1"],
+    # numpy: a big graph's edges are filed a column at a time.
+    install_requires=["tensorboard>=2.12", "werkzeug", "google-re2>=1.1", "numpy"],
     extras_require={
         "tensorflow": ["tensorflow>=2.15"],
         "tensorflow-cpu": ["tensorflow-cpu>=2.15"],
