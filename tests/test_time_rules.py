@@ -123,8 +123,9 @@ def placement_seconds(monkeypatch, nodes):
 
     def timed(builder, root):
         start = time.perf_counter()
-        place(builder, root)
+        groups = place(builder, root)
         spent.append(time.perf_counter() - start)
+        return groups
 
     monkeypatch.setattr(backward, "place_backward_ops", timed)
     hierarchy = hierarchy_of(nodes)
@@ -239,3 +240,30 @@ def test_a_backward_pass_not_timed_reads_apart_from_no_backward_pass():
         assert "backward_untimed" not in node
         assert ("backward_time_us" in node) == (path in with_backward), node
         assert cells[path].endswith("%)" if path in with_backward else table.NO_BACKWARD), cells[path]
+
+
+def test_the_build_keeps_which_nodes_hold_a_backward_pass_on_the_hierarchy():
+    """The build keeps on the Hierarchy the nodes that are or hold a backward group (what the backward time and
+    FLOPs read), as the finished tree holds them; the backward FLOPs, once asked for, are kept there too (no
+    module-level table outlives or leaks the graph)."""
+    from tb_module_plugin.measures import backward, costs
+
+    other = [("m/other/kernel", "VarHandleOp", []), ("m/other/r", "ReadVariableOp", ["m/other/kernel"]),
+             ("m/other/Mul", "Mul", ["x", "m/other/r"])]
+    hierarchy = hierarchy_of(DENSE + other + [("gradients/m/dense/MatMul/MatMul", "MatMul", ["x", "x"]),
+                                              ("gradients/loss/ReluGrad", "ReluGrad", ["x", "x"])])
+
+    def holds(node) -> bool:  # (from the tree itself: a backward group at or below the node)
+        return node.role == "backward" or any(holds(c) for c in (node.children or {}).values())
+
+    truth = {id(node) for node in hierarchy.all_nodes if holds(node)}
+    assert truth and len(truth) < len(hierarchy.all_nodes)  # (both kinds here)
+    assert hierarchy.backward_holders == truth
+    assert not hierarchy_of(DENSE).backward_holders  # (no training step: none)
+    costs.count_costs(hierarchy)
+    assert hierarchy.backward_flops is None
+    for node in hierarchy.all_nodes:
+        flops = backward.flops_of(hierarchy, node)
+        assert flops is None or id(node) in truth
+    assert hierarchy.backward_flops is not None  # (made once, kept with the graph)
+    assert not [name for name, value in vars(backward).items() if type(value).__name__.startswith("WeakKey")]
