@@ -253,10 +253,7 @@ def test_the_build_keeps_which_nodes_hold_a_backward_pass_on_the_hierarchy():
     hierarchy = hierarchy_of(DENSE + other + [("gradients/m/dense/MatMul/MatMul", "MatMul", ["x", "x"]),
                                               ("gradients/loss/ReluGrad", "ReluGrad", ["x", "x"])])
 
-    def holds(node) -> bool:  # (from the tree itself: a backward group at or below the node)
-        return node.role == "backward" or any(holds(c) for c in (node.children or {}).values())
-
-    truth = {id(node) for node in hierarchy.all_nodes if holds(node)}
+    truth = {id(node) for node in hierarchy.all_nodes if holds_backward_group(node)}
     assert truth and len(truth) < len(hierarchy.all_nodes)  # (both kinds here)
     assert hierarchy.backward_holders == truth
     assert not hierarchy_of(DENSE).backward_holders  # (no training step: none)
@@ -267,3 +264,32 @@ def test_the_build_keeps_which_nodes_hold_a_backward_pass_on_the_hierarchy():
         assert flops is None or id(node) in truth
     assert hierarchy.backward_flops is not None  # (made once, kept with the graph)
     assert not [name for name, value in vars(backward).items() if type(value).__name__.startswith("WeakKey")]
+
+
+def test_a_node_s_backward_time_is_looked_up_once(monkeypatch):
+    """The time measure asks each node's backward time once and whether it splits once (an untimed backward
+    pass is then told from none by the nodes the build found holding one), and says the same as before."""
+    from tests.helpers.answers import walk
+
+    from tb_module_plugin.measures import time_values
+    from tb_module_plugin.serve import answers
+
+    nodes = DENSE + [("gradients/m/dense/MatMul/MatMul", "MatMul", ["x", "x"]),
+                     ("gradients/loss/ReluGrad", "ReluGrad", ["x", "x"])]
+    hierarchy = hierarchy_of(nodes)
+    times = times_of(hierarchy, {name: 10**6 for name, *_ in DENSE})  # (the backward ops not timed)
+    asked, split = [], []
+    backward_of, splits = time_lib.Times.backward_of, time_values.splits
+    monkeypatch.setattr(time_lib.Times, "backward_of", lambda self, node: asked.append(id(node)) or backward_of(self, node))
+    monkeypatch.setattr(time_values, "splits", lambda node: split.append(id(node)) or splits(node))
+    answer = answers.hierarchy_node(hierarchy, hierarchy.root, 8, times)
+    assert asked and len(asked) == len(set(asked)) and len(split) == len(set(split))
+    said = {n["path"]: n for n, _ in walk(answer)}
+    untimed = {path for path, n in said.items() if n.get("backward_untimed")}
+    assert untimed == {node.path for node in hierarchy.all_nodes if node.children is not None and splits(node)
+                       and holds_backward_group(node) and "time_us" in said[node.path]}
+
+
+def holds_backward_group(node) -> bool:
+    """From the tree itself: a backward group at or below the node."""
+    return node.role == "backward" or any(holds_backward_group(c) for c in (node.children or {}).values())
