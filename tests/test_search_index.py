@@ -125,3 +125,14 @@ def test_a_plain_query_too_long_for_re2_is_scanned(monkeypatch):
     assert scanned and [m["path"] for m in answer["matches"]] == truth and not answer["truncated"]
     short = search_lib.search(h, "!", regex=False, limit=10)  # (the same text, short: through the index)
     assert {m["path"] for m in short["matches"]} == {n.path for n in h.all_nodes if n is not h.root and "!" in n.path}
+
+
+def test_a_finished_index_keeps_what_a_search_reads_only():
+    """What writing the text needed (where it got to, the next rank) goes with the writer: the index keeps the
+    nodes, the text, the lines searched alone and their owners, the count of lines and whether it answers a plain
+    search, the same for a tree whose names hold line breaks."""
+    for shape in ({"a": {"b": None, "c\n": None}, "d": None}, {"a": {"b": None}}):
+        h = hierarchy_of(shape)
+        index = search_lib.SearchIndex(h)
+        assert set(vars(index)) == {"nodes", "text", "owners", "alone", "lines", "plain"}
+        assert index.lines == index.text.count(b"\n") + 1 == 2 * (len(h.all_nodes) - 1) - len(index.alone)
