@@ -280,7 +280,8 @@ def test_a_node_s_backward_time_is_looked_up_once(monkeypatch):
     times = times_of(hierarchy, {name: 10**6 for name, *_ in DENSE})  # (the backward ops not timed)
     asked, split = [], []
     backward_of, splits = time_lib.Times.backward_of, time_values.splits
-    monkeypatch.setattr(time_lib.Times, "backward_of", lambda self, node: asked.append(id(node)) or backward_of(self, node))
+    monkeypatch.setattr(time_lib.Times, "backward_of",
+                        lambda self, node: asked.append(id(node)) or backward_of(self, node))
     monkeypatch.setattr(time_values, "splits", lambda node: split.append(id(node)) or splits(node))
     answer = answers.hierarchy_node(hierarchy, hierarchy.root, 8, times)
     assert asked and len(asked) == len(set(asked)) and len(split) == len(set(split))

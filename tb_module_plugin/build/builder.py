@@ -73,7 +73,7 @@ def build_graph_hierarchy(flat: graph_lib.FlatGraph, name: str, modules: dict | 
     passes.fold_series(builder.groups, params)
     passes.gather_loose_top_level_ops(root, taken, params)
     hierarchy = Hierarchy(root)
-    hierarchy.backward_holders = backward.holder_ids(backward_groups)  # (after the passes: folds sit above some)
+    hierarchy.backward_holders = backward.holder_ids(backward_groups)  # (after the passes, which may fold above one)
     hierarchy.unexpanded_ops = sum(bool(op.not_expanded) for op in placed)
     hierarchy.values = dict(values or {}) if modules else {group.path: v for group, v in estimates.items()}
     hierarchy.traced_ops = len(ops)
