@@ -298,25 +298,76 @@ def test_the_lean_parse_keeps_every_attribute_of_every_op():
     assert {n.op_name: n.node_def for n in h.all_nodes if n.children is None} == {n.name: n for n in g.node}
 
 
-def test_replicas_merge_in_a_run_graph_whose_ops_name_their_devices():
+REPLICAS = [("x", "Placeholder", []), ("dense/kernel", "Const", []), ("dense/MatMul", "MatMul", ["x", "dense/kernel"]),
+            ("replica_1/dense/kernel", "Const", []),
+            ("replica_1/dense/MatMul", "MatMul", ["x", "replica_1/dense/kernel"])]
+
+
+def _on_two_devices(g):
+    for node in g.node:
+        node.device = "/device:GPU:1" if node.name.startswith("replica_1/") else "/device:GPU:0"
+    return g
+
+
+def _counting_replica_scans(monkeypatch) -> list:
+    """Each pass merge_replicas makes over the ops (the first: whether any op names a device; then its scan)."""
+    from tb_module_plugin.build import passes
+
+    passes_made = []
+
+    class Counted(list):
+        def __iter__(self):
+            passes_made.append(1)
+            return super().__iter__()
+
+    merge = passes.merge_replicas
+    monkeypatch.setattr(passes, "merge_replicas", lambda ops: merge(Counted(ops)))
+    return passes_made
+
+
+def test_replicas_merge_in_a_run_graph_whose_ops_name_their_devices(monkeypatch):
     """A replica (a scope of ops on one device mirroring a sibling's on another) joins the scope it replicates; a
     graph whose ops name no device has none (and is not searched for them: the lean parse notes the devices)."""
-    nodes = [("x", "Placeholder", []), ("dense/kernel", "Const", []), ("dense/MatMul", "MatMul", ["x", "dense/kernel"]),
-             ("replica_1/dense/kernel", "Const", []),
-             ("replica_1/dense/MatMul", "MatMul", ["x", "replica_1/dense/kernel"])]
-    placed = graph_def(*nodes)
-    for node in placed.node:
-        node.device = "/device:GPU:1" if node.name.startswith("replica_1/") else "/device:GPU:0"
+    nodes = REPLICAS
+    placed = _on_two_devices(graph_def(*nodes))
     copies = {n.name: n.name.split("/")[-1] + " (replica_1)" for n in placed.node if n.name.startswith("replica_1/")}
+    passes_made = _counting_replica_scans(monkeypatch)
     for g, merged in ((placed, True), (graph_def(*nodes), False)):
         parsed = graph_lib.parse_graph_def(g.SerializeToString())
         assert parsed.on_devices is merged
+        passes_made.clear()
         h = build(parsed)
         assert ("replica_1" in children(h)) is not merged
         assert (set(copies.values()) <= set(children(h, "dense"))) is merged
+        assert (len(passes_made) > 1) is merged  # (no device named: it looks no further than that)
     assert {name: h_node.node_def.device for name, h_node in
             ((name, build(graph_lib.parse_graph_def(placed.SerializeToString())).find(f"dense/{copy}"))
              for name, copy in copies.items())} == {n.name: n.device for n in placed.node if n.name in copies}
+
+
+def test_replicas_merge_in_a_record_read_node_by_node(monkeypatch):
+    """A record whose columns do not line up (a node writing its name twice) is read node by node: that read
+    notes the devices too, so its replicas still merge."""
+    placed = _on_two_devices(graph_def(*REPLICAS))
+    nodes = [node.SerializeToString() for node in placed.node]
+    nodes[0] = node_def_pb2.NodeDef(name="first").SerializeToString() + nodes[0]  # (the last name wins)
+    blob = b"".join(b"\x0a" + bytes([len(node)]) + node for node in nodes)
+    read_alone = []
+
+    class NodeDef:  # (lite_proto's, counting the nodes read one by one)
+        @staticmethod
+        def FromString(data):
+            read_alone.append(1)
+            return lite_proto_node_def.FromString(data)
+
+    lite_proto_node_def = lite_proto.NodeDef
+    monkeypatch.setattr(lite_proto, "NodeDef", NodeDef)
+    passes_made = _counting_replica_scans(monkeypatch)
+    h = build(graph_lib.parse_graph_def(blob))
+    assert len(read_alone) == len(nodes) and len(passes_made) > 1
+    assert "replica_1" not in children(h)
+    assert {n.name.split("/")[-1] + " (replica_1)" for n in placed.node if n.name.startswith("replica_1/")} <= set(
+        children(h, "dense"))
 
 
 def test_a_graph_with_functions_is_parsed_in_full_and_its_calls_expanded():

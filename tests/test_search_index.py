@@ -105,3 +105,34 @@ def test_an_op_is_asked_its_path_without_keeping_it():
     h = hierarchy_of({"m": {"d": {"MatMul": None}}})
     op = h.find("m/d/MatMul")
     assert op.path == "m/d/MatMul" and op._path is None and op.parent._path == "m/d"
+
+
+def test_a_plain_query_too_long_for_re2_is_scanned(monkeypatch):
+    """A plain search has no length cap, and escaping its punctuation for RE2 makes it four times longer: a query
+    whose pattern RE2 cannot compile is answered by the scan (what a plain search finds), not refused."""
+    h = hierarchy_of({"a!!": {"b": None}, "c": {"d!": None}})
+    index = search_lib.index_of(h)
+    assert index.plain  # (ASCII, whole names: the index would answer a plain search)
+    query = "!" * 1_000_000
+    with pytest.raises(search_lib.BadQuery):  # (what the fallback catches: RE2 refuses the escaped query)
+        search_lib._patterns(query.replace("!", "\\x21").encode("ascii"))
+    assert index.literal(query) is None
+    scanned = []
+    paths = search_lib._paths
+    monkeypatch.setattr(search_lib, "_paths", lambda hierarchy: scanned.append(1) or paths(hierarchy))
+    answer = search_lib.search(h, query, regex=False, limit=10)
+    truth = [n.path for n in h.all_nodes if n is not h.root and (query in n.path or query in n.name)]
+    assert scanned and [m["path"] for m in answer["matches"]] == truth and not answer["truncated"]
+    short = search_lib.search(h, "!", regex=False, limit=10)  # (the same text, short: through the index)
+    assert {m["path"] for m in short["matches"]} == {n.path for n in h.all_nodes if n is not h.root and "!" in n.path}
+
+
+def test_a_finished_index_keeps_what_a_search_reads_only():
+    """What writing the text needed (where it got to, the next rank) goes with the writer: the index keeps the
+    nodes, the text, the lines searched alone and their owners, the count of lines and whether it answers a plain
+    search, the same for a tree whose names hold line breaks."""
+    for shape in ({"a": {"b": None, "c\n": None}, "d": None}, {"a": {"b": None}}):
+        h = hierarchy_of(shape)
+        index = search_lib.SearchIndex(h)
+        assert set(vars(index)) == {"nodes", "text", "owners", "alone", "lines", "plain"}
+        assert index.lines == index.text.count(b"\n") + 1 == 2 * (len(h.all_nodes) - 1) - len(index.alone)

@@ -123,8 +123,9 @@ def placement_seconds(monkeypatch, nodes):
 
     def timed(builder, root):
         start = time.perf_counter()
-        place(builder, root)
+        groups = place(builder, root)
         spent.append(time.perf_counter() - start)
+        return groups
 
     monkeypatch.setattr(backward, "place_backward_ops", timed)
     hierarchy = hierarchy_of(nodes)
@@ -239,3 +240,57 @@ def test_a_backward_pass_not_timed_reads_apart_from_no_backward_pass():
         assert "backward_untimed" not in node
         assert ("backward_time_us" in node) == (path in with_backward), node
         assert cells[path].endswith("%)" if path in with_backward else table.NO_BACKWARD), cells[path]
+
+
+def test_the_build_keeps_which_nodes_hold_a_backward_pass_on_the_hierarchy():
+    """The build keeps on the Hierarchy the nodes that are or hold a backward group (what the backward time and
+    FLOPs read), as the finished tree holds them; the backward FLOPs, once asked for, are kept there too (no
+    module-level table outlives or leaks the graph)."""
+    from tb_module_plugin.measures import backward, costs
+
+    other = [("m/other/kernel", "VarHandleOp", []), ("m/other/r", "ReadVariableOp", ["m/other/kernel"]),
+             ("m/other/Mul", "Mul", ["x", "m/other/r"])]
+    hierarchy = hierarchy_of(DENSE + other + [("gradients/m/dense/MatMul/MatMul", "MatMul", ["x", "x"]),
+                                              ("gradients/loss/ReluGrad", "ReluGrad", ["x", "x"])])
+
+    truth = {id(node) for node in hierarchy.all_nodes if holds_backward_group(node)}
+    assert truth and len(truth) < len(hierarchy.all_nodes)  # (both kinds here)
+    assert hierarchy.backward_holders == truth
+    assert not hierarchy_of(DENSE).backward_holders  # (no training step: none)
+    costs.count_costs(hierarchy)
+    assert hierarchy.backward_flops is None
+    for node in hierarchy.all_nodes:
+        flops = backward.flops_of(hierarchy, node)
+        assert flops is None or id(node) in truth
+    assert hierarchy.backward_flops is not None  # (made once, kept with the graph)
+    assert not [name for name, value in vars(backward).items() if type(value).__name__.startswith("WeakKey")]
+
+
+def test_a_node_s_backward_time_is_looked_up_once(monkeypatch):
+    """The time measure asks each node's backward time once and whether it splits once (an untimed backward
+    pass is then told from none by the nodes the build found holding one), and says the same as before."""
+    from tests.helpers.answers import walk
+
+    from tb_module_plugin.measures import time_values
+    from tb_module_plugin.serve import answers
+
+    nodes = DENSE + [("gradients/m/dense/MatMul/MatMul", "MatMul", ["x", "x"]),
+                     ("gradients/loss/ReluGrad", "ReluGrad", ["x", "x"])]
+    hierarchy = hierarchy_of(nodes)
+    times = times_of(hierarchy, {name: 10**6 for name, *_ in DENSE})  # (the backward ops not timed)
+    asked, split = [], []
+    backward_of, splits = time_lib.Times.backward_of, time_values.splits
+    monkeypatch.setattr(time_lib.Times, "backward_of",
+                        lambda self, node: asked.append(id(node)) or backward_of(self, node))
+    monkeypatch.setattr(time_values, "splits", lambda node: split.append(id(node)) or splits(node))
+    answer = answers.hierarchy_node(hierarchy, hierarchy.root, 8, times)
+    assert asked and len(asked) == len(set(asked)) and len(split) == len(set(split))
+    said = {n["path"]: n for n, _ in walk(answer)}
+    untimed = {path for path, n in said.items() if n.get("backward_untimed")}
+    assert untimed == {node.path for node in hierarchy.all_nodes if node.children is not None and splits(node)
+                       and holds_backward_group(node) and "time_us" in said[node.path]}
+
+
+def holds_backward_group(node) -> bool:
+    """From the tree itself: a backward group at or below the node."""
+    return node.role == "backward" or any(holds_backward_group(c) for c in (node.children or {}).values())

@@ -8,9 +8,10 @@ import type { PlacedNode, Point, Scene } from "./layout";
 /** The overview's longer side (px), and the most boxes it draws. */
 const MINIMAP_SIZE = 150;
 const MINIMAP_MAX_BOXES = 400;
-/** The overview's distance from the pane's top and right edges, and its border (styles/graph.css, .mg-float). */
-const MINIMAP_OFFSET = 10;
-const MINIMAP_BORDER = 1;
+/** The overview's distance from the pane's top and right edges, and its border: styles/graph.css's (.mg-minimap,
+ * .mg-float), which test/minimap-css.test.ts holds them to. */
+export const MINIMAP_OFFSET = 10;
+export const MINIMAP_BORDER = 1;
 
 /** The overview of a scene drawn within `box`: its scale (px per scene unit) and its size in px (borders aside). */
 export function overviewOf(box: Box): { scale: number; width: number; height: number } {

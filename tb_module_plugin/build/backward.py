@@ -27,15 +27,16 @@ GRADIENT_SCOPE = re.compile(r"(?:gradient_tape|gradients)(?:_\d+)?")
 GRADIENT_TYPE = re.compile(r"\w*(?:Grad(?:V\d+)?|Backprop\w*|BroadcastGradientArgs)")
 
 
-def place_backward_ops(builder, root) -> None:
+def place_backward_ops(builder, root) -> list:
     """Move each gradient op whose forward scope is inside a module into that module's `backward` group (keeping
-    the rest of its scope below it); prune the tape's scopes left empty. Runs once modules are marked."""
+    the rest of its scope below it); prune the tape's scopes left empty. Runs once modules are marked. Returns the
+    backward groups (for `holder_ids`, once the later passes have placed them for good)."""
     # A tape's scope is named so and holds ops only a gradient computes: a scope a user named `gradients` is not one.
     tops = [c for name, c in root.children.items()
             if c.children is not None and not c.role and c.kind != "module" and GRADIENT_SCOPE.fullmatch(name)
             and any(GRADIENT_TYPE.fullmatch(op.type) for op in ops_under(c))]
     if not tops:
-        return
+        return []
     modules = _Modules(root)
     # A module record's tree is named after its layers (`functional/block/dense`) while its ops keep TensorFlow's
     # scopes (`functional_1/block_1/dense_1_2/MatMul`): there the forward op a gradient's name leads to is found
@@ -47,6 +48,7 @@ def place_backward_ops(builder, root) -> None:
             for segment in op.op_name.split("/"):
                 entry = entry[0].setdefault(segment, [{}, None])
             entry[1] = op
+    groups: dict = {}  # id(group) -> a backward group (a module's one, whichever tape's ops it holds)
     for top in tops:
         by_module: dict = {}  # id(module) -> [module, [(op, its scope segments below the module)], confirmed]
         for op in list(ops_under(top)):
@@ -70,10 +72,23 @@ def place_backward_ops(builder, root) -> None:
                 # computes, or takes the forward op's output or one of its inputs (a weight's gradient reads the
                 # layer's input).
                 entry[2] = entry[2] or (named is not None and _differentiates(op, named))
-        _move_confirmed(builder, modules, list(by_module.values()))
+        for group in _move_confirmed(builder, modules, list(by_module.values())):
+            groups[id(group)] = group
         _prune(top)
         if not top.children:
             del root.children[top.name]
+    return list(groups.values())
+
+
+def holder_ids(groups: list) -> frozenset:
+    """The ids of the backward `groups` and of every node above one (Hierarchy.backward_holders): the nodes with a
+    backward pass, timed or not, counted or not."""
+    holders = set()
+    for group in groups:
+        while group is not None and id(group) not in holders:  # (each ancestor added once)
+            holders.add(id(group))
+            group = group.parent
+    return frozenset(holders)
 
 
 def _differentiates(op, forward) -> bool:
@@ -83,12 +98,12 @@ def _differentiates(op, forward) -> bool:
     return any(not control and (producer is forward or id(producer) in sources) for producer, _, control in op.inputs)
 
 
-def _move_confirmed(builder, modules, entries: list) -> None:
+def _move_confirmed(builder, modules, entries: list) -> list:
     """Move the ops of each confirmed entry into its module's backward group: confirmed by name (entry[2]), or
     because an op reads what an op inside the module produces; judged first before any op moves, then again for the
     rest, whose ops may read backward ops just moved into the module's parts (the sums and plumbing of a call's
     backward function). Modules never confirmed leave theirs where they are. A worklist: each edge is looked at
-    once, and each producer's module is known without walking up the tree."""
+    once, and each producer's module is known without walking up the tree. Returns the backward groups moved into."""
     entry_of = {}  # id(op) -> index of its entry
     for k, (_, moving, _) in enumerate(entries):
         for op, _ in moving:
@@ -111,13 +126,16 @@ def _move_confirmed(builder, modules, entries: list) -> None:
             if rounds[j] is None and modules.inside(entries[k][0], entries[j][0]):
                 rounds[j] = rounds[k] + 1
                 queue.append(j)
+    groups = []
     for k in sorted((k for k in range(len(entries)) if rounds[k] is not None), key=lambda k: (rounds[k], k)):
         module, moving, _ = entries[k]
         group = _backward_group(builder, module)
+        groups.append(group)
         for op, rest in moving:
             del op.parent.children[op.name]
             builder.insert(group, "/".join(rest), op)
             modules.moved(op, module)
+    return groups
 
 
 class _Modules:

@@ -69,10 +69,11 @@ def build_graph_hierarchy(flat: graph_lib.FlatGraph, name: str, modules: dict | 
     placed = ops + others + flat.eager_ops
     passes.mark_roles_of_bodies(placed)
     estimates = passes.mark_modules(placed, estimate_params=not modules, types=types)
-    backward.place_backward_ops(builder, root)
+    backward_groups = backward.place_backward_ops(builder, root)
     passes.fold_series(builder.groups, params)
     passes.gather_loose_top_level_ops(root, taken, params)
     hierarchy = Hierarchy(root)
+    hierarchy.backward_holders = backward.holder_ids(backward_groups)  # (after the passes, which may fold above one)
     hierarchy.unexpanded_ops = sum(bool(op.not_expanded) for op in placed)
     hierarchy.values = dict(values or {}) if modules else {group.path: v for group, v in estimates.items()}
     hierarchy.traced_ops = len(ops)

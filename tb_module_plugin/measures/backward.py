@@ -3,7 +3,6 @@ per-node values (FLOPs here; measured time in time.py)."""
 
 from __future__ import annotations
 
-import weakref
 from array import array
 
 from ..build.backward import BACKWARD
@@ -41,39 +40,25 @@ def backward_sums(hierarchy, index, values, partial: bool):
     return sums
 
 
-_FLOPS = weakref.WeakKeyDictionary()  # costs.Costs -> its backward_sums (made when first asked for)
-_HOLDERS = weakref.WeakKeyDictionary()  # hierarchy -> ids of the nodes that are or hold a backward group
-
-
 def holds_backward(hierarchy, node) -> bool:
     """Whether the node is or holds a `backward` group: a module without one has no backward pass to time or count
     (a part of None then means that; where it holds one, a part of None is not timed or not known)."""
-    return id(node) in holders_of(hierarchy)
+    return id(node) in hierarchy.backward_holders
 
 
-def holders_of(hierarchy) -> set:
-    """The ids of the nodes that are or hold a backward group (made once per hierarchy)."""
-    holders = _HOLDERS.get(hierarchy)
-    if holders is None:
-        holders = set()
-        for group in hierarchy.all_nodes:
-            if group.role == BACKWARD:
-                while group is not None and id(group) not in holders:  # (each ancestor added once)
-                    holders.add(id(group))
-                    group = group.parent
-        _HOLDERS[hierarchy] = holders  # (two threads may both make it: the same set, one kept)
-    return holders
+def holders_of(hierarchy) -> frozenset:
+    """The ids of the nodes that are or hold a backward group (found by the build: Hierarchy.backward_holders)."""
+    return hierarchy.backward_holders
 
 
 def flops_of(hierarchy, node) -> int | None:
     """The FLOPs of the node's backward ops: None where it holds none, or some are not known."""
-    counted = hierarchy.costs
-    sums = _FLOPS.get(counted, False)
-    if sums is False:
-        nan = float("nan")
-        values = array("d", (nan if f == UNKNOWN else f for f in counted.flops))
-        sums = _FLOPS[counted] = backward_sums(hierarchy, None, values, partial=False)
-    if sums is None:
+    if id(node) not in hierarchy.backward_holders:
         return None
+    sums = hierarchy.backward_flops
+    if sums is None:  # (two threads may both make it: the same sums, one kept)
+        nan = float("nan")
+        values = array("d", (nan if f == UNKNOWN else f for f in hierarchy.costs.flops))
+        sums = hierarchy.backward_flops = backward_sums(hierarchy, None, values, partial=False)
     value = sums[node.number]
     return None if value != value else int(value)

@@ -3,6 +3,7 @@ the share of its ops timed, its backward part, the fused kernel that ran an op, 
 
 from __future__ import annotations
 
+from .backward import holds_backward
 from .flops_values import splits
 
 NAME = "time"
@@ -20,11 +21,12 @@ def values_of(graph, node) -> tuple:
         coverage = times.coverage_of(node)
         if coverage is not None:
             out["time_coverage"] = round(coverage, 4)
-        backward_us = times.backward_of(node) if splits(node) else None
-        if backward_us is not None:
-            out["backward_time_us"] = round(backward_us, 3)
-        elif splits(node) and times.backward_untimed(node):
-            out["backward_untimed"] = True  # (a backward pass the profile missed, not a module without one)
+        if splits(node):
+            backward_us = times.backward_of(node)
+            if backward_us is not None:
+                out["backward_time_us"] = round(backward_us, 3)
+            elif holds_backward(graph.hierarchy, node):
+                out["backward_untimed"] = True  # (a backward pass the profile missed, not a module without one)
         fused = times.fused_of(node)
         if fused:
             out["fused"] = fused

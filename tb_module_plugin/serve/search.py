@@ -142,30 +142,30 @@ class SearchIndex:
     node's name, then its path), the nodes in the answer's order, so that a search stops at the `limit + 1`-th node
     it finds; names with a line break of their own are searched one by one. A match's node is found by counting the
     line breaks before it (RE2 reads the text that far anyway): no table of where each of 2.6 million lines starts.
-    Paths are made here, not kept on the nodes (a million ops' paths took 110 MB)."""
+    Paths are made here, not kept on the nodes (a million ops' paths took 110 MB). `owners`: each line's node, once
+    a line is searched alone (else None: lines 2 * rank and 2 * rank + 1 are the node's); `alone`: (rank, UTF-8 line)
+    of the names and paths holding a line break of their own; `lines`: how many the text holds."""
 
     def __init__(self, hierarchy):
         limit = tree.MAX_KEPT_PATH
-        self.alone, self.owners = [], None  # owners: see _write
-        self._lines, self._rank, self._at = 0, 0, 0
         order = _order(hierarchy.root, limit)
         whole = order is not None
         # The text's size is known before it is written (where the order is): made at once, not grown, which left
         # 80 MB of the allocator's memory behind each copy of a growing buffer.
-        self._text = bytearray(order[-1] if order else 0)
+        writer = _Writer(order[-1] if order else 0)
         if order is None:  # (a name holding "/", a path longer than what is searched of it: ordered by the paths)
             keyed = _keyed(_paths(hierarchy))
             keyed.sort()  # (the answer's order; the count keeps equal keys from comparing nodes)
             self.nodes = [entry[-1] for entry in keyed]
             for start in range(0, len(keyed), _PIECE):
                 piece = keyed[start:start + _PIECE]
-                self._write([entry[-1].name[:limit] for entry in piece], [entry[2] for entry in piece])
+                writer.write_pairs([entry[-1].name[:limit] for entry in piece], [entry[2] for entry in piece])
             del keyed
         else:
             groups, paths, ops, aboves, ends, _ = order
             del order  # (its lists go as they are written)
             for start in range(0, len(groups), _PIECE):
-                self._write([group.name for group in groups[start:start + _PIECE]], paths[start:start + _PIECE])
+                writer.write_pairs([group.name for group in groups[start:start + _PIECE]], paths[start:start + _PIECE])
             del paths
             # Each group's ops joined in one go, a few thousand ops written at a time: their paths made only here.
             lines, first, written = [], 0, 0
@@ -173,17 +173,14 @@ class SearchIndex:
                 lines.append("\n".join([f"{op.name}\n{above}{op.name}" for op in ops[first:end]]))
                 first = end
                 if end - written >= _PIECE or end == len(ops):
-                    piece = "\n".join(lines)
-                    if piece.count("\n") == 2 * (end - written) - 1:
-                        self._write(piece, end - written)
-                    else:  # (a name with a line break of its own: line by line)
-                        self._write([op.name for op in ops[written:end]], [op.path for op in ops[written:end]])
+                    piece_ops = ops[written:end]
+                    writer.write("\n".join(lines), len(piece_ops),
+                                 lambda: ([op.name for op in piece_ops], [op.path for op in piece_ops]))
                     lines, written = [], end
             groups += ops
             self.nodes = groups
-        del self._text[self._at:]  # (lines searched alone are not in it)
-        self.text = self._text  # (RE2 reads a bytearray as it reads bytes; never changed after this)
-        del self._text
+        # (RE2 reads a bytearray as it reads bytes; never changed after this)
+        self.text, self.owners, self.alone, self.lines = writer.finished()
         # Whole names (the order's condition) and ASCII: a plain search is then RE2's, any case (see literal).
         self.plain = whole and self.text.isascii() and all(data.isascii() for _, data in self.alone)
 
@@ -198,59 +195,13 @@ class SearchIndex:
         except BadQuery:  # (a query too long for RE2's memory: scanned)
             return None
 
-    def _write(self, names, paths) -> None:
-        """Adds the lines of the nodes next in the answer's order: their names and paths (lists), or a text of
-        their lines joined and how many nodes it holds. Most nodes' two lines are lines 2 * rank and 2 * rank + 1
-        of the text; once one is searched alone (a line break of its own), `owners` says each line's node.
-        (Lists rather than a tuple a node: the garbage collector walks every object of the server when many are
-        made.)"""
-        rank = self._rank
-        if names.__class__ is str:
-            piece, count = names, paths
-        else:
-            count = len(names)
-            piece = "\n".join([f"{name}\n{path}" for name, path in zip(names, paths)])
-            if piece.count("\n") != 2 * count - 1:
-                self._write_lines(names, paths)
-                return
-        if count:
-            self._put(piece.encode("utf-8", "surrogatepass"))
-        if self.owners is not None:
-            self.owners.extend(r for r in range(rank, rank + count) for _ in (0, 1))
-        self._lines += 2 * count
-        self._rank += count
-
-    def _write_lines(self, names: list, paths: list) -> None:
-        for rank, pair in enumerate(zip(names, paths), self._rank):
-            for line in pair:
-                data = line.encode("utf-8", "surrogatepass")
-                if b"\n" in data:
-                    self.alone.append((rank, data))
-                    if self.owners is None:
-                        self.owners = array("i", [i >> 1 for i in range(self._lines)])
-                    continue
-                self._put(data)
-                if self.owners is not None:
-                    self.owners.append(rank)
-                self._lines += 1
-        self._rank += len(names)
-
-    def _put(self, data: bytes) -> None:
-        """Writes the next lines (in place where the text was made to size, else at its end)."""
-        at = self._at
-        if self._lines:  # (no line break after the last line: no empty line to match `^$` there)
-            self._text[at:at + 1] = b"\n"
-            at += 1
-        self._text[at:at + len(data)] = data
-        self._at = at + len(data)
-
     def matching(self, lines_pattern, alone_pattern, wanted: int) -> list:
         """The first `wanted` nodes, in the answer's order, whose name or path matches (RE2 gives one match a
         matching line, from its start; a node's two lines are next to each other)."""
         ranks = []
         text, owners = self.text, self.owners
         line = at = 0
-        for match in lines_pattern.finditer(text) if self._lines else ():  # (no line: none to match `^$`)
+        for match in lines_pattern.finditer(text) if self.lines else ():  # (no line: none to match `^$`)
             start = match.start()
             line += text.count(b"\n", at, start)
             at = start
@@ -266,6 +217,63 @@ class SearchIndex:
 
 
 _PIECE = 8192  # nodes written to the index's text at a time
+
+
+class _Writer:
+    """Writes a SearchIndex's text, the nodes next in the answer's order a piece at a time (in place where the text
+    was made to size, else at its end); `finished` gives what the index keeps. (Lists rather than a tuple a node:
+    the garbage collector walks every object of the server when many are made.)"""
+
+    def __init__(self, size: int):
+        self.text = bytearray(size)
+        self.at = self.lines = self.rank = 0
+        self.owners = None  # see SearchIndex
+        self.alone: list = []
+
+    def write_pairs(self, names: list, paths: list) -> None:
+        self.write("\n".join([f"{name}\n{path}" for name, path in zip(names, paths)]), len(names),
+                   lambda: (names, paths))
+
+    def write(self, piece: str, count: int, pairs) -> None:
+        """Adds `count` nodes' lines joined in `piece`, each node's name then its path; `pairs()` gives their names
+        and paths (lists) where a name or path holds a line break of its own: those are written line by line."""
+        if piece.count("\n") != 2 * count - 1:
+            self._write_lines(*pairs())
+            return
+        rank = self.rank
+        self._put(piece.encode("utf-8", "surrogatepass"))
+        if self.owners is not None:
+            self.owners.extend(r for r in range(rank, rank + count) for _ in (0, 1))
+        self.lines += 2 * count
+        self.rank += count
+
+    def _write_lines(self, names: list, paths: list) -> None:
+        for rank, pair in enumerate(zip(names, paths), self.rank):
+            for line in pair:
+                data = line.encode("utf-8", "surrogatepass")
+                if b"\n" in data:
+                    self.alone.append((rank, data))
+                    if self.owners is None:
+                        self.owners = array("i", [i >> 1 for i in range(self.lines)])
+                    continue
+                self._put(data)
+                if self.owners is not None:
+                    self.owners.append(rank)
+                self.lines += 1
+        self.rank += len(names)
+
+    def _put(self, data: bytes) -> None:
+        at = self.at
+        if self.lines:  # (no line break after the last line: no empty line to match `^$` there)
+            self.text[at:at + 1] = b"\n"
+            at += 1
+        self.text[at:at + len(data)] = data
+        self.at = at + len(data)
+
+    def finished(self) -> tuple:
+        """(text, owners, alone, lines) of what was written."""
+        del self.text[self.at:]  # (lines searched alone are not in it)
+        return self.text, self.owners, self.alone, self.lines
 
 
 def _order(root, limit: int):

@@ -67,6 +67,8 @@ class Hierarchy:
         self.search_lock = threading.Lock()
         self.signatures = None  # compare.signature: each node's structure, exact and loose signatures
         self.signatures_lock = threading.Lock()  # (per graph: signing a big graph holds up no other comparison)
+        self.backward_holders: frozenset = frozenset()  # build.backward: ids of the nodes at or above a backward group
+        self.backward_flops = None  # measures.backward: every node's backward part of costs' FLOPs (when first asked)
         self._has_module = None  # see has_module
         self.unexpanded_ops = 0  # calls and control-flow ops left unexpanded by expand.py's budget
         ops = finalize(root, self.all_nodes)
