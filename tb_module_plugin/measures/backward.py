@@ -10,12 +10,11 @@ from ..build.backward import BACKWARD
 from .costs import UNKNOWN
 
 
-def backward_sums(hierarchy, index, values, partial: bool):
+def backward_sums(hierarchy, values, partial: bool):
     """Each node's backward part of `values` (per node, in the order of hierarchy.all_nodes, NaN where not
-    known; `index`: id(node) -> its place there, or None where the nodes are numbered, TreeNode.number): the
-    sum over the `backward` groups below it (a backward group's is its whole value). `partial`:
-    a sum of what is known (measured time); else a part is not known when any of it is not (FLOPs). NaN where
-    a node holds no backward group; None where the tree holds none."""
+    known; a node's place there is its TreeNode.number): the sum over the `backward` groups below it (a backward
+    group's is its whole value). `partial`: a sum of what is known (measured time); else a part is not known when
+    any of it is not (FLOPs). NaN where a node holds no backward group; None where the tree holds none."""
     nodes = hierarchy.all_nodes
     if not any(node.role == BACKWARD for node in nodes):
         return None
@@ -30,7 +29,7 @@ def backward_sums(hierarchy, index, values, partial: bool):
             unknown[i] = values[i] != values[i] and not partial
         if not has[i]:
             continue
-        parent = node.parent.number if index is None else index[id(node.parent)]
+        parent = node.parent.number
         has[parent] = 1
         unknown[parent] |= unknown[i]
         if sums[i] == sums[i]:
@@ -72,7 +71,7 @@ def flops_of(hierarchy, node) -> int | None:
     if sums is False:
         nan = float("nan")
         values = array("d", (nan if f == UNKNOWN else f for f in counted.flops))
-        sums = _FLOPS[counted] = backward_sums(hierarchy, None, values, partial=False)
+        sums = _FLOPS[counted] = backward_sums(hierarchy, values, partial=False)
     if sums is None:
         return None
     value = sums[node.number]

@@ -221,7 +221,7 @@ class Hierarchy:
                     if self._structures is None:  # (too deep for columns: numbered node by node)
                         self._structures = False
         if self._structures is not False and self._structures is not None:
-            return int(self._structures[self._filed.index(node)])
+            return int(self._structures[node.number])
         with self._structure_lock:
             return self._number_structures(node)
 
@@ -281,14 +281,16 @@ class Hierarchy:
 
 
 def finalize(root: Group, all_nodes: list) -> list:
-    """Parents, depths, top-level ancestors and op counts, in one pass (iterative: scopes may nest thousands
-    deep); returns the ops (the leaves), in the order of `all_nodes` (each group before its children)."""
+    """Parents, depths, top-level ancestors, op counts and numbers (each node's place in `all_nodes`, each group
+    before its children), in one pass (iterative: scopes may nest thousands deep); returns the ops (the leaves), in
+    that order. Run once, before any stage reads the tree: nothing adds nodes after it."""
     order = []
     ops = []
     groups = []
     stack = [root]
     while stack:
         node = stack.pop()
+        node.number = len(order)
         order.append(node)
         children = node.children
         if children:
