@@ -55,8 +55,8 @@ class FiledEdges:
     slice.
 
     `nodes`: the tree's nodes, the root first (Hierarchy.all_nodes: each node's place there is its `number`);
-    `ops`: its ops, in the order their edges are filed (a group's edges are listed in order of the first op that
-    files each)."""
+    `ops`: its ops, the leaves in the order of `nodes` (finalize's; a group's edges are listed in order of the
+    first op that files each)."""
 
     def __init__(self, nodes: list, ops: list):
         import numpy as np  # (only op graphs file edges; numpy comes with TensorBoard)
@@ -78,8 +78,7 @@ class FiledEdges:
         control = np.fromiter(map(itemgetter(2), flat), np.bool_, len(flat))
         del flat
         consumer = np.flatnonzero(self.is_op)  # (the ops are the leaves, in the order of the nodes: finalize)
-        if len(consumer) != len(ops) or ops and (nodes[consumer[0]] is not ops[0] or nodes[consumer[-1]] is not ops[-1]):
-            consumer = np.fromiter(map(_NUMBER, ops), np.int32, len(ops))
+        assert len(consumer) == len(ops)
         self.ops, self.op_index = ops, consumer  # (structure.number_all reads them too)
         consumer = np.repeat(consumer.astype(np.int32), lengths)
         # An input's place in its consumer's inputs, to read its producer and port back from the op.
