@@ -54,6 +54,7 @@ class Hierarchy:
         self._numbers = itertools.count()
         self._structure_lock = threading.Lock()
         self._structures = None  # an op graph's: every node's, as a column in the order of all_nodes (see structure_of)
+        self._columns_tried = not op_graph  # numbering every node at once was tried (None above: too deep for it)
         self.all_nodes: list = []
         self.record_bytes = 0  # size of the record it was built from: its parsed protobuf lives on in the ops
         self.traced_ops = 0  # ops of the recorded function (not of other functions or eager ops), set by the build
@@ -144,6 +145,7 @@ class Hierarchy:
                 self._ordered_groups.add(group)
 
     def edges_filed(self) -> bool:
+        """Whether the edges inside groups are filed (read by tests only: what settle does ahead of an answer)."""
         return self._filed is not None
 
     def group_edges(self, group: Group) -> list:
@@ -209,18 +211,18 @@ class Hierarchy:
         without recursion (scopes may nest thousands deep)."""
         if node.structure is not None:
             return node.structure
-        if self._structures is None and self.op_graph:
+        if not self._columns_tried:
             # One numbering at a time: an expansion asked while settle numbers the whole tree waits for it rather
             # than numbering the same subtrees beside it (both slower, sharing the interpreter).
             with self._structure_lock:
-                if self._structures is None:
+                if not self._columns_tried:
                     self.file_inner_edges()  # (its columns: parents and depths)
+                    # (None: too deep for columns, numbered node by node below)
                     self._structures = structure_lib.number_all(self._filed, self._interned, self._numbers,
                                                                 self._unknown_shapes)
                     self._filed.forget_columns()
-                    if self._structures is None:  # (too deep for columns: numbered node by node)
-                        self._structures = False
-        if self._structures is not False and self._structures is not None:
+                    self._columns_tried = True
+        if self._structures is not None:
             return int(self._structures[node.number])
         with self._structure_lock:
             return self._number_structures(node)
@@ -271,9 +273,7 @@ class Hierarchy:
 
     def structures_numbered(self) -> bool:
         """Whether every node's structure is numbered (settle does it ahead of the first expansion)."""
-        if self._structures is None or self._structures is False:
-            return all(node.structure is not None for node in self.all_nodes)
-        return True
+        return self._structures is not None or all(node.structure is not None for node in self.all_nodes)
 
     def shapes_known(self, node) -> bool:
         """Whether the graph records the shapes of every parameter in `node` (see structure_of)."""
