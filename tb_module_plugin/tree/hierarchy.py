@@ -83,7 +83,7 @@ class Hierarchy:
         self.lock = threading.Lock()  # filing the edges; the owners of the caches above make them under it too
         if op_graph:
             edges_lib.distribute_edges(self._unfiled)
-            self.order_by_flow([root])  # (a Keras layer tree keeps its model's own order of layers)
+            self._order_root()  # (a Keras layer tree keeps its model's own order of layers)
 
     def has_module(self) -> bool:
         """Some node of the tree is a module (walked once: a graph without one walks all its nodes)."""
@@ -144,6 +144,18 @@ class Hierarchy:
                     self._reorder(group, pairs)
                 self._ordered_groups.add(group)
 
+    def _order_root(self) -> None:
+        """Puts the root's children in the order data flows between them (its edges, filed by distribute_edges):
+        listings, folds, repeat marks and every walk over the tree then follow the graph, whichever answer comes
+        first. The groups below are put in order by _order (their edges filed by FiledEdges)."""
+        root = self.root
+        if root.edges is None or len(root.children) < 2:
+            return
+        place = dict(zip(root.children.values(), itertools.count()))  # (nodes hash by identity)
+        pairs = [(place[a], place[b]) for (a, b), edge in root.edges.items() if not edge[1]]
+        if any(a >= b for a, b in pairs):  # (most graphs list them in data-flow order already)
+            self._reorder(root, pairs)
+
     def edges_filed(self) -> bool:
         """Whether the edges inside groups are filed (read by tests only: what settle does ahead of an answer)."""
         return self._filed is not None
@@ -168,23 +180,6 @@ class Hierarchy:
             self.file_inner_edges()
             self._order(group)
         return list(group.children.values())
-
-    @classmethod
-    def order_by_flow(cls, groups) -> None:
-        """Puts each group's children in the order data flows between them (edges.data_flow_order over the data
-        edges filed between them), once its edges are filed: listings, folds, repeat marks and every walk over
-        the tree then follow the graph, whichever answer comes first."""
-        for group in groups:
-            edges = group.edges
-            if edges.__class__ is not dict or len(group.children) < 2:
-                continue
-            index = dict(zip(group.children.values(), itertools.count()))  # (nodes hash by identity)
-            for (a, b), edge in edges.items():
-                if not edge[1] and index[a] >= index[b]:
-                    break
-            else:  # (most groups: the graph lists them in data-flow order already)
-                continue
-            cls._reorder(group, [(index[a], index[b]) for (a, b), edge in edges.items() if not edge[1]])
 
     @staticmethod
     def _reorder(group: Group, pairs) -> None:
