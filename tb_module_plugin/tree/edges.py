@@ -101,7 +101,8 @@ class FiledEdges:
 
     def aggregate(self) -> None:
         """Every group's pairs, and the data edges of the groups whose children data flows against (a data edge
-        from a later child to an earlier one) as (from, to) places among them: Hierarchy.order_by_flow."""
+        from a later child to an earlier one) as (from, to) places among them: flows(), which Hierarchy.file_edges
+        puts those groups' children in order by (Hierarchy._order)."""
         import numpy as np
 
         if self._pairs is not None:

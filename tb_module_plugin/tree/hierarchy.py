@@ -80,7 +80,7 @@ class Hierarchy:
         self._ordered = not op_graph  # every group's children in flow order (a Keras layer tree keeps its own)
         self._order_lock = threading.Lock()  # (putting one group's in order: an answer does not wait for all)
         self._ordering_lock = threading.Lock()  # (file_edges putting every group's in order)
-        self.lock = threading.Lock()  # filing the edges; the owners of the caches above make them under it too
+        self.lock = threading.Lock()  # filing the edges inside groups; count_costs and times_for make theirs under it
         if op_graph:
             edges_lib.distribute_edges(self._unfiled)
             self._order_root()  # (a Keras layer tree keeps its model's own order of layers)
@@ -109,7 +109,7 @@ class Hierarchy:
     def file_edges(self) -> None:
         """File every op edge into the group whose two children it joins and put every group's children in the
         order data flows between them (once; requests wait for it)."""
-        if self._ordered:  # (no wait for the lock, which counting the costs holds)
+        if self._ordered:  # (done: no wait for _ordering_lock, which a thread ordering every group holds)
             return
         self.file_inner_edges()
         with self._ordering_lock:
@@ -175,7 +175,7 @@ class Hierarchy:
         return edges
 
     def in_flow_order(self, group: Group) -> list:
-        """The group's children, in the order data flows between them (see order_by_flow)."""
+        """The group's children, in the order data flows between them (see _order and _order_root)."""
         if group is not self.root:
             self.file_inner_edges()
             self._order(group)
