@@ -13,6 +13,7 @@ from tests.helpers.records import graph_def
 from tests.helpers.trees import build
 from tb_module_plugin.tree import edges as edges_lib
 from tb_module_plugin.tree import structure as structure_lib
+from tb_module_plugin.tree.hierarchy import Hierarchy
 
 DEEP = 300  # scopes nested deeper than structure.MAX_LEVELS: numbered node by node, lifted by 9 tables
 
@@ -151,14 +152,23 @@ def _same_partition(a: list, b: list) -> bool:
         known for _, known in a] == [known for _, known in b]
 
 
+def _columns_only(m) -> None:
+    """Numbering node by node fails: what is numbered meanwhile is numbered column-wise."""
+    def node_by_node(self, node):
+        raise AssertionError(f"{node.path!r} numbered node by node, not column-wise")
+    m.setattr(Hierarchy, "_number_structures", node_by_node)
+
+
 def test_structures_numbered_column_wise_are_the_ones_numbered_node_by_node(monkeypatch):
     for g in (_graph(deep_levels=20), _variables_graph()):
         trees = [build(g) for _ in range(3)]
         for h in trees:
             _with_facts(h)
-        columns = _numbered(trees[0])
-        assert trees[0].structures_numbered()
+        assert not trees[0].structures_numbered()
         with monkeypatch.context() as m:
+            _columns_only(m)
+            columns = _numbered(trees[0])
+            assert trees[0].structures_numbered()
             m.setattr(structure_lib, "_MULTIPLIER", 0)  # every run of one size hashed alike: each key made
             collided = _numbered(trees[1])
         with monkeypatch.context() as m:
