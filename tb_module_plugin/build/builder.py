@@ -83,7 +83,7 @@ def build_graph_hierarchy(flat: graph_lib.FlatGraph, name: str, modules: dict | 
 def _list_modules_in_record_order(listed: list) -> None:
     """Lists a group's module children in the record's order (`listed`: a Keras model's own order of layers, a
     tf.Module's attributes as assigned), before its other children (in the graph's order): the order the tree
-    keeps where data flow between them does not decide (Hierarchy.order_by_flow). A layer without ops (a Dropout
+    keeps where data flow between them does not decide (edges.data_flow_order). A layer without ops (a Dropout
     at inference) would otherwise come last, after every layer the graph placed ops in."""
     rank = {id(group): i for i, group in enumerate(listed)}
     parents = {id(group.parent): group.parent for group in listed if group.parent is not None}

@@ -9,12 +9,11 @@ from ..build.backward import BACKWARD
 from .costs import UNKNOWN
 
 
-def backward_sums(hierarchy, index, values, partial: bool):
+def backward_sums(hierarchy, values, partial: bool):
     """Each node's backward part of `values` (per node, in the order of hierarchy.all_nodes, NaN where not
-    known; `index`: id(node) -> its place there, or None where the nodes are numbered, TreeNode.number): the
-    sum over the `backward` groups below it (a backward group's is its whole value). `partial`:
-    a sum of what is known (measured time); else a part is not known when any of it is not (FLOPs). NaN where
-    a node holds no backward group; None where the tree holds none."""
+    known; a node's place there is its TreeNode.number): the sum over the `backward` groups below it (a backward
+    group's is its whole value). `partial`: a sum of what is known (measured time); else a part is not known when
+    any of it is not (FLOPs). NaN where a node holds no backward group; None where the tree holds none."""
     nodes = hierarchy.all_nodes
     if not any(node.role == BACKWARD for node in nodes):
         return None
@@ -29,7 +28,7 @@ def backward_sums(hierarchy, index, values, partial: bool):
             unknown[i] = values[i] != values[i] and not partial
         if not has[i]:
             continue
-        parent = node.parent.number if index is None else index[id(node.parent)]
+        parent = node.parent.number
         has[parent] = 1
         unknown[parent] |= unknown[i]
         if sums[i] == sums[i]:
@@ -46,11 +45,6 @@ def holds_backward(hierarchy, node) -> bool:
     return id(node) in hierarchy.backward_holders
 
 
-def holders_of(hierarchy) -> frozenset:
-    """The ids of the nodes that are or hold a backward group (found by the build: Hierarchy.backward_holders)."""
-    return hierarchy.backward_holders
-
-
 def flops_of(hierarchy, node) -> int | None:
     """The FLOPs of the node's backward ops: None where it holds none, or some are not known."""
     if id(node) not in hierarchy.backward_holders:
@@ -59,6 +53,6 @@ def flops_of(hierarchy, node) -> int | None:
     if sums is None:  # (two threads may both make it: the same sums, one kept)
         nan = float("nan")
         values = array("d", (nan if f == UNKNOWN else f for f in hierarchy.costs.flops))
-        sums = hierarchy.backward_flops = backward_sums(hierarchy, None, values, partial=False)
+        sums = hierarchy.backward_flops = backward_sums(hierarchy, values, partial=False)
     value = sums[node.number]
     return None if value != value else int(value)

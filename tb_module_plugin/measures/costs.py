@@ -51,9 +51,7 @@ class Costs:
     a SavedModel's further signatures, often the same graph again) holds is counted on its own, not into the root."""
 
     def __init__(self, hierarchy):
-        nodes = hierarchy.all_nodes
-        for number, node in enumerate(nodes):  # (a dict of a million ids to their place took 80 MB)
-            node.number = number
+        nodes = hierarchy.all_nodes  # (each node's place among them: node.number, set by tree.hierarchy.finalize)
         flops = array("q", [0]) * len(nodes)
         known = _records_shapes(nodes)
         uncounted: dict = {}  # node index -> {op types it holds that are not counted}
@@ -67,7 +65,7 @@ class Costs:
 
         def shapes_of(op):
             number = getattr(op, "number", -1)
-            if number >= 0 and nodes[number] is op:
+            if 0 <= number < len(nodes) and nodes[number] is op:
                 return recorded[number]
             return output_shapes(op.node_def)  # (an op outside the tree)
 

@@ -10,7 +10,7 @@ from array import array
 from ..errors import ProfileError
 from ..readers.profiles import OpTimes
 from ..tree.scopes import common_group
-from .backward import backward_sums, holders_of
+from .backward import backward_sums
 
 UNTIMED = float("nan")
 
@@ -64,15 +64,14 @@ class Times:
     (backward_of)."""
 
     def __init__(self, hierarchy, op_times: OpTimes):
-        nodes = hierarchy.all_nodes
-        index = {id(node): i for i, node in enumerate(nodes)}
+        nodes = hierarchy.all_nodes  # (each node's place among them: node.number, set by tree.hierarchy.finalize)
         times = array("d", [UNTIMED]) * len(nodes)
         hit = bytearray(len(nodes))  # the op is timed: its own events, or a fused kernel's that ran it
         fused: dict = {}  # id(op) -> "Conv2D+BiasAdd (fused)"
         total_ps, kernels, steps = op_times.total_ps, op_times.kernels, op_times.steps
 
         def timed(op) -> bool:  # (or already given a fused kernel's time: an op runs in one kernel)
-            return op.run_name in total_ps or hit[index[id(op)]]
+            return op.run_name in total_ps or hit[op.number]
 
         for i, node in enumerate(nodes):
             if node.children is not None:
@@ -86,12 +85,12 @@ class Times:
                 continue
             label = "+".join(op.type for op in chain) + " (fused)"
             for op in chain:  # the kernel's time on the op it starts from, 0 on the ops it ran after it
-                j = index[id(op)]
+                j = op.number
                 times[j], hit[j] = (ps / steps / 1e6 if op is chain[0] else 0.0), 1
                 fused[id(op)] = label
         matched = sum(hit)
         for group, us in _unheld_times(nodes, total_ps, steps):  # (before the sums below: added with them)
-            i = index[id(group)]
+            i = group.number
             times[i] = us if times[i] != times[i] else times[i] + us
         if not matched:
             raise ProfileError("The run's profiles time none of this graph's ops (they profiled another function, "
@@ -106,7 +105,7 @@ class Times:
             if node.children is None and node.type in timed_types:
                 counted[i], covered[i] = 1, hit[i]
         for i in range(len(nodes) - 1, 0, -1):  # children after their parents: add each timed one to its parent
-            parent = index[id(nodes[i].parent)]
+            parent = nodes[i].parent.number
             counted[parent] += counted[i]
             covered[parent] += covered[i]
             if times[i] == times[i]:  # (not NaN)
@@ -114,28 +113,26 @@ class Times:
         in_module = bytearray(len(nodes))  # the node is a module or inside one
         module_us = 0.0
         for i, node in enumerate(nodes):  # (parents before children)
-            above = node.parent is not None and in_module[index[id(node.parent)]]
+            above = node.parent is not None and in_module[node.parent.number]
             if node.kind == "module" and not above and times[i] == times[i]:
                 module_us += times[i]
             in_module[i] = above or node.kind == "module"
-        self._index = index
         self.times = times
         self._counted, self._covered, self._fused = counted, covered, fused
-        self._backward = backward_sums(hierarchy, index, times, partial=True)
-        self._holders = holders_of(hierarchy)  # (the nodes with a backward pass, timed or not)
+        self._backward = backward_sums(hierarchy, times, partial=True)
         self.module_us = module_us  # what the ops inside modules take, per step
         self.matched = matched
         self.steps = op_times.steps
         self.profile_us = op_times.all_ops_ps / op_times.steps / 1e6  # every op of the profiled step
 
     def time_of(self, node) -> float | None:
-        value = self.times[self._index[id(node)]]
+        value = self.times[node.number]
         return None if value != value else value
 
     def coverage_of(self, node) -> float | None:
         """The share of the node's ops that the profile timed, of those of a type it times anywhere (None where
         it holds none of those)."""
-        i = self._index[id(node)]
+        i = node.number
         return self._covered[i] / self._counted[i] if self._counted[i] else None
 
     def fused_of(self, node) -> str | None:
@@ -144,12 +141,8 @@ class Times:
 
     def backward_of(self, node) -> float | None:
         """The time of the node's backward ops (backward.py): None where it holds none, or none is timed."""
-        value = self._backward[self._index[id(node)]] if self._backward is not None else UNTIMED
+        value = self._backward[node.number] if self._backward is not None else UNTIMED
         return None if value != value else value
-
-    def backward_untimed(self, node) -> bool:
-        """The node holds backward ops and the profile timed none of them (not: it has no backward pass)."""
-        return self.backward_of(node) is None and id(node) in self._holders
 
 
 # Grappler names the ops it makes in place of a graph's with a mark of the optimizer that made them:
@@ -187,7 +180,6 @@ def _unheld_times(nodes, total_ps: dict, steps: int) -> list:
     # A trie of the held ops' scopes, each entry [children, first, last]: the first and last index (in `nodes`, a
     # depth-first order, so a group's nodes are contiguous) of the groups holding its ops. The deepest group holding
     # them all is the one holding the first and the last. Built once over the names: linear in their length.
-    position = {id(node): i for i, node in enumerate(nodes)}
     trie: list = [{}, None, None]
     wanted_tops = {scope[0] for scope, _ in unheld}
     for node in nodes:
@@ -196,7 +188,7 @@ def _unheld_times(nodes, total_ps: dict, steps: int) -> list:
         segments = node.run_name.split("/")[:-1]
         if not segments or segments[0] not in wanted_tops:
             continue
-        i = position[id(node.parent)]
+        i = node.parent.number
         entry = trie
         for segment in segments:
             entry = entry[0].setdefault(segment, [{}, None, None])

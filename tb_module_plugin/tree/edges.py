@@ -13,6 +13,7 @@ from .. import schema
 
 # Producers (and ports) an aggregated edge keeps to read dtypes and shapes from.
 MAX_EDGE_SAMPLES = 8
+_NUMBER = attrgetter("number")  # a node's place in Hierarchy.all_nodes (set by hierarchy.finalize)
 
 
 def distribute_edges(ops: list) -> None:
@@ -53,45 +54,31 @@ class FiledEdges:
     2.8 s and 170 MB of lists; as arrays it is a few vectorised passes over them, and a group asked for reads a
     slice.
 
-    `nodes`: the tree's nodes, the root first (Hierarchy.all_nodes); `ops`: its ops, in the order their edges are
-    filed (a group's edges are listed in order of the first op that files each)."""
+    `nodes`: the tree's nodes, the root first (Hierarchy.all_nodes: each node's place there is its `number`);
+    `ops`: its ops, the leaves in the order of `nodes` (finalize's; a group's edges are listed in order of the
+    first op that files each)."""
 
     def __init__(self, nodes: list, ops: list):
         import numpy as np  # (only op graphs file edges; numpy comes with TensorBoard)
 
         self.nodes = nodes
         count = len(nodes)
-        # Node -> its index in `nodes`: their ids sorted (no dict of a million nodes).
-        ids = np.fromiter(map(id, nodes), np.int64, count)
-        self._id_order = np.argsort(ids).astype(np.int32)
-        self._sorted_ids = ids[self._id_order]
         self.is_op = np.fromiter(map(operator.is_, map(attrgetter("children"), nodes), itertools.repeat(None)),
                                  np.bool_, count)
-        # Parents: every node's parent is a group, found among the groups' ids alone (a table a quarter the size).
-        groups = np.flatnonzero(~self.is_op)
-        group_order = np.argsort(ids[groups])
-        group_ids, groups = ids[groups][group_order], groups[group_order].astype(np.int32)
-        del ids, group_order
         parent = np.zeros(count, np.int32)  # (the root's is itself: lifting stops there)
-        if count > 1:
-            parent_ids = np.fromiter(map(id, map(attrgetter("parent"), itertools.islice(nodes, 1, None))), np.int64,
-                                     count - 1)
-            order = np.argsort(parent_ids, kind="stable")  # (siblings come together: searched in order, faster)
-            parent[1:][order] = groups[np.searchsorted(group_ids, parent_ids[order])]
-            del parent_ids, order
-        del groups, group_ids
+        parent[1:] = np.fromiter(map(_NUMBER, map(attrgetter("parent"), itertools.islice(nodes, 1, None))), np.int32,
+                                 count - 1)
         depth = np.fromiter(map(attrgetter("depth"), nodes), np.int32, count)
         self.parent, self.depth = parent, depth  # (structure.number_all reads them too)
         inputs = list(map(attrgetter("inputs"), ops))
         lengths = np.fromiter(map(len, inputs), np.int64, len(ops))
         flat = list(itertools.chain.from_iterable(inputs))  # each input (producer, port, control), in op order
         del inputs
-        producer = self._indices(map(id, map(itemgetter(0), flat)), len(flat))
+        producer = np.fromiter(map(_NUMBER, map(itemgetter(0), flat)), np.int32, len(flat))
         control = np.fromiter(map(itemgetter(2), flat), np.bool_, len(flat))
         del flat
         consumer = np.flatnonzero(self.is_op)  # (the ops are the leaves, in the order of the nodes: finalize)
-        if len(consumer) != len(ops) or ops and (nodes[consumer[0]] is not ops[0] or nodes[consumer[-1]] is not ops[-1]):
-            consumer = self._indices(map(id, ops), len(ops))
+        assert len(consumer) == len(ops)
         self.ops, self.op_index = ops, consumer  # (structure.number_all reads them too)
         consumer = np.repeat(consumer.astype(np.int32), lengths)
         # An input's place in its consumer's inputs, to read its producer and port back from the op.
@@ -114,7 +101,8 @@ class FiledEdges:
 
     def aggregate(self) -> None:
         """Every group's pairs, and the data edges of the groups whose children data flows against (a data edge
-        from a later child to an earlier one) as (from, to) places among them: Hierarchy.order_by_flow."""
+        from a later child to an earlier one) as (from, to) places among them: flows(), which Hierarchy.file_edges
+        puts those groups' children in order by (Hierarchy._order)."""
         import numpy as np
 
         if self._pairs is not None:
@@ -137,7 +125,8 @@ class FiledEdges:
         children = list(filter(None, map(attrgetter("children"), self.nodes)))
         listed = sum(map(len, children))
         number = np.zeros(len(self.nodes), np.int32)
-        number[self._indices(map(id, itertools.chain.from_iterable(map(dict.values, children))), listed)] = \
+        number[np.fromiter(map(_NUMBER, itertools.chain.from_iterable(map(dict.values, children))), np.int32,
+                           listed)] = \
             np.fromiter(itertools.chain.from_iterable(map(range, map(len, children))), np.int32, listed)
         return number
 
@@ -150,21 +139,6 @@ class FiledEdges:
             return self._pairs
         lo, hi = self._slice(lifted[0], i)
         return _Pairs(*(x[lo:hi] for x in lifted), len(self.nodes))
-
-    def _indices(self, ids, count: int):
-        """The indices in `nodes` of the nodes of these ids."""
-        import numpy as np
-
-        ids = np.fromiter(ids, np.int64, count)
-        order = np.argsort(ids, kind="stable")  # (searched in order, a million ids are found in a fifth of the time)
-        found = np.empty(count, np.int32)
-        found[order] = self._id_order[np.searchsorted(self._sorted_ids, ids[order])]
-        return found
-
-    def index(self, node) -> int:
-        import numpy as np
-
-        return int(self._id_order[np.searchsorted(self._sorted_ids, np.int64(id(node)))])
 
     def flows(self):
         """(group, its data edges as (from, to) places among its children) for each group whose children data
@@ -190,7 +164,7 @@ class FiledEdges:
     def flow_of(self, group) -> list | None:
         """The data edges between the group's children as (from, to) places among them, if data flows against
         the order they had when filed (else None)."""
-        i = self.index(group)
+        i = group.number
         pairs = self._pairs_of(i)
         lo, hi = self._slice(pairs.owner, i)
         data = ~pairs.control[lo:hi]
@@ -209,7 +183,7 @@ class FiledEdges:
 
     def of(self, group) -> dict | None:
         """The group's edges as distribute_edges files them: {(child, child): [count, all-control, samples...]}."""
-        i = self.index(group)
+        i = group.number
         pairs = self._pairs_of(i)
         lo, hi = self._slice(pairs.owner, i)
         if lo == hi:

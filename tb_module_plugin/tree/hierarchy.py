@@ -54,6 +54,7 @@ class Hierarchy:
         self._numbers = itertools.count()
         self._structure_lock = threading.Lock()
         self._structures = None  # an op graph's: every node's, as a column in the order of all_nodes (see structure_of)
+        self._columns_tried = not op_graph  # numbering every node at once was tried (None above: too deep for it)
         self.all_nodes: list = []
         self.record_bytes = 0  # size of the record it was built from: its parsed protobuf lives on in the ops
         self.traced_ops = 0  # ops of the recorded function (not of other functions or eager ops), set by the build
@@ -81,10 +82,10 @@ class Hierarchy:
         self._ordered = not op_graph  # every group's children in flow order (a Keras layer tree keeps its own)
         self._order_lock = threading.Lock()  # (putting one group's in order: an answer does not wait for all)
         self._ordering_lock = threading.Lock()  # (file_edges putting every group's in order)
-        self.lock = threading.Lock()  # filing the edges; the owners of the caches above make them under it too
+        self.lock = threading.Lock()  # filing the edges inside groups; count_costs and times_for make theirs under it
         if op_graph:
             edges_lib.distribute_edges(self._unfiled)
-            self.order_by_flow([root])  # (a Keras layer tree keeps its model's own order of layers)
+            self._order_root()  # (a Keras layer tree keeps its model's own order of layers)
 
     def has_module(self) -> bool:
         """Some node of the tree is a module (walked once: a graph without one walks all its nodes)."""
@@ -110,7 +111,7 @@ class Hierarchy:
     def file_edges(self) -> None:
         """File every op edge into the group whose two children it joins and put every group's children in the
         order data flows between them (once; requests wait for it)."""
-        if self._ordered:  # (no wait for the lock, which counting the costs holds)
+        if self._ordered:  # (done: no wait for _ordering_lock, which a thread ordering every group holds)
             return
         self.file_inner_edges()
         with self._ordering_lock:
@@ -145,7 +146,20 @@ class Hierarchy:
                     self._reorder(group, pairs)
                 self._ordered_groups.add(group)
 
+    def _order_root(self) -> None:
+        """Puts the root's children in the order data flows between them (its edges, filed by distribute_edges):
+        listings, folds, repeat marks and every walk over the tree then follow the graph, whichever answer comes
+        first. The groups below are put in order by _order (their edges filed by FiledEdges)."""
+        root = self.root
+        if root.edges is None or len(root.children) < 2:
+            return
+        place = dict(zip(root.children.values(), itertools.count()))  # (nodes hash by identity)
+        pairs = [(place[a], place[b]) for (a, b), edge in root.edges.items() if not edge[1]]
+        if any(a >= b for a, b in pairs):  # (most graphs list them in data-flow order already)
+            self._reorder(root, pairs)
+
     def edges_filed(self) -> bool:
+        """Whether the edges inside groups are filed (read by tests only: what settle does ahead of an answer)."""
         return self._filed is not None
 
     def group_edges(self, group: Group) -> list:
@@ -163,28 +177,11 @@ class Hierarchy:
         return edges
 
     def in_flow_order(self, group: Group) -> list:
-        """The group's children, in the order data flows between them (see order_by_flow)."""
+        """The group's children, in the order data flows between them (see _order and _order_root)."""
         if group is not self.root:
             self.file_inner_edges()
             self._order(group)
         return list(group.children.values())
-
-    @classmethod
-    def order_by_flow(cls, groups) -> None:
-        """Puts each group's children in the order data flows between them (edges.data_flow_order over the data
-        edges filed between them), once its edges are filed: listings, folds, repeat marks and every walk over
-        the tree then follow the graph, whichever answer comes first."""
-        for group in groups:
-            edges = group.edges
-            if edges.__class__ is not dict or len(group.children) < 2:
-                continue
-            index = dict(zip(group.children.values(), itertools.count()))  # (nodes hash by identity)
-            for (a, b), edge in edges.items():
-                if not edge[1] and index[a] >= index[b]:
-                    break
-            else:  # (most groups: the graph lists them in data-flow order already)
-                continue
-            cls._reorder(group, [(index[a], index[b]) for (a, b), edge in edges.items() if not edge[1]])
 
     @staticmethod
     def _reorder(group: Group, pairs) -> None:
@@ -211,19 +208,19 @@ class Hierarchy:
         without recursion (scopes may nest thousands deep)."""
         if node.structure is not None:
             return node.structure
-        if self._structures is None and self.op_graph:
+        if not self._columns_tried:
             # One numbering at a time: an expansion asked while settle numbers the whole tree waits for it rather
             # than numbering the same subtrees beside it (both slower, sharing the interpreter).
             with self._structure_lock:
-                if self._structures is None:
+                if not self._columns_tried:
                     self.file_inner_edges()  # (its columns: parents and depths)
+                    # (None: too deep for columns, numbered node by node below)
                     self._structures = structure_lib.number_all(self._filed, self._interned, self._numbers,
                                                                 self._unknown_shapes)
                     self._filed.forget_columns()
-                    if self._structures is None:  # (too deep for columns: numbered node by node)
-                        self._structures = False
-        if self._structures is not False and self._structures is not None:
-            return int(self._structures[self._filed.index(node)])
+                    self._columns_tried = True
+        if self._structures is not None:
+            return int(self._structures[node.number])
         with self._structure_lock:
             return self._number_structures(node)
 
@@ -273,9 +270,7 @@ class Hierarchy:
 
     def structures_numbered(self) -> bool:
         """Whether every node's structure is numbered (settle does it ahead of the first expansion)."""
-        if self._structures is None or self._structures is False:
-            return all(node.structure is not None for node in self.all_nodes)
-        return True
+        return self._structures is not None or all(node.structure is not None for node in self.all_nodes)
 
     def shapes_known(self, node) -> bool:
         """Whether the graph records the shapes of every parameter in `node` (see structure_of)."""
@@ -283,14 +278,16 @@ class Hierarchy:
 
 
 def finalize(root: Group, all_nodes: list) -> list:
-    """Parents, depths, top-level ancestors and op counts, in one pass (iterative: scopes may nest thousands
-    deep); returns the ops (the leaves), in the order of `all_nodes` (each group before its children)."""
+    """Parents, depths, top-level ancestors, op counts and numbers (each node's place in `all_nodes`, each group
+    before its children), in one pass (iterative: scopes may nest thousands deep); returns the ops (the leaves), in
+    that order. Run once, before any stage reads the tree: nothing adds nodes after it."""
     order = []
     ops = []
     groups = []
     stack = [root]
     while stack:
         node = stack.pop()
+        node.number = len(order)
         order.append(node)
         children = node.children
         if children:

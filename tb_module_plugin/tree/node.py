@@ -9,8 +9,8 @@ class TreeNode:
     its depth and top-level ancestor when the tree is finished)."""
 
     __slots__ = ("name", "parent", "_path", "depth", "top", "structure", "number")
-    # number: its place in Hierarchy.all_nodes, set by the measures that keep a value a node in that order (not
-    # set before: a dict of a million nodes to their places took 80 MB)
+    # number: its place in Hierarchy.all_nodes, set by hierarchy.finalize (every stage that keeps a value per node
+    # in that order reads it: a dict of a million nodes to their places took 80 MB)
 
     @property
     def path(self) -> str:
