@@ -3,8 +3,8 @@ structure (class, op types, parameter shapes, the children's signatures; names a
 
 tree.Hierarchy.structure_of numbers structures per graph (its numbers mean nothing in another graph); these are
 hashes of the same kind of key, so two trees built in one process compare. Computed once per graph, bottom-up
-and without recursion (scopes nest thousands deep), kept on the hierarchy (`signatures`, made under its own
-`signatures_lock`: signing one big graph holds up no comparison of other graphs)."""
+and without recursion (scopes nest thousands deep), kept on the hierarchy (`signatures`, made by Hierarchy.kept
+under that graph's own lock: signing one big graph holds up no comparison of other graphs)."""
 
 from __future__ import annotations
 
@@ -20,13 +20,7 @@ def signatures(h) -> tuple:
     subtrees with equal exact signatures hold the same thing (a comparison need not walk them). The loose one
     keeps only op types and nesting, for records that say different things of one model (a trace records no
     classes and no variable shapes, a module record both)."""
-    found = h.signatures
-    if found is None:
-        with h.signatures_lock:
-            found = h.signatures
-            if found is None:
-                found = h.signatures = _compute(h)
-    return found
+    return h.kept("signatures", lambda: _compute(h))
 
 
 def _compute(h) -> tuple:

@@ -128,13 +128,7 @@ def _refusal(message: str) -> str:
 
 def index_of(hierarchy) -> "SearchIndex":
     """The hierarchy's search index, built the first time (settle builds it in the background)."""
-    index = hierarchy.search_index
-    if index is None:
-        with hierarchy.search_lock:
-            index = hierarchy.search_index
-            if index is None:
-                index = hierarchy.search_index = SearchIndex(hierarchy)
-    return index
+    return hierarchy.kept("search_index", lambda: SearchIndex(hierarchy))
 
 
 class SearchIndex:

@@ -64,10 +64,11 @@ class Hierarchy:
         self.costs = None  # measures.costs.Costs: every node's FLOPs (count_costs)
         self.times: dict = {}  # id(readers.profiles.OpTimes) -> (it, its measures.time.Times of these nodes)
         self.group_details: dict = {}  # group -> its `node` answer (serve.answers)
-        self.search_index = None  # serve.search.SearchIndex, made by settle (or by the first regular-expression search)
-        self.search_lock = threading.Lock()
+        self.search_index = None  # serve.search.SearchIndex, made by settle (or by the first search)
         self.signatures = None  # compare.signature: each node's structure, exact and loose signatures
-        self.signatures_lock = threading.Lock()  # (per graph: signing a big graph holds up no other comparison)
+        # A lock for each field above made once on first need (see kept): making one holds up no other, and no other
+        # graph's (signing a big graph holds up no other comparison).
+        self._making = {"search_index": threading.Lock(), "signatures": threading.Lock()}
         self.backward_holders: frozenset = frozenset()  # build.backward: ids of the nodes at or above a backward group
         self.backward_flops = None  # measures.backward: every node's backward part of costs' FLOPs (when first asked)
         self._has_module = None  # see has_module
@@ -86,6 +87,18 @@ class Hierarchy:
         if op_graph:
             edges_lib.distribute_edges(self._unfiled)
             self._order_root()  # (a Keras layer tree keeps its model's own order of layers)
+
+    def kept(self, field: str, make):
+        """This graph's `field` (one a later stage keeps here and makes on first need: search_index, signatures),
+        made by `make()` the first time only; a thread asking meanwhile waits for it."""
+        value = getattr(self, field)
+        if value is None:
+            with self._making[field]:
+                value = getattr(self, field)
+                if value is None:
+                    value = make()
+                    setattr(self, field, value)
+        return value
 
     def has_module(self) -> bool:
         """Some node of the tree is a module (walked once: a graph without one walks all its nodes)."""
