@@ -228,6 +228,7 @@ _NODE_MARKS = b"\x22\x01\x00\x2a\x01\x00"
 _ENTRY_MARKS = b"\x0a\x01\x00\x12\x01\x00"
 _SHAPES_KEY = b"_output_shapes"
 _OPS_AT_A_TIME = 4096
+_JOINED_MAX_BYTES = 1 << 16  # a NodeDef larger (a constant's values) is read alone
 
 
 def _recorded(ops: list, size: int) -> tuple:
@@ -242,27 +243,36 @@ def _recorded(ops: list, size: int) -> tuple:
     memo: dict = {}  # an `_output_shapes` value's bytes -> its shapes
     for start in range(0, len(ops), _OPS_AT_A_TIME):
         piece = ops[start:start + _OPS_AT_A_TIME]
-        read = _read_joined(piece, memo)
-        if read is None:
-            for op in piece:
-                node_def = op.node_def
-                shapes[op.number] = output_shapes(node_def)
-                if node_def.device:
-                    devices[op.number] = node_def.device
-            continue
+        data = [op.serialized_node_def() for op in piece]
+        # (a NodeDef holding a big constant is read alone: joined, its bytes were copied three times over, and those
+        # large blocks left the allocator's memory in pieces it did not give back)
+        joined = [i for i, node in enumerate(data) if len(node) <= _JOINED_MAX_BYTES]
+        read = _read_joined([data[i] for i in joined], memo) if joined else ([], [])
+        del data
+        if read is None:  # (the joined read does not line up: every op of the piece alone)
+            joined, read = [], ([], [])
         piece_shapes, piece_devices = read
-        for op, op_shapes in zip(piece, piece_shapes):
-            shapes[op.number] = op_shapes
+        for i, op_shapes in zip(joined, piece_shapes):
+            shapes[piece[i].number] = op_shapes
         for at, device in piece_devices:
-            devices[piece[at].number] = device
+            devices[piece[joined[at]].number] = device
+        if len(joined) < len(piece):
+            read_joined = set(joined)
+            for i, op in enumerate(piece):
+                if i not in read_joined:
+                    node_def = op.node_def
+                    shapes[op.number] = output_shapes(node_def)
+                    if node_def.device:
+                        devices[op.number] = node_def.device
     return shapes, devices
 
 
-def _read_joined(ops: list, memo: dict):
-    """([each op's shapes], [(its place in `ops`, device)]), or None where the joined read does not line up."""
-    n = len(ops)
+def _read_joined(data: list, memo: dict):
+    """([each op's shapes], [(its place in `data`, device)]) of serialized NodeDefs, or None where the joined read
+    does not line up."""
+    n = len(data)
     try:
-        columns = lite_proto.NodeAttrs.FromString(_NODE_MARKS.join([b"", *(op.serialized_node_def() for op in ops)]))
+        columns = lite_proto.NodeAttrs.FromString(_NODE_MARKS.join([b"", *data]))
     except (DecodeError, RuntimeError, ValueError):
         return None
     attrs, devices = list(columns.attr), list(columns.device)
