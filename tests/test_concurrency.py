@@ -106,7 +106,7 @@ def test_a_failing_build_fails_every_waiter_without_hanging():
 
 
 def test_a_tiny_cache_under_many_threads_stays_consistent():
-    cache = HierarchyCache(max_bytes=250, on_evict=lambda: None)
+    cache = HierarchyCache(max_bytes=250, on_evict=lambda values: None)
     builds, build_for = slow_builds(delay=0.001)
     keys = [f"g{i % 10}" for i in range(200)]
 

@@ -19,6 +19,7 @@ from tests.helpers.answers import InProcess, ok_json
 from tb_module_plugin.build import sources
 from tb_module_plugin.serve.cache import DEFAULT_MAX_BYTES, HierarchyCache
 from tb_module_plugin.serve.plugin import ModuleGraphPlugin
+from tb_module_plugin.tree.node import TreeNode
 
 MB = 2**20
 
@@ -35,7 +36,7 @@ def sized(cache, key, nbytes, built=None):
 
 
 def test_least_recently_used_goes_first():
-    cache = HierarchyCache(max_bytes=100, on_evict=lambda: None)  # (a full collection per eviction: seconds here)
+    cache = HierarchyCache(max_bytes=100, on_evict=lambda values: None)  # (a full collection per eviction: seconds here)
     for key in "abc":
         sized(cache, key, 30)
     sized(cache, "a", 30)  # a is used again: b is now the oldest
@@ -51,7 +52,7 @@ def test_least_recently_used_goes_first():
 
 def test_total_stays_under_the_bound_whatever_the_order():
     rng = random.Random(3)
-    cache = HierarchyCache(max_bytes=1000, on_evict=lambda: None)  # no collection after each of 2,000 evictions
+    cache = HierarchyCache(max_bytes=1000, on_evict=lambda values: None)  # no collection after each of 2,000 evictions
     sizes = {key: rng.randint(1, 400) for key in range(40)}
     for _ in range(2000):
         key = rng.randrange(40)
@@ -62,7 +63,7 @@ def test_total_stays_under_the_bound_whatever_the_order():
 
 def test_a_graph_larger_than_the_bound_is_kept_alone():
     """It must be served; everything else makes room, and it goes at the next graph."""
-    cache = HierarchyCache(max_bytes=100, on_evict=lambda: None)
+    cache = HierarchyCache(max_bytes=100, on_evict=lambda values: None)
     sized(cache, "small", 10)
     sized(cache, "huge", 500)
     assert list(cache._entries) == ["huge"] and cache.total_bytes == 500
@@ -89,6 +90,75 @@ def test_an_evicted_graph_is_freed_at_once():
     finally:
         gc.enable()
     assert alive() is None, "the evicted graph is still in memory"
+
+
+def looping_graph(ops):
+    """A run graph of `ops` ops in scopes, whose last op feeds the first (a TF1 loop's NextIteration does so):
+    cycles through the ops' inputs as well as through the tree's parents."""
+    g = graph_pb2.GraphDef()
+    for i in range(ops):
+        g.node.add(name=f"model/block_{i % 7}/op_{i}", op="Identity",
+                   input=[f"model/block_{(i - 1) % 7}/op_{(i - 1) % ops}"])
+    return g
+
+
+def test_an_evicted_hierarchy_is_freed_without_the_cycle_collector():
+    """The cache used to free a dropped graph by a full collection, which walks every live object of the process:
+    1.1 s on the request that opened a million-op graph after a small one. A hierarchy now breaks its own cycles
+    once no one holds it; the collector, asked afterwards, finds nothing of it. One still in use (a request
+    answering from it) stays whole until it is let go."""
+    from tb_module_plugin.serve import answers, search
+    from tb_module_plugin.serve.settle import settle
+
+    record = sources.GraphRecord("run", sources.RUN_GRAPH_TAG, "run_graph", "graphs")
+    blob = looping_graph(3000).SerializeToString()
+    gc.collect()
+    gc.disable()
+    try:
+        held = sources.build_hierarchy(record, [blob])  # (frozen by the build, as in TensorBoard)
+        settle(held)  # every later stage's state on it too: edges, structures, costs, search index
+        search.search(held, "op_1", regex=False, limit=10)
+        nodes = len(held.all_nodes)
+        cache = HierarchyCache(max_bytes=10)
+        cache.get("held", lambda: held, lambda value: 10)
+        alive = weakref.ref(held)
+        cache.get("next", lambda: sources.build_hierarchy(record, [looping_graph(5).SerializeToString()]),
+                  lambda value: 10)  # drops `held`, which this test still holds
+        block = held.find("model/block_3")
+        assert block.parent.parent is held.root and answers.node_json(held, "model/block_3", 1)["path"] == "model/block_3"
+        del held, block
+        assert alive() is None, "the evicted graph is still in memory"
+        gc.unfreeze()
+        gc.set_debug(gc.DEBUG_SAVEALL)  # (what the collector finds is kept in gc.garbage to be looked at)
+        gc.collect()
+        left = sum(isinstance(o, TreeNode) for o in gc.garbage)
+        assert not left, f"the collector found {left} of the {nodes} nodes left in cycles"
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.freeze()
+        gc.enable()
+
+
+def test_a_remembered_error_keeps_no_frames_and_is_dropped_without_a_collection(monkeypatch):
+    """A record that does not read is remembered as its error: the error as raised kept the frames of the parse (and
+    the record's bytes in them), and each raise of it added a traceback, and a reference cycle, to it."""
+    from tb_module_plugin.errors import GraphError
+    from tb_module_plugin.serve import cache as cache_lib
+
+    record = sources.GraphRecord("run", sources.RUN_GRAPH_TAG, "run_graph", "graphs")
+    with pytest.raises(GraphError) as raised:
+        sources.build_hierarchy(record, [b"\xff not a GraphDef"])
+    assert raised.value.__traceback__ is not None
+    kept = cache_lib.remembered_error(raised.value)
+    assert type(kept) is GraphError and str(kept) == str(raised.value)
+    assert kept.__traceback__ is None and kept.__context__ is None
+    for _ in range(2):
+        with pytest.raises(GraphError):
+            raise cache_lib.remembered_error(kept)
+    assert kept.__traceback__ is None
+    monkeypatch.setattr(cache_lib.gc, "collect", lambda: pytest.fail("a full collection for an error"))
+    cache_lib.free_evicted([kept])
 
 
 def test_the_estimate_counts_the_parsed_record():

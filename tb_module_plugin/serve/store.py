@@ -12,7 +12,7 @@ from tensorboard import context
 from . import first_view
 from ..readers import profiles
 from ..build import sources
-from .cache import DEFAULT_MAX_BYTES, HierarchyCache, release_freed_memory
+from .cache import DEFAULT_MAX_BYTES, HierarchyCache, release_freed_memory, remembered_error
 from ..errors import GraphError, ProfileError
 from ..measures import time as time_lib
 from .settle import settle
@@ -112,12 +112,12 @@ class GraphStore:
             try:
                 return profiles.read_op_times(list(files))
             except ProfileError as e:
-                return e
+                return remembered_error(e)
 
         op_times = self.cache.get(("profile", run, files), read, lambda value: 4096 + 200 * len(
             getattr(value, "total_ps", ())))
         if isinstance(op_times, ProfileError):
-            raise op_times
+            raise remembered_error(op_times)
         return time_lib.times_for(hierarchy, op_times)
 
     def hierarchy(self, ctx, eid: str, run: str, tag: str, step: int | None = None):
@@ -143,11 +143,11 @@ class GraphStore:
                 threading.Thread(target=_settle, args=(hierarchy,), name="module_graph-settle", daemon=True).start()
                 return hierarchy
             except GraphError as e:  # remembered, so a bad record is not parsed again on every request
-                return e
+                return remembered_error(e)
 
         built = self.cache.get((eid, record, blob_keys), build, _estimated_bytes)
         if isinstance(built, GraphError):
-            raise built
+            raise remembered_error(built)
         return built
 
     def _blob_keys(self, ctx, eid: str, record, fresh: bool, step: int | None = None) -> tuple:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import itertools
 import threading
+import weakref
+from collections import deque
 
 from ..errors import NotFound
 from . import edges as edges_lib
@@ -99,6 +101,13 @@ class Hierarchy:
                     value = make()
                     setattr(self, field, value)
         return value
+
+    def free_when_dropped(self) -> None:
+        """Once no one holds this graph any more (the cache dropped it; a request still answering from it keeps it
+        whole until it is done), break its tree's reference cycles, so reference counting frees it at once, in
+        time in proportion to its size: the cycle collector would walk every live object of the process (a
+        second per million, other graphs' trees included), and the build froze the tree out of its sight."""
+        weakref.finalize(self, _break_cycles, self.all_nodes).atexit = False
 
     def has_module(self) -> bool:
         """Some node of the tree is a module (walked once: a graph without one walks all its nodes)."""
@@ -288,6 +297,20 @@ class Hierarchy:
     def shapes_known(self, node) -> bool:
         """Whether the graph records the shapes of every parameter in `node` (see structure_of)."""
         return self.structure_of(node) not in self._unknown_shapes
+
+
+def _break_cycles(nodes: list) -> None:
+    """Cut what points back up or around a tree (free_when_dropped): each node's parent and top-level ancestor,
+    each op's inputs (a graph's loops make them cyclic), the serialized nodes an op class made for one graph holds
+    (a class is a cycle of its own)."""
+    deque(map(setattr, nodes, itertools.repeat("parent"), itertools.repeat(None)), maxlen=0)
+    deque(map(setattr, nodes, itertools.repeat("top"), itertools.repeat(None)), maxlen=0)
+    ops = [node for node in nodes if isinstance(node, ops_lib.Op)]
+    deque(map(setattr, ops, itertools.repeat("inputs"), itertools.repeat(())), maxlen=0)
+    for op_class in set(map(type, ops)):
+        if "nodes" in vars(op_class):
+            op_class.nodes = ()
+    nodes.clear()
 
 
 def finalize(root: Group, all_nodes: list) -> list:
