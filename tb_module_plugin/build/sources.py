@@ -196,8 +196,8 @@ def _no_gc():
     """Building creates hundreds of thousands of objects and no garbage; the collector's passes over them would
     double the build time, and each of its later full collections would walk the whole tree again (seconds for
     200,000 ops, in the middle of some request). So collection pauses during the build, and the built tree is
-    then frozen (gc.freeze: out of the collector's sight, still freed by reference counting);
-    cache.free_evicted unfreezes to collect the trees it drops."""
+    then frozen (gc.freeze: out of the collector's sight, still freed by reference counting: a tree the cache
+    drops breaks its own cycles, Hierarchy.free_when_dropped)."""
     enabled = gc.isenabled()
     gc.disable()
     try:

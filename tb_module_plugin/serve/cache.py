@@ -79,8 +79,9 @@ def free_evicted(values: list) -> None:
     and their parents), which only the cycle collector frees, and a built tree is frozen out of its sight
     (sources._no_gc): so a hierarchy breaks its cycles once its last user lets go of it (free_when_dropped) and
     reference counting frees it, at a cost in proportion to its size. A run's profile times and the remembered
-    errors (remembered_error) hold no cycle. Any other value takes a full collection: every live object of the process walked (a second
-    per million, the kept trees included), then what is kept frozen again. Then the memory is given back."""
+    errors (remembered_error) hold no cycle. Any other value takes a full collection: every live object of the
+    process walked (a second per million, the kept trees included), then what is kept frozen again. Then the
+    memory is given back."""
     collect = False
     for value in values:
         if hasattr(value, "free_when_dropped"):
