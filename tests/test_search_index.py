@@ -2,6 +2,8 @@
 and its answers must be those of sorting every node by (is an op, depth, path), on trees whose names sort
 awkwardly against "/" ("a!" < "a" but "a!/" < "a/"), hold line breaks, or make paths longer than a search reads."""
 
+import zlib
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -55,15 +57,20 @@ def expected(h: Hierarchy, limit: int) -> list:
 QUERIES = ["a", "^a", "a$", "^$", "!", r"\.", "-", "b.*a", "^[^/]*$", "/", "é", "A/b", ".", "0!", "^.!"]
 
 
-def check(shape, limit, monkeypatch):
+def check(shape, limit, monkeypatch, piece_bytes=8):
     monkeypatch.setattr(tree, "MAX_KEPT_PATH", limit)
+    monkeypatch.setattr(search_lib, "_PIECE_BYTES", piece_bytes)  # (most trees' text in many pieces)
+    monkeypatch.setattr(search_lib, "_PIECE", 3)
     h = hierarchy_of(shape)
     want = expected(h, limit)
     index = search_lib.index_of(h)
     assert index.nodes == [node for node, _, _ in want]
-    # The text: every name and path a line, but those with a line break of their own (searched alone).
-    assert bytes(index.text) == b"\n".join(line.encode("utf-8") for _, name, path in want for line in (name, path)
-                                           if "\n" not in line)
+    # The text: every name and path a line, but those with a line break of their own (searched alone), in pieces of
+    # whole lines, each numbered by its first line.
+    lines = [line.encode("utf-8") for _, name, path in want for line in (name, path) if "\n" not in line]
+    pieces = [zlib.decompress(data).split(b"\n") for _, data in index.pieces]
+    assert [line for piece in pieces for line in piece] == lines
+    assert [first for first, _ in index.pieces] == [sum(map(len, pieces[:i])) for i in range(len(pieces))]
     for query in QUERIES:
         alone = search_lib.compile_query(query)[1]  # (RE2 on one line: Python's `$` also matches before a "\n")
         matched = [node for node, name, path in want
@@ -134,5 +141,6 @@ def test_a_finished_index_keeps_what_a_search_reads_only():
     for shape in ({"a": {"b": None, "c\n": None}, "d": None}, {"a": {"b": None}}):
         h = hierarchy_of(shape)
         index = search_lib.SearchIndex(h)
-        assert set(vars(index)) == {"nodes", "text", "owners", "alone", "lines", "plain"}
-        assert index.lines == index.text.count(b"\n") + 1 == 2 * (len(h.all_nodes) - 1) - len(index.alone)
+        assert set(vars(index)) == {"nodes", "pieces", "owners", "alone", "lines", "plain"}
+        assert index.lines == sum(zlib.decompress(data).count(b"\n") + 1 for _, data in index.pieces) == \
+            2 * (len(h.all_nodes) - 1) - len(index.alone)

@@ -10,6 +10,7 @@ which settle builds in the background after a graph's first answer.
 from __future__ import annotations
 
 import re
+import zlib
 from array import array
 
 import re2
@@ -132,21 +133,22 @@ def index_of(hierarchy) -> "SearchIndex":
 
 
 class SearchIndex:
-    """Every node's name and path (their first tree.MAX_KEPT_PATH characters) as one UTF-8 text, a line each (a
-    node's name, then its path), the nodes in the answer's order, so that a search stops at the `limit + 1`-th node
-    it finds; names with a line break of their own are searched one by one. A match's node is found by counting the
+    """Every node's name and path (their first tree.MAX_KEPT_PATH characters) as a UTF-8 text, a line each (a node's
+    name, then its path), the nodes in the answer's order, so that a search stops at the `limit + 1`-th node it
+    finds; names with a line break of their own are searched one by one. A match's node is found by counting the
     line breaks before it (RE2 reads the text that far anyway): no table of where each of 2.6 million lines starts.
-    Paths are made here, not kept on the nodes (a million ops' paths took 110 MB). `owners`: each line's node, once
-    a line is searched alone (else None: lines 2 * rank and 2 * rank + 1 are the node's); `alone`: (rank, UTF-8 line)
-    of the names and paths holding a line break of their own; `lines`: how many the text holds."""
+    Paths are made here, not kept on the nodes (a million ops' paths took 110 MB). The text is kept compressed, in
+    `pieces` of whole lines, (the number of the first line, zlib's bytes of the lines): paths repeat their
+    parents', so a million nodes' 84 MB take 4 MB, and a search that reads all of it inflates it in 0.2 s, beside
+    RE2's 0.3 s (a match never crosses a line break, so none is lost between pieces). `owners`: each line's node,
+    once a line is searched alone (else None: lines 2 * rank and 2 * rank + 1 are the node's); `alone`: (rank,
+    UTF-8 line) of the names and paths holding a line break of their own; `lines`: how many the text holds."""
 
     def __init__(self, hierarchy):
         limit = tree.MAX_KEPT_PATH
         order = _order(hierarchy.root, limit)
         whole = order is not None
-        # The text's size is known before it is written (where the order is): made at once, not grown, which left
-        # 80 MB of the allocator's memory behind each copy of a growing buffer.
-        writer = _Writer(order[-1] if order else 0)
+        writer = _Writer()
         if order is None:  # (a name holding "/", a path longer than what is searched of it: ordered by the paths)
             keyed = _keyed(_paths(hierarchy))
             keyed.sort()  # (the answer's order; the count keeps equal keys from comparing nodes)
@@ -156,7 +158,7 @@ class SearchIndex:
                 writer.write_pairs([entry[-1].name[:limit] for entry in piece], [entry[2] for entry in piece])
             del keyed
         else:
-            groups, paths, ops, aboves, ends, _ = order
+            groups, paths, ops, aboves, ends = order
             del order  # (its lists go as they are written)
             for start in range(0, len(groups), _PIECE):
                 writer.write_pairs([group.name for group in groups[start:start + _PIECE]], paths[start:start + _PIECE])
@@ -173,10 +175,9 @@ class SearchIndex:
                     lines, written = [], end
             groups += ops
             self.nodes = groups
-        # (RE2 reads a bytearray as it reads bytes; never changed after this)
-        self.text, self.owners, self.alone, self.lines = writer.finished()
+        self.pieces, self.owners, self.alone, self.lines, ascii_text = writer.finished()
         # Whole names (the order's condition) and ASCII: a plain search is then RE2's, any case (see literal).
-        self.plain = whole and self.text.isascii() and all(data.isascii() for _, data in self.alone)
+        self.plain = whole and ascii_text and all(data.isascii() for _, data in self.alone)
 
     def literal(self, query: str):
         """The patterns (compile_query's) that find `query` as a plain search does, a part of a name or path in
@@ -193,17 +194,22 @@ class SearchIndex:
         """The first `wanted` nodes, in the answer's order, whose name or path matches (RE2 gives one match a
         matching line, from its start; a node's two lines are next to each other)."""
         ranks = []
-        text, owners = self.text, self.owners
-        line = at = 0
-        for match in lines_pattern.finditer(text) if self.lines else ():  # (no line: none to match `^$`)
-            start = match.start()
-            line += text.count(b"\n", at, start)
-            at = start
-            rank = line >> 1 if owners is None else owners[line]
-            if not ranks or ranks[-1] != rank:
-                ranks.append(rank)
-                if len(ranks) >= wanted:
-                    break
+        owners = self.owners
+        for line, data in self.pieces:
+            text = zlib.decompress(data)
+            at = 0
+            for match in lines_pattern.finditer(text):
+                start = match.start()
+                line += text.count(b"\n", at, start)
+                at = start
+                rank = line >> 1 if owners is None else owners[line]
+                if not ranks or ranks[-1] != rank:
+                    ranks.append(rank)
+                    if len(ranks) >= wanted:
+                        break
+            del text
+            if len(ranks) >= wanted:
+                break
         if self.alone:
             ranks += [rank for rank, data in self.alone if alone_pattern.search(data) is not None]
             ranks = sorted(set(ranks))
@@ -211,18 +217,23 @@ class SearchIndex:
 
 
 _PIECE = 8192  # nodes written to the index's text at a time
+_PIECE_BYTES = 1 << 20  # the text's lines compressed together (at least; whole nodes' lines from one write)
 
 
 class _Writer:
-    """Writes a SearchIndex's text, the nodes next in the answer's order a piece at a time (in place where the text
-    was made to size, else at its end); `finished` gives what the index keeps. (Lists rather than a tuple a node:
-    the garbage collector walks every object of the server when many are made.)"""
+    """Writes a SearchIndex's text, the nodes next in the answer's order a piece at a time, compressed every
+    _PIECE_BYTES; `finished` gives what the index keeps. (Lists rather than a tuple a node: the garbage collector
+    walks every object of the server when many are made.)"""
 
-    def __init__(self, size: int):
-        self.text = bytearray(size)
-        self.at = self.lines = self.rank = 0
+    def __init__(self):
+        self.lines = self.rank = 0
         self.owners = None  # see SearchIndex
         self.alone: list = []
+        self.pieces: list = []  # see SearchIndex
+        self.ascii = True
+        self._waiting: list = []  # the UTF-8 lines (or runs of lines) not compressed yet
+        self._waiting_bytes = 0
+        self._first_line = 0  # of the first waiting
 
     def write_pairs(self, names: list, paths: list) -> None:
         self.write("\n".join([f"{name}\n{path}" for name, path in zip(names, paths)]), len(names),
@@ -233,13 +244,14 @@ class _Writer:
         and paths (lists) where a name or path holds a line break of its own: those are written line by line."""
         if piece.count("\n") != 2 * count - 1:
             self._write_lines(*pairs())
-            return
-        rank = self.rank
-        self._put(piece.encode("utf-8", "surrogatepass"))
-        if self.owners is not None:
-            self.owners.extend(r for r in range(rank, rank + count) for _ in (0, 1))
-        self.lines += 2 * count
-        self.rank += count
+        else:
+            rank = self.rank
+            self._put(piece.encode("utf-8", "surrogatepass"), 2 * count)
+            if self.owners is not None:
+                self.owners.extend(r for r in range(rank, rank + count) for _ in (0, 1))
+            self.rank += count
+        if self._waiting_bytes >= _PIECE_BYTES:
+            self._compress()
 
     def _write_lines(self, names: list, paths: list) -> None:
         for rank, pair in enumerate(zip(names, paths), self.rank):
@@ -250,24 +262,27 @@ class _Writer:
                     if self.owners is None:
                         self.owners = array("i", [i >> 1 for i in range(self.lines)])
                     continue
-                self._put(data)
+                self._put(data, 1)
                 if self.owners is not None:
                     self.owners.append(rank)
-                self.lines += 1
         self.rank += len(names)
 
-    def _put(self, data: bytes) -> None:
-        at = self.at
-        if self.lines:  # (no line break after the last line: no empty line to match `^$` there)
-            self.text[at:at + 1] = b"\n"
-            at += 1
-        self.text[at:at + len(data)] = data
-        self.at = at + len(data)
+    def _put(self, data: bytes, lines: int) -> None:
+        self._waiting.append(data)
+        self._waiting_bytes += len(data) + 1
+        self.lines += lines
+
+    def _compress(self) -> None:
+        if self._waiting:  # (no line: no piece, and nothing to match `^$`)
+            text = b"\n".join(self._waiting)
+            self.ascii = self.ascii and text.isascii()
+            self.pieces.append((self._first_line, zlib.compress(text, 1)))
+        self._waiting, self._waiting_bytes, self._first_line = [], 0, self.lines
 
     def finished(self) -> tuple:
-        """(text, owners, alone, lines) of what was written."""
-        del self.text[self.at:]  # (lines searched alone are not in it)
-        return self.text, self.owners, self.alone, self.lines
+        """(pieces, owners, alone, lines, whether the text is ASCII) of what was written."""
+        self._compress()
+        return tuple(self.pieces), self.owners, self.alone, self.lines, self.ascii
 
 
 def _order(root, limit: int):
@@ -275,7 +290,7 @@ def _order(root, limit: int):
     without a key of each node's path, or None where the names do not allow it (one holds "/", or a path is longer
     than `limit`): the groups and their paths; the ops; each group holding ops, its path and "/", and where its ops
     end in that list (flat lists of nodes and strings: a tuple or list for each group costs the garbage collector
-    more than the rest); and the size of the UTF-8 text of their names and paths, a line each.
+    more than the rest).
 
     Why it is the same order: a path is its parent's path, "/" and its name. Of two nodes of one depth with
     different parents, no parent's path + "/" starts the other's (names hold no "/": the same number of "/" in
@@ -284,7 +299,6 @@ def _order(root, limit: int):
     taken in that order of their paths + "/", each one's children sorted by name (the answer's order) and by name
     + "/" (the next level's order)."""
     groups, paths, ops, aboves, ends = [], [], [], [], []
-    size = 0
     level, level_above = [root], [""]  # a level's groups in the order of their paths + "/", and those
     while level:
         below, below_above = [], []
@@ -295,12 +309,6 @@ def _order(root, limit: int):
             names = "".join(children)
             if "/" in names or len(above) + max(map(len, children)) > limit:
                 return None
-            # Each child's two lines: its name, and its path (`above` and its name), each with a line break.
-            if names.isascii() and above.isascii():
-                size += 2 * len(names) + len(children) * (len(above) + 2)
-            else:
-                size += 2 * len(names.encode("utf-8", "surrogatepass")) + len(children) * (
-                    len(above.encode("utf-8", "surrogatepass")) + 2)
             items = sorted(children.items())  # (names are unique among siblings: no node is compared)
             before = len(ops)
             ops += [child for _, child in items if child.children is None]
@@ -315,7 +323,7 @@ def _order(root, limit: int):
                 below += [child for _, child in inner]
                 below_above += [above + key for key, _ in inner]
         level, level_above = below, below_above
-    return groups, paths, ops, aboves, ends, max(0, size - 1)
+    return groups, paths, ops, aboves, ends
 
 
 def _match(node) -> schema.SearchMatch:
