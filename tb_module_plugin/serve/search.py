@@ -3,8 +3,8 @@
 Regular expressions run on RE2 (the `google-re2` binding), whose time is linear in the text whatever the pattern:
 `(a+)+b` or `.*.*.*.*.*.*.*=` cannot keep a server thread busy. What RE2 does not do (backreferences, lookaround,
 atomic groups, possessive repeats) is refused with a 400 that names it. For speed on 200,000-op graphs the names and
-paths are searched as one text, a line each (RE2's `never_nl` keeps every match inside one line): the SearchIndex,
-which settle builds in the background after a graph's first answer.
+paths are searched as one text, a line each (RE2's `never_nl` keeps every match inside one line), kept compressed
+in pieces: the SearchIndex, which settle builds in the background after a graph's first answer.
 """
 
 from __future__ import annotations
