@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..measures.costs import count_costs
+from ..tree.ops import pack_node_defs
 from . import search
 
 
@@ -11,7 +12,7 @@ def settle(hierarchy) -> None:
     module with many same-sized children (48 blocks of 4,200 ops) needs and would otherwise wait for (first: that
     expansion may come soon), put every group's children in flow order (an expansion orders its own group), count
     the costs, make the search index, then let the parsed protobuf go (see tree.ops.Op.compact; answers stay the
-    same)."""
+    same) and keep lean GraphDefs' NodeDefs compressed (tree.ops.pack_node_defs: every one has been read)."""
     hierarchy.file_inner_edges()
     hierarchy.structure_of(hierarchy.root)
     hierarchy.file_edges()
@@ -20,3 +21,4 @@ def settle(hierarchy) -> None:
     for node in hierarchy.all_nodes:
         if node.children is None:
             node.compact()
+    pack_node_defs(hierarchy.all_nodes)
