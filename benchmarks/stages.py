@@ -72,8 +72,8 @@ def main(argv: list) -> None:
     step("structure marks", lambda: h.structure_of(h.root))
     step("every group's flow order", h.file_edges)
     step("FLOPs", lambda: count_costs(h))
-    step("search index", lambda: search.index_of(h))
     step("NodeDefs compressed", lambda: pack_node_defs(h.all_nodes))
+    step("search index", lambda: search.index_of(h))
     release_freed_memory()
     print(f"  settled: resident {resident_mb():.0f} MB, {len(h.all_nodes):,} nodes")
 
