@@ -132,7 +132,7 @@ class Nodes:
 
     After pack(), node i lies in piece i >> shift, at offsets[i]:offsets[i + 1] of the pieces' bytes decompressed
     one after another; a large one (offsets equal) in `large`. Reading ops in the order of the graph
-    (a comparison, the FLOPs, a group's ops) decompresses each piece once: the last few stay decompressed."""
+    (a comparison, a group's ops) decompresses each piece once: the last few stay decompressed."""
 
     __slots__ = ("_kept", "_recent", "_lock")
 
