@@ -53,6 +53,7 @@ def main(argv: list) -> None:
     from tb_module_plugin.measures.costs import count_costs
     from tb_module_plugin.serve import answers, search
     from tb_module_plugin.serve.cache import release_freed_memory
+    from tb_module_plugin.tree.ops import pack_node_defs
 
     record, blob = read_record(name)
     print(f"{name}: {len(blob) / 1e6:.0f} MB record; resident {resident_mb():.0f} MB before the build")
@@ -71,6 +72,7 @@ def main(argv: list) -> None:
     step("structure marks", lambda: h.structure_of(h.root))
     step("every group's flow order", h.file_edges)
     step("FLOPs", lambda: count_costs(h))
+    step("NodeDefs compressed", lambda: pack_node_defs(h.all_nodes))
     step("search index", lambda: search.index_of(h))
     release_freed_memory()
     print(f"  settled: resident {resident_mb():.0f} MB, {len(h.all_nodes):,} nodes")

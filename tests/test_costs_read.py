@@ -3,12 +3,15 @@
 bytes (fields written twice, map entries written out of order or short, damaged values, bytes that look like the
 marks the joined read puts between NodeDefs)."""
 
+import random
+
 import pytest
 from tensorboard.compat.proto import attr_value_pb2, node_def_pb2
 
 from tb_module_plugin.measures import costs as costs_lib
 from tb_module_plugin.measures.flops import output_shapes
-from tb_module_plugin.tree.ops import Op, full_node_def
+from tb_module_plugin.readers import lite_proto
+from tb_module_plugin.tree.ops import Op, full_node_def, table_op_class
 
 
 def _varint(n: int) -> bytes:
@@ -63,12 +66,23 @@ ODD = {
 }
 
 
-def _ops(datas: list) -> list:
-    ops = []
-    for number, data in enumerate(datas):
-        op = Op(f"op{number}", f"op{number}", "Relu", data)
-        op.number = number
-        ops.append(op)
+def _ops(datas: list, packed: bool = False) -> list:
+    """Ops of these NodeDefs, numbered in order; `packed`: a lean GraphDef's, its NodeDefs kept compressed
+    (lite_proto.Nodes.pack), listed in another order than the graph's."""
+    if not packed:
+        ops = []
+        for number, data in enumerate(datas):
+            op = Op(f"op{number}", f"op{number}", "Relu", data)
+            op.number = number
+            ops.append(op)
+        return ops
+    nodes = lite_proto.Nodes(list(datas))
+    nodes.pack()
+    table_op = table_op_class(nodes)
+    ops = [table_op(f"op{i}", f"op{i}", "Relu", i) for i in range(len(datas))]
+    for i, op in enumerate(ops):
+        op.number = i  # (its place in the tree: datas[i] is its NodeDef)
+    random.Random(5).shuffle(ops)
     return ops
 
 
@@ -77,17 +91,23 @@ def _truth(data: bytes) -> tuple:
     return output_shapes(node_def), node_def.device
 
 
+@pytest.mark.parametrize("packed", [False, True])
 @pytest.mark.parametrize("odd", sorted(ODD))
-def test_an_odd_node_def_reads_as_protobuf_reads_it_among_plain_ones(odd):
+def test_an_odd_node_def_reads_as_protobuf_reads_it_among_plain_ones(odd, packed):
     plain = [_node(f"n{i}", "/device:CPU:0" if i % 3 == 0 else "", ((i, 2),) if i % 2 else None) for i in range(9)]
     datas = plain[:4] + [ODD[odd]] + plain[4:]
-    shapes, devices = costs_lib._recorded(_ops(datas), len(datas))
+    shapes, devices = costs_lib._recorded(_ops(datas, packed), len(datas))
     assert [(s, devices.get(i, "")) for i, s in enumerate(shapes)] == [_truth(d) for d in datas]
 
 
-def test_many_node_defs_read_in_pieces_as_each_alone():
+@pytest.mark.parametrize("packed", [False, True])
+def test_many_node_defs_read_in_pieces_as_each_alone(packed):
     datas = [_node(f"n{i}", f"/device:CPU:{i % 2}" if i % 5 == 0 else "", ((i % 7, 3),) if i % 4 else None)
              for i in range(3 * costs_lib._OPS_AT_A_TIME + 5)]
     datas[costs_lib._OPS_AT_A_TIME + 1] = ODD["entry with its key twice"]  # (one piece read node by node)
-    shapes, devices = costs_lib._recorded(_ops(datas), len(datas))
+    big = node_def_pb2.NodeDef(name="big", op="Const", device="/device:CPU:1")
+    big.attr["_output_shapes"].CopyFrom(attr_value_pb2.AttrValue.FromString(_shapes_value((4, 5))))
+    big.attr["value"].tensor.tensor_content = bytes(costs_lib._JOINED_MAX_BYTES)
+    datas[7] = big.SerializeToString()  # (read alone; packed: kept apart)
+    shapes, devices = costs_lib._recorded(_ops(datas, packed), len(datas))
     assert [(s, devices.get(i, "")) for i, s in enumerate(shapes)] == [_truth(d) for d in datas]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..measures.costs import count_costs
+from ..tree.ops import pack_node_defs
 from . import search
 
 
@@ -10,12 +11,13 @@ def settle(hierarchy) -> None:
     """File the edges inside groups and number the structure of every subtree, which the first expansion of a
     module with many same-sized children (48 blocks of 4,200 ops) needs and would otherwise wait for (first: that
     expansion may come soon), put every group's children in flow order (an expansion orders its own group), count
-    the costs, make the search index, then let the parsed protobuf go (see tree.ops.Op.compact; answers stay the
-    same)."""
+    the costs, keep lean GraphDefs' NodeDefs compressed (tree.ops.pack_node_defs), make the search index, then let
+    the parsed protobuf go (see tree.ops.Op.compact; answers stay the same)."""
     hierarchy.file_inner_edges()
     hierarchy.structure_of(hierarchy.root)
     hierarchy.file_edges()
     count_costs(hierarchy)
+    pack_node_defs(hierarchy.all_nodes)  # (after the costs: they read every NodeDef, and would decompress them all)
     search.index_of(hierarchy)
     for node in hierarchy.all_nodes:
         if node.children is None:

@@ -83,7 +83,7 @@ class Op(TreeNode):
         alike to the byte (a comparison) without parsing either."""
         node_def = self._node_def
         if node_def.__class__ is int:
-            return bytes(self.nodes[node_def])
+            return self.nodes[node_def]
         if node_def.__class__ is bytes:
             return node_def
         return node_def.SerializeToString(deterministic=True)
@@ -99,10 +99,19 @@ class Op(TreeNode):
 
 
 def table_op_class(nodes, on_devices: bool = True) -> type:
-    """An Op class for the ops of one lean GraphDef (lite_proto.NodeTable): its serialized `nodes` are the class's,
-    each op keeps only its index (a tuple of the two for each of a million ops took 70 MB); `on_devices`: whether
-    some of them names a device."""
+    """An Op class for the ops of one lean GraphDef (lite_proto.NodeTable): its serialized `nodes` (lite_proto.Nodes)
+    are the class's, each op keeps only its index (a tuple of the two for each of a million ops took 70 MB);
+    `on_devices`: whether some of them names a device."""
     return type("TableOp", (Op,), {"__slots__": (), "nodes": nodes, "on_devices": on_devices})
+
+
+def pack_node_defs(ops) -> None:
+    """Keep the NodeDefs of the lean GraphDefs these ops come from compressed (lite_proto.Nodes.pack): once every
+    NodeDef has been read (the FLOPs), only the few ops a person opens read theirs."""
+    for cls in set(map(type, ops)):
+        nodes = cls.__dict__.get("nodes")  # (a table_op_class's)
+        if nodes is not None:
+            nodes.pack()
 
 
 @dataclasses.dataclass
