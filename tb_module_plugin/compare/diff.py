@@ -178,7 +178,7 @@ def _feeds(h):
     """op -> what it feeds, as both graphs can name it: its consumers' scopes and names, sorted (see match.align)."""
     def feeds(op) -> tuple:
         return tuple(sorted((c.parent.name if c.parent is not None else "", c.name, control)
-                            for c, _, control in h.consumers().get(id(op), ())))
+                            for c, _, control in h.links().consumers_of(op)))
 
     return feeds
 

@@ -7,7 +7,7 @@ from ..measures.costs import count_costs
 from ..tree import ops as ops_lib
 from .. import schema
 from ..tree.attrs import format_attrs
-from ..tree.hierarchy import ancestor_names, is_under, ops_under
+from ..tree.hierarchy import ancestor_names, ops_under
 
 MAX_DEPTH = 8  # levels a `hierarchy` answer may list
 MAX_DETAIL_ENDS = 200  # inputs/outputs listed in a `node` answer; the rest is counted
@@ -114,7 +114,7 @@ def _details(h, node, times) -> dict:
         if node.function:
             out["function"] = node.function
         out["inputs"] = [_end(p, port, control) for p, port, control in node.inputs[:MAX_DETAIL_ENDS]]
-        consumers = h.consumers().get(id(node), [])
+        consumers = h.links().consumers_of(node)
         out["outputs"] = [dict(_end(node, port, control), path=c.path) for c, port, control in consumers[:MAX_DETAIL_ENDS]]
         out["num_inputs"], out["num_outputs"] = len(node.inputs), len(consumers)
     elif node.num_ops and h.op_graph:
@@ -140,15 +140,12 @@ def _boundary(h, group) -> tuple:
     """What enters and leaves a group: one row per outside op and port, with how many inside ops it joins."""
     incoming: dict = {}
     outgoing: dict = {}
-    consumers = h.consumers()
-    for op in ops_under(group):
-        for producer, port, control in op.inputs:
-            if not is_under(producer, group):
-                _count_row(incoming, (id(producer), port, control), lambda: _end(producer, port, control))
-        for consumer, port, control in consumers.get(id(op), []):
-            if not is_under(consumer, group):
-                key = (id(consumer), None if control else (id(op), port))  # control rows: one per op
-                _count_row(outgoing, key, lambda: dict(_end(op, port, control), path=consumer.path))
+    entering, leaving = h.links().crossing(group)
+    for producer, _, port, control in entering:
+        _count_row(incoming, (id(producer), port, control), lambda: _end(producer, port, control))
+    for op, consumer, port, control in leaving:
+        key = (id(consumer), None if control else (id(op), port))  # control rows: one per op
+        _count_row(outgoing, key, lambda: dict(_end(op, port, control), path=consumer.path))
     return list(incoming.values()), list(outgoing.values())
 
 

@@ -15,6 +15,7 @@ from collections import deque
 
 from ..errors import NotFound
 from . import edges as edges_lib
+from . import links as links_lib
 from . import structure as structure_lib
 from . import ops as ops_lib
 from .node import TreeNode
@@ -50,7 +51,7 @@ class Hierarchy:
     def __init__(self, root: Group, op_graph: bool = True):
         self.root = root
         self.op_graph = op_graph  # ops with dataflow (else: a Keras layer tree, its edges set by its builder)
-        self._consumers = None
+        self._links = None  # see links
         self._interned: dict = {}  # structure key -> number (see structure_of)
         self._unknown_shapes: set = set()  # structure numbers of subtrees with a parameter of unknown shape
         self._numbers = itertools.count()
@@ -70,7 +71,7 @@ class Hierarchy:
         self.signatures = None  # compare.signature: each node's structure, exact and loose signatures
         # A lock for each field above made once on first need (see kept): making one holds up no other, and no other
         # graph's (signing a big graph holds up no other comparison).
-        self._making = {"search_index": threading.Lock(), "signatures": threading.Lock()}
+        self._making = {"search_index": threading.Lock(), "signatures": threading.Lock(), "_links": threading.Lock()}
         self.backward_holders: frozenset = frozenset()  # build.backward: ids of the nodes at or above a backward group
         self.backward_flops = None  # measures.backward: every node's backward part of costs' FLOPs (when first asked)
         self._has_module = None  # see has_module
@@ -91,8 +92,8 @@ class Hierarchy:
             self._order_root()  # (a Keras layer tree keeps its model's own order of layers)
 
     def kept(self, field: str, make):
-        """This graph's `field` (one a later stage keeps here and makes on first need: search_index, signatures),
-        made by `make()` the first time only; a thread asking meanwhile waits for it."""
+        """This graph's `field` (one a later stage keeps here and makes on first need: search_index, signatures; or
+        the tree's own _links), made by `make()` the first time only; a thread asking meanwhile waits for it."""
         value = getattr(self, field)
         if value is None:
             with self._making[field]:
@@ -212,16 +213,10 @@ class Hierarchy:
         order = edges_lib.data_flow_order(len(items), pairs)
         group.children = {items[i].name: items[i] for i in order}
 
-    def consumers(self) -> dict:
-        """id(op) -> [(consumer op, port, control)]."""
-        if self._consumers is None:
-            consumers: dict = {}
-            for node in self.all_nodes:
-                if node.children is None:
-                    for producer, port, control in node.inputs:
-                        consumers.setdefault(id(producer), []).append((node, port, control))
-            self._consumers = consumers
-        return self._consumers
+    def links(self) -> links_lib.Links:
+        """Every op's consumers and what crosses each group's edge (links_lib.Links), made on first need."""
+        return self.kept("_links", lambda: links_lib.Links(self.all_nodes, [n for n in self.all_nodes
+                                                                           if n.children is None]))
 
     def structure_of(self, node) -> int:
         """A number equal for subtrees of the same structure: op types and nesting (names aside), the shapes of
@@ -359,12 +354,6 @@ def ops_under(group: Group):
             yield node
         else:
             stack.extend(node.children.values())
-
-
-def is_under(node: TreeNode, group: Group) -> bool:
-    while node.depth > group.depth:
-        node = node.parent
-    return node is group
 
 
 def ancestor_names(node: TreeNode) -> list:
