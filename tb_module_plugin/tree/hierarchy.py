@@ -21,7 +21,7 @@ from .node import TreeNode
 class Group(TreeNode):
     """A group of the tree: a module, a scope or one of the plugin's own groups (its ops are graph.Op leaves)."""
 
-    __slots__ = ("kind", "role", "children", "num_ops", "edges", "facts")
+    __slots__ = ("kind", "role", "children", "num_ops", "edges", "facts", "_path")
 
     def __init__(self, name: str, kind: str, parent: "Group | None", role: str = ""):
         self.name = name

@@ -29,31 +29,32 @@ _BODY_OPS = frozenset(CONTROL_FLOW) | CASE_OPS
 
 class Op(TreeNode):
     """One op of the flattened graph, and a leaf of the module tree once build/builder.py places it (a plain class
-    with slots: a graph can hold 200,000 of them)."""
+    with slots: a graph can hold a million of them). What every op keeps; an op of a graph with functions is a
+    FunctionOp, which keeps also where its function runs."""
 
-    __slots__ = ("placement", "op_name", "type", "_node_def", "function", "call_prefix", "inputs", "role", "trips")
+    __slots__ = ("placement", "op_name", "type", "_node_def", "inputs", "role")
     # As a leaf of the tree (a group, tree.Group, has its own).
     kind = "op"
     children = None
     num_ops = 1
     facts = None
+    _path = None  # (an op keeps no path: see TreeNode.path)
     not_expanded = ""  # schema.NotExpanded (see UnexpandedOp)
     on_devices = True  # whether its graph may name devices for its ops (a TableOp's says whether it does)
+    # A graph without functions' op runs in none (FunctionOp keeps its own; a TableOp's class may hold a module
+    # record's, see prefix_calls): four slots less on each of a million ops took 32 MB less.
+    function = ""
+    call_prefix = ""
+    trips = None
 
-    def __init__(self, placement: str, op_name: str, op_type: str, node_def, function: str = "",
-                 call_prefix: str = ""):
+    def __init__(self, placement: str, op_name: str, op_type: str, node_def):
         self.placement = placement  # '/'-separated scopes + own name, where the hierarchy puts it
         self.op_name = op_name  # its name in the GraphDef or FunctionDef it comes from
         self.type = op_type
         self._node_def = node_def  # the NodeDef, its serialized bytes, or its index in its class's `nodes` (TableOp)
-        self.function = function  # the FunctionDef it was expanded from ("" for the traced graph itself)
-        # The names of the calls (and control-flow ops) it runs inside, each with a "/" after it: TensorFlow
-        # inlines function bodies when it runs a graph and names their ops so (see run_name).
-        self.call_prefix = call_prefix
         self.inputs = []  # [(Op, port, is_control)]
         self.role = ""  # "input" | "variable" | "output" | ""
-        self.trips = None  # a While op: how many times its body runs (readers.loops.Trips), where the graph says it
-        self.parent = self._path = self.structure = None  # not placed in a tree yet (see tree.TreeNode)
+        self.parent = self.structure = None  # not placed in a tree yet (see tree.TreeNode)
 
     @property
     def run_name(self) -> str:
@@ -98,11 +99,49 @@ class Op(TreeNode):
         return f"Op({self.placement!r}, {self.type!r})"
 
 
+class FunctionOp(Op):
+    """An op of a graph with functions (readers/expand.py), which keeps the function it was expanded from, the calls
+    it runs inside and, a While op, how many times its body runs."""
+
+    __slots__ = ("function", "call_prefix", "trips")
+
+    def __init__(self, placement: str, op_name: str, op_type: str, node_def, function: str = "",
+                 call_prefix: str = ""):
+        Op.__init__(self, placement, op_name, op_type, node_def)
+        self.function = function  # the FunctionDef it was expanded from ("" for the traced graph itself)
+        # The names of the calls (and control-flow ops) it runs inside, each with a "/" after it: TensorFlow
+        # inlines function bodies when it runs a graph and names their ops so (see run_name).
+        self.call_prefix = call_prefix
+        self.trips = None  # a While op: how many times its body runs (readers.loops.Trips), where the graph says it
+
+
+class TableOp(Op):
+    """The ops of one lean GraphDef (lite_proto.NodeTable), each graph's a class of its own (table_op_class)."""
+
+    __slots__ = ()
+
+
 def table_op_class(nodes, on_devices: bool = True) -> type:
     """An Op class for the ops of one lean GraphDef (lite_proto.NodeTable): its serialized `nodes` are the class's,
     each op keeps only its index (a tuple of the two for each of a million ops took 70 MB); `on_devices`: whether
     some of them names a device."""
-    return type("TableOp", (Op,), {"__slots__": (), "nodes": nodes, "on_devices": on_devices})
+    return type("TableOp", (TableOp,), {"__slots__": (), "nodes": nodes, "on_devices": on_devices})
+
+
+def prefix_calls(ops: list, prefix: str) -> None:
+    """Put `prefix` (the calls a module record's graph ran inside) before each op's call prefix, one string per
+    distinct prefix (the ops of one body share theirs). A TableOp keeps none: its graph's class holds it."""
+    joined: dict = {}
+    tables = set()
+    for op in ops:
+        if isinstance(op, TableOp):
+            tables.add(op.__class__)
+            continue
+        inner = op.call_prefix
+        op.call_prefix = joined.get(inner) or joined.setdefault(inner, prefix + inner)
+    for table in tables:  # (each its graph's own class: see table_op_class)
+        table.call_prefix = joined.get(table.call_prefix) or joined.setdefault(table.call_prefix,
+                                                                               prefix + table.call_prefix)
 
 
 @dataclasses.dataclass
@@ -202,7 +241,7 @@ def variable_dims(op: Op) -> tuple | None:
     return tuple(d.size for d in shape.dim)
 
 
-class UnexpandedOp(Op):
+class UnexpandedOp(FunctionOp):
     """A call or control-flow op whose functions expand.py left out: expanding them would pass its budget (the op
     stays one op, as in a graph without its library)."""
 
@@ -210,7 +249,7 @@ class UnexpandedOp(Op):
     not_expanded = "budget"
 
 
-class UnreachedOp(Op):
+class UnreachedOp(FunctionOp):
     """A control-flow op some of whose bodies expand.py left out whatever the budget: they call themselves, lie
     deeper than the calls it expands or are not in the library (the others are expanded; what is left out is
     counted by none, so its FLOPs are a lower bound)."""
