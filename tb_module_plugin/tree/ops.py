@@ -46,6 +46,7 @@ class Op(TreeNode):
     function = ""
     call_prefix = ""
     trips = None
+    placed = None  # (a lean table's ops: see PlacedTableOp)
 
     def __init__(self, placement: str, op_name: str, op_type: str, node_def):
         self.placement = placement  # '/'-separated scopes + own name, where the hierarchy puts it
@@ -120,12 +121,48 @@ class TableOp(Op):
 
     __slots__ = ()
 
+    def __init__(self, name: str, op_type: str, row: int):
+        # (Op's fields, less an inputs list each: expand._flatten_table sets them all at once. A million ops made
+        # so take 0.23 s, not 0.3-0.4.)
+        self.placement = self.op_name = name
+        self.type = op_type
+        self._node_def = row
+        self.role = ""
+        self.parent = self.structure = None
+
+
+_HEAD, _LEAF = Op.placement, Op.op_name  # (the slots themselves, under a PlacedTableOp's properties)
+
+
+class PlacedTableOp(TableOp):
+    """A TableOp once placed in the tree, whose placement was its name: the name kept in two shared strings, its
+    scope with the "/" after it (one string for the ops of a scope) and its last segment (interned), not a string of
+    its own (a million ops' names took 96 MB). Its name and placement, read rarely once the tree is built, are the
+    two joined."""
+
+    __slots__ = ()
+
+    def _name(self) -> str:
+        return _HEAD.__get__(self) + _LEAF.__get__(self)
+
+    def _unplace(self, field: str, value: str) -> None:
+        """Back to its table's class, keeping its name whole (a field set once it is placed: none does so now)."""
+        name = self._name()
+        self.__class__ = self.table
+        self.placement = self.op_name = name
+        setattr(self, field, value)
+
+    op_name = property(_name, lambda self, value: self._unplace("op_name", value))
+    placement = property(_name, lambda self, value: self._unplace("placement", value))
+
 
 def table_op_class(nodes, on_devices: bool = True) -> type:
     """An Op class for the ops of one lean GraphDef (lite_proto.NodeTable): its serialized `nodes` are the class's,
     each op keeps only its index (a tuple of the two for each of a million ops took 70 MB); `on_devices`: whether
-    some of them names a device."""
-    return type("TableOp", (TableOp,), {"__slots__": (), "nodes": nodes, "on_devices": on_devices})
+    some of them names a device. Its ops become its `placed` class's when placed (see PlacedTableOp)."""
+    table = type("TableOp", (TableOp,), {"__slots__": (), "nodes": nodes, "on_devices": on_devices})
+    table.placed = type("TableOp", (PlacedTableOp, table), {"__slots__": (), "placed": None, "table": table})
+    return table
 
 
 def prefix_calls(ops: list, prefix: str) -> None:
