@@ -532,6 +532,32 @@ def test_a_records_call_prefix_is_bounded_and_shared():
     assert len({id(op.call_prefix) for op in ops}) == 1  # one string for the body's 2,000 ops
 
 
+def test_a_records_call_prefix_on_a_graph_without_functions_is_its_own():
+    """A module record's graph without a library is read as a lean table, whose ops keep no call prefix of their
+    own (their graph's class holds it): each op's run name carries its record's prefix, and a graph read from the
+    same bytes without a prefix, or with another, keeps its own."""
+    from tb_module_plugin.readers import graph as graph_lib
+    from tb_module_plugin.readers import lite_proto
+    from tb_module_plugin.readers import manifest as manifest_lib
+
+    def read(prefix):
+        record = {"version": 2, "variables": [], "call_prefix": prefix,
+                  "modules": [{"name": "m", "parent": None, "variables": []}]}
+        return manifest_lib.parse_manifest(json.dumps(record).encode())
+
+    nodes = [("x", "Placeholder", [])] + [(f"m/r{i}", "Relu", [f"m/r{i - 1}" if i else "x"]) for i in range(50)]
+    blob = graph_def(nodes).SerializeToString()
+    built = {}
+    for prefix in ("first/call/", "", "second/"):
+        table = graph_lib.parse_graph_def(blob)
+        assert table.__class__ is lite_proto.NodeTable  # (the lean path this test is about)
+        built[prefix] = build_module_hierarchy(read(prefix), table, [], "record")
+    for prefix, hierarchy in built.items():
+        ops = [n for n in hierarchy.all_nodes if n.children is None]
+        assert len(ops) == len(nodes)
+        assert {op.run_name for op in ops} == {prefix + name for name, *_ in nodes}, prefix
+
+
 def test_a_control_input_on_calls_whose_outputs_repeat_resolves_once_per_call():
     """A function whose two outputs both name the one call it makes to the next level, 24 levels deep, and an op
     waiting on the first call: a control input resolved output by output walked 2**24 paths (found by the property

@@ -79,7 +79,7 @@ def _ops(datas: list, packed: bool = False) -> list:
     nodes = lite_proto.Nodes(list(datas))
     nodes.pack()
     table_op = table_op_class(nodes)
-    ops = [table_op(f"op{i}", f"op{i}", "Relu", i) for i in range(len(datas))]
+    ops = [table_op(f"op{i}", "Relu", i) for i in range(len(datas))]
     for i, op in enumerate(ops):
         op.number = i  # (its place in the tree: datas[i] is its NodeDef)
     random.Random(5).shuffle(ops)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 
 import pytest
 from tensorboard.compat.proto import attr_value_pb2, config_pb2, graph_pb2, node_def_pb2, types_pb2
@@ -494,3 +495,35 @@ def test_a_function_the_trace_also_recorded_on_its_own_is_shown_once(callee_firs
     h = build_lib.build_graph_hierarchy(flat, "trace")
     assert "cell" in children(h) and "other_functions" not in children(h)
     assert {op.op_name for op in flat.ops if op.function} >= {"cell/MatMul"}
+
+
+def test_a_lean_tables_placed_ops_keep_their_names_in_shared_strings():
+    """The ops of a lean table, once placed where their names say, keep their names as their scope's string and an
+    interned last segment (ops.PlacedTableOp): each op's name, placement, run name and NodeDef are still those of
+    its node in the GraphDef, whatever the name (no scope, a leading or trailing "/", an empty scope, an op named
+    like a scope), and the ops of a scope share one string for it. An op moved by a pass keeps its own."""
+    from tb_module_plugin.build import passes
+    from tb_module_plugin.tree import ops as ops_lib
+
+    run = "r" + "/" * (passes.DEFAULT.max_empty_run + 2) + "s"  # (a pass places it elsewhere: `r/(empty ×9)/s`)
+    names = ["x", "a/b/mul", "a/b/mul/y", "a/b/add", "/top", "e/", "b//c", "a/b", "a/b/add", run]
+    g = graph_def(*[(name, "Relu", [names[i - 1]] if i else []) for i, name in enumerate(names)])
+    h = build(graph_lib.parse_graph_def(g.SerializeToString()))
+    ops = [n for n in h.all_nodes if n.children is None]
+    assert sorted(op.op_name for op in ops) == sorted(node.name for node in g.node)
+    placed = [op for op in ops if isinstance(op, ops_lib.PlacedTableOp)]
+    assert sorted(op.op_name for op in placed) == sorted(names[:-1])
+    for op in ops:
+        assert op.op_name == op.run_name == op.node_def.name and op.node_def in g.node
+        assert op.placement == op.op_name or op.op_name == run and op.path == op.placement
+    by_head: dict = {}  # each scope's string -> the ids of the strings its ops keep
+    for op in placed:
+        head, leaf = ops_lib.Op.placement.__get__(op), ops_lib.Op.op_name.__get__(op)  # (the slots themselves)
+        assert head + leaf == op.op_name and leaf is sys.intern(leaf)
+        by_head.setdefault(head, []).append(id(head))
+    assert len(by_head["a/b/"]) >= 3 and all(len(set(ids)) == 1 for ids in by_head.values())
+    moved = placed[0]
+    name = moved.op_name
+    moved.placement = "elsewhere/" + name
+    assert (moved.op_name, moved.placement) == (name, "elsewhere/" + name)
+    assert not isinstance(moved, ops_lib.PlacedTableOp) and moved.node_def.name == name

@@ -17,7 +17,7 @@ from tb_module_plugin.readers import graph as graph_lib
 from tb_module_plugin.readers import lite_proto
 from tb_module_plugin.serve.cache import release_freed_memory
 from tb_module_plugin.serve.settle import settle
-from tb_module_plugin.tree.ops import pack_node_defs
+from tb_module_plugin.tree.ops import pack_node_defs, table_nodes
 from tests.helpers.records import RESNET_RUN
 from tests.helpers.trees import build
 from tests.test_hierarchy import graph_def
@@ -25,7 +25,7 @@ from tests.test_hierarchy import graph_def
 
 def stores_of(ops) -> list:
     """The lite_proto.Nodes the ops read their NodeDefs from."""
-    return list({id(s): s for s in (type(op).__dict__.get("nodes") for op in ops) if s is not None}.values())
+    return list({id(s): s for s in (table_nodes(type(op)) for op in ops) if s is not None}.values())
 
 
 def test_a_real_traces_nodedefs_read_back_the_same_once_settled(resnet_logdir):

@@ -159,10 +159,18 @@ class TreeBuilder:
         """`insert` for many ops (the hot loop of a build: 200,000 ops take a few hundred ms). Ops with a role
         are offered to `divert` first, which returns True for those it placed elsewhere."""
         scopes = self._scopes.setdefault(id(parent), {})
+        heads = {}  # scope -> the scope and "/", one string for its ops' names (see ops.PlacedTableOp)
         for op in ops:
             if op.role and divert is not None and divert(op):
                 continue
-            scope, _, leaf = op.placement.rpartition("/")
+            scope, slash, leaf = op.placement.rpartition("/")
+            leaf = intern(leaf)  # (one string for the thousands of ops named `MatMul`, `add`...: 50 MB of a million)
+            placed = op.placed
+            if placed is not None and op.placement is op.op_name:  # (an op of a lean table, where its name says)
+                head = heads.get(scope) if slash else ""
+                if head is None:
+                    head = heads[scope] = scope + slash
+                op.placement, op.op_name, op.__class__ = head, leaf, placed
             group = scopes.get(scope) if scope else parent
             if group is None:
                 group = self._scope_group(parent, scope)  # a new scope
@@ -179,6 +187,5 @@ class TreeBuilder:
             if not leaf or existing is not None:
                 self.insert(parent, op.placement, op)  # clashes and empty names
                 continue
-            leaf = intern(leaf)  # (one string for the thousands of ops named `MatMul`, `add`...: 50 MB of a million)
             op.name, op.parent = leaf, group
             group.children[leaf] = op

@@ -6,6 +6,7 @@ from __future__ import annotations
 from ..readers import graph as graph_lib
 from ..readers import manifest as manifest_lib
 from ..readers.expand import Budget
+from ..tree import ops as ops_lib
 from ..tree.hierarchy import Hierarchy
 from . import passes, record_ops
 from .builder import build_graph_hierarchy
@@ -18,10 +19,7 @@ def build_module_hierarchy(manifest: dict, graph_def, other_graph_defs: list, na
     budget = Budget()  # one for the record's graphs together
     ops = graph_lib.flatten_graph_def(graph_def, budget)
     if manifest.get("call_prefix"):
-        joined: dict = {}  # one string per distinct prefix (the ops of one body share theirs), not one per op
-        for op in ops:
-            inner = op.call_prefix
-            op.call_prefix = joined.get(inner) or joined.setdefault(inner, manifest["call_prefix"] + inner)
+        ops_lib.prefix_calls(ops, manifest["call_prefix"])
     passes.merge_replicas(ops)  # (before the ops go to modules by their scopes)
     holders = record_ops.place_ops(ops, modules, variables)
     labels = manifest.get("other_functions") if isinstance(manifest.get("other_functions"), list) else []

@@ -16,7 +16,8 @@ from tensorboard.compat.proto import graph_pb2
 
 from . import lite_proto
 from .loops import int_constant, loop_trips
-from ..tree.ops import CALL_OPS, CASE_OPS, CONTROL_FLOW, WHILE_OPS, Op, UnexpandedOp, UnreachedOp, port_index
+from ..tree.ops import CALL_OPS, CASE_OPS, CONTROL_FLOW, WHILE_OPS, FunctionOp, Op, UnexpandedOp, UnreachedOp
+from ..tree.ops import port_index
 from ..tree.ops import table_op_class
 
 _BODY_OPS = frozenset(CONTROL_FLOW) | CASE_OPS
@@ -139,7 +140,7 @@ def _flatten_table(table: lite_proto.NodeTable) -> list:
     input looked up at once. Inputs with a port, control inputs and unknown names are resolved as in a GraphDef
     with functions (_Flattener.resolve_inputs)."""
     names, marks = table.names, table.marks
-    ops = list(map(table_op_class(table.nodes, table.on_devices), names, names, table.ops, range(len(names))))
+    ops = list(map(table_op_class(table.nodes, table.on_devices), names, table.ops, range(len(names))))
     # Each op's output 0 as an input tuple, one per op and shared by every input that names it plainly; the first
     # op of a duplicated name keeps it.
     outputs = dict(zip(reversed(names), zip(reversed(ops), repeat("0"), repeat(False))))
@@ -188,8 +189,8 @@ class _Flattener:
                 if target in library and target not in call_stack and len(call_stack) < MAX_CALL_DEPTH:
                     calls.append((node, target))
                     continue
-            op = Op(placements[name] if placements is not None else name, name, op_type, node, function,
-                    ctx.call_prefix)
+            op = FunctionOp(placements[name] if placements is not None else name, name, op_type, node, function,
+                            ctx.call_prefix)
             names.setdefault(name, op)  # the first op of a duplicated name keeps it
             ops.append(op)
             if input_strings:
@@ -197,7 +198,7 @@ class _Flattener:
                 # names defined later) once every op exists, keeping the op's inputs in order. While this loop
                 # runs, `names` holds only ops, and in a function body also "arg" (calls are added after it).
                 producers = list(map(names.get, input_strings))
-                if all(producers) if not in_function else all(p.__class__ is Op for p in producers):
+                if all(producers) if not in_function else all(p.__class__ is FunctionOp for p in producers):
                     op.inputs = [(p, "0", False) for p in producers]
                 else:
                     pending.append((op, ctx, input_strings, None))
@@ -303,7 +304,7 @@ class _Flattener:
             names = ctx.names
             for s in strings:
                 target = names.get(s)
-                if target.__class__ is Op:  # the common case: a plain `name` input of a plain op
+                if target.__class__ is FunctionOp:  # the common case: a plain `name` input of a plain op
                     op.inputs.append((target, port_override or "0", False))
                     continue
                 control = s.startswith("^")

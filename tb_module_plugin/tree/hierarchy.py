@@ -24,7 +24,7 @@ from .node import TreeNode
 class Group(TreeNode):
     """A group of the tree: a module, a scope or one of the plugin's own groups (its ops are graph.Op leaves)."""
 
-    __slots__ = ("kind", "role", "children", "num_ops", "edges", "facts")
+    __slots__ = ("kind", "role", "children", "num_ops", "edges", "facts", "_path")
 
     def __init__(self, name: str, kind: str, parent: "Group | None", role: str = ""):
         self.name = name
@@ -303,8 +303,9 @@ def _break_cycles(nodes: list) -> None:
     ops = [node for node in nodes if isinstance(node, ops_lib.Op)]
     deque(map(setattr, ops, itertools.repeat("inputs"), itertools.repeat(())), maxlen=0)
     for op_class in set(map(type, ops)):
-        if "nodes" in vars(op_class):
-            op_class.nodes = ()
+        for cls in op_class.__mro__:
+            if "nodes" in vars(cls):
+                cls.nodes = ()
     nodes.clear()
 
 

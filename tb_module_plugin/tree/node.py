@@ -8,9 +8,10 @@ class TreeNode:
     """The fields groups and ops share, set by each (an op gets its name and parent when build/builder.py places it,
     its depth and top-level ancestor when the tree is finished)."""
 
-    __slots__ = ("name", "parent", "_path", "depth", "top", "structure", "number")
+    __slots__ = ("name", "parent", "depth", "top", "structure", "number")
     # number: its place in Hierarchy.all_nodes, set by hierarchy.finalize (every stage that keeps a value per node
     # in that order reads it: a dict of a million nodes to their places took 80 MB)
+    # (`_path` is a group's slot: an op keeps none, its class says None)
 
     @property
     def path(self) -> str:

@@ -29,31 +29,33 @@ _BODY_OPS = frozenset(CONTROL_FLOW) | CASE_OPS
 
 class Op(TreeNode):
     """One op of the flattened graph, and a leaf of the module tree once build/builder.py places it (a plain class
-    with slots: a graph can hold 200,000 of them)."""
+    with slots: a graph can hold a million of them). What every op keeps; an op of a graph with functions is a
+    FunctionOp, which keeps also where its function runs."""
 
-    __slots__ = ("placement", "op_name", "type", "_node_def", "function", "call_prefix", "inputs", "role", "trips")
+    __slots__ = ("placement", "op_name", "type", "_node_def", "inputs", "role")
     # As a leaf of the tree (a group, tree.Group, has its own).
     kind = "op"
     children = None
     num_ops = 1
     facts = None
+    _path = None  # (an op keeps no path: see TreeNode.path)
     not_expanded = ""  # schema.NotExpanded (see UnexpandedOp)
     on_devices = True  # whether its graph may name devices for its ops (a TableOp's says whether it does)
+    # A graph without functions' op runs in none (FunctionOp keeps its own; a TableOp's class may hold a module
+    # record's, see prefix_calls): four slots fewer, 32 MB less on a million ops.
+    function = ""
+    call_prefix = ""
+    trips = None
+    placed = None  # (a lean table's ops: see PlacedTableOp)
 
-    def __init__(self, placement: str, op_name: str, op_type: str, node_def, function: str = "",
-                 call_prefix: str = ""):
+    def __init__(self, placement: str, op_name: str, op_type: str, node_def):
         self.placement = placement  # '/'-separated scopes + own name, where the hierarchy puts it
         self.op_name = op_name  # its name in the GraphDef or FunctionDef it comes from
         self.type = op_type
         self._node_def = node_def  # the NodeDef, its serialized bytes, or its index in its class's `nodes` (TableOp)
-        self.function = function  # the FunctionDef it was expanded from ("" for the traced graph itself)
-        # The names of the calls (and control-flow ops) it runs inside, each with a "/" after it: TensorFlow
-        # inlines function bodies when it runs a graph and names their ops so (see run_name).
-        self.call_prefix = call_prefix
         self.inputs = []  # [(Op, port, is_control)]
         self.role = ""  # "input" | "variable" | "output" | ""
-        self.trips = None  # a While op: how many times its body runs (readers.loops.Trips), where the graph says it
-        self.parent = self._path = self.structure = None  # not placed in a tree yet (see tree.TreeNode)
+        self.parent = self.structure = None  # not placed in a tree yet (see tree.TreeNode)
 
     @property
     def run_name(self) -> str:
@@ -98,20 +100,105 @@ class Op(TreeNode):
         return f"Op({self.placement!r}, {self.type!r})"
 
 
+class FunctionOp(Op):
+    """An op of a graph with functions (readers/expand.py), which keeps the function it was expanded from, the calls
+    it runs inside and, a While op, how many times its body runs."""
+
+    __slots__ = ("function", "call_prefix", "trips")
+
+    def __init__(self, placement: str, op_name: str, op_type: str, node_def, function: str = "",
+                 call_prefix: str = ""):
+        Op.__init__(self, placement, op_name, op_type, node_def)
+        self.function = function  # the FunctionDef it was expanded from ("" for the traced graph itself)
+        # The names of the calls (and control-flow ops) it runs inside, each with a "/" after it: TensorFlow
+        # inlines function bodies when it runs a graph and names their ops so (see run_name).
+        self.call_prefix = call_prefix
+        self.trips = None  # a While op: how many times its body runs (readers.loops.Trips), where the graph says it
+
+
+class TableOp(Op):
+    """The ops of one lean GraphDef (lite_proto.NodeTable), each graph's a class of its own (table_op_class)."""
+
+    __slots__ = ()
+
+    def __init__(self, name: str, op_type: str, row: int):
+        # (Op's fields, less an inputs list each: expand._flatten_table sets them all at once. A million ops made
+        # so take 0.23 s, not 0.3-0.4.)
+        self.placement = self.op_name = name
+        self.type = op_type
+        self._node_def = row
+        self.role = ""
+        self.parent = self.structure = None
+
+
+_HEAD, _LEAF = Op.placement, Op.op_name  # (the slots themselves, under a PlacedTableOp's properties)
+
+
+class PlacedTableOp(TableOp):
+    """A TableOp once placed in the tree, whose placement was its name: the name kept in two shared strings, its
+    scope with the "/" after it (one string for the ops of a scope) and its last segment (interned), not a string of
+    its own (a million ops' names took 96 MB). Its name and placement, read rarely once the tree is built, are the
+    two joined."""
+
+    __slots__ = ()
+
+    def _name(self) -> str:
+        return _HEAD.__get__(self) + _LEAF.__get__(self)
+
+    def _unplace(self, field: str, value: str) -> None:
+        """Back to its table's class, keeping its name whole (a field set once it is placed: none does so now)."""
+        name = self._name()
+        self.__class__ = self.table
+        self.placement = self.op_name = name
+        setattr(self, field, value)
+
+    op_name = property(_name, lambda self, value: self._unplace("op_name", value))
+    placement = property(_name, lambda self, value: self._unplace("placement", value))
+
+
 def table_op_class(nodes, on_devices: bool = True) -> type:
     """An Op class for the ops of one lean GraphDef (lite_proto.NodeTable): its serialized `nodes` (lite_proto.Nodes)
     are the class's, each op keeps only its index (a tuple of the two for each of a million ops took 70 MB);
-    `on_devices`: whether some of them names a device."""
-    return type("TableOp", (Op,), {"__slots__": (), "nodes": nodes, "on_devices": on_devices})
+    `on_devices`: whether some of them names a device. Its ops become its `placed` class's when placed (see
+    PlacedTableOp)."""
+    table = type("TableOp", (TableOp,), {"__slots__": (), "nodes": nodes, "on_devices": on_devices})
+    table.placed = type("TableOp", (PlacedTableOp, table), {"__slots__": (), "placed": None, "table": table})
+    return table
+
+
+def prefix_calls(ops: list, prefix: str) -> None:
+    """Put `prefix` (the calls a module record's graph ran inside) before each op's call prefix, one string per
+    distinct prefix (the ops of one body share theirs). A TableOp keeps none: its graph's class holds it."""
+    joined: dict = {}
+    tables = set()
+    for op in ops:
+        if isinstance(op, TableOp):
+            tables.add(op.table if isinstance(op, PlacedTableOp) else op.__class__)
+            continue
+        inner = op.call_prefix
+        op.call_prefix = joined.get(inner) or joined.setdefault(inner, prefix + inner)
+    for table in tables:  # (each its graph's own class: see table_op_class)
+        table.call_prefix = joined.get(table.call_prefix) or joined.setdefault(table.call_prefix,
+                                                                               prefix + table.call_prefix)
 
 
 def pack_node_defs(ops) -> None:
     """Keep the NodeDefs of the lean GraphDefs these ops come from compressed (lite_proto.Nodes.pack): once every
     NodeDef has been read (the FLOPs), only the few ops a person opens read theirs."""
     for cls in set(map(type, ops)):
-        nodes = cls.__dict__.get("nodes")  # (a table_op_class's)
+        nodes = table_nodes(cls)
         if nodes is not None:
             nodes.pack()
+
+
+def table_nodes(cls):
+    """The serialized NodeDefs an op class made by table_op_class holds (its placed class's: its table's), or None
+    for another class."""
+    for c in cls.__mro__:
+        nodes = c.__dict__.get("nodes")
+        if nodes is not None:
+            return nodes
+    return None
 
 
 @dataclasses.dataclass
@@ -211,7 +298,7 @@ def variable_dims(op: Op) -> tuple | None:
     return tuple(d.size for d in shape.dim)
 
 
-class UnexpandedOp(Op):
+class UnexpandedOp(FunctionOp):
     """A call or control-flow op whose functions expand.py left out: expanding them would pass its budget (the op
     stays one op, as in a graph without its library)."""
 
@@ -219,7 +306,7 @@ class UnexpandedOp(Op):
     not_expanded = "budget"
 
 
-class UnreachedOp(Op):
+class UnreachedOp(FunctionOp):
     """A control-flow op some of whose bodies expand.py left out whatever the budget: they call themselves, lie
     deeper than the calls it expands or are not in the library (the others are expanded; what is left out is
     counted by none, so its FLOPs are a lower bound)."""
