@@ -73,11 +73,12 @@ class Hierarchy:
         self.backward_flops = None  # measures.backward: every node's backward part of costs' FLOPs (when first asked)
         self._has_module = None  # see has_module
         self.unexpanded_ops = 0  # calls and control-flow ops left unexpanded by expand.py's budget
-        ops = finalize(root, self.all_nodes)
+        ops, groups = finalize(root, self.all_nodes)
         # The first answer draws the root's edges: those are filed now, the edges inside groups when first needed
         # (file_edges; serve.settle does it in the background). Only op graphs have edges to file (a Keras layer
         # tree's are set by its builder).
         self._unfiled = ops if op_graph else None
+        self._unfiled_groups = groups if op_graph else None  # (FiledEdges reads its columns from these two lists)
         self._filed = None  # edges_lib.FiledEdges: the edges inside groups, filed
         self._ordered_groups: set = set()  # groups put in flow order one by one (before file_edges orders all)
         self._ordered = not op_graph  # every group's children in flow order (a Keras layer tree keeps its own)
@@ -144,8 +145,8 @@ class Hierarchy:
         if self._filed is None and self.op_graph:
             with self.lock:
                 if self._filed is None:
-                    self._filed = edges_lib.FiledEdges(self.all_nodes, self._unfiled)
-                    self._unfiled = None
+                    self._filed = edges_lib.FiledEdges(self.all_nodes, self._unfiled, self._unfiled_groups)
+                    self._unfiled = self._unfiled_groups = None
 
     def _order(self, group: Group, pairs=None) -> None:
         """Puts the group's children in flow order (once) if data flows against the order they had when filed
@@ -290,13 +291,16 @@ class Hierarchy:
         return self.structure_of(node) not in self._unknown_shapes
 
 
-def finalize(root: Group, all_nodes: list) -> list:
+def finalize(root: Group, all_nodes: list) -> tuple:
     """Parents, depths, top-level ancestors, op counts and numbers (each node's place in `all_nodes`, each group
     before its children), in one pass (iterative: scopes may nest thousands deep); returns the ops (the leaves), in
-    that order. Run once, before any stage reads the tree: nothing adds nodes after it."""
+    that order, and the groups below the root (FiledEdges reads its columns from the two: a pass over a million
+    nodes to tell groups from ops costs more than these lists). Run once, before any stage reads the tree: nothing
+    adds nodes after it."""
     order = []
     ops = []
     groups = []
+    empty = []
     stack = [root]
     while stack:
         node = stack.pop()
@@ -318,14 +322,16 @@ def finalize(root: Group, all_nodes: list) -> list:
             stack.extend(children.values())
         elif children is not None:
             node.num_ops = 0
-            groups.append(node)
+            empty.append(node)
         else:
             ops.append(node)
     for node in reversed(groups):  # child groups before their parents (the ops are counted already)
         if node.parent is not None:
             node.parent.num_ops += node.num_ops - 1
     all_nodes.extend(order)
-    return ops
+    groups += empty
+    del groups[0]  # (the root, popped first)
+    return ops, groups
 
 
 def ops_under(group: Group):
