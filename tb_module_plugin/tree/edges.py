@@ -14,6 +14,7 @@ from .. import schema
 MAX_EDGE_SAMPLES = 8
 _NUMBER = attrgetter("number")  # a node's place in Hierarchy.all_nodes (set by hierarchy.finalize)
 _PARENT_NUMBER = attrgetter("parent.number")
+_MAX_CLIMB = 32  # levels _parents_of_ops climbs column-wise
 
 
 def distribute_edges(ops: list) -> None:
@@ -63,8 +64,9 @@ class FiledEdges:
 
         self.nodes = nodes
         count = len(nodes)
-        # The node columns from the groups' attributes and the ops' parents (a pass over every node for each
-        # column took 0.2 s of a million-op graph; an op's depth is its parent's and one).
+        # The node columns from the groups' attributes alone (a pass over every node for each column took 0.2 s
+        # of a million-op graph): the ops' parents from how finalize numbers the nodes, an op's depth its
+        # parent's and one.
         is_op = np.ones(count, np.bool_)
         is_op[0] = False  # (the root)
         below = np.fromiter(map(_NUMBER, groups), np.int32, len(groups))
@@ -75,7 +77,11 @@ class FiledEdges:
         depth = np.zeros(count, np.int32)
         parent[below] = np.fromiter(map(_PARENT_NUMBER, groups), np.int32, len(groups))
         depth[below] = np.fromiter(map(attrgetter("depth"), groups), np.int32, len(groups))
-        parent[consumer] = np.fromiter(map(_PARENT_NUMBER, ops), np.int32, len(ops))
+        sizes = np.zeros(count, np.int64)
+        sizes[0] = len(nodes[0].children)
+        sizes[below] = np.fromiter(map(len, map(attrgetter("children"), groups)), np.int64, len(groups))
+        parent[consumer] = _parents_of_ops(parent, sizes, consumer, ops)
+        del sizes
         depth[consumer] = depth[parent[consumer]] + 1
         self.is_op, self.parent, self.depth = is_op, parent, depth  # (structure.number_all reads them too)
         self.ops, self.op_index, self.groups = ops, consumer, groups
@@ -97,12 +103,9 @@ class FiledEdges:
         apart = np.flatnonzero(parent[a] != parent[b])
         a[apart], b[apart] = _children_of_common_ancestor(parent, depth, a[apart], b[apart])
         owner = parent[a]
-        keep = owner != 0  # (the root's are filed by distribute_edges, before the first answer)
-        # The lifted edges by group (a stable sort: in op order within each); a group's are aggregated when it is
-        # first asked for, every group's by aggregate() (settle): an expansion right after the first answer waits
-        # for the lifting alone.
-        kept = np.flatnonzero(keep)
-        kept = kept[np.argsort(owner[kept], kind="stable")]
+        kept = np.flatnonzero(owner != 0)  # (the root's are filed by distribute_edges, before the first answer)
+        # The lifted edges in op order; a group's are picked and aggregated when it is first asked for, every
+        # group's by aggregate() (settle): an expansion right after the first answer waits for the lifting alone.
         self._lifted = tuple(x[kept] for x in (owner, a, b, control, consumer, position))
         self._pairs = None  # every group's _Pairs, once aggregated
         self._flow_owner = self._flow_from = self._flow_to = None
@@ -145,8 +148,10 @@ class FiledEdges:
             return pairs
         if lifted is None:  # (aggregated meanwhile)
             return self._pairs
-        lo, hi = self._slice(lifted[0], i)
-        return _Pairs(*(x[lo:hi] for x in lifted), len(self.nodes))
+        import numpy as np
+
+        mine = np.flatnonzero(lifted[0] == i)
+        return _Pairs(*(x[mine] for x in lifted), len(self.nodes))
 
     def flows(self):
         """(group, its data edges as (from, to) places among its children) for each group whose children data
@@ -245,6 +250,29 @@ class _Pairs:
         self.sample_start = sample_starts[by_group]
         self.num_samples = num_samples[by_group].astype(np.int8)
         self.sample_consumer, self.sample_position = consumer[samples], position[samples].astype(np.int32)
+
+
+def _parents_of_ops(parent, sizes, ops_at, ops: list):
+    """The parents of the ops (`ops_at`: their numbers), from the groups' parents (`parent`) and every node's number
+    of children (`sizes`). finalize numbers the nodes in the order it pops them from a stack its groups push their
+    children on: an op's parent is the last group before it that pushed onto the stack as low as the op's place
+    there, found by climbing the parents of the last group before it."""
+    import numpy as np
+
+    count = len(sizes)
+    height = np.ones(count, np.int64)  # each node's place on the stack (its height before it is popped)
+    height[1:] += np.cumsum(sizes[:-1] - 1)
+    last = np.maximum.accumulate(np.where(sizes > 0, np.arange(count), 0))  # the last group that pushed, by node
+    found = last[ops_at - 1]
+    climbing = np.flatnonzero(height[found] > height[ops_at])
+    for _ in range(_MAX_CLIMB):
+        if not len(climbing):
+            return found
+        found[climbing] = parent[found[climbing]]
+        climbing = climbing[height[found[climbing]] > height[ops_at[climbing]]]
+    for k in climbing.tolist():  # (scopes nested deep: the rest read from the ops)
+        found[k] = ops[k].parent.number
+    return found
 
 
 def _children_of_common_ancestor(parent, depth, a, b):

@@ -300,7 +300,6 @@ def finalize(root: Group, all_nodes: list) -> tuple:
     order = []
     ops = []
     groups = []
-    empty = []
     stack = [root]
     while stack:
         node = stack.pop()
@@ -322,14 +321,13 @@ def finalize(root: Group, all_nodes: list) -> tuple:
             stack.extend(children.values())
         elif children is not None:
             node.num_ops = 0
-            empty.append(node)
+            groups.append(node)
         else:
             ops.append(node)
     for node in reversed(groups):  # child groups before their parents (the ops are counted already)
         if node.parent is not None:
             node.parent.num_ops += node.num_ops - 1
     all_nodes.extend(order)
-    groups += empty
     del groups[0]  # (the root, popped first)
     return ops, groups
 
