@@ -88,8 +88,11 @@ def _groups(h) -> dict:
 
 
 @pytest.mark.parametrize("settled", [True, False])
-def test_edges_filed_column_wise_are_the_edges_filed_one_by_one(settled):
-    """Settled (every group's aggregated and ordered at once, as settle does) or each group's when asked for."""
+@pytest.mark.parametrize("level_steps", [0, edges_lib._LEVEL_STEPS])
+def test_edges_filed_column_wise_are_the_edges_filed_one_by_one(settled, level_steps, monkeypatch):
+    """Settled (every group's aggregated and ordered at once, as settle does) or each group's when asked for; ends
+    lifted by binary lifting alone, or a few levels a level at a time first (the deep chain's need both)."""
+    monkeypatch.setattr(edges_lib, "_LEVEL_STEPS", level_steps)
     g = _graph()
     columns, one_by_one = build(g), build(g)
     _file_one_by_one(one_by_one)

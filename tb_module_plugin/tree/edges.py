@@ -15,6 +15,7 @@ MAX_EDGE_SAMPLES = 8
 _NUMBER = attrgetter("number")  # a node's place in Hierarchy.all_nodes (set by hierarchy.finalize)
 _PARENT_NUMBER = attrgetter("parent.number")
 _MAX_CLIMB = 32  # levels _parents_of_ops climbs column-wise
+_LEVEL_STEPS = 3  # levels _children_of_common_ancestor lifts edges a level at a time (then by binary lifting)
 
 
 def distribute_edges(ops: list) -> None:
@@ -99,9 +100,7 @@ class FiledEdges:
         keep = producer != consumer
         a, b, control, consumer, position = producer[keep], consumer[keep], control[keep], consumer[keep], position[keep]
         del producer, keep
-        # Most edges join two children of one group: only the others are lifted.
-        apart = np.flatnonzero(parent[a] != parent[b])
-        a[apart], b[apart] = _children_of_common_ancestor(parent, depth, a[apart], b[apart])
+        _children_of_common_ancestor(parent, depth, a, b)
         owner = parent[a]
         kept = np.flatnonzero(owner != 0)  # (the root's are filed by distribute_edges, before the first answer)
         # The lifted edges in op order; a group's are picked and aggregated when it is first asked for, every
@@ -275,24 +274,38 @@ def _parents_of_ops(parent, sizes, ops_at, ops: list):
     return found
 
 
-def _children_of_common_ancestor(parent, depth, a, b):
+def _children_of_common_ancestor(parent, depth, a, b) -> None:
     """For node index arrays `a` and `b` (neither an ancestor of the other): the children of their lowest common
-    ancestor that hold them, by binary lifting (tables of 2^k-th ancestors: scopes may nest thousands deep)."""
+    ancestor that hold them, in place. Most edges join two children of one group or nodes a level or two below
+    it: those are lifted a level at a time (the deeper end, or both), the rest by binary lifting (tables of 2^k-th
+    ancestors: scopes may nest thousands deep)."""
     import numpy as np
 
+    rest = np.flatnonzero(parent[a] != parent[b])
+    for _ in range(_LEVEL_STEPS):
+        if not len(rest):
+            return
+        x, y = a[rest], b[rest]
+        depth_x, depth_y = depth[x], depth[y]
+        up_x, up_y = depth_x >= depth_y, depth_y >= depth_x
+        x[up_x], y[up_y] = parent[x[up_x]], parent[y[up_y]]
+        a[rest], b[rest] = x, y
+        rest = rest[parent[x] != parent[y]]
+    if not len(rest):
+        return
     ups = [parent]
     while (1 << len(ups)) <= int(depth.max(initial=0)):
         ups.append(ups[-1][ups[-1]])
-    a, b = a.copy(), b.copy()
-    diff = depth[a] - depth[b]
+    x, y = a[rest], b[rest]
+    diff = depth[x] - depth[y]
     for k, up in enumerate(ups):  # the deeper end lifted to the other's depth
         step = (np.abs(diff) >> k) & 1 == 1
-        lift_a, lift_b = step & (diff > 0), step & (diff < 0)
-        a[lift_a], b[lift_b] = up[a[lift_a]], up[b[lift_b]]
+        lift_x, lift_y = step & (diff > 0), step & (diff < 0)
+        x[lift_x], y[lift_y] = up[x[lift_x]], up[y[lift_y]]
     for up in reversed(ups):  # both lifted while their ancestors differ
-        differ = up[a] != up[b]
-        a[differ], b[differ] = up[a[differ]], up[b[differ]]
-    return a, b
+        differ = up[x] != up[y]
+        x[differ], y[differ] = up[x[differ]], up[y[differ]]
+    a[rest], b[rest] = x, y
 
 
 def op_edge(source, target, edge: list) -> schema.HierarchyEdge:
