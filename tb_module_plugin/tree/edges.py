@@ -97,15 +97,14 @@ class FiledEdges:
         # An input's place in its consumer's inputs, to read its producer and port back from the op.
         position = (np.arange(len(producer), dtype=np.int64) - np.repeat(np.cumsum(lengths) - lengths, lengths)
                     ).astype(np.int32)
-        keep = producer != consumer
-        a, b, control, consumer, position = producer[keep], consumer[keep], control[keep], consumer[keep], position[keep]
-        del producer, keep
+        a, b = producer, consumer.copy()
+        del producer
         _children_of_common_ancestor(parent, depth, a, b)
-        owner = parent[a]
-        kept = np.flatnonzero(owner != 0)  # (the root's are filed by distribute_edges, before the first answer)
         # The lifted edges in op order; a group's are picked and aggregated when it is first asked for, every
         # group's by aggregate() (settle): an expansion right after the first answer waits for the lifting alone.
-        self._lifted = tuple(x[kept] for x in (owner, a, b, control, consumer, position))
+        # (With the root's, filed by distribute_edges before the first answer, and an op's input of its own output,
+        # a == b: both left out only then, see _picked.)
+        self._lifted = (parent[a], a, b, control, consumer, position)
         self._pairs = None  # every group's _Pairs, once aggregated
         self._flow_owner = self._flow_from = self._flow_to = None
 
@@ -117,7 +116,8 @@ class FiledEdges:
 
         if self._pairs is not None:
             return
-        pairs = _Pairs(*self._lifted, len(self.nodes))
+        lifted = self._lifted
+        pairs = _Pairs(*_picked(lifted, (lifted[0] != 0) & (lifted[1] != lifted[2])), len(self.nodes))
         number = self._child_numbers()
         data = ~pairs.control
         against = np.unique(pairs.owner[data & (number[pairs.a] >= number[pairs.b])])
@@ -147,10 +147,7 @@ class FiledEdges:
             return pairs
         if lifted is None:  # (aggregated meanwhile)
             return self._pairs
-        import numpy as np
-
-        mine = np.flatnonzero(lifted[0] == i)
-        return _Pairs(*(x[mine] for x in lifted), len(self.nodes))
+        return _Pairs(*_picked(lifted, (lifted[0] == i) & (lifted[1] != lifted[2])), len(self.nodes))
 
     def flows(self):
         """(group, its data edges as (from, to) places among its children) for each group whose children data
@@ -211,6 +208,13 @@ class FiledEdges:
                 edge += (producer, port)
             edges[(nodes[a], nodes[b])] = edge
         return edges
+
+
+def _picked(columns: tuple, mask) -> tuple:
+    import numpy as np
+
+    at = np.flatnonzero(mask)
+    return tuple(x[at] for x in columns)
 
 
 class _Pairs:
