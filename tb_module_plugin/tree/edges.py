@@ -76,8 +76,8 @@ class FiledEdges:
         assert len(consumer) == len(ops)
         parent = np.zeros(count, np.int32)  # (the root's is itself: lifting stops there)
         depth = np.zeros(count, np.int32)
-        parent[below] = np.fromiter(map(_PARENT_NUMBER, groups), np.int32, len(groups))
         depth[below] = np.fromiter(map(attrgetter("depth"), groups), np.int32, len(groups))
+        parent[below] = _parents_of_groups(depth, np.r_[0, below])
         sizes = np.zeros(count, np.int64)
         sizes[0] = len(nodes[0].children)
         sizes[below] = np.fromiter(map(len, map(attrgetter("children"), groups)), np.int64, len(groups))
@@ -253,6 +253,20 @@ class _Pairs:
         self.sample_start = sample_starts[by_group]
         self.num_samples = num_samples[by_group].astype(np.int8)
         self.sample_consumer, self.sample_position = consumer[samples], position[samples].astype(np.int32)
+
+
+def _parents_of_groups(depth, groups):
+    """The parents of the groups (`groups`: the root's number and theirs, in order; `depth`: every node's): each
+    one's is the last group a level up numbered before it (nodes are numbered each group before its subtree, which
+    is one piece: nothing of that level comes between)."""
+    import numpy as np
+
+    levels = depth[groups]
+    # (by level, then number; a radix sort for levels of 16 bits)
+    by_level = np.argsort(levels.astype(np.uint16) if levels.max() < 1 << 16 else levels, kind="stable")
+    levels = levels.astype(np.int64)
+    keys = levels[by_level] * len(depth) + groups[by_level]
+    return groups[by_level[np.searchsorted(keys, (levels[1:] - 1) * len(depth) + groups[1:]) - 1]]
 
 
 def _parents_of_ops(parent, sizes, ops_at, ops: list):

@@ -100,7 +100,10 @@ def number_all(columns, interned: dict, numbers, unknown_shapes: set):
                                  + code[below])]
         child_codes, child_parents = code[below], parent[below]
         # (every node one level down is a child of one of `groups`, both in order: each group's run follows the last)
-        sizes = np.bincount(child_parents, minlength=count)[groups]
+        sizes = np.zeros(len(groups), np.int64)
+        if len(below):
+            run_starts = np.flatnonzero(np.r_[True, child_parents[1:] != child_parents[:-1]])
+            sizes[np.searchsorted(groups, child_parents[run_starts])] = np.diff(np.r_[run_starts, len(below)])
         starts = np.cumsum(sizes) - sizes
         run = np.repeat(np.arange(len(groups)), sizes)
         place = np.arange(len(below)) - starts[run]
