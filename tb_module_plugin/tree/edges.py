@@ -13,7 +13,6 @@ from .. import schema
 # Producers (and ports) an aggregated edge keeps to read dtypes and shapes from.
 MAX_EDGE_SAMPLES = 8
 _NUMBER = attrgetter("number")  # a node's place in Hierarchy.all_nodes (set by hierarchy.finalize)
-_PARENT_NUMBER = attrgetter("parent.number")
 _MAX_CLIMB = 32  # levels _parents_of_ops climbs column-wise
 _LEVEL_STEPS = 3  # levels _children_of_common_ancestor lifts edges a level at a time (then by binary lifting)
 
