@@ -77,9 +77,9 @@ class FiledEdges:
         depth = np.zeros(count, np.int32)
         depth[below] = np.fromiter(map(attrgetter("depth"), groups), np.int32, len(groups))
         parent[below] = _parents_of_groups(depth, np.r_[0, below])
-        sizes = np.zeros(count, np.int64)
+        sizes = np.zeros(count, np.int32)  # (32-bit columns: fewer fresh pages to fault in)
         sizes[0] = len(nodes[0].children)
-        sizes[below] = np.fromiter(map(len, map(attrgetter("children"), groups)), np.int64, len(groups))
+        sizes[below] = np.fromiter(map(len, map(attrgetter("children"), groups)), np.int32, len(groups))
         parent[consumer] = _parents_of_ops(parent, sizes, consumer, ops)
         del sizes
         depth[consumer] = depth[parent[consumer]] + 1
@@ -94,8 +94,8 @@ class FiledEdges:
         del flat
         consumer = np.repeat(consumer.astype(np.int32), lengths)
         # An input's place in its consumer's inputs, to read its producer and port back from the op.
-        position = (np.arange(len(producer), dtype=np.int64) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-                    ).astype(np.int32)
+        position = np.arange(len(producer), dtype=np.int32) - np.repeat((np.cumsum(lengths) - lengths).astype(np.int32),
+                                                                        lengths)
         a, b = producer, consumer.copy()
         del producer
         _children_of_common_ancestor(parent, depth, a, b)
@@ -276,9 +276,10 @@ def _parents_of_ops(parent, sizes, ops_at, ops: list):
     import numpy as np
 
     count = len(sizes)
-    height = np.ones(count, np.int64)  # each node's place on the stack (its height before it is popped)
-    height[1:] += np.cumsum(sizes[:-1] - 1)
-    last = np.maximum.accumulate(np.where(sizes > 0, np.arange(count), 0))  # the last group that pushed, by node
+    height = np.ones(count, np.int32)  # each node's place on the stack (its height before it is popped)
+    height[1:] += np.cumsum(sizes[:-1] - 1, dtype=np.int32)
+    # the last group that pushed, by node
+    last = np.maximum.accumulate(np.where(sizes > 0, np.arange(count, dtype=np.int32), np.int32(0)))
     found = last[ops_at - 1]
     climbing = np.flatnonzero(height[found] > height[ops_at])
     for _ in range(_MAX_CLIMB):
