@@ -13,7 +13,7 @@ from tests.helpers.records import graph_def
 from tests.helpers.trees import build
 from tb_module_plugin.tree import edges as edges_lib
 from tb_module_plugin.tree import structure as structure_lib
-from tb_module_plugin.tree.hierarchy import Hierarchy
+from tb_module_plugin.tree.hierarchy import Group, Hierarchy
 
 DEEP = 300  # scopes nested deeper than structure.MAX_LEVELS: numbered node by node, lifted by 9 tables
 
@@ -88,8 +88,11 @@ def _groups(h) -> dict:
 
 
 @pytest.mark.parametrize("settled", [True, False])
-def test_edges_filed_column_wise_are_the_edges_filed_one_by_one(settled):
-    """Settled (every group's aggregated and ordered at once, as settle does) or each group's when asked for."""
+@pytest.mark.parametrize("level_steps", [0, edges_lib._LEVEL_STEPS])
+def test_edges_filed_column_wise_are_the_edges_filed_one_by_one(settled, level_steps, monkeypatch):
+    """Settled (every group's aggregated and ordered at once, as settle does) or each group's when asked for; ends
+    lifted by binary lifting alone, or a few levels a level at a time first (the deep chain's need both)."""
+    monkeypatch.setattr(edges_lib, "_LEVEL_STEPS", level_steps)
     g = _graph()
     columns, one_by_one = build(g), build(g)
     _file_one_by_one(one_by_one)
@@ -185,3 +188,32 @@ def test_a_tree_deeper_than_the_columns_go_is_numbered_node_by_node():
     assert h.structures_numbered() is False  # (only what was asked for, as before)
     h.structure_of(h.root)
     assert h.structures_numbered()
+
+
+@pytest.mark.parametrize("climb", [0, edges_lib._MAX_CLIMB])
+def test_node_columns_are_each_nodes_parent_and_depth(monkeypatch, climb):
+    """FiledEdges's columns: read from the groups, worked out for the ops from the order finalize numbers the
+    nodes in (climbing from the last group before an op, or past `climb` levels read from the op), with an empty
+    group among them."""
+    limit = edges_lib._MAX_CLIMB
+    monkeypatch.setattr(edges_lib, "_MAX_CLIMB", climb)
+    tree = build(_graph())
+    holder = tree.find("net/block_1")
+    holder.children["empty"] = Group("empty", "scope", holder)
+    h = Hierarchy(tree.root)  # (numbered again, with the empty group)
+    nodes = h.all_nodes
+    # How far each op's parent is above the last group with children numbered before it.
+    climbs, last = [], None
+    for node in nodes:
+        if node.children is None:
+            climbs.append(last.depth - node.parent.depth)
+        elif node.children:
+            last = node
+    # (ops climbing past the limit, and others climbing less: both ways are taken)
+    assert max(climbs) > limit and any(0 < c <= limit for c in climbs)
+    h.file_inner_edges()
+    columns = h._filed
+    assert columns.parent[1:].tolist() == [node.parent.number for node in nodes[1:]]
+    assert columns.depth.tolist() == [node.depth for node in nodes]
+    assert columns.is_op.tolist() == [node.children is None for node in nodes]
+    assert columns.op_index.tolist() == [node.number for node in nodes if node.children is None]

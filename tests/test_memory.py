@@ -140,6 +140,27 @@ def test_an_evicted_hierarchy_is_freed_without_the_cycle_collector():
         gc.enable()
 
 
+def test_the_work_after_a_first_answer_stops_when_the_cache_drops_the_graph():
+    """The background work waits for the graph's first answer (at most ANSWERS_FIRST_SECONDS): a graph the first view
+    parsed, or one dropped before anyone asked, kept its tree for those seconds, and then worked for nothing. Dropped,
+    it stops at once."""
+    import threading
+    import time
+
+    from tb_module_plugin.serve.settle import settle
+    from tb_module_plugin.tree.hierarchy import ANSWERS_FIRST_SECONDS
+
+    record = sources.GraphRecord("run", sources.RUN_GRAPH_TAG, "run_graph", "graphs")
+    h = sources.build_hierarchy(record, [looping_graph(300).SerializeToString()])
+    worker = threading.Thread(target=settle, args=(h,), kwargs={"after_an_answer": True})
+    started = time.monotonic()
+    worker.start()
+    h.free_when_dropped()
+    worker.join(ANSWERS_FIRST_SECONDS * 2)
+    assert not worker.is_alive() and time.monotonic() - started < ANSWERS_FIRST_SECONDS / 2
+    assert h.costs is None and not h.edges_filed()  # (nothing done for a graph no one will read)
+
+
 def test_a_remembered_error_keeps_no_frames_and_is_dropped_without_a_collection(monkeypatch):
     """A record that does not read is remembered as its error: the error as raised kept the frames of the parse (and
     the record's bytes in them), and each raise of it added a traceback, and a reference cycle, to it."""

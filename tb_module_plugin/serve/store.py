@@ -176,7 +176,7 @@ class GraphStore:
 
 
 def _settle(hierarchy) -> None:
-    settle(hierarchy)
+    settle(hierarchy, after_an_answer=True)
     release_freed_memory()
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import heapq
 import itertools
-import operator
 from operator import attrgetter, itemgetter
 
 from . import ops as ops_lib
@@ -14,6 +13,8 @@ from .. import schema
 # Producers (and ports) an aggregated edge keeps to read dtypes and shapes from.
 MAX_EDGE_SAMPLES = 8
 _NUMBER = attrgetter("number")  # a node's place in Hierarchy.all_nodes (set by hierarchy.finalize)
+_MAX_CLIMB = 32  # levels _parents_of_ops climbs column-wise
+_LEVEL_STEPS = 3  # levels _children_of_common_ancestor lifts edges a level at a time (then by binary lifting)
 
 
 def distribute_edges(ops: list) -> None:
@@ -56,20 +57,34 @@ class FiledEdges:
 
     `nodes`: the tree's nodes, the root first (Hierarchy.all_nodes: each node's place there is its `number`);
     `ops`: its ops, the leaves in the order of `nodes` (finalize's; a group's edges are listed in order of the
-    first op that files each)."""
+    first op that files each); `groups`: the groups below the root (finalize's)."""
 
-    def __init__(self, nodes: list, ops: list):
+    def __init__(self, nodes: list, ops: list, groups: list):
         import numpy as np  # (only op graphs file edges; numpy comes with TensorBoard)
 
         self.nodes = nodes
         count = len(nodes)
-        self.is_op = np.fromiter(map(operator.is_, map(attrgetter("children"), nodes), itertools.repeat(None)),
-                                 np.bool_, count)
+        # The node columns from the groups' attributes alone (a pass over every node for each column took 0.2 s
+        # of a million-op graph): the ops' parents from how finalize numbers the nodes, an op's depth its
+        # parent's and one.
+        is_op = np.ones(count, np.bool_)
+        is_op[0] = False  # (the root)
+        below = np.fromiter(map(_NUMBER, groups), np.int32, len(groups))
+        is_op[below] = False
+        consumer = np.flatnonzero(is_op)  # (the ops are the leaves, in the order of the nodes: finalize)
+        assert len(consumer) == len(ops)
         parent = np.zeros(count, np.int32)  # (the root's is itself: lifting stops there)
-        parent[1:] = np.fromiter(map(_NUMBER, map(attrgetter("parent"), itertools.islice(nodes, 1, None))), np.int32,
-                                 count - 1)
-        depth = np.fromiter(map(attrgetter("depth"), nodes), np.int32, count)
-        self.parent, self.depth = parent, depth  # (structure.number_all reads them too)
+        depth = np.zeros(count, np.int32)
+        depth[below] = np.fromiter(map(attrgetter("depth"), groups), np.int32, len(groups))
+        parent[below] = _parents_of_groups(depth, np.r_[0, below])
+        sizes = np.zeros(count, np.int32)  # (32-bit columns: fewer fresh pages to fault in)
+        sizes[0] = len(nodes[0].children)
+        sizes[below] = np.fromiter(map(len, map(attrgetter("children"), groups)), np.int32, len(groups))
+        parent[consumer] = _parents_of_ops(parent, sizes, consumer, ops)
+        del sizes
+        depth[consumer] = depth[parent[consumer]] + 1
+        self.is_op, self.parent, self.depth = is_op, parent, depth  # (structure.number_all reads them too)
+        self.ops, self.op_index, self.groups = ops, consumer, groups
         inputs = list(map(attrgetter("inputs"), ops))
         lengths = np.fromiter(map(len, inputs), np.int64, len(ops))
         flat = list(itertools.chain.from_iterable(inputs))  # each input (producer, port, control), in op order
@@ -77,25 +92,18 @@ class FiledEdges:
         producer = np.fromiter(map(_NUMBER, map(itemgetter(0), flat)), np.int32, len(flat))
         control = np.fromiter(map(itemgetter(2), flat), np.bool_, len(flat))
         del flat
-        consumer = np.flatnonzero(self.is_op)  # (the ops are the leaves, in the order of the nodes: finalize)
-        assert len(consumer) == len(ops)
-        self.ops, self.op_index = ops, consumer  # (structure.number_all reads them too)
         consumer = np.repeat(consumer.astype(np.int32), lengths)
         # An input's place in its consumer's inputs, to read its producer and port back from the op.
-        position = (np.arange(len(producer), dtype=np.int64) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-                    ).astype(np.int32)
-        keep = producer != consumer
-        a, b, control, consumer, position = producer[keep], consumer[keep], control[keep], consumer[keep], position[keep]
-        del producer, keep
-        a, b = _children_of_common_ancestor(parent, depth, a, b)
-        owner = parent[a]
-        keep = owner != 0  # (the root's are filed by distribute_edges, before the first answer)
-        # The lifted edges by group (a stable sort: in op order within each); a group's are aggregated when it is
-        # first asked for, every group's by aggregate() (settle): an expansion right after the first answer waits
-        # for the lifting alone.
-        kept = np.flatnonzero(keep)
-        kept = kept[np.argsort(owner[kept], kind="stable")]
-        self._lifted = tuple(x[kept] for x in (owner, a, b, control, consumer, position))
+        position = np.arange(len(producer), dtype=np.int32) - np.repeat((np.cumsum(lengths) - lengths).astype(np.int32),
+                                                                        lengths)
+        a, b = producer, consumer.copy()
+        del producer
+        _children_of_common_ancestor(parent, depth, a, b)
+        # The lifted edges in op order; a group's are picked and aggregated when it is first asked for, every
+        # group's by aggregate() (settle): an expansion right after the first answer waits for the lifting alone.
+        # (With the root's, filed by distribute_edges before the first answer, and an op's input of its own output,
+        # a == b: both left out only then, see _picked.)
+        self._lifted = (parent[a], a, b, control, consumer, position)
         self._pairs = None  # every group's _Pairs, once aggregated
         self._flow_owner = self._flow_from = self._flow_to = None
 
@@ -107,7 +115,8 @@ class FiledEdges:
 
         if self._pairs is not None:
             return
-        pairs = _Pairs(*self._lifted, len(self.nodes))
+        lifted = self._lifted
+        pairs = _Pairs(*_picked(lifted, (lifted[0] != 0) & (lifted[1] != lifted[2])), len(self.nodes))
         number = self._child_numbers()
         data = ~pairs.control
         against = np.unique(pairs.owner[data & (number[pairs.a] >= number[pairs.b])])
@@ -137,8 +146,7 @@ class FiledEdges:
             return pairs
         if lifted is None:  # (aggregated meanwhile)
             return self._pairs
-        lo, hi = self._slice(lifted[0], i)
-        return _Pairs(*(x[lo:hi] for x in lifted), len(self.nodes))
+        return _Pairs(*_picked(lifted, (lifted[0] == i) & (lifted[1] != lifted[2])), len(self.nodes))
 
     def flows(self):
         """(group, its data edges as (from, to) places among its children) for each group whose children data
@@ -159,7 +167,7 @@ class FiledEdges:
 
     def forget_columns(self) -> None:
         """Once the structures are numbered: the columns only numbering them reads."""
-        self.parent = self.depth = self.is_op = self.ops = self.op_index = None
+        self.parent = self.depth = self.is_op = self.ops = self.op_index = self.groups = None
 
     def flow_of(self, group) -> list | None:
         """The data edges between the group's children as (from, to) places among them, if data flows against
@@ -201,6 +209,13 @@ class FiledEdges:
         return edges
 
 
+def _picked(columns: tuple, mask) -> tuple:
+    import numpy as np
+
+    at = np.flatnonzero(mask)
+    return tuple(x[at] for x in columns)
+
+
 class _Pairs:
     """Lifted edges aggregated per pair of children, as distribute_edges does (count, all-control, the first
     MAX_EDGE_SAMPLES data edges in op order), the pairs by group and each group's in order of the op that first
@@ -239,24 +254,76 @@ class _Pairs:
         self.sample_consumer, self.sample_position = consumer[samples], position[samples].astype(np.int32)
 
 
-def _children_of_common_ancestor(parent, depth, a, b):
-    """For node index arrays `a` and `b` (neither an ancestor of the other): the children of their lowest common
-    ancestor that hold them, by binary lifting (tables of 2^k-th ancestors: scopes may nest thousands deep)."""
+def _parents_of_groups(depth, groups):
+    """The parents of the groups (`groups`: the root's number and theirs, in order; `depth`: every node's): each
+    one's is the last group a level up numbered before it (nodes are numbered each group before its subtree, which
+    is one piece: nothing of that level comes between)."""
     import numpy as np
 
+    levels = depth[groups]
+    # (by level, then number; a radix sort for levels of 16 bits)
+    by_level = np.argsort(levels.astype(np.uint16) if levels.max() < 1 << 16 else levels, kind="stable")
+    levels = levels.astype(np.int64)
+    keys = levels[by_level] * len(depth) + groups[by_level]
+    return groups[by_level[np.searchsorted(keys, (levels[1:] - 1) * len(depth) + groups[1:]) - 1]]
+
+
+def _parents_of_ops(parent, sizes, ops_at, ops: list):
+    """The parents of the ops (`ops_at`: their numbers), from the groups' parents (`parent`) and every node's number
+    of children (`sizes`). finalize numbers the nodes in the order it pops them from a stack its groups push their
+    children on: an op's parent is the last group before it that pushed onto the stack as low as the op's place
+    there, found by climbing the parents of the last group before it."""
+    import numpy as np
+
+    count = len(sizes)
+    height = np.ones(count, np.int32)  # each node's place on the stack (its height before it is popped)
+    height[1:] += np.cumsum(sizes[:-1] - 1, dtype=np.int32)
+    # the last group that pushed, by node
+    last = np.maximum.accumulate(np.where(sizes > 0, np.arange(count, dtype=np.int32), np.int32(0)))
+    found = last[ops_at - 1]
+    climbing = np.flatnonzero(height[found] > height[ops_at])
+    for _ in range(_MAX_CLIMB):
+        if not len(climbing):
+            return found
+        found[climbing] = parent[found[climbing]]
+        climbing = climbing[height[found[climbing]] > height[ops_at[climbing]]]
+    for k in climbing.tolist():  # (scopes nested deep: the rest read from the ops)
+        found[k] = ops[k].parent.number
+    return found
+
+
+def _children_of_common_ancestor(parent, depth, a, b) -> None:
+    """For node index arrays `a` and `b` (neither an ancestor of the other): the children of their lowest common
+    ancestor that hold them, in place. Most edges join two children of one group or nodes a level or two below
+    it: those are lifted a level at a time (the deeper end, or both), the rest by binary lifting (tables of 2^k-th
+    ancestors: scopes may nest thousands deep)."""
+    import numpy as np
+
+    rest = np.flatnonzero(parent[a] != parent[b])
+    for _ in range(_LEVEL_STEPS):
+        if not len(rest):
+            return
+        x, y = a[rest], b[rest]
+        depth_x, depth_y = depth[x], depth[y]
+        up_x, up_y = depth_x >= depth_y, depth_y >= depth_x
+        x[up_x], y[up_y] = parent[x[up_x]], parent[y[up_y]]
+        a[rest], b[rest] = x, y
+        rest = rest[parent[x] != parent[y]]
+    if not len(rest):
+        return
     ups = [parent]
     while (1 << len(ups)) <= int(depth.max(initial=0)):
         ups.append(ups[-1][ups[-1]])
-    a, b = a.copy(), b.copy()
-    diff = depth[a] - depth[b]
+    x, y = a[rest], b[rest]
+    diff = depth[x] - depth[y]
     for k, up in enumerate(ups):  # the deeper end lifted to the other's depth
         step = (np.abs(diff) >> k) & 1 == 1
-        lift_a, lift_b = step & (diff > 0), step & (diff < 0)
-        a[lift_a], b[lift_b] = up[a[lift_a]], up[b[lift_b]]
+        lift_x, lift_y = step & (diff > 0), step & (diff < 0)
+        x[lift_x], y[lift_y] = up[x[lift_x]], up[y[lift_y]]
     for up in reversed(ups):  # both lifted while their ancestors differ
-        differ = up[a] != up[b]
-        a[differ], b[differ] = up[a[differ]], up[b[differ]]
-    return a, b
+        differ = up[x] != up[y]
+        x[differ], y[differ] = up[x[differ]], up[y[differ]]
+    a[rest], b[rest] = x, y
 
 
 def op_edge(source, target, edge: list) -> schema.HierarchyEdge:

@@ -8,10 +8,10 @@ walks over this tree, which knows none of them.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import threading
 import weakref
-from collections import deque
 
 from ..errors import NotFound
 from . import edges as edges_lib
@@ -20,6 +20,7 @@ from . import structure as structure_lib
 from . import ops as ops_lib
 from .node import TreeNode
 
+ANSWERS_FIRST_SECONDS = 2.0  # the longest the work after a first answer waits for the answers being made (then goes on)
 
 class Group(TreeNode):
     """A group of the tree: a module, a scope or one of the plugin's own groups (its ops are graph.Op leaves)."""
@@ -76,17 +77,22 @@ class Hierarchy:
         self.backward_flops = None  # measures.backward: every node's backward part of costs' FLOPs (when first asked)
         self._has_module = None  # see has_module
         self.unexpanded_ops = 0  # calls and control-flow ops left unexpanded by expand.py's budget
-        ops = finalize(root, self.all_nodes)
+        ops, groups = finalize(root, self.all_nodes)
         # The first answer draws the root's edges: those are filed now, the edges inside groups when first needed
         # (file_edges; serve.settle does it in the background). Only op graphs have edges to file (a Keras layer
         # tree's are set by its builder).
         self._unfiled = ops if op_graph else None
+        self._unfiled_groups = groups if op_graph else None  # (FiledEdges reads its columns from these two lists)
         self._filed = None  # edges_lib.FiledEdges: the edges inside groups, filed
         self._ordered_groups: set = set()  # groups put in flow order one by one (before file_edges orders all)
         self._ordered = not op_graph  # every group's children in flow order (a Keras layer tree keeps its own)
         self._order_lock = threading.Lock()  # (putting one group's in order: an answer does not wait for all)
         self._ordering_lock = threading.Lock()  # (file_edges putting every group's in order)
         self.lock = threading.Lock()  # filing the edges inside groups; count_costs and times_for make theirs under it
+        self._answering = 0  # answers being made from it now (see answering)
+        self._answered = False  # one has been made
+        self.dropped = False  # the cache let it go (see free_when_dropped): the work after its first answer stops
+        self._answers = threading.Condition()
         if op_graph:
             edges_lib.distribute_edges(self._unfiled)
             self._order_root()  # (a Keras layer tree keeps its model's own order of layers)
@@ -107,8 +113,33 @@ class Hierarchy:
         """Once no one holds this graph any more (the cache dropped it; a request still answering from it keeps it
         whole until it is done), break its tree's reference cycles, so reference counting frees it at once, in
         time in proportion to its size: the cycle collector would walk every live object of the process (a
-        second per million, other graphs' trees included), and the build froze the tree out of its sight."""
-        weakref.finalize(self, _break_cycles, self.all_nodes).atexit = False
+        second per million, other graphs' trees included), and the build froze the tree out of its sight. The work
+        after its first answer (serve.settle) stops, rather than keep it for nothing."""
+        weakref.finalize(self, ops_lib.break_cycles, self.all_nodes).atexit = False
+        with self._answers:
+            self.dropped = True
+            self._answers.notify_all()
+
+    @contextlib.contextmanager
+    def answering(self):
+        """Marks an answer being made from this graph: serve.settle's work lets it go first (the two share one
+        interpreter: beside settle's, an expansion of 10 ms CPU took 0.25 s)."""
+        with self._answers:
+            self._answering += 1
+        try:
+            yield
+        finally:
+            with self._answers:
+                self._answering -= 1
+                self._answered = True
+                self._answers.notify_all()
+
+    def let_answers_go_first(self, first: bool = False) -> None:
+        """Waits while answers are being made (`first`: until one has been made, too), at most
+        ANSWERS_FIRST_SECONDS."""
+        with self._answers:
+            self._answers.wait_for(lambda: self.dropped or not self._answering and (self._answered or not first),
+                                   ANSWERS_FIRST_SECONDS)
 
     def has_module(self) -> bool:
         """Some node of the tree is a module (walked once: a graph without one walks all its nodes)."""
@@ -154,8 +185,8 @@ class Hierarchy:
         if self._filed is None and self.op_graph:
             with self.lock:
                 if self._filed is None:
-                    self._filed = edges_lib.FiledEdges(self.all_nodes, self._unfiled)
-                    self._unfiled = None
+                    self._filed = edges_lib.FiledEdges(self.all_nodes, self._unfiled, self._unfiled_groups)
+                    self._unfiled = self._unfiled_groups = None
 
     def _order(self, group: Group, pairs=None) -> None:
         """Puts the group's children in flow order (once) if data flows against the order they had when filed
@@ -294,25 +325,12 @@ class Hierarchy:
         return self.structure_of(node) not in self._unknown_shapes
 
 
-def _break_cycles(nodes: list) -> None:
-    """Cut what points back up or around a tree (free_when_dropped): each node's parent and top-level ancestor,
-    each op's inputs (a graph's loops make them cyclic), the serialized nodes an op class made for one graph holds
-    (a class is a cycle of its own)."""
-    deque(map(setattr, nodes, itertools.repeat("parent"), itertools.repeat(None)), maxlen=0)
-    deque(map(setattr, nodes, itertools.repeat("top"), itertools.repeat(None)), maxlen=0)
-    ops = [node for node in nodes if isinstance(node, ops_lib.Op)]
-    deque(map(setattr, ops, itertools.repeat("inputs"), itertools.repeat(())), maxlen=0)
-    for op_class in set(map(type, ops)):
-        for cls in op_class.__mro__:
-            if "nodes" in vars(cls):
-                cls.nodes = ()
-    nodes.clear()
-
-
-def finalize(root: Group, all_nodes: list) -> list:
+def finalize(root: Group, all_nodes: list) -> tuple:
     """Parents, depths, top-level ancestors, op counts and numbers (each node's place in `all_nodes`, each group
     before its children), in one pass (iterative: scopes may nest thousands deep); returns the ops (the leaves), in
-    that order. Run once, before any stage reads the tree: nothing adds nodes after it."""
+    that order, and the groups below the root (FiledEdges reads its columns from the two: a pass over a million
+    nodes to tell groups from ops costs more than these lists). Run once, before any stage reads the tree: nothing
+    adds nodes after it."""
     order = []
     ops = []
     groups = []
@@ -344,7 +362,8 @@ def finalize(root: Group, all_nodes: list) -> list:
         if node.parent is not None:
             node.parent.num_ops += node.num_ops - 1
     all_nodes.extend(order)
-    return ops
+    del groups[0]  # (the root, popped first)
+    return ops, groups
 
 
 def ops_under(group: Group):

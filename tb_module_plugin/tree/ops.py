@@ -5,6 +5,8 @@ leaf of the module tree), the op types the engine knows, and what an op's attrib
 from __future__ import annotations
 
 import dataclasses
+from collections import deque
+from itertools import repeat
 
 from google.protobuf import message as pb_message
 from tensorboard.compat.proto import node_def_pb2, types_pb2
@@ -199,6 +201,21 @@ def table_nodes(cls):
         if nodes is not None:
             return nodes
     return None
+
+
+def break_cycles(nodes: list) -> None:
+    """Cut what points back up or around a tree's `nodes` (Hierarchy.free_when_dropped), so reference counting frees
+    them: each node's parent and top-level ancestor, each op's inputs (a graph's loops make them cyclic), the
+    serialized nodes a table's op class holds (a class is a cycle of its own)."""
+    deque(map(setattr, nodes, repeat("parent"), repeat(None)), maxlen=0)
+    deque(map(setattr, nodes, repeat("top"), repeat(None)), maxlen=0)
+    ops = [node for node in nodes if isinstance(node, Op)]
+    deque(map(setattr, ops, repeat("inputs"), repeat(())), maxlen=0)
+    for op_class in set(map(type, ops)):
+        for cls in op_class.__mro__:
+            if "nodes" in vars(cls):
+                cls.nodes = ()
+    nodes.clear()
 
 
 @dataclasses.dataclass
