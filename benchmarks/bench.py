@@ -342,17 +342,32 @@ DECOY_RUN = "0_prefetch_decoy"
 
 
 def cold_logdir(cache: Path, name: str) -> Path:
-    """A logdir for the cold request: the graph's run, and before it (by name) the 10-op demo run as a decoy. The
-    plugin may start parsing the first graph of a logdir at start-up (a head start while TensorBoard's page loads);
-    the decoy takes that, so the graph measured is parsed by the request itself ("parsing included")."""
+    """A logdir for the cold request, holding at first the 10-op demo run alone, as a decoy (add_measured_run adds
+    the graph's run once TensorBoard serves it). The plugin starts parsing the first graph it lists at start-up (a
+    head start while TensorBoard's page loads); the decoy takes that, so the graph measured is parsed by the request
+    itself ("parsing included"). (With both runs there from the start, TensorBoard sometimes listed the big one
+    first, still loading the decoy, and the head start parsed it.)"""
     folder = cache / "cold" / name
     folder.mkdir(parents=True, exist_ok=True)
     for entry in folder.iterdir():
         if entry.is_symlink():
             entry.unlink()
     (folder / DECOY_RUN).symlink_to(os.path.relpath(cache / BASELINE / BASELINE, folder))
-    (folder / name).symlink_to(os.path.relpath(cache / name / name, folder))
     return folder
+
+
+def add_measured_run(tb, folder: Path, cache: Path, name: str, timeout_s: float = 600.0) -> None:
+    """Once the plugin has made its head start's choice (`graphs?first=1` answers with it: the decoy), add the
+    measured graph's run to the cold logdir and wait for the plugin to list it (TensorBoard's next reload)."""
+    first = tb.get_json(f"/data/plugin/{PLUGIN}/graphs", first=1).get("first", {})
+    if first.get("run") != DECOY_RUN:
+        raise RuntimeError(f"the plugin's head start chose {first}, not the decoy {DECOY_RUN}")
+    (folder / name).symlink_to(os.path.relpath(cache / name / name, folder))
+    deadline = time.monotonic() + timeout_s
+    while not any(g["run"] == name for g in tb.get_json(f"/data/plugin/{PLUGIN}/graphs")["graphs"]):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"TensorBoard did not list run {name} within {timeout_s:g} s")
+        time.sleep(0.5)
 
 
 def measure_graph(name: str, logdir: Path, rounds: int, warm_views: int, browser: Browser, logs: Path) -> dict:
@@ -364,10 +379,12 @@ def measure_graph(name: str, logdir: Path, rounds: int, warm_views: int, browser
     for r in range(rounds):
         log(f"[{name}] round {r + 1}/{rounds}")
         # Server B: the first hierarchy request from Python, parsing included.
-        with TensorBoard(cold_logdir(logdir.parent, name), logs / f"{name}-r{r + 1}-cold-http.log", expect_graphs=2) as tb:
+        cold = cold_logdir(logdir.parent, name)
+        with TensorBoard(cold, logs / f"{name}-r{r + 1}-cold-http.log", expect_graphs=1) as tb:
             if PLUGIN_PATH and r == 0:
                 check_snapshot_served(tb, Path(PLUGIN_PATH[0]))
             samples["startup"].append(tb.startup_s)
+            add_measured_run(tb, cold, logdir.parent, name)
             listed = [g for g in tb.get_json(f"/data/plugin/{PLUGIN}/graphs")["graphs"] if g["run"] == name]
             if len(listed) != 1:
                 raise RuntimeError(f"run {name} should hold one graph; the plugin lists {listed}")
@@ -499,11 +516,25 @@ def million_extras(tb, run: str, tag: str, root: dict, samples: dict, info: dict
                                                  for p, s, n in timed.values()))
     wait_until_settled(tb, run, tag)
     tb.timed_get(f"/data/plugin/{PLUGIN}/search", run=run, tag=tag, q="step_100", regex=0)
-    rss, peak = tb.rss_bytes()
+    rss, peak = steady_rss(tb)
     samples["rss_settled"].append(rss / 1e9)
     samples["rss_peak"].append(peak / 1e9)
     log(f"  resident memory: {samples['rss_first'][-1]:.2f} GB after the first answer, {rss / 1e9:.2f} GB settled "
         f"(peak {peak / 1e9:.2f} GB)")
+
+
+def steady_rss(tb, within: float = 10e6, over_s: float = 2.0, timeout_s: float = 60.0) -> tuple:
+    """TensorBoard's (resident, peak) memory once it holds still (moved less than `within` bytes over `over_s`): the
+    work after a first answer ends with the memory it freed handed back, a few seconds after the FLOPs are known."""
+    readings = [tb.rss_bytes()]
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        readings.append(tb.rss_bytes())
+        recent = [rss for rss, _ in readings[-int(over_s / 0.5) - 1:]]
+        if len(recent) > over_s / 0.5 and max(recent) - min(recent) < within:
+            break
+    return readings[-1]
 
 
 def wait_until_settled(tb, run: str, tag: str, timeout_s: float = 300.0) -> None:
