@@ -79,6 +79,7 @@ class _ModuleGraph:
         self._iterator = None  # the data iterator of the first step: its element_spec, the trace it made
         self._batch = 0  # training batches begun in this fit, from 1
         self._profiling = False
+        self._xla_said = False  # the warning that XLA leaves no time per op was given
 
     # Only batch *begin* hooks: Keras 3 then keeps dispatching batch ends asynchronously, and tf_keras converts no
     # logs, so the steps this callback does not record cost nothing more than a method call.
@@ -86,6 +87,15 @@ class _ModuleGraph:
         self._batch = 0
         if not self._recorded:
             self._watch_first_step()
+        if self.profile_batch[0] and not self._xla_said and _compiled_with_xla(self.model):
+            self._xla_said = True
+            warnings.warn(f"ModuleGraph: the model {getattr(self.model, 'name', '?')!r} is compiled with XLA "
+                          "(jit_compile=True; Keras 3's default jit_compile='auto' turns it on where a GPU is): XLA "
+                          "runs each training step as one compiled program, so the profile of batches "
+                          f"{self.profile_batch} holds no time per TensorFlow op and the Modules tab will show no "
+                          "time per layer (parameters and FLOPs are recorded all the same). For time per layer, "
+                          "compile with jit_compile=False for the run you profile; or pass profile_batch=0 to "
+                          "skip profiling.", RuntimeWarning, stacklevel=2)
 
     def on_train_batch_begin(self, batch, logs=None):
         self._batch += 1
@@ -153,18 +163,33 @@ class _ModuleGraph:
 
         model = self.model
         iterator, self._iterator = self._iterator, None
+        own_step = _own_train_step(model)
         try:
             batch = _batch_spec(getattr(iterator, "element_spec", None))
-            try:
-                manifest, concrete = trace_record(tf, model, _gradient_step(tf, model), _unpack(batch), {})
-            except Exception:  # noqa: BLE001 - e.g. a model compiled without a loss
-                # The forward pass alone, as in training (dropout, batch statistics).
-                manifest, concrete = trace_record(tf, model, None, (_unpack(batch)[0],), {"training": True})
+            if own_step is not None:
+                # `fit` runs the model's own step: record that one, or nothing (the generic step would be a step
+                # the model never runs: other passes, other gradients).
+                try:
+                    manifest, concrete = trace_record(tf, model, _own_step_traced(tf, model, own_step), (batch,), {})
+                except Exception as e:  # noqa: BLE001 - said as what it is, below
+                    raise _OwnStepError(f"{type(e).__name__}: {e}") from None
+            else:
+                try:
+                    manifest, concrete = trace_record(tf, model, _gradient_step(tf, model), _unpack(batch), {})
+                except Exception:  # noqa: BLE001 - e.g. a model compiled without a loss
+                    # The forward pass alone, as in training (dropout, batch statistics).
+                    manifest, concrete = trace_record(tf, model, None, (_unpack(batch)[0],), {"training": True})
             manifest["call_prefix"] = _call_prefix(tf, concrete, manifest, self._original_or_current(), iterator)
             writer = tf.summary.create_file_writer(self._train_dir)
             with writer.as_default():
                 write_record(tf, self.name or model.name, manifest, [concrete], 0)
             writer.close()
+        except _OwnStepError as e:
+            warnings.warn(f"ModuleGraph: the model {getattr(model, 'name', '?')!r} overrides train_step, and its "
+                          f"train_step could not be traced on the training data's shapes outside fit ({e}). No "
+                          "record is written: Keras's generic step would not be the step fit runs. Record your step "
+                          "with tb_module_plugin.summary.module_graph(name, model, x, y, fn=your_step) instead; "
+                          "training goes on.", RuntimeWarning, stacklevel=2)
         except Exception as e:  # noqa: BLE001 - any failure of tracing: said once, training goes on
             warnings.warn(f"ModuleGraph: the model {getattr(model, 'name', '?')!r} could not be recorded for the "
                           f"Modules tab ({type(e).__name__}: {e}); training goes on without its record.",
@@ -196,6 +221,15 @@ class _ModuleGraph:
                           f"written ({type(e).__name__}: {e}).", RuntimeWarning, stacklevel=2)
 
 
+def _compiled_with_xla(model) -> bool:
+    """Whether `fit` runs the model's step with XLA, as the compiled model says (Keras 3 resolves "auto" itself;
+    tf_keras keeps a bool)."""
+    try:
+        return getattr(model, "jit_compile", False) is True
+    except Exception:  # noqa: BLE001 - a model not compiled by Keras's own compile: no XLA known
+        return False
+
+
 def _batch_spec(element_spec):
     """A batch as the data declares it (its TensorSpecs), which the step is traced on as `fit` traces it: a
     dimension the data leaves open (the batch of a dataset batched without `drop_remainder`) stays open (None) in
@@ -225,6 +259,79 @@ def _gradient_step(tf, model):
         return loss, tape.gradient(loss, model.trainable_weights)
 
     return train_step
+
+
+class _OwnStepError(Exception):
+    """The model's own `train_step` could not be traced (the message says why)."""
+
+
+def _own_train_step(model):
+    """The model's `train_step` where it is the model's own (its class, or the object, overrides Keras's: a GAN's,
+    a fine-tuning or contrastive step), else None: Keras's generic step, which `_gradient_step` records."""
+    if "train_step" in vars(model):
+        return model.train_step
+    for cls in type(model).__mro__:
+        if "train_step" in vars(cls):
+            return None if cls.__module__.split(".")[0] in ("keras", "tf_keras") else model.train_step
+    return None
+
+
+def _optimizers(model) -> list:
+    """The optimizers a model's own step may update: `model.optimizer` and any other attribute that is one (a GAN's
+    `d_optimizer`, `g_optimizer`), each once; told by their update method, which both Kerases' optimizers have."""
+    found = {}
+    for value in [getattr(model, "optimizer", None), *vars(model).values()]:
+        if callable(getattr(value, "apply_gradients", None)) and hasattr(value, "iterations"):
+            found.setdefault(id(value), value)
+    return list(found.values())
+
+
+def _own_step_traced(tf, model, own_step):
+    """The model's own training step on a batch, as `fit` runs it, but with each optimizer's update left out (as
+    `_gradient_step` leaves it out: its variables belong to no layer): while it is traced, an optimizer's
+    `apply_gradients`/`apply` (Keras 3 has both, tf_keras the first) only keeps the gradients it is given, and the
+    step returns them beside its logs, so the record holds the gradients the step computes and nothing it does not."""
+    import contextlib
+
+    given: list = []
+
+    def keep(gradients):
+        given.extend(g for g in gradients if g is not None)
+
+    def apply_gradients(grads_and_vars, *args, **kwargs):
+        keep([gradient for gradient, _ in grads_and_vars])
+
+    def apply(grads, *args, **kwargs):
+        keep(grads)
+
+    @contextlib.contextmanager
+    def updates_kept():
+        replaced = []
+        try:
+            for optimizer in _optimizers(model):
+                for name, stand_in in (("apply_gradients", apply_gradients), ("apply", apply)):
+                    if callable(getattr(optimizer, name, None)):
+                        # (in the instance's __dict__: found before the class's method, no tracking hook runs)
+                        replaced.append((optimizer, name, optimizer.__dict__.get(name, _MISSING)))
+                        optimizer.__dict__[name] = stand_in
+            yield
+        finally:
+            for optimizer, name, before in reversed(replaced):
+                if before is _MISSING:
+                    optimizer.__dict__.pop(name, None)
+                else:
+                    optimizer.__dict__[name] = before
+
+    def train_step(data):
+        del given[:]
+        with updates_kept():
+            logs = own_step(data)
+        return [t for t in tf.nest.flatten(logs) if tf.is_tensor(t)], list(given)
+
+    return train_step
+
+
+_MISSING = object()
 
 
 def _make_class():
