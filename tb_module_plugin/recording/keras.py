@@ -172,7 +172,10 @@ class _ModuleGraph:
                 try:
                     manifest, concrete = trace_record(tf, model, _own_step_traced(tf, model, own_step), (batch,), {})
                 except Exception as e:  # noqa: BLE001 - said as what it is, below
-                    raise _OwnStepError(f"{type(e).__name__}: {e}") from None
+                    # (a tf.function's error lists the user code it ran through; its last line is the error itself)
+                    said = ([line.strip() for line in str(e).splitlines() if line.strip()] or [""])[-1]
+                    raise _OwnStepError(said if said.startswith(type(e).__name__) else f"{type(e).__name__}: {said}"
+                                        ) from None
             else:
                 try:
                     manifest, concrete = trace_record(tf, model, _gradient_step(tf, model), _unpack(batch), {})

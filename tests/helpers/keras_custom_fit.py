@@ -1,0 +1,95 @@
+"""Train Keras 3 models whose `fit` runs something other than Keras's generic step, with the ModuleGraph callback,
+and print what the live objects say (tests/test_keras_custom_step.py reads it). Run in a subprocess:
+python -m tests.helpers.keras_custom_fit LOGDIR.
+
+Runs written under LOGDIR (each `<name>/train`, where the callback writes):
+  own_step      a subclassed model overriding train_step as Keras's guide "Customizing what happens in fit()"
+                teaches: two forward passes (x and an augmented view 2x), a consistency loss, gradients and the
+                update of the head only
+  generic_step  the same model without the override (Keras's generic step)
+  untraceable   a model overriding train_step with a step that runs inside Keras's own functions only
+  xla           a Sequential compiled with jit_compile=True (XLA), profiled
+"""
+
+import json
+import os
+import sys
+import warnings
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+import tensorflow as tf  # noqa: E402
+
+from tb_module_plugin import ModuleGraph  # noqa: E402
+
+FEATURES, HIDDEN, TARGETS, BATCH, BATCHES = 32, 64, 4, 32, 6
+VIEWS = 2  # forward passes the own step makes
+
+
+def dataset():
+    """Batches of a known size (drop_remainder), so that FLOPs per step are counted."""
+    x = tf.random.stateless_normal([BATCH * BATCHES, FEATURES], seed=(1, 2))
+    y = tf.random.stateless_normal([BATCH * BATCHES, TARGETS], seed=(3, 4))
+    return tf.data.Dataset.from_tensor_slices((x, y)).batch(BATCH, drop_remainder=True)
+
+
+def models() -> dict:
+    import keras
+
+    class Net(keras.Model):
+        def __init__(self, name):
+            super().__init__(name=name)
+            self.body = keras.layers.Dense(HIDDEN, activation="relu", name="body")
+            self.head = keras.layers.Dense(TARGETS, name="head")
+
+        def call(self, x, training=False):
+            return self.head(self.body(x))
+
+    class TwoViews(Net):
+        def train_step(self, data):
+            x, y = data
+            with tf.GradientTape() as tape:
+                p1 = self(x, training=True)
+                p2 = self(x * 2.0, training=True)  # a second, augmented view
+                loss = tf.reduce_mean((p1 - y) ** 2) + tf.reduce_mean((p1 - p2) ** 2)
+            head = self.head.trainable_variables  # fine-tune the head only
+            self.optimizer.apply_gradients(zip(tape.gradient(loss, head), head))
+            return {"loss": loss}
+
+    class KerasOnly(Net):
+        def train_step(self, data):
+            # (runs where Keras traces it, its step functions: the callback's own trace of it fails)
+            if not tf.compat.v1.get_default_graph().name.startswith(("one_step", "multi_step")):
+                raise ValueError("this step runs inside Keras's own functions only")
+            x, y = data
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_mean((self(x, training=True) - y) ** 2)
+            variables = self.trainable_variables
+            self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+            return {"loss": loss}
+
+    xla = keras.Sequential([keras.Input((FEATURES,)), keras.layers.Dense(HIDDEN, activation="relu", name="body"),
+                            keras.layers.Dense(TARGETS, name="head")], name="xla_net")
+    return {"own_step": TwoViews("net"), "generic_step": Net("net"), "untraceable": KerasOnly("net"), "xla": xla}
+
+
+def main(logdir):
+    results = {}
+    for run, model in models().items():
+        model.compile(optimizer="sgd", loss="mse", jit_compile=(run == "xla"))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            history = model.fit(dataset(), epochs=1, verbose=0,
+                                callbacks=[ModuleGraph(os.path.join(logdir, run), profile_batch=(3, 4))])
+        body, head = model.get_layer("body"), model.get_layer("head")
+        results[run] = {"run": f"{run}/train", "tag": model.name, "batch": BATCH,
+                        "body_kernel": list(body.kernel.shape), "head_kernel": list(head.kernel.shape),
+                        "trained_head_only": run == "own_step", "views": VIEWS if run == "own_step" else 1,
+                        "jit_compile": model.jit_compile, "epochs_trained": len(history.history.get("loss", [])),
+                        "warnings": [str(w.message) for w in caught if "ModuleGraph" in str(w.message)]}
+    print("RESULT " + json.dumps(results))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
