@@ -164,6 +164,21 @@ class _ModuleGraph:
         model = self.model
         iterator, self._iterator = self._iterator, None
         own_step = _own_train_step(model)
+        if isinstance(iterator, tf.distribute.DistributedIterator):
+            # Each batch is split over the replicas (PerReplica values): no model call outside the strategy takes
+            # it, and one replica's step would not be the step fit runs.
+            strategy = getattr(model, "distribute_strategy", None)
+            replicas = getattr(strategy, "num_replicas_in_sync", None)
+            warnings.warn(f"ModuleGraph: the model {getattr(model, 'name', '?')!r} trains under a distribution "
+                          f"strategy ({type(strategy).__name__}"
+                          f"{f', {replicas} replicas' if replicas else ''}), whose batches are split over its "
+                          "replicas: the callback records no step run under a strategy, so no record is written "
+                          "for the Modules tab (training goes on). Record the model outside the strategy instead: "
+                          "tb_module_plugin.summary.module_graph(name, model, x) (or fn=your_step for a training "
+                          "step), or a trace of a step (tf.summary.trace_on(graph=True), a step, "
+                          "tf.summary.trace_export(name, step=0)), which shows each replica.",
+                          RuntimeWarning, stacklevel=2)
+            return
         try:
             batch = _batch_spec(getattr(iterator, "element_spec", None))
             if own_step is not None:

@@ -9,6 +9,8 @@ Runs written under LOGDIR (each `<name>/train`, where the callback writes):
   generic_step  the same model without the override (Keras's generic step)
   untraceable   a model overriding train_step with a step that runs inside Keras's own functions only
   xla           a Sequential compiled with jit_compile=True (XLA), profiled
+  mirrored      a Sequential built, compiled and fit under MirroredStrategy over two logical CPUs (no record, one
+                warning); `mirrored/outside` its record by module_graph outside the strategy, as the warning says
 """
 
 import json
@@ -74,10 +76,25 @@ def models() -> dict:
     return {"own_step": TwoViews("net"), "generic_step": Net("net"), "untraceable": KerasOnly("net"), "xla": xla}
 
 
+def mirrored_model():
+    import keras
+
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    with strategy.scope():
+        model = keras.Sequential([keras.Input((FEATURES,)), keras.layers.Dense(HIDDEN, activation="relu", name="body"),
+                                  keras.layers.Dense(TARGETS, name="head")], name="mirrored_net")
+        model.compile(optimizer="sgd", loss="mse")
+    return model
+
+
 def main(logdir):
+    # (two logical CPUs for MirroredStrategy: set before TensorFlow runs anything)
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     results = {}
-    for run, model in models().items():
-        model.compile(optimizer="sgd", loss="mse", jit_compile=(run == "xla"))
+    for run, model in {**models(), "mirrored": mirrored_model()}.items():
+        if run != "mirrored":
+            model.compile(optimizer="sgd", loss="mse", jit_compile=(run == "xla"))
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             history = model.fit(dataset(), epochs=1, verbose=0,
@@ -88,6 +105,17 @@ def main(logdir):
                         "trained_head_only": run == "own_step", "views": VIEWS if run == "own_step" else 1,
                         "jit_compile": model.jit_compile, "epochs_trained": len(history.history.get("loss", [])),
                         "warnings": [str(w.message) for w in caught if "ModuleGraph" in str(w.message)]}
+        if run == "mirrored":
+            results["mirrored_model"] = model  # (recorded outside the strategy below)
+    import tb_module_plugin.summary as module_summary
+
+    model = results.pop("mirrored_model")
+    writer = tf.summary.create_file_writer(os.path.join(logdir, "mirrored", "outside"))
+    with writer.as_default():
+        results["mirrored"]["outside_written"] = module_summary.module_graph(
+            model.name, model, tf.zeros([BATCH, FEATURES]))
+    writer.close()
+    results["mirrored"]["params"] = model.count_params()
     print("RESULT " + json.dumps(results))
 
 
