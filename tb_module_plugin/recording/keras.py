@@ -5,8 +5,8 @@
 
 Once the first steps have run (so the model is built and the data's shapes are known), it writes a `module_graph`
 record (summary.py) of one training step of the model: the forward pass with shapes (every layer as a module with
-its class, parameters and frozen state), the loss and the gradients; then it profiles a few training steps
-(`profile_batch`). Both go to `log_dir/train`, where Keras's own `TensorBoard` callback writes, so they sit in one
+its class, parameters and frozen state), the loss and the gradients (of the model's own `train_step` where it
+overrides Keras's); then it profiles a few training steps (`profile_batch`). Both go to `log_dir/train`, where Keras's own `TensorBoard` callback writes, so they sit in one
 run. Works with Keras 3 (TensorFlow backend) and tf_keras. Needs TensorFlow; `import tb_module_plugin` alone
 never imports it.
 """
