@@ -159,11 +159,12 @@ class _ModuleGraph:
         self._recorded = True
         import tensorflow as tf
 
+        from .keras_steps import OwnStepError, gradient_step, own_step_traced, own_train_step
         from .summary import trace_record, write_record
 
         model = self.model
         iterator, self._iterator = self._iterator, None
-        own_step = _own_train_step(model)
+        own_step = own_train_step(model)
         if isinstance(iterator, tf.distribute.DistributedIterator):
             # Each batch is split over the replicas (PerReplica values): no model call outside the strategy takes
             # it, and one replica's step would not be the step fit runs.
@@ -185,15 +186,15 @@ class _ModuleGraph:
                 # `fit` runs the model's own step: record that one, or nothing (the generic step would be a step
                 # the model never runs: other passes, other gradients).
                 try:
-                    manifest, concrete = trace_record(tf, model, _own_step_traced(tf, model, own_step), (batch,), {})
+                    manifest, concrete = trace_record(tf, model, own_step_traced(tf, model, own_step), (batch,), {})
                 except Exception as e:  # noqa: BLE001 - said as what it is, below
                     # (a tf.function's error lists the user code it ran through; its last line is the error itself)
                     said = ([line.strip() for line in str(e).splitlines() if line.strip()] or [""])[-1]
-                    raise _OwnStepError(said if said.startswith(type(e).__name__) else f"{type(e).__name__}: {said}"
+                    raise OwnStepError(said if said.startswith(type(e).__name__) else f"{type(e).__name__}: {said}"
                                         ) from None
             else:
                 try:
-                    manifest, concrete = trace_record(tf, model, _gradient_step(tf, model), _unpack(batch), {})
+                    manifest, concrete = trace_record(tf, model, gradient_step(tf, model), _unpack(batch), {})
                 except Exception:  # noqa: BLE001 - e.g. a model compiled without a loss
                     # The forward pass alone, as in training (dropout, batch statistics).
                     manifest, concrete = trace_record(tf, model, None, (_unpack(batch)[0],), {"training": True})
@@ -202,7 +203,7 @@ class _ModuleGraph:
             with writer.as_default():
                 write_record(tf, self.name or model.name, manifest, [concrete], 0)
             writer.close()
-        except _OwnStepError as e:
+        except OwnStepError as e:
             warnings.warn(f"ModuleGraph: the model {getattr(model, 'name', '?')!r} overrides train_step, and its "
                           f"train_step could not be traced on the training data's shapes outside fit ({e}). No "
                           "record is written: Keras's generic step would not be the step fit runs. Record your step "
@@ -262,94 +263,6 @@ def _unpack(batch) -> tuple:
     """(x, y, sample_weight) of a batch, the way `fit` unpacks one: `(x, y[, sample_weight])`, or `x` alone."""
     parts = batch if isinstance(batch, tuple) and 1 <= len(batch) <= 3 else (batch,)
     return tuple(parts) + (None,) * (3 - len(parts))
-
-
-def _gradient_step(tf, model):
-    """A training step's forward pass, loss and gradients, as `fit`'s step computes them (its ops get the names
-    the profiled steps give theirs: the layers' ops, then TensorFlow's `gradient_tape/` ops named after them). The
-    optimizer's update is left out: its variables belong to no layer, and the record would count them as an
-    unknown module."""
-
-    def train_step(x, y, sample_weight):
-        with tf.GradientTape() as tape:
-            y_pred = model(x, training=True)
-            loss = model.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight)
-        return loss, tape.gradient(loss, model.trainable_weights)
-
-    return train_step
-
-
-class _OwnStepError(Exception):
-    """The model's own `train_step` could not be traced (the message says why)."""
-
-
-def _own_train_step(model):
-    """The model's `train_step` where it is the model's own (its class, or the object, overrides Keras's: a GAN's,
-    a fine-tuning or contrastive step), else None: Keras's generic step, which `_gradient_step` records."""
-    if "train_step" in vars(model):
-        return model.train_step
-    for cls in type(model).__mro__:
-        if "train_step" in vars(cls):
-            return None if cls.__module__.split(".")[0] in ("keras", "tf_keras") else model.train_step
-    return None
-
-
-def _optimizers(model) -> list:
-    """The optimizers a model's own step may update: `model.optimizer` and any other attribute that is one (a GAN's
-    `d_optimizer`, `g_optimizer`), each once; told by their update method, which both Kerases' optimizers have."""
-    found = {}
-    for value in [getattr(model, "optimizer", None), *vars(model).values()]:
-        if callable(getattr(value, "apply_gradients", None)) and hasattr(value, "iterations"):
-            found.setdefault(id(value), value)
-    return list(found.values())
-
-
-def _own_step_traced(tf, model, own_step):
-    """The model's own training step on a batch, as `fit` runs it, but with each optimizer's update left out (as
-    `_gradient_step` leaves it out: its variables belong to no layer): while it is traced, an optimizer's
-    `apply_gradients`/`apply` (Keras 3 has both, tf_keras the first) only keeps the gradients it is given, and the
-    step returns them beside its logs, so the record holds the gradients the step computes and nothing it does not."""
-    import contextlib
-
-    given: list = []
-
-    def keep(gradients):
-        given.extend(g for g in gradients if g is not None)
-
-    def apply_gradients(grads_and_vars, *args, **kwargs):
-        keep([gradient for gradient, _ in grads_and_vars])
-
-    def apply(grads, *args, **kwargs):
-        keep(grads)
-
-    @contextlib.contextmanager
-    def updates_kept():
-        replaced = []
-        try:
-            for optimizer in _optimizers(model):
-                for name, stand_in in (("apply_gradients", apply_gradients), ("apply", apply)):
-                    if callable(getattr(optimizer, name, None)):
-                        # (in the instance's __dict__: found before the class's method, no tracking hook runs)
-                        replaced.append((optimizer, name, optimizer.__dict__.get(name, _MISSING)))
-                        optimizer.__dict__[name] = stand_in
-            yield
-        finally:
-            for optimizer, name, before in reversed(replaced):
-                if before is _MISSING:
-                    optimizer.__dict__.pop(name, None)
-                else:
-                    optimizer.__dict__[name] = before
-
-    def train_step(data):
-        del given[:]
-        with updates_kept():
-            logs = own_step(data)
-        return [t for t in tf.nest.flatten(logs) if tf.is_tensor(t)], list(given)
-
-    return train_step
-
-
-_MISSING = object()
 
 
 def _make_class():
