@@ -53,6 +53,7 @@ def test_a_models_own_train_step_is_what_is_recorded(trained, client):
     not Keras's generic one: each layer's forward pass twice, and the gradients of the head's variables only."""
     result = trained[1]["own_step"]
     assert result["trained_head_only"] and result["warnings"] == [], result["warnings"]
+    assert result["updates_replaced"] == [], result["updates_replaced"]
     views, (b, i, h, o) = result["views"], shapes(result)
     modules = modules_of(client, result)
     body, head = modules["body"], modules["head"]
@@ -73,6 +74,21 @@ def test_a_models_own_train_step_is_what_is_recorded(trained, client):
     assert status == 200, answer
     assert modules["net"]["time_us"] > 0.5 * answer["node"]["time_us"], (modules["net"]["time_us"],
                                                                          answer["node"]["time_us"])
+
+
+def test_an_own_step_with_optimizers_of_its_own_records_no_update(trained, client):
+    """A GAN-like step, each of two optimizers in attributes of the model updating one layer: the record holds
+    both passes through both layers and no optimizer (no module beyond the model's layers: an optimizer's
+    variables read in the record would make its scope one), and each optimizer's own update is back once the
+    record is written."""
+    result = trained[1]["gan"]
+    assert result["warnings"] == [] and result["epochs_trained"] == 1, result["warnings"]
+    assert result["optimizers"] == 3 and result["updates_replaced"] == [], result  # (compile's, d_, g_)
+    views, (b, i, h, o) = result["views"], shapes(result)
+    modules = modules_of(client, result)
+    assert set(modules) == {result["tag"], "body", "head"}, sorted(modules)
+    assert forward(modules["body"]) == views * (2 * b * i * h + b * h + b * h)
+    assert forward(modules["head"]) == views * (2 * b * h * o + b * o)
 
 
 def test_keras_generic_step_is_recorded_as_before(trained, client):

@@ -7,6 +7,8 @@ Runs written under LOGDIR (each `<name>/train`, where the callback writes):
                 teaches: two forward passes (x and an augmented view 2x), a consistency loss, gradients and the
                 update of the head only
   generic_step  the same model without the override (Keras's generic step)
+  gan           a GAN-like model overriding train_step with two optimizers of its own (`d_optimizer`,
+                `g_optimizer`), each updating one layer, each step through both layers
   untraceable   a model overriding train_step with a step that runs inside Keras's own functions only
   xla           a Sequential compiled with jit_compile=True (XLA), profiled
   mirrored      a Sequential built, compiled and fit under MirroredStrategy over two logical CPUs (no record, one
@@ -24,6 +26,7 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 import tensorflow as tf  # noqa: E402
 
 from tb_module_plugin import ModuleGraph  # noqa: E402
+from tb_module_plugin.recording.keras_steps import _optimizers  # noqa: E402 - the optimizers the callback finds
 
 FEATURES, HIDDEN, TARGETS, BATCH, BATCHES = 32, 64, 4, 32, 6
 VIEWS = 2  # forward passes the own step makes
@@ -71,9 +74,27 @@ def models() -> dict:
             self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
             return {"loss": loss}
 
+    class Gan(Net):
+        def compile(self, **kwargs):
+            super().compile(**kwargs)
+            self.d_optimizer, self.g_optimizer = keras.optimizers.Adam(), keras.optimizers.SGD()
+
+        def train_step(self, data):
+            x, _ = data
+            with tf.GradientTape() as tape:  # the head ("discriminator") learns on the body's output
+                d_loss = tf.reduce_mean(self(x, training=True))
+            self.d_optimizer.apply_gradients(zip(tape.gradient(d_loss, self.head.trainable_weights),
+                                                 self.head.trainable_weights))
+            with tf.GradientTape() as tape:  # the body ("generator") learns against it
+                g_loss = -tf.reduce_mean(self(x, training=True))
+            self.g_optimizer.apply_gradients(zip(tape.gradient(g_loss, self.body.trainable_weights),
+                                                 self.body.trainable_weights))
+            return {"d_loss": d_loss, "g_loss": g_loss}
+
     xla = keras.Sequential([keras.Input((FEATURES,)), keras.layers.Dense(HIDDEN, activation="relu", name="body"),
                             keras.layers.Dense(TARGETS, name="head")], name="xla_net")
-    return {"own_step": TwoViews("net"), "generic_step": Net("net"), "untraceable": KerasOnly("net"), "xla": xla}
+    return {"own_step": TwoViews("net"), "generic_step": Net("net"), "gan": Gan("gan"), "untraceable": KerasOnly("net"),
+            "xla": xla}
 
 
 def mirrored_model():
@@ -102,8 +123,12 @@ def main(logdir):
         body, head = model.get_layer("body"), model.get_layer("head")
         results[run] = {"run": f"{run}/train", "tag": model.name, "batch": BATCH,
                         "body_kernel": list(body.kernel.shape), "head_kernel": list(head.kernel.shape),
-                        "trained_head_only": run == "own_step", "views": VIEWS if run == "own_step" else 1,
-                        "jit_compile": model.jit_compile, "epochs_trained": len(history.history.get("loss", [])),
+                        "trained_head_only": run == "own_step", "views": VIEWS if run in ("own_step", "gan") else 1,
+                        "optimizers": len(_optimizers(model)),
+                        # (what the callback put in place of the optimizers' updates while it traced: none left)
+                        "updates_replaced": sorted({name for optimizer in _optimizers(model)
+                                                    for name in ("apply", "apply_gradients") if name in vars(optimizer)}),
+                        "jit_compile": model.jit_compile, "epochs_trained": len(history.epoch),
                         "warnings": [str(w.message) for w in caught if "ModuleGraph" in str(w.message)]}
         if run == "mirrored":
             results["mirrored_model"] = model  # (recorded outside the strategy below)
