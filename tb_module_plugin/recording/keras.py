@@ -6,9 +6,9 @@
 Once the first steps have run (so the model is built and the data's shapes are known), it writes a `module_graph`
 record (summary.py) of one training step of the model: the forward pass with shapes (every layer as a module with
 its class, parameters and frozen state), the loss and the gradients (of the model's own `train_step` where it
-overrides Keras's); then it profiles a few training steps (`profile_batch`). Both go to `log_dir/train`, where Keras's own `TensorBoard` callback writes, so they sit in one
-run. Works with Keras 3 (TensorFlow backend) and tf_keras. Needs TensorFlow; `import tb_module_plugin` alone
-never imports it.
+overrides Keras's); then it profiles a few training steps (`profile_batch`). Both go to `log_dir/train`, where
+Keras's own `TensorBoard` callback writes, so they sit in one run. Works with Keras 3 (TensorFlow backend) and
+tf_keras. Needs TensorFlow; `import tb_module_plugin` alone never imports it.
 """
 
 from __future__ import annotations
@@ -164,22 +164,12 @@ class _ModuleGraph:
 
         model = self.model
         iterator, self._iterator = self._iterator, None
-        own_step = own_train_step(model)
         if isinstance(iterator, tf.distribute.DistributedIterator):
             # Each batch is split over the replicas (PerReplica values): no model call outside the strategy takes
             # it, and one replica's step would not be the step fit runs.
-            strategy = getattr(model, "distribute_strategy", None)
-            replicas = getattr(strategy, "num_replicas_in_sync", None)
-            warnings.warn(f"ModuleGraph: the model {getattr(model, 'name', '?')!r} trains under a distribution "
-                          f"strategy ({type(strategy).__name__}"
-                          f"{f', {replicas} replicas' if replicas else ''}), whose batches are split over its "
-                          "replicas: the callback records no step run under a strategy, so no record is written "
-                          "for the Modules tab (training goes on). Record the model outside the strategy instead: "
-                          "tb_module_plugin.summary.module_graph(name, model, x) (or fn=your_step for a training "
-                          "step), or a trace of a step (tf.summary.trace_on(graph=True), a step, "
-                          "tf.summary.trace_export(name, step=0)), which shows each replica.",
-                          RuntimeWarning, stacklevel=2)
+            warnings.warn(_under_strategy(model), RuntimeWarning, stacklevel=2)
             return
+        own_step = own_train_step(model)
         try:
             batch = _batch_spec(getattr(iterator, "element_spec", None))
             if own_step is not None:
@@ -238,6 +228,19 @@ class _ModuleGraph:
         except Exception as e:  # noqa: BLE001
             warnings.warn(f"ModuleGraph: the profile of training batches {self.profile_batch} could not be "
                           f"written ({type(e).__name__}: {e}).", RuntimeWarning, stacklevel=2)
+
+
+def _under_strategy(model) -> str:
+    """What the callback says of a `fit` under a distribution strategy: why there is no record, what to do."""
+    strategy = getattr(model, "distribute_strategy", None)
+    replicas = getattr(strategy, "num_replicas_in_sync", None)
+    return (f"ModuleGraph: the model {getattr(model, 'name', '?')!r} trains under a distribution strategy "
+            f"({type(strategy).__name__}{f', {replicas} replicas' if replicas else ''}), whose batches are split "
+            "over its replicas: the callback records no step run under a strategy, so no record is written for the "
+            "Modules tab (training goes on). Record the model outside the strategy instead: "
+            "tb_module_plugin.summary.module_graph(name, model, x) (or fn=your_step for a training step), or a "
+            "trace of a step (tf.summary.trace_on(graph=True), a step, tf.summary.trace_export(name, step=0)), "
+            "which shows each replica.")
 
 
 def _compiled_with_xla(model) -> bool:

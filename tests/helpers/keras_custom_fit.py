@@ -127,7 +127,8 @@ def main(logdir):
                         "optimizers": len(_optimizers(model)),
                         # (what the callback put in place of the optimizers' updates while it traced: none left)
                         "updates_replaced": sorted({name for optimizer in _optimizers(model)
-                                                    for name in ("apply", "apply_gradients") if name in vars(optimizer)}),
+                                                    for name in ("apply", "apply_gradients")
+                                                    if name in vars(optimizer)}),
                         "jit_compile": model.jit_compile, "epochs_trained": len(history.epoch),
                         "warnings": [str(w.message) for w in caught if "ModuleGraph" in str(w.message)]}
         if run == "mirrored":
