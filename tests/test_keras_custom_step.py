@@ -1,8 +1,9 @@
 """The Keras callback (tb_module_plugin.recording.keras.ModuleGraph) on `fit`s that run something other than Keras's
-generic step: a model overriding `train_step`, one whose step cannot be traced outside `fit`, a model compiled
-with XLA, and one trained under MirroredStrategy. Models are trained by tests/helpers/keras_custom_fit.py; the
-plugin's answers are asked in-process; what each layer computes is counted here from the live layers' shapes (the
-plugin's FLOPs: 2 per multiply-add, 1 per element of a bias add or ReLU, n - 1 per sum of n)."""
+generic step: a model overriding `train_step` (Keras 3 and tf_keras), one whose step cannot be traced outside
+`fit`, a model compiled with XLA, and one trained under MirroredStrategy. Models are trained by
+tests/helpers/keras_custom_fit.py; the plugin's answers are asked in-process; what each layer computes is counted
+here from the live layers' shapes (the plugin's FLOPs: 2 per multiply-add, 1 per element of a bias add or ReLU,
+n - 1 per sum of n)."""
 
 from __future__ import annotations
 
@@ -89,6 +90,21 @@ def test_an_own_step_with_optimizers_of_its_own_records_no_update(trained, clien
     assert set(modules) == {result["tag"], "body", "head"}, sorted(modules)
     assert forward(modules["body"]) == views * (2 * b * i * h + b * h + b * h)
     assert forward(modules["head"]) == views * (2 * b * h * o + b * o)
+
+
+def test_a_tf_keras_own_step_is_what_is_recorded(trained, client):
+    """tf_keras: a train_step that calls `optimizer.minimize` on the head's variables: one forward pass, the head's
+    gradients, no optimizer in the record."""
+    result = trained[1]["tf_keras"]
+    assert result["trained_head_only"] and result["warnings"] == [], result["warnings"]
+    assert result["updates_replaced"] == [], result["updates_replaced"]
+    b, i, h, o = shapes(result)
+    modules = modules_of(client, result)
+    assert set(modules) == {result["tag"], "body", "head"}, sorted(modules)
+    assert forward(modules["body"]) == 2 * b * i * h + b * h + b * h
+    assert forward(modules["head"]) == 2 * b * h * o + b * o
+    head_gradients, unused_head = 2 * b * h * o + (b - 1) * o, 2 * b * o * h
+    assert modules["head"]["backward_flops"] in (head_gradients, head_gradients + unused_head)
 
 
 def test_keras_generic_step_is_recorded_as_before(trained, client):

@@ -10,6 +10,7 @@ Runs written under LOGDIR (each `<name>/train`, where the callback writes):
   gan           a GAN-like model overriding train_step with two optimizers of its own (`d_optimizer`,
                 `g_optimizer`), each updating one layer, each step through both layers
   untraceable   a model overriding train_step with a step that runs inside Keras's own functions only
+  tf_keras      a tf_keras model overriding train_step: `optimizer.minimize` of the head's variables only
   xla           a Sequential compiled with jit_compile=True (XLA), profiled
   mirrored      a Sequential built, compiled and fit under MirroredStrategy over two logical CPUs (no record, one
                 warning); `mirrored/outside` its record by module_graph outside the strategy, as the warning says
@@ -97,6 +98,28 @@ def models() -> dict:
             "xla": xla}
 
 
+def tf_keras_model():
+    import tf_keras
+
+    class HeadOnly(tf_keras.Model):
+        def __init__(self):
+            super().__init__(name="tf_keras_net")
+            self.body = tf_keras.layers.Dense(HIDDEN, activation="relu", name="body")
+            self.head = tf_keras.layers.Dense(TARGETS, name="head")
+
+        def call(self, x):
+            return self.head(self.body(x))
+
+        def train_step(self, data):
+            x, y = data
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_mean((self(x, training=True) - y) ** 2)
+            self.optimizer.minimize(loss, self.head.trainable_variables, tape=tape)
+            return {"loss": loss}
+
+    return HeadOnly()
+
+
 def mirrored_model():
     import keras
 
@@ -113,7 +136,7 @@ def main(logdir):
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     results = {}
-    for run, model in {**models(), "mirrored": mirrored_model()}.items():
+    for run, model in {**models(), "tf_keras": tf_keras_model(), "mirrored": mirrored_model()}.items():
         if run != "mirrored":
             model.compile(optimizer="sgd", loss="mse", jit_compile=(run == "xla"))
         with warnings.catch_warnings(record=True) as caught:
@@ -123,7 +146,7 @@ def main(logdir):
         body, head = model.get_layer("body"), model.get_layer("head")
         results[run] = {"run": f"{run}/train", "tag": model.name, "batch": BATCH,
                         "body_kernel": list(body.kernel.shape), "head_kernel": list(head.kernel.shape),
-                        "trained_head_only": run == "own_step", "views": VIEWS if run in ("own_step", "gan") else 1,
+                        "trained_head_only": run in ("own_step", "tf_keras"), "views": VIEWS if run in ("own_step", "gan") else 1,
                         "optimizers": len(_optimizers(model)),
                         # (what the callback put in place of the optimizers' updates while it traced: none left)
                         "updates_replaced": sorted({name for optimizer in _optimizers(model)
