@@ -49,6 +49,18 @@ def forward(node) -> int:
     return node["flops"] - node.get("backward_flops", 0)
 
 
+def test_the_callback_tells_a_models_own_step_from_keras_generic_one(trained):
+    """Whose step `fit` runs: the models that override train_step (Keras 3, tf_keras, and a model Keras itself
+    ships with a step of its own) against Keras's generic step (a subclassed model without the override, a
+    Sequential)."""
+    results = trained[1]
+    found = {run: results[run]["own_step_found"] for run in ("own_step", "gan", "untraceable", "tf_keras",
+                                                             "generic_step", "xla", "mirrored")}
+    assert found == {"own_step": True, "gan": True, "untraceable": True, "tf_keras": True,
+                     "generic_step": False, "xla": False, "mirrored": False}, found
+    assert results["keras_own_models"] == {"SharpnessAwareMinimization": True}
+
+
 def test_a_models_own_train_step_is_what_is_recorded(trained, client):
     """A model overriding train_step (two forward passes, gradients of the head only): the record holds its step,
     not Keras's generic one: each layer's forward pass twice, and the gradients of the head's variables only."""

@@ -31,8 +31,15 @@ def own_train_step(model):
         return model.train_step
     for cls in type(model).__mro__:
         if "train_step" in vars(cls):
-            return None if cls.__module__.split(".")[0] in ("keras", "tf_keras") else model.train_step
+            return None if (cls.__module__, cls.__qualname__) in _GENERIC_STEPS else model.train_step
     return None
+
+
+# Where Keras defines its generic step (Keras 3's TensorFlow trainer; tf_keras's and older Keras 2's Model). Keras's
+# own models that override it (tf_keras's SharpnessAwareMinimization, WideDeepModel) run steps of their own.
+_GENERIC_STEPS = frozenset({("keras.src.backend.tensorflow.trainer", "TensorFlowTrainer"),
+                            ("tf_keras.src.engine.training", "Model"), ("keras.src.engine.training", "Model"),
+                            ("keras.engine.training", "Model")})
 
 
 def _optimizers(model) -> list:

@@ -27,7 +27,7 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 import tensorflow as tf  # noqa: E402
 
 from tb_module_plugin import ModuleGraph  # noqa: E402
-from tb_module_plugin.recording.keras_steps import _optimizers  # noqa: E402 - the optimizers the callback finds
+from tb_module_plugin.recording.keras_steps import _optimizers, own_train_step  # noqa: E402 - as the callback sees
 
 FEATURES, HIDDEN, TARGETS, BATCH, BATCHES = 32, 64, 4, 32, 6
 VIEWS = 2  # forward passes the own step makes
@@ -147,7 +147,7 @@ def main(logdir):
         results[run] = {"run": f"{run}/train", "tag": model.name, "batch": BATCH,
                         "body_kernel": list(body.kernel.shape), "head_kernel": list(head.kernel.shape),
                         "trained_head_only": run in ("own_step", "tf_keras"), "views": VIEWS if run in ("own_step", "gan") else 1,
-                        "optimizers": len(_optimizers(model)),
+                        "optimizers": len(_optimizers(model)), "own_step_found": own_train_step(model) is not None,
                         # (what the callback put in place of the optimizers' updates while it traced: none left)
                         "updates_replaced": sorted({name for optimizer in _optimizers(model)
                                                     for name in ("apply", "apply_gradients")
@@ -156,6 +156,12 @@ def main(logdir):
                         "warnings": [str(w.message) for w in caught if "ModuleGraph" in str(w.message)]}
         if run == "mirrored":
             results["mirrored_model"] = model  # (recorded outside the strategy below)
+    import tf_keras
+
+    # A model of Keras's own that overrides the generic step (not trained: only whether its step is seen as its own).
+    sam = tf_keras.models.experimental.SharpnessAwareMinimization(tf_keras.Sequential([tf_keras.layers.Dense(2)]))
+    results["keras_own_models"] = {"SharpnessAwareMinimization": own_train_step(sam) is not None}
+
     import tb_module_plugin.summary as module_summary
 
     model = results.pop("mirrored_model")
