@@ -47,31 +47,34 @@ def _optimizers(model) -> list:
     `d_optimizer`, `g_optimizer`), each once; told by their update method, which both Kerases' optimizers have."""
     found = {}
     for value in [getattr(model, "optimizer", None), *vars(model).values()]:
-        if callable(getattr(value, "apply_gradients", None)) and hasattr(value, "iterations"):
-            found.setdefault(id(value), value)
+        try:
+            if callable(getattr(value, "apply_gradients", None)) and hasattr(value, "iterations"):
+                found.setdefault(id(value), value)
+        except Exception:  # noqa: BLE001 - an attribute whose properties fail when asked is no optimizer
+            continue
     return list(found.values())
 
 
 def own_step_traced(tf, model, own_step):
     """The model's own training step on a batch, as `fit` runs it, but with each optimizer's update left out (as
     `gradient_step` leaves it out: its variables belong to no layer): while it is traced, an optimizer's
-    `apply_gradients`/`apply` (Keras 3 has both, tf_keras the first) only keeps the gradients it is given, and the
+    `apply_gradients`/`apply` (Keras 3 has both, tf_keras the first) only takes the gradients it is given, and the
     step returns them beside its logs, so the record holds the gradients the step computes and nothing it does not."""
     import contextlib
 
     given: list = []
 
-    def keep(gradients):
+    def take(gradients):
         given.extend(g for g in gradients if g is not None)
 
     def apply_gradients(grads_and_vars, *args, **kwargs):
-        keep([gradient for gradient, _ in grads_and_vars])
+        take([gradient for gradient, _ in grads_and_vars])
 
     def apply(grads, *args, **kwargs):
-        keep(grads)
+        take(grads)
 
     @contextlib.contextmanager
-    def updates_kept():
+    def updates_left_out():
         replaced = []
         try:
             for optimizer in _optimizers(model):
@@ -90,7 +93,7 @@ def own_step_traced(tf, model, own_step):
 
     def train_step(data):
         del given[:]
-        with updates_kept():
+        with updates_left_out():
             logs = own_step(data)
         return [t for t in tf.nest.flatten(logs) if tf.is_tensor(t)], list(given)
 
