@@ -92,6 +92,11 @@ class Times:
         for group, us in _unheld_times(nodes, total_ps, steps):  # (before the sums below: added with them)
             i = group.number
             times[i] = us if times[i] != times[i] else times[i] + us
+        if not matched and op_times.xla_events:
+            raise ProfileError("The run's profiles time none of this graph's ops: they hold events of programs "
+                             "compiled with XLA, which runs a compiled step as one program, with no time per "
+                             "TensorFlow op. For time per module, profile steps run without XLA (Keras: "
+                             "compile(..., jit_compile=False); tf.function(jit_compile=False)).")
         if not matched:
             raise ProfileError("The run's profiles time none of this graph's ops (they profiled another function, "
                              "or ops of other names): profile a call of the function this graph records, "

@@ -73,10 +73,18 @@ class OpTimes:
     steps: int  # profiled steps (the number of runs most ops had)
     all_ops_ps: int  # every op event's time, matched to a graph or not
     kernels: dict = dataclasses.field(default_factory=dict)  # op name -> the type of its events (`_FusedConv2D`)
+    xla_events: int = 0  # events of XLA-compiled programs run (they time XLA's kernels, not the graph's ops)
 
     def per_step_us(self, op_name: str) -> float | None:
         ps = self.total_ps.get(op_name)
         return None if ps is None else ps / self.steps / 1e6
+
+
+# A step compiled with XLA (`jit_compile=True`) runs as one executable: its events are the executable's and its
+# thunks' (`CpuExecutable::ExecuteAsyncOnStream`, `ThunkExecutor::Execute`, `copy.2`, `end: copy.2`); no event times
+# an op of the graph. An op that launches a compiled cluster is timed as the op it is, all of the cluster in it.
+_XLA_EVENT = re.compile(r"\w*Executable::ExecuteAsyncOnStream\w*|ThunkExecutor::Execute")
+_XLA_OP_TYPES = frozenset({"XlaLaunch", "XlaLaunchV2", "_XlaRun"})
 
 
 # TensorFlow runs a control-flow op's bodies inlined, naming their ops `<op>/<branch>/_<node id>/<name>` (`then`,
@@ -96,6 +104,7 @@ def read_op_times(files: list) -> OpTimes:
     total: dict = collections.Counter()
     runs: dict = collections.Counter()
     kernels: dict = {}
+    xla_events = 0
     gfile = _gfile()
     read: list = []
     spent = 0
@@ -121,20 +130,30 @@ def read_op_times(files: list) -> OpTimes:
                     continue  # (the `python` line holds host-side events, not op runs)
                 for event in line.events:
                     name = names.get(event.metadata_id, "")
+                    if _XLA_EVENT.fullmatch(name):
+                        xla_events += 1
+                        continue
                     op_name, colon, op_type = name.rpartition(":")
-                    if colon and op_name and op_type and not op_name.endswith(":"):
+                    # (`end: copy.2`, an XLA thunk's end, is no op run: an op's type follows its colon directly)
+                    if colon and op_name and op_type and not op_name.endswith(":") and not op_type[0].isspace():
+                        xla_events += op_type in _XLA_OP_TYPES
                         op_name = run_name_of(op_name)
                         total[op_name] += event.duration_ps
                         runs[op_name] += 1
                         kernels.setdefault(op_name, op_type)  # the newest profile's
     files = read[::-1]
+    if not runs and xla_events:
+        raise ProfileError(f"The run's profiles ({', '.join(files)}) time no op: they hold only XLA's events "
+                         f"({xla_events} of programs compiled with XLA), and XLA runs a compiled step as one "
+                         "program, with no time per TensorFlow op. For time per module, profile steps run without "
+                         "XLA (Keras: compile(..., jit_compile=False); tf.function(jit_compile=False)).")
     if not runs:
         raise ProfileError(f"The run's profiles ({', '.join(files)}) time no op: TensorFlow's profiler wrote no op "
                          "event into them (profile a call of a tf.function: tf.profiler.experimental.start(RUN_DIR), "
                          "the call, tf.profiler.experimental.stop()).")
     steps = collections.Counter(runs.values()).most_common(1)[0][0]
     return OpTimes(files=list(files), total_ps=dict(total), runs=dict(runs), steps=max(1, steps),
-                   all_ops_ps=sum(total.values()), kernels=kernels)
+                   all_ops_ps=sum(total.values()), kernels=kernels, xla_events=xla_events)
 
 
 def _profile_bytes(path: str, gfile) -> bytes:

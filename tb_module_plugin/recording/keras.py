@@ -5,10 +5,10 @@
 
 Once the first steps have run (so the model is built and the data's shapes are known), it writes a `module_graph`
 record (summary.py) of one training step of the model: the forward pass with shapes (every layer as a module with
-its class, parameters and frozen state), the loss and the gradients; then it profiles a few training steps
-(`profile_batch`). Both go to `log_dir/train`, where Keras's own `TensorBoard` callback writes, so they sit in one
-run. Works with Keras 3 (TensorFlow backend) and tf_keras. Needs TensorFlow; `import tb_module_plugin` alone
-never imports it.
+its class, parameters and frozen state), the loss and the gradients (of the model's own `train_step` where it
+overrides Keras's); then it profiles a few training steps (`profile_batch`). Both go to `log_dir/train`, where
+Keras's own `TensorBoard` callback writes, so they sit in one run. Works with Keras 3 (TensorFlow backend) and
+tf_keras. Needs TensorFlow; `import tb_module_plugin` alone never imports it.
 """
 
 from __future__ import annotations
@@ -79,6 +79,7 @@ class _ModuleGraph:
         self._iterator = None  # the data iterator of the first step: its element_spec, the trace it made
         self._batch = 0  # training batches begun in this fit, from 1
         self._profiling = False
+        self._xla_said = False  # the warning that XLA leaves no time per op was given
 
     # Only batch *begin* hooks: Keras 3 then keeps dispatching batch ends asynchronously, and tf_keras converts no
     # logs, so the steps this callback does not record cost nothing more than a method call.
@@ -86,6 +87,15 @@ class _ModuleGraph:
         self._batch = 0
         if not self._recorded:
             self._watch_first_step()
+        if self.profile_batch[0] and not self._xla_said and _compiled_with_xla(self.model):
+            self._xla_said = True
+            warnings.warn(f"ModuleGraph: the model {getattr(self.model, 'name', '?')!r} is compiled with XLA "
+                          "(jit_compile=True; Keras 3's default jit_compile='auto' turns it on where a GPU is): XLA "
+                          "runs each training step as one compiled program, so the profile of batches "
+                          f"{self.profile_batch} holds no time per TensorFlow op and the Modules tab will show no "
+                          "time per layer (parameters and FLOPs are recorded all the same). For time per layer, "
+                          "compile with jit_compile=False for the run you profile; or pass profile_batch=0 to "
+                          "skip profiling.", RuntimeWarning, stacklevel=2)
 
     def on_train_batch_begin(self, batch, logs=None):
         self._batch += 1
@@ -149,22 +159,46 @@ class _ModuleGraph:
         self._recorded = True
         import tensorflow as tf
 
+        from .keras_steps import OwnStepError, gradient_step, own_step_traced, own_train_step
         from .summary import trace_record, write_record
 
         model = self.model
         iterator, self._iterator = self._iterator, None
+        if isinstance(iterator, tf.distribute.DistributedIterator):
+            # Each batch is split over the replicas (PerReplica values): no model call outside the strategy takes
+            # it, and one replica's step would not be the step fit runs.
+            warnings.warn(_under_strategy(model), RuntimeWarning, stacklevel=2)
+            return
+        own_step = own_train_step(model)
         try:
             batch = _batch_spec(getattr(iterator, "element_spec", None))
-            try:
-                manifest, concrete = trace_record(tf, model, _gradient_step(tf, model), _unpack(batch), {})
-            except Exception:  # noqa: BLE001 - e.g. a model compiled without a loss
-                # The forward pass alone, as in training (dropout, batch statistics).
-                manifest, concrete = trace_record(tf, model, None, (_unpack(batch)[0],), {"training": True})
+            if own_step is not None:
+                # `fit` runs the model's own step: record that one, or nothing (the generic step would be a step
+                # the model never runs: other passes, other gradients).
+                try:
+                    manifest, concrete = trace_record(tf, model, own_step_traced(tf, model, own_step), (batch,), {})
+                except Exception as e:  # noqa: BLE001 - said as what it is, below
+                    # (a tf.function's error lists the user code it ran through; its last line is the error itself)
+                    said = ([line.strip() for line in str(e).splitlines() if line.strip()] or [""])[-1]
+                    raise OwnStepError(said if said.startswith(type(e).__name__) else f"{type(e).__name__}: {said}"
+                                        ) from None
+            else:
+                try:
+                    manifest, concrete = trace_record(tf, model, gradient_step(tf, model), _unpack(batch), {})
+                except Exception:  # noqa: BLE001 - e.g. a model compiled without a loss
+                    # The forward pass alone, as in training (dropout, batch statistics).
+                    manifest, concrete = trace_record(tf, model, None, (_unpack(batch)[0],), {"training": True})
             manifest["call_prefix"] = _call_prefix(tf, concrete, manifest, self._original_or_current(), iterator)
             writer = tf.summary.create_file_writer(self._train_dir)
             with writer.as_default():
                 write_record(tf, self.name or model.name, manifest, [concrete], 0)
             writer.close()
+        except OwnStepError as e:
+            warnings.warn(f"ModuleGraph: the model {getattr(model, 'name', '?')!r} overrides train_step, and its "
+                          f"train_step could not be traced on the training data's shapes outside fit ({e}). No "
+                          "record is written: Keras's generic step would not be the step fit runs. Record your step "
+                          "with tb_module_plugin.summary.module_graph(name, model, x, y, fn=your_step) instead; "
+                          "training goes on.", RuntimeWarning, stacklevel=2)
         except Exception as e:  # noqa: BLE001 - any failure of tracing: said once, training goes on
             warnings.warn(f"ModuleGraph: the model {getattr(model, 'name', '?')!r} could not be recorded for the "
                           f"Modules tab ({type(e).__name__}: {e}); training goes on without its record.",
@@ -196,6 +230,28 @@ class _ModuleGraph:
                           f"written ({type(e).__name__}: {e}).", RuntimeWarning, stacklevel=2)
 
 
+def _under_strategy(model) -> str:
+    """What the callback says of a `fit` under a distribution strategy: why there is no record, what to do."""
+    strategy = getattr(model, "distribute_strategy", None)
+    replicas = getattr(strategy, "num_replicas_in_sync", None)
+    return (f"ModuleGraph: the model {getattr(model, 'name', '?')!r} trains under a distribution strategy "
+            f"({type(strategy).__name__}{f', {replicas} replicas' if replicas else ''}), whose batches are split "
+            "over its replicas: the callback records no step run under a strategy, so no record is written for the "
+            "Modules tab (training goes on). Record the model outside the strategy instead: "
+            "tb_module_plugin.summary.module_graph(name, model, x) (or fn=your_step for a training step), or a "
+            "trace of a step (tf.summary.trace_on(graph=True), a step, tf.summary.trace_export(name, step=0)), "
+            "which shows each replica.")
+
+
+def _compiled_with_xla(model) -> bool:
+    """Whether `fit` runs the model's step with XLA, as the compiled model says (Keras 3 resolves "auto" itself;
+    tf_keras keeps a bool)."""
+    try:
+        return getattr(model, "jit_compile", False) is True
+    except Exception:  # noqa: BLE001 - a model not compiled by Keras's own compile: no XLA known
+        return False
+
+
 def _batch_spec(element_spec):
     """A batch as the data declares it (its TensorSpecs), which the step is traced on as `fit` traces it: a
     dimension the data leaves open (the batch of a dataset batched without `drop_remainder`) stays open (None) in
@@ -210,21 +266,6 @@ def _unpack(batch) -> tuple:
     """(x, y, sample_weight) of a batch, the way `fit` unpacks one: `(x, y[, sample_weight])`, or `x` alone."""
     parts = batch if isinstance(batch, tuple) and 1 <= len(batch) <= 3 else (batch,)
     return tuple(parts) + (None,) * (3 - len(parts))
-
-
-def _gradient_step(tf, model):
-    """A training step's forward pass, loss and gradients, as `fit`'s step computes them (its ops get the names
-    the profiled steps give theirs: the layers' ops, then TensorFlow's `gradient_tape/` ops named after them). The
-    optimizer's update is left out: its variables belong to no layer, and the record would count them as an
-    unknown module."""
-
-    def train_step(x, y, sample_weight):
-        with tf.GradientTape() as tape:
-            y_pred = model(x, training=True)
-            loss = model.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight)
-        return loss, tape.gradient(loss, model.trainable_weights)
-
-    return train_step
 
 
 def _make_class():
