@@ -125,14 +125,35 @@ class _Context:
 def flatten_graph_def(graph_def, budget: Budget | None = None) -> list:
     """Every op of a GraphDef (or of parse_graph_def's NodeTable), with calls into its library replaced by the
     called bodies, within `budget` (the record's, when it holds several graphs; else one of its own)."""
+    return flatten_returning(graph_def, (), budget)[0]
+
+
+def flatten_returning(graph_def, returns, budget: Budget | None = None) -> tuple:
+    """(flatten_graph_def's ops, the ops that `returns` name): `returns` are input strings of the graph's own nodes
+    (a function's outputs `name:1`, its control outputs `^name`), resolved through calls as an op's inputs are (an
+    expanded call's output is its body's return value; waiting for a call, its control returns). The second is
+    None where one names no op (nothing then says what the function needs)."""
     if graph_def.__class__ is lite_proto.NodeTable:
-        return _flatten_table(graph_def)
+        ops = _flatten_table(graph_def)
+        if not returns:
+            return ops, []
+        names = dict(zip(reversed(graph_def.names), reversed(ops)))  # (the first op of a duplicated name keeps it)
+        found = [names.get(_split_input(ref.lstrip("^"), False)[0]) for ref in returns]
+        return ops, (None if None in found else found)
     flattener = _Flattener({f.signature.name: f for f in functions_of(graph_def)}, budget or Budget())
     root = _Context(names={}, top_names=frozenset(node.name.partition("/")[0] for node in graph_def.node))
     flattener.instantiate(root, graph_def.node, call_stack=(), function="")
     flattener.resolve_inputs()
     flattener.count_trips()
-    return flattener.ops
+    found = []
+    for ref in returns:
+        control = ref.startswith("^")
+        name = _split_input(ref[1:] if control else ref, False)[0]
+        resolved = [op for op, _ in flattener._resolve(root, ref[1:] if control else ref, control, 0)]
+        if not resolved and not isinstance(root.names.get(name), _Call):
+            return flattener.ops, None  # (a call returning nothing, or waited for with nothing in it, needs nothing)
+        found += resolved
+    return flattener.ops, found
 
 
 def _flatten_table(table: lite_proto.NodeTable) -> list:
