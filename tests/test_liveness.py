@@ -56,7 +56,7 @@ def assert_timed_ops_live(hierarchy, run_dir: Path) -> int:
     timed = profiled_op_names(run_dir)
     ops = {op.run_name: op for op in hierarchy.all_nodes if op.children is None}
     matched = [ops[name] for name in timed if name in ops]
-    assert len(matched) > len(timed) / 2, (len(matched), len(timed))  # (grappler's own ops are no graph's)
+    assert len(matched) >= 10, (len(matched), sorted(timed)[:20])  # (grappler's and tf.data's events are no op's)
     if dead is not None:
         wrong = sorted(op.run_name for op in matched if dead[op.number])
         assert not wrong, f"ops the profile timed but counted as not run: {wrong[:10]}"
@@ -331,3 +331,43 @@ def test_a_module_record_says_what_its_function_returns_and_must_run(tmp_path):
     blobs = sources.read_blobs(provider, ctx, record, sources.latest_blob_keys(provider, ctx, "", record))
     manifest = json.loads(blobs[0])
     assert any(r.startswith("^") for r in manifest["returns"]), manifest["returns"]
+
+
+def test_every_op_a_resnet50_steps_profile_timed_is_live(resnet_logdir):
+    """The demo's ResNet50 training step, traced then profiled: no op the profile timed is counted as not run."""
+    from tests.helpers.records import RESNET_RUN
+
+    hierarchy = load(resnet_logdir, RESNET_RUN, "train_step")
+    # (its _Retvals say what it returns: liveness is decided, not skipped)
+    assert any(op.role == "output" and op.type == "_Retval" for op in hierarchy.all_nodes if op.children is None)
+    assert assert_timed_ops_live(hierarchy, resnet_logdir / RESNET_RUN) > 1000
+
+
+def test_fit_with_the_callback_counts_no_backward_pass_for_a_frozen_backbone(tmp_path):
+    """README's Keras path: `fit` with the ModuleGraph callback on a frozen backbone: its layers' backward FLOPs
+    are 0 and the trained head's are its kernel's and bias's gradients, from their shapes."""
+    import keras
+
+    from tb_module_plugin import ModuleGraph
+
+    batch = 16
+    inputs = keras.Input((8,))
+    h = keras.layers.Dense(32, activation="relu", name="bb_dense")(inputs)
+    backbone = keras.Model(inputs, keras.layers.Dense(16, name="bb_out")(h), name="backbone")
+    backbone.trainable = False
+    model = keras.Sequential([keras.Input((8,)), backbone, keras.layers.Dense(3, name="head")], name="seq")
+    model.compile(optimizer="sgd", loss="mse")
+    data = tf.data.Dataset.from_tensor_slices((tf.random.normal([batch * 6, 8], seed=1), tf.ones([batch * 6, 3])))
+    model.fit(data.batch(batch, drop_remainder=True), epochs=1, verbose=0,
+              callbacks=[ModuleGraph(str(tmp_path / "run"), profile_batch=(2, 3))])
+    hierarchy = load(tmp_path, "run/train", "seq")
+    for names in (("seq", "backbone"), ("seq", "backbone", "bb_dense"), ("seq", "backbone", "bb_out")):
+        node = module_node(hierarchy, *names)
+        assert backward.flops_of(hierarchy, node) == 0, names
+    node = module_node(hierarchy, "seq", "backbone")
+    assert hierarchy.costs.flops_of(node) == sum(dense_forward(layer, batch) for layer in backbone.layers[1:])
+    head = model.get_layer("head")
+    n_in, n_out = head.kernel.shape
+    assert backward.flops_of(hierarchy, module_node(hierarchy, "seq", "head")) == 2 * batch * n_in * n_out + (
+        batch - 1) * n_out
+    assert_timed_ops_live(hierarchy, tmp_path / "run" / "train")
