@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..readers import graph as graph_lib
 from ..readers import manifest as manifest_lib
-from ..readers.expand import Budget, flatten_returning
+from ..readers.expand import Budget
 from ..tree import ops as ops_lib
 from ..tree.hierarchy import Hierarchy
 from . import passes, record_ops
@@ -18,7 +18,7 @@ def build_module_hierarchy(manifest: dict, graph_def, other_graph_defs: list, na
     modules = manifest_lib.modules_of(manifest)
     budget = Budget()  # one for the record's graphs together
     returns = manifest.get("returns")
-    ops, returned = flatten_returning(graph_def, returns or (), budget)
+    ops, returned = graph_lib.flatten_returning(graph_def, returns or [], budget)
     if manifest.get("call_prefix"):
         ops_lib.prefix_calls(ops, manifest["call_prefix"])
     passes.merge_replicas(ops)  # (before the ops go to modules by their scopes)

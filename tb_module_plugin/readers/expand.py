@@ -125,35 +125,19 @@ class _Context:
 def flatten_graph_def(graph_def, budget: Budget | None = None) -> list:
     """Every op of a GraphDef (or of parse_graph_def's NodeTable), with calls into its library replaced by the
     called bodies, within `budget` (the record's, when it holds several graphs; else one of its own)."""
-    return flatten_returning(graph_def, (), budget)[0]
-
-
-def flatten_returning(graph_def, returns, budget: Budget | None = None) -> tuple:
-    """(flatten_graph_def's ops, the ops that `returns` name): `returns` are input strings of the graph's own nodes
-    (a function's outputs `name:1`, its control outputs `^name`), resolved through calls as an op's inputs are (an
-    expanded call's output is its body's return value; waiting for a call, its control returns). The second is
-    None where one names no op (nothing then says what the function needs)."""
     if graph_def.__class__ is lite_proto.NodeTable:
-        ops = _flatten_table(graph_def)
-        if not returns:
-            return ops, []
-        names = dict(zip(reversed(graph_def.names), reversed(ops)))  # (the first op of a duplicated name keeps it)
-        found = [names.get(_split_input(ref.lstrip("^"), False)[0]) for ref in returns]
-        return ops, (None if None in found else found)
+        return _flatten_table(graph_def)
+    return flatten_calls(graph_def, budget).ops
+
+
+def flatten_calls(graph_def, budget: Budget | None) -> "_Flattener":
+    """The flattening of a GraphDef (see flatten_graph_def), its outer graph's context kept as `root`."""
     flattener = _Flattener({f.signature.name: f for f in functions_of(graph_def)}, budget or Budget())
-    root = _Context(names={}, top_names=frozenset(node.name.partition("/")[0] for node in graph_def.node))
-    flattener.instantiate(root, graph_def.node, call_stack=(), function="")
+    flattener.root = _Context(names={}, top_names=frozenset(node.name.partition("/")[0] for node in graph_def.node))
+    flattener.instantiate(flattener.root, graph_def.node, call_stack=(), function="")
     flattener.resolve_inputs()
     flattener.count_trips()
-    found = []
-    for ref in returns:
-        control = ref.startswith("^")
-        name = _split_input(ref[1:] if control else ref, False)[0]
-        resolved = [op for op, _ in flattener._resolve(root, ref[1:] if control else ref, control, 0)]
-        if not resolved and not isinstance(root.names.get(name), _Call):
-            return flattener.ops, None  # (a call returning nothing, or waited for with nothing in it, needs nothing)
-        found += resolved
-    return flattener.ops, found
+    return flattener
 
 
 def _flatten_table(table: lite_proto.NodeTable) -> list:
@@ -195,6 +179,7 @@ class _Flattener:
         self._control_producers: dict = {}  # id(_Call) -> what a control input on the call waits for
         self.costs = {name: body_cost(f) for name, f in library.items()}
         self.budget = budget
+        self.root: _Context | None = None  # the outer graph's context (flatten_calls)
         budget.add_library(self.costs)
 
     def instantiate(self, ctx: _Context, nodes: list, call_stack: tuple, function: str,
@@ -312,7 +297,7 @@ class _Flattener:
             def outer_value(k, ctx=ctx, inputs=inputs):
                 if k >= len(inputs):
                     return None
-                found = list(self._resolve(ctx, inputs[k], False, 0))
+                found = list(self.resolve(ctx, inputs[k], False, 0))
                 return int_constant(found[0][0]) if len(found) == 1 else None
 
             op.trips = loop_trips(cond, body, outer_value)
@@ -329,11 +314,11 @@ class _Flattener:
                     op.inputs.append((target, port_override or "0", False))
                     continue
                 control = s.startswith("^")
-                for producer, port in self._resolve(ctx, s[1:] if control else s, control, 0):
+                for producer, port in self.resolve(ctx, s[1:] if control else s, control, 0):
                     op.inputs.append((producer, port_override or port, control))
         self._pending = []
 
-    def _resolve(self, ctx: _Context, ref: str, control: bool, depth: int) -> Iterable:
+    def resolve(self, ctx: _Context, ref: str, control: bool, depth: int) -> Iterable:
         """The ops (and their output ports) an input string names, following args and calls."""
         if depth > 4 * MAX_CALL_DEPTH:
             return []
@@ -345,7 +330,7 @@ class _Flattener:
             binding = ctx.arg_bindings.get(name)
             if binding is None or ctx.parent is None:
                 return []
-            return self._resolve(ctx.parent, binding, control, depth + 1)
+            return self.resolve(ctx.parent, binding, control, depth + 1)
         if isinstance(target, _Call):
             if control:
                 # Once per call, each producer once: rets naming the same call again would repeat it, level after
@@ -356,12 +341,12 @@ class _Flattener:
                     refs = target.control_rets or [r for r in target.rets if r]
                     unique = {}
                     for r in refs:
-                        for producer, port in self._resolve(target.body, r, True, depth + 1):
+                        for producer, port in self.resolve(target.body, r, True, depth + 1):
                             unique.setdefault((id(producer), port), (producer, port))
                     found = self._control_producers[id(target)] = list(unique.values())
                 return found
             if 0 <= index < len(target.rets) and target.rets[index]:
-                return self._resolve(target.body, target.rets[index], control, depth + 1)
+                return self.resolve(target.body, target.rets[index], control, depth + 1)
             return []
         return [(target, port)]
 
