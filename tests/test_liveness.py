@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import corpus
 from tests.helpers.compare_models import load
 from tests.helpers.traces import tf
 from tb_module_plugin import summary as module_summary
@@ -118,16 +119,7 @@ def frozen_step(tmp_path_factory):
     model = keras.Sequential([keras.Input((8,)), backbone, keras.layers.Dense(3, name="head")], name="seq")
     optimizer = keras.optimizers.SGD(0.01)
     optimizer.build(model.trainable_variables)
-    loss_fn = keras.losses.MeanSquaredError()
-
-    @tf.function
-    def step(x, y):
-        with tf.GradientTape() as tape:
-            loss = loss_fn(y, model(x, training=True))
-        grads = tape.gradient(loss, model.trainable_variables)
-        optimizer.apply_gradients(zip(grads, model.trainable_variables))
-        return loss
-
+    step = corpus.train_step(model, keras.losses.MeanSquaredError(), optimizer)
     logdir = tmp_path_factory.mktemp("frozen")
     write_record_and_profiled_trace(logdir, model, step, tf.ones([B, 8]), tf.ones([B, 3]))
     return logdir, model
