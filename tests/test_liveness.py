@@ -363,3 +363,14 @@ def test_fit_with_the_callback_counts_no_backward_pass_for_a_frozen_backbone(tmp
     assert backward.flops_of(hierarchy, module_node(hierarchy, "seq", "head")) == 2 * batch * n_in * n_out + (
         batch - 1) * n_out
     assert_timed_ops_live(hierarchy, tmp_path / "run" / "train")
+
+
+@pytest.mark.parametrize("name", ["profiled_step", "nested_profiled_step"])
+def test_every_op_a_profiled_step_timed_is_live(costs_logdir, costs_truth, name):
+    """The cost corpus's profiled steps: a Keras 3 functional model with a frozen layer, and the demo's nested
+    model (a nested tf.function, a tf.cond and a tf.while_loop in every block, whose ops run inlined from the calls
+    and bodies). Some ops are not run (the frozen layer's gradients, gradients of constants), none that ran."""
+    truth = costs_truth[name]
+    hierarchy = load(costs_logdir, truth["run"], truth["tag"])
+    assert liveness.not_run(hierarchy) is not None
+    assert assert_timed_ops_live(hierarchy, costs_logdir / truth["run"]) > 20
