@@ -277,6 +277,9 @@ class _Flattener:
             ret = function.ret.get(out.name)
             if ret:
                 self._pending.append((feeds, body_ctx, [ret], f"{label}:{out.name}"))
+        controls = ["^" + function.control_ret[k] for k in sorted(function.control_ret)]  # (its stateful ops: the op
+        if controls:  # is done once they ran, whether its outputs read them or not)
+            self._pending.append((feeds, body_ctx, controls, None))
 
     @staticmethod
     def _bind(ctx: _Context, node, function, inputs: list, origin: str, site: str,
@@ -382,15 +385,12 @@ def _split_input(ref: str, in_function: bool) -> tuple:
     return parts[0], parts[1], port_index(parts[1])
 
 
-
 def _scope_of(name: str) -> str:
     return name.rsplit("/", 1)[0] if "/" in name else ""
 
 
 def _relative(name: str, prefix: str) -> str:
     return name[len(prefix) + 1:] if prefix and name.startswith(prefix + "/") and len(name) > len(prefix) + 1 else name
-
-
 
 
 def functions_of(graph) -> list:
