@@ -374,3 +374,52 @@ def test_every_op_a_profiled_step_timed_is_live(costs_logdir, costs_truth, name)
     hierarchy = load(costs_logdir, truth["run"], truth["tag"])
     assert liveness.not_run(hierarchy) is not None
     assert assert_timed_ops_live(hierarchy, costs_logdir / truth["run"]) > 20
+
+
+def assert_stateful_ops_live(hierarchy) -> int:
+    """Every op of the recorded function TensorFlow's op registry says is stateful is live (what the function must
+    run), but reads of a variable nothing consumes, which automatic control dependencies leave out on purpose; how
+    many were checked."""
+    from tensorflow.python.framework import op_def_registry
+
+    dead = liveness.not_run(hierarchy)
+    consumed = {id(p) for op in hierarchy.all_nodes if op.children is None for p, _, _ in op.inputs}
+    stateful = [op for op in hierarchy.all_nodes if op.children is None and op.top.role != "functions"
+                and op.type not in ("_Arg", "_Retval", "Placeholder") and (op.type != "ReadVariableOp" or id(op) in consumed)
+                and (op_def_registry.get(op.type) is None or op_def_registry.get(op.type).is_stateful)]
+    assert dead is not None
+    assert not [op.placement for op in stateful if dead[op.number]]
+    return len(stateful)
+
+
+def test_a_loss_scaled_steps_updates_in_a_cond_are_live(tmp_path):
+    """Keras 3's LossScaleOptimizer updates its variables inside a tf.cond, where the cond's outputs do not read
+    them: they are its body's control returns, and live; so is every stateful op of the frozen step."""
+    import keras
+
+    inputs = keras.Input((8,))
+    model = keras.Model(inputs, keras.layers.Dense(4, name="d")(keras.layers.Dense(16, name="h")(inputs)), name="m")
+    optimizer = keras.optimizers.LossScaleOptimizer(keras.optimizers.SGD(0.01))
+    optimizer.build(model.trainable_variables)
+    loss_fn = keras.losses.MeanSquaredError()
+
+    @tf.function
+    def step(x, y):
+        with tf.GradientTape() as tape:
+            scaled = optimizer.scale_loss(loss_fn(y, model(x, training=True)))
+        optimizer.apply_gradients(zip(tape.gradient(scaled, model.trainable_variables), model.trainable_variables))
+        return scaled
+
+    write_record_and_profiled_trace(tmp_path, model, step, tf.ones([2, 8]), tf.ones([2, 4]))
+    for run in ("record", "trace"):
+        hierarchy = load(tmp_path, run, "step")
+        conds = [op for op in hierarchy.all_nodes if op.children is None and op.type in ("If", "StatelessIf")]
+        assert conds  # (the case in point)
+        assert assert_stateful_ops_live(hierarchy) > 5
+        assert_timed_ops_live(hierarchy, tmp_path / "trace")
+
+
+def test_every_stateful_op_of_the_frozen_step_is_live(frozen_step):
+    logdir, _ = frozen_step
+    for run in ("record", "trace"):
+        assert assert_stateful_ops_live(load(logdir, run, "step")) > 5
