@@ -385,7 +385,8 @@ def assert_stateful_ops_live(hierarchy) -> int:
     dead = liveness.not_run(hierarchy)
     consumed = {id(p) for op in hierarchy.all_nodes if op.children is None for p, _, _ in op.inputs}
     stateful = [op for op in hierarchy.all_nodes if op.children is None and op.top.role != "functions"
-                and op.type not in ("_Arg", "_Retval", "Placeholder") and (op.type != "ReadVariableOp" or id(op) in consumed)
+                and op.type not in ("_Arg", "_Retval", "Placeholder")
+                and (op.type != "ReadVariableOp" or id(op) in consumed)
                 and (op_def_registry.get(op.type) is None or op_def_registry.get(op.type).is_stateful)]
     assert dead is not None
     assert not [op.placement for op in stateful if dead[op.number]]
