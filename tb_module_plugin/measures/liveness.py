@@ -25,8 +25,9 @@ def not_run(hierarchy) -> bytearray | None:
     holds are left alone (their own returns are not the recorded function's)."""
     nodes = hierarchy.all_nodes
     roots = getattr(hierarchy, "returns", None)  # a module record's (build.module_record)
-    if roots is None:
-        roots = [node for node in nodes if node.children is None and node.type in RETVAL_OPS and node.role == "output"]
+    if roots is None:  # a trace's: its _Retval ops, which the build puts in the root's outputs group
+        roots = [op for group in hierarchy.root.children.values() if group.role == "outputs"
+                 for op in group.children.values() if op.children is None and op.type in RETVAL_OPS]
     if not roots:  # (nothing returned, nothing that must run: not said, rather than nothing run)
         return None
     size = len(nodes)
