@@ -424,3 +424,30 @@ def test_every_stateful_op_of_the_frozen_step_is_live(frozen_step):
     logdir, _ = frozen_step
     for run in ("record", "trace"):
         assert assert_stateful_ops_live(load(logdir, run, "step")) > 5
+
+
+def test_the_details_of_a_frozen_backbone_say_how_many_ops_do_not_run(page, frozen_step):
+    """The details panel of the frozen backbone says under its FLOPs how many of its ops TensorFlow does not run
+    (the API's flops_not_run), beside a backward pass of 0 FLOPs."""
+    from playwright.sync_api import expect
+
+    from tests.helpers.browser import assert_clean, expand, node, open_entry, sel
+    from tests.helpers.processes import TensorBoard
+
+    logdir, _ = frozen_step
+    tb = TensorBoard(logdir, name="liveness")
+    try:
+        tb.start(wait_graphs=[("record", "step")])
+        root = tb.get_json("/data/plugin/module_graph/hierarchy", run="record", tag="step", path="", depth=3)["node"]
+        seq = next(c for c in root["children"] if c["name"] == "seq")
+        backbone = next(c for c in seq["children"] if c["name"] == "backbone")
+        assert backbone["flops_not_run"] > 0 and backbone["backward_flops"] == 0, backbone
+        open_entry(page, tb, "record", "step")
+        expand(page, page, seq["path"])
+        node(page, backbone["path"]).click()
+        details = page.locator(sel("data-details-for", backbone["path"]))
+        expect(details.locator('[data-cost-row="not-run-flops"]')).to_have_text(
+            f"{backbone['flops_not_run']} ops, 0 FLOPs", timeout=30_000)
+        assert_clean(page)
+    finally:
+        tb.stop()
