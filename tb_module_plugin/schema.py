@@ -152,9 +152,9 @@ class NodeValues(MeasureValues, total=False):
 # The order module facts and node values take in a node's answer (they are merged into it).
 FACTS_AND_VALUES_ORDER = ("class_name", "attribute_path", "num_params", "num_trainable_params", "frozen", "variables",
                           "aliases", "trainable", "attrs", "params_estimated", "flops", "flops_uncounted",
-                          "flops_per_iteration", "flops_loop_bound", "flops_not_run", "backward_flops", "time_us", "time_coverage",
-                          "backward_time_us", "backward_untimed", "fused", "step_time_us", "module_time_us", "devices",
-                          "cost_unknown")
+                          "flops_per_iteration", "flops_loop_bound", "flops_not_run", "backward_flops", "time_us",
+                          "time_coverage", "backward_time_us", "backward_untimed", "fused", "step_time_us",
+                          "module_time_us", "devices", "cost_unknown")
 
 
 class _Node(TypedDict):
