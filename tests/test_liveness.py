@@ -451,3 +451,26 @@ def test_the_details_of_a_frozen_backbone_say_how_many_ops_do_not_run(page, froz
         assert_clean(page)
     finally:
         tb.stop()
+
+
+def test_returns_are_resolved_through_calls_or_say_nothing():
+    """A record's returns name ops through expanded calls (a call's output is its body's return value); a return
+    naming no op, or a manifest's returns that are not a list of strings, say nothing (every op then counts)."""
+    from tb_module_plugin.readers import graph as graph_lib
+    from tb_module_plugin.readers.manifest import parse_manifest
+    from tests.helpers.records import function_def, graph_def
+
+    body = function_def("f", [("used", "Relu", ["x"]), ("unused", "Relu", ["x"])], rets={"a": "used:y:0",
+                                                                                       "b": "unused:y:0"})
+    g = graph_def([("x", "Placeholder", []), ("call", "PartitionedCall", ["x"], {"f": "f"}),
+                   ("out", "Identity", ["call:0"])], [body])
+    ops, returned = graph_lib.flatten_returning(g, ["out:0", "call:0"])
+    assert [op.op_name for op in returned] == ["out", "used"]
+    assert {op.op_name for op in ops} >= {"used", "unused"}
+    assert graph_lib.flatten_returning(g, ["out:0", "missing:0"])[1] is None
+    plain = graph_lib.parse_graph_def(graph_def([("x", "Placeholder", []), ("y", "Relu", ["x"])]).SerializeToString())
+    assert [op.op_name for op in graph_lib.flatten_returning(plain, ["y:0"])[1]] == ["y"]
+    assert graph_lib.flatten_returning(plain, ["^z"])[1] is None
+    manifest = {"version": 2, "modules": [{"path": "", "parent": None, "variables": []}], "variables": []}
+    for damaged, read in ((5, None), (["a", 3], None), (None, None), (["a:0", "^b"], ["a:0", "^b"])):
+        assert parse_manifest(json.dumps(dict(manifest, returns=damaged)).encode())["returns"] == read
