@@ -46,15 +46,22 @@ def test_resnet50_forward_flops_are_tensorflows_own(costs_tb, costs_truth):
 
 def test_a_trace_says_its_flops_are_unknown_never_zero(costs_tb, costs_truth):
     """A trace records no shapes: every op that does arithmetic, and every group above one, says "flops" is
-    unknown; the ops that do none (a Const) cost a known 0."""
+    unknown; the ops that do none (a Const) cost a known 0, and so do those TensorFlow does not run (its
+    `_Retval`s say what the step needs): the frozen stem's kernel gradient and the gradient of the data of the
+    layer after it, which only that one would read."""
     truth = costs_truth["profiled_step"]
     tree = full_tree(costs_tb, truth["run"], truth["tag"])
+    not_run = []
     for each in (n for n, _ in walk(tree)):
-        if each["kind"] == "op" and each["op"] in ("MatMul", "AddV2", "Mul", "Relu", "BiasAdd"):
+        if each["kind"] == "op" and each.get("flops_not_run"):
+            assert each["flops"] == 0 and each["flops_not_run"] == 1, each
+            not_run += [each["path"]] if each["op"] == "MatMul" else []
+        elif each["kind"] == "op" and each["op"] in ("MatMul", "AddV2", "Mul", "Relu", "BiasAdd"):
             assert "flops" not in each and "flops" in each["cost_unknown"], each["path"]
         if each["kind"] == "op" and each["op"] in ("Const", "Identity", "ReadVariableOp"):
             assert each["flops"] == 0, each["path"]
     assert "flops" in tree["cost_unknown"] and "flops" not in tree
+    assert len(not_run) == 2 and any("/stem" in p for p in not_run) and any("/inner" in p for p in not_run), not_run
 
 
 PROFILED_STEPS = ["profiled_step", "nested_profiled_step"]

@@ -32,6 +32,7 @@ type Cell = Node | string;
 
 const MEASURE_NAMES: Record<Measure, string> = { params: "Parameters", flops: "FLOPs", time: "Time per step" };
 const BACKWARD_UNTIMED = "it has backward ops (its backward group), and the profile timed none of them";
+const NOT_RUN = "ops TensorFlow never runs: nothing the function returns or must run needs their results (a frozen layer's gradients, an RNN's dropped cell step); they count no FLOPs";
 const HEAVIEST_BY: Record<Measure, string> = { params: "by parameters", flops: "by FLOPs", time: "by time per step" };
 
 /** Why an op's functions were not expanded, after "not expanded (<reason>): ". */
@@ -188,6 +189,16 @@ export class DetailsPanel {
         row.ofParent === undefined ? "" : formatShare(row.ofParent),
         row.ofWhole === undefined ? "" : formatShare(row.ofWhole),
       ]);
+      if (row.measure === "flops" && details.flops_not_run) {
+        // (why its FLOPs are fewer than its ops suggest: a frozen layer's gradients, an RNN's dropped step)
+        const n = details.flops_not_run;
+        rows.push([
+          html("span", { class: "mg-cost-part", title: NOT_RUN }, "not run"),
+          html("span", { "data-cost-row": "not-run-flops", title: NOT_RUN }, `${formatNumber(n)} ${n === 1 ? "op" : "ops"}, 0 FLOPs`),
+          "",
+          "",
+        ]);
+      }
       if (row.coverage !== undefined) {
         // A row of its own, short: said beside the value it widened the column past the panel's edge.
         const share = row.coverage === "partial" ? "part" : formatShare(row.coverage);

@@ -17,7 +17,8 @@ def build_module_hierarchy(manifest: dict, graph_def, other_graph_defs: list, na
     variables = manifest["variables"]
     modules = manifest_lib.modules_of(manifest)
     budget = Budget()  # one for the record's graphs together
-    ops = graph_lib.flatten_graph_def(graph_def, budget)
+    returns = manifest.get("returns")
+    ops, returned = graph_lib.flatten_returning(graph_def, returns or [], budget)
     if manifest.get("call_prefix"):
         ops_lib.prefix_calls(ops, manifest["call_prefix"])
     passes.merge_replicas(ops)  # (before the ops go to modules by their scopes)
@@ -28,5 +29,7 @@ def build_module_hierarchy(manifest: dict, graph_def, other_graph_defs: list, na
     flat = graph_lib.FlatGraph(ops=ops, other_functions=others, eager_ops=[])
     shared = {v for v, held in holders.items() if len(held) > 1}
     listed = list(modules[0].subtree())  # (in the order of each module's children: build.py lists them so)
-    return build_graph_hierarchy(flat, name, modules={m.tree_path: m.facts(variables, shared) for m in listed},
-                                 values={m.tree_path: m.values(variables) for m in modules})
+    hierarchy = build_graph_hierarchy(flat, name, modules={m.tree_path: m.facts(variables, shared) for m in listed},
+                                      values={m.tree_path: m.values(variables) for m in modules})
+    hierarchy.returns = returned if returns is not None else None  # (measures.liveness)
+    return hierarchy

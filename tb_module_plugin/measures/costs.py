@@ -18,6 +18,7 @@ from tensorboard.compat.proto.attr_value_pb2 import AttrValue
 from ..readers import lite_proto
 from ..tree.ops import CALL_OPS, WHILE_OPS
 from .flops import NO_OUTPUT, RULES, counted, op_flops, output_shapes, shapes_in
+from .liveness import not_run
 
 UNKNOWN = -1  # a cost that is not known (in the arrays below)
 # A graph with more ops than this gets its costs in the background (serve.settle), after its first answer: the
@@ -60,6 +61,8 @@ class Costs:
         loops = _loops(nodes)
         prefixes = _prefix_iterations(nodes, loops) if loops else None
         ops = [node for node in nodes if node.children is None]
+        dead = not_run(hierarchy)  # ops TensorFlow never runs: no FLOPs (liveness.py)
+        not_run_below: dict = {}  # node index -> how many of its ops TensorFlow does not run
         # Each op's NodeDef read once, for its shapes and device, a few thousand at a time (see _recorded).
         recorded, devices = _recorded(ops, len(nodes))
 
@@ -71,6 +74,9 @@ class Costs:
 
         for op in ops:
             i = op.number
+            if dead is not None and dead[i]:
+                not_run_below[i] = 1
+                continue  # (flops[i] stays 0; what it would leave out, it does not: it does not run)
             value = (op_flops(op, shapes_of) if known else None) if op.type in RULES else 0
             if not counted(op.type):
                 uncounted[i] = {op.type}
@@ -101,7 +107,10 @@ class Costs:
                 per_iteration.add(parent)
             if i in loop_bound:
                 loop_bound.add(parent)
+            if i in not_run_below:
+                not_run_below[parent] = not_run_below.get(parent, 0) + not_run_below[i]
         self.flops = flops
+        self._not_run = not_run_below
         self._uncounted = uncounted
         self._per_iteration = per_iteration
         self._loop_bound = loop_bound
@@ -123,6 +132,11 @@ class Costs:
         """Whether some of the node's FLOPs are a loop body's, counted at the most the loop runs (its
         `maximum_iterations`) where a data-dependent condition may end it sooner."""
         return node.number in self._loop_bound
+
+    def ops_not_run(self, node) -> int:
+        """How many of the node's ops TensorFlow does not run (nothing the function returns or must run needs
+        them: liveness.py); they count no FLOPs."""
+        return self._not_run.get(node.number, 0)
 
     def devices_of(self, node) -> dict | None:
         """Device -> how many of the node's ops it holds, most first (an op: its own, once); None where no op

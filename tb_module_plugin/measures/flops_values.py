@@ -1,5 +1,5 @@
 """The `flops` measure: a node's FLOPs (measures/costs.py), the backward part of them, what they leave out, and
-the devices its ops are placed on (counted with them)."""
+the devices its ops are placed on (counted with them), how many of its ops TensorFlow does not run (no FLOPs)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from ..build.backward import BACKWARD
 from . import backward as backward_part
 
 NAME = "flops"
-FIELDS = ("flops", "backward_flops", "flops_uncounted", "flops_per_iteration", "flops_loop_bound", "devices")
+FIELDS = ("flops", "backward_flops", "flops_uncounted", "flops_per_iteration", "flops_loop_bound", "flops_not_run",
+          "devices")
 
 
 def values_of(graph, node) -> tuple:
@@ -32,6 +33,9 @@ def values_of(graph, node) -> tuple:
             out["flops_per_iteration"] = True
         if h.costs.flops_loop_bound(node):
             out["flops_loop_bound"] = True
+        not_run = h.costs.ops_not_run(node)
+        if not_run:
+            out["flops_not_run"] = not_run  # (why its FLOPs are fewer than its ops' rules say)
         # (not exact: the count is given, and why it is not the whole)
         not_known = bool(uncounted) or "flops_per_iteration" in out or "flops_loop_bound" in out
     devices = h.costs.devices_of(node)

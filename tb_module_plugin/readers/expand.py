@@ -127,12 +127,17 @@ def flatten_graph_def(graph_def, budget: Budget | None = None) -> list:
     called bodies, within `budget` (the record's, when it holds several graphs; else one of its own)."""
     if graph_def.__class__ is lite_proto.NodeTable:
         return _flatten_table(graph_def)
+    return flatten_calls(graph_def, budget).ops
+
+
+def flatten_calls(graph_def, budget: Budget | None) -> "_Flattener":
+    """The flattening of a GraphDef (see flatten_graph_def), its outer graph's context kept as `root`."""
     flattener = _Flattener({f.signature.name: f for f in functions_of(graph_def)}, budget or Budget())
-    root = _Context(names={}, top_names=frozenset(node.name.partition("/")[0] for node in graph_def.node))
-    flattener.instantiate(root, graph_def.node, call_stack=(), function="")
+    flattener.root = _Context(names={}, top_names=frozenset(node.name.partition("/")[0] for node in graph_def.node))
+    flattener.instantiate(flattener.root, graph_def.node, call_stack=(), function="")
     flattener.resolve_inputs()
     flattener.count_trips()
-    return flattener.ops
+    return flattener
 
 
 def _flatten_table(table: lite_proto.NodeTable) -> list:
@@ -174,6 +179,7 @@ class _Flattener:
         self._control_producers: dict = {}  # id(_Call) -> what a control input on the call waits for
         self.costs = {name: body_cost(f) for name, f in library.items()}
         self.budget = budget
+        self.root: _Context | None = None  # the outer graph's context (flatten_calls)
         budget.add_library(self.costs)
 
     def instantiate(self, ctx: _Context, nodes: list, call_stack: tuple, function: str,
@@ -271,6 +277,9 @@ class _Flattener:
             ret = function.ret.get(out.name)
             if ret:
                 self._pending.append((feeds, body_ctx, [ret], f"{label}:{out.name}"))
+        controls = ["^" + function.control_ret[k] for k in sorted(function.control_ret)]  # (its stateful ops: the op
+        if controls:  # is done once they ran, whether its outputs read them or not)
+            self._pending.append((feeds, body_ctx, controls, None))
 
     @staticmethod
     def _bind(ctx: _Context, node, function, inputs: list, origin: str, site: str,
@@ -291,7 +300,7 @@ class _Flattener:
             def outer_value(k, ctx=ctx, inputs=inputs):
                 if k >= len(inputs):
                     return None
-                found = list(self._resolve(ctx, inputs[k], False, 0))
+                found = list(self.resolve(ctx, inputs[k], False, 0))
                 return int_constant(found[0][0]) if len(found) == 1 else None
 
             op.trips = loop_trips(cond, body, outer_value)
@@ -308,11 +317,11 @@ class _Flattener:
                     op.inputs.append((target, port_override or "0", False))
                     continue
                 control = s.startswith("^")
-                for producer, port in self._resolve(ctx, s[1:] if control else s, control, 0):
+                for producer, port in self.resolve(ctx, s[1:] if control else s, control, 0):
                     op.inputs.append((producer, port_override or port, control))
         self._pending = []
 
-    def _resolve(self, ctx: _Context, ref: str, control: bool, depth: int) -> Iterable:
+    def resolve(self, ctx: _Context, ref: str, control: bool, depth: int) -> Iterable:
         """The ops (and their output ports) an input string names, following args and calls."""
         if depth > 4 * MAX_CALL_DEPTH:
             return []
@@ -324,7 +333,7 @@ class _Flattener:
             binding = ctx.arg_bindings.get(name)
             if binding is None or ctx.parent is None:
                 return []
-            return self._resolve(ctx.parent, binding, control, depth + 1)
+            return self.resolve(ctx.parent, binding, control, depth + 1)
         if isinstance(target, _Call):
             if control:
                 # Once per call, each producer once: rets naming the same call again would repeat it, level after
@@ -335,12 +344,12 @@ class _Flattener:
                     refs = target.control_rets or [r for r in target.rets if r]
                     unique = {}
                     for r in refs:
-                        for producer, port in self._resolve(target.body, r, True, depth + 1):
+                        for producer, port in self.resolve(target.body, r, True, depth + 1):
                             unique.setdefault((id(producer), port), (producer, port))
                     found = self._control_producers[id(target)] = list(unique.values())
                 return found
             if 0 <= index < len(target.rets) and target.rets[index]:
-                return self._resolve(target.body, target.rets[index], control, depth + 1)
+                return self.resolve(target.body, target.rets[index], control, depth + 1)
             return []
         return [(target, port)]
 
@@ -376,15 +385,12 @@ def _split_input(ref: str, in_function: bool) -> tuple:
     return parts[0], parts[1], port_index(parts[1])
 
 
-
 def _scope_of(name: str) -> str:
     return name.rsplit("/", 1)[0] if "/" in name else ""
 
 
 def _relative(name: str, prefix: str) -> str:
     return name[len(prefix) + 1:] if prefix and name.startswith(prefix + "/") and len(name) > len(prefix) + 1 else name
-
-
 
 
 def functions_of(graph) -> list:

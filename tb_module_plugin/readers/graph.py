@@ -12,7 +12,7 @@ from tensorboard.compat.proto import graph_pb2
 
 from ..errors import GraphError
 from . import lite_proto
-from .expand import Budget, flatten_graph_def, functions_of
+from .expand import Budget, flatten_calls, flatten_graph_def, functions_of
 from ..tree.ops import ARG_OPS, RETVAL_OPS, FlatGraph, Op, is_resource_input
 
 
@@ -26,6 +26,21 @@ def parse_graph_def(blob: bytes):
     if not _node_count(graph) and not functions_of(graph):
         raise GraphError("This record holds an empty GraphDef: there is no op to show.")
     return graph
+
+
+def flatten_returning(graph_def, returns: list, budget: Budget | None = None) -> tuple:
+    """(flatten_graph_def's ops, the ops `returns` name: input strings of the graph's nodes, a function's outputs
+    `name:1` and control outputs `^name`, resolved as an op's inputs are: an expanded call's output is its body's
+    return value, waiting for a call is waiting for its control returns), None where one names no op."""
+    if graph_def.__class__ is lite_proto.NodeTable:  # (no calls: each names an op)
+        ops = flatten_graph_def(graph_def)
+        names = dict(zip(reversed(graph_def.names), reversed(ops)))  # (the first op of a duplicated name keeps it)
+        found = [names.get(ref.lstrip("^").partition(":")[0]) for ref in returns]
+        return ops, (None if None in found else found)
+    flattener = flatten_calls(graph_def, budget)
+    found = [[op for op, _ in flattener.resolve(flattener.root, ref.lstrip("^"), ref.startswith("^"), 0)]
+             for ref in returns]
+    return flattener.ops, (None if not all(found) else [op for ops in found for op in ops])
 
 
 def parse_run_metadata(blob: bytes, profiled: bool = False) -> list:

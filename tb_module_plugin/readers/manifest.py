@@ -63,6 +63,9 @@ def parse_manifest(blob: bytes) -> dict:
         calls = module.get("calls")
         module["calls"] = {str(f): [str(n) for n in names] for f, names in calls.items() if isinstance(names, list)} \
             if isinstance(calls, dict) else {}
+    # What the function returns and must run (input strings of its graph's nodes); records before it say nothing.
+    returns = manifest.get("returns")
+    manifest["returns"] = returns if isinstance(returns, list) and all(isinstance(r, str) for r in returns) else None
     # The calls the recorded function runs inside where it was profiled (Keras 3's training function calls its
     # step as `StatefulPartitionedCall/`): profiles name its ops so (the Keras callback, keras.py, finds it).
     # Call names are short and nested at most MAX_CALL_DEPTH deep: a longer prefix is no prefix (every op's run name

@@ -79,6 +79,11 @@ def savedmodel_record(path: str, logdir: str, name: str = "savedmodel") -> bool:
 def write_record(tf, name: str, manifest: dict, functions: list, step) -> bool:
     """Blobs: the manifest, the traced graph, then the graphs of further functions (`other_functions`)."""
     manifest["other_functions"] = [concrete_function_name(f) for f in functions[1:]]
+    # What the traced function returns and must run (its stateful ops, as TensorFlow's automatic control dependencies
+    # list them): what it computes for nothing else, TensorFlow never runs (measures/liveness.py). Its GraphDef
+    # does not say: a FuncGraph's has no _Retval nodes.
+    graph = functions[0].graph
+    manifest["returns"] = [t.name for t in graph.outputs] + ["^" + op.name for op in graph.control_outputs]
     # (add_shapes: every op's output shapes, which FLOPs are counted from)
     blobs = [json.dumps(manifest).encode("utf-8")] + [f.graph.as_graph_def(add_shapes=True).SerializeToString()
                                                        for f in functions]
