@@ -212,7 +212,7 @@ def _footer(hierarchy, times) -> list:
         if beside:
             names = ", ".join(printable(n.name) for n in beside)
             lines.append(f"Not counted: {names} (variables the recorded function reads that the recorded object "
-                         "does not hold, such as an optimizer's: not its parameters)")
+                         "does not hold, an optimizer's or a loss tracker's: not its parameters)")
     else:
         lines.append("Total params: unknown (this record holds no variable shapes: write it with "
                      "tb_module_plugin.summary.module_graph for parameters and FLOPs)")
