@@ -51,19 +51,35 @@ def format_table(hierarchy, depth: int, times=None, sort: str | None = None, sho
                     holding.add(parent)
                     parent = parent.parent
 
-        def visit(node, level, prefix=""):
+        def visit(node, level):
             for child in hierarchy.in_flow_order(node):
                 if child.children is None or not show_all and child.role in OWN_ROLES:
                     continue
-                if level and child.kind != "module":
-                    # A plain scope between modules (a tf.map_fn's `map/while/body`): no row of its own, but the
-                    # modules below it are rows, named by their path from the row above them.
-                    if child in holding:
-                        visit(child, level, f"{prefix}{child.name}/")
+                if not level or child.kind == "module":
+                    add(child, child.name, level)
+                elif child in holding:
+                    modules_below(node, child, level)
+
+        def add(node, label, level):
+            rows.append(_row(hierarchy, node, "  " * level + label, times, backward))
+            if level + 1 < depth and node in holding:
+                visit(node, level + 1)
+
+        def modules_below(row, scope, level):
+            """A plain scope between modules (a tf.map_fn's `map/while/body`) is no row, but the modules below
+            it are, named by their path from the row above them (walked with a stack: scopes nest thousands
+            deep)."""
+            stack = [iter(hierarchy.in_flow_order(scope))]
+            while stack:
+                child = next(stack[-1], None)
+                if child is None:
+                    stack.pop()
+                elif child.children is None or not show_all and child.role in OWN_ROLES:
                     continue
-                rows.append(_row(hierarchy, child, "  " * level + prefix + child.name, times, backward))
-                if level + 1 < depth and child in holding:
-                    visit(child, level + 1)
+                elif child.kind == "module":
+                    add(child, child.path[len(row.path) + 1:], level)
+                elif child in holding:
+                    stack.append(iter(hierarchy.in_flow_order(child)))
 
         visit(hierarchy.root, 0)
     header = COLUMNS + (("backward FLOPs",) if backward else ()) + (("time / step",) if times is not None else ()) + (
