@@ -42,13 +42,13 @@ def module_graph(name, module, *args, fn=None, step=None, **kwargs) -> bool:
 
 def trace_record(tf, module, fn, args: tuple, kwargs: dict) -> tuple:
     """(the record's manifest, the traced ConcreteFunction) of `fn` (see module_graph) on the example arguments."""
-    refuse_unless_module(tf, module)
+    _refuse_unless_module(tf, module)
     before = ModuleTree(tf, module)
     traced, own = _fresh_function(tf, module, fn)
     with CallRecorder(before.objects, running=0 if own else None) as calls:
         concrete = traced.get_concrete_function(*args, **kwargs)
-    # A first call may make the variables (an unbuilt Keras model, a Sonnet module build on it; TensorFlow then
-    # traces once more without making them, and that graph is the one kept): the walk before saw none of them.
+    # A first call may make the variables (an unbuilt Keras model's, a Sonnet module's; TensorFlow then traces
+    # once more without making them and keeps that graph): the walk before it saw none of them.
     tree = ModuleTree(tf, module)
     if [id(obj) for obj in tree.objects] != [id(obj) for obj in before.objects]:
         # It also made modules (a layer's `build` making its sublayers), whose calls were not watched: trace
@@ -59,7 +59,7 @@ def trace_record(tf, module, fn, args: tuple, kwargs: dict) -> tuple:
     return tree.manifest(concrete, calls.by_function(concrete)), concrete
 
 
-def refuse_unless_module(tf, module) -> None:
+def _refuse_unless_module(tf, module) -> None:
     """A record describes a tf.Module or a Keras layer; anything else would read as a module holding nothing
     ("0 parameters"). An object `tf.saved_model.load` returns is neither: the classes and layers it was saved
     from are not in memory, its SavedModel directory's object graph says them."""
