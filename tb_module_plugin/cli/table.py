@@ -43,15 +43,43 @@ def format_table(hierarchy, depth: int, times=None, sort: str | None = None, sho
         modules.sort(key=lambda n: (measure(n) is None, -(measure(n) or 0), n.path))
         rows = [_row(hierarchy, n, n.path, times, backward) for n in modules]
     else:
+        holding = set()  # the groups some module sits below
+        for node in hierarchy.all_nodes:
+            if node.children is not None and node.kind == "module":
+                parent = node.parent
+                while parent is not None and parent not in holding:
+                    holding.add(parent)
+                    parent = parent.parent
+
         def visit(node, level):
             for child in hierarchy.in_flow_order(node):
-                if child.children is None or level and child.kind != "module":
+                if child.children is None or not show_all and child.role in OWN_ROLES:
                     continue
-                if not show_all and child.role in OWN_ROLES:
+                if not level or child.kind == "module":
+                    add(child, child.name, level)
+                elif child in holding:
+                    modules_below(node, child, level)
+
+        def add(node, label, level):
+            rows.append(_row(hierarchy, node, "  " * level + label, times, backward))
+            if level + 1 < depth and node in holding:
+                visit(node, level + 1)
+
+        def modules_below(row, scope, level):
+            """A plain scope between modules (a tf.map_fn's `map/while/body`) is no row, but the modules below
+            it are, named by their path from the row above them (walked with a stack: scopes nest thousands
+            deep)."""
+            stack = [iter(hierarchy.in_flow_order(scope))]
+            while stack:
+                child = next(stack[-1], None)
+                if child is None:
+                    stack.pop()
+                elif child.children is None or not show_all and child.role in OWN_ROLES:
                     continue
-                rows.append(_row(hierarchy, child, "  " * level + child.name, times, backward))
-                if level + 1 < depth and child.kind == "module":
-                    visit(child, level + 1)
+                elif child.kind == "module":
+                    add(child, child.path[len(row.path) + 1:], level)
+                elif child in holding:
+                    stack.append(iter(hierarchy.in_flow_order(child)))
 
         visit(hierarchy.root, 0)
     header = COLUMNS + (("backward FLOPs",) if backward else ()) + (("time / step",) if times is not None else ()) + (
@@ -177,6 +205,14 @@ def _output_shape(hierarchy, node) -> str:
 
 def _footer(hierarchy, times) -> list:
     top = [n for n in hierarchy.root.children.values() if n.children is not None and n.kind == "module"]
+    # A module_graph record describes the object it was given (its modules say their `attribute_path`). A module
+    # of its graph the record does not describe is the build's, from variables the function reads that this
+    # object does not hold (an optimizer's `sgd`, Keras 3's `compile_loss` loss trackers): state beside the
+    # model, not its parameters, which model.summary() leaves out too. The totals are the object's; those
+    # modules are named below them.
+    recorded = any("attribute_path" in (n.facts or {}) for n in top)
+    beside = [n for n in top if recorded and "num_params" not in _values(hierarchy, n)]
+    top = [n for n in top if n not in beside]
     counts = [_values(hierarchy, n) for n in top]
     lines = []
     if top and all("num_params" in c for c in counts):
@@ -189,6 +225,10 @@ def _footer(hierarchy, times) -> list:
                       f"Non-trainable params: {total - trainable:,}"]
         else:
             lines.append(f"Total params: {total:,}{estimated}")
+        if beside:
+            names = ", ".join(printable(n.name) for n in beside)
+            lines.append(f"Not counted: {names} (variables the recorded function reads that the recorded object "
+                         "does not hold, an optimizer's or a loss tracker's: not its parameters)")
     else:
         lines.append("Total params: unknown (this record holds no variable shapes: write it with "
                      "tb_module_plugin.summary.module_graph for parameters and FLOPs)")

@@ -108,7 +108,7 @@ def _is_keras_layer(tf, obj) -> bool:
     return hasattr(obj, "_trainable_weights") if isinstance(obj, tf.Module) else hasattr(obj, "_trainable_variables")
 
 
-def _is_module(tf, obj) -> bool:
+def is_module(tf, obj) -> bool:
     return isinstance(obj, tf.Module) or _is_keras_layer(tf, obj)
 
 
@@ -171,8 +171,8 @@ def _module_members(tf, obj) -> tuple:
     assigned = {key: i for i, key in enumerate(vars(obj))}
     place: dict = {}  # id(child) -> the place of the first assigned attribute holding it
     for path, value in obj._flatten(recursive=False, with_path=True,
-                                    predicate=lambda v: _is_module(tf, v) or isinstance(v, tf.Variable)):
-        if _is_module(tf, value):
+                                    predicate=lambda v: is_module(tf, v) or isinstance(v, tf.Variable)):
+        if is_module(tf, value):
             children.append((path_text(obj, path), value))
             at = assigned.get(path[0], len(assigned)) if path else len(assigned)
             place[id(value)] = min(place.get(id(value), at), at)

@@ -18,7 +18,7 @@ import json
 
 from ..schema import PLUGIN_NAME
 from .calls import CallRecorder, class_attribute
-from .module_tree import PAYLOAD_VERSION, ModuleTree, concrete_function_name
+from .module_tree import PAYLOAD_VERSION, ModuleTree, concrete_function_name, is_module
 
 
 def module_graph(name, module, *args, fn=None, step=None, **kwargs) -> bool:
@@ -42,11 +42,34 @@ def module_graph(name, module, *args, fn=None, step=None, **kwargs) -> bool:
 
 def trace_record(tf, module, fn, args: tuple, kwargs: dict) -> tuple:
     """(the record's manifest, the traced ConcreteFunction) of `fn` (see module_graph) on the example arguments."""
-    tree = ModuleTree(tf, module)
+    _refuse_unless_module(tf, module)
+    before = ModuleTree(tf, module)
     traced, own = _fresh_function(tf, module, fn)
-    with CallRecorder(tree.objects, running=0 if own else None) as calls:
+    with CallRecorder(before.objects, running=0 if own else None) as calls:
         concrete = traced.get_concrete_function(*args, **kwargs)
+    # A first call may make the variables (an unbuilt Keras model's, a Sonnet module's; TensorFlow then traces
+    # once more without making them and keeps that graph): the walk before it saw none of them.
+    tree = ModuleTree(tf, module)
+    if [id(obj) for obj in tree.objects] != [id(obj) for obj in before.objects]:
+        # It also made modules (a layer's `build` making its sublayers), whose calls were not watched: trace
+        # afresh now that they exist.
+        traced, own = _fresh_function(tf, module, fn)
+        with CallRecorder(tree.objects, running=0 if own else None) as calls:
+            concrete = traced.get_concrete_function(*args, **kwargs)
     return tree.manifest(concrete, calls.by_function(concrete)), concrete
+
+
+def _refuse_unless_module(tf, module) -> None:
+    """A record describes a tf.Module or a Keras layer; anything else would read as a module holding nothing
+    ("0 parameters"). An object `tf.saved_model.load` returns is neither: the classes and layers it was saved
+    from are not in memory, its SavedModel directory's object graph says them."""
+    if is_module(tf, module):
+        return
+    raise ValueError(
+        f"module_graph records a tf.Module or a Keras layer or model, not a {type(module).__name__}. For an "
+        "object loaded with tf.saved_model.load, record its SavedModel directory instead: "
+        "`python -m tb_module_plugin savedmodel PATH --logdir LOGDIR/RUN` "
+        "(or tb_module_plugin.summary.savedmodel_record(PATH, LOGDIR/RUN)).")
 
 
 def savedmodel_record(path: str, logdir: str, name: str = "savedmodel") -> bool:
