@@ -7,7 +7,7 @@ import re
 
 from ..serve import answers
 from ..build.backward import BACKWARD
-from ..measures.backward import flops_of as backward_flops_of, holds_backward
+from ..measures.backward import flops_of as backward_flops_of, runs_backward
 from ..measures.flops_values import splits
 from ..measures.costs import count_costs
 from ..tree.ops import ARG_OPS, is_resource_input
@@ -150,7 +150,7 @@ def _backward_cell(hierarchy, node, text, part, whole, missing: str) -> str:
     if not splits(node):
         return ""
     if part is None:
-        return missing if holds_backward(hierarchy, node) else NO_BACKWARD
+        return missing if runs_backward(hierarchy, node) else NO_BACKWARD
     return f"{text(part)} ({part / whole:.0%})" if whole else text(part)
 
 

@@ -45,9 +45,25 @@ def holds_backward(hierarchy, node) -> bool:
     return id(node) in hierarchy.backward_holders
 
 
-def flops_of(hierarchy, node) -> int | None:
-    """The FLOPs of the node's backward ops: None where it holds none, or some are not known."""
+def runs_backward(hierarchy, node) -> bool:
+    """Whether the node holds a `backward` group of which TensorFlow runs some op (measures/liveness.py): a frozen
+    module's gradient ops are built and never run, so it has no backward pass to time or count. Before the costs
+    are counted (a big graph's, after its first answer), whether it holds one."""
     if id(node) not in hierarchy.backward_holders:
+        return False
+    costs = hierarchy.costs
+    if costs is None:
+        return True
+    sums = hierarchy.backward_ops_run
+    if sums is None:  # (two threads may both make it: the same sums, one kept)
+        run = array("d", (n.num_ops - costs.ops_not_run(n) for n in hierarchy.all_nodes))
+        sums = hierarchy.backward_ops_run = backward_sums(hierarchy, run, partial=True)
+    return sums[node.number] > 0
+
+
+def flops_of(hierarchy, node) -> int | None:
+    """The FLOPs of the node's backward ops: None where it holds none TensorFlow runs, or some are not known."""
+    if not runs_backward(hierarchy, node):
         return None
     sums = hierarchy.backward_flops
     if sums is None:  # (two threads may both make it: the same sums, one kept)

@@ -3,7 +3,7 @@ the share of its ops timed, its backward part, the fused kernel that ran an op, 
 
 from __future__ import annotations
 
-from .backward import holds_backward
+from .backward import runs_backward
 from .flops_values import splits
 
 NAME = "time"
@@ -25,7 +25,7 @@ def values_of(graph, node) -> tuple:
             backward_us = times.backward_of(node)
             if backward_us is not None:
                 out["backward_time_us"] = round(backward_us, 3)
-            elif holds_backward(graph.hierarchy, node):
+            elif runs_backward(graph.hierarchy, node):
                 out["backward_untimed"] = True  # (a backward pass the profile missed, not a module without one)
         fused = times.fused_of(node)
         if fused:

@@ -75,6 +75,7 @@ class Hierarchy:
         self._making = {"search_index": threading.Lock(), "signatures": threading.Lock(), "_links": threading.Lock()}
         self.backward_holders: frozenset = frozenset()  # build.backward: ids of the nodes at or above a backward group
         self.backward_flops = None  # measures.backward: every node's backward part of costs' FLOPs (when first asked)
+        self.backward_ops_run = None  # measures.backward: how many backward ops below each node run (when first asked)
         self._has_module = None  # see has_module
         self.unexpanded_ops = 0  # calls and control-flow ops left unexpanded by expand.py's budget
         ops, groups = finalize(root, self.all_nodes)
