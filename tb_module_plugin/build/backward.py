@@ -32,9 +32,13 @@ def place_backward_ops(builder, root) -> list:
     the rest of its scope below it); prune the tape's scopes left empty. Runs once modules are marked. Returns the
     backward groups (for `holder_ids`, once the later passes have placed them for good)."""
     # A tape's scope is named so and holds ops only a gradient computes: a scope a user named `gradients` is not one.
-    tops = [c for name, c in root.children.items()
-            if c.children is not None and not c.role and c.kind != "module" and GRADIENT_SCOPE.fullmatch(name)
-            and any(GRADIENT_TYPE.fullmatch(op.type) for op in ops_under(c))]
+    # It is a top-level scope, or one inside a top-level scope: where a tf.Module's `__call__` is a tf.function
+    # called from a plain Python call, TensorFlow expands that call's backward function in place, its gradient ops
+    # in `PartitionedCall_1/gradients/net/stem/MatMul_grad/...`.
+    tops = [c for name, c in root.children.items() if _is_tape_scope(name, c)]
+    tops += [inner for outer in root.children.values()
+             if outer.children and not outer.role and outer.kind != "module" and outer not in tops
+             for name, inner in outer.children.items() if _is_tape_scope(name, inner)]
     if not tops:
         return []
     modules = _Modules(root)
@@ -51,10 +55,11 @@ def place_backward_ops(builder, root) -> list:
     groups: dict = {}  # id(group) -> a backward group (a module's one, whichever tape's ops it holds)
     for top in tops:
         by_module: dict = {}  # id(module) -> [module, [(op, its scope segments below the module)], confirmed]
+        prefix = top.path + "/"
         for op in list(ops_under(top)):
-            if op.role or not op.placement.startswith(top.name + "/"):
+            if op.role or not op.placement.startswith(prefix):
                 continue  # (a captured variable, an output: the build placed it by other rules)
-            segments = op.placement[len(top.name) + 1:].split("/")
+            segments = op.placement[len(prefix):].split("/")
             # The gradient of a function call runs the call's backward function, expanded in place, whose ops
             # sit in a tape scope of their own (`…/StatefulPartitionedCall_grad/PartitionedCall/gradients/
             # model/encoder/block_0/…`): the innermost tape scope names the forward op, else the outer one does.
@@ -62,9 +67,9 @@ def place_backward_ops(builder, root) -> list:
             module, rest, named = _forward_module(root, segments[inner[-1] + 1:]) if inner else (None, None, None)
             if module is None:
                 module, rest, named = _forward_module(root, segments)
-            if module is None and not op.function and op.op_name.startswith(top.name + "/"):
+            if module is None and not op.function and op.op_name.startswith(prefix):
                 module, rest, named = _forward_op_module(forward, modules,
-                                                         op.op_name[len(top.name) + 1:].split("/"))
+                                                         op.op_name[len(prefix):].split("/"))
             if module is not None:
                 entry = by_module.setdefault(id(module), [module, [], False])
                 entry[1].append((op, rest))
@@ -75,9 +80,15 @@ def place_backward_ops(builder, root) -> list:
         for group in _move_confirmed(builder, modules, list(by_module.values())):
             groups[id(group)] = group
         _prune(top)
-        if not top.children:
-            del root.children[top.name]
+        while top is not root and not top.children:  # (a tape's scope left empty, and the call's holding it)
+            del top.parent.children[top.name]
+            top = top.parent
     return list(groups.values())
+
+
+def _is_tape_scope(name: str, group) -> bool:
+    return (group.children is not None and not group.role and group.kind != "module" and GRADIENT_SCOPE.fullmatch(name)
+            is not None and any(GRADIENT_TYPE.fullmatch(op.type) for op in ops_under(group)))
 
 
 def holder_ids(groups: list) -> frozenset:
