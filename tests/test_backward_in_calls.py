@@ -7,7 +7,7 @@ after each module's forward ops) and from the modules' shapes."""
 import pytest
 
 from tests.helpers.compare_models import load
-from tests.helpers.traces import tf
+from tests.helpers.traces import in_place_step, tf
 from tb_module_plugin import summary as module_summary
 from tb_module_plugin.measures import backward
 from tb_module_plugin.tree.hierarchy import ops_under
@@ -43,16 +43,7 @@ class Net(tf.Module):
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory):
     net = Net()
-
-    @tf.function
-    def step(x):
-        with tf.GradientTape() as tape:
-            loss = tf.reduce_sum(net(x))
-        grads = tape.gradient(loss, net.trainable_variables)
-        for g, v in zip(grads, net.trainable_variables):
-            v.assign_sub(0.01 * g)
-        return loss
-
+    step = in_place_step(net)
     x = tf.ones([BATCH, 64])
     logdir = tmp_path_factory.mktemp("calls")
     writer = tf.summary.create_file_writer(str(logdir / "record"))

@@ -13,7 +13,7 @@ import pytest
 
 from tests.helpers import corpus
 from tests.helpers.compare_models import load
-from tests.helpers.traces import tf
+from tests.helpers.traces import in_place_step, tf
 from tb_module_plugin import summary as module_summary
 from tb_module_plugin.build import backward as backward_build
 from tb_module_plugin.measures import backward, liveness
@@ -236,16 +236,7 @@ def test_a_called_functions_gradient_of_the_data_is_not_run(tmp_path):
     by exactly that product, 2 * batch * n * n."""
     batch, n = 32, 16
     net = _Net(n)
-
-    @tf.function
-    def step(x):
-        with tf.GradientTape() as tape:
-            loss = tf.reduce_sum(net(x))
-        grads = tape.gradient(loss, net.trainable_variables)
-        for g, v in zip(grads, net.trainable_variables):
-            v.assign_sub(0.01 * g)
-        return loss
-
+    step = in_place_step(net)
     write_record_and_profiled_trace(tmp_path, net, step, tf.ones([batch, n]))
     hierarchy = load(tmp_path, "record", "step")
     before = without_returns(tmp_path, "record", "step")

@@ -9,6 +9,7 @@ import re
 import pytest
 
 from tests.helpers.answers import client_get as get
+from tests.helpers import corpus
 from tests.helpers.answers import make_client, walk
 from tests.helpers.traces import tf
 from tests.helpers.truth import counts
@@ -98,14 +99,7 @@ def logdir(tmp_path_factory):
     optimizer.build(model.trainable_variables)
     loss = keras.losses.MeanSquaredError()
 
-    @tf.function
-    def step(x, y):
-        with tf.GradientTape() as tape:
-            value = loss(y, model(x, training=True))
-        optimizer.apply_gradients(zip(tape.gradient(value, model.trainable_variables), model.trainable_variables))
-        return value
-
-    write(logdir, "step", "step", model, x, tf.ones([BATCH, 2]), fn=step)
+    write(logdir, "step", "step", model, x, tf.ones([BATCH, 2]), fn=corpus.train_step(model, loss, optimizer))
     LIVE["step"] = {"seq": model, "optimizer": optimizer}
 
     mapped = _mapped_model()

@@ -24,7 +24,7 @@ def not_run(hierarchy) -> bytearray | None:
     where every op runs (or the graph does not say what its function needs). Ops of the other functions a record
     holds are left alone (their own returns are not the recorded function's)."""
     nodes = hierarchy.all_nodes
-    roots = getattr(hierarchy, "returns", None)  # a module record's (build.module_record)
+    roots = hierarchy.returns  # a module record's (build.module_record)
     if roots is None:  # a trace's: its _Retval ops, which the build puts in the root's outputs group
         roots = [op for group in hierarchy.root.children.values() if group.role == "outputs"
                  for op in group.children.values() if op.children is None and op.type in RETVAL_OPS]

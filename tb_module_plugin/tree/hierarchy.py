@@ -62,6 +62,7 @@ class Hierarchy:
         self.all_nodes: list = []
         self.record_bytes = 0  # size of the record it was built from: its parsed protobuf lives on in the ops
         self.traced_ops = 0  # ops of the recorded function (not of other functions or eager ops), set by the build
+        self.returns = None  # a module record's: the ops its function returns and must run (build.module_record)
         self.values: dict = {}  # node path -> schema.NodeValues (parameters...): an overlay merged into answers
         # What later stages keep of this graph, each set only by its owner (the tree never reads them): made once
         # per graph, they live as long as it does in the cache.

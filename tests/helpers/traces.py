@@ -24,3 +24,19 @@ def write_raw(logdir: str, plugin_name: str, tag: str, payload: bytes, content: 
         metadata.plugin_data.content = content
         tf.summary.write(tag, tf.constant(payload), step=0, metadata=metadata)
     writer.close()
+
+
+def in_place_step(module, rate: float = 0.01):
+    """A training step of a tf.Module as its tutorials write one: the forward pass under a tape, the sum of its output
+    as the loss, each trainable variable updated in place (`assign_sub`)."""
+
+    @tf.function
+    def step(x):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(module(x))
+        grads = tape.gradient(loss, module.trainable_variables)
+        for g, v in zip(grads, module.trainable_variables):
+            v.assign_sub(rate * g)
+        return loss
+
+    return step
