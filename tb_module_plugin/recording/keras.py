@@ -159,16 +159,15 @@ class _ModuleGraph:
         self._recorded = True
         import tensorflow as tf
 
-        from .keras_steps import OwnStepError, gradient_step, own_step_traced, own_train_step
+        from .keras_steps import (OwnStepError, forward_step, gradient_step, in_replicas, own_step_traced,
+                                  own_train_step)
         from .summary import trace_record, write_record
 
         model = self.model
         iterator, self._iterator = self._iterator, None
-        if isinstance(iterator, tf.distribute.DistributedIterator):
-            # Each batch is split over the replicas (PerReplica values): no model call outside the strategy takes
-            # it, and one replica's step would not be the step fit runs.
-            warnings.warn(_under_strategy(model), RuntimeWarning, stacklevel=2)
-            return
+        # Under a distribution strategy `fit` hands each replica its share of the batch (the data's element_spec
+        # says each replica's, as PerReplica specs): the step is traced as `fit` runs it, in `strategy.run`.
+        strategy = model.distribute_strategy if _distributed(tf, iterator) else None
         own_step = own_train_step(model)
         try:
             batch = _batch_spec(getattr(iterator, "element_spec", None))
@@ -176,7 +175,8 @@ class _ModuleGraph:
                 # `fit` runs the model's own step: record that one, or nothing (the generic step would be a step
                 # the model never runs: other passes, other gradients).
                 try:
-                    manifest, concrete = trace_record(tf, model, own_step_traced(tf, model, own_step), (batch,), {})
+                    manifest, concrete = trace_record(
+                        tf, model, in_replicas(tf, strategy, own_step_traced(tf, model, own_step)), (batch,), {})
                 except Exception as e:  # noqa: BLE001 - said as what it is, below
                     # (a tf.function's error lists the user code it ran through; its last line is the error itself)
                     said = ([line.strip() for line in str(e).splitlines() if line.strip()] or [""])[-1]
@@ -184,10 +184,13 @@ class _ModuleGraph:
                                         ) from None
             else:
                 try:
-                    manifest, concrete = trace_record(tf, model, gradient_step(tf, model), _unpack(batch), {})
+                    manifest, concrete = trace_record(tf, model, in_replicas(tf, strategy, gradient_step(tf, model)),
+                                                      _unpack(batch), {})
                 except Exception:  # noqa: BLE001 - e.g. a model compiled without a loss
                     # The forward pass alone, as in training (dropout, batch statistics).
-                    manifest, concrete = trace_record(tf, model, None, (_unpack(batch)[0],), {"training": True})
+                    forward = None if strategy is None else in_replicas(tf, strategy, forward_step(model))
+                    manifest, concrete = trace_record(tf, model, forward, (_unpack(batch)[0],),
+                                                      {} if forward else {"training": True})
             manifest["call_prefix"] = _call_prefix(tf, concrete, manifest, self._original_or_current(), iterator)
             writer = tf.summary.create_file_writer(self._train_dir)
             with writer.as_default():
@@ -230,17 +233,10 @@ class _ModuleGraph:
                           f"written ({type(e).__name__}: {e}).", RuntimeWarning, stacklevel=2)
 
 
-def _under_strategy(model) -> str:
-    """What the callback says of a `fit` under a distribution strategy: why there is no record, what to do."""
-    strategy = getattr(model, "distribute_strategy", None)
-    replicas = getattr(strategy, "num_replicas_in_sync", None)
-    return (f"ModuleGraph: the model {getattr(model, 'name', '?')!r} trains under a distribution strategy "
-            f"({type(strategy).__name__}{f', {replicas} replicas' if replicas else ''}), whose batches are split "
-            "over its replicas: the callback records no step run under a strategy, so no record is written for the "
-            "Modules tab (training goes on). Record the model outside the strategy instead: "
-            "tb_module_plugin.summary.module_graph(name, model, x) (or fn=your_step for a training step), or a "
-            "trace of a step (tf.summary.trace_on(graph=True), a step, tf.summary.trace_export(name, step=0)), "
-            "which shows each replica.")
+def _distributed(tf, iterator) -> bool:
+    """Whether `fit` runs its steps under a distribution strategy: its data iterator is the strategy's (Keras
+    distributes the data under any strategy but the default one)."""
+    return isinstance(iterator, tf.distribute.DistributedIterator)
 
 
 def _compiled_with_xla(model) -> bool:

@@ -20,6 +20,30 @@ def gradient_step(tf, model):
     return train_step
 
 
+def forward_step(model):
+    """The forward pass alone, as in training (dropout, batch statistics): what is recorded of a model whose
+    loss cannot be computed outside `fit` (e.g. compiled without one)."""
+
+    def forward(x):
+        return model(x, training=True)
+
+    return forward
+
+
+def in_replicas(tf, strategy, step):
+    """`step` as `fit` runs it under a distribution strategy: each replica runs it on its share of the batch
+    (`strategy.run`; the batch's PerReplica values give each its own), replica 1's ops under `replica_1/` on its
+    device, each reading its own copy of the mirrored variables. What each replica returns is returned, so that
+    every replica's step runs (measures/liveness.py). `step` itself where there is no strategy."""
+    if strategy is None:
+        return step
+
+    def replicated(*args):
+        return strategy.experimental_local_results(strategy.run(step, args=args))
+
+    return replicated
+
+
 class OwnStepError(Exception):
     """The model's own `train_step` could not be traced (the message says why)."""
 
