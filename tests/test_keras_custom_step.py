@@ -1,9 +1,9 @@
 """The Keras callback (tb_module_plugin.recording.keras.ModuleGraph) on `fit`s that run something other than Keras's
 generic step: a model overriding `train_step` (Keras 3 and tf_keras), one whose step cannot be traced outside
-`fit`, a model compiled with XLA, and one trained under MirroredStrategy. Models are trained by
-tests/helpers/keras_custom_fit.py; the plugin's answers are asked in-process; what each layer computes is counted
-here from the live layers' shapes (the plugin's FLOPs: 2 per multiply-add, 1 per element of a bias add or ReLU,
-n - 1 per sum of n)."""
+`fit`, and a model compiled with XLA (fits under distribution strategies: test_keras_strategy.py). Models are
+trained by tests/helpers/keras_custom_fit.py; the plugin's answers are asked in-process; what each layer computes
+is counted here from the live layers' shapes (the plugin's FLOPs: 2 per multiply-add, 1 per element of a bias add
+or ReLU, n - 1 per sum of n)."""
 
 from __future__ import annotations
 
@@ -55,9 +55,9 @@ def test_the_callback_tells_a_models_own_step_from_keras_generic_one(trained):
     Sequential)."""
     results = trained[1]
     found = {run: results[run]["own_step_found"] for run in ("own_step", "gan", "untraceable", "tf_keras",
-                                                             "generic_step", "xla", "mirrored")}
+                                                             "generic_step", "xla")}
     assert found == {"own_step": True, "gan": True, "untraceable": True, "tf_keras": True,
-                     "generic_step": False, "xla": False, "mirrored": False}, found
+                     "generic_step": False, "xla": False}, found
     assert results["keras_own_models"] == {"SharpnessAwareMinimization": True}
 
 
@@ -179,21 +179,3 @@ def test_an_xla_profile_is_read_as_xlas(trained):
         return
     assert op_times.xla_events > 0
     assert "end" not in op_times.total_ps, sorted(op_times.total_ps)
-
-
-def test_a_fit_under_a_distribution_strategy_says_the_strategy_is_why(trained, client):
-    """Under MirroredStrategy the callback records nothing and says why (the strategy) and what to do instead;
-    doing that (module_graph of the model outside the strategy) records it."""
-    logdir, results = trained
-    result = results["mirrored"]
-    assert result["epochs_trained"] == 1
-    assert len(result["warnings"]) == 1, result["warnings"]
-    said = result["warnings"][0]
-    assert "MirroredStrategy, 2 replicas" in said and "module_graph(" in said and "trace" in said, said
-    assert "PerReplica" not in said, said  # (not Keras's internal error)
-    assert not list((logdir / "mirrored" / "train").glob("events.out.tfevents.*")), "nothing recorded"
-    assert result["outside_written"] is True
-    modules = modules_of(client, dict(result, run="mirrored/outside"), time=0)
-    assert modules[result["tag"]]["num_params"] == result["params"]
-    b, i, h, o = shapes(result)
-    assert modules["body"]["flops"] == 2 * b * i * h + b * h + b * h

@@ -237,7 +237,10 @@ def _scope_of(obj, variables: list) -> str:
 def _variable_json(variable, captured: dict) -> dict:
     inner = getattr(variable, "value", None)  # a Keras 3 variable wraps the tf.Variable the graph captures
     tf_variable = inner if inner is not None and hasattr(inner, "handle") else variable
-    handle = getattr(tf_variable, "handle", None)
+    # A distributed variable (tf_keras's under MirroredStrategy) has one copy per device and no handle of its own
+    # outside a replica: replica 0's copy is the one the graph's first replica reads.
+    copies = getattr(tf_variable, "values", None)
+    handle = getattr(copies[0] if isinstance(copies, (list, tuple)) and copies else tf_variable, "handle", None)
     static = getattr(variable, "shape", None)
     if static is not None and getattr(static, "rank", 0) is None:  # made with shape=TensorShape(None)
         try:

@@ -12,8 +12,7 @@ Runs written under LOGDIR (each `<name>/train`, where the callback writes):
   untraceable   a model overriding train_step with a step that runs inside Keras's own functions only
   tf_keras      a tf_keras model overriding train_step: `optimizer.minimize` of the head's variables only
   xla           a Sequential compiled with jit_compile=True (XLA), profiled
-  mirrored      a Sequential built, compiled and fit under MirroredStrategy over two logical CPUs (no record, one
-                warning); `mirrored/outside` its record by module_graph outside the strategy, as the warning says
+(fits under distribution strategies: tests/helpers/keras_strategy_fit.py)
 """
 
 import json
@@ -120,25 +119,10 @@ def tf_keras_model():
     return HeadOnly()
 
 
-def mirrored_model():
-    import keras
-
-    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-    with strategy.scope():
-        model = keras.Sequential([keras.Input((FEATURES,)), keras.layers.Dense(HIDDEN, activation="relu", name="body"),
-                                  keras.layers.Dense(TARGETS, name="head")], name="mirrored_net")
-        model.compile(optimizer="sgd", loss="mse")
-    return model
-
-
 def main(logdir):
-    # (two logical CPUs for MirroredStrategy: set before TensorFlow runs anything)
-    cpu = tf.config.list_physical_devices("CPU")[0]
-    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     results = {}
-    for run, model in {**models(), "tf_keras": tf_keras_model(), "mirrored": mirrored_model()}.items():
-        if run != "mirrored":
-            model.compile(optimizer="sgd", loss="mse", jit_compile=(run == "xla"))
+    for run, model in {**models(), "tf_keras": tf_keras_model()}.items():
+        model.compile(optimizer="sgd", loss="mse", jit_compile=(run == "xla"))
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             history = model.fit(dataset(), epochs=1, verbose=0,
@@ -154,23 +138,11 @@ def main(logdir):
                                                     if name in vars(optimizer)}),
                         "jit_compile": model.jit_compile, "epochs_trained": len(history.epoch),
                         "warnings": [str(w.message) for w in caught if "ModuleGraph" in str(w.message)]}
-        if run == "mirrored":
-            results["mirrored_model"] = model  # (recorded outside the strategy below)
     import tf_keras
 
     # A model of Keras's own that overrides the generic step (not trained: only whether its step is seen as its own).
     sam = tf_keras.models.experimental.SharpnessAwareMinimization(tf_keras.Sequential([tf_keras.layers.Dense(2)]))
     results["keras_own_models"] = {"SharpnessAwareMinimization": own_train_step(sam) is not None}
-
-    import tb_module_plugin.summary as module_summary
-
-    model = results.pop("mirrored_model")
-    writer = tf.summary.create_file_writer(os.path.join(logdir, "mirrored", "outside"))
-    with writer.as_default():
-        results["mirrored"]["outside_written"] = module_summary.module_graph(
-            model.name, model, tf.zeros([BATCH, FEATURES]))
-    writer.close()
-    results["mirrored"]["params"] = model.count_params()
     print("RESULT " + json.dumps(results))
 
 
