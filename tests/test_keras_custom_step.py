@@ -7,12 +7,10 @@ or ReLU, n - 1 per sum of n)."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from tests.helpers.answers import client_get, make_client, walk
-from tests.helpers.processes import run_python
+from tests.helpers.processes import printed_result, run_python
 
 pytestmark = pytest.mark.live
 
@@ -21,9 +19,7 @@ pytestmark = pytest.mark.live
 def trained(tmp_path_factory):
     """(logdir, what keras_custom_fit.py printed)."""
     logdir = tmp_path_factory.mktemp("keras_custom_fit")
-    out = run_python(["-m", "tests.helpers.keras_custom_fit", str(logdir)])
-    line = next(line for line in out.splitlines() if line.startswith("RESULT "))
-    return logdir, json.loads(line[len("RESULT "):])
+    return logdir, printed_result(run_python(["-m", "tests.helpers.keras_custom_fit", str(logdir)]))
 
 
 @pytest.fixture(scope="module")

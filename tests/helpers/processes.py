@@ -74,6 +74,12 @@ def run_python(code_or_args, timeout=600, cwd=REPO):
     return proc.stdout
 
 
+
+def printed_result(out: str):
+    """What a helper printed on its `RESULT ` line, as JSON (the helpers that train models print what the live
+    objects said there)."""
+    return json.loads(next(line for line in out.splitlines() if line.startswith("RESULT ")).split(" ", 1)[1])
+
 # --- Writing logdirs ---------------------------------------------------------------
 def cache_key(files, dists) -> str:
     """A logdir cache's key: the files that write it and the versions of the packages it is written with."""
