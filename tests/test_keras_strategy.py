@@ -1,9 +1,9 @@
 """The Keras callback (tb_module_plugin.recording.keras.ModuleGraph) on `fit`s under tf.distribute strategies:
 MirroredStrategy over two logical CPUs (Keras's generic step, a model's own train_step, tf_keras's generic step),
-OneDeviceStrategy and the default strategy. Models are trained by tests/helpers/keras_strategy_fit.py; the plugin's answers are asked
-in-process; the layers, their classes and parameters are what the live model said; what each layer computes is
-counted here from the live layers' shapes (the plugin's FLOPs: 2 per multiply-add, 1 per element of a bias add or
-ReLU, n - 1 per sum of n)."""
+OneDeviceStrategy and the default strategy. Models are trained by tests/helpers/keras_strategy_fit.py; the
+plugin's answers are asked in-process; the layers, their classes and parameters are what the live model said; what
+each layer computes is counted here from the live layers' shapes (the plugin's FLOPs: 2 per multiply-add, 1 per
+element of a bias add or ReLU, n - 1 per sum of n)."""
 
 from __future__ import annotations
 

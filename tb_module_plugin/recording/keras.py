@@ -8,7 +8,8 @@ record (summary.py) of one training step of the model: the forward pass with sha
 its class, parameters and frozen state), the loss and the gradients (of the model's own `train_step` where it
 overrides Keras's); then it profiles a few training steps (`profile_batch`). Both go to `log_dir/train`, where
 Keras's own `TensorBoard` callback writes, so they sit in one run. Works with Keras 3 (TensorFlow backend) and
-tf_keras. Needs TensorFlow; `import tb_module_plugin` alone never imports it.
+tf_keras, under a distribution strategy too (the step is recorded in `strategy.run`, as `fit` runs it). Needs
+TensorFlow; `import tb_module_plugin` alone never imports it.
 """
 
 from __future__ import annotations
