@@ -130,3 +130,16 @@ def test_a_models_own_step_under_a_strategy_is_what_is_recorded(trained, client)
     # (each replica sums its own share's rows for the bias's gradient: n - 1 additions of n rows)
     assert head["backward_flops"] == replicas * views * (2 * share * hidden * outputs + (share - 1) * outputs)
     assert not body.get("backward_flops"), body.get("backward_flops")
+
+
+def test_a_step_that_cannot_be_traced_under_a_strategy_says_the_strategy_and_what_to_do(trained):
+    """A model whose own train_step cannot be traced outside `fit`, under MirroredStrategy: one warning that names
+    the strategy and how to record the step by hand in it; no record; training goes on."""
+    logdir, results = trained
+    result = results["mirrored_untraceable"]
+    assert result["epochs_trained"] == 1
+    assert len(result["warnings"]) == 1, result["warnings"]
+    said = result["warnings"][0]
+    assert f"MirroredStrategy ({result['replicas']} replicas)" in said, said
+    assert "inside Keras's own functions only" in said and "module_graph(" in said and "strategy.run(" in said, said
+    assert not list((logdir / "mirrored_untraceable" / "train").glob("events.out.tfevents.*")), "nothing recorded"

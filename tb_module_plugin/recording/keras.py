@@ -199,14 +199,17 @@ class _ModuleGraph:
             writer.close()
         except OwnStepError as e:
             warnings.warn(f"ModuleGraph: the model {getattr(model, 'name', '?')!r} overrides train_step, and its "
-                          f"train_step could not be traced on the training data's shapes outside fit ({e}). No "
-                          "record is written: Keras's generic step would not be the step fit runs. Record your step "
-                          "with tb_module_plugin.summary.module_graph(name, model, x, y, fn=your_step) instead; "
-                          "training goes on.", RuntimeWarning, stacklevel=2)
+                          f"train_step could not be traced on the training data's shapes outside fit "
+                          f"{_where(strategy)}({e}). No record is written: Keras's generic step would not be the "
+                          "step fit runs. Record your step with "
+                          "tb_module_plugin.summary.module_graph(name, model, x, y, fn=your_step) instead"
+                          f"{_strategy_advice(strategy, 'your_step')}; training goes on.", RuntimeWarning,
+                          stacklevel=2)
         except Exception as e:  # noqa: BLE001 - any failure of tracing: said once, training goes on
             warnings.warn(f"ModuleGraph: the model {getattr(model, 'name', '?')!r} could not be recorded for the "
-                          f"Modules tab ({type(e).__name__}: {e}); training goes on without its record.",
-                          RuntimeWarning, stacklevel=2)
+                          f"Modules tab {_where(strategy)}({type(e).__name__}: {e}); training goes on without its "
+                          "record. Record a step with tb_module_plugin.summary.module_graph(name, model, x, y, "
+                          f"fn=step){_strategy_advice(strategy, 'step')}.", RuntimeWarning, stacklevel=2)
 
     def _original_or_current(self):
         return self.__dict__.get("_original_train_function") or getattr(self.model, "train_function", None)
@@ -232,6 +235,21 @@ class _ModuleGraph:
         except Exception as e:  # noqa: BLE001
             warnings.warn(f"ModuleGraph: the profile of training batches {self.profile_batch} could not be "
                           f"written ({type(e).__name__}: {e}).", RuntimeWarning, stacklevel=2)
+
+
+def _where(strategy) -> str:
+    """The strategy a failed trace ran under, for the warning ("" for none)."""
+    if strategy is None:
+        return ""
+    return f"under {type(strategy).__name__} ({strategy.num_replicas_in_sync} replicas) "
+
+
+def _strategy_advice(strategy, fn: str) -> str:
+    """How to record a step under the strategy by hand ("" for none): `fn` run in it as `fit` runs it."""
+    if strategy is None:
+        return ""
+    return (f", {fn} running each replica's step in the strategy as fit does (a tf.function calling "
+            "strategy.run(replica_step, args=(x, y)))")
 
 
 def _distributed(tf, iterator) -> bool:

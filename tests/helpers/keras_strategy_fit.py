@@ -10,6 +10,8 @@ strategy's scope:
   mirrored_own  tests/helpers/keras_custom_fit.py's model overriding train_step (two forward passes, the head's
                 gradients only) under MirroredStrategy
   mirrored_tf_keras  the Sequential in tf_keras under MirroredStrategy (its variables are distributed variables)
+  mirrored_untraceable  keras_custom_fit.py's model whose train_step runs inside Keras's own functions only, under
+                MirroredStrategy (one warning, no record)
 """
 
 import json
@@ -43,7 +45,8 @@ def strategies() -> dict:
     # second fit's gradient all-reduce fails (a shape mismatch) with or without the callback.
     mirrored = tf.distribute.MirroredStrategy([f"/cpu:{i}" for i in range(REPLICAS)])
     return {"mirrored": mirrored, "one_device": tf.distribute.OneDeviceStrategy("/cpu:1"),
-            "default": tf.distribute.get_strategy(), "mirrored_own": mirrored, "mirrored_tf_keras": mirrored}
+            "default": tf.distribute.get_strategy(), "mirrored_own": mirrored, "mirrored_tf_keras": mirrored,
+            "mirrored_untraceable": mirrored}
 
 
 def size(variable) -> int:
@@ -73,8 +76,8 @@ def main(logdir):
     results = {}
     for run, strategy in strategies().items():
         with strategy.scope():
-            if run == "mirrored_own":
-                model = keras_custom_fit.models()["own_step"]
+            if run in ("mirrored_own", "mirrored_untraceable"):
+                model = keras_custom_fit.models()["own_step" if run == "mirrored_own" else "untraceable"]
             else:
                 model = sequential(tf_keras if run == "mirrored_tf_keras" else keras)
             model.compile(optimizer="sgd", loss="mse")
