@@ -145,7 +145,8 @@ def _flatten_table(table: lite_proto.NodeTable) -> list:
     input looked up at once. Inputs with a port, control inputs and unknown names are resolved as in a GraphDef
     with functions (_Flattener.resolve_inputs)."""
     names, marks = table.names, table.marks
-    ops = list(map(table_op_class(table.nodes, table.on_devices), names, table.ops, range(len(names))))
+    # (the rows made at once, before the ops: in pools of their own, which tree.ops.share_rows frees whole)
+    ops = list(map(table_op_class(table.nodes, table.on_devices), names, table.ops, list(range(len(names)))))
     # Each op's output 0 as an input tuple, one per op and shared by every input that names it plainly; the first
     # op of a duplicated name keeps it.
     outputs = dict(zip(reversed(names), zip(reversed(ops), repeat("0"), repeat(False))))
