@@ -153,10 +153,12 @@ def _flatten_table(table: lite_proto.NodeTable) -> list:
     # (a tuple: each op's inputs are a slice of it, a tuple too, 40 bytes smaller than a list; ops whose inputs
     # are resolved later get a list)
     produced = tuple(map(outputs.get, table.inputs))
+    named_a_mark = lite_proto.MARK in outputs
+    del outputs  # (a million ops': 42 MB, let go before their inputs' tuples are made: the build's peak is here)
     # (Setting each op's inputs in C: a Python loop over 200,000 ops costs more than making their lists.)
     deque(map(setattr, ops, repeat("inputs"), map(produced.__getitem__, map(slice, map((1).__add__, marks),
                                                                                  islice(marks, 1, None)))), maxlen=0)
-    if produced.count(None) != len(names) or lite_proto.MARK in outputs:
+    if produced.count(None) != len(names) or named_a_mark:
         is_mark = set(marks)
         nones = compress(count(), map(is_, produced, repeat(None)))
         unresolved = sorted({bisect_right(marks, i) - 1 for i in nones if i not in is_mark})
