@@ -130,10 +130,10 @@ def test_the_plugin_parses_a_graph_once_for_many_requests(hostile_logdir, monkey
     builds = []
     real_build = sources.build_hierarchy
 
-    def counted_build(record, blobs):
+    def counted_build(record, blobs, **options):
         builds.append((record.run, record.tag))
         time.sleep(0.3)  # long enough for every request to arrive while it runs
-        return real_build(record, blobs)
+        return real_build(record, blobs, **options)
 
     monkeypatch.setattr(sources, "build_hierarchy", counted_build)
     runs = list(hostile.SYNTHETIC)

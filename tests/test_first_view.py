@@ -176,10 +176,10 @@ def test_a_graph_the_engine_fails_on_is_marked_and_the_listing_still_answers(tmp
     traces.write_run_graph(str(tmp_path / "b_module"), _run_graph(with_variable=True))
     real_build = sources.build_hierarchy
 
-    def failing_build(record, blobs):
+    def failing_build(record, blobs, **options):
         if record.run == "a_module":
             raise RuntimeError("a bug in the engine")
-        return real_build(record, blobs)
+        return real_build(record, blobs, **options)
 
     monkeypatch.setattr(sources, "build_hierarchy", failing_build)
     client, _ = make_client(tmp_path)

@@ -121,6 +121,23 @@ def test_ops_read_their_nodedefs_while_another_thread_packs_them(monkeypatch):
     assert [op.serialized_node_def() for op in ops] == [truth[op.op_name] for op in ops]
 
 
+def test_settled_ops_rows_are_the_numbers_of_the_nodes_numbered_alike():
+    """Once settled, a lean op's row (its NodeDef's place in its table) is the int object the node numbered alike
+    holds as its number (tree.ops.share_rows: the rows' own ints are freed) and reads back the same NodeDef."""
+    n = 3_000
+    g = graph_def(*((f"m/s{i % 30}/op{i}", "Relu", [f"m/s{(i - 1) % 30}/op{i - 1}"] if i else []) for i in range(n)))
+    h = build(graph_lib.parse_graph_def(g.SerializeToString()))
+    ops = [node for node in h.all_nodes if node.children is None]
+    rows = [op._node_def for op in ops]
+    before = [op.serialized_node_def() for op in ops]
+    large = [row for row in rows if row > 256]  # (Python shares the ints up to 256 anyway)
+    assert len(large) > n // 2 and not any(h.all_nodes[row].number is row for row in large)
+    pack_node_defs(h.all_nodes)
+    assert [op._node_def for op in ops] == rows
+    assert all(h.all_nodes[op._node_def].number is op._node_def for op in ops)
+    assert [op.serialized_node_def() for op in ops] == before
+
+
 def _resident_mb() -> float:
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * 4096 / 2**20

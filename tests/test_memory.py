@@ -191,6 +191,21 @@ def test_the_estimate_counts_the_parsed_record():
     assert hierarchy.estimated_bytes() >= len(blob) >= 8 * MB
 
 
+def test_a_consumed_run_graph_blob_is_let_go_once_parsed():
+    """The store hands its blobs over (consume): the run graph's goes once parsed, before its ops are made (the
+    million-op graph's 179 MB copy was kept to the build's end); a caller keeping its blobs keeps them whole. Both
+    count the record alike and answer alike."""
+    blob = big_graph("model", megabytes=1).SerializeToString()
+    record = sources.GraphRecord("run", sources.RUN_GRAPH_TAG, "run_graph", "graphs")
+    kept = [blob]
+    held = sources.build_hierarchy(record, kept)
+    handed = [bytes(bytearray(blob))]  # (a copy of its own, as TensorBoard's read_blob hands one)
+    consumed = sources.build_hierarchy(record, handed, consume=True)
+    assert kept == [blob] and handed == []
+    assert consumed.record_bytes == held.record_bytes == len(blob)
+    assert [n.path for n in consumed.all_nodes] == [n.path for n in held.all_nodes]
+
+
 # --- the flag -------------------------------------------------------------------------------------
 def test_the_entry_point_names_the_plugin_which_is_its_own_loader():
     entry = {e.name: e for e in metadata.entry_points(group="tensorboard_plugins")}["module_graph"]

@@ -182,12 +182,15 @@ def read_blobs(data_provider, ctx, record: GraphRecord, blob_keys: tuple) -> lis
                              "(deleted or rewritten): reload to see what is there now.") from None
 
 
-def build_hierarchy(record: GraphRecord, blobs: list) -> Hierarchy:
-    """Parse a record once; raises errors.GraphError for a record that holds no readable graph."""
-    with _no_gc():
-        hierarchy = _build(record, blobs)
+def build_hierarchy(record: GraphRecord, blobs: list, consume: bool = False) -> Hierarchy:
+    """Parse a record once; raises errors.GraphError for a record that holds no readable graph. `consume`: the
+    caller has no further use for `blobs`, which is emptied as they are parsed (a run graph's blob goes before its
+    ops are made: TensorBoard hands the store a copy of its own, 179 MB of the million-op graph's)."""
     # The ops keep their NodeDefs, and through them the whole parsed record, alive: count it for the cache.
-    hierarchy.record_bytes = sum(len(blob) for blob in blobs)
+    record_bytes = sum(len(blob) for blob in blobs)
+    with _no_gc():
+        hierarchy = _build(record, blobs if consume else list(blobs))
+    hierarchy.record_bytes = record_bytes
     return hierarchy
 
 
@@ -225,7 +228,7 @@ def _keras_model(record: GraphRecord, blobs: list) -> Hierarchy:
 
 
 def _run_graph(record: GraphRecord, blobs: list) -> Hierarchy:
-    graph_def = graph_lib.parse_graph_def(blobs[0])
+    graph_def = graph_lib.parse_graph_def(blobs.pop(0))  # (the blob goes once parsed: see build_hierarchy)
     flat = graph_lib.FlatGraph(ops=graph_lib.flatten_graph_def(graph_def), other_functions=[], eager_ops=[])
     # The parse's columns (a million ops: 2.3 million input names) go before the tree is built, which then reuses
     # their memory.

@@ -145,17 +145,20 @@ def _flatten_table(table: lite_proto.NodeTable) -> list:
     input looked up at once. Inputs with a port, control inputs and unknown names are resolved as in a GraphDef
     with functions (_Flattener.resolve_inputs)."""
     names, marks = table.names, table.marks
-    ops = list(map(table_op_class(table.nodes, table.on_devices), names, table.ops, range(len(names))))
+    # (the rows made at once, before the ops: in pools of their own, which tree.ops.share_rows frees whole)
+    ops = list(map(table_op_class(table.nodes, table.on_devices), names, table.ops, list(range(len(names)))))
     # Each op's output 0 as an input tuple, one per op and shared by every input that names it plainly; the first
     # op of a duplicated name keeps it.
     outputs = dict(zip(reversed(names), zip(reversed(ops), repeat("0"), repeat(False))))
     # (a tuple: each op's inputs are a slice of it, a tuple too, 40 bytes smaller than a list; ops whose inputs
     # are resolved later get a list)
     produced = tuple(map(outputs.get, table.inputs))
+    named_a_mark = lite_proto.MARK in outputs
+    del outputs  # (a million ops': 42 MB, let go before their inputs' tuples are made: the build's peak is here)
     # (Setting each op's inputs in C: a Python loop over 200,000 ops costs more than making their lists.)
     deque(map(setattr, ops, repeat("inputs"), map(produced.__getitem__, map(slice, map((1).__add__, marks),
                                                                                  islice(marks, 1, None)))), maxlen=0)
-    if produced.count(None) != len(names) or lite_proto.MARK in outputs:
+    if produced.count(None) != len(names) or named_a_mark:
         is_mark = set(marks)
         nones = compress(count(), map(is_, produced, repeat(None)))
         unresolved = sorted({bisect_right(marks, i) - 1 for i in nones if i not in is_mark})

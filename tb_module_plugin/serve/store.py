@@ -136,7 +136,7 @@ class GraphStore:
         def build():
             try:
                 blobs = sources.read_blobs(self._data_provider, ctx, record, blob_keys)
-                hierarchy = sources.build_hierarchy(record, blobs)
+                hierarchy = sources.build_hierarchy(record, blobs, consume=True)
                 del blobs
                 release_freed_memory()  # (the parse's columns and lookups: 55 MB of a million-op graph)
                 # Beside the first answer, not before it: file the edges inside groups, number structures (settle).
