@@ -11,7 +11,7 @@ from operator import attrgetter, itemgetter
 from ..tree import ops as ops_lib
 from .. import schema
 from ..tree.scopes import forget_helper_group, is_helper_group, owner_group
-from ..tree.hierarchy import Group, free_name
+from ..tree.hierarchy import Group, free_name, ops_under
 
 
 @dataclasses.dataclass(frozen=True)
@@ -170,15 +170,16 @@ def is_variable_update(op_type: str) -> bool:
     return op_type.startswith(("Assign", "ResourceApply", "ResourceSparseApply", "ResourceScatter"))
 
 
-def place_captured_variables(builder, ops: list, captured: list, inputs_name: str, types) -> None:
+def place_captured_variables(builder, ops: list, captured: list, inputs_name: str, types) -> dict:
     """Nest each captured variable into the module of the op that reads it, not at the top: the op that really
     reads it, past the loops, branches and calls that hand it on to their bodies (the flattened ops' inputs lead
     from a body's reader to the traced function's argument). Its name says nothing: a FunctionDef rewrites every
     character of a scope that is not a letter, digit or `_`. Where several ops read it (a layer reads its kernel,
     an optimizer writes it, a tied layer reads it too), reads count before updates, and the first read in the
-    graph's order is the owner's: TensorFlow captures a variable as the first op that uses it is made."""
+    graph's order is the owner's: TensorFlow captures a variable as the first op that uses it is made. Returns
+    {id(variable): the ops that take it} (for place_later_calls)."""
     if not captured:
-        return  # (a run graph's variables are ops of their scopes: nothing to look for among 200,000 ops)
+        return {}  # (a run graph's variables are ops of their scopes: nothing to look for among 200,000 ops)
     consumers: dict = {}
     for op in ops:
         for producer, _, control in op.inputs:
@@ -194,6 +195,69 @@ def place_captured_variables(builder, ops: list, captured: list, inputs_name: st
             owner = builder.group(root, inputs_name, role="inputs")
         builder.insert(owner, var.op_name.replace("/", "_"), var)
         forget_helper_group(helpers, var.parent)  # (in `owner`, or in a scope of its named like the variable)
+    return consumers
+
+
+def place_later_calls(consumers: dict, captured: list, types) -> dict:
+    """A module called more than once in a trace (a layer shared by two branches, applied in a Python loop) made a
+    scope per call, and its variables sit in the first call's (place_captured_variables). A later call's scope
+    moves into the module, as a module record shows it (`shared_1/shared_3`), where the graph says it is one: a
+    plain scope beside the module whose ops read every variable the module holds and no other, and make the same
+    ops as the module's own (by type, counted); a scope reading one variable of another layer (a tied embedding's
+    logits), or doing other work with it, stays where it is. Runs once modules are marked. Returns {(id(parent),
+    name): the moved scope} for the backward pass, whose gradient ops still name the scope where it was."""
+    held: dict = {}  # id(module) -> (module, {id(variable)}) of the modules holding captured variables
+    for var in captured:
+        module = var.parent
+        if module is not None and module.kind == "module" and module.parent is not None:
+            held.setdefault(id(module), (module, set()))[1].add(id(var))
+    moved: dict = {}
+    helpers: dict = {}
+    for module, variables in held.values():
+        if any(child.children is not None and child.kind == "module" for child in module.children.values()):
+            continue  # (a module holding modules: its calls' scopes nest theirs; not judged here)
+        scopes: dict = {}  # id(scope) -> (scope, {id(variable) its ops read})
+        for var_id in variables:
+            for reader in consumers.get(var_id, ()):
+                if reader.type in _PASS_THROUGH_OPS or is_variable_update(reader.type):
+                    continue
+                scope = owner_group(reader, types, helpers)
+                if scope is not module:
+                    scopes.setdefault(id(scope), (scope, set()))[1].add(var_id)
+        own = None
+        for scope, read in scopes.values():
+            if (read != variables or scope.parent is not module.parent or scope.kind == "module" or scope.role
+                    or scope.children is None or scope.is_op_scope()):
+                continue
+            if own is None:
+                own = _forward_op_types(module)
+            if _forward_op_types(scope) != own or _reads_other_variables(scope, variables):
+                continue
+            parent, name = scope.parent, scope.name
+            del parent.children[name]
+            scope.name, scope.parent = free_name(module.children, name), module
+            module.children[scope.name] = scope
+            stack = [scope]
+            while stack:  # (paths made before the move name the old place)
+                group = stack.pop()
+                group._path = None
+                stack.extend(c for c in group.children.values() if c.children is not None)
+            moved[(id(parent), name)] = scope
+    return moved
+
+
+def _forward_op_types(group) -> dict:
+    """{op type: how many} of the ops below `group` but its variables, inputs and outputs."""
+    counts: dict = {}
+    for op in ops_under(group):
+        if not op.role:
+            counts[op.type] = counts.get(op.type, 0) + 1
+    return counts
+
+
+def _reads_other_variables(group, variables: set) -> bool:
+    return any(not control and producer.role == "variable" and id(producer) not in variables
+               for op in ops_under(group) for producer, _, control in op.inputs)
 
 
 def mark_roles_of_bodies(ops: list) -> None:
