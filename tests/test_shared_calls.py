@@ -1,0 +1,269 @@
+"""A trace of a Keras 3 layer with weights called more than once (a siamese branch, a Python loop): each call made a
+scope of its own (`shared_1`, `shared_3`...), and the layer must hold every call's forward ops and gradients, as a
+module record shows it. A tied embedding (a layer reading another's variable) is not a call and stays as it was.
+
+Truth from the live objects of the process that wrote the traces: the ops each call of the layer made (its
+`__call__` notes the graph's ops before and after), the gradient ops TensorFlow made under each call's scope, the
+captured variables of the layer (matched by handle), and count_params()."""
+
+import json
+
+import pytest
+
+from tests.helpers.compare_models import load
+from tests.helpers.processes import REPO, cache_key, cached_logdir, run_python
+from tb_module_plugin.build import passes
+from tb_module_plugin.measures import backward
+from tb_module_plugin.tree.hierarchy import ops_under
+
+WRITER = r'''
+import json, os, sys
+import tensorflow as tf
+import keras
+tf.get_logger().setLevel("ERROR")
+LOGDIR = sys.argv[1]
+TRUTH = {}
+
+
+class NotesCalls:
+    """A layer that notes the names of the ops each of its calls makes in a traced function."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.calls = []
+
+    def __call__(self, *args, **kwargs):
+        if not tf.inside_function():
+            return super().__call__(*args, **kwargs)
+        graph = tf.compat.v1.get_default_graph()
+        before = {op.name for op in graph.get_operations()}
+        out = super().__call__(*args, **kwargs)
+        self.calls.append([op.name for op in graph.get_operations() if op.name not in before])
+        return out
+
+
+class Noted(NotesCalls, keras.layers.Dense):
+    pass
+
+
+def captured_args(fn, args, variables):
+    """The names of the `_Arg`s a trace holds for `variables` (the placeholders the traced function captures them
+    by, lower case, `/` as `_`)."""
+    graph = fn.get_concrete_function(*args).graph
+    handles = {id(v.value.handle if hasattr(v, "value") else v.handle) for v in variables}
+    return graph, sorted(internal.op.name.lower().replace("/", "_") for external, internal in graph.captures
+                         if id(external) in handles)
+
+
+def trace(run, fn, args, layer, other=None):
+    writer = tf.summary.create_file_writer(os.path.join(LOGDIR, run))
+    tf.summary.trace_on(graph=True)
+    fn(*args)
+    with writer.as_default():
+        tf.summary.trace_export(name="step", step=0)
+    writer.close()
+    graph, variables = captured_args(fn, args, layer.weights)
+    names = [op.name for op in graph.get_operations()]
+    captures = {internal.op.name for _, internal in graph.captures}  # (a trace's `_Arg`s: variables, not ops)
+    truth = {"variables": variables, "count_params": layer.count_params(),
+             "sizes": sum(int(tf.size(w)) for w in layer.weights),
+             "calls": [[n for n in call if n not in captures] for call in layer.calls]}
+    # The gradient ops TensorFlow made for each call: under the tape's scope, named after the call's scope.
+    scopes = [os.path.commonprefix([n + "/" for n in call]).rpartition("/")[0] for call in layer.calls]
+    truth["gradients"] = [[n for n in names if n.startswith(f"gradient_tape/{scope}/")] for scope in scopes]
+    truth.update(other or {})
+    TRUTH[run] = truth
+
+
+# A siamese model: one Dense on two inputs, concatenated, a head; an SGD step traced.
+a, b = keras.Input((12,), name="a"), keras.Input((12,), name="b")
+shared = Noted(8, activation="relu", name="shared")
+x = keras.layers.Concatenate(name="cat")([shared(a), shared(b)])
+model = keras.Model([a, b], keras.layers.Dense(2, name="head")(x), name="siamese")
+opt = keras.optimizers.SGD(0.01)
+opt.build(model.trainable_variables)
+lossf = keras.losses.MeanSquaredError()
+shared.calls.clear()  # (the functional model's own tracing, outside the step)
+
+
+@tf.function
+def siamese_step(xa, xb, y):
+    with tf.GradientTape() as tape:
+        loss = lossf(y, model([xa, xb], training=True))
+    grads = tape.gradient(loss, model.trainable_variables)
+    opt.apply_gradients(zip(grads, model.trainable_variables))
+    return loss
+
+
+trace("siamese", siamese_step, (tf.ones([4, 12]), tf.ones([4, 12]), tf.ones([4, 2])), shared)
+
+
+# A layer applied three times in a Python loop.
+class Loop(keras.Model):
+    def __init__(self):
+        super().__init__(name="loop")
+        self.enc = keras.layers.Dense(6, name="enc")
+        self.step_layer = Noted(6, activation="tanh", name="step_layer")
+
+    def call(self, x):
+        h = self.enc(x)
+        for _ in range(3):
+            h = self.step_layer(h)
+        return h
+
+
+loop = Loop()
+loop(tf.ones([2, 5]))
+loop.step_layer.calls.clear()
+trace("loop", tf.function(lambda x: loop(x)), (tf.ones([2, 5]),), loop.step_layer)
+
+
+# Tied embeddings: keras_hub's ReversibleEmbedding (its `reverse=True` call multiplies by the transposed table),
+# and a hand-written output layer reading another layer's kernel transposed.
+import keras_hub
+
+
+class NotedEmbedding(NotesCalls, keras_hub.layers.ReversibleEmbedding):
+    pass
+
+
+class Tied(keras.Model):
+    def __init__(self):
+        super().__init__(name="tied")
+        self.emb = NotedEmbedding(40, 8, name="emb")
+        self.mix = keras.layers.Dense(8, activation="relu", name="mix")
+
+    def call(self, tokens):
+        return self.emb(self.mix(self.emb(tokens)), reverse=True)
+
+
+tied = Tied()
+tokens = tf.constant([[1, 2, 3], [4, 5, 6]])
+tied(tokens)
+tied.emb.calls.clear()
+trace("tied_embedding", tf.function(lambda t: tied(t)), (tokens,), tied.emb)
+
+
+class TiedOut(keras.layers.Layer):
+    """Logits from the input projection's kernel, transposed (no weights of its own)."""
+
+    def __init__(self, source, **kwargs):
+        super().__init__(**kwargs)
+        self.source = source
+
+    def call(self, x):
+        return keras.ops.matmul(x, keras.ops.transpose(self.source.kernel))
+
+
+class TiedDense(keras.Model):
+    def __init__(self):
+        super().__init__(name="tied_dense")
+        self.proj = Noted(8, use_bias=False, name="proj")
+        self.mid = keras.layers.Dense(8, activation="relu", name="mid")
+        self.out = TiedOut(self.proj, name="out")
+
+    def call(self, x):
+        return self.out(self.mid(self.proj(x)))
+
+
+tied_dense = TiedDense()
+tied_dense(tf.ones([2, 6]))
+tied_dense.proj.calls.clear()
+trace("tied_dense", tf.function(lambda x: tied_dense(x)), (tf.ones([2, 6]),), tied_dense.proj)
+
+with open(os.path.join(LOGDIR, "truth.json"), "w") as f:
+    json.dump(TRUTH, f)
+'''
+
+
+@pytest.fixture(scope="module")
+def traced():
+    key = cache_key([REPO / "tests" / "test_shared_calls.py"], ("tensorflow-cpu", "tensorflow", "keras", "keras-hub"))
+    logdir = cached_logdir("shared_calls", key, lambda tmp: run_python(["-c", WRITER, str(tmp)]))
+    return logdir, json.loads((logdir / "truth.json").read_text())
+
+
+def _module_of(hierarchy, variables: list):
+    """The tree's group holding the layer's captured variables (where the trace puts the layer)."""
+    holders = {op.parent for op in ops_under(hierarchy.root) if op.role == "variable" and op.op_name in variables}
+    assert len(holders) == 1, holders
+    (module,) = holders
+    return module
+
+
+def _forward_and_backward(module) -> tuple:
+    forward, backward_ops = set(), set()
+    for child in module.children.values():
+        into = backward_ops if child.role == "backward" else forward
+        into.update(op.op_name for op in ([child] if child.children is None else ops_under(child)) if not op.role)
+    return forward, backward_ops
+
+
+@pytest.mark.parametrize("run", ["siamese", "loop"])
+def test_a_layer_called_again_holds_every_calls_ops(traced, run):
+    logdir, truth = traced
+    want = truth[run]
+    assert len(want["calls"]) == (2 if run == "siamese" else 3) and all(want["calls"])
+    hierarchy = load(logdir, run, "step")
+    module = _module_of(hierarchy, want["variables"])
+    assert module.kind == "module"
+    forward, _ = _forward_and_backward(module)
+    made = {name for call in want["calls"] for name in call}
+    assert forward == made, (sorted(made - forward), sorted(forward - made))
+    # Its parameters once: it holds the layer's variables, and no call's scope holds another copy.
+    assert len(want["variables"]) == 2 and want["sizes"] == want["count_params"]
+    held = sorted(op.op_name for op in ops_under(module) if op.role == "variable")
+    assert held == want["variables"]
+
+
+def test_a_shared_layers_backward_holds_both_calls_gradients(traced):
+    logdir, truth = traced
+    want = truth["siamese"]
+    hierarchy = load(logdir, "siamese", "step")
+    module = _module_of(hierarchy, want["variables"])
+    _, placed = _forward_and_backward(module)
+    assert backward.holds_backward(hierarchy, module)
+    for gradients in want["gradients"]:
+        assert gradients and set(gradients) <= placed, sorted(set(gradients) - placed)
+    # No gradient of the layer is left with the model's own backward pass.
+    model = module.parent
+    model_backward = {op.op_name for child in model.children.values() if child.role == "backward"
+                      for op in ops_under(child)}
+    assert not model_backward & {name for gradients in want["gradients"] for name in gradients}
+
+
+@pytest.mark.parametrize("run", ["tied_embedding", "tied_dense"])
+def test_tied_weights_are_not_taken_for_a_call(traced, run, monkeypatch):
+    """A layer reading another's variable (a tied embedding's logits) is not a second call: the tree is the one the
+    build makes without the rule, and the reading ops are outside the variable's module."""
+    logdir, truth = traced
+    want = truth[run]
+    assert len(want["calls"]) == (2 if run == "tied_embedding" else 1) and all(want["calls"])
+    hierarchy = load(logdir, run, "step")
+    paths = {op.op_name: op.path for op in ops_under(hierarchy.root)}
+    module = _module_of(hierarchy, want["variables"])
+    forward, _ = _forward_and_backward(module)
+    assert set(want["calls"][0]) <= forward  # (the first call: the layer's)
+    readers = {op.op_name for op in ops_under(hierarchy.root) if not op.role and op.parent is not module
+               and any(p.role == "variable" and p.op_name in want["variables"] for p, _, _ in op.inputs)}
+    assert readers - forward  # (the tied read: elsewhere)
+    for call in want["calls"][1:]:  # (the embedding's `reverse=True` call: a tied read too, not moved)
+        assert not set(call) & forward
+    monkeypatch.setattr(passes, "place_later_calls", lambda *args: {})
+    unchanged = load(logdir, run, "step")
+    assert paths == {op.op_name: op.path for op in ops_under(unchanged.root)}
+
+
+def test_the_rule_moves_later_calls_only(traced, monkeypatch):
+    """Without the rule the later calls are plain scopes beside the layer (what traces showed before); the rule
+    moves their ops and nothing else."""
+    logdir, truth = traced
+    want = truth["loop"]
+    after = {op.op_name: op.path for op in ops_under(load(logdir, "loop", "step").root)}
+    monkeypatch.setattr(passes, "place_later_calls", lambda *args: {})
+    before_tree = load(logdir, "loop", "step")
+    before = {op.op_name: op.path for op in ops_under(before_tree.root)}
+    later = {name for call in want["calls"][1:] for name in call}
+    assert {name for name, path in after.items() if before[name] != path} == later
+    module = _module_of(before_tree, want["variables"])
+    assert not later & {op.op_name for op in ops_under(module)}
