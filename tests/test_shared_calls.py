@@ -14,6 +14,8 @@ from tests.helpers.compare_models import load
 from tests.helpers.processes import REPO, cache_key, cached_logdir, run_python
 from tb_module_plugin.build import passes
 from tb_module_plugin.measures import backward
+from tb_module_plugin.measures.time import times_for
+from tb_module_plugin.readers import profiles
 from tb_module_plugin.tree.hierarchy import ops_under
 
 WRITER = r'''
@@ -95,7 +97,13 @@ def siamese_step(xa, xb, y):
     return loss
 
 
-trace("siamese", siamese_step, (tf.ones([4, 12]), tf.ones([4, 12]), tf.ones([4, 2])), shared)
+batch = (tf.ones([4, 12]), tf.ones([4, 12]), tf.ones([4, 2]))
+trace("siamese", siamese_step, batch, shared)
+siamese_step(*batch)  # (then later steps profiled, as README's custom loop does)
+tf.profiler.experimental.start(os.path.join(LOGDIR, "siamese"))
+for _ in range(3):
+    siamese_step(*batch)
+tf.profiler.experimental.stop()
 
 
 # A layer applied three times in a Python loop.
@@ -230,6 +238,22 @@ def test_a_shared_layers_backward_holds_both_calls_gradients(traced):
     model_backward = {op.op_name for child in model.children.values() if child.role == "backward"
                       for op in ops_under(child)}
     assert not model_backward & {name for gradients in want["gradients"] for name in gradients}
+
+
+def test_a_shared_layers_time_holds_both_calls(traced):
+    """The profiled time of every op both calls made, forward and backward, is the layer's (before, a later call's
+    share was the model's)."""
+    logdir, truth = traced
+    want = truth["siamese"]
+    hierarchy = load(logdir, "siamese", "step")
+    op_times = profiles.read_op_times(profiles.profile_files(str(logdir), "siamese"))
+    names = {name for ops in want["calls"] + want["gradients"] for name in ops}
+    later = {name for ops in want["calls"][1:] + want["gradients"][1:] for name in ops}
+    per_step = lambda chosen: sum(ps for name, ps in op_times.total_ps.items() if name in chosen) / op_times.steps / 1e6
+    assert per_step(later) > 0
+    module = _module_of(hierarchy, want["variables"])
+    # (a kernel fused across a call's edge, `MatMul+BiasAdd`, keeps the time on one op of the chain: within it)
+    assert times_for(hierarchy, op_times).time_of(module) == pytest.approx(per_step(names), rel=0.05)
 
 
 @pytest.mark.parametrize("run", ["tied_embedding", "tied_dense"])
