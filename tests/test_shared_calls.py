@@ -57,53 +57,64 @@ def captured_args(fn, args, variables):
                          if id(external) in handles)
 
 
-def trace(run, fn, args, layer, other=None):
+def trace(run, fn, args, *layers):
+    """Trace `fn`; the truth of each layer under `run` (the first) and `run:name` (the others)."""
     writer = tf.summary.create_file_writer(os.path.join(LOGDIR, run))
     tf.summary.trace_on(graph=True)
     fn(*args)
     with writer.as_default():
         tf.summary.trace_export(name="step", step=0)
     writer.close()
-    graph, variables = captured_args(fn, args, layer.weights)
-    names = [op.name for op in graph.get_operations()]
-    captures = {internal.op.name for _, internal in graph.captures}  # (a trace's `_Arg`s: variables, not ops)
-    truth = {"variables": variables, "count_params": layer.count_params(),
-             "sizes": sum(int(tf.size(w)) for w in layer.weights),
-             "calls": [[n for n in call if n not in captures] for call in layer.calls]}
-    # The gradient ops TensorFlow made for each call: under the tape's scope, named after the call's scope.
-    scopes = [os.path.commonprefix([n + "/" for n in call]).rpartition("/")[0] for call in layer.calls]
-    truth["gradients"] = [[n for n in names if n.startswith(f"gradient_tape/{scope}/")] for scope in scopes]
-    truth.update(other or {})
-    TRUTH[run] = truth
+    for i, layer in enumerate(layers):
+        graph, variables = captured_args(fn, args, layer.weights)
+        names = [op.name for op in graph.get_operations()]
+        captures = {internal.op.name for _, internal in graph.captures}  # (a trace's `_Arg`s: variables, not ops)
+        truth = {"variables": variables, "count_params": layer.count_params(),
+                 "sizes": sum(int(tf.size(w)) for w in layer.weights),
+                 "calls": [[n for n in call if n not in captures] for call in layer.calls]}
+        # The gradient ops TensorFlow made for each call: under the tape's scope, named after the call's scope.
+        scopes = [os.path.commonprefix([n + "/" for n in call]).rpartition("/")[0] for call in layer.calls]
+        truth["gradients"] = [[n for n in names if n.startswith(f"gradient_tape/{scope}/")] for scope in scopes]
+        TRUTH[run if i == 0 else f"{run}:{layer.name}"] = truth
 
 
-# A siamese model: one Dense on two inputs, concatenated, a head; an SGD step traced.
-a, b = keras.Input((12,), name="a"), keras.Input((12,), name="b")
+def siamese(branch):
+    """A siamese model: `branch` on two inputs, concatenated, a head; its SGD step (a tf.function)."""
+    a, b = keras.Input((12,), name="a"), keras.Input((12,), name="b")
+    x = keras.layers.Concatenate(name="cat")([branch(a), branch(b)])
+    model = keras.Model([a, b], keras.layers.Dense(2, name="head")(x), name="siamese")
+    opt = keras.optimizers.SGD(0.01)
+    opt.build(model.trainable_variables)
+    lossf = keras.losses.MeanSquaredError()
+    for layer in [branch] + list(getattr(branch, "layers", [])):
+        if isinstance(layer, NotesCalls):
+            layer.calls.clear()  # (the functional model's own tracing, outside the step)
+
+    @tf.function
+    def step(xa, xb, y):
+        with tf.GradientTape() as tape:
+            loss = lossf(y, model([xa, xb], training=True))
+        grads = tape.gradient(loss, model.trainable_variables)
+        opt.apply_gradients(zip(grads, model.trainable_variables))
+        return loss
+
+    return step
+
+
+# One Dense shared by the two inputs: traced, then later steps profiled, as README's custom loop does.
 shared = Noted(8, activation="relu", name="shared")
-x = keras.layers.Concatenate(name="cat")([shared(a), shared(b)])
-model = keras.Model([a, b], keras.layers.Dense(2, name="head")(x), name="siamese")
-opt = keras.optimizers.SGD(0.01)
-opt.build(model.trainable_variables)
-lossf = keras.losses.MeanSquaredError()
-shared.calls.clear()  # (the functional model's own tracing, outside the step)
-
-
-@tf.function
-def siamese_step(xa, xb, y):
-    with tf.GradientTape() as tape:
-        loss = lossf(y, model([xa, xb], training=True))
-    grads = tape.gradient(loss, model.trainable_variables)
-    opt.apply_gradients(zip(grads, model.trainable_variables))
-    return loss
-
-
+siamese_step = siamese(shared)
 batch = (tf.ones([4, 12]), tf.ones([4, 12]), tf.ones([4, 2]))
 trace("siamese", siamese_step, batch, shared)
-siamese_step(*batch)  # (then later steps profiled, as README's custom loop does)
+siamese_step(*batch)
 tf.profiler.experimental.start(os.path.join(LOGDIR, "siamese"))
 for _ in range(3):
     siamese_step(*batch)
 tf.profiler.experimental.stop()
+
+# A shared sub-model: a Sequential encoder of two Dense layers on both inputs.
+encoder = keras.Sequential([Noted(8, activation="relu", name="d1"), Noted(4, name="d2")], name="enc")
+trace("encoder", siamese(encoder), batch, *encoder.layers)
 
 
 # A layer applied three times in a Python loop.
@@ -207,12 +218,13 @@ def _forward_and_backward(module) -> tuple:
     return forward, backward_ops
 
 
-@pytest.mark.parametrize("run", ["siamese", "loop"])
-def test_a_layer_called_again_holds_every_calls_ops(traced, run):
+@pytest.mark.parametrize("key", ["siamese", "loop", "encoder", "encoder:d2"])
+def test_a_layer_called_again_holds_every_calls_ops(traced, key):
+    """Each call's forward ops are in the layer, the layer's own or a shared sub-model's (`encoder`)."""
     logdir, truth = traced
-    want = truth[run]
-    assert len(want["calls"]) == (2 if run == "siamese" else 3) and all(want["calls"])
-    hierarchy = load(logdir, run, "step")
+    want = truth[key]
+    assert len(want["calls"]) == (3 if key == "loop" else 2) and all(want["calls"])
+    hierarchy = load(logdir, key.partition(":")[0], "step")
     module = _module_of(hierarchy, want["variables"])
     assert module.kind == "module"
     forward, _ = _forward_and_backward(module)
@@ -224,20 +236,23 @@ def test_a_layer_called_again_holds_every_calls_ops(traced, run):
     assert held == want["variables"]
 
 
-def test_a_shared_layers_backward_holds_both_calls_gradients(traced):
+@pytest.mark.parametrize("key", ["siamese", "encoder", "encoder:d2"])
+def test_a_shared_layers_backward_holds_both_calls_gradients(traced, key):
     logdir, truth = traced
-    want = truth["siamese"]
-    hierarchy = load(logdir, "siamese", "step")
+    want = truth[key]
+    hierarchy = load(logdir, key.partition(":")[0], "step")
     module = _module_of(hierarchy, want["variables"])
     _, placed = _forward_and_backward(module)
     assert backward.holds_backward(hierarchy, module)
     for gradients in want["gradients"]:
         assert gradients and set(gradients) <= placed, sorted(set(gradients) - placed)
-    # No gradient of the layer is left with the model's own backward pass.
+    # No gradient of the layer is left with the backward pass of a model above it.
+    gradients = {name for names in want["gradients"] for name in names}
     model = module.parent
-    model_backward = {op.op_name for child in model.children.values() if child.role == "backward"
-                      for op in ops_under(child)}
-    assert not model_backward & {name for gradients in want["gradients"] for name in gradients}
+    while model is not hierarchy.root:
+        assert not gradients & {op.op_name for child in model.children.values() if child.role == "backward"
+                                for op in ops_under(child)}, model.name
+        model = model.parent
 
 
 def test_a_shared_layers_time_holds_both_calls(traced):

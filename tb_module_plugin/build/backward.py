@@ -203,6 +203,8 @@ def _forward_module(root, segments: list, moved: dict) -> tuple:
             child = moved.get((id(node), segment))
             if child is not None:  # a module's later call, moved into it: the module's, below it as named
                 module, depth, named, node = child.parent, i, None, child
+                while module.kind != "module":  # (moved into a scope of the module: `enc_1/d1_1/enc_3/d1_1`)
+                    module = module.parent
                 continue
         if child is not None and child.children is None:
             named = child if module is not None and not child.role else None  # (the forward op itself)

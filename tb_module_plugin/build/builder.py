@@ -69,7 +69,7 @@ def build_graph_hierarchy(flat: graph_lib.FlatGraph, name: str, modules: dict | 
     placed = ops + others + flat.eager_ops
     passes.mark_roles_of_bodies(placed)
     estimates = passes.mark_modules(placed, estimate_params=not modules, types=types)
-    moved = passes.place_later_calls(consumers, captured, types)
+    moved = passes.place_later_calls(builder, consumers, captured, types)
     backward_groups = backward.place_backward_ops(builder, root, moved)
     passes.fold_series(builder.groups, params)
     passes.gather_loose_top_level_ops(root, taken, params)
