@@ -193,9 +193,9 @@ class _Modules:
 
 def _forward_module(root, segments: list, moved: dict) -> tuple:
     """The deepest module on the path the scope `segments` (a gradient op's name past the tape's scope) take
-    down the tree from the root (or to where `moved` took a scope), the segments below it, and the forward op inside it the path names (an op, or
-    a scope holding the op of its name: `stem/MatMul` for `gradient_tape/stem/MatMul/MatMul`), else None;
-    (None, None, None) where the path meets no module."""
+    down the tree from the root (or to where `moved` took a scope), the segments below it, and the forward op
+    inside it the path names (an op, or a scope holding the op of its name: `stem/MatMul` for
+    `gradient_tape/stem/MatMul/MatMul`), else None; (None, None, None) where the path meets no module."""
     node, module, depth, named = root, None, 0, None
     for i, segment in enumerate(segments[:-1]):  # (the last is the gradient op's own name)
         child = node.children.get(segment)
