@@ -6,12 +6,14 @@ Truth from the live objects of the process that wrote the traces: the ops each c
 `__call__` notes the graph's ops before and after), the gradient ops TensorFlow made under each call's scope, the
 captured variables of the layer (matched by handle), and count_params()."""
 
+import hashlib
 import json
+import time
 
 import pytest
 
 from tests.helpers.compare_models import load
-from tests.helpers.processes import REPO, cache_key, cached_logdir, run_python
+from tests.helpers.processes import cache_key, cached_logdir, run_python
 from tb_module_plugin.build import passes
 from tb_module_plugin.measures import backward
 from tb_module_plugin.measures.time import times_for
@@ -197,7 +199,9 @@ with open(os.path.join(LOGDIR, "truth.json"), "w") as f:
 
 @pytest.fixture(scope="module")
 def traced():
-    key = cache_key([REPO / "tests" / "test_shared_calls.py"], ("tensorflow-cpu", "tensorflow", "keras", "keras-hub"))
+    # (keyed by the writer's code and the versions it runs with, not by the tests below it)
+    versions = cache_key([], ("tensorflow-cpu", "tensorflow", "keras", "keras-hub"))
+    key = hashlib.sha256(f"{WRITER}\n{versions}".encode()).hexdigest()[:16]
     logdir = cached_logdir("shared_calls", key, lambda tmp: run_python(["-c", WRITER, str(tmp)]))
     return logdir, json.loads((logdir / "truth.json").read_text())
 
@@ -306,3 +310,39 @@ def test_the_rule_moves_later_calls_only(traced, monkeypatch):
     assert {name for name, path in after.items() if before[name] != path} == later
     module = _module_of(before_tree, want["variables"])
     assert not later & {op.op_name for op in ops_under(module)}
+
+
+def test_a_deeply_nested_later_call_is_judged_without_recursion():
+    """A later call of a chain of modules nested deeper than Python's recursion limit (built here: each module
+    reads its own captured variable, the later call's scopes read the same ones with the same ops): each level goes
+    into its module, every op is placed, the build stays quick."""
+    from tensorboard.compat.proto import attr_value_pb2, types_pb2
+
+    from tests.helpers.records import graph_def
+    from tb_module_plugin.build import builder as build
+    from tb_module_plugin.readers import graph as graph_lib
+
+    depth = 1100
+    resource = {"T": attr_value_pb2.AttrValue(type=types_pb2.DT_RESOURCE)}
+    # (the deepest module's variable first: judged first, its chain of calls is judged from the bottom up)
+    nodes = [("x", "_Arg", [])] + [(f"v{k}", "_Arg", [], resource) for k in reversed(range(depth))]
+    for call in ("m", "c"):  # (the first call's scopes, then the later call's)
+        scope, previous = "net", "x"
+        for k in range(depth):
+            scope += f"/{call}{k}"
+            nodes += [(f"{scope}/ReadVariableOp", "ReadVariableOp", [f"v{k}"]),
+                      (f"{scope}/MatMul", "MatMul", [previous, f"{scope}/ReadVariableOp"])]
+            previous = f"{scope}/MatMul"
+    start = time.process_time()
+    hierarchy = build.build_graph_hierarchy(graph_lib.FlatGraph(graph_lib.flatten_graph_def(graph_def(nodes)),
+                                                                [], []), "t")
+    seconds = time.process_time() - start
+    assert "c0" not in hierarchy.root.children["net"].children  # (no later call left beside the modules)
+    for op in ops_under(hierarchy.root):
+        if not op.role:
+            k = int(op.op_name.rsplit("/", 2)[-2][1:])  # (the level whose scope made it)
+            module = op.parent
+            while module.kind != "module":
+                module = module.parent
+            assert module.name == f"m{k}", (op.op_name, module.path[-40:])
+    assert seconds < 20, seconds

@@ -205,7 +205,7 @@ def place_later_calls(builder, consumers: dict, captured: list, types) -> dict:
     plain scope whose ops take every variable the module holds and no other, and make the same ops as the
     module's own (by type, counted), beside the module or in a scope that is itself a later call of the module
     holding it (a shared sub-model's: `enc_3/d1_1` goes into `enc_1/d1_1` as `enc_3/d1_1`, and what `enc_3` holds
-    besides into `enc_1`). A scope reading one variable of another layer (a tied embedding's logits), or doing
+    besides into `enc_1`; deeper, under the outermost call's name only). A scope reading one variable of another layer (a tied embedding's logits), or doing
     other work with it, stays where it is. Runs once modules are marked. Returns {(id(parent), name): the moved
     scope} for the backward pass, whose gradient ops still name the scope where it was."""
     held: dict = {}  # id(module) -> (module, {id(variable)}) of the modules holding captured variables
@@ -245,18 +245,15 @@ def place_later_calls(builder, consumers: dict, captured: list, types) -> dict:
     for key in sorted(pairs, key=depth.get, reverse=True):  # (the deepest first: a sub-model's scope empties)
         scope, module = pairs[key]
         parent, name = scope.parent, scope.name
-        target, path = module, []
-        outer, outer_module = parent, module.parent
-        while outer is not outer_module:  # (below a sub-model's later call: its scopes, from the module down)
-            path.append(outer.name)
-            outer, outer_module = outer.parent, outer_module.parent
+        top, outer, outer_module = None, parent, module.parent
+        while outer is not outer_module:  # (in a sub-model's later call: the outermost call's scope names it)
+            top, outer, outer_module = outer, outer.parent, outer_module.parent
         del parent.children[name]
         moved[(id(parent), name)] = scope
         if not _holds_ops(scope):
             scope.parent = module  # (emptied: out of the tree, its module still found from its gradients' names)
             continue
-        for segment in reversed(path):
-            target = builder.group(target, segment)
+        target = module if top is None else builder.group(module, top.name)
         scope.name, scope.parent = free_name(target.children, name), target
         target.children[scope.name] = scope
         stack = [scope]
@@ -275,15 +272,27 @@ class _CallEvidence:
         self._counts: dict = {}
 
     def later_call(self, scope, module) -> bool:
-        key = (id(scope), id(module))
-        known = self._known.get(key)
-        if known is None:
-            known = self._known[key] = (
-                scope.kind != "module" and not scope.role and scope.children is not None and not scope.is_op_scope()
-                and module.kind == "module" and scope.parent is not None and module.parent is not None
-                and (scope.parent is module.parent or self.later_call(scope.parent, module.parent))
-                and self._op_types(scope) == self._op_types(module) and _variables_taken(scope) == {
-                    id(op) for op in ops_under(module) if op.role == "variable"})
+        """Whether `scope` is a later call of `module`: it does the same work, beside it or in a later call of the
+        module holding it (judged up to their common parent, without recursion: scopes may nest deep)."""
+        chain = []  # the pairs from (scope, module) up, not judged yet
+        while True:
+            known = self._known.get((id(scope), id(module)))
+            if known is not None:
+                break
+            if not (scope.kind != "module" and not scope.role and scope.children is not None
+                    and not scope.is_op_scope() and module.kind == "module" and scope.parent is not None
+                    and module.parent is not None):
+                known = self._known[(id(scope), id(module))] = False
+                break
+            chain.append((scope, module))
+            if scope.parent is module.parent:
+                known = True  # (nothing above to judge)
+                break
+            scope, module = scope.parent, module.parent
+        for scope, module in reversed(chain):
+            known = known and self._op_types(scope) == self._op_types(module) and _variables_taken(scope) == {
+                id(op) for op in ops_under(module) if op.role == "variable"}
+            self._known[(id(scope), id(module))] = known
         return known
 
     def _op_types(self, group) -> dict:
