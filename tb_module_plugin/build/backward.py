@@ -27,10 +27,12 @@ GRADIENT_SCOPE = re.compile(r"(?:gradient_tape|gradients)(?:_\d+)?")
 GRADIENT_TYPE = re.compile(r"\w*(?:Grad(?:V\d+)?|Backprop\w*|BroadcastGradientArgs)")
 
 
-def place_backward_ops(builder, root) -> list:
+def place_backward_ops(builder, root, moved: dict | None = None) -> list:
     """Move each gradient op whose forward scope is inside a module into that module's `backward` group (keeping
     the rest of its scope below it); prune the tape's scopes left empty. Runs once modules are marked. Returns the
-    backward groups (for `holder_ids`, once the later passes have placed them for good)."""
+    backward groups (for `holder_ids`, once the later passes have placed them for good). `moved` ({(id(parent),
+    name): scope}, passes.place_later_calls) finds a module's later call where its gradient ops' names put it."""
+    moved = moved or {}
     # A tape's scope is named so and holds ops only a gradient computes: a scope a user named `gradients` is not one.
     # It is a top-level scope, or one inside a top-level scope: where a tf.Module's `__call__` is a tf.function
     # called from a plain Python call, TensorFlow expands that call's backward function in place, its gradient ops
@@ -64,9 +66,10 @@ def place_backward_ops(builder, root) -> list:
             # sit in a tape scope of their own (`…/StatefulPartitionedCall_grad/PartitionedCall/gradients/
             # model/encoder/block_0/…`): the innermost tape scope names the forward op, else the outer one does.
             inner = [i for i, segment in enumerate(segments[:-1]) if GRADIENT_SCOPE.fullmatch(segment)]
-            module, rest, named = _forward_module(root, segments[inner[-1] + 1:]) if inner else (None, None, None)
+            module, rest, named = (_forward_module(root, segments[inner[-1] + 1:], moved) if inner
+                                   else (None, None, None))
             if module is None:
-                module, rest, named = _forward_module(root, segments)
+                module, rest, named = _forward_module(root, segments, moved)
             if module is None and not op.function and op.op_name.startswith(prefix):
                 module, rest, named = _forward_op_module(forward, modules,
                                                          op.op_name[len(prefix):].split("/"))
@@ -188,14 +191,21 @@ class _Modules:
         return first <= inner_first and inner_last <= last
 
 
-def _forward_module(root, segments: list) -> tuple:
+def _forward_module(root, segments: list, moved: dict) -> tuple:
     """The deepest module on the path the scope `segments` (a gradient op's name past the tape's scope) take
-    down the tree from the root, the segments below it, and the forward op inside it the path names (an op, or
-    a scope holding the op of its name: `stem/MatMul` for `gradient_tape/stem/MatMul/MatMul`), else None;
-    (None, None, None) where the path meets no module."""
+    down the tree from the root (or to where `moved` took a scope), the segments below it, and the forward op
+    inside it the path names (an op, or a scope holding the op of its name: `stem/MatMul` for
+    `gradient_tape/stem/MatMul/MatMul`), else None; (None, None, None) where the path meets no module."""
     node, module, depth, named = root, None, 0, None
     for i, segment in enumerate(segments[:-1]):  # (the last is the gradient op's own name)
         child = node.children.get(segment)
+        if child is None and moved:
+            child = moved.get((id(node), segment))
+            if child is not None:  # a module's later call, moved into it: the module's, below it as named
+                module, depth, named, node = child.parent, i, None, child
+                while module.kind != "module":  # (moved into a scope of the module: `enc_1/d1_1/enc_3/d1_1`)
+                    module = module.parent
+                continue
         if child is not None and child.children is None:
             named = child if module is not None and not child.role else None  # (the forward op itself)
             break

@@ -48,7 +48,7 @@ def build_graph_hierarchy(flat: graph_lib.FlatGraph, name: str, modules: dict | 
 
     builder.insert_all(root, ops, divert)
     types = passes.op_types(ops)
-    passes.place_captured_variables(builder, ops, captured, io_names["input"], types)
+    consumers = passes.place_captured_variables(builder, ops, captured, io_names["input"], types)
     if flat.other_functions or flat.eager_ops:
         # Graphs of earlier work and of eager ops, recorded by the same trace: kept, out of the way.
         functions = builder.group(root, passes.reserve(taken, root, "other_functions"), role="functions")
@@ -69,7 +69,8 @@ def build_graph_hierarchy(flat: graph_lib.FlatGraph, name: str, modules: dict | 
     placed = ops + others + flat.eager_ops
     passes.mark_roles_of_bodies(placed)
     estimates = passes.mark_modules(placed, estimate_params=not modules, types=types)
-    backward_groups = backward.place_backward_ops(builder, root)
+    moved = passes.place_later_calls(builder, consumers, captured, types)
+    backward_groups = backward.place_backward_ops(builder, root, moved)
     passes.fold_series(builder.groups, params)
     passes.gather_loose_top_level_ops(root, taken, params)
     hierarchy = Hierarchy(root)
