@@ -3,6 +3,7 @@ placing of ops at their '/'-separated placements (TreeBuilder)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from itertools import repeat
 from operator import attrgetter, itemgetter
 from sys import intern
@@ -81,7 +82,8 @@ def build_graph_hierarchy(flat: graph_lib.FlatGraph, name: str, modules: dict | 
     passes.gather_loose_top_level_ops(root, taken, params)
     hierarchy = Hierarchy(root)
     hierarchy.backward_holders = backward.holder_ids(backward_groups)  # (after the passes, which may fold above one)
-    hierarchy.unexpanded_ops = sum(bool(op.not_expanded) for op in placed)
+    # (counted by class, which says it: a million ops' attribute read one by one took 0.1 s)
+    hierarchy.unexpanded_ops = sum(n for cls, n in Counter(map(type, placed)).items() if cls.not_expanded)
     hierarchy.values = dict(values or {}) if modules else {group.path: v for group, v in estimates.items()}
     hierarchy.traced_ops = len(ops)
     return hierarchy
