@@ -169,8 +169,8 @@ class TreeBuilder:
         are offered to `divert` first, which returns True for those it placed elsewhere."""
         scopes = self._scopes.setdefault(id(parent), {})
         heads = {}  # scope -> the scope and "/", one string for its ops' names (see ops.PlacedTableOp)
-        # The ops of a scope mostly come one after another: the last scope's group, head and children are kept
-        # (looking a fresh scope string up twice an op cost a fifth of this loop).
+        # The ops of a scope mostly come one after another: the last scope's group, head and children are kept,
+        # not looked up again for each of its ops.
         last = group = head = children = None
         for op, (scope, slash, leaf) in zip(ops, map(str.rpartition, map(_PLACEMENT, ops), repeat("/"))):
             if op.role and divert is not None and divert(op):
