@@ -12,7 +12,7 @@ from tensorboard.compat.proto import attr_value_pb2, config_pb2, graph_pb2, node
 from tests.helpers import records
 from tests.helpers.trees import build
 from tb_module_plugin.readers import graph as graph_lib
-from tb_module_plugin.readers import lite_proto
+from tb_module_plugin.readers import expand, lite_proto
 from tb_module_plugin.build import builder as build_lib
 from tb_module_plugin.readers.keras_model import build_keras_hierarchy
 from tb_module_plugin.serve import answers as answers_lib
@@ -404,6 +404,27 @@ def test_the_lean_parse_reads_odd_nodes_as_protobuf_does(nodes_at_a_time, monkey
         assert [op.node_def for op in lean] == [op.node_def for op in full]
     assert [(p.op_name, port) for p, port, _ in lean[2].inputs] == [("net/a", "1"), ("net/b", "0"), ("later", "0")]
     assert lean[-1].inputs[0][0] is lean[0] and lean[-1].inputs[1][0] is lean[5]
+
+
+@pytest.mark.parametrize("nearby", [2, 3, expand._NEARBY])
+def test_inputs_are_found_in_and_beyond_their_piece_of_nodes(nearby, monkeypatch):
+    """A lean graph's inputs are looked up among a few nodes at a time first (here two or three), then among all:
+    an input naming a node of its piece, of an earlier or a later piece, with a port, a control input, a name of
+    no node, all resolve as in the full GraphDef."""
+    monkeypatch.setattr(expand, "_NEARBY", nearby)
+    g = graph_def(("a", "Placeholder", []), ("s/b", "Relu", ["a"]), ("s/c", "AddN", ["s/b", "a", "s/e"]),
+                  ("s/d", "AddN", ["s/c:1", "^a", "gone", "s/b"]), ("s/e", "Const", []),
+                  ("t/f", "AddN", ["s/e", "a", "s/d", "t/g"]), ("t/g", "Identity", ["t/f"]), ("t/h", "Relu", ["a"]))
+    blob = g.SerializeToString()
+    lean = graph_lib.flatten_graph_def(graph_lib.parse_graph_def(blob))
+    full = graph_lib.flatten_graph_def(graph_pb2.GraphDef.FromString(blob))
+    index = {op.op_name: i for i, op in enumerate(full)}
+    assert [[(lean.index(p), port, control) for p, port, control in op.inputs] for op in lean] == [
+        [(index[p.op_name], port, control) for p, port, control in op.inputs] for op in full]
+    assert sum(map(len, (op.inputs for op in lean))) == sum(len(node.input) for node in g.node) - 1  # (`gone`)
+    # Only the ops with an input that does not simply name a node are resolved again, one by one (given a list).
+    names = {node.name for node in g.node}
+    assert [isinstance(op.inputs, list) for op in lean] == [not names.issuperset(node.input) for node in g.node]
 
 
 def test_a_node_that_runs_past_its_end_is_refused_as_protobuf_refuses_it():
