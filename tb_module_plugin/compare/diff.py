@@ -335,7 +335,8 @@ def not_compared(d: Diff) -> dict:
     parameter shapes (a trace: its captured variables are bare handles), two graphs of one structure may hold
     layers of other widths: "same" cannot speak for parameters, nor for FLOPs where those are not known either.
     (A graph that records every shape but leaves its batch open is compared whole: its FLOPs are unknown, not
-    uncompared.) FLOPs still being counted (the route's, right after the build) are not listed."""
+    uncompared.) FLOPs still being counted (the route's, right after the build) are listed for such a side: an
+    answer must not claim them compared before they are known."""
     from .. import schema
 
     out = schema.NotCompared()
@@ -343,12 +344,11 @@ def not_compared(d: Diff) -> dict:
     if not blind:
         return out
     out["num_params"] = f"{_names(blind)} record{'s' if len(blind) == 1 else ''} no parameter shapes ({SHAPES_WHY})"
-    if d.ha.costs is not None and d.hb.costs is not None:
-        unknown = [(name, h) for name, h in blind if h.costs.flops_of(h.root) is None]
-        if unknown:
-            its = "its" if len(unknown) == 1 else "their"
-            out["flops"] = (f"{_names(unknown)} record{'s' if len(unknown) == 1 else ''} no shapes of {its} ops, so "
-                            f"{its} FLOPs are not known ({SHAPES_WHY})")
+    unknown = [(name, h) for name, h in blind if h.costs is None or h.costs.flops_of(h.root) is None]
+    if unknown:
+        its = "its" if len(unknown) == 1 else "their"
+        out["flops"] = (f"{_names(unknown)} record{'s' if len(unknown) == 1 else ''} no shapes of {its} ops, so "
+                        f"{its} FLOPs are not known ({SHAPES_WHY})")
     return out
 
 
