@@ -294,6 +294,11 @@ class DiffCounts(TypedDict, total=False):
     renamed: int  # nodes below it matched under another name
 
 
+class NotCompared(TypedDict, total=False):
+    num_params: str  # why parameters were not compared (a graph that records no parameter shapes: a trace)
+    flops: str  # why FLOPs were not compared (a graph that records no shapes of its ops: a trace)
+
+
 class DiffNode(_Node, _NodeOptional, total=False):
     inputs: List[OpInput]  # ops: what feeds them (on the side it shows: A's, B's for an added op)
     children: List[DiffNode]  # groups within the asked depth: their children in the union of both trees
@@ -306,6 +311,7 @@ class DiffNode(_Node, _NodeOptional, total=False):
     counts: DiffCounts  # groups: how many nodes below it have each status
     delta: DiffDelta  # B minus A of its parameters, FLOPs and time, where known (rolled up the tree)
     time_missing: str  # the asked node, with time=1, where one run has no readable profile: why (no time delta)
+    not_compared: NotCompared  # the asked node, where a side lacks what a measure needs: those not compared, why
 
 
 class DiffAnswer(TypedDict):

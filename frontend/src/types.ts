@@ -362,6 +362,13 @@ export interface DiffCounts {
   renamed?: number;
 }
 
+export interface NotCompared {
+  /** why parameters were not compared (a graph that records no parameter shapes: a trace) */
+  num_params?: string;
+  /** why FLOPs were not compared (a graph that records no shapes of its ops: a trace) */
+  flops?: string;
+}
+
 export interface DiffNode extends _Node, _NodeOptional {
   /** ops: what feeds them (on the side it shows: A's, B's for an added op) */
   inputs?: OpInput[];
@@ -385,6 +392,8 @@ export interface DiffNode extends _Node, _NodeOptional {
   delta?: DiffDelta;
   /** the asked node, with time=1, where one run has no readable profile: why (no time delta) */
   time_missing?: string;
+  /** the asked node, where a side lacks what a measure needs: those not compared, why */
+  not_compared?: NotCompared;
 }
 
 export interface DiffAnswer {
