@@ -4,8 +4,9 @@
                                 [--step2 S2] [--json] [--fail-on params:+1%,flops:+5%] [--fail-on encoder=flops:+2%]
 
 Exit status: 0 the graphs match (with --fail-on: no budget exceeded), 1 they differ (with --fail-on: a budget is
-exceeded), 2 a graph cannot be read or is not there, a budget cannot be checked, or the structure is the same but a
-measure could not be compared (a trace records no parameter shapes: `not_compared` says which and why).
+exceeded), 2 a graph cannot be read or is not there, or a budget cannot be checked. Graphs that match in what they
+record but not in everything a comparison reads (two traces: no parameter shapes) exit 0 as a match of what they
+hold, and say what was not compared (`not_compared`, `identical` null); a budget on those measures exits 2.
 """
 
 from __future__ import annotations
@@ -89,8 +90,10 @@ def run(args, say, logdir_data_provider, times_of) -> int:
             say(f"budget {c.budget}: {human(c.a)} -> {human(c.b)} {'EXCEEDED' if c.exceeded else 'ok'}")
     if budgets:
         return EXIT_DIFFERENT if any(c.exceeded for c in checks) else EXIT_SAME
-    # (the same structure with measures left uncompared is no match: a gate must not pass on what it cannot see)
-    return {True: EXIT_SAME, False: EXIT_DIFFERENT, None: EXIT_UNREADABLE}[identical]
+    # (the same structure with measures left uncompared: nothing the graphs hold differs, the exit a match's as the
+    # command's contract has it; the text and `identical` say what was not compared, and a budget on those measures,
+    # the gate for sizes, cannot pass)
+    return EXIT_DIFFERENT if identical is False else EXIT_SAME
 
 
 def load(provider, run: str, tag: str, step=None):
