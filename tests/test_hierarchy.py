@@ -458,23 +458,23 @@ def test_settle_lets_answers_go_first(monkeypatch):
     answer needing a step it has not done does that step; past ANSWERS_FIRST_SECONDS it goes on."""
     import threading
 
-    from tb_module_plugin.tree import hierarchy as tree_lib
+    from tb_module_plugin.tree import turns as turns_lib
 
     nodes = (("x", "Placeholder", []), ("enc/a/m", "MatMul", ["x"]), ("enc/b/m", "MatMul", ["enc/a/m"]))
-    monkeypatch.setattr(tree_lib, "ANSWERS_FIRST_SECONDS", 60)  # (only the answers let it go on)
+    monkeypatch.setattr(turns_lib, "ANSWERS_FIRST_SECONDS", 60)  # (only the answers let it go on)
     h = build(graph_def(*nodes))
     worker = threading.Thread(target=settle, args=(h,), kwargs={"after_an_answer": True})
     worker.start()
     worker.join(0.3)
     assert worker.is_alive() and not h.edges_filed()  # no answer made yet
-    with h.answering():
+    with h.turns.answering():
         worker.join(0.3)
         assert worker.is_alive() and not h.edges_filed()  # one being made
         h.structure_of(h.root)  # (an answer does what it needs itself)
         assert h.edges_filed()
     worker.join(60)
     assert not worker.is_alive() and h.search_index is not None  # settled once the answer was made
-    monkeypatch.setattr(tree_lib, "ANSWERS_FIRST_SECONDS", 0.01)
+    monkeypatch.setattr(turns_lib, "ANSWERS_FIRST_SECONDS", 0.01)
     h = build(graph_def(*nodes))
     settle(h, after_an_answer=True)  # (none asked for: it goes on)
     assert h.edges_filed() and h.search_index is not None

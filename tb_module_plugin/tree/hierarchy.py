@@ -8,7 +8,6 @@ walks over this tree, which knows none of them.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import threading
 import weakref
@@ -17,10 +16,9 @@ from ..errors import NotFound
 from . import edges as edges_lib
 from . import links as links_lib
 from . import structure as structure_lib
+from . import turns as turns_lib
 from . import ops as ops_lib
 from .node import TreeNode
-
-ANSWERS_FIRST_SECONDS = 2.0  # the longest the work after a first answer waits for the answers being made (then goes on)
 
 class Group(TreeNode):
     """A group of the tree: a module, a scope or one of the plugin's own groups (its ops are graph.Op leaves)."""
@@ -91,10 +89,7 @@ class Hierarchy:
         self._order_lock = threading.Lock()  # (putting one group's in order: an answer does not wait for all)
         self._ordering_lock = threading.Lock()  # (file_edges putting every group's in order)
         self.lock = threading.Lock()  # filing the edges inside groups; count_costs and times_for make theirs under it
-        self._answering = 0  # answers being made from it now (see answering)
-        self._answered = False  # one has been made
-        self.dropped = False  # the cache let it go (see free_when_dropped): the work after its first answer stops
-        self._answers = threading.Condition()
+        self.turns = turns_lib.Turns()  # the answers being made from it, ahead of serve.settle's work
         if op_graph:
             edges_lib.distribute_edges(self._unfiled)
             self._order_root()  # (a Keras layer tree keeps its model's own order of layers)
@@ -118,30 +113,7 @@ class Hierarchy:
         second per million, other graphs' trees included), and the build froze the tree out of its sight. The work
         after its first answer (serve.settle) stops, rather than keep it for nothing."""
         weakref.finalize(self, ops_lib.break_cycles, self.all_nodes).atexit = False
-        with self._answers:
-            self.dropped = True
-            self._answers.notify_all()
-
-    @contextlib.contextmanager
-    def answering(self):
-        """Marks an answer being made from this graph: serve.settle's work lets it go first (the two share one
-        interpreter: beside settle's, an expansion of 10 ms CPU took 0.25 s)."""
-        with self._answers:
-            self._answering += 1
-        try:
-            yield
-        finally:
-            with self._answers:
-                self._answering -= 1
-                self._answered = True
-                self._answers.notify_all()
-
-    def let_answers_go_first(self, first: bool = False) -> None:
-        """Waits while answers are being made (`first`: until one has been made, too), at most
-        ANSWERS_FIRST_SECONDS."""
-        with self._answers:
-            self._answers.wait_for(lambda: self.dropped or not self._answering and (self._answered or not first),
-                                   ANSWERS_FIRST_SECONDS)
+        self.turns.drop()
 
     def has_module(self) -> bool:
         """Some node of the tree is a module (walked once: a graph without one walks all its nodes)."""
