@@ -13,6 +13,7 @@ import threading
 import weakref
 
 from ..errors import NotFound
+from . import columns as columns_lib
 from . import edges as edges_lib
 from . import links as links_lib
 from . import structure as structure_lib
@@ -82,7 +83,9 @@ class Hierarchy:
         # (file_edges; serve.settle does it in the background). Only op graphs have edges to file (a Keras layer
         # tree's are set by its builder).
         self._unfiled = ops if op_graph else None
-        self._unfiled_groups = groups if op_graph else None  # (FiledEdges reads its columns from these two lists)
+        self._unfiled_groups = groups if op_graph else None  # (NodeColumns reads its columns from these two lists)
+        self._columns = None  # columns_lib.NodeColumns, made by node_columns
+        self._columns_lock = threading.Lock()
         self._filed = None  # edges_lib.FiledEdges: the edges inside groups, filed
         self._ordered_groups: set = set()  # groups put in flow order one by one (before file_edges orders all)
         self._ordered = not op_graph  # every group's children in flow order (a Keras layer tree keeps its own)
@@ -159,8 +162,23 @@ class Hierarchy:
         if self._filed is None and self.op_graph:
             with self.lock:
                 if self._filed is None:
-                    self._filed = edges_lib.FiledEdges(self.all_nodes, self._unfiled, self._unfiled_groups)
-                    self._unfiled = self._unfiled_groups = None
+                    self._filed = edges_lib.FiledEdges(self.node_columns())
+                    self._forget_columns()
+
+    def node_columns(self) -> columns_lib.NodeColumns:
+        """Every node's parent and depth, which are ops, as columns (columns_lib.NodeColumns): made once, for filing
+        the edges inside groups and numbering the structures, and let go once both are done (FiledEdges keeps
+        them until it has lifted every edge)."""
+        with self._columns_lock:
+            if self._columns is None:
+                self._columns = columns_lib.NodeColumns(self.all_nodes, self._unfiled, self._unfiled_groups)
+                self._unfiled = self._unfiled_groups = None
+            return self._columns
+
+    def _forget_columns(self) -> None:
+        with self._columns_lock:  # (whichever of the two is done last lets them go)
+            if self._filed is not None and self._columns_tried:
+                self._columns = None
 
     def _order(self, group: Group, pairs=None) -> None:
         """Puts the group's children in flow order (once) if data flows against the order they had when filed
@@ -235,12 +253,11 @@ class Hierarchy:
             # than numbering the same subtrees beside it (both slower, sharing the interpreter).
             with self._structure_lock:
                 if not self._columns_tried:
-                    self.file_inner_edges()  # (its columns: parents and depths)
                     # (None: too deep for columns, numbered node by node below)
-                    self._structures = structure_lib.number_all(self._filed, self._interned, self._numbers,
+                    self._structures = structure_lib.number_all(self.node_columns(), self._interned, self._numbers,
                                                                 self._unknown_shapes)
-                    self._filed.forget_columns()
                     self._columns_tried = True
+                    self._forget_columns()
         if self._structures is not None:
             return int(self._structures[node.number])
         with self._structure_lock:
