@@ -229,6 +229,7 @@ def test_answers_are_the_same_opened_before_settle_and_after(few_edges, monkeypa
     from tb_module_plugin.serve.settle import settle
 
     monkeypatch.setattr(edges_lib, "_FEW_EDGES", few_edges)
+    monkeypatch.setattr(edges_lib, "_OPS_AT_A_TIME", 5)  # (every input's control flags read in pieces)
     g = _graph(deep_levels=20)
     early, late = build(g), build(g)
     for h in (early, late):

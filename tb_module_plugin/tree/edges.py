@@ -14,6 +14,7 @@ from .. import schema
 
 # Producers (and ports) an aggregated edge keeps to read dtypes and shapes from.
 MAX_EDGE_SAMPLES = 8
+_OPS_AT_A_TIME = 65536  # ops whose control flags _controls reads in one call
 _FEW_EDGES = 2048  # a group's edges whose control flags are read from their ops one by one (more: all at once)
 _LEVEL_STEPS = 3  # levels _children_of_common_ancestor lifts edges a level at a time (then by binary lifting)
 
@@ -157,8 +158,13 @@ class FiledEdges:
 
         control = self._control
         if control is None:
-            inputs = itertools.chain.from_iterable(map(attrgetter("inputs"), ops))
-            control = self._control = np.fromiter(map(itemgetter(2), inputs), np.bool_, len(self._inputs[0]))
+            pieces = [np.zeros(0, np.bool_)]
+            # (a piece of the ops at a time: settle reads them all, and one call over a million ops would hold the
+            # interpreter from an answer asked meanwhile for tens of milliseconds)
+            for start in range(0, len(ops), _OPS_AT_A_TIME):
+                inputs = itertools.chain.from_iterable(map(attrgetter("inputs"), ops[start:start + _OPS_AT_A_TIME]))
+                pieces.append(np.fromiter(map(itemgetter(2), inputs), np.bool_))
+            control = self._control = np.concatenate(pieces)
         return control
 
     def flows(self):
