@@ -480,6 +480,40 @@ def test_settle_lets_answers_go_first(monkeypatch):
     assert h.edges_filed() and h.search_index is not None
 
 
+def test_settle_waits_a_moment_after_an_answer_for_the_next(monkeypatch):
+    """The page asks in bursts (a group's listing, a deeper one, its details): after an answer, settle's next step
+    waits NEXT_ANSWER_SECONDS for the next one, and while that one is made; with no answer lately, not at all."""
+    import threading
+    import time
+
+    from tb_module_plugin.tree import turns as turns_lib
+
+    monkeypatch.setattr(turns_lib, "NEXT_ANSWER_SECONDS", 0.3)
+    turns = turns_lib.Turns()
+    started = time.monotonic()
+    turns.let_answers_go_first()
+    assert time.monotonic() - started < 0.2  # (none made)
+    with turns.answering():
+        pass
+    started = time.monotonic()
+    turns.let_answers_go_first()
+    assert 0.25 <= time.monotonic() - started < turns_lib.ANSWERS_FIRST_SECONDS
+    with turns.answering():
+        pass
+
+    def next_answer():  # (asked within the moment, made for 0.4 s)
+        time.sleep(0.1)
+        with turns.answering():
+            time.sleep(0.4)
+
+    asking = threading.Thread(target=next_answer)
+    started = time.monotonic()
+    asking.start()
+    turns.let_answers_go_first()
+    assert time.monotonic() - started >= 0.5 + 0.25  # (that answer made, and a moment after it)
+    asking.join()
+
+
 def test_a_group_answer_is_remembered():
     """What enters and leaves a group is a walk over all its ops: done once per group."""
     h = build(graph_def(("x", "Placeholder", []), ("net/a", "Relu", ["x"]), ("net/b", "Relu", ["net/a"])))
