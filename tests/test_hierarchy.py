@@ -479,26 +479,60 @@ def test_settle_lets_answers_go_first(monkeypatch):
     answer needing a step it has not done does that step; past ANSWERS_FIRST_SECONDS it goes on."""
     import threading
 
-    from tb_module_plugin.tree import hierarchy as tree_lib
+    from tb_module_plugin.tree import turns as turns_lib
 
     nodes = (("x", "Placeholder", []), ("enc/a/m", "MatMul", ["x"]), ("enc/b/m", "MatMul", ["enc/a/m"]))
-    monkeypatch.setattr(tree_lib, "ANSWERS_FIRST_SECONDS", 60)  # (only the answers let it go on)
+    monkeypatch.setattr(turns_lib, "ANSWERS_FIRST_SECONDS", 60)  # (only the answers let it go on)
     h = build(graph_def(*nodes))
     worker = threading.Thread(target=settle, args=(h,), kwargs={"after_an_answer": True})
     worker.start()
     worker.join(0.3)
     assert worker.is_alive() and not h.edges_filed()  # no answer made yet
-    with h.answering():
+    with h.turns.answering():
         worker.join(0.3)
         assert worker.is_alive() and not h.edges_filed()  # one being made
-        h.structure_of(h.root)  # (an answer does what it needs itself)
+        h.in_flow_order(h.find("enc"))  # (an answer does what it needs itself)
         assert h.edges_filed()
     worker.join(60)
     assert not worker.is_alive() and h.search_index is not None  # settled once the answer was made
-    monkeypatch.setattr(tree_lib, "ANSWERS_FIRST_SECONDS", 0.01)
+    monkeypatch.setattr(turns_lib, "ANSWERS_FIRST_SECONDS", 0.01)
     h = build(graph_def(*nodes))
     settle(h, after_an_answer=True)  # (none asked for: it goes on)
     assert h.edges_filed() and h.search_index is not None
+
+
+def test_settle_waits_a_moment_after_an_answer_for_the_next(monkeypatch):
+    """The page asks in bursts (a group's listing, a deeper one, its details): after an answer, settle's next step
+    waits NEXT_ANSWER_SECONDS for the next one, and while that one is made; with no answer lately, not at all."""
+    import threading
+    import time
+
+    from tb_module_plugin.tree import turns as turns_lib
+
+    monkeypatch.setattr(turns_lib, "NEXT_ANSWER_SECONDS", 0.3)
+    turns = turns_lib.Turns()
+    started = time.monotonic()
+    turns.let_answers_go_first()
+    assert time.monotonic() - started < 0.2  # (none made)
+    with turns.answering():
+        pass
+    started = time.monotonic()
+    turns.let_answers_go_first()
+    assert 0.25 <= time.monotonic() - started < turns_lib.ANSWERS_FIRST_SECONDS
+    with turns.answering():
+        pass
+
+    def next_answer():  # (asked within the moment, made for 0.4 s)
+        time.sleep(0.1)
+        with turns.answering():
+            time.sleep(0.4)
+
+    asking = threading.Thread(target=next_answer)
+    started = time.monotonic()
+    asking.start()
+    turns.let_answers_go_first()
+    assert time.monotonic() - started >= 0.5 + 0.25  # (that answer made, and a moment after it)
+    asking.join()
 
 
 def test_a_group_answer_is_remembered():

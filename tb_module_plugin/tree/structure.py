@@ -44,7 +44,7 @@ def number_all(columns, interned: dict, numbers, unknown_shapes: set):
     """Every node's structure number as Hierarchy.structure_of makes it (the same keys in `interned`, so numbers agree
     with the ones it makes), level by level from the deepest: the child numbers of each group sorted, groups of
     equal runs found by a hash of them, checked element by element, and only one key made per distinct run.
-    `columns`: an edges.FiledEdges (its nodes, the root first, their parents and depths, which are ops, the ops
+    `columns`: an edges.NodeColumns (its nodes, the root first, their parents and depths, which are ops, the ops
     with their indices and the groups below the root). Returns the numbers in that order (kept as a column: set on
     a million nodes they took 0.15 s more); None (nothing done) for a tree deeper than MAX_LEVELS."""
     import numpy as np
