@@ -110,9 +110,16 @@ class _ModuleGraph:
         if first and self._batch == first:
             self._start_profile()
 
+    def on_test_begin(self, logs=None):
+        # `fit` evaluates its validation data with these callbacks before on_epoch_end: an epoch ending inside the
+        # range stops the profile here, so that it holds only training steps (the evaluation runs the same layers
+        # under the same op names, which the profile could not tell from the step's).
+        if self._profiling:
+            self._stop_profile()
+
     def on_epoch_end(self, epoch, logs=None):
         if self._profiling:
-            self._stop_profile()  # (an epoch shorter than the range: profile what ran, not the evaluation)
+            self._stop_profile()  # (an epoch shorter than the range, without validation: profile what ran)
         if not self._recorded and self._batch >= 1:
             self._record()  # (an epoch shorter than RECORD_BATCH)
 
