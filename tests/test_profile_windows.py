@@ -10,7 +10,7 @@ import json
 import pytest
 
 from tests.helpers.answers import InProcess, ok_json, walk
-from tests.helpers.processes import REPO, cache_key, cached_logdir, run_python
+from tests.helpers.processes import REPO, TensorBoard, cache_key, cached_logdir, run_python
 
 pytestmark = pytest.mark.live
 
@@ -30,13 +30,13 @@ def written():
     return logdir, json.loads((logdir / "result.json").read_text())
 
 
-def forward_events(run_dir, layer: str) -> list:
+def forward_events(run_dir, layer: str, session: str = "*") -> list:
     """[(start ps, duration ps)] of the layer's fused forward product (`.../<layer>[_n]/Relu:_FusedMatMul`, its
-    backward ops being under `gradient_tape/`) in the run's profiles, by start."""
+    backward ops being under `gradient_tape/`) in the run's profiles (of one session), by start."""
     from tensorflow.tsl.profiler.protobuf import xplane_pb2
 
     found = []
-    for path in run_dir.glob("plugins/profile/*/*.xplane.pb"):
+    for path in run_dir.glob(f"plugins/profile/{session}/*.xplane.pb"):
         for plane in xplane_pb2.XSpace.FromString(path.read_bytes()).planes:
             for line in plane.lines:
                 if not (plane.name.startswith("/host:") and line.name.startswith("tf_")):
@@ -50,15 +50,20 @@ def forward_events(run_dir, layer: str) -> list:
     return sorted(found)
 
 
-def layer_product_us(logdir, run: str, tag: str, layer: str) -> float:
-    """The tab's time per step of the layer's forward product (the MatMul the fused kernel's time goes to)."""
-    tb = InProcess(logdir)
+def layer_answer(logdir, run: str, tag: str, layer: str, tb=None) -> tuple:
+    """(the layer's module, the tab's time per step of its forward product: the MatMul the fused kernel's time goes
+    to), asked of `tb` (default: the plugin in-process)."""
+    tb = tb or InProcess(logdir)
     root = ok_json(tb.api("hierarchy", run=run, tag=tag, path="", depth=8, time=1))["node"]
     modules = [n for n, _ in walk(root) if n.get("kind") == "module" and n["name"].split("_")[0] == layer]
     assert len(modules) == 1, [n["path"] for n in modules]
     products = [c for c in modules[0]["children"] if c.get("kind") == "op" and c["name"] == "MatMul"]
     assert len(products) == 1, modules[0]["children"]
-    return products[0]["time_us"]
+    return modules[0], products[0]["time_us"]
+
+
+def layer_product_us(logdir, run: str, tag: str, layer: str) -> float:
+    return layer_answer(logdir, run, tag, layer)[1]
 
 
 def test_fit_profile_stops_before_the_validation_pass(written):
@@ -85,3 +90,26 @@ def test_eval_step_in_the_profile_is_left_out_of_the_training_step(written):
     shown = layer_product_us(logdir, loop["run"], loop["tag"], loop["layer"])
     assert shown == pytest.approx(expected, abs=1e-3)
     assert shown < pooled  # (what pooling by name gave)
+
+
+def test_a_run_recorded_again_shows_the_new_record_with_its_own_profile(written):
+    """A notebook cell run twice into one log_dir (the model changed): TensorBoard (--load_fast=false) shows the
+    second model, timed from its own profiling session only."""
+    logdir, result = written
+    rerun = result["rerun"]
+    first, second = rerun["sessions"]
+    assert len(first) == len(second) == 1, rerun["sessions"]
+    own = forward_events(logdir / rerun["run"], rerun["layer"], second[0])
+    assert len(own) == rerun["profiled_steps"], own
+    expected = sum(duration for _, duration in own) / rerun["profiled_steps"] / 1e6
+    both = forward_events(logdir / rerun["run"], rerun["layer"])
+    pooled = sum(duration for _, duration in both) / len(both) / 1e6  # (both sessions' steps: what was shown)
+    tb = TensorBoard(logdir, load_fast=False, name="profile_windows")
+    try:
+        tb.start(wait_graphs={(rerun["run"], rerun["tag"])})
+        module, shown = layer_answer(logdir, rerun["run"], rerun["tag"], rerun["layer"], tb)
+    finally:
+        tb.stop()
+    assert module["num_params"] == rerun["d1_params"][1] != rerun["d1_params"][0]
+    assert shown == pytest.approx(expected, abs=1e-3)
+    assert shown != pytest.approx(pooled, abs=1e-3)

@@ -70,6 +70,28 @@ def profile_files(logdir: str, run: str) -> list:
         return []
 
 
+def newer(files: list, wall_time: float | None) -> list:
+    """The profiles of `files` written after `wall_time` (a record's, in seconds): the sessions of the step it
+    records, not those of a record the run held before (a notebook cell run again into one log_dir). All of them
+    where none is newer (a step profiled before it was recorded) or the time is not known."""
+    if not wall_time:
+        return list(files)
+    gfile = _gfile()
+    kept = []
+    for path in files:
+        try:
+            if "://" in path:  # (an object store's times, through TensorBoard's file system layer, in whole seconds)
+                written = getattr(gfile.stat(path), "mtime_nsec", None)
+                newer_ = written is None or written // 10**9 >= int(wall_time)
+            else:
+                newer_ = os.stat(path).st_mtime_ns / 1e9 >= wall_time
+        except (OSError, ValueError):  # (gone since listed, unreachable: read_op_times says what it finds)
+            newer_ = True
+        if newer_:
+            kept.append(path)
+    return kept or list(files)
+
+
 @dataclasses.dataclass
 class OpTimes:
     """What a run's profiles measured: each op's total time and how many times it ran, over every step."""

@@ -6,12 +6,15 @@ Runs written under LOGDIR:
              first epoch's end (Keras runs the validation pass, the same layers under the same op names, there)
   loop       README's custom loop: train_step traced, then TRAIN_CALLS train steps and EVAL_CALLS calls of an
              eval_step over the same model in one profiling session
+  rerun/train  a notebook cell run twice into one log_dir: `fit` with the callback, the model's d1 WIDTHS[0] wide,
+             then again with a new model, d1 WIDTHS[1] wide (two records of one tag, two profiling sessions)
 Prints `RESULT {json}`: what the live objects and the calls made say.
 """
 
 import json
 import os
 import sys
+import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
@@ -21,12 +24,13 @@ import tensorflow as tf  # noqa: E402
 FEATURES, WIDTH, BATCH = 32, 64, 8
 TRAIN_BATCHES, VAL_BATCHES, PROFILE_BATCH = 4, 6, (3, 6)
 TRAIN_CALLS, EVAL_CALLS = 3, 3
+WIDTHS, RERUN_PROFILE = (256, 16), (3, 4)
 
 
-def model():
+def model(width=WIDTH):
     import keras
 
-    return keras.Sequential([keras.Input((FEATURES,)), keras.layers.Dense(WIDTH, activation="relu", name="d1"),
+    return keras.Sequential([keras.Input((FEATURES,)), keras.layers.Dense(width, activation="relu", name="d1"),
                              keras.layers.Dense(2, name="head")], name="m")
 
 
@@ -87,8 +91,26 @@ def loop(logdir):
             "eval_calls": EVAL_CALLS}
 
 
+def rerun(logdir):
+    from tb_module_plugin import ModuleGraph
+
+    sessions, params = [], []
+    profile_root = os.path.join(logdir, "rerun", "train", "plugins", "profile")
+    for width in WIDTHS:
+        if sessions:
+            time.sleep(1.5)  # (TensorFlow names a profiling session by the second it starts in: a second apart)
+        m = model(width)
+        m.compile(optimizer="sgd", loss="mse", jit_compile=False)
+        m.fit(data(TRAIN_BATCHES), epochs=1, verbose=0,
+              callbacks=[ModuleGraph(os.path.join(logdir, "rerun"), profile_batch=RERUN_PROFILE)])
+        params.append(int(m.layers[0].count_params()))
+        sessions.append(sorted(set(os.listdir(profile_root)) - {s for run in sessions for s in run}))
+    return {"run": "rerun/train", "tag": m.name, "layer": m.layers[0].name, "d1_params": params,
+            "sessions": sessions, "profiled_steps": RERUN_PROFILE[1] - RERUN_PROFILE[0] + 1}
+
+
 def main(logdir):
-    print("RESULT " + json.dumps({"fit": fit(logdir), "loop": loop(logdir)}))
+    print("RESULT " + json.dumps({"fit": fit(logdir), "loop": loop(logdir), "rerun": rerun(logdir)}))
 
 
 if __name__ == "__main__":
