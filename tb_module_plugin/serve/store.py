@@ -117,8 +117,8 @@ class GraphStore:
             except ProfileError as e:
                 return remembered_error(e)
 
-        op_times = self.cache.get(("profile", run, files), read, lambda value: 4096 + 200 * len(
-            getattr(value, "total_ps", ())))
+        op_times = self.cache.get(("profile", run, files), read, lambda value: 4096 + 200 * (
+            len(getattr(value, "total_ps", ())) + sum(len(f[0]) for f in getattr(value, "functions", {}).values())))
         if isinstance(op_times, ProfileError):
             raise remembered_error(op_times)
         return time_lib.times_for(hierarchy, op_times)
