@@ -113,3 +113,10 @@ def test_a_run_recorded_again_shows_the_new_record_with_its_own_profile(written)
     assert module["num_params"] == rerun["d1_params"][1] != rerun["d1_params"][0]
     assert shown == pytest.approx(expected, abs=1e-3)
     assert shown != pytest.approx(pooled, abs=1e-3)
+    # `summary` reads the record and the profiles itself: the same record, the same session.
+    out = run_python(["-m", "tb_module_plugin", "summary", str(logdir), "--run", rerun["run"], "--json",
+                      "--depth", "8"])
+    tree = json.loads(out[out.index("{"):])[f"{rerun['run']}/{rerun['tag']}"]
+    layer = next(n for n, _ in walk(tree) if n.get("kind") == "module" and n["name"].split("_")[0] == rerun["layer"])
+    product = next(c for c in layer["children"] if c.get("kind") == "op" and c["name"] == "MatMul")
+    assert (layer["num_params"], product["time_us"]) == (rerun["d1_params"][1], pytest.approx(expected, abs=1e-3))
