@@ -68,6 +68,10 @@ class Times:
         times = array("d", [UNTIMED]) * len(nodes)
         hit = bytearray(len(nodes))  # the op is timed: its own events, or a fused kernel's that ran it
         fused: dict = {}  # id(op) -> "Conv2D+BiasAdd (fused)"
+        held = {node.run_name for node in nodes if node.children is None}
+        # Only the runs of the function that ran this graph's ops: another function the profile ran over the same
+        # layers (an evaluation) has ops of the same names.
+        op_times = op_times.of_ops(held)
         total_ps, kernels, steps = op_times.total_ps, op_times.kernels, op_times.steps
 
         def timed(op) -> bool:  # (or already given a fused kernel's time: an op runs in one kernel)
@@ -89,7 +93,7 @@ class Times:
                 times[j], hit[j] = (ps / steps / 1e6 if op is chain[0] else 0.0), 1
                 fused[id(op)] = label
         matched = sum(hit)
-        for group, us in _unheld_times(nodes, total_ps, steps):  # (before the sums below: added with them)
+        for group, us in _unheld_times(nodes, held, total_ps, steps):  # (before the sums below: added with them)
             i = group.number
             times[i] = us if times[i] != times[i] else times[i] + us
         if not matched and op_times.xla_events:
@@ -128,6 +132,7 @@ class Times:
         self.module_us = module_us  # what the ops inside modules take, per step
         self.matched = matched
         self.steps = op_times.steps
+        self.functions = op_times.kept  # the functions whose runs the time is of (() for the whole profile)
         self.profile_us = op_times.all_ops_ps / op_times.steps / 1e6  # every op of the profiled step
 
     def time_of(self, node) -> float | None:
@@ -169,11 +174,10 @@ def _grappler_scope(name: str) -> list | None:
     return kept
 
 
-def _unheld_times(nodes, total_ps: dict, steps: int) -> list:
+def _unheld_times(nodes, held: set, total_ps: dict, steps: int) -> list:
     """[(group, microseconds per step)] for the profiled ops the graph does not hold that grappler made in place of
     ops of its scopes when TensorFlow ran it (`conv2_block1_add/ArithmeticOptimizer/AddOpsRewrite_Add`): each event's
     time goes to the deepest group holding every op of the graph in the deepest scope of its name that holds any."""
-    held = {node.run_name for node in nodes if node.children is None}
     unheld = []
     for name, ps in total_ps.items():
         if name not in held:

@@ -60,6 +60,7 @@ class Hierarchy:
         self._columns_tried = not op_graph  # numbering every node at once was tried (None above: too deep for it)
         self.all_nodes: list = []
         self.record_bytes = 0  # size of the record it was built from: its parsed protobuf lives on in the ops
+        self.record_wall_time = None  # when its record was written (seconds), where the reader knows: profiles.newer
         self.traced_ops = 0  # ops of the recorded function (not of other functions or eager ops), set by the build
         self.returns = None  # a module record's: the ops its function returns and must run (build.module_record)
         self.values: dict = {}  # node path -> schema.NodeValues (parameters...): an overlay merged into answers
