@@ -28,6 +28,7 @@ def build_graph_hierarchy(flat: graph_lib.FlatGraph, name: str, modules: dict | 
     if not modules:  # (a module record's ops were merged before they went to their modules)
         passes.merge_replicas(ops)
     passes.assign_io_roles(ops)
+    ops_lib.record_handle_shapes(ops)  # (a run graph's captured variables: their shapes, where they are read)
     passes.collapse_empty_runs(ops + others, params)
     # The names the top level will hold (a leading "/" makes no scope: `/a/b` sits in `a`): the groups made here
     # take others.

@@ -321,18 +321,44 @@ def variable_size(op: Op) -> int | None:
 
 def variable_dims(op: Op) -> tuple | None:
     """A variable's dimensions as the graph says them (see variable_size; -1 for an unknown one), None when its
-    rank is not known."""
+    rank is not known. A captured handle (a resource `_Arg` or `Placeholder`) says them only in `_handle_shapes`
+    (see record_handle_shapes): its `shape` and `_output_shapes` are the handle's own, a scalar."""
     attrs = op.node_def.attr
     shape = None
-    if "shape" in attrs:
-        shape = attrs["shape"].shape
-    elif "_handle_shapes" in attrs and attrs["_handle_shapes"].list.shape:
+    if "_handle_shapes" in attrs and attrs["_handle_shapes"].list.shape:
         shape = attrs["_handle_shapes"].list.shape[0]
-    elif "_output_shapes" in attrs and op.type not in ARG_OPS and op.type != "Placeholder":
+    elif op.type in ARG_OPS or op.type == "Placeholder":
+        pass
+    elif "shape" in attrs:
+        shape = attrs["shape"].shape
+    elif "_output_shapes" in attrs:
         shape = attrs["_output_shapes"].list.shape[0] if attrs["_output_shapes"].list.shape else None
     if shape is None or shape.unknown_rank:
         return None
     return tuple(d.size for d in shape.dim)
+
+
+def record_handle_shapes(ops: list) -> None:
+    """Captured variables whose shape the graph records only where they are read (a FuncGraph written by
+    `tf.summary.graph`: a resource Placeholder, its `shape` the handle's, [], and its ReadVariableOp's
+    `_output_shapes` the variable's): that shape is put on the handle's NodeDef as `_handle_shapes`, where
+    TensorFlow records it on a function's captured handles, for variable_dims. (Once roles are given.)"""
+    wanting = {}
+    for op in compress(ops, map(_HANDLE_TYPES.__contains__, map(attrgetter("type"), ops))):  # (types read in C)
+        if op.role == "variable" and variable_dims(op) is None:
+            wanting[id(op)] = op
+    for reader in compress(ops, map("ReadVariableOp".__eq__, map(attrgetter("type"), ops))) if wanting else ():
+        handle = wanting.get(id(reader.inputs[0][0])) if reader.inputs else None
+        recorded = reader.node_def.attr if handle is not None and handle is reader.inputs[0][0] else {}
+        shapes = recorded["_output_shapes"].list.shape if "_output_shapes" in recorded else ()
+        if shapes and not shapes[0].unknown_rank:
+            node_def = handle.node_def  # (parsed from its bytes, if kept so: kept parsed now, with the shape)
+            node_def.attr["_handle_shapes"].list.shape.add().CopyFrom(shapes[0])
+            handle._node_def = node_def
+            del wanting[id(handle)]
+
+
+_HANDLE_TYPES = ARG_OPS | {"Placeholder"}
 
 
 class UnexpandedOp(FunctionOp):
