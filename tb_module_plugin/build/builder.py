@@ -28,7 +28,6 @@ def build_graph_hierarchy(flat: graph_lib.FlatGraph, name: str, modules: dict | 
     if not modules:  # (a module record's ops were merged before they went to their modules)
         passes.merge_replicas(ops)
     passes.assign_io_roles(ops)
-    ops_lib.record_handle_shapes(ops)  # (a run graph's captured variables: their shapes, where they are read)
     passes.collapse_empty_runs(ops + others, params)
     # The names the top level will hold (a leading "/" makes no scope: `/a/b` sits in `a`): the groups made here
     # take others.
@@ -69,7 +68,8 @@ def build_graph_hierarchy(flat: graph_lib.FlatGraph, name: str, modules: dict | 
     _list_modules_in_record_order(listed)
     placed = ops + others + flat.eager_ops
     passes.mark_roles_of_bodies(placed)
-    estimates = passes.mark_modules(placed, estimate_params=not modules, types=types)
+    read_shapes = ops_lib.read_handle_shapes(ops) if not modules else None  # (a run graph's captured variables)
+    estimates = passes.mark_modules(placed, estimate_params=not modules, types=types, read_shapes=read_shapes)
     backward_groups = backward.place_backward_ops(builder, root)
     passes.fold_series(builder.groups, params)
     passes.gather_loose_top_level_ops(root, taken, params)

@@ -307,10 +307,11 @@ def is_resource_input(node_def) -> bool:
     return key is not None and key in node_def.attr and node_def.attr[key].type == types_pb2.DT_RESOURCE
 
 
-def variable_size(op: Op) -> int | None:
+def variable_size(op: Op, read_shapes: dict | None = None) -> int | None:
     """Elements of a variable, where the graph says its shape: a VarHandleOp's `shape`, a captured handle's
-    `_handle_shapes`, or the `_output_shapes` of an op reading it. None when unknown."""
-    dims = variable_dims(op)
+    `_handle_shapes`, or (`read_shapes`, see read_handle_shapes) the shape its reader records. None when unknown."""
+    dims = read_shapes.get(id(op)) if read_shapes else None
+    dims = variable_dims(op) if dims is None else dims
     if dims is None or any(d < 0 for d in dims):
         return None
     size = 1
@@ -322,7 +323,7 @@ def variable_size(op: Op) -> int | None:
 def variable_dims(op: Op) -> tuple | None:
     """A variable's dimensions as the graph says them (see variable_size; -1 for an unknown one), None when its
     rank is not known. A captured handle (a resource `_Arg` or `Placeholder`) says them only in `_handle_shapes`
-    (see record_handle_shapes): its `shape` and `_output_shapes` are the handle's own, a scalar."""
+    (else see read_handle_shapes): its `shape` and `_output_shapes` are the handle's own, a scalar."""
     attrs = op.node_def.attr
     shape = None
     if "_handle_shapes" in attrs and attrs["_handle_shapes"].list.shape:
@@ -338,24 +339,23 @@ def variable_dims(op: Op) -> tuple | None:
     return tuple(d.size for d in shape.dim)
 
 
-def record_handle_shapes(ops: list) -> None:
-    """Captured variables whose shape the graph records only where they are read (a FuncGraph written by
-    `tf.summary.graph`: a resource Placeholder, its `shape` the handle's, [], and its ReadVariableOp's
-    `_output_shapes` the variable's): that shape is put on the handle's NodeDef as `_handle_shapes`, where
-    TensorFlow records it on a function's captured handles, for variable_dims. (Once roles are given.)"""
-    wanting = {}
+def read_handle_shapes(ops: list) -> dict:
+    """{id(handle): dims} of the captured variables whose shape the graph records only where they are read (a
+    FuncGraph written by `tf.summary.graph`: a resource Placeholder without `_handle_shapes`, its `shape` the
+    handle's, [], and its ReadVariableOp's `_output_shapes` the variable's). Once roles are given."""
+    wanting, found = {}, {}
     for op in compress(ops, map(_HANDLE_TYPES.__contains__, map(attrgetter("type"), ops))):  # (types read in C)
         if op.role == "variable" and variable_dims(op) is None:
             wanting[id(op)] = op
     for reader in compress(ops, map("ReadVariableOp".__eq__, map(attrgetter("type"), ops))) if wanting else ():
-        handle = wanting.get(id(reader.inputs[0][0])) if reader.inputs else None
-        recorded = reader.node_def.attr if handle is not None and handle is reader.inputs[0][0] else {}
+        handle = reader.inputs[0][0] if reader.inputs else None
+        if handle is None or wanting.get(id(handle)) is not handle or id(handle) in found:
+            continue
+        recorded = reader.node_def.attr
         shapes = recorded["_output_shapes"].list.shape if "_output_shapes" in recorded else ()
         if shapes and not shapes[0].unknown_rank:
-            node_def = handle.node_def  # (parsed from its bytes, if kept so: kept parsed now, with the shape)
-            node_def.attr["_handle_shapes"].list.shape.add().CopyFrom(shapes[0])
-            handle._node_def = node_def
-            del wanting[id(handle)]
+            found[id(handle)] = tuple(d.size for d in shapes[0].dim)
+    return found
 
 
 _HANDLE_TYPES = ARG_OPS | {"Placeholder"}
