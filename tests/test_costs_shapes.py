@@ -153,5 +153,6 @@ def test_a_keras_run_graphs_estimated_parameters_are_each_layers(logdir, truth, 
 
 
 def test_a_tf_module_run_graphs_estimated_parameters_are_its_variables(logdir, truth, client):
+    """The suite's own run graph (tests/conftest.py's `run_graph`), written again here with its live module."""
     net = modules(tree(client, "module_rg/fwd"))["net"]
     assert net["num_params"] == truth["module_rg"]["params"] and net["params_estimated"] is True, net

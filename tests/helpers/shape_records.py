@@ -8,7 +8,7 @@ Runs written under LOGDIR:
                  forward op's reserve spaces (no recorded shape)
   keras_rg/fwd   a Keras 3 functional model's forward tf.function written with tf.summary.graph (a run graph: its
                  variables are resource Placeholders whose `shape` is the handle's)
-  module_rg/fwd  a tf.Module's concrete function written the same way (as tests/helpers/records.write_net_run_graph)
+  module_rg/fwd  the suite's own run graph (tests/helpers/records.py NET_RUN_GRAPH): a tf.Module's concrete function
   masked         a module_graph record of a tf.Module whose ops after a boolean_mask have a data-dependent shape
 """
 
@@ -88,20 +88,14 @@ def keras_run_graph(logdir: Path) -> dict:
 
 
 def module_run_graph(logdir: Path) -> dict:
-    class Net(tf.Module):
-        def __init__(self):
-            super().__init__(name="net")
-            with self.name_scope:
-                self.w = tf.Variable(tf.ones([3, 2]), name="w")
+    import textwrap
 
-        @tf.function(input_signature=[tf.TensorSpec([None, 3], tf.float32)])
-        def __call__(self, x):
-            with self.name_scope:
-                return tf.nn.relu(tf.matmul(x, self.w))
+    from tests.helpers.records import NET_RUN_GRAPH
 
-    net = Net()
-    _write_graph(logdir / "module_rg" / "fwd", net.__call__.get_concrete_function().graph)
-    return {"params": sum(math.prod(v.shape) for v in net.variables)}
+    made = {"tf": tf}
+    exec(textwrap.dedent(NET_RUN_GRAPH), made)  # (the suite's run graph, tests/conftest.py's `run_graph`)
+    _write_graph(logdir / "module_rg" / "fwd", made["G"])
+    return {"params": sum(math.prod(v.shape) for v in made["NET"].variables)}
 
 
 def masked(logdir: Path) -> dict:
