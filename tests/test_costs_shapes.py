@@ -128,8 +128,8 @@ def test_a_tf_keras_batch_norm_training_step_has_the_models_flops(logdir, truth,
 
 
 def test_flops_not_known_name_the_ops_whose_shapes_are_missing(logdir, client):
-    """A module record (shapes recorded) whose op after a boolean_mask has a data-dependent shape: the footer names
-    it, and does not send the user to record what they recorded."""
+    """A module record (shapes recorded) whose op after a boolean_mask has a data-dependent shape: the footer and the
+    API (flops_shapes_missing, the page's reason) name it, and do not send the user to record what they recorded."""
     root = tree(client, "masked")
     assert "flops" in root.get("cost_unknown", []), root
     unknown = [n for n, _ in walk(root) if n["kind"] == "op" and "flops" in n.get("cost_unknown", [])]
@@ -137,6 +137,8 @@ def test_flops_not_known_name_the_ops_whose_shapes_are_missing(logdir, client):
     line = next(line for line in text.splitlines() if line.startswith("Total FLOPs"))
     assert "unknown" in line and "module_graph" not in line, line
     assert unknown and any(f"{op['path']} ({op['op']})" in line for op in unknown), (line, unknown)
+    paths = {op["path"] for op in unknown}
+    assert root["flops_shapes_missing"] and set(root["flops_shapes_missing"]) <= paths, root  # (the API's reason)
 
 
 # -- run graphs' parameters -----------------------------------------------------------------------------------------

@@ -244,11 +244,8 @@ def _footer(hierarchy, times) -> list:
         lines.append("Total FLOPs: unknown (the graph's inputs leave their batch dimension open, None: how much a "
                      "step computes depends on the batch each step gets)")
     elif hierarchy.costs is not None and hierarchy.costs.records_shapes:
-        ops, count = hierarchy.costs.ops_not_known(hierarchy.root)
-        names = ", ".join(f"{printable(op.path)} ({op.type})" for op in ops) + (
-            f" and {count - len(ops):,} more" if count > len(ops) else "")
-        lines.append(f"Total FLOPs: unknown (the graph records no shape for what the FLOPs of {count:,} "
-                     f"{'op' if count == 1 else 'ops'} depend on: {names})")
+        names = ", ".join(f"{printable(op.path)} ({op.type})" for op in hierarchy.costs.ops_not_known(hierarchy.root))
+        lines.append(f"Total FLOPs: unknown (the graph records no shape for what some ops' FLOPs depend on: {names})")
     else:
         lines.append("Total FLOPs: unknown (the graph records no shapes for its ops, as a trace: write it with "
                      "tb_module_plugin.summary.module_graph, or tf.summary.graph of a concrete function)")

@@ -121,23 +121,21 @@ class Costs:
         value = self.flops[node.number]
         return None if value == UNKNOWN else value
 
-    def ops_not_known(self, node, limit: int = 3) -> tuple:
-        """(A few of the ops below the node whose FLOPs are not known, a shape their rule reads not recorded, in
-        the tree's order; how many there are). Only groups not known are walked: a known one holds none."""
-        found, count = [], 0
+    def ops_not_known(self, node, limit: int = 3) -> list:
+        """A few of the ops below the node whose FLOPs are not known (a shape their rule reads not recorded), in the
+        tree's order. Only groups not known are walked (a known one holds none), and only until `limit` are found."""
+        found = []
         stack = [node]
-        while stack:
+        while stack and len(found) < limit:
             current = stack.pop()
             if self.flops[current.number] != UNKNOWN:
                 continue
             if current.children is None:
-                count += 1
-                if len(found) < limit:
-                    found.append(current)
+                found.append(current)
                 continue
             below = [c for c in current.children.values() if not (current.parent is None and c.role in _APART)]
             stack.extend(reversed(below))
-        return found, count
+        return found
 
     def flops_uncounted(self, node) -> list:
         """The op types below the node whose FLOPs are not counted (its FLOPs are a lower bound), sorted."""

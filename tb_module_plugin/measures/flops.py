@@ -262,8 +262,8 @@ def counted(op_type: str) -> bool:
 
 def op_flops(op, shapes_of) -> int | None:
     """An op's FLOPs for one call: 0 for an op that does no arithmetic (or that no rule counts: see counted),
-    None where a shape its rule reads (its `reads`) is not recorded. `shapes_of(op)` gives an op's output shapes (output_shapes;
-    lists the caller may share, read only here)."""
+    None where a shape its rule reads (its `reads`) is not recorded. `shapes_of(op)` gives an op's output shapes
+    (output_shapes; lists the caller may share, read only here)."""
     rule = RULES.get(op.type)
     if rule is None:
         return 0
