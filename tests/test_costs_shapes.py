@@ -158,3 +158,18 @@ def test_a_tf_module_run_graphs_estimated_parameters_are_its_variables(logdir, t
     """The suite's own run graph (tests/conftest.py's `run_graph`), written again here with its live module."""
     net = modules(tree(client, "module_rg/fwd"))["net"]
     assert net["num_params"] == truth["module_rg"]["params"] and net["params_estimated"] is True, net
+
+
+def test_a_run_graphs_blocks_are_alike_where_their_variables_shapes_are(truth, client):
+    """Structure (the page's folds of blocks alike) compares a run graph's variables by their own shapes: the
+    handles' ([]) would make blocks of different widths alike."""
+    blocks = truth["blocks_rg"]["blocks"]
+    found = modules(tree(client, "blocks_rg/fwd"))
+    for name, shapes in blocks.items():
+        alike = sorted(n for n, s in blocks.items() if s == shapes)
+        repeat = found[name].get("repeat")
+        if len(alike) > 1:
+            assert repeat == {"key": alike[0], "count": len(alike), "shapes_compared": True}, (name, found[name])
+        else:
+            assert repeat is None, (name, found[name])
+    assert len({json.dumps(s) for s in blocks.values()}) > 1  # (the case in point: blocks alike but for shapes)

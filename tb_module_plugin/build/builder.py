@@ -78,6 +78,7 @@ def build_graph_hierarchy(flat: graph_lib.FlatGraph, name: str, modules: dict | 
     hierarchy.unexpanded_ops = sum(bool(op.not_expanded) for op in placed)
     hierarchy.values = dict(values or {}) if modules else {group.path: v for group, v in estimates.items()}
     hierarchy.traced_ops = len(ops)
+    hierarchy.read_shapes = read_shapes or {}
     return hierarchy
 
 

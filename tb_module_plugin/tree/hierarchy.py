@@ -62,6 +62,7 @@ class Hierarchy:
         self.all_nodes: list = []
         self.record_bytes = 0  # size of the record it was built from: its parsed protobuf lives on in the ops
         self.traced_ops = 0  # ops of the recorded function (not of other functions or eager ops), set by the build
+        self.read_shapes: dict = {}  # id(op) -> dims: captured variables' shapes their readers record (the build's)
         self.returns = None  # a module record's: the ops its function returns and must run (build.module_record)
         self.values: dict = {}  # node path -> schema.NodeValues (parameters...): an overlay merged into answers
         # What later stages keep of this graph, each set only by its owner (the tree never reads them): made once
@@ -266,7 +267,7 @@ class Hierarchy:
                     self.file_inner_edges()  # (its columns: parents and depths)
                     # (None: too deep for columns, numbered node by node below)
                     self._structures = structure_lib.number_all(self._filed, self._interned, self._numbers,
-                                                                self._unknown_shapes)
+                                                                self._unknown_shapes, self.read_shapes)
                     self._filed.forget_columns()
                     self._columns_tried = True
         if self._structures is not None:
@@ -283,7 +284,7 @@ class Hierarchy:
             if current.structure is not None:
                 continue
             if current.children is None:
-                dims = ops_lib.variable_dims(current) if current.role == "variable" else ()
+                dims = ops_lib.variable_dims(current, self.read_shapes) if current.role == "variable" else ()
                 key = ("op", current.type, dims)
                 unknown = dims is None
             elif not ready:

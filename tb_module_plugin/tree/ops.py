@@ -310,8 +310,7 @@ def is_resource_input(node_def) -> bool:
 def variable_size(op: Op, read_shapes: dict | None = None) -> int | None:
     """Elements of a variable, where the graph says its shape: a VarHandleOp's `shape`, a captured handle's
     `_handle_shapes`, or (`read_shapes`, see read_handle_shapes) the shape its reader records. None when unknown."""
-    dims = read_shapes.get(id(op)) if read_shapes else None
-    dims = variable_dims(op) if dims is None else dims
+    dims = variable_dims(op, read_shapes)
     if dims is None or any(d < 0 for d in dims):
         return None
     size = 1
@@ -320,10 +319,13 @@ def variable_size(op: Op, read_shapes: dict | None = None) -> int | None:
     return size
 
 
-def variable_dims(op: Op) -> tuple | None:
+def variable_dims(op: Op, read_shapes: dict | None = None) -> tuple | None:
     """A variable's dimensions as the graph says them (see variable_size; -1 for an unknown one), None when its
     rank is not known. A captured handle (a resource `_Arg` or `Placeholder`) says them only in `_handle_shapes`
-    (else see read_handle_shapes): its `shape` and `_output_shapes` are the handle's own, a scalar."""
+    or (`read_shapes`: Hierarchy.read_shapes) where it is read: its `shape` and `_output_shapes` are the handle's,
+    a scalar."""
+    if read_shapes and id(op) in read_shapes:
+        return read_shapes[id(op)]
     attrs = op.node_def.attr
     shape = None
     if "_handle_shapes" in attrs and attrs["_handle_shapes"].list.shape:

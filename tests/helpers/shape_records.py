@@ -9,6 +9,7 @@ Runs written under LOGDIR:
   keras_rg/fwd   a Keras 3 functional model's forward tf.function written with tf.summary.graph (a run graph: its
                  variables are resource Placeholders whose `shape` is the handle's)
   module_rg/fwd  the suite's own run graph (tests/helpers/records.py NET_RUN_GRAPH): a tf.Module's concrete function
+  blocks_rg/fwd  a run graph of a tf.Module holding three blocks alike but for the last one's width
   masked         a module_graph record of a tf.Module whose ops after a boolean_mask have a data-dependent shape
 """
 
@@ -98,6 +99,35 @@ def module_run_graph(logdir: Path) -> dict:
     return {"params": sum(math.prod(v.shape) for v in made["NET"].variables)}
 
 
+def blocks_run_graph(logdir: Path) -> dict:
+    class Block(tf.Module):
+        def __init__(self, width_in, width_out, name):
+            super().__init__(name=name)
+            with self.name_scope:
+                self.w = tf.Variable(tf.ones([width_in, width_out]), name="w")
+
+        @tf.Module.with_name_scope
+        def __call__(self, x):
+            return tf.nn.relu(tf.matmul(x, self.w))
+
+    class Blocks(tf.Module):
+        def __init__(self):
+            super().__init__(name="blocks")
+            with self.name_scope:
+                self.blocks = [Block(4, 4, "block_0"), Block(4, 4, "block_1"), Block(4, 3, "block_2")]
+
+        @tf.Module.with_name_scope
+        def __call__(self, x):
+            for block in self.blocks:
+                x = block(x)
+            return x
+
+    model = Blocks()
+    forward = tf.function(model.__call__)
+    _write_graph(logdir / "blocks_rg" / "fwd", forward.get_concrete_function(tf.ones([BATCH, 4])).graph)
+    return {"blocks": {b.name: [list(v.shape) for v in b.variables] for b in model.blocks}}
+
+
 def masked(logdir: Path) -> dict:
     from tb_module_plugin import summary as module_summary
 
@@ -117,7 +147,8 @@ def main(argv=None) -> int:
     logdir = Path((argv or sys.argv[1:])[0])
     logdir.mkdir(parents=True, exist_ok=True)
     truth = {"einsum": einsum(logdir), "tfk_bn": tfk_bn(logdir), "keras_rg": keras_run_graph(logdir),
-             "module_rg": module_run_graph(logdir), "masked": masked(logdir)}
+             "module_rg": module_run_graph(logdir), "masked": masked(logdir),
+             "blocks_rg": blocks_run_graph(logdir)}
     (logdir / "truth.json").write_text(json.dumps(truth, indent=1))
     return 0
 
