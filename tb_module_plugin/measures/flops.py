@@ -22,7 +22,7 @@ NO_OUTPUT = frozenset({"AssignAddVariableOp", "AssignSubVariableOp"})
 _UNARY = {  # one per element of the input (TensorFlow's profiler: Reciprocal, Square, Log, Neg; the rest here)
     "Reciprocal", "Square", "Log", "Neg", "AssignSub", "AssignAdd", "Relu", "Relu6", "Elu", "Selu",
     "LeakyRelu", "Sigmoid", "Tanh", "Exp", "Expm1", "Log1p", "Sqrt", "Abs", "Erf", "Softplus", "Softsign", "Sin",
-    "Cos", "Floor", "Ceil", "Round", "Sign", "Inv", "Gelu",
+    "Cos", "Floor", "Ceil", "Round", "Sign", "Inv", "Gelu", "Erfc",
 }
 _BINARY = {  # one per element of the output (broadcast)
     "Add", "AddV2", "Sub", "Mul", "RealDiv", "Div", "DivNoNan", "FloorDiv", "FloorMod", "Maximum", "Minimum", "Pow",
