@@ -134,6 +134,8 @@ class MeasureValues(TypedDict, total=False):
     # Ops TensorFlow never runs (no path leads from them to what the function returns or must run: a frozen layer's
     # gradients, an RNN's dropped cell step) count no FLOPs; where the record says what its function returns.
     flops_not_run: int  # how many of the ops below it (an op: 1) TensorFlow does not run, counted as 0 FLOPs
+    # (a size known only when the graph runs, a batch left as None; a trace records no shapes: it has none of these)
+    flops_shapes_missing: List[str]  # flops not known: paths of a few ops below it whose rule reads an unrecorded shape
     backward_flops: int  # a module: the part of flops its backward pass takes; a backward group: all of its flops
     time_us: float  # measured time, microseconds per profiled step (asked for with time=1): what the profile timed
     time_coverage: float  # with time_us: the share of its ops the profile timed, of the op types it times at all
@@ -152,9 +154,9 @@ class NodeValues(MeasureValues, total=False):
 # The order module facts and node values take in a node's answer (they are merged into it).
 FACTS_AND_VALUES_ORDER = ("class_name", "attribute_path", "num_params", "num_trainable_params", "frozen", "variables",
                           "aliases", "trainable", "attrs", "params_estimated", "flops", "flops_uncounted",
-                          "flops_per_iteration", "flops_loop_bound", "flops_not_run", "backward_flops", "time_us",
-                          "time_coverage", "backward_time_us", "backward_untimed", "fused", "step_time_us",
-                          "module_time_us", "devices", "cost_unknown")
+                          "flops_per_iteration", "flops_loop_bound", "flops_not_run", "flops_shapes_missing",
+                          "backward_flops", "time_us", "time_coverage", "backward_time_us", "backward_untimed", "fused",
+                          "step_time_us", "module_time_us", "devices", "cost_unknown")
 
 
 class _Node(TypedDict):

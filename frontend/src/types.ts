@@ -155,6 +155,8 @@ export interface MeasureValues {
   flops_loop_bound?: boolean;
   /** how many of the ops below it (an op: 1) TensorFlow does not run, counted as 0 FLOPs */
   flops_not_run?: number;
+  /** flops not known: paths of a few ops below it whose rule reads an unrecorded shape */
+  flops_shapes_missing?: string[];
   /** a module: the part of flops its backward pass takes; a backward group: all of its flops */
   backward_flops?: number;
   /** measured time, microseconds per profiled step (asked for with time=1): what the profile timed */

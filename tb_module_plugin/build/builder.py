@@ -76,7 +76,8 @@ def build_graph_hierarchy(flat: graph_lib.FlatGraph, name: str, modules: dict | 
     _list_modules_in_record_order(listed)
     placed = ops + others + flat.eager_ops
     passes.mark_roles_of_bodies(placed)
-    estimates = passes.mark_modules(placed, estimate_params=not modules, types=types)
+    read_shapes = ops_lib.read_handle_shapes(ops) if not modules else None  # (a run graph's captured variables)
+    estimates = passes.mark_modules(placed, estimate_params=not modules, types=types, read_shapes=read_shapes)
     moved = later_calls.place_later_calls(builder, consumers, captured, types)
     backward_groups = backward.place_backward_ops(builder, root, moved)
     passes.fold_series(builder.groups, params)
@@ -87,6 +88,7 @@ def build_graph_hierarchy(flat: graph_lib.FlatGraph, name: str, modules: dict | 
     hierarchy.unexpanded_ops = sum(n for cls, n in Counter(map(type, placed)).items() if cls.not_expanded)
     hierarchy.values = dict(values or {}) if modules else {group.path: v for group, v in estimates.items()}
     hierarchy.traced_ops = len(ops)
+    hierarchy.read_shapes = read_shapes or {}
     return hierarchy
 
 

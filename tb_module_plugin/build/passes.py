@@ -209,18 +209,19 @@ def mark_roles_of_bodies(ops: list) -> None:
                     child.role = "branch"
 
 
-def mark_modules(ops, estimate_params: bool, types) -> dict:
+def mark_modules(ops, estimate_params: bool, types, read_shapes: dict | None = None) -> dict:
     """A scope that owns a variable (where its captured handle or VarHandleOp sits) is a module, and so is every
     scope above it but those op helpers open. Scopes that only read a variable owned elsewhere (an optimizer's
     `Cast_7` reading the learning rate, a layer's `Cast` reading its kernel) are not. Where the graph records
-    variable shapes, parameter counts are estimated from them: {group: schema.NodeValues}."""
+    variable shapes, parameter counts are estimated from them (`read_shapes`: ops.read_handle_shapes):
+    {group: schema.NodeValues}."""
     estimates: dict = {}
     helpers: dict = {}  # is_helper_group's answers (the tree does not change here)
     for op in ops:
         if op.role != "variable":
             continue
         owner = owner_group(op, types, helpers)
-        size = ops_lib.variable_size(op) if estimate_params else None
+        size = ops_lib.variable_size(op, read_shapes) if estimate_params else None
         group = owner
         while group is not None and group.parent is not None and not group.role:
             if group is not owner and (group.is_op_scope() or is_helper_group(group, types, helpers)):

@@ -243,8 +243,11 @@ def _footer(hierarchy, times) -> list:
     elif _open_batch(hierarchy):
         lines.append("Total FLOPs: unknown (the graph's inputs leave their batch dimension open, None: how much a "
                      "step computes depends on the batch each step gets)")
+    elif hierarchy.costs is not None and hierarchy.costs.records_shapes:
+        names = ", ".join(f"{printable(op.path)} ({op.type})" for op in hierarchy.costs.ops_not_known(hierarchy.root))
+        lines.append(f"Total FLOPs: unknown (the graph records no shape for what some ops' FLOPs depend on: {names})")
     else:
-        lines.append("Total FLOPs: unknown (the graph records no shapes for some of its ops: write it with "
+        lines.append("Total FLOPs: unknown (the graph records no shapes for its ops, as a trace: write it with "
                      "tb_module_plugin.summary.module_graph, or tf.summary.graph of a concrete function)")
     if times is not None:
         root = times.time_of(hierarchy.root)

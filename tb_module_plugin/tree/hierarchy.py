@@ -62,6 +62,7 @@ class Hierarchy:
         self.record_bytes = 0  # size of the record it was built from: its parsed protobuf lives on in the ops
         self.record_wall_time = None  # when its record was written (seconds), where the reader knows: profiles.newer
         self.traced_ops = 0  # ops of the recorded function (not of other functions or eager ops), set by the build
+        self.read_shapes: dict = {}  # id(op) -> dims: captured variables' shapes their readers record (the build's)
         self.returns = None  # a module record's: the ops its function returns and must run (build.module_record)
         self.values: dict = {}  # node path -> schema.NodeValues (parameters...): an overlay merged into answers
         # What later stages keep of this graph, each set only by its owner (the tree never reads them): made once
@@ -256,7 +257,7 @@ class Hierarchy:
                 if not self._columns_tried:
                     # (None: too deep for columns, numbered node by node below)
                     self._structures = structure_lib.number_all(self.node_columns(), self._interned, self._numbers,
-                                                                self._unknown_shapes)
+                                                                self._unknown_shapes, self.read_shapes)
                     self._columns_tried = True
                     self._forget_columns()
         if self._structures is not None:
@@ -273,7 +274,7 @@ class Hierarchy:
             if current.structure is not None:
                 continue
             if current.children is None:
-                dims = ops_lib.variable_dims(current) if current.role == "variable" else ()
+                dims = ops_lib.variable_dims(current, self.read_shapes) if current.role == "variable" else ()
                 key = ("op", current.type, dims)
                 unknown = dims is None
             elif not ready:
