@@ -5,15 +5,10 @@ profile's op events and the traced graph (read with TensorFlow's messages), and 
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-
 import pytest
 
 from tests.helpers.answers import InProcess, ok_json, walk
-from tests.helpers.processes import QUIET_TF_ENV, REPO, cache_key, cached_logdir, run_python
+from tests.helpers.processes import REPO, helper_logdir, run_python
 from tests.helpers.profiled import op_events, traced_graph
 
 pytestmark = pytest.mark.live
@@ -24,16 +19,8 @@ COMPOSITION = "_UnaryOpsComposition"
 @pytest.fixture(scope="module")
 def written():
     """(logdir, what gelu_step.py printed), cached by the code that writes it."""
-    helper = REPO / "tests" / "helpers" / "gelu_step.py"
-    key = cache_key([helper, REPO / "tb_module_plugin" / "recording" / "keras.py"], ("tensorflow", "keras"))
-
-    def write(folder):
-        out = run_python(["-m", "tests.helpers.gelu_step", str(folder)])
-        line = next(line for line in out.splitlines() if line.startswith("RESULT "))
-        folder.joinpath("result.json").write_text(line[len("RESULT "):])
-
-    logdir = cached_logdir("gelu_step", key, write)
-    return logdir, json.loads((logdir / "result.json").read_text())
+    return helper_logdir("gelu_step", "gelu_step", [REPO / "tb_module_plugin" / "recording" / "keras.py",
+                                                    REPO / "tests" / "helpers" / "profile_windows.py"])
 
 
 def per_step_us(events, steps, names) -> float:
@@ -93,10 +80,7 @@ def test_summary_output_shape_of_a_training_step_is_the_layers_output(written):
     sends on)."""
     logdir, result = written
     fit = result["fit"]
-    out = subprocess.run([sys.executable, "-m", "tb_module_plugin", "summary", str(logdir), "--run", fit["run"]],
-                         capture_output=True, text=True, timeout=600, env=dict(os.environ, **QUIET_TF_ENV))
-    assert out.returncode == 0, out.stderr
-    lines = out.stdout.splitlines()
+    lines = run_python(["-m", "tb_module_plugin", "summary", str(logdir), "--run", fit["run"]]).splitlines()
     assert fit["weighted"], result
     for name in fit["weighted"]:
         row = next(line for line in lines if line.split()[:1] == [name])

@@ -30,27 +30,12 @@ def mlp():
 
 
 def loop(logdir):
-    import keras
+    from tests.helpers.profile_windows import traced_step
 
     m = mlp()
-    opt, lossf = keras.optimizers.SGD(), keras.losses.MeanSquaredError()
-    opt.build(m.trainable_variables)
-
-    @tf.function
-    def train_step(x, y):
-        with tf.GradientTape() as tape:
-            loss = lossf(y, m(x, training=True))
-        opt.apply_gradients(zip(tape.gradient(loss, m.trainable_variables), m.trainable_variables))
-        return loss
-
     run_dir = os.path.join(logdir, "loop")
     x, y = tf.random.normal([BATCH, FEATURES]), tf.ones([BATCH, 2])
-    writer = tf.summary.create_file_writer(run_dir)
-    tf.summary.trace_on(graph=True)
-    train_step(x, y)
-    with writer.as_default():
-        tf.summary.trace_export("train_step", step=0)
-    writer.close()
+    train_step = traced_step(m, run_dir, x, y)
     tf.profiler.experimental.start(run_dir)
     for _ in range(STEPS):
         train_step(x, y)
