@@ -29,7 +29,7 @@ def per_step_us(events, steps, names) -> float:
 
 def test_unary_ops_composition_is_timed_in_the_gelu_layers_backward(written):
     """Grappler runs GELU's gradient's chain of unary ops as one `_UnaryOpsComposition` op named
-    `<the graph's first op of the chain>/unary_ops_composition`: its time is that op's, so the layer's backward
+    `<the graph's last op of the chain>/unary_ops_composition`: its time is that op's, so the layer's backward
     time is every event of its gradient ops' scope, the composition's included, and the step's time outside any
     module holds none of it (every event of the profile is in a group)."""
     logdir, result = written
@@ -54,7 +54,7 @@ def test_unary_ops_composition_is_timed_in_the_gelu_layers_backward(written):
     forward = per_step_us(events, steps, [n for n in events if n.startswith(scope)])
     assert layer["backward_time_us"] == pytest.approx(backward, abs=0.01)
     assert layer["time_us"] == pytest.approx(forward + backward, abs=0.01)
-    # The graph op the composition starts from holds its time, in the layer's backward group.
+    # The graph op the composition is named after holds its time, in the layer's backward group.
     by_op = {n["path"]: n for n, parents in walk(layer) if n["kind"] == "op"}
     for name in mine:
         first = name.rpartition("/")[0]

@@ -160,8 +160,8 @@ class Times:
 
 # Grappler names the ops it makes in place of a graph's with a mark of the optimizer that made them:
 # `<scope>/ArithmeticOptimizer/AddOpsRewrite_Add`, `ConstantFolding/<name>`,
-# `<name>-0-TransposeNHWCToNCHW-LayoutOptimizer`, `<name>-CastToFp16-AutoMixedPrecision`; or after the graph op it
-# starts from (`<op>/unary_ops_composition`: _suffixed_times). Only such events are another op's work in the graph's
+# `<name>-0-TransposeNHWCToNCHW-LayoutOptimizer`, `<name>-CastToFp16-AutoMixedPrecision`; or after the last graph op
+# of the chain it runs (`<op>/unary_ops_composition`: _suffixed_times). Only such events are another op's work in the graph's
 # scopes: any other name the graph does not hold is an op of another function the profile also ran.
 _GRAPPLER_SEGMENTS = frozenset({"ArithmeticOptimizer", "ConstantFolding"})
 _GRAPPLER_SUFFIX = re.compile(r".-(?:LayoutOptimizer|AutoMixedPrecision)$")
@@ -179,10 +179,10 @@ def _grappler_scope(name: str) -> list | None:
 
 def _suffixed_times(nodes, held: set, total_ps: dict, steps: int) -> list:
     """[(op, microseconds per step)] for the profiled ops the graph does not hold whose name is a graph op's name
-    and one more segment: grappler's ops made from a chain of the graph's ops starting at that one, named after it
-    (ArithmeticOptimizer's `<op>/unary_ops_composition`, a `_UnaryOpsComposition` running GELU's gradient's chain of
-    Exp, Mul, ...). Their time is that op's, as a fused kernel's is the op it starts from; the chain's other ops
-    count as not timed. The graph decides: the name before the last `/` is one of its ops."""
+    and one more segment: grappler's ops that run a chain of the graph's ops, named after its last one
+    (ArithmeticOptimizer's `<op>/unary_ops_composition`, a `_UnaryOpsComposition` running the unary ops of GELU's
+    gradient, `Neg` then `Exp`). Their time is that op's; the chain's other ops count as not timed. The graph
+    decides: the name before the last `/` is one of its ops."""
     firsts: dict = {}  # graph op's name -> the picoseconds of the ops named after it
     for name, ps in total_ps.items():
         if name not in held:

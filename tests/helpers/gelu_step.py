@@ -4,7 +4,7 @@ subprocess: python -m tests.helpers.gelu_step LOGDIR.
 Runs written under LOGDIR:
   loop   README's custom loop over an MLP of Dense(activation="gelu") layers: train_step traced, then STEPS
          profiled steps (grappler runs the GELU gradient's chain of unary ops as one `_UnaryOpsComposition` op,
-         named `<the graph's first op of the chain>/unary_ops_composition`)
+         named `<the graph's last op of the chain>/unary_ops_composition`)
   fit/train  Keras 3 `fit` of a Conv2D + Dense network with the ModuleGraph callback (a training step's record)
 Prints `RESULT {json}`: what the live objects say (each layer's output shape for the recorded batch).
 """
