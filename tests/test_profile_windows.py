@@ -10,7 +10,7 @@ import json
 import pytest
 
 from tests.helpers.answers import InProcess, ok_json, walk
-from tests.helpers.processes import REPO, TensorBoard, cache_key, cached_logdir, run_python
+from tests.helpers.processes import REPO, TensorBoard, helper_logdir, run_python
 
 pytestmark = pytest.mark.live
 
@@ -18,16 +18,7 @@ pytestmark = pytest.mark.live
 @pytest.fixture(scope="module")
 def written():
     """(logdir, what profile_windows.py printed), cached by the code that writes it."""
-    helper = REPO / "tests" / "helpers" / "profile_windows.py"
-    key = cache_key([helper, REPO / "tb_module_plugin" / "recording" / "keras.py"], ("tensorflow", "keras"))
-
-    def write(folder):
-        out = run_python(["-m", "tests.helpers.profile_windows", str(folder)])
-        line = next(line for line in out.splitlines() if line.startswith("RESULT "))
-        folder.joinpath("result.json").write_text(line[len("RESULT "):])
-
-    logdir = cached_logdir("profile_windows", key, write)
-    return logdir, json.loads((logdir / "result.json").read_text())
+    return helper_logdir("profile_windows", "profile_windows", [REPO / "tb_module_plugin" / "recording" / "keras.py"])
 
 
 def forward_events(run_dir, layer: str, session: str = "*") -> list:

@@ -15,6 +15,7 @@ import sys
 import pytest
 
 from tests.helpers.answers import InProcess, ok_json, walk
+from tests.helpers.profiled import op_events, traced_graph
 from tests.helpers.processes import ARTIFACTS_DIR, QUIET_TF_ENV, TensorBoard, run_python
 from tests.helpers.records import write_graph_with_tf
 
@@ -33,42 +34,13 @@ def resnet_tb(resnet_logdir):
 @pytest.fixture(scope="module")
 def profile(resnet_logdir):
     """The profile's op events: {op name: (kernel type, picoseconds over all runs)}, and the profiled steps."""
-    from tensorflow.tsl.profiler.protobuf import xplane_pb2
-
-    events: dict = {}
-    runs: collections.Counter = collections.Counter()
-    for path in (resnet_logdir / RUN).glob("plugins/profile/*/*.xplane.pb"):
-        space = xplane_pb2.XSpace.FromString(path.read_bytes())
-        for plane in space.planes:
-            if not plane.name.startswith("/host:"):
-                continue
-            for line in plane.lines:
-                if not line.name.startswith("tf_"):
-                    continue
-                for event in line.events:
-                    name, _, kernel = plane.event_metadata[event.metadata_id].name.rpartition(":")
-                    if name and kernel and not name.endswith(":"):
-                        ps = events.get(name, (kernel, 0))[1]
-                        events[name] = (kernel, ps + event.duration_ps)
-                        runs[name] += 1
-    steps = collections.Counter(runs.values()).most_common(1)[0][0]
-    return events, steps
+    return op_events(resnet_logdir / RUN)
 
 
 @pytest.fixture(scope="module")
 def step_graph(resnet_logdir):
     """The traced step's GraphDef: {op name: NodeDef}."""
-    from tensorboard.backend.event_processing import event_file_loader
-    from tensorboard.compat.proto import config_pb2
-
-    for path in (resnet_logdir / RUN).glob("events*"):
-        for event in event_file_loader.EventFileLoader(str(path)).Load():
-            for value in event.summary.value:
-                if value.tag == TAG and value.metadata.plugin_data.plugin_name == "graph_run_metadata_graph":
-                    metadata = config_pb2.RunMetadata.FromString(value.tensor.string_val[0])
-                    graph = max((f.pre_optimization_graph for f in metadata.function_graphs), key=lambda g: len(g.node))
-                    return {node.name: node for node in graph.node}
-    raise AssertionError("no trace of the step")
+    return traced_graph(resnet_logdir / RUN, TAG)
 
 
 def per_step_us(events, steps, names) -> float:

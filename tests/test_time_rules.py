@@ -46,6 +46,22 @@ def test_time_of_ops_the_graph_does_not_hold_goes_only_to_grappler_rewrites():
     assert times.time_of(hierarchy.root) == (total[own] + total[rewrite]) / 1e6  # (the other op is nowhere)
 
 
+def test_an_op_named_after_a_graph_op_is_that_ops_time():
+    """An op grappler made from a chain starting at a graph op, named after it (`m/dense/MatMul/
+    unary_ops_composition`), is that op's time (and the op counts as timed); a name one segment below a scope that is
+    no op of the graph (`m/dense/Softmax_1/x`) is another function's, in no group."""
+    hierarchy = hierarchy_of(DENSE)
+    first, other = "m/dense/MatMul", "m/dense/Softmax_1/unary_ops_composition"
+    held = {n.op_name for n in hierarchy.all_nodes if n.children is None}
+    assert first in held and other.rpartition("/")[0] not in held
+    total = {first + "/unary_ops_composition": 3 * 10**6, other: 9 * 10**6}
+    dense = hierarchy.root.children["m"].children["dense"]
+    times = times_of(hierarchy, total)
+    assert times.time_of(dense.children["MatMul"]) == total[first + "/unary_ops_composition"] / 1e6
+    assert times.coverage_of(dense) == 1.0
+    assert times.time_of(hierarchy.root) == total[first + "/unary_ops_composition"] / 1e6
+
+
 def test_grappler_rewrites_of_deep_names_take_linear_work():
     """Rewritten ops under a scope 3,000 levels deep are placed without walking every prefix of every name."""
     deep = "/".join(f"s{i % 10}" for i in range(3000))

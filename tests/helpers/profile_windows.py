@@ -54,10 +54,11 @@ def fit(logdir):
             "profiled_steps": min(PROFILE_BATCH[1], per_epoch) - first + 1}
 
 
-def loop(logdir):
+def traced_step(m, run_dir, x, y):
+    """README's custom loop's `train_step` over the Keras model `m` (SGD, mean squared error), its first call traced
+    into `run_dir` under the tag "train_step"."""
     import keras
 
-    m = model()
     opt, lossf = keras.optimizers.SGD(), keras.losses.MeanSquaredError()
     opt.build(m.trainable_variables)
 
@@ -68,18 +69,28 @@ def loop(logdir):
         opt.apply_gradients(zip(tape.gradient(loss, m.trainable_variables), m.trainable_variables))
         return loss
 
-    @tf.function
-    def eval_step(x, y):
-        return lossf(y, m(x, training=False))
-
-    run_dir = os.path.join(logdir, "loop")
-    x, y = tf.random.normal([BATCH, FEATURES]), tf.ones([BATCH, 2])
     writer = tf.summary.create_file_writer(run_dir)
     tf.summary.trace_on(graph=True)
     train_step(x, y)
     with writer.as_default():
         tf.summary.trace_export("train_step", step=0)
     writer.close()
+    return train_step
+
+
+def loop(logdir):
+    import keras
+
+    m = model()
+    lossf = keras.losses.MeanSquaredError()
+
+    @tf.function
+    def eval_step(x, y):
+        return lossf(y, m(x, training=False))
+
+    run_dir = os.path.join(logdir, "loop")
+    x, y = tf.random.normal([BATCH, FEATURES]), tf.ones([BATCH, 2])
+    train_step = traced_step(m, run_dir, x, y)
     eval_step(x, y)  # (warm)
     tf.profiler.experimental.start(run_dir)
     for _ in range(TRAIN_CALLS):
