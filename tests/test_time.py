@@ -16,6 +16,7 @@ import pytest
 
 from tests.helpers.answers import InProcess, ok_json, walk
 from tests.helpers.processes import ARTIFACTS_DIR, QUIET_TF_ENV, TensorBoard, run_python
+from tests.helpers.profile_events import op_events, per_step_us
 from tests.helpers.records import write_graph_with_tf
 
 RUN, TAG = "resnet50_train_step", "train_step"
@@ -33,26 +34,7 @@ def resnet_tb(resnet_logdir):
 @pytest.fixture(scope="module")
 def profile(resnet_logdir):
     """The profile's op events: {op name: (kernel type, picoseconds over all runs)}, and the profiled steps."""
-    from tensorflow.tsl.profiler.protobuf import xplane_pb2
-
-    events: dict = {}
-    runs: collections.Counter = collections.Counter()
-    for path in (resnet_logdir / RUN).glob("plugins/profile/*/*.xplane.pb"):
-        space = xplane_pb2.XSpace.FromString(path.read_bytes())
-        for plane in space.planes:
-            if not plane.name.startswith("/host:"):
-                continue
-            for line in plane.lines:
-                if not line.name.startswith("tf_"):
-                    continue
-                for event in line.events:
-                    name, _, kernel = plane.event_metadata[event.metadata_id].name.rpartition(":")
-                    if name and kernel and not name.endswith(":"):
-                        ps = events.get(name, (kernel, 0))[1]
-                        events[name] = (kernel, ps + event.duration_ps)
-                        runs[name] += 1
-    steps = collections.Counter(runs.values()).most_common(1)[0][0]
-    return events, steps
+    return op_events(resnet_logdir / RUN)
 
 
 @pytest.fixture(scope="module")
@@ -69,10 +51,6 @@ def step_graph(resnet_logdir):
                     graph = max((f.pre_optimization_graph for f in metadata.function_graphs), key=lambda g: len(g.node))
                     return {node.name: node for node in graph.node}
     raise AssertionError("no trace of the step")
-
-
-def per_step_us(events, steps, names) -> float:
-    return sum(events[name][1] for name in names) / steps / 1e6
 
 
 def model_of(tree):
