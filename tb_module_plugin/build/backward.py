@@ -17,7 +17,7 @@ import re
 
 from ..tree.hierarchy import free_name, ops_under
 
-_UNSET = object()  # (a scope of the forward ops' trie before any op of it is seen)
+_UNSET = object()  # (a scope of the forward ops' trie whose module is not worked out yet)
 BACKWARD = "backward"  # the name (and role) of the group holding a module's backward ops
 # The scopes TensorFlow puts gradient ops in (a second tape in the same function gets `gradient_tape_1`).
 GRADIENT_SCOPE = re.compile(r"(?:gradient_tape|gradients)(?:_\d+)?")
@@ -47,15 +47,14 @@ def place_backward_ops(builder, root, moved: dict | None = None) -> list:
     modules = _Modules(root)
     # A module record's tree is named after its layers (`functional/block/dense`) while its ops keep TensorFlow's
     # scopes (`functional_1/block_1/dense_1_2/MatMul`): there the forward op or scope a gradient's name leads to is
-    # found by its own name, in a trie of the forward ops' names (walked once per gradient op). Each of its scopes
-    # knows the module the tree placed all its ops in (the innermost holding them all).
+    # found by its own name, in a trie of the forward ops' names (walked once per gradient op). A scope of it is
+    # asked for the module the tree placed all its ops in only where a gradient's name leads to no op (_scope_module).
     forward: list = [{}, None, _UNSET]  # [{segment: entry}, the forward op of this name, its ops' module]
     for op in ops_under(root):
         if not op.function and not op.role and op.op_name:
-            entry, module = forward, modules.of(op)
+            entry = forward
             for segment in op.op_name.split("/"):
                 entry = entry[0].setdefault(segment, [{}, None, _UNSET])
-                entry[2] = module if entry[2] is _UNSET else modules.common(entry[2], module)
             entry[1] = op
     groups: dict = {}  # id(group) -> a backward group (a module's one, whichever tape's ops it holds)
     for top in tops:
@@ -247,13 +246,32 @@ def _forward_op_module(forward: list, modules, parts: list) -> tuple:
     if found is not None:
         module = modules.of(found)
         return (module, parts[k - 1:], found) if module is not None else (None, None, None)
-    module = path[-1][2] if path else None
-    if module is None or module is _UNSET:
+    module = _scope_module(path[-1], modules) if path else None
+    if module is None:
         return None, None, None
     # (below the module's own scope: the shallowest named whose ops are all the module's, as `_forward_module` keeps
     # a trace's segments below the module)
-    k = next(i for i, entry in enumerate(path) if entry[2] is module)
+    k = next(i for i, entry in enumerate(path) if _scope_module(entry, modules) is module)
     return module, parts[k + 1:], None
+
+
+def _scope_module(entry: list, modules):
+    """The innermost module holding every op named under the trie's `entry` (None: no module holds them all),
+    worked out once for each entry below it not yet asked, children before parents."""
+    stack = [(entry, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if node[2] is not _UNSET:
+            continue
+        if not children_done:
+            stack.append((node, True))
+            stack.extend((child, False) for child in node[0].values() if child[2] is _UNSET)
+            continue
+        module = modules.of(node[1]) if node[1] is not None else _UNSET
+        for child in node[0].values():
+            module = child[2] if module is _UNSET else modules.common(module, child[2])
+        node[2] = module
+    return entry[2]
 
 
 def _backward_group(builder, module):
