@@ -6,9 +6,12 @@ TensorFlow names a gradient op after the forward op it differentiates, under the
 found by looking the rest of its name up in the tree (`resnet50_1/conv2_block1_1_conv_1/convolution` is a scope of
 the module `conv2_block1_1_conv_1`), where the graph confirms it: some of the module's gradient ops consume what
 its forward ops produce, or the name leads to a forward op of the module (the `convolution` op) and the gradient op
-is of a type only a gradient computes or takes that op's output or one of its inputs. A tape's scope is one so named
-that holds ops of such types. What cannot be placed so stays in the tape's scope. A module's time and FLOPs are
-then its forward and backward parts together; `backward_sums` gives the backward part of each node.
+is of a type only a gradient computes or takes that op's output or one of its inputs. Some are named after a scope of
+the layer instead (`gradient_tape/net_1/bn_1/moments/sub`, `…/relu_1/ReluGrad`): in a `module_graph` record, whose
+tree is named after the objects (`net/bn`), such a name goes to the module the tree placed all that scope's forward
+ops in, confirmed by the edges alike. A tape's scope is one so named that holds ops of such types. What cannot be
+placed so stays in the tape's scope. A module's time and FLOPs are then its forward and backward parts together;
+`backward_sums` gives the backward part of each node.
 """
 
 from __future__ import annotations
