@@ -134,6 +134,8 @@ class MeasureValues(TypedDict, total=False):
     # Ops TensorFlow never runs (no path leads from them to what the function returns or must run: a frozen layer's
     # gradients, an RNN's dropped cell step) count no FLOPs; where the record says what its function returns.
     flops_not_run: int  # how many of the ops below it (an op: 1) TensorFlow does not run, counted as 0 FLOPs
+    # (a size known only when the graph runs, a batch left as None; a trace records no shapes: it has none of these)
+    flops_shapes_missing: List[str]  # flops not known: paths of a few ops below it whose rule reads an unrecorded shape
     backward_flops: int  # a module: the part of flops its backward pass takes; a backward group: all of its flops
     time_us: float  # measured time, microseconds per profiled step (asked for with time=1): what the profile timed
     time_coverage: float  # with time_us: the share of its ops the profile timed, of the op types it times at all
@@ -152,9 +154,9 @@ class NodeValues(MeasureValues, total=False):
 # The order module facts and node values take in a node's answer (they are merged into it).
 FACTS_AND_VALUES_ORDER = ("class_name", "attribute_path", "num_params", "num_trainable_params", "frozen", "variables",
                           "aliases", "trainable", "attrs", "params_estimated", "flops", "flops_uncounted",
-                          "flops_per_iteration", "flops_loop_bound", "flops_not_run", "backward_flops", "time_us",
-                          "time_coverage", "backward_time_us", "backward_untimed", "fused", "step_time_us",
-                          "module_time_us", "devices", "cost_unknown")
+                          "flops_per_iteration", "flops_loop_bound", "flops_not_run", "flops_shapes_missing",
+                          "backward_flops", "time_us", "time_coverage", "backward_time_us", "backward_untimed", "fused",
+                          "step_time_us", "module_time_us", "devices", "cost_unknown")
 
 
 class _Node(TypedDict):
@@ -294,6 +296,11 @@ class DiffCounts(TypedDict, total=False):
     renamed: int  # nodes below it matched under another name
 
 
+class NotCompared(TypedDict, total=False):
+    num_params: str  # why parameters were not compared (a graph that records no parameter shapes: a trace)
+    flops: str  # why FLOPs were not compared (a graph that records no shapes of its ops: a trace)
+
+
 class DiffNode(_Node, _NodeOptional, total=False):
     inputs: List[OpInput]  # ops: what feeds them (on the side it shows: A's, B's for an added op)
     children: List[DiffNode]  # groups within the asked depth: their children in the union of both trees
@@ -306,6 +313,7 @@ class DiffNode(_Node, _NodeOptional, total=False):
     counts: DiffCounts  # groups: how many nodes below it have each status
     delta: DiffDelta  # B minus A of its parameters, FLOPs and time, where known (rolled up the tree)
     time_missing: str  # the asked node, with time=1, where one run has no readable profile: why (no time delta)
+    not_compared: NotCompared  # the asked node, where a side lacks what a measure needs: those not compared, why
 
 
 class DiffAnswer(TypedDict):

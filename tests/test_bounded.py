@@ -354,7 +354,7 @@ def test_a_search_keeps_paths_within_what_a_node_keeps(monkeypatch):
 def test_calls_past_the_expansion_budget_stay_single_ops(slow_tb, run):
     """Expanded whole, the calls made 2**23 ops (4**23 with loops): the graph answers in seconds, with the ops past
     the budget marked and counted, and the server stays small."""
-    from tb_module_plugin.readers.expand import MAX_EXPANDED_OPS
+    from tb_module_plugin.readers.budget import MAX_EXPANDED_OPS
 
     graph = FANOUT[run]
     size = len(graph.SerializeToString())
@@ -394,11 +394,11 @@ def test_the_budget_grows_with_the_library_not_with_the_calls(monkeypatch):
     """A body as big as the budget, called once, is expanded whole (a model traced inside a called function); the
     fan-out of a small library is cut at the budget, its calls counted."""
     from tb_module_plugin.build import builder as build
-    from tb_module_plugin.readers import expand
+    from tb_module_plugin.readers import budget as budget_lib
     from tb_module_plugin.readers import graph as graph_lib
 
-    monkeypatch.setattr(expand, "MAX_EXPANDED_OPS", 100)
-    monkeypatch.setattr(expand, "MAX_EXPANDED_BODIES", 10)
+    monkeypatch.setattr(budget_lib, "MAX_EXPANDED_OPS", 100)
+    monkeypatch.setattr(budget_lib, "MAX_EXPANDED_BODIES", 10)
     body = [("r0", "Relu", ["x"])] + [(f"r{i}", "Relu", [f"r{i - 1}:activations:0"]) for i in range(1, 300)]
     big = graph_def([("x", "Placeholder", []), ("call", "PartitionedCall", ["x"], {"f": "model"})],
                     [function_def("model", body, {"y": "r299:activations:0"})])
@@ -410,7 +410,7 @@ def test_the_budget_grows_with_the_library_not_with_the_calls(monkeypatch):
     hierarchy = build.build_graph_hierarchy(graph_lib.FlatGraph(graph_lib.flatten_graph_def(fanout), [], []), "t")
     unexpanded = [n for n in hierarchy.all_nodes if n.children is None and n.not_expanded == "budget"]
     assert unexpanded and hierarchy.unexpanded_ops == len(unexpanded)
-    assert hierarchy.root.num_ops <= 100 + expand.BUDGET_PER_LIBRARY_OP * library_cost + len(fanout.node)
+    assert hierarchy.root.num_ops <= 100 + budget_lib.BUDGET_PER_LIBRARY_OP * library_cost + len(fanout.node)
     assert {n.type for n in unexpanded} == {"PartitionedCall"}
 
 
@@ -431,16 +431,16 @@ def _called_k_times(k: int, tag: str):
 def test_one_budget_covers_all_of_a_records_graphs(monkeypatch, record):
     """Each graph of a record (a trace's function graphs, a module record's other functions) spends the same budget:
     K copies of a small fan-out are not K budgets."""
-    from tb_module_plugin.readers import expand
+    from tb_module_plugin.readers import budget as budget_lib
     from tb_module_plugin.readers import graph as graph_lib
     from tb_module_plugin.readers import manifest as manifest_lib
 
     graphs = [_called_k_times(10, f"g{j}") for j in range(6)]
     body = graphs[0].library.function[0]
     affordable = 25  # of the 60 calls
-    monkeypatch.setattr(expand, "BUDGET_PER_LIBRARY_OP", 0)
-    monkeypatch.setattr(expand, "MAX_EXPANDED_BODIES", 1000)
-    monkeypatch.setattr(expand, "MAX_EXPANDED_OPS", affordable * _reads(body))
+    monkeypatch.setattr(budget_lib, "BUDGET_PER_LIBRARY_OP", 0)
+    monkeypatch.setattr(budget_lib, "MAX_EXPANDED_BODIES", 1000)
+    monkeypatch.setattr(budget_lib, "MAX_EXPANDED_OPS", affordable * _reads(body))
     if record == "trace":
         flat = graph_lib.flatten_trace(graphs)
         ops = flat.ops + [op for _, other in flat.other_functions for op in other]
@@ -460,13 +460,13 @@ def test_one_budget_covers_all_of_a_records_graphs(monkeypatch, record):
 def test_a_body_is_charged_its_signature_and_inputs(monkeypatch, fat):
     """A leaf of one op but a huge signature (or one op of huge fan-in), reached through a fan-out of calls, costs
     what instantiating it reads: the expansion stops there."""
-    from tb_module_plugin.readers import expand
+    from tb_module_plugin.readers import budget as budget_lib
     from tb_module_plugin.readers import graph as graph_lib
 
     # (Bounds made small, so that without the charge the test costs seconds, not the 22 s and gigabytes a record of
     # a leaf with 100,000 arguments took.)
-    monkeypatch.setattr(expand, "MAX_EXPANDED_OPS", 20_000)
-    monkeypatch.setattr(expand, "MAX_EXPANDED_BODIES", 2_000)
+    monkeypatch.setattr(budget_lib, "MAX_EXPANDED_OPS", 20_000)
+    monkeypatch.setattr(budget_lib, "MAX_EXPANDED_BODIES", 2_000)
     width, levels = 500, 16
     functions = []
     for i in range(levels):
@@ -484,22 +484,22 @@ def test_a_body_is_charged_its_signature_and_inputs(monkeypatch, fat):
     ops = graph_lib.flatten_graph_def(graph)
     leaves = sum(op.type == "Relu" for op in ops)
     library_cost = sum(_reads(f) for f in functions)
-    assert 0 < leaves * leaf_cost <= expand.MAX_EXPANDED_OPS + expand.BUDGET_PER_LIBRARY_OP * library_cost, leaves
+    assert 0 < leaves * leaf_cost <= budget_lib.MAX_EXPANDED_OPS + budget_lib.BUDGET_PER_LIBRARY_OP * library_cost, leaves
 
 
 def test_a_control_flow_op_is_expanded_whole_or_not_at_all(monkeypatch):
     """An If whose then-branch fits the budget but not both branches keeps both unexpanded (and says so); with room
     for both, both are expanded."""
-    from tb_module_plugin.readers import expand
+    from tb_module_plugin.readers import budget as budget_lib
     from tb_module_plugin.readers import graph as graph_lib
 
     then = function_def("small", [("t", "Relu", ["x"])], {"y": "t:activations:0"})
     other = function_def("big", [(f"e{i}", "Relu", ["x"]) for i in range(50)], {"y": "e0:activations:0"})
     graph = graph_def([("p", "Placeholder", []), ("x", "Placeholder", []),
                        ("if", "If", ["p", "x"], {"then_branch": "small", "else_branch": "big"})], [then, other])
-    monkeypatch.setattr(expand, "BUDGET_PER_LIBRARY_OP", 0)
+    monkeypatch.setattr(budget_lib, "BUDGET_PER_LIBRARY_OP", 0)
     for budget, whole in ((_reads(then) + _reads(other) - 1, False), (_reads(then) + _reads(other), True)):
-        monkeypatch.setattr(expand, "MAX_EXPANDED_OPS", budget)
+        monkeypatch.setattr(budget_lib, "MAX_EXPANDED_OPS", budget)
         ops = graph_lib.flatten_graph_def(graph)
         (if_op,) = [op for op in ops if op.type == "If"]
         bodies = [op for op in ops if op.type == "Relu"]

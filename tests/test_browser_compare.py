@@ -162,6 +162,32 @@ def test_pictures_of_the_comparison_light_and_dark(page, compare_tb, dark):
     assert_clean(page)
 
 
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+def test_two_traces_show_what_was_not_compared(page, compare_tb, dark):
+    """The demo's v1 as a trace against its retrace: the same structure, but a trace records no parameter shapes, so
+    the legend says which measures were not compared and why, in the `diff` route's words; v1 against v2 (records)
+    says nothing of it. Pictures in test-artifacts/pictures/."""
+    a, b = ("nested_versions/v1_trace", "model"), ("nested_versions/retrace", "model")
+    root = diff_listing(compare_tb, "", 0, a=a, b=b)
+    assert root["diff"] == "same" and set(root["not_compared"]) >= {"num_params"}, root
+    page.goto(compare_url(compare_tb, a=a, b=b, dark=dark))
+    note = page.locator(".mg-diff-legend [data-not-compared]")
+    expect(note).to_be_visible(timeout=DRAW_TIMEOUT)
+    assert note.get_attribute("data-not-compared").split() == list(root["not_compared"])
+    for key, why in root["not_compared"].items():
+        expect(note.locator(f'[data-not-compared-measure="{key}"]')).to_contain_text(why)
+    expect(note).to_contain_text("not compared")
+    page.wait_for_timeout(300)
+    folder = ARTIFACTS_DIR / "pictures"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"compare-traces{'-dark' if dark else ''}.png").write_bytes(page.screenshot(full_page=False))
+    assert_clean(page)
+    assert "not_compared" not in diff_listing(compare_tb, "", 0)
+    page.goto(compare_url(compare_tb, dark=dark))
+    expect(page.locator(".mg-diff-legend")).to_be_visible(timeout=DRAW_TIMEOUT)
+    expect(page.locator(".mg-diff-legend [data-not-compared]")).to_have_count(0)
+
+
 def shown_value(value):
     """A change's value as the panel writes it: a map as "key: value" parts, a list as JSON (JavaScript's)."""
     if value is None:

@@ -213,6 +213,7 @@ def _check_route(server, logdir, base, changed):
     assert [c["diff"] for c in encoder["children"] if c["kind"] == "module"] == ["changed", "changed"]
     same = ok_json(server.api("diff", **_diff_args(run2="again", depth=0)))["node"]
     assert same["diff"] == "same" and set(same["counts"]) == {"same"} and "has_children" in same
+    assert "not_compared" not in same  # (records: every measure compared)
     # Errors as for `hierarchy`.
     assert "run2" in error(server.api("diff", run="base", tag="model", tag2="model"), 400)
     assert "depth" in error(server.api("diff", **_diff_args(depth="x")), 400)
@@ -274,8 +275,10 @@ def test_the_demo_compares_its_two_versions(demo_logdir):
     assert head["diff"] == "changed" and "variable_shapes" in {c["field"] for c in head["changes"]}
     assert head["delta"]["num_params"] == sum(int(tf.size(v)) for v in v2.head.variables) - sum(
         int(tf.size(v)) for v in v1.head.variables)
-    assert diff_lib.Diff(load(demo_logdir, f"{RUN}/v1_trace", "model"),
-                         load(demo_logdir, f"{RUN}/retrace", "model")).identical
+    # The retrace: the same structure, but two traces record no parameter shapes, so no match is claimed.
+    traces = diff_lib.Diff(load(demo_logdir, f"{RUN}/v1_trace", "model"), load(demo_logdir, f"{RUN}/retrace", "model"))
+    assert traces.root.status == "same" and traces.identical is None
+    assert "num_params" in diff_lib.not_compared(traces)
 
 
 _ODD = ["", "/", "//", "..", "\x00", "<img src=x onerror=alert(1)>", "a" * 3000, "net/", "net//encoder"]

@@ -48,6 +48,7 @@ def test_identical_graphs_exit_0(capsys, logdirs):
     status, out, _ = diff(capsys, logdirs[0], "--run2", "again", "--tag2", "model", "--json")
     body = json.loads(out)
     assert status == 0 and body["identical"] is True and body["changed"] == [] and body["node"]["diff"] == "same"
+    assert body["not_compared"] == {}
 
 
 def test_different_graphs_exit_1_and_say_what_changed(capsys, logdirs):

@@ -362,7 +362,7 @@ def test_a_call_left_unexpanded_makes_flops_a_lower_bound(monkeypatch):
     """A function calling itself, and a call past the expansion budget, stay single ops: what they run is not
     counted, and the FLOPs above them say so."""
     from tests.helpers.records import function_def, graph_def
-    from tb_module_plugin.readers import expand
+    from tb_module_plugin.readers import budget as budget_lib
 
     relu = ("r", "Relu", ["x"], _shaped([4, 4]))
     again = function_def("f", [relu, ("again", "PartitionedCall", ["r:activations:0"], {"f": "f"})],
@@ -374,9 +374,9 @@ def test_a_call_left_unexpanded_makes_flops_a_lower_bound(monkeypatch):
                           ("m/call", "PartitionedCall", ["m/relu"], {"f": "f", **_shaped([4, 4])})], [function])
 
     recursive = answers_lib.node_json(_in_process(graph(again)), "", 3)
-    monkeypatch.setattr(expand, "MAX_EXPANDED_OPS", 0)
-    monkeypatch.setattr(expand, "MAX_EXPANDED_BODIES", 0)
-    monkeypatch.setattr(expand, "BUDGET_PER_LIBRARY_OP", 0)
+    monkeypatch.setattr(budget_lib, "MAX_EXPANDED_OPS", 0)
+    monkeypatch.setattr(budget_lib, "MAX_EXPANDED_BODIES", 0)
+    monkeypatch.setattr(budget_lib, "BUDGET_PER_LIBRARY_OP", 0)
     budget = answers_lib.node_json(_in_process(graph(once)), "", 3)
     assert budget["unexpanded_ops"] == 1
     for root, relus in ((recursive, 2), (budget, 1)):

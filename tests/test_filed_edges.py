@@ -11,6 +11,7 @@ from tensorboard.compat.proto import attr_value_pb2
 
 from tests.helpers.records import graph_def
 from tests.helpers.trees import build
+from tb_module_plugin.tree import columns as columns_lib
 from tb_module_plugin.tree import edges as edges_lib
 from tb_module_plugin.tree import structure as structure_lib
 from tb_module_plugin.tree.hierarchy import Group, Hierarchy
@@ -190,13 +191,13 @@ def test_a_tree_deeper_than_the_columns_go_is_numbered_node_by_node():
     assert h.structures_numbered()
 
 
-@pytest.mark.parametrize("climb", [0, edges_lib._MAX_CLIMB])
+@pytest.mark.parametrize("climb", [0, columns_lib._MAX_CLIMB])
 def test_node_columns_are_each_nodes_parent_and_depth(monkeypatch, climb):
-    """FiledEdges's columns: read from the groups, worked out for the ops from the order finalize numbers the
+    """The node columns (tree.columns.NodeColumns): read from the groups, worked out for the ops from the order finalize numbers the
     nodes in (climbing from the last group before an op, or past `climb` levels read from the op), with an empty
     group among them."""
-    limit = edges_lib._MAX_CLIMB
-    monkeypatch.setattr(edges_lib, "_MAX_CLIMB", climb)
+    limit = columns_lib._MAX_CLIMB
+    monkeypatch.setattr(columns_lib, "_MAX_CLIMB", climb)
     tree = build(_graph())
     holder = tree.find("net/block_1")
     holder.children["empty"] = Group("empty", "scope", holder)
@@ -211,9 +212,43 @@ def test_node_columns_are_each_nodes_parent_and_depth(monkeypatch, climb):
             last = node
     # (ops climbing past the limit, and others climbing less: both ways are taken)
     assert max(climbs) > limit and any(0 < c <= limit for c in climbs)
-    h.file_inner_edges()
-    columns = h._filed
+    columns = h.node_columns()
     assert columns.parent[1:].tolist() == [node.parent.number for node in nodes[1:]]
     assert columns.depth.tolist() == [node.depth for node in nodes]
     assert columns.is_op.tolist() == [node.children is None for node in nodes]
     assert columns.op_index.tolist() == [node.number for node in nodes if node.children is None]
+
+
+@pytest.mark.parametrize("few_edges", [0, edges_lib._FEW_EDGES])
+def test_answers_are_the_same_opened_before_settle_and_after(few_edges, monkeypatch):
+    """A group opened before settle has run picks its own edges by its children's runs of node numbers (their
+    control flags read from their ops, or from every input's at once) and puts its children in flow order itself,
+    and its structure marks number every subtree; settle lifts every edge, aggregates and orders every group at
+    once. Whichever groups were opened first, every answer is the same."""
+    from tb_module_plugin.serve import answers as answers_lib
+    from tb_module_plugin.serve.settle import settle
+
+    monkeypatch.setattr(edges_lib, "_FEW_EDGES", few_edges)
+    monkeypatch.setattr(edges_lib, "_OPS_AT_A_TIME", 5)  # (every input's control flags read in pieces)
+    g = _graph(deep_levels=20)
+    early, late = build(g), build(g)
+    for h in (early, late):
+        _with_facts(h)
+        for group in _groups(h).values():
+            if group.parent is not None and group.parent.name.startswith("block_"):  # (their steps: modules alike)
+                group.kind = "module"
+    paths = list(_groups(early))
+    opened = {path: answers_lib.node_json(early, path, 1) for path in paths[1::2]}  # (before settle: half of them)
+    assert not early.structures_numbered() or early.edges_filed()
+    settle(early)
+    settle(late)
+    for path in paths:
+        want = answers_lib.node_json(late, path, 1)
+        assert answers_lib.node_json(early, path, 1) == want, path
+        if path in opened:
+            assert opened[path] == want, path
+    # (what the answers hold: edges between children, repeat marks, a group put in flow order)
+    answered = [answers_lib.node_json(late, path, 1) for path in paths]
+    assert sum(bool(a["edges"]) for a in opened.values()) > 5 and sum(bool(a["edges"]) for a in answered) > 10
+    assert any(c.get("repeat") for a in answered for c in a["children"])
+    assert [c["name"] for c in answers_lib.node_json(late, "net/late", 1)["children"]] == ["second", "first"]

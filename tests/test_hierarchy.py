@@ -12,7 +12,7 @@ from tensorboard.compat.proto import attr_value_pb2, config_pb2, graph_pb2, node
 from tests.helpers import records
 from tests.helpers.trees import build
 from tb_module_plugin.readers import graph as graph_lib
-from tb_module_plugin.readers import lite_proto
+from tb_module_plugin.readers import expand, lite_proto
 from tb_module_plugin.build import builder as build_lib
 from tb_module_plugin.readers.keras_model import build_keras_hierarchy
 from tb_module_plugin.serve import answers as answers_lib
@@ -406,6 +406,27 @@ def test_the_lean_parse_reads_odd_nodes_as_protobuf_does(nodes_at_a_time, monkey
     assert lean[-1].inputs[0][0] is lean[0] and lean[-1].inputs[1][0] is lean[5]
 
 
+@pytest.mark.parametrize("nearby", [2, 3, expand._NEARBY])
+def test_inputs_are_found_in_and_beyond_their_piece_of_nodes(nearby, monkeypatch):
+    """A lean graph's inputs are looked up among a few nodes at a time first (here two or three), then among all:
+    an input naming a node of its piece, of an earlier or a later piece, with a port, a control input, a name of
+    no node, all resolve as in the full GraphDef."""
+    monkeypatch.setattr(expand, "_NEARBY", nearby)
+    g = graph_def(("a", "Placeholder", []), ("s/b", "Relu", ["a"]), ("s/c", "AddN", ["s/b", "a", "s/e"]),
+                  ("s/d", "AddN", ["s/c:1", "^a", "gone", "s/b"]), ("s/e", "Const", []),
+                  ("t/f", "AddN", ["s/e", "a", "s/d", "t/g"]), ("t/g", "Identity", ["t/f"]), ("t/h", "Relu", ["a"]))
+    blob = g.SerializeToString()
+    lean = graph_lib.flatten_graph_def(graph_lib.parse_graph_def(blob))
+    full = graph_lib.flatten_graph_def(graph_pb2.GraphDef.FromString(blob))
+    index = {op.op_name: i for i, op in enumerate(full)}
+    assert [[(lean.index(p), port, control) for p, port, control in op.inputs] for op in lean] == [
+        [(index[p.op_name], port, control) for p, port, control in op.inputs] for op in full]
+    assert sum(map(len, (op.inputs for op in lean))) == sum(len(node.input) for node in g.node) - 1  # (`gone`)
+    # Only the ops with an input that does not simply name a node are resolved again, one by one (given a list).
+    names = {node.name for node in g.node}
+    assert [isinstance(op.inputs, list) for op in lean] == [not names.issuperset(node.input) for node in g.node]
+
+
 def test_a_node_that_runs_past_its_end_is_refused_as_protobuf_refuses_it():
     """Read joined, the nodes' columns must not let one node's field run on into the next node."""
     overrun = node_def_pb2.NodeDef(name="a", op="X").SerializeToString() + b"\x2a\x09"  # device: 9 bytes promised
@@ -458,26 +479,60 @@ def test_settle_lets_answers_go_first(monkeypatch):
     answer needing a step it has not done does that step; past ANSWERS_FIRST_SECONDS it goes on."""
     import threading
 
-    from tb_module_plugin.tree import hierarchy as tree_lib
+    from tb_module_plugin.tree import turns as turns_lib
 
     nodes = (("x", "Placeholder", []), ("enc/a/m", "MatMul", ["x"]), ("enc/b/m", "MatMul", ["enc/a/m"]))
-    monkeypatch.setattr(tree_lib, "ANSWERS_FIRST_SECONDS", 60)  # (only the answers let it go on)
+    monkeypatch.setattr(turns_lib, "ANSWERS_FIRST_SECONDS", 60)  # (only the answers let it go on)
     h = build(graph_def(*nodes))
     worker = threading.Thread(target=settle, args=(h,), kwargs={"after_an_answer": True})
     worker.start()
     worker.join(0.3)
     assert worker.is_alive() and not h.edges_filed()  # no answer made yet
-    with h.answering():
+    with h.turns.answering():
         worker.join(0.3)
         assert worker.is_alive() and not h.edges_filed()  # one being made
-        h.structure_of(h.root)  # (an answer does what it needs itself)
+        h.in_flow_order(h.find("enc"))  # (an answer does what it needs itself)
         assert h.edges_filed()
     worker.join(60)
     assert not worker.is_alive() and h.search_index is not None  # settled once the answer was made
-    monkeypatch.setattr(tree_lib, "ANSWERS_FIRST_SECONDS", 0.01)
+    monkeypatch.setattr(turns_lib, "ANSWERS_FIRST_SECONDS", 0.01)
     h = build(graph_def(*nodes))
     settle(h, after_an_answer=True)  # (none asked for: it goes on)
     assert h.edges_filed() and h.search_index is not None
+
+
+def test_settle_waits_a_moment_after_an_answer_for_the_next(monkeypatch):
+    """The page asks in bursts (a group's listing, a deeper one, its details): after an answer, settle's next step
+    waits NEXT_ANSWER_SECONDS for the next one, and while that one is made; with no answer lately, not at all."""
+    import threading
+    import time
+
+    from tb_module_plugin.tree import turns as turns_lib
+
+    monkeypatch.setattr(turns_lib, "NEXT_ANSWER_SECONDS", 0.3)
+    turns = turns_lib.Turns()
+    started = time.monotonic()
+    turns.let_answers_go_first()
+    assert time.monotonic() - started < 0.2  # (none made)
+    with turns.answering():
+        pass
+    started = time.monotonic()
+    turns.let_answers_go_first()
+    assert 0.25 <= time.monotonic() - started < turns_lib.ANSWERS_FIRST_SECONDS
+    with turns.answering():
+        pass
+
+    def next_answer():  # (asked within the moment, made for 0.4 s)
+        time.sleep(0.1)
+        with turns.answering():
+            time.sleep(0.4)
+
+    asking = threading.Thread(target=next_answer)
+    started = time.monotonic()
+    asking.start()
+    turns.let_answers_go_first()
+    assert time.monotonic() - started >= 0.5 + 0.25  # (that answer made, and a moment after it)
+    asking.join()
 
 
 def test_a_group_answer_is_remembered():

@@ -148,7 +148,7 @@ def test_the_work_after_a_first_answer_stops_when_the_cache_drops_the_graph():
     import time
 
     from tb_module_plugin.serve.settle import settle
-    from tb_module_plugin.tree.hierarchy import ANSWERS_FIRST_SECONDS
+    from tb_module_plugin.tree.turns import ANSWERS_FIRST_SECONDS
 
     record = sources.GraphRecord("run", sources.RUN_GRAPH_TAG, "run_graph", "graphs")
     h = sources.build_hierarchy(record, [looping_graph(300).SerializeToString()])

@@ -14,7 +14,7 @@ import pytest
 
 from tests.helpers.compare_models import load
 from tests.helpers.processes import cache_key, cached_logdir, run_python
-from tb_module_plugin.build import passes
+from tb_module_plugin.build import later_calls
 from tb_module_plugin.measures import backward
 from tb_module_plugin.measures.time import times_for
 from tb_module_plugin.readers import profiles
@@ -292,7 +292,7 @@ def test_tied_weights_are_not_taken_for_a_call(traced, run, monkeypatch):
     assert readers - forward  # (the tied read: elsewhere)
     for call in want["calls"][1:]:  # (the embedding's `reverse=True` call: a tied read too, not moved)
         assert not set(call) & forward
-    monkeypatch.setattr(passes, "place_later_calls", lambda *args: {})
+    monkeypatch.setattr(later_calls, "place_later_calls", lambda *args: {})
     unchanged = load(logdir, run, "step")
     assert paths == {op.op_name: op.path for op in ops_under(unchanged.root)}
 
@@ -303,7 +303,7 @@ def test_the_rule_moves_later_calls_only(traced, monkeypatch):
     logdir, truth = traced
     want = truth["loop"]
     after = {op.op_name: op.path for op in ops_under(load(logdir, "loop", "step").root)}
-    monkeypatch.setattr(passes, "place_later_calls", lambda *args: {})
+    monkeypatch.setattr(later_calls, "place_later_calls", lambda *args: {})
     before_tree = load(logdir, "loop", "step")
     before = {op.op_name: op.path for op in ops_under(before_tree.root)}
     later = {name for call in want["calls"][1:] for name in call}

@@ -15,8 +15,8 @@ import sys
 import pytest
 
 from tests.helpers.answers import InProcess, ok_json, walk
+from tests.helpers.profiled import op_events, traced_graph
 from tests.helpers.processes import ARTIFACTS_DIR, QUIET_TF_ENV, TensorBoard, run_python
-from tests.helpers.profile_events import op_events, per_step_us
 from tests.helpers.records import write_graph_with_tf
 
 RUN, TAG = "resnet50_train_step", "train_step"
@@ -40,17 +40,11 @@ def profile(resnet_logdir):
 @pytest.fixture(scope="module")
 def step_graph(resnet_logdir):
     """The traced step's GraphDef: {op name: NodeDef}."""
-    from tensorboard.backend.event_processing import event_file_loader
-    from tensorboard.compat.proto import config_pb2
+    return traced_graph(resnet_logdir / RUN, TAG)
 
-    for path in (resnet_logdir / RUN).glob("events*"):
-        for event in event_file_loader.EventFileLoader(str(path)).Load():
-            for value in event.summary.value:
-                if value.tag == TAG and value.metadata.plugin_data.plugin_name == "graph_run_metadata_graph":
-                    metadata = config_pb2.RunMetadata.FromString(value.tensor.string_val[0])
-                    graph = max((f.pre_optimization_graph for f in metadata.function_graphs), key=lambda g: len(g.node))
-                    return {node.name: node for node in graph.node}
-    raise AssertionError("no trace of the step")
+
+def per_step_us(events, steps, names) -> float:
+    return sum(events[name][1] for name in names) / steps / 1e6
 
 
 def model_of(tree):

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from tests.helpers.records import graph_def
 
 from tb_module_plugin.build import builder as build
@@ -42,6 +44,22 @@ def test_time_of_ops_the_graph_does_not_hold_goes_only_to_grappler_rewrites():
     assert times.time_of(dense) == (total[own] + total[rewrite]) / 1e6
     assert times.coverage_of(dense) == 1.0
     assert times.time_of(hierarchy.root) == (total[own] + total[rewrite]) / 1e6  # (the other op is nowhere)
+
+
+def test_an_op_named_after_a_graph_op_is_that_ops_time():
+    """An op grappler made from a chain starting at a graph op, named after it (`m/dense/MatMul/
+    unary_ops_composition`), is that op's time (and the op counts as timed); a name one segment below a scope that is
+    no op of the graph (`m/dense/Softmax_1/x`) is another function's, in no group."""
+    hierarchy = hierarchy_of(DENSE)
+    first, other = "m/dense/MatMul", "m/dense/Softmax_1/unary_ops_composition"
+    held = {n.op_name for n in hierarchy.all_nodes if n.children is None}
+    assert first in held and other.rpartition("/")[0] not in held
+    total = {first + "/unary_ops_composition": 3 * 10**6, other: 9 * 10**6}
+    dense = hierarchy.root.children["m"].children["dense"]
+    times = times_of(hierarchy, total)
+    assert times.time_of(dense.children["MatMul"]) == total[first + "/unary_ops_composition"] / 1e6
+    assert times.coverage_of(dense) == 1.0
+    assert times.time_of(hierarchy.root) == total[first + "/unary_ops_composition"] / 1e6
 
 
 def test_grappler_rewrites_of_deep_names_take_linear_work():
@@ -294,3 +312,30 @@ def test_a_node_s_backward_time_is_looked_up_once(monkeypatch):
 def holds_backward_group(node) -> bool:
     """From the tree itself: a backward group at or below the node."""
     return node.role == "backward" or any(holds_backward_group(c) for c in (node.children or {}).values())
+
+
+def test_time_comes_from_the_runs_of_the_function_that_ran_the_graph():
+    """A profile holding two functions' runs of the layer's op (a training step and an evaluation of the same
+    layer): the graph's time is that of the function running the most of its ops; a function traced again (the
+    same ops) counts with it; a profile without function runs is taken whole."""
+    nodes = DENSE + [("m/dense/grad", "MatMul", ["x", "m/dense/r"])]
+    hierarchy = hierarchy_of(nodes)
+    dense = hierarchy.root.children["m"].children["dense"]
+    own, grad = "m/dense/MatMul", "m/dense/grad"
+    functions = {"train": ({own: 4 * 10**6, grad: 2 * 10**6}, {own: 2, grad: 2}),
+                 "train_again": ({own: 10**6, grad: 10**6}, {own: 1, grad: 1}),
+                 "eval": ({own: 50 * 10**6}, {own: 5})}
+    total = {name: sum(f[0].get(name, 0) for f in functions.values()) for name in (own, grad)}
+    runs = {name: sum(f[1].get(name, 0) for f in functions.values()) for name in (own, grad)}
+    kept = [f for name, f in functions.items() if name != "eval"]
+    steps = sum(f[1][own] for f in kept)
+    expected = sum(sum(f[0].values()) for f in kept) / steps / 1e6
+    op_times = profiles.OpTimes(files=[], total_ps=total, runs=runs, steps=8, all_ops_ps=sum(total.values()),
+                                functions=functions)
+    times = time_lib.Times(hierarchy, op_times)
+    assert (times.steps, times.functions) == (steps, ("train", "train_again"))
+    assert times.time_of(dense) == pytest.approx(expected)
+    whole = time_lib.Times(hierarchy, profiles.OpTimes(files=[], total_ps=total, runs=runs, steps=8,
+                                                       all_ops_ps=sum(total.values())))
+    assert (whole.steps, whole.functions) == (8, ())
+    assert whole.time_of(dense) == pytest.approx(sum(total.values()) / 8 / 1e6)

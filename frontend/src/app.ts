@@ -257,7 +257,7 @@ export class App {
     this.legend.show(colouring.legend(drawn));
     const other = session.compareWith;
     const root = session.store.get("") as DiffNode | undefined;
-    this.diffLegend.show(other && { a: graphName(session.graph), b: graphName(other), counts: root?.counts });
+    this.diffLegend.show(other && { a: graphName(session.graph), b: graphName(other), root });
     const legends = [this.legend.element, this.diffLegend.element]; // (fit places the graph above both)
     this.graphView.setBottomInset(Math.max(...legends.map((legend) => (legend.hidden ? 0 : legend.offsetHeight + LEGEND_GAP))));
     if (!colouring.pending()) return;

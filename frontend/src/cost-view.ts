@@ -1,7 +1,7 @@
 // A node's costs as the details panel shows them: each measure with its shares of its parent and of the whole
 // graph, its heaviest children, and what a FLOPs count that is only a bound says.
 
-import { Colouring, isMeasure, type ColourBy } from "./colour-by";
+import { Colouring, isMeasure, UNKNOWN_REASONS, type ColourBy } from "./colour-by";
 import { costsOf, valueOf, type Measure } from "./costs";
 import { formatMeasure } from "./number-format";
 import type { HierarchyNode } from "./types";
@@ -77,6 +77,17 @@ export function costView(
     if (ranked.length > 0) view.heaviest = { measure, children: ranked };
   }
   return view;
+}
+
+/**
+ * Why a node's FLOPs are not known: the ops below it whose FLOPs rule reads a shape the graph does not record, where
+ * the server names some (a graph that records shapes), else the general reason (a trace records none).
+ */
+export function flopsUnknownReason(node: Pick<HierarchyNode, "flops_shapes_missing">): string {
+  const ops = node.flops_shapes_missing ?? [];
+  if (ops.length === 0) return UNKNOWN_REASONS.flops;
+  return "The graph records no shape that these ops' FLOPs depend on (a size known only when it runs, a batch " +
+    `dimension left as None): ${ops.join(", ")}.`;
 }
 
 /** The mark the server puts after an op type in flops_uncounted for ops whose functions it did not expand. */

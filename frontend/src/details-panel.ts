@@ -2,7 +2,7 @@
 // details of that path are shown.
 
 import { UNKNOWN_REASONS } from "./colour-by";
-import { flopsLowerBound, type CostView } from "./cost-view";
+import { flopsLowerBound, flopsUnknownReason, type CostView } from "./cost-view";
 import type { Measure } from "./costs";
 import { formatMeasure, formatShare } from "./number-format";
 import { html, pathText } from "./dom";
@@ -239,7 +239,8 @@ export class DetailsPanel {
         rows.push([MEASURE_NAMES[measure], html("span", { class: "mg-lower-bound" }, lowerBound), "", ""]);
         continue;
       }
-      rows.push([MEASURE_NAMES[measure], html("span", { class: "mg-unknown", title: UNKNOWN_REASONS[measure] }, "not known"), "", ""]);
+      const why = measure === "flops" ? flopsUnknownReason(details) : UNKNOWN_REASONS[measure];
+      rows.push([MEASURE_NAMES[measure], html("span", { class: "mg-unknown", title: why }, "not known"), "", ""]);
     }
     return html("div", { class: "mg-costs" }, this.section("Costs", ["Measure", "Value", "Of parent", "Of graph"], rows, 0, () => undefined, false));
   }

@@ -155,6 +155,8 @@ export interface MeasureValues {
   flops_loop_bound?: boolean;
   /** how many of the ops below it (an op: 1) TensorFlow does not run, counted as 0 FLOPs */
   flops_not_run?: number;
+  /** flops not known: paths of a few ops below it whose rule reads an unrecorded shape */
+  flops_shapes_missing?: string[];
   /** a module: the part of flops its backward pass takes; a backward group: all of its flops */
   backward_flops?: number;
   /** measured time, microseconds per profiled step (asked for with time=1): what the profile timed */
@@ -362,6 +364,13 @@ export interface DiffCounts {
   renamed?: number;
 }
 
+export interface NotCompared {
+  /** why parameters were not compared (a graph that records no parameter shapes: a trace) */
+  num_params?: string;
+  /** why FLOPs were not compared (a graph that records no shapes of its ops: a trace) */
+  flops?: string;
+}
+
 export interface DiffNode extends _Node, _NodeOptional {
   /** ops: what feeds them (on the side it shows: A's, B's for an added op) */
   inputs?: OpInput[];
@@ -385,6 +394,8 @@ export interface DiffNode extends _Node, _NodeOptional {
   delta?: DiffDelta;
   /** the asked node, with time=1, where one run has no readable profile: why (no time delta) */
   time_missing?: string;
+  /** the asked node, where a side lacks what a measure needs: those not compared, why */
+  not_compared?: NotCompared;
 }
 
 export interface DiffAnswer {

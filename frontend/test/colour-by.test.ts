@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Colouring } from "../src/colour-by";
+import { Colouring, UNKNOWN_REASONS } from "../src/colour-by";
 import { COST_RAMP, rampColour, SCALE_DECADES, shortDevice, tintOf, toneOf } from "../src/colour-scale";
-import { costView, flopsLowerBound, HEAVIEST_CHILDREN } from "../src/cost-view";
+import { costView, flopsLowerBound, flopsUnknownReason, HEAVIEST_CHILDREN } from "../src/cost-view";
 import { costsOf, sumCosts, valueOf } from "../src/costs";
 import { formatAmount, formatMeasure, formatShare, formatTick, formatTime, scaleTicks } from "../src/number-format";
 import type { HierarchyNode } from "../src/types";
@@ -235,6 +235,13 @@ test("a lower bound of FLOPs says 'at least' and why; known and unknown FLOPs ar
   assert.match(flopsLowerBound(both)!, /^about 2\.5 KFLOPs: Cumsum not counted .*; a loop counted at its maximum/);
   assert.equal(flopsLowerBound(group("m", { flops: 144 })), undefined);
   assert.equal(flopsLowerBound(group("m", { cost_unknown: ["flops"] })), undefined);
+});
+
+test("FLOPs not known name the ops whose shapes the graph does not record, where the server names them", () => {
+  const named = flopsUnknownReason({ flops_shapes_missing: ["m/Exp", "m/Sum"] });
+  assert.match(named, /: m\/Exp, m\/Sum\.$/);
+  assert.ok(!named.includes("module_graph"));  // (not sent to record what was recorded)
+  assert.equal(flopsUnknownReason({}), UNKNOWN_REASONS.flops);
 });
 
 test("calls left unexpanded are named as such, not as op types without a FLOPs rule", () => {

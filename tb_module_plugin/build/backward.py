@@ -35,7 +35,7 @@ def place_backward_ops(builder, root, moved: dict | None = None) -> list:
     """Move each gradient op whose forward scope is inside a module into that module's `backward` group (keeping
     the rest of its scope below it); prune the tape's scopes left empty. Runs once modules are marked. Returns the
     backward groups (for `holder_ids`, once the later passes have placed them for good). `moved` ({(id(parent),
-    name): scope}, passes.place_later_calls) finds a module's later call where its gradient ops' names put it."""
+    name): scope}, later_calls.place_later_calls) finds a module's later call where its gradient ops' names put it."""
     moved = moved or {}
     # A tape's scope is named so and holds ops only a gradient computes: a scope a user named `gradients` is not one.
     # It is a top-level scope, or one inside a top-level scope: where a tf.Module's `__call__` is a tf.function

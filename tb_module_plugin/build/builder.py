@@ -3,13 +3,18 @@ placing of ops at their '/'-separated placements (TreeBuilder)."""
 
 from __future__ import annotations
 
+from collections import Counter
+from itertools import repeat
+from operator import attrgetter, itemgetter
 from sys import intern
 
 from . import backward
 from ..readers import graph as graph_lib
 from ..tree import ops as ops_lib
-from . import passes
+from . import later_calls, passes
 from ..tree.hierarchy import Group, Hierarchy, free_name
+
+_PLACEMENT, _FIRST = attrgetter("placement"), itemgetter(0)
 
 
 def build_graph_hierarchy(flat: graph_lib.FlatGraph, name: str, modules: dict | None = None, values: dict | None = None,
@@ -31,7 +36,10 @@ def build_graph_hierarchy(flat: graph_lib.FlatGraph, name: str, modules: dict | 
     passes.collapse_empty_runs(ops + others, params)
     # The names the top level will hold (a leading "/" makes no scope: `/a/b` sits in `a`): the groups made here
     # take others.
-    taken = {op.placement.partition("/")[0] or op.placement.lstrip("/").partition("/")[0] for op in ops}
+    taken = set(map(_FIRST, map(str.partition, map(_PLACEMENT, ops), repeat("/"))))  # (in C: a million ops)
+    if "" in taken:
+        taken.discard("")
+        taken.update(op.placement.lstrip("/").partition("/")[0] for op in ops if not op.placement.partition("/")[0])
     io_names = {role: passes.reserve(taken, root, wanted) for role, wanted in (("input", "inputs"),
                                                                              ("output", "outputs"))}
     captured = []
@@ -68,16 +76,19 @@ def build_graph_hierarchy(flat: graph_lib.FlatGraph, name: str, modules: dict | 
     _list_modules_in_record_order(listed)
     placed = ops + others + flat.eager_ops
     passes.mark_roles_of_bodies(placed)
-    estimates = passes.mark_modules(placed, estimate_params=not modules, types=types)
-    moved = passes.place_later_calls(builder, consumers, captured, types)
+    read_shapes = ops_lib.read_handle_shapes(ops) if not modules else None  # (a run graph's captured variables)
+    estimates = passes.mark_modules(placed, estimate_params=not modules, types=types, read_shapes=read_shapes)
+    moved = later_calls.place_later_calls(builder, consumers, captured, types)
     backward_groups = backward.place_backward_ops(builder, root, moved)
     passes.fold_series(builder.groups, params)
     passes.gather_loose_top_level_ops(root, taken, params)
     hierarchy = Hierarchy(root)
     hierarchy.backward_holders = backward.holder_ids(backward_groups)  # (after the passes, which may fold above one)
-    hierarchy.unexpanded_ops = sum(bool(op.not_expanded) for op in placed)
+    # (counted by class, which says it: a million ops' attribute read one by one took 0.1 s)
+    hierarchy.unexpanded_ops = sum(n for cls, n in Counter(map(type, placed)).items() if cls.not_expanded)
     hierarchy.values = dict(values or {}) if modules else {group.path: v for group, v in estimates.items()}
     hierarchy.traced_ops = len(ops)
+    hierarchy.read_shapes = read_shapes or {}
     return hierarchy
 
 
@@ -157,25 +168,32 @@ class TreeBuilder:
         parent.children[name] = op
 
     def insert_all(self, parent: Group, ops, divert=None) -> None:
-        """`insert` for many ops (the hot loop of a build: 200,000 ops take a few hundred ms). Ops with a role
+        """`insert` for many ops (the hot loop of a build: a million ops take most of a second). Ops with a role
         are offered to `divert` first, which returns True for those it placed elsewhere."""
         scopes = self._scopes.setdefault(id(parent), {})
         heads = {}  # scope -> the scope and "/", one string for its ops' names (see ops.PlacedTableOp)
-        for op in ops:
+        # The ops of a scope mostly come one after another: the last scope's group, head and children are kept,
+        # not looked up again for each of its ops.
+        last = group = head = children = None
+        for op, (scope, slash, leaf) in zip(ops, map(str.rpartition, map(_PLACEMENT, ops), repeat("/"))):
             if op.role and divert is not None and divert(op):
                 continue
-            scope, slash, leaf = op.placement.rpartition("/")
-            leaf = intern(leaf)  # (one string for the thousands of ops named `MatMul`, `add`...: 50 MB of a million)
-            placed = op.placed
-            if placed is not None and op.placement is op.op_name:  # (an op of a lean table, where its name says)
+            if scope != last or not scope:  # (no scope: "a" and "/a" differ in their head)
+                group = scopes.get(scope) if scope else parent
+                if group is None:
+                    group = self._scope_group(parent, scope)  # a new scope
                 head = heads.get(scope) if slash else ""
                 if head is None:
                     head = heads[scope] = scope + slash
+                children, last = group.children, scope
+            leaf = intern(leaf)  # (one string for the thousands of ops named `MatMul`, `add`...: 50 MB of a million)
+            placed = op.placed
+            if placed is not None and op.placement is op.op_name:  # (an op of a lean table, where its name says)
                 op.placement, op.op_name, op.__class__ = head, leaf, placed
-            group = scopes.get(scope) if scope else parent
-            if group is None:
-                group = self._scope_group(parent, scope)  # a new scope
-            existing = group.children.get(leaf)
+            if leaf and children.setdefault(leaf, op) is op:  # (the common case: a new name in its scope)
+                op.name, op.parent = leaf, group
+                continue
+            existing = children.get(leaf)
             if existing is not None and existing.children is not None and leaf:
                 # The op of a scope named like it (`mul` beside `mul/y`: one in every step of a big graph) goes
                 # inside it as `(mul)`, as insert puts it.
@@ -185,8 +203,4 @@ class TreeBuilder:
                 op.name, op.parent = name, existing
                 existing.children[name] = op
                 continue
-            if not leaf or existing is not None:
-                self.insert(parent, op.placement, op)  # clashes and empty names
-                continue
-            op.name, op.parent = leaf, group
-            group.children[leaf] = op
+            self.insert(parent, op.placement, op)  # clashes and empty names

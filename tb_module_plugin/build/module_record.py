@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..readers import graph as graph_lib
 from ..readers import manifest as manifest_lib
-from ..readers.expand import Budget
+from ..readers.budget import Budget
 from ..tree import ops as ops_lib
 from ..tree.hierarchy import Hierarchy
 from . import passes, record_ops

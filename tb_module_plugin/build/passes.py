@@ -11,7 +11,7 @@ from operator import attrgetter, itemgetter
 from ..tree import ops as ops_lib
 from .. import schema
 from ..tree.scopes import forget_helper_group, is_helper_group, owner_group
-from ..tree.hierarchy import Group, free_name, ops_under
+from ..tree.hierarchy import Group, free_name
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,7 +32,7 @@ _LAST_CHARACTER = itemgetter(-1)
 _IO_OPS = ops_lib.ARG_OPS | ops_lib.VARIABLE_OPS | ops_lib.RETVAL_OPS | {"Placeholder", "Identity", "IdentityN",
                                                                                "NoOp"}
 # Ops that pass a variable's handle on to the bodies they run: the op that reads it is in the body.
-_PASS_THROUGH_OPS = frozenset(ops_lib.CONTROL_FLOW) | ops_lib.CASE_OPS | ops_lib.CALL_OPS
+PASS_THROUGH_OPS = frozenset(ops_lib.CONTROL_FLOW) | ops_lib.CASE_OPS | ops_lib.CALL_OPS
 _CONTROL_FLOW_OPS = frozenset(ops_lib.CONTROL_FLOW) | ops_lib.CASE_OPS
 _BRANCH_LABELS = {"then", "else", "cond", "body"} | {f"branch_{i}" for i in range(64)}
 
@@ -177,7 +177,7 @@ def place_captured_variables(builder, ops: list, captured: list, inputs_name: st
     character of a scope that is not a letter, digit or `_`. Where several ops read it (a layer reads its kernel,
     an optimizer writes it, a tied layer reads it too), reads count before updates, and the first read in the
     graph's order is the owner's: TensorFlow captures a variable as the first op that uses it is made. Returns
-    {id(variable): the ops that take it} (for place_later_calls)."""
+    {id(variable): the ops that take it} (for later_calls.place_later_calls)."""
     if not captured:
         return {}  # (a run graph's variables are ops of their scopes: nothing to look for among 200,000 ops)
     consumers: dict = {}
@@ -188,7 +188,7 @@ def place_captured_variables(builder, ops: list, captured: list, inputs_name: st
     root = builder.root
     helpers: dict = {}  # is_helper_group's answers, forgotten for a group a variable goes into
     for var in captured:
-        readers = [r for r in consumers.get(id(var), []) if r.type not in _PASS_THROUGH_OPS and r.parent is not root]
+        readers = [r for r in consumers.get(id(var), []) if r.type not in PASS_THROUGH_OPS and r.parent is not root]
         reads = [r for r in readers if not is_variable_update(r.type)] or readers
         owner = next((g for g in (owner_group(r, types, helpers) for r in reads) if g is not root), root)
         if owner is root:
@@ -196,123 +196,6 @@ def place_captured_variables(builder, ops: list, captured: list, inputs_name: st
         builder.insert(owner, var.op_name.replace("/", "_"), var)
         forget_helper_group(helpers, var.parent)  # (in `owner`, or in a scope of its named like the variable)
     return consumers
-
-
-def place_later_calls(builder, consumers: dict, captured: list, types) -> dict:
-    """A module called more than once in a trace (a layer shared by two branches, applied in a Python loop) made a
-    scope per call, and its variables sit in the first call's (place_captured_variables). A later call's scope
-    moves into the module, as a module record shows it (`shared_1/shared_3`), where the graph says it is one: a
-    plain scope whose ops take every variable the module holds and no other, and make the same ops as the
-    module's own (by type, counted), beside the module or in a scope that is itself a later call of the module
-    holding it (a shared sub-model's: `enc_3/d1_1` goes into `enc_1/d1_1` as `enc_3/d1_1`, and what `enc_3` holds
-    besides into `enc_1`; deeper, under the outermost call's name only). A scope reading one variable of another layer (a tied embedding's logits), or doing
-    other work with it, stays where it is. Runs once modules are marked. Returns {(id(parent), name): the moved
-    scope} for the backward pass, whose gradient ops still name the scope where it was."""
-    held: dict = {}  # id(module) -> (module, {id(variable)}) of the modules holding captured variables
-    for var in captured:
-        module = var.parent
-        if module is not None and module.kind == "module" and module.parent is not None:
-            held.setdefault(id(module), (module, set()))[1].add(id(var))
-    evidence = _CallEvidence()
-    helpers: dict = {}
-    accepted = []  # (later call's scope, module)
-    for module, variables in held.values():
-        scopes: dict = {}  # id(scope) -> (scope, {id(variable) its own ops read})
-        for var_id in variables:
-            for reader in consumers.get(var_id, ()):
-                if reader.type in _PASS_THROUGH_OPS or is_variable_update(reader.type):
-                    continue
-                scope = owner_group(reader, types, helpers)
-                if scope is not module:
-                    scopes.setdefault(id(scope), (scope, set()))[1].add(var_id)
-        accepted += [(scope, module) for scope, read in scopes.values()
-                     if read == variables and evidence.later_call(scope, module)]
-    if not accepted:
-        return {}
-    # The scopes of shared sub-models the accepted calls sit in: their leftovers (what no module below took) too.
-    pairs = {id(scope): (scope, module) for scope, module in accepted}
-    for scope, module in accepted:
-        while scope.parent is not module.parent:
-            scope, module = scope.parent, module.parent
-            pairs.setdefault(id(scope), (scope, module))
-    depth = {}
-    for key, (scope, _) in pairs.items():
-        node, d = scope, 0
-        while node.parent is not None:
-            node, d = node.parent, d + 1
-        depth[key] = d
-    moved: dict = {}
-    for key in sorted(pairs, key=depth.get, reverse=True):  # (the deepest first: a sub-model's scope empties)
-        scope, module = pairs[key]
-        parent, name = scope.parent, scope.name
-        top, outer, outer_module = None, parent, module.parent
-        while outer is not outer_module:  # (in a sub-model's later call: the outermost call's scope names it)
-            top, outer, outer_module = outer, outer.parent, outer_module.parent
-        del parent.children[name]
-        moved[(id(parent), name)] = scope
-        if not _holds_ops(scope):
-            scope.parent = module  # (emptied: out of the tree, its module still found from its gradients' names)
-            continue
-        target = module if top is None else builder.group(module, top.name)
-        scope.name, scope.parent = free_name(target.children, name), target
-        target.children[scope.name] = scope
-        stack = [scope]
-        while stack:  # (paths made before the move name the old place)
-            group = stack.pop()
-            group._path = None
-            stack.extend(c for c in group.children.values() if c.children is not None)
-    return moved
-
-
-class _CallEvidence:
-    """Whether a scope is a later call of a module (place_later_calls), each pair judged once."""
-
-    def __init__(self):
-        self._known: dict = {}
-        self._counts: dict = {}
-
-    def later_call(self, scope, module) -> bool:
-        """Whether `scope` is a later call of `module`: it does the same work, beside it or in a later call of the
-        module holding it (judged up to their common parent, without recursion: scopes may nest deep)."""
-        chain = []  # the pairs from (scope, module) up, not judged yet
-        while True:
-            known = self._known.get((id(scope), id(module)))
-            if known is not None:
-                break
-            if not (scope.kind != "module" and not scope.role and scope.children is not None
-                    and not scope.is_op_scope() and module.kind == "module" and scope.parent is not None
-                    and module.parent is not None):
-                known = self._known[(id(scope), id(module))] = False
-                break
-            chain.append((scope, module))
-            if scope.parent is module.parent:
-                known = True  # (nothing above to judge)
-                break
-            scope, module = scope.parent, module.parent
-        for scope, module in reversed(chain):
-            known = known and self._op_types(scope) == self._op_types(module) and _variables_taken(scope) == {
-                id(op) for op in ops_under(module) if op.role == "variable"}
-            self._known[(id(scope), id(module))] = known
-        return known
-
-    def _op_types(self, group) -> dict:
-        """{op type: how many} of the ops below `group` but its variables, inputs and outputs."""
-        counts = self._counts.get(id(group))
-        if counts is None:
-            counts = self._counts[id(group)] = {}
-            for op in ops_under(group):
-                if not op.role:
-                    counts[op.type] = counts.get(op.type, 0) + 1
-        return counts
-
-
-def _variables_taken(group) -> set:
-    return {id(producer) for op in ops_under(group) for producer, _, control in op.inputs
-            if not control and producer.role == "variable"}
-
-
-def _holds_ops(group) -> bool:
-    return next(ops_under(group), None) is not None
 
 
 def mark_roles_of_bodies(ops: list) -> None:
@@ -326,18 +209,19 @@ def mark_roles_of_bodies(ops: list) -> None:
                     child.role = "branch"
 
 
-def mark_modules(ops, estimate_params: bool, types) -> dict:
+def mark_modules(ops, estimate_params: bool, types, read_shapes: dict | None = None) -> dict:
     """A scope that owns a variable (where its captured handle or VarHandleOp sits) is a module, and so is every
     scope above it but those op helpers open. Scopes that only read a variable owned elsewhere (an optimizer's
     `Cast_7` reading the learning rate, a layer's `Cast` reading its kernel) are not. Where the graph records
-    variable shapes, parameter counts are estimated from them: {group: schema.NodeValues}."""
+    variable shapes, parameter counts are estimated from them (`read_shapes`: ops.read_handle_shapes):
+    {group: schema.NodeValues}."""
     estimates: dict = {}
     helpers: dict = {}  # is_helper_group's answers (the tree does not change here)
     for op in ops:
         if op.role != "variable":
             continue
         owner = owner_group(op, types, helpers)
-        size = ops_lib.variable_size(op) if estimate_params else None
+        size = ops_lib.variable_size(op, read_shapes) if estimate_params else None
         group = owner
         while group is not None and group.parent is not None and not group.role:
             if group is not owner and (group.is_op_scope() or is_helper_group(group, types, helpers)):

@@ -148,9 +148,15 @@ _VANISHED = (tb_errors.NotFoundError, KeyError)
 MAX_STEPS = 1000  # steps of one record a step may be chosen among (TensorBoard keeps 10 by default)
 
 
+class BlobKeys(tuple):
+    """A record's blob keys, with the wall time (seconds) of the event that wrote them."""
+
+    wall_time: float | None = None
+
+
 def latest_blob_keys(data_provider, ctx, experiment_id: str, record: GraphRecord, step: int | None = None) -> tuple:
     """The blobs of the record's newest step (a trace written again at a later step replaces the older), or of
-    `step` (comparing two steps of one run)."""
+    `step` (comparing two steps of one run), as BlobKeys: of two data at one step, the newer."""
     try:
         with _asking_provider(f"list the data of run {record.run!r}, tag {record.tag!r}", record.run, record.tag,
                               _VANISHED):
@@ -167,9 +173,12 @@ def latest_blob_keys(data_provider, ctx, experiment_id: str, record: GraphRecord
         if not data:
             raise RecordNotFound(f"Run {record.run!r}, tag {record.tag!r} holds no graph at step {step} (its steps: "
                                  f"{', '.join(map(str, steps[:20])) or 'none'}).")
-    if not data or not data[-1].values:
+    datum = max(data, key=lambda d: (d.step, d.wall_time or 0.0), default=None)
+    if datum is None or not datum.values:
         raise RecordNotFound(f"Run {record.run!r}, tag {record.tag!r} holds no data.")
-    return tuple(value.blob_key for value in data[-1].values)
+    keys = BlobKeys(value.blob_key for value in datum.values)
+    keys.wall_time = datum.wall_time
+    return keys
 
 
 def read_blobs(data_provider, ctx, record: GraphRecord, blob_keys: tuple) -> list:

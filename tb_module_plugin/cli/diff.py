@@ -4,7 +4,9 @@
                                 [--step2 S2] [--json] [--fail-on params:+1%,flops:+5%] [--fail-on encoder=flops:+2%]
 
 Exit status: 0 the graphs match (with --fail-on: no budget exceeded), 1 they differ (with --fail-on: a budget is
-exceeded), 2 a graph cannot be read or is not there, or a budget cannot be checked.
+exceeded), 2 a graph cannot be read or is not there, or a budget cannot be checked. Graphs that match in what they
+record but not in everything a comparison reads (two traces: no parameter shapes) exit 0 as a match of what they
+hold, and say what was not compared (`not_compared`, `identical` null); a budget on those measures exits 2.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from ..serve import diff_answer as answer
 from .table import duration, human
 
 EXIT_SAME, EXIT_DIFFERENT, EXIT_UNREADABLE = 0, 1, 2
+NAMES = {"num_params": "parameters", "flops": "FLOPs"}  # schema.NotCompared's keys, as the text says them
 
 
 def add_parser(commands) -> None:
@@ -61,22 +64,36 @@ def run(args, say, logdir_data_provider, times_of) -> int:
         say(f"error: {e}", sys.stderr)
         return EXIT_UNREADABLE
     rows = changed_rows(d, times_a, times_b)
+    identical, missing = d.identical, diff_lib.not_compared(d)
     if args.json:
         out = {"a": _side(args.run, args.tag, args.step), "b": _side(args.run2, args.tag2, args.step2),
-               "identical": d.identical, "node": answer.diff_node(d, "", 0, times_a, times_b), "changed": rows,
+               "identical": identical, "not_compared": missing,
+               "node": answer.diff_node(d, "", 0, times_a, times_b), "changed": rows,
                "budgets": [c.to_json() for c in checks]}
         # json escapes every control character but DEL (valid raw in JSON, still not for a terminal).
         print(json.dumps(out, indent=1).replace("\x7f", "\\u007f"))
     else:
         say(f"A: {args.run} / {args.tag}   B: {args.run2} / {args.tag2}")
-        say("the graphs match" if d.identical else f"{len(rows)} group(s) differ:")
+        if identical:
+            say("the graphs match")
+        elif identical is None:
+            say(f"the structure is the same, but {_listed(missing)} were not compared: the graphs may still differ")
+        else:
+            say(f"{len(rows)} group(s) differ:")
         for row in rows:
             say(_line(row))
+        if missing:
+            say("not compared:")
+        for key, why in missing.items():
+            say(f"  {NAMES[key]}: {why}")
         for c in checks:
             say(f"budget {c.budget}: {human(c.a)} -> {human(c.b)} {'EXCEEDED' if c.exceeded else 'ok'}")
     if budgets:
         return EXIT_DIFFERENT if any(c.exceeded for c in checks) else EXIT_SAME
-    return EXIT_SAME if d.identical else EXIT_DIFFERENT
+    # (the same structure with measures left uncompared: nothing the graphs hold differs, the exit a match's as the
+    # command's contract has it; the text and `identical` say what was not compared, and a budget on those measures,
+    # the gate for sizes, cannot pass)
+    return EXIT_DIFFERENT if identical is False else EXIT_SAME
 
 
 def load(provider, run: str, tag: str, step=None):
@@ -131,6 +148,10 @@ def _line(row: dict) -> str:
     if delta.get("time_us"):
         parts.append(f"time {'+' if delta['time_us'] > 0 else '-'}{duration(abs(delta['time_us']))}")
     return f"  {row['diff']:<8} {where}" + (f"   {'; '.join(parts)}" if parts else "")
+
+
+def _listed(missing: dict) -> str:
+    return " and ".join(NAMES[key] for key in missing)
 
 
 def _short(value) -> str:

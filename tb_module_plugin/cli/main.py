@@ -71,8 +71,9 @@ def _summary(args) -> int:
     failed = 0
     for record in records:
         try:
-            blobs = sources.read_blobs(provider, ctx, record, sources.latest_blob_keys(provider, ctx, "", record))
-            hierarchy = sources.build_hierarchy(record, blobs)
+            blob_keys = sources.latest_blob_keys(provider, ctx, "", record)
+            hierarchy = sources.build_hierarchy(record, sources.read_blobs(provider, ctx, record, blob_keys))
+            hierarchy.record_wall_time = blob_keys.wall_time
         except PublicError as e:  # (a graph that does not read, a record gone, the data provider failing)
             _say(f"error: {record.run} / {record.tag}: {e}", sys.stderr)
             failed += 1
@@ -93,7 +94,7 @@ def _summary(args) -> int:
 def _times(logdir: str, run: str, hierarchy):
     """The measured time of the run's profiles, where it has some that time this graph (else None, and why on
     stderr when it has profiles that cannot)."""
-    files = profiles.profile_files(logdir, run)
+    files = profiles.newer(profiles.profile_files(logdir, run), hierarchy.record_wall_time)
     if not files or not hierarchy.op_graph:
         return None
     try:

@@ -10,7 +10,7 @@ from ..build.backward import BACKWARD
 from ..measures.backward import flops_of as backward_flops_of, runs_backward
 from ..measures.flops_values import splits
 from ..measures.costs import count_costs
-from ..tree.ops import ARG_OPS, is_resource_input
+from ..tree.ops import ARG_OPS, is_resource_input, output_shape
 
 OWN_ROLES = {"inputs", "outputs", "functions", "function", "eager_ops", "series"}  # the plugin's groups (`--all`)
 SORT_KEYS = ("params", "flops", "time")
@@ -193,14 +193,31 @@ def _why_not_exact(hierarchy, node) -> str:
 
 
 def _output_shape(hierarchy, node) -> str:
-    """The shapes of what leaves the group (at most two; where the graph records them)."""
-    if not hierarchy.op_graph or not node.num_ops:
+    """The shapes of what leaves the group (at most two; where the graph records them): its forward ops' first (as
+    Keras's `model.summary()` says a layer's output), then its backward groups' (a training step's gradients)."""
+    if not hierarchy.op_graph or not node.num_ops or node.children is None:
         return ""
-    shapes = []
-    for end in answers.node_details(hierarchy, node).get("outputs", []):
-        if end["shape"] and not end["control"] and end["shape"] not in shapes:
-            shapes.append(end["shape"])
+    hierarchy.file_edges()  # (the ops in data-flow order first, as the `node` answer lists them)
+    forward, backward = [], []
+    for op, _, port, control in hierarchy.links().crossing(node)[1]:
+        shape = "" if control else output_shape(op.node_def, port)
+        shapes = backward if _in_backward(op, node) else forward
+        if shape and shape not in shapes:
+            shapes.append(shape)
+    shapes = forward + [shape for shape in backward if shape not in forward]
     return ", ".join(shapes[:2]) + (" ..." if len(shapes) > 2 else "")
+
+
+def _in_backward(op, group) -> bool:
+    """Whether `op` is in a backward group inside `group` (or `group` is one)."""
+    node = op.parent
+    while node is not None:
+        if node.role == BACKWARD:
+            return True
+        if node is group:
+            return False
+        node = node.parent
+    return False
 
 
 def _footer(hierarchy, times) -> list:
@@ -243,8 +260,11 @@ def _footer(hierarchy, times) -> list:
     elif _open_batch(hierarchy):
         lines.append("Total FLOPs: unknown (the graph's inputs leave their batch dimension open, None: how much a "
                      "step computes depends on the batch each step gets)")
+    elif hierarchy.costs is not None and hierarchy.costs.records_shapes:
+        names = ", ".join(f"{printable(op.path)} ({op.type})" for op in hierarchy.costs.ops_not_known(hierarchy.root))
+        lines.append(f"Total FLOPs: unknown (the graph records no shape for what some ops' FLOPs depend on: {names})")
     else:
-        lines.append("Total FLOPs: unknown (the graph records no shapes for some of its ops: write it with "
+        lines.append("Total FLOPs: unknown (the graph records no shapes for its ops, as a trace: write it with "
                      "tb_module_plugin.summary.module_graph, or tf.summary.graph of a concrete function)")
     if times is not None:
         root = times.time_of(hierarchy.root)

@@ -105,8 +105,12 @@ class Diff:
         return node
 
     @property
-    def identical(self) -> bool:
-        return self.root.status == "same"
+    def identical(self):
+        """True: the graphs match in everything compared, and everything was (not_compared is empty); False: they
+        differ; None: the same structure, but a measure could not be compared (see not_compared)."""
+        if self.root.status != "same":
+            return False
+        return None if not_compared(self) else True
 
     def _walk(self) -> None:
         (sig_a, exact_a, loose_a), (sig_b, exact_b, loose_b) = signature.signatures(self.ha), signature.signatures(
@@ -321,6 +325,35 @@ def changes(d: Diff, node: DiffNode) -> list:
             if da != db:
                 out.append(change("devices", da, db))
     return sorted(out, key=lambda c: FIELDS.index(c["field"]))
+
+
+SHAPES_WHY = "a trace records none: record with tb_module_plugin.summary.module_graph to compare them"
+
+
+def not_compared(d: Diff) -> dict:
+    """schema.NotCompared: the measures a side's graph cannot give, each with why. Where a graph records no
+    parameter shapes (a trace: its captured variables are bare handles), two graphs of one structure may hold
+    layers of other widths: "same" cannot speak for parameters, nor for FLOPs where those are not known either.
+    (A graph that records every shape but leaves its batch open is compared whole: its FLOPs are unknown, not
+    uncompared.) FLOPs still being counted (the route's, right after the build) are listed for such a side: an
+    answer must not claim them compared before they are known."""
+    from .. import schema
+
+    out = schema.NotCompared()
+    blind = [(name, h) for name, h in (("A", d.ha), ("B", d.hb)) if not h.shapes_known(h.root)]
+    if not blind:
+        return out
+    out["num_params"] = f"{_names(blind)} record{'s' if len(blind) == 1 else ''} no parameter shapes ({SHAPES_WHY})"
+    unknown = [(name, h) for name, h in blind if h.costs is None or h.costs.flops_of(h.root) is None]
+    if unknown:
+        its = "its" if len(unknown) == 1 else "their"
+        out["flops"] = (f"{_names(unknown)} record{'s' if len(unknown) == 1 else ''} no shapes of {its} ops, so "
+                        f"{its} FLOPs are not known ({SHAPES_WHY})")
+    return out
+
+
+def _names(sides: list) -> str:
+    return " and ".join(name for name, _ in sides)
 
 
 def measures(d: Diff, node: DiffNode, times_a=None, times_b=None) -> dict:

@@ -37,7 +37,7 @@ def _compute(h) -> tuple:
             if keys is None:
                 kind = op_kind(node)
                 keys = op_keys[node.type] = (hash(("op", kind, ())), hash(kind))
-            structure[key] = hash(("op", op_kind(node), variable_dims(node))) if node.role == "variable" else keys[0]
+            structure[key] = hash(("op", op_kind(node), variable_dims(node, h))) if node.role == "variable" else keys[0]
             loose[key] = keys[1]
             exact[key] = hash((node.name, node.role, node.serialized_node_def()))
         else:
@@ -59,10 +59,10 @@ def op_kind(op) -> str:
     return "_Arg" if op.type in INPUT_OPS else op.type
 
 
-def variable_dims(op):
-    """A variable op's dimensions as its graph records them (None: not recorded)."""
+def variable_dims(op, h=None):
+    """A variable op's dimensions as its graph (`h`: its Hierarchy) records them (None: not recorded)."""
     try:
-        return ops_lib.variable_dims(op)
+        return ops_lib.variable_dims(op, h.read_shapes if h is not None else None)
     except (AttributeError, ValueError):  # (a damaged NodeDef: no shape to compare)
         return None
 

@@ -110,6 +110,7 @@ class Costs:
             if i in not_run_below:
                 not_run_below[parent] = not_run_below.get(parent, 0) + not_run_below[i]
         self.flops = flops
+        self.records_shapes = known  # (false: a trace, whose graphs record only their inputs' shapes)
         self._not_run = not_run_below
         self._uncounted = uncounted
         self._per_iteration = per_iteration
@@ -119,6 +120,22 @@ class Costs:
     def flops_of(self, node) -> int | None:
         value = self.flops[node.number]
         return None if value == UNKNOWN else value
+
+    def ops_not_known(self, node, limit: int = 3) -> list:
+        """A few of the ops below the node whose FLOPs are not known (a shape their rule reads not recorded), in the
+        tree's order. Only groups not known are walked (a known one holds none), and only until `limit` are found."""
+        found = []
+        stack = [node]
+        while stack and len(found) < limit:
+            current = stack.pop()
+            if self.flops[current.number] != UNKNOWN:
+                continue
+            if current.children is None:
+                found.append(current)
+                continue
+            below = [c for c in current.children.values() if not (current.parent is None and c.role in _APART)]
+            stack.extend(reversed(below))
+        return found
 
     def flops_uncounted(self, node) -> list:
         """The op types below the node whose FLOPs are not counted (its FLOPs are a lower bound), sorted."""

@@ -22,7 +22,7 @@ NO_OUTPUT = frozenset({"AssignAddVariableOp", "AssignSubVariableOp"})
 _UNARY = {  # one per element of the input (TensorFlow's profiler: Reciprocal, Square, Log, Neg; the rest here)
     "Reciprocal", "Square", "Log", "Neg", "AssignSub", "AssignAdd", "Relu", "Relu6", "Elu", "Selu",
     "LeakyRelu", "Sigmoid", "Tanh", "Exp", "Expm1", "Log1p", "Sqrt", "Abs", "Erf", "Softplus", "Softsign", "Sin",
-    "Cos", "Floor", "Ceil", "Round", "Sign", "Inv", "Gelu",
+    "Cos", "Floor", "Ceil", "Round", "Sign", "Inv", "Gelu", "Erfc",
 }
 _BINARY = {  # one per element of the output (broadcast)
     "Add", "AddV2", "Sub", "Mul", "RealDiv", "Div", "DivNoNan", "FloorDiv", "FloorMod", "Maximum", "Minimum", "Pow",
@@ -67,6 +67,19 @@ def _elements(shape) -> int:
     return prod(shape)
 
 
+ALL = "all"  # (reads: every input's shape)
+
+
+def reads(*inputs, out=False):
+    """Declares the shapes a rule reads: its inputs' by position (ALL: every input's) and, with `out`, its first
+    output's. op_flops counts an op where these are recorded, whatever its other inputs' (a reduction's axes, the
+    reserve space FusedBatchNormV3 hands its gradient: tensors a graph often records with no shape)."""
+    def mark(rule):
+        rule.reads = (inputs, out)
+        return rule
+    return mark
+
+
 def _flag(node, name: str) -> bool:
     """A bool attribute, False where absent (read without `[]`, which would add it to the NodeDef)."""
     return name in node.attr and node.attr[name].b
@@ -76,22 +89,26 @@ def _ints(node, name: str) -> list:
     return list(node.attr[name].list.i) if name in node.attr else []
 
 
+@reads(0, out=True)
 def _matmul(node, ins, outs):
     a = ins[0]
     k = a[-2] if _flag(node, "transpose_a") or _flag(node, "adj_x") else a[-1]
     return 2 * k * _elements(outs[0])
 
 
+@reads(1, out=True)
 def _conv(node, ins, outs):
     kernel = ins[1]  # [kh, kw, in, out] (Conv3D: [kd, kh, kw, in, out]), whatever the data format
     return 2 * _elements(outs[0]) * prod(kernel[:-1])
 
 
+@reads(1, out=True)
 def _depthwise(node, ins, outs):
     kernel = ins[1]  # [kh, kw, in, multiplier]
     return 2 * _elements(outs[0]) * kernel[0] * kernel[1]
 
 
+@reads(1, out=True)  # (input 0: the input's size, a shape vector)
 def _conv_backprop_input(node, ins, outs):
     # TensorFlow's profiler: 2 * output elements * kernel elements / (output depth * strides' product)
     strides = _ints(node, "strides") or [1, 1, 1, 1]
@@ -99,52 +116,65 @@ def _conv_backprop_input(node, ins, outs):
     return 2 * _elements(out) * _elements(kernel) // (out[-1] * strides[1] * strides[2])
 
 
+@reads(0, out=True)  # (input 1: the filter's size, a shape vector)
 def _conv_backprop_filter(node, ins, outs):
     strides = _ints(node, "strides") or [1, 1, 1, 1]
     image, kernel = ins[0], outs[0]
     return 2 * _elements(image) * _elements(kernel) // (image[-1] * strides[1] * strides[2])
 
 
+@reads(1, 2)
 def _depthwise_backprop_input(node, ins, outs):
     return 2 * _elements(ins[2]) * ins[1][0] * ins[1][1]  # as the forward op: out_backprop elements x kernel area
 
 
+@reads(2, out=True)
 def _depthwise_backprop_filter(node, ins, outs):
     return 2 * _elements(ins[2]) * outs[0][0] * outs[0][1]
 
 
+@reads(out=True)
 def _pool(node, ins, outs):
     return prod(_ints(node, "ksize") or [1]) * _elements(outs[0])
 
 
+@reads(1)  # (input 0: the input's size, a shape vector)
 def _avg_pool_grad(node, ins, outs):
     return prod(_ints(node, "ksize") or [1]) * _elements(ins[1]) * 2
 
 
+@reads(1)  # (its original output)
 def _max_pool_grad(node, ins, outs):
     return prod(_ints(node, "ksize") or [1]) * _elements(ins[1]) + _elements(ins[1])
 
 
 def _reduction(finish):
+    @reads(0, out=True)  # (not input 1, its axes: a gradient's often come from BroadcastGradientArgs, no shape)
     def rule(node, ins, outs):
+        if _elements(outs[0]) == _elements(ins[0]):
+            return 0  # (no axis reduced, or only axes of size 1: a broadcast's gradient where nothing broadcast)
         return _elements(ins[0]) + _elements(outs[0]) * (finish - 1)
     return rule
 
 
+@reads(0)  # (and how many inputs: the rest have its shape)
 def _add_n(node, ins, outs):
     return _elements(ins[0]) * (len(ins) - 1) if ins else 0
 
 
+@reads(0)
 def _fused_batch_norm(node, ins, outs):
     # inference: x * scale' + offset' (2 an element); training: the batch's mean and variance first (4 more)
     training = _flag(node, "is_training") if "is_training" in node.attr else True
     return _elements(ins[0]) * (6 if training else 2)
 
 
+@reads(0)  # (not its reserve spaces, inputs 3-5, often recorded with no shape)
 def _fused_batch_norm_grad(node, ins, outs):
     return _elements(ins[0]) * 8
 
 
+@reads(ALL)
 def _einsum(node, ins, outs):
     """2 x the product of the sizes of every index the equation names (a contraction's multiply-adds)."""
     if "equation" not in node.attr:
@@ -163,20 +193,24 @@ def _einsum(node, ins, outs):
 def _fused(base):
     """A grappler-fused op (`_FusedMatMul`, `_FusedConv2D`): its base op, plus one an output element per fused
     op after it (BiasAdd, Relu, ...)."""
+    @reads(*base.reads[0], out=True)
     def rule(node, ins, outs):
         fused = len(node.attr["fused_ops"].list.s) if "fused_ops" in node.attr else 0  # (read only if there)
         return base(node, ins, outs) + fused * _elements(outs[0])
     return rule
 
 
+@reads(0)
 def _softmax(node, ins, outs):
     return 5 * _elements(ins[0])  # TensorFlow's profiler: shift (2), exp (1), normalize (2)
 
 
+@reads(0)
 def _l2_loss(node, ins, outs):
     return 3 * _elements(ins[0]) - 1
 
 
+@reads(0)
 def _bias_add(node, ins, outs):
     return _elements(ins[0])
 
@@ -196,11 +230,12 @@ RULES = {
     "FusedBatchNormGradV3": _fused_batch_norm_grad,
     "_FusedMatMul": _fused(_matmul), "_FusedConv2D": _fused(_conv),
     **{op: _reduction(finish) for op, finish in _REDUCTIONS.items()},
-    **{op: (lambda node, ins, outs: _elements(ins[0])) for op in _UNARY},
-    "Rsqrt": lambda node, ins, outs: 2 * _elements(ins[0]),  # (TensorFlow's profiler: a root and a division)
-    **{op: (lambda node, ins, outs: _elements(ins[1])) for op in ("AssignAddVariableOp", "AssignSubVariableOp")},
-    "SquaredDifference": lambda node, ins, outs: 2 * _elements(outs[0]),
-    **{op: (lambda node, ins, outs: _elements(outs[0])) for op in _BINARY},
+    **{op: reads(0)(lambda node, ins, outs: _elements(ins[0])) for op in _UNARY},
+    "Rsqrt": reads(0)(lambda node, ins, outs: 2 * _elements(ins[0])),  # (TensorFlow's profiler: a root and a division)
+    # (input 0 is the variable's handle, whose shape says nothing: the value's)
+    **{op: reads(1)(lambda node, ins, outs: _elements(ins[1])) for op in NO_OUTPUT},
+    "SquaredDifference": reads(out=True)(lambda node, ins, outs: 2 * _elements(outs[0])),
+    **{op: reads(out=True)(lambda node, ins, outs: _elements(outs[0])) for op in _BINARY},
 }
 
 
@@ -227,8 +262,8 @@ def counted(op_type: str) -> bool:
 
 def op_flops(op, shapes_of) -> int | None:
     """An op's FLOPs for one call: 0 for an op that does no arithmetic (or that no rule counts: see counted),
-    None where a shape its rule needs is not recorded. `shapes_of(op)` gives an op's output shapes (output_shapes;
-    lists the caller may share, read only here)."""
+    None where a shape its rule reads (its `reads`) is not recorded. `shapes_of(op)` gives an op's output shapes
+    (output_shapes; lists the caller may share, read only here)."""
     rule = RULES.get(op.type)
     if rule is None:
         return 0
@@ -242,10 +277,13 @@ def op_flops(op, shapes_of) -> int | None:
         if index is None:
             index = port_index(port.rsplit(":", 1)[-1])
         ins.append(produced[index] if index < len(produced) else None)
-    if op.type in NO_OUTPUT:  # (its first input is the variable's handle: a shape that says nothing)
-        if len(ins) < 2 or ins[1] is None:
+    inputs, out = rule.reads
+    if out and (not outs or outs[0] is None):
+        return None
+    if inputs == (ALL,):
+        if None in ins:  # (a shape not known; no list equals None)
             return None
-    elif not outs or outs[0] is None or None in ins:  # (a shape not known; no list equals None)
+    elif any(i >= len(ins) or ins[i] is None for i in inputs):
         return None
     try:
         flops = rule(_Attrs(op), ins, outs)

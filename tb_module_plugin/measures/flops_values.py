@@ -8,7 +8,7 @@ from . import backward as backward_part
 
 NAME = "flops"
 FIELDS = ("flops", "backward_flops", "flops_uncounted", "flops_per_iteration", "flops_loop_bound", "flops_not_run",
-          "devices")
+          "flops_shapes_missing", "devices")
 
 
 def values_of(graph, node) -> tuple:
@@ -21,6 +21,8 @@ def values_of(graph, node) -> tuple:
     flops = h.costs.flops_of(node)
     if flops is None:
         not_known = True
+        if h.costs.records_shapes:  # (a trace records none: the page says so)
+            out["flops_shapes_missing"] = [op.path for op in h.costs.ops_not_known(node)]
     else:
         out["flops"] = flops
         backward_flops = backward_part.flops_of(h, node) if splits(node) else None

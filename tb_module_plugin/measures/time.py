@@ -68,11 +68,18 @@ class Times:
         times = array("d", [UNTIMED]) * len(nodes)
         hit = bytearray(len(nodes))  # the op is timed: its own events, or a fused kernel's that ran it
         fused: dict = {}  # id(op) -> "Conv2D+BiasAdd (fused)"
+        held = {node.run_name for node in nodes if node.children is None}
+        # Only the runs of the function that ran this graph's ops: another function the profile ran over the same
+        # layers (an evaluation) has ops of the same names.
+        op_times = op_times.of_ops(held)
         total_ps, kernels, steps = op_times.total_ps, op_times.kernels, op_times.steps
 
         def timed(op) -> bool:  # (or already given a fused kernel's time: an op runs in one kernel)
             return op.run_name in total_ps or hit[op.number]
 
+        for op, us in _suffixed_times(nodes, held, total_ps, steps):  # (first: those ops are timed for fused_chain)
+            i = op.number
+            times[i], hit[i] = us if times[i] != times[i] else times[i] + us, 1
         for i, node in enumerate(nodes):
             if node.children is not None:
                 continue
@@ -89,7 +96,7 @@ class Times:
                 times[j], hit[j] = (ps / steps / 1e6 if op is chain[0] else 0.0), 1
                 fused[id(op)] = label
         matched = sum(hit)
-        for group, us in _unheld_times(nodes, total_ps, steps):  # (before the sums below: added with them)
+        for group, us in _unheld_times(nodes, held, total_ps, steps):  # (before the sums below: added with them)
             i = group.number
             times[i] = us if times[i] != times[i] else times[i] + us
         if not matched and op_times.xla_events:
@@ -128,6 +135,7 @@ class Times:
         self.module_us = module_us  # what the ops inside modules take, per step
         self.matched = matched
         self.steps = op_times.steps
+        self.functions = op_times.kept  # the functions whose runs the time is of (() for the whole profile)
         self.profile_us = op_times.all_ops_ps / op_times.steps / 1e6  # every op of the profiled step
 
     def time_of(self, node) -> float | None:
@@ -152,9 +160,9 @@ class Times:
 
 # Grappler names the ops it makes in place of a graph's with a mark of the optimizer that made them:
 # `<scope>/ArithmeticOptimizer/AddOpsRewrite_Add`, `ConstantFolding/<name>`,
-# `<name>-0-TransposeNHWCToNCHW-LayoutOptimizer`, `<name>-CastToFp16-AutoMixedPrecision`. Only such events are
-# another op's work in the graph's scopes: any other name the graph does not hold is an op of another function the
-# profile also ran.
+# `<name>-0-TransposeNHWCToNCHW-LayoutOptimizer`, `<name>-CastToFp16-AutoMixedPrecision`; or after the last graph op
+# of the chain it runs (`<op>/unary_ops_composition`: _suffixed_times). Only such events are another op's work in the graph's
+# scopes: any other name the graph does not hold is an op of another function the profile also ran.
 _GRAPPLER_SEGMENTS = frozenset({"ArithmeticOptimizer", "ConstantFolding"})
 _GRAPPLER_SUFFIX = re.compile(r".-(?:LayoutOptimizer|AutoMixedPrecision)$")
 
@@ -169,14 +177,31 @@ def _grappler_scope(name: str) -> list | None:
     return kept
 
 
-def _unheld_times(nodes, total_ps: dict, steps: int) -> list:
+def _suffixed_times(nodes, held: set, total_ps: dict, steps: int) -> list:
+    """[(op, microseconds per step)] for the profiled ops the graph does not hold whose name is a graph op's name
+    and one more segment: grappler's ops that run a chain of the graph's ops, named after its last one
+    (ArithmeticOptimizer's `<op>/unary_ops_composition`, a `_UnaryOpsComposition` running the unary ops of GELU's
+    gradient, `Neg` then `Exp`). Their time is that op's; the chain's other ops count as not timed. The graph
+    decides: the name before the last `/` is one of its ops."""
+    firsts: dict = {}  # graph op's name -> the picoseconds of the ops named after it
+    for name, ps in total_ps.items():
+        if name not in held:
+            first = name.rpartition("/")[0]
+            if first in held:
+                firsts[first] = firsts.get(first, 0) + ps
+    if not firsts:
+        return []
+    return [(node, firsts[node.run_name] / steps / 1e6) for node in nodes
+            if node.children is None and node.run_name in firsts]
+
+
+def _unheld_times(nodes, held: set, total_ps: dict, steps: int) -> list:
     """[(group, microseconds per step)] for the profiled ops the graph does not hold that grappler made in place of
     ops of its scopes when TensorFlow ran it (`conv2_block1_add/ArithmeticOptimizer/AddOpsRewrite_Add`): each event's
     time goes to the deepest group holding every op of the graph in the deepest scope of its name that holds any."""
-    held = {node.run_name for node in nodes if node.children is None}
     unheld = []
     for name, ps in total_ps.items():
-        if name not in held:
+        if name not in held and name.rpartition("/")[0] not in held:  # (the latter: _suffixed_times's)
             scope = _grappler_scope(name)
             if scope:
                 unheld.append((scope, ps))

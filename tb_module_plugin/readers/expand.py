@@ -18,57 +18,13 @@ from . import lite_proto
 from .loops import int_constant, loop_trips
 from ..tree.ops import CALL_OPS, CASE_OPS, CONTROL_FLOW, WHILE_OPS, FunctionOp, Op, UnexpandedOp, UnreachedOp
 from ..tree.ops import port_index
+from .budget import Budget, body_cost
 from ..tree.ops import table_op_class
 
 _BODY_OPS = frozenset(CONTROL_FLOW) | CASE_OPS
 _NODE_FIELDS = attrgetter("name", "op", "input")
 # How deep function calls are expanded; deeper calls (or a function calling itself) stay opaque ops.
 MAX_CALL_DEPTH = 24
-# What expanding may add to a record: a function calling the next one twice, 24 levels deep, is a 2 KB record of 16
-# million ops (and 4**24 with While loops running the next level as both condition and body). Past either bound,
-# calls and control-flow ops stay single ops (ops.UnexpandedOp). Expanding costs about 30 us an op here (a body's
-# own setup, as much as 3 more): the bounds keep the worst record's build to seconds beyond what its size costs.
-# A body is charged all that instantiating it reads (body_cost): its ops, their inputs, its arguments and return
-# values, so a body of few ops but a huge signature or fan-in costs what it takes. One Budget covers every graph of a
-# record (a trace's function graphs, a module record's extra functions). Each bound grows with the libraries
-# (BUDGET_PER_LIBRARY_OP per unit of their cost, as many bodies per function), so that a real model traced inside
-# a called function (a body of a million ops, expanded once) is expanded whole.
-MAX_EXPANDED_OPS = 250_000
-MAX_EXPANDED_BODIES = 10_000
-BUDGET_PER_LIBRARY_OP = 4
-
-
-def body_cost(function) -> int:
-    """What instantiating `function`'s body once reads: each op and its inputs (and a Case op's branches), the
-    signature's arguments and outputs, the return values."""
-    signature = function.signature
-    cost = len(signature.input_arg) + len(signature.output_arg) + len(function.ret) + len(function.control_ret)
-    for node in function.node_def:
-        cost += 1 + len(node.input)
-        if node.op in CASE_OPS and "branches" in node.attr:
-            cost += len(node.attr["branches"].list.func)
-    return cost
-
-
-class Budget:
-    """What expanding calls may add to one record, shared by all of its graphs (each graph's library adds to it)."""
-
-    def __init__(self):
-        self.max_ops, self.max_bodies = MAX_EXPANDED_OPS, MAX_EXPANDED_BODIES
-        self.spent_ops = self.spent_bodies = 0
-
-    def add_library(self, costs: dict) -> None:
-        self.max_ops += BUDGET_PER_LIBRARY_OP * sum(costs.values())
-        self.max_bodies += BUDGET_PER_LIBRARY_OP * len(costs)
-
-    def affords(self, cost: int, bodies: int = 1) -> bool:
-        """Whether expanding `bodies` bodies of total `cost` keeps within the budget (and if so, it is spent)."""
-        if self.spent_bodies + bodies > self.max_bodies or self.spent_ops + cost > self.max_ops:
-            return False
-        self.spent_ops += cost
-        self.spent_bodies += bodies
-        return True
-
 
 @dataclasses.dataclass(eq=False)
 class _Call:
@@ -147,18 +103,22 @@ def _flatten_table(table: lite_proto.NodeTable) -> list:
     names, marks = table.names, table.marks
     # (the rows made at once, before the ops: in pools of their own, which tree.ops.share_rows frees whole)
     ops = list(map(table_op_class(table.nodes, table.on_devices), names, table.ops, list(range(len(names)))))
-    # Each op's output 0 as an input tuple, one per op and shared by every input that names it plainly; the first
-    # op of a duplicated name keeps it.
-    outputs = dict(zip(reversed(names), zip(reversed(ops), repeat("0"), repeat(False))))
+    # Each op's output 0 as an input tuple, one per op and shared by every input that names it plainly.
+    outputs = list(zip(ops, repeat("0"), repeat(False)))
+    distinct = set(names)
+    named_mark, repeated = lite_proto.MARK in distinct, len(distinct) != len(names)
+    del distinct
     # (a tuple: each op's inputs are a slice of it, a tuple too, 40 bytes smaller than a list; ops whose inputs
     # are resolved later get a list)
-    produced = tuple(map(outputs.get, table.inputs))
-    named_a_mark = lite_proto.MARK in outputs
-    del outputs  # (a million ops': 42 MB, let go before their inputs' tuples are made: the build's peak is here)
+    if repeated or named_mark:  # (the first op of a duplicated name keeps it)
+        produced = tuple(map(dict(zip(reversed(names), reversed(outputs))).get, table.inputs))
+    else:
+        produced = _produced_nearby(names, outputs, table.inputs, marks)
+    del outputs  # (the outputs no input names let go before the inputs' tuples are made: the build's peak is here)
     # (Setting each op's inputs in C: a Python loop over 200,000 ops costs more than making their lists.)
     deque(map(setattr, ops, repeat("inputs"), map(produced.__getitem__, map(slice, map((1).__add__, marks),
                                                                                  islice(marks, 1, None)))), maxlen=0)
-    if produced.count(None) != len(names) or named_a_mark:
+    if produced.count(None) != len(names) or named_mark:
         is_mark = set(marks)
         nones = compress(count(), map(is_, produced, repeat(None)))
         unresolved = sorted({bisect_right(marks, i) - 1 for i in nones if i not in is_mark})
@@ -170,6 +130,32 @@ def _flatten_table(table: lite_proto.NodeTable) -> list:
             flattener.resolve_later(ops[i], root, table.inputs[marks[i] + 1:marks[i + 1]])
         flattener.resolve_inputs()
     return ops
+
+
+_NEARBY = 4096  # nodes a piece (see _produced_nearby)
+_FAR = object()
+
+
+def _produced_nearby(names: list, outputs: list, inputs: list, marks: list) -> tuple:
+    """`outputs[i]` for each input naming node i, None for a mark or an input naming no node, the names all
+    distinct. Most inputs name a node read shortly before: each piece of nodes' inputs is looked up among that
+    piece's names first (a small dict, in the processor's cache: half the time of looking each up among a
+    million), the rest among the names they name."""
+    produced = []
+    far = []  # positions of the inputs naming no node of their piece
+    for start in range(0, len(names), _NEARBY):
+        end = min(start + _NEARBY, len(names))
+        near = dict(zip(names[start:end], outputs[start:end]))
+        near[lite_proto.MARK] = None
+        piece = list(map(near.get, inputs[marks[start]:marks[end]], repeat(_FAR)))
+        far += compress(count(marks[start]), map(is_, piece, repeat(_FAR)))
+        produced += piece
+    if far:
+        wanted = set(map(inputs.__getitem__, far))
+        found = dict(compress(zip(names, outputs), map(wanted.__contains__, names)))
+        for i, output in zip(far, map(found.get, map(inputs.__getitem__, far))):
+            produced[i] = output
+    return tuple(produced)
 
 
 class _Flattener:

@@ -12,7 +12,8 @@ from tensorboard.compat.proto import graph_pb2
 
 from ..errors import GraphError
 from . import lite_proto
-from .expand import Budget, flatten_calls, flatten_graph_def, functions_of
+from .budget import Budget
+from .expand import flatten_calls, flatten_graph_def, functions_of
 from ..tree.ops import ARG_OPS, RETVAL_OPS, FlatGraph, Op, is_resource_input
 
 

@@ -17,7 +17,8 @@ import dataclasses
 import threading
 import zlib
 from array import array
-from itertools import accumulate, compress, count
+from itertools import accumulate, compress, count, repeat
+from operator import is_
 from sys import intern
 
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
@@ -97,17 +98,23 @@ def node_table(nodes) -> NodeTable:
         for start in range(0, n, _NODES_AT_A_TIME):
             columns = _NodeColumns.FromString(_MARK_FIELDS.join([b"", *nodes[start:start + _NODES_AT_A_TIME]]))
             names += columns.name
-            ops += map(intern, columns.op)  # (op types: one string each, not one per op)
+            ops += columns.op
             inputs += columns.input
             on_devices = on_devices or any(columns.device)
         # Each node wrote one name and one op (else: an empty one left out, or one written twice), and no input
         # is the mark itself: then the columns line up with the nodes.
         if (len(names) == len(ops) == 2 * n and names[::2].count(MARK) == n and ops[::2].count(MARK) == n
                 and MARK not in names[1::2] and MARK not in ops[1::2]):
-            marks = list(compress(count(), map(MARK.__eq__, inputs)))
+            # (The mark is one string, as every one-character string decoded: its identity finds it sooner
+            # than comparing; one that were not would be found by comparing.)
+            marks = list(compress(count(), map(is_, inputs, repeat(MARK))))
+            if len(marks) != n:
+                marks = list(compress(count(), map(MARK.__eq__, inputs)))
             if len(marks) == n:
                 marks.append(len(inputs))
-                return NodeTable(names[1::2], ops[1::2], Nodes(nodes), inputs, marks, on_devices)
+                # (op types: one string each, not one per op)
+                return NodeTable(names[1::2], list(map(intern, ops[1::2])), Nodes(nodes), inputs, marks,
+                                 on_devices)
     # Node by node (a rare record: the columns of some nodes would not line up), with the same shape.
     parsed = [NodeDef.FromString(node) for node in nodes]
     inputs, marks = [], []

@@ -6,6 +6,12 @@ On the host CPU plane, each op run is an event named `op_name:op_type`. An op's 
 durations over every profiled step, divided by the number of steps: how many times the op run most often ran.
 Events that are not op runs (`ExecutorState::Process` encloses them) are left out.
 
+A profile may also have run other functions over the same layers (an `eval_step`, Keras's validation pass), whose
+ops carry the same names as the step's. The host's Python thread holds each function run with its span
+(`EagerLocalExecute: __inference_train_step_155`): each op event is also counted for the run whose span holds its
+start (OpTimes.functions), and a graph's time is taken from the runs of the functions that ran the most of its
+ops (OpTimes.of_ops).
+
 A fused op keeps the name of the last op it fused (`dense_1/BiasAdd:_FusedMatMul` holds the MatMul's time): its
 event's type says it is one and which op it starts from, and the graph's edges from the named op back through its
 inputs find the ops it fused. Their time goes to that first op (the convolution, the product), and each of them is
@@ -14,6 +20,7 @@ named by the fusion (`Conv2D+BiasAdd (fused)`).
 
 from __future__ import annotations
 
+import bisect
 import collections
 import dataclasses
 import os
@@ -63,6 +70,28 @@ def profile_files(logdir: str, run: str) -> list:
         return []
 
 
+def newer(files: list, wall_time: float | None) -> list:
+    """The profiles of `files` written after `wall_time` (a record's, in seconds): the sessions of the step it
+    records, not those of a record the run held before (a notebook cell run again into one log_dir). All of them
+    where none is newer (a step profiled before it was recorded) or the time is not known."""
+    if not wall_time:
+        return list(files)
+    gfile = _gfile()
+    kept = []
+    for path in files:
+        try:
+            if "://" in path:  # (an object store's times, through TensorBoard's file system layer, in whole seconds)
+                written = getattr(gfile.stat(path), "mtime_nsec", None)
+                newer_ = written is None or written // 10**9 >= int(wall_time)
+            else:
+                newer_ = os.stat(path).st_mtime_ns / 1e9 >= wall_time
+        except (OSError, ValueError):  # (gone since listed, unreachable: read_op_times says what it finds)
+            newer_ = True
+        if newer_:
+            kept.append(path)
+    return kept or list(files)
+
+
 @dataclasses.dataclass
 class OpTimes:
     """What a run's profiles measured: each op's total time and how many times it ran, over every step."""
@@ -74,6 +103,27 @@ class OpTimes:
     all_ops_ps: int  # every op event's time, matched to a graph or not
     kernels: dict = dataclasses.field(default_factory=dict)  # op name -> the type of its events (`_FusedConv2D`)
     xla_events: int = 0  # events of XLA-compiled programs run (they time XLA's kernels, not the graph's ops)
+    # function run on the host (`__inference_train_step_155`) -> (total_ps, runs) of the op events in its runs' spans
+    functions: dict = dataclasses.field(default_factory=dict)
+    kept: tuple = ()  # the functions of_ops kept (() for every event)
+
+    def of_ops(self, held) -> "OpTimes":
+        """These times restricted to the runs of the functions that ran the most distinct ops of `held` (a
+        graph's op names as profiles name them; ties all kept, as a function traced again runs the same ops):
+        another function running some of the same ops (an evaluation of the same layers) is left out. Itself
+        where no function run holds any of them (a profile without the host's function spans)."""
+        counts = {name: sum(op in held for op in runs) for name, (_, runs) in self.functions.items()}
+        best = max(counts.values(), default=0)
+        if not best:
+            return self
+        kept = tuple(sorted(name for name, count in counts.items() if count == best))
+        total: dict = collections.Counter()
+        runs: dict = collections.Counter()
+        for name in kept:
+            total.update(self.functions[name][0])
+            runs.update(self.functions[name][1])
+        return OpTimes(files=self.files, total_ps=dict(total), runs=dict(runs), steps=_steps(runs),
+                       all_ops_ps=sum(total.values()), kernels=self.kernels, xla_events=self.xla_events, kept=kept)
 
     def per_step_us(self, op_name: str) -> float | None:
         ps = self.total_ps.get(op_name)
@@ -104,6 +154,7 @@ def read_op_times(files: list) -> OpTimes:
     total: dict = collections.Counter()
     runs: dict = collections.Counter()
     kernels: dict = {}
+    functions: dict = {}  # function name -> (Counter of ps, Counter of runs)
     xla_events = 0
     gfile = _gfile()
     read: list = []
@@ -125,9 +176,12 @@ def read_op_times(files: list) -> OpTimes:
             if not plane.name.startswith("/host:"):
                 continue  # (a device plane names kernels, not ops)
             names = {entry.key: entry.value.name for entry in plane.event_metadata}
+            spans = _function_runs(plane, names)
+            starts = [span[0] for span in spans]
             for line in plane.lines:
                 if not line.name.startswith("tf_"):
                     continue  # (the `python` line holds host-side events, not op runs)
+                line_ps = line.timestamp_ns * 1000
                 for event in line.events:
                     name = names.get(event.metadata_id, "")
                     if _XLA_EVENT.fullmatch(name):
@@ -141,6 +195,13 @@ def read_op_times(files: list) -> OpTimes:
                         total[op_name] += event.duration_ps
                         runs[op_name] += 1
                         kernels.setdefault(op_name, op_type)  # the newest profile's
+                        function = _run_holding(spans, starts, line_ps + event.offset_ps)
+                        if function is not None:
+                            pair = functions.get(function)
+                            if pair is None:
+                                pair = functions[function] = (collections.Counter(), collections.Counter())
+                            pair[0][op_name] += event.duration_ps
+                            pair[1][op_name] += 1
     files = read[::-1]
     if not runs and xla_events:
         raise ProfileError(f"The run's profiles ({', '.join(files)}) time no op: they hold only XLA's events "
@@ -151,9 +212,46 @@ def read_op_times(files: list) -> OpTimes:
         raise ProfileError(f"The run's profiles ({', '.join(files)}) time no op: TensorFlow's profiler wrote no op "
                          "event into them (profile a call of a tf.function: tf.profiler.experimental.start(RUN_DIR), "
                          "the call, tf.profiler.experimental.stop()).")
-    steps = collections.Counter(runs.values()).most_common(1)[0][0]
-    return OpTimes(files=list(files), total_ps=dict(total), runs=dict(runs), steps=max(1, steps),
-                   all_ops_ps=sum(total.values()), kernels=kernels, xla_events=xla_events)
+    return OpTimes(files=list(files), total_ps=dict(total), runs=dict(runs), steps=_steps(runs),
+                   all_ops_ps=sum(total.values()), kernels=kernels, xla_events=xla_events,
+                   functions={name: (dict(ps), dict(count)) for name, (ps, count) in functions.items()})
+
+
+def _steps(runs: dict) -> int:
+    """Profiled steps: how many times most ops ran."""
+    return max(1, collections.Counter(runs.values()).most_common(1)[0][0]) if runs else 1
+
+
+# The host's Python thread marks each eager execution with its span: `EagerLocalExecute: <op or function>`
+# (a tf.function's run is `EagerLocalExecute: __inference_<name>_<n>`); the ops a function runs run on TensorFlow's
+# threads (the `tf_` lines) while it waits, inside that span.
+_FUNCTION_RUN = "EagerLocalExecute: "
+_MAX_OVERLAP = 8  # spans of other Python threads looked back over for the one holding an event
+
+
+def _function_runs(plane, names: dict) -> list:
+    """[(start ps, end ps, name)] of the plane's eager executions, by start."""
+    spans = []
+    for line in plane.lines:
+        if line.name.startswith("tf_"):
+            continue
+        line_ps = line.timestamp_ns * 1000
+        for event in line.events:
+            name = names.get(event.metadata_id, "")
+            if name.startswith(_FUNCTION_RUN):
+                start = line_ps + event.offset_ps
+                spans.append((start, start + event.duration_ps, name[len(_FUNCTION_RUN):]))
+    spans.sort()
+    return spans
+
+
+def _run_holding(spans: list, starts: list, at: int):
+    """The name of the latest-starting execution whose span holds the time `at` (None for none)."""
+    i = bisect.bisect_right(starts, at) - 1
+    for j in range(i, max(-1, i - _MAX_OVERLAP), -1):
+        if spans[j][1] >= at:
+            return spans[j][2]
+    return None
 
 
 def _profile_bytes(path: str, gfile) -> bytes:
@@ -196,10 +294,11 @@ def _check_size(path: str, size: int) -> None:
 def _xspace():
     """The XSpace message, with only the fields read here (TensorFlow's xplane.proto: XSpace.planes = 1;
     XPlane.name = 2, lines = 3, event_metadata = 4 (a map int64 -> XEventMetadata, whose name = 2); XLine.name = 2,
-    events = 4; XEvent.metadata_id = 1, duration_ps = 3)."""
+    timestamp_ns = 3, events = 4; XEvent.metadata_id = 1, offset_ps = 2, duration_ps = 3)."""
     return message_class("tb_module_plugin_xplane", "XSpace", (
-        ("XEvent", (("metadata_id", 1, "int64", False), ("duration_ps", 3, "int64", False))),
-        ("XLine", (("name", 2, "string", False), ("events", 4, "XEvent", True))),
+        ("XEvent", (("metadata_id", 1, "int64", False), ("offset_ps", 2, "int64", False),
+                    ("duration_ps", 3, "int64", False))),
+        ("XLine", (("name", 2, "string", False), ("timestamp_ns", 3, "int64", False), ("events", 4, "XEvent", True))),
         ("XEventMetadata", (("name", 2, "string", False),)),
         ("EventMetadataEntry", (("key", 1, "int64", False), ("value", 2, "XEventMetadata", False))),
         ("XPlane", (("name", 2, "string", False), ("lines", 3, "XLine", True),

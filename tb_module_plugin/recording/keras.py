@@ -110,9 +110,16 @@ class _ModuleGraph:
         if first and self._batch == first:
             self._start_profile()
 
+    def on_test_begin(self, logs=None):
+        # `fit` evaluates its validation data with these callbacks before on_epoch_end: an epoch ending inside the
+        # range stops the profile here, so that it holds only training steps (the evaluation runs the same layers
+        # under the same op names, which the profile could not tell from the step's).
+        if self._profiling:
+            self._stop_profile()
+
     def on_epoch_end(self, epoch, logs=None):
         if self._profiling:
-            self._stop_profile()  # (an epoch shorter than the range: profile what ran, not the evaluation)
+            self._stop_profile()  # (an epoch shorter than the range, without validation: profile what ran)
         if not self._recorded and self._batch >= 1:
             self._record()  # (an epoch shorter than RECORD_BATCH)
 
@@ -193,9 +200,13 @@ class _ModuleGraph:
                     manifest, concrete = trace_record(tf, model, forward, (_unpack(batch)[0],),
                                                       {} if forward else {"training": True})
             manifest["call_prefix"] = _call_prefix(tf, concrete, manifest, self._original_or_current(), iterator)
+            tag = self.name or model.name
+            # A run already holding this tag's record (a notebook cell run again into one log_dir): the new record
+            # goes at a later step, which both of TensorBoard's loaders show (of two at one step, each keeps one).
+            step = _next_step(tf, self._train_dir, tag)
             writer = tf.summary.create_file_writer(self._train_dir)
             with writer.as_default():
-                write_record(tf, self.name or model.name, manifest, [concrete], 0)
+                write_record(tf, tag, manifest, [concrete], step)
             writer.close()
         except OwnStepError as e:
             warnings.warn(f"ModuleGraph: the model {getattr(model, 'name', '?')!r} overrides train_step, and its "
@@ -235,6 +246,21 @@ class _ModuleGraph:
         except Exception as e:  # noqa: BLE001
             warnings.warn(f"ModuleGraph: the profile of training batches {self.profile_batch} could not be "
                           f"written ({type(e).__name__}: {e}).", RuntimeWarning, stacklevel=2)
+
+
+def _next_step(tf, train_dir: str, tag: str) -> int:
+    """One past the highest step of `tag` in the run's event files (0 where it has none). Reads the run's events
+    once a fit (Keras's own callback writes its epochs' summaries there: small); a file that cannot be read to its
+    end (being written, cut short) counts for what it holds."""
+    highest = -1
+    for path in tf.io.gfile.glob(os.path.join(train_dir, "events.out.tfevents.*")):
+        try:
+            for event in tf.compat.v1.train.summary_iterator(path):
+                if event.step > highest and any(value.tag == tag for value in event.summary.value):
+                    highest = event.step
+        except Exception:  # noqa: BLE001 - (a DataLossError of a truncated record)
+            continue
+    return highest + 1
 
 
 def _where(strategy) -> str:

@@ -17,13 +17,13 @@ MAX_REMEMBERED_DETAILS = 256  # groups whose `node` answer a hierarchy keeps (ea
 # The answers by path, for the routes, the command line and the tests; `times`: a measures.time.Times of this
 # graph, to answer with measured time. A small graph's FLOPs are counted before its first answer.
 def node_json(h, path: str, depth: int, times=None) -> schema.HierarchyNode:
-    with h.answering():  # (ahead of serve.settle's work)
+    with h.turns.answering():  # (ahead of serve.settle's work)
         count_costs(h, small_only=True)
         return hierarchy_node(h, h.find(path), depth, times)
 
 
 def details_json(h, path: str, times=None) -> schema.NodeDetails:
-    with h.answering():
+    with h.turns.answering():
         count_costs(h, small_only=True)
         return node_details(h, h.find(path), times)
 

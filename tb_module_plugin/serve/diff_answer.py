@@ -11,7 +11,11 @@ _SIDE_ONLY = ("children", "has_children", "edges", "repeat")  # parts of the sid
 
 
 def diff_node(d: "diff_lib.Diff", path: str, depth: int, times_a=None, times_b=None) -> schema.DiffNode:
-    return _node(d, d.find(path), depth, times_a, times_b)
+    out = _node(d, d.find(path), depth, times_a, times_b)
+    missing = diff_lib.not_compared(d)
+    if missing:  # (on the asked node, as time_missing: it is said of the whole comparison)
+        out["not_compared"] = missing
+    return out
 
 
 def _node(d, node, depth: int, times_a, times_b) -> schema.DiffNode:

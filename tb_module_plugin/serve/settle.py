@@ -15,16 +15,16 @@ def settle(hierarchy, after_an_answer: bool = False) -> None:
     the parsed protobuf go (see tree.ops.Op.compact; answers stay the same). Before each step, the answers being
     made go first (`after_an_answer`: once one has been made: the first); an answer needing a step not done yet
     does it."""
-    hierarchy.let_answers_go_first(first=after_an_answer)
-    if hierarchy.dropped:
+    hierarchy.turns.let_answers_go_first(first=after_an_answer)
+    if hierarchy.turns.dropped:
         return
     hierarchy.file_inner_edges()
     for step in (lambda: hierarchy.structure_of(hierarchy.root), hierarchy.file_edges, lambda: count_costs(hierarchy),
                  # (after the costs: they read every NodeDef, and would decompress them all)
                  lambda: pack_node_defs(hierarchy.all_nodes),
                  lambda: search.index_of(hierarchy)):
-        hierarchy.let_answers_go_first()
-        if hierarchy.dropped:  # (the cache let it go: nothing will read what is left to do)
+        hierarchy.turns.let_answers_go_first()
+        if hierarchy.turns.dropped:  # (the cache let it go: nothing will read what is left to do)
             return
         step()
     for node in hierarchy.all_nodes:

@@ -103,6 +103,9 @@ class GraphStore:
         """measures.time.Times of `hierarchy`'s nodes from the run's profiles, read once (ProfileError when there
         are none, or they do not parse, or time none of its ops)."""
         files = self._profile_files(run)
+        if files and hierarchy.record_wall_time:
+            wall_time = hierarchy.record_wall_time
+            files = self._recent.get(("profiles", run, wall_time), lambda: tuple(profiles.newer(files, wall_time)))
         if not files:
             raise ProfileError(f"Run {run!r} holds no profile to read time from (plugins/profile/*/*.xplane.pb). "
                              "Profile a call of the function: tf.profiler.experimental.start(RUN_DIR), the call, "
@@ -114,8 +117,8 @@ class GraphStore:
             except ProfileError as e:
                 return remembered_error(e)
 
-        op_times = self.cache.get(("profile", run, files), read, lambda value: 4096 + 200 * len(
-            getattr(value, "total_ps", ())))
+        op_times = self.cache.get(("profile", run, files), read, lambda value: 4096 + 200 * (
+            len(getattr(value, "total_ps", ())) + sum(len(f[0]) for f in getattr(value, "functions", {}).values())))
         if isinstance(op_times, ProfileError):
             raise remembered_error(op_times)
         return time_lib.times_for(hierarchy, op_times)
@@ -137,6 +140,7 @@ class GraphStore:
             try:
                 blobs = sources.read_blobs(self._data_provider, ctx, record, blob_keys)
                 hierarchy = sources.build_hierarchy(record, blobs, consume=True)
+                hierarchy.record_wall_time = getattr(blob_keys, "wall_time", None)
                 del blobs
                 release_freed_memory()  # (the parse's columns and lookups: 55 MB of a million-op graph)
                 # Beside the first answer, not before it: file the edges inside groups, number structures (settle).

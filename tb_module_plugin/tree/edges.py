@@ -7,13 +7,15 @@ import heapq
 import itertools
 from operator import attrgetter, itemgetter
 
+from . import links as links_lib
+from .columns import NUMBER as _NUMBER, NodeColumns
 from . import ops as ops_lib
 from .. import schema
 
 # Producers (and ports) an aggregated edge keeps to read dtypes and shapes from.
 MAX_EDGE_SAMPLES = 8
-_NUMBER = attrgetter("number")  # a node's place in Hierarchy.all_nodes (set by hierarchy.finalize)
-_MAX_CLIMB = 32  # levels _parents_of_ops climbs column-wise
+_OPS_AT_A_TIME = 65536  # ops whose control flags _controls reads in one call
+_FEW_EDGES = 2048  # a group's edges whose control flags are read from their ops one by one (more: all at once)
 _LEVEL_STEPS = 3  # levels _children_of_common_ancestor lifts edges a level at a time (then by binary lifting)
 
 
@@ -49,62 +51,33 @@ def _add(owner, a, b, producer, port, control) -> None:
 
 class FiledEdges:
     """Every op edge inside a group below the root, filed column-wise (numpy) into the group whose two children
-    hold its ends (lifted to that group's children), then aggregated per pair of children as distribute_edges
-    does the root's (a group's alone when it is asked for first; every group's by aggregate); a group's are made
-    into its list (see distribute_edges) only when it is asked for. Filing a million ops' edges one by one took
-    2.8 s and 170 MB of lists; as arrays it is a few vectorised passes over them, and a group asked for reads a
-    slice.
+    hold its ends, then aggregated per pair of children as distribute_edges does the root's (a group's alone when
+    it is asked for first; every group's by aggregate); a group's are made into its list (see distribute_edges)
+    only when it is asked for. Filing a million ops' edges one by one took 2.8 s and 170 MB of lists; as arrays it
+    is a few vectorised passes over them, and a group asked for reads a slice.
 
-    `nodes`: the tree's nodes, the root first (Hierarchy.all_nodes: each node's place there is its `number`);
-    `ops`: its ops, the leaves in the order of `nodes` (finalize's; a group's edges are listed in order of the
-    first op that files each); `groups`: the groups below the root (finalize's)."""
+    `columns`: the tree's NodeColumns (a group's edges are listed in order of the first op that files each: the
+    ops' order there). It keeps them until aggregate has lifted every edge."""
 
-    def __init__(self, nodes: list, ops: list, groups: list):
+    def __init__(self, columns: NodeColumns):
         import numpy as np  # (only op graphs file edges; numpy comes with TensorBoard)
 
-        self.nodes = nodes
-        count = len(nodes)
-        # The node columns from the groups' attributes alone (a pass over every node for each column took 0.2 s
-        # of a million-op graph): the ops' parents from how finalize numbers the nodes, an op's depth its
-        # parent's and one.
-        is_op = np.ones(count, np.bool_)
-        is_op[0] = False  # (the root)
-        below = np.fromiter(map(_NUMBER, groups), np.int32, len(groups))
-        is_op[below] = False
-        consumer = np.flatnonzero(is_op)  # (the ops are the leaves, in the order of the nodes: finalize)
-        assert len(consumer) == len(ops)
-        parent = np.zeros(count, np.int32)  # (the root's is itself: lifting stops there)
-        depth = np.zeros(count, np.int32)
-        depth[below] = np.fromiter(map(attrgetter("depth"), groups), np.int32, len(groups))
-        parent[below] = _parents_of_groups(depth, np.r_[0, below])
-        sizes = np.zeros(count, np.int32)  # (32-bit columns: fewer fresh pages to fault in)
-        sizes[0] = len(nodes[0].children)
-        sizes[below] = np.fromiter(map(len, map(attrgetter("children"), groups)), np.int32, len(groups))
-        parent[consumer] = _parents_of_ops(parent, sizes, consumer, ops)
-        del sizes
-        depth[consumer] = depth[parent[consumer]] + 1
-        self.is_op, self.parent, self.depth = is_op, parent, depth  # (structure.number_all reads them too)
-        self.ops, self.op_index, self.groups = ops, consumer, groups
+        self.nodes, self._columns, ops = columns.nodes, columns, columns.ops
         inputs = list(map(attrgetter("inputs"), ops))
         lengths = np.fromiter(map(len, inputs), np.int64, len(ops))
         flat = list(itertools.chain.from_iterable(inputs))  # each input (producer, port, control), in op order
         del inputs
         producer = np.fromiter(map(_NUMBER, map(itemgetter(0), flat)), np.int32, len(flat))
-        control = np.fromiter(map(itemgetter(2), flat), np.bool_, len(flat))
         del flat
-        consumer = np.repeat(consumer.astype(np.int32), lengths)
-        # An input's place in its consumer's inputs, to read its producer and port back from the op.
-        position = np.arange(len(producer), dtype=np.int32) - np.repeat((np.cumsum(lengths) - lengths).astype(np.int32),
-                                                                        lengths)
-        a, b = producer, consumer.copy()
-        del producer
-        _children_of_common_ancestor(parent, depth, a, b)
-        # The lifted edges in op order; a group's are picked and aggregated when it is first asked for, every
-        # group's by aggregate() (settle): an expansion right after the first answer waits for the lifting alone.
-        # (With the root's, filed by distribute_edges before the first answer, and an op's input of its own output,
-        # a == b: both left out only then, see _picked.)
-        self._lifted = (parent[a], a, b, control, consumer, position)
+        consumer = np.repeat(columns.op_index.astype(np.int32), lengths)  # (ascending: the ops in node order)
+        # Every edge in op order, its ends not yet lifted: a group asked for first picks its own by its children's
+        # ranges of numbers (group_inputs); aggregate() (settle) lifts them all to the children of the groups
+        # they join. An expansion right after the first answer waits for neither lifting nor aggregating, nor
+        # for every input's control flag and place among its consumer's inputs (read for the edges picked).
+        self._inputs = (producer, consumer)
+        self._control = None  # every input's control flag, once made (see _controls)
         self._pairs = None  # every group's _Pairs, once aggregated
+        self._last = None  # (group, its _Pairs) of the group last asked for before that
         self._flow_owner = self._flow_from = self._flow_to = None
 
     def aggregate(self) -> None:
@@ -115,8 +88,21 @@ class FiledEdges:
 
         if self._pairs is not None:
             return
-        lifted = self._lifted
+        producer, consumer = self._inputs
+        control = self._controls(self._columns.ops)
+        starts = np.flatnonzero(np.r_[True, consumer[1:] != consumer[:-1]])  # (each op's inputs: one run)
+        position = (np.arange(len(consumer)) - np.repeat(starts, np.diff(np.r_[starts, len(consumer)]))).astype(
+            np.int32)
+        del starts
+        parent = self._columns.parent
+        a, b = producer.copy(), consumer.copy()
+        _children_of_common_ancestor(parent, self._columns.depth, a, b)
+        # (With the root's, filed by distribute_edges before the first answer, and an op's input of its own output,
+        # a == b: both left out only then.)
+        lifted = (parent[a], a, b, control, consumer, position)
+        del a, b
         pairs = _Pairs(*_picked(lifted, (lifted[0] != 0) & (lifted[1] != lifted[2])), len(self.nodes))
+        del lifted
         number = self._child_numbers()
         data = ~pairs.control
         against = np.unique(pairs.owner[data & (number[pairs.a] >= number[pairs.b])])
@@ -124,7 +110,7 @@ class FiledEdges:
         self._flow_owner = pairs.owner[flows]
         self._flow_from, self._flow_to = number[pairs.a[flows]], number[pairs.b[flows]]
         self._pairs = pairs
-        self._lifted = None
+        self._inputs = self._columns = self._last = self._control = None
 
     def _child_numbers(self):
         """Every node's place among its parent's children, in the order the parent lists them now (a group put
@@ -139,14 +125,47 @@ class FiledEdges:
             np.fromiter(itertools.chain.from_iterable(map(range, map(len, children))), np.int32, listed)
         return number
 
-    def _pairs_of(self, i: int) -> "_Pairs":
-        """The pairs of the group of index `i` (of every group, once aggregated)."""
-        pairs, lifted = self._pairs, self._lifted
+    def _pairs_of(self, group) -> "_Pairs":
+        """The group's pairs (every group's, once aggregated)."""
+        import numpy as np
+
+        pairs, inputs, columns = self._pairs, self._inputs, self._columns
         if pairs is not None:
             return pairs
-        if lifted is None:  # (aggregated meanwhile)
+        if inputs is None or columns is None:  # (aggregated meanwhile)
             return self._pairs
-        return _Pairs(*_picked(lifted, (lifted[0] == i) & (lifted[1] != lifted[2])), len(self.nodes))
+        last = self._last
+        if last is not None and last[0] is group:  # (an expansion reads them twice: its flow order, its edges)
+            return last[1]
+        producer, consumer = inputs
+        owner, a, b, at = group_inputs(group, producer, consumer)
+        consumers = consumer[at]
+        position = (at - consumer.searchsorted(consumers, "left")).astype(np.int32)
+        if len(at) > _FEW_EDGES:
+            control = self._controls(columns.ops)[at]
+        else:
+            nodes = self.nodes
+            control = np.fromiter((nodes[c].inputs[k][2] for c, k in zip(consumers.tolist(), position.tolist())),
+                                  np.bool_, len(at))
+        pairs = _Pairs(owner, a, b, control, consumers, position, len(self.nodes))
+        self._last = (group, pairs)
+        return pairs
+
+    def _controls(self, ops: list):
+        """Every input's control flag, in op order (read again from the ops' inputs when first needed: an expansion
+        reads those of its own edges alone)."""
+        import numpy as np
+
+        control = self._control
+        if control is None:
+            pieces = [np.zeros(0, np.bool_)]
+            # (a piece of the ops at a time: settle reads them all, and one call over a million ops would hold the
+            # interpreter from an answer asked meanwhile for tens of milliseconds)
+            for start in range(0, len(ops), _OPS_AT_A_TIME):
+                inputs = itertools.chain.from_iterable(map(attrgetter("inputs"), ops[start:start + _OPS_AT_A_TIME]))
+                pieces.append(np.fromiter(map(itemgetter(2), inputs), np.bool_))
+            control = self._control = np.concatenate(pieces)
+        return control
 
     def flows(self):
         """(group, its data edges as (from, to) places among its children) for each group whose children data
@@ -165,15 +184,11 @@ class FiledEdges:
         """Once every group's children are in flow order: what only ordering them reads."""
         self._flow_owner = self._flow_from = self._flow_to = None
 
-    def forget_columns(self) -> None:
-        """Once the structures are numbered: the columns only numbering them reads."""
-        self.parent = self.depth = self.is_op = self.ops = self.op_index = self.groups = None
-
     def flow_of(self, group) -> list | None:
         """The data edges between the group's children as (from, to) places among them, if data flows against
         the order they had when filed (else None)."""
         i = group.number
-        pairs = self._pairs_of(i)
+        pairs = self._pairs_of(group)
         lo, hi = self._slice(pairs.owner, i)
         data = ~pairs.control[lo:hi]
         place = {child: number for number, child in enumerate(group.children.values())}
@@ -192,7 +207,7 @@ class FiledEdges:
     def of(self, group) -> dict | None:
         """The group's edges as distribute_edges files them: {(child, child): [count, all-control, samples...]}."""
         i = group.number
-        pairs = self._pairs_of(i)
+        pairs = self._pairs_of(group)
         lo, hi = self._slice(pairs.owner, i)
         if lo == hi:
             return None
@@ -207,6 +222,28 @@ class FiledEdges:
                 edge += (producer, port)
             edges[(nodes[a], nodes[b])] = edge
         return edges
+
+
+def group_inputs(group, producer, consumer) -> tuple:
+    """The edges joining two children of `group` (`producer`, `consumer`: every edge's ends in op order, the
+    consumers ascending) as (owner, from child, to child, the edges' indices there): a group's subtree is one run
+    of node numbers, each child's subtree one run in it, so an edge is the group's when both its ends are in the
+    group's run and in two children's runs (the children they are in: what lifting them finds)."""
+    import numpy as np
+
+    starts = np.sort(np.fromiter(map(_NUMBER, group.children.values()), np.int32, len(group.children)))
+    if not len(starts):
+        none = np.zeros(0, np.int32)
+        return none, none, none, none
+    lo, hi = int(starts[0]), links_lib.last_number(group)
+    first, last = consumer.searchsorted(np.array([lo, hi + 1], consumer.dtype)).tolist()
+    inside = producer[first:last]
+    at = first + np.flatnonzero((inside >= lo) & (inside <= hi))
+    child = np.repeat(starts, np.diff(np.r_[starts, hi + 1]))  # the child holding each node of the run
+    a, b = child[producer[at] - lo], child[consumer[at] - lo]
+    apart = np.flatnonzero(a != b)
+    at = at[apart]
+    return np.full(len(at), group.number, np.int32), a[apart], b[apart], at
 
 
 def _picked(columns: tuple, mask) -> tuple:
@@ -252,44 +289,6 @@ class _Pairs:
         self.sample_start = sample_starts[by_group]
         self.num_samples = num_samples[by_group].astype(np.int8)
         self.sample_consumer, self.sample_position = consumer[samples], position[samples].astype(np.int32)
-
-
-def _parents_of_groups(depth, groups):
-    """The parents of the groups (`groups`: the root's number and theirs, in order; `depth`: every node's): each
-    one's is the last group a level up numbered before it (nodes are numbered each group before its subtree, which
-    is one piece: nothing of that level comes between)."""
-    import numpy as np
-
-    levels = depth[groups]
-    # (by level, then number; a radix sort for levels of 16 bits)
-    by_level = np.argsort(levels.astype(np.uint16) if levels.max() < 1 << 16 else levels, kind="stable")
-    levels = levels.astype(np.int64)
-    keys = levels[by_level] * len(depth) + groups[by_level]
-    return groups[by_level[np.searchsorted(keys, (levels[1:] - 1) * len(depth) + groups[1:]) - 1]]
-
-
-def _parents_of_ops(parent, sizes, ops_at, ops: list):
-    """The parents of the ops (`ops_at`: their numbers), from the groups' parents (`parent`) and every node's number
-    of children (`sizes`). finalize numbers the nodes in the order it pops them from a stack its groups push their
-    children on: an op's parent is the last group before it that pushed onto the stack as low as the op's place
-    there, found by climbing the parents of the last group before it."""
-    import numpy as np
-
-    count = len(sizes)
-    height = np.ones(count, np.int32)  # each node's place on the stack (its height before it is popped)
-    height[1:] += np.cumsum(sizes[:-1] - 1, dtype=np.int32)
-    # the last group that pushed, by node
-    last = np.maximum.accumulate(np.where(sizes > 0, np.arange(count, dtype=np.int32), np.int32(0)))
-    found = last[ops_at - 1]
-    climbing = np.flatnonzero(height[found] > height[ops_at])
-    for _ in range(_MAX_CLIMB):
-        if not len(climbing):
-            return found
-        found[climbing] = parent[found[climbing]]
-        climbing = climbing[height[found[climbing]] > height[ops_at[climbing]]]
-    for k in climbing.tolist():  # (scopes nested deep: the rest read from the ops)
-        found[k] = ops[k].parent.number
-    return found
 
 
 def _children_of_common_ancestor(parent, depth, a, b) -> None:

@@ -8,19 +8,18 @@ walks over this tree, which knows none of them.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import threading
 import weakref
 
 from ..errors import NotFound
+from . import columns as columns_lib
 from . import edges as edges_lib
 from . import links as links_lib
 from . import structure as structure_lib
+from . import turns as turns_lib
 from . import ops as ops_lib
 from .node import TreeNode
-
-ANSWERS_FIRST_SECONDS = 2.0  # the longest the work after a first answer waits for the answers being made (then goes on)
 
 class Group(TreeNode):
     """A group of the tree: a module, a scope or one of the plugin's own groups (its ops are graph.Op leaves)."""
@@ -61,7 +60,9 @@ class Hierarchy:
         self._columns_tried = not op_graph  # numbering every node at once was tried (None above: too deep for it)
         self.all_nodes: list = []
         self.record_bytes = 0  # size of the record it was built from: its parsed protobuf lives on in the ops
+        self.record_wall_time = None  # when its record was written (seconds), where the reader knows: profiles.newer
         self.traced_ops = 0  # ops of the recorded function (not of other functions or eager ops), set by the build
+        self.read_shapes: dict = {}  # id(op) -> dims: captured variables' shapes their readers record (the build's)
         self.returns = None  # a module record's: the ops its function returns and must run (build.module_record)
         self.values: dict = {}  # node path -> schema.NodeValues (parameters...): an overlay merged into answers
         # What later stages keep of this graph, each set only by its owner (the tree never reads them): made once
@@ -84,17 +85,16 @@ class Hierarchy:
         # (file_edges; serve.settle does it in the background). Only op graphs have edges to file (a Keras layer
         # tree's are set by its builder).
         self._unfiled = ops if op_graph else None
-        self._unfiled_groups = groups if op_graph else None  # (FiledEdges reads its columns from these two lists)
+        self._unfiled_groups = groups if op_graph else None  # (NodeColumns reads its columns from these two lists)
+        self._columns = None  # columns_lib.NodeColumns, made by node_columns
+        self._columns_lock = threading.Lock()
         self._filed = None  # edges_lib.FiledEdges: the edges inside groups, filed
         self._ordered_groups: set = set()  # groups put in flow order one by one (before file_edges orders all)
         self._ordered = not op_graph  # every group's children in flow order (a Keras layer tree keeps its own)
         self._order_lock = threading.Lock()  # (putting one group's in order: an answer does not wait for all)
         self._ordering_lock = threading.Lock()  # (file_edges putting every group's in order)
         self.lock = threading.Lock()  # filing the edges inside groups; count_costs and times_for make theirs under it
-        self._answering = 0  # answers being made from it now (see answering)
-        self._answered = False  # one has been made
-        self.dropped = False  # the cache let it go (see free_when_dropped): the work after its first answer stops
-        self._answers = threading.Condition()
+        self.turns = turns_lib.Turns()  # the answers being made from it, ahead of serve.settle's work
         if op_graph:
             edges_lib.distribute_edges(self._unfiled)
             self._order_root()  # (a Keras layer tree keeps its model's own order of layers)
@@ -118,30 +118,7 @@ class Hierarchy:
         second per million, other graphs' trees included), and the build froze the tree out of its sight. The work
         after its first answer (serve.settle) stops, rather than keep it for nothing."""
         weakref.finalize(self, ops_lib.break_cycles, self.all_nodes).atexit = False
-        with self._answers:
-            self.dropped = True
-            self._answers.notify_all()
-
-    @contextlib.contextmanager
-    def answering(self):
-        """Marks an answer being made from this graph: serve.settle's work lets it go first (the two share one
-        interpreter: beside settle's, an expansion of 10 ms CPU took 0.25 s)."""
-        with self._answers:
-            self._answering += 1
-        try:
-            yield
-        finally:
-            with self._answers:
-                self._answering -= 1
-                self._answered = True
-                self._answers.notify_all()
-
-    def let_answers_go_first(self, first: bool = False) -> None:
-        """Waits while answers are being made (`first`: until one has been made, too), at most
-        ANSWERS_FIRST_SECONDS."""
-        with self._answers:
-            self._answers.wait_for(lambda: self.dropped or not self._answering and (self._answered or not first),
-                                   ANSWERS_FIRST_SECONDS)
+        self.turns.drop()
 
     def has_module(self) -> bool:
         """Some node of the tree is a module (walked once: a graph without one walks all its nodes)."""
@@ -187,8 +164,23 @@ class Hierarchy:
         if self._filed is None and self.op_graph:
             with self.lock:
                 if self._filed is None:
-                    self._filed = edges_lib.FiledEdges(self.all_nodes, self._unfiled, self._unfiled_groups)
-                    self._unfiled = self._unfiled_groups = None
+                    self._filed = edges_lib.FiledEdges(self.node_columns())
+                    self._forget_columns()
+
+    def node_columns(self) -> columns_lib.NodeColumns:
+        """Every node's parent and depth, which are ops, as columns (columns_lib.NodeColumns): made once, for filing
+        the edges inside groups and numbering the structures, and let go once both are done (FiledEdges keeps
+        them until it has lifted every edge)."""
+        with self._columns_lock:
+            if self._columns is None:
+                self._columns = columns_lib.NodeColumns(self.all_nodes, self._unfiled, self._unfiled_groups)
+                self._unfiled = self._unfiled_groups = None
+            return self._columns
+
+    def _forget_columns(self) -> None:
+        with self._columns_lock:  # (whichever of the two is done last lets them go)
+            if self._filed is not None and self._columns_tried:
+                self._columns = None
 
     def _order(self, group: Group, pairs=None) -> None:
         """Puts the group's children in flow order (once) if data flows against the order they had when filed
@@ -263,12 +255,11 @@ class Hierarchy:
             # than numbering the same subtrees beside it (both slower, sharing the interpreter).
             with self._structure_lock:
                 if not self._columns_tried:
-                    self.file_inner_edges()  # (its columns: parents and depths)
                     # (None: too deep for columns, numbered node by node below)
-                    self._structures = structure_lib.number_all(self._filed, self._interned, self._numbers,
-                                                                self._unknown_shapes)
-                    self._filed.forget_columns()
+                    self._structures = structure_lib.number_all(self.node_columns(), self._interned, self._numbers,
+                                                                self._unknown_shapes, self.read_shapes)
                     self._columns_tried = True
+                    self._forget_columns()
         if self._structures is not None:
             return int(self._structures[node.number])
         with self._structure_lock:
@@ -283,7 +274,7 @@ class Hierarchy:
             if current.structure is not None:
                 continue
             if current.children is None:
-                dims = ops_lib.variable_dims(current) if current.role == "variable" else ()
+                dims = ops_lib.variable_dims(current, self.read_shapes) if current.role == "variable" else ()
                 key = ("op", current.type, dims)
                 unknown = dims is None
             elif not ready:

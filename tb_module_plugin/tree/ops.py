@@ -307,10 +307,10 @@ def is_resource_input(node_def) -> bool:
     return key is not None and key in node_def.attr and node_def.attr[key].type == types_pb2.DT_RESOURCE
 
 
-def variable_size(op: Op) -> int | None:
+def variable_size(op: Op, read_shapes: dict | None = None) -> int | None:
     """Elements of a variable, where the graph says its shape: a VarHandleOp's `shape`, a captured handle's
-    `_handle_shapes`, or the `_output_shapes` of an op reading it. None when unknown."""
-    dims = variable_dims(op)
+    `_handle_shapes`, or (`read_shapes`, see read_handle_shapes) the shape its reader records. None when unknown."""
+    dims = variable_dims(op, read_shapes)
     if dims is None or any(d < 0 for d in dims):
         return None
     size = 1
@@ -319,20 +319,48 @@ def variable_size(op: Op) -> int | None:
     return size
 
 
-def variable_dims(op: Op) -> tuple | None:
+def variable_dims(op: Op, read_shapes: dict | None = None) -> tuple | None:
     """A variable's dimensions as the graph says them (see variable_size; -1 for an unknown one), None when its
-    rank is not known."""
+    rank is not known. A captured handle (a resource `_Arg` or `Placeholder`) says them only in `_handle_shapes`
+    or (`read_shapes`: Hierarchy.read_shapes) where it is read: its `shape` and `_output_shapes` are the handle's,
+    a scalar."""
+    if read_shapes and id(op) in read_shapes:
+        return read_shapes[id(op)]
     attrs = op.node_def.attr
     shape = None
-    if "shape" in attrs:
-        shape = attrs["shape"].shape
-    elif "_handle_shapes" in attrs and attrs["_handle_shapes"].list.shape:
+    if "_handle_shapes" in attrs and attrs["_handle_shapes"].list.shape:
         shape = attrs["_handle_shapes"].list.shape[0]
-    elif "_output_shapes" in attrs and op.type not in ARG_OPS and op.type != "Placeholder":
+    elif op.type in ARG_OPS or op.type == "Placeholder":
+        pass
+    elif "shape" in attrs:
+        shape = attrs["shape"].shape
+    elif "_output_shapes" in attrs:
         shape = attrs["_output_shapes"].list.shape[0] if attrs["_output_shapes"].list.shape else None
     if shape is None or shape.unknown_rank:
         return None
     return tuple(d.size for d in shape.dim)
+
+
+def read_handle_shapes(ops: list) -> dict:
+    """{id(handle): dims} of the captured variables whose shape the graph records only where they are read (a
+    FuncGraph written by `tf.summary.graph`: a resource Placeholder without `_handle_shapes`, its `shape` the
+    handle's, [], and its ReadVariableOp's `_output_shapes` the variable's). Once roles are given."""
+    wanting, found = {}, {}
+    for op in compress(ops, map(_HANDLE_TYPES.__contains__, map(attrgetter("type"), ops))):  # (types read in C)
+        if op.role == "variable" and variable_dims(op) is None:
+            wanting[id(op)] = op
+    for reader in compress(ops, map("ReadVariableOp".__eq__, map(attrgetter("type"), ops))) if wanting else ():
+        handle = reader.inputs[0][0] if reader.inputs else None
+        if handle is None or wanting.get(id(handle)) is not handle or id(handle) in found:
+            continue
+        recorded = reader.node_def.attr
+        shapes = recorded["_output_shapes"].list.shape if "_output_shapes" in recorded else ()
+        if shapes and not shapes[0].unknown_rank:
+            found[id(handle)] = tuple(d.size for d in shapes[0].dim)
+    return found
+
+
+_HANDLE_TYPES = ARG_OPS | {"Placeholder"}
 
 
 class UnexpandedOp(FunctionOp):

@@ -40,11 +40,11 @@ class _TypeNumbers(dict):
         return number
 
 
-def number_all(columns, interned: dict, numbers, unknown_shapes: set):
+def number_all(columns, interned: dict, numbers, unknown_shapes: set, read_shapes: dict | None = None):
     """Every node's structure number as Hierarchy.structure_of makes it (the same keys in `interned`, so numbers agree
     with the ones it makes), level by level from the deepest: the child numbers of each group sorted, groups of
     equal runs found by a hash of them, checked element by element, and only one key made per distinct run.
-    `columns`: an edges.FiledEdges (its nodes, the root first, their parents and depths, which are ops, the ops
+    `columns`: an edges.NodeColumns (its nodes, the root first, their parents and depths, which are ops, the ops
     with their indices and the groups below the root). Returns the numbers in that order (kept as a column: set on
     a million nodes they took 0.15 s more); None (nothing done) for a tree deeper than MAX_LEVELS."""
     import numpy as np
@@ -63,7 +63,7 @@ def number_all(columns, interned: dict, numbers, unknown_shapes: set):
     for k in np.flatnonzero(np.isin(op_codes, maybe)).tolist() if maybe else ():
         if ops[k].role != "variable":
             continue
-        dims = ops_lib.variable_dims(ops[k])
+        dims = ops_lib.variable_dims(ops[k], read_shapes)
         op_codes[k] = number = interned.setdefault(("op", ops[k].type, dims), next(numbers))
         if dims is None:
             unknown_shapes.add(number)

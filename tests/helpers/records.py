@@ -233,11 +233,11 @@ def write_bad_records(logdir, run="bad_records"):
 
 
 def write_net_run_graph(logdir, run="run_graph"):
-    """A real `tf.summary.graph` of a small tf.Module's concrete function."""
-    return write_graph_with_tf(
-        logdir,
-        run,
-        """
+    """A real `tf.summary.graph` of a small tf.Module's concrete function (NET_RUN_GRAPH: `NET`, its graph `G`)."""
+    return write_graph_with_tf(logdir, run, NET_RUN_GRAPH)
+
+
+NET_RUN_GRAPH = """
         class Net(tf.Module):
             def __init__(self):
                 super().__init__(name="net")
@@ -249,5 +249,4 @@ def write_net_run_graph(logdir, run="run_graph"):
                     return tf.nn.relu(tf.matmul(x, self.w))
         NET = Net()
         G = NET.__call__.get_concrete_function().graph
-        """,
-    )
+        """
