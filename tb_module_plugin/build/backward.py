@@ -6,9 +6,12 @@ TensorFlow names a gradient op after the forward op it differentiates, under the
 found by looking the rest of its name up in the tree (`resnet50_1/conv2_block1_1_conv_1/convolution` is a scope of
 the module `conv2_block1_1_conv_1`), where the graph confirms it: some of the module's gradient ops consume what
 its forward ops produce, or the name leads to a forward op of the module (the `convolution` op) and the gradient op
-is of a type only a gradient computes or takes that op's output or one of its inputs. A tape's scope is one so named
-that holds ops of such types. What cannot be placed so stays in the tape's scope. A module's time and FLOPs are
-then its forward and backward parts together; `backward_sums` gives the backward part of each node.
+is of a type only a gradient computes or takes that op's output or one of its inputs. Some are named after a scope of
+the layer instead (`gradient_tape/net_1/bn_1/moments/sub`, `…/relu_1/ReluGrad`): in a `module_graph` record, whose
+tree is named after the objects (`net/bn`), such a name goes to the module the tree placed all that scope's forward
+ops in, confirmed by the edges alike. A tape's scope is one so named that holds ops of such types. What cannot be
+placed so stays in the tape's scope. A module's time and FLOPs are then its forward and backward parts together;
+`backward_sums` gives the backward part of each node.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import re
 
 from ..tree.hierarchy import free_name, ops_under
 
+_UNSET = object()  # (a scope of the forward ops' trie whose module is not worked out yet)
 BACKWARD = "backward"  # the name (and role) of the group holding a module's backward ops
 # The scopes TensorFlow puts gradient ops in (a second tape in the same function gets `gradient_tape_1`).
 GRADIENT_SCOPE = re.compile(r"(?:gradient_tape|gradients)(?:_\d+)?")
@@ -45,14 +49,15 @@ def place_backward_ops(builder, root, moved: dict | None = None) -> list:
         return []
     modules = _Modules(root)
     # A module record's tree is named after its layers (`functional/block/dense`) while its ops keep TensorFlow's
-    # scopes (`functional_1/block_1/dense_1_2/MatMul`): there the forward op a gradient's name leads to is found
-    # by its own name, in a trie of the forward ops' names (walked once per gradient op).
-    forward: list = [{}, None]  # [{segment: entry}, the forward op of this name]
+    # scopes (`functional_1/block_1/dense_1_2/MatMul`): there the forward op or scope a gradient's name leads to is
+    # found by its own name, in a trie of the forward ops' names (walked once per gradient op). A scope of it is
+    # asked for the module the tree placed all its ops in only where a gradient's name leads to no op (_scope_module).
+    forward: list = [{}, None, _UNSET]  # [{segment: entry}, the forward op of this name, its ops' module]
     for op in ops_under(root):
         if not op.function and not op.role and op.op_name:
             entry = forward
             for segment in op.op_name.split("/"):
-                entry = entry[0].setdefault(segment, [{}, None])
+                entry = entry[0].setdefault(segment, [{}, None, _UNSET])
             entry[1] = op
     groups: dict = {}  # id(group) -> a backward group (a module's one, whichever tape's ops it holds)
     for top in tops:
@@ -182,6 +187,14 @@ class _Modules:
     def moved(self, op, module) -> None:
         self._of[id(op)] = module
 
+    def common(self, one, other):
+        """The innermost module holding modules `one` and `other` (None: no module holds both)."""
+        while one is not None and not self.inside(other, one):
+            one = one.parent
+            while one is not None and id(one) not in self._span:  # (up to the next module; the root is none)
+                one = one.parent
+        return one
+
     def inside(self, inner, outer) -> bool:
         """Whether module `inner` is `outer` or inside it."""
         if inner is None:
@@ -221,17 +234,47 @@ def _forward_module(root, segments: list, moved: dict) -> tuple:
 
 def _forward_op_module(forward: list, modules, parts: list) -> tuple:
     """The module holding the forward op named by the longest leading part of `parts` (a gradient op's own name
-    past the tape's scope), the forward op's name and what follows it, and the forward op; (None, None, None)
-    where none is named."""
-    entry, found, k = forward, None, 0
+    past the tape's scope), the forward op's name and what follows it, and the forward op; where no op is named,
+    the module holding every forward op of the deepest scope named (`…/bn_1/moments` for `…/bn_1/moments/sub`, a
+    layer's `…/c1_1` for its `…/c1_1/ReluGrad`), the name below that module's own scope, and None; (None, None,
+    None) where neither is."""
+    entry, found, k, path = forward, None, 0, []
     for i, segment in enumerate(parts[:-1]):
         entry = entry[0].get(segment)
         if entry is None:
             break
+        path.append(entry)
         if entry[1] is not None:
             found, k = entry[1], i + 1
-    module = modules.of(found) if found is not None else None
-    return (module, parts[k - 1:], found) if module is not None else (None, None, None)
+    if found is not None:
+        module = modules.of(found)
+        return (module, parts[k - 1:], found) if module is not None else (None, None, None)
+    module = _scope_module(path[-1], modules) if path else None
+    if module is None:
+        return None, None, None
+    # (below the module's own scope: the shallowest named whose ops are all the module's, as `_forward_module` keeps
+    # a trace's segments below the module)
+    k = next(i for i, entry in enumerate(path) if _scope_module(entry, modules) is module)
+    return module, parts[k + 1:], None
+
+
+def _scope_module(entry: list, modules):
+    """The innermost module holding every op named under the trie's `entry` (None: no module holds them all),
+    worked out once for each entry below it not yet asked, children before parents."""
+    stack = [(entry, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if node[2] is not _UNSET:
+            continue
+        if not children_done:
+            stack.append((node, True))
+            stack.extend((child, False) for child in node[0].values() if child[2] is _UNSET)
+            continue
+        module = modules.of(node[1]) if node[1] is not None else _UNSET
+        for child in node[0].values():
+            module = child[2] if module is _UNSET else modules.common(module, child[2])
+        node[2] = module
+    return entry[2]
 
 
 def _backward_group(builder, module):
