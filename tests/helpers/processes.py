@@ -268,7 +268,8 @@ class TensorBoard:
             except RuntimeError as e:
                 last_error = e
                 self.stop()
-                if "Address already in use" not in self.log_tail():
+                # (the port free_port found was taken before tensorboard bound it: another port, once more)
+                if "already in use" not in self.log_tail():
                     break
         raise last_error
 
