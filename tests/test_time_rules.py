@@ -20,9 +20,9 @@ def hierarchy_of(nodes):
     return build.build_graph_hierarchy(flat, "t")
 
 
-def times_of(hierarchy, total_ps: dict):
+def times_of(hierarchy, total_ps: dict, kernels: dict | None = None):
     op_times = profiles.OpTimes(files=[], total_ps=total_ps, runs={k: 1 for k in total_ps}, steps=1,
-                                all_ops_ps=sum(total_ps.values()))
+                                all_ops_ps=sum(total_ps.values()), kernels=kernels or {})
     return time_lib.Times(hierarchy, op_times)
 
 
@@ -48,15 +48,19 @@ def test_time_of_ops_the_graph_does_not_hold_goes_only_to_grappler_rewrites():
 
 def test_an_op_named_after_a_graph_op_is_that_ops_time():
     """An op grappler made from a chain starting at a graph op, named after it (`m/dense/MatMul/
-    unary_ops_composition`), is that op's time (and the op counts as timed); a name one segment below a scope that is
-    no op of the graph (`m/dense/Softmax_1/x`) is another function's, in no group."""
+    unary_ops_composition`, a `_UnaryOpsComposition` kernel), is that op's time (and the op counts as timed); a
+    name one segment below a scope that is no op of the graph (`m/dense/Softmax_1/x`) is another function's, in no
+    group, and so is one below a graph op whose kernel runs no chain (a body op of a call left one op)."""
     hierarchy = hierarchy_of(DENSE)
     first, other = "m/dense/MatMul", "m/dense/Softmax_1/unary_ops_composition"
+    below = first + "/add"
     held = {n.op_name for n in hierarchy.all_nodes if n.children is None}
     assert first in held and other.rpartition("/")[0] not in held
-    total = {first + "/unary_ops_composition": 3 * 10**6, other: 9 * 10**6}
+    total = {first + "/unary_ops_composition": 3 * 10**6, other: 9 * 10**6, below: 5 * 10**6}
+    kernels = {first + "/unary_ops_composition": "_UnaryOpsComposition", other: "_UnaryOpsComposition",
+               below: "AddV2"}
     dense = hierarchy.root.children["m"].children["dense"]
-    times = times_of(hierarchy, total)
+    times = times_of(hierarchy, total, kernels)
     assert times.time_of(dense.children["MatMul"]) == total[first + "/unary_ops_composition"] / 1e6
     assert times.coverage_of(dense) == 1.0
     assert times.time_of(hierarchy.root) == total[first + "/unary_ops_composition"] / 1e6
@@ -339,3 +343,47 @@ def test_time_comes_from_the_runs_of_the_function_that_ran_the_graph():
                                                        all_ops_ps=sum(total.values())))
     assert (whole.steps, whole.functions) == (8, ())
     assert whole.time_of(dense) == pytest.approx(sum(total.values()) / 8 / 1e6)
+
+
+def test_a_function_running_ops_of_the_graph_no_other_kept_function_runs_is_kept():
+    """A step whose optimizer update runs in a function of its own (its op in the graph, run by no other function):
+    that function's time counts with the step's; an evaluation running only ops the step runs too does not."""
+    nodes = DENSE + [("m/dense/grad", "MatMul", ["x", "m/dense/r"]), ("opt/update", "AssignSubVariableOp",
+                                                                       ["m/dense/kernel", "m/dense/grad"])]
+    hierarchy = hierarchy_of(nodes)
+    own, grad, update = "m/dense/MatMul", "m/dense/grad", "opt/update"
+    functions = {"fwd_bwd": ({own: 4 * 10**6, grad: 2 * 10**6}, {own: 2, grad: 2}),
+                 "apply": ({update: 10 * 10**6}, {update: 2}),
+                 "eval": ({own: 50 * 10**6}, {own: 5})}
+    total = {name: sum(f[0].get(name, 0) for f in functions.values()) for name in (own, grad, update)}
+    runs = {name: sum(f[1].get(name, 0) for f in functions.values()) for name in (own, grad, update)}
+    op_times = profiles.OpTimes(files=[], total_ps=total, runs=runs, steps=2, all_ops_ps=sum(total.values()),
+                                functions=functions)
+    times = time_lib.Times(hierarchy, op_times)
+    assert times.functions == ("apply", "fwd_bwd")
+    assert times.time_of(hierarchy.root) == pytest.approx((4 + 2 + 10) * 10**6 / 2 / 1e6)
+
+
+def test_op_events_go_to_the_function_run_holding_them_whatever_other_threads_run(tmp_path):
+    """A training step's run on the host's Python line, and on another thread nine single eager ops (a data
+    pipeline's) starting inside it: an op event inside the step's span is the step's (single ops' spans are no
+    function runs). Written with TensorFlow's own XSpace message."""
+    from tensorflow.tsl.profiler.protobuf import xplane_pb2
+
+    space = xplane_pb2.XSpace()
+    plane = space.planes.add(name="/host:CPU")
+    for key, name in enumerate(["EagerLocalExecute: __inference_train_7", "EagerLocalExecute: ReadVariableOp",
+                                "m/dense/MatMul:MatMul"], start=1):
+        plane.event_metadata[key].name = name
+    step_line = plane.lines.add(name="python", timestamp_ns=0)
+    step_line.events.add(metadata_id=1, offset_ps=0, duration_ps=100 * 10**6)
+    other = plane.lines.add(name="python", timestamp_ns=0)
+    for k in range(9):
+        other.events.add(metadata_id=2, offset_ps=(10 + k) * 10**6, duration_ps=10**6 // 2)
+    ops = plane.lines.add(name="tf_Compute", timestamp_ns=0)
+    ops.events.add(metadata_id=3, offset_ps=50 * 10**6, duration_ps=7 * 10**6)
+    path = tmp_path / "host.xplane.pb"
+    path.write_bytes(space.SerializeToString())
+    op_times = profiles.read_op_times([str(path)])
+    assert set(op_times.functions) == {"__inference_train_7"}
+    assert op_times.functions["__inference_train_7"][0] == {"m/dense/MatMul": 7 * 10**6}

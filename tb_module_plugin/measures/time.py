@@ -77,7 +77,8 @@ class Times:
         def timed(op) -> bool:  # (or already given a fused kernel's time: an op runs in one kernel)
             return op.run_name in total_ps or hit[op.number]
 
-        for op, us in _suffixed_times(nodes, held, total_ps, steps):  # (first: those ops are timed for fused_chain)
+        # (first: those ops are timed for fused_chain)
+        for op, us in _suffixed_times(nodes, held, total_ps, kernels, steps):
             i = op.number
             times[i], hit[i] = us if times[i] != times[i] else times[i] + us, 1
         for i, node in enumerate(nodes):
@@ -96,7 +97,8 @@ class Times:
                 times[j], hit[j] = (ps / steps / 1e6 if op is chain[0] else 0.0), 1
                 fused[id(op)] = label
         matched = sum(hit)
-        for group, us in _unheld_times(nodes, held, total_ps, steps):  # (before the sums below: added with them)
+        # (before the sums below: added with them)
+        for group, us in _unheld_times(nodes, held, total_ps, kernels, steps):
             i = group.number
             times[i] = us if times[i] != times[i] else times[i] + us
         if not matched and op_times.xla_events:
@@ -177,31 +179,43 @@ def _grappler_scope(name: str) -> list | None:
     return kept
 
 
-def _suffixed_times(nodes, held: set, total_ps: dict, steps: int) -> list:
+def _suffixed_times(nodes, held: set, total_ps: dict, kernels: dict, steps: int) -> list:
     """[(op, microseconds per step)] for the profiled ops the graph does not hold whose name is a graph op's name
     and one more segment: grappler's ops that run a chain of the graph's ops, named after its last one
     (ArithmeticOptimizer's `<op>/unary_ops_composition`, a `_UnaryOpsComposition` running the unary ops of GELU's
-    gradient, `Neg` then `Exp`). Their time is that op's; the chain's other ops count as not timed. The graph
-    decides: the name before the last `/` is one of its ops."""
+    gradient, `Neg` then `Exp`). Their time is that op's; the chain's other ops count as not timed. The graph and
+    the profile decide: the name before the last `/` is one of the graph's ops, and the profile's kernel is one
+    that runs a chain (another op named below a graph op's name, such as a body op of a call left unexpanded, is
+    not that op's work)."""
     firsts: dict = {}  # graph op's name -> the picoseconds of the ops named after it
     for name, ps in total_ps.items():
-        if name not in held:
-            first = name.rpartition("/")[0]
-            if first in held:
-                firsts[first] = firsts.get(first, 0) + ps
+        first = _composed_after(name, held, kernels)
+        if first is not None:
+            firsts[first] = firsts.get(first, 0) + ps
     if not firsts:
         return []
     return [(node, firsts[node.run_name] / steps / 1e6) for node in nodes
             if node.children is None and node.run_name in firsts]
 
 
-def _unheld_times(nodes, held: set, total_ps: dict, steps: int) -> list:
+_CHAIN_KERNELS = frozenset({"_UnaryOpsComposition"})  # grappler's kernels that run a chain of the graph's ops
+
+
+def _composed_after(name: str, held: set, kernels: dict) -> str | None:
+    """The graph op a profiled op not in the graph runs a chain ending with (_suffixed_times), or None."""
+    if name in held or kernels.get(name) not in _CHAIN_KERNELS:
+        return None
+    first = name.rpartition("/")[0]
+    return first if first in held else None
+
+
+def _unheld_times(nodes, held: set, total_ps: dict, kernels: dict, steps: int) -> list:
     """[(group, microseconds per step)] for the profiled ops the graph does not hold that grappler made in place of
     ops of its scopes when TensorFlow ran it (`conv2_block1_add/ArithmeticOptimizer/AddOpsRewrite_Add`): each event's
     time goes to the deepest group holding every op of the graph in the deepest scope of its name that holds any."""
     unheld = []
     for name, ps in total_ps.items():
-        if name not in held and name.rpartition("/")[0] not in held:  # (the latter: _suffixed_times's)
+        if name not in held and _composed_after(name, held, kernels) is None:  # (_suffixed_times's)
             scope = _grappler_scope(name)
             if scope:
                 unheld.append((scope, ps))

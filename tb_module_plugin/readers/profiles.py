@@ -116,7 +116,17 @@ class OpTimes:
         best = max(counts.values(), default=0)
         if not best:
             return self
-        kept = tuple(sorted(name for name, count in counts.items() if count == best))
+        kept = sorted(name for name, count in counts.items() if count == best)
+        # Then every other function that runs some of `held` none kept runs (a step's optimizer update in a
+        # function of its own): only one whose held ops all run in those kept is another run of the same work.
+        covered = {op for name in kept for op in self.functions[name][1] if op in held}
+        for name in sorted(counts, key=lambda n: (-counts[n], n)):
+            if name not in kept and counts[name]:
+                own = {op for op in self.functions[name][1] if op in held}
+                if own - covered:
+                    kept.append(name)
+                    covered |= own
+        kept = tuple(sorted(kept))
         total: dict = collections.Counter()
         runs: dict = collections.Counter()
         for name in kept:
@@ -226,11 +236,12 @@ def _steps(runs: dict) -> int:
 # (a tf.function's run is `EagerLocalExecute: __inference_<name>_<n>`); the ops a function runs run on TensorFlow's
 # threads (the `tf_` lines) while it waits, inside that span.
 _FUNCTION_RUN = "EagerLocalExecute: "
+_FUNCTION_RUN_PREFIX = _FUNCTION_RUN + "__inference_"  # (a tf.function's run; other spans are single ops)
 _MAX_OVERLAP = 8  # spans of other Python threads looked back over for the one holding an event
 
 
 def _function_runs(plane, names: dict) -> list:
-    """[(start ps, end ps, name)] of the plane's eager executions, by start."""
+    """[(start ps, end ps, name)] of the plane's function runs, by start."""
     spans = []
     for line in plane.lines:
         if line.name.startswith("tf_"):
@@ -238,7 +249,9 @@ def _function_runs(plane, names: dict) -> list:
         line_ps = line.timestamp_ns * 1000
         for event in line.events:
             name = names.get(event.metadata_id, "")
-            if name.startswith(_FUNCTION_RUN):
+            # (function runs only: a single eager op another thread runs meanwhile, a data pipeline's, would hide
+            # the run holding an event from _run_holding)
+            if name.startswith(_FUNCTION_RUN_PREFIX):
                 start = line_ps + event.offset_ps
                 spans.append((start, start + event.duration_ps, name[len(_FUNCTION_RUN):]))
     spans.sort()

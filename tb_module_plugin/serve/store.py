@@ -105,7 +105,9 @@ class GraphStore:
         files = self._profile_files(run)
         if files and hierarchy.record_wall_time:
             wall_time = hierarchy.record_wall_time
-            files = self._recent.get(("profiles", run, wall_time), lambda: tuple(profiles.newer(files, wall_time)))
+            listed = files
+            files = self._recent.get(("profiles", run, wall_time, listed),
+                                     lambda: tuple(profiles.newer(listed, wall_time)))
         if not files:
             raise ProfileError(f"Run {run!r} holds no profile to read time from (plugins/profile/*/*.xplane.pb). "
                              "Profile a call of the function: tf.profiler.experimental.start(RUN_DIR), the call, "
