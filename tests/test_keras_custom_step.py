@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from tests.helpers.answers import client_get, make_client, walk
-from tests.helpers.processes import printed_result, run_python
+from tests.helpers.processes import ran_helper
 
 pytestmark = pytest.mark.live
 
@@ -18,8 +18,7 @@ pytestmark = pytest.mark.live
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """(logdir, what keras_custom_fit.py printed)."""
-    logdir = tmp_path_factory.mktemp("keras_custom_fit")
-    return logdir, printed_result(run_python(["-m", "tests.helpers.keras_custom_fit", str(logdir)]))
+    return ran_helper(tmp_path_factory.mktemp("keras_custom_fit"), "keras_custom_fit")
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from tests.helpers.answers import client_get, make_client, walk
-from tests.helpers.processes import printed_result, run_python
+from tests.helpers.processes import ran_helper
 
 pytestmark = pytest.mark.live
 
@@ -20,8 +20,7 @@ RUNS = ("mirrored", "one_device", "default", "mirrored_own", "mirrored_tf_keras"
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """(logdir, what keras_strategy_fit.py printed)."""
-    logdir = tmp_path_factory.mktemp("keras_strategy_fit")
-    return logdir, printed_result(run_python(["-m", "tests.helpers.keras_strategy_fit", str(logdir)]))
+    return ran_helper(tmp_path_factory.mktemp("keras_strategy_fit"), "keras_strategy_fit")
 
 
 @pytest.fixture(scope="module")

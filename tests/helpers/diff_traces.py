@@ -22,22 +22,15 @@ def write(logdir: str, run: str, width: int) -> dict:
     from tests.helpers.traces import tf  # (quiet TensorFlow)
     import keras
 
+    from tests.helpers import corpus
+
     from tb_module_plugin import summary as module_summary
 
     model = keras.Sequential([keras.Input((16,)), keras.layers.Dense(32, activation="relu"),
                               keras.layers.Dense(width, activation="relu"), keras.layers.Dense(4)], name="mlp")
     optimizer = keras.optimizers.SGD()
     optimizer.build(model.trainable_variables)
-    loss_fn = keras.losses.MeanSquaredError()
-
-    @tf.function
-    def step(x, y):
-        with tf.GradientTape() as tape:
-            loss = loss_fn(y, model(x, training=True))
-        grads = tape.gradient(loss, model.trainable_variables)
-        optimizer.apply_gradients(zip(grads, model.trainable_variables))
-        return loss
-
+    step = corpus.train_step(model, keras.losses.MeanSquaredError(), optimizer)
     x, y = tf.ones([BATCH, 16]), tf.ones([BATCH, 4])
     writer = tf.summary.create_file_writer(os.path.join(logdir, "trace", run))
     tf.summary.trace_on(graph=True)

@@ -94,15 +94,18 @@ def cache_key(files, dists) -> str:
     return h.hexdigest()[:16]
 
 
+def ran_helper(logdir, helper: str) -> tuple:
+    """(logdir, what it printed) once `python -m tests.helpers.<helper> LOGDIR` (printing `RESULT {json}`) ran."""
+    return logdir, printed_result(run_python(["-m", f"tests.helpers.{helper}", str(logdir)]))
+
+
 def helper_logdir(name: str, helper: str, files=()) -> tuple:
     """(logdir, what it printed) of `python -m tests.helpers.<helper> LOGDIR`, a helper that prints `RESULT {json}`;
     cached by its code, `files` (others its writing runs) and TensorFlow's and Keras's versions."""
     key = cache_key([REPO / "tests" / "helpers" / f"{helper}.py", *files], ("tensorflow", "keras"))
 
     def write(folder):
-        out = run_python(["-m", f"tests.helpers.{helper}", str(folder)])
-        line = next(line for line in out.splitlines() if line.startswith("RESULT "))
-        folder.joinpath("result.json").write_text(line[len("RESULT "):])
+        folder.joinpath("result.json").write_text(json.dumps(ran_helper(folder, helper)[1]))
 
     logdir = cached_logdir(name, key, write)
     return logdir, json.loads((logdir / "result.json").read_text())
